@@ -1,0 +1,85 @@
+"""Shared audio fixtures: synthetic recordings, files encoded by ffmpeg, a small
+fingerprinted catalog.  Import the fixtures you use into a test module:
+
+    from tests.audio_fixtures import catalog, encoded  # noqa: F401
+
+Everything is generated at test time (seeded) and cached for the session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zamio import audio, fingerprint, match, synth
+
+CATALOG_SEEDS = (11, 12, 13, 14)
+SONG_SECONDS = 24.0
+
+# ffmpeg output arguments per format: (file suffix, codec arguments)
+ENCODINGS = {
+    "mp3": (".mp3", ["-c:a", "libmp3lame", "-b:a", "64k"]),
+    "aac": (".aac", ["-c:a", "aac", "-b:a", "64k", "-f", "adts"]),
+    "ogg": (".ogg", ["-c:a", "libvorbis", "-q:a", "3"]),
+    "opus": (".opus", ["-c:a", "libopus", "-b:a", "48k"]),
+    "flac": (".flac", ["-c:a", "flac"]),
+    "mpegts": (".ts", ["-c:a", "mp2", "-b:a", "128k", "-f", "mpegts"]),
+}
+
+def ffmpeg_encode(wav: Path, out: Path, codec_args: list[str]) -> Path:
+    """Encode ``wav`` to ``out`` with ffmpeg (test set-up only; zamio decodes via zamio.audio)."""
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
+                    *codec_args, str(out)], check=True)
+    return out
+
+
+class Catalog:
+    """A few synthetic songs, fingerprinted into an ``ArrayIndex``."""
+
+    def __init__(self, songs: dict[int, np.ndarray]) -> None:
+        self.songs = songs
+        self.index = match.ArrayIndex()
+        for track_id, samples in songs.items():
+            fp = fingerprint.fingerprint(audio.resample(samples, synth.SYNTH_RATE))
+            self.index.add(track_id, fp.hashes, fp.offsets)
+
+    def excerpt(self, track_id: int, start_s: float, seconds: float) -> np.ndarray:
+        """Return ``seconds`` of a song from ``start_s``, at ``synth.SYNTH_RATE``."""
+        i = int(start_s * synth.SYNTH_RATE)
+        return self.songs[track_id][i : i + int(seconds * synth.SYNTH_RATE)]
+
+    def identify(self, samples: np.ndarray, rate: int = synth.SYNTH_RATE) -> match.MatchResult | None:
+        """Recognise samples at ``rate`` against the catalog."""
+        query = fingerprint.query_fingerprint(audio.resample(samples, rate))
+        return match.match(query, self.index.lookup)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog({seed: synth.song(seed, SONG_SECONDS) for seed in CATALOG_SEEDS})
+
+
+@pytest.fixture(scope="session")
+def tone_wav(tmp_path_factory) -> Path:
+    """Three seconds of a 440 Hz tone at 22.05 kHz, 16-bit mono."""
+    t = np.arange(3 * synth.SYNTH_RATE) / synth.SYNTH_RATE
+    path = tmp_path_factory.mktemp("audio") / "tone.wav"
+    synth.write_wav(path, 0.5 * np.sin(2 * np.pi * 440 * t), synth.SYNTH_RATE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def encoded(tone_wav) -> dict[str, Path]:
+    """The tone encoded by ffmpeg in every format of ``ENCODINGS`` (name -> path).
+    These tests need ffmpeg (Debian package ``ffmpeg``) and fail without it."""
+    return {name: ffmpeg_encode(tone_wav, tone_wav.with_suffix(suffix), args)
+            for name, (suffix, args) in ENCODINGS.items()}
+
+
+def dominant_hz(samples: np.ndarray, rate: int = audio.ANALYSIS_RATE) -> float:
+    """Return the frequency (Hz) of the strongest FFT bin of ``samples``."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.argmax(spectrum) * rate / samples.size)

@@ -1,0 +1,122 @@
+"""Helpers for tests that run the real scripts against a real database."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "bin"
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("ZAMIO_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_ADMIN_URL
+
+
+@functools.cache
+def postgres_problem() -> str | None:
+    """None when the test PostgreSQL server answers, else why not."""
+    try:
+        import psycopg2
+        from sqlalchemy.engine import make_url
+
+        url = make_url(postgres_admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
+        psycopg2.connect(url, connect_timeout=3).close()
+    except Exception as error:  # any failure to connect is a reason to skip (or fail in CI)
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return None
+
+
+def script_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment a script gets in tests: this database, a private var/ and .env, nothing inherited that matters."""
+    env_file = var_dir / "test.env"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env_file.touch()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(var_dir),
+        "DATABASE_URL": database_url,
+        "ZAMIO_VAR_DIR": str(var_dir),
+        "ZAMIO_ENV_FILE": str(env_file),
+        "ZAMIO_VENV": sys.prefix,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Project:
+    """A migrated database and a private var/ folder, with ways to run scripts against them."""
+
+    database_url: str
+    tmp_path: Path
+
+    @property
+    def var_dir(self) -> Path:
+        return self.tmp_path / "var"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return script_env(self.database_url, self.var_dir, **extra)
+
+    def script(self, name: str, *args: str, timeout: float = 120, env: dict[str, str] | None = None,
+               cwd: str | Path | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``bin/<name>`` (or a path) with the test interpreter and return the finished process."""
+        path = Path(name) if "/" in name else BIN / name
+        return subprocess.run(
+            [sys.executable, str(path), *args],
+            env=env or self.env(),
+            cwd=cwd or self.tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+
+    def popen(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        path = Path(name) if "/" in name else BIN / name
+        return subprocess.Popen(
+            [sys.executable, str(path), *args],
+            env=env or self.env(),
+            cwd=self.tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def migrate(self) -> None:
+        result = self.script("migrate", "-q")
+        assert result.returncode == 0, result.stderr
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        from zamio.db import open_engine
+
+        return open_engine(self.database_url)
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def execute(self, sql: str, **params: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(sql), params)

@@ -1,0 +1,98 @@
+"""Recognition of synthetic songs through an in-memory lookup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.audio_fixtures import ENCODINGS, catalog, ffmpeg_encode  # noqa: F401
+from zamio import audio, fingerprint, match, synth
+
+
+def test_array_index_lookup_returns_exactly_the_matching_rows():
+    idx = match.ArrayIndex()
+    idx.add(1, np.array([5, 7, 9], np.int32), np.array([0, 1, 2], np.int32))
+    idx.add(2, np.array([7, 11], np.int32), np.array([3, 4], np.int32))
+    h, t, o = idx.lookup(np.array([7, 11, 12, 7], np.int32))
+    rows = sorted(zip(h.tolist(), t.tolist(), o.tolist()))
+    assert rows == [(7, 1, 1), (7, 2, 3), (11, 2, 4)]
+    assert len(idx) == 5
+
+
+def test_clean_excerpt_is_found_at_its_offset(catalog):
+    r = catalog.identify(catalog.excerpt(13, 7.3, 10.0))
+    assert r is not None and r.track_id == 13
+    assert abs(r.offset_seconds - 7.3) < 0.1
+    assert abs(r.speed - 1.0) < 0.005
+    assert r.aligned >= match.MIN_ALIGNED and r.score >= r.aligned
+    assert r.confidence > 0.999 and r.evidence >= match.MIN_EVIDENCE
+
+
+def test_five_second_excerpt_is_found(catalog):
+    r = catalog.identify(catalog.excerpt(11, 15.0, 5.0))
+    assert r is not None and r.track_id == 11
+
+
+def test_mp3_64k_excerpt_is_found(catalog, tmp_path):
+    wav = tmp_path / "q.wav"
+    synth.write_wav(wav, catalog.excerpt(12, 4.0, 10.0))
+    mp3 = ffmpeg_encode(wav, tmp_path / "q.mp3", ENCODINGS["mp3"][1])
+    r = match.match(fingerprint.query_fingerprint(audio.decode_file(mp3)), catalog.index.lookup)
+    assert r is not None and r.track_id == 12
+    assert abs(r.offset_seconds - 4.0) < 0.15
+
+
+def test_noisy_excerpt_at_5_db_snr_is_found(catalog):
+    r = catalog.identify(synth.add_noise(catalog.excerpt(14, 9.0, 10.0), 5.0, seed=4))
+    assert r is not None and r.track_id == 14
+
+
+@pytest.mark.parametrize("percent", [2, 3])
+def test_sped_up_excerpt_is_found_with_its_speed(catalog, percent):
+    source = catalog.excerpt(11, 6.0, 10.0 * (1 + percent / 100) + 0.1)
+    played = synth.change_speed(source, percent)[: 10 * synth.SYNTH_RATE]
+    r = catalog.identify(played)
+    assert r is not None and r.track_id == 11
+    assert abs(r.speed - (1 + percent / 100)) < 0.005
+    assert abs(r.offset_seconds - 6.0) < 0.15
+
+
+def test_sped_up_noisy_mp3_is_found(catalog, tmp_path):
+    """What the demo needs: generated songs recognised after MP3, noise and +2 % speed."""
+    source = catalog.excerpt(13, 2.0, 10.3)
+    played = synth.add_noise(synth.change_speed(source, 2)[: 10 * synth.SYNTH_RATE], 10.0, seed=6)
+    wav = tmp_path / "q.wav"
+    synth.write_wav(wav, 0.8 * played)
+    mp3 = ffmpeg_encode(wav, tmp_path / "q.mp3", ENCODINGS["mp3"][1])
+    r = match.match(fingerprint.query_fingerprint(audio.decode_file(mp3)), catalog.index.lookup)
+    assert r is not None and r.track_id == 13
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103, 104, 105])
+def test_music_not_in_the_catalog_is_rejected(catalog, seed):
+    assert catalog.identify(synth.song(seed, 10.0)) is None
+
+
+def test_noise_is_rejected(catalog):
+    noise = np.random.default_rng(8).standard_normal(10 * synth.SYNTH_RATE).astype(np.float32) * 0.2
+    assert catalog.identify(noise) is None
+
+
+def test_no_hits_is_no_match():
+    empty = match.ArrayIndex()
+    q = fingerprint.query_fingerprint(audio.resample(synth.song(1, 5.0), synth.SYNTH_RATE))
+    assert match.match(q, empty.lookup) is None
+
+
+def test_acceptance_rule():
+    assert match.accept(30, 5)
+    assert not match.accept(12, 10)  # barely above the best other track: chance
+    assert not match.accept(match.MIN_ALIGNED - 1, 0)  # too few, however clean
+    assert match.evidence(20, 3) == pytest.approx(8.5)
+
+
+def test_chance_probability_falls_with_the_score():
+    p = [match.chance_probability(k, 5) for k in (3, 8, 15, 30)]
+    assert p[0] == pytest.approx(1.0, abs=0.2)
+    assert p == sorted(p, reverse=True)
+    assert p[-1] < 1e-9

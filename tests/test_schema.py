@@ -1,0 +1,128 @@
+"""The schema that sql/ creates equals the tables the code defines, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+
+from tests.support import Project
+from zamio import migrate
+from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.tables import metadata
+
+
+def reflected(project: Project) -> dict[str, dict]:
+    with project.engine.connect() as conn:
+        insp = inspect(conn)
+        schema = {}
+        for name in insp.get_table_names():
+            columns = {c["name"]: c["nullable"] for c in insp.get_columns(name)}
+            pk = tuple(insp.get_pk_constraint(name)["constrained_columns"])
+            columns.update({c: False for c in pk})  # SQLite reports INTEGER PRIMARY KEY as nullable; it is not
+            uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)}
+            uniques |= {tuple(i["column_names"]) for i in insp.get_indexes(name) if i["unique"]}
+            indexes = {tuple(i["column_names"]) for i in insp.get_indexes(name) if not i["unique"]}
+            schema[name] = {"columns": columns, "pk": pk, "uniques": uniques, "indexes": indexes}
+        return schema
+
+
+def declared() -> dict[str, dict]:
+    schema = {}
+    for table in metadata.sorted_tables:
+        columns = {c.name: bool(c.nullable) and not c.primary_key for c in table.columns}
+        uniques = {tuple(c.name for c in con.columns) for con in table.constraints if con.__class__.__name__ == "UniqueConstraint"}
+        uniques |= {(c.name,) for c in table.columns if c.unique}
+        uniques |= {tuple(c.name for c in i.columns) for i in table.indexes if i.unique}
+        indexes = {tuple(c.name for c in i.columns) for i in table.indexes if not i.unique}
+        pk = tuple(c.name for c in table.primary_key.columns)
+        schema[table.name] = {"columns": columns, "pk": pk, "uniques": uniques, "indexes": indexes}
+    return schema
+
+
+def test_migrations_create_exactly_the_declared_tables(project: Project) -> None:
+    actual, expected = reflected(project), declared()
+    assert sorted(actual) == sorted(expected)
+    for name in expected:
+        assert actual[name]["columns"] == expected[name]["columns"], name
+        assert actual[name]["pk"] == expected[name]["pk"], name
+        assert actual[name]["uniques"] == expected[name]["uniques"], name
+        assert actual[name]["indexes"] == expected[name]["indexes"], name
+
+
+#: Tables without a natural unique key, and why that is safe.
+NO_NATURAL_KEY = {
+    # A track's rows are replaced whole in one transaction, keyed by fingerprint_sets (track, version);
+    # a unique index per row would double the storage per second of audio.
+    "fingerprints",
+}
+
+
+def test_every_written_table_has_a_natural_unique_key() -> None:
+    for table in metadata.sorted_tables:
+        if table.name in NO_NATURAL_KEY:
+            continue
+        keys = declared()[table.name]["uniques"] | {declared()[table.name]["pk"]}
+        natural = [k for k in keys if k and k != ("id",)]
+        assert natural, f"{table.name} has no unique key besides its surrogate id"
+
+
+def test_migrate_twice_is_a_no_op(project: Project) -> None:
+    again = project.script("migrate")
+    assert again.returncode == 0 and "up to date" in again.stderr
+    assert project.scalar("SELECT count(*) FROM schema_migrations") == len(migrate.discover())
+
+
+def test_a_failing_migration_leaves_nothing_behind(project: Project, tmp_path) -> None:
+    sql_dir = tmp_path / "sql"
+    sql_dir.mkdir()
+    (sql_dir / "9001_ok.sql").write_text("CREATE TABLE t_ok (id INTEGER);\n")
+    (sql_dir / "9002_broken.sql").write_text("CREATE TABLE t_half (id INTEGER);\nCREATE TABLE t_half (id INTEGER);\n")
+    with pytest.raises(Exception):
+        migrate.migrate(project.engine, sql_dir)
+    names = set(inspect(project.engine).get_table_names())
+    assert "t_ok" in names and "t_half" not in names
+    versions = {r[0] for r in project.query("SELECT version FROM schema_migrations")}
+    assert "9002" not in versions and "9001" in versions
+
+
+def test_dialect_blocks_are_kept_only_for_their_database() -> None:
+    sql = "A;\n-- sqlite:begin\nB;\n-- sqlite:end\n-- postgresql:begin\nC;\n-- postgresql:end\nD;\n"
+    assert migrate.strip_foreign_blocks(sql, "sqlite").split() == ["A;", "B;", "D;"]
+    assert migrate.strip_foreign_blocks(sql, "postgresql").split() == ["A;", "C;", "D;"]
+
+
+def test_exact_types_round_trip(project: Project) -> None:
+    scratch = Table(
+        "scratch_types", MetaData(), Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime), Column("day", DateText), Column("rate", ExactDecimal), Column("amount", Integer),
+    )
+    scratch.create(project.engine)
+    moment = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=timezone(timedelta(hours=1)))
+    values = dict(id=1, at=moment, day=date(2026, 2, 28), rate=Decimal("0.0150000001"), amount=123456789)
+    with project.engine.begin() as conn:
+        conn.execute(scratch.insert().values(**values))
+        row = conn.execute(select(scratch)).one()
+    assert row.at == moment and row.at.tzinfo == timezone.utc
+    assert row.day == values["day"] and row.rate == values["rate"] and row.amount == values["amount"]
+    with pytest.raises(Exception):
+        with project.engine.begin() as conn:
+            conn.execute(scratch.insert().values(id=2, at=datetime(2026, 1, 1)))
+
+
+def test_the_ledger_refuses_updates_and_deletes(project: Project) -> None:
+    now = datetime.now(timezone.utc)
+    from zamio.tables import royalty_ledger
+
+    with project.engine.begin() as conn:
+        conn.execute(royalty_ledger.insert().values(
+            entry_key="k1", version=1, kind="share", recipient_type="artist", recipient_ref="a1",
+            amount=100, currency="GHS", created_at=now,
+        ))
+    for statement in ("UPDATE royalty_ledger SET amount = 1", "DELETE FROM royalty_ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            with project.engine.begin() as conn:
+                conn.execute(text(statement))
+    assert project.scalar("SELECT amount FROM royalty_ledger") == 100

@@ -1,0 +1,110 @@
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+SQLite has no timestamp, date or decimal type.  These decorators store
+timestamps as fixed-width UTC text (so text order is time order and SQLite's
+``date()`` understands them), dates as ``YYYY-MM-DD`` text and exact decimals
+(rates, percentages) as decimal text, while PostgreSQL gets ``timestamptz``,
+``date`` and ``numeric``.  Money is not a decimal column at all: it is a BIGINT
+count of ten-thousandths of the currency unit on both databases (see
+``zamio.money``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant; naive datetimes are refused so local time never sneaks in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: zamio stores UTC instants only")
+        value = value.astimezone(timezone.utc)
+        return value.strftime(SQLITE_TIME_FORMAT) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_sqlite_time(value)
+        return value.astimezone(timezone.utc)
+
+
+def parse_sqlite_time(text: str) -> datetime:
+    """Parse the stored SQLite form (or any ISO 8601 string) into an aware UTC datetime."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+class DateText(TypeDecorator[date]):
+    """A calendar date: ``date`` on PostgreSQL, ``YYYY-MM-DD`` text on SQLite."""
+
+    impl = Date
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(10))
+        return dialect.type_descriptor(Date())
+
+    def process_bind_param(self, value: date | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.isoformat() if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> date | None:
+        if value is None or isinstance(value, date):
+            return value
+        return date.fromisoformat(value)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal (a rate, a percentage): ``numeric`` on PostgreSQL, decimal text on SQLite."""
+
+    impl = Numeric(24, 10)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(24, 10, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise ValueError("floats are not accepted for exact decimal columns; pass a Decimal")
+        exact = Decimal(value)
+        return format(exact, "f") if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return normalise_decimal(Decimal(value) if not isinstance(value, Decimal) else value)
+
+
+def normalise_decimal(value: Decimal) -> Decimal:
+    """Drop trailing zeros that PostgreSQL's fixed scale adds, keeping integers unexponented."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal

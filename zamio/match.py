@@ -1,0 +1,254 @@
+"""Matching: vote the hits of an excerpt's hashes into (track, speed, offset) bins.
+
+Pure numpy.  The index is reached only through a *lookup callable*
+
+    lookup(hashes: int32 array) -> (hashes, track_ids, offsets)   # three equal-length arrays
+
+returning every stored row whose hash is in ``hashes`` (the database layer runs it as
+batched ``WHERE hash = ANY(...)`` queries on an indexed table; ``ArrayIndex`` below is
+an in-memory one for tests and benchmarks).  ``match`` never sees the whole index.
+
+Voting: a hit pairs a query hash (anchor at original-time frame ``q`` under speed
+hypothesis ``s``) with a stored row (track, anchor frame ``r``); if the excerpt is that
+track played at speed ``s`` from frame ``r - q``, every true hit agrees on the same
+(track, s, r - q).  Hits are counted in offset bins ``OFFSET_BIN_FRAMES`` wide (two
+adjacent bins are summed, so a few frames of drift from a slightly wrong speed
+hypothesis do not split the count).  See ``accept`` for the rule that decides
+whether the best bin is a match or chance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammainc
+
+from zamio.fingerprint import FRAME_SECONDS, QueryPrints
+
+Lookup = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+OFFSET_BIN_FRAMES = 4  # 128 ms: drift of a speed guess off by half a step over 10 s
+
+# Acceptance (see ``accept`` and ``evidence``).  On the DEV benchmark the 216 excerpts
+# of unknown music reach at most 2.1 standard deviations; 2.5 leaves a margin.
+MIN_ALIGNED = 8  # never accept fewer aligned hashes, whatever the statistics say
+MIN_EVIDENCE = 2.5  # standard deviations above the best chance bin
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The recognised track and where the excerpt sits in it.
+
+    ``offset_seconds``: position of the excerpt start inside the track (original
+    time); ``speed``: measured playback speed ratio (1.02 = played 2 % fast);
+    ``score``: aligned hash count; ``aligned``: distinct stored anchor frames among
+    them; ``runner_up``: aligned count of the best bin of any other track;
+    ``evidence``: standard deviations above chance (see ``evidence``);
+    ``confidence``: 0..1 (1 - chance probability of such a bin); ``query_hashes``:
+    distinct hashes looked up.
+    """
+
+    track_id: int
+    offset_seconds: float
+    speed: float
+    score: int
+    aligned: int
+    runner_up: int
+    evidence: float
+    confidence: float
+    query_hashes: int
+
+
+@dataclass(frozen=True)
+class Votes:
+    """Bins of the vote: ``track``, ``speed_index``, ``offset_bin``, ``count``
+    (distinct stored rows) and ``anchors`` (distinct stored anchor frames); ``hits``
+    is the number of (query hash, stored row) pairs voted."""
+
+    track: np.ndarray
+    speed_index: np.ndarray
+    offset_bin: np.ndarray
+    count: np.ndarray
+    anchors: np.ndarray
+    hits: int
+
+
+class ArrayIndex:
+    """An in-memory index of (hash, track_id, offset) rows sorted by hash; its
+    ``lookup`` method is a ``Lookup``.  For tests, benchmarks and the demo."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, track_id: int, hashes: np.ndarray, offsets: np.ndarray) -> None:
+        """Store the rows of one track."""
+        self._parts.append((hashes.astype(np.int32), np.full(hashes.size, track_id, np.int32),
+                            offsets.astype(np.int32)))
+        self._sorted = None
+
+    def __len__(self) -> int:
+        return sum(p[0].size for p in self._parts)
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return all rows (hashes, track_ids, offsets), sorted by hash."""
+        if self._sorted is None:
+            h, t, o = (np.concatenate([p[i] for p in self._parts]) if self._parts
+                       else np.zeros(0, np.int32) for i in range(3))
+            order = np.argsort(h, kind="stable")
+            self._sorted = (h[order], t[order], o[order])
+        return self._sorted
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the rows whose hash is in ``hashes``."""
+        h, t, o = self.rows()
+        q = np.unique(hashes)
+        lo, hi = np.searchsorted(h, q, "left"), np.searchsorted(h, q, "right")
+        idx = _ranges(lo, hi)
+        return h[idx], t[idx], o[idx]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(lo[i], hi[i])`` for all i, without a Python loop."""
+    n = hi - lo
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(n)[:-1])), n)
+    return starts + np.arange(total)
+
+
+def join_hits(query: QueryPrints, rows: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    """Given query prints and the stored rows of their hashes, return per hit:
+    (track, speed_index, offset difference in frames as float, row index)."""
+    rh, rt, ro = rows
+    order = np.argsort(query.hashes, kind="stable")
+    qh = query.hashes[order]
+    lo, hi = np.searchsorted(qh, rh, "left"), np.searchsorted(qh, rh, "right")
+    qi = order[_ranges(lo, hi)]
+    ri = np.repeat(np.arange(rh.size), hi - lo)
+    diff = ro[ri] - query.times[qi]
+    return rt[ri], query.speed_index[qi], diff, ri
+
+
+def vote(hits, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_speeds: int) -> Votes:
+    """Given ``join_hits`` output, count hits per (track, speed hypothesis, offset bin):
+    ``count`` distinct stored rows, ``anchors`` distinct stored anchor frames; each
+    bin's counts include its next bin (drift tolerance)."""
+    track, sp, diff, ri = hits
+    if track.size == 0:
+        z = np.zeros(0, np.int64)
+        return Votes(z, z, z, z, z, 0)
+    obin = np.floor(diff / OFFSET_BIN_FRAMES).astype(np.int64)
+    base = int(obin.min())
+    span = int(obin.max()) - base + 2
+    key = ((track.astype(np.int64) * n_speeds + sp) * span) + (obin - base)
+    keys, count = _count_distinct(key, ri)
+    _, anchors = _count_distinct(key, rows[2][ri])
+    t, rest = np.divmod(keys, n_speeds * span)
+    s, b = np.divmod(rest, span)
+    return Votes(t, s, b + base, _with_next(keys, count), _with_next(keys, anchors), int(track.size))
+
+
+def _count_distinct(key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct keys and, per key, the number of distinct items."""
+    order = np.lexsort((item, key))
+    k, i = key[order], item[order]
+    new_pair = np.r_[True, (k[1:] != k[:-1]) | (i[1:] != i[:-1])]
+    k = k[new_pair]
+    new_key = np.r_[True, k[1:] != k[:-1]]
+    starts = np.flatnonzero(new_key)
+    return k[starts], np.diff(np.r_[starts, k.size])
+
+
+def _with_next(keys: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Add to each key's count the count of key + 1 (the next offset bin), if present."""
+    nxt = np.minimum(np.searchsorted(keys, keys + 1), keys.size - 1)
+    return count + np.where(keys[nxt] == keys + 1, count[nxt], 0)
+
+
+def best_bins(votes: Votes) -> tuple[int, int]:
+    """Return (index of the bin with the most aligned anchors, aligned anchors of the
+    best bin of any other track).  Anchors rather than hashes: a chord struck once
+    yields many hashes at one frame, and chance agreement of one chord must not
+    weigh like agreement over the whole excerpt."""
+    best = int(np.argmax(votes.anchors))
+    other = votes.track != votes.track[best]
+    runner_up = int(votes.anchors[other].max()) if other.any() else 0
+    return best, runner_up
+
+
+def evidence(score: int, runner_up: int) -> float:
+    """Return how far the best bin stands above chance, in standard deviations.
+
+    The best bin of any *other* track (``runner_up``) is what chance reaches for this
+    excerpt against this catalog: it already reflects the excerpt's hash count, the
+    catalog size and the clustering of musical material (a held chord hashes alike in
+    many recordings), which a uniform model of random hits underestimates by a factor of
+    ten on real music.  Counts of a chance bin are roughly Poisson, so the spread at that
+    level is ``sqrt(runner_up + 1)`` (+1 keeps it defined on a one-track catalog).
+    """
+    return (score - runner_up) / math.sqrt(runner_up + 1.0)
+
+
+def chance_probability(score: int, runner_up: int) -> float:
+    """Return P(X >= score) for X ~ Poisson(runner_up + 1): how likely chance reaches
+    ``score`` when its usual best is ``runner_up``."""
+    if score <= 0:
+        return 1.0
+    # P(X >= k) for Poisson(lam) is the regularised lower incomplete gamma P(k, lam)
+    return float(gammainc(score, runner_up + 1.0))
+
+
+def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
+    """Given an excerpt's query prints and a ``Lookup`` into the index, return the
+    recognised track, or None if nothing passes ``accept``."""
+    if query.hashes.size == 0:
+        return None
+    unique = np.unique(query.hashes)
+    rows = tuple(np.asarray(a) for a in lookup(unique))
+    hits = join_hits(query, rows)
+    votes = vote(hits, rows, query.speeds.size)
+    if votes.count.size == 0:
+        return None
+    best, runner_up = best_bins(votes)
+    aligned = int(votes.anchors[best])
+    if not accept(aligned, runner_up):
+        return None
+    offset, speed = _locate(query, rows, hits, votes, best)
+    confidence = 1.0 - chance_probability(aligned, runner_up)
+    return MatchResult(int(votes.track[best]), offset, speed, int(votes.count[best]), aligned,
+                       runner_up, evidence(aligned, runner_up), confidence, int(unique.size))
+
+
+def accept(aligned: int, runner_up: int, min_evidence: float | None = None) -> bool:
+    """Return True if a best bin of ``aligned`` anchors is a match rather than chance,
+    given the best bin ``runner_up`` of any other track: at least ``MIN_ALIGNED``
+    anchors and ``evidence`` of at least ``min_evidence`` (default ``MIN_EVIDENCE``)
+    standard deviations."""
+    threshold = MIN_EVIDENCE if min_evidence is None else min_evidence
+    return aligned >= MIN_ALIGNED and evidence(aligned, runner_up) >= threshold
+
+
+def _locate(query: QueryPrints, rows, hits, votes: Votes, best: int) -> tuple[float, float]:
+    """Fit stored frame = offset + speed * played frame over the hits of the best
+    bin; return (offset of the excerpt start in seconds, speed ratio)."""
+    track, sp, diff, ri = hits
+    obin = np.floor(diff / OFFSET_BIN_FRAMES).astype(np.int64)
+    sel = ((track == votes.track[best]) & (sp == votes.speed_index[best])
+           & (obin >= votes.offset_bin[best]) & (obin <= votes.offset_bin[best] + 1))
+    stored = rows[2][ri[sel]].astype(np.float64)
+    speed = float(query.speeds[votes.speed_index[best]])
+    played = (stored - diff[sel]) / speed  # query anchor frame as played
+    if np.ptp(played) > 0 and sel.sum() >= 3:
+        slope, intercept = np.polyfit(played, stored, 1)
+        if abs(slope - speed) < 0.02:
+            speed, offset = float(slope), float(intercept)
+        else:
+            offset = float(np.median(stored - speed * played))
+    else:
+        offset = float(np.median(stored - speed * played))
+    return offset * FRAME_SECONDS, speed

@@ -1,0 +1,149 @@
+"""URL hygiene and network safety for stream capture.
+
+Stream URLs come from station staff and from playlists served by third parties, so
+every hop is checked before any connection: the scheme must be http(s) and every
+address the host resolves to must be public unless private targets are allowed.
+The connection is then made to exactly the addresses that were checked, so a DNS
+answer that changes between check and connect (DNS rebinding) cannot slip through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from zamio.streams.errors import StreamConnectFailed, StreamRefused, StreamTimeout
+
+ALLOWED_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def redact_url(url: str) -> str:
+    """Given a URL, return it with any ``user:password@`` removed; other parts unchanged.
+
+    Strings that are not parseable URLs are returned with everything up to the last
+    ``@`` of the authority dropped, so a malformed URL never leaks a password either.
+    """
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        head, sep, tail = url.partition("://")
+        authority, slash, rest = tail.partition("/")
+        return f"{head}{sep}{authority.rpartition('@')[2]}{slash}{rest}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One parsed request target: where to connect and what to ask for."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # path plus query, as sent on the request line
+    username: str | None
+    password: str | None
+    url: str  # the full URL, credentials included (never logged; see ``redacted``)
+
+    @property
+    def redacted(self) -> str:
+        """The URL without credentials, for messages and ``Capture.url_used``."""
+        return redact_url(self.url)
+
+    @property
+    def host_header(self) -> str:
+        """The ``Host`` header value: the host, with the port when it is not the default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port == DEFAULT_PORTS[self.scheme]:
+            return host
+        return f"{host}:{self.port}"
+
+
+def parse_target(url: str) -> Target:
+    """Given a URL, return its :class:`Target`; raise StreamRefused if it is not http(s)
+    or has no host or an invalid port."""
+    try:
+        parts: SplitResult = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise StreamRefused(f"stream URL {redact_url(url)} is malformed ({exc}); "
+                            "check the stream link") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise StreamRefused(f"stream URL {redact_url(url)} uses scheme {scheme or '(none)'!r}; "
+                            "only http and https stream links are read")
+    if not parts.hostname:
+        raise StreamRefused(f"stream URL {redact_url(url)} has no host; check the stream link")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return Target(scheme=scheme, host=parts.hostname, port=port or DEFAULT_PORTS[scheme],
+                  path=path, username=parts.username, password=parts.password, url=url.strip())
+
+
+def is_public_address(address: str) -> bool:
+    """Given an IP address string, return True if it is a public unicast address.
+
+    Loopback, private, link-local, multicast, reserved, unspecified and shared
+    (carrier-grade NAT) ranges are not public; IPv4-mapped IPv6 addresses are judged by
+    their IPv4 part.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+def resolve_checked(target: Target, allow_private: bool) -> list[tuple]:
+    """Given a target, return the socket addresses to connect to, every one checked.
+
+    Raise StreamConnectFailed if the host does not resolve, StreamRefused if any
+    resolved address is not public and ``allow_private`` is False (one bad address
+    refuses the whole host: a name that mixes public and private answers is suspect).
+    """
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise StreamConnectFailed(f"host of {target.redacted} does not resolve ({exc}); "
+                                  "check the host name in the stream link") from None
+    addresses = [(family, sockaddr) for family, _, _, _, sockaddr in infos]
+    if not allow_private:
+        for _, sockaddr in addresses:
+            if not is_public_address(sockaddr[0]):
+                raise StreamRefused(f"stream URL {target.redacted} resolves to the non-public "
+                                    f"address {sockaddr[0]}; stream links must point at "
+                                    "public servers")
+    return addresses
+
+
+class Deadline:
+    """A wall-clock budget measured on the monotonic clock, in seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Return the seconds left (never negative)."""
+        return max(0.0, self._end - time.monotonic())
+
+    def expired(self) -> bool:
+        """Return True once the budget is spent."""
+        return self.remaining() <= 0.0
+
+    def check(self, what: str) -> None:
+        """Raise StreamTimeout (``timeout_total``) naming ``what`` if the budget is spent."""
+        if self.expired():
+            raise StreamTimeout(f"{what}: the capture exceeded its total time limit of "
+                                f"{self.seconds:g} s; the stream is too slow or stalled",
+                                reason="timeout_total")

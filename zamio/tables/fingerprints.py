@@ -1,0 +1,42 @@
+"""Fingerprints: hashes of the catalog's recordings, one set per (track, version), and the fingerprinting queue."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, SmallInteger, Table, Text, UniqueConstraint
+
+from zamio.dbtypes import UTCDateTime
+from zamio.tables.base import lease_columns, metadata, ref
+
+fingerprints = Table(
+    "fingerprints",
+    metadata,
+    Column("hash", Integer, nullable=False),
+    ref("track_id", "tracks", nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("version", SmallInteger, nullable=False),
+)
+Index("ix_fingerprints_hash", fingerprints.c.hash)
+Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version)
+
+fingerprint_sets = Table(
+    "fingerprint_sets",
+    metadata,
+    ref("track_id", "tracks", nullable=False),
+    Column("version", SmallInteger, nullable=False),
+    Column("hash_count", Integer, nullable=False),
+    Column("audio_seconds", Float, nullable=False),
+    Column("audio_sha256", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("track_id", "version"),
+)
+
+fingerprint_work = Table(
+    "fingerprint_work",
+    metadata,
+    Column("track_id", BigInteger, ForeignKey("tracks.id"), primary_key=True),
+    Column("status", Text, nullable=False, server_default="pending"),
+    *lease_columns(),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- stations and captures ---------------------------------------------------

@@ -1,0 +1,149 @@
+"""Money: rate cards, periods, eligibility, exchange rates, the append-only ledger, cycles, remittances."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+
+from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.tables.base import id_column, metadata, ref
+
+rate_cards = Table(
+    "rate_cards",
+    metadata,
+    id_column(),
+    Column("territory", Text, nullable=False),
+    Column("station_class", Text, nullable=False),
+    Column("period", Text, nullable=False),  # prime | regular | off_peak
+    Column("rate_per_second", ExactDecimal, nullable=False),
+    Column("multiplier", ExactDecimal, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("effective_from", DateText, nullable=False),
+    Column("effective_to", DateText),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("territory", "station_class", "period", "effective_from"),
+)
+
+day_periods = Table(
+    "day_periods",
+    metadata,
+    id_column(),
+    Column("territory", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("start_minute", Integer, nullable=False),  # station-local minute of day, inclusive
+    Column("end_minute", Integer, nullable=False),  # exclusive
+    Column("effective_from", DateText, nullable=False),
+    UniqueConstraint("territory", "start_minute", "effective_from"),
+)
+
+eligibility_rules = Table(
+    "eligibility_rules",
+    metadata,
+    id_column(),
+    Column("territory", Text, nullable=False),
+    Column("min_seconds", Float, nullable=False),
+    Column("min_confidence", ExactDecimal, nullable=False),
+    Column("categories_paid", Text, nullable=False),  # comma-separated categories
+    Column("effective_from", DateText, nullable=False),
+    UniqueConstraint("territory", "effective_from"),
+)
+
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    id_column(),
+    Column("from_currency", Text, nullable=False),
+    Column("to_currency", Text, nullable=False),
+    Column("rate", ExactDecimal, nullable=False),
+    Column("effective_from", DateText, nullable=False),
+    Column("source", Text),
+    UniqueConstraint("from_currency", "to_currency", "effective_from"),
+)
+
+royalty_cycles = Table(
+    "royalty_cycles",
+    metadata,
+    id_column(),
+    Column("name", Text, nullable=False, unique=True),
+    Column("territory", Text, nullable=False),
+    Column("period_from", DateText, nullable=False),
+    Column("period_to", DateText, nullable=False),
+    Column("method", Text, nullable=False),  # per_second | pool
+    Column("status", Text, nullable=False),  # open | locked
+    Column("rounding", Text, nullable=False),
+    Column("input_hash", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("locked_at", UTCDateTime),
+)
+
+royalty_ledger = Table(
+    "royalty_ledger",
+    metadata,
+    id_column(),
+    Column("entry_key", Text, nullable=False, unique=True),
+    ref("play_id", "play_logs"),
+    ref("cycle_id", "royalty_cycles"),
+    Column("version", Integer, nullable=False),
+    Column("kind", Text, nullable=False),  # share | admin_fee | suspense | ineligible | reversal | pool_share
+    Column("recipient_type", Text, nullable=False),  # contributor | artist | publisher | society | suspense | local_society
+    Column("recipient_ref", Text, nullable=False),
+    Column("recipient_name", Text),
+    ref("society_id", "partner_societies"),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("seconds", Float, nullable=False, server_default="0"),
+    Column("reason", Text),
+    ref("rate_card_id", "rate_cards"),
+    ref("reverses_id", "royalty_ledger"),
+    Column("details", Text),
+    Column("run_id", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_royalty_ledger_play", royalty_ledger.c.play_id)
+Index("ix_royalty_ledger_recipient", royalty_ledger.c.recipient_type, royalty_ledger.c.recipient_ref)
+
+station_licence_fees = Table(
+    "station_licence_fees",
+    metadata,
+    id_column(),
+    ref("station_id", "stations", nullable=False),
+    Column("period_from", DateText, nullable=False),
+    Column("period_to", DateText, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("station_id", "period_from", "period_to"),
+)
+
+cycle_line_items = Table(
+    "cycle_line_items",
+    metadata,
+    id_column(),
+    ref("cycle_id", "royalty_cycles", nullable=False),
+    Column("recipient_type", Text, nullable=False),
+    Column("recipient_ref", Text, nullable=False),
+    Column("recipient_name", Text),
+    Column("currency", Text, nullable=False),
+    Column("plays", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("gross", BigInteger, nullable=False),
+    Column("admin_fee", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    UniqueConstraint("cycle_id", "recipient_type", "recipient_ref", "currency"),
+)
+
+partner_remittances = Table(
+    "partner_remittances",
+    metadata,
+    id_column(),
+    ref("cycle_id", "royalty_cycles", nullable=False),
+    ref("society_id", "partner_societies", nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("gross", BigInteger, nullable=False),
+    Column("admin_fee", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Column("exchange_rate", ExactDecimal, nullable=False),
+    Column("net_in_currency", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("cycle_id", "society_id"),
+)

@@ -1,0 +1,51 @@
+"""Plays: one row per airing, linked to the detections behind it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+
+from zamio.dbtypes import UTCDateTime
+from zamio.tables.base import id_column, metadata, ref
+
+play_logs = Table(
+    "play_logs",
+    metadata,
+    id_column(),
+    Column("play_key", Text, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    ref("station_id", "stations", nullable=False),
+    ref("track_id", "tracks"),
+    Column("recording_key", Text, nullable=False),
+    Column("acrcloud_id", Text),
+    Column("isrc", Text),
+    Column("title", Text),
+    Column("artist", Text),
+    Column("category", Text, nullable=False, server_default="music"),
+    Column("source", Text, nullable=False),  # local | acrcloud | imported
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("end_estimated", Boolean, nullable=False, server_default="0"),
+    Column("single_observation", Boolean, nullable=False, server_default="0"),
+    Column("status", Text, nullable=False),  # open | final | superseded
+    ref("supersedes_id", "play_logs"),
+    Column("detection_count", Integer, nullable=False, server_default="0"),
+    Column("confidence_avg", Float),
+    Column("confidence_min", Float),
+    ref("society_id", "partner_societies"),
+    Column("society_status", Text, nullable=False, server_default="unmapped"),
+    Column("import_ref", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finalised_at", UTCDateTime),
+    UniqueConstraint("play_key", "version"),
+)
+Index("ix_play_logs_station_started", play_logs.c.station_id, play_logs.c.started_at)
+Index("ix_play_logs_status", play_logs.c.status)
+
+play_detections = Table(
+    "play_detections",
+    metadata,
+    ref("play_id", "play_logs", nullable=False),
+    ref("detection_id", "detections", nullable=False),
+    UniqueConstraint("play_id", "detection_id"),
+)
