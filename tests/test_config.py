@@ -1,0 +1,58 @@
+"""Configuration: one validated object, every variable documented, secrets never echoed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+from zamio import config
+from zamio.errors import ConfigError
+
+
+def variables_read_by_config() -> set[str]:
+    source = (ROOT / "zamio" / "config.py").read_text()
+    return set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source)) - {"NAME"}
+
+
+def test_every_variable_is_documented_in_env_example_and_readme() -> None:
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in variables_read_by_config():
+        assert name in example, f"{name} is missing from .env.example"
+        assert name in readme, f"{name} is missing from the README"
+
+
+def test_defaults_need_nothing(tmp_path: Path) -> None:
+    loaded = config.load_config({"ZAMIO_VAR_DIR": str(tmp_path)})
+    assert loaded.database_url == f"sqlite:///{tmp_path / 'zamio.db'}"
+    assert loaded.is_sqlite and loaded.inbox_dir == tmp_path / "inbox"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("SMTP_PORT", "x-secret-1"), ("SCAN_CONCURRENCY", "0"), ("SMTP_SECURITY", "tls-secret"),
+     ("ZAMIO_PING_URL", "ftp://secret"), ("DATABASE_URL", "mysql://secret"), ("SCAN_ALLOW_PRIVATE_ADDRESSES", "maybe")],
+)
+def test_invalid_values_name_the_variable_not_the_value(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load_config({name: value})
+    assert name in str(caught.value) and "secret" not in str(caught.value) and value not in str(caught.value)
+
+
+def test_secrets_may_come_from_files(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("hunter2\n")
+    loaded = config.load_config({"SMTP_PASSWORD_FILE": str(tmp_path / "pw")})
+    assert loaded.smtp_password == "hunter2" and "hunter2" not in repr(loaded)
+
+
+def test_half_configured_acrcloud_is_refused() -> None:
+    with pytest.raises(ConfigError, match="ACRCLOUD_ACCESS_SECRET"):
+        config.load_config({"ACRCLOUD_HOST": "h", "ACRCLOUD_ACCESS_KEY": "k"})
+
+
+def test_missing_env_file_named_explicitly_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="ZAMIO_ENV_FILE"):
+        config.load_config({"ZAMIO_ENV_FILE": "/nonexistent/zamio.env"})

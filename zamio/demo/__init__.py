@@ -1,0 +1,1 @@
+"""The demo of the whole pipeline (``make demo``): see ``zamio.demo.run``."""

@@ -1,0 +1,3 @@
+from zamio.demo.run import main
+
+raise SystemExit(main())
