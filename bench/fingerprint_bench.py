@@ -1,34 +1,50 @@
 #!/usr/bin/env python3
-"""Real-music benchmark of zamio's recognition engine (a script, not a test).
+"""Real-music benchmark of zamio's recognition, through the database layer (a script, not a test).
 
-    bench/fingerprint_bench.py --corpus /work/corpus --out bench/results
-    bench/fingerprint_bench.py --corpus /work/corpus --storage-only --pg "host=127.0.0.1 user=postgres"
+    bench/fingerprint_bench.py --database sqlite --database postgresql://postgres@127.0.0.1:5432/postgres
+    bench/fingerprint_bench.py --database postgresql://postgres@127.0.0.1:5432/postgres --scale 10000
+    bench/fingerprint_bench.py --database sqlite --paired 100
+    bench/fingerprint_bench.py --memory                      # the engine alone, index in memory
 
-1. Runs the shared protocol (``/work/shared/bench/run_bench.py``) with
-   ``bench.zamio_adapter:ZamioFingerprinter`` and prints ``report.py``'s table beside
-   the anchors' results (RESULTS-anchors.md).
-2. Measures storage as it would be on PostgreSQL with a row per hash: fingerprints the
-   catalog, COPYs (hash int4, track_id int4, offset int4) rows into a scratch table,
-   adds the btree index on hash, reads ``pg_total_relation_size`` and drops the table.
+1. ``--database URL`` (repeatable; ``sqlite`` for a scratch file): runs the shared
+   protocol (``/work/shared/bench/run_bench.py``) with
+   ``bench.zamio_adapter:ZamioDatabaseFingerprinter``: tracks stored by
+   ``zamio.recognition.store_fingerprints`` in a freshly migrated database, every query
+   through ``zamio.recognition.identify`` on a warm connection.  Index size is
+   ``pg_total_relation_size('fingerprints')`` (PostgreSQL) or the SQLite file; indexing
+   CPU includes the PostgreSQL backend's.  Prints report.py's table beside the anchors'.
+2. ``--scale N``: the same database grown to N tracks: the DEV catalog plus synthetic
+   tracks of ``SYNTHETIC_TRACK_SECONDS`` whose rows draw each hash field from the DEV
+   catalog's distribution of that field (``synthetic_hashes``), bulk-loaded; then
+   ``--scale-queries`` queries of 10 s (all conditions, positives and negatives) give
+   latency mean/p95, top-1 and false positives at that size.
+3. ``--paired N``: N 10 s queries answered alternately by the in-memory index and the
+   database, in one process: the database's added latency, robust to other load on
+   the machine.
 
-The corpus comes from ``/work/shared/bench/get-dev-corpus.sh /work/corpus``.
+The corpus comes from ``/work/shared/bench/get-dev-corpus.sh /work/corpus`` (``ln -s /work/corpus /tmp/dev``).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
 import time
 
+import numpy as np
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 SHARED_BENCH = os.environ.get("SHARED_BENCH", "/work/shared/bench")
-ADAPTER = "bench.zamio_adapter:ZamioFingerprinter"
+MEMORY_ADAPTER = "bench.zamio_adapter:ZamioFingerprinter"
+DATABASE_ADAPTER = "bench.zamio_adapter:ZamioDatabaseFingerprinter"
+SYNTHETIC_TRACK_SECONDS = 210.0  # a typical song
+ROWS_PER_AUDIO_SECOND = 20.4  # measured on the DEV catalog (fingerprint v1)
+LOAD_CHUNK_TRACKS = 500
 
 
 def catalog_paths(corpus: str) -> tuple[list[str], float]:
@@ -38,93 +54,196 @@ def catalog_paths(corpus: str) -> tuple[list[str], float]:
     return sorted(os.path.join(corpus, t["file"]) for t in tracks), sum(t["duration"] for t in tracks)
 
 
-def run_protocol(corpus: str, out_dir: str, workdir: str) -> str:
-    """Run run_bench.py on the corpus with zamio; return the result JSON path."""
-    out = os.path.join(out_dir, "zamio_dev.json")
+def short_name(database: str) -> str:
+    return "sqlite" if database.startswith("sqlite") else "postgresql"
+
+
+def run_protocol(corpus: str, out: str, workdir: str, adapter: str, params: list[str],
+                 max_queries: int = 0) -> str:
+    """Run run_bench.py on the corpus with ``adapter``; return the result JSON path."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    subprocess.run([sys.executable, os.path.join(SHARED_BENCH, "run_bench.py"), "--system", ADAPTER,
-                    "--corpus", corpus, "--workdir", workdir, "--out", out], check=True, cwd=REPO, env=env)
+    cmd = [sys.executable, os.path.join(SHARED_BENCH, "run_bench.py"), "--system", adapter, "--corpus", corpus,
+           "--workdir", workdir, "--out", out, *[f"--param={p}" for p in params]]
+    if max_queries:
+        cmd += ["--max-queries", str(max_queries)]
+    subprocess.run(cmd, check=True, cwd=REPO, env=env)
     return out
 
 
-def print_report(result: str, out_dir: str) -> None:
-    """Print report.py's tables for the anchors and this result."""
+def print_report(results: list[str], out_dir: str) -> None:
+    """Write and print report.py's tables for the anchors and ``results``."""
     anchors = os.path.join(SHARED_BENCH, "results", "anchors")
     jsons = sorted(os.path.join(anchors, f) for f in os.listdir(anchors) if f.endswith("_dev.json"))
-    subprocess.run([sys.executable, os.path.join(SHARED_BENCH, "report.py"), *jsons, result, "--details",
-                    "--out", os.path.join(out_dir, "report.md")], check=True)
-    print(open(os.path.join(out_dir, "report.md")).read())
+    out = os.path.join(out_dir, "report.md")
+    subprocess.run([sys.executable, os.path.join(SHARED_BENCH, "report.py"), *jsons, *results, "--details",
+                    "--out", out], check=True)
+    print(open(out).read())
 
 
-def fingerprint_rows(paths: list[str]) -> tuple[io.BytesIO, int, float]:
-    """Fingerprint the catalog; return its rows as COPY text, the row count and the
-    CPU seconds spent (decode + fingerprint)."""
-    from zamio import audio, fingerprint
-
-    buf, rows = io.StringIO(), 0
-    cpu0 = time.process_time()
-    for track_id, path in enumerate(paths):
-        fp = fingerprint.fingerprint(audio.decode_file(path))
-        for h, o in zip(fp.hashes.tolist(), fp.offsets.tolist()):
-            buf.write(f"{h}\t{track_id}\t{o}\n")
-        rows += fp.hashes.size
-    cpu = time.process_time() - cpu0
-    return io.BytesIO(buf.getvalue().encode()), rows, cpu
+def ten_second_queries(corpus: str, n: int) -> list[dict]:
+    """Return ``n`` of the corpus's 10 s queries spread evenly over conditions and tracks."""
+    queries = json.load(open(os.path.join(corpus, "queries", "queries.json")))["queries"]
+    tens = [q for q in queries if q["length"] == 10.0]
+    step = max(1, len(tens) // n)
+    return tens[::step][:n]
 
 
-def postgres_bytes(dsn: str, data: io.BytesIO) -> int:
-    """COPY the rows into a scratch table with a btree index on hash; return
-    pg_total_relation_size (heap + index + maps) in bytes, then drop the table."""
-    import psycopg2
+def paired_latency(corpus: str, database: str, n: int, workdir: str) -> dict:
+    """Answer ``n`` 10 s queries alternately in memory and through ``database``;
+    return mean/p95 latency (ms) of each and the answers that differ."""
+    from bench.zamio_adapter import ZamioDatabaseFingerprinter, ZamioFingerprinter
 
-    table = f"zamio_storage_probe_{os.getpid()}"
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE TABLE {table} (hash integer NOT NULL, track_id integer NOT NULL, '
-                        f'"offset" integer NOT NULL)')
-            cur.copy_expert(f"COPY {table} FROM STDIN", data)
-            cur.execute(f"CREATE INDEX {table}_hash ON {table} (hash)")
-            cur.execute(f"VACUUM ANALYZE {table}")
-            cur.execute("SELECT pg_total_relation_size(%s)", (table,))
-            return int(cur.fetchone()[0])
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.close()
+    paths, _ = catalog_paths(corpus)
+    memory, db = ZamioFingerprinter(os.path.join(workdir, "mem")), ZamioDatabaseFingerprinter(
+        os.path.join(workdir, "db"), database=database)
+    memory.index(paths)
+    db.index(paths)
+    times: dict[str, list[float]] = {"memory": [], "database": []}
+    differ = 0
+    for q in ten_second_queries(corpus, n):
+        path = os.path.join(corpus, "queries", q["file"])
+        answers = []
+        for name, system in (("memory", memory), ("database", db)):
+            t0 = time.perf_counter()
+            answers.append(system.query(path)[0])
+            times[name].append(time.perf_counter() - t0)
+        differ += answers[0] != answers[1]
+    db.close()
+    return {name: {"mean_ms": 1000 * float(np.mean(t)), "p95_ms": 1000 * float(np.percentile(t, 95))}
+            for name, t in times.items()} | {"queries": n, "answers_differ": differ, "system": short_name(database)}
 
 
-def measure_storage(corpus: str, dsn: str) -> dict:
-    """Return the PostgreSQL storage and indexing figures for the corpus catalog."""
+def scaled_run(corpus: str, database: str, tracks: int, n_queries: int, workdir: str) -> dict:
+    """Grow a database to ``tracks`` tracks (DEV catalog + synthetic rows) and measure
+    10 s queries against it; return the figures."""
+    from bench.zamio_adapter import ZamioDatabaseFingerprinter, analyse, index_bytes
+
     paths, audio_s = catalog_paths(corpus)
-    data, rows, cpu = fingerprint_rows(paths)
-    size = postgres_bytes(dsn, data)
-    return {"rows": rows, "audio_s": audio_s, "rows_per_audio_s": rows / audio_s,
-            "pg_bytes": size, "pg_bytes_per_audio_s": size / audio_s, "pg_bytes_per_row": size / rows,
-            "index_cpu_s": cpu, "index_audio_s_per_cpu_s": audio_s / cpu}
+    system = ZamioDatabaseFingerprinter(workdir, database=database)
+    system.index(paths)
+    t0 = time.perf_counter()
+    rows = load_synthetic(system.engine, tracks - len(paths), seed=tracks)
+    load_s = time.perf_counter() - t0
+    analyse(system.engine)
+    size = index_bytes(system.engine)
+    records = []
+    for q in ten_second_queries(corpus, n_queries):
+        t0 = time.perf_counter()
+        match = system.query(os.path.join(corpus, "queries", q["file"]))[0]
+        records.append((q, match, time.perf_counter() - t0))
+    system.close()
+    return summarise_scaled(records, corpus, tracks, rows, size, load_s, short_name(database), audio_s)
+
+
+def load_synthetic(engine, count: int, seed: int) -> int:
+    """Bulk-load ``count`` synthetic tracks' rows (ids from 10,000,000) whose hashes are
+    drawn from the rows already stored; return the number of rows loaded."""
+    from zamio.recognition import copy_payload, copy_rows_postgres
+
+    with engine.connect() as conn:
+        stored = np.asarray(conn.exec_driver_sql("SELECT hash FROM fingerprints").scalars().all(), np.int32)
+    rng = np.random.default_rng(seed)
+    _drop_indexes(engine)  # a bulk load then one index build is several times faster
+    per_track = int(SYNTHETIC_TRACK_SECONDS * ROWS_PER_AUDIO_SECOND)
+    max_frame = int(SYNTHETIC_TRACK_SECONDS / 0.032)
+    loaded = 0
+    for start in range(0, count, LOAD_CHUNK_TRACKS):
+        n = min(LOAD_CHUNK_TRACKS, count - start) * per_track
+        track_ids = 10_000_000 + start + np.arange(n, dtype=np.int32) // per_track
+        hashes, frames = synthetic_hashes(stored, n, rng), rng.integers(0, max_frame, n, dtype=np.int32)
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.connection.dbapi_connection.executemany(
+                    "INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (?, ?, ?, 1)",
+                    zip(hashes.tolist(), track_ids.tolist(), frames.tolist(), strict=True))
+            else:
+                copy_rows_postgres(conn, copy_payload(track_ids, hashes, frames, 1))
+        loaded += n
+        print(f"  loaded {start + LOAD_CHUNK_TRACKS} / {count} synthetic tracks", file=sys.stderr, flush=True)
+    _create_indexes(engine)
+    return loaded
+
+
+def synthetic_hashes(stored: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n`` hashes whose fields (anchor frequency, frequency difference, time gap)
+    follow the stored rows' distributions, each field drawn independently: common bands
+    stay common, and the whole hash space is used as a large catalog would use it
+    (re-drawing the stored hashes themselves would pile every row onto the few
+    thousand values a 24-track catalog happens to contain)."""
+    from zamio.fingerprint import pack_hash, unpack_hash
+
+    f1, du, dt = unpack_hash(stored)
+    return pack_hash(rng.choice(f1, n), rng.choice(du, n), rng.choice(dt, n))
+
+
+def _drop_indexes(engine) -> None:
+    with engine.begin() as conn:
+        for name in FINGERPRINT_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+
+
+def _create_indexes(engine) -> None:
+    with engine.begin() as conn:
+        for name, columns in FINGERPRINT_INDEXES.items():
+            conn.exec_driver_sql(f"CREATE INDEX {name} ON fingerprints ({columns})")
+
+
+FINGERPRINT_INDEXES = {"ix_fingerprints_hash": "hash", "ix_fingerprints_track_version": "track_id, version"}
+
+
+def summarise_scaled(records, corpus: str, tracks: int, rows: int, size: int, load_s: float, database: str,
+                     dev_audio_s: float) -> dict:
+    latencies = np.array([r[2] for r in records])
+    positives = [r for r in records if r[0]["truth"]]
+    negatives = [r for r in records if not r[0]["truth"]]
+    correct = sum(1 for q, m, _ in positives if m and os.path.basename(m) == os.path.basename(q["truth"]))
+    return {"database": database, "tracks": tracks, "synthetic_rows": rows, "load_s": round(load_s, 1),
+            "bytes": size, "audio_hours": round((dev_audio_s + (tracks - 24) * SYNTHETIC_TRACK_SECONDS) / 3600, 1),
+            "queries": len(records), "top1_percent": round(100 * correct / max(1, len(positives)), 1),
+            "fpr_percent": round(100 * sum(1 for _, m, _ in negatives if m) / max(1, len(negatives)), 1),
+            "latency_mean_ms": round(1000 * float(latencies.mean()), 1),
+            "latency_p95_ms": round(1000 * float(np.percentile(latencies, 95)), 1)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default="/work/corpus")
+    # report.py names the corpus after its folder: /tmp/dev links to /work/corpus, so the
+    # tables line up with the anchors' "dev" rows.
+    ap.add_argument("--corpus", default="/tmp/dev" if os.path.exists("/tmp/dev") else "/work/corpus")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--workdir", default="/tmp/zamio-bench-work")
-    ap.add_argument("--pg", default="host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                    help="libpq DSN of a scratch PostgreSQL database")
-    ap.add_argument("--storage-only", action="store_true")
+    ap.add_argument("--database", action="append", default=[], metavar="URL",
+                    help="sqlite, or a PostgreSQL server URL (a scratch database is created on it)")
+    ap.add_argument("--memory", action="store_true", help="also run the engine alone (in-memory index)")
+    ap.add_argument("--max-queries", type=int, default=0, help="a seeded subset of the protocol's queries")
+    ap.add_argument("--scale", type=int, action="append", default=[], metavar="TRACKS")
+    ap.add_argument("--scale-queries", type=int, default=60)
+    ap.add_argument("--paired", type=int, default=0, metavar="N")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    if not a.storage_only:
-        os.makedirs(a.workdir, exist_ok=True)
-        print_report(run_protocol(os.path.abspath(a.corpus), a.out, a.workdir), a.out)
-    storage = measure_storage(os.path.abspath(a.corpus), a.pg)
-    json.dump(storage, open(os.path.join(a.out, "storage_pg.json"), "w"), indent=1)
-    print("PostgreSQL, a row per hash (int4 hash, track_id, offset) + btree(hash):")
-    print(f"  {storage['rows']} rows, {storage['rows_per_audio_s']:.1f} rows per audio second")
-    print(f"  {storage['pg_bytes'] / 1e6:.2f} MB = {storage['pg_bytes_per_audio_s']:.0f} bytes per audio second "
-          f"({storage['pg_bytes_per_row']:.1f} bytes per row)")
-    print(f"  indexing (decode + fingerprint): {storage['index_audio_s_per_cpu_s']:.0f} audio s per CPU s")
+    corpus = a.corpus if os.path.isabs(a.corpus) else os.path.abspath(a.corpus)
+    results = []
+    if a.memory:
+        results.append(run_protocol(corpus, os.path.join(a.out, "zamio_dev.json"), a.workdir + "/mem",
+                                    MEMORY_ADAPTER, [], a.max_queries))
+    for database in a.database if not (a.scale or a.paired) else []:
+        out = os.path.join(a.out, f"zamio_{short_name(database)}_dev.json")
+        results.append(run_protocol(corpus, out, f"{a.workdir}/{short_name(database)}", DATABASE_ADAPTER,
+                                    [f"database={database}"], a.max_queries))
+    if results:
+        print_report(results, a.out)
+    for database in a.database if a.paired else []:
+        figures = paired_latency(corpus, database, a.paired, f"{a.workdir}/paired")
+        save(a.out, f"paired_{short_name(database)}.json", figures)
+    for database in a.database:
+        for tracks in a.scale:
+            figures = scaled_run(corpus, database, tracks, a.scale_queries, f"{a.workdir}/scale")
+            save(a.out, f"scale_{short_name(database)}_{tracks}.json", figures)
+
+
+def save(out_dir: str, name: str, figures: dict) -> None:
+    json.dump(figures, open(os.path.join(out_dir, name), "w"), indent=1)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -2,17 +2,27 @@
 
     python3 /work/shared/bench/run_bench.py --system bench.zamio_adapter:ZamioFingerprinter \\
         --corpus /work/corpus --workdir /tmp/zw --out results/zamio_dev.json
+    python3 /work/shared/bench/run_bench.py --system bench.zamio_adapter:ZamioDatabaseFingerprinter \\
+        --param database=postgresql://postgres@127.0.0.1:5432/postgres ...
 
-run from the repository root (so ``bench`` and ``zamio`` import).  The index is an
-in-memory ``zamio.match.ArrayIndex`` reached through its ``lookup`` callable, exactly
-as the database store will be; ``index_size_bytes`` reports the rows as int4 triples
-written to ``workdir`` (the PostgreSQL size is measured by ``fingerprint_bench.py``).
+run from the repository root (so ``bench`` and ``zamio`` import).
+
+* ``ZamioFingerprinter``: the engine alone, index in memory (``zamio.match.ArrayIndex``).
+* ``ZamioDatabaseFingerprinter``: the real thing.  Tracks are rows of ``tracks``, their
+  fingerprints are stored by ``zamio.recognition.store_fingerprints`` (one transaction
+  per track) in a freshly migrated database, and each query is
+  ``zamio.recognition.identify`` on one warm connection.  ``database`` is a
+  ``sqlite:///`` URL (the file is created in the workdir; its size is the index size) or
+  a PostgreSQL server URL (a scratch database is created on it and dropped at the end;
+  the index size is ``pg_total_relation_size('fingerprints')``, indexes included, and
+  the server backend's CPU is counted in indexing CPU).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 
 import numpy as np
 
@@ -22,6 +32,8 @@ sys.path.insert(0, os.environ.get("SHARED_BENCH", "/work/shared/bench"))
 from adapters import Fingerprinter  # noqa: E402
 
 from zamio import audio, fingerprint, match  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ZamioFingerprinter(Fingerprinter):
@@ -35,7 +47,6 @@ class ZamioFingerprinter(Fingerprinter):
         super().__init__(workdir, **params)
         self.store = match.ArrayIndex()
         self.paths: list[str] = []
-        self.trace: list[dict] = []
 
     def version(self):
         return f"fingerprint v{fingerprint.FINGERPRINT_VERSION}"
@@ -58,3 +69,154 @@ class ZamioFingerprinter(Fingerprinter):
         if result is None:
             return None, 0.0
         return self.paths[result.track_id], result.evidence
+
+
+class ZamioDatabaseFingerprinter(ZamioFingerprinter):
+    """zamio through its database layer (``zamio.recognition``) on SQLite or PostgreSQL."""
+
+    def __init__(self, workdir, database="sqlite", **params):
+        super().__init__(workdir, database=database, **params)
+        self.url, self.scratch = scratch_database(database, workdir)
+        self.name = "zamio-" + ("sqlite" if self.url.startswith("sqlite") else "postgresql")
+        from zamio.db import open_engine
+        from zamio.migrate import migrate
+
+        self.engine = open_engine(self.url)
+        migrate(self.engine, recognition_migrations(workdir))
+        self.conn = self.engine.connect()
+        self.track_paths: dict[int, str] = {}
+
+    def config(self):
+        return {**super().config(), "database": self.name}
+
+    def index(self, paths):
+        from zamio.recognition import store_fingerprints
+
+        # Everything on the one connection whose server backend extra_cpu_seconds reads.
+        with self.conn.begin():
+            ids = add_bench_tracks(self.conn, paths)
+        for path, track_id in zip(paths, ids, strict=True):
+            samples = audio.decode_file(path)
+            fp = fingerprint.fingerprint(samples)
+            with self.conn.begin():
+                store_fingerprints(self.conn, track_id, fp, "0" * 64, samples.size / audio.ANALYSIS_RATE)
+            self.track_paths[track_id] = path
+        analyse(self.engine)
+
+    def query(self, path):
+        from zamio.recognition import identify
+
+        samples = audio.decode_file(path)
+        with self.conn.begin():
+            result = identify(self.conn, samples)
+        if result is None:
+            return None, 0.0
+        return self.track_paths.get(result.track_id), result.evidence
+
+    def index_size_bytes(self):
+        return index_bytes(self.engine)
+
+    def extra_cpu_seconds(self):
+        """CPU seconds of this connection's PostgreSQL backend (same machine), else 0."""
+        if self.url.startswith("sqlite"):
+            return 0.0
+        pid = self.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        self.conn.rollback()
+        return backend_cpu_seconds(pid)
+
+    def close(self):
+        self.conn.close()
+        self.engine.dispose()
+        if self.scratch:
+            drop_database(self.scratch)
+
+
+def recognition_migrations(workdir: str):
+    """Return a folder holding the migrations up to the fingerprint tables (0001, 0002):
+    all the benchmark needs, and independent of later stages' schema work."""
+    import shutil
+    from pathlib import Path
+
+    from zamio.migrate import SQL_DIR
+
+    folder = Path(workdir) / "sql"
+    folder.mkdir(exist_ok=True)
+    for path in sorted(SQL_DIR.glob("000[12]_*.sql")):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def scratch_database(database: str, workdir: str) -> tuple[str, tuple[str, str] | None]:
+    """Return (URL of a fresh database, (server URL, name) to drop later or None)."""
+    if database == "sqlite" or database.startswith("sqlite"):
+        path = os.path.join(workdir, "zamio.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        return f"sqlite:///{path}", None
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    name = f"zamio_bench_{uuid.uuid4().hex[:10]}"
+    server = make_url(database)
+    admin = psycopg2.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return server.set(database=name).render_as_string(hide_password=False), (database, name)
+
+
+def drop_database(scratch: tuple[str, str]) -> None:
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    server, name = scratch
+    admin = psycopg2.connect(make_url(server).set(drivername="postgresql").render_as_string(hide_password=False))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def add_bench_tracks(conn, paths) -> list[int]:
+    """Insert one track per path (artist "bench"); return their ids in order."""
+    from zamio.catalog import upsert_track
+
+    return [upsert_track(conn, {"track_ref": f"bench-{i}", "title": os.path.basename(p), "artist": "bench",
+                                "audio_path": p}, os.path.dirname(p)) for i, p in enumerate(paths)]
+
+
+def analyse(engine) -> None:
+    """Refresh planner statistics (PostgreSQL: VACUUM ANALYZE, so the visibility map is
+    set as autovacuum would; SQLite: ANALYZE)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE fingerprints")
+
+
+def index_bytes(engine) -> int:
+    """PostgreSQL: pg_total_relation_size of fingerprints (heap, indexes, maps).
+    SQLite: the database file after a WAL checkpoint (every table, mostly fingerprints)."""
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+        return os.path.getsize(engine.url.database)
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_total_relation_size('fingerprints')").scalar())
+
+
+def backend_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a local process (PostgreSQL backend), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

@@ -83,3 +83,52 @@ def dominant_hz(samples: np.ndarray, rate: int = audio.ANALYSIS_RATE) -> float:
     """Return the frequency (Hz) of the strongest FFT bin of ``samples``."""
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
     return float(np.argmax(spectrum) * rate / samples.size)
+
+
+# --- a catalog on disk and in a database (recognition, jobs and detect-audio tests) ---
+
+DB_SONG_SEEDS = (21, 22, 23)
+DB_SONG_SECONDS = 20.0
+
+
+@pytest.fixture(scope="session")
+def song_files(tmp_path_factory) -> dict[str, Path]:
+    """Three synthetic songs as 22.05 kHz 16-bit WAV files, by track_ref (``song-21`` ...)."""
+    folder = tmp_path_factory.mktemp("songs")
+    files = {}
+    for seed in DB_SONG_SEEDS:
+        files[f"song-{seed}"] = folder / f"song-{seed}.wav"
+        synth.write_wav(files[f"song-{seed}"], synth.song(seed, DB_SONG_SECONDS))
+    return files
+
+
+def read_song(path: Path) -> np.ndarray:
+    """Return a song file's samples at the analysis rate."""
+    return audio.decode_file(path)
+
+
+def add_tracks(conn, files: dict[str, Path]) -> dict[str, int]:
+    """Insert a track (artist "Test Artist") per file; return track_ref -> tracks.id."""
+    from zamio.catalog import upsert_track
+
+    return {ref: upsert_track(conn, {"track_ref": ref, "title": f"Title {ref}", "artist": "Test Artist",
+                                     "audio_path": str(path)}, path.parent)
+            for ref, path in files.items()}
+
+
+def store_catalog(conn, files: dict[str, Path]) -> dict[str, int]:
+    """Insert the tracks of ``files`` and store their fingerprints; return track_ref -> id."""
+    from zamio.recognition import store_fingerprints
+
+    ids = add_tracks(conn, files)
+    for ref, path in files.items():
+        samples = read_song(path)
+        store_fingerprints(conn, ids[ref], fingerprint.fingerprint(samples), "0" * 64, samples.size / audio.ANALYSIS_RATE)
+    return ids
+
+
+def excerpt_file(source: Path, out: Path, start_s: float, seconds: float, codec_args: list[str]) -> Path:
+    """Cut ``seconds`` from ``start_s`` of ``source`` and encode them with ffmpeg to ``out``."""
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", str(start_s),
+                    "-t", str(seconds), "-i", str(source), *codec_args, str(out)], check=True)
+    return out

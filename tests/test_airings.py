@@ -191,9 +191,9 @@ def test_single_observation_uses_the_natural_end_capped_by_the_next_capture():
     assert play.single_observation and play.end_estimated
     assert (play.started_at, play.ended_at) == (at(-200), at(40))
     # Implied start 11:57:30 and natural end 12:02:30, but the capture at 11:58:00-11:58:20
-    # showed other content, and so did the one at 12:02:00.
+    # was silent, and the one at 12:02:00 showed other content.
     song = match(1, at(0), "A", 150.0, recording_seconds=300.0)
-    observations = [other(0, at(-120)), song, other(2, at(120))]
+    observations = [other(0, at(-120), "silence"), song, other(2, at(120))]
     capped = build_airings(observations, LATER)[0]
     assert (capped.started_at, capped.ended_at, capped.end_estimated) == (at(-100), at(120), False)
 
@@ -397,3 +397,54 @@ def test_settled_stops_at_the_first_open_airing():
     assert [x.final for x in airings] == [False, True, False]
     assert settled(airings) == []
     assert [x.recording_key for x in settled(build_airings(observations, at(420)))] == ["A", "B"]
+
+
+# --- refinements: partial captures, talk over intros, wrong offsets, the job's boundary ---------
+
+
+def test_capture_the_song_began_during_does_not_move_its_start():
+    # A ends and B starts at 12:02:10, inside the capture 12:02:00-12:02:20 (recognised as A).
+    observations = [match(1, at(0), "A", 60.0, recording_seconds=190.0),
+                    match(2, at(120), "A", 180.0, recording_seconds=190.0),
+                    match(3, at(240), "B", 110.0)]
+    b = build_airings(observations, LATER)[1]
+    assert b.started_at == at(130)
+
+
+def test_no_match_over_an_intro_does_not_move_the_start_but_silence_does():
+    song = match(2, at(120), "A", 100.0, recording_seconds=300.0)  # implied start 12:00:20
+    talk_over = build_airings([other(1, at(0)), other(0, at(-120), "silence"), song], LATER)[0]
+    assert talk_over.started_at == at(20)
+    dead_air = build_airings([other(1, at(30), "silence"), song], LATER)[0]
+    assert dead_air.started_at == at(50)
+
+
+def test_a_later_detection_with_an_offset_in_a_repeated_section_joins_the_airing():
+    # The second offset is 45 s off (a loop repeated): a restart could not begin before 12:00:20.
+    observations = [match(1, at(0), "A", 28.0, recording_seconds=174.0),
+                    match(2, at(120), "A", 102.0, recording_seconds=174.0)]
+    (play,) = build_airings(observations, LATER)
+    assert play.detection_ids == (1001, 1002) and play.started_at == at(-28)
+    assert play.ended_at == at(146)
+
+
+@settings(max_examples=40, deadline=None)
+@given(SEGMENTS, st.integers(0, 10**6))
+def test_runs_from_the_stored_boundary_store_each_airing_once(spec, seed):
+    """The converter's loop: rebuild from the latest stored airing (boundary), store what follows."""
+    observations = broadcast(spec, seed)
+    lookback = timedelta(seconds=3 * INTERVAL_S)
+    stored: dict[str, Airing] = {}
+    boundary = None
+    runs = [(observations[k - 1].ended_at, k) for k in range(1, len(observations) + 1)]
+    for now, k in runs + [(LATER, len(observations))]:
+        start = (boundary or observations[0].captured_at) - lookback
+        window = [o for o in observations[:k] if o.captured_at >= start]
+        for airing in settled(build_airings(window, now, boundary=boundary)):
+            key = airing_key(airing)
+            if key in stored:
+                assert stored[key] == airing, "a stored airing must come out the same from its boundary"
+                continue
+            stored[key] = airing
+            boundary = airing.first_captured_at
+    assert stored == snapshot(build_airings(observations, LATER))

@@ -15,18 +15,26 @@ Rules (royalties reference, checklist 7.1), decided here once:
    before that airing could have ended (its natural end plus the tolerance, or for an
    unknown duration the last detection plus ``unknown_duration_horizon_seconds``).
    Anything else starts a new airing.  So A, B, A is three airings, and a song aired
-   twice an hour apart is two.
+   twice an hour apart is two.  One exception: a detection of the same recording whose
+   implied start falls before the previous detection's capture ended joins too, since a
+   restart cannot begin while the first airing is still being heard; its offset is wrong
+   (a fingerprint can lock onto a repeated section).  Start and speed then come from the
+   detections that agree with each other and place every detection inside the airing.
 2. **What does not split.**  ``no_match`` and ``silence`` captures between agreeing
    detections do not split them: talk-over, noise or a quiet passage can make one
    capture fail, while a real interruption would shift the implied start by its own
    length.  ``error`` captures (no audio obtained) are coverage gaps, not evidence:
    they are ignored entirely, so they neither end an airing nor join two.
-3. **Start** = the median implied start of the detections, but never before the end of
-   the last capture before the airing that showed something else (other content,
-   silence, another recording).  **End** = the natural end (start + duration / speed),
-   unless an earlier capture after the last detection shows something else, in which case
-   that capture's start.  An airing is never stretched over a capture that showed
-   something else, so talk at its edges shortens it (the conservative side for money).
+3. **Start** = the median implied start of the detections, but never before the end of a
+   capture that began after that instant and showed silence or another recording: the
+   recording cannot have been on air then.  A ``no_match`` there does not move the start:
+   talk over a song's intro is common and makes exactly that capture fail, while a song
+   cued in mid-way is rare.  Nor does a capture the recording began *during* (its first
+   seconds were still the previous item).  **End** = the natural end (start + duration /
+   speed), unless an earlier capture after the last detection shows something else
+   (silence, no match, another recording), in which case that capture's start; a capture
+   during which the natural end falls does not move it.  Talk at a song's end shortens
+   it (the conservative side for money).
    ``end_estimated`` is True when the end comes from the recording's duration (it fell
    between captures or after the last one) rather than from an observed capture.
    With an unknown duration the end is the end of the last detection's capture (a lower
@@ -47,11 +55,16 @@ Rules (royalties reference, checklist 7.1), decided here once:
 
 Running incrementally (what the job does every few minutes, per station): keep a watermark
 W, the ``first_captured_at`` of the latest airing stored.  Pass the observations captured
-from a few scan intervals before W up to now (the grouping is greedy from left to right,
-so everything from the airing at W onwards comes out as it would from the full history;
-airings cut off by the window's start are older than W and are ignored).  Store the
-airings of ``settled(airings)`` whose ``first_captured_at`` is after W, with
-``airing_key`` as a unique key and insert-or-ignore, then move W on.
+from a few scan intervals before W up to now, with ``boundary=W``: the detection
+captured at W is known to start an airing (it did in the run that stored it), so it
+starts one here too, whatever the truncated history before it would suggest, and only
+airings from W on come back.  The grouping is greedy from left to right, so everything
+from the airing at W onwards comes out as it would from the full history; the
+observations before W serve only as context (the capture before the airing at W caps its
+start).  Store the airings of ``settled(airings)`` whose ``first_captured_at`` is after
+W, with ``airing_key`` as a unique key and insert-or-ignore, then move W on.  The same
+holds from any stored airing's ``first_captured_at``, which is how a late detection is
+folded in: rebuild from the stored airing before it.
 
 The function is pure and deterministic: the same observations and ``now`` give the same
 airings, in any input order.
@@ -74,6 +87,9 @@ DEFAULT_START_TOLERANCE_SECONDS = 10.0
 DEFAULT_SETTLE_SECONDS = 300.0
 # How long after its last detection an airing of unknown length may still be rejoined.
 DEFAULT_UNKNOWN_DURATION_HORIZON_SECONDS = 600.0
+# How far a fingerprint offset can be off when it is right: below this, an implied start
+# before the previous detection ended is measurement error, above it a wrong offset.
+OFFSET_PRECISION = timedelta(seconds=1.0)
 
 
 class InvalidObservation(ItemError):
@@ -204,15 +220,19 @@ def build_airings(
     start_tolerance_seconds: float = DEFAULT_START_TOLERANCE_SECONDS,
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     unknown_duration_horizon_seconds: float = DEFAULT_UNKNOWN_DURATION_HORIZON_SECONDS,
+    boundary: datetime | None = None,
 ) -> list[Airing]:
     """Given one station's observations (any order) and the current UTC time, return its airings.
 
     Airings come in order of their first detection; every detection belongs to exactly one.
     Open airings are included with ``final=False``.  The rules are in the module docstring.
-    Raise ValueError if ``now`` is naive or a setting is negative.
+    With ``boundary`` (the ``first_captured_at`` of an airing the caller already knows),
+    the first detection captured at or after it starts a new airing and only airings from
+    it on are returned; earlier observations are context only.
+    Raise ValueError if ``now`` or ``boundary`` is naive or a setting is negative.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be a timezone-aware UTC datetime")
+    if now.tzinfo is None or (boundary is not None and boundary.tzinfo is None):
+        raise ValueError("now and boundary must be timezone-aware UTC datetimes")
     settings = (start_tolerance_seconds, settle_seconds, unknown_duration_horizon_seconds)
     if any(not (math.isfinite(s) and s >= 0) for s in settings):
         raise ValueError(f"airing settings must be finite and non-negative, got {settings}")
@@ -221,25 +241,32 @@ def build_airings(
     evidence = sorted(
         (o for o in observations if o.outcome != "error"), key=lambda o: (o.captured_at, o.capture_id)
     )
-    groups = _group(evidence, rules)
+    groups = _group(evidence, rules, boundary)
     airings = []
     for n, group in enumerate(groups):
+        if boundary is not None and evidence[group[0]].captured_at < boundary:
+            continue  # context only: the caller stored it already, maybe from more evidence
         closing = evidence[groups[n + 1][0]] if n + 1 < len(groups) else None
         airings.append(_airing(evidence, group, closing, now, rules))
     return airings
 
 
-def _group(evidence: list[Observation], rules: _Rules) -> list[list[int]]:
+def _group(evidence: list[Observation], rules: _Rules, boundary: datetime | None = None) -> list[list[int]]:
     """Given time-ordered non-error observations, return the detections of each airing as indices.
 
     Greedy and left to right, so the grouping of a prefix never changes when later
-    observations are appended (which keeps keys stable between runs).
+    observations are appended (which keeps keys stable between runs).  The first
+    detection at or after ``boundary`` always starts a group.
     """
     groups: list[list[int]] = []
+    fresh = boundary is not None
     for i, obs in enumerate(evidence):
         if obs.outcome != "match":
             continue  # no_match and silence neither join nor split
-        if groups and _joins([evidence[j] for j in groups[-1]], obs, rules):
+        forced = fresh and obs.captured_at >= boundary  # type: ignore[operator]
+        if forced:
+            fresh = False
+        if groups and not forced and _joins([evidence[j] for j in groups[-1]], obs, rules):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -247,13 +274,22 @@ def _group(evidence: list[Observation], rules: _Rules) -> list[list[int]]:
 
 
 def _joins(members: list[Observation], obs: Observation, rules: _Rules) -> bool:
-    """Given the detections of the airing in progress and a later detection, return whether it joins."""
+    """Given the detections of the airing in progress and a later detection, return whether it joins.
+
+    It joins when it names the same recording before the airing could have ended, and
+    either agrees on the start or implies a start before the last detection was over: a
+    restart cannot begin while the first airing is still being heard, so there the
+    offset is wrong (music repeats itself, and a fingerprint can lock onto the wrong
+    repetition), not the airing new.
+    """
     last = members[-1]
     if obs.recording_key != last.recording_key:
         return False
-    if abs(obs.implied_start - last.implied_start) > rules.tolerance:
+    agrees = abs(obs.implied_start - last.implied_start) <= rules.tolerance
+    impossible_restart = obs.implied_start < last.ended_at - OFFSET_PRECISION
+    if not (agrees or impossible_restart):
         return False
-    return obs.captured_at <= _horizon(members, _estimate(members), rules)
+    return obs.captured_at <= _horizon(members, _estimate(members, rules), rules)
 
 
 def _horizon(members: list[Observation], est: _Estimate, rules: _Rules) -> datetime:
@@ -277,14 +313,63 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _estimate(members: list[Observation]) -> _Estimate:
-    """Given the detections of one airing, return the start, speed and natural end they imply."""
-    start = _median_datetime([m.implied_start for m in members])
-    speed = _median([m.speed for m in members])
+def _estimate(members: list[Observation], rules: _Rules) -> _Estimate:
+    """Given the detections of one airing, return the start, speed and natural end they imply.
+
+    The detections are clustered by implied start (within the tolerance); the start and
+    speed are the medians of the cluster that best explains them all (see ``_best_cluster``),
+    so one detection with a wrong offset does not drag the start.
+    """
     durations = [m.recording_seconds for m in members if m.recording_seconds is not None]
     duration = durations[0] if durations else None
+    cluster = _best_cluster(members, duration, rules.tolerance)
+    start = _median_datetime([m.implied_start for m in cluster])
+    speed = _median([m.speed for m in cluster])
     natural_end = start + timedelta(seconds=duration / speed) if duration is not None else None
     return _Estimate(start, speed, duration, natural_end)
+
+
+def _best_cluster(members: list[Observation], duration: float | None, tolerance: timedelta) -> list[Observation]:
+    """Given an airing's detections, return those whose implied starts agree and explain the most.
+
+    Preferred, in order: a cluster whose start puts every detection inside the airing,
+    the largest, the one holding the first detection.
+    """
+    ordered = sorted(members, key=lambda m: (m.implied_start, m.capture_id))
+    clusters = [[ordered[0]]]
+    for m in ordered[1:]:
+        if m.implied_start - clusters[-1][-1].implied_start <= tolerance:
+            clusters[-1].append(m)
+        else:
+            clusters.append([m])
+    if len(clusters) == 1:
+        return clusters[0]
+
+    def merit(cluster: list[Observation]) -> tuple[bool, int, bool]:
+        start = _median_datetime([m.implied_start for m in cluster])
+        speed = _median([m.speed for m in cluster])
+        end = start + timedelta(seconds=duration / speed) if duration is not None else None
+        covers = all(start - tolerance <= m.captured_at and (end is None or m.captured_at <= end + tolerance)
+                     for m in members)
+        return covers, len(cluster), members[0] in cluster
+
+    return max(clusters, key=merit)
+
+
+def _start(evidence: list[Observation], first: int, implied: datetime) -> datetime:
+    """Given the evidence, the index of an airing's first detection and its implied start, return its start.
+
+    Walks back over the captures between the implied start and the first detection: the
+    latest one that began after the implied start and showed silence or another recording
+    moves the start to its end.  A ``no_match`` there does not (talk over the intro is
+    common, a song cued in mid-way is not), nor does a capture the recording began during.
+    """
+    for obs in reversed(evidence[:first]):
+        if obs.captured_at < implied:
+            break
+        if obs.outcome in ("silence", "match"):
+            return max(implied, obs.ended_at)
+    return implied
 
 
 def _end(members: list[Observation], est: _Estimate, after: Observation | None) -> tuple[datetime, bool]:
@@ -292,9 +377,9 @@ def _end(members: list[Observation], est: _Estimate, after: Observation | None) 
     if est.natural_end is None:
         end = members[-1].ended_at  # lower bound: heard at least this long
         return (min(end, after.captured_at) if after else end), True
-    if after is not None and after.captured_at < est.natural_end:
+    if after is not None and after.captured_at < est.natural_end and est.natural_end > after.ended_at:
         return after.captured_at, False  # seen cut short by other content or silence
-    return est.natural_end, True
+    return est.natural_end, True  # ended between captures, or during the next one
 
 
 def _airing(
@@ -302,10 +387,9 @@ def _airing(
 ) -> Airing:
     """Given the evidence, one airing's detection indices and the detection that closed it, build it."""
     members = [evidence[i] for i in group]
-    est = _estimate(members)
-    before = evidence[group[0] - 1] if group[0] > 0 else None
+    est = _estimate(members, rules)
     after = evidence[group[-1] + 1] if group[-1] + 1 < len(evidence) else None
-    started = est.start if before is None else max(est.start, before.ended_at)
+    started = _start(evidence, group[0], est.start)
     end, end_estimated = _end(members, est, after)
     decided_at = _horizon(members, est, rules)
     if closing is not None:

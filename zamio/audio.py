@@ -24,7 +24,6 @@ import subprocess
 import wave
 
 import numpy as np
-from scipy.signal import firwin, resample_poly
 
 from zamio.errors import ItemError, ServiceUnavailable
 
@@ -147,6 +146,8 @@ def resample(samples: np.ndarray, rate_hz: int, target_hz: int = ANALYSIS_RATE) 
         return samples.astype(np.float32, copy=False)
     g = math.gcd(int(rate_hz), int(target_hz))
     up, down = target_hz // g, rate_hz // g
+    from scipy.signal import resample_poly  # imported here: scipy.signal costs about a second to import
+
     out = resample_poly(np.asarray(samples, np.float32), up, down, window=_antialias_filter(up, down))
     return out.astype(np.float32, copy=False)
 
@@ -159,6 +160,8 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
     Hz, where music has little energy and fingerprints few peaks."""
     taps = 2 * RESAMPLE_HALF_TAPS * max(up, down) + 1
     cutoff = RESAMPLE_CUTOFF / max(up, down)
+    from scipy.signal import firwin
+
     return firwin(taps, cutoff, window=("kaiser", 5.0))  # resample_poly scales it by up
 
 

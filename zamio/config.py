@@ -27,6 +27,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
 
 STATION_CLASSES = ("class_a", "class_b", "class_c", "online", "community")
+STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
+
+
+def normalise_station_class(raw: str | None) -> str:
+    """Given a station class as written ("Class A", "class-a", "A", "online"), return its key (``class_a``)."""
+    text = (raw or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return STATION_CLASS_ALIASES.get(text, text)
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
         capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
         scan_concurrency=reader.integer("SCAN_CONCURRENCY", 8, minimum=1, maximum=256),
-        scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=30),
+        scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),

@@ -27,8 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
-from scipy.ndimage import maximum_filter1d
 
 from zamio.audio import ANALYSIS_RATE
 
@@ -144,6 +142,8 @@ def spectrogram(samples: np.ndarray) -> np.ndarray:
     """Given mono samples at ``ANALYSIS_RATE``, return the log power spectrogram in dB,
     shape ``[frames, bins]`` (bins from ``MIN_BIN`` up to Nyquist), float32, with a
     fixed tilt of ``TILT_DB_PER_OCTAVE``.  Fewer samples than one window give 0 frames."""
+    import scipy.fft  # imported on use: a job that only reads FINGERPRINT_VERSION starts faster
+
     x = np.ascontiguousarray(samples, dtype=np.float32)
     n_bins = WINDOW_SAMPLES // 2 + 1 - MIN_BIN
     if x.size < WINDOW_SAMPLES:
@@ -169,6 +169,8 @@ def _tilt_db() -> np.ndarray:
 def find_peaks(spec: np.ndarray, peaks_per_second: float) -> Peaks:
     """Given a spectrogram ``[frames, bins]`` in dB, return its local maxima that rank
     within the strongest ``peaks_per_second`` (on average over a +-1 s window)."""
+    from scipy.ndimage import maximum_filter1d
+
     local_max = maximum_filter1d(spec, 2 * PEAK_NEIGHBOUR_BINS + 1, axis=1)
     local_max = maximum_filter1d(local_max, 2 * PEAK_NEIGHBOUR_FRAMES + 1, axis=0)
     is_peak = spec == local_max

@@ -34,6 +34,9 @@ ATTENTION_QUERIES = {
     "detections parked (cannot become plays)": "SELECT count(*) FROM detections WHERE convert_status = 'parked'",
     "stream links failing": "SELECT count(*) FROM stream_links WHERE active AND consecutive_failures > 0",
     "e-mails undeliverable": "SELECT count(*) FROM email_outbox WHERE status = 'failed'",
+    "e-mails with unknown delivery (check, then send-emails --requeue ID)": (
+        "SELECT count(*) FROM email_outbox WHERE status = 'unknown'"
+    ),
 }
 
 

@@ -29,7 +29,7 @@ DEMO_DIR = PROJECT_ROOT / "var" / "demo"
 SNIPPET_SECONDS = 12.0
 SNIPPET_EVERY = timedelta(minutes=2)
 LIVE_TICKS = 3
-TICK_SECONDS = 30
+TICK_SECONDS = 20
 DAY_STATION = "TAKORADI-COMMUNITY"
 
 
@@ -62,7 +62,7 @@ class Demo:
         shutil.rmtree(self.folder, ignore_errors=True)
         (self.folder / "inbox").mkdir(parents=True)
         (self.folder / "demo.env").write_text(
-            "SCAN_ALLOW_PRIVATE_ADDRESSES=true\nSCAN_INTERVAL_SECONDS=30\nSCAN_CAPTURE_SECONDS=10\n"
+            "SCAN_ALLOW_PRIVATE_ADDRESSES=true\nSCAN_INTERVAL_SECONDS=15\nSCAN_CAPTURE_SECONDS=10\n"
             "ZAMIO_OPERATOR_EMAIL=operator@zamio.example\n"
         )
 

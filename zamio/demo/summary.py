@@ -94,7 +94,8 @@ def money_by_recipient(conn) -> tuple[int, dict[tuple[str, str], int], bool]:  #
     parts: dict[tuple[str, str], int] = defaultdict(int)
     for kind, name, amount in rows:
         parts[(kind, name)] += int(amount)
-    gross = int(conn.execute(text("SELECT coalesce(sum(gross_amount), 0) FROM play_prices")).scalar() or 0)
+    # each pricing version books its gross and reverses the previous version's
+    gross = int(conn.execute(text("SELECT coalesce(sum(gross - previous_gross), 0) FROM royalty_pricings")).scalar() or 0)
     return gross, dict(parts), sum(parts.values()) == gross
 
 

@@ -11,7 +11,9 @@ fingerprints = Table(
     "fingerprints",
     metadata,
     Column("hash", Integer, nullable=False),
-    ref("track_id", "tracks", nullable=False),
+    # int4 and no foreign key (sql/0002_fingerprints.sql): the row is the unit of storage;
+    # fingerprint_sets, written in the same transaction, carries the reference to tracks.
+    Column("track_id", Integer, nullable=False),
     Column("frame", Integer, nullable=False),
     Column("version", SmallInteger, nullable=False),
 )
@@ -39,4 +41,3 @@ fingerprint_work = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# --- stations and captures ---------------------------------------------------

@@ -73,6 +73,7 @@ royalty_cycles = Table(
     Column("input_hash", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("locked_at", UTCDateTime),
+    Column("totals", Text),  # JSON: the reconciled totals printed when the cycle was locked
 )
 
 royalty_ledger = Table(
@@ -100,6 +101,34 @@ royalty_ledger = Table(
 )
 Index("ix_royalty_ledger_play", royalty_ledger.c.play_id)
 Index("ix_royalty_ledger_recipient", royalty_ledger.c.recipient_type, royalty_ledger.c.recipient_ref)
+Index("ix_royalty_ledger_cycle", royalty_ledger.c.cycle_id)
+
+# One row per priced version of a play (sql/0005_royalties.sql).  The ledger lines of a
+# version carry the same (play_id, version); reversals of the previous version too.
+royalty_pricings = Table(
+    "royalty_pricings",
+    metadata,
+    id_column(),
+    ref("play_id", "play_logs", nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # priced | ineligible | suspense | unpriced | reversed
+    Column("reason", Text),
+    ref("station_id", "stations", nullable=False),
+    Column("play_date", DateText, nullable=False),  # station-local date of the play's start
+    Column("seconds", Float, nullable=False),
+    Column("multiplier", ExactDecimal),  # time-of-day weight, the pool method's weight per second
+    Column("gross", BigInteger, nullable=False),  # units owed for this version
+    Column("previous_gross", BigInteger, nullable=False, server_default="0"),  # units it reversed
+    Column("currency", Text, nullable=False),
+    ref("rate_card_id", "rate_cards"),
+    Column("outcome_hash", Text, nullable=False),
+    Column("details", Text),
+    Column("run_id", Text),
+    ref("cycle_id", "royalty_cycles"),  # set once, when the cycle that pays it is locked
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("play_id", "version"),
+)
+Index("ix_royalty_pricings_cycle", royalty_pricings.c.cycle_id, royalty_pricings.c.play_date)
 
 station_licence_fees = Table(
     "station_licence_fees",

@@ -6,6 +6,7 @@ from sqlalchemy import Column, Index, Integer, Table, Text
 
 from zamio.dbtypes import UTCDateTime
 from zamio.tables.base import id_column, lease_columns, metadata
+from zamio.tables.recognition import captures, detections
 
 schema_migrations = Table(
     "schema_migrations",
@@ -37,7 +38,7 @@ email_outbox = Table(
     Column("body_text", Text, nullable=False),
     Column("body_html", Text),
     Column("template", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default="queued"),  # queued | sending | sent | failed
+    Column("status", Text, nullable=False, server_default="queued"),  # queued|sending|transmitting|sent|failed|unknown
     *lease_columns(),
     Column("message_id", Text),
     Column("created_at", UTCDateTime, nullable=False),
@@ -77,3 +78,10 @@ audit_log = Table(
     Column("details", Text),
 )
 Index("ix_audit_log_entity", audit_log.c.entity, audit_log.c.entity_id)
+Index("ix_job_runs_started", job_runs.c.started_at)
+Index("ix_email_outbox_sent", email_outbox.c.sent_at)
+
+# Retention (bin/cleanup-old-data) looks rows up by age; these indexes on the recognition tables serve
+# only that, so they are declared here with it (play_detections (detection_id) is in zamio/tables/plays.py).
+Index("ix_detections_detected", detections.c.detected_at)
+Index("ix_captures_started", captures.c.started_at)

@@ -1,8 +1,16 @@
-"""Plays: one row per airing, linked to the detections behind it."""
+"""Plays: one row per airing, linked to the detections behind it.
+
+``status`` is ``final`` (current: the royalty engine prices it), ``superseded`` (was
+final; replaced by a new version or found to duplicate a detected play: its ledger lines
+are reversed) or ``duplicate`` (an imported play that reports an airing already detected;
+never priced).  Rows are never deleted and a final row's facts are never edited: only
+``status``, ``superseded_at`` and ``duplicate_of`` change when it stops being current.
+See docs/playlogs.md.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
 from zamio.dbtypes import UTCDateTime
 from zamio.tables.base import id_column, metadata, ref
@@ -27,7 +35,7 @@ play_logs = Table(
     Column("duration_seconds", Float, nullable=False),
     Column("end_estimated", Boolean, nullable=False, server_default="0"),
     Column("single_observation", Boolean, nullable=False, server_default="0"),
-    Column("status", Text, nullable=False),  # open | final | superseded
+    Column("status", Text, nullable=False),  # final | superseded | duplicate
     ref("supersedes_id", "play_logs"),
     Column("detection_count", Integer, nullable=False, server_default="0"),
     Column("confidence_avg", Float),
@@ -37,10 +45,23 @@ play_logs = Table(
     Column("import_ref", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finalised_at", UTCDateTime),
+    Column("first_captured_at", UTCDateTime),  # detected plays: capture of the first detection
+    Column("speed", Float),  # detected plays: measured playback speed
+    ref("duplicate_of", "play_logs"),  # imported plays reporting an airing that was detected
+    Column("superseded_at", UTCDateTime),
     UniqueConstraint("play_key", "version"),
 )
 Index("ix_play_logs_station_started", play_logs.c.station_id, play_logs.c.started_at)
 Index("ix_play_logs_status", play_logs.c.status)
+Index("ix_play_logs_station_first_capture", play_logs.c.station_id, play_logs.c.first_captured_at)
+# At most one current version per play: the database's own guard against double billing.
+Index(
+    "ux_play_logs_current",
+    play_logs.c.play_key,
+    unique=True,
+    sqlite_where=text("status = 'final'"),
+    postgresql_where=text("status = 'final'"),
+)
 
 play_detections = Table(
     "play_detections",
@@ -49,3 +70,4 @@ play_detections = Table(
     ref("detection_id", "detections", nullable=False),
     UniqueConstraint("play_id", "detection_id"),
 )
+Index("ix_play_detections_detection", play_detections.c.detection_id)

@@ -1,0 +1,128 @@
+"""bin/import-catalog and the CSV reader it shares with the reference-data loaders."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.support import Project
+from zamio import csvimport
+from zamio.errors import DataError
+
+TRACKS = """\
+track_ref,title,artist,audio_path,isrc,album,duration_seconds,publisher,category
+GH-001,Odo Nsu,Kwame Eugène,audio/odo.mp3,gh-a01-26-00001,First,201.5,Sika Music,music
+GH-002,Peace FM Ident,Peace FM,/srv/audio/ident.wav,,,,,ident
+GH-003,,Nobody,audio/x.mp3,,,,,
+GH-004,Bad Code,Someone,audio/y.mp3,NOT-AN-ISRC,,,,
+GH-005,Bad Kind,Someone,audio/z.mp3,,,,,podcast
+GH-006,Bad Length,Someone,audio/z.mp3,,,-3,,
+"""
+
+STATIONS = """\ufeffstation_ref,name,city,region,station_class,stream_url,backup_stream_url,timezone
+peace-fm,Peace FM,Accra,Greater Accra,class_a,http://stream.example/peace,https://backup.example/peace,
+luv-fm,Luv FM,Kumasi,Ashanti,class_z,http://stream.example/luv,,
+kessben,Kessben FM,Kumasi,Ashanti,class_b,ftp://stream.example/k,,
+"""
+
+CONTRIBUTORS = """\
+track_ref,name,role,share_percent,publisher,email,ipi
+GH-001,Kwame Eugène,Composer,50.00,Sika Music,kwame@example.com,00014107338
+GH-001,Ama Serwaa,Lyricist,50,,,
+GH-999,Ghost,Composer,100,,,
+GH-001,Too Much,Producer,150,,,
+"""
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_good_rows_load_and_bad_rows_are_reported_by_line(project: Project, tmp_path: Path) -> None:
+    files = [write(tmp_path, n, c) for n, c in (("tracks.csv", TRACKS), ("stations.csv", STATIONS),
+                                                  ("contributors.csv", CONTRIBUTORS))]
+    args = ["--tracks", str(files[0]), "--stations", str(files[1]), "--contributors", str(files[2])]
+    result = project.script("import-catalog", *args)
+    assert result.returncode == 1, result.stderr
+    for line, words in ((4, "title is empty"), (5, "isrc"), (6, "category 'podcast'"), (7, "duration_seconds"),
+                        (3, "station_class 'class_z'"), (4, "must start with http"),
+                        (4, "track_ref 'GH-999' is not in the catalog"), (5, "above the maximum 100")):
+        assert any(f"line {line}: " in row and words in row for row in result.stderr.splitlines()), (line, words)
+    assert "tracks.csv: 2 rows loaded, 4 rejected" in result.stderr
+
+    tracks = project.query("SELECT track_ref, title, isrc, duration_seconds, audio_path, category FROM tracks "
+                           "ORDER BY track_ref")
+    assert [(t[0], t[2], t[3], t[5]) for t in tracks] == [("GH-001", "GHA012600001", 201.5, "music"),
+                                                         ("GH-002", None, None, "ident")]
+    assert tracks[0].audio_path == str(tmp_path / "audio" / "odo.mp3")  # relative to the CSV's folder
+    assert project.scalar("SELECT artist_ref FROM artists a JOIN tracks t ON t.artist_id = a.id "
+                          "WHERE t.track_ref = 'GH-001'") == "kwame-eugene"
+    links = project.query("SELECT s.station_ref, l.url, l.priority FROM stream_links l "
+                          "JOIN stations s ON s.id = l.station_id ORDER BY l.priority")
+    assert [tuple(r) for r in links] == [("peace-fm", "http://stream.example/peace", 0),
+                                         ("peace-fm", "https://backup.example/peace", 1)]
+    shares = project.query("SELECT party_ref, role, share_percent, email FROM contributors ORDER BY party_ref")
+    assert [(r[0], r[1], Decimal(str(r[2])), r[3]) for r in shares] == [
+        ("00014107338", "composer", Decimal("50"), "kwame@example.com"),
+                                          ("ama-serwaa", "lyricist", Decimal("50"), None)]
+
+
+def test_reimport_is_idempotent_and_updates_in_place(project: Project, tmp_path: Path) -> None:
+    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
+    stations = write(tmp_path, "stations.csv", STATIONS.splitlines()[0] + "\n" + STATIONS.splitlines()[1] + "\n")
+    for _ in range(2):
+        result = project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations))
+        assert result.returncode == 0, result.stderr
+    assert project.scalar("SELECT count(*) FROM tracks") == 2
+    assert project.scalar("SELECT count(*) FROM artists") == 1
+    assert project.scalar("SELECT count(*) FROM stream_links") == 2
+    write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One (edit),Ama,a2.wav\n")
+    stations.write_text("station_ref,name,city,region,station_class,stream_url\n"
+                        "peace-fm,Peace FM,Accra,Greater Accra,class_a,http://new.example/peace\n")
+    assert project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations)).returncode == 0
+    assert project.scalar("SELECT title FROM tracks WHERE track_ref = 'GH-1'") == "One (edit)"
+    # The changed audio is queued for fingerprinting; the station's old links are switched off.
+    assert project.scalar("SELECT status FROM fingerprint_work") == "pending"
+    active = project.query("SELECT url FROM stream_links WHERE active = :t", t=True)
+    assert [r[0] for r in active] == ["http://new.example/peace"]
+
+
+def test_a_file_without_its_columns_writes_nothing_and_exits_65(project: Project, tmp_path: Path) -> None:
+    good = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\n")
+    bad = write(tmp_path, "contributors.csv", "track_ref,name\nGH-1,Ama\n")
+    result = project.script("import-catalog", "--tracks", str(good), "--contributors", str(bad))
+    assert result.returncode == 65, result.stderr
+    assert "missing column(s) role, share_percent" in result.stderr
+    assert project.scalar("SELECT count(*) FROM tracks") == 0
+    missing = project.script("import-catalog", "--tracks", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 65 and "no such file" in missing.stderr
+
+
+def test_reader_strips_cells_skips_blank_lines_and_numbers_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.csv", '\ufeffA, b ,c\n 1 , two ,\n\n"multi\nline",x,y\n4,,\n')
+    rows = list(csvimport.read_rows(path, required=["a", "b"], optional=["c"]))
+    assert rows == [(2, {"a": "1", "b": "two", "c": None}), (4, {"a": "multi\nline", "b": "x", "c": "y"}),
+                    (6, {"a": "4", "b": None, "c": None})]
+    with pytest.raises(DataError, match="empty"):
+        list(csvimport.read_rows(write(tmp_path, "e.csv", ""), required=["a"]))
+
+
+@pytest.mark.parametrize("raw, expected", [("12.50", Decimal("12.50")), ("1,000.5", Decimal("1000.5")), (None, None)])
+def test_decimal_field_is_exact(raw, expected) -> None:
+    assert csvimport.decimal({"x": raw}, "x") == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "1e3", "NaN", "12.5.1"])
+def test_decimal_field_refuses_what_is_not_a_plain_number(raw) -> None:
+    with pytest.raises(csvimport.RowError, match="not a number"):
+        csvimport.decimal({"x": raw}, "x")
+
+
+def test_slug_makes_ascii_references() -> None:
+    assert csvimport.slug("Kwame Eugène & Co.") == "kwame-eugene-co"
+    with pytest.raises(csvimport.RowError):
+        csvimport.slug("!!!")

@@ -1,0 +1,126 @@
+"""bin/cleanup-old-data on real SQLite and PostgreSQL: retention applied, money and its evidence never touched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import inspect, insert, select
+
+from tests.support import Project
+from tests.test_cache import seed
+from zamio.cleanup import PROTECTED_TABLES, STEPS
+from zamio.tables import (
+    audit_log, cache_entries, captures, cycle_line_items, detections, email_outbox, job_runs, play_detections,
+    station_licence_fees,
+)
+
+YEARS_AGO = datetime.now(timezone.utc) - timedelta(days=3650)
+
+
+def table_digest(project: Project, table: str) -> tuple[int, str]:
+    rows = project.query(f"SELECT * FROM {table}")
+    text_rows = sorted(repr(tuple(str(v) for v in row)) for row in rows)
+    return len(rows), hashlib.sha256("\n".join(text_rows).encode()).hexdigest()
+
+
+def protected_state(project: Project) -> dict[str, tuple[int, str]]:
+    present = set(inspect(project.engine).get_table_names())
+    return {t: table_digest(project, t) for t in sorted(PROTECTED_TABLES & present)}
+
+
+def old_world(project: Project) -> None:
+    """The seed world ten years back, plus audio files, old operations rows and money rows of every kind."""
+    seed(project.engine, YEARS_AGO, plays=60, days=20)
+    now = datetime.now(timezone.utc)
+    with project.engine.begin() as conn:
+        conn.execute(insert(audit_log), [{"event_key": f"cycle:old:{n}", "at": YEARS_AGO, "actor": "finance",
+                                          "action": "locked", "entity": "cycle", "entity_id": "1"} for n in range(3)])
+        conn.execute(insert(cycle_line_items).values(cycle_id=1, recipient_type="artist", recipient_ref="A1",
+                                                     currency="GHS", plays=3, seconds=500.0, gross=9, admin_fee=1, net=8))
+        conn.execute(insert(station_licence_fees).values(station_id=1, period_from=YEARS_AGO.date(),
+                                                         period_to=YEARS_AGO.date(), amount=5, currency="GHS",
+                                                         created_at=YEARS_AGO))
+        conn.execute(insert(cache_entries), [
+            {"key": "station:1", "value": "{}", "schema_version": 1, "computed_at": YEARS_AGO, "expires_at": YEARS_AGO},
+            {"key": "charts:week", "value": "{}", "schema_version": 1, "computed_at": now,
+             "expires_at": now + timedelta(hours=1)}])
+        conn.execute(insert(email_outbox), [
+            {"dedupe_key": key, "recipient": "a@example.org", "subject": "s", "body_text": "t", "template": "job_failing",
+             "status": status, "created_at": at, "sent_at": at if status == "sent" else None}
+            for key, status, at in [("old-sent", "sent", YEARS_AGO), ("new-sent", "sent", now),
+                                    ("old-failed", "failed", YEARS_AGO)]])
+        conn.execute(insert(job_runs), [
+            {"run_id": f"r{n}", "job": job, "host": "h", "pid": 1, "started_at": YEARS_AGO + timedelta(minutes=n),
+             "status": status}
+            for n, (job, status) in enumerate([("warm-cache", "ok"), ("warm-cache", "failed"), ("warm-cache", "ok"),
+                                               ("warm-cache", "failed"), ("migrate", "ok")])])
+        conn.execute(insert(captures).values(  # recent and unmatched: within retention
+            id=9999, capture_key="link:1:recent", station_id=1, source="stream", started_at=now, outcome="no_match",
+            audio_path="snippets/recent.ogg", created_at=now))
+    snippets = project.var_dir / "snippets"
+    snippets.mkdir(parents=True, exist_ok=True)
+    for (path,) in project.query("SELECT audio_path FROM captures WHERE audio_path IS NOT NULL"):
+        (project.var_dir / path).write_bytes(b"OggS")
+    for name, age_days in (("old.mp3", 400), ("new.mp3", 0)):
+        rejected = project.var_dir / "inbox" / "rejected" / name
+        rejected.parent.mkdir(parents=True, exist_ok=True)
+        rejected.write_bytes(b"ID3")
+        stamp = (now - timedelta(days=age_days)).timestamp()
+        os.utime(rejected, (stamp, stamp))
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_no_step_can_touch_a_protected_table() -> None:
+    assert not {step.table for step in STEPS} & PROTECTED_TABLES
+    assert {"play_logs", "play_detections", "royalty_ledger", "royalty_cycles", "audit_log"} <= PROTECTED_TABLES
+
+
+def test_retention_keeps_money_and_the_trace_from_play_to_audio_hash(project: Project) -> None:
+    old_world(project)
+    before = protected_state(project)
+    linked_captures = project.scalar(
+        "SELECT count(DISTINCT d.capture_id) FROM play_detections pd JOIN detections d ON d.id = pd.detection_id")
+    args = ["--captures-days", "1", "--detections-days", "1", "--audio-days", "1", "--job-runs-days", "1",
+            "--emails-days", "1", "--snippets-days", "1", "--batch-size", "7"]
+    result = project.script("cleanup-old-data", *args)
+    assert result.returncode == 0, result.stderr
+    assert protected_state(project) == before and before["play_logs"][0] == 60
+    with project.engine.connect() as conn:
+        trace = conn.execute(
+            select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)
+            .select_from(play_detections.join(detections, detections.c.id == play_detections.c.detection_id)
+                         .join(captures, captures.c.id == detections.c.capture_id))).all()
+    assert len(trace) == 60 and all(sha and path is None for _, _, sha, path in trace)
+    assert project.scalar("SELECT count(*) FROM captures") == linked_captures + 1  # unmatched old ones went
+    assert files_under(project.var_dir / "snippets") == {"recent.ogg"}
+    assert files_under(project.var_dir / "inbox" / "rejected") == {"new.mp3"}
+    assert [r[0] for r in project.query("SELECT key FROM cache_entries")] == ["charts:week"]
+    assert sorted(r[0] for r in project.query("SELECT dedupe_key FROM email_outbox")) == ["new-sent", "old-failed"]
+    kept_runs = sorted(r[0] for r in project.query("SELECT run_id FROM job_runs WHERE run_id LIKE 'r%'"))
+    assert kept_runs == ["r2", "r3", "r4"]  # newest success and newest run of warm-cache; migrate's only run
+    again = project.script("cleanup-old-data", *args)
+    assert again.returncode == 0 and protected_state(project) == before
+
+
+def test_dry_run_deletes_nothing(project: Project) -> None:
+    old_world(project)
+    tables = sorted(inspect(project.engine).get_table_names())
+    before = {t: table_digest(project, t) for t in tables if t != "job_runs"}
+    files = files_under(project.var_dir)
+    result = project.script("cleanup-old-data", "--dry-run", "--audio-days", "1", "--captures-days", "1")
+    assert result.returncode == 0, result.stderr
+    assert "captures without detections: 30 would go" in result.stderr
+    assert "rejected snippets: 1 would go" in result.stderr
+    assert {t: table_digest(project, t) for t in tables if t != "job_runs"} == before
+    assert files_under(project.var_dir) == files
+
+
+def test_retention_below_one_day_is_refused(project: Project) -> None:
+    result = project.script("cleanup-old-data", "--captures-days", "0")
+    assert result.returncode == 2 and "at least 1 day" in result.stderr

@@ -1,0 +1,125 @@
+"""bin/import-playlogs and bin/export-playlogs on real databases: idempotent, never double-billed, safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.support import Project
+from tests.test_playlogs import T0, World
+from zamio.playlogs.export import spreadsheet_safe
+
+HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
+
+
+@pytest.fixture
+def world(project: Project) -> World:
+    w = World(project)
+    w.track("A", isrc="GHA012600001")
+    w.track("B")
+    w.station("joy")
+    w.station("peace")
+    return w
+
+
+def write(project: Project, name: str, text: str) -> str:
+    path = project.tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: World):
+    path = write(world.project, "reported.csv", HEADER + "\n".join([
+        "joy,2026-03-02T10:00:00Z,180,A,,,,radiomonitor,0.9,r1",
+        "joy,2026-03-02T10:05:00+01:00,200,,GH-A01-26-00009,Other,Band,,,",
+        "peace,2026-03-02T10:00:00,180,A,,,,,,",  # no UTC offset
+        "nowhere,2026-03-02T10:00:00Z,180,A,,,,,,",
+        "joy,2026-03-02T11:00:00Z,abc,A,,,,,,",
+        "joy,2026-03-02T11:00:00Z,180,,,,,,,",  # no recording
+        "peace,2026-03-02T12:00:00Z,90,B,,=HYPERLINK(\"x\"),,,,",
+    ]) + "\n")
+    first = world.project.script("import-playlogs", path)
+    assert first.returncode == 1
+    for line, words in ((4, "no UTC offset"), (5, "not a known station"), (6, "duration_seconds"),
+                        (7, "names no recording")):
+        assert f"line {line}" in first.stderr and words in first.stderr
+    assert "3 plays added" in first.stderr
+    plays = world.plays()
+    assert {(p.station_ref, p.isrc, p.source, p.status) for p in plays} == {
+        ("joy", "GHA012600001", "imported", "final"), ("joy", "GHA012600009", "imported", "final"),
+        ("peace", None, "imported", "final")}
+    assert {p.import_ref for p in plays} == {"radiomonitor:r1", "imported"}
+    again = world.project.script("import-playlogs", path)
+    assert "0 plays added" in again.stderr and "3 already imported" in again.stderr
+    assert len(world.plays()) == 3
+    missing = world.project.script("import-playlogs", str(world.project.tmp_path / "absent.csv"))
+    assert missing.returncode == 65
+    bad = write(world.project, "bad.csv", "station_ref,started_at\njoy,2026-03-02T10:00:00Z\n")
+    result = world.project.script("import-playlogs", bad)
+    assert result.returncode == 65 and "duration_seconds" in result.stderr
+
+
+def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: World):
+    # Detected first: A on joy from 11:59:30.
+    world.programme("joy", [("A", -30, 240)], T0, 3)
+    assert world.convert().returncode == 0
+    (detected,) = world.plays()
+    path = write(world.project, "station-log.csv", HEADER + "joy,2026-03-02T12:00:00Z,240,A,,,,station,,\n")
+    assert world.project.script("import-playlogs", path).returncode == 0
+    (duplicate,) = world.plays("duplicate")
+    assert duplicate.duplicate_of == detected.id and len(world.plays()) == 1
+    # Imported first: B on peace, then its detections arrive and are converted.
+    path = write(world.project, "partner.csv", HEADER + "peace,2026-03-02T12:00:20Z,240,B,,,,partner,,\n")
+    assert world.project.script("import-playlogs", path).returncode == 0
+    world.programme("peace", [("B", 0, 240)], T0 + timedelta(seconds=5), 3)
+    result = world.convert()
+    assert result.returncode == 0 and "1 imported duplicates" in result.stderr
+    superseded = world.plays("superseded")
+    assert [(p.source, p.station_ref) for p in superseded] == [("imported", "peace")]
+    final = [p for p in world.plays() if p.station_ref == "peace"]
+    assert [p.source for p in final] == ["local"] and superseded[0].duplicate_of == final[0].id
+
+
+def test_export_csv_json_and_jsonl(world: World):
+    world.programme("joy", [("A", -30, 240)], T0, 3)
+    assert world.convert().returncode == 0
+    path = write(world.project, "reported.csv", HEADER + "\n".join([
+        "peace,2026-03-02T12:00:00Z,90,,GHA012600077,=cmd|' /C calc'!A0,-Band,,,",
+        "peace,2026-03-03T00:00:00Z,90,B,,,,,,",  # the next day: outside the range
+    ]) + "\n")
+    assert world.project.script("import-playlogs", path).returncode == 0
+    out = world.project.tmp_path / "plays.csv"
+    result = world.project.script("export-playlogs", "--from", "2026-03-02", "--to", "2026-03-02", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(r["station_ref"], r["track_ref"]) for r in rows] == [("joy", "A"), ("peace", "")]
+    joy, peace = rows
+    assert joy["started_at"] == "2026-03-02T11:59:30Z" and joy["ended_at"] == "2026-03-02T12:03:30Z"
+    assert (joy["duration_seconds"], joy["source"], joy["detections"], joy["end_estimated"]) == (
+        "240.0", "local", "2", "true")
+    assert peace["title"] == "'=cmd|' /C calc'!A0" and peace["artist"] == "'-Band"
+    lines = world.project.script("export-playlogs", "--from", "2026-03-02", "--to", "2026-03-03", "--station",
+                                 "peace", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["started_at"] for line in lines] == ["2026-03-02T12:00:00Z", "2026-03-03T00:00:00Z"]
+    array = json.loads(world.project.script("export-playlogs", "--from", "2026-03-02", "--to", "2026-03-02",
+                                            "--format", "json").stdout)
+    assert [r["title"] for r in array] == ["Song A", "=cmd|' /C calc'!A0"]  # JSON is data, not a spreadsheet
+    backwards = world.project.script("export-playlogs", "--from", "2026-03-03", "--to", "2026-03-02")
+    assert backwards.returncode == 2
+
+
+def test_spreadsheet_safe_cells():
+    assert spreadsheet_safe("=1+1") == "'=1+1" and spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("+233") == "'+233" and spreadsheet_safe("\tx") == "'\tx"
+    assert spreadsheet_safe("Kente Dreams") == "Kente Dreams" and spreadsheet_safe(-1.5) == -1.5
+    assert spreadsheet_safe(None) == "" and spreadsheet_safe(True) == "true"
+
+
+def test_as_of_must_carry_an_offset(tmp_path):
+    result = Project(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path).script(
+        "convert-matches", "--as-of", "2026-03-02T12:00:00")
+    assert result.returncode == 2 and "--as-of" in result.stderr

@@ -1,0 +1,141 @@
+"""Fingerprints in the database: storage, atomic replacement, batched lookup, identify (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import exc, select, text
+
+from tests.audio_fixtures import ENCODINGS, excerpt_file, read_song, song_files, store_catalog  # noqa: F401
+from tests.support import Project
+from zamio import audio, fingerprint, match, recognition, synth
+from zamio.db import transaction
+from zamio.tables import fingerprint_sets
+
+
+def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
+    rows = project.query("SELECT hash, frame FROM fingerprints WHERE track_id = :t AND version = :v "
+                         "ORDER BY hash, frame", t=track_id, v=version)
+    return [tuple(r) for r in rows]
+
+
+def expected_rows(fp: fingerprint.Fingerprint) -> list[tuple]:
+    return sorted(zip(fp.hashes.tolist(), fp.offsets.tolist()))
+
+
+@pytest.fixture
+def two_tracks(project: Project, song_files) -> tuple[dict[str, int], dict[str, fingerprint.Fingerprint]]:
+    from tests.audio_fixtures import add_tracks
+
+    with transaction(project.engine) as conn:
+        ids = add_tracks(conn, {ref: song_files[ref] for ref in ("song-21", "song-22")})
+    prints = {ref: fingerprint.fingerprint(read_song(song_files[ref])) for ref in ids}
+    return ids, prints
+
+
+def test_a_stored_set_reads_back_exactly_and_a_second_store_replaces_it(project: Project, two_tracks) -> None:
+    ids, prints = two_tracks
+    a, b = ids["song-21"], ids["song-22"]
+    with transaction(project.engine) as conn:
+        recognition.store_fingerprints(conn, a, prints["song-21"], "a" * 64, 20.0)
+        recognition.store_fingerprints(conn, b, prints["song-22"], "b" * 64, 20.0)
+    assert stored_rows(project, a) == expected_rows(prints["song-21"])
+    # Store song-22's prints under track a: a's rows are replaced whole, b's are untouched.
+    with transaction(project.engine) as conn:
+        recognition.store_fingerprints(conn, a, prints["song-22"], "c" * 64, 19.5)
+    assert stored_rows(project, a) == expected_rows(prints["song-22"])
+    assert stored_rows(project, b) == expected_rows(prints["song-22"])
+    sets = project.query("SELECT track_id, version, hash_count, audio_seconds, audio_sha256 FROM fingerprint_sets "
+                         "ORDER BY track_id")
+    assert [tuple(s) for s in sets] == [
+        (a, 1, prints["song-22"].hashes.size, 19.5, "c" * 64),
+        (b, 1, prints["song-22"].hashes.size, 20.0, "b" * 64),
+    ]
+
+
+def test_a_failure_inside_store_leaves_the_previous_set_intact(project: Project, two_tracks) -> None:
+    ids, prints = two_tracks
+    a = ids["song-21"]
+    with transaction(project.engine) as conn:
+        recognition.store_fingerprints(conn, a, prints["song-21"], "a" * 64, 20.0)
+    # The set record is written last; a NULL digest violates NOT NULL after the old rows
+    # were deleted and the new ones inserted, inside the same transaction.
+    with pytest.raises(exc.IntegrityError):
+        with transaction(project.engine) as conn:
+            recognition.store_fingerprints(conn, a, prints["song-22"], None, 20.0)  # type: ignore[arg-type]
+    assert stored_rows(project, a) == expected_rows(prints["song-21"])
+    assert project.scalar("SELECT audio_sha256 FROM fingerprint_sets") == "a" * 64
+
+
+def test_store_refuses_arrays_that_do_not_fit_the_table(project: Project, two_tracks) -> None:
+    ids, _ = two_tracks
+    bad = fingerprint.Fingerprint(np.array([1, 2**40]), np.array([0, 1]), 1, 1.0)
+    with pytest.raises(ValueError, match="outside"):
+        with transaction(project.engine) as conn:
+            recognition.store_fingerprints(conn, ids["song-21"], bad, "a" * 64, 1.0)
+    uneven = fingerprint.Fingerprint(np.array([1, 2], np.int32), np.array([0], np.int32), 1, 1.0)
+    with pytest.raises(ValueError, match="differ"):
+        with transaction(project.engine) as conn:
+            recognition.store_fingerprints(conn, ids["song-21"], uneven, "a" * 64, 1.0)
+
+
+def test_lookup_in_small_batches_returns_every_row_of_the_current_version(project: Project, two_tracks) -> None:
+    ids, prints = two_tracks
+    index = match.ArrayIndex()
+    with transaction(project.engine) as conn:
+        for ref, track_id in ids.items():
+            recognition.store_fingerprints(conn, track_id, prints[ref], "a" * 64, 20.0)
+            index.add(track_id, prints[ref].hashes, prints[ref].offsets)
+        other = fingerprint.Fingerprint(prints["song-21"].hashes, prints["song-21"].offsets, 7, 20.0)
+        recognition.store_fingerprints(conn, ids["song-21"], other, "a" * 64, 20.0)  # another version: never returned
+    wanted = np.concatenate([prints["song-21"].hashes[:40], np.array([5, 6, 7], np.int32)])  # a few unknown hashes
+    with transaction(project.engine, read_only=True) as conn:
+        batched = recognition.make_lookup(conn, batch_size=7)(wanted)
+        whole = recognition.make_lookup(conn)(wanted)
+
+    def as_set(rows):
+        return sorted(zip(*(r.tolist() for r in rows)))
+
+    assert len(as_set(batched)) > 40
+    assert as_set(batched) == as_set(whole) == as_set(index.lookup(wanted))
+    assert all(r.dtype == np.int32 for r in batched)
+
+
+def test_identify_through_the_database(project: Project, song_files, tmp_path) -> None:
+    with transaction(project.engine) as conn:
+        ids = store_catalog(conn, song_files)
+    songs = {ref: read_song(path) for ref, path in song_files.items()}
+    rate = audio.ANALYSIS_RATE
+
+    def clip(ref: str, start_s: float, seconds: float = 10.0) -> np.ndarray:
+        return songs[ref][int(start_s * rate): int((start_s + seconds) * rate)]
+
+    mp3 = excerpt_file(song_files["song-23"], tmp_path / "q.mp3", 6.0, 10.0, ENCODINGS["mp3"][1])
+    cases = {
+        "clean": ("song-21", clip("song-21", 4.0), 4.0),
+        "mp3 64k": ("song-23", audio.decode_file(mp3), 6.0),
+        "noise 5 dB": ("song-22", synth.add_noise(clip("song-22", 8.0), 5.0, seed=3), 8.0),
+        "speed +2 %": ("song-21", audio.resample(synth.change_speed(clip("song-21", 5.0), 2), rate), 5.0),
+    }
+    with transaction(project.engine, read_only=True) as conn:
+        for name, (ref, samples, start_s) in cases.items():
+            found = recognition.identify(conn, samples)
+            assert found is not None and found.track_id == ids[ref], name
+            assert abs(found.offset_seconds - start_s) < 0.2, name
+        assert recognition.identify(conn, audio.resample(synth.song(99, 10.0), synth.SYNTH_RATE)) is None
+        sped = recognition.identify(conn, cases["speed +2 %"][1])
+    assert abs(sped.speed - 1.02) < 0.005
+
+
+def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks) -> None:
+    ids, prints = two_tracks
+    with transaction(project.engine) as conn:
+        for version in (1, 2):
+            fp = fingerprint.Fingerprint(prints["song-21"].hashes, prints["song-21"].offsets, version, 20.0)
+            recognition.store_fingerprints(conn, ids["song-21"], fp, "a" * 64, 20.0)
+            recognition.store_fingerprints(conn, ids["song-21"], fp, "a" * 64, 20.0)
+    with project.engine.connect() as conn:
+        versions = conn.execute(select(fingerprint_sets.c.version).order_by(fingerprint_sets.c.version)).scalars()
+        assert list(versions) == [1, 2]
+        count = conn.execute(text("SELECT count(*) FROM fingerprints")).scalar()
+    assert count == 2 * prints["song-21"].hashes.size

@@ -1,0 +1,166 @@
+"""Pricing and splitting plays into the ledger, on SQLite and PostgreSQL, with hand-computed figures.
+
+Seeded rates (sql/0005_royalties.sql), GHS per second: class A 0.015, class B 0.012,
+class C 0.008; multipliers class A 1.5 / 1.0 / 0.7, class C 1.2 / 1.0 / 0.9
+(prime / regular / off-peak); prime 06-10 h and 16-20 h, off-peak 00-06 h, station-local.
+One unit = GHS 0.0001.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from tests.support import Project
+from tests.test_royalties_support import Books, utc
+from zamio.db import transaction
+from zamio.royalties.calculate import PricingStats, price_pending
+
+
+def price(project: Project, **options) -> PricingStats:
+    return price_pending(lambda: transaction(project.engine), f"run-{uuid.uuid4()}", **options)
+
+
+def lines(project: Project, play_id: int) -> dict[str, int]:
+    rows = project.query("SELECT entry_key, amount FROM royalty_ledger WHERE play_id = :p ORDER BY id", p=play_id)
+    return {key.split(":", 2)[2]: amount for key, amount in rows}
+
+
+def test_local_track_with_three_contributors_and_a_publisher(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    pub = books.publisher("pub-x", "Pub X")
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    books.contributor(track, "ama", "Ama", "33.33")
+    books.contributor(track, "kofi", "Kofi", "33.33", publisher_id=pub)
+    books.contributor(track, "yaw", "Yaw", "33.34")
+    play = books.play(station, utc("2026-03-02 07:00"), 187.3, track_id=track)
+    stats = price(project)
+    # class A prime: 0.015 × 1.5 × 187.3 s = GHS 4.21425 → 42142.5 units → half-even 42142.
+    # 33.33 % → 14045.93, 33.33 % → 14045.93, 33.34 % → 14050.14: floors 14045 + 14045 + 14050 = 42140,
+    # the 2 units left go to the two largest remainders (.93, .93): Ama and Kofi's publisher.
+    assert lines(project, play) == {
+        "share:contributor:ama": 14046, "share:publisher:pub-x": 14046, "share:contributor:yaw": 14050}
+    assert project.scalar("SELECT gross FROM royalty_pricings WHERE play_id = :p", p=play) == 42142
+    assert stats.statuses == {"priced": 1}
+    assert price(project).booked == 0  # a second run books nothing
+    assert project.scalar("SELECT count(*) FROM royalty_ledger") == 3
+
+
+def test_foreign_work_under_an_agreement_with_a_15_percent_admin_fee(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station(station_class="class_b")
+    books.agreement("052", "15", date(2025, 1, 1), date(2027, 1, 1))
+    track = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"))
+    play = books.play(station, utc("2026-03-02 12:00"), 240, track_id=track)
+    price(project)
+    # class B regular: 0.012 × 1.0 × 240 = GHS 2.88 = 28800 units; 15 % fee = 4320 to GHAMRO, 24480 to PRS.
+    assert lines(project, play) == {"admin_fee:local_society:285": 4320, "share:society:052": 24480}
+
+
+def test_no_agreement_in_force_and_unknown_recordings_go_to_suspense(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    books.agreement("052", "15", date(2025, 1, 1), date(2026, 1, 1))  # expired before the play
+    track = books.track("t-prs", "London", books.artist("art-uk", "UK"), society_id=books.society_id("052"))
+    expired = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    unknown = books.play(station, utc("2026-03-02 13:00"), 100, isrc="USRC17607839")
+    price(project)
+    # class A regular: 0.015 × 1.0 × 100 = GHS 1.50 = 15000 units each, held whole.
+    assert lines(project, expired) == {f"suspense:suspense:no_agreement:track:{track}": 15000}
+    assert lines(project, unknown) == {"suspense:suspense:unidentified:isrc:USRC17607839": 15000}
+
+
+def test_bad_shares_go_to_suspense_and_a_short_play_gets_a_zero_line(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    books.contributor(track, "ama", "Ama", "60")
+    books.contributor(track, "yaw", "Yaw", "30")
+    bad = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    short = books.play(station, utc("2026-03-02 13:00"), 8, track_id=track)
+    price(project)
+    assert lines(project, bad) == {f"suspense:suspense:bad_shares:track:{track}": 15000}  # 60 + 30 ≠ 100
+    assert lines(project, short) == {"ineligible:ineligible:below_min_seconds": 0}  # 8 s < 10 s minimum
+    assert project.scalar("SELECT status FROM royalty_pricings WHERE play_id = :p", p=short) == "ineligible"
+
+
+def test_a_rate_change_mid_period_prices_each_play_by_the_card_in_force(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    books.rate_card("class_a", "prime", "0.020", "1.5", date(2026, 3, 15))
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    before = books.play(station, utc("2026-03-10 07:00"), 100, track_id=track)
+    after = books.play(station, utc("2026-03-20 07:00"), 100, track_id=track)
+    price(project)
+    # 0.015 × 1.5 × 100 = 2.25 (22500 units); from 15 March 0.020 × 1.5 × 100 = 3.00 (30000 units).
+    assert lines(project, before) == {"share:artist:art-1": 22500}
+    assert lines(project, after) == {"share:artist:art-1": 30000}
+
+
+def test_periods_are_station_local_time(project: Project) -> None:
+    books = Books(project.engine)
+    lagos = books.station("lagos", station_class="class_c", tz="Africa/Lagos")  # UTC+1
+    accra = books.station("accra", station_class="class_c", tz="Africa/Accra")  # UTC+0
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    in_lagos = books.play(lagos, utc("2026-03-02 05:30"), 100, track_id=track)
+    in_accra = books.play(accra, utc("2026-03-02 05:30"), 100, track_id=track)
+    price(project)
+    # 06:30 in Lagos is prime: 0.008 × 1.2 × 100 = 0.96 (9600); 05:30 in Accra is off-peak: × 0.9 → 0.72 (7200).
+    assert lines(project, in_lagos) == {"share:artist:art-1": 9600}
+    assert lines(project, in_accra) == {"share:artist:art-1": 7200}
+
+
+def test_a_share_correction_is_booked_as_reversals_and_new_lines(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    books.contributor(track, "ama", "Ama", "50")
+    books.contributor(track, "yaw", "Yaw", "50")
+    play = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    price(project)
+    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'ama'", s="70" if project.is_sqlite else Decimal(70))
+    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'yaw'", s="30" if project.is_sqlite else Decimal(30))
+    assert price(project).booked == 0  # the hourly run re-examines only suspense; nothing moves
+    stats = price(project, recalculate=True)
+    assert stats.statuses == {"priced": 1}
+    # v1: 15000 units split 7500 / 7500; v2 reverses both and books 70 % = 10500 and 30 % = 4500.
+    rows = project.query("SELECT version, kind, recipient_ref, amount FROM royalty_ledger WHERE play_id = :p "
+                         "ORDER BY id", p=play)
+    assert [tuple(r) for r in rows] == [
+        (1, "share", "ama", 7500), (1, "share", "yaw", 7500),
+        (2, "reversal", "ama", -7500), (2, "reversal", "yaw", -7500),
+        (2, "share", "ama", 10500), (2, "share", "yaw", 4500)]
+    assert project.scalar("SELECT sum(amount) FROM royalty_ledger") == 15000
+    assert price(project, recalculate=True).booked == 0  # recalculating again changes nothing
+
+
+def test_a_superseded_play_is_reversed_and_its_new_version_priced(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    old = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track, play_key="airing-1")
+    price(project)
+    project.execute("UPDATE play_logs SET status = 'superseded' WHERE id = :p", p=old)
+    new = books.play(station, utc("2026-03-02 12:00"), 180, track_id=track, play_key="airing-1", version=2,
+                     supersedes_id=old)
+    price(project)
+    assert lines(project, old) == {"share:artist:art-1": 15000, f"reversal:{project.scalar('SELECT id FROM royalty_ledger WHERE play_id = :p AND version = 1', p=old)}": -15000}
+    assert lines(project, new) == {"share:artist:art-1": 27000}  # 0.015 × 1.0 × 180 s
+    assert project.scalar("SELECT sum(amount) FROM royalty_ledger") == 27000
+
+
+def test_suspense_is_released_once_the_recording_is_mapped(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    books.agreement("010", None, date(2025, 1, 1))  # ASCAP: no fee in the agreement, society default 15 %
+    books.repertoire("010", "USRC17607839")
+    play = books.play(station, utc("2026-03-02 12:00"), 100, isrc="usrc-176-07839")
+    price(project)
+    assert project.script("update-pro-mappings", "-q").returncode == 0
+    assert project.scalar("SELECT society_status FROM play_logs WHERE id = :p", p=play) == "mapped"
+    price(project)
+    held = "suspense:suspense:unidentified:isrc:usrc-176-07839"
+    got = lines(project, play)
+    assert got.pop(held) == 15000 and sorted(got.values()) == [-15000, 2250, 12750]  # 15 % of 15000 = 2250

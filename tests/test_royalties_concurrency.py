@@ -1,0 +1,88 @@
+"""A pricing run killed at any instant, or two at once, books nothing twice (PostgreSQL)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import Project
+from tests.test_royalties_support import Books, utc
+from zamio.db import open_engine, transaction
+from zamio.royalties.calculate import price_pending
+
+PLAYS = 1200
+
+
+@pytest.fixture
+def pg_project(postgres_url: str, tmp_path: Path) -> Project:
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    return project
+
+
+def fill(project: Project) -> int:
+    """PLAYS plays of 100 s at 12:00 on class A (0.015 × 1.0 × 100 = 15000 units each); return the total."""
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    for ref, share in (("ama", "33.33"), ("kofi", "33.33"), ("yaw", "33.34")):
+        books.contributor(track, ref, ref.title(), share)
+    project.execute(
+        "INSERT INTO play_logs (play_key, version, station_id, track_id, recording_key, source, started_at, "
+        "ended_at, duration_seconds, status, confidence_avg, created_at) "
+        "SELECT 'p' || g, 1, :s, :t, 'track:1', 'local', :at, :at, 100, 'final', 0.9, :at "
+        "FROM generate_series(1, :n) g", s=station, t=track, at=utc("2026-03-02 12:00"), n=PLAYS)
+    return PLAYS * 15000
+
+
+def assert_booked_once(project: Project, total: int) -> None:
+    assert project.scalar("SELECT count(*) FROM royalty_pricings") == PLAYS
+    assert project.scalar("SELECT count(DISTINCT play_id) FROM royalty_pricings") == PLAYS
+    assert project.scalar("SELECT count(*) FROM royalty_ledger") == 3 * PLAYS
+    assert project.scalar("SELECT sum(amount) FROM royalty_ledger") == total
+
+
+@pytest.mark.postgres
+def test_a_run_killed_mid_way_is_finished_by_the_next_run(pg_project: Project) -> None:
+    total = fill(pg_project)
+    proc = pg_project.popen("calculate-royalty-distributions", "--batch-size", "50")
+    deadline = time.monotonic() + 60
+    while pg_project.scalar("SELECT count(*) FROM royalty_pricings") < 100 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = pg_project.scalar("SELECT count(*) FROM royalty_pricings")
+    assert 0 < done < PLAYS  # killed in the middle
+    assert pg_project.scalar("SELECT count(*) FROM royalty_ledger") == 3 * done  # whole batches only
+    result = pg_project.script("calculate-royalty-distributions", "-q")
+    assert result.returncode == 0, result.stderr
+    assert_booked_once(pg_project, total)
+
+
+@pytest.mark.postgres
+def test_two_runs_at_once_book_each_play_once(pg_project: Project) -> None:
+    total = fill(pg_project)
+    engines = [open_engine(pg_project.database_url) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def run(engine) -> None:  # noqa: ANN001
+        start.wait()
+        price_pending(lambda: transaction(engine), "racer", batch_size=100)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for engine in engines:
+        engine.dispose()
+    assert_booked_once(pg_project, total)
+    # And the scripts themselves: the second run at the same moment is turned away by the job lock.
+    procs = [pg_project.popen("calculate-royalty-distributions") for _ in range(2)]
+    codes = sorted(p.wait(60) for p in procs)
+    assert codes in ([0, 0], [0, 75])
+    assert_booked_once(pg_project, total)

@@ -1,0 +1,133 @@
+"""Closing royalty cycles through bin/process-royalty-cycle, with hand-computed statements."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from tests.support import Project
+from tests.test_royalties_support import Books, utc
+
+
+def close(project: Project, name: str, *args: str) -> tuple[int, str, Path]:
+    out = project.tmp_path / "cycles" / name
+    result = project.script("process-royalty-cycle", "--name", name, *args, "--out", str(out))
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, result.stdout, out
+
+
+def scenario(project: Project) -> tuple[Books, int, int]:
+    books = Books(project.engine)
+    station = books.station(station_class="class_b", name="Joy <FM> & Co")
+    books.agreement("052", "15", date(2025, 1, 1))
+    prs = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"),
+                      isrc="GBAYE0601498", iswc="T-034.524.680-2")
+    local = books.track("t1", "Odo", books.artist("art-1", "Ama <script>alert(1)</script>"))
+    books.contributor(local, "ama", "Ama", "50", email="ama@example.com")
+    books.contributor(local, "yaw", "Yaw", "50")
+    books.play(station, utc("2026-03-02 12:00"), 240, track_id=prs)
+    books.play(station, utc("2026-03-03 12:00"), 125, track_id=local)
+    books.play(station, utc("2026-03-04 12:00"), 5, track_id=local)  # below the 10 s minimum
+    return books, station, local
+
+
+def test_a_per_second_cycle_reconciles_and_writes_hand_computed_statements(project: Project) -> None:
+    scenario(project)
+    code, stdout, out = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert code == 0
+    # class B regular, GHS 0.012/s: PRS work 240 s = 2.88 (28800 units): fee 15 % 4320, PRS 24480;
+    # local work 125 s = 1.50 (15000 units): Ama 7500, Yaw 7500.  Gross 43800 = payees 39480 + fees 4320.
+    assert "GHS gross priced             4.3800" in stdout
+    assert "GHS payees                   3.9480" in stdout and "GHS admin fees               0.4320" in stdout
+    assert "payees + suspense + admin fees = gross priced: exact" in stdout
+    assert (out / "statements.csv").read_text() == (
+        "recipient_type,recipient,recipient_name,currency,plays,seconds,gross,admin_fee,net\n"
+        "contributor,ama,Ama,GHS,1,125.000,0.75,0.00,0.75\n"
+        "contributor,yaw,Yaw,GHS,1,125.000,0.75,0.00,0.75\n"
+        "ineligible,below_min_seconds,,GHS,1,5.000,0.00,0.00,0.00\n"
+        "local_society,285,GHAMRO,GHS,0,0.000,0.43,0.00,0.43\n"
+        "society,052,PRS,GHS,1,240.000,2.88,0.43,2.45\n")
+    # GHS→GBP 0.13 (seed): 24480 × 0.13 = 3182.4 → 3182 GBP units = GBP 0.32.
+    assert (out / "remittances.csv").read_text().splitlines()[1] == "052,PRS,GBP,28800,2.88,0.43,2.45,GHS,0.13,0.32"
+    page = (out / "statements" / "contributor-ama.GHS.html").read_text()
+    assert "Joy &lt;FM&gt; &amp; Co" in page and "<script>" not in page
+    usage = (out / "usage" / "052-PRS.csv").read_text().splitlines()
+    assert usage[1].startswith("Joy <FM> & Co,2026-03-02 12:00:00,GBAYE0601498,T-034.524.680-2,London")
+    assert usage[1].endswith(",no,ISWC 'T0345246802' fails its check digit: the last digit should be 1")
+    assert (out / "usage" / "052-PRS-invalid.csv").read_text().count("\n") == 2  # listed, not dropped
+    outbox = project.query("SELECT recipient, template FROM email_outbox")
+    assert [tuple(r) for r in outbox] == [("ama@example.com", "statement_ready")]
+
+
+def test_a_locked_cycle_is_not_recomputed_and_regenerates_byte_identical_files(project: Project) -> None:
+    books, station, local = scenario(project)
+    close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    out = project.tmp_path / "cycles" / "2026-03"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    late = books.play(station, utc("2026-03-05 12:00"), 100, track_id=local)  # arrives after the lock
+    code, stdout, _ = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert code == 0 and "not recomputed" in stdout
+    assert project.scalar("SELECT count(*) FROM royalty_pricings WHERE play_id = :p", p=late) == 0
+    for path in out.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    code, stdout, _ = close(project, "2026-03", "--regenerate")
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    # The late play is an adjustment of the next cycle, never of the locked one.
+    code, stdout, out2 = close(project, "2026-04", "--from", "2026-04-01", "--to", "2026-04-30")
+    assert "GHS gross priced             1.2000" in stdout  # 0.012 × 1.0 × 100 s
+    assert ",adjustment," in (out2 / "statements" / "contributor-ama.GHS.csv").read_text()
+    assert project.scalar("SELECT count(*) FROM cycle_line_items WHERE cycle_id = 1") == 5
+
+
+def test_a_dry_run_prints_the_totals_and_changes_nothing(project: Project) -> None:
+    scenario(project)
+    result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
+                            "--to", "2026-03-31", "--dry-run", "--out", str(project.tmp_path / "dry"))
+    assert result.returncode == 0, result.stderr
+    assert "GHS gross priced             4.3800" in result.stdout
+    for table in ("royalty_cycles", "royalty_ledger", "royalty_pricings", "cycle_line_items", "email_outbox"):
+        assert project.scalar(f"SELECT count(*) FROM {table}") == 0, table
+    assert not (project.tmp_path / "dry").exists()
+
+
+def test_a_pool_cycle_spreads_each_station_fee_over_its_weighted_seconds(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    other = books.station("st2")  # a fee without plays stays whole in suspense
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    books.contributor(track, "ama", "Ama", "50")
+    books.contributor(track, "yaw", "Yaw", "50")
+    books.play(station, utc("2026-03-02 07:00"), 100, track_id=track)  # prime ×1.5 → weight 150
+    books.play(station, utc("2026-03-02 12:00"), 200, track_id=track)  # regular ×1.0 → weight 200
+    books.play(station, utc("2026-03-02 03:00"), 50, track_id=track)  # off-peak ×0.7 → weight 35
+    books.licence_fee(station, date(2026, 3, 1), date(2026, 3, 31), 1_000_000)  # GHS 100.00
+    books.licence_fee(other, date(2026, 3, 1), date(2026, 3, 31), 50_000)
+    code, stdout, out = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31", "--method", "pool")
+    # 1,000,000 over 150:200:35 (Σ 385): 389610.39 / 519480.52 / 90909.09 → floors sum 999999, the unit left
+    # goes to the largest remainder (.52): 389610, 519481, 90909.  Halves: 194805 + 194805; 259741 + 259740;
+    # 45455 + 45454 (odd units go to "ama", the smaller reference).  Ama 500001, Yaw 499999.
+    assert "GHS gross priced           105.0000" in stdout and ": exact" in stdout
+    rows = (out / "statements.csv").read_text().splitlines()
+    assert "contributor,ama,Ama,GHS,3,350.000,50.00,0.00,50.00" in rows
+    assert "contributor,yaw,Yaw,GHS,3,350.000,50.00,0.00,50.00" in rows
+    assert "suspense,no_eligible_plays:st2,,GHS,1,0.000,5.00,0.00,5.00" in rows
+    amounts = project.query("SELECT recipient_ref, sum(amount) FROM royalty_ledger WHERE cycle_id = 1 "
+                            "GROUP BY recipient_ref ORDER BY recipient_ref")
+    assert [tuple(r) for r in amounts] == [("ama", 500001), ("no_eligible_plays:st2", 50000), ("yaw", 499999)]
+
+
+def test_a_ledger_line_traces_back_to_its_capture(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    play = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    books.detection_for(play, station, utc("2026-03-02 12:00"), "ab" * 32, track_id=track)
+    close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    entry = project.scalar("SELECT id FROM royalty_ledger WHERE play_id = :p", p=play)
+    result = project.script("process-royalty-cycle", "--trace", str(entry))
+    import json
+    chain = json.loads(result.stdout)
+    assert chain["play"]["id"] == play and chain["detections"][0]["audio_sha256"] == "ab" * 32
+    assert chain["rate_card"]["rate_per_second"] == "0.015" and chain["cycle"]["name"] == "2026-03"

@@ -1,0 +1,200 @@
+"""Recognise audio files against the catalog (``bin/detect-audio``), optionally recording them as captures.
+
+One process handles any number of files, so numpy, the database connection and
+the fingerprint code are loaded once.  Each file gives one line of output (text,
+or a JSON object with ``--json``); a file that cannot be read or decoded gives
+an ``error`` and the others are still processed.
+
+With ``--record --station REF --at TIME`` each file is stored as an uploaded
+snippet would be: a ``captures`` row (source ``file``, key
+``file:<sha256>:<station_ref>:<time>``) with its outcome, and for a match a
+``detections`` row (source ``local``).  Recording the same file again for the
+same station and time changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from zamio.db import insert_ignore, utcnow
+from zamio.errors import DataError, ItemError, UsageError
+from zamio.tables import artists, captures, detections, stations, tracks
+
+DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
+MAX_FILE_SECONDS = 3 * 3600.0
+DECODE_TIMEOUT_SECONDS = 120
+
+
+@dataclass
+class Detection:
+    """The result for one file: a match (track fields set) or none, or an error."""
+
+    file: str
+    match: bool = False
+    track_id: int | None = None
+    track_ref: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    isrc: str | None = None
+    offset_seconds: float | None = None
+    speed: float | None = None
+    confidence: float | None = None
+    score: int | None = None
+    seconds: float | None = None
+    source: str = "local"
+    error: str | None = None
+    message: str | None = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format ffmpeg reads)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_ANALYSE_SECONDS, metavar="N",
+                        help=f"analyse the first N seconds of each file (default {DEFAULT_ANALYSE_SECONDS:g})")
+    parser.add_argument("--record", action="store_true", help="store each file as a capture of --station at --at")
+    parser.add_argument("--station", metavar="REF", help="with --record: the station_ref the audio was heard on")
+    parser.add_argument("--at", metavar="TIME", help="with --record: when it was heard, ISO 8601 with a zone "
+                                                     "(2026-03-01T10:00:00Z)")
+
+
+def detect_audio(ctx: Any) -> None:
+    """Job: recognise each file, print one line per file, record it with ``--record``;
+    a file that fails is counted failed (exit 1) and the others go on."""
+    heard_at = parse_time(ctx.args.at) if ctx.args.record else None
+    station_id = _station_id(ctx) if ctx.args.record else None
+    for path in ctx.args.files:
+        result, samples_info = recognise(ctx, path)
+        print(format_result(result, ctx.args.json), flush=True)
+        if result.error:
+            ctx.failed(str(path), f"{result.error}: {result.message}")
+        else:
+            ctx.ok()
+        if ctx.args.record:
+            with ctx.transaction() as conn:
+                record(conn, path, result, samples_info, station_id, ctx.args.station, heard_at)
+
+
+def parse_time(text: str | None) -> datetime:
+    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError otherwise."""
+    if not text:
+        raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00")
+    return moment.astimezone(timezone.utc)
+
+
+def _station_id(ctx: Any) -> int:
+    if not ctx.args.station:
+        raise UsageError("--record needs --station REF (the station_ref the audio was heard on)")
+    with ctx.transaction(read_only=True) as conn:
+        found = conn.execute(select(stations.c.id).where(stations.c.station_ref == ctx.args.station)).scalar()
+    if found is None:
+        raise DataError(f"no station with station_ref {ctx.args.station!r}; import it with import-catalog --stations")
+    return found
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What is recorded about the file itself: its digest, size, format and duration in seconds."""
+
+    sha256: str | None = None
+    size: int = 0
+    codec: str | None = None
+    seconds: float = 0.0
+
+
+def recognise(ctx: Any, path: Path) -> tuple[Detection, FileInfo]:
+    """Given a file, return its ``Detection`` (an error on any item problem) and ``FileInfo``."""
+    from zamio import audio
+    from zamio.recognition import identify
+
+    result = Detection(file=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _failed(result, "audio_missing", f"cannot read {path} ({error.strerror})"), FileInfo()
+    info = FileInfo(hashlib.sha256(data).hexdigest(), len(data), audio.probe_codec(data))
+    try:
+        samples = audio.decode_file(path, max_seconds=MAX_FILE_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS)
+    except ItemError as error:
+        return _failed(result, error.reason, str(error)), info
+    info = FileInfo(info.sha256, info.size, info.codec, samples.size / audio.ANALYSIS_RATE)
+    result.seconds = round(info.seconds, 3)
+    with ctx.transaction(read_only=True) as conn:
+        found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)])
+        if found is not None:
+            _fill_match(conn, result, found)
+    return result, info
+
+
+def _failed(result: Detection, reason: str, message: str) -> Detection:
+    result.error, result.message = reason, message
+    return result
+
+
+def _fill_match(conn: Connection, result: Detection, found: Any) -> None:
+    row = conn.execute(select(tracks.c.track_ref, tracks.c.title, tracks.c.isrc, artists.c.name)
+                       .join(artists, artists.c.id == tracks.c.artist_id).where(tracks.c.id == found.track_id)).first()
+    result.match = True
+    result.track_id = found.track_id
+    if row is not None:
+        result.track_ref, result.title, result.isrc, result.artist = row
+    result.offset_seconds = round(found.offset_seconds, 3)
+    result.speed = round(found.speed, 4)
+    result.confidence = round(found.confidence, 4)
+    result.score = found.score
+
+
+def format_result(result: Detection, as_json: bool) -> str:
+    """Return the output line of one result: a JSON object, or text for people."""
+    if as_json:
+        return json.dumps(asdict(result), ensure_ascii=False)
+    if result.error:
+        return f"{result.file}: error: {result.error}: {result.message}"
+    if not result.match:
+        return f"{result.file}: no match"
+    return (f"{result.file}: {result.track_ref} {result.title!r} by {result.artist} at {result.offset_seconds:.1f} s, "
+            f"speed {result.speed:.3f}, confidence {result.confidence:.3f}")
+
+
+def record(conn: Connection, path: Path, result: Detection, info: FileInfo, station_id: int, station_ref: str,
+           heard_at: datetime) -> None:
+    """Store one file's result as a capture (and its detection if it matched); a
+    capture already recorded under the same key is left as it is."""
+    key = f"file:{info.sha256 or 'unreadable:' + str(path)}:{station_ref}:{heard_at.isoformat()}"
+    now = utcnow()
+    outcome = "error" if result.error else ("match" if result.match else "no_match")
+    if result.error == "silent_audio":
+        outcome = "silence"
+    capture = dict(capture_key=key, station_id=station_id, source="file", started_at=heard_at,
+                   seconds=info.seconds, codec=info.codec, bytes=info.size, audio_sha256=info.sha256,
+                   audio_path=str(path.resolve()), outcome=outcome, error_reason=result.error,
+                   error_message=result.message, created_at=now)
+    if not insert_ignore(conn, captures, [capture], ["capture_key"]) or not result.match:
+        return
+    capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == key)).scalar_one()
+    insert_ignore(conn, detections, [_detection_row(conn, result, capture_id, station_id, heard_at, now)],
+                  ["capture_id", "source"])
+
+
+def _detection_row(conn: Connection, result: Detection, capture_id: int, station_id: int, heard_at: datetime,
+                   now: datetime) -> dict:
+    track = conn.execute(select(tracks).where(tracks.c.id == result.track_id)).first()
+    return dict(capture_id=capture_id, station_id=station_id, detected_at=heard_at, source="local",
+                track_id=track.id, isrc=track.isrc, isrc_valid=True if track.isrc else None, iswc=track.iswc,
+                title=track.title, artist=result.artist, album=track.album, duration_seconds=track.duration_seconds,
+                offset_seconds=result.offset_seconds, speed=result.speed, confidence=result.confidence,
+                score=result.score, society_id=track.society_id, created_at=now)
+

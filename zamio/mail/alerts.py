@@ -1,0 +1,50 @@
+"""Operator alerts: one ``job_failing`` e-mail per flagged job per day, to ``ZAMIO_OPERATOR_EMAIL``.
+
+A job is flagged exactly when ``zamio-status --check`` would flag it (failing:
+its last finished run failed; overdue: no success within twice its period),
+because both read :func:`zamio.status.collect`.  The dedupe key
+``job_failing:<job>:<UTC date>`` makes every run after the first of the day a
+no-op for that job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from zamio.db import utcnow
+from zamio.mail.queue import queue_email
+from zamio.schedule import read_crontab
+from zamio.status import JobStatus, collect
+
+
+def flagged_jobs(conn: Connection) -> list[JobStatus]:
+    """Return the scheduled and manual jobs that ``zamio-status --check`` would report, in crontab order."""
+    return [s for s in collect(conn, read_crontab()) if s.failing or s.overdue]
+
+
+def alert_context(status: JobStatus) -> dict[str, Any]:
+    """Given a flagged job's status, return the ``job_failing`` template context."""
+    return {
+        "job": status.job,
+        "state": "failing" if status.failing else "overdue",
+        "since": status.last_success_at or "it was first scheduled (it never succeeded)",
+        "last_error": (status.last_error or "none recorded (the job did not run)").splitlines()[0][:500],
+    }
+
+
+def queue_job_alerts(ctx: Any) -> int:
+    """Queue today's alerts for flagged jobs to the operator; return how many were new (0 when no operator is set)."""
+    recipient = ctx.config.operator_email
+    if not recipient:
+        return 0
+    today = utcnow().date().isoformat()
+    queued = 0
+    with ctx.transaction() as conn:
+        for status in flagged_jobs(conn):
+            queued += queue_email(conn, dedupe_key=f"job_failing:{status.job}:{today}", recipient=recipient,
+                                  template="job_failing", context=alert_context(status))
+    if queued:
+        ctx.note(f"{queued} job alert(s) queued")
+    return queued

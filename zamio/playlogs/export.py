@@ -1,0 +1,122 @@
+"""``bin/export-playlogs``: current plays of a date range as CSV, JSON or JSON lines.
+
+Only current plays (``status='final'``) are written, detected and imported alike, in
+station and start order.  Times are UTC ISO 8601 (``2026-03-02T14:05:00.250000Z``).
+CSV cells of text that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) are prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, select
+
+from zamio.errors import UsageError
+from zamio.tables import play_logs, stations, tracks
+
+COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
+           "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "json", "jsonl")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``bin/export-playlogs``."""
+    parser.add_argument("--from", dest="date_from", required=True, type=date.fromisoformat, metavar="DATE",
+                        help="first day (YYYY-MM-DD, UTC) of plays to export")
+    parser.add_argument("--to", dest="date_to", required=True, type=date.fromisoformat, metavar="DATE",
+                        help="last day (YYYY-MM-DD, UTC), included")
+    parser.add_argument("--station", action="append", metavar="REF", help="only this station (repeat for more)")
+    parser.add_argument("--format", choices=FORMATS, default="csv",
+                        help="csv (default), json (one array) or jsonl (one object per line)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
+
+
+def export_playlogs(ctx: Any) -> None:
+    """``bin/export-playlogs``: write the plays of the range to ``--out`` or standard output."""
+    args = ctx.args
+    if args.date_to < args.date_from:
+        raise UsageError(f"--to {args.date_to} is before --from {args.date_from}")
+    start = datetime.combine(args.date_from, time(), timezone.utc)
+    end = datetime.combine(args.date_to + timedelta(days=1), time(), timezone.utc)
+    with ctx.transaction(read_only=True) as conn:
+        records = list(play_records(conn, start, end, args.station))
+    if args.out is None:
+        write(sys.stdout, records, args.format)
+    else:
+        partial = args.out.with_name(args.out.name + ".partial")
+        with open(partial, "w", newline="", encoding="utf-8") as handle:
+            write(handle, records, args.format)
+        partial.replace(args.out)  # a reader never sees half a file
+    ctx.ok(len(records))
+    ctx.note(f"{len(records)} plays from {args.date_from} to {args.date_to}")
+
+
+def play_records(conn: Connection, start: datetime, end: datetime,
+                 station_refs: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Given a UTC range [start, end), yield each current play starting in it as a dict of COLUMNS."""
+    p = play_logs.c
+    query = (
+        select(stations.c.station_ref, tracks.c.track_ref, p.isrc, p.title, p.artist, p.started_at, p.ended_at,
+               p.duration_seconds, p.source, p.confidence_avg, p.detection_count, p.category, p.end_estimated,
+               p.single_observation, p.id)
+        .select_from(play_logs.join(stations, stations.c.id == p.station_id)
+                     .outerjoin(tracks, tracks.c.id == p.track_id))
+        .where(p.status == "final", p.started_at >= start, p.started_at < end)
+        .order_by(stations.c.station_ref, p.started_at, p.id)
+    )
+    if station_refs:
+        query = query.where(stations.c.station_ref.in_(station_refs))
+    for row in conn.execute(query):
+        yield dict(zip(COLUMNS, (
+            row.station_ref, row.track_ref, row.isrc, row.title, row.artist, iso(row.started_at),
+            iso(row.ended_at), round(row.duration_seconds, 3), row.source, row.confidence_avg,
+            row.detection_count, row.category, bool(row.end_estimated), bool(row.single_observation), row.id,
+        ), strict=True))
+
+
+def iso(moment: datetime) -> str:
+    """An aware instant as UTC ISO 8601 with a Z."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def write(handle: IO[str], records: list[dict[str, Any]], fmt: str) -> None:
+    """Write records as ``csv``, ``json`` (an array) or ``jsonl`` (one object per line)."""
+    if fmt == "json":
+        json.dump(records, handle, indent=1)
+        handle.write("\n")
+    elif fmt == "jsonl":
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    else:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for record in records:
+            writer.writerow([spreadsheet_safe(record[name]) for name in COLUMNS])
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: formula-like text gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_text(records: list[dict[str, Any]], fmt: str) -> str:
+    """The exported text of ``records`` (for tests and callers that want a string)."""
+    buffer = io.StringIO()
+    write(buffer, records, fmt)
+    return buffer.getvalue()

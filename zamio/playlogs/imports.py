@@ -1,0 +1,142 @@
+"""``bin/import-playlogs``: plays reported by other monitoring services or partner societies.
+
+CSV columns: ``station_ref, started_at`` (ISO 8601 with a UTC offset), ``duration_seconds``,
+and ``track_ref`` or ``isrc``; optional ``title, artist, source, confidence, import_ref``.
+Each row becomes a ``play_logs`` row with source ``imported`` and status ``final``, keyed
+by station, start, recording and the reporter's reference, so importing a file twice
+(or a corrected file repeating rows) adds nothing.  A row reporting an airing that was
+already detected (same station and recording, start within the duplicate tolerance) is
+kept with status ``duplicate`` and ``duplicate_of`` the detected play: never billed twice.
+Bad rows are reported with their line numbers; the good rows still load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from zamio import csvimport as cv
+from zamio.csvimport import ImportReport, Row, RowError
+from zamio.db import insert_ignore, utcnow
+from zamio.identifiers import normalise_isrc, validate_isrc
+from zamio.playlogs import store
+from zamio.playlogs.convert import DEFAULT_DUPLICATE_TOLERANCE_SECONDS
+from zamio.playlogs.evidence import recording_key
+from zamio.tables import play_logs, stations, tracks
+
+REQUIRED = ("station_ref", "started_at", "duration_seconds")
+OPTIONAL = ("track_ref", "isrc", "title", "artist", "source", "confidence", "import_ref")
+MAX_PLAY_SECONDS = 6 * 3600.0
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``bin/import-playlogs``."""
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE.csv", help="CSV files of plays")
+    parser.add_argument("--source", default="imported", metavar="NAME",
+                        help="who reported the plays, when a row has no source column (default: %(default)s)")
+    parser.add_argument("--duplicate-tolerance-seconds", type=float, default=DEFAULT_DUPLICATE_TOLERANCE_SECONDS,
+                        metavar="S", help="a row whose start is within S seconds of a detected play of the same "
+                                          "recording duplicates it (default: %(default)s)")
+
+
+def import_playlogs(ctx: Any) -> None:
+    """``bin/import-playlogs``: load each file in one transaction; report bad rows with their line numbers."""
+    tolerance = timedelta(seconds=ctx.args.duplicate_tolerance_seconds)
+    for path in ctx.args.files:
+        report = ImportReport(name=str(path))
+        counts = {"new": 0, "duplicate": 0, "known": 0}
+        handle = functools.partial(_load_row, default_source=ctx.args.source, tolerance=tolerance, counts=counts)
+        with ctx.transaction() as conn:
+            cv.load_rows(conn, path, report, handle, REQUIRED, OPTIONAL)
+        ctx.ok(report.rows_ok)
+        for line, reason in report.errors:
+            ctx.failed(f"{path} line {line}", reason)
+        ctx.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them duplicating detected "
+                 f"plays, {counts['known']} already imported, {len(report.errors)} rows rejected")
+
+
+def _load_row(conn: Connection, row: Row, *, default_source: str, tolerance: timedelta, counts: dict[str, int]) -> None:
+    play = play_from_row(conn, row, default_source)
+    duplicate_of = store.detected_duplicate(conn, play["station_id"], play["track_id"], play["isrc"],
+                                            play["started_at"], tolerance)
+    if duplicate_of is not None:
+        play.update(status="duplicate", duplicate_of=duplicate_of)
+    if insert_ignore(conn, play_logs, [play], ["play_key", "version"]):
+        counts["new"] += 1
+        counts["duplicate"] += int(duplicate_of is not None)
+    else:
+        counts["known"] += 1
+
+
+def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, Any]:
+    """Given one CSV row, return its ``play_logs`` row; raise RowError naming the bad field."""
+    station_id = _station(conn, cv.text(row, "station_ref"))
+    started = parse_started_at(cv.text(row, "started_at"))
+    seconds = cv.number(row, "duration_seconds", minimum=0.0)
+    if seconds is None or seconds > MAX_PLAY_SECONDS:
+        raise RowError(f"duration_seconds {row.get('duration_seconds')!r} must be 0 to {MAX_PLAY_SECONDS:.0f}")
+    track = _track(conn, row)
+    isrc = track["isrc"] if track and track["isrc"] else _isrc(row)
+    if track is None and isrc is None:
+        raise RowError("the row names no recording: give track_ref or isrc")
+    confidence = cv.number(row, "confidence", minimum=0.0)
+    source = row.get("source") or default_source
+    reference = f"{source}:{row['import_ref']}" if row.get("import_ref") else source
+    key = recording_key(track["id"] if track else None, None, isrc)
+    now = utcnow()
+    return {
+        "play_key": f"import|s{station_id}|{started:%Y%m%dT%H%M%SZ}|{key}|{reference}", "version": 1,
+        "station_id": station_id, "track_id": track["id"] if track else None, "recording_key": key,
+        "isrc": isrc, "title": (track or {}).get("title") or row.get("title"),
+        "artist": row.get("artist"), "category": (track or {}).get("category") or "music", "source": "imported",
+        "started_at": started, "ended_at": started + timedelta(seconds=seconds), "duration_seconds": seconds,
+        "status": "final", "detection_count": 0, "confidence_avg": confidence, "confidence_min": confidence,
+        "society_id": (track or {}).get("society_id"),
+        "society_status": "mapped" if (track or {}).get("society_id") else "unmapped",
+        "import_ref": reference, "created_at": now, "finalised_at": now,
+    }
+
+
+def parse_started_at(text: str) -> datetime:
+    """An ISO 8601 instant with a UTC offset, as aware UTC; raise RowError otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise RowError(f"started_at {text!r} is not an ISO 8601 time (2026-03-02T14:05:00+00:00)") from None
+    if moment.tzinfo is None:
+        raise RowError(f"started_at {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)")
+    return moment.astimezone(timezone.utc)
+
+
+def _station(conn: Connection, ref: str) -> int:
+    station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == ref)).scalar()
+    if station_id is None:
+        raise RowError(f"station_ref {ref!r} is not a known station; import it with bin/import-catalog --stations")
+    return station_id
+
+
+def _track(conn: Connection, row: Row) -> dict[str, Any] | None:
+    ref = row.get("track_ref")
+    if not ref:
+        return None
+    found = conn.execute(select(tracks.c.id, tracks.c.isrc, tracks.c.title, tracks.c.category, tracks.c.society_id)
+                         .where(tracks.c.track_ref == ref)).mappings().first()
+    if found is None:
+        raise RowError(f"track_ref {ref!r} is not in the catalog; import the track first or give its isrc")
+    return dict(found)
+
+
+def _isrc(row: Row) -> str | None:
+    raw = row.get("isrc")
+    if not raw:
+        return None
+    isrc = normalise_isrc(raw)
+    problem = validate_isrc(isrc)
+    if problem:
+        raise RowError(f"isrc {raw!r}: {problem}")
+    return isrc

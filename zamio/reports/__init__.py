@@ -1,0 +1,1 @@
+"""Analytics reports (``bin/generate-analytics-report``): one document, written as JSON, CSV and HTML."""

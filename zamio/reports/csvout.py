@@ -1,0 +1,64 @@
+"""CSV files of a report, one per section, safe to open in a spreadsheet.
+
+A text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return would be read as a formula by spreadsheet programs (CSV injection), so
+it is written with a leading apostrophe.  Numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Given a cell value, return it with a leading ``'`` if it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _amount(units: int) -> Decimal:
+    return Decimal(units).scaleb(-4)
+
+
+Section = tuple[Sequence[str], Callable[[dict[str, Any]], list[Sequence[Any]]]]
+
+SECTIONS: dict[str, Section] = {
+    "plays-by-day": (("date", "plays", "seconds"),
+                     lambda d: [(r["date"], r["plays"], r["seconds"]) for r in d["plays_by_day"]]),
+    "plays-by-hour": (("hour", "plays", "seconds"),
+                      lambda d: [(r["hour"], r["plays"], r["seconds"]) for r in d["plays_by_hour"]]),
+    "top-tracks": (("rank", "title", "artist", "recording_key", "track_id", "plays", "seconds", "stations"),
+                   lambda d: [(n, r.get("title"), r.get("artist"), r.get("recording_key"), r.get("track_id"), r["plays"],
+                               r["seconds"], r["stations"]) for n, r in enumerate(d["top_tracks"], 1)]),
+    "top-stations": (("rank", "station_ref", "station", "plays", "seconds"),
+                     lambda d: [(n, r.get("ref"), r.get("name"), r["plays"], r["seconds"])
+                                for n, r in enumerate(d["top_stations"], 1)]),
+    "earnings": (("group", "currency", "amount", "amount_units", "entries"),
+                 lambda d: [(r["group"], r["currency"], _amount(r["amount_units"]), r["amount_units"], r["entries"])
+                            for r in d["earnings"]]),
+    "confidence": (("confidence_from", "confidence_to", "detections"),
+                   lambda d: [(b["from"], b["to"], b["detections"]) for b in d["confidence"]["bins"]]),
+    "coverage-gaps": (("station", "from_utc", "to_utc", "seconds", "reason"),
+                      lambda d: [(g.get("station"), str(g["from"]), str(g["to"]), g["seconds"], g["reason"])
+                                 for g in d["coverage_gaps"]]),
+}
+
+
+def write_csv(doc: dict[str, Any], folder: Path, base: str) -> list[Path]:
+    """Write one ``<base>.<section>.csv`` per section of ``doc`` into ``folder``; return the paths written."""
+    paths = []
+    for name, (header, rows_of) in SECTIONS.items():
+        path = folder / f"{base}.{name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows([safe_cell(cell) for cell in row] for row in rows_of(doc))
+        paths.append(path)
+    return paths

@@ -1,0 +1,219 @@
+"""The figures of an analytics report, computed with set-based queries (or taken from fresh cache entries).
+
+A report covers whole days ``date_from`` .. ``date_to`` (inclusive) in the
+report's time zone: the station's own zone for a station report, UTC for the
+others.  Plays are bucketed by UTC hour in SQL and the buckets moved to local
+time here, so both databases give the same figures (exact for zones whose
+offset is a whole number of hours, as in West Africa).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from zamio.cache import store
+from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
+from zamio.cache.dialect import bind_time
+from zamio.cache.families import coverage
+from zamio.errors import UsageError
+from zamio.money import from_units
+
+REPORT_TYPES = ("station", "artist", "publisher", "platform")
+TOP_TRACKS = 20
+TOP_STATIONS = 15
+CONFIDENCE_BINS = 10  # 0.0-0.1 ... 0.9-1.0
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a report is about: type, database id (0 for the platform), ref, name and time zone."""
+
+    kind: str
+    entity_id: int
+    ref: str
+    name: str
+    timezone: str
+
+
+def find_subject(conn: Connection, kind: str, ref: str | None) -> Subject:
+    """Resolve ``--type``/``--ref`` (a ref or a numeric id); raise UsageError if missing or unknown."""
+    if kind == "platform":
+        return Subject("platform", 0, "platform", "All stations", "UTC")
+    if not ref:
+        raise UsageError(f"--ref is required for a {kind} report (the {kind}'s ref or id)")
+    zone = "timezone" if kind == "station" else "'UTC'"
+    sql = f"SELECT id, {kind}_ref AS ref, name, {zone} AS tz FROM {kind}s WHERE {kind}_ref = :ref"
+    params: dict[str, Any] = {"ref": ref}
+    if ref.isdigit():
+        sql += " OR id = :id"
+        params["id"] = int(ref)
+    row = conn.execute(text(sql + " ORDER BY id LIMIT 1"), params).first()
+    if row is None:
+        raise UsageError(f"no {kind} with ref or id {ref!r}")
+    return Subject(kind, int(row.id), row.ref, row.name, row.tz)
+
+
+def local_window(subject: Subject, date_from: date, date_to: date) -> Window:
+    """The UTC instants covering local days ``date_from``..``date_to`` of the subject's zone."""
+    if date_to < date_from:
+        raise UsageError(f"--to {date_to} is before --from {date_from}")
+    zone = ZoneInfo(subject.timezone)
+    start = datetime.combine(date_from, datetime.min.time(), zone)
+    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), zone)
+    return Window(start.astimezone(timezone.utc), end.astimezone(timezone.utc))
+
+
+def build(conn: Connection, subject: Subject, date_from: date, date_to: date, now: datetime) -> dict[str, Any]:
+    """Return the whole report document (the JSON output; CSV and HTML are drawn from it)."""
+    window = local_window(subject, date_from, date_to)
+    dim = DIMENSIONS[subject.kind]
+    entity = None if subject.kind == "platform" else subject.entity_id
+    dates = [(date_from + timedelta(days=n)).isoformat() for n in range((date_to - date_from).days + 1)]
+    by_day, by_hour = _local_series(conn, dim, window, entity, subject.timezone, dates)
+    doc: dict[str, Any] = {
+        "report": {"type": subject.kind, "ref": subject.ref, "name": subject.name, "from": dates[0], "to": dates[-1],
+                   "timezone": subject.timezone, "generated_at": now.isoformat(), "sources": {}},
+        "plays_by_day": by_day, "plays_by_hour": by_hour,
+        "top_tracks": top_items(conn, dim, window, "recording", TOP_TRACKS, entity).get(subject.entity_id, []),
+        "top_stations": [] if subject.kind == "station" else
+        top_items(conn, dim, window, "station", TOP_STATIONS, entity).get(subject.entity_id, []),
+        "earnings": earnings(conn, subject, window),
+        "confidence": confidence(conn, subject, window),
+    }
+    doc["coverage_gaps"], doc["coverage"] = _coverage(conn, subject, window)
+    _reuse_cache(conn, subject, doc, now)
+    doc["totals"] = _totals(doc)
+    return doc
+
+
+def _local_series(conn: Connection, dim: Any, window: Window, entity: int | None, zone_name: str,
+                  dates: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    zone = ZoneInfo(zone_name)
+    hours = plays_by_bucket(conn, dim, window, entity, bucket="hour").get(0 if entity is None else entity, {})
+    days: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    per_hour: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
+    for bucket, (plays, seconds) in hours.items():
+        local = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone)
+        for target in (days[local.date().isoformat()], per_hour[local.hour]):
+            target[0] += plays
+            target[1] += seconds
+    by_day = [{"date": d, "plays": int(days[d][0]), "seconds": round(days[d][1], 1)} for d in dates]
+    by_hour = [{"hour": h, "plays": int(per_hour[h][0]), "seconds": round(per_hour[h][1], 1)} for h in range(24)]
+    return by_day, by_hour
+
+
+EARNINGS = """
+SELECT {group} AS grouping, r.currency, sum(r.amount) AS amount, count(*) AS entries
+FROM royalty_ledger r JOIN play_logs p ON p.id = r.play_id {joins}
+LEFT JOIN royalty_cycles c ON c.id = r.cycle_id
+WHERE p.started_at >= :since AND p.started_at < :until AND r.kind <> 'ineligible' {filter}
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def earnings(conn: Connection, subject: Subject, window: Window) -> list[dict[str, Any]]:
+    """Ledger sums for plays aired in the window: per cycle for an artist or publisher (what they are owed),
+    per entry kind for a station or the platform (what its plays generated).  Amounts in integer units."""
+    params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
+    if subject.kind in ("artist", "publisher"):
+        group, filt = "coalesce(c.name, 'not yet in a cycle')", "AND r.recipient_type = :rtype AND r.recipient_ref = :ref"
+        params.update(rtype=subject.kind, ref=subject.ref)
+    else:
+        group = "r.kind"
+        filt = "AND p.station_id = :station" if subject.kind == "station" else ""
+        params["station"] = subject.entity_id
+    rows = conn.execute(text(EARNINGS.format(group=group, joins="", filter=filt)), params)
+    return [{"group": r.grouping, "currency": r.currency, "amount_units": int(r.amount),
+             "amount": str(from_units(int(r.amount))), "entries": int(r.entries)} for r in rows]
+
+
+def _bin_case(column: str) -> str:
+    branches = " ".join(f"WHEN {column} < {(n + 1) / CONFIDENCE_BINS} THEN {n}" for n in range(CONFIDENCE_BINS - 1))
+    return f"CASE WHEN {column} IS NULL THEN -1 {branches} ELSE {CONFIDENCE_BINS - 1} END"
+
+
+CONFIDENCE = """
+SELECT {bin} AS bin, d.source, count(*) AS n
+FROM detections d {joins}
+WHERE d.detected_at >= :since AND d.detected_at < :until {filter}
+GROUP BY 1, 2
+"""
+
+DETECTION_SCOPE = {
+    "station": ("", "AND d.station_id = :id"),
+    "artist": ("JOIN tracks t ON t.id = d.track_id", "AND t.artist_id = :id"),
+    "publisher": ("JOIN tracks t ON t.id = d.track_id JOIN artists a ON a.id = t.artist_id",
+                  "AND coalesce(t.publisher_id, a.publisher_id) = :id"),
+    "platform": ("", ""),
+}
+
+
+def confidence(conn: Connection, subject: Subject, window: Window) -> dict[str, Any]:
+    """The detections of the window by confidence (ten bins of 0.1) and by source (local, acrcloud)."""
+    joins, filt = DETECTION_SCOPE[subject.kind]
+    params = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until), "id": subject.entity_id}
+    sql = CONFIDENCE.format(bin=_bin_case("d.confidence"), joins=joins, filter=filt)
+    bins = [0] * CONFIDENCE_BINS
+    by_source: dict[str, int] = defaultdict(int)
+    unknown = 0
+    for row in conn.execute(text(sql), params):
+        by_source[row.source] += int(row.n)
+        if row.bin < 0:
+            unknown += int(row.n)
+        else:
+            bins[int(row.bin)] += int(row.n)
+    return {"bins": [{"from": n / CONFIDENCE_BINS, "to": (n + 1) / CONFIDENCE_BINS, "detections": bins[n]}
+                     for n in range(CONFIDENCE_BINS)], "unknown": unknown, "by_source": dict(sorted(by_source.items()))}
+
+
+def _coverage(conn: Connection, subject: Subject, window: Window) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    if subject.kind not in ("station", "platform"):
+        return [], None  # an artist's plays span every station: station coverage is in the station reports
+    station = subject.entity_id if subject.kind == "station" else None
+    gaps_by_station = coverage_gaps(conn, window, station)
+    names = {r.id: r.name for r in conn.execute(text("SELECT id, name FROM stations"))}
+    gaps = [{"station_id": sid, "station": names.get(sid), **g}
+            for sid, rows in sorted(gaps_by_station.items()) for g in rows]
+    outcomes: dict[str, int] = defaultdict(int)
+    for per_station in capture_outcomes(conn, window, station).values():
+        for outcome, n in per_station.items():
+            outcomes[outcome] += n
+    block = coverage(outcomes, gaps, window) if subject.kind == "station" else None
+    return gaps, block
+
+
+def _reuse_cache(conn: Connection, subject: Subject, doc: dict[str, Any], now: datetime) -> None:
+    # The warmed 30-day entry answers the "last 30 days" report (in UTC-aligned zones) without recounting.
+    key = "platform:overview" if subject.kind == "platform" else f"{subject.kind}:{subject.entity_id}"
+    entry = store.read(conn, key)
+    offset = ZoneInfo(subject.timezone).utcoffset(now.replace(tzinfo=None))
+    if entry is None or not entry.fresh(now) or offset != timedelta(0):
+        return
+    window = entry.value.get("window", {})
+    if (window.get("from"), window.get("to")) != (doc["report"]["from"], doc["report"]["to"]):
+        return
+    doc["plays_by_day"] = entry.value["plays_by_day"]
+    for section in ("top_tracks", "top_stations"):
+        if entry.value.get(section) and len(entry.value[section]) >= len(doc[section]):
+            doc[section] = entry.value[section]
+    doc["report"]["sources"]["plays_by_day"] = f"cache {key} computed {entry.computed_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _totals(doc: dict[str, Any]) -> dict[str, Any]:
+    money: dict[str, int] = defaultdict(int)
+    for row in doc["earnings"]:
+        money[row["currency"]] += row["amount_units"]
+    return {
+        "plays": sum(d["plays"] for d in doc["plays_by_day"]),
+        "seconds": round(sum(d["seconds"] for d in doc["plays_by_day"]), 1),
+        "recordings_listed": len(doc["top_tracks"]),
+        "stations_listed": len(doc["top_stations"]),
+        "detections": sum(b["detections"] for b in doc["confidence"]["bins"]) + doc["confidence"]["unknown"],
+        "earnings": [{"currency": c, "amount_units": u, "amount": str(from_units(u))} for c, u in sorted(money.items())],
+    }

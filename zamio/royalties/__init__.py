@@ -1,0 +1,13 @@
+"""Royalties: plays → prices → parties owed → append-only ledger → cycles, statements, remittances.
+
+Modules, in the order money flows through them:
+
+* ``rates``: rate cards, time-of-day periods (station-local), eligibility rules;
+* ``catalog``: the facts a batch of plays needs, loaded set-based;
+* ``split``: who is owed a play's money and how much each gets (pure, exact);
+* ``ledger``: pricing rows and ledger lines, written idempotently, reversals;
+* ``calculate``: the hourly pricing job;
+* ``pool``, ``cycle``, ``statements``, ``usage_reports``: closing a royalty cycle;
+* ``mappings``: ISRC → partner society; ``trace``: a ledger line back to its audio;
+* ``reference``: CSV loaders for the reference data.
+"""

@@ -1,0 +1,251 @@
+"""``bin/process-royalty-cycle``: close a period into line items, remittances and statements.
+
+A cycle goes Open → Locked in **one transaction**: pending plays are priced
+first (in their own batches), then the cycle row, the assignment of pricings,
+the pool lines (``--method pool``), line items, remittances, the reconciliation
+check and the lock are written together, with the ``statement_ready`` e-mails
+queued in the same transaction.  Files are written after the commit, from the
+database alone.  A locked cycle is never recomputed: running it again prints
+its stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte.
+``--dry-run`` prices, closes and prints inside a transaction that is rolled
+back, and writes no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from zamio.db import utcnow
+from zamio.errors import DataError, UsageError, ZamioError
+from zamio.money import from_units
+from zamio.royalties import closing, pool
+from zamio.royalties.calculate import price_pending
+from zamio.royalties.statements import file_stem, remittances_csv, statements_csv, write_recipient_statements, write_text
+from zamio.royalties.trace import trace_entry
+from zamio.royalties.usage_reports import write_usage_reports
+from zamio.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
+
+log = logging.getLogger(__name__)
+METHODS = ("per_second", "pool")
+ROUNDING = "ROUND_HALF_EVEN"
+
+
+class UnreconciledCycle(ZamioError):
+    """The cycle's lines do not add up to what was priced: a defect; nothing was locked."""
+
+
+@dataclass(frozen=True)
+class CycleSpec:
+    """What a cycle closes: its name, period (station-local dates, inclusive), method, territory."""
+
+    name: str
+    period_from: date
+    period_to: date
+    method: str = "per_second"
+    territory: str = "GH"
+
+
+def find_cycle(conn: Connection, name: str) -> Any:
+    """Given a cycle name, return its row, or None."""
+    return conn.execute(select(royalty_cycles).where(royalty_cycles.c.name == name)).first()
+
+
+def _check_overlap(conn: Connection, spec: CycleSpec) -> None:
+    clash = conn.execute(select(royalty_cycles.c.name).where(
+        royalty_cycles.c.status == "locked", royalty_cycles.c.territory == spec.territory,
+        royalty_cycles.c.period_from <= spec.period_to, royalty_cycles.c.period_to >= spec.period_from)).first()
+    if clash:
+        raise DataError(f"cycle {spec.name} overlaps locked cycle {clash.name}; a period is closed once "
+                        "(late plays of a locked period are paid by the next cycle as adjustments)")
+
+
+def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) -> tuple[Any, list[closing.Totals]]:
+    """Given an open period, close it in ``conn``'s transaction; return the locked row and its totals.
+
+    ``folder`` is where its files will be written (named in the e-mails queued).
+
+    Raise DataError if it overlaps a locked cycle or a remittance lacks an exchange rate;
+    UnreconciledCycle if payees + suspense + admin fees ≠ gross priced (nothing is locked then).
+    """
+    _check_overlap(conn, spec)
+    now = utcnow()
+    existing = find_cycle(conn, spec.name)
+    cycle_id = existing.id if existing is not None else conn.execute(insert(royalty_cycles).values(
+        name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
+        method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
+    closing.assign_pricings(conn, cycle_id, spec.period_to)
+    if spec.method == "pool":
+        gross = pool.distribute(conn, cycle_id, spec.period_from, spec.period_to, run_id, now)
+    else:
+        gross = closing.priced_gross(conn, cycle_id)
+    closing.write_line_items(conn, cycle_id, spec.method)
+    closing.write_remittances(conn, cycle_id, spec.period_to, now)
+    found = closing.totals(conn, cycle_id, spec.method, gross)
+    broken = [t for t in found if not t.reconciled]
+    if broken:
+        raise UnreconciledCycle(f"cycle {spec.name} does not reconcile: {broken}; nothing was locked")
+    closing.lock(conn, cycle_id, closing.pricings_digest(conn, cycle_id, spec.method,
+                                                         (spec.period_from, spec.period_to)), found, now)
+    cycle = find_cycle(conn, spec.name)
+    queue_statement_emails(conn, cycle, folder)
+    return cycle, found
+
+
+def _emails(conn: Connection) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for kind, ref_column, table in (("contributor", contributors.c.party_ref, contributors),
+                                    ("artist", artists.c.artist_ref, artists),
+                                    ("publisher", publishers.c.publisher_ref, publishers),
+                                    ("society", partner_societies.c.code, partner_societies)):
+        for ref, email in conn.execute(select(ref_column, table.c.email).where(table.c.email.is_not(None))
+                                       .order_by(ref_column, table.c.email)):
+            found.setdefault((kind, ref), email)
+    return found
+
+
+def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
+    """Given a locked cycle, queue ``statement_ready`` to each paid recipient with an e-mail; return how many.
+
+    Does nothing (returns 0) where ``zamio.mail`` is not installed.
+    """
+    try:
+        from zamio.mail import queue_email
+    except ImportError:
+        log.info("zamio.mail is not available: statement e-mails not queued")
+        return 0
+    emails = _emails(conn)
+    queued = 0
+    items = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle.id).order_by(
+        cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref))
+    for item in items:
+        email = emails.get((item.recipient_type, item.recipient_ref))
+        if email is None:
+            continue
+        stem = f"{file_stem(item.recipient_type, item.recipient_ref)}.{item.currency}.html"
+        context = {"cycle": cycle.name, "amount_units": item.net, "currency": item.currency,
+                   "statement": str(folder / "statements" / stem),
+                   "recipient_name": item.recipient_name or item.recipient_ref}
+        queued += bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{item.recipient_type}:"
+                                   f"{item.recipient_ref}:{item.currency}", recipient=email,
+                                   template="statement_ready", context=context))
+    return queued
+
+
+def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
+    """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals)."""
+    lines = [f"cycle {cycle.name} ({cycle.method}, {cycle.period_from} to {cycle.period_to}): {cycle.status}"]
+    for t in found:
+        amounts = [("gross priced", t.gross), ("payees", t.payees), ("suspense", t.suspense),
+                   ("admin fees", t.admin_fees)]
+        lines += [f"  {t.currency} {label:<13}{from_units(units):>18}" for label, units in amounts]
+        verdict = "exact" if t.reconciled else "MISMATCH"
+        lines.append(f"  {t.currency} payees + suspense + admin fees = gross priced: {verdict}")
+        lines.append(f"  {t.currency} plays {t.plays} ({t.ineligible_plays} ineligible, unpaid)")
+    return lines
+
+
+def stored_totals(cycle: Any) -> list[closing.Totals]:
+    """Given a locked cycle row, return the totals recorded when it was locked."""
+    return [closing.Totals(**t) for t in json.loads(cycle.totals or "[]")]
+
+
+def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
+    """Given a locked cycle, (re)write its files in ``folder`` from the database."""
+    write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
+    write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
+    write_recipient_statements(conn, cycle, folder)
+    invalid = write_usage_reports(conn, cycle, folder)
+    for code, count in sorted(invalid.items()):
+        if count:
+            log.warning("usage report for society %s: %d rows with invalid identifiers (listed, not dropped)",
+                        code, count)
+    write_text(folder / "summary.txt", "\n".join(report_lines(cycle, stored_totals(cycle))) + "\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``bin/process-royalty-cycle``."""
+    parser.add_argument("--name", metavar="NAME", help="the cycle's name, e.g. 2026-03 or 2026-H1")
+    parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="first day of the period (station-local dates)")
+    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="last day of the period, inclusive")
+    parser.add_argument("--method", choices=METHODS, default="per_second",
+                        help="per_second: pay the priced plays; pool: spread each station's licence fee over "
+                             "its weighted seconds (default per_second)")
+    parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="rewrite the files of a locked cycle from the ledger (byte-identical)")
+    parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
+                        help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
+                             "rate) and exit")
+
+
+def _folder(ctx: Any, name: str) -> Path:
+    return ctx.args.out or Path(ctx.config.var_dir) / "cycles" / name
+
+
+def _locked(ctx: Any, cycle: Any) -> None:
+    folder = _folder(ctx, cycle.name)
+    if ctx.args.regenerate and not ctx.dry_run:
+        with ctx.transaction(read_only=True) as conn:
+            write_files(conn, cycle, folder)
+        print(f"files of locked cycle {cycle.name} regenerated in {folder}")
+    else:
+        print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC: not recomputed "
+              f"(--regenerate rewrites its files)")
+    print("\n".join(report_lines(cycle, stored_totals(cycle))))
+    ctx.note(f"cycle {cycle.name} already locked")
+
+
+def _spec(args: argparse.Namespace) -> CycleSpec:
+    if args.date_from is None or args.date_to is None:
+        raise UsageError("a new cycle needs --from and --to")
+    if args.date_from > args.date_to:
+        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
+    return CycleSpec(args.name, args.date_from, args.date_to, args.method, args.territory)
+
+
+def process_royalty_cycle(ctx: Any) -> int | None:
+    """Job entry point: trace an entry, report a locked cycle, or close a new one and write its files."""
+    args = ctx.args
+    if args.trace is not None:
+        with ctx.transaction(read_only=True) as conn:
+            print(json.dumps(trace_entry(conn, args.trace), indent=2, sort_keys=True))
+        return 0
+    if not args.name:
+        raise UsageError("--name is required (or --trace ENTRY_ID)")
+    with ctx.transaction(read_only=True) as conn:
+        existing = find_cycle(conn, args.name)
+    if existing is not None and existing.status == "locked":
+        _locked(ctx, existing)
+        return 0
+    if args.regenerate:
+        raise UsageError(f"cycle {args.name} is not locked: there is nothing to regenerate")
+    spec = _spec(args)
+    if not ctx.dry_run:
+        price_pending(ctx.transaction, ctx.run_id, should_stop=ctx.should_stop)
+    with ctx.transaction() as conn:
+        if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
+            price_pending(lambda: nullcontext(conn), ctx.run_id)
+        cycle, found = close_cycle(conn, spec, ctx.run_id, _folder(ctx, spec.name))
+    print("\n".join(report_lines(cycle, found)))
+    if ctx.dry_run:
+        print("dry run: nothing was locked and no file was written")
+        return None
+    folder = _folder(ctx, cycle.name)
+    with ctx.transaction(read_only=True) as conn:
+        write_files(conn, cycle, folder)
+    print(f"files written to {folder}")
+    ctx.ok()
+    ctx.note(f"cycle {cycle.name} locked")
+    return None

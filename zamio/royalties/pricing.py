@@ -1,0 +1,124 @@
+"""One play → its price and its ledger lines (pure: facts in, outcome out).
+
+The outcome records the status of the play:
+
+* ``priced``: eligible, valued by a rate card, split between the parties owed;
+* ``suspense``: valued, but nobody can be paid yet (``bad_shares``,
+  ``unidentified``, ``no_agreement``, ``not_in_catalog``): one suspense line;
+* ``ineligible``: fails the eligibility rule: one zero line with the reason;
+* ``unpriced``: no rate data applies (``no_rate_card``, ``no_day_period``,
+  ``bad_timezone``): one zero line, re-examined by every run until fixed;
+* ``reversed``: the play was superseded by a new version: no line of its own,
+  only the reversal of what it was owed before.
+
+``outcome_hash`` digests what the ledger would hold (status, gross, recipients,
+amounts, rate row).  A recalculation compares it with the stored one, so a play
+is reissued only when its money actually moves, never because an e-mail changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timezone
+from decimal import Decimal
+
+from zamio.royalties.catalog import PlayFacts, Societies
+from zamio.royalties.rates import (RateBook, exact_confidence, exact_seconds, ineligibility,
+                                   normalise_station_class, value_play)
+from zamio.royalties.split import Line, Owed, Work, catalog_parties, ineligible_line, owed_to_society, split
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The catalog facts of one batch: works by track id, and the run's societies."""
+
+    works: dict[int, Work]
+    societies: Societies
+
+
+@dataclass(frozen=True)
+class PlayPricing:
+    """The outcome of pricing one play (see the module docstring for ``status``)."""
+
+    play_id: int
+    station_id: int
+    status: str
+    reason: str | None
+    play_date: date
+    seconds: Decimal
+    multiplier: Decimal | None
+    gross: int
+    currency: str
+    rate_card_id: int | None
+    lines: tuple[Line, ...]
+    details: dict = field(default_factory=dict)
+
+    @property
+    def outcome_hash(self) -> str:
+        """A digest of what this outcome books: status, gross, rate row and every line's money."""
+        parts = [f"{self.status}|{self.reason}|{self.gross}|{self.currency}|{self.rate_card_id}|{self.seconds}"]
+        parts += [f"{ln.kind}|{ln.recipient_type}|{ln.recipient_ref}|{ln.amount}|{ln.society_id}|{ln.reason}"
+                  for ln in self.lines]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def owed_for_play(play: PlayFacts, catalog: Catalog, day: date) -> Owed:
+    """Given a play, the batch's catalog and the play's local date, return who is owed it."""
+    societies = catalog.societies
+    if play.track_id is not None:
+        work = catalog.works.get(play.track_id)
+        if work is None:
+            return Owed(suspense_reason="unidentified")
+        registered = societies.by_id.get(work.society_id) if work.society_id is not None else None
+        if registered is not None and not registered.is_local:
+            return owed_to_society(registered, societies.agreements.get(registered.id, []), play.territory, day)
+        return catalog_parties(work)
+    society = societies.by_id.get(play.society_id) if play.society_id is not None else None
+    if society is not None and society.is_local:
+        return Owed(suspense_reason="not_in_catalog")  # a local work we cannot name the parties of
+    agreements = societies.agreements.get(society.id, []) if society is not None else []
+    return owed_to_society(society, agreements, play.territory, day)
+
+
+def _unpriced(play: PlayFacts, day: date, seconds: Decimal, currency: str, reason: str) -> PlayPricing:
+    return PlayPricing(play.id, play.station_id, "unpriced", reason, day, seconds, None, 0, currency, None,
+                       (ineligible_line(reason),), {"reason": reason})
+
+
+def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing:
+    """Given a final play, the run's rate book and the batch catalog, return its priced outcome."""
+    currency = catalog.societies.local.currency
+    seconds = exact_seconds(play.seconds)
+    zone = book.zone(play.timezone)
+    if zone is None:
+        return _unpriced(play, play.started_at.astimezone(timezone.utc).date(), seconds, currency, "bad_timezone")
+    local = play.started_at.astimezone(zone)
+    day = local.date()
+    period = book.period(play.territory, local)
+    if period is None:
+        return _unpriced(play, day, seconds, currency, "no_day_period")
+    card = book.rate_card(play.territory, normalise_station_class(play.station_class), period, day)
+    if card is None:
+        return _unpriced(play, day, seconds, currency, "no_rate_card")
+    details = {"local_time": local.isoformat(), "period": period, "rate_per_second": str(card.rate_per_second),
+               "multiplier": str(card.multiplier), "seconds": str(seconds)}
+    reason = ineligibility(book.eligibility(play.territory, day), seconds, exact_confidence(play.confidence),
+                           play.category)
+    if reason is not None:
+        return PlayPricing(play.id, play.station_id, "ineligible", reason, day, seconds, card.multiplier, 0,
+                           card.currency, card.id, (ineligible_line(reason),), details)
+    valuation = value_play(card, period, seconds)
+    owed = owed_for_play(play, catalog, day)
+    if owed.agreement is not None:
+        details.update(agreement_id=owed.agreement.id, fee_percent=str(owed.fee_percent))
+    lines = split(valuation.gross, owed, catalog.societies.local, play.recording_key)
+    status = "suspense" if owed.suspense_reason else "priced"
+    return PlayPricing(play.id, play.station_id, status, owed.suspense_reason, day, seconds, card.multiplier,
+                       valuation.gross, card.currency, card.id, tuple(lines), details)
+
+
+def reversed_play(play: PlayFacts, previous_play_date: date, seconds: Decimal, currency: str) -> PlayPricing:
+    """Given a superseded play, return the outcome that only reverses what it was owed before."""
+    return PlayPricing(play.id, play.station_id, "reversed", "superseded", previous_play_date, seconds, None, 0,
+                       currency, None, (), {"reason": "superseded"})

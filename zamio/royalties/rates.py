@@ -1,0 +1,194 @@
+"""Rate data, read from the database once per run: rate cards, day periods, eligibility rules.
+
+Everything that decides a play's price is data, not code.  A play is priced by
+the rate card of its station's territory (``stations.country``) and class, for
+the time-of-day period its **start** falls in, in the **station's own time
+zone** (``stations.timezone``), on the station-local date of that start:
+
+    gross = rate_per_second × multiplier × played seconds     (Decimal, exact)
+
+rounded once to units (ten-thousandths) half-even.  A row is in force on day D
+when ``effective_from ≤ D`` and (``effective_to`` is empty or ``D < effective_to``);
+when several are, the latest ``effective_from`` wins, so a new tariff is loaded
+as new rows, never by editing old ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, select
+
+from zamio.config import normalise_station_class  # noqa: F401 (re-exported for pricing)
+from zamio.money import round_units
+from zamio.tables import day_periods, eligibility_rules, rate_cards
+
+SECONDS_QUANTUM = Decimal("0.001")  # played seconds are priced to the millisecond
+MINUTES_PER_DAY = 24 * 60
+CONFIDENCE_QUANTUM = Decimal("0.000001")
+CONFIDENCE_PERCENT_ABOVE = Decimal(1)  # a confidence above 1 is a 0..100 score (ACRCloud): divide by 100
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """One tariff row: units of ``currency`` per second, times a time-of-day multiplier."""
+
+    id: int
+    territory: str
+    station_class: str
+    period: str
+    rate_per_second: Decimal
+    multiplier: Decimal
+    currency: str
+    effective_from: date
+    effective_to: date | None
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    """What a play must meet to be paid: seconds played, confidence (0..1), category."""
+
+    id: int
+    territory: str
+    min_seconds: Decimal
+    min_confidence: Decimal
+    categories: frozenset[str]
+    effective_from: date
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """A play's price: the card used, the period, the seconds and the gross in units."""
+
+    card: RateCard
+    period: str
+    seconds: Decimal
+    gross: int
+
+
+def in_force(effective_from: date, effective_to: date | None, day: date) -> bool:
+    """Given a validity window (to exclusive, None = open) and a day, return whether it applies."""
+    return effective_from <= day and (effective_to is None or day < effective_to)
+
+
+def exact_seconds(seconds: float | Decimal | None) -> Decimal:
+    """Given played seconds (a float column), return them as a Decimal to the millisecond, ≥ 0."""
+    if seconds is None:
+        return Decimal(0)
+    value = Decimal(seconds).quantize(SECONDS_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return max(value, Decimal(0))
+
+
+def exact_confidence(confidence: float | None) -> Decimal | None:
+    """Given a stored confidence (0..1, or an ACRCloud 0..100 score), return it on 0..1; None stays None."""
+    if confidence is None:
+        return None
+    value = Decimal(confidence).quantize(CONFIDENCE_QUANTUM, rounding=ROUND_HALF_EVEN)  # 0.7 stays 0.7
+    return value / 100 if value > CONFIDENCE_PERCENT_ABOVE else value
+
+
+class RateBook:
+    """The rate data of one run, indexed for per-play lookups (built per run, never module-global)."""
+
+    def __init__(self, cards: Iterable[RateCard], periods: Iterable[tuple], rules: Iterable[EligibilityRule]):
+        self._cards: dict[tuple[str, str, str], list[RateCard]] = {}
+        for card in sorted(cards, key=lambda c: c.effective_from, reverse=True):
+            self._cards.setdefault((card.territory, card.station_class, card.period), []).append(card)
+        self._periods: dict[str, list[tuple]] = {}
+        for row in sorted(periods, key=lambda p: (p[4], p[2]), reverse=True):
+            self._periods.setdefault(row[0], []).append(row)
+        self._rules: dict[str, list[EligibilityRule]] = {}
+        for rule in sorted(rules, key=lambda r: r.effective_from, reverse=True):
+            self._rules.setdefault(rule.territory, []).append(rule)
+        self._zones: dict[str, ZoneInfo | None] = {}
+        self._card_memo: dict[tuple, RateCard | None] = {}
+        self._period_memo: dict[tuple[str, date], list[tuple]] = {}
+
+    @classmethod
+    def load(cls, conn: Connection) -> RateBook:
+        """Given a connection, return the rate book of every rate card, period and rule stored."""
+        cards = [RateCard(**row._mapping) for row in conn.execute(select(
+            rate_cards.c.id, rate_cards.c.territory, rate_cards.c.station_class, rate_cards.c.period,
+            rate_cards.c.rate_per_second, rate_cards.c.multiplier, rate_cards.c.currency,
+            rate_cards.c.effective_from, rate_cards.c.effective_to))]
+        periods = [tuple(row) for row in conn.execute(select(
+            day_periods.c.territory, day_periods.c.period, day_periods.c.start_minute,
+            day_periods.c.end_minute, day_periods.c.effective_from))]
+        rules = [EligibilityRule(
+            id=row.id, territory=row.territory, min_seconds=Decimal(str(row.min_seconds)),
+            min_confidence=row.min_confidence, effective_from=row.effective_from,
+            categories=frozenset(c.strip() for c in row.categories_paid.split(",") if c.strip()),
+        ) for row in conn.execute(select(eligibility_rules))]
+        return cls(cards, periods, rules)
+
+    def zone(self, name: str) -> ZoneInfo | None:
+        """Given an IANA time-zone name, return the zone, or None if it is unknown."""
+        if name not in self._zones:
+            try:
+                self._zones[name] = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zones[name] = None
+        return self._zones[name]
+
+    def period(self, territory: str, local: datetime) -> str | None:
+        """Given a territory and a station-local time, return its period name, or None if none covers it."""
+        day = local.date()
+        if (territory, day) not in self._period_memo:
+            rows = self._periods.get(territory, [])
+            current = max((r[4] for r in rows if r[4] <= day), default=None)
+            self._period_memo[territory, day] = [r for r in rows if r[4] == current]
+        minute = local.hour * 60 + local.minute
+        for _territory, name, start, end, _from in self._period_memo[territory, day]:
+            if start <= minute < end:
+                return name
+        return None
+
+    def rate_card(self, territory: str, station_class: str, period: str, day: date) -> RateCard | None:
+        """Given territory, class, period and station-local day, return the card in force, or None."""
+        key = (territory, station_class, period, day)
+        if key not in self._card_memo:
+            found = None
+            for card in self._cards.get(key[:3], []):
+                if in_force(card.effective_from, card.effective_to, day):
+                    found = card
+                    break
+            self._card_memo[key] = found
+        return self._card_memo[key]
+
+    def eligibility(self, territory: str, day: date) -> EligibilityRule | None:
+        """Given a territory and a day, return the eligibility rule in force, or None (all plays eligible)."""
+        for rule in self._rules.get(territory, []):
+            if rule.effective_from <= day:
+                return rule
+        return None
+
+
+def value_play(card: RateCard, period: str, seconds: Decimal) -> Valuation:
+    """Given the card in force, its period and exact played seconds, return the play's valuation.
+
+    gross = rate_per_second × multiplier × seconds, rounded once to units half-even.
+    """
+    gross = round_units(card.rate_per_second * card.multiplier * seconds, ROUND_HALF_EVEN)
+    return Valuation(card=card, period=period, seconds=seconds, gross=gross)
+
+
+def ineligibility(rule: EligibilityRule | None, seconds: Decimal, confidence: Decimal | None,
+                  category: str) -> str | None:
+    """Given the rule in force and a play's facts, return None if it is paid, else the reason code.
+
+    Reason codes: ``category_not_paid``, ``below_min_seconds``, ``low_confidence`` (checked
+    in that order).  A play without a confidence (an imported station log) is not gated on it.
+    """
+    if rule is None:
+        return None
+    if rule.categories and category not in rule.categories:
+        return "category_not_paid"
+    if seconds < rule.min_seconds:
+        return "below_min_seconds"
+    if confidence is not None and confidence < rule.min_confidence:
+        return "low_confidence"
+    return None

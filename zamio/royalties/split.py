@@ -1,0 +1,209 @@
+"""Who is owed a play's money, and exactly how much each party gets (pure: no database).
+
+Rules (the contract the tests check with hand-computed statements):
+
+* **Catalog work, contributors registered**: their ``share_percent`` must sum to
+  exactly 100; otherwise the whole play goes to suspense with reason
+  ``bad_shares`` (never silently pro-rated).  A contributor with a publisher is
+  paid through that publisher (the recipient is the publisher); parts owed to the
+  same recipient are added together before splitting.
+* **Catalog work, no contributors**: the artist is owed 100 %, paid through the
+  artist's publisher if there is one, else the track's publisher, else directly.
+* **Foreign work** (a catalog track registered to a partner society, or an
+  external recording mapped to one): owed to that society under the reciprocal
+  agreement in force on the play's date (status ``active``, territory of the
+  station, ``effective_from ≤ date < expires_on``).  The local society keeps the
+  admin fee (the agreement's, else the society's default) as its own line
+  (``local_society`` / ``admin_fee``); the partner gets the rest.  No agreement in
+  force → suspense ``no_agreement``; an unknown society → suspense ``unidentified``.
+* Parts are allocated by largest remainder with the recipient as tie-break, so
+  the lines of a play always sum exactly to its gross.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from zamio.money import allocate, percent_of
+from zamio.royalties.rates import in_force
+
+PERCENT_WHOLE = Decimal(100)
+ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Payee:
+    """A recipient of money: ``contributor``, ``artist``, ``publisher`` or ``society`` and its reference."""
+
+    recipient_type: str
+    ref: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A registered share of a work; ``publisher`` is set when the share is paid through one."""
+
+    party_ref: str
+    name: str
+    share: Decimal
+    publisher: Payee | None = None
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a catalog track contributes to a split."""
+
+    track_id: int
+    artist: Payee
+    artist_publisher: Payee | None
+    track_publisher: Payee | None
+    society_id: int | None
+    contributors: tuple[Contributor, ...]
+
+
+@dataclass(frozen=True)
+class Society:
+    """A collective management organisation (CISAC code) and its defaults."""
+
+    id: int
+    code: str
+    short_name: str
+    name: str
+    currency: str
+    default_fee: Decimal
+    is_local: bool
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A reciprocal agreement with a partner society for one territory."""
+
+    id: int
+    society_id: int
+    territory: str
+    fee: Decimal | None
+    effective_from: date
+    expires_on: date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Party:
+    """A payee with its weight in percent."""
+
+    payee: Payee
+    weight: Decimal
+
+
+@dataclass(frozen=True)
+class Owed:
+    """Who is owed a play: parties by weight, a society under an agreement, or suspense with a reason."""
+
+    parties: tuple[Party, ...] = ()
+    society: Society | None = None
+    agreement: Agreement | None = None
+    fee_percent: Decimal | None = None
+    suspense_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ledger line of a play, before it has a key: kind, recipient, amount in units."""
+
+    kind: str  # share | admin_fee | suspense | ineligible
+    recipient_type: str
+    recipient_ref: str
+    recipient_name: str | None
+    amount: int
+    society_id: int | None = None
+    reason: str | None = None
+    share: Decimal | None = None  # percent of the play this line stands for
+
+
+def catalog_parties(work: Work) -> Owed:
+    """Given a catalog work, return the parties owed (weights in percent) or suspense ``bad_shares``."""
+    if not work.contributors:
+        payee = work.artist_publisher or work.track_publisher or work.artist
+        return Owed(parties=(Party(payee, PERCENT_WHOLE),))
+    shares = [c.share for c in work.contributors]
+    if sum(shares) != PERCENT_WHOLE or any(s < 0 for s in shares):
+        return Owed(suspense_reason="bad_shares")
+    weights: dict[Payee, Decimal] = {}
+    for contributor in work.contributors:
+        payee = contributor.publisher or Payee("contributor", contributor.party_ref, contributor.name)
+        weights[payee] = weights.get(payee, Decimal(0)) + contributor.share
+    return Owed(parties=tuple(Party(p, w) for p, w in weights.items() if w > 0))
+
+
+def agreement_in_force(agreements: Iterable[Agreement], territory: str, day: date) -> Agreement | None:
+    """Given a society's agreements, a territory and a day, return the active one in force (latest start)."""
+    found = [a for a in agreements
+             if a.status.lower() == ACTIVE and a.territory == territory
+             and in_force(a.effective_from, a.expires_on, day)]
+    return max(found, key=lambda a: a.effective_from, default=None)
+
+
+def owed_to_society(society: Society | None, agreements: Sequence[Agreement], territory: str,
+                    day: date) -> Owed:
+    """Given the society a foreign work belongs to, return it with its fee, or suspense with a reason."""
+    if society is None:
+        return Owed(suspense_reason="unidentified")
+    agreement = agreement_in_force(agreements, territory, day)
+    if agreement is None:
+        return Owed(suspense_reason="no_agreement")
+    fee = agreement.fee if agreement.fee is not None else society.default_fee
+    return Owed(society=society, agreement=agreement, fee_percent=fee)
+
+
+def split_parties(total: int, parties: Sequence[Party]) -> list[Line]:
+    """Given a total in units and weighted parties, return share lines summing exactly to total.
+
+    Largest remainder; equal remainders go to the smallest (recipient type, reference).
+    """
+    weights = [p.weight for p in parties]
+    keys = [(p.payee.recipient_type, p.payee.ref) for p in parties]
+    amounts = allocate(total, weights, tie_break=keys)
+    whole = sum(weights)
+    return [
+        Line("share", p.payee.recipient_type, p.payee.ref, p.payee.name, amount,
+             share=p.weight * PERCENT_WHOLE / whole)
+        for p, amount in zip(parties, amounts)
+    ]
+
+
+def split_society(total: int, society: Society, fee_percent: Decimal, local: Society) -> list[Line]:
+    """Given a total, a partner society, its admin fee in percent and the local society, return two lines.
+
+    The fee (rounded half-even to a unit) is the local society's ``admin_fee`` line; the
+    partner's ``share`` line is the rest, so the two sum exactly to ``total``.
+    """
+    fee, rest = percent_of(total, fee_percent)
+    return [
+        Line("admin_fee", "local_society", local.code, local.short_name, fee, society_id=society.id,
+             share=fee_percent),
+        Line("share", "society", society.code, society.short_name, rest, society_id=society.id,
+             share=PERCENT_WHOLE - fee_percent),
+    ]
+
+
+def split(total: int, owed: Owed, local: Society, suspense_ref: str) -> list[Line]:
+    """Given a play's gross in units and who is owed it, return its ledger lines (summing to total).
+
+    ``suspense_ref`` names the suspense account (reason and recording) when nobody can be paid.
+    """
+    if owed.suspense_reason is not None:
+        return [Line("suspense", "suspense", f"{owed.suspense_reason}:{suspense_ref}", None, total,
+                     reason=owed.suspense_reason, share=PERCENT_WHOLE)]
+    if owed.society is not None:
+        return split_society(total, owed.society, owed.fee_percent or Decimal(0), local)
+    return split_parties(total, owed.parties)
+
+
+def ineligible_line(reason: str) -> Line:
+    """Given an eligibility reason code, return the zero line that accounts for an unpaid play."""
+    return Line("ineligible", "ineligible", reason, None, 0, reason=reason)

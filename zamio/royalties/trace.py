@@ -1,0 +1,73 @@
+"""From a ledger line back to the evidence: pricing, rate row, play, detections, captures (audio hash).
+
+``trace_entry(conn, entry_id)`` returns the whole chain as plain JSON-ready data;
+``bin/process-royalty-cycle --trace ENTRY_ID`` prints it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from zamio.errors import DataError
+from zamio.tables import (captures, detections, play_detections, play_logs, rate_cards, royalty_cycles,
+                          royalty_ledger, royalty_pricings, stations)
+
+
+def _plain(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = {}
+    for key, value in row._mapping.items():
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = format(value, "f")
+        out[key] = value
+    return out
+
+
+def _one(conn: Connection, table: Any, *where: Any) -> dict[str, Any] | None:
+    return _plain(conn.execute(select(table).where(*where)).first())
+
+
+def _evidence(conn: Connection, play_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(detections.c.id.label("detection_id"), detections.c.source, detections.c.detected_at,
+               detections.c.track_id, detections.c.acrcloud_id, detections.c.isrc, detections.c.confidence,
+               detections.c.offset_seconds, detections.c.speed, captures.c.id.label("capture_id"),
+               captures.c.capture_key, captures.c.started_at.label("capture_started_at"), captures.c.seconds,
+               captures.c.audio_sha256, captures.c.audio_path, captures.c.url_used)
+        .join(play_detections, play_detections.c.detection_id == detections.c.id)
+        .join(captures, captures.c.id == detections.c.capture_id)
+        .where(play_detections.c.play_id == play_id).order_by(detections.c.detected_at, detections.c.id))
+    return [_plain(r) for r in rows]
+
+
+def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
+    """Given a ledger entry id, return its chain: entry, reversed entry, pricing, rate card, cycle,
+    play, station, detections with their captures.  Raise DataError if the entry does not exist."""
+    entry = _one(conn, royalty_ledger, royalty_ledger.c.id == entry_id)
+    if entry is None:
+        raise DataError(f"no royalty ledger entry with id {entry_id}; ids are in the statements' entry_id column")
+    chain: dict[str, Any] = {"entry": entry}
+    if entry["reverses_id"] is not None:
+        chain["reverses"] = _one(conn, royalty_ledger, royalty_ledger.c.id == entry["reverses_id"])
+    play_id = entry["play_id"]
+    pricing = None
+    if play_id is not None:
+        pricing = _one(conn, royalty_pricings, royalty_pricings.c.play_id == play_id,
+                       royalty_pricings.c.version == entry["version"])
+    chain["pricing"] = pricing
+    card_id = entry["rate_card_id"] or (pricing or {}).get("rate_card_id")
+    chain["rate_card"] = _one(conn, rate_cards, rate_cards.c.id == card_id) if card_id else None
+    cycle_id = entry["cycle_id"] or (pricing or {}).get("cycle_id")
+    chain["cycle"] = _one(conn, royalty_cycles, royalty_cycles.c.id == cycle_id) if cycle_id else None
+    if play_id is not None:
+        chain["play"] = _one(conn, play_logs, play_logs.c.id == play_id)
+        chain["station"] = _one(conn, stations, stations.c.id == chain["play"]["station_id"])
+        chain["detections"] = _evidence(conn, play_id)
+    return chain

@@ -1,0 +1,113 @@
+"""From captured audio to what was heard: decode, match locally, ask ACRCloud if that fails.
+
+:func:`hear` turns the bytes of one capture (a stream window or an uploaded snippet)
+into a :class:`Heard`: the capture's outcome (``match``, ``no_match``, ``silence`` or
+``error``), the local match or the ACRCloud answer, and the reason when there is no
+detection.  It runs in the scan's worker threads: the CPU-heavy parts are ffmpeg (a
+subprocess) and numpy FFTs, which release the GIL, so threads are enough (measured in
+``bench/scan_bench.py``).  Nothing here writes to the database except the ACRCloud
+budget, which must be spent before each request.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from sqlalchemy import Engine
+
+from zamio import audio
+from zamio.acrcloud import (
+    NO_FINGERPRINT,
+    NO_RESULT,
+    AcrCloudAuthError,
+    AcrCloudLimitExceeded,
+    AcrCloudResult,
+    AcrCloudUnavailable,
+)
+from zamio.db import transaction
+from zamio.errors import ItemError
+from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
+from zamio.scanning.outcomes import FallbackFailed, Heard
+from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS
+
+# ffmpeg's demuxer names for the codecs zamio.streams reports; others are probed.
+FORMAT_HINTS = {"mp3": "mp3", "aac": "aac", "mpegts": "mpegts"}
+SYNC_SEARCH_BYTES = 16 * 1024  # a frame sync is always within the first few frames
+
+
+class Recogniser:
+    """Local recognition against the catalog in the database, with the optional fallback.
+
+    ``cpu_slots`` bounds how many recognitions run at once (FFTs and matching), so a
+    hundred capture threads do not all crunch numbers at the same moment.
+    """
+
+    def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int) -> None:
+        self.engine = engine
+        self.fallback = fallback
+        self._cpu = threading.BoundedSemaphore(max(1, cpu_slots))
+
+    def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float) -> Heard:
+        """Given encoded audio bytes, return what they contain (see :class:`Heard`)."""
+        try:
+            samples = audio.decode_bytes(from_first_frame(data, codec), format_hint=FORMAT_HINTS.get(codec or ""), name=name,
+                                         max_seconds=max_seconds, timeout_seconds=DECODE_TIMEOUT_SECONDS)
+        except audio.SilentAudio as silent:
+            return Heard("silence", error=silent, failed=True)
+        except ItemError as bad:
+            return Heard("error", error=bad, failed=True)
+        return self.recognise(samples)
+
+    def recognise(self, samples: np.ndarray) -> Heard:
+        """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
+        the local match, else the fallback's answer, else a no-match."""
+        from zamio.recognition import identify
+
+        seconds = samples.size / audio.ANALYSIS_RATE
+        with self._cpu, transaction(self.engine, read_only=True) as conn:
+            found = identify(conn, samples)
+        if found is not None:
+            return Heard("match", seconds, local=found)
+        if self.fallback is None:
+            return Heard("no_match", seconds)
+        return self._ask_fallback(samples, seconds)
+
+    def _ask_fallback(self, samples: np.ndarray, seconds: float) -> Heard:
+        assert self.fallback is not None
+        try:
+            result = self.fallback.identify(samples, audio.ANALYSIS_RATE)
+        except FallbackSkipped as skipped:
+            return Heard("no_match", seconds, error=skipped)
+        except AcrCloudAuthError as auth:
+            return Heard("no_match", seconds, error=FallbackFailed(str(auth), "acrcloud_auth"), fatal=auth)
+        except AcrCloudLimitExceeded as limited:
+            # The breaker is now open: later captures skip the fallback, and a quota
+            # reached is not a failure of this capture.
+            return Heard("no_match", seconds, error=FallbackFailed(str(limited), "acrcloud_limit"))
+        except AcrCloudUnavailable as down:
+            return Heard("no_match", seconds, error=FallbackFailed(str(down), "acrcloud_unavailable"))
+        except ItemError as bad:  # a malformed answer, a rejected request: worth a look
+            return Heard("no_match", seconds, error=bad, failed=True)
+        return _from_result(result, seconds)
+
+
+def from_first_frame(data: bytes, codec: str | None) -> bytes:
+    """Given a raw MP3 or AAC capture, drop the partial frame a stream joined mid-way
+    starts with: its first bytes may look like text ("<", "#") and the decoder's
+    not-audio check would refuse the whole capture."""
+    if codec not in ("mp3", "aac"):
+        return data
+    from zamio.streams.formats import sniff
+
+    found = sniff(data[:SYNC_SEARCH_BYTES])
+    return data[found.offset:] if found is not None and found.offset > 0 else data
+
+
+def _from_result(result: AcrCloudResult, seconds: float) -> Heard:
+    if result.matched and result.best is not None:
+        return Heard("match", seconds, acr=result)
+    reason = {NO_RESULT: "acrcloud_no_result", NO_FINGERPRINT: "acrcloud_no_fingerprint"}.get(
+        result.status_code, f"acrcloud_{result.status_code}")
+    message = f"ACRCloud found nothing ({result.status_code} {result.status_msg})"
+    return Heard("no_match", seconds, acr=result, error=ItemError(message, reason))

@@ -1,0 +1,41 @@
+"""What a capture contained: the value passed from the recognising workers to the recorder.
+
+Kept apart from :mod:`zamio.scanning.hearing` so that a run with nothing to do never
+imports numpy and the decoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from zamio.errors import ItemError, ZamioError
+
+if TYPE_CHECKING:
+    from zamio.acrcloud import AcrCloudResult
+    from zamio.match import MatchResult
+
+
+class FallbackFailed(ItemError):
+    """ACRCloud could not answer for this capture (kept as the capture's reason)."""
+
+    reason = "acrcloud_failed"
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What one capture contained.
+
+    ``seconds``: decoded audio duration; ``error``: why there is no detection (None for
+    a match or a plain local no-match); ``failed``: the capture counts as a failed item
+    (the link or the fallback misbehaved); ``fatal``: a whole-run problem met on the way
+    (ACRCloud refused the credentials), raised by the job once the capture is recorded.
+    """
+
+    outcome: str
+    seconds: float = 0.0
+    local: MatchResult | None = None
+    acr: AcrCloudResult | None = None
+    error: ItemError | None = None
+    failed: bool = False
+    fatal: ZamioError | None = None
