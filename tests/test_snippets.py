@@ -72,8 +72,11 @@ def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, c
     assert "no UTC offset" in (rejected / "naive.mp3.reason.txt").read_text()
 
     drop(inbox, "again.mp3", scan_audio.mp3(A), good)  # the device uploads the same chunk again
+    past = time.time() - SETTLE_SECONDS - 5  # and the fresh snippet has finished arriving meanwhile
+    for name in ("fresh.mp3", "fresh.mp3.json"):
+        os.utime(inbox / name, (past, past))
     again = scan(project, "--only", "snippets")
     assert again.returncode == 0, again.stderr
     chunks = sorted(c.chunk_id for c in captures_by_station(project)["joy"])
-    assert chunks == ["c5", "dev7-000123"]  # the fresh snippet has settled meanwhile; the copy is not recorded
+    assert chunks == ["c5", "dev7-000123"]  # the settled snippet is recorded; the copy is not
     assert (rejected / "again.mp3.reason.txt").read_text().startswith("duplicate_chunk")
