@@ -16,7 +16,7 @@ from tests.support import ROOT
 #: Rank of each top-level module of zamio: a module may import modules of a lower or equal rank only.
 RANKS = {
     # shared services any stage may use
-    **dict.fromkeys(("errors", "config", "dbtypes", "money", "identifiers", "logs", "pings", "bootstrap"), 0),
+    **dict.fromkeys(("errors", "config", "dbtypes", "instants", "money", "identifiers", "logs", "pings", "bootstrap"), 0),
     **dict.fromkeys(("db", "tables", "leases", "locks", "runs", "jobs", "migrate", "schedule", "status", "csvimport"), 1),
     # pure audio and network edges
     **dict.fromkeys(("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings"), 2),

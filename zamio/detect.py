@@ -18,7 +18,7 @@ import argparse
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy import Connection, select
 
 from zamio.db import insert_ignore, utcnow
 from zamio.errors import DataError, ItemError, UsageError
+from zamio.instants import NoOffset, parse_instant
 from zamio.tables import artists, captures, detections, stations, tracks
 
 DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
@@ -87,12 +88,11 @@ def parse_time(text: str | None) -> datetime:
     if not text:
         raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_instant(text)
+    except NoOffset:
+        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00") from None
     except ValueError:
         raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
-    if moment.tzinfo is None:
-        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00")
-    return moment.astimezone(timezone.utc)
 
 
 def _station_id(ctx: Any) -> int:

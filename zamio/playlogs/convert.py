@@ -28,7 +28,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -44,6 +44,7 @@ from zamio.airings import (
 )
 from zamio.db import is_sqlite, utcnow
 from zamio.errors import UsageError
+from zamio.instants import parse_instant
 from zamio.playlogs import store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
 from zamio.tables import captures, detections, stations
@@ -326,14 +327,6 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                                           "detected play duplicates it (default: %(default)s)")
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, metavar="N",
                         help="capture rows read per station transaction (default: %(default)s)")
-
-
-def parse_instant(text: str) -> datetime:
-    """Parse an ISO 8601 instant with a UTC offset (``Z`` allowed); raise ValueError otherwise."""
-    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset; write it like 2026-03-02T14:00:00Z")
-    return moment.astimezone(timezone.utc)
 
 
 def settings_from(args: argparse.Namespace, config: Any) -> ConvertSettings:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from zamio import csvimport as cv
 from zamio.csvimport import ImportReport, Row, RowError
 from zamio.db import insert_ignore, utcnow
 from zamio.identifiers import normalise_isrc, validate_isrc
+from zamio.instants import NoOffset, parse_instant
 from zamio.playlogs import store
 from zamio.playlogs.convert import DEFAULT_DUPLICATE_TOLERANCE_SECONDS
 from zamio.playlogs.evidence import recording_key
@@ -105,12 +106,11 @@ def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, 
 def parse_started_at(text: str) -> datetime:
     """An ISO 8601 instant with a UTC offset, as aware UTC; raise RowError otherwise."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_instant(text)
+    except NoOffset:
+        raise RowError(f"started_at {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)") from None
     except ValueError:
         raise RowError(f"started_at {text!r} is not an ISO 8601 time (2026-03-02T14:05:00+00:00)") from None
-    if moment.tzinfo is None:
-        raise RowError(f"started_at {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)")
-    return moment.astimezone(timezone.utc)
 
 
 def _station(conn: Connection, ref: str) -> int:

@@ -29,7 +29,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, select
 
 from zamio.db import transaction
 from zamio.errors import ItemError
+from zamio.instants import NoOffset, parse_instant
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.settings import MAX_SNIPPET_SECONDS
 from zamio.tables import captures, stations
@@ -151,13 +152,12 @@ def _text_field(document: dict, path: Path, name: str) -> str:
 def _started_at(document: dict, path: Path) -> datetime:
     raw = _text_field(document, path, "started_at")
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return parse_instant(raw)
+    except NoOffset:
+        raise BadSnippet(f"{path.name}: started_at {raw!r} has no UTC offset; write it like "
+                         "2026-05-18T14:59:20+00:00", "bad_sidecar") from None
     except ValueError:
         raise BadSnippet(f"{path.name}: started_at {raw!r} is not an ISO 8601 time", "bad_sidecar") from None
-    if value.tzinfo is None:
-        raise BadSnippet(f"{path.name}: started_at {raw!r} has no UTC offset; write it like "
-                         "2026-05-18T14:59:20+00:00", "bad_sidecar")
-    return value.astimezone(UTC)
 
 
 def examine(snippet: Snippet, engine: Engine, recogniser: Recogniser) -> Examined:
