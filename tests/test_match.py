@@ -96,3 +96,51 @@ def test_chance_probability_falls_with_the_score():
     assert p[0] == pytest.approx(1.0, abs=0.2)
     assert p == sorted(p, reverse=True)
     assert p[-1] < 1e-9
+
+
+def _looping_track_index() -> tuple[match.ArrayIndex, dict[int, list[tuple[int, int]]]]:
+    """A track of 20 loops of 100 frames.  Most loops store 5 loop hashes and 5 hashes
+    unique to that loop (a melody); loops 15 and 16 store 12 loop hashes and no melody,
+    as when the strongest peaks of a stretch all come from the repeated material."""
+    hashes, frames, melody = [], [], {}
+    for k in range(20):
+        phases = range(12) if k in (15, 16) else range(5)
+        for j in phases:
+            hashes.append(1000 + j)
+            frames.append(100 * k + 8 * j)
+        if k not in (15, 16):
+            melody[k] = [(5000 + 10 * k + j, 100 * k + 8 * j + 4) for j in range(5)]
+            for h, f in melody[k]:
+                hashes.append(h)
+                frames.append(f)
+    idx = match.ArrayIndex()
+    idx.add(1, np.array(hashes, np.int32), np.array(frames, np.int32))
+    return idx, melody
+
+
+def test_offset_is_placed_by_unrepeated_material_not_by_the_loop():
+    idx, melody = _looping_track_index()
+    hashes, times = [], []
+    for k in (3, 4):  # an excerpt of loops 3 and 4, with every loop hash audible
+        for j in range(12):
+            hashes.append(1000 + j)
+            times.append(100 * (k - 3) + 8 * j)
+        for h, f in melody[k]:
+            hashes.append(h)
+            times.append(f - 300)
+    query = fingerprint.QueryPrints(np.array(hashes, np.int32), np.array(times, np.float32),
+                                    np.zeros(len(hashes), np.int16), np.array([1.0]), 2.0)
+    rows = idx.lookup(query.hashes)
+    votes = match.vote(match.join_hits(query, rows), rows, 1)
+    best, _ = match.best_bins(votes)
+    plain_offset = int(votes.offset_bin[best]) * match.OFFSET_BIN_FRAMES
+    assert 1450 <= plain_offset <= 1550  # the plain count prefers the loop-only stretch
+
+    r = match.match(query, idx.lookup)
+    assert r is not None and r.track_id == 1
+    assert abs(r.offset_seconds - 300 * fingerprint.FRAME_SECONDS) < 0.05
+
+
+def test_row_weights_count_repetitions_within_a_track_only():
+    rows = (np.array([7, 7, 7, 9], np.int32), np.array([1, 1, 2, 1], np.int32), np.array([0, 5, 3, 8], np.int32))
+    assert match.row_weights(rows).tolist() == [0.5, 0.5, 1.0, 1.0]
