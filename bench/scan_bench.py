@@ -1,7 +1,8 @@
 """How many stations fit in one two-minute scan tick, and how well they are recognised.
 
     python3 bench/scan_bench.py --stations 25 50 100 --pace fast
-    python3 bench/scan_bench.py --stations 200 --pace realtime --concurrency 96
+    python3 bench/scan_bench.py --stations 500 --pace realtime --concurrency 192
+    python3 bench/scan_bench.py --stations 500 --pace realtime --concurrency 192 --compare-root /tmp/zamio-old
     python3 bench/scan_bench.py --stations 50 --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 The catalog is the real-music corpus (``/tmp/dev/catalog``, 24 tracks), fingerprinted
@@ -17,14 +18,28 @@ match, writes), counted as the scanner process's and its ffmpeg children's CPU.
 Icecast does, and runs with the tick's default time limit (96 s): the stations captured
 are the ones that fit.  The stream server runs in this process; its own CPU is printed
 apart (on a real deployment the stations pay it).
+
+``--compare-root DIR`` runs the same tick first with the scanner of another checkout
+(an older version, say), then with this one, each on a fresh copy of the catalog, so
+the two are measured side by side under the same load.  ``burst_s`` is the median
+start correction recorded for the connect burst (64 KiB at 16,000 bytes/s is 4.1 s).
+The fingerprinted SQLite catalog is built once per working folder and copied per run
+(rebuilt when the fingerprint, recognition or schema code changes; a checkout given
+to ``--compare-root`` must recognise with the same fingerprint code, or it matches
+nothing).  Each run's folder keeps the scanner's ``-vv`` log (``scan.log``): every
+5 s the captures in flight, those waiting to be heard and the hearing pace.  ``cores_used`` is the scanner's CPU over the wall time: what it got of
+a machine that may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,6 +96,22 @@ def build_database(url: str, catalog_files: list[Path]) -> dict[str, int]:
     return ids
 
 
+def catalog_database(workdir: Path, run_dir: Path) -> tuple[str, dict[str, int]]:
+    """A copy of the fingerprinted SQLite catalog in ``run_dir``, built once per source version."""
+    sources = [ROOT / "zamio" / "fingerprint.py", ROOT / "zamio" / "recognition.py", *sorted((ROOT / "sql").glob("*.sql"))]
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+    template, ids_file = workdir / f"catalog-{key}.db", workdir / f"catalog-{key}.json"
+    if not template.exists() or not ids_file.exists():
+        partial = workdir / f"catalog-{key}.building.db"
+        partial.unlink(missing_ok=True)
+        ids = build_database(f"sqlite:///{partial}", sorted(CORPUS.glob("*.wav")))
+        ids_file.write_text(json.dumps(ids))
+        partial.rename(template)
+    target = run_dir / "zamio.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}", json.loads(ids_file.read_text())
+
+
 def station_plan(count: int, catalog: list[tuple[str, bytes, float]]) -> list[tuple[str, bytes, float]]:
     """(track name, MP3 bytes served, start offset in seconds) of each station."""
     plan = []
@@ -105,17 +136,19 @@ def add_stations(url: str, server: StreamServer, plan) -> dict[int, tuple[str, f
     return truth
 
 
-def run_tick(url: str, workdir: Path, concurrency: int, realtime: bool) -> tuple[float, float, str]:
-    """Run one scan; return (wall seconds, CPU seconds of the scanner and its children, stderr)."""
+def run_tick(url: str, workdir: Path, concurrency: int, realtime: bool, scanner_root: Path) -> tuple[float, float, str]:
+    """Run one scan with ``scanner_root``'s scanner; return (wall seconds, CPU seconds of
+    the scanner and its children, stderr)."""
     env = {**os.environ, "DATABASE_URL": url, "ZAMIO_VAR_DIR": str(workdir / "var"),
            "ZAMIO_ENV_FILE": str(workdir / "empty.env"), "SCAN_ALLOW_PRIVATE_ADDRESSES": "true"}
-    args = ["--capture-seconds", str(CAPTURE_SECONDS), "--concurrency", str(concurrency), "--only", "streams"]
+    args = ["--capture-seconds", str(CAPTURE_SECONDS), "--concurrency", str(concurrency), "--only", "streams", "-vv"]
     if not realtime:
         args += ["--max-seconds", "100000"]
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-    done = subprocess.run([sys.executable, str(ROOT / "bin" / "scan-station-streams"), *args], env=env,
+    done = subprocess.run([sys.executable, str(scanner_root / "bin" / "scan-station-streams"), *args], env=env,
                           capture_output=True, text=True)
     wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    (workdir / "scan.log").write_text(done.stderr)  # -vv: the stages' load every 5 s
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, done.stderr
 
@@ -124,7 +157,8 @@ def score(url: str, truth: dict[int, tuple[str, float]], ids: dict[str, int]) ->
     """Compare detections with what each station played."""
     engine = open_engine(url)
     with engine.connect() as conn:
-        caps = list(conn.execute(select(captures.c.id, captures.c.station_id, captures.c.outcome)))
+        caps = list(conn.execute(select(captures.c.id, captures.c.station_id, captures.c.outcome,
+                                        captures.c.burst_seconds)))
         dets = {r.capture_id: r for r in conn.execute(select(detections))}
     engine.dispose()
     clean = [c for c in caps if c.outcome != "error"]
@@ -133,16 +167,22 @@ def score(url: str, truth: dict[int, tuple[str, float]], ids: dict[str, int]) ->
     near = [c for c in right if abs(dets[c.id].offset_seconds - truth[c.station_id][1]) < 6]
     return {"captures": len(caps), "errors": len(caps) - len(clean), "correct": len(right), "wrong": len(wrong),
             "accuracy_pct": round(100 * len(right) / max(1, len(clean)), 2),
-            "offset_within_6s_pct": round(100 * len(near) / max(1, len(right)), 2)}
+            "offset_within_6s_pct": round(100 * len(near) / max(1, len(right)), 2),
+            "burst_s": _median([c.burst_seconds for c in clean if c.burst_seconds is not None])}
 
 
-def bench_one(count: int, args: argparse.Namespace, catalog, workdir: Path) -> dict:
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def bench_one(count: int, args: argparse.Namespace, catalog, workdir: Path, scanner_root: Path) -> dict:
     run_dir = Path(tempfile.mkdtemp(prefix=f"n{count}-", dir=workdir))
     (run_dir / "empty.env").touch()
-    url = args.database_url or f"sqlite:///{run_dir / 'zamio.db'}"
     if args.database_url:
         url = _scratch_postgres(args.database_url, run_dir.name)
-    ids = build_database(url, sorted(CORPUS.glob("*.wav")))
+        ids = build_database(url, sorted(CORPUS.glob("*.wav")))
+    else:
+        url, ids = catalog_database(workdir, run_dir)
     plan = station_plan(count, catalog)
     realtime = args.pace == "realtime"
     routes = {f"/s{i}": AudioRoute(mp3, byte_rate=MP3_BYTES_PER_SECOND, pace=1.0 if realtime else None,
@@ -150,13 +190,16 @@ def bench_one(count: int, args: argparse.Namespace, catalog, workdir: Path) -> d
     with StreamServer(routes) as server:
         truth = add_stations(url, server, plan)
         server_cpu = time.process_time()
-        wall, cpu, stderr = run_tick(url, run_dir, args.concurrency, realtime)
+        wall, cpu, stderr = run_tick(url, run_dir, args.concurrency, realtime, scanner_root)
         server_cpu = time.process_time() - server_cpu
-    result = {"stations": count, "pace": args.pace, "concurrency": args.concurrency,
+    result = {"scanner": "this" if scanner_root == ROOT else str(scanner_root),
+              "stations": count, "pace": args.pace, "concurrency": args.concurrency,
               "database": "postgresql" if args.database_url else "sqlite", "wall_s": round(wall, 1),
               "scanner_cpu_s": round(cpu, 1),
               "server_cpu_s": round(server_cpu, 1), **score(url, truth, ids),
-              "summary": stderr.strip().splitlines()[-1] if stderr.strip() else ""}
+              "summary": stderr.strip().splitlines()[-1] if stderr.strip() else "",
+              "hearing": next((line.split("hearing: ", 1)[1] for line in stderr.splitlines() if "hearing: " in line), "")}
+    result["cores_used"] = round(cpu / max(wall, 1e-9), 2)  # what the scanner got of the (shared) machine
     result["cpu_per_capture_s"] = round(cpu / max(1, result["captures"]), 3)
     result["stations_per_tick_by_cpu"] = int(TICK_CORE_SECONDS / max(1e-9, result["cpu_per_capture_s"]))
     return result
@@ -181,11 +224,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", help="a PostgreSQL admin URL (scratch databases are created)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "zamio-scan-bench")
+    parser.add_argument("--compare-root", type=Path, metavar="DIR",
+                        help="also run each tick with the scanner of this checkout, first")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     catalog = encode_catalog(args.workdir)
+    roots = [args.compare_root.resolve(), ROOT] if args.compare_root else [ROOT]
     for count in args.stations:
-        print(json.dumps(bench_one(count, args, catalog, args.workdir)), flush=True)
+        for root in roots:
+            print(json.dumps(bench_one(count, args, catalog, args.workdir, root)), flush=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,10 @@ Routes (each serves every request to its path; :class:`HlsRoute` serves its subt
   between).  ``status_line="ICY 200 OK"`` imitates SHOUTcast v1.  ``auth=(user,
   password)`` demands Basic auth.  ``reset_after`` resets the connection (TCP RST) after
   that many body bytes.  ``set_audio(audio, title=None)`` and ``set_title(title)`` change
-  what is served while running; ``authorizations`` lists Authorization headers received.
+  what is served while running; ``authorizations`` lists Authorization headers received;
+  ``on_air_from`` lists, per listener, the UTC instant its first audio byte was on air
+  (for a paced route, the burst was on air before it was sent: ``burst_bytes`` earlier
+  than the first send at ``byte_rate × pace``).
 * :func:`IcyAudioRoute` (an AudioRoute with ICY defaults), :func:`ShoutcastV1Route`.
 * :class:`PlaylistRoute` ``(body, content_type)``: ``{base}`` in ``body`` becomes the
   server's base URL.
@@ -60,6 +63,7 @@ import threading
 import time
 import wave
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -247,6 +251,10 @@ class StreamServer:
     class _Server(ThreadingHTTPServer):
         daemon_threads = True
         block_on_close = False
+        # Hundreds of listeners connect at once in the scan benchmark: with the default
+        # backlog of 5 the kernel drops handshakes and some listeners hear nothing for
+        # seconds, which a real Icecast server (backlog in the hundreds) never does.
+        request_queue_size = 1024
         owner: "StreamServer"
 
     def __init__(self, routes: dict[str, object] | None = None,
@@ -317,6 +325,7 @@ class AudioRoute:
         self.status_line, self.chunked, self.loop = status_line, chunked, loop
         self.auth, self.reset_after = auth, reset_after
         self.authorizations: list[str | None] = []
+        self.on_air_from: list[datetime] = []
         self._lock = threading.Lock()
 
     def set_audio(self, audio: bytes, title: str | None = None) -> None:
@@ -419,6 +428,8 @@ class _Pacer:
         self.until_meta = route.metaint or 0
         self.audio_sent = 0
         self.started = time.monotonic()
+        burst_seconds = route.burst_bytes / (route.byte_rate * route.pace) if route.pace and route.byte_rate else 0.0
+        route.on_air_from.append(datetime.now(timezone.utc) - timedelta(seconds=burst_seconds))
 
     def run(self) -> None:
         while not self.writer.h.stopping.is_set():

@@ -99,3 +99,18 @@ def test_a_tick_recognises_every_good_station_and_records_every_fault(project, s
         assert links[ref].consecutive_failures == 0 and links[ref].last_success_at is not None
         assert links[ref].next_due_at > links[ref].last_success_at
     assert f"{len(FAULTS)} failed" in result.stderr
+
+
+def test_a_live_station_capture_is_dated_when_its_audio_was_on_air(project, scan_audio, catalog_prints):
+    seed_catalog(project, catalog_prints)
+    # Icecast's 64 KiB connect burst (4.1 s of 128 kbit/s audio), then real time.
+    route = AudioRoute(scan_audio.mp3(A), byte_rate=16_000, pace=1.0, burst_bytes=64 * 1024)
+    with StreamServer({"/live": route}) as server:
+        add_station(project, "live", server.url("/live"))
+        result = scan(project)
+    assert result.returncode == 0, result.stderr
+    capture = captures_by_station(project)["live"][0]
+    assert capture.outcome == "match"
+    assert abs((capture.started_at - route.on_air_from[0]).total_seconds()) < 0.5
+    assert abs(capture.burst_seconds - 64 * 1024 / 16_000) < 0.5
+    assert link_row(project, "live").last_success_at == capture.started_at  # the schedule follows the air time

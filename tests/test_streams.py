@@ -6,7 +6,7 @@ import socket
 import ssl
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +19,9 @@ from tests.streamserver import (AudioRoute, GarbageRoute, HeaderFloodRoute, HlsR
 from zamio.streams import (Capture, CaptureLimits, RedirectLoop, StreamConnectFailed,
                            StreamEnded, StreamHttpError, StreamNotAudio, StreamRefused,
                            StreamTimeout, StreamTooLarge, capture, redact_url)
+from zamio.streams.capture import live_start
 from zamio.streams.formats import sniff
+from zamio.streams.model import MAX_BURST_SECONDS
 from zamio.streams.icy import IcyDemuxer
 from zamio.streams.safety import is_public_address
 
@@ -96,6 +98,8 @@ def server(stream_audio):
         "/to-other-host": RedirectRoute("http://localhost:{port}/echo"),
         "/echo": AudioRoute(a.mp3),
         "/realtime": AudioRoute(a.mp3, byte_rate=16000, pace=1.0),
+        "/burst": IcyAudioRoute(a.mp3, metaint=4000, title="Live", byte_rate=16000, pace=1.0,
+                                burst_bytes=48000),
         "/huge.m3u": PlaylistRoute("#EXTM3U\n" + "# padding\n" * 30_000 + "{base}/mp3\n"),
     }
     with StreamServer(routes) as running:
@@ -118,7 +122,10 @@ def test_capture_reads_the_wanted_window_of_decodable_audio(server, path, codec,
     before = datetime.now(timezone.utc)
     clip = capture(server.url(path), limits())
     assert (clip.codec, clip.content_type, clip.partial) == (codec, content_type, False)
-    assert before <= clip.started_at <= datetime.now(timezone.utc)
+    assert before <= clip.first_byte_at <= datetime.now(timezone.utc)
+    # Served as fast as it is read, the whole window counts as connect burst.
+    assert clip.started_at == clip.first_byte_at - timedelta(seconds=clip.burst_seconds)
+    assert 0 < clip.burst_seconds <= MAX_BURST_SECONDS
     assert clip.url_used == server.url(path)
     assert clip.seconds >= WANTED_SECONDS
     decoded = decoded_seconds(clip.audio)
@@ -154,6 +161,35 @@ def test_paced_stream_after_a_burst_takes_about_real_time_over_pace(server):
     assert decoded_seconds(clip.audio) >= WANTED_SECONDS
 
 
+# --- when the captured audio was on air ----------------------------------------------
+
+
+def test_a_live_capture_starts_when_its_first_byte_was_on_air_not_when_it_arrived(server):
+    route = server.routes["/burst"]
+    clip = capture(server.url("/burst"), limits())
+    assert clip.burst_seconds == pytest.approx(3.0, abs=0.5)  # 48,000 bytes at 16,000 bytes/s
+    assert abs((clip.started_at - route.on_air_from[-1]).total_seconds()) < 0.5
+    assert clip.started_at == clip.first_byte_at - timedelta(seconds=clip.burst_seconds)
+
+
+def test_a_live_stream_without_a_burst_keeps_about_its_arrival_time(server):
+    route = server.routes["/realtime"]
+    clip = capture(server.url("/realtime"), limits())
+    assert 0 <= clip.burst_seconds < 0.5
+    assert abs((clip.started_at - route.on_air_from[-1]).total_seconds()) < 0.5
+
+
+def test_the_burst_correction_is_bounded():
+    first = datetime(2026, 5, 18, 12, 0, 0, tzinfo=timezone.utc)
+    # 20 s of audio over 16 s: a 4 s burst.
+    assert live_start(first, first + timedelta(seconds=16), 20.0) == (first - timedelta(seconds=4), 4.0)
+    # Less audio than wall time (a slow start, a stall): never later than the first byte.
+    assert live_start(first, first + timedelta(seconds=25), 20.0) == (first, 0.0)
+    # Far more audio than wall time (not a live stream): at most MAX_BURST_SECONDS earlier.
+    assert live_start(first, first + timedelta(seconds=1), 120.0) == (
+        first - timedelta(seconds=MAX_BURST_SECONDS), MAX_BURST_SECONDS)
+
+
 def test_silence_is_captured_as_audio(server):
     clip = capture(server.url("/silence"), limits())
     assert clip.codec == "mp3" and decoded_seconds(clip.audio) >= WANTED_SECONDS
@@ -181,6 +217,7 @@ def test_pls_to_hls_master_picks_the_audio_variant_and_follows_the_live_window(s
     assert clip.url_used == server.url("/hls/live.m3u8")
     assert clip.codec == "mpegts" and not clip.partial and clip.seconds >= WANTED_SECONDS
     assert hls.playlist_fetches - fetches_before >= 2  # a 3-segment window had to be reloaded
+    assert clip.burst_seconds is None  # HLS keeps the segments' own timing
     assert decoded_seconds(clip.audio) >= WANTED_SECONDS - 0.5
 
 

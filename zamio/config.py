@@ -60,7 +60,7 @@ class Config:
     acrcloud_daily_budget: int = 1000
     acrcloud_run_budget: int = 60
     capture_seconds: float = 20.0
-    scan_concurrency: int = 8
+    scan_concurrency: int = 192
     scan_interval_seconds: int = 120
     allow_private_streams: bool = False
     snippet_inbox: Path | None = None
@@ -138,7 +138,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         acrcloud_daily_budget=reader.integer("ACRCLOUD_DAILY_BUDGET", 1000, minimum=0),
         acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
         capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
-        scan_concurrency=reader.integer("SCAN_CONCURRENCY", 8, minimum=1, maximum=256),
+        scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=256),
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,

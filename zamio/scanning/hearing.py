@@ -3,8 +3,9 @@
 :func:`hear` turns the bytes of one capture (a stream window or an uploaded snippet)
 into a :class:`Heard`: the capture's outcome (``match``, ``no_match``, ``silence`` or
 ``error``), the local match or the ACRCloud answer, and the reason when there is no
-detection.  It runs in the scan's worker threads: the CPU-heavy parts are ffmpeg (a
-subprocess) and numpy FFTs, which release the GIL, so threads are enough (measured in
+detection.  It runs in the scan's hearing threads: the CPU-heavy parts are ffmpeg (a
+subprocess, shared by several captures through :class:`~zamio.scanning.decoding.BatchDecoder`)
+and numpy FFTs, which release the GIL, so threads are enough (measured in
 ``bench/scan_bench.py``).  Nothing here writes to the database except the ACRCloud
 budget, which must be spent before each request.
 """
@@ -27,6 +28,7 @@ from zamio.acrcloud import (
 )
 from zamio.db import transaction
 from zamio.errors import ItemError
+from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
 from zamio.scanning.outcomes import FallbackFailed, Heard
 from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS
@@ -39,25 +41,33 @@ SYNC_SEARCH_BYTES = 16 * 1024  # a frame sync is always within the first few fra
 class Recogniser:
     """Local recognition against the catalog in the database, with the optional fallback.
 
-    ``cpu_slots`` bounds how many recognitions run at once (FFTs and matching), so a
-    hundred capture threads do not all crunch numbers at the same moment.
+    ``cpu_slots`` bounds how many recognitions run at once (FFTs and matching), so the
+    hearing threads do not all crunch numbers at the same moment.  With a ``decoder``,
+    captures in a format ffmpeg is told (MP3, AAC, MPEG-TS) are decoded in batches.
     """
 
-    def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int) -> None:
+    def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
+                 decoder: BatchDecoder | None = None) -> None:
         self.engine = engine
         self.fallback = fallback
+        self.decoder = decoder
         self._cpu = threading.BoundedSemaphore(max(1, cpu_slots))
 
     def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float) -> Heard:
         """Given encoded audio bytes, return what they contain (see :class:`Heard`)."""
         try:
-            samples = audio.decode_bytes(from_first_frame(data, codec), format_hint=FORMAT_HINTS.get(codec or ""), name=name,
-                                         max_seconds=max_seconds, timeout_seconds=DECODE_TIMEOUT_SECONDS)
+            samples = self._decode(from_first_frame(data, codec), FORMAT_HINTS.get(codec or ""), name, max_seconds)
         except audio.SilentAudio as silent:
             return Heard("silence", error=silent, failed=True)
         except ItemError as bad:
             return Heard("error", error=bad, failed=True)
         return self.recognise(samples)
+
+    def _decode(self, data: bytes, format_hint: str | None, name: str, max_seconds: float) -> np.ndarray:
+        if self.decoder is not None and format_hint is not None:
+            return self.decoder.decode(data, format_hint=format_hint, name=name, max_seconds=max_seconds)
+        return audio.decode_bytes(data, format_hint=format_hint, name=name, max_seconds=max_seconds,
+                                  timeout_seconds=DECODE_TIMEOUT_SECONDS)
 
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return

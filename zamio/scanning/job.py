@@ -1,31 +1,47 @@
-"""The scan run: captures and snippets in a bounded thread pool, results recorded one by one.
+"""The scan run: many cheap capture slots feeding a few hearing workers, results recorded one by one.
+
+A capture spends almost all its time waiting for real-time audio, and a fraction of a
+second of CPU once the audio is in (decode, fingerprint, lookup, match).  So the run
+has two thread pools: ``concurrency`` capture slots that only read sockets, and
+``hearing_workers`` (one per core) that decode and recognise.  A slot is free again as
+soon as its audio is in; the capture then waits in the hearing queue, which is bounded
+(no new capture starts while ``concurrency`` captures wait to be heard), so memory
+stays bounded too.
 
 The main thread claims work (links, see :mod:`zamio.scanning.links`; snippets, see
-:mod:`zamio.scanning.snippets`) whenever a worker is free, and records each result in
-its own short transaction as soon as it arrives.  Workers capture, decode and
-recognise; they write nothing but the ACRCloud budget.  No new capture starts when
-the run could not finish it before ``--max-seconds``: links not claimed stay due and
-are first in the next run.  At the end, stations without coverage get their gap.
+:mod:`zamio.scanning.snippets`), passes finished captures on to the hearing workers,
+and records each result in its own short transaction as soon as it arrives.  Workers
+write nothing but the ACRCloud budget.  A capture starts only when it and every
+hearing ahead of it can finish before ``--max-seconds`` (:mod:`zamio.scanning.pacing`):
+links not claimed stay due and are first in the next run.  At the end, stations
+without coverage get their gap.
+
+``--station REF`` scans the named stations now, due or not, under the same lock and
+leases; nothing else (no other station, no snippet) is touched.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import math
+import queue
+import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from zamio.db import utcnow
 from zamio.errors import ItemError, ZamioError
 from zamio.jobs import JobContext
 from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
+from zamio.scanning.pacing import HearingPace
 from zamio.scanning.records import CaptureFacts, record_capture
 from zamio.scanning.settings import (
+    DECODE_TIMEOUT_SECONDS,
     PROCESSING_MARGIN_SECONDS,
     ScanSettings,
     scan_settings,
@@ -40,6 +56,18 @@ log = logging.getLogger(__name__)
 
 CONNECT_ALLOWANCE_SECONDS = 3.0  # the least time beyond the audio window a capture is given
 WAIT_POLL_SECONDS = 1.0
+PROGRESS_LOG_SECONDS = 5.0
+SNIPPETS_QUEUED_PER_WORKER = 2  # keeps the hearing workers fed without crowding out the links
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a capture slot hands to the hearing workers: the audio, or why there is none."""
+
+    link: links.Link
+    attempted_at: datetime
+    clip: Capture | None
+    error: ItemError | None = None  # a StreamError, or an unexpected failure of the slot
 
 
 @dataclass(frozen=True)
@@ -59,20 +87,28 @@ class Tally:
     snippets: int = 0
     rejected: int = 0
     alerts: int = 0
+    busy: int = 0
     fatal: ZamioError | None = None
     handled_links: set[int] = field(default_factory=set)
+    handled_stations: set[int] = field(default_factory=set)
 
 
 def scan_station_streams(ctx: JobContext) -> None:
     """Scan the due stream links and the snippet inbox once (the body of ``bin/scan-station-streams``).
 
-    Raise ConfigError (exit 78) when ACRCloud refuses the credentials; failed links and
-    rejected snippets are item failures (exit 1) recorded on their rows.
+    Raise ConfigError (exit 78) when ACRCloud refuses the credentials, UsageError (exit 2)
+    when ``--station`` names no station; failed links and rejected snippets are item
+    failures (exit 1) recorded on their rows.
     """
     settings = scan_settings(ctx.config, ctx.args)
+    if settings.station_refs:
+        with ctx.transaction(read_only=True) as conn:
+            settings = replace(settings, station_ids=links.stations_named(conn, settings.station_refs))
     scan = _Scan(ctx, settings)
-    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="scan") as pool:
-        scan.run(pool)
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="capture") as capturing, \
+            ThreadPoolExecutor(settings.hearing_workers, thread_name_prefix="hearing") as hearing:
+        scan.run(capturing, hearing)
+    scan.log_pace()
     with ctx.transaction() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
     _summarise(ctx, scan.tally, in_gap, scan.fallback)
@@ -96,6 +132,8 @@ def _summarise(ctx: JobContext, tally: Tally, in_gap: int, fallback: AcrCloudFal
         ctx.note(f"{tally.via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
     if tally.link_failures:
         ctx.note(f"{tally.link_failures} links failing")
+    if tally.busy:
+        ctx.note(f"{tally.busy} stations being scanned by another run, left to it")
     if tally.snippets or tally.rejected:
         ctx.note(f"{tally.snippets} snippets, {tally.rejected} rejected")
     if tally.alerts:
@@ -105,82 +143,182 @@ def _summarise(ctx: JobContext, tally: Tally, in_gap: int, fallback: AcrCloudFal
 
 
 class _Scan:
-    """One run's loop: keep the pool busy, record results as they come."""
+    """One run's loop: keep the capture slots and the hearing workers busy, record results as they come."""
 
     def __init__(self, ctx: JobContext, settings: ScanSettings) -> None:
         self.ctx, self.settings = ctx, settings
         self.fallback: AcrCloudFallback | None = None
         self.tally = Tally()
-        self.pending: dict[Future, object] = {}
+        self.pace = HearingPace(workers=settings.hearing_workers, cores=settings.cores)
+        self.capturing = 0  # captures in flight
+        self.in_flight = 0  # every submitted piece of work not yet recorded
+        self.finished: queue.SimpleQueue[tuple[Future, object]] = queue.SimpleQueue()
         self.inbox = snippets.find_snippets(settings.inbox) if settings.snippets else []
         self.links_exhausted = not settings.streams
+        self.capture_pool: ThreadPoolExecutor | None = None
+        self.hearing_pool: ThreadPoolExecutor | None = None
+        self.started_at = time.monotonic()
+        self.next_pace_log = 0.0
 
     @cached_property
     def recogniser(self) -> Recogniser:
-        """Made on first use: a run with nothing to do never loads numpy and the decoder."""
+        """Made on first use (in the main thread): a run with nothing to do never loads numpy and the decoder."""
+        from zamio.scanning.decoding import BatchDecoder
         from zamio.scanning.hearing import Recogniser
 
         self.fallback = _fallback(self.ctx)
-        return Recogniser(self.ctx.engine, self.fallback, cpu_slots=os.cpu_count() or 1)
+        cores = self.settings.cores
+        decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS)
+        return Recogniser(self.ctx.engine, self.fallback, cpu_slots=cores, decoder=decoder)
 
-    def run(self, pool: ThreadPoolExecutor) -> None:
-        while True:
-            self._fill(pool)
-            if not self.pending:
-                return
-            done, _ = wait(self.pending, timeout=WAIT_POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                work = self.pending.pop(future)
-                self._record(work, future)
-
-    def _fill(self, pool: ThreadPoolExecutor) -> None:
-        free = self.settings.concurrency - len(self.pending)
-        if free <= 0 or self.tally.fatal is not None or self.ctx.should_stop():
+    def log_pace(self) -> None:
+        """Say how fast the hearing stage went (-v): what capacity planning needs."""
+        if self.pace.seconds is None:
             return
-        while free and self.inbox and self.ctx.time_left() > PROCESSING_MARGIN_SECONDS:
+        decoder = self.recogniser.decoder
+        batches = f"; {decoder.decoded} decoded in {decoder.batches} shared ffmpeg runs" if decoder else ""
+        log.info("hearing: %.2f s per capture with %d workers, about %.1f captures/s%s",
+                 self.pace.seconds, self.pace.workers, self.pace.per_second, batches)
+
+    def run(self, capture_pool: ThreadPoolExecutor, hearing_pool: ThreadPoolExecutor) -> None:
+        self.capture_pool, self.hearing_pool = capture_pool, hearing_pool
+        while True:
+            self._fill()
+            if not self.in_flight:
+                return
+            try:
+                future, work = self.finished.get(timeout=WAIT_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            self.in_flight -= 1
+            self._done(work, future)
+
+    def _submit(self, pool: ThreadPoolExecutor, work: object, fn: Callable[..., Any], *args: Any) -> None:
+        future = pool.submit(fn, *args)
+        self.in_flight += 1
+        future.add_done_callback(lambda done: self.finished.put((done, work)))
+
+    def _fill(self) -> None:
+        self._log_progress()
+        if self.tally.fatal is not None or self.ctx.should_stop():
+            return
+        self._feed_snippets()
+        if not self.links_exhausted:
+            self._start_captures()
+
+    def _log_progress(self) -> None:
+        """Every few seconds (-vv): the two stages' load, to see where a run's time goes."""
+        elapsed = time.monotonic() - self.started_at
+        if elapsed < self.next_pace_log or not log.isEnabledFor(logging.DEBUG):
+            return
+        self.next_pace_log = elapsed + PROGRESS_LOG_SECONDS
+        log.debug("at %.0f s: %d capturing, %d waiting to be heard, %d recorded, hearing %.1f/s",
+                  elapsed, self.capturing, self.pace.waiting, self.tally.captures, self.pace.per_second)
+
+    def _feed_snippets(self) -> None:
+        assert self.hearing_pool is not None
+        while (self.inbox and self.pace.waiting < SNIPPETS_QUEUED_PER_WORKER * self.pace.workers
+               and self.ctx.time_left() > PROCESSING_MARGIN_SECONDS):
             snippet = self.inbox.pop(0)
-            self.pending[pool.submit(snippets.examine, snippet, self.ctx.engine, self.recogniser)] = snippet
-            free -= 1
-        window = self.ctx.time_left() - PROCESSING_MARGIN_SECONDS
-        if free and not self.links_exhausted and window >= self.settings.capture_seconds + CONNECT_ALLOWANCE_SECONDS:
-            claimed = self._claim(free)
-            self.links_exhausted = not claimed
-            for link in claimed:
-                self.pending[pool.submit(self._scan_link, link, window, self.recogniser)] = link
+            self.pace.waiting += 1
+            self._submit(self.hearing_pool, snippet, _timed, snippets.examine, snippet, self.ctx.engine,
+                         self.recogniser)
+
+    def _start_captures(self) -> None:
+        """Claim and start as many captures as slots are free and time allows."""
+        assert self.capture_pool is not None
+        concurrency = self.settings.concurrency
+        free = min(concurrency - self.capturing, concurrency - self.pace.waiting)  # the queue is bounded too
+        spare = self.ctx.time_left() - PROCESSING_MARGIN_SECONDS
+        if free <= 0 or spare < self.settings.capture_seconds + CONNECT_ALLOWANCE_SECONDS:
+            return
+        if not math.isinf(spare):
+            free = min(free, self.pace.captures_that_fit(
+                spare_seconds=spare, capture_seconds=self.settings.capture_seconds + CONNECT_ALLOWANCE_SECONDS,
+                capturing=self.capturing))
+            if free <= 0:
+                return
+        claimed = self._claim(free)
+        self.links_exhausted = not claimed
+        if claimed:
+            assert self.recogniser is not None  # made here, in the main thread, before a worker needs it
+        for link in claimed:
+            self.capturing += 1
+            self._submit(self.capture_pool, link, self._capture_link, link, spare)
 
     def _claim(self, limit: int) -> list[links.Link]:
         with self.ctx.transaction() as conn:
-            claimed = links.claim_links(conn, owner=self.ctx.owner, limit=limit,
-                                        lease_seconds=self.settings.lease_seconds,
-                                        exclude=self.tally.handled_links)
+            if self.settings.station_ids is None:
+                claimed = links.claim_links(conn, owner=self.ctx.owner, limit=limit,
+                                            lease_seconds=self.settings.lease_seconds,
+                                            exclude=self.tally.handled_links)
+            else:
+                claimed = self._claim_named(conn, limit)
         self.tally.handled_links.update(link.id for link in claimed)
         return claimed
 
-    def _scan_link(self, link: links.Link, window_seconds: float, recogniser: Recogniser) -> LinkResult:
-        """Capture, decode and recognise one link (in a worker thread)."""
+    def _claim_named(self, conn, limit: int) -> list[links.Link]:
+        """Claim the next of the stations named on the command line, due or not."""
+        assert self.settings.station_ids is not None
+        wanted = [station for station in self.settings.station_ids
+                  if station not in self.tally.handled_stations][:limit]
+        claimed, busy = links.claim_station_links(conn, owner=self.ctx.owner, station_ids=wanted,
+                                                  lease_seconds=self.settings.lease_seconds)
+        self.tally.handled_stations.update(wanted)
+        for station_ref in busy:
+            log.warning("station %s is being scanned by another run; left to it", station_ref)
+            self.tally.busy += 1
+            self.ctx.skipped()
+        return claimed
+
+    def _capture_link(self, link: links.Link, window_seconds: float) -> Captured:
+        """Read one link's audio (in a capture slot): no CPU-heavy work here."""
         attempted = utcnow()
         limits = self.settings.limits
         if window_seconds < limits.total_timeout:  # late in the run: end the capture in time
             limits = replace(limits, total_timeout=window_seconds)
         try:
-            clip = capture(link.url, limits)
+            return Captured(link, attempted, capture(link.url, limits))
         except StreamError as error:
-            return LinkResult(link, attempted, None, Heard("error", error=error, failed=True))
-        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, max_seconds=3 * limits.seconds + 10)
-        return LinkResult(link, attempted, clip, heard)
+            return Captured(link, attempted, None, error)
 
-    def _record(self, work: object, future: Future) -> None:
+    def _hear_capture(self, captured: Captured, recogniser: Recogniser) -> LinkResult:
+        """Decode and recognise one capture (in a hearing worker)."""
+        clip = captured.clip
+        assert clip is not None
+        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, max_seconds=3 * self.settings.capture_seconds + 10)
+        return LinkResult(captured.link, captured.attempted_at, clip, heard)
+
+    def _done(self, work: object, future: Future) -> None:
         try:
             result = future.result()
         except Exception as error:  # a bug met on one item must not lose the others' results
             log.error("unexpected error on %s:\n%s", work, "".join(traceback.format_exception(error)))
             result = _internal_failure(work, error)
+        else:
+            if not isinstance(work, links.Link):  # a hearing: (seconds it took, result)
+                seconds, result = result
+                self.pace.measured(seconds)
         if isinstance(work, links.Link):
+            self.capturing -= 1
+            self._captured(result)
+            return
+        self.pace.waiting -= 1
+        if isinstance(work, Captured):
             self._record_link(result)
         else:
             self._record_snippet(result)
-        # A result changes which links are eligible (a failed primary frees its backup).
-        self.links_exhausted = not self.settings.streams
+
+    def _captured(self, captured: Captured) -> None:
+        """A capture slot is done: pass the audio on to be heard, or record why there is none."""
+        if captured.clip is None:
+            error = captured.error or ItemError("no audio", "internal_error")
+            self._record_link(LinkResult(captured.link, captured.attempted_at, None,
+                                         Heard("error", error=error, failed=True)))
+            return
+        assert self.hearing_pool is not None
+        self.pace.waiting += 1
+        self._submit(self.hearing_pool, captured, _timed, self._hear_capture, captured, self.recogniser)
 
     def _record_link(self, result: LinkResult) -> None:
         link, heard, clip = result.link, result.heard, result.clip
@@ -188,7 +326,8 @@ class _Scan:
             station_id=link.station_id, source="stream", stream_link_id=link.id,
             started_at=clip.started_at if clip else result.attempted_at, audio=clip.audio if clip else b"",
             url_used=clip.url_used if clip else redact_url(link.url), codec=clip.codec if clip else None,
-            icy_title=clip.icy_title if clip else None, seconds=clip.seconds if clip else 0.0)
+            icy_title=clip.icy_title if clip else None, seconds=clip.seconds if clip else 0.0,
+            burst_seconds=clip.burst_seconds if clip else None)
         with self.ctx.transaction() as conn:
             record_capture(conn, facts, heard)
             if heard.outcome in ("match", "no_match"):
@@ -196,6 +335,8 @@ class _Scan:
             else:
                 self._link_failed(conn, link, heard.error, result.attempted_at)
         self._count(f"station {link.station_ref} link {link.id}", heard)
+        # A result changes which links are eligible (a failed primary frees its backup).
+        self.links_exhausted = not self.settings.streams
 
     def _link_ok(self, conn, link: links.Link, started_at: datetime, attempted_at: datetime) -> None:
         covered = gaps.last_covered(conn, link.station_id)
@@ -267,8 +408,17 @@ class _Scan:
 def _internal_failure(work: object, error: Exception) -> object:
     failure = ItemError(f"unexpected {type(error).__name__}: {error}", "internal_error")
     if isinstance(work, links.Link):
-        return LinkResult(work, utcnow(), None, Heard("error", error=failure, failed=True))
+        return Captured(work, utcnow(), None, failure)
+    if isinstance(work, Captured):
+        return LinkResult(work.link, work.attempted_at, None, Heard("error", error=failure, failed=True))
     return snippets.Examined(work, rejected=failure)  # type: ignore[arg-type]
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Run ``fn`` and return (the wall seconds it took, its result): the pace of the hearing stage."""
+    started = time.monotonic()
+    result = fn(*args)
+    return time.monotonic() - started, result
 
 
 def _codec(data: bytes) -> str | None:

@@ -9,6 +9,11 @@ primary fails, and the primary is tried again when its back-off ends.  Claims ar
 ordered by ``next_due_at``: a link left due when a run ran out of time is first next
 run.  On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several hosts claim at once.
 
+Scanning named stations now (:func:`claim_station_links`, ``--station``): the
+station's preferred link is leased whether it is due or backing off (a person asked
+for it), but never while any link of the station is leased: a scan in progress
+elsewhere is left to finish.
+
 Health (:func:`link_succeeded`, :func:`link_failed`): a success resets the failure
 count and makes every link of the station due one scan interval after the capture
 started; a failure counts, records its reason and backs the link off for
@@ -25,6 +30,7 @@ from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from zamio import leases
 from zamio.db import utcnow
+from zamio.errors import UsageError
 from zamio.scanning.settings import LINK_BACKOFF_CAP_SECONDS
 from zamio.tables import stations, stream_links
 
@@ -69,6 +75,73 @@ def claim_links(conn: Connection, *, owner: str, limit: int, lease_seconds: floa
                                 .where(stations.c.id.in_({r.station_id for r in rows})))
     by_id = {s.id: s for s in station_rows}
     return [_link(row, by_id[row.station_id]) for row in rows]
+
+
+def stations_named(conn: Connection, refs: Collection[str]) -> tuple[int, ...]:
+    """Given station refs, return their ids in the same order; raise UsageError naming
+    every ref that is unknown, or whose station is inactive or has no active link."""
+    rows = conn.execute(select(stations.c.id, stations.c.station_ref, stations.c.active,
+                               exists().where(stream_links.c.station_id == stations.c.id,
+                                              stream_links.c.active).label("has_link"))
+                        .where(stations.c.station_ref.in_(list(refs)))).all()
+    found = {row.station_ref: row for row in rows}
+    unknown = [ref for ref in refs if ref not in found]
+    if unknown:
+        raise UsageError(f"no station with station_ref {', '.join(unknown)}; check the references")
+    idle = [ref for ref in refs if not found[ref].active or not found[ref].has_link]
+    if idle:
+        raise UsageError(f"station {', '.join(idle)}: inactive or without an active stream link; "
+                         "nothing to scan")
+    return tuple(found[ref].id for ref in refs)
+
+
+def claim_station_links(conn: Connection, *, owner: str, station_ids: Collection[int], lease_seconds: float,
+                        now: datetime | None = None) -> tuple[list[Link], list[str]]:
+    """Lease the preferred link of each station to ``owner``, due or not; return the links
+    claimed and the refs of the stations left alone because one of their links is leased.
+
+    The preferred link is the lowest ``priority`` among the active links not backing
+    off, else the lowest ``priority`` of all (every link backing off: retry the primary).
+    """
+    now = now or utcnow()
+    if not station_ids:
+        return [], []
+    rows = conn.execute(select(stream_links).where(stream_links.c.station_id.in_(list(station_ids)),
+                                                   stream_links.c.active)
+                        .order_by(stream_links.c.priority, stream_links.c.id)).all()
+    station_rows = {s.id: s for s in conn.execute(
+        select(stations.c.id, stations.c.station_ref, stations.c.name, stations.c.contact_email)
+        .where(stations.c.id.in_(list(station_ids))))}
+    claimed, busy = [], []
+    for station_id in station_ids:
+        own = [row for row in rows if row.station_id == station_id]
+        chosen = _preferred(own, now)
+        if chosen is None:
+            continue
+        if _lease_if_station_free(conn, chosen.id, station_id, owner, lease_seconds, now):
+            claimed.append(_link(chosen, station_rows[station_id]))
+        else:
+            busy.append(station_rows[station_id].station_ref)
+    return claimed, busy
+
+
+def _preferred(rows: list, now: datetime):
+    """The link a person asking for a scan now means: the first not backing off, else the first."""
+    ready = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
+    return (ready or rows or [None])[0]
+
+
+def _lease_if_station_free(conn: Connection, link_id: int, station_id: int, owner: str,
+                           lease_seconds: float, now: datetime) -> bool:
+    """Lease one link unless a link of its station is leased (compare and set: two
+    claimers racing for the same row cannot both win)."""
+    other = stream_links.alias("other")
+    station_leased = exists().where(other.c.station_id == station_id, other.c.lease_expires_at > now)
+    result = conn.execute(update(stream_links)
+                          .where(stream_links.c.id == link_id, ~station_leased)
+                          .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds),
+                                  attempts=stream_links.c.attempts + 1))
+    return result.rowcount == 1
 
 
 def _eligible(now: datetime):

@@ -37,6 +37,7 @@ class CaptureFacts:
     icy_title: str | None = None
     audio_path: str | None = None
     seconds: float | None = None
+    burst_seconds: float | None = None  # started_at is this much before the first byte arrived
 
     @property
     def capture_key(self) -> str:
@@ -72,6 +73,7 @@ def capture_row(facts: CaptureFacts, heard: Heard) -> dict[str, Any]:
         "audio_sha256": hashlib.sha256(facts.audio).hexdigest() if facts.audio else None,
         "audio_path": facts.audio_path,
         "icy_title": facts.icy_title,
+        "burst_seconds": facts.burst_seconds,
         "outcome": heard.outcome,
         "error_reason": error.reason if error is not None else None,
         "error_message": str(error)[:ERROR_MESSAGE_MAX_CHARS] if error is not None else None,

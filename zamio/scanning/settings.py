@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ LINK_BACKOFF_CAP_SECONDS = 30 * 60
 GAP_INTERVALS = 2
 # ffmpeg gets this long to decode one capture or snippet.
 DECODE_TIMEOUT_SECONDS = 30.0
+# Hearing threads per core: enough for ffmpeg batches of several captures (see
+# zamio.scanning.decoding) while the recognitions are bounded to one per core.
+HEARING_WORKERS_PER_CORE = 8
 # Snippets longer than this are refused (device uploads are a few tens of seconds).
 MAX_SNIPPET_SECONDS = 600.0
 
@@ -33,6 +37,12 @@ class ScanSettings:
 
     Times are in seconds.  ``limits`` bounds each stream capture; ``lease_seconds``
     is how long a claimed link stays ours (past a crash it becomes claimable again).
+    ``concurrency`` is the number of capture slots (waiting for audio costs no CPU);
+    ``hearing_workers`` the captures being decoded and recognised at once (several per
+    core: most of them wait for a shared ffmpeg batch), of which at most ``cores``
+    fingerprint and match at the same moment.
+    ``station_refs`` (from ``--station``) limits the run to those stations, due or not;
+    ``station_ids`` are their ids once looked up.
     """
 
     capture_seconds: float
@@ -44,6 +54,10 @@ class ScanSettings:
     snippets_dir: Path
     streams: bool = True
     snippets: bool = True
+    hearing_workers: int = 1
+    cores: int = 1
+    station_refs: tuple[str, ...] = ()
+    station_ids: tuple[int, ...] | None = None
 
     @property
     def limits(self) -> CaptureLimits:
@@ -74,11 +88,13 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capture-seconds", type=float, metavar="N",
                         help="seconds of audio to capture per stream link (default: SCAN_CAPTURE_SECONDS, 20)")
     parser.add_argument("--concurrency", type=int, metavar="N",
-                        help="captures running at once (default: SCAN_CONCURRENCY, 8)")
+                        help="capture slots: streams read at once (default: SCAN_CONCURRENCY, 192)")
     parser.add_argument("--inbox", type=Path, metavar="DIR",
                         help="folder of uploaded snippets (default: SNIPPET_INBOX, else var/inbox)")
     parser.add_argument("--only", choices=("streams", "snippets"),
                         help="scan only the stream links, or only the snippet inbox")
+    parser.add_argument("--station", action="append", metavar="REF", dest="stations",
+                        help="scan this station now, due or not (repeatable); nothing else is scanned")
 
 
 def scan_settings(config: Config, args: argparse.Namespace) -> ScanSettings:
@@ -91,6 +107,9 @@ def scan_settings(config: Config, args: argparse.Namespace) -> ScanSettings:
     if not 1 <= concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
     only = getattr(args, "only", None)
+    station_refs = tuple(dict.fromkeys(getattr(args, "stations", None) or ()))
+    if station_refs and only == "snippets":
+        raise UsageError("--station scans stream links; it cannot be combined with --only snippets")
     return ScanSettings(
         capture_seconds=capture_seconds,
         concurrency=concurrency,
@@ -100,5 +119,8 @@ def scan_settings(config: Config, args: argparse.Namespace) -> ScanSettings:
         inbox=args.inbox or config.inbox_dir,
         snippets_dir=config.var_dir / "snippets",
         streams=only in (None, "streams"),
-        snippets=only in (None, "snippets"),
+        snippets=only in (None, "snippets") and not station_refs,
+        hearing_workers=HEARING_WORKERS_PER_CORE * (os.cpu_count() or 1),
+        cores=os.cpu_count() or 1,
+        station_refs=station_refs,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime, timedelta
 
 from zamio.streams import http
 from zamio.streams.errors import (RedirectLoop, StreamEnded, StreamError, StreamNotAudio,
@@ -24,7 +25,7 @@ from zamio.streams.formats import (Sniff, codec_from_content_type, id3_length,
 from zamio.streams.duration import measure_seconds
 from zamio.streams.hls import capture_hls
 from zamio.streams.icy import IcyDemuxer, parse_metaint
-from zamio.streams.model import Capture, CaptureLimits
+from zamio.streams.model import MAX_BURST_SECONDS, Capture, CaptureLimits
 from zamio.streams.playlists import (MAX_PLAYLIST_BYTES, body_kind, declared_kind,
                                      is_hls, playlist_entries)
 from zamio.streams.safety import Deadline
@@ -159,14 +160,32 @@ def _read_audio(response: http.Response, demuxer: IcyDemuxer | None, head: bytes
     if stopped is not None and seconds < limits.min_seconds:
         raise stopped
     content_type = response.headers.get("content-type")
-    return Capture(url_used=response.target.redacted, started_at=response.first_byte_at,
+    assert response.first_byte_at is not None and response.last_byte_at is not None  # head holds audio
+    unread_seconds = response.buffered_bytes * seconds / max(1, len(audio) - found.offset)
+    started_at, burst = live_start(response.first_byte_at, response.last_byte_at, seconds + unread_seconds)
+    return Capture(url_used=response.target.redacted, started_at=started_at,
                    audio=bytes(audio), codec=found.codec or codec_from_content_type(content_type),
                    content_type=media_type(content_type) or None,
                    icy_title=demuxer.title if demuxer else None,
                    icy_name=_header_text(response.headers.get("icy-name")),
                    bitrate_kbps=icy_kbps or round(rate * 8 / 1000),
                    bytes_read=response.body_bytes, seconds=round(seconds, 3),
-                   partial=seconds < limits.seconds)
+                   partial=seconds < limits.seconds, first_byte_at=response.first_byte_at,
+                   burst_seconds=burst)
+
+
+def live_start(first_byte_at: datetime, last_byte_at: datetime, audio_seconds: float) -> tuple[datetime, float]:
+    """Given when the first and the last byte of a live stream arrived and the seconds of
+    audio received in between (those still buffered included), return (when the first
+    byte was on air, how much earlier than its arrival that is).
+
+    The server's connect burst was already on air when it was sent; after it the
+    stream flows at real time, so the last byte is the live edge.  The correction is
+    kept between 0 and MAX_BURST_SECONDS.
+    """
+    burst = audio_seconds - (last_byte_at - first_byte_at).total_seconds()
+    burst = round(min(max(burst, 0.0), MAX_BURST_SECONDS), 3)
+    return first_byte_at - timedelta(seconds=burst), burst
 
 
 def _fill(response: http.Response, demuxer: IcyDemuxer | None, audio: bytearray,

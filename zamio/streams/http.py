@@ -122,6 +122,16 @@ class Response:
         """True if the server reset the connection instead of closing it cleanly."""
         return self.conn.reset
 
+    @property
+    def last_byte_at(self) -> datetime | None:
+        """When the last bytes arrived from the socket."""
+        return self.conn.last_recv_at
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes received but not yet read (body bytes, or chunk framing)."""
+        return len(self.conn.buffer)
+
     def read(self, n: int = RECV_BYTES) -> bytes:
         """Return up to ``n`` body bytes (at least one unless the body ended: then b'')."""
         if self._done or (self._left == 0 and not self._chunked):

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The most a capture's start is moved before its first byte's arrival: Icecast's burst
+# is 64 KiB by default (4 s at 128 kbit/s); servers configured for larger bursts send
+# up to about 30 s.  A larger gap means the stream is not live (a file served as fast
+# as it is read), and moving further would only invent a time.
+MAX_BURST_SECONDS = 30.0
+
 
 @dataclass(frozen=True)
 class CaptureLimits:
@@ -41,13 +47,17 @@ class Capture:
 
     ``audio`` holds the raw encoded bytes as served (ICY metadata removed, HLS segments
     concatenated; for fMP4 HLS the init section comes first).  ``started_at`` is the UTC
-    instant the first audio byte arrived (Icecast sends a burst of buffered audio on
-    connect, so the first bytes were on air a few seconds earlier; HLS segments are
-    older still, by the playlist's live delay).  ``seconds`` is the audio duration:
-    measured from the frames for MP3, AAC and Ogg, from the byte rate for WAV, from the
-    segment durations for HLS.  ``partial`` is True when the stream stopped before
-    ``CaptureLimits.seconds`` were read.  ``bytes_read`` counts every body byte
-    received, metadata and playlists included.
+    instant the first captured audio was on air.  For a plain stream that is not the
+    instant its first byte arrived: Icecast and SHOUTcast send a burst of buffered audio
+    on connect, so the first bytes were broadcast seconds earlier.  At the live edge the
+    last byte received is "now", so ``started_at`` is the last byte's arrival less the
+    seconds of audio received, never later than ``first_byte_at`` and never more than
+    ``MAX_BURST_SECONDS`` earlier; ``burst_seconds`` is that correction.  HLS captures
+    keep the segments' own timing (``burst_seconds`` None).  ``seconds`` is the audio
+    duration: measured from the frames for MP3, AAC and Ogg, from the byte rate for
+    WAV, from the segment durations for HLS.  ``partial`` is True when the stream
+    stopped before ``CaptureLimits.seconds`` were read.  ``bytes_read`` counts every
+    body byte received, metadata and playlists included.
     """
 
     url_used: str
@@ -61,3 +71,5 @@ class Capture:
     bytes_read: int
     seconds: float | None = None
     partial: bool = False
+    first_byte_at: datetime | None = None
+    burst_seconds: float | None = None

@@ -63,6 +63,7 @@ captures = Table(
     Column("error_reason", Text),
     Column("error_message", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("burst_seconds", Float),  # started_at is this much before the first byte's arrival (stream captures)
 )
 Index("ix_captures_station_started", captures.c.station_id, captures.c.started_at)
 
