@@ -8,7 +8,8 @@ foreign works under agreements) and N plays over one month with COPY, then:
 1. a row-by-row baseline on a sample (one play per transaction, one query per
    contributor and publisher, one INSERT per line, as the upstream calculator
    did) into a scratch table, extrapolated to plays per second;
-2. ``price_pending`` (the hourly job's function) over every play;
+2. ``price_pending`` (the hourly job's function) over every play, with ``--workers``
+   batches at once as the job does (default 2);
 3. ``close_cycle`` + ``write_files`` (bin/process-royalty-cycle) over the month.
 
 Prints the figures; asserts nothing.  Heavy: run it alone.
@@ -38,6 +39,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from zamio.db import open_engine, transaction  # noqa: E402
 from zamio.migrate import migrate  # noqa: E402
 from zamio.money import allocate, round_units  # noqa: E402
+from zamio.royalties.calculate import BATCH_PLAYS, WORKERS  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLASSES = ["class_a", "class_b", "class_c", "online", "community"]
@@ -145,6 +147,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plays", type=int, default=1_000_000)
     parser.add_argument("--baseline-sample", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help=f"batches priced at once, as the job's --workers (default {WORKERS})")
+    parser.add_argument("--batch-size", type=int, default=BATCH_PLAYS,
+                        help=f"plays per pricing transaction, as the job's --batch-size (default {BATCH_PLAYS})")
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
@@ -177,11 +183,11 @@ def run(engine, args) -> None:  # noqa: ANN001
     print(f"baseline (row by row, sample of {args.baseline_sample:,}): {base:,.0f} plays/s "
           f"→ {args.plays / base / 60:,.1f} min extrapolated for {args.plays:,}")
     t0 = time.perf_counter()
-    stats = price_pending(lambda: transaction(engine), "bench")
+    stats = price_pending(lambda: transaction(engine), "bench", workers=args.workers, batch_size=args.batch_size)
     priced = time.perf_counter() - t0
     rate = args.plays / priced
-    print(f"set-based pricing: {args.plays:,} plays in {priced:.1f} s = {rate:,.0f} plays/s "
-          f"({rate / base:,.0f}× the baseline); {', '.join(stats.phrases())}")
+    print(f"set-based pricing ({args.workers} workers, batches of {args.batch_size:,}): {args.plays:,} plays in "
+          f"{priced:.1f} s = {rate:,.0f} plays/s ({rate / base:,.0f}× the baseline); {', '.join(stats.phrases())}")
     with engine.connect() as conn:
         lines = conn.execute(text("SELECT count(*) FROM royalty_ledger")).scalar()
     print(f"ledger lines written: {lines:,}")

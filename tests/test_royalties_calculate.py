@@ -164,3 +164,39 @@ def test_suspense_is_released_once_the_recording_is_mapped(project: Project) -> 
     held = "suspense:suspense:unidentified:isrc:usrc-176-07839"
     got = lines(project, play)
     assert got.pop(held) == 15000 and sorted(got.values()) == [-15000, 2250, 12750]  # 15 % of 15000 = 2250
+
+
+def test_names_with_tabs_backslashes_and_line_breaks_are_booked_unchanged(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    odd = "Ama\tB. \\ \"Nana\"\nÉwé"
+    books.contributor(track, "ama\\1", odd, "50")
+    books.contributor(track, "kofi\t2", "Kofi", "50")
+    play = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    price(project)
+    assert project.query("SELECT recipient_ref, recipient_name, amount FROM royalty_ledger WHERE play_id = :p "
+                         "ORDER BY recipient_ref", p=play) == [("ama\\1", odd, 7500), ("kofi\t2", "Kofi", 7500)]
+
+
+def test_two_workers_price_every_play_once_in_small_batches(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    books.contributor(track, "ama", "Ama", "33.33")
+    books.contributor(track, "kofi", "Kofi", "33.33")
+    books.contributor(track, "yaw", "Yaw", "33.34")
+    plays = [books.play(station, utc(f"2026-03-02 12:{m:02d}"), 100, track_id=track) for m in range(23)]
+    stats = price(project, batch_size=4, workers=2)
+    # class A regular: 0.015 × 1.0 × 100 = 15000 units a play; 33.33 % → 4999.5, 33.33 % → 4999.5,
+    # 33.34 % → 5001: floors 4999 + 4999 + 5001 = 14999, the unit left goes to the first of the equal
+    # remainders by recipient (ama).  23 plays in batches of 4: six batches shared by two workers.
+    assert stats.statuses == {"priced": 23}
+    assert stats.gross == {"GHS": 23 * 15000}
+    assert project.scalar("SELECT count(DISTINCT play_id) FROM royalty_pricings") == 23
+    assert project.scalar("SELECT count(*) FROM royalty_ledger") == 3 * 23
+    assert project.scalar("SELECT sum(amount) FROM royalty_ledger") == 23 * 15000
+    for play in plays:
+        assert lines(project, play) == {
+            "share:contributor:ama": 5000, "share:contributor:kofi": 4999, "share:contributor:yaw": 5001}
+    assert price(project, workers=2).booked == 0

@@ -5,14 +5,19 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.test_royalties_support import NOW, Books, utc
 from zamio.db import open_engine, transaction
 from zamio.royalties.calculate import price_pending
+from zamio.royalties.ledger import Issue, book
+from zamio.royalties.pricing import PlayPricing
+from zamio.royalties.split import Line
 
 PLAYS = 1200
 
@@ -86,3 +91,20 @@ def test_two_runs_at_once_book_each_play_once(pg_project: Project) -> None:
     codes = sorted(p.wait(60) for p in procs)
     assert codes in ([0, 0], [0, 75])
     assert_booked_once(pg_project, total)
+
+
+@pytest.mark.postgres
+def test_a_batch_another_run_booked_first_is_skipped_whole(pg_project: Project) -> None:
+    books = Books(pg_project.engine)
+    station = books.station()
+    play = books.play(station, utc("2026-03-02 12:00"), 100)
+    pricing = PlayPricing(play, station, "priced", None, date(2026, 3, 2), Decimal("100.000"), Decimal("1.0"),
+                          15000, "GHS", None, (Line("share", "artist", "art-1", "Ama", 15000, share=Decimal(100)),))
+    issue = Issue(pricing, 1, None)
+    with transaction(pg_project.engine) as conn:  # the run that got there first
+        assert book(conn, [issue], {}, "first", NOW) == [issue]
+    with transaction(pg_project.engine) as conn:  # the COPY clashes: rolled back to its savepoint, then skipped
+        assert book(conn, [issue], {}, "second", NOW) == []
+        assert conn.exec_driver_sql("SELECT count(*) FROM royalty_pricings").scalar() == 1
+    assert pg_project.scalar("SELECT count(*) FROM royalty_ledger") == 1
+    assert pg_project.scalar("SELECT run_id FROM royalty_ledger") == "first"

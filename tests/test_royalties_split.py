@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zamio.money import allocate, percent_of, round_units
 from zamio.royalties.rates import EligibilityRule, RateBook, RateCard, exact_confidence, ineligibility
-from zamio.royalties.split import (Agreement, Contributor, Party, Payee, Society, Work, agreement_in_force,
-                                   catalog_parties, split, split_parties, split_society)
+from zamio.royalties.split import (Agreement, Contributor, Party, Payee, SharePlan, Society, Work,
+                                   agreement_in_force, catalog_parties, split, split_parties, split_society)
 
 GHAMRO = Society(1, "285", "GHAMRO", "Ghana Music Rights Organisation", "GHS", Decimal(15), True)
 PRS = Society(2, "052", "PRS", "PRS for Music", "GBP", Decimal(15), False)
@@ -111,3 +112,29 @@ def test_eligibility_reasons_and_confidence_scales():
 def test_station_classes_are_read_in_their_usual_spellings(raw):
     from zamio.royalties.rates import normalise_station_class
     assert normalise_station_class(raw) == "class_a"
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=st.integers(min_value=-10**12, max_value=10**12), weights=shares)
+def test_a_share_plan_built_once_splits_every_total_as_allocate_would(total, weights):
+    parties = [Party(Payee("contributor" if i % 2 else "publisher", f"r{i % 3}-{i}"), w)
+               for i, w in enumerate(weights)]
+    plan = SharePlan.of(parties)
+    keys = [(p.payee.recipient_type, p.payee.ref) for p in parties]
+    lines = plan.lines(total)
+    assert [line.amount for line in lines] == allocate(total, weights, tie_break=keys)
+    assert [line.share for line in lines] == [w * 100 / sum(weights) for w in weights]
+    assert plan.lines(total) == lines  # the plan is not consumed by use
+
+
+@settings(max_examples=500, deadline=None)
+@given(amount=st.decimals(min_value=-10**9, max_value=10**9, places=9, allow_nan=False, allow_infinity=False),
+       percent=st.decimals(min_value=0, max_value=100, places=4))
+def test_integer_rounding_agrees_with_exact_decimal_rounding(amount, percent):
+    with localcontext() as ctx:
+        ctx.prec = 60  # room for every digit: Decimal rounds the exact value once
+        assert round_units(amount) == int(amount.scaleb(4).to_integral_value(ROUND_HALF_EVEN))
+        units = int(amount.scaleb(4).to_integral_value(ROUND_HALF_EVEN))
+    fee, rest = percent_of(units, percent)
+    assert fee == round(Fraction(units) * Fraction(percent) / 100)  # Fraction rounds halves to even
+    assert fee + rest == units

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, Inexact, localcontext
-from fractions import Fraction
 from typing import Any
 
 AMOUNT_SCALE = 4  # decimal places held by one stored unit
@@ -94,13 +93,26 @@ def from_units(units: int) -> Decimal:
     return _exact_scale(Decimal(units), -AMOUNT_SCALE)
 
 
+def round_half_even(numerator: int, denominator: int) -> int:
+    """Given an exact fraction of integers (denominator > 0), return it rounded half-even to an integer."""
+    whole, rest = divmod(numerator, denominator)  # floor division: 0 <= rest < denominator
+    twice = 2 * rest
+    if twice > denominator or (twice == denominator and whole % 2):
+        whole += 1
+    return whole
+
+
 def round_units(amount: Decimal | int, rounding: str = ROUND_HALF_EVEN) -> int:
     """Given an amount in major units, return it in units rounded with ``rounding``.
 
     ``rounding`` is a ``decimal`` rounding constant; the default is banker's rounding
     (ROUND_HALF_EVEN), which a royalty cycle records.  Raise TypeError for floats.
     """
-    scaled = _exact_scale(_check_decimal(amount, "amount"), AMOUNT_SCALE)
+    value = _check_decimal(amount, "amount")
+    if rounding == ROUND_HALF_EVEN:  # the common case, in integers: the same exact value, rounded once
+        numerator, denominator = value.as_integer_ratio()
+        return round_half_even(numerator * UNITS_PER_MAJOR, denominator)
+    scaled = _exact_scale(value, AMOUNT_SCALE)
     return int(scaled.to_integral_value(rounding=rounding))
 
 
@@ -124,8 +136,13 @@ def minor_units(units: int, currency: str, rounding: str = ROUND_HALF_EVEN) -> i
     GHS 12345 units (1.2345) → 123 pesewas; JPY 12345 units → 1 yen.  Rounded once with
     ``rounding``.  Raise ValueError for an unknown currency.
     """
+    exponent = currency_exponent(currency)
+    if rounding == ROUND_HALF_EVEN and exponent <= AMOUNT_SCALE:  # in integers: units / 10**(4 - exponent)
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise TypeError(f"units must be an int, not {type(units).__name__} ({units!r})")
+        return round_half_even(units, 10 ** (AMOUNT_SCALE - exponent))
     amount = from_units(units)
-    return int(_exact_scale(amount, currency_exponent(currency)).to_integral_value(rounding=rounding))
+    return int(_exact_scale(amount, exponent).to_integral_value(rounding=rounding))
 
 
 def format_amount(units: int, currency: str, rounding: str = ROUND_HALF_EVEN) -> str:
@@ -140,7 +157,7 @@ def format_amount(units: int, currency: str, rounding: str = ROUND_HALF_EVEN) ->
     return f"{currency.upper()} {shown:,.{exponent}f}"
 
 
-def _integer_weights(weights: Sequence[Decimal | int]) -> list[int]:
+def integer_weights(weights: Sequence[Decimal | int]) -> list[int]:
     """Given share weights, return integers in the same exact proportions; raise ValueError if unusable.
 
     Scaling every weight by 10**places of the most precise one keeps the ratios exact
@@ -150,7 +167,9 @@ def _integer_weights(weights: Sequence[Decimal | int]) -> list[int]:
         raise ValueError("cannot allocate over an empty list of weights")
     exact = [_check_decimal(w, f"weight #{i}") for i, w in enumerate(weights)]
     places = max(0, *(-int(w.as_tuple().exponent) for w in exact))
-    scaled = [int(_exact_scale(w, places)) for w in exact]
+    scale = 10**places
+    # w = n / d with d dividing 10**places, so n * 10**places // d is w * 10**places exactly
+    scaled = [n * scale // d for n, d in (w.as_integer_ratio() for w in exact)]
     negative = [i for i, w in enumerate(scaled) if w < 0]
     if negative:
         raise ValueError(f"weights must not be negative (positions {negative})")
@@ -159,7 +178,7 @@ def _integer_weights(weights: Sequence[Decimal | int]) -> list[int]:
     return scaled
 
 
-def _allocate_positive(total: int, weights: list[int], keys: list[Any]) -> list[int]:
+def _allocate_positive(total: int, weights: Sequence[int], keys: Sequence[Any]) -> list[int]:
     """Largest remainder for total ≥ 0: floor each share, hand leftovers to the largest remainders."""
     whole = sum(weights)
     floors_and_remainders = [divmod(total * w, whole) for w in weights]  # share = floor + rem / whole
@@ -170,6 +189,16 @@ def _allocate_positive(total: int, weights: list[int], keys: list[Any]) -> list[
     for i in order[:leftover]:
         parts[i] += 1
     return parts
+
+
+def allocate_integers(total: int, weights: Sequence[int], keys: Sequence[Any]) -> list[int]:
+    """``allocate`` over weights already made integers by ``integer_weights`` and one key per weight.
+
+    For a split computed many times over the same party table (one per work, many plays).
+    """
+    if total < 0:
+        return [-part for part in _allocate_positive(-total, weights, keys)]
+    return _allocate_positive(total, weights, keys)
 
 
 def allocate(
@@ -192,13 +221,11 @@ def allocate(
     """
     if isinstance(total, bool) or not isinstance(total, int):
         raise TypeError(f"total must be an int count of units, not {type(total).__name__} ({total!r})")
-    exact = _integer_weights(weights)
+    exact = integer_weights(weights)
     if tie_break is not None and len(tie_break) != len(exact):
         raise ValueError(f"tie_break has {len(tie_break)} keys for {len(exact)} weights")
     keys = list(tie_break) if tie_break is not None else [0] * len(exact)
-    if total < 0:
-        return [-part for part in _allocate_positive(-total, exact, keys)]
-    return _allocate_positive(total, exact, keys)
+    return allocate_integers(total, exact, keys)
 
 
 def percent_of(units: int, percent: Decimal | int) -> tuple[int, int]:
@@ -213,6 +240,6 @@ def percent_of(units: int, percent: Decimal | int) -> tuple[int, int]:
     rate = _check_decimal(percent, "percent")
     if not 0 <= rate <= PERCENT_WHOLE:
         raise ValueError(f"percent {rate} is outside 0..100")
-    exact = Fraction(units) * Fraction(rate) / PERCENT_WHOLE
-    fee = round(exact)  # Fraction rounds exactly, halves to the even neighbour
+    numerator, denominator = rate.as_integer_ratio()
+    fee = round_half_even(units * numerator, denominator * PERCENT_WHOLE)  # exact, halves to the even neighbour
     return fee, units - fee

@@ -1,7 +1,8 @@
 """``bin/calculate-royalty-distributions``: price final plays and split them into the ledger.
 
 Each run makes three passes, each in batches of ``--batch-size`` plays (one
-transaction per batch, a few set-based queries per batch):
+transaction per batch: one query reads the batch, one ``COPY`` writes its pricings
+and one its lines; ``--workers`` batches at once on PostgreSQL):
 
 1. **reversals**: plays superseded by a new version since they were priced get
    their standing lines reversed (the new version is an ordinary final play);
@@ -20,25 +21,28 @@ redoes; nothing is booked twice (see ``zamio.royalties.ledger``).
 from __future__ import annotations
 
 import argparse
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import BigInteger, Connection, Select, bindparam, func, select
 
-from zamio.db import utcnow
+from zamio.db import is_sqlite, utcnow
 from zamio.money import format_amount
-from zamio.royalties.catalog import Societies, load_plays, load_works
-from zamio.royalties.ledger import Issue, book, latest_pricings, standing_lines
+from zamio.royalties.catalog import PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works
+from zamio.royalties.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing import Catalog, price_play, reversed_play
 from zamio.royalties.rates import RateBook
-from zamio.tables import play_logs, royalty_pricings
+from zamio.tables import play_logs, royalty_pricings, stations
 
 BATCH_PLAYS = 1000
+WORKERS = 2  # batches priced at once by the job on PostgreSQL: one in Python while one is written
 RECHECKED_STATUSES = ("suspense", "unpriced")
 Transaction = Callable[[], AbstractContextManager[Connection]]
 
@@ -51,6 +55,17 @@ class PricingStats:
     reasons: Counter = field(default_factory=Counter)
     unchanged: int = 0
     gross: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def merged(cls, parts: list[PricingStats]) -> PricingStats:
+        """Given the stats of a run's workers, return their sum."""
+        total = cls()
+        for part in parts:
+            total.statuses.update(part.statuses)
+            total.reasons.update(part.reasons)
+            total.unchanged += part.unchanged
+            total.gross.update(part.gross)
+        return total
 
     @property
     def booked(self) -> int:
@@ -68,11 +83,24 @@ class PricingStats:
 _latest = royalty_pricings.alias("latest")
 _LATEST_VERSION = (select(func.max(_latest.c.version)).where(_latest.c.play_id == play_logs.c.id)
                    .scalar_subquery())
+PREVIOUS_COLUMNS = (  # ledger.Previous, field by field
+    royalty_pricings.c.play_id, royalty_pricings.c.version, royalty_pricings.c.status, royalty_pricings.c.gross,
+    royalty_pricings.c.outcome_hash, royalty_pricings.c.play_date, royalty_pricings.c.seconds,
+)
+
+
+AFTER = bindparam("after", type_=BigInteger)  # the keyset: plays after the last one of the previous batch
+
+
+def _plays() -> Select:
+    return (select(*PLAY_COLUMNS).join(stations, stations.c.id == play_logs.c.station_id)
+            .where(play_logs.c.id > AFTER))
 
 
 def _with_latest(statuses: tuple[str, ...] | None = None) -> Select:
-    query = (select(play_logs.c.id).join(royalty_pricings, royalty_pricings.c.play_id == play_logs.c.id)
-             .where(royalty_pricings.c.version == _LATEST_VERSION))
+    query = (_plays().add_columns(*PREVIOUS_COLUMNS)
+             .join(royalty_pricings, royalty_pricings.c.play_id == play_logs.c.id)
+             .where(royalty_pricings.c.play_id > AFTER, royalty_pricings.c.version == _LATEST_VERSION))
     if statuses:
         query = query.where(royalty_pricings.c.status.in_(statuses))
     return query
@@ -80,14 +108,19 @@ def _with_latest(statuses: tuple[str, ...] | None = None) -> Select:
 
 def candidate_queries(recalculate: bool, date_from: date | None, date_to: date | None,
                       run_id: str = "") -> list[tuple[str, Select]]:
-    """Given the run's options, return (pass name, query of play ids) in the order they are run.
+    """Given the run's options, return (pass name, query) in the order they are run.
 
+    Each query reads the plays to examine with their station's facts (``PLAY_COLUMNS``) and,
+    for plays priced before, their latest pricing (``PREVIOUS_COLUMNS``): one query per batch.
     The re-examination skips plays this run (``run_id``) has just priced.
     """
     reversals = _with_latest().where(play_logs.c.status == "superseded", royalty_pricings.c.status != "reversed")
-    new = select(play_logs.c.id).where(
+    # The keyset bound is repeated inside NOT EXISTS: without it PostgreSQL may merge the plays with
+    # every pricing from the first one on, a cost that grows with each batch.
+    new = _plays().where(
         play_logs.c.status == "final",
-        ~select(royalty_pricings.c.id).where(royalty_pricings.c.play_id == play_logs.c.id).exists())
+        ~select(royalty_pricings.c.id).where(royalty_pricings.c.play_id == play_logs.c.id,
+                                             royalty_pricings.c.play_id > AFTER).exists())
     recheck = _with_latest(None if recalculate else RECHECKED_STATUSES).where(
         play_logs.c.status == "final", royalty_pricings.c.run_id != run_id)
     if date_from is not None:
@@ -97,33 +130,56 @@ def candidate_queries(recalculate: bool, date_from: date | None, date_to: date |
     return [("reversals", reversals), ("new plays", new), ("re-examination", recheck)]
 
 
-def batches(transaction: Transaction, query: Select, size: int, should_stop: Callable[[], bool]
-            ) -> Iterator[tuple[Connection, list[int]]]:
-    """Yield (connection, play ids) for successive batches of ``query``, each inside its own transaction.
+class Keyset:
+    """The position of a pass over its query: the last play id handed out, shared by the workers of a run."""
 
-    Batches follow the play id (keyset), so the loop ends even when nothing is written (a dry run).
-    """
-    after = 0
+    def __init__(self, query: Select, size: int) -> None:
+        self.query = query.order_by(play_logs.c.id).limit(size)
+        self.after = 0
+        self.done = False
+        self.lock = threading.Lock()
+
+    def take(self, conn: Connection) -> tuple[list[PlayFacts], dict[int, Previous]]:
+        """Given a connection, read the next batch (plays, latest pricing by play id); empty at the end.
+
+        Batches follow the play id, so a pass ends even when nothing is written (a dry run), and
+        workers sharing a keyset never take the same play.
+        """
+        with self.lock:
+            if self.done:
+                return [], {}
+            rows = conn.execute(self.query, {"after": self.after}).all()
+            if not rows:
+                self.done = True
+                return [], {}
+            self.after = rows[-1][0]
+        plays = [PlayFacts(*row[:PLAY_FIELDS]) for row in rows]
+        latest = {row[PLAY_FIELDS]: Previous(*row[PLAY_FIELDS:]) for row in rows if len(row) > PLAY_FIELDS}
+        return plays, latest
+
+
+def batches(transaction: Transaction, keyset: Keyset, should_stop: Callable[[], bool]
+            ) -> Iterator[tuple[Connection, list[PlayFacts], dict[int, Previous]]]:
+    """Yield (connection, plays, latest pricing by play id) for the keyset's next batches, each
+    inside its own transaction, until the pass is over or ``should_stop()``."""
     while not should_stop():
         with transaction() as conn:
-            ids = list(conn.execute(query.where(play_logs.c.id > after).order_by(play_logs.c.id).limit(size))
-                       .scalars())
-            if not ids:
+            plays, latest = keyset.take(conn)
+            if not plays:
                 return
-            yield conn, ids
-        after = ids[-1]
+            yield conn, plays, latest
 
 
-def price_batch(conn: Connection, ids: list[int], book_: RateBook, societies: Societies, run_id: str,
-                stats: PricingStats, works: dict | None = None) -> list[Issue]:
-    """Given play ids, price them and book every changed outcome; return the issues booked.
+def price_batch(conn: Connection, plays: list[PlayFacts], latest: dict[int, Previous], book_: RateBook,
+                catalog: Catalog, run_id: str, stats: PricingStats) -> list[Issue]:
+    """Given a batch of plays and their latest pricings, price them and book every changed outcome;
+    return the issues booked.
 
-    ``works`` is the run's cache of catalog works (read once per run, then only new tracks).
+    ``catalog`` is the run's: works are read once per run (then only new tracks), and who is owed
+    a work is decided once.
     """
-    plays = load_plays(conn, ids)
-    latest = latest_pricings(conn, ids)
-    works = load_works(conn, [p.track_id for p in plays if p.track_id is not None], {} if works is None else works)
-    catalog = Catalog(works, societies)
+    load_works(conn, [p.track_id for p in plays if p.track_id is not None], catalog.works)
+    societies = catalog.societies
     issues = []
     for play in plays:
         previous = latest.get(play.id)
@@ -154,28 +210,50 @@ def price_batch(conn: Connection, ids: list[int], book_: RateBook, societies: So
 def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BATCH_PLAYS,
                   should_stop: Callable[[], bool] = lambda: False, recalculate: bool = False,
                   date_from: date | None = None, date_to: date | None = None,
-                  progress: Callable[[int], None] | None = None) -> PricingStats:
+                  progress: Callable[[int], None] | None = None, workers: int = 1) -> PricingStats:
     """Given a transaction factory, run the three pricing passes; return what was booked.
 
     ``transaction()`` must return a context manager yielding a connection in a fresh
-    transaction (``JobContext.transaction``), or the same one for a single-transaction run.
+    transaction (``JobContext.transaction``), or the same one for a single-transaction run
+    (then ``workers`` must be 1).  With ``workers`` > 1 on PostgreSQL, that many batches are
+    priced at once, each in its own transaction on its own connection: one prices while another
+    waits for the database.  SQLite has one writer at a time: there, batches go one by one.
     """
     with transaction() as conn:
         rates, societies = RateBook.load(conn), Societies.load(conn)
-    stats = PricingStats()
-    works: dict = {}  # this run's catalog works: share tables are read once per run, not per batch
-    for _name, query in candidate_queries(recalculate, date_from, date_to, run_id):
-        for conn, ids in batches(transaction, query, batch_size, should_stop):
-            price_batch(conn, ids, rates, societies, run_id, stats, works)
+        if is_sqlite(conn):
+            workers = 1
+    catalog = Catalog({}, societies)  # this run's works: share tables are read once per run, not per batch
+    stats = [PricingStats() for _ in range(max(workers, 1))]
+
+    def work(keyset: Keyset, mine: PricingStats) -> None:
+        for conn, plays, latest in batches(transaction, keyset, should_stop):
+            price_batch(conn, plays, latest, rates, catalog, run_id, mine)
             if progress is not None:
-                progress(len(ids))
-    return stats
+                with keyset.lock:
+                    progress(len(plays))
+
+    for _name, query in candidate_queries(recalculate, date_from, date_to, run_id):
+        keyset = Keyset(query, batch_size)
+        if len(stats) == 1:
+            work(keyset, stats[0])
+            continue
+        with ThreadPoolExecutor(len(stats), thread_name_prefix="pricing") as pool:
+            futures = [pool.submit(work, keyset, mine) for mine in stats]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            keyset.done = True  # a failed worker stops the others after their current batch
+            for future in futures:
+                future.result()
+    return PricingStats.merged(stats)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``bin/calculate-royalty-distributions``."""
     parser.add_argument("--batch-size", type=int, default=BATCH_PLAYS, metavar="N",
                         help=f"plays per transaction (default {BATCH_PLAYS})")
+    parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",
+                        help=f"batches priced at once, each on its own connection (PostgreSQL; default "
+                             f"{WORKERS}; SQLite always prices one batch at a time)")
     parser.add_argument("--recalculate", action="store_true",
                         help="re-examine every priced play (after a rate or share correction): "
                              "reverse and rebook those whose money changed")
@@ -190,7 +268,7 @@ def calculate_royalty_distributions(ctx: Any) -> None:
     args = ctx.args
     stats = price_pending(
         ctx.transaction, ctx.run_id, batch_size=args.batch_size, should_stop=ctx.should_stop,
-        recalculate=args.recalculate, date_from=args.date_from, date_to=args.date_to)
+        recalculate=args.recalculate, date_from=args.date_from, date_to=args.date_to, workers=args.workers)
     unpriced = stats.statuses.get("unpriced", 0)
     ctx.ok(stats.booked - unpriced)
     ctx.skipped(stats.unchanged)

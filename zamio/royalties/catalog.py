@@ -38,13 +38,16 @@ class PlayFacts:
     recording_key: str
 
 
+PLAY_COLUMNS = (  # PlayFacts, field by field
+    play_logs.c.id, play_logs.c.status, play_logs.c.station_id, stations.c.station_class,
+    stations.c.timezone, stations.c.country.label("territory"), play_logs.c.started_at,
+    play_logs.c.duration_seconds.label("seconds"), play_logs.c.confidence_avg.label("confidence"),
+    play_logs.c.category, play_logs.c.track_id, play_logs.c.society_id, play_logs.c.recording_key,
+)
+PLAY_FIELDS = len(PLAY_COLUMNS)
+
 PLAYS_QUERY = (
-    select(
-        play_logs.c.id, play_logs.c.status, play_logs.c.station_id, stations.c.station_class,
-        stations.c.timezone, stations.c.country.label("territory"), play_logs.c.started_at,
-        play_logs.c.duration_seconds.label("seconds"), play_logs.c.confidence_avg.label("confidence"),
-        play_logs.c.category, play_logs.c.track_id, play_logs.c.society_id, play_logs.c.recording_key,
-    )
+    select(*PLAY_COLUMNS)
     .join(stations, stations.c.id == play_logs.c.station_id)
     .where(play_logs.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(play_logs.c.id)

@@ -38,7 +38,10 @@ def assign_pricings(conn: Connection, cycle_id: int, period_to: date) -> int:
                           .where(royalty_pricings.c.cycle_id.is_(None), royalty_pricings.c.play_date <= period_to)
                           .values(cycle_id=cycle_id))
     if not is_sqlite(conn):
-        conn.exec_driver_sql("ANALYZE royalty_pricings")  # the planner must see the new cycle_id values
+        # The planner must see the new cycle_id values, and the lines priced since the last analysis:
+        # with stale counts it joins a million lines by nested loops.
+        conn.exec_driver_sql("ANALYZE royalty_pricings")
+        conn.exec_driver_sql("ANALYZE royalty_ledger")
     return max(result.rowcount, 0)
 
 

@@ -28,7 +28,7 @@ from zamio.db import utcnow
 from zamio.errors import DataError, UsageError, ZamioError
 from zamio.money import from_units
 from zamio.royalties import closing, pool
-from zamio.royalties.calculate import price_pending
+from zamio.royalties.calculate import WORKERS, price_pending
 from zamio.royalties.statements import file_stem, remittances_csv, statements_csv, write_recipient_statements, write_text
 from zamio.royalties.trace import trace_entry
 from zamio.royalties.usage_reports import write_usage_reports
@@ -233,7 +233,7 @@ def process_royalty_cycle(ctx: Any) -> int | None:
         raise UsageError(f"cycle {args.name} is not locked: there is nothing to regenerate")
     spec = _spec(args)
     if not ctx.dry_run:
-        price_pending(ctx.transaction, ctx.run_id, should_stop=ctx.should_stop)
+        price_pending(ctx.transaction, ctx.run_id, should_stop=ctx.should_stop, workers=WORKERS)
     with ctx.transaction() as conn:
         if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
             price_pending(lambda: nullcontext(conn), ctx.run_id)

@@ -26,15 +26,38 @@ from decimal import Decimal
 from zamio.royalties.catalog import PlayFacts, Societies
 from zamio.royalties.rates import (RateBook, exact_confidence, exact_seconds, ineligibility,
                                    normalise_station_class, value_play)
-from zamio.royalties.split import Line, Owed, Work, catalog_parties, ineligible_line, owed_to_society, split
+from zamio.royalties.split import (Line, Owed, Society, Work, catalog_parties, ineligible_line, owed_to_society,
+                                   split)
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The catalog facts of one batch: works by track id, and the run's societies."""
+    """The catalog facts of a run (or one batch): works by track id, and the run's societies.
+
+    Who is owed a work, and a society under its agreements on a day, is decided once per
+    catalog and remembered: thousands of plays share a handful of works and days.
+    """
 
     works: dict[int, Work]
     societies: Societies
+    _by_work: dict[int, Owed] = field(default_factory=dict, compare=False, repr=False)
+    _by_society: dict[tuple, Owed] = field(default_factory=dict, compare=False, repr=False)
+
+    def work_owed(self, work: Work) -> Owed:
+        """Given a catalog work, return its parties (or bad-shares suspense), decided once per work."""
+        owed = self._by_work.get(work.track_id)
+        if owed is None:
+            owed = self._by_work[work.track_id] = catalog_parties(work)
+        return owed
+
+    def society_owed(self, society: Society | None, territory: str, day: date) -> Owed:
+        """Given a partner society (or None), a territory and a day, return what its plays owe it then."""
+        key = (society.id if society is not None else None, territory, day)
+        owed = self._by_society.get(key)
+        if owed is None:
+            agreements = self.societies.agreements.get(society.id, []) if society is not None else []
+            owed = self._by_society[key] = owed_to_society(society, agreements, territory, day)
+        return owed
 
 
 @dataclass(frozen=True)
@@ -72,13 +95,12 @@ def owed_for_play(play: PlayFacts, catalog: Catalog, day: date) -> Owed:
             return Owed(suspense_reason="unidentified")
         registered = societies.by_id.get(work.society_id) if work.society_id is not None else None
         if registered is not None and not registered.is_local:
-            return owed_to_society(registered, societies.agreements.get(registered.id, []), play.territory, day)
-        return catalog_parties(work)
+            return catalog.society_owed(registered, play.territory, day)
+        return catalog.work_owed(work)
     society = societies.by_id.get(play.society_id) if play.society_id is not None else None
     if society is not None and society.is_local:
         return Owed(suspense_reason="not_in_catalog")  # a local work we cannot name the parties of
-    agreements = societies.agreements.get(society.id, []) if society is not None else []
-    return owed_to_society(society, agreements, play.territory, day)
+    return catalog.society_owed(society, play.territory, day)
 
 
 def _unpriced(play: PlayFacts, day: date, seconds: Decimal, currency: str, reason: str) -> PlayPricing:

@@ -26,8 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
-from zamio.money import allocate, percent_of
+from zamio.money import allocate_integers, integer_weights, percent_of
 from zamio.royalties.rates import in_force
 
 PERCENT_WHOLE = Decimal(100)
@@ -101,6 +102,34 @@ class Party:
 
 
 @dataclass(frozen=True)
+class SharePlan:
+    """Weighted parties made ready to split many totals: integer weights, tie-break keys, line shares.
+
+    Built once per party table (a work is played many times); ``lines`` then runs on integers.
+    """
+
+    parties: tuple[Party, ...]
+    weights: tuple[int, ...]  # the parties' weights scaled to integers, in exact proportion
+    keys: tuple[tuple[str, str], ...]  # tie-break: (recipient type, reference)
+    shares: tuple[Decimal, ...]  # percent of the play each line stands for
+
+    @classmethod
+    def of(cls, parties: Sequence[Party]) -> SharePlan:
+        """Given weighted parties, return their plan; raise ValueError if the weights are unusable."""
+        weights = [p.weight for p in parties]
+        exact = integer_weights(weights)
+        whole = sum(weights)
+        return cls(tuple(parties), tuple(exact), tuple((p.payee.recipient_type, p.payee.ref) for p in parties),
+                   tuple(p.weight * PERCENT_WHOLE / whole for p in parties))
+
+    def lines(self, total: int) -> list[Line]:
+        """Given a total in units, return one share line per party, summing exactly to total."""
+        amounts = allocate_integers(total, self.weights, self.keys)
+        return [Line("share", p.payee.recipient_type, p.payee.ref, p.payee.name, amount, share=share)
+                for p, amount, share in zip(self.parties, amounts, self.shares)]
+
+
+@dataclass(frozen=True)
 class Owed:
     """Who is owed a play: parties by weight, a society under an agreement, or suspense with a reason."""
 
@@ -109,6 +138,11 @@ class Owed:
     agreement: Agreement | None = None
     fee_percent: Decimal | None = None
     suspense_reason: str | None = None
+
+    @cached_property
+    def plan(self) -> SharePlan:
+        """The parties' split plan, computed once for however many plays this decision serves."""
+        return SharePlan.of(self.parties)
 
 
 @dataclass(frozen=True)
@@ -165,15 +199,7 @@ def split_parties(total: int, parties: Sequence[Party]) -> list[Line]:
 
     Largest remainder; equal remainders go to the smallest (recipient type, reference).
     """
-    weights = [p.weight for p in parties]
-    keys = [(p.payee.recipient_type, p.payee.ref) for p in parties]
-    amounts = allocate(total, weights, tie_break=keys)
-    whole = sum(weights)
-    return [
-        Line("share", p.payee.recipient_type, p.payee.ref, p.payee.name, amount,
-             share=p.weight * PERCENT_WHOLE / whole)
-        for p, amount in zip(parties, amounts)
-    ]
+    return SharePlan.of(parties).lines(total)
 
 
 def split_society(total: int, society: Society, fee_percent: Decimal, local: Society) -> list[Line]:
@@ -201,7 +227,7 @@ def split(total: int, owed: Owed, local: Society, suspense_ref: str) -> list[Lin
                      reason=owed.suspense_reason, share=PERCENT_WHOLE)]
     if owed.society is not None:
         return split_society(total, owed.society, owed.fee_percent or Decimal(0), local)
-    return split_parties(total, owed.parties)
+    return owed.plan.lines(total)
 
 
 def ineligible_line(reason: str) -> Line:

@@ -25,18 +25,18 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from zamio.db import is_sqlite
 from zamio.money import currency_exponent, minor_units
 from zamio.royalties.closing import cycle_entries
 from zamio.tables import (artists, cycle_line_items, partner_remittances, partner_societies, play_logs,
-                          royalty_pricings, stations, tracks)
+                          royalty_ledger, royalty_pricings, stations, tracks)
 
 STATEMENT_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "plays", "seconds",
                      "gross", "admin_fee", "net"]
@@ -51,7 +51,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def decimal_text(units: int, currency: str) -> str:
     """Given units and a currency, return the amount in minor units as a plain decimal ("-12.35")."""
     exponent = currency_exponent(currency)
-    return f"{Decimal(minor_units(units, currency)).scaleb(-exponent):.{exponent}f}"
+    minor = minor_units(units, currency)
+    if exponent == 0:
+        return str(minor)
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
 
 
 def file_stem(recipient_type: str, ref: str) -> str:
@@ -108,7 +112,15 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
 
 def statement_lines(conn: Connection, cycle_id: int, method: str) -> Iterator[Any]:
     """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time."""
-    e = cycle_entries(cycle_id, method)
+    if method == "pool":
+        e = cycle_entries(cycle_id, method)
+        pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
+        lines = e.outerjoin(royalty_pricings, pricing)
+    else:  # the pricings that select the lines also give their play date: one join, not two
+        e = royalty_ledger
+        lines = e.join(royalty_pricings, and_(royalty_pricings.c.play_id == e.c.play_id,
+                                              royalty_pricings.c.version == e.c.version,
+                                              royalty_pricings.c.cycle_id == cycle_id, e.c.cycle_id.is_(None)))
     query = (
         select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
                e.c.amount, e.c.currency, e.c.seconds, e.c.reason, e.c.details, play_logs.c.started_at,
@@ -116,14 +128,24 @@ def statement_lines(conn: Connection, cycle_id: int, method: str) -> Iterator[An
                func.coalesce(tracks.c.title, play_logs.c.title).label("title"),
                func.coalesce(artists.c.name, play_logs.c.artist).label("artist"),
                func.coalesce(tracks.c.isrc, play_logs.c.isrc).label("isrc"))
+        .select_from(lines)
         .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
         .outerjoin(stations, stations.c.id == play_logs.c.station_id)
         .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
         .outerjoin(artists, artists.c.id == tracks.c.artist_id)
-        .outerjoin(royalty_pricings, and_(royalty_pricings.c.play_id == e.c.play_id,
-                                          royalty_pricings.c.version == e.c.version))
         .order_by(e.c.recipient_type, e.c.recipient_ref, e.c.currency, play_logs.c.started_at, e.c.id))
+    if not is_sqlite(conn):
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # sort a month of lines in memory, not on disk
     yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": STREAM_ROWS})
+
+
+def _utc_text(when: datetime | None) -> str:
+    """Given a play's start, return it as ``YYYY-MM-DD HH:MM:SS`` (as stored: UTC), or "" if unknown."""
+    if when is None:
+        return ""
+    if when.year < 1000:  # isoformat pads the year to four digits, strftime does not
+        return when.strftime("%Y-%m-%d %H:%M:%S")
+    return when.isoformat(" ")[:19]
 
 
 def _line_cells(line: Any, period_from: date) -> list[str]:
@@ -131,32 +153,51 @@ def _line_cells(line: Any, period_from: date) -> list[str]:
     if line.details and '"share"' in line.details:
         share = line.details.split('"share":"', 1)[1].split('"', 1)[0]
     adjustment = "adjustment" if line.play_date is not None and line.play_date < period_from else ""
-    when = line.started_at.strftime("%Y-%m-%d %H:%M:%S") if line.started_at else ""
-    return [str(line.id), str(line.play_id or ""), line.station or "", when, line.title or "", line.artist or "",
-            line.isrc or "", f"{line.seconds:.3f}", line.kind, share, decimal_text(line.amount, line.currency),
-            adjustment, line.reason or ""]
+    return [str(line.id), str(line.play_id or ""), line.station or "", _utc_text(line.started_at), line.title or "",
+            line.artist or "", line.isrc or "", f"{line.seconds:.3f}", line.kind, share,
+            decimal_text(line.amount, line.currency), adjustment, line.reason or ""]
 
 
-def _html_page(cycle: Any, recipient: tuple[str, str, str | None], currency: str, cells: list[list[str]],
+class _Escaper(dict):
+    """html.escape, remembered per distinct text: station names, titles and artists repeat on every page."""
+
+    def __missing__(self, text: str) -> str:
+        escaped = self[text] = html.escape(text)
+        return escaped
+
+
+ESCAPED_CELLS = (2, 4, 5, 6, 8, 9, 11, 12)  # the text cells; ids, times, seconds and amounts are plain ASCII
+
+
+def _html_row(cells: list[str], escape: _Escaper) -> str:
+    shown = cells.copy()
+    for i in ESCAPED_CELLS:
+        shown[i] = escape[shown[i]]
+    return "<tr><td>" + "</td><td>".join(shown) + "</td></tr>"
+
+
+def _html_page(cycle: Any, recipient: tuple[str, str, str | None], currency: str, rows: list[str],
                total: int) -> str:
     kind, ref, name = recipient
     esc = html.escape
     head = "".join(f"<th>{esc(c)}</th>" for c in LINE_COLUMNS)
-    body = "\n".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in cells)
+    body = "\n".join(rows)
     title = f"{esc(cycle.name)}: statement for {esc(name or ref)}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{title}</title>\n<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}"
         "td,th{border:1px solid #ccc;padding:2px 6px}td:nth-child(11){text-align:right}</style></head>\n"
         f"<body><h1>{title}</h1>\n<p>{esc(kind)} {esc(ref)}, period {cycle.period_from} to {cycle.period_to}, "
-        f"{len(cells)} lines, total {esc(currency)} {esc(decimal_text(total, currency))}</p>\n"
+        f"{len(rows)} lines, total {esc(currency)} {esc(decimal_text(total, currency))}</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></body></html>\n")
 
 
 def write_recipient_statements(conn: Connection, cycle: Any, folder: Path) -> int:
     """Given a cycle, write one CSV and one HTML statement per recipient and currency; return how many."""
     count = 0
+    escape = _Escaper()
     lines = statement_lines(conn, cycle.id, cycle.method)
+    (folder / "statements").mkdir(parents=True, exist_ok=True)
     for (kind, ref, currency), group in groupby(lines, key=lambda ln: (ln.recipient_type, ln.recipient_ref,
                                                                        ln.currency)):
         group = list(group)
@@ -165,7 +206,8 @@ def write_recipient_statements(conn: Connection, cycle: Any, folder: Path) -> in
         name = max((line.recipient_name for line in group if line.recipient_name), default=None)
         stem = f"{file_stem(kind, ref)}.{currency}"
         write_text(folder / "statements" / f"{stem}.csv", csv_text(LINE_COLUMNS, cells))
-        write_text(folder / "statements" / f"{stem}.html", _html_page(cycle, (kind, ref, name), currency, cells,
+        rows = [_html_row(c, escape) for c in cells]
+        write_text(folder / "statements" / f"{stem}.html", _html_page(cycle, (kind, ref, name), currency, rows,
                                                                       total))
         count += 1
     return count
