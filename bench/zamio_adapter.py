@@ -132,8 +132,8 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
 
 def recognition_migrations(workdir: str):
-    """Return a folder holding the migrations up to the fingerprint tables (0001, 0002):
-    all the benchmark needs, and independent of later stages' schema work."""
+    """Return a folder holding the migrations that make the fingerprint tables (0001,
+    0002, 0008): all the benchmark needs, and independent of other stages' schema work."""
     import shutil
     from pathlib import Path
 
@@ -141,7 +141,7 @@ def recognition_migrations(workdir: str):
 
     folder = Path(workdir) / "sql"
     folder.mkdir(exist_ok=True)
-    for path in sorted(SQL_DIR.glob("000[12]_*.sql")):
+    for path in sorted(SQL_DIR.glob("000[128]_*.sql")):
         shutil.copy(path, folder / path.name)
     return folder
 

@@ -18,7 +18,9 @@ fingerprints = Table(
     Column("version", SmallInteger, nullable=False),
 )
 Index("ix_fingerprints_hash", fingerprints.c.hash)
-Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version)
+# BRIN on PostgreSQL (sql/0008_fingerprints_track_brin.sql): whole-set operations only.
+Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version,
+      postgresql_using="brin", postgresql_with={"pages_per_range": 16})
 
 fingerprint_sets = Table(
     "fingerprint_sets",
