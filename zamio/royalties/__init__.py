@@ -7,7 +7,7 @@ Modules, in the order money flows through them:
 * ``split``: who is owed a play's money and how much each gets (pure, exact);
 * ``ledger``: pricing rows and ledger lines, written idempotently, reversals;
 * ``calculate``: the hourly pricing job;
-* ``pool``, ``cycle``, ``statements``, ``usage_reports``: closing a royalty cycle;
+* ``pool``, ``cycle``, ``statements``, ``statement_workers``, ``usage_reports``: closing a royalty cycle;
 * ``mappings``: ISRC → partner society; ``trace``: a ledger line back to its audio;
 * ``reference``: CSV loaders for the reference data.
 """

@@ -29,7 +29,8 @@ from zamio.errors import DataError, UsageError, ZamioError
 from zamio.money import from_units
 from zamio.royalties import closing, pool
 from zamio.royalties.calculate import WORKERS, price_pending
-from zamio.royalties.statements import file_stem, remittances_csv, statements_csv, write_recipient_statements, write_text
+from zamio.royalties.statement_workers import write_statements
+from zamio.royalties.statements import file_stem, remittances_csv, statements_csv, write_text
 from zamio.royalties.trace import trace_entry
 from zamio.royalties.usage_reports import write_usage_reports
 from zamio.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
@@ -162,7 +163,7 @@ def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
     """Given a locked cycle, (re)write its files in ``folder`` from the database."""
     write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
     write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
-    write_recipient_statements(conn, cycle, folder)
+    write_statements(conn, cycle, folder)
     invalid = write_usage_reports(conn, cycle, folder)
     for code, count in sorted(invalid.items()):
         if count:

@@ -25,12 +25,13 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, tuple_
 
 from zamio.db import is_sqlite
 from zamio.money import currency_exponent, minor_units
@@ -45,6 +46,25 @@ LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "art
 REMITTANCE_COLUMNS = ["society_code", "society", "currency", "gross_ghs_units", "gross", "admin_fee", "net",
                       "ledger_currency", "exchange_rate", "net_in_currency"]
 STREAM_ROWS = 5000
+Recipient = tuple[str, str]  # (recipient_type, recipient_ref)
+RecipientRange = tuple[Recipient | None, Recipient | None]  # [low, high), None for no bound
+
+
+@dataclass(frozen=True)
+class StatementCycle:
+    """What a statement page shows of its cycle (passed to the statement workers as plain JSON)."""
+
+    id: int
+    name: str
+    method: str
+    period_from: date
+    period_to: date
+
+    @classmethod
+    def of(cls, cycle: Any) -> StatementCycle:
+        return cls(cycle.id, cycle.name, cycle.method, cycle.period_from, cycle.period_to)
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -110,8 +130,13 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
         for r in rows])
 
 
-def statement_lines(conn: Connection, cycle_id: int, method: str) -> Iterator[Any]:
-    """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time."""
+def statement_lines(conn: Connection, cycle_id: int, method: str,
+                    recipients: RecipientRange = (None, None)) -> Iterator[Any]:
+    """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
+
+    ``recipients`` = [low, high) limits them to a range of (recipient_type, recipient_ref),
+    compared as the database orders them, so that ranges cut between two recipients' lines.
+    """
     if method == "pool":
         e = cycle_entries(cycle_id, method)
         pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
@@ -134,6 +159,11 @@ def statement_lines(conn: Connection, cycle_id: int, method: str) -> Iterator[An
         .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
         .outerjoin(artists, artists.c.id == tracks.c.artist_id)
         .order_by(e.c.recipient_type, e.c.recipient_ref, e.c.currency, play_logs.c.started_at, e.c.id))
+    low, high = recipients
+    if low is not None:
+        query = query.where(tuple_(e.c.recipient_type, e.c.recipient_ref) >= tuple_(*low))
+    if high is not None:
+        query = query.where(tuple_(e.c.recipient_type, e.c.recipient_ref) < tuple_(*high))
     if not is_sqlite(conn):
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # sort a month of lines in memory, not on disk
     yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": STREAM_ROWS})
@@ -192,11 +222,39 @@ def _html_page(cycle: Any, recipient: tuple[str, str, str | None], currency: str
         f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></body></html>\n")
 
 
-def write_recipient_statements(conn: Connection, cycle: Any, folder: Path) -> int:
-    """Given a cycle, write one CSV and one HTML statement per recipient and currency; return how many."""
+def recipient_ranges(conn: Connection, cycle_id: int, parts: int) -> list[RecipientRange]:
+    """Given a cycle, cut its recipients into at most ``parts`` contiguous ranges of about equal lines.
+
+    A recipient weighs its plays (the local society: the society lines its fees were taken
+    from), so that each range has about as many statement lines to write.
+    """
+    rows = conn.execute(select(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref,
+                               func.sum(cycle_line_items.c.plays))
+                        .where(cycle_line_items.c.cycle_id == cycle_id)
+                        .group_by(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref)
+                        .order_by(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref)).all()
+    society_plays = sum(max(int(plays), 0) for kind, _, plays in rows if kind == "society")
+    weights = [1 + (society_plays if kind == "local_society" else max(int(plays), 0)) for kind, _, plays in rows]
+    share = sum(weights) / max(parts, 1)
+    cuts: list[Recipient] = []
+    running = 0
+    for (kind, ref, _), weight in zip(rows, weights):
+        if running >= share * (len(cuts) + 1) and len(cuts) < parts - 1:
+            cuts.append((kind, ref))
+        running += weight
+    bounds: list[Recipient | None] = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def write_recipient_statements(conn: Connection, cycle: Any, folder: Path,
+                               recipients: RecipientRange = (None, None)) -> int:
+    """Given a cycle, write one CSV and one HTML statement per recipient and currency; return how many.
+
+    ``recipients`` limits it to a range of them (see ``statement_lines``).
+    """
     count = 0
     escape = _Escaper()
-    lines = statement_lines(conn, cycle.id, cycle.method)
+    lines = statement_lines(conn, cycle.id, cycle.method, recipients)
     (folder / "statements").mkdir(parents=True, exist_ok=True)
     for (kind, ref, currency), group in groupby(lines, key=lambda ln: (ln.recipient_type, ln.recipient_ref,
                                                                        ln.currency)):
