@@ -48,8 +48,8 @@ def test_a_stored_set_reads_back_exactly_and_a_second_store_replaces_it(project:
     sets = project.query("SELECT track_id, version, hash_count, audio_seconds, audio_sha256 FROM fingerprint_sets "
                          "ORDER BY track_id")
     assert [tuple(s) for s in sets] == [
-        (a, fingerprint.FINGERPRINT_VERSION, prints["song-22"].hashes.size, 19.5, "c" * 64),
-        (b, fingerprint.FINGERPRINT_VERSION, prints["song-22"].hashes.size, 20.0, "b" * 64),
+        (a, 1, prints["song-22"].hashes.size, 19.5, "c" * 64),
+        (b, 1, prints["song-22"].hashes.size, 20.0, "b" * 64),
     ]
 
 

@@ -1,28 +1,21 @@
-"""Landmark fingerprints: samples -> spectrogram -> peaks -> triplets -> hashes.
+"""Landmark fingerprints: samples -> spectrogram -> peaks -> landmarks -> hashes.
 
 Pure numpy/scipy: no database, no network, no ffmpeg (``zamio.audio`` decodes).
 
-The scheme is Wang's (2003) peak landmarks with three changes:
+The scheme is Wang's (2003) peak-pair landmarks with two changes that make it
+survive the speed-up radio stations apply (tempo and pitch together):
 
-* A landmark is a *triplet*: an anchor peak and two later peaks near it.  Its hash
-  holds 31 bits (anchor cell, two frequency differences, two time gaps) where a peak
-  pair holds 20, so a lookup returns about a hundred times fewer rows of other
-  recordings: the work of a query stays nearly flat as the catalog grows from a
-  thousand recordings to a hundred thousand, where pairs return millions of rows.
-  Triplets of a held note (both frequency differences zero) are dropped: sustained
-  tones make them alike in every recording.
 * Frequencies are on a logarithmic scale (``STEPS_PER_OCTAVE`` cells per octave), so
   playing a recording s times faster moves every peak by the same ``log2(s)`` octaves:
-  the frequency differences of a triplet do not change and its anchor frequency moves
-  by a constant.  This is what makes speed-ups survivable.
-* The index side stores a lean set (the strongest peaks, each with its three nearest
-  partners, three triplets per anchor: about 19 per second,
-  which bounds database storage).  The query side (``query_fingerprint``) keeps more
-  peaks and more partners, so the index's triplets are found among its own even when
-  noise reorders the weaker peaks, and re-hashes every triplet under several speed
-  hypotheses (a played peak (f, t) comes from (f / s, t * s) in the original), so one
-  batched lookup covers clean and sped-up audio alike.  Sub-bin frequency
-  interpolation makes the re-hashing exact enough without re-analysing the audio.
+  the frequency difference of a pair does not change and its anchor frequency moves
+  by a constant.
+* The index side stores a lean set of hashes (the strongest peaks, few partners each,
+  about ``peaks_per_second * fanout`` = 21 per second, which bounds database storage).
+  The query side (``query_fingerprint``) keeps more peaks, pairs each with every
+  partner in the target zone, and re-hashes every pair under several speed hypotheses
+  (a played peak (f, t) comes from (f / s, t * s) in the original), so one batched
+  lookup covers clean and sped-up audio alike.  Sub-bin frequency interpolation makes
+  the re-hashing exact enough without re-analysing the audio.
 
 Array conventions: ``spectrogram`` is ``[frames, bins]`` float32 in dB; times are
 integer frame indices of ``FRAME_SECONDS``; hashes are int32 (non-negative, they fit
@@ -38,8 +31,7 @@ import numpy as np
 from zamio.audio import ANALYSIS_RATE
 
 # Bump when anything below changes the hashes an index would store.
-# 1: peak pairs (20-bit hashes).  2: triplets (31-bit hashes).
-FINGERPRINT_VERSION = 2
+FINGERPRINT_VERSION = 1
 
 WINDOW_SAMPLES = 1024  # 128 ms at 8 kHz: 7.8 Hz bins resolve low notes
 HOP_SAMPLES = 256  # 32 ms frames
@@ -51,18 +43,14 @@ STEPS_PER_OCTAVE = 36  # log-frequency cell: 1/3 semitone, 1.94 % (about one spe
 FREQ_CELLS = 256  # 8 bits of anchor frequency: 125 Hz .. 125 * 2**(256/36) Hz > 4 kHz
 MIN_BIN = int(np.ceil(MIN_HZ / BIN_HZ))
 
-# Target zone of an anchor's partners:
-MAX_DT_FRAMES = 63  # partner at most 2.0 s after the anchor
+# Target zone of a landmark (anchor, partner):
+MAX_DT_FRAMES = 63  # partner at most 2.0 s after the anchor (6 bits)
 MIN_DT_FRAMES = 1
 MAX_DU_STEPS = 31  # |log-frequency difference| at most 31 cells (just under an octave)
 
-# Hash layout, 31 bits: anchor cell (8) | du of the first partner (6) | du of the
-# second (6) | the two time gaps (11).  The gaps are ordered (1 <= dt2 <= dt3 <= 63:
-# partners come in time order), so the pair has 63 * 64 / 2 = 2,016 values and fits
-# 11 bits where two independent fields would need 12.
-F1_BITS = 8
+DT_BITS = 6
 DU_BITS = 6  # du + MAX_DU_STEPS in 0..62
-GAPS_BITS = 11
+F1_BITS = 8
 
 # Peak picking: a peak is the maximum of its neighbourhood, and ranks among the
 # strongest few of the candidates within +-RANK_WINDOW_FRAMES (a density budget that
@@ -82,16 +70,15 @@ BLOCK_FRAMES = 2048  # frames transformed per FFT call, bounds temporary memory
 class IndexProfile:
     """Density of the stored (index) side."""
 
-    peaks_per_second: float = 7.5
-    partners: int = 3  # the nearest peaks in time inside the zone; every two make a triplet
+    peaks_per_second: float = 7.0
+    fanout: int = 3  # partners per anchor: the nearest peaks in time inside the zone
 
 
 @dataclass(frozen=True)
 class QueryProfile:
     """Density and speed hypotheses of the query side."""
 
-    peaks_per_second: float = 12.0
-    partners: int = 8  # 28 triplets per anchor: the index's partners are among them
+    peaks_per_second: float = 20.0
     # Stations play fast rather than slow.  Each hypothesis also covers about half a
     # step either side, so 0.98..1.045 (4 hypotheses) recognises 0.97..1.055.
     min_speed: float = 0.98
@@ -114,17 +101,14 @@ class Peaks:
 
 
 @dataclass(frozen=True)
-class Triplets:
-    """Anchor peaks with two of their partners: anchor frame ``t1`` (int32), the
-    log-frequencies ``u1`` (anchor), ``u2``, ``u3`` (partners, float32 cells) and the
-    partners' gaps after the anchor ``dt2 <= dt3`` in frames (int32)."""
+class Landmarks:
+    """Peak pairs: anchor frame ``t1`` (int32), anchor and partner log-frequencies
+    ``u1``, ``u2`` (float32 cells) and time gap ``dt`` in frames (int32)."""
 
     t1: np.ndarray
     u1: np.ndarray
     u2: np.ndarray
-    u3: np.ndarray
-    dt2: np.ndarray
-    dt3: np.ndarray
+    dt: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -252,94 +236,69 @@ def cells_to_hz(u: np.ndarray | float) -> np.ndarray:
     return MIN_HZ * np.power(2.0, np.asarray(u, dtype=np.float64) / STEPS_PER_OCTAVE)
 
 
-def partner_table(peaks: Peaks, partners: int) -> np.ndarray:
-    """Given peaks, return ``[peaks, partners]`` indices of each peak's nearest later
-    peaks inside the target zone (``MIN_DT_FRAMES..MAX_DT_FRAMES``, ``|du| <=
-    MAX_DU_STEPS``), nearest first; -1 where a peak has fewer."""
+def peaks_to_landmarks(peaks: Peaks, fanout: int | None) -> Landmarks:
+    """Given peaks, return landmarks: each anchor paired with the ``fanout`` nearest
+    later peaks inside the target zone (``MIN_DT_FRAMES..MAX_DT_FRAMES``,
+    ``|du| <= MAX_DU_STEPS``), or with every peak in the zone if ``fanout`` is None."""
     t, u = peaks.t, peaks.u
     n = t.size
-    table = np.full((n, partners), -1, np.int64)
-    taken = np.zeros(n, np.int64)
     hi = np.searchsorted(t, t + MAX_DT_FRAMES, side="right")
     widest = int((hi - np.arange(n)).max(initial=0))
+    taken = np.zeros(n, np.int32)
+    anchors, partners = [], []
     for d in range(1, widest):
         a = np.arange(n - d)
         p = a + d
-        ok = ((p < hi[a]) & (t[p] - t[a] >= MIN_DT_FRAMES) & (np.abs(u[p] - u[a]) <= MAX_DU_STEPS)
-              & (taken[a] < partners))
-        a = a[ok]
-        table[a, taken[a]] = p[ok]
-        taken[a] += 1
-    return table
+        ok = (p < hi[a]) & (t[p] - t[a] >= MIN_DT_FRAMES) & (np.abs(u[p] - u[a]) <= MAX_DU_STEPS)
+        if fanout is not None:
+            ok &= taken[a] < fanout
+            taken[a[ok]] += 1
+        anchors.append(a[ok])
+        partners.append(p[ok])
+    a = np.concatenate(anchors) if anchors else np.zeros(0, np.int64)
+    p = np.concatenate(partners) if partners else np.zeros(0, np.int64)
+    return Landmarks(t[a], u[a], u[p], (t[p] - t[a]).astype(np.int32))
 
 
-def peaks_to_triplets(peaks: Peaks, partners: int) -> Triplets:
-    """Given peaks, return every triplet of an anchor and two of its ``partners``
-    nearest partners (``partner_table``), the earlier partner second."""
-    table = partner_table(peaks, partners)
-    anchors, seconds, thirds = [], [], []
-    every_anchor = np.arange(table.shape[0])
-    for i in range(partners):
-        for j in range(i + 1, partners):
-            ok = (table[:, i] >= 0) & (table[:, j] >= 0)
-            anchors.append(every_anchor[ok])
-            seconds.append(table[ok, i])
-            thirds.append(table[ok, j])
-    a, p, q = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (anchors, seconds, thirds))
-    t, u = peaks.t, peaks.u
-    return Triplets(t[a], u[a], u[p], u[q], (t[p] - t[a]).astype(np.int32), (t[q] - t[a]).astype(np.int32))
-
-
-def pack_hash(f1: np.ndarray, du2: np.ndarray, du3: np.ndarray, dt2: np.ndarray, dt3: np.ndarray) -> np.ndarray:
+def pack_hash(f1: np.ndarray, du: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """Pack quantised fields into int32 hashes: anchor cell ``f1`` (0..255), frequency
-    differences ``du2``, ``du3`` in cells (-MAX_DU_STEPS..MAX_DU_STEPS), gaps ``dt2``,
-    ``dt3`` in frames (1 <= dt2 <= dt3 <= MAX_DT_FRAMES)."""
-    f1, dt2, dt3 = (np.asarray(x, np.int64) for x in (f1, dt2, dt3))
-    du2 = np.asarray(du2, np.int64) + MAX_DU_STEPS
-    du3 = np.asarray(du3, np.int64) + MAX_DU_STEPS
-    gaps = dt3 * (dt3 - 1) // 2 + dt2 - 1  # the ordered pair's rank: 0 .. 2,015
-    return ((((f1 << DU_BITS) | du2) << DU_BITS | du3) << GAPS_BITS | gaps).astype(np.int32)
+    difference ``du`` in cells (-MAX_DU_STEPS..MAX_DU_STEPS), gap ``dt`` frames (0..63)."""
+    f1 = np.asarray(f1, np.int64)
+    du = np.asarray(du, np.int64) + MAX_DU_STEPS
+    dt = np.asarray(dt, np.int64)
+    return ((f1 << (DU_BITS + DT_BITS)) | (du << DT_BITS) | dt).astype(np.int32)
 
 
-def unpack_hash(h: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Inverse of ``pack_hash``: return (f1, du2, du3, dt2, dt3) as int32 arrays."""
+def unpack_hash(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse of ``pack_hash``: return (f1, du, dt) as int32 arrays."""
     h = np.asarray(h, np.int64)
-    gaps = h & ((1 << GAPS_BITS) - 1)
-    du3 = ((h >> GAPS_BITS) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
-    du2 = ((h >> (GAPS_BITS + DU_BITS)) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
-    f1 = h >> (GAPS_BITS + 2 * DU_BITS)
-    # dt3 is the largest n with n (n - 1) / 2 <= gaps
-    dt3 = np.floor((1 + np.sqrt(1 + 8 * gaps)) / 2).astype(np.int64)
-    dt3 -= dt3 * (dt3 - 1) // 2 > gaps
-    dt2 = gaps - dt3 * (dt3 - 1) // 2 + 1
-    return tuple(x.astype(np.int32) for x in (f1, du2, du3, dt2, dt3))
+    dt = h & ((1 << DT_BITS) - 1)
+    du = ((h >> DT_BITS) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
+    f1 = h >> (DU_BITS + DT_BITS)
+    return f1.astype(np.int32), du.astype(np.int32), dt.astype(np.int32)
 
 
-def triplets_to_hashes(tr: Triplets, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Given triplets observed at playback ``speed``, return (hashes int32, anchor
+def landmarks_to_hashes(lm: Landmarks, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given landmarks observed at playback ``speed``, return (hashes int32, anchor
     times float32 in original frames, keep mask) as the original recording would hash
-    them: f -> f / speed, t -> t * speed.  Triplets leaving the field ranges, and those
-    of a held note (both frequency differences zero), are dropped (mask False)."""
+    them: f -> f / speed, t -> t * speed.  Landmarks leaving the field ranges are dropped
+    (mask False)."""
     shift = STEPS_PER_OCTAVE * np.log2(speed)
-    f1 = np.floor(tr.u1 - shift).astype(np.int64)
-    du2 = np.rint(tr.u2 - tr.u1).astype(np.int64)
-    du3 = np.rint(tr.u3 - tr.u1).astype(np.int64)
-    dt2 = np.maximum(np.rint(tr.dt2 * speed).astype(np.int64), MIN_DT_FRAMES)
-    dt3 = np.rint(tr.dt3 * speed).astype(np.int64)
-    ok = ((f1 >= 0) & (f1 < FREQ_CELLS) & (np.abs(du2) <= MAX_DU_STEPS) & (np.abs(du3) <= MAX_DU_STEPS)
-          & (dt3 <= MAX_DT_FRAMES) & ((du2 != 0) | (du3 != 0)))
-    hashes = pack_hash(f1[ok], du2[ok], du3[ok], dt2[ok], np.maximum(dt3[ok], dt2[ok]))
-    return hashes, (tr.t1[ok] * speed).astype(np.float32), ok
+    f1 = np.floor(lm.u1 - shift).astype(np.int64)
+    du = np.rint(lm.u2 - lm.u1).astype(np.int64)
+    dt = np.rint(lm.dt * speed).astype(np.int64)
+    ok = (f1 >= 0) & (f1 < FREQ_CELLS) & (np.abs(du) <= MAX_DU_STEPS) & (dt <= MAX_DT_FRAMES)
+    return pack_hash(f1[ok], du[ok], dt[ok]), (lm.t1[ok] * speed).astype(np.float32), ok
 
 
 def fingerprint(samples: np.ndarray, profile: IndexProfile = INDEX_PROFILE) -> Fingerprint:
     """Given a recording's mono samples at ``ANALYSIS_RATE``, return the hashes to store
-    (about ``profile.peaks_per_second`` times the triplets per anchor, a little under
-    3, per second) with their anchor frame offsets."""
+    (about ``profile.peaks_per_second * profile.fanout`` per second) with their anchor
+    frame offsets."""
     peaks = find_peaks(spectrogram(samples), profile.peaks_per_second)
-    tr = peaks_to_triplets(peaks, profile.partners)
-    hashes, _, ok = triplets_to_hashes(tr)
-    return Fingerprint(hashes, tr.t1[ok].astype(np.int32), FINGERPRINT_VERSION, samples.size / ANALYSIS_RATE)
+    lm = peaks_to_landmarks(peaks, profile.fanout)
+    hashes, _, ok = landmarks_to_hashes(lm)
+    return Fingerprint(hashes, lm.t1[ok].astype(np.int32), FINGERPRINT_VERSION, samples.size / ANALYSIS_RATE)
 
 
 def speed_hypotheses(profile: QueryProfile = QUERY_PROFILE) -> np.ndarray:
@@ -356,11 +315,11 @@ def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE
     every speed hypothesis (see ``QueryPrints``); many more per second than the index
     stores, so that the index's landmarks are found among them."""
     peaks = find_peaks(spectrogram(samples), profile.peaks_per_second)
-    tr = peaks_to_triplets(peaks, profile.partners)
+    lm = peaks_to_landmarks(peaks, None)
     speeds = speed_hypotheses(profile)
     hashes, times, index = [], [], []
     for k, s in enumerate(speeds):
-        h, t, _ = triplets_to_hashes(tr, s)
+        h, t, _ = landmarks_to_hashes(lm, s)
         hashes.append(h)
         times.append(t)
         index.append(np.full(h.size, k, np.int16))

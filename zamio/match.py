@@ -19,15 +19,13 @@ whether the best bin is a match or chance.
 Where in the track: music repeats itself (a chorus, a four-bar loop), and the index
 keeps only the strongest peaks of each second, so a stretch of a track whose stored
 peaks all come from repeated material matches an excerpt from *any* repetition about
-as well as the right one.  So the track is decided by the plain count, and the offset
-by a count in which each stored anchor weighs ``1 / n``, ``n`` being how often the
-track repeats the rarest of its hashes that agree (``row_weights``): repeated material
-then weighs what one occurrence would, and the unrepeated material (a melody line, a
-lyric) decides between repetitions.  Only bins with at least
-``RELOCATE_MIN_FRACTION`` of the best bin's anchors compete, so a weak bin of rare
-hashes cannot win.  On the simulated broadcast day of ``bench/playlog_eval.py`` (about
-2,000 matches of loop-based songs) the plain count put 7.9 % of the offsets one
-repetition off, this rule 0.6 %.
+as well as the right one; on synthetic loop-based songs the plain count put 1.8 % of
+excerpts one repetition off.  So the track is decided by the plain count, and the
+offset by a count in which each stored row weighs ``1 / n``, ``n`` being how often its
+hash occurs in that track (``row_weights``): repeated material then weighs what one
+occurrence would, and the unrepeated material (a melody line, a lyric) decides
+between repetitions.  Only bins with at least ``RELOCATE_MIN_FRACTION`` of the best
+bin's anchors compete, so a weak bin of rare hashes cannot win.
 """
 
 from __future__ import annotations
@@ -46,14 +44,13 @@ Lookup = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 OFFSET_BIN_FRAMES = 4  # 128 ms: drift of a speed guess off by half a step over 10 s
 
 # Acceptance (see ``accept`` and ``evidence``).  On the DEV benchmark the 216 excerpts
-# of unknown music reach at most 1.4 standard deviations (3 aligned triplets); 2.5
-# leaves a margin.
-MIN_ALIGNED = 4  # never accept fewer aligned triplets, whatever the statistics say
+# of unknown music reach at most 2.1 standard deviations; 2.5 leaves a margin.
+MIN_ALIGNED = 8  # never accept fewer aligned hashes, whatever the statistics say
 MIN_EVIDENCE = 2.5  # standard deviations above the best chance bin
 
 # Bins of the recognised track that may hold the offset instead of the best one (see the
-# module docstring).  On the broadcast-day evaluation 0.2 to 0.6 give the same offsets,
-# 0.8 three times as many wrong ones.
+# module docstring).  On the broadcast-day evaluation (2,000 matches) 0.6 put every
+# offset right, 0.4 and 0.8 left 3 and 2 wrong.
 RELOCATE_MIN_FRACTION = 0.6
 
 
@@ -85,8 +82,8 @@ class MatchResult:
 class Votes:
     """Bins of the vote: ``track``, ``speed_index``, ``offset_bin``, ``count``
     (distinct stored rows), ``anchors`` (distinct stored anchor frames) and ``weight``
-    (distinct stored anchor frames, each weighing its rarest hash's ``row_weights``);
-    ``hits`` is the number of (query hash, stored row) pairs voted."""
+    (distinct stored rows, each weighing ``row_weights``); ``hits`` is the number of
+    (query hash, stored row) pairs voted."""
 
     track: np.ndarray
     speed_index: np.ndarray
@@ -170,8 +167,8 @@ def row_weights(rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
 def vote(hits, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_speeds: int) -> Votes:
     """Given ``join_hits`` output, count hits per (track, speed hypothesis, offset bin):
     ``count`` distinct stored rows, ``anchors`` distinct stored anchor frames,
-    ``weight`` the anchors weighed by ``row_weights`` (``_anchor_weights``); each bin's
-    figures include its next bin (drift tolerance)."""
+    ``weight`` the ``row_weights`` of the distinct rows; each bin's figures include its
+    next bin (drift tolerance)."""
     track, sp, diff, ri = hits
     if track.size == 0:
         z = np.zeros(0, np.int64)
@@ -182,7 +179,7 @@ def vote(hits, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_speeds: int) -
     key = ((track.astype(np.int64) * n_speeds + sp) * span) + (obin - base)
     keys, count = _count_distinct(key, ri)
     _, anchors = _count_distinct(key, rows[2][ri])
-    weight = _anchor_weights(key, rows[2][ri], row_weights(rows)[ri])
+    weight = _sum_distinct(key, ri, row_weights(rows))
     t, rest = np.divmod(keys, n_speeds * span)
     s, b = np.divmod(rest, span)
     return Votes(t, s, b + base, _with_next(keys, count), _with_next(keys, anchors), _with_next(keys, weight),
@@ -200,16 +197,14 @@ def _count_distinct(key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.n
     return k[starts], np.diff(np.r_[starts, k.size])
 
 
-def _anchor_weights(key: np.ndarray, anchor: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Return, per sorted distinct key, the sum over its distinct stored anchor frames
-    of the largest ``weight`` of that anchor's hits: an anchor counts once however many
-    of its triplets agree, as in ``anchors``, and weighs what its rarest hash does."""
-    order = np.lexsort((-weight, anchor, key))
-    k, a, w = key[order], anchor[order], weight[order]
-    first = np.r_[True, (k[1:] != k[:-1]) | (a[1:] != a[:-1])]
-    k, w = k[first], w[first]
+def _sum_distinct(key: np.ndarray, row: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Return, per sorted distinct key, the sum of ``weights[row]`` over its distinct rows."""
+    order = np.lexsort((row, key))
+    k, r = key[order], row[order]
+    first = np.r_[True, (k[1:] != k[:-1]) | (r[1:] != r[:-1])]
+    k, r = k[first], r[first]
     new_key = np.r_[True, k[1:] != k[:-1]]
-    return np.add.reduceat(w, np.flatnonzero(new_key)) if k.size else np.zeros(0, np.float64)
+    return np.add.reduceat(weights[r], np.flatnonzero(new_key)) if k.size else np.zeros(0, np.float64)
 
 
 def _with_next(keys: np.ndarray, count: np.ndarray) -> np.ndarray:
