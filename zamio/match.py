@@ -177,34 +177,26 @@ def vote(hits, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_speeds: int) -
     base = int(obin.min())
     span = int(obin.max()) - base + 2
     key = ((track.astype(np.int64) * n_speeds + sp) * span) + (obin - base)
-    keys, count = _count_distinct(key, ri)
-    _, anchors = _count_distinct(key, rows[2][ri])
-    weight = _sum_distinct(key, ri, row_weights(rows))
+    pair_keys, pair_rows, starts = _distinct_pairs(key, ri)
+    keys = pair_keys[starts]
+    count = np.diff(np.r_[starts, pair_keys.size])
+    weight = np.add.reduceat(row_weights(rows)[pair_rows], starts)
+    anchor_keys, _, anchor_starts = _distinct_pairs(key, rows[2][ri])  # the same keys: every bin has an anchor
+    anchors = np.diff(np.r_[anchor_starts, anchor_keys.size])
     t, rest = np.divmod(keys, n_speeds * span)
     s, b = np.divmod(rest, span)
     return Votes(t, s, b + base, _with_next(keys, count), _with_next(keys, anchors), _with_next(keys, weight),
                  int(track.size))
 
 
-def _count_distinct(key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the sorted distinct keys and, per key, the number of distinct items."""
+def _distinct_pairs(key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the distinct (key, item) pairs sorted by key, as two arrays, and the index
+    where each key's run of pairs starts."""
     order = np.lexsort((item, key))
     k, i = key[order], item[order]
     new_pair = np.r_[True, (k[1:] != k[:-1]) | (i[1:] != i[:-1])]
-    k = k[new_pair]
-    new_key = np.r_[True, k[1:] != k[:-1]]
-    starts = np.flatnonzero(new_key)
-    return k[starts], np.diff(np.r_[starts, k.size])
-
-
-def _sum_distinct(key: np.ndarray, row: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Return, per sorted distinct key, the sum of ``weights[row]`` over its distinct rows."""
-    order = np.lexsort((row, key))
-    k, r = key[order], row[order]
-    first = np.r_[True, (k[1:] != k[:-1]) | (r[1:] != r[:-1])]
-    k, r = k[first], r[first]
-    new_key = np.r_[True, k[1:] != k[:-1]]
-    return np.add.reduceat(weights[r], np.flatnonzero(new_key)) if k.size else np.zeros(0, np.float64)
+    k, i = k[new_pair], i[new_pair]
+    return k, i, np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
 
 
 def _with_next(keys: np.ndarray, count: np.ndarray) -> np.ndarray:
