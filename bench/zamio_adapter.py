@@ -38,7 +38,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 class ZamioFingerprinter(Fingerprinter):
     """zamio's engine: decode with ``zamio.audio``, index side ``fingerprint``, query
-    side ``query_fingerprint`` + ``match``."""
+    side ``query_fingerprint`` + ``match.recognise``."""
 
     name = "zamio"
     warm = True
@@ -65,7 +65,7 @@ class ZamioFingerprinter(Fingerprinter):
 
     def query(self, path):
         q = fingerprint.query_fingerprint(audio.decode_file(path))
-        result = match.match(q, self.store.lookup)
+        result = match.recognise(q, self.store.lookup, self.store.fetch)
         if result is None:
             return None, 0.0
         return self.paths[result.track_id], result.evidence
@@ -133,7 +133,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
 def recognition_migrations(workdir: str):
     """Return a folder holding the migrations that make the fingerprint tables (0001,
-    0002, 0008): all the benchmark needs, and independent of other stages' schema work."""
+    0002, 0008, 0011): all the benchmark needs, and independent of other stages' schema work."""
     import shutil
     from pathlib import Path
 
@@ -141,7 +141,7 @@ def recognition_migrations(workdir: str):
 
     folder = Path(workdir) / "sql"
     folder.mkdir(exist_ok=True)
-    for path in sorted(SQL_DIR.glob("000[128]_*.sql")):
+    for path in sorted([*SQL_DIR.glob("000[128]_*.sql"), *SQL_DIR.glob("0011_*.sql")]):
         shutil.copy(path, folder / path.name)
     return folder
 

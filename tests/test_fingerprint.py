@@ -16,18 +16,50 @@ def tone(hz: float, seconds: float = 2.0) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
+fields = st.tuples(st.integers(0, fp.FREQ_CELLS - 1), st.integers(-fp.MAX_DU_STEPS, fp.MAX_DU_STEPS),
+                   st.integers(-fp.MAX_DU_STEPS, fp.MAX_DU_STEPS), st.integers(1, fp.MAX_DT_FRAMES),
+                   st.integers(1, fp.MAX_DT_FRAMES))
+
+
+@given(fields)
+def test_triplet_hash_packing_round_trips(values):
+    f1, du2, du3, a, b = values
+    dt2, dt3 = min(a, b), max(a, b)
+    h = fp.pack_hash(*(np.array([v]) for v in (f1, du2, du3, dt2, dt3)))
+    assert h.dtype == np.int32 and h[0] >= 0
+    assert [int(v[0]) for v in fp.unpack_hash(h)] == [f1, du2, du3, dt2, dt3]
+
+
+def test_distinct_triplet_fields_give_distinct_hashes():
+    f1, du2, du3, dt2, dt3 = (g.ravel() for g in np.meshgrid(
+        np.arange(0, 256, 37), np.arange(-31, 32, 9), np.arange(-31, 32, 11), np.arange(1, 64, 9), np.arange(1, 64, 6)))
+    ordered = dt2 <= dt3
+    h = fp.pack_hash(f1[ordered], du2[ordered], du3[ordered], dt2[ordered], dt3[ordered])
+    assert np.unique(h).size == h.size
+    assert h.min() >= 0
+
+
 @given(st.integers(0, fp.FREQ_CELLS - 1), st.integers(-fp.MAX_DU_STEPS, fp.MAX_DU_STEPS),
        st.integers(0, fp.MAX_DT_FRAMES))
-def test_hash_packing_round_trips(f1, du, dt):
-    h = fp.pack_hash(np.array([f1]), np.array([du]), np.array([dt]))
+def test_pair_hash_packing_round_trips(f1, du, dt):
+    h = fp.pack_pair_hash(np.array([f1]), np.array([du]), np.array([dt]))
     assert h.dtype == np.int32 and h[0] >= 0
-    assert [int(v[0]) for v in fp.unpack_hash(h)] == [f1, du, dt]
+    assert [int(v[0]) for v in fp.unpack_pair_hash(h)] == [f1, du, dt]
 
 
-def test_distinct_fields_give_distinct_hashes():
+def test_distinct_pair_fields_give_distinct_hashes():
     f1, du, dt = np.meshgrid(np.arange(0, 256, 17), np.arange(-31, 32, 5), np.arange(0, 64, 7))
-    h = fp.pack_hash(f1.ravel(), du.ravel(), dt.ravel())
+    h = fp.pack_pair_hash(f1.ravel(), du.ravel(), dt.ravel())
     assert np.unique(h).size == h.size
+
+
+def test_a_triplet_holds_its_two_pairs():
+    h = fp.pack_hash(np.array([40, 40]), np.array([3, -5]), np.array([-7, -5]), np.array([4, 9]), np.array([10, 9]))
+    pair_hashes, tracks, frames = fp.pairs_of_triplets(h, np.array([5, 5], np.int32), np.array([100, 200], np.int32))
+    expected = {(int(fp.pack_pair_hash(40, 3, 4)), 100), (int(fp.pack_pair_hash(40, -7, 10)), 100),
+                (int(fp.pack_pair_hash(40, -5, 9)), 200)}  # the second triplet's pairs are one pair
+    assert set(zip(pair_hashes.tolist(), frames.tolist())) == expected
+    assert pair_hashes.size == 3 and set(tracks.tolist()) == {5}
 
 
 def test_log_frequency_cells_round_trip():
@@ -96,19 +128,68 @@ def test_landmarks_respect_the_target_zone_and_fanout():
     assert everything.t1.size >= lm.t1.size
 
 
+def test_stored_triplets_hold_the_pairs_of_every_anchor_and_partner():
+    x = audio.resample(synth.song(25, 12.0), synth.SYNTH_RATE)
+    stored = fp.fingerprint(x)
+    pair_hashes, _, frames = fp.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
+    peaks = fp.find_peaks(fp.spectrogram(x), fp.INDEX_PROFILE.peaks_per_second)
+    lm = fp.peaks_to_landmarks(peaks, fp.INDEX_PROFILE.partners)
+    expected, _, ok = fp.landmarks_to_hashes(lm)
+    assert set(zip(pair_hashes.tolist(), frames.tolist())) == set(zip(expected.tolist(), lm.t1[ok].tolist()))
+
+
+def test_triplets_respect_the_target_zone_and_partner_count():
+    peaks = fp.find_peaks(fp.spectrogram(audio.resample(synth.song(22, 10.0), synth.SYNTH_RATE)), 8.0)
+    table = fp.partner_table(peaks, 3)
+    tr = fp.peaks_to_triplets(peaks, 3)
+    assert np.all((tr.dt2 >= fp.MIN_DT_FRAMES) & (tr.dt2 <= tr.dt3) & (tr.dt3 <= fp.MAX_DT_FRAMES))
+    assert np.all(np.abs(tr.u2 - tr.u1) <= fp.MAX_DU_STEPS) and np.all(np.abs(tr.u3 - tr.u1) <= fp.MAX_DU_STEPS)
+    # three partners make three triplets per anchor; fewer partners, fewer triplets
+    full = int(((table >= 0).sum(axis=1) == 3).sum())
+    two = int(((table >= 0).sum(axis=1) == 2).sum())
+    one = int(((table >= 0).sum(axis=1) == 1).sum())
+    assert tr.t1.size == 3 * full + two
+    assert fp.peaks_to_triplets(peaks, 3, lone_partner=True).t1.size == 3 * full + two + one
+    assert fp.peaks_to_triplets(peaks, 8).t1.size > tr.t1.size
+
+
+def test_partners_are_the_nearest_later_peaks_in_the_zone():
+    peaks = fp.Peaks(np.array([0, 1, 2, 3, 80], np.int32), np.array([10.0, 60.0, 12.0, 14.0, 10.0], np.float32),
+                     np.zeros(5, np.float32))
+    table = fp.partner_table(peaks, 2)
+    # peak 1 is too far in frequency from 0, peak 4 too late for anyone
+    assert table.tolist() == [[2, 3], [-1, -1], [3, -1], [-1, -1], [-1, -1]]
+
+
+def test_held_notes_are_not_looked_up_but_are_stored():
+    tr = fp.Triplets(np.array([0, 0], np.int32), np.array([10.0, 10.0], np.float32), np.array([10.2, 13.0], np.float32),
+                     np.array([9.9, 10.0], np.float32), np.array([4, 4], np.int32), np.array([8, 8], np.int32))
+    hashes, _, ok = fp.triplets_to_hashes(tr)
+    assert ok.tolist() == [False, True] and hashes.size == 1
+    assert fp.triplets_to_hashes(tr, held_notes=True)[0].size == 2
+
+
 def test_query_side_contains_the_index_side():
     x = audio.resample(synth.song(23, 12.0), synth.SYNTH_RATE)
-    stored = set(fp.fingerprint(x).hashes.tolist())
+    stored = fp.fingerprint(x)
     query = fp.query_fingerprint(x)
-    at_nominal = set(query.hashes[query.speeds[query.speed_index] == 1.0].tolist())
-    assert len(stored & at_nominal) / len(stored) > 0.95
+    triplets = query.triplets
+    at_nominal = set(triplets.hashes[triplets.speeds[triplets.speed_index] == 1.0].tolist())
+    # the index's triplets of held notes are never looked up
+    f1, du2, du3, _, _ = fp.unpack_hash(stored.hashes)
+    looked_up = set(stored.hashes[(du2 != 0) | (du3 != 0)].tolist())
+    assert len(looked_up & at_nominal) / len(looked_up) > 0.9
+    pair_hashes, _, _ = fp.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
+    pairs = query.pairs
+    pairs_at_nominal = set(pairs.hashes[pairs.speeds[pairs.speed_index] == 1.0].tolist())
+    assert len(set(pair_hashes.tolist()) & pairs_at_nominal) / len(set(pair_hashes.tolist())) > 0.95
 
 
 def test_speed_hypothesis_recovers_the_original_hashes():
     source = synth.song(24, 12.0)
     stored = set(fp.fingerprint(audio.resample(source, synth.SYNTH_RATE)).hashes.tolist())
     played = audio.resample(synth.change_speed(source, 2), synth.SYNTH_RATE)
-    query = fp.query_fingerprint(played)
+    query = fp.query_fingerprint(played).triplets
     found = [len(stored & set(query.hashes[query.speed_index == k].tolist())) for k in range(query.speeds.size)]
     best = int(np.argmax(found))
     assert abs(query.speeds[best] - 1.02) < 0.01
@@ -126,4 +207,15 @@ def test_speed_hypotheses_bracket_radio_speed_ups():
 def test_too_short_input_gives_no_hashes():
     f = fp.fingerprint(np.zeros(100, np.float32))
     assert f.hashes.size == 0 and f.offsets.size == 0
-    assert fp.query_fingerprint(np.zeros(100, np.float32)).hashes.size == 0
+    query = fp.query_fingerprint(np.zeros(100, np.float32))
+    assert query.triplets.hashes.size == 0 and query.pairs.hashes.size == 0
+
+
+def test_held_note_triplets_are_what_the_partial_hash_index_leaves_out():
+    # sql/0011_fingerprints_track_btree.sql: (hash >> 11) & 4095 = 2015 marks a held note
+    f1, du2, du3, dt2, dt3 = (g.ravel() for g in np.meshgrid(
+        np.arange(0, 256, 51), np.arange(-31, 32, 7), np.arange(-31, 32, 7), np.arange(1, 64, 13), np.arange(1, 64, 13)))
+    ordered = dt2 <= dt3
+    f1, du2, du3, dt2, dt3 = (a[ordered] for a in (f1, du2, du3, dt2, dt3))
+    h = fp.pack_hash(f1, du2, du3, dt2, dt3).astype(np.int64)
+    np.testing.assert_array_equal(((h >> 11) & 4095) == 2015, (du2 == 0) & (du3 == 0))

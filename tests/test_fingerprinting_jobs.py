@@ -52,7 +52,7 @@ def test_new_tracks_are_fingerprinted_once_and_a_broken_file_backs_off_then_park
 def test_dry_run_counts_and_writes_nothing(project: Project, tmp_path: Path, song_files) -> None:
     add_catalog(project, tmp_path, song_files)
     result = project.script("auto-fingerprint-new-tracks", "--dry-run")
-    assert result.returncode == 0 and "3 tracks lack fingerprint v1" in result.stderr
+    assert result.returncode == 0 and f"3 tracks lack fingerprint v{fingerprint.FINGERPRINT_VERSION}" in result.stderr
     assert project.scalar("SELECT count(*) FROM fingerprint_work") == 0
     assert project.scalar("SELECT count(*) FROM fingerprints") == 0
 
@@ -82,7 +82,8 @@ def test_cleanup_keeps_the_two_newest_versions_and_never_empties_a_track(project
         for version in (1, 2, 3, 4):  # versions as successive releases would have written them
             recognition.store_fingerprints(conn, ids["song-21"], fingerprint.Fingerprint(
                 fp.hashes, fp.offsets, version, fp.duration_seconds), "a" * 64, 20.0)
-        recognition.store_fingerprints(conn, ids["song-22"], fp, "b" * 64, 20.0)  # only an old version
+        oldest = fingerprint.Fingerprint(fp.hashes, fp.offsets, 1, fp.duration_seconds)
+        recognition.store_fingerprints(conn, ids["song-22"], oldest, "b" * 64, 20.0)  # only an old version
     dry = project.script("cleanup-old-fingerprints", "--dry-run")
     assert dry.returncode == 0 and "2 old fingerprint sets would be deleted" in dry.stderr
     result = project.script("cleanup-old-fingerprints")

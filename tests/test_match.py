@@ -41,7 +41,7 @@ def test_mp3_64k_excerpt_is_found(catalog, tmp_path):
     wav = tmp_path / "q.wav"
     synth.write_wav(wav, catalog.excerpt(12, 4.0, 10.0))
     mp3 = ffmpeg_encode(wav, tmp_path / "q.mp3", ENCODINGS["mp3"][1])
-    r = match.match(fingerprint.query_fingerprint(audio.decode_file(mp3)), catalog.index.lookup)
+    r = catalog.identify(audio.decode_file(mp3), audio.ANALYSIS_RATE)
     assert r is not None and r.track_id == 12
     assert abs(r.offset_seconds - 4.0) < 0.15
 
@@ -68,7 +68,7 @@ def test_sped_up_noisy_mp3_is_found(catalog, tmp_path):
     wav = tmp_path / "q.wav"
     synth.write_wav(wav, 0.8 * played)
     mp3 = ffmpeg_encode(wav, tmp_path / "q.mp3", ENCODINGS["mp3"][1])
-    r = match.match(fingerprint.query_fingerprint(audio.decode_file(mp3)), catalog.index.lookup)
+    r = catalog.identify(audio.decode_file(mp3), audio.ANALYSIS_RATE)
     assert r is not None and r.track_id == 13
 
 
@@ -85,7 +85,22 @@ def test_noise_is_rejected(catalog):
 def test_no_hits_is_no_match():
     empty = match.ArrayIndex()
     q = fingerprint.query_fingerprint(audio.resample(synth.song(1, 5.0), synth.SYNTH_RATE))
-    assert match.match(q, empty.lookup) is None
+    assert match.recognise(q, empty.lookup, empty.fetch) is None
+    assert match.match(q.pairs, empty.lookup) is None
+
+
+def test_candidates_are_the_tracks_with_most_aligned_triplets(catalog):
+    query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
+    ranked = match.candidates(query.triplets, catalog.index.lookup, limit=3)
+    assert ranked[0] == 12 and 1 <= ranked.size <= 3 and np.unique(ranked).size == ranked.size
+
+
+def test_array_index_fetches_whole_tracks():
+    idx = match.ArrayIndex()
+    idx.add(1, np.array([5, 7, 9], np.int32), np.array([0, 1, 2], np.int32))
+    idx.add(2, np.array([7, 11], np.int32), np.array([3, 4], np.int32))
+    h, t, o = idx.fetch(np.array([2], np.int32))
+    assert sorted(zip(h.tolist(), t.tolist(), o.tolist())) == [(7, 2, 3), (11, 2, 4)]
 
 
 def test_acceptance_rule():

@@ -48,8 +48,8 @@ def test_a_stored_set_reads_back_exactly_and_a_second_store_replaces_it(project:
     sets = project.query("SELECT track_id, version, hash_count, audio_seconds, audio_sha256 FROM fingerprint_sets "
                          "ORDER BY track_id")
     assert [tuple(s) for s in sets] == [
-        (a, 1, prints["song-22"].hashes.size, 19.5, "c" * 64),
-        (b, 1, prints["song-22"].hashes.size, 20.0, "b" * 64),
+        (a, fingerprint.FINGERPRINT_VERSION, prints["song-22"].hashes.size, 19.5, "c" * 64),
+        (b, fingerprint.FINGERPRINT_VERSION, prints["song-22"].hashes.size, 20.0, "b" * 64),
     ]
 
 
@@ -88,16 +88,24 @@ def test_lookup_in_small_batches_returns_every_row_of_the_current_version(projec
             index.add(track_id, prints[ref].hashes, prints[ref].offsets)
         other = fingerprint.Fingerprint(prints["song-21"].hashes, prints["song-21"].offsets, 7, 20.0)
         recognition.store_fingerprints(conn, ids["song-21"], other, "a" * 64, 20.0)  # another version: never returned
-    wanted = np.concatenate([prints["song-21"].hashes[:40], np.array([5, 6, 7], np.int32)])  # a few unknown hashes
+    _, du2, du3, _, _ = fingerprint.unpack_hash(prints["song-21"].hashes)
+    held = prints["song-21"].hashes[(du2 == 0) & (du3 == 0)]
+    looked_up = prints["song-21"].hashes[(du2 != 0) | (du3 != 0)]
+    wanted = np.concatenate([looked_up[:40], np.array([5, 6, 7], np.int32)])  # a few unknown hashes
     with transaction(project.engine, read_only=True) as conn:
         batched = recognition.make_lookup(conn, batch_size=7)(wanted)
         whole = recognition.make_lookup(conn)(wanted)
+        held_rows = recognition.make_lookup(conn)(held)
+        fetched = recognition.make_fetch(conn)(np.array([ids["song-21"]]))
 
     def as_set(rows):
         return sorted(zip(*(r.tolist() for r in rows)))
 
     assert len(as_set(batched)) > 40
     assert as_set(batched) == as_set(whole) == as_set(index.lookup(wanted))
+    # triplets of held notes are stored for the pairs they hold, never looked up by hash
+    assert held.size > 0 and held_rows[0].size == 0
+    assert as_set(fetched) == as_set(index.fetch(np.array([ids["song-21"]])))
     assert all(r.dtype == np.int32 for r in batched)
 
 

@@ -1,12 +1,22 @@
 """Matching: vote the hits of an excerpt's hashes into (track, speed, offset) bins.
 
-Pure numpy.  The index is reached only through a *lookup callable*
+Pure numpy.  The index is reached only through two callables,
 
     lookup(hashes: int32 array) -> (hashes, track_ids, offsets)   # three equal-length arrays
+    fetch(track_ids: int32 array) -> (hashes, track_ids, offsets)
 
-returning every stored row whose hash is in ``hashes`` (the database layer runs it as
-batched ``WHERE hash = ANY(...)`` queries on an indexed table; ``ArrayIndex`` below is
-an in-memory one for tests and benchmarks).  ``match`` never sees the whole index.
+returning every stored row whose hash is in ``hashes``, and every stored row of the
+given tracks (the database layer runs them as batched ``WHERE hash = ANY(...)`` and
+``WHERE track_id = ANY(...)`` queries on indexed columns; ``ArrayIndex`` below is an
+in-memory index for tests and benchmarks).  Nothing here sees the whole index.
+
+Two stages (``recognise``): the excerpt's triplet hashes, selective enough that a
+lookup returns few rows of other recordings however large the catalog, vote for the
+``CANDIDATES`` best recordings; their stored triplets are unfolded into pair
+landmarks (``zamio.fingerprint.pairs_of_triplets``) and ``match`` decides among them
+with the excerpt's pairs, which survive noise better than triplets on short excerpts.
+The candidates beyond the first are the excerpt's nearest rivals: their best bins are
+what chance reaches (see ``evidence``).
 
 Voting: a hit pairs a query hash (anchor at original-time frame ``q`` under speed
 hypothesis ``s``) with a stored row (track, anchor frame ``r``); if the excerpt is that
@@ -37,9 +47,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc
 
-from zamio.fingerprint import FRAME_SECONDS, QueryPrints
+from zamio.fingerprint import FRAME_SECONDS, Query, QueryPrints, pairs_of_triplets
 
 Lookup = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Fetch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+# Recordings verified per excerpt: the true one ranks first among the triplet votes on
+# nearly every excerpt that pairs can recognise; the others set the level of chance.
+CANDIDATES = 8
 
 OFFSET_BIN_FRAMES = 4  # 128 ms: drift of a speed guess off by half a step over 10 s
 
@@ -127,6 +142,19 @@ class ArrayIndex:
         lo, hi = np.searchsorted(h, q, "left"), np.searchsorted(h, q, "right")
         idx = _ranges(lo, hi)
         return h[idx], t[idx], o[idx]
+
+    def fetch(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return every row of the given tracks (a ``Fetch``)."""
+        h, t, o = self.rows()
+        keep = np.isin(t, track_ids)
+        return h[keep], t[keep], o[keep]
+
+    @classmethod
+    def of_rows(cls, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> ArrayIndex:
+        """Return an index holding ``rows`` (hashes, track_ids, offsets)."""
+        index = cls()
+        index._parts.append(tuple(np.asarray(a, np.int32) for a in rows))  # type: ignore[arg-type]
+        return index
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -236,6 +264,32 @@ def chance_probability(score: int, runner_up: int) -> float:
         return 1.0
     # P(X >= k) for Poisson(lam) is the regularised lower incomplete gamma P(k, lam)
     return float(gammainc(score, runner_up + 1.0))
+
+
+def recognise(query: Query, lookup: Lookup, fetch: Fetch, min_candidates: int = 1) -> MatchResult | None:
+    """Given an excerpt's ``Query``, a triplet ``Lookup`` and a ``Fetch`` of stored
+    triplet rows by track, return the recognised track, or None (see the module
+    docstring: candidates by triplets, the decision by pairs).  With fewer than
+    ``min_candidates`` candidates the answer is None: too few rivals to tell chance."""
+    tracks = candidates(query.triplets, lookup)
+    if tracks.size == 0 or tracks.size < min_candidates:
+        return None
+    pairs = ArrayIndex.of_rows(pairs_of_triplets(*fetch(tracks)))
+    return match(query.pairs, pairs.lookup)
+
+
+def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> np.ndarray:
+    """Given an excerpt's triplet prints and a triplet ``Lookup``, return up to ``limit``
+    track ids, best first: ranked by the aligned anchors of their best bin, then by its
+    aligned rows."""
+    if query.hashes.size == 0:
+        return np.zeros(0, np.int32)
+    rows = tuple(np.asarray(a) for a in lookup(np.unique(query.hashes)))
+    votes = vote(join_hits(query, rows), rows, query.speeds.size)
+    order = np.lexsort((-votes.count, -votes.anchors))
+    ranked = votes.track[order]
+    _, first = np.unique(ranked, return_index=True)
+    return ranked[np.sort(first)][:limit].astype(np.int32)
 
 
 def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:

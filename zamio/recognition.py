@@ -9,13 +9,15 @@ bulk (PostgreSQL ``COPY ... (FORMAT binary)``, SQLite ``executemany``).  A
 track's set of one version is replaced whole inside one transaction, so a
 reader sees the old set or the new one, never a mixture or nothing.
 
-Lookup: the distinct hashes of an excerpt go to the database in few round trips
-(PostgreSQL: one join of ``unnest(int4[])`` with the hash index per
+Lookup: the distinct triplet hashes of an excerpt go to the database in few round
+trips (PostgreSQL: one join of ``unnest(int4[])`` with the hash index per
 ``LOOKUP_BATCH_POSTGRES`` hashes, rows returned by binary COPY straight into
 numpy; SQLite: ``IN`` lists of at most ``LOOKUP_BATCH_SQLITE`` parameters), only
-rows of ``FINGERPRINT_VERSION``.  The table is never loaded whole.  The cost of
-a lookup is about one index probe per distinct hash, so ``identify`` first
-tries the hashes of nominal playback speed alone.
+rows of ``FINGERPRINT_VERSION``; then the rows of the few candidate tracks they
+point at are fetched whole (``zamio.match.recognise``: one statement on the track
+index).  The table is never loaded whole.  The cost of a lookup is about one index
+probe per distinct hash, so ``identify`` first tries the hashes of nominal playback
+speed alone.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ import numpy as np
 from sqlalchemy import Connection, delete
 
 from zamio.db import is_sqlite, upsert, utcnow
-from zamio.fingerprint import FINGERPRINT_VERSION, Fingerprint, QueryPrints, query_fingerprint
-from zamio.match import Lookup, MatchResult, match
+from zamio.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
+from zamio.match import CANDIDATES, Fetch, Lookup, MatchResult, recognise
 from zamio.tables import fingerprint_sets, fingerprints
 
-#: Hashes per lookup statement.  A 10 s excerpt has about 9,000 distinct hashes, so
-#: one statement (one round trip) covers it on either database.
+#: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
+#: under all speed hypotheses, so one statement (one round trip) covers it on either database.
 LOOKUP_BATCH_POSTGRES = 20_000
 LOOKUP_BATCH_SQLITE = 30_000  # under SQLite's limit of 32,766 parameters per statement
 
@@ -138,6 +140,17 @@ def make_lookup(conn: Connection, *, version: int = FINGERPRINT_VERSION, batch_s
     return lookup
 
 
+def make_fetch(conn: Connection, *, version: int = FINGERPRINT_VERSION) -> Fetch:
+    """Given a connection, return a ``zamio.match.Fetch``: int32 track ids -> every stored
+    (hash, track_id, frame) row of ``version`` of those tracks, as three int32 arrays."""
+    fetch = _fetch_tracks_sqlite if is_sqlite(conn) else _fetch_tracks_postgres
+
+    def fetch_tracks(track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return fetch(conn, np.unique(np.asarray(track_ids, np.int64)), version)
+
+    return fetch_tracks
+
+
 def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, values.size, size):
         yield values[start:start + size]
@@ -154,17 +167,35 @@ _SET_FOR_LOOKUP = "; ".join(f"SET LOCAL {name} = off" for name in _LOOKUP_SETTIN
 _RESET_AFTER_LOOKUP = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _LOOKUP_SETTINGS)
 
 
+#: The condition of the partial hash index on PostgreSQL (sql/0011_fingerprints_track_btree.sql),
+#: repeated in every lookup so that the planner may use the index (and on SQLite, so that
+#: both answer alike): version 2 triplets of held notes are never looked up.
+LOOKUP_CONDITION = "(f.version <> 2 OR (f.hash >> 11) & 4095 <> 2015)"
+
+
 def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
     # The hashes are our own int32 values, so inlining them is safe; COPY cannot take
     # parameters, and binary COPY out lands in numpy without a Python object per row.
     literal = "{" + ",".join(map(str, hashes.tolist())) + "}"
-    sql = (f"COPY (SELECT f.hash, f.track_id, f.frame FROM unnest('{literal}'::int4[]) AS q (hash) "
-           f"JOIN fingerprints f ON f.hash = q.hash WHERE f.version = {int(version)}) TO STDOUT (FORMAT binary)")
+    return _copy_out(conn, f"SELECT f.hash, f.track_id, f.frame FROM unnest('{literal}'::int4[]) AS q (hash) "
+                           f"JOIN fingerprints f ON f.hash = q.hash "
+                           f"WHERE f.version = {int(version)} AND {LOOKUP_CONDITION}")
+
+
+def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    literal = "{" + ",".join(map(str, track_ids.tolist())) + "}"
+    return _copy_out(conn, f"SELECT hash, track_id, frame FROM fingerprints "
+                           f"WHERE track_id = ANY('{literal}'::int4[]) AND version = {int(version)}")
+
+
+def _copy_out(conn: Connection, select_sql: str) -> tuple[np.ndarray, ...]:
+    """Run ``select_sql`` (hash, track_id, frame int4 columns) as a binary COPY and
+    return its three columns as int32 arrays."""
     buffer = io.BytesIO()
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(_SET_FOR_LOOKUP)
-        cursor.copy_expert(sql, buffer)
+        cursor.copy_expert(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)", buffer)
         cursor.execute(_RESET_AFTER_LOOKUP)
     finally:
         cursor.close()
@@ -175,11 +206,19 @@ def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple
 
 
 def _fetch_sqlite(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
-    marks = ",".join("?" * hashes.size)
+    return _select_sqlite(conn, f"hash IN ({{marks}}) AND {LOOKUP_CONDITION}", hashes, version)
+
+
+def _fetch_tracks_sqlite(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    return _select_sqlite(conn, "track_id IN ({marks})", track_ids, version)
+
+
+def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    where = condition.format(marks=",".join("?" * values.size))
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(f"SELECT hash, track_id, frame FROM fingerprints WHERE hash IN ({marks}) AND version = ?",
-                       [*hashes.tolist(), int(version)])
+        cursor.execute(f"SELECT hash, track_id, frame FROM fingerprints f WHERE {where} AND version = ?",
+                       [*values.tolist(), int(version)])
         rows = np.array(cursor.fetchall(), np.int32).reshape(-1, 3)
     finally:
         cursor.close()
@@ -194,13 +233,16 @@ def identify(conn: Connection, samples: np.ndarray) -> MatchResult | None:
     Two passes share one lookup cache: first only the hashes of nominal speed (a
     quarter of the query's hashes, so a quarter of the index probes, which dominate
     the time), then, if that finds nothing, every speed hypothesis.  Each pass is a
-    complete ``match`` with its own chance estimate.
+    complete ``recognise`` with its own chance estimate; the first may answer only
+    when it found a full set of ``CANDIDATES``, since fewer rivals understate chance.
     """
     query = query_fingerprint(samples)
     lookup = _CachingLookup(make_lookup(conn))
-    nominal = int(np.argmin(np.abs(np.log(query.speeds))))
-    first = match(_only_speed(query, nominal), lookup)
-    return first if first is not None else match(query, lookup)
+    fetch = _CachingFetch(make_fetch(conn))
+    nominal = int(np.argmin(np.abs(np.log(query.pairs.speeds))))
+    first = recognise(Query(_only_speed(query.triplets, nominal), _only_speed(query.pairs, nominal)), lookup, fetch,
+                      min_candidates=CANDIDATES)
+    return first if first is not None else recognise(query, lookup, fetch)
 
 
 def _only_speed(query: QueryPrints, speed_index: int) -> QueryPrints:
@@ -228,3 +270,29 @@ class _CachingLookup:
                    for i in range(3))
         keep = np.isin(h, wanted)
         return h[keep], t[keep], f[keep]
+
+
+class _CachingFetch:
+    """A ``Fetch`` that asks the database only for tracks it has not fetched yet (for
+    the passes of one ``identify`` call)."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        wanted = np.unique(np.asarray(track_ids, np.int64))
+        new = np.array([t for t in wanted.tolist() if t not in self._rows], np.int64)
+        if new.size:
+            h, t, f = self._fetch(new)
+            order = np.argsort(t, kind="stable")
+            h, t, f = h[order], t[order], f[order]
+            starts = np.searchsorted(t, new, "left")
+            ends = np.searchsorted(t, new, "right")
+            for track, lo, hi in zip(new.tolist(), starts.tolist(), ends.tolist(), strict=True):
+                self._rows[track] = (h[lo:hi], t[lo:hi], f[lo:hi])
+        parts = [self._rows[t] for t in wanted.tolist()]
+        if not parts:
+            empty = np.zeros(0, np.int32)
+            return empty, empty, empty
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, SmallInteger, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, SmallInteger, Table, Text, UniqueConstraint, text
 
 from zamio.dbtypes import UTCDateTime
 from zamio.tables.base import lease_columns, metadata, ref
@@ -17,10 +17,12 @@ fingerprints = Table(
     Column("frame", Integer, nullable=False),
     Column("version", SmallInteger, nullable=False),
 )
-Index("ix_fingerprints_hash", fingerprints.c.hash)
-# BRIN on PostgreSQL (sql/0008_fingerprints_track_brin.sql): whole-set operations only.
-Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version,
-      postgresql_using="brin", postgresql_with={"pages_per_range": 16})
+# PostgreSQL leaves out the triplets of held notes, never looked up (sql/0011_fingerprints_track_btree.sql).
+Index("ix_fingerprints_hash", fingerprints.c.hash,
+      postgresql_where=text("version <> 2 OR (hash >> 11) & 4095 <> 2015"))
+# Reads a track's whole set: replacing it, cleaning old versions, and the candidate
+# tracks of every recognition (sql/0011_fingerprints_track_btree.sql).
+Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version)
 
 fingerprint_sets = Table(
     "fingerprint_sets",
