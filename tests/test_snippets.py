@@ -33,10 +33,11 @@ def drop(inbox: Path, name: str, audio: bytes, sidecar: dict | str, sidecar_name
     (inbox / name).write_bytes(audio)
     text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
     (inbox / (sidecar_name or name + ".json")).write_text(text)
-    if settled:
-        past = time.time() - SETTLE_SECONDS - 5
-        for path in (inbox / name, inbox / (sidecar_name or name + ".json")):
-            os.utime(path, (past, past))
+    # A file still being written is stamped a minute ahead rather than now, so that it
+    # stays unsettled however long the scan takes to start on a busy machine.
+    stamp = time.time() - SETTLE_SECONDS - 5 if settled else time.time() + 60
+    for path in (inbox / name, inbox / (sidecar_name or name + ".json")):
+        os.utime(path, (stamp, stamp))
 
 
 def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, catalog_prints):
