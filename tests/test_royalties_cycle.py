@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
+from zamio.db import open_engine, transaction
+from zamio.royalties.cycle import CycleSpec, close_cycle
 
 
 def close(project: Project, name: str, *args: str) -> tuple[int, str, Path]:
@@ -87,7 +92,8 @@ def test_a_dry_run_prints_the_totals_and_changes_nothing(project: Project) -> No
                             "--to", "2026-03-31", "--dry-run", "--out", str(project.tmp_path / "dry"))
     assert result.returncode == 0, result.stderr
     assert "GHS gross priced             4.3800" in result.stdout
-    for table in ("royalty_cycles", "royalty_ledger", "royalty_pricings", "cycle_line_items", "email_outbox"):
+    for table in ("royalty_cycles", "royalty_ledger", "royalty_pricings", "cycle_pricings", "cycle_line_items",
+                  "email_outbox"):
         assert project.scalar(f"SELECT count(*) FROM {table}") == 0, table
     assert not (project.tmp_path / "dry").exists()
 
@@ -131,3 +137,67 @@ def test_a_ledger_line_traces_back_to_its_capture(project: Project) -> None:
     chain = json.loads(result.stdout)
     assert chain["play"]["id"] == play and chain["detections"][0]["audio_sha256"] == "ab" * 32
     assert chain["rate_card"]["rate_per_second"] == "0.015" and chain["cycle"]["name"] == "2026-03"
+
+
+def test_a_pricing_dated_after_the_cycle_waits_for_the_next_one(project: Project) -> None:
+    books, station, local = scenario(project)
+    april = books.play(station, utc("2026-04-02 12:00"), 100, track_id=local)  # priced before March closes
+    code, stdout, _ = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert code == 0 and "GHS gross priced             4.3800" in stdout
+    waiting = project.scalar("SELECT id FROM royalty_pricings WHERE play_id = :p", p=april)
+    assert project.scalar("SELECT open_pricings_from FROM royalty_cycles WHERE name = '2026-03'") == waiting
+    code, stdout, _ = close(project, "2026-04", "--from", "2026-04-01", "--to", "2026-04-30")
+    assert code == 0 and "GHS gross priced             1.2000" in stdout  # 0.012 × 1.0 × 100 s
+    assert project.scalar("SELECT c.name FROM cycle_pricings m JOIN royalty_cycles c ON c.id = m.cycle_id "
+                          "WHERE m.play_id = :p", p=april) == "2026-04"
+
+
+def test_a_recalculation_of_a_locked_period_is_paid_by_the_next_cycle(project: Project) -> None:
+    books, station, local = scenario(project)
+    close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    march = [tuple(r) for r in project.query("SELECT * FROM cycle_line_items ORDER BY id")]
+    books.rate_card("class_b", "regular", "0.02", "1.0", date(2026, 3, 1))  # a correction of March's rate
+    result = project.script("calculate-royalty-distributions", "--recalculate", "--from", "2026-03-01",
+                            "--to", "2026-03-31")
+    assert result.returncode == 0, result.stderr
+    code, stdout, out = close(project, "2026-04", "--from", "2026-04-01", "--to", "2026-04-30")
+    # The difference only: PRS work 240 s × (0.020 − 0.012) = 1.92, local work 125 s × 0.008 = 1.00.
+    assert code == 0 and "GHS gross priced             2.9200" in stdout and ": exact" in stdout
+    lines = (out / "statements" / "contributor-ama.GHS.csv").read_text().splitlines()
+    assert any(",reversal,,-0.75,adjustment,recalculated" in line for line in lines), lines
+    assert [tuple(r) for r in project.query("SELECT * FROM cycle_line_items WHERE cycle_id = 1 ORDER BY id")] == march
+    assert project.scalar("SELECT count(*) FROM royalty_pricings p LEFT JOIN cycle_pricings m "
+                          "ON m.play_id = p.play_id AND m.version = p.version WHERE m.cycle_id IS NULL") == 0
+
+
+@pytest.mark.postgres
+def test_two_closes_at_once_pay_each_pricing_once(postgres_url: str, tmp_path: Path) -> None:
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    books, station, local = scenario(project)
+    for day in range(1, 20):
+        books.play(station, utc(f"2026-04-{day:02d} 12:00"), 100, track_id=local)
+    assert project.script("calculate-royalty-distributions").returncode == 0
+    engines = [open_engine(postgres_url) for _ in range(2)]
+    start = threading.Barrier(2)
+    found = {}
+
+    def run(engine, spec: CycleSpec) -> None:  # noqa: ANN001
+        start.wait()
+        with transaction(engine) as conn:
+            found[spec.name] = close_cycle(conn, spec, "racer", tmp_path)[1]
+
+    threads = [threading.Thread(target=run, args=(engine, spec)) for engine, spec in zip(engines, (
+        CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)),
+        CycleSpec("2026-04", date(2026, 4, 1), date(2026, 4, 30))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for engine in engines:
+        engine.dispose()
+    assert all(t.reconciled for totals in found.values() for t in totals) and len(found) == 2
+    assert sum(t.gross for totals in found.values() for t in totals) == project.scalar(
+        "SELECT sum(gross - previous_gross) FROM royalty_pricings")
+    assert project.scalar("SELECT count(*) FROM cycle_pricings") == project.scalar(
+        "SELECT count(*) FROM royalty_pricings")

@@ -1,16 +1,21 @@
-"""Per-recipient statements written by several worker processes: the same bytes as one process."""
+"""Per-recipient statements: several worker processes write the bytes of one, PostgreSQL formats as Python."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Float, cast, insert
+
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
 from zamio.db import transaction
 from zamio.royalties.cycle import find_cycle
+from zamio.royalties.statement_format import formatted_lines, reference_lines
 from zamio.royalties.statement_workers import write_statements
-from zamio.royalties.statements import recipient_ranges
+from zamio.royalties.statements import recipient_ranges, statement_fields, statement_lines
+from zamio.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
 
 
 def files(folder: Path) -> dict[Path, bytes]:
@@ -50,7 +55,7 @@ def test_statement_workers_write_the_bytes_one_process_writes(project: Project) 
             assert files(folder / "statements") == single, workers
 
 
-def test_recipient_ranges_cover_every_recipient_once_in_database_order(project: Project) -> None:
+def test_recipient_ranges_cut_the_line_items_into_contiguous_ranges(project: Project) -> None:
     busy_month(project)
     result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
                             "--to", "2026-03-31", "--out", str(project.tmp_path / "out"))
@@ -61,3 +66,92 @@ def test_recipient_ranges_cover_every_recipient_once_in_database_order(project: 
         ranges = recipient_ranges(conn, cycle.id, 3)
     assert len(ranges) == 3 and ranges[0][0] is None and ranges[-1][1] is None
     assert all(left[1] == right[0] for left, right in zip(ranges, ranges[1:]))  # contiguous, no gap
+    items = [r[0] for r in project.query("SELECT id FROM cycle_line_items ORDER BY id")]
+    inside = [sum(1 for low, high in ranges if (low is None or i >= low) and (high is None or i < high))
+              for i in items]
+    assert inside == [1] * len(items)  # every recipient in exactly one range
+
+
+def test_files_replace_the_statements_folder_whole(project: Project) -> None:
+    busy_month(project)
+    out = project.tmp_path / "cycles" / "2026-03"
+    result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
+                            "--to", "2026-03-31", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    written = files(out / "statements")
+    (out / "statements" / "stale.csv").write_text("from an older run")
+    (out / ".statements.partial").mkdir()  # what a run killed while writing leaves
+    (out / ".statements.partial" / "half.csv").write_text("entry_id,pl")
+    result = project.script("process-royalty-cycle", "--name", "2026-03", "--regenerate", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert files(out / "statements") == written
+    assert sorted(p.name for p in out.iterdir()) == ["remittances.csv", "statements", "statements.csv",
+                                                      "summary.txt", "usage"]
+
+
+SECONDS = [0.0625, -0.0, 0.0, 1e-7, -1e-7, 120.0, 2.0005, 12345.6785, float("nan")]
+AMOUNTS = [-12345, 5, -5, 50, 150, 250, -250, 0, 9_999_999_999_995]
+DETAILS = [None, '{"share":"33.333333"}', '{"reverses_kind": "share"}', '{"share":"1,5"}', '{"share":"<5>&"}']
+REASONS = [None, "below_min_seconds", 'a,b "c"\nd', "<x>&'y'", "\r"]
+KINDS = ["share", "reversal", "admin_fee", "odd,kind <&>"]
+NAMES = [None, "Ama", "Ámá", ""]
+RECIPIENTS = [("contributor", "ama", "GHS"), ("contributor", "writer 5/a", "GHS"), ("society", "052", "JPY"),
+              ("suspense", 'no_agreement:x,"y"', "GHS"), ("artist", "art-1", "BHD")]
+
+
+def awkward_cycle(project: Project, name: str, method: str, period: tuple[date, date],
+                  plays: list[tuple[int | None, date | None]], lines: int) -> None:
+    """A locked cycle whose ledger lines take every awkward value a cell can hold, as rows written directly."""
+    now = utc("2026-05-01 00:00")
+    with project.engine.begin() as conn:
+        cycle = conn.execute(insert(royalty_cycles).values(
+            name=name, territory="GH", period_from=period[0], period_to=period[1], method=method, status="locked",
+            rounding="ROUND_HALF_EVEN", created_at=now, locked_at=now)).inserted_primary_key[0]
+        for kind, ref, currency in RECIPIENTS:
+            conn.execute(insert(cycle_line_items).values(
+                cycle_id=cycle, recipient_type=kind, recipient_ref=ref, currency=currency, plays=1, seconds=0.0,
+                gross=0, admin_fee=0, net=0))
+        for play, play_date in plays:
+            if play is not None and method == "per_second":
+                conn.execute(insert(cycle_pricings).values(play_id=play, version=1, cycle_id=cycle,
+                                                           play_date=play_date))
+        for i in range(lines):
+            kind, ref, currency = RECIPIENTS[i % len(RECIPIENTS)]
+            play = plays[i % len(plays)][0]
+            conn.execute(insert(royalty_ledger).values(
+                entry_key=f"{name}:{i}", play_id=play, cycle_id=cycle if method == "pool" else None, version=1,
+                kind=KINDS[i % len(KINDS)], recipient_type=kind, recipient_ref=ref,
+                recipient_name=NAMES[i % len(NAMES)], amount=AMOUNTS[i % len(AMOUNTS)], currency=currency,
+                seconds=cast(repr(SECONDS[i % len(SECONDS)]), Float),  # as text: a -0.0 parameter arrives as 0
+                reason=REASONS[i % len(REASONS)],
+                details=DETAILS[i % len(DETAILS)], run_id="test", created_at=now))
+
+
+@pytest.mark.postgres
+def test_postgresql_formats_lines_as_the_reference_does(postgres_url: str, tmp_path: Path) -> None:
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    books = Books(project.engine)
+    station = books.station(name='Joy <FM> & Co, "Live"\nAccra')
+    track = books.track("t1", "Odo 'love' <b>", books.artist("art-1", "Ama «Nkansah» & Sons"), isrc="GHA120000001")
+    plain = books.play(station, utc("2026-03-02 12:00"), 120, track_id=track)
+    untracked = books.play(station, utc("2026-03-05 08:30:15"), 60, title='Song, "one"', artist="Kofi & <Yaw>")
+    late = books.play(station, utc("2026-02-27 23:59:59"), 30, track_id=track)
+    pooled = books.play(station, utc("2026-04-03 10:00"), 90, track_id=track)
+    awkward_cycle(project, "2026-03", "per_second", (date(2026, 3, 1), date(2026, 3, 31)),
+                  [(plain, date(2026, 3, 2)), (untracked, date(2026, 3, 5)), (late, date(2026, 2, 27))], 90)
+    project.execute("INSERT INTO royalty_pricings (play_id, version, status, station_id, play_date, seconds, gross, "
+                    "currency, outcome_hash, created_at) VALUES (:p, 1, 'priced', :s, '2026-03-31', 90, 0, 'GHS', "
+                    "'h', now())", p=pooled, s=station)  # dated before the pool cycle: an adjustment there
+    awkward_cycle(project, "2026-04", "pool", (date(2026, 4, 1), date(2026, 4, 30)), [(pooled, None), (None, None)],
+                  45)
+    with transaction(project.engine, read_only=True) as conn:
+        for name, count in (("2026-03", 90), ("2026-04", 45)):
+            cycle = find_cycle(conn, name)
+            fast = list(formatted_lines(statement_fields(conn, cycle)))
+            reference = list(reference_lines(statement_lines(conn, cycle.id, cycle.method), cycle.period_from))
+            assert len(fast) == count and fast == reference, name
+            assert any(",adjustment," in line[5] for line in fast), name
+    contributor = [line for line in reference if line[1] == "ama"]
+    assert contributor[0][5].startswith(f"{project.scalar('SELECT min(id) FROM royalty_ledger WHERE cycle_id = 2')},")
+    assert '"Joy <FM> & Co, ""Live""\nAccra"' in "".join(line[5] for line in fast)

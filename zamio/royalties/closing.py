@@ -2,9 +2,10 @@
 
 A cycle pays the lines of the pricings assigned to it.  When it is locked, every
 pricing not yet assigned whose station-local play date is on or before the
-cycle's last day is assigned to it (``royalty_pricings.cycle_id``): the plays of
-its period, plus the **adjustments** (late plays, reversals, corrections) of
-periods already locked, which therefore never reopen a locked cycle.
+cycle's last day is assigned to it (one row per pricing in ``cycle_pricings``):
+the plays of its period, plus the **adjustments** (late plays, reversals,
+corrections) of periods already locked, which therefore never reopen a locked
+cycle.  A pricing is assigned once (``cycle_pricings`` is keyed by the pricing).
 
 * ``per_second`` cycles pay those pricings' own lines (``royalty_ledger.cycle_id`` empty);
 * ``pool`` cycles pay the lines written by the pool distribution
@@ -20,29 +21,94 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 
-from sqlalchemy import Connection, and_, case, func, literal, select, update
+from sqlalchemy import Connection, and_, case, exists, func, insert, literal, select, update
 
 from zamio.db import is_sqlite
 from zamio.errors import DataError
 from zamio.money import from_units, round_units
-from zamio.tables import (cycle_line_items, exchange_rates, partner_remittances, partner_societies, royalty_cycles,
-                          royalty_ledger, royalty_pricings, station_licence_fees)
+from zamio.tables import (cycle_line_items, cycle_pricings, exchange_rates, partner_remittances, partner_societies,
+                          royalty_cycles, royalty_ledger, royalty_pricings, station_licence_fees)
 
 PAYEE_TYPES = ("contributor", "artist", "publisher", "society")
 RATE_PLACES = Decimal("0.0000000001")  # exchange rates are stored NUMERIC(24,10)
 
 
-def assign_pricings(conn: Connection, cycle_id: int, period_to: date) -> int:
-    """Given a cycle and its last day, assign it every unassigned pricing up to that day; return how many."""
-    result = conn.execute(update(royalty_pricings)
-                          .where(royalty_pricings.c.cycle_id.is_(None), royalty_pricings.c.play_date <= period_to)
-                          .values(cycle_id=cycle_id))
+def exclude_pricing(conn: Connection) -> None:
+    """Wait for the pricings being written, and hold off new ones and other closes until this transaction ends.
+
+    Then no pricing below the highest id seen can appear later, which makes ``open_pricings_from``
+    safe to record, and a close sees every cycle locked before it.  SQLite needs nothing: its
+    writing transactions already run one at a time.
+    """
     if not is_sqlite(conn):
-        # The planner must see the new cycle_id values, and the lines priced since the last analysis:
-        # with stale counts it joins a million lines by nested loops.
-        conn.exec_driver_sql("ANALYZE royalty_pricings")
-        conn.exec_driver_sql("ANALYZE royalty_ledger")
+        conn.exec_driver_sql("LOCK TABLE royalty_pricings IN SHARE ROW EXCLUSIVE MODE")
+
+
+def use_memory(conn: Connection) -> None:
+    """Let this transaction's sorts and hashes of a month of lines run in memory (PostgreSQL), not on disk."""
+    if not is_sqlite(conn):
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+
+
+def assign_pricings(conn: Connection, cycle_id: int, period_to: date) -> int:
+    """Given a cycle and its last day, assign it every unassigned pricing up to that day; return how many.
+
+    Also records on the cycle the lowest pricing id left unassigned, where the next cycle starts looking.
+    """
+    exclude_pricing(conn)  # close_cycle took it first; locking again is a no-op
+    start = _first_open_pricing(conn)
+    p = royalty_pricings
+    # Sorted into key order (the key's index grows at its end); the sort also reads every candidate
+    # before the first row goes in, so the check never scans the rows this statement adds.
+    chosen = (select(p.c.play_id, p.c.version, literal(cycle_id), p.c.play_date)
+              .where(p.c.id >= start, p.c.play_date <= period_to, ~_assigned(p))
+              .order_by(p.c.play_id, p.c.version))
+    result = conn.execute(insert(cycle_pricings).from_select(["play_id", "version", "cycle_id", "play_date"],
+                                                             chosen))
+    _analyze(conn)
+    conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle_id).values(
+        open_pricings_from=_first_unassigned(conn, start, period_to)))
     return max(result.rowcount, 0)
+
+
+def _first_open_pricing(conn: Connection) -> int:
+    """Return the lowest pricing id a new assignment must look at (0 if no cycle recorded one)."""
+    return int(conn.execute(select(func.max(royalty_cycles.c.open_pricings_from))
+                            .where(royalty_cycles.c.status == "locked")).scalar() or 0)
+
+
+def _assigned(p):  # noqa: ANN001, ANN202  (royalty_pricings; returns a SQL condition)
+    return exists().where(cycle_pricings.c.play_id == p.c.play_id, cycle_pricings.c.version == p.c.version)
+
+
+def _first_unassigned(conn: Connection, start: int, period_to: date) -> int:
+    """Return the lowest pricing id from ``start`` on that no cycle pays, or one past the highest id.
+
+    Only pricings dated after ``period_to`` can be left: the others were just assigned, or before.
+    """
+    p = royalty_pricings
+    left = conn.execute(select(func.min(p.c.id)).where(p.c.id >= start, p.c.play_date > period_to,
+                                                       ~_assigned(p))).scalar()
+    return left if left is not None else (conn.execute(select(func.max(p.c.id))).scalar() or 0) + 1
+
+
+def _analyze(conn: Connection) -> None:
+    """Refresh the planner's counts of what a close joins (PostgreSQL): the new assignments, and the
+    lines priced since the last analysis; with stale counts it joins a million lines by nested loops."""
+    if is_sqlite(conn):
+        return
+    conn.exec_driver_sql("ANALYZE cycle_pricings")
+    conn.exec_driver_sql("ANALYZE royalty_pricings (id, play_id, version, play_date)")
+    conn.exec_driver_sql("ANALYZE royalty_ledger (play_id, version, cycle_id, recipient_type, recipient_ref)")
+
+
+def paid_pricings(cycle_id: int):  # noqa: ANN201  (a SQLAlchemy FROM clause)
+    """Given a cycle id, return the pricings assigned to it (royalty_pricings rows), as a subquery."""
+    return (select(royalty_pricings)
+            .join(cycle_pricings, and_(cycle_pricings.c.play_id == royalty_pricings.c.play_id,
+                                       cycle_pricings.c.version == royalty_pricings.c.version))
+            .where(cycle_pricings.c.cycle_id == cycle_id)
+            .subquery("paid"))
 
 
 def cycle_entries(cycle_id: int, method: str):  # noqa: ANN201  (a SQLAlchemy FROM clause)
@@ -50,9 +116,9 @@ def cycle_entries(cycle_id: int, method: str):  # noqa: ANN201  (a SQLAlchemy FR
     if method == "pool":
         return select(royalty_ledger).where(royalty_ledger.c.cycle_id == cycle_id).subquery("entries")
     return (select(royalty_ledger)
-            .join(royalty_pricings, and_(royalty_pricings.c.play_id == royalty_ledger.c.play_id,
-                                         royalty_pricings.c.version == royalty_ledger.c.version))
-            .where(royalty_pricings.c.cycle_id == cycle_id, royalty_ledger.c.cycle_id.is_(None))
+            .join(cycle_pricings, and_(cycle_pricings.c.play_id == royalty_ledger.c.play_id,
+                                       cycle_pricings.c.version == royalty_ledger.c.version))
+            .where(cycle_pricings.c.cycle_id == cycle_id, royalty_ledger.c.cycle_id.is_(None))
             .subquery("entries"))
 
 
@@ -90,6 +156,8 @@ def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
         item["gross"] = item["net"] + item["admin_fee"]
     if items:
         conn.execute(cycle_line_items.insert(), [items[k] for k in sorted(items)])
+    if not is_sqlite(conn):  # the statements join every line to its item: the planner must count them
+        conn.exec_driver_sql("ANALYZE cycle_line_items")
     return len(items)
 
 
@@ -157,8 +225,8 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) 
     """Given a cycle's line items and its independently summed gross per currency, return its totals."""
     rows = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)).all()
     e = cycle_entries(cycle_id, method)
-    plays = dict(conn.execute(select(e.c.currency, func.count(func.distinct(e.c.play_id)))
-                              .where(e.c.kind != "reversal").group_by(e.c.currency)).all())
+    paid = select(e.c.currency, e.c.play_id).where(e.c.kind != "reversal").distinct().subquery("paid")
+    plays = dict(conn.execute(select(paid.c.currency, func.count(paid.c.play_id)).group_by(paid.c.currency)).all())
     found = []
     for currency in sorted({r.currency for r in rows} | set(gross)):
         mine = [r for r in rows if r.currency == currency]
@@ -173,23 +241,37 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) 
     return found
 
 
-def priced_gross(conn: Connection, cycle_id: int) -> dict[str, int]:
-    """Given a per-second cycle, return Σ (gross − previous gross) of its pricings, per currency."""
-    return {cur: int(total) for cur, total in conn.execute(
-        select(royalty_pricings.c.currency, func.sum(royalty_pricings.c.gross - royalty_pricings.c.previous_gross))
-        .where(royalty_pricings.c.cycle_id == cycle_id).group_by(royalty_pricings.c.currency))}
+@dataclass(frozen=True)
+class PaidPricings:
+    """What the pricings assigned to a cycle add up to, per currency: read in one pass."""
+
+    count: dict[str, int]
+    id_sum: dict[str, int]
+    gross_sum: dict[str, int]
+    max_id: dict[str, int]
+    priced: dict[str, int]  # Σ (gross − previous gross): what the cycle pays, per currency
+
+    def digest_input(self) -> list[int]:
+        """The figures the cycle's input digest records: count, Σ id, Σ gross and highest id of its pricings."""
+        return [sum(self.count.values()), sum(self.id_sum.values()), sum(self.gross_sum.values()),
+                max(self.max_id.values(), default=0)]
 
 
-def pricings_digest(conn: Connection, cycle_id: int, method: str, period: tuple[date, date]) -> str:
-    """Given a cycle, return a digest of its input: method, period and the pricing set assigned to it."""
-    row = conn.execute(select(
-        func.count(), func.coalesce(func.sum(royalty_pricings.c.id), 0),
-        func.coalesce(func.sum(royalty_pricings.c.gross), 0), func.max(royalty_pricings.c.id),
-    ).where(royalty_pricings.c.cycle_id == cycle_id)).one()
+def paid_pricings_summary(conn: Connection, cycle_id: int) -> PaidPricings:
+    """Given a cycle with its pricings assigned, return their sums per currency."""
+    paid = paid_pricings(cycle_id)
+    rows = conn.execute(select(paid.c.currency, func.count(), func.sum(paid.c.id), func.sum(paid.c.gross),
+                               func.max(paid.c.id), func.sum(paid.c.gross - paid.c.previous_gross))
+                        .group_by(paid.c.currency)).all()
+    return PaidPricings(*({r[0]: int(r[i]) for r in rows} for i in range(1, 6)))
+
+
+def pricings_digest(conn: Connection, paid: PaidPricings, method: str, period: tuple[date, date]) -> str:
+    """Given a cycle's pricing sums, return a digest of its input: method, period and the pricing set."""
     fees = conn.execute(select(func.count(), func.coalesce(func.sum(station_licence_fees.c.amount), 0)).where(
         station_licence_fees.c.period_from >= period[0], station_licence_fees.c.period_to <= period[1],
         literal(method) == "pool")).one()
-    text = json.dumps([method, str(period[0]), str(period[1]), [int(v or 0) for v in row], list(map(int, fees))])
+    text = json.dumps([method, str(period[0]), str(period[1]), paid.digest_input(), list(map(int, fees))])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -77,6 +77,8 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
     Raise DataError if it overlaps a locked cycle or a remittance lacks an exchange rate;
     UnreconciledCycle if payees + suspense + admin fees ≠ gross priced (nothing is locked then).
     """
+    closing.exclude_pricing(conn)  # one close at a time, and no pricing written while it runs
+    closing.use_memory(conn)
     _check_overlap(conn, spec)
     now = utcnow()
     existing = find_cycle(conn, spec.name)
@@ -84,18 +86,19 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
         name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
         method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
     closing.assign_pricings(conn, cycle_id, spec.period_to)
+    paid = closing.paid_pricings_summary(conn, cycle_id)
     if spec.method == "pool":
         gross = pool.distribute(conn, cycle_id, spec.period_from, spec.period_to, run_id, now)
     else:
-        gross = closing.priced_gross(conn, cycle_id)
+        gross = paid.priced
     closing.write_line_items(conn, cycle_id, spec.method)
     closing.write_remittances(conn, cycle_id, spec.period_to, now)
     found = closing.totals(conn, cycle_id, spec.method, gross)
     broken = [t for t in found if not t.reconciled]
     if broken:
         raise UnreconciledCycle(f"cycle {spec.name} does not reconcile: {broken}; nothing was locked")
-    closing.lock(conn, cycle_id, closing.pricings_digest(conn, cycle_id, spec.method,
-                                                         (spec.period_from, spec.period_to)), found, now)
+    closing.lock(conn, cycle_id, closing.pricings_digest(conn, paid, spec.method, (spec.period_from, spec.period_to)),
+                 found, now)
     cycle = find_cycle(conn, spec.name)
     queue_statement_emails(conn, cycle, folder)
     return cycle, found

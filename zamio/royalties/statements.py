@@ -14,40 +14,44 @@ In the cycle's folder (default ``var/cycles/<name>``):
 
 Nothing in a file depends on when it was written: rows are ordered, names
 escaped, amounts rounded once (half-even) from exact units.
+
+A cycle's statement lines are read by one query, ordered by recipient (the id of
+its line item) and play time, and cut into a file at each new recipient.  On
+PostgreSQL they come as plain fields through a server-side cursor and are
+formatted by ``statement_format.formatted_lines``; on SQLite row by row by
+``statement_format.reference_lines``: the same bytes (a test compares the two).
+``zamio.royalties.statement_workers`` shares the recipients between processes.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import html
-import io
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, tuple_
+from sqlalchemy import BigInteger, Connection, and_, case, func, literal, select
 
 from zamio.db import is_sqlite
-from zamio.money import currency_exponent, minor_units
+from zamio.money import currency_exponent
 from zamio.royalties.closing import cycle_entries
-from zamio.tables import (artists, cycle_line_items, partner_remittances, partner_societies, play_logs,
-                          royalty_ledger, royalty_pricings, stations, tracks)
+from zamio.royalties.statement_format import (LINE_HEADER, csv_text, decimal_text, formatted_lines, html_page,
+                                              reference_lines)
+from zamio.tables import (artists, cycle_line_items, cycle_pricings, partner_remittances, partner_societies,
+                          play_logs, royalty_ledger, royalty_pricings, stations, tracks)
 
 STATEMENT_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "plays", "seconds",
                      "gross", "admin_fee", "net"]
-LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "artist", "isrc", "seconds",
-                "kind", "share_percent", "amount", "adjustment", "reason"]
 REMITTANCE_COLUMNS = ["society_code", "society", "currency", "gross_ghs_units", "gross", "admin_fee", "net",
                       "ledger_currency", "exchange_rate", "net_in_currency"]
 STREAM_ROWS = 5000
-Recipient = tuple[str, str]  # (recipient_type, recipient_ref)
-RecipientRange = tuple[Recipient | None, Recipient | None]  # [low, high), None for no bound
+ItemRange = tuple["int | None", "int | None"]  # line item ids [low, high), None for no bound
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,6 @@ class StatementCycle:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def decimal_text(units: int, currency: str) -> str:
-    """Given units and a currency, return the amount in minor units as a plain decimal ("-12.35")."""
-    exponent = currency_exponent(currency)
-    minor = minor_units(units, currency)
-    if exponent == 0:
-        return str(minor)
-    whole, fraction = divmod(abs(minor), 10**exponent)
-    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
-
-
 def file_stem(recipient_type: str, ref: str) -> str:
     """Given a recipient, return a safe, unique file name stem (a digest is added when the ref is altered)."""
     safe = _UNSAFE.sub("_", ref)[:80]
@@ -92,15 +86,6 @@ def write_text(path: Path, text: str) -> None:
     temp = path.with_name(path.name + ".tmp")
     temp.write_text(text, encoding="utf-8", newline="")
     os.replace(temp, path)
-
-
-def csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    """Given a header and rows, return CSV text with "\\n" line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def statements_csv(conn: Connection, cycle_id: int) -> str:
@@ -130,142 +115,147 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
         for r in rows])
 
 
-def statement_lines(conn: Connection, cycle_id: int, method: str,
-                    recipients: RecipientRange = (None, None)) -> Iterator[Any]:
-    """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
-
-    ``recipients`` = [low, high) limits them to a range of (recipient_type, recipient_ref),
-    compared as the database orders them, so that ranges cut between two recipients' lines.
-    """
+def _line_source(cycle_id: int, method: str, items: ItemRange) -> tuple[Any, Any, Any, list[Any]]:
+    """Given a cycle and a range of its line items, return (FROM clause, ledger lines, dated table, conditions)
+    of its statement lines; each line is joined to its recipient's line item, which orders the files."""
     if method == "pool":
         e = cycle_entries(cycle_id, method)
         pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
-        lines = e.outerjoin(royalty_pricings, pricing)
-    else:  # the pricings that select the lines also give their play date: one join, not two
+        lines, dated = e.outerjoin(royalty_pricings, pricing), royalty_pricings
+    else:  # the assignments that select the lines also give their play date: one join, not two
         e = royalty_ledger
-        lines = e.join(royalty_pricings, and_(royalty_pricings.c.play_id == e.c.play_id,
-                                              royalty_pricings.c.version == e.c.version,
-                                              royalty_pricings.c.cycle_id == cycle_id, e.c.cycle_id.is_(None)))
+        lines = e.join(cycle_pricings, and_(cycle_pricings.c.play_id == e.c.play_id,
+                                            cycle_pricings.c.version == e.c.version,
+                                            cycle_pricings.c.cycle_id == cycle_id, e.c.cycle_id.is_(None)))
+        dated = cycle_pricings
+    item = cycle_line_items
+    lines = (lines.join(item, and_(item.c.cycle_id == cycle_id, item.c.recipient_type == e.c.recipient_type,
+                                   item.c.recipient_ref == e.c.recipient_ref, item.c.currency == e.c.currency))
+             .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
+             .outerjoin(stations, stations.c.id == play_logs.c.station_id)
+             .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
+             .outerjoin(artists, artists.c.id == tracks.c.artist_id))
+    low, high = items
+    conditions = ([item.c.id >= low] if low is not None else []) + ([item.c.id < high] if high is not None else [])
+    return lines, e, dated, conditions
+
+
+def _file_order(e: Any) -> list[Any]:
+    """Lines in file order: by recipient (its line item: sorting one integer, not three texts), then play time."""
+    return [cycle_line_items.c.id, play_logs.c.started_at, e.c.id]
+
+
+SECONDS_SPAN = 10_000_000_000  # more seconds than from 1970 to 2286: a play's second fits below one line item
+
+
+def _sort_key() -> Any:
+    """PostgreSQL: line item id and play second in one integer ahead of ``_file_order``, the same order, sorted
+    faster: lines of one recipient then rarely tie on the first key, which the sort compares without the row."""
+    second = func.floor(func.date_part("epoch", play_logs.c.started_at)).cast(BigInteger)  # float: no numeric
+    last = SECONDS_SPAN - 1  # no play time: after the others, as NULLS LAST (greatest and least skip NULLs)
+    clamped = func.greatest(func.least(func.coalesce(second, last), last), 0)
+    return cycle_line_items.c.id * SECONDS_SPAN + clamped
+
+
+def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRange = (None, None)) -> Iterator[Any]:
+    """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
+
+    ``items`` = [low, high) limits them to the recipients of a range of the cycle's line item ids.
+    """
+    lines, e, dated, conditions = _line_source(cycle_id, method, items)
     query = (
         select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
                e.c.amount, e.c.currency, e.c.seconds, e.c.reason, e.c.details, play_logs.c.started_at,
-               stations.c.name.label("station"), royalty_pricings.c.play_date,
+               stations.c.name.label("station"), dated.c.play_date,
                func.coalesce(tracks.c.title, play_logs.c.title).label("title"),
                func.coalesce(artists.c.name, play_logs.c.artist).label("artist"),
                func.coalesce(tracks.c.isrc, play_logs.c.isrc).label("isrc"))
-        .select_from(lines)
-        .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
-        .outerjoin(stations, stations.c.id == play_logs.c.station_id)
-        .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
-        .outerjoin(artists, artists.c.id == tracks.c.artist_id)
-        .order_by(e.c.recipient_type, e.c.recipient_ref, e.c.currency, play_logs.c.started_at, e.c.id))
-    low, high = recipients
-    if low is not None:
-        query = query.where(tuple_(e.c.recipient_type, e.c.recipient_ref) >= tuple_(*low))
-    if high is not None:
-        query = query.where(tuple_(e.c.recipient_type, e.c.recipient_ref) < tuple_(*high))
-    if not is_sqlite(conn):
-        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # sort a month of lines in memory, not on disk
+        .select_from(lines).where(*conditions).order_by(*_file_order(e)))
     yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": STREAM_ROWS})
 
 
-def _utc_text(when: datetime | None) -> str:
-    """Given a play's start, return it as ``YYYY-MM-DD HH:MM:SS`` (as stored: UTC), or "" if unknown."""
-    if when is None:
-        return ""
-    if when.year < 1000:  # isoformat pads the year to four digits, strftime does not
-        return when.strftime("%Y-%m-%d %H:%M:%S")
-    return when.isoformat(" ")[:19]
+def statement_fields(conn: Connection, cycle: Any, items: ItemRange = (None, None)) -> Iterator[tuple]:
+    """PostgreSQL: the statement lines as plain fields for ``formatted_lines``, the time formatted here,
+    read through a server-side cursor (a million rows, without building a Row object for each)."""
+    lines, e, dated, conditions = _line_source(cycle.id, cycle.method, items)
+    played_at = func.to_char(play_logs.c.started_at.op("AT TIME ZONE")(literal("UTC")), "FMYYYY-MM-DD HH24:MI:SS")
+    query = (
+        select(e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.recipient_name, e.c.amount, e.c.seconds,
+               e.c.id, e.c.play_id, stations.c.name, func.coalesce(played_at, ""),
+               func.coalesce(tracks.c.title, play_logs.c.title), func.coalesce(artists.c.name, play_logs.c.artist),
+               func.coalesce(tracks.c.isrc, play_logs.c.isrc), e.c.kind, e.c.details,
+               case((dated.c.play_date < cycle.period_from, True), else_=False), e.c.reason)
+        .select_from(lines).where(*conditions).order_by(_sort_key(), *_file_order(e)))
+    compiled = query.compile(dialect=conn.dialect)
+    _read_whole_cycles(conn)
+    cursor = conn.connection.dbapi_connection.cursor(name="statement_lines")
+    try:
+        cursor.itersize = STREAM_ROWS
+        cursor.execute(str(compiled), compiled.params)
+        yield from cursor
+    finally:
+        cursor.close()
 
 
-def _line_cells(line: Any, period_from: date) -> list[str]:
-    share = ""
-    if line.details and '"share"' in line.details:
-        share = line.details.split('"share":"', 1)[1].split('"', 1)[0]
-    adjustment = "adjustment" if line.play_date is not None and line.play_date < period_from else ""
-    return [str(line.id), str(line.play_id or ""), line.station or "", _utc_text(line.started_at), line.title or "",
-            line.artist or "", line.isrc or "", f"{line.seconds:.3f}", line.kind, share,
-            decimal_text(line.amount, line.currency), adjustment, line.reason or ""]
+def _read_whole_cycles(conn: Connection) -> None:
+    """Plan this transaction's queries (PostgreSQL) for reading every line of a cycle: sorts in memory, not on
+    disk; a cursor planned for all its rows, not its first tenth; and hash joins, not index probes: a few
+    recipients (the ineligible plays, a large publisher) hold most lines, which the planner cannot foresee."""
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
 
 
-class _Escaper(dict):
-    """html.escape, remembered per distinct text: station names, titles and artists repeat on every page."""
+def recipient_ranges(conn: Connection, cycle_id: int, parts: int) -> list[ItemRange]:
+    """Given a cycle, cut its line items into at most ``parts`` ranges of ids with about equal lines.
 
-    def __missing__(self, text: str) -> str:
-        escaped = self[text] = html.escape(text)
-        return escaped
-
-
-ESCAPED_CELLS = (2, 4, 5, 6, 8, 9, 11, 12)  # the text cells; ids, times, seconds and amounts are plain ASCII
-
-
-def _html_row(cells: list[str], escape: _Escaper) -> str:
-    shown = cells.copy()
-    for i in ESCAPED_CELLS:
-        shown[i] = escape[shown[i]]
-    return "<tr><td>" + "</td><td>".join(shown) + "</td></tr>"
-
-
-def _html_page(cycle: Any, recipient: tuple[str, str, str | None], currency: str, rows: list[str],
-               total: int) -> str:
-    kind, ref, name = recipient
-    esc = html.escape
-    head = "".join(f"<th>{esc(c)}</th>" for c in LINE_COLUMNS)
-    body = "\n".join(rows)
-    title = f"{esc(cycle.name)}: statement for {esc(name or ref)}"
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{title}</title>\n<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}"
-        "td,th{border:1px solid #ccc;padding:2px 6px}td:nth-child(11){text-align:right}</style></head>\n"
-        f"<body><h1>{title}</h1>\n<p>{esc(kind)} {esc(ref)}, period {cycle.period_from} to {cycle.period_to}, "
-        f"{len(rows)} lines, total {esc(currency)} {esc(decimal_text(total, currency))}</p>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></body></html>\n")
-
-
-def recipient_ranges(conn: Connection, cycle_id: int, parts: int) -> list[RecipientRange]:
-    """Given a cycle, cut its recipients into at most ``parts`` contiguous ranges of about equal lines.
-
-    A recipient weighs its plays (the local society: the society lines its fees were taken
+    A line item weighs its plays (the local society: the society lines its fees were taken
     from), so that each range has about as many statement lines to write.
     """
-    rows = conn.execute(select(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref,
-                               func.sum(cycle_line_items.c.plays))
-                        .where(cycle_line_items.c.cycle_id == cycle_id)
-                        .group_by(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref)
-                        .order_by(cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref)).all()
-    society_plays = sum(max(int(plays), 0) for kind, _, plays in rows if kind == "society")
-    weights = [1 + (society_plays if kind == "local_society" else max(int(plays), 0)) for kind, _, plays in rows]
+    rows = conn.execute(select(cycle_line_items.c.id, cycle_line_items.c.recipient_type, cycle_line_items.c.plays)
+                        .where(cycle_line_items.c.cycle_id == cycle_id).order_by(cycle_line_items.c.id)).all()
+    society_plays = sum(max(plays, 0) for _, kind, plays in rows if kind == "society")
+    weights = [1 + (society_plays if kind == "local_society" else max(plays, 0)) for _, kind, plays in rows]
     share = sum(weights) / max(parts, 1)
-    cuts: list[Recipient] = []
+    cuts: list[int] = []
     running = 0
-    for (kind, ref, _), weight in zip(rows, weights):
+    for (item_id, _, _), weight in zip(rows, weights):
         if running >= share * (len(cuts) + 1) and len(cuts) < parts - 1:
-            cuts.append((kind, ref))
+            cuts.append(item_id)
         running += weight
-    bounds: list[Recipient | None] = [None, *cuts, None]
+    bounds: list[int | None] = [None, *cuts, None]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def write_recipient_statements(conn: Connection, cycle: Any, folder: Path,
-                               recipients: RecipientRange = (None, None)) -> int:
-    """Given a cycle, write one CSV and one HTML statement per recipient and currency; return how many.
+def write_recipient_statements(conn: Connection, cycle: Any, directory: Path, items: ItemRange = (None, None)) -> int:
+    """Given a cycle, write one CSV and one HTML statement per recipient and currency into ``directory``
+    (a folder no reader looks at yet: files are written in place); return how many.
 
-    ``recipients`` limits it to a range of them (see ``statement_lines``).
+    ``items`` limits it to the recipients of a range of line item ids.  On PostgreSQL the lines
+    come as plain fields for ``formatted_lines``; elsewhere as rows for ``reference_lines``.
     """
+    if is_sqlite(conn):
+        lines = reference_lines(statement_lines(conn, cycle.id, cycle.method, items), cycle.period_from)
+    else:
+        lines = formatted_lines(statement_fields(conn, cycle, items))
     count = 0
-    escape = _Escaper()
-    lines = statement_lines(conn, cycle.id, cycle.method, recipients)
-    (folder / "statements").mkdir(parents=True, exist_ok=True)
-    for (kind, ref, currency), group in groupby(lines, key=lambda ln: (ln.recipient_type, ln.recipient_ref,
-                                                                       ln.currency)):
-        group = list(group)
-        cells = [_line_cells(line, cycle.period_from) for line in group]
-        total = sum(line.amount for line in group)
-        name = max((line.recipient_name for line in group if line.recipient_name), default=None)
+    for (kind, ref, currency), group in groupby(lines, key=itemgetter(0, 1, 2)):
+        currency_exponent(currency)  # an unknown currency stops here, before its files
+        csv_lines, html_rows, total, name = [], [], 0, None
+        for _, _, _, line_name, amount, csv_line, html_row in group:
+            csv_lines.append(csv_line)
+            html_rows.append(html_row)
+            total += amount
+            if line_name and (name is None or line_name > name):
+                name = line_name
         stem = f"{file_stem(kind, ref)}.{currency}"
-        write_text(folder / "statements" / f"{stem}.csv", csv_text(LINE_COLUMNS, cells))
-        rows = [_html_row(c, escape) for c in cells]
-        write_text(folder / "statements" / f"{stem}.html", _html_page(cycle, (kind, ref, name), currency, rows,
-                                                                      total))
+        _write_new(directory / f"{stem}.csv", LINE_HEADER + "".join(csv_lines))
+        _write_new(directory / f"{stem}.html", html_page(cycle, (kind, ref, name), currency, html_rows, total))
         count += 1
     return count
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one go (no temporary name: the folder is not yet in place)."""
+    with open(path, "wb") as out:
+        out.write(text.encode("utf-8"))

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from zamio.errors import DataError
-from zamio.tables import (captures, detections, play_detections, play_logs, rate_cards, royalty_cycles,
-                          royalty_ledger, royalty_pricings, stations)
+from zamio.tables import (captures, cycle_pricings, detections, play_detections, play_logs, rate_cards,
+                          royalty_cycles, royalty_ledger, royalty_pricings, stations)
 
 
 def _plain(row: Any) -> dict[str, Any] | None:
@@ -47,6 +47,12 @@ def _evidence(conn: Connection, play_id: int) -> list[dict[str, Any]]:
     return [_plain(r) for r in rows]
 
 
+def _paying_cycle(conn: Connection, play_id: int, version: int) -> int | None:
+    """Given a pricing's key, return the id of the cycle that pays it, or None while no locked cycle does."""
+    return conn.execute(select(cycle_pricings.c.cycle_id).where(
+        cycle_pricings.c.play_id == play_id, cycle_pricings.c.version == version)).scalar()
+
+
 def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     """Given a ledger entry id, return its chain: entry, reversed entry, pricing, rate card, cycle,
     play, station, detections with their captures.  Raise DataError if the entry does not exist."""
@@ -64,7 +70,7 @@ def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     chain["pricing"] = pricing
     card_id = entry["rate_card_id"] or (pricing or {}).get("rate_card_id")
     chain["rate_card"] = _one(conn, rate_cards, rate_cards.c.id == card_id) if card_id else None
-    cycle_id = entry["cycle_id"] or (pricing or {}).get("cycle_id")
+    cycle_id = entry["cycle_id"] or (_paying_cycle(conn, play_id, entry["version"]) if pricing else None)
     chain["cycle"] = _one(conn, royalty_cycles, royalty_cycles.c.id == cycle_id) if cycle_id else None
     if play_id is not None:
         chain["play"] = _one(conn, play_logs, play_logs.c.id == play_id)

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, and_, func, select
 from zamio.identifiers import (normalise_ipi_name, normalise_isrc, normalise_iswc, validate_ipi_name,
                                validate_isrc, validate_iswc)
 from zamio.royalties.closing import cycle_entries
-from zamio.royalties.statements import csv_text, decimal_text, write_text
+from zamio.royalties.statement_format import csv_text, decimal_text
+from zamio.royalties.statements import write_text
 from zamio.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
 
 USAGE_COLUMNS = ["station", "played_at_utc", "isrc", "iswc", "title", "artist", "ipi", "seconds", "amount",

@@ -74,6 +74,7 @@ royalty_cycles = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("locked_at", UTCDateTime),
     Column("totals", Text),  # JSON: the reconciled totals printed when the cycle was locked
+    Column("open_pricings_from", BigInteger),  # lowest pricing id left unassigned at the lock (sql/0009)
 )
 
 royalty_ledger = Table(
@@ -124,11 +125,24 @@ royalty_pricings = Table(
     Column("outcome_hash", Text, nullable=False),
     Column("details", Text),
     Column("run_id", Text),
-    ref("cycle_id", "royalty_cycles"),  # set once, when the cycle that pays it is locked
+    ref("cycle_id", "royalty_cycles"),  # no longer written: cycle_pricings records the cycle (sql/0009)
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("play_id", "version"),
 )
-Index("ix_royalty_pricings_cycle", royalty_pricings.c.cycle_id, royalty_pricings.c.play_date)
+
+# Which cycle pays each pricing: one row per pricing, written when that cycle is locked, with
+# the pricing's play date (sql/0009_cycle_pricings.sql).  Keyed like the pricing, and joined
+# to the ledger lines of that pricing by the same key.  cycle_id has no foreign key (a check
+# per row would cost more than the insert): it is the cycle locked in the same transaction.
+cycle_pricings = Table(
+    "cycle_pricings",
+    metadata,
+    Column("play_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("cycle_id", BigInteger, nullable=False),
+    Column("play_date", DateText, nullable=False),
+)
+Index("ix_cycle_pricings_cycle", cycle_pricings.c.cycle_id)
 
 station_licence_fees = Table(
     "station_licence_fees",
