@@ -38,12 +38,18 @@ def busy_month(project: Project) -> None:
     books.play(station, utc("2026-03-09 08:00"), 240, track_id=1)
 
 
-def test_statement_workers_write_the_bytes_one_process_writes(project: Project) -> None:
+def close_busy_month(project: Project) -> Path:
+    """Record ``busy_month`` and close it with bin/process-royalty-cycle; return its output folder."""
     busy_month(project)
     out = project.tmp_path / "cycles" / "2026-03"
     result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
                             "--to", "2026-03-31", "--out", str(out))
     assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_statement_workers_write_the_bytes_one_process_writes(project: Project) -> None:
+    out = close_busy_month(project)
     single = files(out / "statements")
     assert len(single) == 2 * project.scalar("SELECT count(*) FROM cycle_line_items")
     with transaction(project.engine, read_only=True) as conn:
@@ -56,10 +62,7 @@ def test_statement_workers_write_the_bytes_one_process_writes(project: Project) 
 
 
 def test_recipient_ranges_cut_the_line_items_into_contiguous_ranges(project: Project) -> None:
-    busy_month(project)
-    result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
-                            "--to", "2026-03-31", "--out", str(project.tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
+    close_busy_month(project)
     with transaction(project.engine, read_only=True) as conn:
         cycle = find_cycle(conn, "2026-03")
         assert recipient_ranges(conn, cycle.id, 1) == [(None, None)]
@@ -73,11 +76,7 @@ def test_recipient_ranges_cut_the_line_items_into_contiguous_ranges(project: Pro
 
 
 def test_files_replace_the_statements_folder_whole(project: Project) -> None:
-    busy_month(project)
-    out = project.tmp_path / "cycles" / "2026-03"
-    result = project.script("process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01",
-                            "--to", "2026-03-31", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    out = close_busy_month(project)
     written = files(out / "statements")
     (out / "statements" / "stale.csv").write_text("from an older run")
     (out / ".statements.partial").mkdir()  # what a run killed while writing leaves
