@@ -12,6 +12,9 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
 from zamio.db import transaction
@@ -200,3 +203,25 @@ def test_two_workers_price_every_play_once_in_small_batches(project: Project) ->
         assert lines(project, play) == {
             "share:contributor:ama": 5000, "share:contributor:kofi": 4999, "share:contributor:yaw": 5001}
     assert price(project, workers=2).booked == 0
+
+
+@pytest.mark.postgres
+def test_a_priced_play_or_rate_card_cannot_be_deleted(postgres_url: str, tmp_path) -> None:
+    # PostgreSQL has no foreign keys from pricings to plays and rate cards (sql/0012): triggers keep them.
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    books = Books(project.engine)
+    station = books.station()
+    card = books.rate_card("class_a", "regular", "0.02", "1.0", date(2026, 3, 1))
+    unused = books.rate_card("class_b", "regular", "0.02", "1.0", date(2026, 3, 1))
+    track = books.track("t1", "Odo", books.artist("a", "A"))
+    priced = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    unpriced = books.play(station, utc("2026-03-02 13:00"), 100, status="superseded")
+    price(project)
+    assert project.scalar("SELECT rate_card_id FROM royalty_pricings WHERE play_id = :p", p=priced) == card
+    for sql, row in (("DELETE FROM play_logs WHERE id = :i", priced), ("DELETE FROM rate_cards WHERE id = :i", card)):
+        with pytest.raises(DBAPIError, match="was priced"):
+            project.execute(sql, i=row)
+    project.execute("DELETE FROM play_logs WHERE id = :i", i=unpriced)
+    project.execute("DELETE FROM rate_cards WHERE id = :i", i=unused)
+    assert project.scalar("SELECT count(*) FROM play_logs") == 1

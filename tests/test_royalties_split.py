@@ -1,18 +1,24 @@
-"""The split rules and the rate lookups, without a database (pure functions)."""
+"""The split rules, the rate lookups and the ledger's row text, without a database (pure functions)."""
 
 from __future__ import annotations
 
+import json
+from collections import namedtuple
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zamio.money import allocate, percent_of, round_units
-from zamio.royalties.rates import EligibilityRule, RateBook, RateCard, exact_confidence, ineligibility
-from zamio.royalties.split import (Agreement, Contributor, Party, Payee, SharePlan, Society, Work,
+from zamio.royalties.ledger import Issue, Previous, _copy_text, _issue_texts, _ledger_values, _pricing_values
+from zamio.royalties.pricing import PlayPricing, priced_details
+from zamio.royalties.rates import (EligibilityRule, RateBook, RateCard, Tariff, exact_confidence, exact_seconds,
+                                   ineligibility)
+from zamio.royalties.split import (Agreement, Contributor, Line, Owed, Party, Payee, SharePlan, Society, Work,
                                    agreement_in_force, catalog_parties, split, split_parties, split_society)
 
 GHAMRO = Society(1, "285", "GHAMRO", "Ghana Music Rights Organisation", "GHS", Decimal(15), True)
@@ -138,3 +144,94 @@ def test_integer_rounding_agrees_with_exact_decimal_rounding(amount, percent):
     fee, rest = percent_of(units, percent)
     assert fee == round(Fraction(units) * Fraction(percent) / 100)  # Fraction rounds halves to even
     assert fee + rest == units
+
+
+finite_floats = st.floats(min_value=0, max_value=1e16, allow_nan=False, allow_infinity=False)
+halfway = st.builds(lambda whole, unit, places: (whole * 10**places + unit + 0.5) / 10**places,
+                    st.integers(0, 10**6), st.integers(0, 999), st.sampled_from([3, 6]))  # n.xxx5: ties
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=finite_floats | halfway | st.sampled_from([-0.0, -1.5, 9.9995, 187.3, 85.0, 1.0000005]))
+def test_seconds_and_confidences_quantize_as_their_exact_decimal_expansion(value):
+    with localcontext() as ctx:
+        ctx.prec = 60
+        seconds = max(Decimal(value).quantize(Decimal("0.001"), ROUND_HALF_EVEN), Decimal(0))
+        confidence = Decimal(value).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+    confidence = confidence / 100 if confidence > 1 else confidence
+    assert str(exact_seconds(value)) == str(seconds)  # the same digits and exponent: "187.300" is recorded
+    assert str(exact_confidence(value)) == str(confidence)
+
+
+periods = st.lists(st.tuples(st.sampled_from(["prime", "regular", "night"]), st.integers(-60, 1500),
+                             st.integers(-60, 1500), st.sampled_from([date(2024, 1, 1), date(2026, 3, 10)])),
+                   max_size=6, unique_by=lambda p: (p[1], p[3]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=periods, day=st.dates(min_value=date(2026, 3, 1), max_value=date(2026, 3, 31)))
+def test_a_day_schedule_gives_every_minute_the_period_and_card_of_the_lookups(rows, day):
+    cards = [RateCard(1, "GH", "class_a", "prime", Decimal("0.015"), Decimal("1.5"), "GHS", date(2024, 1, 1), None),
+             RateCard(2, "GH", "class_a", "night", Decimal("0.01"), Decimal("0.7"), "GHS", date(2026, 3, 12), None)]
+    rates = RateBook(cards, [("GH", name, start, end, since) for name, start, end, since in rows], [])
+    schedule = rates.schedule("GH", "Class A", day)
+    for minute in range(24 * 60):
+        local = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+        tariff, period = schedule.at(local), rates.period("GH", local)
+        assert (tariff.period if tariff else None) == period
+        assert tariff is None or tariff.card is rates.rate_card("GH", "class_a", period, day)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seconds=st.decimals(min_value=0, max_value=10**6, places=3),
+       rate=st.decimals(min_value=Decimal("0.0000000001"), max_value=100, places=10),
+       multiplier=st.decimals(min_value=Decimal("0.0000000001"), max_value=10, places=10))
+def test_a_tariff_prices_a_play_as_the_rate_card_formula(seconds, rate, multiplier):
+    card = RateCard(1, "GH", "class_a", "prime", rate, multiplier, "GHS", date(2024, 1, 1), None)
+    assert Tariff("prime", card).gross(seconds) == round_units(rate * multiplier * seconds)
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=st.text(min_size=1, max_size=12), agreement=st.none() | st.integers(1, 10**6),
+       fee=st.decimals(min_value=0, max_value=100, places=2),
+       at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)),
+       seconds=st.decimals(min_value=0, max_value=10**6, places=3))
+def test_details_are_the_compact_json_of_how_a_play_was_priced(period, agreement, fee, at, seconds):
+    card = RateCard(1, "GH", "class_a", period, Decimal("0.015"), Decimal("1.5"), "GHS", date(2024, 1, 1), None)
+    owed = Owed(society=PRS, agreement=Agreement(agreement, PRS.id, "GH", fee, date(2024, 1, 1), None, "active"),
+                fee_percent=fee) if agreement is not None else Owed()
+    local = at.astimezone(ZoneInfo("Asia/Kathmandu"))  # +05:45
+    expected = {"local_time": local.isoformat(), "period": period, "rate_per_second": "0.015", "multiplier": "1.5",
+                "seconds": str(seconds)}
+    if agreement is not None:
+        expected.update(agreement_id=agreement, fee_percent=str(fee))
+    assert priced_details(Tariff(period, card), local, seconds, owed) == json.dumps(
+        expected, separators=(",", ":"), sort_keys=True)
+
+
+names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from("\t\n\r\\"),
+                max_size=8)
+lines = st.builds(Line, kind=st.sampled_from(["share", "admin_fee", "suspense", "ineligible"]),
+                  recipient_type=st.sampled_from(["contributor", "society", "suspense"]), recipient_ref=names,
+                  recipient_name=st.none() | names, amount=st.integers(-10**9, 10**9),
+                  society_id=st.none() | st.integers(1, 99), reason=st.none() | names,
+                  share=st.none() | st.decimals(min_value=0, max_value=100, places=9))
+StoredLine = namedtuple("StoredLine", "id play_id version kind recipient_type recipient_ref recipient_name "
+                                      "society_id amount currency seconds rate_card_id")
+
+
+@settings(max_examples=200, deadline=None)
+@given(play_lines=st.lists(lines, max_size=3), status=names, reason=st.none() | names, details=st.none() | names,
+       multiplier=st.none() | st.decimals(min_value=0, max_value=10, places=10), card=st.none() | st.integers(1, 9),
+       seconds=st.decimals(min_value=0, max_value=10**5, places=3), previous=st.booleans(), run_id=names)
+def test_pricing_rows_and_lines_are_written_as_the_generic_copy_text(play_lines, status, reason, details, multiplier,
+                                                                     card, seconds, previous, run_id):
+    pricing = PlayPricing(7, 3, status, reason, date(2026, 3, 2), seconds, multiplier, 1234, "GHS", card,
+                          tuple(play_lines), details)
+    before = Previous(7, 1, "priced", 1000, "x" * 32, date(2026, 3, 2), 100.0) if previous else None
+    standing = {7: [StoredLine(41, 7, 1, "share", "artist", "a\\1", "Ama\tB", None, 1000, "GHS", 100.0, 13)]}
+    issue = Issue(pricing, 2 if previous else 1, before, "recalculated")
+    now = datetime(2026, 3, 3, 12, 0, 1, 5, tzinfo=timezone.utc)
+    pricing_rows, line_rows = _issue_texts([issue], standing, run_id, now)
+    assert pricing_rows == [_copy_text([_pricing_values(issue, run_id, now)])]
+    assert line_rows == [_copy_text(_ledger_values(issue, standing, run_id, now))]

@@ -7,8 +7,8 @@ reads the (small) societies and agreements tables once per run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import aliased
@@ -19,9 +19,8 @@ from zamio.tables import (artists, contributors, partner_societies, play_logs, p
                           reciprocal_agreements, stations, tracks)
 
 
-@dataclass(frozen=True)
-class PlayFacts:
-    """What pricing reads from a play and its station."""
+class PlayFacts(NamedTuple):
+    """What pricing reads from a play and its station (a named tuple: made from a row as it is)."""
 
     id: int
     status: str

@@ -17,6 +17,10 @@ On PostgreSQL rows go by ``COPY`` straight into their table under a savepoint;
 if a unique key clashes (another run booked the same plays first) the savepoint
 is rolled back and the rows go through a temporary table and one
 ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which skips the rows already there.
+A batch's pricing rows and lines are written as COPY text straight from its
+issues, one formatted string per row, the parts a recipient's lines share
+formatted once (``_line_parts``); ``_copy_text`` formats any other rows column by
+column.  Both give the same text for the same row (a test holds them to it).
 On SQLite (one writer at a time, ``BEGIN IMMEDIATE``) through
 ``INSERT … ON CONFLICT DO NOTHING``.
 """
@@ -27,12 +31,12 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from zamio.db import is_sqlite
@@ -44,8 +48,7 @@ LEDGER_COLUMNS = [c.name for c in royalty_ledger.columns if c.name != "id"]
 PRICING_COLUMNS = [c.name for c in royalty_pricings.columns if c.name != "id"]
 
 
-@dataclass(frozen=True)
-class Previous:
+class Previous(NamedTuple):
     """The latest stored pricing of a play."""
 
     play_id: int
@@ -57,8 +60,7 @@ class Previous:
     seconds: float
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     """A pricing outcome to book as ``version``, reversing the standing lines of ``previous``."""
 
     pricing: PlayPricing
@@ -92,6 +94,9 @@ def line_key(play_id: int, version: int, line: Line) -> str:
 
 
 PAID_SECONDS_KINDS = frozenset(("share", "suspense", "ineligible"))  # an admin fee does not count the seconds
+_NULL = "\\N"  # NULL in COPY text
+_COPY_SPECIALS = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _line_values(issue: Issue, line: Line, seconds: float, run_id: str, now: datetime) -> tuple:
@@ -120,16 +125,13 @@ def reversal_row(original: Any, play_id: int, version: int, reason: str, run_id:
     }
 
 
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # json.dumps with these options
-
-
 def _pricing_values(issue: Issue, run_id: str, now: datetime) -> tuple:
     """Given an issue, return its pricing row in PRICING_COLUMNS order."""
     p = issue.pricing
     return (
         p.play_id, issue.version, p.status, p.reason, p.station_id, p.play_date, float(p.seconds), p.multiplier,
         p.gross, issue.previous.gross if issue.previous else 0, p.currency, p.rate_card_id, p.outcome_hash,
-        _COMPACT_JSON.encode(p.details) if p.details else None, run_id, None, now,
+        p.details or None, run_id, None, now,
     )
 
 
@@ -142,21 +144,98 @@ def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[
     """
     if not issues:
         return []
-    inserted = insert_rows(conn, royalty_pricings, PRICING_COLUMNS,
-                           [_pricing_values(i, run_id, now) for i in issues], ["play_id", "version"],
-                           returning="play_id")
-    booked = [i for i in issues if i.pricing.play_id in inserted]
-    rows = []
-    for issue in booked:
-        play_id = issue.pricing.play_id
-        for original in standing.get(play_id, []) if issue.previous else []:
-            reversal = reversal_row(original, play_id, issue.version, issue.reversal_reason or "recalculated",
-                                    run_id, now)
-            rows.append(tuple(reversal[c] for c in LEDGER_COLUMNS))
-        seconds = float(issue.pricing.seconds)
-        rows.extend(_line_values(issue, line, seconds, run_id, now) for line in issue.pricing.lines)
-    insert_rows(conn, royalty_ledger, LEDGER_COLUMNS, rows, ["entry_key"])
+    if is_sqlite(conn):
+        inserted = insert_rows(conn, royalty_pricings, PRICING_COLUMNS,
+                               [_pricing_values(i, run_id, now) for i in issues], ["play_id", "version"],
+                               returning="play_id")
+        booked = [i for i in issues if i.pricing.play_id in inserted]
+        rows = [row for issue in booked for row in _ledger_values(issue, standing, run_id, now)]
+        insert_rows(conn, royalty_ledger, LEDGER_COLUMNS, rows, ["entry_key"])
+        return booked
+    pricing_rows, line_rows = _issue_texts(issues, standing, run_id, now)
+    clashed = _copy_insert(conn, royalty_pricings, PRICING_COLUMNS, "".join(pricing_rows), ["play_id", "version"],
+                           "play_id")
+    if clashed is None:
+        booked = list(issues)
+    else:
+        booked = [i for i in issues if i.pricing.play_id in clashed]
+        line_rows = [rows for i, rows in zip(issues, line_rows) if i.pricing.play_id in clashed]
+    _copy_insert(conn, royalty_ledger, LEDGER_COLUMNS, "".join(line_rows), ["entry_key"])
     return booked
+
+
+def _reversal_values(issue: Issue, standing: Mapping[int, list[Any]], run_id: str, now: datetime) -> list[tuple]:
+    """Given an issue, return the reversals of its previous version's standing lines, as ledger rows."""
+    if issue.previous is None:
+        return []
+    play_id = issue.pricing.play_id
+    return [tuple(reversal_row(original, play_id, issue.version, issue.reversal_reason or "recalculated",
+                               run_id, now)[c] for c in LEDGER_COLUMNS)
+            for original in standing.get(play_id, [])]
+
+
+def _ledger_values(issue: Issue, standing: Mapping[int, list[Any]], run_id: str, now: datetime) -> list[tuple]:
+    """Given an issue, return its ledger rows: the reversals it books, then its own lines."""
+    seconds = float(issue.pricing.seconds)
+    return _reversal_values(issue, standing, run_id, now) + [
+        _line_values(issue, line, seconds, run_id, now) for line in issue.pricing.lines]
+
+
+def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[Any]], run_id: str,
+                 now: datetime) -> tuple[list[str], list[str]]:
+    """Given issues, the standing lines of their previous versions, the run and its clock, return
+    per issue its pricing row and its ledger rows (reversals, then lines) in COPY text.
+
+    The same text as ``_copy_text`` of ``_pricing_values`` and ``_ledger_values``, written row by
+    row: what the lines of one recipient share is formatted once (``_line_parts``).
+    """
+    clock = now.isoformat()
+    pricing_last = f"{_text(run_id)}\t{_NULL}\t{clock}\n"  # run_id, cycle_id, created_at
+    line_last = f"{_text(run_id)}\t{clock}\n"  # run_id, created_at
+    pricing_rows, line_rows = [], []
+    for issue in issues:
+        p = issue.pricing
+        play, version, seconds = p.play_id, issue.version, str(float(p.seconds))
+        card = _NULL if p.rate_card_id is None else p.rate_card_id
+        currency = _optional_text(p.currency)
+        pricing_rows.append(
+            f"{play}\t{version}\t{_optional_text(p.status)}\t{_optional_text(p.reason)}\t{p.station_id}\t"
+            f"{p.play_date.isoformat()}\t{seconds}\t{_NULL if p.multiplier is None else format(p.multiplier, 'f')}\t"
+            f"{p.gross}\t{issue.previous.gross if issue.previous else 0}\t{currency}\t{card}\t{p.outcome_hash}\t"
+            f"{_text(p.details) if p.details else _NULL}\t{pricing_last}")
+        rows = [_copy_text(_reversal_values(issue, standing, run_id, now))] if issue.previous else []
+        for line in p.lines:
+            key, columns, paid, reason, details = _line_parts(line[:4] + line[5:])
+            rows.append(f"p{play}:v{version}:{key}\t{play}\t{_NULL}\t{version}\t{columns}\t{line.amount}\t"
+                        f"{currency}\t{seconds if paid else '0.0'}\t{reason}\t{card}\t{_NULL}\t{details}\t"
+                        f"{line_last}")
+        line_rows.append("".join(rows))
+    return pricing_rows, line_rows
+
+
+@lru_cache(maxsize=1 << 16)
+def _line_parts(line: tuple) -> tuple[str, str, bool, str, str]:
+    """Given a line without its amount, return what every line of that recipient and kind writes:
+    (entry key suffix, columns kind to society_id, whether it counts the seconds, reason, details),
+    in COPY text."""
+    kind, recipient_type, recipient_ref, recipient_name, society_id, reason, share = line
+    key = _text(f"{kind}:{recipient_type}:{recipient_ref}")
+    columns = "\t".join((_text(kind), _text(recipient_type), _text(recipient_ref),
+                         _NULL if recipient_name is None else _text(recipient_name),
+                         _NULL if society_id is None else str(society_id)))
+    details = _NULL if share is None else _text(f'{{"share":"{share:.6f}"}}')
+    return key, columns, kind in PAID_SECONDS_KINDS, _optional_text(reason), details
+
+
+@lru_cache(maxsize=1024)
+def _optional_text(value: str | None) -> str:
+    """Given a text of few values (a status, a reason code, a currency) or None, return it in COPY text."""
+    return _NULL if value is None else _text(value)
+
+
+def _text(value: str) -> str:
+    """Given a text, return it in COPY text format (tab, line breaks and backslash escaped)."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIALS.search(value) else value
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
@@ -178,7 +257,13 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         return set()
     if is_sqlite(conn):
         return _sqlite_insert(conn, table, columns, rows, keys, returning)
-    return _copy_insert(conn, table, columns, rows, keys, returning)
+    clashed = _copy_insert(conn, table, columns, _copy_text(rows), keys, returning)
+    if not returning:
+        return set()
+    if clashed is not None:
+        return clashed
+    at = list(columns).index(returning)
+    return {row[at] for row in rows}
 
 
 def _sqlite_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
@@ -194,19 +279,15 @@ def _sqlite_insert(conn: Connection, table: Table, columns: Sequence[str], rows:
     return {row[at] for row in rows}
 
 
-_COPY_SPECIALS = re.compile(r"[\\\t\n\r]")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
 def _value_text(value: Any) -> str:
     """Given a Python value, return it in COPY text format (\\N for NULL, escaped text)."""
     kind = type(value)
     if value is None:
-        return "\\N"
+        return _NULL
     if kind is int or kind is float:
         return str(value)
     if kind is str:
-        return value.translate(_COPY_ESCAPES) if _COPY_SPECIALS.search(value) else value
+        return _text(value)
     if kind is bool:
         return "t" if value else "f"
     if isinstance(value, (datetime, date)):
@@ -229,13 +310,13 @@ def _column_text(values: tuple) -> Sequence[str]:
     nullable = _NONE in kinds
     kinds.discard(_NONE)
     if not kinds:
-        return ["\\N"] * len(values)
+        return [_NULL] * len(values)
     if kinds <= _NUMBERS:
-        return [("\\N" if v is None else str(v)) for v in values] if nullable else list(map(str, values))
+        return [(_NULL if v is None else str(v)) for v in values] if nullable else list(map(str, values))
     if kinds == _TEXT:
         present = [v for v in values if v is not None] if nullable else values
         if _COPY_SPECIALS.search("".join(present)) is None:
-            return [("\\N" if v is None else v) for v in values] if nullable else values
+            return [(_NULL if v is None else v) for v in values] if nullable else values
     return [_value_text(v) for v in values]
 
 
@@ -252,41 +333,48 @@ def _copy_text(rows: Sequence[tuple]) -> str:
     return "\n".join(map("\t".join, zip(*columns))) + "\n"
 
 
-def _copy_from(conn: Connection, table_name: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+COPY_CHUNK = 1 << 20  # characters handed to the driver per read: a batch's rows in a few calls
+
+
+def _copy_from(conn: Connection, table_name: str, columns: Sequence[str], text: str) -> None:
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.copy_expert(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN", io.StringIO(_copy_text(rows)))
+        cursor.copy_expert(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN", io.StringIO(text), COPY_CHUNK)
     finally:
         cursor.close()
 
 
-def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
-                 keys: Sequence[str], returning: str | None) -> set[Any]:
+def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], text: str, keys: Sequence[str],
+                 returning: str | None = None) -> set[Any] | None:
+    """Given rows as COPY text, insert them, skipping those whose unique ``keys`` exist.
+
+    Return None when every row went in, else the ``returning`` values of the rows inserted
+    (an empty set without ``returning``).
+    """
     # Rows are nearly always all new (a clash needs two runs on the same plays at once): COPY them
     # straight into the table under a savepoint, and only if a unique key clashes, roll back to it
     # and take the slower path that skips the rows already there.
     from psycopg2.errors import UniqueViolation  # only PostgreSQL comes here
 
+    if not text:
+        return None
     savepoint = conn.begin_nested()
     try:
-        _copy_from(conn, table.name, columns, rows)
+        _copy_from(conn, table.name, columns, text)
     except UniqueViolation:
         savepoint.rollback()
-        return _copy_insert_skipping(conn, table, columns, rows, keys, returning)
+        return _copy_insert_skipping(conn, table, columns, text, keys, returning)
     savepoint.commit()
-    if not returning:
-        return set()
-    at = list(columns).index(returning)
-    return {row[at] for row in rows}
+    return None
 
 
-def _copy_insert_skipping(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
+def _copy_insert_skipping(conn: Connection, table: Table, columns: Sequence[str], text: str,
                           keys: Sequence[str], returning: str | None) -> set[Any]:
     names = ", ".join(columns)
     temp = f"zamio_tmp_{table.name}"
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")
-    _copy_from(conn, temp, columns, rows)
+    _copy_from(conn, temp, columns, text)
     tail = f" RETURNING {returning}" if returning else ""
     result = conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "

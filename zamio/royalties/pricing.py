@@ -19,13 +19,15 @@ is reissued only when its money actually moves, never because an e-mail changed.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from zamio.royalties.catalog import PlayFacts, Societies
-from zamio.royalties.rates import (RateBook, exact_confidence, exact_seconds, ineligibility,
-                                   normalise_station_class, value_play)
+from zamio.royalties.rates import RateBook, Tariff, exact_confidence, exact_seconds, ineligibility
 from zamio.royalties.split import (Line, Owed, Society, Work, catalog_parties, ineligible_line, owed_to_society,
                                    split)
 
@@ -42,6 +44,7 @@ class Catalog:
     societies: Societies
     _by_work: dict[int, Owed] = field(default_factory=dict, compare=False, repr=False)
     _by_society: dict[tuple, Owed] = field(default_factory=dict, compare=False, repr=False)
+    _by_track: dict[int, Owed | Society] = field(default_factory=dict, compare=False, repr=False)
 
     def work_owed(self, work: Work) -> Owed:
         """Given a catalog work, return its parties (or bad-shares suspense), decided once per work."""
@@ -49,6 +52,19 @@ class Catalog:
         if owed is None:
             owed = self._by_work[work.track_id] = catalog_parties(work)
         return owed
+
+    def track_owner(self, track_id: int) -> Owed | Society:
+        """Given a catalog track id, return who is owed its plays on any day (its parties, or suspense),
+        or the partner society it is registered to (owed under its agreements on each day)."""
+        owner = self._by_track.get(track_id)
+        if owner is None:
+            work = self.works.get(track_id)
+            if work is None:
+                return Owed(suspense_reason="unidentified")
+            registered = self.societies.by_id.get(work.society_id) if work.society_id is not None else None
+            foreign = registered is not None and not registered.is_local
+            owner = self._by_track[track_id] = registered if foreign else self.work_owed(work)
+        return owner
 
     def society_owed(self, society: Society | None, territory: str, day: date) -> Owed:
         """Given a partner society (or None), a territory and a day, return what its plays owe it then."""
@@ -60,9 +76,12 @@ class Catalog:
         return owed
 
 
-@dataclass(frozen=True)
-class PlayPricing:
-    """The outcome of pricing one play (see the module docstring for ``status``)."""
+class PlayPricing(NamedTuple):
+    """The outcome of pricing one play (see the module docstring for ``status``).
+
+    ``details`` is what the pricing row records of how it was priced, as compact JSON with sorted
+    keys (local time, period, rate, multiplier, seconds; the agreement and its fee for a society).
+    """
 
     play_id: int
     station_id: int
@@ -75,7 +94,7 @@ class PlayPricing:
     currency: str
     rate_card_id: int | None
     lines: tuple[Line, ...]
-    details: dict = field(default_factory=dict)
+    details: str | None = None
 
     @property
     def outcome_hash(self) -> str:
@@ -86,18 +105,53 @@ class PlayPricing:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_LOCAL_TIME, _SECONDS = "\0local_time", "\0seconds"  # stand-ins, cut out of the encoded template
+
+
+@lru_cache(maxsize=4096)
+def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str | None) -> tuple[str, str, str]:
+    """Given the tariff that priced a play and the agreement its society is paid under (or None),
+    return the details JSON around the play's local time and seconds: ``head + local_time + middle
+    + seconds + tail`` is the compact encoding of the play's details.
+
+    Both values are made of digits, ``.``, ``:``, ``-``, ``+`` and ``T``, which JSON writes as they are,
+    so the template is the encoder's own output, cut at two stand-in values.
+    """
+    card = tariff.card
+    details = {"local_time": _LOCAL_TIME, "period": tariff.period, "rate_per_second": str(card.rate_per_second),
+               "multiplier": str(card.multiplier), "seconds": _SECONDS}
+    if agreement_id is not None:
+        details.update(agreement_id=agreement_id, fee_percent=fee_percent)
+    text = _COMPACT_JSON.encode(details)
+    head, rest = text.split(_COMPACT_JSON.encode(_LOCAL_TIME))
+    middle, tail = rest.split(_COMPACT_JSON.encode(_SECONDS))
+    return head + '"', '"' + middle + '"', '"' + tail
+
+
+@lru_cache(maxsize=256)
+def reason_details(reason: str) -> str:
+    """Given the reason of an unpriced or reversed play, return its details JSON."""
+    return _COMPACT_JSON.encode({"reason": reason})
+
+
+def priced_details(tariff: Tariff, local: datetime, seconds: Decimal, owed: Owed | None = None) -> str:
+    """Given the tariff that priced a play, its station-local start, its seconds and (for a paid play)
+    who is owed it, return the play's details JSON."""
+    agreement = owed.agreement if owed is not None else None
+    if agreement is None:
+        head, middle, tail = details_template(tariff, None, None)
+    else:
+        head, middle, tail = details_template(tariff, agreement.id, str(owed.fee_percent))
+    return f"{head}{local.isoformat()}{middle}{seconds}{tail}"
+
+
 def owed_for_play(play: PlayFacts, catalog: Catalog, day: date) -> Owed:
     """Given a play, the batch's catalog and the play's local date, return who is owed it."""
-    societies = catalog.societies
     if play.track_id is not None:
-        work = catalog.works.get(play.track_id)
-        if work is None:
-            return Owed(suspense_reason="unidentified")
-        registered = societies.by_id.get(work.society_id) if work.society_id is not None else None
-        if registered is not None and not registered.is_local:
-            return catalog.society_owed(registered, play.territory, day)
-        return catalog.work_owed(work)
-    society = societies.by_id.get(play.society_id) if play.society_id is not None else None
+        owner = catalog.track_owner(play.track_id)
+        return owner if type(owner) is Owed else catalog.society_owed(owner, play.territory, day)
+    society = catalog.societies.by_id.get(play.society_id) if play.society_id is not None else None
     if society is not None and society.is_local:
         return Owed(suspense_reason="not_in_catalog")  # a local work we cannot name the parties of
     return catalog.society_owed(society, play.territory, day)
@@ -105,7 +159,7 @@ def owed_for_play(play: PlayFacts, catalog: Catalog, day: date) -> Owed:
 
 def _unpriced(play: PlayFacts, day: date, seconds: Decimal, currency: str, reason: str) -> PlayPricing:
     return PlayPricing(play.id, play.station_id, "unpriced", reason, day, seconds, None, 0, currency, None,
-                       (ineligible_line(reason),), {"reason": reason})
+                       (ineligible_line(reason),), reason_details(reason))
 
 
 def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing:
@@ -117,30 +171,26 @@ def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing
         return _unpriced(play, play.started_at.astimezone(timezone.utc).date(), seconds, currency, "bad_timezone")
     local = play.started_at.astimezone(zone)
     day = local.date()
-    period = book.period(play.territory, local)
-    if period is None:
+    schedule = book.schedule(play.territory, play.station_class, day)
+    tariff = schedule.at(local)
+    if tariff is None:
         return _unpriced(play, day, seconds, currency, "no_day_period")
-    card = book.rate_card(play.territory, normalise_station_class(play.station_class), period, day)
+    card = tariff.card
     if card is None:
         return _unpriced(play, day, seconds, currency, "no_rate_card")
-    details = {"local_time": local.isoformat(), "period": period, "rate_per_second": str(card.rate_per_second),
-               "multiplier": str(card.multiplier), "seconds": str(seconds)}
-    reason = ineligibility(book.eligibility(play.territory, day), seconds, exact_confidence(play.confidence),
-                           play.category)
+    reason = ineligibility(schedule.rule, seconds, exact_confidence(play.confidence), play.category)
     if reason is not None:
         return PlayPricing(play.id, play.station_id, "ineligible", reason, day, seconds, card.multiplier, 0,
-                           card.currency, card.id, (ineligible_line(reason),), details)
-    valuation = value_play(card, period, seconds)
+                           card.currency, card.id, (ineligible_line(reason),), priced_details(tariff, local, seconds))
+    gross = tariff.gross(seconds)
     owed = owed_for_play(play, catalog, day)
-    if owed.agreement is not None:
-        details.update(agreement_id=owed.agreement.id, fee_percent=str(owed.fee_percent))
-    lines = split(valuation.gross, owed, catalog.societies.local, play.recording_key)
-    status = "suspense" if owed.suspense_reason else "priced"
-    return PlayPricing(play.id, play.station_id, status, owed.suspense_reason, day, seconds, card.multiplier,
-                       valuation.gross, card.currency, card.id, tuple(lines), details)
+    lines = split(gross, owed, catalog.societies.local, play.recording_key)
+    return PlayPricing(play.id, play.station_id, "suspense" if owed.suspense_reason else "priced",
+                       owed.suspense_reason, day, seconds, card.multiplier, gross, card.currency, card.id,
+                       tuple(lines), priced_details(tariff, local, seconds, owed))
 
 
 def reversed_play(play: PlayFacts, previous_play_date: date, seconds: Decimal, currency: str) -> PlayPricing:
     """Given a superseded play, return the outcome that only reverses what it was owed before."""
     return PlayPricing(play.id, play.station_id, "reversed", "superseded", previous_play_date, seconds, None, 0,
-                       currency, None, (), {"reason": "superseded"})
+                       currency, None, (), reason_details("superseded"))

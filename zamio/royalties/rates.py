@@ -16,7 +16,7 @@ as new rows, never by editing old ones.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,12 +24,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, select
 
 from zamio.config import normalise_station_class  # noqa: F401 (re-exported for pricing)
-from zamio.money import round_units
+from zamio.money import UNITS_PER_MAJOR, round_half_even
 from zamio.tables import day_periods, eligibility_rules, rate_cards
 
+SECONDS_PLACES = 3
 SECONDS_QUANTUM = Decimal("0.001")  # played seconds are priced to the millisecond
 MINUTES_PER_DAY = 24 * 60
+CONFIDENCE_PLACES = 6
 CONFIDENCE_QUANTUM = Decimal("0.000001")
+FLOAT_RATIO_BELOW = 1e15  # floats below this quantize in integers with digits to spare in a Decimal's 28
 CONFIDENCE_PERCENT_ABOVE = Decimal(1)  # a confidence above 1 is a 0..100 score (ACRCloud): divide by 100
 
 
@@ -60,14 +63,47 @@ class EligibilityRule:
     effective_from: date
 
 
-@dataclass(frozen=True)
-class Valuation:
-    """A play's price: the card used, the period, the seconds and the gross in units."""
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per period of a day schedule
+class Tariff:
+    """A time-of-day period of one station class on one day, with the card in force (None: no card).
 
-    card: RateCard
+    ``factor`` is ``rate_per_second × multiplier``, computed once for the thousands of plays the
+    period prices.
+    """
+
     period: str
-    seconds: Decimal
-    gross: int
+    card: RateCard | None
+    factor: Decimal | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        factor = self.card.rate_per_second * self.card.multiplier if self.card is not None else None
+        object.__setattr__(self, "factor", factor)
+
+    def gross(self, seconds: Decimal) -> int:
+        """Given exact played seconds, return the play's gross in units.
+
+        gross = rate_per_second × multiplier × seconds (Decimal, in that order), rounded once to
+        units half-even: ``round_units`` of the product, with its checks left out (the factors are
+        finite Decimals).
+        """
+        numerator, denominator = (self.factor * seconds).as_integer_ratio()
+        return round_half_even(numerator * UNITS_PER_MAJOR, denominator)
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """What prices the plays of one territory and station class on one station-local day.
+
+    ``by_minute[m]`` is the tariff of the period minute ``m`` of the day falls in (None: no period
+    covers it); ``rule`` is the eligibility rule in force (None: every play is eligible).
+    """
+
+    by_minute: tuple[Tariff | None, ...]
+    rule: EligibilityRule | None
+
+    def at(self, local: datetime) -> Tariff | None:
+        """Given a station-local time on this day, return the tariff of its period, or None."""
+        return self.by_minute[local.hour * 60 + local.minute]
 
 
 def in_force(effective_from: date, effective_to: date | None, day: date) -> bool:
@@ -79,6 +115,8 @@ def exact_seconds(seconds: float | Decimal | None) -> Decimal:
     """Given played seconds (a float column), return them as a Decimal to the millisecond, ≥ 0."""
     if seconds is None:
         return Decimal(0)
+    if type(seconds) is float and 0.0 < seconds < FLOAT_RATIO_BELOW:
+        return quantized_float(seconds, SECONDS_PLACES)
     value = Decimal(seconds).quantize(SECONDS_QUANTUM, rounding=ROUND_HALF_EVEN)
     return max(value, Decimal(0))
 
@@ -87,8 +125,22 @@ def exact_confidence(confidence: float | None) -> Decimal | None:
     """Given a stored confidence (0..1, or an ACRCloud 0..100 score), return it on 0..1; None stays None."""
     if confidence is None:
         return None
-    value = Decimal(confidence).quantize(CONFIDENCE_QUANTUM, rounding=ROUND_HALF_EVEN)  # 0.7 stays 0.7
+    if type(confidence) is float and 0.0 < confidence < FLOAT_RATIO_BELOW:
+        value = quantized_float(confidence, CONFIDENCE_PLACES)
+    else:
+        value = Decimal(confidence).quantize(CONFIDENCE_QUANTUM, rounding=ROUND_HALF_EVEN)  # 0.7 stays 0.7
     return value / 100 if value > CONFIDENCE_PERCENT_ABOVE else value
+
+
+def quantized_float(value: float, places: int) -> Decimal:
+    """Given a float in (0, FLOAT_RATIO_BELOW), return ``Decimal(value).quantize(10**-places, ROUND_HALF_EVEN)``.
+
+    A float is exactly n / 2**k: rounding n × 10**places / 2**k half-even to an integer gives the
+    same digits as quantizing its exact Decimal expansion, in a few integer operations instead of
+    fifty-digit decimal arithmetic (a play has two such numbers).
+    """
+    numerator, denominator = value.as_integer_ratio()
+    return Decimal(round_half_even(numerator * 10**places, denominator)).scaleb(-places)
 
 
 class RateBook:
@@ -107,6 +159,7 @@ class RateBook:
         self._zones: dict[str, ZoneInfo | None] = {}
         self._card_memo: dict[tuple, RateCard | None] = {}
         self._period_memo: dict[tuple[str, date], list[tuple]] = {}
+        self._schedules: dict[tuple[str, str, date], DaySchedule] = {}
 
     @classmethod
     def load(cls, conn: Connection) -> RateBook:
@@ -136,16 +189,43 @@ class RateBook:
 
     def period(self, territory: str, local: datetime) -> str | None:
         """Given a territory and a station-local time, return its period name, or None if none covers it."""
-        day = local.date()
+        return self._period_at(territory, local.date(), local.hour * 60 + local.minute)
+
+    def _period_at(self, territory: str, day: date, minute: int) -> str | None:
+        for _territory, name, start, end, _from in self._day_periods(territory, day):
+            if start <= minute < end:
+                return name
+        return None
+
+    def _day_periods(self, territory: str, day: date) -> list[tuple]:
+        """Given a territory and a day, return the period rows in force, the first match first."""
         if (territory, day) not in self._period_memo:
             rows = self._periods.get(territory, [])
             current = max((r[4] for r in rows if r[4] <= day), default=None)
             self._period_memo[territory, day] = [r for r in rows if r[4] == current]
-        minute = local.hour * 60 + local.minute
-        for _territory, name, start, end, _from in self._period_memo[territory, day]:
-            if start <= minute < end:
-                return name
-        return None
+        return self._period_memo[territory, day]
+
+    def schedule(self, territory: str, station_class: str, day: date) -> DaySchedule:
+        """Given a territory, a station class as written and a station-local day, return its schedule.
+
+        Built once per (territory, class, day) from ``period``, ``rate_card`` and ``eligibility``,
+        so pricing a play is a lookup by its minute of the day.
+        """
+        key = (territory, station_class, day)
+        found = self._schedules.get(key)
+        if found is None:
+            found = self._schedules[key] = self._build_schedule(territory, normalise_station_class(station_class),
+                                                                day)
+        return found
+
+    def _build_schedule(self, territory: str, station_class: str, day: date) -> DaySchedule:
+        by_minute: list[Tariff | None] = [None] * MINUTES_PER_DAY
+        # Paint each period over its minutes, the first match (``period``) last so that it wins.
+        for _territory, name, start, end, _from in reversed(self._day_periods(territory, day)):
+            tariff = Tariff(name, self.rate_card(territory, station_class, name, day))
+            first, last = max(start, 0), min(end, MINUTES_PER_DAY)
+            by_minute[first:max(first, last)] = [tariff] * max(last - first, 0)
+        return DaySchedule(tuple(by_minute), self.eligibility(territory, day))
 
     def rate_card(self, territory: str, station_class: str, period: str, day: date) -> RateCard | None:
         """Given territory, class, period and station-local day, return the card in force, or None."""
@@ -165,15 +245,6 @@ class RateBook:
             if rule.effective_from <= day:
                 return rule
         return None
-
-
-def value_play(card: RateCard, period: str, seconds: Decimal) -> Valuation:
-    """Given the card in force, its period and exact played seconds, return the play's valuation.
-
-    gross = rate_per_second × multiplier × seconds, rounded once to units half-even.
-    """
-    gross = round_units(card.rate_per_second * card.multiplier * seconds, ROUND_HALF_EVEN)
-    return Valuation(card=card, period=period, seconds=seconds, gross=gross)
 
 
 def ineligibility(rule: EligibilityRule | None, seconds: Decimal, confidence: Decimal | None,

@@ -23,10 +23,11 @@ Rules (the contract the tests check with hand-computed statements):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from zamio.money import allocate_integers, integer_weights, percent_of
 from zamio.royalties.rates import in_force
@@ -112,6 +113,11 @@ class SharePlan:
     weights: tuple[int, ...]  # the parties' weights scaled to integers, in exact proportion
     keys: tuple[tuple[str, str], ...]  # tie-break: (recipient type, reference)
     shares: tuple[Decimal, ...]  # percent of the play each line stands for
+    heads: tuple[tuple, ...] = field(init=False, repr=False, compare=False)  # each line's fields but its amount
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "heads", tuple((p.payee.recipient_type, p.payee.ref, p.payee.name, share)
+                                                for p, share in zip(self.parties, self.shares)))
 
     @classmethod
     def of(cls, parties: Sequence[Party]) -> SharePlan:
@@ -124,9 +130,10 @@ class SharePlan:
 
     def lines(self, total: int) -> list[Line]:
         """Given a total in units, return one share line per party, summing exactly to total."""
-        amounts = allocate_integers(total, self.weights, self.keys)
-        return [Line("share", p.payee.recipient_type, p.payee.ref, p.payee.name, amount, share=share)
-                for p, amount, share in zip(self.parties, amounts, self.shares)]
+        # Most works have one party, owed the whole: no allocation to compute.
+        amounts = [total] if len(self.weights) == 1 else allocate_integers(total, self.weights, self.keys)
+        return [Line("share", recipient_type, ref, name, amount, None, None, share)
+                for (recipient_type, ref, name, share), amount in zip(self.heads, amounts)]
 
 
 @dataclass(frozen=True)
@@ -145,9 +152,11 @@ class Owed:
         return SharePlan.of(self.parties)
 
 
-@dataclass(frozen=True)
-class Line:
-    """One ledger line of a play, before it has a key: kind, recipient, amount in units."""
+class Line(NamedTuple):
+    """One ledger line of a play, before it has a key: kind, recipient, amount in units.
+
+    A named tuple: a play makes one to three of them, a million plays millions.
+    """
 
     kind: str  # share | admin_fee | suspense | ineligible
     recipient_type: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
 from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
 from zamio.tables.base import id_column, metadata, ref
@@ -102,7 +102,10 @@ royalty_ledger = Table(
 )
 Index("ix_royalty_ledger_play", royalty_ledger.c.play_id)
 Index("ix_royalty_ledger_recipient", royalty_ledger.c.recipient_type, royalty_ledger.c.recipient_ref)
-Index("ix_royalty_ledger_cycle", royalty_ledger.c.cycle_id)
+# Only pool lines have a cycle (sql/0012_royalty_write_path.sql); on PostgreSQL the ledger's play and
+# rate card are not foreign keys: the pricing row of the line's (play_id, version) carries them.
+Index("ix_royalty_ledger_cycle", royalty_ledger.c.cycle_id, sqlite_where=text("cycle_id IS NOT NULL"),
+      postgresql_where=text("cycle_id IS NOT NULL"))
 
 # One row per priced version of a play (sql/0005_royalties.sql).  The ledger lines of a
 # version carry the same (play_id, version); reversals of the previous version too.
@@ -129,6 +132,12 @@ royalty_pricings = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("play_id", "version"),
 )
+# On PostgreSQL play_id, station_id and rate_card_id are not foreign keys (sql/0012_royalty_write_path.sql):
+# triggers keep a priced play or rate card from being deleted, and the play references its station.
+# The plays every pricing run re-examines (zamio.royalties.calculate.RECHECKED_STATUSES).
+Index("ix_royalty_pricings_rechecked", royalty_pricings.c.play_id,
+      sqlite_where=text("status IN ('suspense', 'unpriced')"),
+      postgresql_where=text("status IN ('suspense', 'unpriced')"))
 
 # Which cycle pays each pricing: one row per pricing, written when that cycle is locked, with
 # the pricing's play date (sql/0009_cycle_pricings.sql).  Keyed like the pricing, and joined
