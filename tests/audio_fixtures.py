@@ -54,7 +54,7 @@ class Catalog:
     def identify(self, samples: np.ndarray, rate: int = synth.SYNTH_RATE) -> match.MatchResult | None:
         """Recognise samples at ``rate`` against the catalog."""
         query = fingerprint.query_fingerprint(audio.resample(samples, rate))
-        return match.recognise(query, self.index.lookup, self.index.fetch)
+        return match.recognise(query, self.index.lookup, match.pairs_from(self.index.fetch))
 
 
 @pytest.fixture(scope="session")

@@ -85,7 +85,7 @@ def test_noise_is_rejected(catalog):
 def test_no_hits_is_no_match():
     empty = match.ArrayIndex()
     q = fingerprint.query_fingerprint(audio.resample(synth.song(1, 5.0), synth.SYNTH_RATE))
-    assert match.recognise(q, empty.lookup, empty.fetch) is None
+    assert match.recognise(q, empty.lookup, match.pairs_from(empty.fetch)) is None
     assert match.match(q.pairs, empty.lookup) is None
 
 
@@ -101,6 +101,22 @@ def test_array_index_fetches_whole_tracks():
     idx.add(2, np.array([7, 11], np.int32), np.array([3, 4], np.int32))
     h, t, o = idx.fetch(np.array([2], np.int32))
     assert sorted(zip(h.tolist(), t.tolist(), o.tolist())) == [(7, 2, 3), (11, 2, 4)]
+
+
+def test_pairs_of_cached_tracks_answer_as_one_index_of_their_unfolded_rows(catalog):
+    tracks = np.array([12, 3, 7], np.int32)
+    unfolded = match.ArrayIndex.of_rows(fingerprint.pairs_of_triplets(*catalog.index.fetch(tracks)))
+    per_track = match.lookup_in([match.TrackPairs(int(t), *catalog.index.fetch(np.array([t]))[::2]) for t in tracks])
+    query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
+
+    def as_set(rows):
+        return sorted(zip(*(r.tolist() for r in rows)))
+
+    wanted = np.concatenate([query.pairs.hashes, np.array([0, 1, 2], np.int32)])
+    assert len(as_set(unfolded.lookup(wanted))) > 100
+    assert as_set(per_track(wanted)) == as_set(unfolded.lookup(wanted))
+    assert all(a.dtype == np.int32 for a in per_track(wanted))
+    assert match.lookup_in([])(wanted)[0].size == 0
 
 
 def test_acceptance_rule():

@@ -135,6 +135,74 @@ def test_identify_through_the_database(project: Project, song_files, tmp_path) -
     assert abs(sped.speed - 1.02) < 0.005
 
 
+def test_a_shared_cache_answers_alike_and_rereads_a_track_fingerprinted_again(project: Project, song_files) -> None:
+    with transaction(project.engine) as conn:
+        ids = store_catalog(conn, song_files)
+    song = read_song(song_files["song-21"])
+    excerpt = song[4 * audio.ANALYSIS_RATE: 14 * audio.ANALYSIS_RATE]
+    cache = recognition.PairCache()
+    with transaction(project.engine, read_only=True) as conn:
+        alone = recognition.identify(conn, excerpt)
+        first = recognition.identify(conn, excerpt, cache)
+        again = recognition.identify(conn, excerpt, cache)
+    assert alone == first == again and alone is not None and alone.track_id == ids["song-21"]
+    assert cache.hits >= cache.misses > 0 and len(cache) == cache.misses and cache.nbytes > 0
+
+    # Track song-21 is fingerprinted again from other audio: its cached pairs must not serve.
+    other = fingerprint.fingerprint(read_song(song_files["song-22"]))
+    with transaction(project.engine) as conn:
+        recognition.store_fingerprints(conn, ids["song-21"], other, "f" * 64, 20.0)
+    track = np.array([ids["song-21"]])
+    with transaction(project.engine, read_only=True) as conn:
+        served = recognition.pairs_of(conn, cache)(track)
+    fresh = match.lookup_in([match.TrackPairs(ids["song-21"], other.hashes, other.offsets)])
+    wanted = np.arange(1 << 20, dtype=np.int32)  # every pair hash
+    assert [a.tolist() for a in served(wanted)] == [a.tolist() for a in fresh(wanted)]
+
+
+def test_the_pair_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
+    def pairs(track_id: int) -> match.TrackPairs:
+        hashes = fingerprint.pack_hash(np.arange(100) % 200, np.ones(100), np.ones(100), np.ones(100), np.full(100, 2))
+        return match.TrackPairs(track_id, hashes, np.arange(100, dtype=np.int32))
+
+    size = pairs(1).nbytes
+    cache = recognition.PairCache(max_bytes=2 * size)
+    for track in (1, 2):
+        cache.put(("db", track, 2), ("stamp",), pairs(track))
+    assert cache.get(("db", 1, 2), ("stamp",)) is not None  # 1 is now the most recently used
+    cache.put(("db", 3, 2), ("stamp",), pairs(3))
+    assert cache.get(("db", 2, 2), ("stamp",)) is None  # the least recently used went
+    assert cache.get(("db", 1, 2), ("stamp",)) is not None and cache.get(("db", 3, 2), ("stamp",)) is not None
+    assert cache.get(("db", 1, 2), ("another stamp",)) is None  # the set was replaced since
+    assert len(cache) == 2 and cache.nbytes == 2 * size
+
+
+def test_a_sparse_hash_index_is_rebuilt_beside_the_old_one(project: Project, two_tracks) -> None:
+    ids, prints = two_tracks
+    with transaction(project.engine) as conn:
+        for ref, track_id in ids.items():
+            recognition.store_fingerprints(conn, track_id, prints[ref], "a" * 64, 20.0)
+    if project.engine.dialect.name == "sqlite":
+        assert recognition.compact_hash_index(project.engine) == (None, False)
+        return
+    # What a rebuild killed half-way leaves: an invalid index named like REINDEX's new one.
+    with project.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with pytest.raises(exc.IntegrityError):
+            conn.exec_driver_sql("CREATE UNIQUE INDEX CONCURRENTLY ix_fingerprints_hash_ccnew ON fingerprints (version)")
+    wanted = prints["song-21"].hashes[:50]
+    with transaction(project.engine, read_only=True) as conn:
+        before = sorted(zip(*(a.tolist() for a in recognition.make_lookup(conn)(wanted))))
+    density, rebuilt = recognition.compact_hash_index(project.engine, below=1.01)  # always sparser than that
+    assert rebuilt and 0 < density < 1.01
+    assert recognition.compact_hash_index(project.engine, below=0.0) == (pytest.approx(density, abs=0.5), False)
+    indexes = project.query("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                            "WHERE c.relname LIKE 'ix_fingerprints_hash%'")
+    assert [tuple(i) for i in indexes] == [("ix_fingerprints_hash", True)]
+    with transaction(project.engine, read_only=True) as conn:
+        assert sorted(zip(*(a.tolist() for a in recognition.make_lookup(conn)(wanted)))) == before
+    assert len(before) >= 40
+
+
 def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks) -> None:
     ids, prints = two_tracks
     with transaction(project.engine) as conn:

@@ -65,6 +65,7 @@ class Config:
     allow_private_streams: bool = False
     snippet_inbox: Path | None = None
     stream_failure_alert_after: int = 5
+    recognition_cache_mb: int = 256
 
     @property
     def is_sqlite(self) -> bool:
@@ -143,6 +144,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
+        recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     _check_database_url(str(values["database_url"]))

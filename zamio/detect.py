@@ -69,10 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def detect_audio(ctx: Any) -> None:
     """Job: recognise each file, print one line per file, record it with ``--record``;
     a file that fails is counted failed (exit 1) and the others go on."""
+    from zamio.recognition import PairCache
+
     heard_at = parse_time(ctx.args.at) if ctx.args.record else None
     station_id = _station_id(ctx) if ctx.args.record else None
+    cache = PairCache(ctx.config.recognition_cache_mb * 2**20)  # files of one song name the same candidates
     for path in ctx.args.files:
-        result, samples_info = recognise(ctx, path)
+        result, samples_info = recognise(ctx, path, cache)
         print(format_result(result, ctx.args.json), flush=True)
         if result.error:
             ctx.failed(str(path), f"{result.error}: {result.message}")
@@ -115,8 +118,9 @@ class FileInfo:
     seconds: float = 0.0
 
 
-def recognise(ctx: Any, path: Path) -> tuple[Detection, FileInfo]:
-    """Given a file, return its ``Detection`` (an error on any item problem) and ``FileInfo``."""
+def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileInfo]:
+    """Given a file (and a ``zamio.recognition.PairCache`` kept across files, or None),
+    return its ``Detection`` (an error on any item problem) and ``FileInfo``."""
     from zamio import audio
     from zamio.recognition import identify
 
@@ -133,7 +137,7 @@ def recognise(ctx: Any, path: Path) -> tuple[Detection, FileInfo]:
     info = FileInfo(info.sha256, info.size, info.codec, samples.size / audio.ANALYSIS_RATE)
     result.seconds = round(info.seconds, 3)
     with ctx.transaction(read_only=True) as conn:
-        found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)])
+        found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)], cache)
         if found is not None:
             _fill_match(conn, result, found)
     return result, info

@@ -440,6 +440,7 @@ def pairs_of_triplets(hashes: np.ndarray, tracks: np.ndarray, frames: np.ndarray
 
 
 _PAIR_HASH_BITS = F1_BITS + DU_BITS + DT_BITS
+PAIR_HASH_SPACE = 1 << _PAIR_HASH_BITS  # every pair hash is below this
 _KEY_FRAME_BITS = 21  # frames of 32 ms: 18 hours, far beyond the longest audio zamio decodes
 
 

@@ -241,6 +241,8 @@ def _record_failure(ctx: Any, work: Any, track: Any, error: ItemError) -> None:
 def add_cleanup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", type=int, default=KEEP_VERSIONS, metavar="N",
                         help=f"fingerprint versions kept per track, newest first (default {KEEP_VERSIONS})")
+    parser.add_argument("--no-maintenance", action="store_true",
+                        help="skip rebuilding the hash index when it has grown sparse (PostgreSQL)")
 
 
 def cleanup_old_fingerprints(ctx: Any) -> None:
@@ -264,6 +266,16 @@ def cleanup_old_fingerprints(ctx: Any) -> None:
             deleted += sum(delete_set(conn, track_id, version) for track_id, version in batch)
         ctx.ok(len(batch))
     ctx.note(f"{deleted} fingerprint rows deleted")
+    if not ctx.args.no_maintenance and not ctx.should_stop():
+        _compact_index(ctx)
+
+
+def _compact_index(ctx: Any) -> None:
+    from zamio.recognition import compact_hash_index
+
+    density, rebuilt = compact_hash_index(ctx.engine)
+    if density is not None:
+        ctx.note(f"hash index {density:.0%} full" + (", rebuilt" if rebuilt else ""))
 
 
 def old_sets(conn: Connection, keep: int) -> list[tuple[int, int]]:

@@ -41,16 +41,18 @@ bin's anchors compete, so a weak bin of rare hashes cannot win.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammainc
 
-from zamio.fingerprint import FRAME_SECONDS, Query, QueryPrints, pairs_of_triplets
+from zamio.fingerprint import FRAME_SECONDS, PAIR_HASH_SPACE, Query, QueryPrints, pairs_of_triplets
 
 Lookup = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 Fetch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: Given candidate track ids, a ``Lookup`` into the pair rows their stored triplets hold.
+PairsOf = Callable[[np.ndarray], Lookup]
 
 # Recordings verified per excerpt: the true one ranks first among the triplet votes on
 # nearly every excerpt that pairs can recognise; the others set the level of chance.
@@ -266,16 +268,70 @@ def chance_probability(score: int, runner_up: int) -> float:
     return float(gammainc(score, runner_up + 1.0))
 
 
-def recognise(query: Query, lookup: Lookup, fetch: Fetch, min_candidates: int = 1) -> MatchResult | None:
-    """Given an excerpt's ``Query``, a triplet ``Lookup`` and a ``Fetch`` of stored
-    triplet rows by track, return the recognised track, or None (see the module
-    docstring: candidates by triplets, the decision by pairs).  With fewer than
-    ``min_candidates`` candidates the answer is None: too few rivals to tell chance."""
+def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1) -> MatchResult | None:
+    """Given an excerpt's ``Query``, a triplet ``Lookup`` and ``pairs_of`` (``pairs_from``
+    a ``Fetch`` of stored triplet rows by track, or a cache of unfolded tracks), return
+    the recognised track, or None (see the module docstring: candidates by triplets, the
+    decision by pairs).  With fewer than ``min_candidates`` candidates the answer is
+    None: too few rivals to tell chance."""
     tracks = candidates(query.triplets, lookup)
     if tracks.size == 0 or tracks.size < min_candidates:
         return None
-    pairs = ArrayIndex.of_rows(pairs_of_triplets(*fetch(tracks)))
-    return match(query.pairs, pairs.lookup)
+    return match(query.pairs, pairs_of(tracks))
+
+
+def pairs_from(fetch: Fetch) -> PairsOf:
+    """Given a ``Fetch`` of stored triplet rows by track, return a ``PairsOf`` that fetches
+    the candidates' rows and unfolds them, track by track (``TrackPairs``)."""
+    return lambda tracks: lookup_in([TrackPairs(*rows) for rows in by_track(*fetch(tracks))])
+
+
+def by_track(hashes: np.ndarray, tracks: np.ndarray, frames: np.ndarray) -> Iterator[tuple[int, np.ndarray,
+                                                                                          np.ndarray]]:
+    """Given stored rows of several tracks, yield (track id, hashes, frames) per track, by track id."""
+    order = np.argsort(tracks, kind="stable")
+    hashes, tracks, frames = hashes[order], tracks[order], frames[order]
+    starts = np.flatnonzero(np.r_[True, tracks[1:] != tracks[:-1]]) if tracks.size else np.zeros(0, np.int64)
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), tracks.size], strict=True):
+        yield int(tracks[lo]), hashes[lo:hi], frames[lo:hi]
+
+
+class TrackPairs:
+    """The pair rows one track's stored triplets hold (``pairs_of_triplets``): what
+    ``match`` reads of a candidate, kept whole so that a cache can hold it between excerpts."""
+
+    __slots__ = ("track_id", "hashes", "frames")
+
+    def __init__(self, track_id: int, triplet_hashes: np.ndarray, triplet_frames: np.ndarray) -> None:
+        self.hashes, _, self.frames = pairs_of_triplets(
+            triplet_hashes, np.full(triplet_hashes.size, track_id, np.int32), triplet_frames)
+        self.track_id = track_id
+
+    @property
+    def nbytes(self) -> int:
+        return self.hashes.nbytes + self.frames.nbytes
+
+    def rows_where(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Given a table of booleans indexed by pair hash, return this track's rows whose hash is wanted."""
+        idx = np.flatnonzero(wanted[self.hashes])
+        return self.hashes[idx], np.full(idx.size, self.track_id, np.int32), self.frames[idx]
+
+
+def lookup_in(tracks: list[TrackPairs]) -> Lookup:
+    """Given the pair rows of some tracks, return a ``Lookup`` over all of them: the
+    excerpt's hashes marked in a table over the whole pair-hash space (a megabyte), each
+    track's rows kept where marked, one gather per row (no sort, no search)."""
+
+    def lookup(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        wanted = np.zeros(max(PAIR_HASH_SPACE, int(hashes.max(initial=0)) + 1), bool)
+        wanted[hashes] = True
+        parts = [track.rows_where(wanted) for track in tracks]
+        if not parts:
+            empty = np.zeros(0, np.int32)
+            return empty, empty, empty
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+    return lookup
 
 
 def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> np.ndarray:

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import numpy as np
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 
 from zamio.db import is_sqlite, upsert, utcnow
 from zamio.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
-from zamio.match import CANDIDATES, Fetch, Lookup, MatchResult, recognise
+from zamio.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, TrackPairs, by_track, lookup_in,
+                         recognise)
 from zamio.tables import fingerprint_sets, fingerprints
 
 #: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
@@ -122,6 +125,56 @@ def copy_rows_postgres(conn: Connection, payload: bytes) -> None:
         cursor.close()
 
 
+#: Bytes of one entry of a b-tree on an int4 key: the index tuple (8 bytes of header, 4 of
+#: key, padded to 16) and its line pointer (4).
+HASH_INDEX_ENTRY_BYTES = 20
+PAGE_BYTES = 8192
+#: A b-tree built in one pass fills its leaf pages to 90 %.  Rows stored track by track
+#: insert random hashes, which split pages and leave the hash index about 70 % full: a
+#: quarter larger than it need be (bench/results/recognition.md).  Below this density it
+#: is rebuilt (``compact_hash_index``).
+REBUILD_HASH_INDEX_BELOW = 0.8
+HASH_INDEX = "ix_fingerprints_hash"
+
+
+def hash_index_density(conn: Connection) -> float | None:
+    """Given a PostgreSQL connection, return how full the hash index's pages are (0..1,
+    from the planner's statistics: entries times their size over the pages' bytes), or
+    None on SQLite or before statistics exist."""
+    if is_sqlite(conn):
+        return None
+    row = conn.exec_driver_sql("SELECT reltuples, relpages FROM pg_class WHERE relname = %(name)s AND relkind = 'i'",
+                               {"name": HASH_INDEX}).first()
+    if row is None or row[0] <= 0 or row[1] <= 1:
+        return None
+    return float(row[0]) * HASH_INDEX_ENTRY_BYTES / (float(row[1]) * PAGE_BYTES)
+
+
+def compact_hash_index(engine: Engine, *, below: float = REBUILD_HASH_INDEX_BELOW) -> tuple[float | None, bool]:
+    """Given an engine, rebuild the hash index of ``fingerprints`` if its density is under
+    ``below`` (PostgreSQL; SQLite has nothing to do); return (density before, rebuilt).
+
+    ``REINDEX ... CONCURRENTLY`` builds the new index beside the old one without blocking
+    recognition or fingerprinting, then swaps them.  A rebuild killed half-way leaves an
+    invalid ``..._ccnew`` index behind, which is dropped first.
+    """
+    if engine.dialect.name != "postgresql":
+        return None, False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # REINDEX CONCURRENTLY cannot run in a transaction block; neither can its clean-up.
+        leftovers = conn.exec_driver_sql(
+            "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            "WHERE c.relname LIKE %(pattern)s AND NOT i.indisvalid", {"pattern": HASH_INDEX + "_ccnew%"}).scalars().all()
+        for name in leftovers:
+            conn.exec_driver_sql(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+        conn.exec_driver_sql("ANALYZE fingerprints")  # the density reads the planner's statistics
+        density = hash_index_density(conn)
+        if density is None or density >= below:
+            return density, False
+        conn.exec_driver_sql(f"REINDEX INDEX CONCURRENTLY {HASH_INDEX}")
+    return density, True
+
+
 def make_lookup(conn: Connection, *, version: int = FINGERPRINT_VERSION, batch_size: int | None = None) -> Lookup:
     """Given a connection, return a ``zamio.match.Lookup``: int32 hashes -> every stored
     (hash, track_id, frame) row of ``version`` with one of those hashes, as three int32
@@ -156,17 +209,6 @@ def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield values[start:start + size]
 
 
-# Planner settings for the lookup, set for its statement only.  The hashes come as a
-# constant array of ~10,000 sorted values: with ``= ANY(array)`` the planner spends more
-# time estimating the selectivity of each element than the query takes to run, and with
-# a join it may pick a hash join that reads the whole table.  One index probe per hash
-# (a nested loop over the sorted array) is right from ten tracks to a million; JIT
-# compilation, which large estimated costs would trigger, only adds latency here.
-_LOOKUP_SETTINGS = ("enable_hashjoin", "enable_mergejoin", "jit")
-_SET_FOR_LOOKUP = "; ".join(f"SET LOCAL {name} = off" for name in _LOOKUP_SETTINGS)
-_RESET_AFTER_LOOKUP = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _LOOKUP_SETTINGS)
-
-
 #: The condition of the partial hash index on PostgreSQL (sql/0011_fingerprints_track_btree.sql),
 #: repeated in every lookup so that the planner may use the index (and on SQLite, so that
 #: both answer alike): version 2 triplets of held notes are never looked up.
@@ -176,10 +218,10 @@ LOOKUP_CONDITION = "(f.version <> 2 OR (f.hash >> 11) & 4095 <> 2015)"
 def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
     # The hashes are our own int32 values, so inlining them is safe; COPY cannot take
     # parameters, and binary COPY out lands in numpy without a Python object per row.
+    # The function (sql/0014_fingerprint_lookup_function.sql) probes the hash index once
+    # per hash under LOOKUP_CONDITION, with the planner settings that plan needs.
     literal = "{" + ",".join(map(str, hashes.tolist())) + "}"
-    return _copy_out(conn, f"SELECT f.hash, f.track_id, f.frame FROM unnest('{literal}'::int4[]) AS q (hash) "
-                           f"JOIN fingerprints f ON f.hash = q.hash "
-                           f"WHERE f.version = {int(version)} AND {LOOKUP_CONDITION}")
+    return _copy_out(conn, f"SELECT hash, track_id, frame FROM zamio_fingerprint_rows('{literal}', {int(version)}::int2)")
 
 
 def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
@@ -194,9 +236,7 @@ def _copy_out(conn: Connection, select_sql: str) -> tuple[np.ndarray, ...]:
     buffer = io.BytesIO()
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(_SET_FOR_LOOKUP)
         cursor.copy_expert(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)", buffer)
-        cursor.execute(_RESET_AFTER_LOOKUP)
     finally:
         cursor.close()
     data = buffer.getvalue()
@@ -225,10 +265,12 @@ def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version
     return rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()
 
 
-def identify(conn: Connection, samples: np.ndarray) -> MatchResult | None:
+def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = None) -> MatchResult | None:
     """Given mono float32 samples at ``zamio.audio.ANALYSIS_RATE`` (decode with
     ``zamio.audio``), return the catalog track they are an excerpt of (``track_id`` is
     ``tracks.id``) with offset, speed and confidence, or None if nothing matches.
+    ``cache`` keeps candidates' pair rows between calls (a process recognising many
+    excerpts passes one ``PairCache``); without it they are read for this call only.
 
     Two passes share one lookup cache: first only the hashes of nominal speed (a
     quarter of the query's hashes, so a quarter of the index probes, which dominate
@@ -238,11 +280,11 @@ def identify(conn: Connection, samples: np.ndarray) -> MatchResult | None:
     """
     query = query_fingerprint(samples)
     lookup = _CachingLookup(make_lookup(conn))
-    fetch = _CachingFetch(make_fetch(conn))
+    pairs = pairs_of(conn, cache if cache is not None else PairCache())
     nominal = int(np.argmin(np.abs(np.log(query.pairs.speeds))))
-    first = recognise(Query(_only_speed(query.triplets, nominal), _only_speed(query.pairs, nominal)), lookup, fetch,
+    first = recognise(Query(_only_speed(query.triplets, nominal), _only_speed(query.pairs, nominal)), lookup, pairs,
                       min_candidates=CANDIDATES)
-    return first if first is not None else recognise(query, lookup, fetch)
+    return first if first is not None else recognise(query, lookup, pairs)
 
 
 def _only_speed(query: QueryPrints, speed_index: int) -> QueryPrints:
@@ -262,6 +304,10 @@ class _CachingLookup:
 
     def __call__(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         wanted = np.unique(hashes)
+        if not self._rows:  # the first pass: everything is new
+            self._rows.append(tuple(np.asarray(a) for a in self._lookup(wanted)))  # type: ignore[arg-type]
+            self._asked = wanted
+            return self._rows[0]
         new = wanted[~np.isin(wanted, self._asked, assume_unique=True)]
         if new.size:
             self._rows.append(tuple(np.asarray(a) for a in self._lookup(new)))  # type: ignore[arg-type]
@@ -272,27 +318,91 @@ class _CachingLookup:
         return h[keep], t[keep], f[keep]
 
 
-class _CachingFetch:
-    """A ``Fetch`` that asks the database only for tracks it has not fetched yet (for
-    the passes of one ``identify`` call)."""
+#: Bytes of candidates' pair rows a process keeps by default: about 100 KB per song of
+#: three to four minutes, so some 2,500 songs, more than a station's rotation.
+PAIR_CACHE_BYTES = 256 * 2**20
 
-    def __init__(self, fetch: Fetch) -> None:
-        self._fetch = fetch
-        self._rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+SetStamp = tuple  # (created_at, hash_count, audio_sha256) of a track's fingerprint_sets row
 
-    def __call__(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        wanted = np.unique(np.asarray(track_ids, np.int64))
-        new = np.array([t for t in wanted.tolist() if t not in self._rows], np.int64)
-        if new.size:
-            h, t, f = self._fetch(new)
-            order = np.argsort(t, kind="stable")
-            h, t, f = h[order], t[order], f[order]
-            starts = np.searchsorted(t, new, "left")
-            ends = np.searchsorted(t, new, "right")
-            for track, lo, hi in zip(new.tolist(), starts.tolist(), ends.tolist(), strict=True):
-                self._rows[track] = (h[lo:hi], t[lo:hi], f[lo:hi])
-        parts = [self._rows[t] for t in wanted.tolist()]
-        if not parts:
-            empty = np.zeros(0, np.int32)
-            return empty, empty, empty
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+class PairCache:
+    """Candidates' pair rows (``zamio.match.TrackPairs``) kept between the excerpts one
+    process recognises, least recently used dropped first beyond ``max_bytes``.
+
+    Radio repeats itself: the captures of a station during one song name the same
+    candidates, and a rotation of a few hundred songs fills a day, so a warm process
+    finds most candidates here instead of reading and unfolding their rows, which was
+    half of a recognition's time (bench/results/recognition.md).  An entry serves only
+    while the track's ``fingerprint_sets`` row has the stamp it was read with (checked
+    in the excerpt's own transaction, ``pairs_of``): a track fingerprinted again is
+    read again.  Entries are keyed by database too, so one cache may serve several.
+    Thread-safe: the scan's hearing threads share one; its entries are never modified.
+    """
+
+    def __init__(self, max_bytes: int = PAIR_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[tuple, tuple[SetStamp, TrackPairs]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, stamp: SetStamp) -> TrackPairs | None:
+        """Given a key and the set's current stamp, return the cached pairs, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != stamp:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: tuple, stamp: SetStamp, pairs: TrackPairs) -> None:
+        """Keep ``pairs`` under ``key`` with the stamp of the set they were read from."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1].nbytes
+            if pairs.nbytes > self.max_bytes:
+                return
+            self._entries[key] = (stamp, pairs)
+            self._bytes += pairs.nbytes
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_SET_STAMPS = (select(fingerprint_sets.c.track_id, fingerprint_sets.c.created_at, fingerprint_sets.c.hash_count,
+                      fingerprint_sets.c.audio_sha256)
+               .where(fingerprint_sets.c.version == bindparam("version"),
+                      fingerprint_sets.c.track_id.in_(bindparam("tracks", expanding=True))))
+
+
+def pairs_of(conn: Connection, cache: PairCache, *, version: int = FINGERPRINT_VERSION) -> PairsOf:
+    """Given a connection and a ``PairCache``, return a ``zamio.match.PairsOf``: candidates
+    found in the cache with their set's current stamp are used as they are, the others
+    are read in one statement on the track index, unfolded and cached."""
+    fetch = make_fetch(conn, version=version)
+    database = conn.engine.url.render_as_string(hide_password=True)
+
+    def pairs(tracks: np.ndarray) -> Lookup:
+        wanted = [int(t) for t in tracks]
+        stamps = {row[0]: tuple(row[1:]) for row in conn.execute(_SET_STAMPS, {"version": version,
+                                                                             "tracks": wanted})}
+        found = {t: cache.get((database, t, version), stamps[t]) for t in wanted if t in stamps}
+        missing = [t for t in wanted if found.get(t) is None]
+        if missing:
+            for track, hashes, frames in by_track(*fetch(np.array(missing, np.int64))):
+                found[track] = TrackPairs(track, hashes, frames)
+                if track in stamps:
+                    cache.put((database, track, version), stamps[track], found[track])
+        return lookup_in([found[t] for t in wanted if found.get(t) is not None])
+
+    return pairs

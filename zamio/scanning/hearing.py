@@ -47,11 +47,15 @@ class Recogniser:
     """
 
     def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
-                 decoder: BatchDecoder | None = None) -> None:
+                 decoder: BatchDecoder | None = None, cache_bytes: int = 0) -> None:
+        from zamio.recognition import PairCache
+
         self.engine = engine
         self.fallback = fallback
         self.decoder = decoder
         self._cpu = threading.BoundedSemaphore(max(1, cpu_slots))
+        # Captures of one song, and a station's rotation, name the same candidates again.
+        self.pair_cache = PairCache(cache_bytes)
 
     def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float) -> Heard:
         """Given encoded audio bytes, return what they contain (see :class:`Heard`)."""
@@ -76,7 +80,7 @@ class Recogniser:
 
         seconds = samples.size / audio.ANALYSIS_RATE
         with self._cpu, transaction(self.engine, read_only=True) as conn:
-            found = identify(conn, samples)
+            found = identify(conn, samples, self.pair_cache)
         if found is not None:
             return Heard("match", seconds, local=found)
         if self.fallback is None:
