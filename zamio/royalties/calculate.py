@@ -11,8 +11,9 @@ and one its lines; ``--workers`` batches at once on PostgreSQL):
    is released as soon as a society mapping, an agreement, a share table or a
    rate card arrives; with ``--recalculate`` every priced play (optionally in
    ``--from``/``--to``, station-local dates) is examined after a rate or share
-   correction.  A play is reissued only if its outcome changed: its standing
-   lines are reversed and the new version booked, never updated.
+   correction, except money declared non-distributable.  A play is reissued
+   only if its outcome changed: its standing lines are reversed and the new
+   version booked, never updated.
 
 A run killed at any instant loses at most its current batch, which the next run
 redoes; nothing is booked twice (see ``zamio.royalties.ledger``).
@@ -45,6 +46,7 @@ from zamio.tables import play_logs, royalty_pricings, stations
 BATCH_PLAYS = 5000
 WORKERS = 2  # batches priced at once by the job on PostgreSQL: one in Python while one is written
 RECHECKED_STATUSES = ("suspense", "unpriced")
+DECLARED_STATUS = "non_distributable"  # never re-examined: see zamio.royalties.declarations
 Transaction = Callable[[], AbstractContextManager[Connection]]
 
 
@@ -129,6 +131,8 @@ def candidate_queries(recalculate: bool, date_from: date | None, date_to: date |
                                              royalty_pricings.c.play_id > AFTER).exists())
     recheck = _with_latest(None if recalculate else RECHECKED_STATUSES).where(
         play_logs.c.status == "final", royalty_pricings.c.run_id != run_id)
+    if recalculate:  # money declared non-distributable stays so (zamio.royalties.declarations)
+        recheck = recheck.where(royalty_pricings.c.status != DECLARED_STATUS)
     if date_from is not None:
         recheck = recheck.where(royalty_pricings.c.play_date >= date_from)
     if date_to is not None:

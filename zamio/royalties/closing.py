@@ -15,7 +15,6 @@ cycle.  A pricing is assigned once (``cycle_pricings`` is keyed by the pricing).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -27,9 +26,10 @@ from zamio.db import is_sqlite
 from zamio.errors import DataError
 from zamio.money import from_units, round_units
 from zamio.tables import (cycle_line_items, cycle_pricings, exchange_rates, partner_remittances, partner_societies,
-                          royalty_cycles, royalty_ledger, royalty_pricings, station_licence_fees)
+                          royalty_cycles, royalty_ledger, royalty_pricings)
 
 PAYEE_TYPES = ("contributor", "artist", "publisher", "society")
+NON_DISTRIBUTABLE = "non_distributable"  # the account suspense moves to when declared non-distributable
 RATE_PLACES = Decimal("0.0000000001")  # exchange rates are stored NUMERIC(24,10)
 
 
@@ -215,10 +215,11 @@ class Totals:
     admin_fees: int
     ineligible_plays: int
     plays: int  # distinct plays with a line in the cycle (reissued plays once)
+    non_distributable: int = 0  # suspense declared non-distributable (zamio.royalties.suspense)
 
     @property
     def reconciled(self) -> bool:
-        return self.payees + self.suspense + self.admin_fees == self.gross
+        return self.payees + self.suspense + self.admin_fees + self.non_distributable == self.gross
 
 
 def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) -> list[Totals]:
@@ -235,48 +236,14 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) 
             payees=sum(r.net for r in mine if r.recipient_type in PAYEE_TYPES),
             suspense=sum(r.net for r in mine if r.recipient_type == "suspense"),
             admin_fees=sum(r.net for r in mine if r.recipient_type == "local_society"),
+            non_distributable=sum(r.net for r in mine if r.recipient_type == NON_DISTRIBUTABLE),
             ineligible_plays=sum(r.plays for r in mine if r.recipient_type == "ineligible"),
             plays=int(plays.get(currency, 0)),
         ))
     return found
 
 
-@dataclass(frozen=True)
-class PaidPricings:
-    """What the pricings assigned to a cycle add up to, per currency: read in one pass."""
-
-    count: dict[str, int]
-    id_sum: dict[str, int]
-    gross_sum: dict[str, int]
-    max_id: dict[str, int]
-    priced: dict[str, int]  # Σ (gross − previous gross): what the cycle pays, per currency
-
-    def digest_input(self) -> list[int]:
-        """The figures the cycle's input digest records: count, Σ id, Σ gross and highest id of its pricings."""
-        return [sum(self.count.values()), sum(self.id_sum.values()), sum(self.gross_sum.values()),
-                max(self.max_id.values(), default=0)]
-
-
-def paid_pricings_summary(conn: Connection, cycle_id: int) -> PaidPricings:
-    """Given a cycle with its pricings assigned, return their sums per currency."""
-    paid = paid_pricings(cycle_id)
-    rows = conn.execute(select(paid.c.currency, func.count(), func.sum(paid.c.id), func.sum(paid.c.gross),
-                               func.max(paid.c.id), func.sum(paid.c.gross - paid.c.previous_gross))
-                        .group_by(paid.c.currency)).all()
-    return PaidPricings(*({r[0]: int(r[i]) for r in rows} for i in range(1, 6)))
-
-
-def pricings_digest(conn: Connection, paid: PaidPricings, method: str, period: tuple[date, date]) -> str:
-    """Given a cycle's pricing sums, return a digest of its input: method, period and the pricing set."""
-    fees = conn.execute(select(func.count(), func.coalesce(func.sum(station_licence_fees.c.amount), 0)).where(
-        station_licence_fees.c.period_from >= period[0], station_licence_fees.c.period_to <= period[1],
-        literal(method) == "pool")).one()
-    text = json.dumps([method, str(period[0]), str(period[1]), paid.digest_input(), list(map(int, fees))])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def lock(conn: Connection, cycle_id: int, digest: str, found: list[Totals], now) -> None:  # noqa: ANN001
-    """Given a reconciled cycle, record its totals and input digest and mark it locked."""
+def lock(conn: Connection, cycle_id: int, inputs: dict[str, str], found: list[Totals], now) -> None:  # noqa: ANN001
+    """Given a reconciled cycle, record its totals and input snapshot (``snapshot.columns_of``) and mark it locked."""
     conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle_id).values(
-        status="locked", locked_at=now, input_hash=digest,
-        totals=json.dumps([t.__dict__ for t in found], sort_keys=True)))
+        status="locked", locked_at=now, totals=json.dumps([t.__dict__ for t in found], sort_keys=True), **inputs))

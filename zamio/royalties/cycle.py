@@ -6,9 +6,11 @@ the pool lines (``--method pool``), line items, remittances, the reconciliation
 check and the lock are written together, with the ``statement_ready`` e-mails
 queued in the same transaction.  Files are written after the commit, from the
 database alone.  A locked cycle is never recomputed: running it again prints
-its stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte.
-``--dry-run`` prices, closes and prints inside a transaction that is rolled
-back, and writes no file.
+its stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
+once it has checked that the database still holds the inputs recorded when the
+cycle was locked (``zamio.royalties.snapshot``): if not, it names each change and
+writes nothing.  ``--dry-run`` prices, closes and prints inside a transaction that
+is rolled back, and writes no file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import Connection, insert, select
 from zamio.db import utcnow
 from zamio.errors import DataError, UsageError, ZamioError
 from zamio.money import from_units
-from zamio.royalties import closing, pool
+from zamio.royalties import closing, pool, snapshot
 from zamio.royalties.calculate import WORKERS, price_pending
 from zamio.royalties.statement_workers import write_statements
 from zamio.royalties.statements import file_stem, remittances_csv, statements_csv, write_text
@@ -42,6 +44,10 @@ ROUNDING = "ROUND_HALF_EVEN"
 
 class UnreconciledCycle(ZamioError):
     """The cycle's lines do not add up to what was priced: a defect; nothing was locked."""
+
+
+class ChangedInputs(DataError):
+    """A locked cycle's inputs are no longer what it was computed from: its files are not regenerated."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
         name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
         method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
     closing.assign_pricings(conn, cycle_id, spec.period_to)
-    paid = closing.paid_pricings_summary(conn, cycle_id)
+    paid = snapshot.play_set(conn, cycle_id)
     if spec.method == "pool":
         gross = pool.distribute(conn, cycle_id, spec.period_from, spec.period_to, run_id, now)
     else:
@@ -97,8 +103,9 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
     broken = [t for t in found if not t.reconciled]
     if broken:
         raise UnreconciledCycle(f"cycle {spec.name} does not reconcile: {broken}; nothing was locked")
-    closing.lock(conn, cycle_id, closing.pricings_digest(conn, paid, spec.method, (spec.period_from, spec.period_to)),
-                 found, now)
+    inputs = snapshot.take(conn, snapshot.CycleInputs(cycle_id, spec.territory, spec.period_from, spec.period_to,
+                                                      spec.method), paid)
+    closing.lock(conn, cycle_id, snapshot.columns_of(inputs), found, now)
     cycle = find_cycle(conn, spec.name)
     queue_statement_emails(conn, cycle, folder)
     return cycle, found
@@ -145,16 +152,29 @@ def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
 
 
 def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
-    """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals)."""
+    """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
+
+    Suspense declared non-distributable is shown only in the cycles that moved some.
+    """
     lines = [f"cycle {cycle.name} ({cycle.method}, {cycle.period_from} to {cycle.period_to}): {cycle.status}"]
     for t in found:
         amounts = [("gross priced", t.gross), ("payees", t.payees), ("suspense", t.suspense),
                    ("admin fees", t.admin_fees)]
-        lines += [f"  {t.currency} {label:<13}{from_units(units):>18}" for label, units in amounts]
+        parts, width = "payees + suspense + admin fees", 13
+        if t.non_distributable:
+            amounts.append(("non-distributable", t.non_distributable))
+            parts, width = parts + " + non-distributable", 18
+        lines += [f"  {t.currency} {label:<{width}}{from_units(units):>18}" for label, units in amounts]
         verdict = "exact" if t.reconciled else "MISMATCH"
-        lines.append(f"  {t.currency} payees + suspense + admin fees = gross priced: {verdict}")
+        lines.append(f"  {t.currency} {parts} = gross priced: {verdict}")
         lines.append(f"  {t.currency} plays {t.plays} ({t.ineligible_plays} ineligible, unpaid)")
     return lines
+
+
+def summary_lines(cycle: Any) -> list[str]:
+    """Given a locked cycle, return its stored reconciliation, then its input snapshot if one was recorded."""
+    recorded = snapshot.stored(cycle)
+    return report_lines(cycle, stored_totals(cycle)) + (snapshot.lines(recorded) if recorded else [])
 
 
 def stored_totals(cycle: Any) -> list[closing.Totals]:
@@ -172,7 +192,7 @@ def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
         if count:
             log.warning("usage report for society %s: %d rows with invalid identifiers (listed, not dropped)",
                         code, count)
-    write_text(folder / "summary.txt", "\n".join(report_lines(cycle, stored_totals(cycle))) + "\n")
+    write_text(folder / "summary.txt", "\n".join(summary_lines(cycle)) + "\n")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +208,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
     parser.add_argument("--regenerate", action="store_true",
-                        help="rewrite the files of a locked cycle from the ledger (byte-identical)")
+                        help="rewrite the files of a locked cycle from the ledger (byte-identical), once its inputs "
+                             "are checked against those recorded at the lock")
+    parser.add_argument("--despite-changed-inputs", action="store_true",
+                        help="with --regenerate: write the files even though inputs changed since the lock "
+                             "(the changes are listed; later cycles pay corrections as adjustments)")
     parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
                         help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
                              "rate) and exit")
@@ -200,15 +224,43 @@ def _folder(ctx: Any, name: str) -> Path:
 
 def _locked(ctx: Any, cycle: Any) -> None:
     folder = _folder(ctx, cycle.name)
-    if ctx.args.regenerate and not ctx.dry_run:
+    if ctx.args.regenerate:
         with ctx.transaction(read_only=True) as conn:
-            write_files(conn, cycle, folder)
-        print(f"files of locked cycle {cycle.name} regenerated in {folder}")
+            check_inputs(conn, cycle, ctx.args.despite_changed_inputs)
+            if not ctx.dry_run:
+                write_files(conn, cycle, folder)
+        print(f"files of locked cycle {cycle.name} regenerated in {folder}" if not ctx.dry_run
+              else f"dry run: the files of locked cycle {cycle.name} were not written")
     else:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC: not recomputed "
               f"(--regenerate rewrites its files)")
-    print("\n".join(report_lines(cycle, stored_totals(cycle))))
+    print("\n".join(summary_lines(cycle)))
     ctx.note(f"cycle {cycle.name} already locked")
+
+
+def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) -> list[str]:
+    """Given a locked cycle, compare its inputs now with those recorded at the lock; print the verdict and
+    return the changes.
+
+    Raise ChangedInputs naming every change, unless ``despite_changes``.  A cycle locked before
+    snapshots were recorded is not checked (said so).
+    """
+    if snapshot.stored(cycle) is None:
+        print(f"cycle {cycle.name} was locked before input snapshots were recorded: its inputs are not checked")
+        return []
+    closing.use_memory(conn)
+    changes = list(snapshot.check(conn, cycle))
+    if not changes:
+        print(f"inputs of cycle {cycle.name}: unchanged since the lock (input snapshot {cycle.input_hash})")
+        return []
+    listed = "\n".join(f"  {change}" for change in changes)
+    if not despite_changes:
+        raise ChangedInputs(f"the inputs of cycle {cycle.name} changed since it was locked; no file was written:\n"
+                            f"{listed}\nlater cycles pay corrections as adjustments; to write this cycle's files "
+                            "as locked anyway, add --despite-changed-inputs")
+    print(f"inputs of cycle {cycle.name} changed since the lock (files written as locked, from the ledger):\n"
+          f"{listed}")
+    return changes
 
 
 def _spec(args: argparse.Namespace) -> CycleSpec:
@@ -233,7 +285,7 @@ def process_royalty_cycle(ctx: Any) -> int | None:
     if existing is not None and existing.status == "locked":
         _locked(ctx, existing)
         return 0
-    if args.regenerate:
+    if args.regenerate or args.despite_changed_inputs:
         raise UsageError(f"cycle {args.name} is not locked: there is nothing to regenerate")
     spec = _spec(args)
     if not ctx.dry_run:
@@ -242,7 +294,7 @@ def process_royalty_cycle(ctx: Any) -> int | None:
         if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
             price_pending(lambda: nullcontext(conn), ctx.run_id)
         cycle, found = close_cycle(conn, spec, ctx.run_id, _folder(ctx, spec.name))
-    print("\n".join(report_lines(cycle, found)))
+    print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
     if ctx.dry_run:
         print("dry run: nothing was locked and no file was written")
         return None

@@ -93,7 +93,8 @@ def line_key(play_id: int, version: int, line: Line) -> str:
     return f"p{play_id}:v{version}:{line.kind}:{line.recipient_type}:{line.recipient_ref}"
 
 
-PAID_SECONDS_KINDS = frozenset(("share", "suspense", "ineligible"))  # an admin fee does not count the seconds
+# An admin fee does not count the seconds; money declared non-distributable keeps those it was held for.
+PAID_SECONDS_KINDS = frozenset(("share", "suspense", "ineligible", "non_distributable"))
 _NULL = "\\N"  # NULL in COPY text
 _COPY_SPECIALS = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -75,6 +75,11 @@ royalty_cycles = Table(
     Column("locked_at", UTCDateTime),
     Column("totals", Text),  # JSON: the reconciled totals printed when the cycle was locked
     Column("open_pricings_from", BigInteger),  # lowest pricing id left unassigned at the lock (sql/0009)
+    # What the cycle was computed from, recorded at the lock (sql/0013, zamio.royalties.snapshot):
+    Column("input_snapshot", Text),  # JSON: period, method, counts, digests, reference rows
+    Column("plays_digest", Text),  # SHA-256 of the (play_id, version, gross) of the pricings it pays
+    Column("rates_digest", Text),  # SHA-256 of the rate cards, day periods and eligibility rules in force
+    Column("shares_digest", Text),  # SHA-256 of the share tables of the works it pays
 )
 
 royalty_ledger = Table(
