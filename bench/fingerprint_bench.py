@@ -225,6 +225,8 @@ def _drop_indexes(engine) -> None:
 def _create_indexes(engine) -> None:
     postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
+        if postgresql:  # sorting hundreds of millions of keys in 64 MB spills to disk many times over
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '2GB'")
         for name, columns in FINGERPRINT_INDEXES.items():
             condition = POSTGRESQL_INDEX_CONDITIONS.get(name, "") if postgresql else ""
             conn.exec_driver_sql(f"CREATE INDEX {name} ON fingerprints ({columns}) {condition}")
