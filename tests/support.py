@@ -6,6 +6,8 @@ import functools
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,16 @@ from sqlalchemy import Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin"
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def race(threads: list[threading.Thread], engines: Iterable[Engine], timeout: float = 120) -> None:
+    """Start the threads together, wait for each (at most ``timeout`` seconds) and dispose the engines they used."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    for engine in engines:
+        engine.dispose()
 
 
 def postgres_admin_url() -> str:

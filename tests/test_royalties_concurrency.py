@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project
+from tests.support import Project, race
 from tests.test_royalties_support import NOW, Books, utc
 from zamio.db import open_engine, transaction
 from zamio.royalties.calculate import price_pending
@@ -79,12 +79,7 @@ def test_two_runs_at_once_book_each_play_once(pg_project: Project) -> None:
         price_pending(lambda: transaction(engine), "racer", batch_size=100)
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    for engine in engines:
-        engine.dispose()
+    race(threads, engines)
     assert_booked_once(pg_project, total)
     # And the scripts themselves: the second run at the same moment is turned away by the job lock.
     procs = [pg_project.popen("calculate-royalty-distributions") for _ in range(2)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project
+from tests.support import Project, race
 from tests.test_royalties_support import Books, utc
 from zamio.db import open_engine, transaction
 from zamio.royalties.cycle import CycleSpec, close_cycle
@@ -190,12 +190,7 @@ def test_two_closes_at_once_pay_each_pricing_once(postgres_url: str, tmp_path: P
     threads = [threading.Thread(target=run, args=(engine, spec)) for engine, spec in zip(engines, (
         CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)),
         CycleSpec("2026-04", date(2026, 4, 1), date(2026, 4, 30))))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    for engine in engines:
-        engine.dispose()
+    race(threads, engines)
     assert all(t.reconciled for totals in found.values() for t in totals) and len(found) == 2
     assert sum(t.gross for totals in found.values() for t in totals) == project.scalar(
         "SELECT sum(gross - previous_gross) FROM royalty_pricings")

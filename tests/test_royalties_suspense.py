@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project
+from tests.support import Project, race
 from tests.test_royalties_support import Books, utc
 from zamio.db import open_engine, transaction
 from zamio.royalties.calculate import price_pending
@@ -201,12 +201,7 @@ def test_two_declarations_at_once_and_a_pricing_run_book_each_play_once(postgres
     threads = [threading.Thread(target=declare, args=(engines[0],)),
                threading.Thread(target=declare, args=(engines[1],)),
                threading.Thread(target=reprice, args=(engines[2],))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    for engine in engines:
-        engine.dispose()
+    race(threads, engines)
     # 28 plays of 15000 units, each given one version 2 by whichever run booked it first: released to ASCAP
     # (12750 + GHAMRO's 2250) or declared non-distributable, never both; nothing left in suspense.
     versions = [tuple(r) for r in project.query(
