@@ -112,13 +112,13 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
     def maintain(self):
         """Do what the nightly ``cleanup-old-fingerprints`` does to the index (rebuild the
         hash index once inserts track by track have left it sparse) and say what it gave."""
-        from zamio.recognition import compact_hash_index
+        from zamio.recognition import maintain_hash_index
 
         before = self.index_size_bytes()
-        density, rebuilt = compact_hash_index(self.engine)
-        if rebuilt:
+        state = maintain_hash_index(self.engine)
+        if state.action:
             analyse(self.engine)
-            print(f"[{self.name}] hash index {density:.0%} full, rebuilt by the nightly maintenance: "
+            print(f"[{self.name}] hash index {state.density:.0%} full, {state.action} by the nightly maintenance: "
                   f"{before} -> {self.index_size_bytes()} bytes", file=sys.stderr, flush=True)
 
     def query(self, path):

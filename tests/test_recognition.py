@@ -177,30 +177,43 @@ def test_the_pair_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
     assert len(cache) == 2 and cache.nbytes == 2 * size
 
 
-def test_a_sparse_hash_index_is_rebuilt_beside_the_old_one(project: Project, two_tracks) -> None:
+def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_one(project: Project,
+                                                                                  two_tracks) -> None:
     ids, prints = two_tracks
     with transaction(project.engine) as conn:
         for ref, track_id in ids.items():
             recognition.store_fingerprints(conn, track_id, prints[ref], "a" * 64, 20.0)
     if project.engine.dialect.name == "sqlite":
-        assert recognition.compact_hash_index(project.engine) == (None, False)
+        assert recognition.maintain_hash_index(project.engine, covering=True).action is None
         return
-    # What a rebuild killed half-way leaves: an invalid index named like REINDEX's new one.
+    # What rebuilds killed half-way leave: an invalid index named like REINDEX's new one, a half-built next one.
     with project.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        with pytest.raises(exc.IntegrityError):
-            conn.exec_driver_sql("CREATE UNIQUE INDEX CONCURRENTLY ix_fingerprints_hash_ccnew ON fingerprints (version)")
+        for name in ("ix_fingerprints_hash_ccnew", "ix_fingerprints_hash_next"):
+            with pytest.raises(exc.IntegrityError):
+                conn.exec_driver_sql(f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON fingerprints (version)")
     wanted = prints["song-21"].hashes[:50]
-    with transaction(project.engine, read_only=True) as conn:
-        before = sorted(zip(*(a.tolist() for a in recognition.make_lookup(conn)(wanted))))
-    density, rebuilt = recognition.compact_hash_index(project.engine, below=1.01)  # always sparser than that
-    assert rebuilt and 0 < density < 1.01
-    assert recognition.compact_hash_index(project.engine, below=0.0) == (pytest.approx(density, abs=0.5), False)
-    indexes = project.query("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                            "WHERE c.relname LIKE 'ix_fingerprints_hash%'")
-    assert [tuple(i) for i in indexes] == [("ix_fingerprints_hash", True)]
-    with transaction(project.engine, read_only=True) as conn:
-        assert sorted(zip(*(a.tolist() for a in recognition.make_lookup(conn)(wanted)))) == before
+
+    def looked_up() -> list[tuple]:
+        with transaction(project.engine, read_only=True) as conn:
+            return sorted(zip(*(a.tolist() for a in recognition.make_lookup(conn)(wanted))))
+
+    def hash_indexes() -> list[tuple]:
+        return [tuple(i) for i in project.query(
+            "SELECT c.relname, i.indisvalid, i.indnatts FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname LIKE 'ix_fingerprints_hash%' ORDER BY c.relname")]
+
+    before = looked_up()
     assert len(before) >= 40
+    compacted = recognition.maintain_hash_index(project.engine, below=1.01)  # always sparser than that
+    assert compacted.action == "compacted" and not compacted.covering and 0 < compacted.density < 1.01
+    assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
+    assert recognition.maintain_hash_index(project.engine, below=0.0).action is None
+    made = recognition.maintain_hash_index(project.engine, covering=True, below=0.0)
+    assert made.action == "made covering" and not made.covering
+    assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
+    assert recognition.maintain_hash_index(project.engine, covering=True, below=0.0).covering
+    assert recognition.maintain_hash_index(project.engine, covering=False, below=0.0).action == "made compact"
+    assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
 
 
 def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks) -> None:

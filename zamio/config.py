@@ -66,6 +66,7 @@ class Config:
     snippet_inbox: Path | None = None
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
+    fingerprint_index_covering: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,6 +146,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
+        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     _check_database_url(str(values["database_url"]))

@@ -242,7 +242,8 @@ def add_cleanup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", type=int, default=KEEP_VERSIONS, metavar="N",
                         help=f"fingerprint versions kept per track, newest first (default {KEEP_VERSIONS})")
     parser.add_argument("--no-maintenance", action="store_true",
-                        help="skip rebuilding the hash index when it has grown sparse (PostgreSQL)")
+                        help="skip rebuilding the hash index when it has grown sparse or its form "
+                             "(FINGERPRINT_INDEX_COVERING) changed (PostgreSQL)")
 
 
 def cleanup_old_fingerprints(ctx: Any) -> None:
@@ -271,11 +272,12 @@ def cleanup_old_fingerprints(ctx: Any) -> None:
 
 
 def _compact_index(ctx: Any) -> None:
-    from zamio.recognition import compact_hash_index
+    from zamio.recognition import maintain_hash_index
 
-    density, rebuilt = compact_hash_index(ctx.engine)
-    if density is not None:
-        ctx.note(f"hash index {density:.0%} full" + (", rebuilt" if rebuilt else ""))
+    state = maintain_hash_index(ctx.engine, covering=ctx.config.fingerprint_index_covering)
+    if state.density is not None:
+        form = "covering" if state.covering else "compact"
+        ctx.note(f"{form} hash index {state.density:.0%} full" + (f", {state.action}" if state.action else ""))
 
 
 def old_sets(conn: Connection, keep: int) -> list[tuple[int, int]]:
