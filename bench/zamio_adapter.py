@@ -77,10 +77,10 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
     def __init__(self, workdir, database="sqlite", cache_mb="256", **params):
         super().__init__(workdir, database=database, cache_mb=cache_mb, **params)
-        from zamio.recognition import PairCache
+        from zamio.recognition import pair_cache
 
         # As a scan run keeps it: the candidates' pair rows of recent queries (0 MB: none kept).
-        self.cache = PairCache(int(cache_mb) * 2**20) if int(cache_mb) > 0 else None
+        self.cache = pair_cache(int(cache_mb))
         self.url, self.scratch = scratch_database(database, workdir)
         self.name = "zamio-" + ("sqlite" if self.url.startswith("sqlite") else "postgresql")
         from zamio.db import open_engine

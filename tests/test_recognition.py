@@ -175,6 +175,7 @@ def test_the_pair_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
     assert cache.get(("db", 1, 2), ("stamp",)) is not None and cache.get(("db", 3, 2), ("stamp",)) is not None
     assert cache.get(("db", 1, 2), ("another stamp",)) is None  # the set was replaced since
     assert len(cache) == 2 and cache.nbytes == 2 * size
+    assert recognition.pair_cache(0) is None and recognition.pair_cache(3).max_bytes == 3 * 2**20
 
 
 def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_one(project: Project,

@@ -69,11 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def detect_audio(ctx: Any) -> None:
     """Job: recognise each file, print one line per file, record it with ``--record``;
     a file that fails is counted failed (exit 1) and the others go on."""
-    from zamio.recognition import PairCache
+    from zamio.recognition import pair_cache
 
     heard_at = parse_time(ctx.args.at) if ctx.args.record else None
     station_id = _station_id(ctx) if ctx.args.record else None
-    cache = PairCache(ctx.config.recognition_cache_mb * 2**20)  # files of one song name the same candidates
+    cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
     for path in ctx.args.files:
         result, samples_info = recognise(ctx, path, cache)
         print(format_result(result, ctx.args.json), flush=True)

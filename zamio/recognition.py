@@ -371,6 +371,12 @@ PAIR_CACHE_BYTES = 256 * 2**20
 SetStamp = tuple  # (created_at, hash_count, audio_sha256) of a track's fingerprint_sets row
 
 
+def pair_cache(megabytes: int) -> PairCache | None:
+    """Given ``RECOGNITION_CACHE_MB``, return the ``PairCache`` a run keeps, or None for 0
+    (each ``identify`` then keeps its candidates for its own two passes only)."""
+    return PairCache(megabytes * 2**20) if megabytes > 0 else None
+
+
 class PairCache:
     """Candidates' pair rows (``zamio.match.TrackPairs``) kept between the excerpts one
     process recognises, least recently used dropped first beyond ``max_bytes``.

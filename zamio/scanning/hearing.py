@@ -47,15 +47,15 @@ class Recogniser:
     """
 
     def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
-                 decoder: BatchDecoder | None = None, cache_bytes: int = 0) -> None:
-        from zamio.recognition import PairCache
+                 decoder: BatchDecoder | None = None, cache_mb: int = 0) -> None:
+        from zamio.recognition import pair_cache
 
         self.engine = engine
         self.fallback = fallback
         self.decoder = decoder
         self._cpu = threading.BoundedSemaphore(max(1, cpu_slots))
         # Captures of one song, and a station's rotation, name the same candidates again.
-        self.pair_cache = PairCache(cache_bytes)
+        self.pair_cache = pair_cache(cache_mb)
 
     def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float) -> Heard:
         """Given encoded audio bytes, return what they contain (see :class:`Heard`)."""

@@ -170,7 +170,7 @@ class _Scan:
         cores = self.settings.cores
         decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS)
         return Recogniser(self.ctx.engine, self.fallback, cpu_slots=cores, decoder=decoder,
-                          cache_bytes=self.ctx.config.recognition_cache_mb * 2**20)
+                          cache_mb=self.ctx.config.recognition_cache_mb)
 
     def log_pace(self) -> None:
         """Say how fast the hearing stage went (-v): what capacity planning needs."""
