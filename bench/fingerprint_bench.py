@@ -223,18 +223,19 @@ def _drop_indexes(engine) -> None:
 
 
 def _create_indexes(engine) -> None:
+    from zamio.tables.fingerprints import HASH_INDEX_CONDITION
+
     postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if postgresql:  # sorting hundreds of millions of keys in 64 MB spills to disk many times over
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '2GB'")
         for name, columns in FINGERPRINT_INDEXES.items():
-            condition = POSTGRESQL_INDEX_CONDITIONS.get(name, "") if postgresql else ""
+            # the hash index is partial on PostgreSQL, as sql/0011_fingerprints_track_btree.sql makes it
+            condition = f"WHERE {HASH_INDEX_CONDITION}" if postgresql and name == "ix_fingerprints_hash" else ""
             conn.exec_driver_sql(f"CREATE INDEX {name} ON fingerprints ({columns}) {condition}")
 
 
 FINGERPRINT_INDEXES = {"ix_fingerprints_hash": "hash", "ix_fingerprints_track_version": "track_id, version"}
-# as sql/0011_fingerprints_track_btree.sql makes them on PostgreSQL
-POSTGRESQL_INDEX_CONDITIONS = {"ix_fingerprints_hash": "WHERE version <> 2 OR (hash >> 11) & 4095 <> 2015"}
 
 
 def summarise_scaled(records, corpus: str, tracks: int, rows: int, size: int, load_s: float, database: str,

@@ -37,6 +37,7 @@ from zamio.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrin
 from zamio.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, TrackPairs, by_track, lookup_in,
                          recognise)
 from zamio.tables import fingerprint_sets, fingerprints
+from zamio.tables.fingerprints import HASH_INDEX_CONDITION
 
 #: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
 #: under all speed hypotheses, so one statement (one round trip) covers it on either database.
@@ -211,9 +212,9 @@ def _drop_leftovers(conn: Connection) -> None:
 def _swap_in(conn: Connection, covering: bool) -> None:
     """Build the hash index in the other form beside the current one, then swap them."""
     include = f" INCLUDE ({COVERING_COLUMNS})" if covering else ""
-    # The same keys and condition as sql/0011_fingerprints_track_btree.sql makes (LOOKUP_CONDITION).
+    # The same keys and condition as sql/0011_fingerprints_track_btree.sql makes.
     conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {_NEXT_INDEX} ON fingerprints (hash){include} "
-                         "WHERE version <> 2 OR (hash >> 11) & 4095 <> 2015")
+                         f"WHERE {HASH_INDEX_CONDITION}")
     # The swap: two statements in one message are one transaction, so there is no moment
     # without the index, and the exclusive lock the drop takes lasts an instant.
     conn.exec_driver_sql(f"DROP INDEX {HASH_INDEX}; ALTER INDEX {_NEXT_INDEX} RENAME TO {HASH_INDEX}")
@@ -257,7 +258,7 @@ def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 #: The condition of the partial hash index on PostgreSQL (sql/0011_fingerprints_track_btree.sql),
 #: repeated in every lookup so that the planner may use the index (and on SQLite, so that
 #: both answer alike): version 2 triplets of held notes are never looked up.
-LOOKUP_CONDITION = "(f.version <> 2 OR (f.hash >> 11) & 4095 <> 2015)"
+LOOKUP_CONDITION = f"({HASH_INDEX_CONDITION})"
 
 
 def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:

@@ -17,9 +17,10 @@ fingerprints = Table(
     Column("frame", Integer, nullable=False),
     Column("version", SmallInteger, nullable=False),
 )
-# PostgreSQL leaves out the triplets of held notes, never looked up (sql/0011_fingerprints_track_btree.sql).
-Index("ix_fingerprints_hash", fingerprints.c.hash,
-      postgresql_where=text("version <> 2 OR (hash >> 11) & 4095 <> 2015"))
+# PostgreSQL leaves out the triplets of held notes, never looked up (sql/0011_fingerprints_track_btree.sql):
+# the rows the hash index holds, and the condition every lookup repeats so that it may use the index.
+HASH_INDEX_CONDITION = "version <> 2 OR (hash >> 11) & 4095 <> 2015"
+Index("ix_fingerprints_hash", fingerprints.c.hash, postgresql_where=text(HASH_INDEX_CONDITION))
 # Reads a track's whole set: replacing it, cleaning old versions, and the candidate
 # tracks of every recognition (sql/0011_fingerprints_track_btree.sql).
 Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version)
