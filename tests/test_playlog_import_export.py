@@ -72,16 +72,21 @@ def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: Worl
     assert world.project.script("import-playlogs", path).returncode == 0
     (duplicate,) = world.plays("duplicate")
     assert duplicate.duplicate_of == detected.id and len(world.plays()) == 1
-    # Imported first: B on peace, then its detections arrive and are converted.
+    # Imported first: B on peace, then its detections arrive and are converted.  Whoever
+    # reports an airing first bills it: the detected play is kept as the duplicate.
     path = write(world.project, "partner.csv", HEADER + "peace,2026-03-02T12:00:20Z,240,B,,,,partner,,\n")
     assert world.project.script("import-playlogs", path).returncode == 0
     world.programme("peace", [("B", 0, 240)], T0 + timedelta(seconds=5), 3)
     result = world.convert()
-    assert result.returncode == 0 and "1 imported duplicates" in result.stderr
-    superseded = world.plays("superseded")
-    assert [(p.source, p.station_ref) for p in superseded] == [("imported", "peace")]
-    final = [p for p in world.plays() if p.station_ref == "peace"]
-    assert [p.source for p in final] == ["local"] and superseded[0].duplicate_of == final[0].id
+    assert result.returncode == 0 and "1 already billed from another report" in result.stderr
+    (imported,) = [p for p in world.plays() if p.station_ref == "peace"]
+    (detected_copy,) = [p for p in world.plays("duplicate") if p.station_ref == "peace"]
+    assert imported.source == "imported" and detected_copy.source == "local"
+    assert detected_copy.duplicate_of == imported.id and detected_copy.detection_count == 2
+    assert world.plays("superseded") == []
+    # The converter knows its duplicate play: running again stores nothing more.
+    again = world.convert()
+    assert again.returncode == 0 and len(world.plays("duplicate")) == 2 and world.plays("superseded") == []
 
 
 def test_export_csv_json_and_jsonl(world: World):

@@ -13,7 +13,9 @@ transaction per batch:
    to its stored play changes nothing; a new airing is inserted as version 1; a changed
    one becomes a new version that supersedes the stored row; a stored play that no
    longer exists (its detections joined another airing) is superseded.  Rows are never
-   deleted and a final row's facts are never edited.
+   deleted and a final row's facts are never edited.  A play of an airing that another
+   report (an imported play) bills already is stored as its duplicate, never billed
+   twice (``zamio.playlogs.billing``).
 4. Mark the detections of stored plays ``converted``; record why unusable detections
    failed, retrying them with back-off until ``--max-attempts``, then ``parked``.
 
@@ -42,10 +44,10 @@ from zamio.airings import (
     build_airings,
     settled,
 )
-from zamio.db import is_sqlite, utcnow
+from zamio.db import utcnow
 from zamio.errors import UsageError
 from zamio.instants import parse_instant
-from zamio.playlogs import store
+from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
 from zamio.tables import captures, detections, stations
 
@@ -55,7 +57,6 @@ DEFAULT_BATCH_ROWS = 5000  # capture rows read per station transaction (about a 
 MAX_BATCH_ROWS = 200_000
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_BACKOFF_BASE_SECONDS = 300.0  # 5, 10, 20, 40, 80 min: parked about 2.5 h after the first failure
-DEFAULT_DUPLICATE_TOLERANCE_SECONDS = 60.0  # reported logs carry scheduled, not measured, start times
 LOOKBACK_SCAN_INTERVALS = 3
 
 
@@ -70,7 +71,6 @@ class ConvertSettings:
     batch_rows: int = DEFAULT_BATCH_ROWS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS
-    duplicate_tolerance_seconds: float = DEFAULT_DUPLICATE_TOLERANCE_SECONDS
 
 
 @dataclass
@@ -84,7 +84,7 @@ class StationResult:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (detection id, message) this run
     parked: int = 0
     conflicts: int = 0
-    duplicates: int = 0  # imported plays found to report a detected airing
+    duplicates: int = 0  # of those stored, plays of an airing another report bills already
     open_detections: bool = False
 
     def add(self, other: StationResult) -> None:
@@ -207,12 +207,6 @@ def earliest_waiting(conn: Connection, station_id: int, now: datetime) -> dateti
     return conn.execute(query).scalar()
 
 
-def lock_station(conn: Connection, station_id: int) -> None:
-    """Serialise converters on one station (PostgreSQL row lock; SQLite's write lock already does)."""
-    if not is_sqlite(conn):
-        conn.execute(select(stations.c.id).where(stations.c.id == station_id).with_for_update())
-
-
 def convert_batch(conn: Connection, station_id: int, now: datetime, settings: ConvertSettings,
                   batch_rows: int | None = None) -> tuple[StationResult, bool]:
     """Convert one batch of one station's detections at ``now`` inside the caller's transaction.
@@ -220,7 +214,7 @@ def convert_batch(conn: Connection, station_id: int, now: datetime, settings: Co
     Return the result and whether more of the station's history is waiting beyond this
     batch (the read was cut by ``batch_rows`` and the batch made progress).
     """
-    lock_station(conn, station_id)
+    store.lock_station(conn, station_id)
     result = StationResult()
     earliest = earliest_waiting(conn, station_id, now)
     if earliest is None:
@@ -253,15 +247,12 @@ def _apply(conn: Connection, station_id: int, done: list[Airing], boundary: date
     store.retire(conn, plan.retire)
     now = utcnow()
     rows = [play_row(station_id, new, evidence, now) for new in plan.new]
-    ids = store.insert_plays(conn, rows)
+    ids = billing.store(conn, rows)
+    billing.rehome(conn, plan.retire)
     store.link(conn, [(ids[(new.play_key, new.version)], d) for new in plan.new for d in new.detection_ids])
     store.set_detections(conn, plan.release, "pending")
     result.converted += store.set_detections(conn, [d for new in plan.new for d in new.detection_ids], "converted")
-    for row in rows:
-        row["id"] = ids[(row["play_key"], row["version"])]
-    tolerance = timedelta(seconds=settings.duplicate_tolerance_seconds)
-    for imported_id, play_id in store.imported_duplicates(conn, station_id, rows, tolerance):
-        result.duplicates += store.retire(conn, [imported_id], duplicate_of=play_id)
+    result.duplicates += sum(1 for row in rows if row["status"] == "duplicate")
     result.stored += len(plan.new)
     result.revised += sum(1 for new in plan.new if new.version > 1)
     result.withdrawn += plan.withdrawn
@@ -322,9 +313,6 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: 300, or two scan intervals plus a capture if longer)")
     parser.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
                         help="park a detection that failed to convert N times (default: %(default)s)")
-    parser.add_argument("--duplicate-tolerance-seconds", type=float, default=DEFAULT_DUPLICATE_TOLERANCE_SECONDS,
-                        metavar="S", help="an imported play of the same recording starting within S seconds of a "
-                                          "detected play duplicates it (default: %(default)s)")
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, metavar="N",
                         help="capture rows read per station transaction (default: %(default)s)")
 
@@ -341,7 +329,7 @@ def settings_from(args: argparse.Namespace, config: Any) -> ConvertSettings:
     return ConvertSettings(
         start_tolerance_seconds=args.tolerance_seconds, settle_seconds=settle,
         lookback_seconds=LOOKBACK_SCAN_INTERVALS * interval, batch_rows=args.batch_rows,
-        max_attempts=args.max_attempts, duplicate_tolerance_seconds=args.duplicate_tolerance_seconds,
+        max_attempts=args.max_attempts,
     )
 
 
@@ -379,7 +367,7 @@ def _summary(total: StationResult, stations_seen: int) -> str:
     parts = [f"{stations_seen} stations", f"{total.stored} plays stored"]
     for count, label in ((total.revised, "revised"), (total.withdrawn, "withdrawn"),
                          (total.parked, "detections parked"), (total.conflicts, "conflicting detections"),
-                         (total.duplicates, "imported duplicates")):
+                         (total.duplicates, "already billed from another report")):
         if count:
             parts.append(f"{count} {label}")
     return ", ".join(parts)

@@ -2,11 +2,14 @@
 
 CSV columns: ``station_ref, started_at`` (ISO 8601 with a UTC offset), ``duration_seconds``,
 and ``track_ref`` or ``isrc``; optional ``title, artist, source, confidence, import_ref``.
-Each row becomes a ``play_logs`` row with source ``imported`` and status ``final``, keyed
-by station, start, recording and the reporter's reference, so importing a file twice
-(or a corrected file repeating rows) adds nothing.  A row reporting an airing that was
-already detected (same station and recording, start within the duplicate tolerance) is
-kept with status ``duplicate`` and ``duplicate_of`` the detected play: never billed twice.
+Each row becomes a ``play_logs`` row with source ``imported``.  A row with an
+``import_ref`` is keyed by station and reporter (``source``) with that reference: sent
+again unchanged it adds nothing, sent with other facts (a corrected start or duration)
+it becomes a new version of its play, superseding the old one.  A row without one is
+keyed by station, start, recording and reporter.  Whoever reports an airing first bills
+it: a row reporting an airing that another play bills already (a detection, another
+partner, the same partner under another reference) is kept with status ``duplicate``
+and ``duplicate_of`` that play, as evidence, never billed (``zamio.playlogs.billing``).
 Bad rows are reported with their line numbers; the good rows still load.
 """
 
@@ -22,11 +25,10 @@ from sqlalchemy import Connection, select
 
 from zamio import csvimport as cv
 from zamio.csvimport import ImportReport, Row, RowError
-from zamio.db import insert_ignore, utcnow
+from zamio.db import utcnow
 from zamio.identifiers import normalise_isrc, validate_isrc
 from zamio.instants import NoOffset, parse_instant
-from zamio.playlogs import store
-from zamio.playlogs.convert import DEFAULT_DUPLICATE_TOLERANCE_SECONDS
+from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import recording_key
 from zamio.tables import play_logs, stations, tracks
 
@@ -40,38 +42,50 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE.csv", help="CSV files of plays")
     parser.add_argument("--source", default="imported", metavar="NAME",
                         help="who reported the plays, when a row has no source column (default: %(default)s)")
-    parser.add_argument("--duplicate-tolerance-seconds", type=float, default=DEFAULT_DUPLICATE_TOLERANCE_SECONDS,
-                        metavar="S", help="a row whose start is within S seconds of a detected play of the same "
-                                          "recording duplicates it (default: %(default)s)")
 
 
 def import_playlogs(ctx: Any) -> None:
     """``bin/import-playlogs``: load each file in one transaction; report bad rows with their line numbers."""
-    tolerance = timedelta(seconds=ctx.args.duplicate_tolerance_seconds)
     for path in ctx.args.files:
         report = ImportReport(name=str(path))
-        counts = {"new": 0, "duplicate": 0, "known": 0}
-        handle = functools.partial(_load_row, default_source=ctx.args.source, tolerance=tolerance, counts=counts)
+        counts = {"new": 0, "duplicate": 0, "corrected": 0, "known": 0}
+        handle = functools.partial(_load_row, default_source=ctx.args.source, counts=counts)
         with ctx.transaction() as conn:
             cv.load_rows(conn, path, report, handle, REQUIRED, OPTIONAL)
         ctx.ok(report.rows_ok)
         for line, reason in report.errors:
             ctx.failed(f"{path} line {line}", reason)
-        ctx.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them duplicating detected "
-                 f"plays, {counts['known']} already imported, {len(report.errors)} rows rejected")
+        ctx.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them reporting airings "
+                 f"billed already, {counts['corrected']} corrected, {counts['known']} already imported, "
+                 f"{len(report.errors)} rows rejected")
 
 
-def _load_row(conn: Connection, row: Row, *, default_source: str, tolerance: timedelta, counts: dict[str, int]) -> None:
-    play = play_from_row(conn, row, default_source)
-    duplicate_of = store.detected_duplicate(conn, play["station_id"], play["track_id"], play["isrc"],
-                                            play["started_at"], tolerance)
-    if duplicate_of is not None:
-        play.update(status="duplicate", duplicate_of=duplicate_of)
-    if insert_ignore(conn, play_logs, [play], ["play_key", "version"]):
-        counts["new"] += 1
-        counts["duplicate"] += int(duplicate_of is not None)
-    else:
+def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[str, int]) -> None:
+    play = billing.with_recording_ref(play_from_row(conn, row, default_source))
+    store.lock_station(conn, play["station_id"])  # the converter may be billing the same airing
+    stored = _latest_version(conn, play["play_key"])
+    if stored is not None and billing.same_facts(stored, play):
         counts["known"] += 1
+        return
+    if stored is not None:  # the reporter corrected its row: a new version of the play
+        play.update(version=stored["version"] + 1, supersedes_id=stored["id"])
+        store.retire(conn, [stored["id"]])
+    billing.store(conn, [play])
+    if stored is not None:
+        billing.rehome(conn, [stored["id"]])
+        counts["corrected"] += 1
+    else:
+        counts["new"] += 1
+        counts["duplicate"] += int(play["status"] == "duplicate")
+
+
+def _latest_version(conn: Connection, key: str) -> dict[str, Any] | None:
+    c = play_logs.c
+    query = (select(c.id, c.version, c.status, c.started_at, c.ended_at, c.recording_ref, c.track_id, c.isrc,
+                    c.category, c.confidence_avg)
+             .where(c.play_key == key).order_by(c.version.desc()).limit(1))
+    found = conn.execute(query).mappings().first()
+    return dict(found) if found else None
 
 
 def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, Any]:
@@ -90,8 +104,11 @@ def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, 
     reference = f"{source}:{row['import_ref']}" if row.get("import_ref") else source
     key = recording_key(track["id"] if track else None, None, isrc)
     now = utcnow()
+    # A reporter's own reference names its row across corrections; without one the facts must.
+    play_key = (f"import|s{station_id}|{reference}" if row.get("import_ref")
+                else f"import|s{station_id}|{started:%Y%m%dT%H%M%SZ}|{key}|{reference}")
     return {
-        "play_key": f"import|s{station_id}|{started:%Y%m%dT%H%M%SZ}|{key}|{reference}", "version": 1,
+        "play_key": play_key, "version": 1,
         "station_id": station_id, "track_id": track["id"] if track else None, "recording_key": key,
         "isrc": isrc, "title": (track or {}).get("title") or row.get("title"),
         "artist": row.get("artist"), "category": (track or {}).get("category") or "music", "source": "imported",

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, func, select, update
 
-from zamio.db import insert_ignore, utcnow
+from zamio.db import insert_ignore, is_sqlite, utcnow
 from zamio.leases import backoff_seconds
-from zamio.tables import detections, play_detections, play_logs
+from zamio.playlogs.billing import CURRENT
+from zamio.tables import detections, play_detections, play_logs, stations
 
 #: Rows per IN (...) list: well under SQLite's parameter limit.
 CHUNK = 500
@@ -47,10 +48,21 @@ def signature(recording_key: str, category: str, started_at: datetime, ended_at:
             tuple(sorted(detection_ids)))
 
 
+def lock_station(conn: Connection, station_id: int) -> None:
+    """Serialise the writers of one station's plays (the converter, imports) until the transaction ends.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` on the station row, which does not block the foreign-key
+    checks of other writers (``FOR UPDATE`` would, and a writer waiting on it while holding a
+    play the other needs deadlocks).  SQLite's one writer at a time already serialises them.
+    """
+    if not is_sqlite(conn):
+        conn.execute(select(stations.c.id).where(stations.c.id == station_id).with_for_update(key_share=True))
+
+
 def watermark(conn: Connection, station_id: int, before: datetime | None = None) -> datetime | None:
     """The ``first_captured_at`` of the station's latest current detected play (before ``before``)."""
     query = select(func.max(play_logs.c.first_captured_at)).where(
-        play_logs.c.station_id == station_id, play_logs.c.status == "final",
+        play_logs.c.station_id == station_id, play_logs.c.status.in_(CURRENT),
     )
     if before is not None:
         query = query.where(play_logs.c.first_captured_at < before)
@@ -58,11 +70,12 @@ def watermark(conn: Connection, station_id: int, before: datetime | None = None)
 
 
 def current_plays(conn: Connection, station_id: int, since: datetime | None, until: datetime) -> list[StoredPlay]:
-    """The station's current detected plays whose first capture lies in [since, until]."""
+    """The station's current detected plays (billed or duplicates of a play billed before them)
+    whose first capture lies in [since, until]."""
     c = play_logs.c
     query = select(c.id, c.play_key, c.version, c.recording_key, c.category, c.started_at, c.ended_at,
                    c.end_estimated, c.single_observation).where(
-        c.station_id == station_id, c.status == "final", c.first_captured_at.is_not(None),
+        c.station_id == station_id, c.status.in_(CURRENT), c.first_captured_at.is_not(None),
         c.first_captured_at <= until,
     )
     if since is not None:
@@ -92,29 +105,17 @@ def latest_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def retire(conn: Connection, play_ids: Sequence[int], *, duplicate_of: int | None = None) -> int:
-    """Mark current rows superseded (their ledger lines are to be reversed); return how many changed."""
+def retire(conn: Connection, play_ids: Sequence[int]) -> int:
+    """Mark current rows superseded (the ledger lines of billed ones are to be reversed); return
+    how many changed.  Once their new versions are stored, the caller re-homes the duplicates
+    that pointed to them (``billing.rehome``)."""
     changed = 0
     values: dict[str, Any] = {"status": "superseded", "superseded_at": utcnow()}
-    if duplicate_of is not None:
-        values["duplicate_of"] = duplicate_of
     for part in chunks(list(play_ids)):
-        result = conn.execute(update(play_logs).where(play_logs.c.id.in_(part), play_logs.c.status == "final")
+        result = conn.execute(update(play_logs).where(play_logs.c.id.in_(part), play_logs.c.status.in_(CURRENT))
                               .values(**values))
         changed += max(result.rowcount, 0)
     return changed
-
-
-def insert_plays(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, int], int]:
-    """Insert play rows (ignoring any already there); return their ids by (play_key, version)."""
-    insert_ignore(conn, play_logs, rows, ["play_key", "version"])
-    wanted = {(row["play_key"], row["version"]) for row in rows}
-    ids: dict[tuple[str, int], int] = {}
-    for part in chunks(sorted({key for key, _ in wanted})):
-        query = select(play_logs.c.id, play_logs.c.play_key, play_logs.c.version).where(
-            play_logs.c.play_key.in_(part))
-        ids.update({(key, version): pid for pid, key, version in conn.execute(query) if (key, version) in wanted})
-    return ids
 
 
 def link(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
@@ -153,52 +154,3 @@ def record_failure(conn: Connection, detection_id: int, attempts: int, error: st
                 convert_error=error[:2000], convert_next_attempt_at=retry_at)
     )
     return parked
-
-
-def imported_duplicates(conn: Connection, station_id: int, plays: Sequence[dict[str, Any]],
-                        tolerance: timedelta) -> list[tuple[int, int]]:
-    """Given newly stored detected plays of a station (rows with ``id``), return
-    (imported play id, detected play id) for each current imported play reporting one of them:
-    the same recording (track, else ISRC) starting within ``tolerance``."""
-    if not plays:
-        return []
-    earliest = min(p["started_at"] for p in plays) - tolerance
-    latest = max(p["started_at"] for p in plays) + tolerance
-    c = play_logs.c
-    query = select(c.id, c.track_id, c.isrc, c.started_at).where(
-        c.station_id == station_id, c.source == "imported", c.status == "final",
-        c.started_at >= earliest, c.started_at <= latest,
-    )
-    found = []
-    for imported in conn.execute(query):
-        for play in plays:
-            if same_recording(imported.track_id, imported.isrc, play["track_id"], play["isrc"]) and abs(
-                    imported.started_at - play["started_at"]) <= tolerance:
-                found.append((imported.id, play["id"]))
-                break
-    return found
-
-
-def same_recording(track_a: int | None, isrc_a: str | None, track_b: int | None, isrc_b: str | None) -> bool:
-    """Whether two plays name the same recording: the same catalog track, else the same ISRC."""
-    if track_a is not None and track_b is not None:
-        return track_a == track_b
-    return bool(isrc_a) and isrc_a == isrc_b
-
-
-def detected_duplicate(conn: Connection, station_id: int, track_id: int | None, isrc: str | None,
-                       started_at: datetime, tolerance: timedelta) -> int | None:
-    """The id of a current detected play of the same recording starting within ``tolerance``, or None."""
-    c = play_logs.c
-    same = []
-    if track_id is not None:
-        same.append(c.track_id == track_id)
-    if isrc:
-        same.append(c.isrc == isrc if track_id is None else and_(c.isrc == isrc, c.track_id.is_(None)))
-    if not same:
-        return None
-    query = select(c.id).where(
-        c.station_id == station_id, c.status == "final", c.source != "imported", or_(*same),
-        c.started_at >= started_at - tolerance, c.started_at <= started_at + tolerance,
-    ).order_by(c.started_at, c.id).limit(1)
-    return conn.execute(query).scalar()

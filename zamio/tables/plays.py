@@ -1,9 +1,10 @@
 """Plays: one row per airing, linked to the detections behind it.
 
-``status`` is ``final`` (current: the royalty engine prices it), ``superseded`` (was
-final; replaced by a new version or found to duplicate a detected play: its ledger lines
-are reversed) or ``duplicate`` (an imported play that reports an airing already detected;
-never priced).  Rows are never deleted and a final row's facts are never edited: only
+``status`` is ``final`` (current and billed: the royalty engine prices it), ``duplicate``
+(current, but reporting an airing another play already bills: kept as evidence, with
+``duplicate_of`` naming that play, never priced) or ``superseded`` (no longer current:
+replaced by a new version or withdrawn; ledger lines it had are reversed).  At most one
+final play per airing (zamio.playlogs.billing).  Rows are never deleted and a final row's facts are never edited: only
 ``status``, ``superseded_at`` and ``duplicate_of`` change when it stops being current.
 See docs/playlogs.md.
 """
@@ -24,6 +25,9 @@ play_logs = Table(
     ref("station_id", "stations", nullable=False),
     ref("track_id", "tracks"),
     Column("recording_key", Text, nullable=False),
+    # The recording as every source can name it, to find reports of one airing (sql/0015):
+    # isrc:<ISRC>, else track:<id>, else acr:<ACRCloud id>, else the recording key.
+    Column("recording_ref", Text),
     Column("acrcloud_id", Text),
     Column("isrc", Text),
     Column("title", Text),
@@ -35,7 +39,7 @@ play_logs = Table(
     Column("duration_seconds", Float, nullable=False),
     Column("end_estimated", Boolean, nullable=False, server_default="0"),
     Column("single_observation", Boolean, nullable=False, server_default="0"),
-    Column("status", Text, nullable=False),  # final | superseded | duplicate
+    Column("status", Text, nullable=False),  # final | duplicate | superseded
     ref("supersedes_id", "play_logs"),
     Column("detection_count", Integer, nullable=False, server_default="0"),
     Column("confidence_avg", Float),
@@ -47,7 +51,7 @@ play_logs = Table(
     Column("finalised_at", UTCDateTime),
     Column("first_captured_at", UTCDateTime),  # detected plays: capture of the first detection
     Column("speed", Float),  # detected plays: measured playback speed
-    ref("duplicate_of", "play_logs"),  # imported plays reporting an airing that was detected
+    ref("duplicate_of", "play_logs"),  # a duplicate: the play billing its airing
     Column("superseded_at", UTCDateTime),
     UniqueConstraint("play_key", "version"),
 )
@@ -62,6 +66,11 @@ Index(
     sqlite_where=text("status = 'final'"),
     postgresql_where=text("status = 'final'"),
 )
+
+# Reports of one airing: the billed play they duplicate.  On top of this the database refuses a
+# second final play of one airing (sql/0015: an exclusion constraint on PostgreSQL, triggers on SQLite).
+Index("ix_play_logs_duplicate_of", play_logs.c.duplicate_of,
+      sqlite_where=text("duplicate_of IS NOT NULL"), postgresql_where=text("duplicate_of IS NOT NULL"))
 
 play_detections = Table(
     "play_detections",
