@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+import time
+import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,43 @@ BIN = ROOT / "bin"
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+class RaceFailed(AssertionError):
+    """A racing thread raised, or was still running when the race's time was up."""
+
+
 def race(threads: list[threading.Thread], engines: Iterable[Engine], timeout: float = 120) -> None:
-    """Start the threads together, wait for each (at most ``timeout`` seconds) and dispose the engines they used."""
+    """Start the threads together, wait for each (at most ``timeout`` seconds in all) and dispose the engines
+    they used; then fail with every thread that raised (its traceback) or is still running.
+
+    A thread's exception is otherwise only printed by ``threading`` and lost: a race in which one
+    side crashed would pass as long as the other side did the work.
+    """
+    raised: dict[str, BaseException] = {}
+
+    def keeping_errors(thread: threading.Thread, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as error:  # any failure, kept for the race to report
+                raised[thread.name] = error
+
+        return run
+
+    for thread in threads:
+        thread.run = keeping_errors(thread, thread.run)  # type: ignore[method-assign]
+        thread.daemon = True  # one stuck past the timeout fails the test without holding pytest open
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout
     for thread in threads:
-        thread.join(timeout)
-    for engine in engines:
+        thread.join(max(deadline - time.monotonic(), 0))
+    for engine in engines:  # a connection still checked out by a running thread is left to it
         engine.dispose()
+    running = [thread.name for thread in threads if thread.is_alive()]
+    problems = [f"{name} raised:\n" + "".join(traceback.format_exception(error)) for name, error in raised.items()]
+    problems += [f"{name} still running after {timeout:g} s" for name in running]
+    if problems:
+        raise RaceFailed("\n".join(problems))
 
 
 def postgres_admin_url() -> str:

@@ -17,7 +17,8 @@ from tests.support import ROOT
 RANKS = {
     # shared services any stage may use
     **dict.fromkeys(("errors", "config", "dbtypes", "instants", "money", "identifiers", "logs", "pings", "bootstrap"), 0),
-    **dict.fromkeys(("db", "tables", "leases", "locks", "runs", "jobs", "migrate", "schedule", "status", "csvimport"), 1),
+    **dict.fromkeys(("db", "tables", "leases", "locks", "runs", "jobs", "migrate", "schedule", "status", "csvimport",
+                      "csvwrite"), 1),
     # pure audio and network edges
     **dict.fromkeys(("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings"), 2),
     "mail": 2,  # the outbox: any stage may queue an e-mail
@@ -31,7 +32,8 @@ RANKS = {
 }
 
 #: Modules that must not touch a database or the network (pure transforms and protocol edges).
-NO_DATABASE = ("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings", "money", "identifiers")
+NO_DATABASE = ("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings", "money", "identifiers",
+               "csvwrite")
 NO_NUMPY = ("streams", "acrcloud", "jobs", "db", "config", "errors", "status", "schedule", "runs", "locks")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.support import Project
 from tests.test_cache import STATION_NAMES, count_plays, reading, seed
-from zamio.reports.csvout import safe_cell
+from zamio.csvwrite import safe_value as safe_cell
 from zamio.tables import play_logs, royalty_cycles, royalty_ledger
 
 VOID = {"meta", "br", "img", "hr", "input", "link", "rect", "line", "path", "circle"}

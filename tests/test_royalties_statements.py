@@ -91,7 +91,7 @@ def test_files_replace_the_statements_folder_whole(project: Project) -> None:
 SECONDS = [0.0625, -0.0, 0.0, 1e-7, -1e-7, 120.0, 2.0005, 12345.6785, float("nan")]
 AMOUNTS = [-12345, 5, -5, 50, 150, 250, -250, 0, 9_999_999_999_995]
 DETAILS = [None, '{"share":"33.333333"}', '{"reverses_kind": "share"}', '{"share":"1,5"}', '{"share":"<5>&"}']
-REASONS = [None, "below_min_seconds", 'a,b "c"\nd', "<x>&'y'", "\r"]
+REASONS = [None, "below_min_seconds", 'a,b "c"\nd', "<x>&'y'", "\r", '=HYPERLINK("x")']
 KINDS = ["share", "reversal", "admin_fee", "odd,kind <&>"]
 NAMES = [None, "Ama", "Ámá", ""]
 RECIPIENTS = [("contributor", "ama", "GHS"), ("contributor", "writer 5/a", "GHS"), ("society", "052", "JPY"),
@@ -154,3 +154,4 @@ def test_postgresql_formats_lines_as_the_reference_does(postgres_url: str, tmp_p
     contributor = [line for line in reference if line[1] == "ama"]
     assert contributor[0][5].startswith(f"{project.scalar('SELECT min(id) FROM royalty_ledger WHERE cycle_id = 2')},")
     assert '"Joy <FM> & Co, ""Live""\nAccra"' in "".join(line[5] for line in fast)
+    assert ',"\'=HYPERLINK(""x"")"\n' in "".join(line[5] for line in fast)  # quoted for spreadsheets

@@ -2,14 +2,14 @@
 
 Only current plays (``status='final'``) are written, detected and imported alike, in
 station and start order.  Times are UTC ISO 8601 (``2026-03-02T14:05:00.250000Z``).
-CSV cells of text that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return) are prefixed with ``'``.
+The CSV is written by ``zamio.csvwrite``: text cells a spreadsheet would run as a
+formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) are
+prefixed with ``'``; numbers stay numbers; booleans are ``true``/``false``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import sys
@@ -20,12 +20,12 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, select
 
+from zamio import csvwrite
 from zamio.errors import UsageError
 from zamio.tables import play_logs, stations, tracks
 
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
            "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "json", "jsonl")
 
 
@@ -98,21 +98,10 @@ def write(handle: IO[str], records: list[dict[str, Any]], fmt: str) -> None:
         for record in records:
             handle.write(json.dumps(record) + "\n")
     else:
-        writer = csv.writer(handle)
+        writer = csvwrite.writer(handle)
         writer.writerow(COLUMNS)
         for record in records:
-            writer.writerow([spreadsheet_safe(record[name]) for name in COLUMNS])
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as text: formula-like text gets a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+            writer.writerow([record[name] for name in COLUMNS])
 
 
 def to_text(records: list[dict[str, Any]], fmt: str) -> str:

@@ -1,26 +1,19 @@
 """CSV files of a report, one per section, safe to open in a spreadsheet.
 
-A text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return would be read as a formula by spreadsheet programs (CSV injection), so
-it is written with a leading apostrophe.  Numbers are written as numbers.
+Written by ``zamio.csvwrite``: a text cell beginning with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return would be read as a formula by spreadsheet
+programs (CSV injection), so it is written with a leading apostrophe.  Numbers
+are written as numbers.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Given a cell value, return it with a leading ``'`` if it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
+from zamio import csvwrite
 
 
 def _amount(units: int) -> Decimal:
@@ -57,8 +50,8 @@ def write_csv(doc: dict[str, Any], folder: Path, base: str) -> list[Path]:
     for name, (header, rows_of) in SECTIONS.items():
         path = folder / f"{base}.{name}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csvwrite.writer(handle)
             writer.writerow(header)
-            writer.writerows([safe_cell(cell) for cell in row] for row in rows_of(doc))
+            writer.writerows(rows_of(doc))
         paths.append(path)
     return paths

@@ -1,9 +1,10 @@
 """How a statement looks: amounts, the cells of a line in CSV and HTML, the HTML page (no database here).
 
-A statement line has the cells of ``LINE_COLUMNS``.  Text cells are quoted by
-``csv.writer`` in the CSV file and escaped by ``html.escape`` in the HTML file;
-amounts are shown in the currency's minor units, rounded half-even once
-(``decimal_text``); times are ``YYYY-MM-DD HH:MM:SS`` in UTC.
+A statement line has the cells of ``LINE_COLUMNS``.  Text cells are written by
+``zamio.csvwrite`` in the CSV file (quoted, and a formula-like title or name
+neutralised) and escaped by ``html.escape`` in the HTML file; amounts are shown
+in the currency's minor units, rounded half-even once (``decimal_text``), as
+numbers; times are ``YYYY-MM-DD HH:MM:SS`` in UTC.
 
 Two ways to format the lines, with the same bytes:
 
@@ -17,13 +18,13 @@ Two ways to format the lines, with the same bytes:
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+from zamio import csvwrite
+from zamio.csvwrite import Number
 from zamio.money import currency_exponent, minor_units
 
 LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "artist", "isrc", "seconds",
@@ -34,26 +35,22 @@ SHARE_KEY = '"share":"'  # how a ledger line's details hold its share (percent, 
 FormattedLine = tuple[str, str, str, "str | None", int, str, str]
 
 
-def decimal_text(units: int, currency: str) -> str:
+def decimal_text(units: int, currency: str) -> Number:
     """Given units and a currency, return the amount in minor units as a plain decimal ("-12.35")."""
     exponent = currency_exponent(currency)
     minor = minor_units(units, currency)
     if exponent == 0:
-        return str(minor)
+        return Number(minor)
     whole, fraction = divmod(abs(minor), 10**exponent)
-    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
+    return Number(f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}")
 
 
-def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
-    """Given a header and rows, return CSV text with "\\n" line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def seconds_text(seconds: float) -> Number:
+    """Given played seconds, return them with three places ("120.000"; a reversal's "-120.000")."""
+    return Number(f"{seconds:.3f}")
 
 
-LINE_HEADER = csv_text(LINE_COLUMNS, [])
+LINE_HEADER = csvwrite.text(LINE_COLUMNS, [])
 
 
 def utc_text(when: datetime | None) -> str:
@@ -65,18 +62,18 @@ def utc_text(when: datetime | None) -> str:
     return when.isoformat(" ")[:19]
 
 
-def share_text(details: str | None) -> str:
+def share_text(details: str | None) -> Number:
     """Given a ledger line's details, return its share ("" if it has none, as a reversal)."""
     if details and SHARE_KEY in details:
-        return details.split(SHARE_KEY, 1)[1].split('"', 1)[0]
-    return ""
+        return Number(details.split(SHARE_KEY, 1)[1].split('"', 1)[0])
+    return Number("")
 
 
 def line_cells(line: Any, period_from: date) -> list[str]:
     """Given a statement line's row (ledger line, play, station, track, play date), return its cells."""
     adjustment = "adjustment" if line.play_date is not None and line.play_date < period_from else ""
     return [str(line.id), str(line.play_id or ""), line.station or "", utc_text(line.started_at), line.title or "",
-            line.artist or "", line.isrc or "", f"{line.seconds:.3f}", line.kind, share_text(line.details),
+            line.artist or "", line.isrc or "", seconds_text(line.seconds), line.kind, share_text(line.details),
             decimal_text(line.amount, line.currency), adjustment, line.reason or ""]
 
 
@@ -96,38 +93,25 @@ def html_row(cells: list[str], escape: _Escaper) -> str:
     return "<tr><td>" + "</td><td>".join(shown) + "</td></tr>"
 
 
-class _LastRow:
-    """A file for csv.writer that keeps the one row just written (to format a line at a time)."""
-
-    text = ""
-
-    def write(self, text: str) -> None:
-        self.text = text
-
-
 def reference_lines(rows: Iterable[Any], period_from: date) -> Iterator[FormattedLine]:
     """Given statement line rows in file order, yield them formatted, cell by cell."""
     escape = _Escaper()
-    last = _LastRow()
-    writer = csv.writer(last, lineterminator="\n")
+    csv_lines = csvwrite.Lines()
     for line in rows:
         cells = line_cells(line, period_from)
-        writer.writerow(cells)
-        yield (line.recipient_type, line.recipient_ref, line.currency, line.recipient_name, line.amount, last.text,
-               html_row(cells, escape))
+        yield (line.recipient_type, line.recipient_ref, line.currency, line.recipient_name, line.amount,
+               csv_lines.row(cells), html_row(cells, escape))
 
 
 class _TextCells(dict):
-    """A text's CSV cell (quoted as csv.writer quotes it) and HTML cell, remembered per distinct text."""
+    """A text's CSV cell (as ``csvwrite`` writes it) and HTML cell, remembered per distinct text."""
 
     def __init__(self) -> None:
         super().__init__({None: ("", "")})
-        self._last = _LastRow()
-        self._writer = csv.writer(self._last, lineterminator="\n")
+        self._lines = csvwrite.Lines()
 
     def __missing__(self, text: str) -> tuple[str, str]:
-        self._writer.writerow([text, ""])  # a second cell: csv.writer quotes a row of one empty cell
-        cells = self[text] = (self._last.text[:-2], html.escape(text))
+        cells = self[text] = (self._lines.cell(text), html.escape(text))
         return cells
 
 
@@ -136,8 +120,7 @@ class _ShareCells(_TextCells):
 
     def __missing__(self, details: str) -> tuple[str, str]:
         text = share_text(details)
-        self._writer.writerow([text, ""])
-        cells = self[details] = (self._last.text[:-2], html.escape(text))
+        cells = self[details] = (self._lines.cell(text), html.escape(text))
         return cells
 
 
@@ -153,7 +136,7 @@ class _Seconds(dict):
     """f"{seconds:.3f}", remembered per value; zero is formatted each time (0.0 and -0.0 are one key)."""
 
     def __missing__(self, seconds: float) -> str:
-        text = self[seconds] = f"{seconds:.3f}"
+        text = self[seconds] = seconds_text(seconds)
         return text
 
 

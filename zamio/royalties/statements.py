@@ -13,7 +13,9 @@ In the cycle's folder (default ``var/cycles/<name>``):
 * ``summary.txt``: the reconciliation printed when the cycle was locked.
 
 Nothing in a file depends on when it was written: rows are ordered, names
-escaped, amounts rounded once (half-even) from exact units.
+escaped, amounts rounded once (half-even) from exact units.  Every CSV file is
+written by ``zamio.csvwrite``: a title or name a spreadsheet would run as a
+formula is written with a leading ``'``; amounts stay numbers.
 
 A cycle's statement lines are read by one query, ordered by recipient (the id of
 its line item) and play time, and cut into a file at each new recipient.  On
@@ -38,11 +40,13 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, and_, case, func, literal, select
 
+from zamio import csvwrite
+from zamio.csvwrite import Number
 from zamio.db import is_sqlite
 from zamio.money import currency_exponent
 from zamio.royalties.closing import cycle_entries
-from zamio.royalties.statement_format import (LINE_HEADER, csv_text, decimal_text, formatted_lines, html_page,
-                                              reference_lines)
+from zamio.royalties.statement_format import (LINE_HEADER, decimal_text, formatted_lines, html_page,
+                                              reference_lines, seconds_text)
 from zamio.tables import (artists, cycle_line_items, cycle_pricings, partner_remittances, partner_societies,
                           play_logs, royalty_ledger, royalty_pricings, stations, tracks)
 
@@ -92,8 +96,8 @@ def statements_csv(conn: Connection, cycle_id: int) -> str:
     """Given a cycle, return ``statements.csv`` from its line items."""
     rows = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id).order_by(
         cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref, cycle_line_items.c.currency))
-    return csv_text(STATEMENT_COLUMNS, [
-        [r.recipient_type, r.recipient_ref, r.recipient_name or "", r.currency, r.plays, f"{r.seconds:.3f}",
+    return csvwrite.text(STATEMENT_COLUMNS, [
+        [r.recipient_type, r.recipient_ref, r.recipient_name or "", r.currency, r.plays, seconds_text(r.seconds),
          decimal_text(r.gross, r.currency), decimal_text(r.admin_fee, r.currency), decimal_text(r.net, r.currency)]
         for r in rows])
 
@@ -108,10 +112,10 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
                                      cycle_line_items.c.recipient_type == "society",
                                      cycle_line_items.c.recipient_ref == partner_societies.c.code))
         .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code))
-    return csv_text(REMITTANCE_COLUMNS, [
+    return csvwrite.text(REMITTANCE_COLUMNS, [
         [r.code, r.short_name, r.currency, r.gross, decimal_text(r.gross, r.ledger_currency),
          decimal_text(r.admin_fee, r.ledger_currency), decimal_text(r.net, r.ledger_currency), r.ledger_currency,
-         format(r.exchange_rate, "f"), decimal_text(r.net_in_currency, r.currency)]
+         Number(format(r.exchange_rate, "f")), decimal_text(r.net_in_currency, r.currency)]
         for r in rows])
 
 

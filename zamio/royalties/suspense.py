@@ -22,6 +22,9 @@ moves their money to the ``non_distributable`` account
 Lines booked by pricing count as they stand, closed into a cycle or not yet;
 the pricings of a pool cycle were its weights, not money, and are left out;
 the pool's own suspense lines count.
+
+``--csv`` is written by ``zamio.csvwrite``: a title or artist a spreadsheet
+would run as a formula gets a leading ``'``; plays and amounts stay numbers.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, select
 
+from zamio import csvwrite
 from zamio.errors import UsageError
 from zamio.money import from_units
-from zamio.royalties.statement_format import csv_text
 from zamio.royalties.statements import write_text
 from zamio.tables import (artists, cycle_pricings, play_logs, royalty_cycles, royalty_ledger, royalty_pricings,
                           stations, tracks)
@@ -219,7 +222,7 @@ def ageing(items: Iterable[Item], as_of: date, policy: Policy) -> list[AgedItem]
 # --- printing ------------------------------------------------------------------
 
 def csv_rows(items: list[AgedItem], as_of: date) -> list[list[Any]]:
-    """Given aged items, return the rows of ``--csv`` (``CSV_COLUMNS``)."""
+    """Given aged items, return the rows of ``--csv`` (``CSV_COLUMNS``): numbers as numbers, the rest text."""
     return [[a.item.station, a.item.period, a.item.reason, a.item.identifier, a.item.isrc or "", a.item.track or "",
              a.item.title or "", a.item.artist or "", a.item.plays, a.item.amount, from_units(a.item.amount),
              a.item.currency, a.item.method, a.item.period_end.isoformat(), a.age_days, a.bucket,
@@ -293,7 +296,7 @@ def suspense_report(ctx: Any) -> None:
         declared = declared_total(conn)
     print("\n".join(report_lines(items, as_of, policy, declared)))
     if ctx.args.csv is not None and not ctx.dry_run:
-        write_text(ctx.args.csv, csv_text(CSV_COLUMNS, csv_rows(items, as_of)))
+        write_text(ctx.args.csv, csvwrite.text(CSV_COLUMNS, csv_rows(items, as_of)))
     ctx.ok(len(items))
     ctx.note(f"{len(items)} items held, {sum(a.past_limit(as_of) for a in items)} past the limit")
     if ctx.args.declare:

@@ -5,7 +5,9 @@ One CSV per society (``usage/<code>-<acronym>.csv``) with the columns
 currency, kind, valid, problems``.  Identifiers are checked before writing
 (ISRC syntax, ISWC check digit, IPI name number check digits); a row that fails
 is kept with ``valid=no`` and the reasons, and also listed in
-``usage/<code>-<acronym>-invalid.csv``, never dropped.
+``usage/<code>-<acronym>-invalid.csv``, never dropped.  Written by
+``zamio.csvwrite``: a title or name a spreadsheet would run as a formula gets a
+leading ``'``; seconds and amounts stay numbers.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from zamio import csvwrite
 from zamio.identifiers import (normalise_ipi_name, normalise_isrc, normalise_iswc, validate_ipi_name,
                                validate_isrc, validate_iswc)
 from zamio.royalties.closing import cycle_entries
-from zamio.royalties.statement_format import csv_text, decimal_text
+from zamio.royalties.statement_format import decimal_text, seconds_text
 from zamio.royalties.statements import write_text
 from zamio.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
 
@@ -91,14 +94,14 @@ def write_usage_reports(conn: Connection, cycle: Any, folder: Path) -> dict[str,
         problems = identifier_problems(row.isrc, row.iswc, row_ipis)
         by_society.setdefault((row.code, row.short_name), []).append([
             row.station, row.started_at.strftime("%Y-%m-%d %H:%M:%S"), row.isrc or "", row.iswc or "",
-            row.title or "", row.artist or "", ";".join(row_ipis), f"{row.seconds:.3f}",
+            row.title or "", row.artist or "", ";".join(row_ipis), seconds_text(row.seconds),
             decimal_text(row.amount, row.currency), row.currency, row.kind, "no" if problems else "yes",
             "; ".join(problems)])
     invalid = {}
     for (code, short), cells in sorted(by_society.items()):
         stem = f"{code}-{short}"
-        write_text(folder / "usage" / f"{stem}.csv", csv_text(USAGE_COLUMNS, cells))
+        write_text(folder / "usage" / f"{stem}.csv", csvwrite.text(USAGE_COLUMNS, cells))
         bad = [c for c in cells if c[11] == "no"]
-        write_text(folder / "usage" / f"{stem}-invalid.csv", csv_text(USAGE_COLUMNS, bad))
+        write_text(folder / "usage" / f"{stem}-invalid.csv", csvwrite.text(USAGE_COLUMNS, bad))
         invalid[code] = len(bad)
     return invalid
