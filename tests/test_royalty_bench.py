@@ -1,0 +1,172 @@
+"""The royalty benchmark's fair baseline books what the pricing job books, on SQLite and PostgreSQL.
+
+``bench/royalty_bench.py`` compares the set-based engine with a naive row-by-row
+implementation of the same rules; the comparison is fair only if both book the
+same money.  The benchmark's own data reaches few of the rules (two time zones,
+catalog works only), so here one scenario reaching every rule the fair baseline
+implements is built in two databases: the pricing job prices one, the fair
+baseline the other, and the benchmark's check compares them row by row.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from bench.royalty_bench import compare_books, fair_baseline
+from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.support import Project
+from tests.test_royalties_support import Books
+from zamio.tables import day_periods, eligibility_rules
+
+BATCH = 64  # plays per transaction: the scenario's plays take several batches
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def two_projects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Project, Project]]:
+    """Two fresh migrated databases: the pricing job's and the fair baseline's."""
+    if request.param == "sqlite":
+        urls = [f"sqlite:///{tmp_path / 'job.db'}", f"sqlite:///{tmp_path / 'fair.db'}"]
+        names = []
+    else:
+        names, urls = zip(*(_create_postgres_database() for _ in range(2)))
+    projects = (Project(urls[0], tmp_path / "job"), Project(urls[1], tmp_path / "fair"))
+    try:
+        for project in projects:
+            project.tmp_path.mkdir()
+            project.migrate()
+        yield projects
+    finally:
+        for project in projects:
+            if "engine" in project.__dict__:
+                project.engine.dispose()
+        for name in names:
+            _drop_postgres_database(name)
+
+
+def build(project: Project) -> int:
+    """Given a migrated project, load the scenario (the same rows and ids each time); return its final plays.
+
+    Periods, rates, eligibility and agreements change mid-month; stations sit in five zones (one
+    45 minutes off the hour, one changing to daylight time on 8 March, one unknown) and classes
+    written loosely or unknown; works have every kind of share table and society; plays are
+    external recordings as well as catalog tracks, of every category, length and confidence.
+    """
+    books = Books(project.engine)
+    with project.engine.begin() as conn:
+        # From 16 March: nothing covers 05:00-06:00, and 'late' (22:00-24:00) overlaps 'regular'.
+        conn.execute(insert(day_periods), [
+            {"territory": "GH", "period": period, "start_minute": start, "end_minute": end,
+             "effective_from": date(2026, 3, 16)}
+            for period, start, end in (("off_peak", 0, 300), ("prime", 360, 600), ("regular", 600, 1440),
+                                       ("late", 1320, 1440))])
+        conn.execute(insert(eligibility_rules).values(
+            territory="GH", min_seconds=30, min_confidence=Decimal("0.6"), categories_paid="music, jingle",
+            effective_from=date(2026, 3, 20)))
+    books.rate_card("class_a", "prime", "0.020", "1.5", date(2026, 3, 10))
+    books.rate_card("class_a", "late", "0.011", "1.25", date(2026, 3, 16))  # other classes: no card for 'late'
+    books.agreement("052", "12.5", date(2025, 1, 1))  # PRS
+    books.agreement("010", None, date(2025, 1, 1))  # ASCAP: the society's default fee
+    books.agreement("021", "20", date(2025, 1, 1), date(2026, 3, 15))  # BMI: expires mid-month
+    books.agreement("008", "10", date(2025, 1, 1), status="suspended")  # APRA: not active
+    stations = [books.station("accra", "class_a", "Africa/Accra"), books.station("lagos", "Class C", "Africa/Lagos"),
+                books.station("kathmandu", "class-b", "Asia/Kathmandu"),
+                books.station("newyork", "online", "America/New_York"),
+                books.station("nowhere", "class_a", "Mars/Olympus_Mons"),
+                books.station("unknown-class", "class_z", "Africa/Accra")]
+    pub_x, pub_y = books.publisher("pub-x", "Pub X"), books.publisher("pub-y", "Pub\tY")
+    plain, published = books.artist("art-1", "Ama"), books.artist("art-2", "Kofi", publisher_id=pub_x)
+    tracks = []
+
+    def work(ref: str, *shares: tuple, artist: int = plain, **options) -> None:
+        track = books.track(ref, ref.title(), artist, **options)
+        for party, share, publisher in shares:
+            books.contributor(track, party, party.title(), share, publisher_id=publisher)
+        tracks.append(track)
+
+    work("three", ("ama", "33.33", None), ("kofi", "33.33", pub_y), ("yaw", "33.34", None))
+    work("one-publisher", ("efua", "50", pub_x), ("esi", "50", pub_x))
+    work("tie", ("zed", "50", None), ("ama", "50", pub_y))  # an odd unit: to the contributor, by type first
+    work("sevenths", *((f"party{k}", "14.28", None) for k in range(6)), ("party6", "14.32", pub_y))
+    work("bad", ("ama", "60", None), ("yaw", "30", None))
+    work("negative", ("ama", "110", None), ("yaw", "-10", None))
+    work("artist-only")
+    work("artist-publisher", artist=published)
+    work("track-publisher", publisher_id=pub_y)
+    work("local-society", ("abena", "100", None), society_id=books.society_id("285"))
+    for code in ("052", "010", "021", "008", "058"):  # PRS, ASCAP, BMI, APRA, SACEM (no agreement)
+        work(f"foreign-{code}", society_id=books.society_id(code))
+    external = [(None, "USRC17607839"), (books.society_id("052"), "GBAAA0000001"),
+                (books.society_id("285"), "GHAAA0000001"), (books.society_id("058"), "FRAAA0000001")]
+    rng = random.Random(11)
+    finals = 0
+    for _ in range(360):
+        at = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randrange(31 * 86400),
+                                                                   microseconds=rng.randrange(1_000_000))
+        options = {"confidence": rng.choice((None, 0.3, 0.5, 0.5999995, 0.6, 0.9, 85.0, 45.0)),
+                   "category": rng.choice(("music", "music", "music", "jingle", "talk"))}
+        if rng.random() < 0.8:
+            options["track_id"] = rng.choice(tracks)
+        else:
+            options["society_id"], options["isrc"] = rng.choice(external)
+        if rng.random() < 0.02:
+            options["status"] = "superseded"  # never priced: neither prices it
+        finals += options.get("status", "final") == "final"
+        seconds = rng.choice((5, 9.9995, 10, 29.9994, 30.0005, 187.3, 240, 1801.25))
+        books.play(rng.choice(stations), at, seconds, **options)
+    return finals
+
+
+def outcomes(project: Project) -> set[tuple]:
+    return {tuple(row) for row in project.query("SELECT DISTINCT status, reason FROM royalty_pricings")}
+
+
+def test_the_fair_baseline_books_what_the_pricing_job_books(two_projects: tuple[Project, Project]) -> None:
+    job, fair = two_projects
+    finals = build(job)
+    assert build(fair) == finals
+    priced = job.script("calculate-royalty-distributions", "--batch-size", str(BATCH))
+    assert priced.returncode in (0, 1), priced.stderr  # 1: the unpriced plays are reported as failures
+    statuses = fair_baseline(fair.engine, BATCH, "fair-run")
+    check = compare_books(job.engine, fair.engine)
+    assert check.differences == [], "\n".join(check.differences)
+    assert check.pricings == finals == sum(statuses.values())
+    assert check.lines == job.scalar("SELECT count(*) FROM royalty_ledger")
+    # The scenario reaches every rule: each outcome below was booked by both.
+    assert outcomes(fair) == outcomes(job) >= {
+        ("priced", None), ("ineligible", "category_not_paid"), ("ineligible", "below_min_seconds"),
+        ("ineligible", "low_confidence"), ("unpriced", "bad_timezone"), ("unpriced", "no_day_period"),
+        ("unpriced", "no_rate_card"), ("suspense", "bad_shares"), ("suspense", "unidentified"),
+        ("suspense", "no_agreement"), ("suspense", "not_in_catalog")}
+    assert {row[0] for row in fair.query("SELECT DISTINCT kind FROM royalty_ledger")} == {
+        "share", "admin_fee", "suspense", "ineligible"}
+    assert fair.scalar("SELECT count(*) FROM royalty_pricings WHERE details LIKE '%\"late\"%'") > 0
+
+
+def test_the_check_reports_books_that_differ(two_projects: tuple[Project, Project]) -> None:
+    job, fair = two_projects
+    build(job)
+    build(fair)
+    Books(job.engine).rate_card("class_a", "regular", "0.016", "1.0", date(2026, 3, 1))  # only the job's
+    job.script("calculate-royalty-distributions", "--batch-size", str(BATCH))
+    fair_baseline(fair.engine, BATCH, "fair-run")
+    check = compare_books(job.engine, fair.engine)
+    # Counted apart from the check: the plays of the class A station in regular hours (their rate
+    # card differs, paid or not), all their lines (each names the card), and the recipients they
+    # paid (an ineligible play's zero line leaves its recipient's total as it was).
+    plays = ("SELECT p.play_id FROM royalty_pricings p JOIN stations s ON s.id = p.station_id "
+             "WHERE s.station_ref = 'accra' AND p.details LIKE '%\"period\":\"regular\"%'")
+    lines = fair.query(f"SELECT kind, recipient_type, recipient_ref FROM royalty_ledger WHERE play_id IN ({plays})")
+    counts = {"pricing rows": len(fair.query(plays)), "ledger lines": len(lines),
+              "recipient totals (units, seconds)": len({(t, r) for kind, t, r in lines if kind != "ineligible"})}
+    assert all(counts.values())
+    assert [d for d in check.differences if "not booked" in d] == [
+        f"{n:,} {name} of the fair baseline not booked by the engine, {n:,} of the engine not by the fair baseline"
+        for name, n in counts.items()]
+    assert check.report().startswith("check FAILED")
