@@ -1,0 +1,352 @@
+"""The money path over random histories: the real scripts driven by a hypothesis state machine.
+
+Each example is a fresh database and a history of steps a society's systems go through:
+partners reporting airings (one to three of them, with clock jitter, re-sent rows under new
+references and corrected durations), detections converted into plays, pricing runs (some
+killed mid-run, some ``--recalculate``), share changes, new rate cards and cycles closed.
+After every step the invariants people are paid by are checked against the database and the
+files, with sums computed here from the rows, never by the code's own queries:
+
+* an airing is billed at most once, and after a completed pricing run exactly once;
+* a locked cycle reconciles: the gross of the pricings it pays equals its ledger lines, its
+  line items and its statements file, to the minor unit;
+* a reference row that priced a play never changes;
+* regenerating a cycle's files gives the same bytes.
+
+Two drivers share the steps and invariants: seeded histories of exactly ``ZAMIO_MODEL_STEPS``
+steps (always long, always ending priced and closed), and hypothesis's own exploration, which
+shrinks a failing history to its shortest form.  CI runs a few derandomised examples per database (``ZAMIO_MODEL_EXAMPLES``, default 3, of
+``ZAMIO_MODEL_STEPS`` steps, default 10); a longer run sets them higher, and
+``ZAMIO_MODEL_RANDOM=1`` draws new histories each time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import time
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from tests.support import Project, postgres_problem
+from tests.test_playlogs import T0, World
+
+EXAMPLES = int(os.environ.get("ZAMIO_MODEL_EXAMPLES", "3"))
+STEPS = int(os.environ.get("ZAMIO_MODEL_STEPS", "10"))
+UNITS = Decimal(10_000)  # money is stored in ten-thousandths of the currency unit
+
+HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
+#: The airings of the history: (station, track, day of March 2026), each at 12:00 UTC (Accra time).
+AIRINGS = [("joy", "t0", 2), ("joy", "t1", 3), ("peace", "t2", 4), ("peace", "t0", 6), ("joy", "t1", 9),
+           ("peace", "t1", 12)]
+TRACKS = {"t0": "GHA012600001", "t1": "GHA012600002", "t2": "GBAYE0601498"}
+PARTNERS = ["monitor", "station-log", "society"]
+CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05"), "2026-03-b": ("2026-03-06", "2026-03-31")}
+AIRING_SECONDS = 200
+
+
+def catalog_files(folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "stations.csv": "station_ref,name,city,region,station_class,stream_url,timezone\n"
+                        "joy,Joy FM,Accra,Greater Accra,class_a,,Africa/Accra\n"
+                        "peace,Peace FM,Accra,Greater Accra,class_b,,Africa/Accra\n",
+        "tracks.csv": "track_ref,title,artist,audio_path,isrc,duration_seconds,society_code\n"
+                      "t0,Odo,Ama,,GHA012600001,240,\n"
+                      "t1,Sika,Kofi,,GHA012600002,240,\n"
+                      "t2,London,UK Artist,,GBAYE0601498,240,052\n",
+        "agreements.csv": "society_code,effective_from,status,admin_fee_percent\n052,2025-01-01,active,15\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return ["--stations", str(folder / "stations.csv"), "--tracks", str(folder / "tracks.csv"),
+            "--agreements", str(folder / "agreements.csv")]
+
+
+def shares_file(folder: Path, n: int, ama_percent: int) -> str:
+    path = folder / f"contributors-{n}.csv"
+    path.write_text("track_ref,name,role,share_percent\n"
+                    f"t0,Ama,composer,{ama_percent}\nt0,Yaw,lyricist,{100 - ama_percent}\n"
+                    "t1,Kofi,composer,100\n")
+    return str(path)
+
+
+class MoneyHistory(RuleBasedStateMachine):
+    """One random history on one fresh database (``database_kind`` set by the test)."""
+
+    database_kind = "sqlite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Path(os.environ["ZAMIO_MODEL_TMP"]) / uuid.uuid4().hex[:10]
+        self.root.mkdir(parents=True)
+        self.pg_name: str | None = None
+        self.project = Project(self._database_url(), self.root)
+        self.project.migrate()
+        self.files = 0
+        self.priced_completely = False  # the last pricing step ran to its end with nothing reported since
+        self.used_rates: dict[int, tuple] = {}
+        self.closed: dict[str, Path] = {}
+        self.detected: set[int] = set()
+
+    def _database_url(self) -> str:
+        if self.database_kind == "sqlite":
+            return f"sqlite:///{self.root / 'zamio.db'}"
+        from tests.conftest import _create_postgres_database
+
+        self.pg_name, url = _create_postgres_database()
+        return url
+
+    def teardown(self) -> None:
+        self.project.engine.dispose()
+        if self.pg_name:
+            from tests.conftest import _drop_postgres_database
+
+            _drop_postgres_database(self.pg_name)
+
+    def run(self, name: str, *args: str) -> str:
+        result = self.project.script(name, *args, timeout=300)
+        assert result.returncode in (0, 1), f"{name} {args}: exit {result.returncode}\n{result.stderr}"
+        return result.stdout
+
+    # --- the history ----------------------------------------------------------------------
+
+    @initialize()
+    def load_catalog(self) -> None:
+        self.run("import-catalog", *catalog_files(self.root / "catalog"))
+        self.run("import-catalog", "--contributors", shares_file(self.root / "catalog", 0, 50))
+        self.world = World(self.project)
+        for table, ref, target in (("stations", "station_ref", self.world.stations),
+                                   ("tracks", "track_ref", self.world.tracks)):
+            for row in self.project.query(f"SELECT id, {ref} FROM {table}"):
+                target[row[1]] = row[0]
+
+    @rule(airing=st.integers(0, len(AIRINGS) - 1), partner=st.integers(0, len(PARTNERS) - 1),
+          jitter=st.integers(-20, 20), resent_as_new=st.booleans(), cut=st.sampled_from([0, 0, 15]))
+    def partner_reports(self, airing: int, partner: int, jitter: int, resent_as_new: bool, cut: int) -> None:
+        """A partner reports an airing (by track for one, by ISRC for the others), perhaps again."""
+        station, track, day = AIRINGS[airing]
+        start = T0 + timedelta(days=day - 2, seconds=jitter)
+        reference = f"{airing}-{'bis' if resent_as_new else 'a'}"
+        by_track = partner == 0
+        row = (f"{station},{start:%Y-%m-%dT%H:%M:%SZ},{AIRING_SECONDS - cut},{track if by_track else ''},"
+               f"{'' if by_track else TRACKS[track]},,,{PARTNERS[partner]},,{reference}\n")
+        self.files += 1
+        path = self.root / f"report-{self.files}.csv"
+        path.write_text(HEADER + row)
+        self.run("import-playlogs", str(path))
+        self.priced_completely = False
+
+    @rule(airing=st.integers(0, len(AIRINGS) - 1))
+    def station_detects(self, airing: int) -> None:
+        """The scanner hears an airing (two captures two minutes apart) and the converter runs."""
+        if airing in self.detected:
+            return
+        self.detected.add(airing)
+        station, track, day = AIRINGS[airing]
+        begin = (day - 2) * 86400.0
+        self.world.programme(station, [(track, begin, AIRING_SECONDS)], T0 + timedelta(seconds=begin + 10), 2)
+        self.run("convert-matches", "--as-of", "2026-04-30T00:00:00Z")
+        self.priced_completely = False
+
+    @rule(recalculate=st.booleans())
+    def price(self, recalculate: bool) -> None:
+        result = self.project.script("calculate-royalty-distributions", *(["--recalculate"] if recalculate else []),
+                                     timeout=300)
+        assert result.returncode in (0, 1), result.stderr
+        self.priced_completely = result.returncode == 0
+
+    @rule(after=st.floats(0.05, 1.5))
+    def pricing_killed(self, after: float) -> None:
+        process = self.project.popen("calculate-royalty-distributions")
+        time.sleep(after)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        self.priced_completely = False
+
+    @rule(ama=st.sampled_from([40, 50, 75]))
+    def shares_change(self, ama: int) -> None:
+        self.files += 1
+        self.run("import-catalog", "--contributors", shares_file(self.root / "catalog", self.files, ama))
+        self.priced_completely = False
+
+    @rule(multiplier=st.sampled_from(["1.0", "1.25", "2"]), day=st.integers(3, 20))
+    def new_rate_card(self, multiplier: str, day: int) -> None:
+        self.files += 1
+        path = self.root / f"rates-{self.files}.csv"
+        path.write_text("territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+                        f"GH,class_a,regular,0.015,{multiplier},GHS,2026-03-{day:02d}\n")
+        self.project.script("import-catalog", "--rate-cards", str(path), timeout=300)  # a refusal is fine
+        self.priced_completely = False
+
+    @rule(name=st.sampled_from(sorted(CYCLES)))
+    def close_cycle(self, name: str) -> None:
+        first, last = CYCLES[name]
+        out = self.root / "cycles" / name
+        self.run("process-royalty-cycle", "--name", name, "--from", first, "--to", last, "--out", str(out))
+        if self._locked(name):
+            self.closed[name] = out
+        self.priced_completely = False  # closing prices pending plays, but later reports wait
+
+    # --- the invariants -------------------------------------------------------------------
+
+    @invariant()
+    def each_airing_billed_at_most_once(self) -> None:
+        if not hasattr(self, "world"):
+            return
+        plays = self.project.query(
+            "SELECT p.id, p.station_id, p.started_at, p.status FROM play_logs p WHERE p.status IN ('final', 'duplicate')")
+        standing = {row[0] for row in self.project.query(
+            "SELECT r.play_id FROM royalty_pricings r WHERE r.status <> 'reversed' AND NOT EXISTS ("
+            " SELECT 1 FROM royalty_pricings n WHERE n.play_id = r.play_id AND n.version > r.version)")}
+        by_airing: dict[tuple, list] = defaultdict(list)
+        for play in plays:  # the history's airings are on distinct days, each reported within 20 s of noon
+            by_airing[(play.station_id, _as_date(play.started_at))].append(play)
+        for airing, reports in by_airing.items():
+            billed = [p for p in reports if p.status == "final"]
+            assert len(billed) == 1, f"airing {airing}: {len(billed)} billed plays among {len(reports)} reports"
+            priced = [p for p in reports if p.id in standing]
+            assert len(priced) <= 1, f"airing {airing} priced {len(priced)} times"
+            if self.priced_completely:
+                assert [p.id for p in priced] == [billed[0].id], f"airing {airing}: the billed play is not priced"
+
+    @invariant()
+    def locked_cycles_reconcile(self) -> None:
+        for name, out in self.closed.items():
+            cycle_id = self.project.scalar("SELECT id FROM royalty_cycles WHERE name = :n", n=name)
+            pricings = self.project.query(
+                "SELECT r.gross, r.previous_gross FROM royalty_pricings r JOIN cycle_pricings c "
+                "ON c.play_id = r.play_id AND c.version = r.version WHERE c.cycle_id = :c", c=cycle_id)
+            gross = sum(row.gross - row.previous_gross for row in pricings)
+            ledger = sum(row[0] for row in self.project.query(
+                "SELECT l.amount FROM royalty_ledger l JOIN cycle_pricings c "
+                "ON c.play_id = l.play_id AND c.version = l.version WHERE c.cycle_id = :c", c=cycle_id))
+            items = self.project.query(
+                "SELECT recipient_type, recipient_ref, currency, net, admin_fee FROM cycle_line_items "
+                "WHERE cycle_id = :c", c=cycle_id)
+            assert ledger == gross, f"{name}: ledger {ledger} != gross priced {gross}"
+            assert sum(item.net for item in items) == gross, f"{name}: line items do not add up to {gross}"
+            written = {(row["recipient_type"], row["recipient"], row["currency"]): row["net"]
+                       for row in csv.DictReader(io.StringIO((out / "statements.csv").read_text()))}
+            expected = {(item.recipient_type, item.recipient_ref, item.currency): _shown(item.net) for item in items}
+            assert written == expected, f"{name}: statements.csv disagrees with the line items"
+
+    @invariant()
+    def used_reference_rows_never_change(self) -> None:
+        rows = self.project.query(
+            "SELECT id, territory, station_class, period, rate_per_second, multiplier, currency, effective_from "
+            "FROM rate_cards WHERE id IN (SELECT rate_card_id FROM royalty_pricings)")
+        for row in rows:
+            values = tuple(str(v) for v in row[1:])
+            assert self.used_rates.setdefault(row.id, values) == values, f"rate card {row.id} changed after use"
+
+    @invariant()
+    def regeneration_is_byte_identical(self) -> None:
+        for name, out in self.closed.items():
+            again = self.root / "regenerated" / name
+            result = self.project.script("process-royalty-cycle", "--name", name, "--regenerate",
+                                         "--despite-changed-inputs", "--out", str(again), timeout=300)
+            assert result.returncode == 0, result.stderr
+            assert _files(again) == _files(out), f"{name}: regenerated files differ"
+
+    def _locked(self, name: str) -> bool:
+        return self.project.scalar("SELECT status FROM royalty_cycles WHERE name = :n", n=name) == "locked"
+
+
+def _as_date(value) -> date:  # noqa: ANN001  (a datetime, or SQLite's text)
+    return value.date() if hasattr(value, "date") else date.fromisoformat(str(value)[:10])
+
+
+def _shown(units: int) -> str:
+    """An amount as the statements show it: currency units with two decimals."""
+    return str((Decimal(units) / UNITS).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "summary.txt"}
+
+
+def _machine(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> type[MoneyHistory]:
+    if kind == "postgresql":
+        problem = postgres_problem()
+        if problem and os.environ.get("ZAMIO_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but unreachable: {problem}")
+        if problem:
+            pytest.skip(f"no PostgreSQL server reachable ({problem})")
+    monkeypatch.setenv("ZAMIO_MODEL_TMP", str(tmp_path))
+    return type(f"MoneyHistory_{kind}", (MoneyHistory,), {"database_kind": kind})
+
+
+#: A step of a seeded history: the rule and a drawer of its arguments.
+STEP_KINDS = [
+    (MoneyHistory.partner_reports, lambda r: dict(airing=r.randrange(len(AIRINGS)), partner=r.randrange(3),
+                                                  jitter=r.randint(-20, 20), resent_as_new=r.random() < 0.3,
+                                                  cut=r.choice([0, 0, 15]))),
+    (MoneyHistory.partner_reports, lambda r: dict(airing=r.randrange(len(AIRINGS)), partner=r.randrange(3),
+                                                  jitter=r.randint(-20, 20), resent_as_new=False, cut=0)),
+    (MoneyHistory.station_detects, lambda r: dict(airing=r.randrange(len(AIRINGS)))),
+    (MoneyHistory.price, lambda r: dict(recalculate=r.random() < 0.3)),
+    (MoneyHistory.pricing_killed, lambda r: dict(after=r.uniform(0.05, 1.5))),
+    (MoneyHistory.shares_change, lambda r: dict(ama=r.choice([40, 50, 75]))),
+    (MoneyHistory.new_rate_card, lambda r: dict(multiplier=r.choice(["1.0", "1.25", "2"]), day=r.randint(3, 20))),
+    (MoneyHistory.close_cycle, lambda r: dict(name=r.choice(sorted(CYCLES)))),
+]
+INVARIANTS = [MoneyHistory.each_airing_billed_at_most_once, MoneyHistory.locked_cycles_reconcile,
+              MoneyHistory.used_reference_rows_never_change, MoneyHistory.regeneration_is_byte_identical]
+
+
+def replay_seeded_history(machine: type[MoneyHistory], seed: int, steps: int) -> list[str]:
+    """Run one history of exactly ``steps`` steps drawn from ``seed``, checking every invariant after each."""
+    import random
+
+    draw = random.Random(seed)
+    history = machine()
+    done = []
+    try:
+        history.load_catalog()
+        for _ in range(steps):
+            step, arguments = draw.choice(STEP_KINDS)
+            kwargs = arguments(draw)
+            done.append(f"{step.__name__}({kwargs})")
+            step(history, **kwargs)
+            for check in INVARIANTS:
+                check(history)
+        history.price(recalculate=False)  # every history ends priced and closed: the strictest state
+        for name in sorted(CYCLES):
+            history.close_cycle(name)
+        for check in INVARIANTS:
+            check(history)
+    except AssertionError as failure:
+        raise AssertionError(f"seed {seed} after steps:\n  " + "\n  ".join(done) + f"\n{failure}") from failure
+    finally:
+        history.teardown()
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_money_invariants_hold_over_seeded_histories(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    machine = _machine(kind, tmp_path, monkeypatch)
+    for seed in range(EXAMPLES):
+        replay_seeded_history(machine, seed, STEPS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_money_invariants_hold_over_histories_hypothesis_explores(kind: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """Hypothesis draws and shrinks histories; CI runs few of them, a longer run many."""
+    run_state_machine_as_test(_machine(kind, tmp_path, monkeypatch), settings=settings(
+        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
+        derandomize=not os.environ.get("ZAMIO_MODEL_RANDOM"), suppress_health_check=list(HealthCheck)))
