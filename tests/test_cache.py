@@ -1,9 +1,10 @@
 """bin/warm-cache and zamio.cache.get on real SQLite and PostgreSQL databases.
 
 ``seed`` (also used by the report and cleanup tests) writes a small, fixed
-world: three stations (one named like an HTML tag, one in UTC+1), artists,
-publishers, tracks, captures, detections, plays (some superseded), ledger
-entries in and out of a cycle, and coverage gaps.
+world of plays: three stations (one named like an HTML tag, one in UTC+1),
+artists, publishers, tracks, captures, detections, plays (some superseded) and
+coverage gaps.  Money is made by the real jobs in ``tests.money_world``, and the
+figures expected of it are computed by hand there.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from tests import money_world
+from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, entity_id, figures
 from tests.support import Project
 from zamio import cache
-from zamio.db import READ_ONLY
+from zamio.db import READ_ONLY, is_sqlite
 from zamio.errors import UsageError
 from zamio.tables import (
-    artists, captures, coverage_gaps, detections, play_detections, play_logs, publishers, royalty_cycles,
-    royalty_ledger, stations, stream_links, tracks, cache_entries,
+    artists, captures, coverage_gaps, detections, play_detections, play_logs, publishers, stations, stream_links,
+    tracks, cache_entries,
 )
+
+SEEDED_TABLES = ("publishers", "artists", "tracks", "stations", "stream_links", "captures", "detections", "play_logs")
 
 STATION_NAMES = {1: "Joy FM", 2: "<script>alert('x')</script> Radio", 3: "=HYPERLINK(\"http://evil\") FM"}
 
@@ -58,13 +63,22 @@ def seed(engine: Engine, now: datetime, plays: int = 240, days: int = 40, seed_v
             {"id": 2, "station_id": 2, "url": "http://scr.example/live", "last_success_at": now - timedelta(hours=3),
              "created_at": created}])
         rows = _plays(conn, rng, now, plays, days)
-        _ledger(conn, now)
         conn.execute(insert(coverage_gaps), [
             {"station_id": 1, "gap_from": now - timedelta(days=2, hours=3), "gap_to": now - timedelta(days=2, hours=1),
              "reason": "stream_down"},
             {"station_id": 2, "gap_from": now - timedelta(days=50), "gap_to": now - timedelta(days=49),
              "reason": "stream_down"}])
+        _continue_ids(conn)
     return rows
+
+
+def _continue_ids(conn: Connection) -> None:
+    """Move PostgreSQL's id sequences past the ids written here, so rows the jobs add later get fresh ones
+    (SQLite already continues after the largest id)."""
+    if is_sqlite(conn):
+        return
+    for table in SEEDED_TABLES:
+        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
 
 
 def _plays(conn, rng: random.Random, now: datetime, count: int, days: int) -> list[dict]:
@@ -99,22 +113,6 @@ def _plays(conn, rng: random.Random, now: datetime, count: int, days: int) -> li
     conn.execute(insert(play_logs), rows)
     conn.execute(insert(play_detections), [{"play_id": r["id"], "detection_id": r["id"]} for r in rows])
     return rows
-
-
-def _ledger(conn, now: datetime) -> None:
-    conn.execute(insert(royalty_cycles).values(
-        id=1, name="2026-Q1", territory="GH", period_from=(now - timedelta(days=90)).date(),
-        period_to=(now - timedelta(days=1)).date(), method="per_second", status="locked", rounding="half_even",
-        created_at=now))
-    entries = [("share", "artist", "A1", 1, 125_000), ("share", "artist", "A1", 1, 5_055),
-               ("share", "artist", "A1", None, 7_000),
-               ("reversal", "artist", "A1", 1, -5_055), ("ineligible", "artist", "A1", 1, 0),
-               ("share", "publisher", "P1", 1, 60_000), ("share", "artist", "A3", 1, 3_333),
-               ("suspense", "suspense", "unmatched", None, 41_234)]
-    conn.execute(insert(royalty_ledger), [
-        {"entry_key": f"e{n}", "play_id": 1, "cycle_id": cycle, "version": 1, "kind": kind, "recipient_type": rtype,
-         "recipient_ref": ref, "amount": amount, "currency": "GHS", "created_at": now}
-        for n, (kind, rtype, ref, cycle, amount) in enumerate(entries)])
 
 
 def count_plays(conn, since: datetime, until: datetime, *where) -> int:
@@ -167,15 +165,13 @@ def test_warmed_values_equal_direct_sql(seeded: Project) -> None:
         artist = read_value(seeded, "artist:1")
         since, _ = day_bounds(artist["window"]["from"])
         assert artist["plays"] == count_plays(conn, since, until, tracks.c.artist_id == 1) > 0
-        by_cycle = {(e["cycle"], e["currency"]): e["amount_units"] for e in artist["earnings_by_cycle"]}
-        assert by_cycle == {("2026-Q1", "GHS"): 125_000, (None, "GHS"): 7_000}
-        assert {e["amount"] for e in artist["earnings_by_cycle"]} == {"12.5000", "0.7000"}
+        assert artist["earnings_by_cycle"] == []  # no money was made: nothing was priced
         publisher = read_value(seeded, "publisher:2")  # track 2 directly, plus artist 3's catalogue through the artist
         expected = count_plays(conn, since, until, tracks.c.id.in_([2, 4]))
         assert publisher["plays"] == expected > 0
     overview = read_value(seeded, "platform:overview")
     assert overview["stations_active"] == 2 and overview["stations_live"] == 1
-    assert overview["suspense"] == [{"currency": "GHS", "amount_units": 41_234, "amount": "4.1234", "entries": 1}]
+    assert overview["suspense"] == []
     coverage = read_value(seeded, "station:1")["coverage"]
     assert coverage["gap_count"] == 1 and coverage["gap_seconds"] == 7200.0 and coverage["no_match"] > 0
     week = read_value(seeded, "charts:week")["tracks"]
@@ -229,3 +225,49 @@ def test_show_and_list(seeded: Project) -> None:
     assert listed.returncode == 0 and "artist:1" in listed.stdout and "fresh" in listed.stdout
     assert "charts:month" not in listed.stdout
     assert seeded.script("warm-cache", "--show", "station:999").returncode == 1
+
+
+# --- money: every figure as the cycle statements count it (tests.money_world has the arithmetic) ---------------
+
+def warmed_earnings(project: Project, kind: str, ref: str) -> dict[tuple, int]:
+    return figures(read_value(project, f"{kind}:{entity_id(project, kind, ref)}")["earnings_by_cycle"])
+
+
+def test_a_locked_per_second_cycle_shows_its_money_under_its_name(project: Project) -> None:
+    money_world.load(project)
+    money_world.close_march(project)
+    assert project.script("warm-cache", "--only", "artist").returncode == 0
+    efua = read_value(project, f"artist:{entity_id(project, 'artist', 'efua-mensah')}")["earnings_by_cycle"]
+    # March paid Kente's play of 03-04: 15,750.  Not yet in a cycle: April's Kente, 0.015 × 1.5 × 100 s = 22,500,
+    # and May's, 0.015 × 1.0 × 100 s = 15,000.
+    assert figures(efua) == {(MARCH, "artist", "efua-mensah"): 15_750, (None, "artist", "efua-mensah"): 22_500 + 15_000}
+    # 15,750 units are 157.5 pesewas: half-even 158, as statements.csv writes it.
+    assert [e["amount"] for e in efua] == ["1.58", "3.75"]
+    assert (money_world.cycle_folder(project, MARCH) / "statements.csv").read_text().splitlines()[1] == (
+        "artist,efua-mensah,Efua Mensah,GHS,1,150.000,1.58,0.00,1.58")
+
+
+def test_a_pool_cycle_shows_its_licence_fees_and_not_the_weights(project: Project) -> None:
+    money_world.build(project)
+    assert project.script("warm-cache").returncode == 0
+    # April's per-second prices (Odo 30,000, Kente 22,500, unknown 7,500) weighed the GHS 100 fee; only the fee is paid.
+    assert warmed_earnings(project, "artist", "efua-mensah") == EFUA
+    assert warmed_earnings(project, "publisher", "sika-music") == SIKA
+    # Suspense held: March's unknown play 12,000 and its part of April's fee 125,000 (not its 7,500 weight).
+    assert read_value(project, "platform:overview")["suspense"] == [
+        {"currency": "GHS", "amount_units": 12_000 + 125_000, "amount": "13.70", "entries": 2}]
+
+
+def test_an_artist_paid_as_a_contributor_and_through_her_publisher_sees_that_money(project: Project) -> None:
+    money_world.build(project)
+    assert project.script("warm-cache", "--only", "artist").returncode == 0
+    ama = entity_id(project, "artist", "ama-ghana")
+    warmed = read_value(project, f"artist:{ama}")["earnings_by_cycle"]
+    # As contributor on Odo: March 60 % of 30,000, April 60 % of the pool's 500,000.  Through Sika Music in March:
+    # Harmattan 22,500 and her half of Sunrise 9,225; Sika's Odo lines pay Kojo Beats, not her.
+    assert figures(warmed) == AMA
+    assert [(e["cycle"], e["recipient"], e["amount"], e["plays"]) for e in warmed] == [
+        (MARCH, "ama-ghana", "1.80", 1), (MARCH, "sika-music", "3.17", 2), (APRIL, "ama-ghana", "30.00", 1)]
+    with project.engine.begin() as conn:
+        conn.execute(cache_entries.delete())
+    assert cache.get(project.engine, f"artist:{ama}")["earnings_by_cycle"] == warmed  # one key alone: the same

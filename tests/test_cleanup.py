@@ -9,13 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import inspect, insert, select
 
+from tests import money_world
 from tests.support import Project
 from tests.test_cache import seed
 from zamio.cleanup import PROTECTED_TABLES, STEPS
-from zamio.tables import (
-    audit_log, cache_entries, captures, cycle_line_items, detections, email_outbox, job_runs, play_detections,
-    station_licence_fees,
-)
+from zamio.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
 
 YEARS_AGO = datetime.now(timezone.utc) - timedelta(days=3650)
 
@@ -32,17 +30,14 @@ def protected_state(project: Project) -> dict[str, tuple[int, str]]:
 
 
 def old_world(project: Project) -> None:
-    """The seed world ten years back, plus audio files, old operations rows and money rows of every kind."""
+    """The seed world ten years back, plus audio files, old operations rows, and money of every kind made by the
+    royalty jobs (tests.money_world: a per-second and a pool cycle; the old plays, before any tariff, unpriced)."""
     seed(project.engine, YEARS_AGO, plays=60, days=20)
+    money_world.build(project, codes=(0, 1))
     now = datetime.now(timezone.utc)
     with project.engine.begin() as conn:
         conn.execute(insert(audit_log), [{"event_key": f"cycle:old:{n}", "at": YEARS_AGO, "actor": "finance",
                                           "action": "locked", "entity": "cycle", "entity_id": "1"} for n in range(3)])
-        conn.execute(insert(cycle_line_items).values(cycle_id=1, recipient_type="artist", recipient_ref="A1",
-                                                     currency="GHS", plays=3, seconds=500.0, gross=9, admin_fee=1, net=8))
-        conn.execute(insert(station_licence_fees).values(station_id=1, period_from=YEARS_AGO.date(),
-                                                         period_to=YEARS_AGO.date(), amount=5, currency="GHS",
-                                                         created_at=YEARS_AGO))
         conn.execute(insert(cache_entries), [
             {"key": "station:1", "value": "{}", "schema_version": 1, "computed_at": YEARS_AGO, "expires_at": YEARS_AGO},
             {"key": "charts:week", "value": "{}", "schema_version": 1, "computed_at": now,
@@ -90,7 +85,8 @@ def test_retention_keeps_money_and_the_trace_from_play_to_audio_hash(project: Pr
             "--emails-days", "1", "--snippets-days", "1", "--batch-size", "7"]
     result = project.script("cleanup-old-data", *args)
     assert result.returncode == 0, result.stderr
-    assert protected_state(project) == before and before["play_logs"][0] == 60
+    assert protected_state(project) == before and before["play_logs"][0] == 60 + 9  # seeded and imported
+    assert before["cycle_line_items"][0] > 0 and before["station_licence_fees"][0] == 1
     with project.engine.connect() as conn:
         trace = conn.execute(
             select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)

@@ -10,12 +10,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
 
+from tests import money_world
+from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, figures
 from tests.support import Project
 from tests.test_cache import STATION_NAMES, count_plays, reading, seed
 from zamio.csvwrite import safe_value as safe_cell
-from zamio.tables import play_logs, royalty_cycles, royalty_ledger
+from zamio.tables import play_logs
+
+NOT_YET = "not yet in a cycle"
 
 VOID = {"meta", "br", "img", "hr", "input", "link", "rect", "line", "path", "circle"}
 
@@ -104,23 +107,49 @@ def test_platform_csv_is_safe_in_a_spreadsheet(world: Project) -> None:
     assert "'-Kofi" in artists
     titles = {r[1] for r in rows(Path(base + ".top-tracks.csv"))[1:]}
     assert "'+Coast" in titles
-    earnings = {r[0]: r for r in rows(Path(base + ".earnings.csv"))[1:]}
-    assert earnings["reversal"][2] == "-0.5055"  # numbers stay numbers
+    by_day = rows(Path(base + ".plays-by-day.csv"))
+    assert by_day[0] == ["date", "plays", "seconds"] and all(r[1].isdigit() for r in by_day[1:])  # numbers stay numbers
+    assert rows(Path(base + ".earnings.csv")) == [["cycle", "recipient_type", "recipient", "kind", "currency", "amount",
+                                                   "amount_units", "plays"]]  # nothing was priced: no money
     assert safe_cell("@SUM(A1)") == "'@SUM(A1)" and safe_cell(-3) == -3 and safe_cell("Ama") == "Ama"
     parse_html(Path(base + ".html"))
 
 
-def test_artist_earnings_equal_the_ledger(world: Project) -> None:
-    doc, _ = report(world, "--type", "artist", "--ref", "A1", "--from", str(date.today() - timedelta(days=60)),
-                    "--to", str(date.today()), "--format", "json")
-    with reading(world) as conn:
-        expected = dict(conn.execute(
-            select(func.coalesce(royalty_cycles.c.name, "not yet in a cycle"), func.sum(royalty_ledger.c.amount))
-            .select_from(royalty_ledger.outerjoin(royalty_cycles, royalty_cycles.c.id == royalty_ledger.c.cycle_id))
-            .where(royalty_ledger.c.recipient_ref == "A1", royalty_ledger.c.kind != "ineligible")
-            .group_by(royalty_cycles.c.name)).all())
-    assert {r["group"]: r["amount_units"] for r in doc["earnings"]} == expected == {"2026-Q1": 125_000,
-                                                                                   "not yet in a cycle": 7_000}
+def test_artist_and_publisher_earnings_are_what_the_cycles_pay(project: Project) -> None:
+    money_world.build(project)
+    spring = ("--from", "2026-03-01", "--to", "2026-05-31", "--format", "json,csv")
+    ama, json_path = report(project, "--type", "artist", "--ref", "ama-ghana", *spring)
+    # As contributor on Odo (March 18,000; April's pool 300,000) and through Sika Music for her alone in March
+    # (Harmattan 22,500 + her Sunrise half 9,225): the arithmetic is in tests/money_world.py.
+    assert figures(ama["earnings"], NOT_YET) == AMA
+    assert ama["totals"]["earnings"] == [{"currency": "GHS", "amount_units": 18_000 + 31_725 + 300_000,
+                                          "amount": "34.97"}]
+    assert rows(Path(str(json_path)[: -len(".json")] + ".earnings.csv"))[1:] == [
+        [MARCH, "contributor", "ama-ghana", "", "GHS", "1.80", "18000", "1"],
+        [MARCH, "publisher", "sika-music", "", "GHS", "3.17", "31725", "2"],
+        [APRIL, "contributor", "ama-ghana", "", "GHS", "30.00", "300000", "1"]]
+    efua, _ = report(project, "--type", "artist", "--ref", "efua-mensah", *spring)
+    assert figures(efua["earnings"], NOT_YET) == EFUA  # April's per-second 22,500 was a weight: not shown
+    sika, _ = report(project, "--type", "publisher", "--ref", "sika-music", *spring)
+    assert figures(sika["earnings"], NOT_YET) == SIKA
+    march, _ = report(project, "--type", "artist", "--ref", "efua-mensah", "--from", "2026-03-01", "--to", "2026-03-31",
+                      "--format", "json")
+    assert figures(march["earnings"], NOT_YET) == {(MARCH, "artist", "efua-mensah"): 15_750}  # plays aired in March
+
+
+def test_station_earnings_per_cycle_and_kind_count_a_pool_cycle_once(project: Project) -> None:
+    money_world.build(project)
+    doc, _ = report(project, "--type", "station", "--ref", "JOY", "--from", "2026-03-01", "--to", "2026-05-31",
+                    "--format", "json")
+    found = {(r["cycle"], r["kind"]): (r["amount_units"], r["plays"]) for r in doc["earnings"]}
+    assert found == {
+        (MARCH, "share"): (30_000 + 22_500 + 15_750 + 18_450, 4),  # Odo, Harmattan, Kente, Sunrise
+        (MARCH, "suspense"): (12_000, 1),
+        (APRIL, "share"): (500_000 + 375_000, 2),  # the fee's parts, not the weights' 30,000 + 22,500
+        (APRIL, "suspense"): (125_000, 1),
+        (NOT_YET, "share"): (15_000, 1),
+    }
+    assert doc["totals"]["earnings"][0]["amount"] == "111.37"  # 98,700 + 1,000,000 + 15,000 units
 
 
 def test_last_30_days_report_matches_the_warm_cache(world: Project) -> None:

@@ -1,4 +1,4 @@
-"""Set-based aggregates over plays, captures and the ledger, shared by the cache and the reports.
+"""Set-based aggregates over plays and captures, shared by the cache and the reports.
 
 Each function runs one GROUP BY over all entities of a dimension (every
 station, every artist ...) or, given ``entity_id``, over one; the caller splits
@@ -9,6 +9,9 @@ duplicate of a detected airing.
 A dimension says how a play reaches its entity: a station directly, an artist
 through the track, a publisher through the track or else the track's artist,
 and the platform as the single entity ``0``.
+
+Money is not counted here: every money figure comes from ``zamio.royalties.earnings``,
+which reads the ledger as the cycle statements do.
 """
 
 from __future__ import annotations
@@ -147,32 +150,6 @@ def _name_stations(conn: Connection, entries: list[dict[str, Any]]) -> None:
     for entry in entries:
         station = names.get(entry["station_id"])
         entry["ref"], entry["name"] = (station.station_ref, station.name) if station else (None, None)
-
-
-EARNINGS = """
-SELECT r.recipient_ref AS ref, c.name AS cycle, r.currency, sum(r.amount) AS amount, count(*) AS entries
-FROM royalty_ledger r LEFT JOIN royalty_cycles c ON c.id = r.cycle_id
-WHERE r.recipient_type = :recipient_type AND r.kind <> 'ineligible' {filter}
-GROUP BY r.recipient_ref, c.name, r.currency
-ORDER BY r.recipient_ref, c.name, r.currency
-"""
-
-
-def earnings_by_cycle(conn: Connection, recipient_type: str, ref: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Given a ledger recipient type (``artist``, ``publisher``), return recipient ref → sums per (cycle, currency).
-
-    Amounts are integer units (ten-thousandths, ``zamio.money``); ``cycle`` is
-    None for entries not yet assigned to a cycle.
-    """
-    params: dict[str, Any] = {"recipient_type": recipient_type}
-    sql = EARNINGS.format(filter="AND r.recipient_ref = :ref" if ref is not None else "")
-    if ref is not None:
-        params["ref"] = ref
-    result: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in conn.execute(text(sql), params):
-        result[row.ref].append({"cycle": row.cycle, "currency": row.currency, "amount_units": int(row.amount),
-                                "entries": int(row.entries)})
-    return result
 
 
 CAPTURE_OUTCOMES = """

@@ -8,6 +8,9 @@ Key families (the JSON shapes are documented in ``docs/operations.md``):
 * ``platform:overview`` stations live, plays today and per day, unmatched share, suspense;
 * ``charts:week``, ``charts:month`` the most played recordings of the last 7 and 30 days.
 
+Money (earnings, suspense) comes from ``zamio.royalties.earnings``: the figures of the
+cycle statements, per recipient and cycle, to the unit.
+
 Each family function computes every key of its family with a handful of
 set-based queries, or one key when given an entity id.
 """
@@ -20,13 +23,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from zamio.cache.aggregates import (
-    DIMENSIONS, Window, capture_outcomes, coverage_gaps, earnings_by_cycle, plays_by_bucket, top_items,
-)
+from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
 from zamio.cache.dialect import bind_time
-from zamio.money import from_units
+from zamio.royalties.earnings import Earning, artist_earnings, held_in_suspense, recipient_earnings
 
-SCHEMA_VERSION = 1  # bump when a value's shape changes; readers ignore entries of another version
+SCHEMA_VERSION = 2  # bump when a value's shape changes; readers ignore entries of another version
 WINDOW_DAYS = 30
 CHART_DAYS = {"week": 7, "month": 30}
 TOP_TRACKS = 10
@@ -99,8 +100,13 @@ def station_entries(conn: Connection, now: datetime, entity_id: int | None = Non
     return entries
 
 
-def _earnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**r, "amount": str(from_units(r["amount_units"]))} for r in rows]
+def _earnings(conn: Connection, family: str, parties: list[Any], entity_id: int | None) -> dict[int, list[Earning]]:
+    """Party id → its money per cycle: an artist's as artist, contributor and through her publisher;
+    a publisher's, what is paid to it."""
+    if family == "artist":
+        return artist_earnings(conn, entity_id)
+    by_ref = recipient_earnings(conn, "publisher", [p.ref for p in parties] if entity_id is not None else None)
+    return {p.id: by_ref[p.ref] for p in parties if p.ref in by_ref}
 
 
 def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int | None) -> dict[str, dict[str, Any]]:
@@ -110,8 +116,7 @@ def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int 
     by_day = plays_by_bucket(conn, dim, window, entity_id)
     stations = top_items(conn, dim, window, "station", TOP_STATIONS, entity_id)
     tracks = top_items(conn, dim, window, "recording", TOP_TRACKS, entity_id)
-    ref = parties[0].ref if entity_id is not None and parties else None
-    earnings = earnings_by_cycle(conn, family, ref)
+    earnings = _earnings(conn, family, parties, entity_id)
     entries = {}
     for p in parties:
         key = f"{family}:{p.id}"
@@ -121,7 +126,7 @@ def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int 
             **_envelope(key, now, dates), family: {"id": p.id, "ref": p.ref, "name": p.name},
             "plays": plays, "seconds": seconds, "plays_by_day": series,
             "top_stations": stations.get(p.id, []), "top_tracks": tracks.get(p.id, []),
-            "earnings_by_cycle": _earnings(earnings.get(p.ref, [])),
+            "earnings_by_cycle": [e.as_json() for e in earnings.get(p.id, [])],
         }
     return entries
 
@@ -140,10 +145,6 @@ SELECT
   (SELECT count(DISTINCT station_id) FROM stream_links WHERE active AND last_success_at >= :live_since) AS stations_live,
   (SELECT count(*) FROM detections WHERE detected_at >= :day_ago) AS detections_24h
 """
-SUSPENSE = """
-SELECT currency, coalesce(sum(amount), 0) AS amount, count(*) AS entries FROM royalty_ledger
-WHERE kind = 'suspense' OR recipient_type = 'suspense' GROUP BY currency ORDER BY currency
-"""
 
 
 def platform_entries(conn: Connection, now: datetime, _entity_id: int | None = None) -> dict[str, dict[str, Any]]:
@@ -156,8 +157,7 @@ def platform_entries(conn: Connection, now: datetime, _entity_id: int | None = N
         for outcome, n in per_station.items():
             outcomes[outcome] = outcomes.get(outcome, 0) + n
     matched, unmatched = outcomes.get("match", 0), outcomes.get("no_match", 0)
-    suspense = [{"currency": r.currency, "amount_units": int(r.amount), "amount": str(from_units(int(r.amount))),
-                 "entries": int(r.entries)} for r in conn.execute(text(SUSPENSE))]
+    suspense = held_in_suspense(conn)
     plays, seconds = _totals(series)
     key = "platform:overview"
     return {key: {

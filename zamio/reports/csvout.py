@@ -16,10 +16,6 @@ from typing import Any
 from zamio import csvwrite
 
 
-def _amount(units: int) -> Decimal:
-    return Decimal(units).scaleb(-4)
-
-
 Section = tuple[Sequence[str], Callable[[dict[str, Any]], list[Sequence[Any]]]]
 
 SECTIONS: dict[str, Section] = {
@@ -33,9 +29,9 @@ SECTIONS: dict[str, Section] = {
     "top-stations": (("rank", "station_ref", "station", "plays", "seconds"),
                      lambda d: [(n, r.get("ref"), r.get("name"), r["plays"], r["seconds"])
                                 for n, r in enumerate(d["top_stations"], 1)]),
-    "earnings": (("group", "currency", "amount", "amount_units", "entries"),
-                 lambda d: [(r["group"], r["currency"], _amount(r["amount_units"]), r["amount_units"], r["entries"])
-                            for r in d["earnings"]]),
+    "earnings": (("cycle", "recipient_type", "recipient", "kind", "currency", "amount", "amount_units", "plays"),
+                 lambda d: [(r["cycle"], r.get("recipient_type"), r.get("recipient"), r.get("kind"), r["currency"],
+                             Decimal(r["amount"]), r["amount_units"], r["plays"]) for r in d["earnings"]]),
     "confidence": (("confidence_from", "confidence_to", "detections"),
                    lambda d: [(b["from"], b["to"], b["detections"]) for b in d["confidence"]["bins"]]),
     "coverage-gaps": (("station", "from_utc", "to_utc", "seconds", "reason"),

@@ -22,7 +22,8 @@ from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverag
 from zamio.cache.dialect import bind_time
 from zamio.cache.families import coverage
 from zamio.errors import UsageError
-from zamio.money import from_units
+from zamio.royalties.earnings import NOT_IN_A_CYCLE, Aired, artist_earnings, kind_earnings, recipient_earnings
+from zamio.royalties.statement_format import decimal_text
 
 REPORT_TYPES = ("station", "artist", "publisher", "platform")
 TOP_TRACKS = 20
@@ -108,29 +109,18 @@ def _local_series(conn: Connection, dim: Any, window: Window, entity: int | None
     return by_day, by_hour
 
 
-EARNINGS = """
-SELECT {group} AS grouping, r.currency, sum(r.amount) AS amount, count(*) AS entries
-FROM royalty_ledger r JOIN play_logs p ON p.id = r.play_id {joins}
-LEFT JOIN royalty_cycles c ON c.id = r.cycle_id
-WHERE p.started_at >= :since AND p.started_at < :until AND r.kind <> 'ineligible' {filter}
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
-
-
 def earnings(conn: Connection, subject: Subject, window: Window) -> list[dict[str, Any]]:
-    """Ledger sums for plays aired in the window: per cycle for an artist or publisher (what they are owed),
-    per entry kind for a station or the platform (what its plays generated).  Amounts in integer units."""
-    params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
-    if subject.kind in ("artist", "publisher"):
-        group, filt = "coalesce(c.name, 'not yet in a cycle')", "AND r.recipient_type = :rtype AND r.recipient_ref = :ref"
-        params.update(rtype=subject.kind, ref=subject.ref)
+    """The money of the plays aired in the window, as the cycle statements count it (``zamio.royalties.earnings``):
+    for an artist or publisher what is paid to them, per cycle and recipient; for a station or the platform
+    everything its plays earned, per cycle and line kind.  Amounts in integer units and in minor units."""
+    aired = Aired(window.since, window.until)
+    if subject.kind == "artist":
+        found = artist_earnings(conn, subject.entity_id, aired).get(subject.entity_id, [])
+    elif subject.kind == "publisher":
+        found = recipient_earnings(conn, "publisher", [subject.ref], aired).get(subject.ref, [])
     else:
-        group = "r.kind"
-        filt = "AND p.station_id = :station" if subject.kind == "station" else ""
-        params["station"] = subject.entity_id
-    rows = conn.execute(text(EARNINGS.format(group=group, joins="", filter=filt)), params)
-    return [{"group": r.grouping, "currency": r.currency, "amount_units": int(r.amount),
-             "amount": str(from_units(int(r.amount))), "entries": int(r.entries)} for r in rows]
+        return kind_earnings(conn, aired, subject.entity_id if subject.kind == "station" else None)
+    return [e.as_json(NOT_IN_A_CYCLE) for e in found]
 
 
 def _bin_case(column: str) -> str:
@@ -215,5 +205,6 @@ def _totals(doc: dict[str, Any]) -> dict[str, Any]:
         "recordings_listed": len(doc["top_tracks"]),
         "stations_listed": len(doc["top_stations"]),
         "detections": sum(b["detections"] for b in doc["confidence"]["bins"]) + doc["confidence"]["unknown"],
-        "earnings": [{"currency": c, "amount_units": u, "amount": str(from_units(u))} for c, u in sorted(money.items())],
+        "earnings": [{"currency": c, "amount_units": u, "amount": decimal_text(u, c)}
+                     for c, u in sorted(money.items())],
     }

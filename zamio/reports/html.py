@@ -149,12 +149,20 @@ def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+PAID_NOTE = "What the plays aired in this period earned, as the cycle statements count it."
+
+
+def _paid_to(row: dict[str, Any]) -> str:
+    return f'{row["recipient_type"]} {row["recipient"]}' if "recipient" in row else row["kind"]
+
+
 def _earnings(doc: dict[str, Any]) -> str:
     rows = doc["earnings"]
     if not rows:
-        return _card("Royalties", "Ledger entries for plays aired in this period.", '<p class="empty">None yet.</p>')
-    head = '<tr><th>Cycle / kind</th><th>Currency</th><th class="num">Amount</th><th class="num">Entries</th></tr>'
-    body = "".join(f'<tr><td>{esc(r["group"])}</td><td>{esc(r["currency"])}</td>'
+        return _card("Royalties", PAID_NOTE, '<p class="empty">None yet.</p>')
+    head = ('<tr><th>Cycle</th><th>Paid to / kind</th><th>Currency</th><th class="num">Amount</th>'
+            '<th class="num">Plays</th></tr>')
+    body = "".join(f'<tr><td>{esc(r["cycle"])}</td><td>{esc(_paid_to(r))}</td><td>{esc(r["currency"])}</td>'
                    f'<td class="num">{esc(format_amount(r["amount_units"], r["currency"]))}</td>'
-                   f'<td class="num">{r["entries"]:,}</td></tr>' for r in rows)
-    return _card("Royalties", "Ledger entries for plays aired in this period.", f"<table>{head}{body}</table>")
+                   f'<td class="num">{r["plays"]:,}</td></tr>' for r in rows)
+    return _card("Royalties", PAID_NOTE, f"<table>{head}{body}</table>")

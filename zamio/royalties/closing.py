@@ -11,6 +11,9 @@ cycle.  A pricing is assigned once (``cycle_pricings`` is keyed by the pricing).
 * ``pool`` cycles pay the lines written by the pool distribution
   (``royalty_ledger.cycle_id`` = the cycle); the per-second pricings assigned to a
   pool cycle served as its weights and are not paid again.
+
+Which lines a cycle pays, and their sums per recipient, are ``zamio.royalties.paid``'s:
+the dashboards and reports read money through the same queries.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, literal, select, update
 
 from zamio.db import is_sqlite
 from zamio.errors import DataError
 from zamio.money import from_units, round_units
+from zamio.royalties.paid import cycle_lines, recipient_sums
 from zamio.tables import (cycle_line_items, cycle_pricings, exchange_rates, partner_remittances, partner_societies,
-                          royalty_cycles, royalty_ledger, royalty_pricings)
+                          royalty_cycles, royalty_pricings)
 
 PAYEE_TYPES = ("contributor", "artist", "publisher", "society")
 NON_DISTRIBUTABLE = "non_distributable"  # the account suspense moves to when declared non-distributable
@@ -111,17 +115,6 @@ def paid_pricings(cycle_id: int):  # noqa: ANN201  (a SQLAlchemy FROM clause)
             .subquery("paid"))
 
 
-def cycle_entries(cycle_id: int, method: str):  # noqa: ANN201  (a SQLAlchemy FROM clause)
-    """Given a cycle id and its method, return the ledger lines it pays, as a subquery."""
-    if method == "pool":
-        return select(royalty_ledger).where(royalty_ledger.c.cycle_id == cycle_id).subquery("entries")
-    return (select(royalty_ledger)
-            .join(cycle_pricings, and_(cycle_pricings.c.play_id == royalty_ledger.c.play_id,
-                                       cycle_pricings.c.version == royalty_ledger.c.version))
-            .where(cycle_pricings.c.cycle_id == cycle_id, royalty_ledger.c.cycle_id.is_(None))
-            .subquery("entries"))
-
-
 def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
     """Given a cycle, aggregate its lines per recipient into cycle_line_items; return the row count.
 
@@ -129,13 +122,7 @@ def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
     adds back the admin fee deducted from it; the local society's row holds the fees.
     One pass over the lines: grouped by recipient and society, folded here.
     """
-    e = cycle_entries(cycle_id, method)
-    plays = func.sum(case((e.c.recipient_type == "local_society", 0), (e.c.kind == "reversal", -1), else_=1))
-    groups = conn.execute(
-        select(e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.society_id,
-               func.max(e.c.recipient_name).label("name"), plays.label("plays"),
-               func.sum(e.c.seconds).label("seconds"), func.sum(e.c.amount).label("net"))
-        .group_by(e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.society_id)).all()
+    groups = conn.execute(recipient_sums(cycle_lines(cycle_id, method))).all()
     codes = dict(conn.execute(select(partner_societies.c.id, partner_societies.c.code)).all())
     fees: dict[tuple[str, str], int] = {}
     items: dict[tuple[str, str, str], dict] = {}
@@ -225,7 +212,7 @@ class Totals:
 def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) -> list[Totals]:
     """Given a cycle's line items and its independently summed gross per currency, return its totals."""
     rows = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)).all()
-    e = cycle_entries(cycle_id, method)
+    e = cycle_lines(cycle_id, method)
     paid = select(e.c.currency, e.c.play_id).where(e.c.kind != "reversal").distinct().subquery("paid")
     plays = dict(conn.execute(select(paid.c.currency, func.count(paid.c.play_id)).group_by(paid.c.currency)).all())
     found = []

@@ -44,7 +44,7 @@ from zamio import csvwrite
 from zamio.csvwrite import Number
 from zamio.db import is_sqlite
 from zamio.money import currency_exponent
-from zamio.royalties.closing import cycle_entries
+from zamio.royalties.paid import cycle_lines
 from zamio.royalties.statement_format import (LINE_HEADER, decimal_text, formatted_lines, html_page,
                                               reference_lines, seconds_text)
 from zamio.tables import (artists, cycle_line_items, cycle_pricings, partner_remittances, partner_societies,
@@ -123,10 +123,10 @@ def _line_source(cycle_id: int, method: str, items: ItemRange) -> tuple[Any, Any
     """Given a cycle and a range of its line items, return (FROM clause, ledger lines, dated table, conditions)
     of its statement lines; each line is joined to its recipient's line item, which orders the files."""
     if method == "pool":
-        e = cycle_entries(cycle_id, method)
+        e = cycle_lines(cycle_id, method)
         pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
         lines, dated = e.outerjoin(royalty_pricings, pricing), royalty_pricings
-    else:  # the assignments that select the lines also give their play date: one join, not two
+    else:  # paid.cycle_lines, inlined: the assignments that select the lines also give their play date
         e = royalty_ledger
         lines = e.join(cycle_pricings, and_(cycle_pricings.c.play_id == e.c.play_id,
                                             cycle_pricings.c.version == e.c.version,

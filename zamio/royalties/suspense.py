@@ -37,14 +37,14 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from zamio import csvwrite
 from zamio.errors import UsageError
 from zamio.money import from_units
+from zamio.royalties.paid import paid_lines
 from zamio.royalties.statements import write_text
-from zamio.tables import (artists, cycle_pricings, play_logs, royalty_cycles, royalty_ledger, royalty_pricings,
-                          stations, tracks)
+from zamio.tables import artists, play_logs, royalty_cycles, royalty_ledger, royalty_pricings, stations, tracks
 
 DEFAULT_LIMIT_YEARS = 3
 MAX_LIMIT_YEARS = 100
@@ -139,15 +139,10 @@ def aged(item: Item, as_of: date, policy: Policy) -> AgedItem:
 
 # --- reading the suspense accounts ---------------------------------------------
 
-def _in_pool_cycle(line: Any) -> Any:
-    """A condition: the per-second pricing of ``line`` was assigned to a pool cycle (a weight, not money)."""
-    return exists().where(cycle_pricings.c.play_id == line.c.play_id, cycle_pricings.c.version == line.c.version,
-                          royalty_cycles.c.id == cycle_pricings.c.cycle_id, royalty_cycles.c.method == "pool")
-
-
 def _priced_lines_query() -> Any:
-    """Suspense lines of plays, summed per account, currency, station, play date and method."""
-    line, pricing = royalty_ledger, royalty_pricings
+    """Suspense lines of plays, summed per account, currency, station, play date and method: the lines that
+    are money (``zamio.royalties.paid``: a pool cycle's weights are not)."""
+    line, pricing = paid_lines(), royalty_pricings
     method = case((line.c.cycle_id.is_(None), "per_second"), else_="pool")
     plays = func.sum(case((line.c.kind == "reversal", -1), else_=1))
     return (select(line.c.recipient_ref, line.c.currency, stations.c.station_ref, pricing.c.play_date,
@@ -161,7 +156,7 @@ def _priced_lines_query() -> Any:
             .outerjoin(play_logs, play_logs.c.id == line.c.play_id)
             .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
             .outerjoin(artists, artists.c.id == tracks.c.artist_id)
-            .where(line.c.recipient_type == SUSPENSE, line.c.cycle_id.is_not(None) | ~_in_pool_cycle(line))
+            .where(line.c.recipient_type == SUSPENSE)
             .group_by(line.c.recipient_ref, line.c.currency, stations.c.station_ref, pricing.c.play_date, method))
 
 

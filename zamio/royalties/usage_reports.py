@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, func, select
 from zamio import csvwrite
 from zamio.identifiers import (normalise_ipi_name, normalise_isrc, normalise_iswc, validate_ipi_name,
                                validate_isrc, validate_iswc)
-from zamio.royalties.closing import cycle_entries
+from zamio.royalties.paid import cycle_lines
 from zamio.royalties.statement_format import decimal_text, seconds_text
 from zamio.royalties.statements import write_text
 from zamio.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
@@ -65,7 +65,7 @@ def _contributor_ipis(conn: Connection, track_ids: set[int]) -> dict[int, list[s
 
 def usage_rows(conn: Connection, cycle_id: int, method: str) -> list[Any]:
     """Given a cycle, return the society share lines it pays with their play and identifiers."""
-    e = cycle_entries(cycle_id, method)
+    e = cycle_lines(cycle_id, method)
     return conn.execute(
         select(partner_societies.c.code, partner_societies.c.short_name, stations.c.name.label("station"),
                play_logs.c.started_at, play_logs.c.track_id, e.c.seconds, e.c.amount, e.c.currency, e.c.kind,
