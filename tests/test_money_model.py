@@ -11,7 +11,8 @@ files, with sums computed here from the rows, never by the code's own queries:
 * a locked cycle reconciles: the gross of the pricings it pays equals its ledger lines, its
   line items and its statements file, to the minor unit;
 * a reference row that priced a play never changes;
-* regenerating a cycle's files gives the same bytes.
+* regenerating a cycle's files gives the same bytes;
+* every artist's dashboard and report show, per cycle, what her statements pay.
 
 Two drivers share the steps and invariants: seeded histories of exactly ``ZAMIO_MODEL_STEPS``
 steps (always long, always ending priced and closed), and hypothesis's own exploration, which
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import time
@@ -40,6 +42,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.support import Project, postgres_problem
 from tests.test_playlogs import T0, World
+from zamio.royalties.earnings import NOT_IN_A_CYCLE
 
 EXAMPLES = int(os.environ.get("ZAMIO_MODEL_EXAMPLES", "3"))
 STEPS = int(os.environ.get("ZAMIO_MODEL_STEPS", "10"))
@@ -197,6 +200,7 @@ class MoneyHistory(RuleBasedStateMachine):
         if self._locked(name):
             self.closed[name] = out
         self.priced_completely = False  # closing prices pending plays, but later reports wait
+        self.figures_people_read_agree()
 
     # --- the invariants -------------------------------------------------------------------
 
@@ -259,8 +263,43 @@ class MoneyHistory(RuleBasedStateMachine):
             assert result.returncode == 0, result.stderr
             assert _files(again) == _files(out), f"{name}: regenerated files differ"
 
+    def figures_people_read_agree(self) -> None:
+        """Every artist's dashboard and report shows, per cycle, what her statements pay: the cycle's line
+        item for a locked cycle, and for money not yet in a cycle the sum of those ledger lines, summed here."""
+        self.run("warm-cache")
+        items = {(row.name, row.recipient_type, row.recipient_ref): int(row.net) for row in self.project.query(
+            "SELECT c.name, i.recipient_type, i.recipient_ref, i.net FROM cycle_line_items i "
+            "JOIN royalty_cycles c ON c.id = i.cycle_id")}
+        pending: dict[tuple, int] = defaultdict(int)
+        for row in self.project.query(
+                "SELECT l.recipient_type, l.recipient_ref, l.amount FROM royalty_ledger l WHERE l.cycle_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM cycle_pricings c WHERE c.play_id = l.play_id AND c.version = l.version)"):
+            pending[(NOT_IN_A_CYCLE, row.recipient_type, row.recipient_ref)] += int(row.amount)
+        for artist_id, ref in self.project.query("SELECT id, artist_ref FROM artists"):
+            dashboard = json.loads(self.project.scalar("SELECT value FROM cache_entries WHERE key = :k",
+                                                       k=f"artist:{artist_id}"))["earnings_by_cycle"]
+            report = self._report_earnings(ref)
+            assert _by_key(dashboard) == _by_key(report), f"artist {ref}: dashboard and report disagree"
+            for key, units in _by_key(dashboard).items():
+                if key[1] in ("artist", "contributor"):  # her own accounts: the whole statement line
+                    expected = pending.get(key, 0) if key[0] == NOT_IN_A_CYCLE else items.get(key, 0)
+                    assert units == expected, f"artist {ref}: {key} shows {units}, statements pay {expected}"
+
+    def _report_earnings(self, ref: str) -> list[dict]:
+        out = self.root / "reports"
+        result = self.project.script("generate-analytics-report", "--type", "artist", "--ref", ref, "--from",
+                                     "2026-03-01", "--to", "2026-03-31", "--format", "json", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        return json.loads(Path(result.stdout.strip()).read_text())["earnings"]
+
     def _locked(self, name: str) -> bool:
         return self.project.scalar("SELECT status FROM royalty_cycles WHERE name = :n", n=name) == "locked"
+
+
+def _by_key(rows: list[dict]) -> dict[tuple, int]:
+    """Earnings rows → {(cycle, recipient type, recipient): units}; dashboards name no cycle with null."""
+    return {(row["cycle"] or NOT_IN_A_CYCLE, row["recipient_type"], row["recipient"]): int(row["amount_units"])
+            for row in rows}
 
 
 def _as_date(value) -> date:  # noqa: ANN001  (a datetime, or SQLite's text)
