@@ -3,7 +3,8 @@
 Each example is a fresh database and a history of steps a society's systems go through:
 partners reporting airings (one to three of them, with clock jitter, re-sent rows under new
 references and corrected durations), detections converted into plays, pricing runs (some
-killed mid-run, some ``--recalculate``), share changes, new rate cards and cycles closed.
+killed mid-run, some ``--recalculate``), share changes, new rate cards, a recording held in
+suspense until the catalog learns it, suspense declared non-distributable, and cycles closed.
 After every step the invariants people are paid by are checked against the database and the
 files, with sums computed here from the rows, never by the code's own queries:
 
@@ -51,8 +52,9 @@ UNITS = Decimal(10_000)  # money is stored in ten-thousandths of the currency un
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
 #: The airings of the history: (station, track, day of March 2026), each at 12:00 UTC (Accra time).
 AIRINGS = [("joy", "t0", 2), ("joy", "t1", 3), ("peace", "t2", 4), ("peace", "t0", 6), ("joy", "t1", 9),
-           ("peace", "t1", 12)]
-TRACKS = {"t0": "GHA012600001", "t1": "GHA012600002", "t2": "GBAYE0601498"}
+           ("peace", "t1", 12), ("joy", "t3", 14)]
+#: t3 is not in the catalog until a step registers it: its plays wait in suspense, then are released.
+TRACKS = {"t0": "GHA012600001", "t1": "GHA012600002", "t2": "GBAYE0601498", "t3": "GHA012600099"}
 PARTNERS = ["monitor", "station-log", "society"]
 CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05"), "2026-03-b": ("2026-03-06", "2026-03-31")}
 AIRING_SECONDS = 200
@@ -141,7 +143,7 @@ class MoneyHistory(RuleBasedStateMachine):
         station, track, day = AIRINGS[airing]
         start = T0 + timedelta(days=day - 2, seconds=jitter)
         reference = f"{airing}-{'bis' if resent_as_new else 'a'}"
-        by_track = partner == 0
+        by_track = partner == 0 and track in self.world.tracks
         row = (f"{station},{start:%Y-%m-%dT%H:%M:%SZ},{AIRING_SECONDS - cut},{track if by_track else ''},"
                f"{'' if by_track else TRACKS[track]},,,{PARTNERS[partner]},,{reference}\n")
         self.files += 1
@@ -153,7 +155,7 @@ class MoneyHistory(RuleBasedStateMachine):
     @rule(airing=st.integers(0, len(AIRINGS) - 1))
     def station_detects(self, airing: int) -> None:
         """The scanner hears an airing (two captures two minutes apart) and the converter runs."""
-        if airing in self.detected:
+        if airing in self.detected or AIRINGS[airing][1] not in self.world.tracks:
             return
         self.detected.add(airing)
         station, track, day = AIRINGS[airing]
@@ -176,6 +178,24 @@ class MoneyHistory(RuleBasedStateMachine):
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
         self.priced_completely = False
+
+    @rule()
+    def catalog_learns_track(self) -> None:
+        """The society registers t3, whose plays were held in suspense; the next pricing releases them."""
+        if "t3" in self.world.tracks:
+            return
+        folder = self.root / "catalog"
+        (folder / "t3.csv").write_text("track_ref,title,artist,audio_path,isrc,duration_seconds\n"
+                                       "t3,Nkwa,Esi,,GHA012600099,240\n")
+        (folder / "t3-shares.csv").write_text("track_ref,name,role,share_percent\nt3,Esi,composer,100\n")
+        self.run("import-catalog", "--tracks", str(folder / "t3.csv"), "--contributors", str(folder / "t3-shares.csv"))
+        self.world.tracks["t3"] = self.project.scalar("SELECT id FROM tracks WHERE track_ref = 't3'")
+        self.priced_completely = False
+
+    @rule()
+    def suspense_declared(self) -> None:
+        """Years later, what is still held is declared non-distributable."""
+        self.run("suspense-report", "--declare", "--as-of", "2030-01-15")
 
     @rule(ama=st.sampled_from([40, 50, 75]))
     def shares_change(self, ama: int) -> None:
@@ -340,6 +360,8 @@ STEP_KINDS = [
     (MoneyHistory.shares_change, lambda r: dict(ama=r.choice([40, 50, 75]))),
     (MoneyHistory.new_rate_card, lambda r: dict(multiplier=r.choice(["1.0", "1.25", "2"]), day=r.randint(3, 20))),
     (MoneyHistory.close_cycle, lambda r: dict(name=r.choice(sorted(CYCLES)))),
+    (MoneyHistory.catalog_learns_track, lambda r: {}),
+    (MoneyHistory.suspense_declared, lambda r: {}),
 ]
 INVARIANTS = [MoneyHistory.each_airing_billed_at_most_once, MoneyHistory.locked_cycles_reconcile,
               MoneyHistory.used_reference_rows_never_change, MoneyHistory.regeneration_is_byte_identical]
