@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 #: Tables this job must never delete from: money, and the evidence money is traced to.
 PROTECTED_TABLES = frozenset({
     "play_logs", "play_detections", "royalty_ledger", "royalty_pricings", "royalty_cycles", "cycle_pricings",
-    "cycle_line_items", "partner_remittances", "station_licence_fees", "audit_log", "statements",
+    "cycle_line_items", "partner_remittances", "station_licence_fees", "licence_fee_parts", "society_admin_fees",
+    "audit_log", "statements",
 })
 
 DEFAULT_DAYS = {"captures": 90, "detections": 90, "audio": 30, "job_runs": 90, "emails": 30, "snippets": 30}

@@ -40,10 +40,23 @@ partner_societies = Table(
     Column("short_name", Text, nullable=False, unique=True),
     Column("country", Text),
     Column("currency", Text, nullable=False),
-    Column("default_admin_fee_percent", ExactDecimal, nullable=False),
+    Column("default_admin_fee_percent", ExactDecimal, nullable=False),  # the latest of society_admin_fees
     Column("is_local", Boolean, nullable=False, server_default="0"),
     Column("email", Text),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A society's default admin fee, effective-dated (sql/0017): the row in force on a play's date is
+# the latest effective_from on or before it; a change is a new row, a used row is never edited.
+society_admin_fees = Table(
+    "society_admin_fees",
+    metadata,
+    id_column(),
+    ref("society_id", "partner_societies", nullable=False),
+    Column("admin_fee_percent", ExactDecimal, nullable=False),
+    Column("effective_from", DateText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("society_id", "effective_from"),
 )
 
 reciprocal_agreements = Table(

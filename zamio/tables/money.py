@@ -80,6 +80,9 @@ royalty_cycles = Table(
     Column("plays_digest", Text),  # SHA-256 of the (play_id, version, gross) of the pricings it pays
     Column("rates_digest", Text),  # SHA-256 of the rate cards, day periods and eligibility rules in force
     Column("shares_digest", Text),  # SHA-256 of the share tables of the works it pays
+    # When its files were written and its statement_ready e-mails queued (sql/0017); empty while a
+    # close that locked it has not finished writing them (running the close again finishes it).
+    Column("files_written_at", UTCDateTime),
 )
 
 royalty_ledger = Table(
@@ -170,6 +173,24 @@ station_licence_fees = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("station_id", "period_from", "period_to"),
 )
+
+# The days of a licence fee a pool cycle spread, and the units it spread for them (sql/0017):
+# one row per (fee, stretch of days), written with the cycle's lines, append-only.  The parts
+# of a fee sum to the fee once every day of its period is covered (zamio.royalties.pool).
+licence_fee_parts = Table(
+    "licence_fee_parts",
+    metadata,
+    id_column(),
+    ref("fee_id", "station_licence_fees", nullable=False),
+    ref("cycle_id", "royalty_cycles", nullable=False),
+    Column("day_from", DateText, nullable=False),
+    Column("day_to", DateText, nullable=False),  # inclusive
+    Column("amount", BigInteger, nullable=False),  # units
+    Column("currency", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("fee_id", "day_from"),
+)
+Index("ix_licence_fee_parts_cycle", licence_fee_parts.c.cycle_id)
 
 cycle_line_items = Table(
     "cycle_line_items",
