@@ -203,20 +203,25 @@ class Totals:
     ineligible_plays: int
     plays: int  # distinct plays with a line in the cycle (reissued plays once)
     non_distributable: int = 0  # suspense declared non-distributable (zamio.royalties.suspense)
+    fees_pending: int = 0  # pool: licence fee units of days after the cycle, left for the cycles covering them
 
     @property
     def reconciled(self) -> bool:
         return self.payees + self.suspense + self.admin_fees + self.non_distributable == self.gross
 
 
-def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) -> list[Totals]:
-    """Given a cycle's line items and its independently summed gross per currency, return its totals."""
+def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int],
+           fees_pending: dict[str, int] | None = None) -> list[Totals]:
+    """Given a cycle's line items and its independently summed gross per currency (and for a pool cycle the
+    licence fee units left for later cycles), return its totals."""
+    fees_pending = fees_pending or {}
     rows = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)).all()
     e = cycle_lines(cycle_id, method)
     paid = select(e.c.currency, e.c.play_id).where(e.c.kind != "reversal").distinct().subquery("paid")
     plays = dict(conn.execute(select(paid.c.currency, func.count(paid.c.play_id)).group_by(paid.c.currency)).all())
     found = []
-    for currency in sorted({r.currency for r in rows} | set(gross)):
+    currencies = {r.currency for r in rows} | set(gross) | {c for c, units in fees_pending.items() if units}
+    for currency in sorted(currencies):
         mine = [r for r in rows if r.currency == currency]
         found.append(Totals(
             currency=currency, gross=gross.get(currency, 0),
@@ -226,6 +231,7 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int]) 
             non_distributable=sum(r.net for r in mine if r.recipient_type == NON_DISTRIBUTABLE),
             ineligible_plays=sum(r.plays for r in mine if r.recipient_type == "ineligible"),
             plays=int(plays.get(currency, 0)),
+            fees_pending=fees_pending.get(currency, 0),
         ))
     return found
 

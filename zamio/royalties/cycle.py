@@ -93,13 +93,15 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
         method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
     closing.assign_pricings(conn, cycle_id, spec.period_to)
     paid = snapshot.play_set(conn, cycle_id)
+    pending: dict[str, int] = {}
     if spec.method == "pool":
-        gross = pool.distribute(conn, cycle_id, spec.period_from, spec.period_to, run_id, now)
+        spread = pool.distribute(conn, cycle_id, spec.territory, spec.period_from, spec.period_to, run_id, now)
+        gross, pending = spread.spread, spread.pending
     else:
         gross = paid.priced
     closing.write_line_items(conn, cycle_id, spec.method)
     closing.write_remittances(conn, cycle_id, spec.period_to, now)
-    found = closing.totals(conn, cycle_id, spec.method, gross)
+    found = closing.totals(conn, cycle_id, spec.method, gross, pending)
     broken = [t for t in found if not t.reconciled]
     if broken:
         raise UnreconciledCycle(f"cycle {spec.name} does not reconcile: {broken}; nothing was locked")
@@ -168,6 +170,9 @@ def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
         verdict = "exact" if t.reconciled else "MISMATCH"
         lines.append(f"  {t.currency} {parts} = gross priced: {verdict}")
         lines.append(f"  {t.currency} plays {t.plays} ({t.ineligible_plays} ineligible, unpaid)")
+        if t.fees_pending:
+            lines.append(f"  {t.currency} licence fees for days after {cycle.period_to}: "
+                         f"{from_units(t.fees_pending)}, spread by the pool cycles that cover them")
     return lines
 
 

@@ -14,8 +14,9 @@ that the database still holds the same inputs:
   in track order;
 * **reference rows**: rate cards, day periods and eligibility rules (the *rates*),
   reciprocal agreements and exchange rates starting on or before its last day,
-  and for a pool cycle the licence fees it spread: small tables, kept row by row
-  so that a change is named exactly (row added, removed, or which column moved).
+  and for a pool cycle the licence fees it spread days of: small tables, kept row
+  by row so that a change is named exactly (row added, removed, or which column
+  moved).
 
 The pricings and their ledger lines are never rewritten, so a changed play set
 means the database was altered; a changed rate or share row is usually a
@@ -37,8 +38,8 @@ from sqlalchemy import Connection, Table, and_, select, text
 
 from zamio.db import is_sqlite
 from zamio.tables import (artists, contributors, cycle_pricings, day_periods, eligibility_rules, exchange_rates,
-                          play_logs, rate_cards, reciprocal_agreements, royalty_pricings, station_licence_fees,
-                          tracks)
+                          licence_fee_parts, play_logs, rate_cards, reciprocal_agreements, royalty_pricings,
+                          station_licence_fees, tracks)
 
 SNAPSHOT_VERSION = 1
 RATE_TABLES = (rate_cards, day_periods, eligibility_rules)  # what rates_digest covers
@@ -183,8 +184,8 @@ def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, Any]]:
     chosen += [(reciprocal_agreements, reciprocal_agreements.c.effective_from <= last),
                (exchange_rates, exchange_rates.c.effective_from <= last)]
     if inputs.method == "pool":
-        fees = station_licence_fees
-        chosen.append((fees, and_(fees.c.period_from >= inputs.period_from, fees.c.period_to <= last)))
+        spread = select(licence_fee_parts.c.fee_id).where(licence_fee_parts.c.cycle_id == inputs.id)
+        chosen.append((station_licence_fees, station_licence_fees.c.id.in_(spread)))
     return chosen
 
 

@@ -1,11 +1,13 @@
 """From a ledger line back to the evidence: pricing, rate row, play, detections, captures (audio hash).
 
 ``trace_entry(conn, entry_id)`` returns the whole chain as plain JSON-ready data;
-``bin/process-royalty-cycle --trace ENTRY_ID`` prints it.
+``bin/process-royalty-cycle --trace ENTRY_ID`` prints it.  A pool line also shows
+the licence fee and the part of it (days, units) it was spread from.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,8 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from zamio.errors import DataError
-from zamio.tables import (captures, cycle_pricings, detections, play_detections, play_logs, rate_cards,
-                          royalty_cycles, royalty_ledger, royalty_pricings, stations)
+from zamio.tables import (captures, cycle_pricings, detections, licence_fee_parts, play_detections, play_logs,
+                          rate_cards, royalty_cycles, royalty_ledger, royalty_pricings, station_licence_fees,
+                          stations)
+
+POOL_KEY = re.compile(r"^c\d+:f(?P<fee>\d+):(?:d(?P<day>\d{4}-\d\d-\d\d):)?")  # zamio.royalties.pool
 
 
 def _plain(row: Any) -> dict[str, Any] | None:
@@ -53,6 +58,25 @@ def _paying_cycle(conn: Connection, play_id: int, version: int) -> int | None:
         cycle_pricings.c.play_id == play_id, cycle_pricings.c.version == version)).scalar()
 
 
+def _fee_part(conn: Connection, chain: dict[str, Any], entry: dict[str, Any], pricing: dict[str, Any] | None) -> None:
+    """A pool line: add the licence fee it was spread from and the part (days, units) its play's date fell in."""
+    found = POOL_KEY.match(entry["entry_key"]) if entry["cycle_id"] is not None else None
+    if found is None:
+        return
+    fee_id = int(found["fee"])
+    chain["licence_fee"] = _one(conn, station_licence_fees, station_licence_fees.c.id == fee_id)
+    parts = licence_fee_parts
+    if found["day"] is not None:
+        day = date.fromisoformat(found["day"])
+        chain["licence_fee_part"] = _one(conn, parts, parts.c.fee_id == fee_id, parts.c.day_from == day)
+    elif pricing is not None:
+        day = date.fromisoformat(pricing["play_date"])
+        chain["licence_fee_part"] = _one(conn, parts, parts.c.fee_id == fee_id, parts.c.day_from <= day,
+                                         parts.c.day_to >= day)
+    else:  # a fee without plays spread whole before its parts were keyed by day
+        chain["licence_fee_part"] = _one(conn, parts, parts.c.fee_id == fee_id, parts.c.cycle_id == entry["cycle_id"])
+
+
 def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     """Given a ledger entry id, return its chain: entry, reversed entry, pricing, rate card, cycle,
     play, station, detections with their captures.  Raise DataError if the entry does not exist."""
@@ -70,6 +94,7 @@ def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     chain["pricing"] = pricing
     card_id = entry["rate_card_id"] or (pricing or {}).get("rate_card_id")
     chain["rate_card"] = _one(conn, rate_cards, rate_cards.c.id == card_id) if card_id else None
+    _fee_part(conn, chain, entry, pricing)
     cycle_id = entry["cycle_id"] or (_paying_cycle(conn, play_id, entry["version"]) if pricing else None)
     chain["cycle"] = _one(conn, royalty_cycles, royalty_cycles.c.id == cycle_id) if cycle_id else None
     if play_id is not None:
