@@ -745,7 +745,7 @@ def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_a
     out = Path(tempfile.mkdtemp(prefix="zamio-cycle-"))
     t0 = time.perf_counter()
     with transaction(engine) as conn:
-        cycle, found = close_cycle(conn, CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)), "bench", out)
+        cycle, found = close_cycle(conn, CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)), "bench")
     closed = time.perf_counter() - t0
     with transaction(engine, read_only=True) as conn:
         write_files(conn, cycle, out)

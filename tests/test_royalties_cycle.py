@@ -185,7 +185,7 @@ def test_two_closes_at_once_pay_each_pricing_once(postgres_url: str, tmp_path: P
     def run(engine, spec: CycleSpec) -> None:  # noqa: ANN001
         start.wait()
         with transaction(engine) as conn:
-            found[spec.name] = close_cycle(conn, spec, "racer", tmp_path)[1]
+            found[spec.name] = close_cycle(conn, spec, "racer")[1]
 
     threads = [threading.Thread(target=run, args=(engine, spec)) for engine, spec in zip(engines, (
         CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)),

@@ -1,12 +1,20 @@
 """``bin/process-royalty-cycle``: close a period into line items, remittances and statements.
 
-A cycle goes Open → Locked in **one transaction**: pending plays are priced
+A close has two steps.  **Lock**, in one transaction: pending plays are priced
 first (in their own batches), then the cycle row, the assignment of pricings,
 the pool lines (``--method pool``), line items, remittances, the reconciliation
-check and the lock are written together, with the ``statement_ready`` e-mails
-queued in the same transaction.  Files are written after the commit, from the
-database alone.  A locked cycle is never recomputed: running it again prints
-its stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
+check, the input snapshot and the lock are written together.  **Finish**: its
+files are written from the database alone, and only then, in one transaction,
+its ``statement_ready`` e-mails are queued and ``files_written_at`` is set, so an
+e-mail never announces a file that is not there.
+
+A close killed (or failing: an unwritable folder) between the two leaves a locked
+cycle without ``files_written_at``; running the same command again finishes it:
+the inputs are checked against the snapshot, as ``--regenerate`` does, the files
+are written (byte for byte those of an uninterrupted close: they come from the
+ledger) and the e-mails queued, each once (their dedupe keys name the cycle and
+recipient).  A finished cycle is never recomputed: running it again prints its
+stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
 once it has checked that the database still holds the inputs recorded when the
 cycle was locked (``zamio.royalties.snapshot``): if not, it names each change and
 writes nothing.  ``--dry-run`` prices, closes and prints inside a transaction that
@@ -24,10 +32,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from zamio.db import utcnow
-from zamio.errors import DataError, UsageError, ZamioError
+from zamio.errors import ConfigError, DataError, UsageError, ZamioError
 from zamio.money import from_units
 from zamio.royalties import closing, pool, snapshot
 from zamio.royalties.calculate import WORKERS, price_pending
@@ -48,6 +56,13 @@ class UnreconciledCycle(ZamioError):
 
 class ChangedInputs(DataError):
     """A locked cycle's inputs are no longer what it was computed from: its files are not regenerated."""
+
+
+class FilesNotWritten(ConfigError):
+    """A cycle's output folder cannot be written (permissions, a file where a folder should be, a full disk).
+
+    The cycle stays locked and its e-mails wait; once the folder is fixed, the same command finishes the close.
+    """
 
 
 @dataclass(frozen=True)
@@ -75,10 +90,10 @@ def _check_overlap(conn: Connection, spec: CycleSpec) -> None:
                         "(late plays of a locked period are paid by the next cycle as adjustments)")
 
 
-def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) -> tuple[Any, list[closing.Totals]]:
-    """Given an open period, close it in ``conn``'s transaction; return the locked row and its totals.
+def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Any, list[closing.Totals]]:
+    """Given an open period, lock it in ``conn``'s transaction; return the locked row and its totals.
 
-    ``folder`` is where its files will be written (named in the e-mails queued).
+    Its files and e-mails come after the commit (``finish``).
 
     Raise DataError if it overlaps a locked cycle or a remittance lacks an exchange rate;
     UnreconciledCycle if payees + suspense + admin fees ≠ gross priced (nothing is locked then).
@@ -108,9 +123,7 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str, folder: Path) ->
     inputs = snapshot.take(conn, snapshot.CycleInputs(cycle_id, spec.territory, spec.period_from, spec.period_to,
                                                       spec.method), paid)
     closing.lock(conn, cycle_id, snapshot.columns_of(inputs), found, now)
-    cycle = find_cycle(conn, spec.name)
-    queue_statement_emails(conn, cycle, folder)
-    return cycle, found
+    return find_cycle(conn, spec.name), found
 
 
 def _emails(conn: Connection) -> dict[tuple[str, str], str]:
@@ -126,7 +139,8 @@ def _emails(conn: Connection) -> dict[tuple[str, str], str]:
 
 
 def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
-    """Given a locked cycle, queue ``statement_ready`` to each paid recipient with an e-mail; return how many.
+    """Given a locked cycle whose files are in ``folder``, queue ``statement_ready`` to each paid recipient with
+    an e-mail; return how many were new (a message queued before under the same key is not queued again).
 
     Does nothing (returns 0) where ``zamio.mail`` is not installed.
     """
@@ -188,7 +202,21 @@ def stored_totals(cycle: Any) -> list[closing.Totals]:
 
 
 def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
-    """Given a locked cycle, (re)write its files in ``folder`` from the database."""
+    """Given a locked cycle, (re)write its files in ``folder`` from the database.
+
+    Raise FilesNotWritten, naming the folder and the error, if the folder cannot be written.
+    """
+    try:
+        _write_files(conn, cycle, folder)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise FilesNotWritten(
+            f"cannot write the files of cycle {cycle.name} in {folder}: {error.strerror or error}{where}; the cycle "
+            "is locked and its statement e-mails wait for its files: make the folder writable (or choose another "
+            "with --out DIR) and run the same command again to finish the close") from None
+
+
+def _write_files(conn: Connection, cycle: Any, folder: Path) -> None:
     write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
     write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
     write_statements(conn, cycle, folder)
@@ -227,20 +255,48 @@ def _folder(ctx: Any, name: str) -> Path:
     return ctx.args.out or Path(ctx.config.var_dir) / "cycles" / name
 
 
+def finish(ctx: Any, cycle: Any, folder: Path) -> int:
+    """Given a locked cycle whose files are written in ``folder``, queue its e-mails and mark it finished, in
+    one transaction; return how many e-mails were queued now."""
+    with ctx.transaction() as conn:
+        queued = queue_statement_emails(conn, cycle, folder)
+        conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle.id,
+                                                  royalty_cycles.c.files_written_at.is_(None))
+                     .values(files_written_at=utcnow()))
+    return queued
+
+
 def _locked(ctx: Any, cycle: Any) -> None:
+    """A locked cycle: finish its close if it was interrupted, else regenerate its files or just report it."""
     folder = _folder(ctx, cycle.name)
-    if ctx.args.regenerate:
-        with ctx.transaction(read_only=True) as conn:
-            check_inputs(conn, cycle, ctx.args.despite_changed_inputs)
-            if not ctx.dry_run:
-                write_files(conn, cycle, folder)
-        print(f"files of locked cycle {cycle.name} regenerated in {folder}" if not ctx.dry_run
-              else f"dry run: the files of locked cycle {cycle.name} were not written")
+    if cycle.files_written_at is None:
+        print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
+              "finish (files, statement e-mails): finishing it")
+        if _checked_files(ctx, cycle, folder):
+            queued = finish(ctx, cycle, folder)
+            print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
+            ctx.note(f"cycle {cycle.name} finished")
+    elif ctx.args.regenerate:
+        if _checked_files(ctx, cycle, folder):
+            print(f"files of locked cycle {cycle.name} regenerated in {folder}")
+        ctx.note(f"cycle {cycle.name} already locked")
     else:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC: not recomputed "
               f"(--regenerate rewrites its files)")
+        ctx.note(f"cycle {cycle.name} already locked")
     print("\n".join(summary_lines(cycle)))
-    ctx.note(f"cycle {cycle.name} already locked")
+
+
+def _checked_files(ctx: Any, cycle: Any, folder: Path) -> bool:
+    """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
+    (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
+    with ctx.transaction(read_only=True) as conn:
+        check_inputs(conn, cycle, ctx.args.despite_changed_inputs)
+        if not ctx.dry_run:
+            write_files(conn, cycle, folder)
+    if ctx.dry_run:
+        print(f"dry run: the files of locked cycle {cycle.name} were not written")
+    return not ctx.dry_run
 
 
 def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) -> list[str]:
@@ -298,7 +354,7 @@ def process_royalty_cycle(ctx: Any) -> int | None:
     with ctx.transaction() as conn:
         if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
             price_pending(lambda: nullcontext(conn), ctx.run_id)
-        cycle, found = close_cycle(conn, spec, ctx.run_id, _folder(ctx, spec.name))
+        cycle, found = close_cycle(conn, spec, ctx.run_id)
     print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
     if ctx.dry_run:
         print("dry run: nothing was locked and no file was written")
@@ -306,7 +362,8 @@ def process_royalty_cycle(ctx: Any) -> int | None:
     folder = _folder(ctx, cycle.name)
     with ctx.transaction(read_only=True) as conn:
         write_files(conn, cycle, folder)
-    print(f"files written to {folder}")
+    queued = finish(ctx, cycle, folder)
+    print(f"files written to {folder}; {queued} statement e-mail(s) queued")
     ctx.ok()
     ctx.note(f"cycle {cycle.name} locked")
     return None

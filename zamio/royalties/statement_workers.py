@@ -48,7 +48,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class StatementWorkerFailed(ZamioError):
-    """A statement worker exited with an error: no file was put in place (rerun --regenerate)."""
+    """A statement worker exited with an error: no file was put in place (running the close again finishes it)."""
 
 
 def write_statements(conn: Connection, cycle: object, folder: Path, workers: int = WORKERS,
