@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from tests.support import Project
@@ -84,3 +85,108 @@ def test_mappings_are_exact_explicit_and_idempotent(project: Project) -> None:
     books.repertoire("285", "GHA122400001")  # the repertoire grows: unknown rows are re-checked
     project.script("update-pro-mappings")
     assert project.scalar("SELECT society_status FROM play_logs WHERE id = :p", p=unknown) == "mapped"
+
+
+# --- reference rows used by money are history ------------------------------------
+
+RATE_CARDS = "territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+AGREEMENTS = "society_code,effective_from,status,admin_fee_percent\n"
+SOCIETIES = "code,name,short_name,currency,default_admin_fee_percent,fee_effective_from\n"
+PRS = "052,Performing Right Society (PRS for Music),PRS"
+
+
+def import_csv(project: Project, option: str, text: str) -> tuple[int, str]:
+    path = project.tmp_path / f"{option}.csv"
+    path.write_text(text)
+    result = project.script("import-catalog", f"--{option}", str(path))
+    return result.returncode, result.stderr
+
+
+def price(project: Project) -> None:
+    result = project.script("calculate-royalty-distributions")
+    assert result.returncode == 0, result.stderr
+
+
+def trace(project: Project, play: int, kind: str = "share") -> dict:
+    entry = project.scalar("SELECT max(id) FROM royalty_ledger WHERE play_id = :p AND kind = :k", p=play, k=kind)
+    result = project.script("process-royalty-cycle", "--trace", str(entry))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_used_rate_card_is_refused_in_place_and_changes_as_a_new_dated_row(project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()  # class A; at noon the regular period
+    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
+    march = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.02,1.0,GHS,2026-03-01\n")[0] == 0
+    price(project)  # 0.02 × 1.0 × 100 s = GHS 2.00 = 20,000 units
+    card = project.scalar("SELECT rate_card_id FROM royalty_pricings WHERE play_id = :p", p=march)
+    code, stderr = import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.03,1.0,GHS,2026-03-01\n"
+                                                                  "GH,class_a,prime,0.05,1.5,GHS,2027-01-01\n")
+    assert code == 65, stderr
+    assert (f"rate-cards.csv line 2: the rate card GH class_a regular from 2026-03-01 (row {card}) has priced "
+            "plays: it is never changed in place (refused: rate_per_second 0.02 → 0.03); to change it, load the "
+            "new values as a row of their own with the day they apply from as effective_from") in stderr
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = '2027-01-01'") == 1  # line 3 loaded
+    chain = trace(project, march)
+    assert chain["entry"]["amount"] == 20_000 and chain["rate_card"]["id"] == card
+    assert chain["rate_card"]["rate_per_second"] == "0.02"  # the rate that produced the amount
+    # An unused row is still corrected in place; a used one changes by a row from the day it applies.
+    assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,prime,0.06,1.5,GHS,2027-01-01\n")[0] == 0
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = '2027-01-01'") == 1
+    assert Decimal(str(project.scalar("SELECT rate_per_second FROM rate_cards "
+                                      "WHERE effective_from = '2027-01-01'"))) == Decimal("0.06")
+    assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.03,1.0,GHS,2026-03-15\n")[0] == 0
+    later = books.play(station, utc("2026-03-20 12:00"), 100, track_id=track)
+    result = project.script("calculate-royalty-distributions", "--recalculate")
+    assert result.returncode == 0, result.stderr
+    assert project.scalar("SELECT max(version) FROM royalty_pricings WHERE play_id = :p", p=march) == 1
+    assert trace(project, later)["entry"]["amount"] == 30_000  # 0.03 × 100 s from 2026-03-15
+    assert trace(project, march)["rate_card"]["rate_per_second"] == "0.02"
+
+
+def test_a_used_agreement_or_society_fee_is_refused_in_place_and_pricing_follows_the_dated_rows(
+        project: Project) -> None:
+    books = Books(project.engine)
+    station = books.station()
+    work = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"))
+    plays = {month: books.play(station, utc(f"2026-{month}-10 12:00"), 100, track_id=work)
+             for month in ("03", "04", "05", "06")}
+    # The agreement names no fee: PRS's default applies (15 %, seeded).  Each play is 0.015 × 100 s = 15,000.
+    assert import_csv(project, "agreements", AGREEMENTS + "052,2025-01-01,active,\n")[0] == 0
+    price(project)
+    agreement = project.scalar("SELECT id FROM reciprocal_agreements")
+    first_fee = project.scalar("SELECT id FROM society_admin_fees WHERE society_id = :s", s=books.society_id("052"))
+    code, stderr = import_csv(project, "agreements", AGREEMENTS + "052,2025-01-01,active,10\n"
+                                                                  "052,2026-05-01,active,10\n"
+                                                                  "052,2026-06-01,terminated,\n")
+    assert code == 65, stderr
+    assert (f"agreements.csv line 2: the agreement of society 052 for GH from 2025-01-01 (row {agreement}) has "
+            "paid plays: it is never changed in place (refused: admin_fee_percent empty → 10)") in stderr
+    code, stderr = import_csv(project, "societies", SOCIETIES + f"{PRS},GBP,20,\n")
+    assert code == 65, stderr
+    assert (f"societies.csv line 2: the default admin fee of society 052 from 1900-01-01 (row {first_fee}) has "
+            "paid plays: it is never changed in place (refused: admin_fee_percent 15 → 20); to change it, add "
+            "fee_effective_from") in stderr
+    for play in plays.values():  # March: fee 15 % of 15,000 = 2,250 to GHAMRO, 12,750 to PRS
+        chain = trace(project, play, "admin_fee")
+        assert chain["entry"]["amount"] == 2_250 and chain["agreement"]["admin_fee_percent"] is None
+        assert Decimal(chain["society_admin_fee"]["admin_fee_percent"]) == 15
+    # The fee changes from April as a row of its own; the rows loaded with the refused line stand.
+    assert import_csv(project, "societies", SOCIETIES + f"{PRS},GBP,20,2026-04-01\n")[0] == 0
+    assert Decimal(str(project.scalar("SELECT default_admin_fee_percent FROM partner_societies "
+                                      "WHERE code = '052'"))) == 20
+    result = project.script("calculate-royalty-distributions", "--recalculate")
+    assert result.returncode == 0, result.stderr
+    fees = {month: project.query("SELECT kind, amount FROM royalty_ledger WHERE play_id = :p AND version = "
+                                 "(SELECT max(version) FROM royalty_pricings WHERE play_id = :p) "
+                                 "AND kind IN ('admin_fee', 'suspense') ORDER BY kind", p=play)
+            for month, play in plays.items()}
+    assert [tuple(r) for r in fees["03"]] == [("admin_fee", 2_250)]  # 15 %: before April, unchanged
+    assert [tuple(r) for r in fees["04"]] == [("admin_fee", 3_000)]  # the society's 20 % from April
+    assert [tuple(r) for r in fees["05"]] == [("admin_fee", 1_500)]  # the agreement's own 10 % from May
+    assert [tuple(r) for r in fees["06"]] == [("suspense", 15_000)]  # terminated from June: no agreement
+    april = trace(project, plays["04"], "admin_fee")
+    assert april["society_admin_fee"]["effective_from"] == "2026-04-01"
+    assert trace(project, plays["03"], "admin_fee")["society_admin_fee"]["id"] == first_fee

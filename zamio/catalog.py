@@ -25,7 +25,7 @@ from zamio import csvimport as cv
 from zamio.config import STATION_CLASSES
 from zamio.csvimport import ImportReport, Row, RowError
 from zamio.db import insert_ignore, upsert, utcnow
-from zamio.errors import DataError, UsageError
+from zamio.errors import EXIT_DATA, DataError, UsageError
 from zamio.identifiers import (
     normalise_ipi_name,
     normalise_isrc,
@@ -249,10 +249,12 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="CSV", help=IMPORT_HELP[name])
 
 
-def import_catalog(ctx: Any) -> None:
+def import_catalog(ctx: Any) -> int | None:
     """Job: load each CSV given on the command line, in ``IMPORT_ORDER``, all in one
     transaction (a file that cannot be used at all writes nothing); count each loaded
-    row ok and each rejected row failed."""
+    row ok and each rejected row failed.  Exit 65 if a row was refused as bad data (a
+    change to a reference row already used, ``zamio.reference``), else 1 if any row
+    was rejected."""
     chosen = [(name, getattr(ctx.args, name)) for name in IMPORT_ORDER if getattr(ctx.args, name) is not None]
     if not chosen:
         raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
@@ -270,6 +272,7 @@ def import_catalog(ctx: Any) -> None:
         for line, reason in report.errors:
             ctx.failed(f"{path} line {line}", reason)
         ctx.note(report.summary)
+    return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, report in reports) else None
 
 
 def _loader(name: str) -> Callable[[Connection, Path, ImportReport], None]:

@@ -9,7 +9,9 @@ and is built on :func:`load_rows`: the header is checked first (a missing
 column makes the whole file unusable: ``DataError``, exit 65); then each row is
 handled inside its own savepoint, so a bad row (``RowError`` or any
 ``ItemError``) is rolled back alone, recorded in the report with its line
-number and reason, and the good rows still load.
+number and reason, and the good rows still load.  A row error whose exit code
+is 65 (a row refused as bad data, not merely unreadable: a change to a reference
+row already used by money) makes the report's ``exit_code`` 65.
 
 Values are stripped; empty cells read as None.  Files may start with a UTF-8
 byte-order mark (spreadsheets write one).
@@ -29,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exc
 
-from zamio.errors import DataError, ItemError
+from zamio.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 
 Row = dict[str, str | None]
 RowHandler = Callable[[Connection, Row], None]
@@ -48,12 +50,14 @@ class ImportReport:
     name: str = ""
     rows_ok: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    exit_code: int = 0  # the highest exit code of the rows rejected (0: none)
 
     def ok(self) -> None:
         self.rows_ok += 1
 
-    def error(self, line: int, reason: str) -> None:
+    def error(self, line: int, reason: str, exit_code: int = EXIT_ITEMS_FAILED) -> None:
         self.errors.append((line, reason))
+        self.exit_code = max(self.exit_code, exit_code)
 
     @property
     def summary(self) -> str:
@@ -115,7 +119,7 @@ def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHan
             handle(conn, row)
         except ItemError as error:
             savepoint.rollback()
-            report.error(line, str(error))
+            report.error(line, str(error), error.exit_code)
         except exc.IntegrityError as error:
             savepoint.rollback()
             report.error(line, f"conflicts with data already stored ({_first_line(error)})")

@@ -14,9 +14,9 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import aliased
 
 from zamio.errors import DataError
-from zamio.royalties.split import Agreement, Contributor, Payee, Society, Work
+from zamio.royalties.split import Agreement, Contributor, Payee, Society, SocietyFee, Work
 from zamio.tables import (artists, contributors, partner_societies, play_logs, publishers,
-                          reciprocal_agreements, stations, tracks)
+                          reciprocal_agreements, society_admin_fees, stations, tracks)
 
 
 class PlayFacts(NamedTuple):
@@ -115,7 +115,7 @@ def load_works(conn: Connection, track_ids: Iterable[int], known: dict[int, Work
 
 
 class Societies:
-    """Every society and reciprocal agreement, loaded once per run."""
+    """Every society (with its dated default fees) and reciprocal agreement, loaded once per run."""
 
     def __init__(self, societies: Iterable[Society], agreements: Iterable[Agreement]) -> None:
         self.by_id = {s.id: s for s in societies}
@@ -133,9 +133,14 @@ class Societies:
     @classmethod
     def load(cls, conn: Connection) -> Societies:
         """Given a connection, return every society and agreement; raise DataError without a local society."""
+        fees: dict[int, list[SocietyFee]] = {}
+        for row in conn.execute(select(society_admin_fees).order_by(society_admin_fees.c.society_id,
+                                                                    society_admin_fees.c.effective_from.desc())):
+            fees.setdefault(row.society_id, []).append(SocietyFee(row.id, row.admin_fee_percent, row.effective_from))
         societies = [Society(
             id=row.id, code=row.code, short_name=row.short_name, name=row.name, currency=row.currency,
             default_fee=row.default_admin_fee_percent, is_local=bool(row.is_local), email=row.email,
+            fees=tuple(fees.get(row.id, ())),
         ) for row in conn.execute(select(partner_societies))]
         agreements = [Agreement(
             id=row.id, society_id=row.society_id, territory=row.territory, fee=row.admin_fee_percent,

@@ -110,10 +110,12 @@ _LOCAL_TIME, _SECONDS = "\0local_time", "\0seconds"  # stand-ins, cut out of the
 
 
 @lru_cache(maxsize=4096)
-def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str | None) -> tuple[str, str, str]:
-    """Given the tariff that priced a play and the agreement its society is paid under (or None),
-    return the details JSON around the play's local time and seconds: ``head + local_time + middle
-    + seconds + tail`` is the compact encoding of the play's details.
+def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str | None,
+                     society_fee_id: int | None = None) -> tuple[str, str, str]:
+    """Given the tariff that priced a play, the agreement its society is paid under (or None) and the
+    society's default fee row when the agreement names no fee (or None), return the details JSON around
+    the play's local time and seconds: ``head + local_time + middle + seconds + tail`` is the compact
+    encoding of the play's details.
 
     Both values are made of digits, ``.``, ``:``, ``-``, ``+`` and ``T``, which JSON writes as they are,
     so the template is the encoder's own output, cut at two stand-in values.
@@ -123,6 +125,8 @@ def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str 
                "multiplier": str(card.multiplier), "seconds": _SECONDS}
     if agreement_id is not None:
         details.update(agreement_id=agreement_id, fee_percent=fee_percent)
+    if society_fee_id is not None:  # which dated default fee row the fee came from (zamio.reference)
+        details.update(society_fee_id=society_fee_id)
     text = _COMPACT_JSON.encode(details)
     head, rest = text.split(_COMPACT_JSON.encode(_LOCAL_TIME))
     middle, tail = rest.split(_COMPACT_JSON.encode(_SECONDS))
@@ -142,7 +146,8 @@ def priced_details(tariff: Tariff, local: datetime, seconds: Decimal, owed: Owed
     if agreement is None:
         head, middle, tail = details_template(tariff, None, None)
     else:
-        head, middle, tail = details_template(tariff, agreement.id, str(owed.fee_percent))
+        fee_row = owed.society_fee.id if owed.society_fee is not None else None
+        head, middle, tail = details_template(tariff, agreement.id, str(owed.fee_percent), fee_row)
     return f"{head}{local.isoformat()}{middle}{seconds}{tail}"
 
 

@@ -13,10 +13,11 @@ that the database still holds the same inputs:
   partner society and contributor rows (party, role, share, publisher), hashed
   in track order;
 * **reference rows**: rate cards, day periods and eligibility rules (the *rates*),
-  reciprocal agreements and exchange rates starting on or before its last day,
-  and for a pool cycle the licence fees it spread days of: small tables, kept row
-  by row so that a change is named exactly (row added, removed, or which column
-  moved).
+  reciprocal agreements, societies' default admin fees and exchange rates starting
+  on or before its last day, and for a pool cycle the licence fees it spread days
+  of: small tables, kept row by row so that a change is named exactly (row added,
+  removed, or which column moved).  A table added to the snapshot later is not
+  compared for cycles locked before it was recorded.
 
 The pricings and their ledger lines are never rewritten, so a changed play set
 means the database was altered; a changed rate or share row is usually a
@@ -39,7 +40,7 @@ from sqlalchemy import Connection, Table, and_, select, text
 from zamio.db import is_sqlite
 from zamio.tables import (artists, contributors, cycle_pricings, day_periods, eligibility_rules, exchange_rates,
                           licence_fee_parts, play_logs, rate_cards, reciprocal_agreements, royalty_pricings,
-                          station_licence_fees, tracks)
+                          society_admin_fees, station_licence_fees, tracks)
 
 SNAPSHOT_VERSION = 1
 RATE_TABLES = (rate_cards, day_periods, eligibility_rules)  # what rates_digest covers
@@ -182,6 +183,7 @@ def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, Any]]:
     last = inputs.period_to
     chosen = [(table, table.c.effective_from <= last) for table in RATE_TABLES]
     chosen += [(reciprocal_agreements, reciprocal_agreements.c.effective_from <= last),
+               (society_admin_fees, society_admin_fees.c.effective_from <= last),
                (exchange_rates, exchange_rates.c.effective_from <= last)]
     if inputs.method == "pool":
         spread = select(licence_fee_parts.c.fee_id).where(licence_fee_parts.c.cycle_id == inputs.id)
@@ -257,7 +259,10 @@ def lines(snapshot: dict[str, Any]) -> list[str]:
     size = {name: len(rows["rows"]) for name, rows in tables.items()}
     rates = ", ".join([_counted(size["rate_cards"], "rate card"), _counted(size["day_periods"], "day period"),
                        _counted(size["eligibility_rules"], "eligibility rule")])
-    others = [_counted(size["reciprocal_agreements"], "agreement"), _counted(size["exchange_rates"], "exchange rate")]
+    others = [_counted(size["reciprocal_agreements"], "agreement")]
+    if "society_admin_fees" in size:
+        others.append(_counted(size["society_admin_fees"], "society admin fee"))
+    others.append(_counted(size["exchange_rates"], "exchange rate"))
     if "station_licence_fees" in size:
         others.append(_counted(size["station_licence_fees"], "licence fee"))
     return [
@@ -288,8 +293,8 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
                      f"{_counted(old['rows'], 'contributor row')} then, {_counted(new['works'], 'work')} with "
                      f"{_counted(new['rows'], 'contributor row')} now; sha256 {old['digest']} then, "
                      f"{new['digest']} now")
-    for name in sorted(set(recorded["tables"]) | set(current["tables"])):
-        found += table_differences(name, recorded["tables"].get(name), current["tables"].get(name))
+    for name in sorted(recorded["tables"]):  # a table recorded only since the cycle was locked is not compared
+        found += table_differences(name, recorded["tables"][name], current["tables"].get(name))
     return found
 
 

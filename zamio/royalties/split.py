@@ -11,11 +11,14 @@ Rules (the contract the tests check with hand-computed statements):
   artist's publisher if there is one, else the track's publisher, else directly.
 * **Foreign work** (a catalog track registered to a partner society, or an
   external recording mapped to one): owed to that society under the reciprocal
-  agreement in force on the play's date (status ``active``, territory of the
-  station, ``effective_from ≤ date < expires_on``).  The local society keeps the
-  admin fee (the agreement's, else the society's default) as its own line
-  (``local_society`` / ``admin_fee``); the partner gets the rest.  No agreement in
-  force → suspense ``no_agreement``; an unknown society → suspense ``unidentified``.
+  agreement in force on the play's date for the station's territory: of the rows
+  with ``effective_from ≤ date < expires_on`` (drafts left out) the latest
+  ``effective_from``, if its status is ``active`` (so a change, a suspension or a
+  termination is a new row from the day it applies).  The local society keeps the
+  admin fee (the agreement's, else the society's default fee in force on that
+  date, ``society_admin_fees``) as its own line (``local_society`` / ``admin_fee``);
+  the partner gets the rest.  No agreement in force → suspense ``no_agreement``; an
+  unknown society → suspense ``unidentified``.
 * Parts are allocated by largest remainder with the recipient as tie-break, so
   the lines of a play always sum exactly to its gross.
 """
@@ -34,6 +37,7 @@ from zamio.royalties.rates import in_force
 
 PERCENT_WHOLE = Decimal(100)
 ACTIVE = "active"
+DRAFT = "draft"  # an agreement not yet signed: it neither pays nor ends the one before it
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,21 @@ class Work:
 
 
 @dataclass(frozen=True)
+class SocietyFee:
+    """A society's default admin fee from a day on (a row of ``society_admin_fees``)."""
+
+    id: int
+    percent: Decimal
+    effective_from: date
+
+
+@dataclass(frozen=True)
 class Society:
-    """A collective management organisation (CISAC code) and its defaults."""
+    """A collective management organisation (CISAC code) and its defaults.
+
+    ``fees`` are its default admin fees, latest first; ``default_fee`` is the latest, used alone only
+    where no dated fee is known.
+    """
 
     id: int
     code: str
@@ -79,6 +96,15 @@ class Society:
     default_fee: Decimal
     is_local: bool
     email: str | None = None
+    fees: tuple[SocietyFee, ...] = ()
+
+    def fee_on(self, day: date) -> SocietyFee | None:
+        """Given a day, return the default fee in force: the latest starting on or before it (before the first
+        one starts, the first one: a society always has a default fee).  None when no dated fee is known."""
+        for fee in self.fees:
+            if fee.effective_from <= day:
+                return fee
+        return self.fees[-1] if self.fees else None
 
 
 @dataclass(frozen=True)
@@ -145,6 +171,7 @@ class Owed:
     agreement: Agreement | None = None
     fee_percent: Decimal | None = None
     suspense_reason: str | None = None
+    society_fee: SocietyFee | None = None  # the society's default fee, when the agreement names no fee
 
     @cached_property
     def plan(self) -> SharePlan:
@@ -184,11 +211,15 @@ def catalog_parties(work: Work) -> Owed:
 
 
 def agreement_in_force(agreements: Iterable[Agreement], territory: str, day: date) -> Agreement | None:
-    """Given a society's agreements, a territory and a day, return the active one in force (latest start)."""
+    """Given a society's agreements, a territory and a day, return the agreement that pays on that day, or None.
+
+    Of the rows in force (drafts left out) the latest start wins, as for rate cards; it pays if it is active.
+    """
     found = [a for a in agreements
-             if a.status.lower() == ACTIVE and a.territory == territory
+             if a.status.lower() != DRAFT and a.territory == territory
              and in_force(a.effective_from, a.expires_on, day)]
-    return max(found, key=lambda a: a.effective_from, default=None)
+    latest = max(found, key=lambda a: a.effective_from, default=None)
+    return latest if latest is not None and latest.status.lower() == ACTIVE else None
 
 
 def owed_to_society(society: Society | None, agreements: Sequence[Agreement], territory: str,
@@ -199,8 +230,11 @@ def owed_to_society(society: Society | None, agreements: Sequence[Agreement], te
     agreement = agreement_in_force(agreements, territory, day)
     if agreement is None:
         return Owed(suspense_reason="no_agreement")
-    fee = agreement.fee if agreement.fee is not None else society.default_fee
-    return Owed(society=society, agreement=agreement, fee_percent=fee)
+    if agreement.fee is not None:
+        return Owed(society=society, agreement=agreement, fee_percent=agreement.fee)
+    default = society.fee_on(day)
+    return Owed(society=society, agreement=agreement, society_fee=default,
+                fee_percent=default.percent if default is not None else society.default_fee)
 
 
 def split_parties(total: int, parties: Sequence[Party]) -> list[Line]:

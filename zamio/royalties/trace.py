@@ -1,12 +1,16 @@
 """From a ledger line back to the evidence: pricing, rate row, play, detections, captures (audio hash).
 
 ``trace_entry(conn, entry_id)`` returns the whole chain as plain JSON-ready data;
-``bin/process-royalty-cycle --trace ENTRY_ID`` prints it.  A pool line also shows
-the licence fee and the part of it (days, units) it was spread from.
+``bin/process-royalty-cycle --trace ENTRY_ID`` prints it.  The reference rows shown
+are those the pricing names (its rate card; in its details the agreement and the
+society's default fee row), which are never edited once used (``zamio.reference``),
+so they hold the values that produced the amount.  A pool line also shows the
+licence fee and the part of it (days, units) it was spread from.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,8 +20,8 @@ from sqlalchemy import Connection, select
 
 from zamio.errors import DataError
 from zamio.tables import (captures, cycle_pricings, detections, licence_fee_parts, play_detections, play_logs,
-                          rate_cards, royalty_cycles, royalty_ledger, royalty_pricings, station_licence_fees,
-                          stations)
+                          rate_cards, reciprocal_agreements, royalty_cycles, royalty_ledger, royalty_pricings,
+                          society_admin_fees, station_licence_fees, stations)
 
 POOL_KEY = re.compile(r"^c\d+:f(?P<fee>\d+):(?:d(?P<day>\d{4}-\d\d-\d\d):)?")  # zamio.royalties.pool
 
@@ -94,6 +98,12 @@ def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     chain["pricing"] = pricing
     card_id = entry["rate_card_id"] or (pricing or {}).get("rate_card_id")
     chain["rate_card"] = _one(conn, rate_cards, rate_cards.c.id == card_id) if card_id else None
+    decided = json.loads((pricing or {}).get("details") or "{}")
+    if "agreement_id" in decided:
+        chain["agreement"] = _one(conn, reciprocal_agreements, reciprocal_agreements.c.id == decided["agreement_id"])
+    if "society_fee_id" in decided:
+        chain["society_admin_fee"] = _one(conn, society_admin_fees,
+                                          society_admin_fees.c.id == decided["society_fee_id"])
     _fee_part(conn, chain, entry, pricing)
     cycle_id = entry["cycle_id"] or (_paying_cycle(conn, play_id, entry["version"]) if pricing else None)
     chain["cycle"] = _one(conn, royalty_cycles, royalty_cycles.c.id == cycle_id) if cycle_id else None
