@@ -11,6 +11,7 @@ files, with sums computed here from the rows, never by the code's own queries:
 * an airing is billed at most once, and after a completed pricing run exactly once;
 * a locked cycle reconciles: the gross of the pricings it pays equals its ledger lines, its
   line items and its statements file, to the minor unit;
+* every licence fee is spread by days (pro rata, by cumulative rounding) or still pending, never lost;
 * a reference row that priced a play never changes;
 * regenerating a cycle's files gives the same bytes;
 * every artist's dashboard and report show, per cycle, what her statements pay.
@@ -52,11 +53,16 @@ UNITS = Decimal(10_000)  # money is stored in ten-thousandths of the currency un
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
 #: The airings of the history: (station, track, day of March 2026), each at 12:00 UTC (Accra time).
 AIRINGS = [("joy", "t0", 2), ("joy", "t1", 3), ("peace", "t2", 4), ("peace", "t0", 6), ("joy", "t1", 9),
-           ("peace", "t1", 12), ("joy", "t3", 14)]
+           ("peace", "t1", 12), ("joy", "t3", 14), ("joy", "t1", 33), ("peace", "t0", 40)]
 #: t3 is not in the catalog until a step registers it: its plays wait in suspense, then are released.
 TRACKS = {"t0": "GHA012600001", "t1": "GHA012600002", "t2": "GBAYE0601498", "t3": "GHA012600099"}
 PARTNERS = ["monitor", "station-log", "society"]
-CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05"), "2026-03-b": ("2026-03-06", "2026-03-31")}
+#: Per-second cycles pay March's plays; pool cycles spread the licence fees over April's and May's.
+CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05", "per_second"), "2026-03-b": ("2026-03-06", "2026-03-31", "per_second"),
+          "2026-04": ("2026-04-01", "2026-04-30", "pool"), "2026-05": ("2026-05-01", "2026-05-31", "pool")}
+#: An annual fee, and an awkward one whose days cross the pool cycles (GHS 10.00 over 61 days).
+LICENCE_FEES = "station_ref,period_from,period_to,amount,currency\n" \
+               "joy,2026-01-01,2026-12-31,365.00,GHS\npeace,2026-03-15,2026-05-14,10.00,GHS\n"
 AIRING_SECONDS = 200
 
 
@@ -71,11 +77,12 @@ def catalog_files(folder: Path) -> list[str]:
                       "t1,Sika,Kofi,,GHA012600002,240,\n"
                       "t2,London,UK Artist,,GBAYE0601498,240,052\n",
         "agreements.csv": "society_code,effective_from,status,admin_fee_percent\n052,2025-01-01,active,15\n",
+        "fees.csv": LICENCE_FEES,
     }
     for name, text in files.items():
         (folder / name).write_text(text)
     return ["--stations", str(folder / "stations.csv"), "--tracks", str(folder / "tracks.csv"),
-            "--agreements", str(folder / "agreements.csv")]
+            "--agreements", str(folder / "agreements.csv"), "--licence-fees", str(folder / "fees.csv")]
 
 
 def shares_file(folder: Path, n: int, ama_percent: int) -> str:
@@ -214,9 +221,10 @@ class MoneyHistory(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(sorted(CYCLES)))
     def close_cycle(self, name: str) -> None:
-        first, last = CYCLES[name]
+        first, last, method = CYCLES[name]
         out = self.root / "cycles" / name
-        self.run("process-royalty-cycle", "--name", name, "--from", first, "--to", last, "--out", str(out))
+        self.run("process-royalty-cycle", "--name", name, "--from", first, "--to", last, "--method", method,
+                 "--out", str(out))
         if self._locked(name):
             self.closed[name] = out
         self.priced_completely = False  # closing prices pending plays, but later reports wait
@@ -246,24 +254,51 @@ class MoneyHistory(RuleBasedStateMachine):
 
     @invariant()
     def locked_cycles_reconcile(self) -> None:
+        """A per-second cycle pays its pricings' gross; a pool cycle the licence fee parts it spread.
+        Either way the ledger, the line items and statements.csv show that money, to the minor unit."""
         for name, out in self.closed.items():
             cycle_id = self.project.scalar("SELECT id FROM royalty_cycles WHERE name = :n", n=name)
-            pricings = self.project.query(
-                "SELECT r.gross, r.previous_gross FROM royalty_pricings r JOIN cycle_pricings c "
-                "ON c.play_id = r.play_id AND c.version = r.version WHERE c.cycle_id = :c", c=cycle_id)
-            gross = sum(row.gross - row.previous_gross for row in pricings)
-            ledger = sum(row[0] for row in self.project.query(
-                "SELECT l.amount FROM royalty_ledger l JOIN cycle_pricings c "
-                "ON c.play_id = l.play_id AND c.version = l.version WHERE c.cycle_id = :c", c=cycle_id))
+            if CYCLES[name][2] == "per_second":
+                pricings = self.project.query(
+                    "SELECT r.gross, r.previous_gross FROM royalty_pricings r JOIN cycle_pricings c "
+                    "ON c.play_id = r.play_id AND c.version = r.version WHERE c.cycle_id = :c", c=cycle_id)
+                owed = sum(row.gross - row.previous_gross for row in pricings)
+                paid = sum(row[0] for row in self.project.query(
+                    "SELECT l.amount FROM royalty_ledger l JOIN cycle_pricings c "
+                    "ON c.play_id = l.play_id AND c.version = l.version WHERE c.cycle_id = :c", c=cycle_id))
+            else:
+                owed = sum(row[0] for row in self.project.query(
+                    "SELECT amount FROM licence_fee_parts WHERE cycle_id = :c", c=cycle_id))
+                paid = sum(row[0] for row in self.project.query(
+                    "SELECT amount FROM royalty_ledger WHERE cycle_id = :c", c=cycle_id))
             items = self.project.query(
                 "SELECT recipient_type, recipient_ref, currency, net, admin_fee FROM cycle_line_items "
                 "WHERE cycle_id = :c", c=cycle_id)
-            assert ledger == gross, f"{name}: ledger {ledger} != gross priced {gross}"
-            assert sum(item.net for item in items) == gross, f"{name}: line items do not add up to {gross}"
+            assert paid == owed, f"{name}: ledger {paid} != owed {owed}"
+            assert sum(item.net for item in items) == owed, f"{name}: line items do not add up to {owed}"
             written = {(row["recipient_type"], row["recipient"], row["currency"]): row["net"]
                        for row in csv.DictReader(io.StringIO((out / "statements.csv").read_text()))}
             expected = {(item.recipient_type, item.recipient_ref, item.currency): _shown(item.net) for item in items}
             assert written == expected, f"{name}: statements.csv disagrees with the line items"
+
+    @invariant()
+    def every_fee_is_spread_by_days_or_pending(self) -> None:
+        """Each licence fee's parts cover distinct days from its first day on, each worth the fee's days pro
+        rata by cumulative rounding (computed here), and together never more than the fee."""
+        for fee_id, first, last, amount in self.project.query(
+                "SELECT id, period_from, period_to, amount FROM station_licence_fees"):
+            first, last = _as_date(first), _as_date(last)
+            days = (last - first).days + 1
+            parts = sorted((_as_date(a), _as_date(b), n) for a, b, n in self.project.query(
+                "SELECT day_from, day_to, amount FROM licence_fee_parts WHERE fee_id = :f", f=fee_id))
+            covered = first
+            for day_from, day_to, units in parts:
+                assert day_from == covered, f"fee {fee_id}: days {covered}..{day_from} skipped or spread twice"
+                k1, k2 = (day_from - first).days, (day_to - first).days + 1
+                worth = _half_even(Decimal(amount) * k2 / days) - _half_even(Decimal(amount) * k1 / days)
+                assert units == worth, f"fee {fee_id}: days {day_from}..{day_to} paid {units}, worth {worth}"
+                covered = day_to + timedelta(days=1)
+            assert covered <= last + timedelta(days=1) and sum(p[2] for p in parts) <= amount
 
     @invariant()
     def used_reference_rows_never_change(self) -> None:
@@ -308,7 +343,7 @@ class MoneyHistory(RuleBasedStateMachine):
     def _report_earnings(self, ref: str) -> list[dict]:
         out = self.root / "reports"
         result = self.project.script("generate-analytics-report", "--type", "artist", "--ref", ref, "--from",
-                                     "2026-03-01", "--to", "2026-03-31", "--format", "json", "--out", str(out))
+                                     "2026-01-01", "--to", "2026-12-31", "--format", "json", "--out", str(out))
         assert result.returncode == 0, result.stderr
         return json.loads(Path(result.stdout.strip()).read_text())["earnings"]
 
@@ -320,6 +355,10 @@ def _by_key(rows: list[dict]) -> dict[tuple, int]:
     """Earnings rows → {(cycle, recipient type, recipient): units}; dashboards name no cycle with null."""
     return {(row["cycle"] or NOT_IN_A_CYCLE, row["recipient_type"], row["recipient"]): int(row["amount_units"])
             for row in rows}
+
+
+def _half_even(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def _as_date(value) -> date:  # noqa: ANN001  (a datetime, or SQLite's text)
@@ -364,6 +403,7 @@ STEP_KINDS = [
     (MoneyHistory.suspense_declared, lambda r: {}),
 ]
 INVARIANTS = [MoneyHistory.each_airing_billed_at_most_once, MoneyHistory.locked_cycles_reconcile,
+              MoneyHistory.every_fee_is_spread_by_days_or_pending,
               MoneyHistory.used_reference_rows_never_change, MoneyHistory.regeneration_is_byte_identical]
 
 
