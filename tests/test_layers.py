@@ -24,8 +24,9 @@ RANKS = {
     **dict.fromkeys(("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings"), 2),
     "mail": 2,  # the outbox: any stage may queue an e-mail
     # the stages
-    **dict.fromkeys(("catalog", "reference", "recognition", "fingerprinting", "detect"), 3),
+    **dict.fromkeys(("catalog", "reference", "recognition", "fingerprinting"), 3),
     "scanning": 4,
+    "detect": 4,  # detect-audio --record writes captures with the scanner's writer
     "playlogs": 5,
     "royalties": 6,
     **dict.fromkeys(("cache", "reports", "cleanup"), 7),
