@@ -40,6 +40,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from zamio.dburl import SQLITE, parse_database_url  # noqa: E402
+
 SHARED_BENCH = os.environ.get("SHARED_BENCH", "/work/shared/bench")
 MEMORY_ADAPTER = "bench.zamio_adapter:ZamioFingerprinter"
 DATABASE_ADAPTER = "bench.zamio_adapter:ZamioDatabaseFingerprinter"
@@ -56,7 +58,8 @@ def catalog_paths(corpus: str) -> tuple[list[str], float]:
 
 
 def short_name(database: str) -> str:
-    return "sqlite" if database.startswith("sqlite") else "postgresql"
+    """The kind of a ``--database`` (``sqlite`` for a scratch file, or a URL): sqlite or postgresql."""
+    return SQLITE if database == SQLITE else parse_database_url(database, "--database").kind
 
 
 def run_protocol(corpus: str, out: str, workdir: str, adapter: str, params: list[str],

@@ -37,6 +37,7 @@ sys.path.insert(0, REPO)
 
 from zamio import synth  # noqa: E402
 from zamio.audio import ANALYSIS_RATE, SilentAudio, check_not_silent  # noqa: E402
+from zamio.dburl import parse_database_url  # noqa: E402
 
 RATE = ANALYSIS_RATE
 CAPTURE_SECONDS = 20.0
@@ -590,26 +591,25 @@ def duplicates(conn) -> int:
 
 def _fresh_database(url: str) -> tuple[str, str | None]:
     """For a PostgreSQL server URL, create a scratch database on it; return (url, name to drop)."""
-    if not url.startswith("postgres"):
+    server = parse_database_url(url, "--database")
+    if server.is_sqlite:
         return url, None
     import uuid
 
     import psycopg2
-    from sqlalchemy.engine import make_url
 
     name = f"zamio_eval_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    admin = psycopg2.connect(server.libpq_dsn)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    return make_url(url).set(database=name).render_as_string(hide_password=False), name
+    return server.with_database(name).text, name
 
 
 def _drop_database(url: str, name: str) -> None:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
-    admin = psycopg2.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    admin = psycopg2.connect(parse_database_url(url, "--database").libpq_dsn)
     admin.autocommit = True
     admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()

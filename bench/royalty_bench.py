@@ -94,11 +94,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import BigInteger, Engine, bindparam, exists, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
 from zamio.config import normalise_station_class  # noqa: E402
 from zamio.db import open_engine, transaction, utcnow  # noqa: E402
+from zamio.dburl import parse_database_url  # noqa: E402
 from zamio.migrate import migrate  # noqa: E402
 from zamio.money import allocate, format_amount, percent_of, round_units  # noqa: E402
 from zamio.royalties.calculate import BATCH_PLAYS, WORKERS  # noqa: E402
@@ -680,7 +680,7 @@ def main() -> None:
     with admin.connect() as conn:
         for each in names:
             conn.execute(text(f'CREATE DATABASE "{each}"'))
-    urls = [make_url(args.admin_url).set(database=each).render_as_string(hide_password=False) for each in names]
+    urls = [parse_database_url(args.admin_url, "--admin-url").with_database(each).text for each in names]
     engines = [open_engine(url) for url in urls]
     try:
         passed = run(engines[0], engines[1] if len(engines) > 1 else None, args, load_at_start)

@@ -54,6 +54,7 @@ from sqlalchemy import insert, select
 from tests.streamserver import AudioRoute, StreamServer
 from zamio import audio, fingerprint
 from zamio.db import open_engine, utcnow
+from zamio.dburl import parse_database_url
 from zamio.recognition import store_fingerprints
 from zamio.tables import artists, captures, detections, stations, stream_links, tracks
 
@@ -207,14 +208,14 @@ def bench_one(count: int, args: argparse.Namespace, catalog, workdir: Path, scan
 
 def _scratch_postgres(admin_url: str, name: str) -> str:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
     db = f"zamio_bench_{name.replace('-', '_')}"
-    conn = psycopg2.connect(make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    admin = parse_database_url(admin_url, "--database-url")
+    conn = psycopg2.connect(admin.libpq_dsn)
     conn.autocommit = True
     conn.cursor().execute(f'CREATE DATABASE "{db}"')
     conn.close()
-    return make_url(admin_url).set(database=db).render_as_string(hide_password=False)
+    return admin.with_database(db).text
 
 
 def main() -> None:

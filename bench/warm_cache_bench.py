@@ -32,6 +32,7 @@ from sqlalchemy import text  # noqa: E402
 
 from zamio.cache import FAMILIES, warm_family  # noqa: E402
 from zamio.db import open_engine, transaction  # noqa: E402
+from zamio.dburl import parse_database_url  # noqa: E402
 
 DAYS = 90
 STATIONS, PUBLISHERS, ARTISTS, TRACKS = 40, 200, 2000, 20000
@@ -111,16 +112,17 @@ def create_database(kind: str, folder: Path) -> tuple[str, callable]:
         return f"sqlite:///{folder / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
     import psycopg2
 
-    admin = os.environ.get("ZAMIO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server = os.environ.get("ZAMIO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = parse_database_url(server, "ZAMIO_TEST_POSTGRES_URL")
     name = f"zamio_bench_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(admin)
+    conn = psycopg2.connect(admin.libpq_dsn)
     conn.autocommit = True
     conn.cursor().execute(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
         conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return admin.rsplit("/", 1)[0] + "/" + name, drop
+    return admin.with_database(name).text, drop
 
 
 def main() -> None:

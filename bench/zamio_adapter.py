@@ -33,6 +33,7 @@ sys.path.insert(0, os.environ.get("SHARED_BENCH", "/work/shared/bench"))
 from adapters import Fingerprinter  # noqa: E402
 
 from zamio import audio, fingerprint, match  # noqa: E402
+from zamio.dburl import SQLITE, parse_database_url  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -82,7 +83,8 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
         # As a scan run keeps it: the candidates' pair rows of recent queries (0 MB: none kept).
         self.cache = pair_cache(int(cache_mb))
         self.url, self.scratch = scratch_database(database, workdir)
-        self.name = "zamio-" + ("sqlite" if self.url.startswith("sqlite") else "postgresql")
+        self.database = parse_database_url(self.url)
+        self.name = "zamio-" + self.database.kind
         from zamio.db import open_engine
         from zamio.migrate import migrate
 
@@ -136,7 +138,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
     def extra_cpu_seconds(self):
         """CPU seconds of this connection's PostgreSQL backend (same machine), else 0."""
-        if self.url.startswith("sqlite"):
+        if self.database.is_sqlite:
             return 0.0
         pid = self.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         self.conn.rollback()
@@ -166,31 +168,29 @@ def recognition_migrations(workdir: str):
 
 def scratch_database(database: str, workdir: str) -> tuple[str, tuple[str, str] | None]:
     """Return (URL of a fresh database, (server URL, name) to drop later or None)."""
-    if database == "sqlite" or database.startswith("sqlite"):
+    if database == SQLITE or parse_database_url(database, "database").is_sqlite:
         path = os.path.join(workdir, "zamio.db")
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
         return f"sqlite:///{path}", None
     import psycopg2
-    from sqlalchemy.engine import make_url
 
     name = f"zamio_bench_{uuid.uuid4().hex[:10]}"
-    server = make_url(database)
-    admin = psycopg2.connect(server.set(drivername="postgresql").render_as_string(hide_password=False))
+    server = parse_database_url(database, "database")
+    admin = psycopg2.connect(server.libpq_dsn)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    return server.set(database=name).render_as_string(hide_password=False), (database, name)
+    return server.with_database(name).text, (database, name)
 
 
 def drop_database(scratch: tuple[str, str]) -> None:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
     server, name = scratch
-    admin = psycopg2.connect(make_url(server).set(drivername="postgresql").render_as_string(hide_password=False))
+    admin = psycopg2.connect(parse_database_url(server, "database").libpq_dsn)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,31 +16,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, postgres_admin_url, postgres_problem
+from tests.support import Project, postgres_admin, postgres_problem
 
 REQUIRE_POSTGRES = os.environ.get("ZAMIO_REQUIRE_POSTGRES") == "1"
 
 
 def _create_postgres_database() -> tuple[str, str]:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
-    admin = postgres_admin_url()
+    admin = postgres_admin()
     name = f"zamio_test_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False))
+    conn = psycopg2.connect(admin.libpq_dsn)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    return name, url
+    return name, admin.with_database(name).text
 
 
 def _drop_postgres_database(name: str) -> None:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
-    conn = psycopg2.connect(make_url(postgres_admin_url()).set(drivername="postgresql").render_as_string(hide_password=False))
+    conn = psycopg2.connect(postgres_admin().libpq_dsn)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from zamio.dburl import DatabaseUrl, parse_database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin"
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -64,15 +66,18 @@ def postgres_admin_url() -> str:
     return os.environ.get("ZAMIO_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_ADMIN_URL
 
 
+def postgres_admin() -> DatabaseUrl:
+    """The administrative URL of the test PostgreSQL server, parsed."""
+    return parse_database_url(postgres_admin_url(), "ZAMIO_TEST_POSTGRES_URL")
+
+
 @functools.cache
 def postgres_problem() -> str | None:
     """None when the test PostgreSQL server answers, else why not."""
     try:
         import psycopg2
-        from sqlalchemy.engine import make_url
 
-        url = make_url(postgres_admin_url()).set(drivername="postgresql").render_as_string(hide_password=False)
-        psycopg2.connect(url, connect_timeout=3).close()
+        psycopg2.connect(postgres_admin().libpq_dsn, connect_timeout=3).close()
     except Exception as error:  # any failure to connect is a reason to skip (or fail in CI)
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return None
@@ -111,8 +116,12 @@ class Project:
         return self.tmp_path / "var"
 
     @property
+    def database(self) -> DatabaseUrl:
+        return parse_database_url(self.database_url)
+
+    @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.database.is_sqlite
 
     def env(self, **extra: str) -> dict[str, str]:
         return script_env(self.database_url, self.var_dir, **extra)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.audio_fixtures import ENCODINGS, excerpt_file, song_files, store_catalog  # noqa: F401
+from tests.scan_helpers import rows, scan
 from tests.support import Project
 from zamio import synth
 from zamio.catalog import upsert_station
 from zamio.db import transaction
+from zamio.scanning.snippets import SETTLE_SECONDS
+from zamio.tables import captures, detections
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +86,96 @@ def test_record_stores_captures_and_detections_once(project: Project, song_files
     unknown_station = project.script("detect-audio", "--record", "--station", "nope", "--at", "2026-03-01T10:00Z",
                                      str(clips["mp3"]))
     assert unknown_station.returncode == 65 and "nope" in unknown_station.stderr
+
+
+
+def test_recording_again_after_the_catalog_changed_leaves_the_capture_as_it_was(project: Project, song_files,
+                                                                                clips) -> None:
+    with transaction(project.engine) as conn:
+        upsert_station(conn, {"station_ref": "peace-fm", "name": "Peace FM", "station_class": "class_a",
+                              "stream_url": "http://stream.example/peace"})
+    args = ["--record", "--station", "peace-fm", "--at", "2026-03-01T10:00:00Z", str(clips["mp3"])]
+    first = project.script("detect-audio", *args)  # nothing in the catalog yet
+    assert first.returncode == 0 and first.stdout.strip().endswith("no match"), first.stderr
+    with transaction(project.engine) as conn:
+        store_catalog(conn, song_files)
+    again = project.script("detect-audio", *args)
+    assert again.returncode == 0 and " song-22 " in again.stdout, again.stderr  # recognised now, and printed
+    assert [tuple(row) for row in project.query("SELECT outcome FROM captures")] == [("no_match",)]
+    assert project.scalar("SELECT count(*) FROM detections") == 0  # no detection under a capture without one
+
+
+WHERE_EACH_CAPTURE_CAME_FROM = ("id", "capture_key", "source", "chunk_id", "audio_path", "created_at")
+
+
+def test_a_recorded_file_and_the_same_audio_as_a_snippet_fill_the_same_columns(project: Project, song_files,
+                                                                                clips, tmp_path: Path) -> None:
+    """detect-audio --record and the scanner's snippet inbox write captures and detections with
+    one writer: for the same audio heard on the same station at the same time, their rows differ
+    only in ids, creation times and where each came from.
+
+    The clips are WAV, which both decode to the same samples.  (An MP3 read from its file has
+    its encoder delay trimmed, which the scanner, decoding bytes as they arrive, cannot do: its
+    length and offset then differ by those 25 ms, a difference of decoding, not of recording.)"""
+    catalog = project.tmp_path / "tracks.csv"
+    catalog.write_text("track_ref,title,artist,audio_path,isrc,iswc,album,duration_seconds,society_code\n"
+                       f"song-21,Title song-21,Test Artist,{song_files['song-21']},,,,,\n"
+                       f"song-22,Title song-22,Test Artist,{song_files['song-22']},GB-AYE-06-01498,T-034.524.680-1,"
+                       "First Album,20,052\n")
+    stations_csv = project.tmp_path / "stations.csv"
+    stations_csv.write_text("station_ref,name,city,region,station_class,stream_url\njoy,Joy FM,Accra,,class_a,\n")
+    for script in (("import-catalog", "--tracks", str(catalog), "--stations", str(stations_csv)),
+                   ("batch-fingerprint-tracks", "--all")):
+        result = project.script(*script)
+        assert result.returncode == 0, result.stderr
+    heard_at = "2026-03-01T10:00:00Z"
+    files = [excerpt_file(song_files["song-22"], tmp_path / "clip.wav", 5.0, 8.0, ["-c:a", "pcm_s16le"]),
+             clips["unknown"]]
+    recorded = project.script("detect-audio", "--record", "--station", "joy", "--at", heard_at, *map(str, files))
+    assert recorded.returncode == 0, recorded.stderr
+    inbox = project.var_dir / "inbox"
+    inbox.mkdir(parents=True)
+    settled = time.time() - SETTLE_SECONDS - 5
+    for n, path in enumerate(files):
+        copy = inbox / path.name
+        copy.write_bytes(path.read_bytes())
+        copy.with_name(copy.name + ".json").write_text(json.dumps(
+            {"station_ref": "joy", "chunk_id": f"dev1-{n}", "started_at": heard_at}))
+        for written in (copy, copy.with_name(copy.name + ".json")):
+            os.utime(written, (settled, settled))
+    scanned = scan(project, "--only", "snippets")
+    assert scanned.returncode == 0, scanned.stderr
+
+    written = rows(project, select(captures).order_by(captures.c.id))  # snippets are heard in parallel
+    by_file = {c.audio_sha256: c for c in written if c.source == "file"}
+    by_scanner = {c.audio_sha256: c for c in written if c.source == "snippet"}
+    digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in files]
+    assert list(by_file) == digests and sorted(by_scanner) == sorted(digests) and len(written) == 4
+    assert [by_file[d].outcome for d in digests] == [by_scanner[d].outcome for d in digests] == ["match", "no_match"]
+    for digest, path in zip(digests, files, strict=True):
+        file_row, snippet_row = by_file[digest], by_scanner[digest]
+        assert same_columns(file_row, WHERE_EACH_CAPTURE_CAME_FROM) == same_columns(snippet_row,
+                                                                                   WHERE_EACH_CAPTURE_CAME_FROM)
+        assert (file_row.chunk_id, file_row.audio_path) == (None, str(path.resolve()))
+        assert file_row.capture_key == f"file:{digest}:joy:2026-03-01T10:00:00+00:00"
+        assert Path(snippet_row.audio_path) == project.var_dir / "snippets" / "joy" / f"{snippet_row.chunk_id}.wav"
+    song_file, song_snippet = by_file[digests[0]], by_scanner[digests[0]]
+    assert (song_file.bytes, song_file.codec, song_file.seconds) == (files[0].stat().st_size, "wav", 8.0)
+
+    found = {d.capture_id: d for d in rows(project, select(detections))}
+    assert sorted(found) == sorted([song_file.id, song_snippet.id])
+    from_file, from_scanner = (same_columns(found[c.id], ("id", "capture_id", "created_at"))
+                               for c in (song_file, song_snippet))
+    assert from_file == from_scanner
+    song = found[song_file.id]
+    society = project.scalar("SELECT id FROM partner_societies WHERE code = '052'")
+    assert (song.source, song.title, song.artist, song.album, song.duration_seconds) == (
+        "local", "Title song-22", "Test Artist", "First Album", 20.0)
+    assert (song.isrc, song.isrc_valid, song.iswc) == ("GBAYE0601498", True, "T0345246801")
+    assert (song.society_id, song.society_status) == (society, "mapped")  # nothing left for update-pro-mappings
+    assert abs(song.offset_seconds - 5.0) < 0.2 and abs(song.speed - 1.0) < 0.01 and song.confidence > 0.99
+
+
+def same_columns(row, left_out: tuple[str, ...]) -> dict:
+    """A row's columns and values, without those named."""
+    return {name: value for name, value in row._mapping.items() if name not in left_out}

@@ -16,15 +16,17 @@ from tests.support import ROOT
 #: Rank of each top-level module of zamio: a module may import modules of a lower or equal rank only.
 RANKS = {
     # shared services any stage may use
-    **dict.fromkeys(("errors", "config", "dbtypes", "instants", "money", "identifiers", "logs", "pings", "bootstrap"), 0),
+    **dict.fromkeys(("errors", "config", "dburl", "dbtypes", "instants", "money", "identifiers", "logs", "pings",
+                     "bootstrap"), 0),
     **dict.fromkeys(("db", "tables", "leases", "locks", "runs", "jobs", "migrate", "schedule", "status", "csvimport",
                       "csvwrite"), 1),
     # pure audio and network edges
     **dict.fromkeys(("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings"), 2),
     "mail": 2,  # the outbox: any stage may queue an e-mail
     # the stages
-    **dict.fromkeys(("catalog", "reference", "recognition", "fingerprinting", "detect"), 3),
+    **dict.fromkeys(("catalog", "reference", "recognition", "fingerprinting"), 3),
     "scanning": 4,
+    "detect": 4,  # detect-audio --record writes captures with the scanner's writer
     "playlogs": 5,
     "royalties": 6,
     **dict.fromkeys(("cache", "reports", "cleanup"), 7),
@@ -34,7 +36,7 @@ RANKS = {
 #: Modules that must not touch a database or the network (pure transforms and protocol edges).
 NO_DATABASE = ("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings", "money", "identifiers",
                "csvwrite")
-NO_NUMPY = ("streams", "acrcloud", "jobs", "db", "config", "errors", "status", "schedule", "runs", "locks")
+NO_NUMPY = ("streams", "acrcloud", "jobs", "db", "dburl", "config", "errors", "status", "schedule", "runs", "locks")
 
 
 def modules() -> list[Path]:

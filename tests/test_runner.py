@@ -146,7 +146,7 @@ def test_dry_run_leaves_the_database_unchanged(project: Project, tmp_path: Path)
     assert "dry run" in result.stderr
     assert database_digest(project) == before
     if project.is_sqlite:
-        path = Path(project.database_url.split(":///", 1)[1])
+        path = project.database.sqlite_file
         project.engine.dispose()
         checkpoint = subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(path)!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')"])
         assert checkpoint.returncode == 0

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zamio.dburl import DatabaseUrl, parse_database_url
 from zamio.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,8 +70,13 @@ class Config:
     fingerprint_index_covering: bool = False
 
     @property
+    def database(self) -> DatabaseUrl:
+        """``database_url`` parsed (checked by :func:`load_config`)."""
+        return parse_database_url(self.database_url)
+
+    @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.database.is_sqlite
 
     @property
     def inbox_dir(self) -> Path:
@@ -149,14 +155,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
-    _check_database_url(str(values["database_url"]))
+    parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
     _check_acrcloud(s)
     return Config(**values)  # type: ignore[arg-type]
-
-
-def _check_database_url(url: str) -> None:
-    if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
 def _check_acrcloud(s: Mapping[str, str]) -> None:

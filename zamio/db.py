@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from zamio.dburl import DatabaseUrl, parse_database_url
 from zamio.errors import ServiceUnavailable, TemporaryFailure
 
 READ_ONLY = "zamio_read_only"
@@ -33,33 +33,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def sqlite_path(url: str) -> Path | None:
-    """Return the file of a ``sqlite:///`` URL, or None for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    return Path(path) if path and path != ":memory:" else None
-
-
-def normalise_url(url: str) -> str:
-    """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would otherwise look for psycopg 3)."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
-def open_engine(url: str, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio") -> Engine:
+def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio") -> Engine:
     """Create the engine for ``url``: SQLite with WAL and immediate write transactions, or PostgreSQL."""
-    if url.startswith("sqlite"):
-        path = sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
+    if database.is_sqlite:
+        if database.sqlite_file is not None:
+            database.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(database.sqlalchemy_url, connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(
-        normalise_url(url),
+        database.sqlalchemy_url,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10, "application_name": application_name[:63]},
     )

@@ -5,29 +5,29 @@ the fingerprint code are loaded once.  Each file gives one line of output (text,
 or a JSON object with ``--json``); a file that cannot be read or decoded gives
 an ``error`` and the others are still processed.
 
-With ``--record --station REF --at TIME`` each file is stored as an uploaded
-snippet would be: a ``captures`` row (source ``file``, key
-``file:<sha256>:<station_ref>:<time>``) with its outcome, and for a match a
-``detections`` row (source ``local``).  Recording the same file again for the
-same station and time changes nothing.
+With ``--record --station REF --at TIME`` each file is stored by the scanner's
+writer (:mod:`zamio.scanning.records`) as an uploaded snippet would be: a
+``captures`` row (source ``file``, key ``file:<sha256>:<station_ref>:<time>``)
+with its outcome, and for a match a ``detections`` row (source ``local``).
+Recording the same file again for the same station and time changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from zamio.db import insert_ignore, utcnow
 from zamio.errors import DataError, ItemError, UsageError
 from zamio.instants import NoOffset, parse_instant
-from zamio.tables import artists, captures, detections, stations, tracks
+from zamio.scanning.outcomes import Heard
+from zamio.scanning.records import CaptureFacts, record_capture
+from zamio.tables import artists, stations, tracks
 
 DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
 MAX_FILE_SECONDS = 3 * 3600.0
@@ -75,7 +75,7 @@ def detect_audio(ctx: Any) -> None:
     station_id = _station_id(ctx) if ctx.args.record else None
     cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
     for path in ctx.args.files:
-        result, samples_info = recognise(ctx, path, cache)
+        result, file_audio, heard = recognise(ctx, path, cache)
         print(format_result(result, ctx.args.json), flush=True)
         if result.error:
             ctx.failed(str(path), f"{result.error}: {result.message}")
@@ -83,7 +83,7 @@ def detect_audio(ctx: Any) -> None:
             ctx.ok()
         if ctx.args.record:
             with ctx.transaction() as conn:
-                record(conn, path, result, samples_info, station_id, ctx.args.station, heard_at)
+                record(conn, path, file_audio, heard, station_id, ctx.args.station, heard_at)
 
 
 def parse_time(text: str | None) -> datetime:
@@ -109,18 +109,19 @@ def _station_id(ctx: Any) -> int:
 
 
 @dataclass(frozen=True)
-class FileInfo:
-    """What is recorded about the file itself: its digest, size, format and duration in seconds."""
+class FileAudio:
+    """What was read of a file: its bytes (empty when it could not be read), format and
+    decoded length in seconds."""
 
-    sha256: str | None = None
-    size: int = 0
+    data: bytes = field(default=b"", repr=False)
     codec: str | None = None
     seconds: float = 0.0
 
 
-def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileInfo]:
+def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileAudio, Heard]:
     """Given a file (and a ``zamio.recognition.PairCache`` kept across files, or None),
-    return its ``Detection`` (an error on any item problem) and ``FileInfo``."""
+    return its ``Detection`` (an error on any item problem), its ``FileAudio`` and what
+    was heard in it, as the scanner's writer records it."""
     from zamio import audio
     from zamio.recognition import identify
 
@@ -128,23 +129,26 @@ def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileI
     try:
         data = path.read_bytes()
     except OSError as error:
-        return _failed(result, "audio_missing", f"cannot read {path} ({error.strerror})"), FileInfo()
-    info = FileInfo(hashlib.sha256(data).hexdigest(), len(data), audio.probe_codec(data))
+        unreadable = ItemError(f"cannot read {path} ({error.strerror})", "audio_missing")
+        return _failed(result, unreadable), FileAudio(), Heard("error", error=unreadable, failed=True)
+    codec = audio.probe_codec(data)
     try:
         samples = audio.decode_file(path, max_seconds=MAX_FILE_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS)
     except ItemError as error:
-        return _failed(result, error.reason, str(error)), info
-    info = FileInfo(info.sha256, info.size, info.codec, samples.size / audio.ANALYSIS_RATE)
-    result.seconds = round(info.seconds, 3)
+        outcome = "silence" if isinstance(error, audio.SilentAudio) else "error"
+        return _failed(result, error), FileAudio(data, codec), Heard(outcome, error=error, failed=True)
+    seconds = samples.size / audio.ANALYSIS_RATE
+    result.seconds = round(seconds, 3)
     with ctx.transaction(read_only=True) as conn:
         found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)], cache)
         if found is not None:
             _fill_match(conn, result, found)
-    return result, info
+    heard = Heard("match", seconds, local=found) if found is not None else Heard("no_match", seconds)
+    return result, FileAudio(data, codec, seconds), heard
 
 
-def _failed(result: Detection, reason: str, message: str) -> Detection:
-    result.error, result.message = reason, message
+def _failed(result: Detection, error: ItemError) -> Detection:
+    result.error, result.message = error.reason, str(error)
     return result
 
 
@@ -173,32 +177,10 @@ def format_result(result: Detection, as_json: bool) -> str:
             f"speed {result.speed:.3f}, confidence {result.confidence:.3f}")
 
 
-def record(conn: Connection, path: Path, result: Detection, info: FileInfo, station_id: int, station_ref: str,
+def record(conn: Connection, path: Path, file_audio: FileAudio, heard: Heard, station_id: int, station_ref: str,
            heard_at: datetime) -> None:
-    """Store one file's result as a capture (and its detection if it matched); a
-    capture already recorded under the same key is left as it is."""
-    key = f"file:{info.sha256 or 'unreadable:' + str(path)}:{station_ref}:{heard_at.isoformat()}"
-    now = utcnow()
-    outcome = "error" if result.error else ("match" if result.match else "no_match")
-    if result.error == "silent_audio":
-        outcome = "silence"
-    capture = dict(capture_key=key, station_id=station_id, source="file", started_at=heard_at,
-                   seconds=info.seconds, codec=info.codec, bytes=info.size, audio_sha256=info.sha256,
-                   audio_path=str(path.resolve()), outcome=outcome, error_reason=result.error,
-                   error_message=result.message, created_at=now)
-    if not insert_ignore(conn, captures, [capture], ["capture_key"]) or not result.match:
-        return
-    capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == key)).scalar_one()
-    insert_ignore(conn, detections, [_detection_row(conn, result, capture_id, station_id, heard_at, now)],
-                  ["capture_id", "source"])
-
-
-def _detection_row(conn: Connection, result: Detection, capture_id: int, station_id: int, heard_at: datetime,
-                   now: datetime) -> dict:
-    track = conn.execute(select(tracks).where(tracks.c.id == result.track_id)).first()
-    return dict(capture_id=capture_id, station_id=station_id, detected_at=heard_at, source="local",
-                track_id=track.id, isrc=track.isrc, isrc_valid=True if track.isrc else None, iswc=track.iswc,
-                title=track.title, artist=result.artist, album=track.album, duration_seconds=track.duration_seconds,
-                offset_seconds=result.offset_seconds, speed=result.speed, confidence=result.confidence,
-                score=result.score, society_id=track.society_id, created_at=now)
-
+    """Store one file as a capture of ``station_ref`` heard at ``heard_at`` (and its
+    detection if it matched); a capture already recorded under the same key is left as it is."""
+    record_capture(conn, CaptureFacts(station_id=station_id, source="file", started_at=heard_at, audio=file_audio.data,
+                                      station_ref=station_ref, codec=file_audio.codec,
+                                      audio_path=str(path.resolve()), seconds=file_audio.seconds), heard)

@@ -204,7 +204,7 @@ class _Runner:
 
         lock_name = self.job.name if self.job.lock_scope == "global" else f"{self.job.name}@{self.config.host_name}"
         label = holder_label(os.getpid(), self.config.host_name, self.run_id)
-        lock = job_lock(self.config.database_url, self.config.var_dir, lock_name, label)
+        lock = job_lock(self.config.database, self.config.var_dir, lock_name, label)
         code, error = self._locked_run(lock)
         self._finish(code, error)
         return code
@@ -266,7 +266,7 @@ class _Runner:
         if not self.job.needs_database:
             return
         self.ctx.engine = open_engine(
-            self.config.database_url,
+            self.config.database,
             busy_timeout_ms=self.config.sqlite_busy_timeout_ms,
             application_name=f"zamio {self.job.name}",
         )
@@ -280,7 +280,7 @@ class _Runner:
         if self.ctx.dry_run or not (self.job.needs_database and self.job.record_runs):
             return
         try:
-            engine = open_engine(self.config.database_url, busy_timeout_ms=self.config.sqlite_busy_timeout_ms)
+            engine = open_engine(self.config.database, busy_timeout_ms=self.config.sqlite_busy_timeout_ms)
             RunRecord.locked(engine, self.job.name, self.run_id, self.config.host_name, message)
             engine.dispose()
         except Exception as error:  # recording a skipped run must never turn 75 into a failure

@@ -21,7 +21,7 @@ import struct
 from pathlib import Path
 from typing import Protocol
 
-from zamio.db import sqlite_path
+from zamio.dburl import DatabaseUrl
 from zamio.errors import LockHeld, ServiceUnavailable
 
 
@@ -43,8 +43,8 @@ def holder_label(pid: int, host: str, run_id: str) -> str:
 class PostgresAdvisoryLock:
     """A session advisory lock on a dedicated psycopg2 connection."""
 
-    def __init__(self, database_url: str, name: str, label: str) -> None:
-        self.database_url = database_url
+    def __init__(self, libpq_dsn: str, name: str, label: str) -> None:
+        self.libpq_dsn = libpq_dsn
         self.name = name
         self.label = label
         self.key = lock_key(name)
@@ -52,12 +52,9 @@ class PostgresAdvisoryLock:
 
     def acquire(self) -> None:
         import psycopg2
-        from sqlalchemy.engine import make_url
 
-        url = make_url(self.database_url).set(drivername="postgresql")  # libpq wants the bare scheme
-        dsn = url.render_as_string(hide_password=False)
         try:
-            conn = psycopg2.connect(dsn, application_name=self.label[:63], connect_timeout=10)
+            conn = psycopg2.connect(self.libpq_dsn, application_name=self.label[:63], connect_timeout=10)
         except psycopg2.OperationalError as error:
             raise ServiceUnavailable(f"cannot reach the database named by DATABASE_URL: {error}".strip()) from error
         conn.autocommit = True
@@ -122,11 +119,11 @@ class FileLock:
                 self._fd = None
 
 
-def job_lock(database_url: str, var_dir: Path, name: str, label: str) -> JobLock:
+def job_lock(database: DatabaseUrl, var_dir: Path, name: str, label: str) -> JobLock:
     """The lock for job ``name`` on this database: advisory on PostgreSQL, a file lock otherwise."""
-    if database_url.startswith("postgresql"):
-        return PostgresAdvisoryLock(database_url, name, label)
-    db_file = sqlite_path(database_url)
+    if database.libpq_dsn is not None:
+        return PostgresAdvisoryLock(database.libpq_dsn, name, label)
+    db_file = database.sqlite_file
     folder = Path(f"{db_file}.locks") if db_file is not None else var_dir / "locks"
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return FileLock(folder / f"{safe}.lock", name, label)

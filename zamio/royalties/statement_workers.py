@@ -35,7 +35,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from zamio.db import open_engine, sqlite_path, transaction
+from zamio.db import open_engine, transaction
+from zamio.dburl import parse_database_url
 from zamio.errors import ZamioError
 from zamio.royalties.statements import ItemRange, StatementCycle, recipient_ranges, write_recipient_statements
 from zamio.tables import cycle_line_items
@@ -60,7 +61,7 @@ def write_statements(conn: Connection, cycle: object, folder: Path, workers: int
     """
     statement_cycle = StatementCycle.of(cycle)
     url = conn.engine.url.render_as_string(hide_password=False)
-    in_memory = url.startswith("sqlite") and sqlite_path(url) is None
+    in_memory = parse_database_url(url).in_memory
     ranges = [] if workers < 2 or in_memory else recipient_ranges(conn, statement_cycle.id, workers)
     staging = _fresh(folder / STAGING)
     try:

@@ -1,8 +1,15 @@
-"""Writing what a scan heard: one ``captures`` row per capture and its ``detections`` row.
+"""Writing what was heard: one ``captures`` row per capture and its ``detections`` row.
 
-Both writes are idempotent: a capture is keyed by ``capture_key`` (``link:<id>:<start>``
-or ``snippet:<chunk id>``) and a detection by (capture, source), so a run killed and
-repeated never records a capture twice.
+The one writer of captures and detections: stream captures and uploaded snippets
+(``bin/scan-station-streams``) and files recorded by ``bin/detect-audio --record``
+fill the same columns the same way.  A local detection keeps the catalog's facts of
+its track as they were when it was heard (ISRC, ISWC, title, artist, album, length,
+society), as an ACRCloud detection keeps the service's.
+
+Both writes are idempotent: a capture is keyed by ``capture_key`` (``link:<id>:<start>``,
+``snippet:<chunk id>`` or ``file:<sha256>:<station_ref>:<start>``) and a detection by
+(capture, source), so a run killed and repeated never records a capture twice.  A
+capture already recorded is left as it is, detection included.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -17,7 +25,7 @@ from sqlalchemy import Connection, select
 from zamio.db import insert_ignore, utcnow
 from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
-from zamio.tables import captures, detections, tracks
+from zamio.tables import artists, captures, detections, tracks
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 
@@ -27,9 +35,10 @@ class CaptureFacts:
     """Where a capture came from and what was read; times are aware UTC."""
 
     station_id: int
-    source: str  # stream | snippet
+    source: str  # stream | snippet | file
     started_at: datetime
     audio: bytes
+    station_ref: str | None = None  # file captures are keyed by the station as it was named
     stream_link_id: int | None = None
     chunk_id: str | None = None
     url_used: str | None = None
@@ -39,18 +48,32 @@ class CaptureFacts:
     seconds: float | None = None
     burst_seconds: float | None = None  # started_at is this much before the first byte arrived
 
+    @cached_property
+    def audio_sha256(self) -> str | None:
+        return hashlib.sha256(self.audio).hexdigest() if self.audio else None
+
     @property
     def capture_key(self) -> str:
         if self.chunk_id is not None:
             return f"snippet:{self.chunk_id}"
+        if self.source == "file":
+            # The same audio heard on the same station at the same time is one capture,
+            # whatever the file is called; a file that could not be read is told by its path.
+            audio = self.audio_sha256 or f"unreadable:{self.audio_path}"
+            return f"file:{audio}:{self.station_ref}:{self.started_at.isoformat()}"
         return f"link:{self.stream_link_id}:{self.started_at.isoformat()}"
 
 
 def record_capture(conn: Connection, facts: CaptureFacts, heard: Heard) -> tuple[int, bool]:
-    """Write the capture and its detection, if any; return (capture id, detection written)."""
+    """Write the capture and its detection, if any; return (capture id, detection written).
+
+    A capture recorded before keeps its outcome and detection: a file recorded again
+    after the catalog changed must not gain a detection its capture says it lacks."""
     row = capture_row(facts, heard)
-    insert_ignore(conn, captures, [row], ["capture_key"])
+    inserted = insert_ignore(conn, captures, [row], ["capture_key"]) > 0
     capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == row["capture_key"])).scalar_one()
+    if not inserted:
+        return capture_id, False
     detection = detection_row(conn, capture_id, facts, heard)
     written = bool(detection) and insert_ignore(conn, detections, [detection], ["capture_id", "source"]) > 0
     return capture_id, written
@@ -70,7 +93,7 @@ def capture_row(facts: CaptureFacts, heard: Heard) -> dict[str, Any]:
         "seconds": round(facts.seconds if facts.seconds is not None else heard.seconds, 3),
         "codec": facts.codec,
         "bytes": len(facts.audio),
-        "audio_sha256": hashlib.sha256(facts.audio).hexdigest() if facts.audio else None,
+        "audio_sha256": facts.audio_sha256,
         "audio_path": facts.audio_path,
         "icy_title": facts.icy_title,
         "burst_seconds": facts.burst_seconds,
@@ -89,12 +112,27 @@ def detection_row(conn: Connection, capture_id: int, facts: CaptureFacts, heard:
             "created_at": utcnow()}
     if heard.local is not None:
         found = heard.local
-        return {**base, "source": "local", "track_id": int(found.track_id),
+        return {**base, "source": "local", **catalog_fields(conn, int(found.track_id)),
                 "offset_seconds": float(found.offset_seconds), "speed": float(found.speed),
                 "confidence": float(found.confidence), "score": float(found.score)}
     assert heard.acr is not None
     fields = detection_fields(heard.acr)
     return {**base, "source": "acrcloud", "track_id": track_by_isrc(conn, fields["isrc"]), **fields}
+
+
+def catalog_fields(conn: Connection, track_id: int) -> dict[str, Any]:
+    """The detection columns of a locally matched catalog track: its facts as they are now."""
+    row = conn.execute(select(tracks.c.isrc, tracks.c.iswc, tracks.c.title, artists.c.name.label("artist"),
+                              tracks.c.album, tracks.c.duration_seconds, tracks.c.society_id)
+                       .select_from(tracks.outerjoin(artists, artists.c.id == tracks.c.artist_id))
+                       .where(tracks.c.id == track_id)).first()
+    fields: dict[str, Any] = {"track_id": track_id}
+    if row is not None:
+        fields.update(row._mapping)
+        fields["isrc_valid"] = True if row.isrc else None  # the catalog import checked it
+        # Mapped already: update-pro-mappings maps only rows without a society.
+        fields["society_status"] = "mapped" if row.society_id is not None else "unmapped"
+    return fields
 
 
 def track_by_isrc(conn: Connection, isrc: str | None) -> int | None:

@@ -46,7 +46,7 @@ captures = Table(
     "captures",
     metadata,
     id_column(),
-    Column("capture_key", Text, nullable=False, unique=True),  # link:<id>:<time> or snippet:<chunk id>
+    Column("capture_key", Text, nullable=False, unique=True),  # link:<id>:<time>, snippet:<chunk id>, file:<sha256>:…
     ref("station_id", "stations", nullable=False),
     ref("stream_link_id", "stream_links"),
     Column("source", Text, nullable=False),  # stream | snippet | file
