@@ -142,7 +142,6 @@ def test_the_database_refuses_a_second_billing_of_an_airing(world: World):
 @pytest.mark.postgres
 def test_an_import_racing_the_converter_on_one_airing_bills_it_once(postgres_url: str, tmp_path):
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     world = World(project)
     world.track("A", isrc="GHA012600001")
     rounds = 12

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, Project
+from tests.support import ROOT, Project, migrated_sqlite_url
 
 SOAK_SECONDS = float(os.environ.get("ZAMIO_SOAK_SECONDS", "60"))
 
@@ -41,9 +41,8 @@ WRITER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_two_sqlite_writers_never_see_database_is_locked(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'soak.db'}"
+    url = migrated_sqlite_url(tmp_path / "soak.db")
     project = Project(url, tmp_path)
-    project.migrate()
     project.execute("CREATE TABLE soak (writer TEXT NOT NULL, n INTEGER NOT NULL, UNIQUE (writer, n))")
     script = tmp_path / "writer.py"
     script.write_text(WRITER.format(root=str(ROOT), url=url))
@@ -60,7 +59,6 @@ def test_two_sqlite_writers_never_see_database_is_locked(tmp_path: Path) -> None
 @pytest.mark.postgres
 def test_two_workers_claim_disjoint_sets_and_finish_all(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     project.execute(
         "CREATE TABLE test_queue (id INTEGER PRIMARY KEY, done_by TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
         "next_attempt_at TIMESTAMPTZ, last_error TEXT, lease_owner TEXT, lease_expires_at TIMESTAMPTZ)"

@@ -58,8 +58,8 @@ def test_a_job_given_an_unsupported_url_exits_78_naming_the_variable(tmp_path: P
     assert "DATABASE_URL" in result.stderr and "postgresql://" in result.stderr and "s3cret" not in result.stderr
 
 
-def test_the_libpq_dsn_reaches_the_database_it_names(postgres_url: str) -> None:
-    parsed = parse_database_url(postgres_url)
+def test_the_libpq_dsn_reaches_the_database_it_names(empty_postgres_url: str) -> None:
+    parsed = parse_database_url(empty_postgres_url)
     name = parsed.sqlalchemy_url.database
     for dsn in (parsed.libpq_dsn, postgres_admin().with_database(name).libpq_dsn):
         conn = psycopg2.connect(dsn)
@@ -72,8 +72,8 @@ def test_the_libpq_dsn_reaches_the_database_it_names(postgres_url: str) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql+psycopg2"])
-def test_a_job_runs_on_each_spelling_of_a_postgresql_url(postgres_url: str, tmp_path: Path, scheme: str) -> None:
-    written = scheme + postgres_url[postgres_url.index("://"):]
+def test_a_job_runs_on_each_spelling_of_a_postgresql_url(empty_postgres_url: str, tmp_path: Path, scheme: str) -> None:
+    written = scheme + empty_postgres_url[empty_postgres_url.index("://"):]
     project = Project(written, tmp_path)
     result = project.script("migrate")  # takes its job lock through libpq and migrates through SQLAlchemy
     assert result.returncode == 0, result.stderr

@@ -42,7 +42,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.support import Project, postgres_problem
+from tests.support import (Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url,
+                           postgres_problem)
 from tests.test_playlogs import T0, World
 from zamio.royalties.earnings import NOT_IN_A_CYCLE
 
@@ -104,7 +105,6 @@ class MoneyHistory(RuleBasedStateMachine):
         self.root.mkdir(parents=True)
         self.pg_name: str | None = None
         self.project = Project(self._database_url(), self.root)
-        self.project.migrate()
         self.files = 0
         self.priced_completely = False  # the last pricing step ran to its end with nothing reported since
         self.used_rates: dict[int, tuple] = {}
@@ -113,18 +113,14 @@ class MoneyHistory(RuleBasedStateMachine):
 
     def _database_url(self) -> str:
         if self.database_kind == "sqlite":
-            return f"sqlite:///{self.root / 'zamio.db'}"
-        from tests.conftest import _create_postgres_database
-
-        self.pg_name, url = _create_postgres_database()
+            return migrated_sqlite_url(self.root / "zamio.db")
+        self.pg_name, url = create_postgres_database()
         return url
 
     def teardown(self) -> None:
         self.project.engine.dispose()
         if self.pg_name:
-            from tests.conftest import _drop_postgres_database
-
-            _drop_postgres_database(self.pg_name)
+            drop_postgres_database(self.pg_name)
 
     def run(self, name: str, *args: str) -> str:
         result = self.project.script(name, *args, timeout=300)

@@ -209,7 +209,6 @@ def test_two_workers_price_every_play_once_in_small_batches(project: Project) ->
 def test_a_priced_play_or_rate_card_cannot_be_deleted(postgres_url: str, tmp_path) -> None:
     # PostgreSQL has no foreign keys from pricings to plays and rate cards (sql/0012): triggers keep them.
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     books = Books(project.engine)
     station = books.station()
     card = books.rate_card("class_a", "regular", "0.02", "1.0", date(2026, 3, 1))

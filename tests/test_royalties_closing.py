@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _create_postgres_database, _drop_postgres_database
-from tests.support import Project
+from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 from tests.test_royalties_support import Books, utc
 
 CYCLE = ("--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
@@ -32,18 +31,15 @@ def twin(project: Project, tmp_path: Path) -> Iterator[Project]:
     folder = tmp_path / "twin"
     folder.mkdir()
     if project.is_sqlite:
-        other = Project(f"sqlite:///{folder / 'zamio.db'}", folder)
-        other.migrate()
-        yield other
+        yield Project(migrated_sqlite_url(folder / "zamio.db"), folder)
         return
-    name, url = _create_postgres_database()
+    name, url = create_postgres_database()
     other = Project(url, folder)
     try:
-        other.migrate()
         yield other
     finally:
         other.engine.dispose()
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 def month(project: Project) -> None:

@@ -24,9 +24,7 @@ PLAYS = 1200
 
 @pytest.fixture
 def pg_project(postgres_url: str, tmp_path: Path) -> Project:
-    project = Project(postgres_url, tmp_path)
-    project.migrate()
-    return project
+    return Project(postgres_url, tmp_path)
 
 
 def fill(project: Project) -> int:

@@ -173,7 +173,6 @@ def test_a_recalculation_of_a_locked_period_is_paid_by_the_next_cycle(project: P
 @pytest.mark.postgres
 def test_two_closes_at_once_pay_each_pricing_once(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     books, station, local = scenario(project)
     for day in range(1, 20):
         books.play(station, utc(f"2026-04-{day:02d} 12:00"), 100, track_id=local)

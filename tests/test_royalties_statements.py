@@ -129,7 +129,6 @@ def awkward_cycle(project: Project, name: str, method: str, period: tuple[date, 
 @pytest.mark.postgres
 def test_postgresql_formats_lines_as_the_reference_does(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     books = Books(project.engine)
     station = books.station(name='Joy <FM> & Co, "Live"\nAccra')
     track = books.track("t1", "Odo 'love' <b>", books.artist("art-1", "Ama «Nkansah» & Sons"), isrc="GHA120000001")

@@ -174,7 +174,6 @@ def test_ages_are_whole_years_and_the_limit_follows_the_year_of_use() -> None:
 @pytest.mark.postgres
 def test_two_declarations_at_once_and_a_pricing_run_book_each_play_once(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    project.migrate()
     books = Books(project.engine)
     station = books.station()
     for day in range(1, 29):

@@ -20,8 +20,7 @@ import pytest
 from sqlalchemy import insert
 
 from bench.royalty_bench import compare_books, fair_baseline
-from tests.conftest import _create_postgres_database, _drop_postgres_database
-from tests.support import Project
+from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 from tests.test_royalties_support import Books
 from zamio.tables import day_periods, eligibility_rules
 
@@ -32,22 +31,21 @@ BATCH = 64  # plays per transaction: the scenario's plays take several batches
 def two_projects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Project, Project]]:
     """Two fresh migrated databases: the pricing job's and the fair baseline's."""
     if request.param == "sqlite":
-        urls = [f"sqlite:///{tmp_path / 'job.db'}", f"sqlite:///{tmp_path / 'fair.db'}"]
+        urls = [migrated_sqlite_url(tmp_path / "job.db"), migrated_sqlite_url(tmp_path / "fair.db")]
         names = []
     else:
-        names, urls = zip(*(_create_postgres_database() for _ in range(2)))
+        names, urls = zip(*(create_postgres_database() for _ in range(2)))
     projects = (Project(urls[0], tmp_path / "job"), Project(urls[1], tmp_path / "fair"))
     try:
         for project in projects:
             project.tmp_path.mkdir()
-            project.migrate()
         yield projects
     finally:
         for project in projects:
             if "engine" in project.__dict__:
                 project.engine.dispose()
         for name in names:
-            _drop_postgres_database(name)
+            drop_postgres_database(name)
 
 
 def build(project: Project) -> int:

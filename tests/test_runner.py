@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, Project
+from tests.support import ROOT, Project, migrated_sqlite_url
 
 JOB = str(ROOT / "tests" / "jobs" / "process-items")
 
@@ -71,9 +71,8 @@ def test_sigkill_mid_item_leaves_no_partial_item_and_rerun_finishes(project: Pro
     assert len(killed) == 1 and killed[0][0] == "running"
     interrupted = table_digest(project)
 
-    clean = Project(project.database_url.replace("zamio.db", "clean.db"), tmp_path / "clean") if project.is_sqlite else None
+    clean = Project(migrated_sqlite_url(tmp_path / "clean.db"), tmp_path / "clean") if project.is_sqlite else None
     if clean is not None:
-        clean.migrate()
         make_items(clean, 30)
         assert clean.script(JOB).returncode == 0
         assert table_digest(clean) == interrupted

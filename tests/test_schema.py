@@ -45,7 +45,7 @@ def declared() -> dict[str, dict]:
     return schema
 
 
-def test_migrations_create_exactly_the_declared_tables(project: Project) -> None:
+def assert_declared_schema(project: Project) -> None:
     actual, expected = reflected(project), declared()
     assert sorted(actual) == sorted(expected)
     for name in expected:
@@ -53,6 +53,18 @@ def test_migrations_create_exactly_the_declared_tables(project: Project) -> None
         assert actual[name]["pk"] == expected[name]["pk"], name
         assert actual[name]["uniques"] == expected[name]["uniques"], name
         assert actual[name]["indexes"] == expected[name]["indexes"], name
+
+
+def test_migrations_create_exactly_the_declared_tables(empty_project: Project) -> None:
+    empty_project.migrate()  # the real bin/migrate, from nothing
+    assert_declared_schema(empty_project)
+
+
+def test_a_test_database_has_exactly_this_checkout_s_migrations(project: Project) -> None:
+    # The fixtures copy a template migrated once: one of other migration files must never be used.
+    recorded = {row.version: row.checksum for row in project.query("SELECT version, checksum FROM schema_migrations")}
+    assert recorded == {m.version: m.checksum for m in migrate.discover()}
+    assert_declared_schema(project)
 
 
 #: Tables without a natural unique key, and why that is safe.
@@ -72,10 +84,13 @@ def test_every_written_table_has_a_natural_unique_key() -> None:
         assert natural, f"{table.name} has no unique key besides its surrogate id"
 
 
-def test_migrate_twice_is_a_no_op(project: Project) -> None:
-    again = project.script("migrate")
-    assert again.returncode == 0 and "up to date" in again.stderr
-    assert project.scalar("SELECT count(*) FROM schema_migrations") == len(migrate.discover())
+def test_migrate_applies_each_file_once_and_a_second_run_does_nothing(empty_project: Project) -> None:
+    first = empty_project.script("migrate")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [f"applied {m.path.name}" for m in migrate.discover()]
+    again = empty_project.script("migrate")
+    assert again.returncode == 0 and "up to date" in again.stderr and again.stdout == ""
+    assert empty_project.scalar("SELECT count(*) FROM schema_migrations") == len(migrate.discover())
 
 
 def test_a_failing_migration_leaves_nothing_behind(project: Project, tmp_path) -> None:
