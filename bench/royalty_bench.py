@@ -105,7 +105,7 @@ from zamio.royalties.calculate import BATCH_PLAYS, WORKERS  # noqa: E402
 from zamio.royalties.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
 from zamio.tables import (artists, contributors, day_periods, eligibility_rules, partner_societies,  # noqa: E402
                           play_logs, publishers, rate_cards, reciprocal_agreements, royalty_ledger,
-                          royalty_pricings, stations, tracks)
+                          royalty_pricings, society_admin_fees, stations, tracks)
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_PREFIX = "zamio_bench_royalty_"
@@ -270,6 +270,7 @@ class Reference:
     societies: dict[int, Any] = field(default_factory=dict)
     local: Any = None
     agreements: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    fees: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))  # society's dated fees, latest first
     works: dict[int, Any] = field(default_factory=dict)
     shares: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
 
@@ -289,6 +290,8 @@ class Reference:
         ref.local = next(s for s in ref.societies.values() if s.is_local)
         for row in conn.execute(select(reciprocal_agreements)):
             ref.agreements[row.society_id].append(row)
+        for row in conn.execute(select(society_admin_fees).order_by(society_admin_fees.c.effective_from.desc())):
+            ref.fees[row.society_id].append(row)
         artist_publisher, track_publisher = aliased(publishers), aliased(publishers)
         ref.works = {row.id: row for row in conn.execute(
             select(tracks.c.id, tracks.c.society_id, artists.c.artist_ref, artists.c.name.label("artist_name"),
@@ -368,16 +371,23 @@ def owner_of(ref: Reference, play: Any, territory: str, day: date) -> tuple:
 
 
 def society_owner(ref: Reference, society: Any, territory: str, day: date) -> tuple:
+    """The latest agreement row in force (drafts aside) decides; it pays only if active.  Its fee, else
+    the society's dated default fee of that day (before the first, the first), else the society's own."""
     found = None
     for a in ref.agreements.get(society.id, []):
-        if (a.status.lower() == "active" and a.territory == territory and a.effective_from <= day
+        if (a.status.lower() != "draft" and a.territory == territory and a.effective_from <= day
                 and (a.expires_on is None or day < a.expires_on)):
             if found is None or a.effective_from > found.effective_from:
                 found = a
-    if found is None:
+    if found is None or found.status.lower() != "active":
         return ("suspense", "no_agreement")
-    fee = found.admin_fee_percent if found.admin_fee_percent is not None else society.default_admin_fee_percent
-    return ("society", society, found, fee)
+    if found.admin_fee_percent is not None:
+        return ("society", society, found, found.admin_fee_percent, None)
+    dated = ref.fees.get(society.id, [])
+    fee_row = next((f for f in dated if f.effective_from <= day), dated[-1] if dated else None)
+    if fee_row is None:
+        return ("society", society, found, society.default_admin_fee_percent, None)
+    return ("society", society, found, fee_row.admin_fee_percent, fee_row.id)
 
 
 def work_owner(work: Any, shares: list[Any]) -> tuple:
@@ -403,7 +413,7 @@ def lines_for(gross: int, owner: tuple, local: Any, recording_key: str) -> list[
         reason = owner[1]
         return [Line("suspense", "suspense", f"{reason}:{recording_key}", None, gross, reason=reason, share=HUNDRED)]
     if owner[0] == "society":
-        _, society, _agreement, fee = owner
+        _, society, _agreement, fee, _fee_row = owner
         fee = fee or Decimal(0)
         fee_units, rest = percent_of(gross, fee)
         return [Line("admin_fee", "local_society", local.code, local.short_name, fee_units, society.id, share=fee),
@@ -457,6 +467,8 @@ def price_one(ref: Reference, play: Any) -> Priced:
     owner = owner_of(ref, play, territory, day)
     if owner[0] == "society":
         details.update(agreement_id=owner[2].id, fee_percent=str(owner[3]))
+        if owner[4] is not None:
+            details.update(society_fee_id=owner[4])
     status, reason = ("suspense", owner[1]) if owner[0] == "suspense" else ("priced", None)
     return Priced(status, reason, day, seconds, card.multiplier, gross, card.currency, card.id,
                   compact_json(details), lines_for(gross, owner, ref.local, play.recording_key))

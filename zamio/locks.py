@@ -73,6 +73,8 @@ class PostgresAdvisoryLock:
         cur.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            # Advisory locks are per database: the same job's lock in another database is not this one.
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND l.classid::bigint = %s AND l.objid::bigint = %s",
             (unsigned >> 32, unsigned & 0xFFFFFFFF),
         )
