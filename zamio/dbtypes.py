@@ -4,7 +4,8 @@ SQLite has no timestamp, date or decimal type.  These decorators store
 timestamps as fixed-width UTC text (so text order is time order and SQLite's
 ``date()`` understands them), dates as ``YYYY-MM-DD`` text and exact decimals
 (rates, percentages) as decimal text, while PostgreSQL gets ``timestamptz``,
-``date`` and ``numeric``.  Money is not a decimal column at all: it is a BIGINT
+``date`` and ``numeric`` of the digits the decimal's kind keeps
+(``zamio.decimals``).  Money is not a decimal column at all: it is a BIGINT
 count of ten-thousandths of the currency unit on both databases (see
 ``zamio.money``).
 """
@@ -18,6 +19,8 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from zamio.decimals import DecimalKind
 
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -80,22 +83,31 @@ class DateText(TypeDecorator[date]):
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """An exact decimal (a rate, a percentage): ``numeric`` on PostgreSQL, decimal text on SQLite."""
+    """An exact decimal of one kind (a rate, a percentage): ``numeric`` on PostgreSQL, decimal text on SQLite.
 
-    impl = Numeric(24, 10)
+    The kind (``zamio.decimals``) fixes the digits kept, the same on both databases: PostgreSQL's
+    ``NUMERIC(precision, places)``, and on both a value with more decimal places or whole digits is
+    refused here (ValueError) before PostgreSQL could round it or SQLite keep digits PostgreSQL would not.
+    """
+
+    impl = Numeric
     cache_ok = True
+
+    def __init__(self, kind: DecimalKind) -> None:
+        super().__init__(kind.precision, kind.places, asdecimal=True)
+        self.kind = kind
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(24, 10, asdecimal=True))
+        return dialect.type_descriptor(Numeric(self.kind.precision, self.kind.places, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if isinstance(value, float):
             raise ValueError("floats are not accepted for exact decimal columns; pass a Decimal")
-        exact = Decimal(value)
+        exact = self.kind.check(Decimal(value))
         return format(exact, "f") if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
