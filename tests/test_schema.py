@@ -14,7 +14,7 @@ from sqlalchemy.exc import StatementError
 
 from tests.support import Project
 from zamio import migrate
-from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
 from zamio.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
 from zamio.tables import metadata
 
@@ -228,3 +228,16 @@ def test_the_precision_migration_refuses_to_round_values_stored_before(empty_dat
                     "AND period = 'prime'")  # corrected by hand: now it goes through
     migrate.migrate(project.engine, every)
     assert "0016" in migrate.applied_versions(project.engine)
+
+
+def test_instants_of_any_year_round_trip_and_sort_on_both_databases(project: Project) -> None:
+    scratch = Table("scratch_years", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime))
+    scratch.create(project.engine)
+    years = [datetime(1, 1, 1, 0, 30, tzinfo=timezone.utc), datetime(999, 6, 1, tzinfo=timezone.utc),
+             datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)]
+    with project.engine.begin() as conn:
+        conn.execute(scratch.insert(), [{"id": i, "at": at} for i, at in enumerate(reversed(years))])
+        stored = [row.at for row in conn.execute(select(scratch).order_by(scratch.c.at))]
+    assert stored == years  # SQLite text with a four-digit year sorts as time does
+    # A year before 1000 stored by an older version without its leading zeros still reads.
+    assert parse_sqlite_time("1-01-01 00:30:00.000000") == years[0]

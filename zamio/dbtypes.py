@@ -12,6 +12,7 @@ count of ten-thousandths of the currency unit on both databases (see
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -21,8 +22,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from zamio.decimals import DecimalKind
-
-SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -42,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: zamio stores UTC instants only")
         value = value.astimezone(timezone.utc)
-        return value.strftime(SQLITE_TIME_FORMAT) if dialect.name == "sqlite" else value
+        return sqlite_time_text(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -52,8 +51,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
+def sqlite_time_text(moment: datetime) -> str:
+    """Given an aware UTC instant, return its stored SQLite form, the year always in four digits.
+
+    (``strftime("%Y")`` writes the year 1 as ``1``, which neither sorts before 2026 as text nor
+    reads back.)
+    """
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+_SHORT_YEAR = re.compile(r"^(\d{1,3})-")
+
+
 def parse_sqlite_time(text: str) -> datetime:
-    """Parse the stored SQLite form (or any ISO 8601 string) into an aware UTC datetime."""
+    """Parse the stored SQLite form (or any ISO 8601 string) into an aware UTC datetime.
+
+    A year stored in fewer than four digits (``strftime`` wrote years before 1000 so before
+    ``sqlite_time_text``) is read as the year it names.
+    """
+    short = _SHORT_YEAR.match(text)
+    if short:
+        text = f"{int(short.group(1)):04d}{text[short.end(1):]}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
