@@ -43,14 +43,11 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
 
 
 def test_good_rows_load_and_bad_rows_are_reported_by_line(project: Project, tmp_path: Path) -> None:
-    files = [write(tmp_path, n, c) for n, c in (("tracks.csv", TRACKS), ("stations.csv", STATIONS),
-                                                  ("contributors.csv", CONTRIBUTORS))]
-    args = ["--tracks", str(files[0]), "--stations", str(files[1]), "--contributors", str(files[2])]
-    result = project.script("import-catalog", *args)
+    files = [write(tmp_path, n, c) for n, c in (("tracks.csv", TRACKS), ("stations.csv", STATIONS))]
+    result = project.script("import-catalog", "--tracks", str(files[0]), "--stations", str(files[1]))
     assert result.returncode == 1, result.stderr
     for line, words in ((4, "title is empty"), (5, "isrc"), (6, "category 'podcast'"), (7, "duration_seconds"),
-                        (3, "station_class 'class_z'"), (4, "must start with http"),
-                        (4, "track_ref 'GH-999' is not in the catalog"), (5, "above the maximum 100")):
+                        (3, "station_class 'class_z'"), (4, "must start with http")):
         assert any(f"line {line}: " in row and words in row for row in result.stderr.splitlines()), (line, words)
     assert "tracks.csv: 2 rows loaded, 4 rejected" in result.stderr
 
@@ -65,10 +62,24 @@ def test_good_rows_load_and_bad_rows_are_reported_by_line(project: Project, tmp_
                           "JOIN stations s ON s.id = l.station_id ORDER BY l.priority")
     assert [tuple(r) for r in links] == [("peace-fm", "http://stream.example/peace", 0),
                                          ("peace-fm", "https://backup.example/peace", 1)]
+
+
+def test_a_share_table_loads_whole_or_not_at_all(project: Project, tmp_path: Path) -> None:
+    tracks = write(tmp_path, "tracks.csv", TRACKS)
+    assert project.script("import-catalog", "--tracks", str(tracks)).returncode == 1  # its bad rows: see above
+    contributors = write(tmp_path, "contributors.csv", CONTRIBUTORS)
+    refused = project.script("import-catalog", "--contributors", str(contributors))
+    assert refused.returncode == 65, refused.stderr
+    for line, words in ((4, "track_ref 'GH-999' is not in the catalog"),
+                        (5, "share_percent 150 is above the maximum 100; the accepted range is 0 to 100")):
+        assert any(f"contributors.csv line {line}: " in row and words in row for row in refused.stderr.splitlines())
+    assert "nothing was imported" in refused.stderr
+    assert project.scalar("SELECT count(*) FROM contributors") == 0  # not the two good rows either
+    good = write(tmp_path, "contributors.csv", "\n".join(CONTRIBUTORS.splitlines()[:3]) + "\n")
+    assert project.script("import-catalog", "--contributors", str(good)).returncode == 0
     shares = project.query("SELECT party_ref, role, share_percent, email FROM contributors ORDER BY party_ref")
     assert [(r[0], r[1], Decimal(str(r[2])), r[3]) for r in shares] == [
-        ("00014107338", "composer", Decimal("50"), "kwame@example.com"),
-                                          ("ama-serwaa", "lyricist", Decimal("50"), None)]
+        ("00014107338", "composer", Decimal("50"), "kwame@example.com"), ("ama-serwaa", "lyricist", Decimal("50"), None)]
 
 
 def test_reimport_is_idempotent_and_updates_in_place(project: Project, tmp_path: Path) -> None:
@@ -111,15 +122,20 @@ def test_reader_strips_cells_skips_blank_lines_and_numbers_lines(tmp_path: Path)
         list(csvimport.read_rows(write(tmp_path, "e.csv", ""), required=["a"]))
 
 
-@pytest.mark.parametrize("raw, expected", [("12.50", Decimal("12.50")), ("1,000.5", Decimal("1000.5")), (None, None)])
+@pytest.mark.parametrize("raw, expected", [("12.50", Decimal("12.50")), ("12,50", Decimal("12.50")),
+                                           ("0,015", Decimal("0.015")), ("1000.5", Decimal("1000.5")), (None, None)])
 def test_decimal_field_is_exact(raw, expected) -> None:
     assert csvimport.decimal({"x": raw}, "x") == expected
 
 
-@pytest.mark.parametrize("raw", ["abc", "1e3", "NaN", "12.5.1"])
-def test_decimal_field_refuses_what_is_not_a_plain_number(raw) -> None:
-    with pytest.raises(csvimport.RowError, match="not a number"):
+@pytest.mark.parametrize("raw, words", [("abc", "is not a number"), ("1e3", "has an exponent"),
+                                        ("NaN", "is not a number"), ("12.5.1", "more than one decimal separator"),
+                                        ("1,000.5", "(1000.5 if that is the number meant)"),
+                                        ("1,000", "write 1000 for the whole number or 1.000 for the decimal")])
+def test_decimal_field_refuses_what_is_not_a_plain_number(raw, words) -> None:
+    with pytest.raises(csvimport.RowError) as refused:
         csvimport.decimal({"x": raw}, "x")
+    assert str(refused.value).startswith(f"x {raw!r} ") and words in str(refused.value)
 
 
 def test_slug_makes_ascii_references() -> None:

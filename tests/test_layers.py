@@ -16,10 +16,10 @@ from tests.support import ROOT
 #: Rank of each top-level module of zamio: a module may import modules of a lower or equal rank only.
 RANKS = {
     # shared services any stage may use
-    **dict.fromkeys(("errors", "config", "dburl", "dbtypes", "instants", "money", "identifiers", "logs", "pings",
-                     "bootstrap"), 0),
+    **dict.fromkeys(("errors", "config", "dburl", "dbtypes", "decimals", "instants", "money", "identifiers", "logs",
+                     "pings", "bootstrap"), 0),
     **dict.fromkeys(("db", "tables", "leases", "locks", "runs", "jobs", "migrate", "schedule", "status", "csvimport",
-                      "csvwrite"), 1),
+                     "csvwrite"), 1),
     # pure audio and network edges
     **dict.fromkeys(("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings"), 2),
     "mail": 2,  # the outbox: any stage may queue an e-mail
@@ -34,8 +34,8 @@ RANKS = {
 }
 
 #: Modules that must not touch a database or the network (pure transforms and protocol edges).
-NO_DATABASE = ("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings", "money", "identifiers",
-               "csvwrite")
+NO_DATABASE = ("audio", "fingerprint", "match", "synth", "streams", "acrcloud", "airings", "money", "decimals",
+               "identifiers", "csvwrite")
 NO_NUMPY = ("streams", "acrcloud", "jobs", "db", "dburl", "config", "errors", "status", "schedule", "runs", "locks")
 
 

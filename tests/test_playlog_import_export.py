@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -61,6 +61,54 @@ def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: World)
     bad = write(world.project, "bad.csv", "station_ref,started_at\njoy,2026-03-02T10:00:00Z\n")
     result = world.project.script("import-playlogs", bad)
     assert result.returncode == 65 and "duration_seconds" in result.stderr
+
+
+def test_numbers_and_times_beyond_their_bounds_are_refused_by_line_and_the_rest_loads(world: World):
+    now = datetime.now(timezone.utc)
+    soon, too_late = (f"{now + timedelta(hours=h):%Y-%m-%dT%H:%M:%SZ}" for h in (23, 49))
+    path = write(world.project, "bounds.csv", HEADER + "\n".join([
+        'joy,2026-03-02T10:00:00Z,"180,5",A,,,,,"87,5",r1',  # a decimal comma, a 0..100 score
+        "joy,9999-12-31T23:59:00Z,180,A,,,,,,r2",  # ended beyond the calendar: it stopped the whole file
+        "joy,0001-01-01T00:30:00+01:00,180,A,,,,,,r3",  # before the calendar in UTC: the same
+        "joy,1969-12-31T23:59:59Z,180,A,,,,,,r4",
+        f"joy,{too_late},180,A,,,,,,r5",
+        f"joy,{soon},180,A,,,,,,r6",  # a device clock ahead by less than a day: kept
+        "joy,2026-03-02T11:00:00Z,-5,A,,,,,,r7",
+        "joy,2026-03-02T11:05:00Z,21601,A,,,,,,r8",
+        "joy,2026-03-02T11:10:00Z,180.0004,A,,,,,,r9",
+        "joy,2026-03-02T11:15:00Z,180,A,,,,,150,r10",
+        'joy,2026-03-02T11:20:00Z,"1,234.5",A,,,,,,r11',
+        "joy,2026-03-02T11:25:00Z,180,A,,,,,0.1234567,r12",
+        "peace,2026-03-02T11:30:00Z,200,B,,,,,0.9,r13",
+    ]) + "\n")
+    result = world.project.script("import-playlogs", path)
+    assert result.returncode == 1, result.stderr
+    times = "is outside the accepted range 1970-01-01T00:00:00Z to "
+    expected = {3: f"started_at '9999-12-31T23:59:00Z' {times}", 4: f"started_at '0001-01-01T00:30:00+01:00' {times}",
+                5: f"started_at '1969-12-31T23:59:59Z' {times}", 6: f"started_at '{too_late}' {times}",
+                8: "duration_seconds -5 is below the minimum 0; the accepted range is 0 to 21600",
+                9: "duration_seconds 21601 is above the maximum 21600; the accepted range is 0 to 21600",
+                10: "duration_seconds '180.0004' has 4 decimal places; a duration in seconds keeps 3",
+                11: "confidence 150 is above the maximum 100; the accepted range is 0 to 100",
+                12: "duration_seconds '1,234.5' has a thousands separator",
+                13: "confidence '0.1234567' has more decimal places than pricing keeps: at most 6 on the 0..1 scale"}
+    lines = result.stderr.splitlines()
+    for line, words in expected.items():
+        assert any(f"bounds.csv line {line}: {words}" in row for row in lines), (line, words)
+    assert "3 plays added" in result.stderr and "10 rows rejected" in result.stderr
+    stored = {p.import_ref: p for p in world.plays()}
+    assert sorted(stored) == ["imported:r1", "imported:r13", "imported:r6"]
+    assert (stored["imported:r1"].duration_seconds, stored["imported:r1"].confidence_avg) == (180.5, 87.5)
+
+
+def test_play_times_given_on_the_command_line_are_bounded(tmp_path):
+    project = Project(f"sqlite:///{tmp_path / 'zamio.db'}", tmp_path)
+    project.migrate()
+    convert = project.script("convert-matches", "--as-of", "9999-12-31T00:00:00Z")
+    assert convert.returncode == 2 and "--as-of: '9999-12-31T00:00:00Z' is outside the accepted range" in convert.stderr
+    detect = project.script("detect-audio", "--record", "--station", "joy", "--at", "1969-07-20T20:17:00Z",
+                            str(tmp_path / "clip.mp3"))
+    assert detect.returncode == 2 and "--at '1969-07-20T20:17:00Z' is outside the accepted range" in detect.stderr
 
 
 def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: World):

@@ -8,17 +8,21 @@ One unit = GHS 0.0001.
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
 from zamio.db import transaction
+from zamio.playlogs import billing
 from zamio.royalties.calculate import PricingStats, price_pending
+from zamio.tables import stations, tracks
 
 
 def price(project: Project, **options) -> PricingStats:
@@ -203,6 +207,99 @@ def test_two_workers_price_every_play_once_in_small_batches(project: Project) ->
         assert lines(project, play) == {
             "share:contributor:ama": 5000, "share:contributor:kofi": 4999, "share:contributor:yaw": 5001}
     assert price(project, workers=2).booked == 0
+
+
+def stored_play(project: Project, station_ref: str, started_at: datetime, seconds: float) -> int:
+    """Store an imported play of track T1 as ``bin/import-playlogs`` stored it before play times were
+    bounded (it refuses such times now, and so does every other path that takes a play time): with the
+    library's own play-writing function, ``zamio.playlogs.billing.store``."""
+    with project.engine.begin() as conn:
+        station = conn.execute(select(stations.c.id).where(stations.c.station_ref == station_ref)).scalar_one()
+        track = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == "T1")).scalar_one()
+        now = datetime.now(timezone.utc)
+        key = f"import|s{station}|{started_at:%Y%m%dT%H%M%SZ}|track:{track}|imported"
+        ids = billing.store(conn, [dict(
+            play_key=key, version=1, station_id=station, track_id=track, recording_key=f"track:{track}", isrc=None,
+            title="Odo", artist=None, category="music", source="imported", started_at=started_at,
+            ended_at=started_at + timedelta(seconds=0 if math.isnan(seconds) else seconds),
+            duration_seconds=seconds, status="final",
+            detection_count=0, confidence_avg=None, confidence_min=None, society_id=None, society_status="unmapped",
+            import_ref="imported", created_at=now, finalised_at=now)])
+        return ids[(key, 1)]
+
+
+def test_a_play_that_cannot_be_priced_is_parked_with_its_reason_and_the_others_are_priced(project: Project) -> None:
+    catalog = project.tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "stations.csv").write_text(
+        "station_ref,name,city,region,station_class,stream_url,timezone\n"
+        "joy,Joy FM,Accra,Greater Accra,class_a,,Africa/Accra\n"
+        "kiri,Radio Kiritimati,London,Line Islands,class_a,,Pacific/Kiritimati\n"  # UTC+14
+        "la,Radio LA,Los Angeles,California,class_a,,America/Los_Angeles\n")  # UTC-8
+    (catalog / "tracks.csv").write_text("track_ref,title,artist,audio_path\nT1,Odo,Ama,odo.wav\n")
+    (catalog / "plays.csv").write_text("station_ref,started_at,duration_seconds,track_ref\n"
+                                       "joy,2026-03-02T07:00:00Z,100,T1\njoy,2026-03-02T12:00:00Z,100,T1\n")
+    loaded = project.script("import-catalog", "--stations", str(catalog / "stations.csv"),
+                            "--tracks", str(catalog / "tracks.csv"))
+    assert loaded.returncode == 0, loaded.stderr
+    assert project.script("import-playlogs", str(catalog / "plays.csv")).returncode == 0
+    # Station-local, these starts lie beyond the calendar: 10000-01-01 in Kiritimati, year 0 in Los Angeles.
+    last_year = stored_play(project, "kiri", datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc), 180)
+    first_year = stored_play(project, "la", datetime(1, 1, 1, 0, 30, tzinfo=timezone.utc), 180)
+
+    first = project.script("calculate-royalty-distributions", "--batch-size", "10")
+    assert first.returncode == 1, first.stderr  # the parked plays are failed items; the batch is committed
+    assert "2 plays: cannot be priced (local_time_out_of_range 2)" in first.stderr
+    # Class A, Accra: 07:00 is prime, 0.015 × 1.5 × 100 s = GHS 2.25 = 22500 units; 12:00 is regular,
+    # 0.015 × 1.0 × 100 s = GHS 1.50 = 15000 units.
+    priced = project.query("SELECT p.gross FROM royalty_pricings p JOIN play_logs l ON l.id = p.play_id "
+                           "WHERE p.status = 'priced' ORDER BY l.started_at")
+    assert [row[0] for row in priced] == [22500, 15000]
+    parked = {row[0]: tuple(row[1:]) for row in project.query(
+        "SELECT play_id, status, reason, gross, play_date FROM royalty_pricings WHERE play_id IN (:a, :b)",
+        a=last_year, b=first_year)}
+    assert {play: (status, reason, gross, str(day)) for play, (status, reason, gross, day) in parked.items()} == {
+        last_year: ("unpriced", "local_time_out_of_range", 0, "9999-12-31"),
+        first_year: ("unpriced", "local_time_out_of_range", 0, "0001-01-01")}
+    assert "OverflowError" in project.scalar("SELECT details FROM royalty_pricings WHERE play_id = :p", p=last_year)
+
+    again = project.script("calculate-royalty-distributions")
+    assert again.returncode == 0, again.stderr
+    assert "0 failed, 2 skipped, 2 unchanged" in again.stderr
+    assert project.scalar("SELECT count(*) FROM royalty_pricings") == 4
+
+    status = project.script("zamio-status")
+    assert "2  plays that cannot be priced (bin/suspense-report lists them)" in status.stdout, status.stdout
+    report = project.script("suspense-report")
+    assert report.returncode == 0, report.stderr
+    assert "not priced (no money booked; every pricing run tries them again): 2 plays" in report.stdout
+    rows = [line.split() for line in report.stdout.splitlines()]
+    assert ["kiri", "local_time_out_of_range", "1", "9999-12-31", str(last_year)] in rows
+    assert ["la", "local_time_out_of_range", "1", "0001-01-01", str(first_year)] in rows
+
+
+@pytest.mark.postgres
+def test_a_play_whose_pricing_raises_anything_is_parked_with_the_error(postgres_url: str, tmp_path) -> None:
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    (tmp_path / "stations.csv").write_text("station_ref,name,city,region,station_class,stream_url\n"
+                                           "joy,Joy FM,Accra,Greater Accra,class_a,\n")
+    (tmp_path / "tracks.csv").write_text("track_ref,title,artist,audio_path\nT1,Odo,Ama,odo.wav\n")
+    assert project.script("import-catalog", "--stations", str(tmp_path / "stations.csv"),
+                          "--tracks", str(tmp_path / "tracks.csv")).returncode == 0
+    good = stored_play(project, "joy", datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), 100)
+    # PostgreSQL keeps a NaN duration (SQLite would store NULL and refuse it); nothing that reads
+    # numbers people write lets one in any more, so it is written as stored_play writes.
+    nan = stored_play(project, "joy", datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc), float("nan"))
+    result = project.script("calculate-royalty-distributions")
+    assert result.returncode == 1, result.stderr
+    assert "1 plays: cannot be priced (pricing_error 1)" in result.stderr
+    assert f"play {nan} cannot be priced (pricing_error)" in result.stderr
+    pricings = {row[0]: tuple(row[1:]) for row in project.query(
+        "SELECT play_id, status, reason, gross, seconds FROM royalty_pricings")}
+    # 0.015 × 1.0 × 100 s = GHS 1.50 = 15000 units; the NaN play is booked with no seconds.
+    assert pricings == {good: ("priced", None, 15000, 100.0), nan: ("unpriced", "pricing_error", 0, 0.0)}
+    assert "InvalidOperation" in project.scalar("SELECT details FROM royalty_pricings WHERE play_id = :p", p=nan)
 
 
 @pytest.mark.postgres

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
+
+from sqlalchemy import select
 
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
 from zamio.csvimport import ImportReport
 from zamio.reference import LOADERS
+from zamio.tables import exchange_rates, rate_cards
 
 
 def load(project: Project, name: str, text: str) -> ImportReport:
@@ -128,7 +132,10 @@ def test_a_used_rate_card_is_refused_in_place_and_changes_as_a_new_dated_row(pro
     assert (f"rate-cards.csv line 2: the rate card GH class_a regular from 2026-03-01 (row {card}) has priced "
             "plays: it is never changed in place (refused: rate_per_second 0.02 → 0.03); to change it, load the "
             "new values as a row of their own with the day they apply from as effective_from") in stderr
-    assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = '2027-01-01'") == 1  # line 3 loaded
+    # A rate card file loads whole or not at all: line 3 waits until the file is corrected.
+    assert "nothing was imported" in stderr
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = '2027-01-01'") == 0
+    assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,prime,0.05,1.5,GHS,2027-01-01\n")[0] == 0
     chain = trace(project, march)
     assert chain["entry"]["amount"] == 20_000 and chain["rate_card"]["id"] == card
     assert chain["rate_card"]["rate_per_second"] == "0.02"  # the rate that produced the amount
@@ -164,6 +171,10 @@ def test_a_used_agreement_or_society_fee_is_refused_in_place_and_pricing_follows
     assert code == 65, stderr
     assert (f"agreements.csv line 2: the agreement of society 052 for GH from 2025-01-01 (row {agreement}) has "
             "paid plays: it is never changed in place (refused: admin_fee_percent empty → 10)") in stderr
+    # An agreements file loads whole or not at all: its other rows wait until the file is corrected.
+    assert "nothing was imported" in stderr and project.scalar("SELECT count(*) FROM reciprocal_agreements") == 1
+    assert import_csv(project, "agreements", AGREEMENTS + "052,2026-05-01,active,10\n"
+                                                          "052,2026-06-01,terminated,\n")[0] == 0
     code, stderr = import_csv(project, "societies", SOCIETIES + f"{PRS},GBP,20,\n")
     assert code == 65, stderr
     assert (f"societies.csv line 2: the default admin fee of society 052 from 1900-01-01 (row {first_fee}) has "
@@ -173,7 +184,7 @@ def test_a_used_agreement_or_society_fee_is_refused_in_place_and_pricing_follows
         chain = trace(project, play, "admin_fee")
         assert chain["entry"]["amount"] == 2_250 and chain["agreement"]["admin_fee_percent"] is None
         assert Decimal(chain["society_admin_fee"]["admin_fee_percent"]) == 15
-    # The fee changes from April as a row of its own; the rows loaded with the refused line stand.
+    # The fee changes from April as a row of its own.
     assert import_csv(project, "societies", SOCIETIES + f"{PRS},GBP,20,2026-04-01\n")[0] == 0
     assert Decimal(str(project.scalar("SELECT default_admin_fee_percent FROM partner_societies "
                                       "WHERE code = '052'"))) == 20
@@ -190,3 +201,80 @@ def test_a_used_agreement_or_society_fee_is_refused_in_place_and_pricing_follows
     april = trace(project, plays["04"], "admin_fee")
     assert april["society_admin_fee"]["effective_from"] == "2026-04-01"
     assert trace(project, plays["03"], "admin_fee")["society_admin_fee"]["id"] == first_fee
+
+
+STATIONS_CSV = ("station_ref,name,city,region,station_class,stream_url,timezone\n"
+                "joy,Joy FM,Accra,Greater Accra,community,http://stream.example/joy,Africa/Accra\n")
+TRACKS_CSV = "track_ref,title,artist,audio_path\nT1,Odo,Ama,odo.wav\n"
+RATES_HEADER = "territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+
+
+def write(project: Project, name: str, text: str) -> str:
+    path = project.tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_decimal_comma_is_a_decimal_separator_in_a_rate_card(project: Project) -> None:
+    rates = write(project, "rates.csv", RATES_HEADER + "GH,community,regular,\"0,015\",\"1,0\",GHS,2026-01-01\n")
+    result = project.script("import-catalog", "--stations", write(project, "stations.csv", STATIONS_CSV),
+                            "--tracks", write(project, "tracks.csv", TRACKS_CSV), "--rate-cards", rates)
+    assert result.returncode == 0, result.stderr
+    plays = write(project, "plays.csv", "station_ref,started_at,duration_seconds,track_ref\n"
+                                        "joy,2026-03-02T12:00:00Z,\"60,0\",T1\n")
+    assert project.script("import-playlogs", plays).returncode == 0
+    priced = project.script("calculate-royalty-distributions")
+    assert priced.returncode == 0, priced.stderr
+    # 0.015 GHS a second × 1.0 × 60 s = GHS 0.90 = 9000 units (read as 15 and 10 it was GHS 9000).
+    assert project.scalar("SELECT gross FROM royalty_pricings") == 9000
+    card = project.query("SELECT rate_per_second, multiplier FROM rate_cards WHERE station_class = 'community' "
+                         "AND effective_from = :d", d=date(2026, 1, 1))
+    assert [(Decimal(str(r)), Decimal(str(m))) for r, m in card] == [(Decimal("0.015"), Decimal("1"))]
+
+
+def test_money_reference_data_with_a_refused_number_is_not_loaded_at_all(project: Project) -> None:
+    rates = write(project, "rates.csv", RATES_HEADER + "\n".join([
+        "GH,community,prime,0.02,1.5,GHS,2026-06-01",  # good, but not loaded: its file is refused
+        "GH,community,regular,\"1,234.5\",1,GHS,2026-06-01",
+        "GH,community,off_peak,0.01500000001,1,GHS,2026-06-01",  # 11 places: PostgreSQL rounded it
+        "GH,online,prime,0.01,1.1234567,GHS,2026-06-01",
+        "GH,online,regular,\"0,010\",\"1,000\",GHS,2026-06-01"]) + "\n")
+    exchange = write(project, "fx.csv", "from_currency,to_currency,rate,effective_from\n"
+                                        "GHS,NGN,\"120,5\",2026-01-01\nGHS,USD,1 234,2026-01-01\n")
+    result = project.script("import-catalog", "--stations", write(project, "stations.csv", STATIONS_CSV),
+                            "--rate-cards", rates, "--exchange-rates", exchange)
+    assert result.returncode == 65, result.stderr
+    expected = [
+        ("rates.csv line 3", "rate_per_second '1,234.5' has a thousands separator",
+         "(1234.5 if that is the number meant)"),
+        ("rates.csv line 4", "rate_per_second '0.01500000001' has 11 decimal places",
+         "a rate per second keeps 10 and zamio never rounds one"),
+        ("rates.csv line 5", "multiplier '1.1234567' has 7 decimal places", "write it with at most 6"),
+        ("rates.csv line 6", "multiplier '1,000' is ambiguous", "write 1000 for the whole number or 1.000"),
+        ("fx.csv line 3", "rate '1 234' has a thousands separator", "(1234 if that is the number meant)"),
+    ]
+    for where, what, advice in expected:
+        assert any(where in line and what in line and advice in line for line in result.stderr.splitlines()), where
+    assert "nothing was imported" in result.stderr
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = :d", d=date(2026, 6, 1)) == 0
+    assert project.scalar("SELECT count(*) FROM exchange_rates WHERE to_currency = 'NGN'") == 0
+    assert project.scalar("SELECT count(*) FROM stations") == 0  # one transaction: the good file too
+
+
+def test_ten_places_are_kept_exactly_on_both_databases(project: Project) -> None:
+    rates = write(project, "rates.csv", RATES_HEADER + "GH,community,regular,\"0,0150000001\",\"1,123456\",GHS,"
+                                                       "2026-01-01\n")
+    fees = write(project, "fees.csv", "station_ref,period_from,period_to,amount,currency\n"
+                                      "joy,2026-03-01,2026-03-31,\"1500,2525\",GHS\n")
+    exchange = write(project, "fx.csv", "from_currency,to_currency,rate,effective_from\n"
+                                        "GHS,JPY,\"12,3456789012\",2026-01-01\n")
+    result = project.script("import-catalog", "--stations", write(project, "stations.csv", STATIONS_CSV),
+                            "--rate-cards", rates, "--licence-fees", fees, "--exchange-rates", exchange)
+    assert result.returncode == 0, result.stderr
+    with project.engine.connect() as conn:
+        card = conn.execute(select(rate_cards.c.rate_per_second, rate_cards.c.multiplier)
+                            .where(rate_cards.c.effective_from == date(2026, 1, 1))).one()
+        rate = conn.execute(select(exchange_rates.c.rate).where(exchange_rates.c.to_currency == "JPY")).scalar()
+    assert tuple(card) == (Decimal("0.0150000001"), Decimal("1.123456"))
+    assert rate == Decimal("12.3456789012")
+    assert project.scalar("SELECT amount FROM station_licence_fees") == 15_002_525

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
+
+import shutil
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy.exc import StatementError
 
 from tests.support import Project
 from zamio import migrate
-from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
+from zamio.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
 from zamio.tables import metadata
 
 
@@ -115,7 +120,8 @@ def test_dialect_blocks_are_kept_only_for_their_database() -> None:
 def test_exact_types_round_trip(project: Project) -> None:
     scratch = Table(
         "scratch_types", MetaData(), Column("id", Integer, primary_key=True),
-        Column("at", UTCDateTime), Column("day", DateText), Column("rate", ExactDecimal), Column("amount", Integer),
+        Column("at", UTCDateTime), Column("day", DateText), Column("rate", ExactDecimal(RATE)),
+        Column("amount", Integer),
     )
     scratch.create(project.engine)
     moment = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=timezone(timedelta(hours=1)))
@@ -144,3 +150,94 @@ def test_the_ledger_refuses_updates_and_deletes(project: Project) -> None:
             with project.engine.begin() as conn:
                 conn.execute(text(statement))
     assert project.scalar("SELECT amount FROM royalty_ledger") == 100
+
+
+KINDS = (RATE, EXCHANGE_RATE, MULTIPLIER, PERCENT, CONFIDENCE)
+
+
+def widest(kind: DecimalKind) -> Decimal:
+    """The value of ``kind`` with every digit it keeps: 99...9.99...9 (a 1 last, so no trailing zero)."""
+    return Decimal("9" * kind.whole + "." + "9" * (kind.places - 1) + "1")
+
+
+def test_each_kind_of_decimal_keeps_the_same_digits_on_both_databases(project: Project) -> None:
+    scratch = Table("scratch_kinds", MetaData(), Column("id", Integer, primary_key=True),
+                    *(Column(k.name.replace(" ", "_"), ExactDecimal(k)) for k in KINDS))
+    scratch.create(project.engine)
+    values = {k.name.replace(" ", "_"): widest(k) for k in KINDS}
+    with project.engine.begin() as conn:
+        conn.execute(scratch.insert().values(id=1, **values))
+        stored = conn.execute(select(scratch).where(scratch.c.id == 1)).one()._mapping
+    assert {name: stored[name] for name in values} == values  # every digit back, on both databases
+    for kind in KINDS:
+        name = kind.name.replace(" ", "_")
+        one_more_place = widest(kind) + kind.quantum / 10  # PostgreSQL would round it to its scale
+        one_more_digit = widest(kind) + 1  # PostgreSQL would refuse it: numeric field overflow
+        for value in (one_more_place, one_more_digit, -one_more_place):
+            with pytest.raises(StatementError, match=f"a {kind.name} keeps"):
+                with project.engine.begin() as conn:
+                    conn.execute(scratch.insert().values(id=2, **{name: value}))
+    assert project.scalar("SELECT count(*) FROM scratch_kinds") == 1
+
+
+#: Exact decimals that sql/0017 created after 0016 had narrowed the others: NUMERIC(24,10) on PostgreSQL
+#: until a migration narrows them too.  Their column type still keeps their kind's digits on both
+#: databases (the test above), so both hold the same values; the column only allows more.
+WIDER_ON_POSTGRESQL = {("society_admin_fees", "admin_fee_percent")}
+
+
+def test_postgresql_columns_have_the_precision_of_their_kind(postgres_url: str, tmp_path) -> None:
+    project = Project(postgres_url, tmp_path)
+    project.migrate()
+    declared_columns = [(table.name, column.name, column.type.kind) for table in metadata.sorted_tables
+                        for column in table.columns if isinstance(column.type, ExactDecimal)]
+    assert len(declared_columns) == 11
+    with project.engine.connect() as conn:
+        insp = inspect(conn)
+        for table, column, kind in declared_columns:
+            (found,) = [c for c in insp.get_columns(table) if c["name"] == column]
+            expected = (24, 10) if (table, column) in WIDER_ON_POSTGRESQL else (kind.precision, kind.places)
+            assert (found["type"].precision, found["type"].scale) == expected, (table, column)
+
+
+def migrated_to_0014(project: Project, tmp_path) -> Path:
+    """Migrate ``project`` with the migrations before 0016 only; return the folder holding them all."""
+    before, every = tmp_path / "sql-before", tmp_path / "sql-all"
+    before.mkdir()
+    every.mkdir()
+    for found in migrate.discover():
+        shutil.copy(found.path, every / found.path.name)
+        if found.version < "0016":
+            shutil.copy(found.path, before / found.path.name)
+    migrate.migrate(project.engine, before)
+    return every
+
+
+def test_the_precision_migration_refuses_to_round_values_stored_before(empty_database_url: str, tmp_path) -> None:
+    project = Project(empty_database_url, tmp_path)
+    every = migrated_to_0014(project, tmp_path)
+    # Seven places: PostgreSQL's NUMERIC(24,10) and SQLite's text both kept them before 0016.
+    project.execute("UPDATE rate_cards SET multiplier = '1.1234567' WHERE station_class = 'class_a' "
+                    "AND period = 'prime'")
+    with pytest.raises(Exception, match=r"rate_cards\.multiplier holds values with more than 6 decimal places"):
+        migrate.migrate(project.engine, every)
+    assert "0016" not in migrate.applied_versions(project.engine)
+    assert project.scalar("SELECT multiplier FROM rate_cards WHERE station_class = 'class_a' "
+                          "AND period = 'prime'") in ("1.1234567", Decimal("1.1234567000"))
+    project.execute("UPDATE rate_cards SET multiplier = '1.123457' WHERE station_class = 'class_a' "
+                    "AND period = 'prime'")  # corrected by hand: now it goes through
+    migrate.migrate(project.engine, every)
+    assert "0016" in migrate.applied_versions(project.engine)
+
+
+def test_instants_of_any_year_round_trip_and_sort_on_both_databases(project: Project) -> None:
+    scratch = Table("scratch_years", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime))
+    scratch.create(project.engine)
+    years = [datetime(1, 1, 1, 0, 30, tzinfo=timezone.utc), datetime(999, 6, 1, tzinfo=timezone.utc),
+             datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)]
+    with project.engine.begin() as conn:
+        conn.execute(scratch.insert(), [{"id": i, "at": at} for i, at in enumerate(reversed(years))])
+        stored = [row.at for row in conn.execute(select(scratch).order_by(scratch.c.at))]
+    assert stored == years  # SQLite text with a four-digit year sorts as time does
+    # A year before 1000 stored by an older version without its leading zeros still reads.
+    assert parse_sqlite_time("1-01-01 00:30:00.000000") == years[0]

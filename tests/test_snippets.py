@@ -52,9 +52,10 @@ def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, c
     drop(inbox, "page.html", b"<html><body>not audio</body></html>", {**good, "chunk_id": "c3"})
     drop(inbox, "elsewhere.mp3", scan_audio.mp3(A), {**good, "chunk_id": "c4", "station_ref": "nope"})
     drop(inbox, "fresh.mp3", scan_audio.mp3(A), {**good, "chunk_id": "c5"}, settled=False)
+    drop(inbox, "reset.mp3", scan_audio.mp3(A), {**good, "chunk_id": "c6", "started_at": "1970-01-01T00:00:00+01:00"})
 
     result = scan(project, "--only", "snippets")
-    assert result.returncode == 1, result.stderr  # four rejected snippets are item failures
+    assert result.returncode == 1, result.stderr  # five rejected snippets are item failures
     (capture,) = captures_by_station(project)["joy"]
     assert capture.source == "snippet" and capture.capture_key == "snippet:dev7-000123"
     assert capture.chunk_id == "dev7-000123" and capture.outcome == "match"
@@ -68,9 +69,13 @@ def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, c
     rejected = inbox / "rejected"
     reasons = {p.name: p.read_text().splitlines()[0] for p in rejected.glob("*.reason.txt")}
     assert reasons == {"bad.reason.txt": "bad_sidecar", "naive.mp3.reason.txt": "bad_sidecar",
-                       "page.html.reason.txt": "not_audio", "elsewhere.mp3.reason.txt": "unknown_station"}
+                       "page.html.reason.txt": "not_audio", "elsewhere.mp3.reason.txt": "unknown_station",
+                       "reset.mp3.reason.txt": "bad_sidecar"}
     assert (rejected / "bad.mp3").exists() and (rejected / "bad.json").exists()
     assert "no UTC offset" in (rejected / "naive.mp3.reason.txt").read_text()
+    # A device clock reset to 1970 in its own zone: before 1970 in UTC, no play can have that time.
+    assert ("started_at '1970-01-01T00:00:00+01:00' is outside the accepted range 1970-01-01T00:00:00Z to "
+            in (rejected / "reset.mp3.reason.txt").read_text())
 
     drop(inbox, "again.mp3", scan_audio.mp3(A), good)  # the device uploads the same chunk again
     past = time.time() - SETTLE_SECONDS - 5  # and the fresh snippet has finished arriving meanwhile

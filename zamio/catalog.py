@@ -24,6 +24,7 @@ from sqlalchemy import Connection, and_, select, update
 from zamio import csvimport as cv
 from zamio.config import STATION_CLASSES
 from zamio.csvimport import ImportReport, Row, RowError
+from zamio.decimals import PERCENT
 from zamio.db import insert_ignore, upsert, utcnow
 from zamio.errors import EXIT_DATA, DataError, UsageError
 from zamio.identifiers import (
@@ -117,7 +118,7 @@ def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
         album=row.get("album"),
         isrc=_checked(row, "isrc", normalise_isrc, validate_isrc),
         iswc=_checked(row, "iswc", normalise_iswc, validate_iswc),
-        duration_seconds=cv.number(row, "duration_seconds", minimum=0.0),
+        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0)),
         audio_path=audio_path,
         category=cv.choice(row, "category", CATEGORIES, default="music"),
     )
@@ -216,13 +217,12 @@ def upsert_contributor(conn: Connection, row: Row) -> None:
         party_ref=ipi or cv.slug(name),
         name=name,
         role=cv.text(row, "role").lower(),
-        share_percent=cv.decimal(row, "share_percent", minimum=Decimal(0), maximum=Decimal(100)),
+        share_percent=cv.decimal(row, "share_percent", minimum=Decimal(0), maximum=Decimal(100), kind=PERCENT,
+                                 required=True),
         publisher_id=ensure_publisher(conn, publisher) if publisher else None,
         email=cv.email(row, "email"),
         ipi=ipi,
     )
-    if values["share_percent"] is None:
-        raise RowError("share_percent is empty; it is required")
     upsert(conn, contributors, [dict(values, created_at=utcnow())], keys=["track_id", "party_ref", "role"],
            update=["name", "share_percent", "publisher_id", "email", "ipi"])
 
@@ -233,6 +233,10 @@ def upsert_contributor(conn: Connection, row: Row) -> None:
 IMPORT_ORDER = ("societies", "tracks", "stations", "contributors", "agreements", "repertoire",
                 "rate_cards", "exchange_rates", "licence_fees")
 REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
+#: Files that set money (rates, multipliers, fees, exchange rates, shares, and who is owed a recording):
+#: each loads whole or not at all, since half a tariff or half a share table prices plays wrongly
+#: without anybody noticing.  Tracks and stations load row by row.
+MONEY_FILES = (*REFERENCE_FILES, "contributors")
 IMPORT_HELP = {
     "tracks": "tracks: track_ref,title,artist,audio_path [+isrc,iswc,album,duration_seconds,publisher,category,"
               "society_code]",
@@ -254,7 +258,12 @@ def import_catalog(ctx: Any) -> int | None:
     transaction (a file that cannot be used at all writes nothing); count each loaded
     row ok and each rejected row failed.  Exit 65 if a row was refused as bad data (a
     change to a reference row already used, ``zamio.reference``), else 1 if any row
-    was rejected."""
+    was rejected.
+
+    A file of ``MONEY_FILES`` loads whole or not at all: one rejected row in any of them,
+    whatever its reason, refuses the whole import (DataError, exit 65) after every
+    rejected row is listed.
+    """
     chosen = [(name, getattr(ctx.args, name)) for name in IMPORT_ORDER if getattr(ctx.args, name) is not None]
     if not chosen:
         raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
@@ -265,14 +274,26 @@ def import_catalog(ctx: Any) -> int | None:
     reports = []
     with ctx.transaction() as conn:  # an unusable file (DataError) rolls back every file
         for name, path in chosen:
-            reports.append((path, ImportReport(name=path.name)))
-            loaders[name](conn, path, reports[-1][1])
-    for path, report in reports:
+            reports.append((name, path, ImportReport(name=path.name)))
+            loaders[name](conn, path, reports[-1][2])
+        for _name, path, report in reports:
+            for line, reason in report.errors:
+                ctx.failed(f"{path} line {line}", reason)
+        refused = [(path, report) for name, path, report in reports if name in MONEY_FILES and report.errors]
+        if refused:
+            raise DataError(_refusal(refused))
+    for _name, _path, report in reports:
         ctx.ok(report.rows_ok)
-        for line, reason in report.errors:
-            ctx.failed(f"{path} line {line}", reason)
         ctx.note(report.summary)
-    return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, report in reports) else None
+    return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, _, report in reports) else None
+
+
+def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:
+    """The message refusing an import with bad rows in money files: each file, and its first bad row."""
+    files = "; ".join(f"{path}: {len(report.errors)} bad row{'' if len(report.errors) == 1 else 's'}, the first "
+                      f"line {report.errors[0][0]}: {report.errors[0][1]}" for path, report in refused)
+    return (f"{files}. Money reference data loads whole or not at all, so nothing was imported: correct every "
+            "row listed above and import the files again")
 
 
 def _loader(name: str) -> Callable[[Connection, Path, ImportReport], None]:

@@ -14,7 +14,11 @@ is 65 (a row refused as bad data, not merely unreadable: a change to a reference
 row already used by money) makes the report's ``exit_code`` 65.
 
 Values are stripped; empty cells read as None.  Files may start with a UTF-8
-byte-order mark (spreadsheets write one).
+byte-order mark (spreadsheets write one).  Numbers are read by
+``zamio.decimals.parse_decimal`` (a point or a comma before the decimals, never a
+thousands separator) and checked against the digits their kind keeps.  Whether a
+file with bad rows loads its good rows is the job's decision: ``bin/import-catalog``
+refuses the files that set money whole (``zamio.catalog.MONEY_FILES``).
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, exc
 
+from zamio.decimals import DecimalKind, NumberFormatError, parse_decimal
 from zamio.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 
 Row = dict[str, str | None]
@@ -144,34 +149,45 @@ def text(row: Mapping[str, str | None], name: str) -> str:
 
 
 def decimal(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
-            maximum: Decimal | None = None) -> Decimal | None:
-    """Return column ``name`` as an exact Decimal (None if empty); raise RowError if it
-    is not a number or lies outside ``minimum``..``maximum``."""
+            maximum: Decimal | None = None, kind: DecimalKind | None = None,
+            required: bool = False) -> Decimal | None:
+    """Return column ``name`` as an exact Decimal read by ``zamio.decimals.parse_decimal`` (a point
+    or a comma before the decimals, never a thousands separator); None if empty, unless
+    ``required``.  Raise RowError naming the column, the value and what to write instead if it is
+    not such a number, has more digits than ``kind`` keeps (never rounded) or lies outside
+    ``minimum``..``maximum``."""
     value = row.get(name)
     if value is None:
+        if required:
+            raise RowError(f"{name} is empty; it is required")
         return None
     try:
-        number = Decimal(value.replace(",", "")) if re.fullmatch(r"[-+]?[\d,]*\.?\d+", value) else Decimal("nan")
-    except InvalidOperation:
-        number = Decimal("nan")
-    if not number.is_finite():
-        raise RowError(f"{name} {value!r} is not a number")
+        number = parse_decimal(value)
+    except NumberFormatError as error:
+        raise RowError(f"{name} {value!r} {error}") from None
+    problem = kind.problem(number) if kind is not None else None
+    if problem is not None:
+        raise RowError(f"{name} {value!r} {problem}")
     _check_range(name, value, number, minimum, maximum)
     return number
 
 
-def number(row: Mapping[str, str | None], name: str, *, minimum: float | None = None) -> float | None:
-    """Return column ``name`` as a float (None if empty) for measurements such as
-    seconds; raise RowError if it is not a number or is below ``minimum``."""
-    value = decimal(row, name, minimum=None if minimum is None else Decimal(str(minimum)))
+def number(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
+           maximum: Decimal | None = None, kind: DecimalKind | None = None,
+           required: bool = False) -> float | None:
+    """``decimal`` as a float, for measurements stored as floats such as seconds.  ``kind`` bounds
+    the decimal places to those the float's reader keeps exactly (``SECONDS``: milliseconds)."""
+    value = decimal(row, name, minimum=minimum, maximum=maximum, kind=kind, required=required)
     return None if value is None else float(value)
 
 
 def _check_range(name: str, raw: str, value: Decimal, minimum: Decimal | None, maximum: Decimal | None) -> None:
+    accepted = (f"; the accepted range is {minimum} to {maximum}" if minimum is not None and maximum is not None
+                else "")
     if minimum is not None and value < minimum:
-        raise RowError(f"{name} {raw} is below the minimum {minimum}")
+        raise RowError(f"{name} {raw} is below the minimum {minimum}{accepted}")
     if maximum is not None and value > maximum:
-        raise RowError(f"{name} {raw} is above the maximum {maximum}")
+        raise RowError(f"{name} {raw} is above the maximum {maximum}{accepted}")
 
 
 def choice(row: Mapping[str, str | None], name: str, choices: Sequence[str], default: str | None = None) -> str:

@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from zamio.db import utcnow
 from zamio.errors import DataError, ItemError, UsageError
-from zamio.instants import NoOffset, parse_instant
+from zamio.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.records import CaptureFacts, record_capture
 from zamio.tables import artists, stations, tracks
@@ -87,13 +88,16 @@ def detect_audio(ctx: Any) -> None:
 
 
 def parse_time(text: str | None) -> datetime:
-    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError otherwise."""
+    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError if it is not one, or if
+    it is before 1970 or more than a day ahead of now (no play can have that time)."""
     if not text:
         raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
     try:
-        return parse_instant(text)
+        return parse_play_time(text, utcnow())
     except NoOffset:
         raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00") from None
+    except ImplausibleTime as error:
+        raise UsageError(f"--at {text!r} {error}") from None
     except ValueError:
         raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
 

@@ -3,8 +3,12 @@
 ``LOADERS[name](conn, path, report)`` for ``societies``, ``agreements``,
 ``repertoire``, ``rate_cards``, ``exchange_rates`` and ``licence_fees``.  Each
 row is checked and written in its own savepoint (``zamio.csvimport.load_rows``):
-a bad row is reported with its line number and reason, the others load.  Rows
-are keyed by their natural key, so loading a file twice changes nothing.
+a bad row is reported with its line number and reason.  These files set money,
+so ``bin/import-catalog`` loads each whole or not at all (``zamio.catalog.MONEY_FILES``):
+one bad row, whatever its reason, refuses the import.  Numbers are read by
+``zamio.decimals.parse_decimal`` (a point or a comma before the decimals, no
+thousands separator) and refused, never rounded, beyond the digits their kind
+keeps.  Rows are keyed by their natural key, so loading a file twice changes nothing.
 
 **A reference row used by money is history, never edited.**  Rate cards,
 agreements and societies' default admin fees are effective-dated: a change is a
@@ -50,6 +54,7 @@ from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, upd
 from zamio.config import normalise_station_class
 from zamio.csvimport import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
 from zamio.db import upsert, utcnow
+from zamio.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
 from zamio.errors import EXIT_DATA
 from zamio.identifiers import InvalidIdentifier, normalise_iswc, require_identifier, validate_iswc
 from zamio.money import currency_exponent, to_units
@@ -187,7 +192,7 @@ def _required_date(row: Row, name: str):  # noqa: ANN202
 
 def _society(conn: Connection, row: Row) -> None:
     code = require_identifier("society_code", row.get("code"))
-    fee = decimal(row, "default_admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED)
+    fee = decimal(row, "default_admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT)
     since = iso_date(row, "fee_effective_from")
     if since is not None and fee is None:
         raise RowError("fee_effective_from is given without default_admin_fee_percent; give the fee that applies "
@@ -234,7 +239,7 @@ def _agreement(conn: Connection, row: Row) -> None:
     key = dict(society_id=_society_id(conn, row), territory=territory, effective_from=start)
     keep_or_correct(
         conn, reciprocal_agreements, key,
-        dict(admin_fee_percent=decimal(row, "admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED),
+        dict(admin_fee_percent=decimal(row, "admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT),
              expires_on=end, status=choice(row, "status", AGREEMENT_STATUSES)),
         _used_agreement, f"the agreement of society {code} for {territory} from {start}", NEW_ROW,
         free=dict(reporting_frequency=choice(row, "reporting_frequency", FREQUENCIES, default="quarterly")))
@@ -247,7 +252,8 @@ def _repertoire(conn: Connection, row: Row) -> None:
         raise InvalidIdentifier(f"{validate_iswc(iswc)}; correct it in the source data")
     upsert(conn, partner_repertoire, [dict(
         society_id=_society_id(conn, row), isrc=isrc, iswc=iswc, title=row.get("title"), artist=row.get("artist"),
-        share_percent=decimal(row, "share_percent", minimum=Decimal(0), maximum=HUNDRED), created_at=utcnow(),
+        share_percent=decimal(row, "share_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT),
+        created_at=utcnow(),
     )], ["society_id", "isrc"], update=["iswc", "title", "artist", "share_percent"])
 
 
@@ -259,16 +265,17 @@ def _rate_card(conn: Connection, row: Row) -> None:
                station_class=normalise_station_class(text(row, "station_class")),
                period=choice(row, "period", PERIODS), effective_from=start)
     keep_or_correct(conn, rate_cards, key, dict(
-        rate_per_second=decimal(row, "rate_per_second", minimum=Decimal(0)),
-        multiplier=decimal(row, "multiplier", minimum=Decimal(0)), currency=_currency(row, "currency"),
+        rate_per_second=decimal(row, "rate_per_second", minimum=Decimal(0), kind=RATE, required=True),
+        multiplier=decimal(row, "multiplier", minimum=Decimal(0), kind=MULTIPLIER, required=True),
+        currency=_currency(row, "currency"),
         effective_to=end), _used_rate_card,
         f"the rate card {key['territory']} {key['station_class']} {key['period']} from {start}", NEW_ROW)
 
 
 def _exchange_rate(conn: Connection, row: Row) -> None:
-    rate = decimal(row, "rate", minimum=Decimal(0))
+    rate = decimal(row, "rate", minimum=Decimal(0), kind=EXCHANGE_RATE, required=True)
     if not rate:
-        raise RowError("rate is empty or zero; it must be a positive number")
+        raise RowError(f"rate {row['rate']!r} is zero; it must be a positive number")
     upsert(conn, exchange_rates, [dict(
         from_currency=_currency(row, "from_currency"), to_currency=_currency(row, "to_currency"), rate=rate,
         effective_from=_required_date(row, "effective_from"), source=row.get("source"),
@@ -283,10 +290,7 @@ def _licence_fee(conn: Connection, row: Row) -> None:
     start, end = _required_date(row, "period_from"), _required_date(row, "period_to")
     if end < start:
         raise RowError(f"period_to {end} is before period_from {start}")
-    try:
-        units = to_units(decimal(row, "amount", minimum=Decimal(0)) or Decimal(0))
-    except ValueError as error:
-        raise RowError(f"amount: {error}") from None
+    units = to_units(decimal(row, "amount", minimum=Decimal(0), kind=AMOUNT, required=True))
     keep_or_correct(conn, station_licence_fees, dict(station_id=station, period_from=start, period_to=end),
                     dict(amount=units, currency=_currency(row, "currency")), _used_licence_fee,
                     f"the licence fee of station {ref} for {start} to {end}",

@@ -8,8 +8,8 @@ succeeded), and **failing** when its last finished run failed.  ``--check``
 exits 1 naming each such job, for a monitoring system to call.
 
 Below the jobs come the items parked for review (tracks that cannot be
-fingerprinted, detections that cannot become plays, dead stream links,
-undeliverable e-mails): the batch goes on without them, so they are listed
+fingerprinted, detections that cannot become plays, plays that cannot be
+priced, dead stream links, undeliverable e-mails): the batch goes on without them, so they are listed
 here rather than lost.
 """
 
@@ -32,6 +32,11 @@ FINISHED_STATES = ("ok", "items_failed", "failed")
 ATTENTION_QUERIES = {
     "tracks failing fingerprinting": "SELECT count(*) FROM fingerprint_work WHERE status = 'failed'",
     "detections parked (cannot become plays)": "SELECT count(*) FROM detections WHERE convert_status = 'parked'",
+    # A play's latest pricing only: an older unpriced version that a later run priced is done.
+    "plays that cannot be priced (bin/suspense-report lists them)": (
+        "SELECT count(*) FROM royalty_pricings p WHERE p.status = 'unpriced' AND NOT EXISTS "
+        "(SELECT 1 FROM royalty_pricings n WHERE n.play_id = p.play_id AND n.version > p.version)"
+    ),
     "stream links failing": "SELECT count(*) FROM stream_links WHERE active AND consecutive_failures > 0",
     "e-mails undeliverable": "SELECT count(*) FROM email_outbox WHERE status = 'failed'",
     "e-mails with unknown delivery (check, then send-emails --requeue ID)": (

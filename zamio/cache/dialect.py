@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from zamio.dbtypes import SQLITE_TIME_FORMAT
+from zamio.dbtypes import sqlite_time_text
 
 
 def _sqlite(conn: Connection) -> bool:
@@ -40,7 +40,7 @@ def bind_time(conn: Connection, moment: datetime) -> Any:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: zamio compares UTC instants only")
     moment = moment.astimezone(timezone.utc)
-    return moment.strftime(SQLITE_TIME_FORMAT) if _sqlite(conn) else moment
+    return sqlite_time_text(moment) if _sqlite(conn) else moment
 
 
 def read_time(value: Any) -> datetime | None:

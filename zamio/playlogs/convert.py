@@ -46,7 +46,7 @@ from zamio.airings import (
 )
 from zamio.db import utcnow
 from zamio.errors import UsageError
-from zamio.instants import parse_instant
+from zamio.instants import ImplausibleTime, parse_play_time
 from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
 from zamio.tables import captures, detections, stations
@@ -303,8 +303,9 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``bin/convert-matches``."""
     parser.add_argument("--station", action="append", metavar="REF",
                         help="convert only this station (station_ref; repeat for more)")
-    parser.add_argument("--as-of", metavar="TIME", type=parse_instant,
-                        help="treat TIME (ISO 8601 with offset) as now: replay history, e.g. a simulated day")
+    parser.add_argument("--as-of", metavar="TIME", type=as_of_time,
+                        help="treat TIME (ISO 8601 with offset, from 1970 to a day ahead of now) as now: replay "
+                             "history, e.g. a simulated day")
     parser.add_argument("--tolerance-seconds", type=float, default=DEFAULT_START_TOLERANCE_SECONDS, metavar="S",
                         help="detections whose implied starts differ by more are different airings "
                              "(default: %(default)s)")
@@ -315,6 +316,20 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                         help="park a detection that failed to convert N times (default: %(default)s)")
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, metavar="N",
                         help="capture rows read per station transaction (default: %(default)s)")
+
+
+def as_of_time(text: str) -> datetime:
+    """``--as-of``: an ISO 8601 time with an offset that a play can have; ArgumentTypeError otherwise.
+
+    The converter writes plays up to this time, so it is bounded like every play time people give.
+    """
+    try:
+        return parse_play_time(text, utcnow())
+    except ImplausibleTime as error:
+        raise argparse.ArgumentTypeError(f"{text!r} {error}") from None
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time with an offset such as "
+                                         f"2026-03-02T18:00:00Z ({error})") from None
 
 
 def settings_from(args: argparse.Namespace, config: Any) -> ConvertSettings:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,17 @@ from sqlalchemy import Connection, select
 from zamio import csvimport as cv
 from zamio.csvimport import ImportReport, Row, RowError
 from zamio.db import utcnow
+from zamio.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS, decimal_places
 from zamio.identifiers import normalise_isrc, validate_isrc
-from zamio.instants import NoOffset, parse_instant
+from zamio.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import recording_key
 from zamio.tables import play_logs, stations, tracks
 
 REQUIRED = ("station_ref", "started_at", "duration_seconds")
 OPTIONAL = ("track_ref", "isrc", "title", "artist", "source", "confidence", "import_ref")
-MAX_PLAY_SECONDS = 6 * 3600.0
+MAX_PLAY_SECONDS = Decimal(6 * 3600)  # longer than any airing of one recording: a typing error
+MAX_CONFIDENCE = Decimal(100)  # a 0..1 confidence or a 0..100 score (ACRCloud's)
 
 
 def add_import_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,17 +92,17 @@ def _latest_version(conn: Connection, key: str) -> dict[str, Any] | None:
 
 
 def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, Any]:
-    """Given one CSV row, return its ``play_logs`` row; raise RowError naming the bad field."""
+    """Given one CSV row, return its ``play_logs`` row; raise RowError naming the bad field, its
+    value and what is accepted."""
     station_id = _station(conn, cv.text(row, "station_ref"))
-    started = parse_started_at(cv.text(row, "started_at"))
-    seconds = cv.number(row, "duration_seconds", minimum=0.0)
-    if seconds is None or seconds > MAX_PLAY_SECONDS:
-        raise RowError(f"duration_seconds {row.get('duration_seconds')!r} must be 0 to {MAX_PLAY_SECONDS:.0f}")
+    started = parse_started_at(cv.text(row, "started_at"), utcnow())
+    seconds = cv.number(row, "duration_seconds", minimum=Decimal(0), maximum=MAX_PLAY_SECONDS, kind=SECONDS,
+                        required=True)
     track = _track(conn, row)
     isrc = track["isrc"] if track and track["isrc"] else _isrc(row)
     if track is None and isrc is None:
         raise RowError("the row names no recording: give track_ref or isrc")
-    confidence = cv.number(row, "confidence", minimum=0.0)
+    confidence = parse_confidence(row)
     source = row.get("source") or default_source
     reference = f"{source}:{row['import_ref']}" if row.get("import_ref") else source
     key = recording_key(track["id"] if track else None, None, isrc)
@@ -120,14 +123,30 @@ def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, 
     }
 
 
-def parse_started_at(text: str) -> datetime:
-    """An ISO 8601 instant with a UTC offset, as aware UTC; raise RowError otherwise."""
+def parse_started_at(text: str, now: datetime) -> datetime:
+    """Given an ISO 8601 instant with a UTC offset and the current instant, return it as aware UTC;
+    raise RowError if it has no offset, is not a time, or is before 1970 or more than a day ahead."""
     try:
-        return parse_instant(text)
+        return parse_play_time(text, now)
     except NoOffset:
         raise RowError(f"started_at {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)") from None
+    except ImplausibleTime as error:
+        raise RowError(f"started_at {text!r} {error}") from None
     except ValueError:
         raise RowError(f"started_at {text!r} is not an ISO 8601 time (2026-03-02T14:05:00+00:00)") from None
+
+
+def parse_confidence(row: Row) -> float | None:
+    """Given a row, return its confidence (0..1, or a 0..100 score) as a float, None if empty; raise
+    RowError if it is outside 0..100 or has more decimal places than pricing keeps on the 0..1 scale."""
+    value = cv.decimal(row, "confidence", minimum=Decimal(0), maximum=MAX_CONFIDENCE)
+    if value is None:
+        return None
+    score = value > CONFIDENCE_SCORE_ABOVE  # pricing reads it as score / 100: two more places
+    if decimal_places(value) + (2 if score else 0) > CONFIDENCE.places:
+        raise RowError(f"confidence {row['confidence']!r} has more decimal places than pricing keeps: at most "
+                       f"{CONFIDENCE.places} on the 0..1 scale, {CONFIDENCE.places - 2} on the 0..100 scale")
+    return float(value)
 
 
 def _station(conn: Connection, ref: str) -> int:

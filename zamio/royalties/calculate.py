@@ -15,6 +15,10 @@ and one its lines; ``--workers`` batches at once on PostgreSQL):
    only if its outcome changed: its standing lines are reversed and the new
    version booked, never updated.
 
+A play whose pricing raises (its station-local date beyond the calendar, a duration that
+is not a number) is parked as ``unpriced`` with its reason and the error in its details,
+and the rest of its batch is priced: one bad play never stops the pricing of the others.
+
 A run killed at any instant loses at most its current batch, which the next run
 redoes; nothing is booked twice (see ``zamio.royalties.ledger``).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,9 +44,11 @@ from zamio.db import is_sqlite, utcnow
 from zamio.money import format_amount
 from zamio.royalties.catalog import PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works
 from zamio.royalties.ledger import Issue, Previous, book, standing_lines
-from zamio.royalties.pricing import Catalog, price_play, reversed_play
+from zamio.royalties.pricing import UNPRICED_REASONS, Catalog, parked_play, price_play, reversed_play
 from zamio.royalties.rates import RateBook
 from zamio.tables import play_logs, royalty_pricings, stations
+
+log = logging.getLogger(__name__)
 
 BATCH_PLAYS = 5000
 WORKERS = 2  # batches priced at once by the job on PostgreSQL: one in Python while one is written
@@ -220,7 +227,12 @@ def price_batch(conn: Connection, plays: list[PlayFacts], latest: dict[int, Prev
             continue
         if play.status != "final":
             continue
-        outcome = price_play(play, book_, catalog)
+        try:
+            outcome = price_play(play, book_, catalog)
+        except Exception as error:  # one play that cannot be priced is parked with its reason, never the batch
+            outcome = parked_play(play, societies.local.currency, error)
+            if previous is None or previous.outcome_hash != outcome.outcome_hash:
+                log.warning("play %s cannot be priced (%s): %s", play.id, outcome.reason, outcome.details)
         if previous is not None and previous.outcome_hash == outcome.outcome_hash:
             stats.unchanged += 1
             continue
@@ -334,9 +346,9 @@ def calculate_royalty_distributions(ctx: Any) -> None:
     ctx.ok(stats.booked - unpriced)
     ctx.skipped(stats.unchanged)
     if unpriced:
-        reasons = ", ".join(f"{r} {n}" for r, n in sorted(stats.reasons.items())
-                            if r in ("no_rate_card", "no_day_period", "bad_timezone"))
-        ctx.failed(f"{unpriced} plays", f"no rate applies ({reasons}); load rate cards or fix the "
-                                       "station's class or time zone, the next run prices them", n=unpriced)
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(stats.reasons.items()) if r in UNPRICED_REASONS)
+        ctx.failed(f"{unpriced} plays", f"cannot be priced ({reasons}): load rate cards, fix the station's class "
+                                       "or time zone, or correct the play (bin/suspense-report lists them); the "
+                                       "next run prices them", n=unpriced)
     for phrase in stats.phrases():
         ctx.note(phrase)

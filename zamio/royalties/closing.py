@@ -26,6 +26,7 @@ from decimal import Decimal, localcontext
 from sqlalchemy import Connection, and_, exists, func, insert, literal, select, update
 
 from zamio.db import is_sqlite
+from zamio.decimals import EXCHANGE_RATE
 from zamio.errors import DataError
 from zamio.money import from_units, round_units
 from zamio.royalties.paid import cycle_lines, recipient_sums
@@ -34,7 +35,7 @@ from zamio.tables import (cycle_line_items, cycle_pricings, exchange_rates, part
 
 PAYEE_TYPES = ("contributor", "artist", "publisher", "society")
 NON_DISTRIBUTABLE = "non_distributable"  # the account suspense moves to when declared non-distributable
-RATE_PLACES = Decimal("0.0000000001")  # exchange rates are stored NUMERIC(24,10)
+RATE_PLACES = EXCHANGE_RATE.quantum  # an inverse rate is rounded to the places an exchange rate keeps
 
 
 def exclude_pricing(conn: Connection) -> None:

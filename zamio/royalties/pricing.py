@@ -7,7 +7,10 @@ The outcome records the status of the play:
   ``unidentified``, ``no_agreement``, ``not_in_catalog``): one suspense line;
 * ``ineligible``: fails the eligibility rule: one zero line with the reason;
 * ``unpriced``: no rate data applies (``no_rate_card``, ``no_day_period``,
-  ``bad_timezone``): one zero line, re-examined by every run until fixed;
+  ``bad_timezone``), or the play cannot be priced at all (``local_time_out_of_range``:
+  its station-local start lies beyond the calendar; ``pricing_error``: anything else
+  that raised, the error kept in the details): one zero line, re-examined by every run
+  until fixed;
 * ``reversed``: the play was superseded by a new version: no line of its own,
   only the reversal of what it was owed before.
 
@@ -105,6 +108,12 @@ class PlayPricing(NamedTuple):
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+#: Why a play is unpriced: rate data missing, or its pricing raised (``parked_play``).
+LOCAL_TIME_OUT_OF_RANGE = "local_time_out_of_range"
+PRICING_ERROR = "pricing_error"
+UNPRICED_REASONS = ("no_rate_card", "no_day_period", "bad_timezone", LOCAL_TIME_OUT_OF_RANGE, PRICING_ERROR)
+ERROR_CHARS = 500  # of a pricing error kept in the details
+
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 _LOCAL_TIME, _SECONDS = "\0local_time", "\0seconds"  # stand-ins, cut out of the encoded template
 
@@ -193,6 +202,22 @@ def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing
     return PlayPricing(play.id, play.station_id, "suspense" if owed.suspense_reason else "priced",
                        owed.suspense_reason, day, seconds, card.multiplier, gross, card.currency, card.id,
                        tuple(lines), priced_details(tariff, local, seconds, owed))
+
+
+def parked_play(play: PlayFacts, currency: str, error: Exception) -> PlayPricing:
+    """Given a final play whose pricing raised and the error, return the unpriced outcome that parks it.
+
+    Its date is the UTC date of its start (the station-local one may not exist) and its details keep
+    the error, for ``bin/suspense-report`` and whoever corrects the play.
+    """
+    reason = LOCAL_TIME_OUT_OF_RANGE if isinstance(error, OverflowError) else PRICING_ERROR
+    try:
+        seconds = exact_seconds(play.seconds)
+    except ArithmeticError:  # not a number of seconds (NaN): booked as none
+        seconds = Decimal(0)
+    details = _COMPACT_JSON.encode({"reason": reason, "error": f"{type(error).__name__}: {error}"[:ERROR_CHARS]})
+    return PlayPricing(play.id, play.station_id, "unpriced", reason, play.started_at.astimezone(timezone.utc).date(),
+                       seconds, None, 0, currency, None, (ineligible_line(reason),), details)
 
 
 def reversed_play(play: PlayFacts, previous_play_date: date, seconds: Decimal, currency: str) -> PlayPricing:

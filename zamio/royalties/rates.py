@@ -24,16 +24,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, select
 
 from zamio.config import normalise_station_class  # noqa: F401 (re-exported for pricing)
+from zamio.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS
 from zamio.money import UNITS_PER_MAJOR, round_half_even
 from zamio.tables import day_periods, eligibility_rules, rate_cards
 
-SECONDS_PLACES = 3
-SECONDS_QUANTUM = Decimal("0.001")  # played seconds are priced to the millisecond
+SECONDS_PLACES = SECONDS.places  # played seconds are priced to the millisecond
+SECONDS_QUANTUM = SECONDS.quantum
 MINUTES_PER_DAY = 24 * 60
-CONFIDENCE_PLACES = 6
-CONFIDENCE_QUANTUM = Decimal("0.000001")
+CONFIDENCE_PLACES = CONFIDENCE.places
+CONFIDENCE_QUANTUM = CONFIDENCE.quantum
 FLOAT_RATIO_BELOW = 1e15  # floats below this quantize in integers with digits to spare in a Decimal's 28
-CONFIDENCE_PERCENT_ABOVE = Decimal(1)  # a confidence above 1 is a 0..100 score (ACRCloud): divide by 100
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def exact_confidence(confidence: float | None) -> Decimal | None:
         value = quantized_float(confidence, CONFIDENCE_PLACES)
     else:
         value = Decimal(confidence).quantize(CONFIDENCE_QUANTUM, rounding=ROUND_HALF_EVEN)  # 0.7 stays 0.7
-    return value / 100 if value > CONFIDENCE_PERCENT_ABOVE else value
+    return value / 100 if value > CONFIDENCE_SCORE_ABOVE else value
 
 
 def quantized_float(value: float, places: int) -> Decimal:

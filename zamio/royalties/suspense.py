@@ -23,6 +23,13 @@ Lines booked by pricing count as they stand, closed into a cycle or not yet;
 the pricings of a pool cycle were its weights, not money, and are left out;
 the pool's own suspense lines count.
 
+Below the money come the plays that are **not priced** at all (their latest pricing
+is ``unpriced``: no rate card or day period applies, the station's time zone is
+unknown, or pricing the play raised, e.g. its station-local date lies beyond the
+calendar): no money is booked for them yet, so they hold nothing in suspense, but
+they wait for a person just the same.  One line per station and reason, with the
+plays, their dates and the first and last play id.
+
 ``--csv`` is written by ``zamio.csvwrite``: a title or artist a spreadsheet
 would run as a formula gets a leading ``'``; plays and amounts stay numbers.
 """
@@ -37,7 +44,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, exists, func, select
 
 from zamio import csvwrite
 from zamio.errors import UsageError
@@ -170,6 +177,46 @@ def _fee_lines_query() -> Any:
             .group_by(line.c.recipient_ref, line.c.currency, royalty_cycles.c.period_to))
 
 
+@dataclass(frozen=True)
+class Unpriced:
+    """Plays of one station whose latest pricing is ``unpriced`` for one reason (no money booked)."""
+
+    station: str
+    reason: str
+    plays: int
+    first_day: date
+    last_day: date
+    first_play: int
+    last_play: int
+
+
+def unpriced_plays(conn: Connection) -> list[Unpriced]:
+    """Given a connection, return the plays waiting unpriced, by station and reason."""
+    pricing, later = royalty_pricings, royalty_pricings.alias("later")
+    latest = ~exists().where(later.c.play_id == pricing.c.play_id, later.c.version > pricing.c.version)
+    query = (select(stations.c.station_ref, pricing.c.reason, func.count(), func.min(pricing.c.play_date),
+                    func.max(pricing.c.play_date), func.min(pricing.c.play_id), func.max(pricing.c.play_id))
+             .join(stations, stations.c.id == pricing.c.station_id)
+             .where(pricing.c.status == "unpriced", latest)
+             .group_by(stations.c.station_ref, pricing.c.reason)
+             .order_by(stations.c.station_ref, pricing.c.reason))
+    return [Unpriced(*row) for row in conn.execute(query)]
+
+
+def unpriced_lines(unpriced: list[Unpriced]) -> list[str]:
+    """Given the plays waiting unpriced, return the report's lines about them."""
+    if not unpriced:
+        return ["not priced: no plays"]
+    lines = [f"not priced (no money booked; every pricing run tries them again): "
+             f"{sum(u.plays for u in unpriced)} plays",
+             f"  {'station':<12} {'reason':<24} {'plays':>6}  {'play dates':<23} play ids"]
+    for u in unpriced:
+        days = str(u.first_day) if u.first_day == u.last_day else f"{u.first_day} to {u.last_day}"
+        ids = str(u.first_play) if u.first_play == u.last_play else f"{u.first_play} to {u.last_play}"
+        lines.append(f"  {u.station:<12} {u.reason or '':<24} {u.plays:>6}  {days:<23} {ids}")
+    return lines
+
+
 def _month(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -289,11 +336,13 @@ def suspense_report(ctx: Any) -> None:
     with ctx.transaction(read_only=True) as conn:
         items = ageing(held_items(conn), as_of, policy)
         declared = declared_total(conn)
-    print("\n".join(report_lines(items, as_of, policy, declared)))
+        unpriced = unpriced_plays(conn)
+    print("\n".join(report_lines(items, as_of, policy, declared) + unpriced_lines(unpriced)))
     if ctx.args.csv is not None and not ctx.dry_run:
         write_text(ctx.args.csv, csvwrite.text(CSV_COLUMNS, csv_rows(items, as_of)))
     ctx.ok(len(items))
-    ctx.note(f"{len(items)} items held, {sum(a.past_limit(as_of) for a in items)} past the limit")
+    ctx.note(f"{len(items)} items held, {sum(a.past_limit(as_of) for a in items)} past the limit, "
+             f"{sum(u.plays for u in unpriced)} plays not priced")
     if ctx.args.declare:
         done = declare_past_limit(ctx.transaction, ctx.run_id, as_of, policy, should_stop=ctx.should_stop)
         print(done.line(ctx.dry_run))

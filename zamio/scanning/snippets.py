@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from zamio.db import transaction
+from zamio.db import transaction, utcnow
 from zamio.errors import ItemError
-from zamio.instants import NoOffset, parse_instant
+from zamio.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.settings import MAX_SNIPPET_SECONDS
 from zamio.tables import captures, stations
@@ -152,10 +152,12 @@ def _text_field(document: dict, path: Path, name: str) -> str:
 def _started_at(document: dict, path: Path) -> datetime:
     raw = _text_field(document, path, "started_at")
     try:
-        return parse_instant(raw)
+        return parse_play_time(raw, utcnow())
     except NoOffset:
         raise BadSnippet(f"{path.name}: started_at {raw!r} has no UTC offset; write it like "
                          "2026-05-18T14:59:20+00:00", "bad_sidecar") from None
+    except ImplausibleTime as error:  # a device clock reset to 1970 or set years ahead
+        raise BadSnippet(f"{path.name}: started_at {raw!r} {error}", "bad_sidecar") from None
     except ValueError:
         raise BadSnippet(f"{path.name}: started_at {raw!r} is not an ISO 8601 time", "bad_sidecar") from None
 

@@ -8,7 +8,8 @@ Conventions:
 * times are :class:`~zamio.dbtypes.UTCDateTime` (aware UTC);
 * money is ``BigInteger`` counting ten-thousandths of the row's currency
   (``zamio.money``), never a float or a SQLite "numeric";
-* rates and percentages are :class:`~zamio.dbtypes.ExactDecimal`;
+* rates and percentages are :class:`~zamio.dbtypes.ExactDecimal` of their kind
+  (``zamio.decimals``: the digits kept, the same on both databases);
 * every table a job writes has a unique key on its natural identity, so a
   retried or repeated write cannot duplicate a row;
 * queue-like tables carry the lease columns ``lease_owner``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, Float, Index, Table, Text, UniqueConstraint
 
 from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.decimals import PERCENT
 from zamio.tables.base import id_column, metadata, ref
 
 publishers = Table(
@@ -40,7 +41,7 @@ partner_societies = Table(
     Column("short_name", Text, nullable=False, unique=True),
     Column("country", Text),
     Column("currency", Text, nullable=False),
-    Column("default_admin_fee_percent", ExactDecimal, nullable=False),  # the latest of society_admin_fees
+    Column("default_admin_fee_percent", ExactDecimal(PERCENT), nullable=False),  # the latest of society_admin_fees
     Column("is_local", Boolean, nullable=False, server_default="0"),
     Column("email", Text),
     Column("created_at", UTCDateTime, nullable=False),
@@ -53,7 +54,9 @@ society_admin_fees = Table(
     metadata,
     id_column(),
     ref("society_id", "partner_societies", nullable=False),
-    Column("admin_fee_percent", ExactDecimal, nullable=False),
+    # NUMERIC(24,10) on PostgreSQL (sql/0017 came after 0016 narrowed the other percentages); the
+    # type still keeps six places on both databases.
+    Column("admin_fee_percent", ExactDecimal(PERCENT), nullable=False),
     Column("effective_from", DateText, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("society_id", "effective_from"),
@@ -65,7 +68,7 @@ reciprocal_agreements = Table(
     id_column(),
     ref("society_id", "partner_societies", nullable=False),
     Column("territory", Text, nullable=False),
-    Column("admin_fee_percent", ExactDecimal),
+    Column("admin_fee_percent", ExactDecimal(PERCENT)),
     Column("effective_from", DateText, nullable=False),
     Column("expires_on", DateText),
     Column("status", Text, nullable=False),
@@ -103,7 +106,7 @@ contributors = Table(
     Column("party_ref", Text, nullable=False),  # IPI name number, else a slug of the name
     Column("name", Text, nullable=False),
     Column("role", Text, nullable=False),
-    Column("share_percent", ExactDecimal, nullable=False),
+    Column("share_percent", ExactDecimal(PERCENT), nullable=False),
     ref("publisher_id", "publishers"),
     Column("email", Text),
     Column("ipi", Text),
@@ -120,7 +123,7 @@ partner_repertoire = Table(
     Column("iswc", Text),
     Column("title", Text),
     Column("artist", Text),
-    Column("share_percent", ExactDecimal),
+    Column("share_percent", ExactDecimal(PERCENT)),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("society_id", "isrc"),
 )

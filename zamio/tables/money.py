@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
 from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime
+from zamio.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, RATE
 from zamio.tables.base import id_column, metadata, ref
 
 rate_cards = Table(
@@ -14,8 +15,8 @@ rate_cards = Table(
     Column("territory", Text, nullable=False),
     Column("station_class", Text, nullable=False),
     Column("period", Text, nullable=False),  # prime | regular | off_peak
-    Column("rate_per_second", ExactDecimal, nullable=False),
-    Column("multiplier", ExactDecimal, nullable=False),
+    Column("rate_per_second", ExactDecimal(RATE), nullable=False),
+    Column("multiplier", ExactDecimal(MULTIPLIER), nullable=False),
     Column("currency", Text, nullable=False),
     Column("effective_from", DateText, nullable=False),
     Column("effective_to", DateText),
@@ -41,7 +42,7 @@ eligibility_rules = Table(
     id_column(),
     Column("territory", Text, nullable=False),
     Column("min_seconds", Float, nullable=False),
-    Column("min_confidence", ExactDecimal, nullable=False),
+    Column("min_confidence", ExactDecimal(CONFIDENCE), nullable=False),
     Column("categories_paid", Text, nullable=False),  # comma-separated categories
     Column("effective_from", DateText, nullable=False),
     UniqueConstraint("territory", "effective_from"),
@@ -53,7 +54,7 @@ exchange_rates = Table(
     id_column(),
     Column("from_currency", Text, nullable=False),
     Column("to_currency", Text, nullable=False),
-    Column("rate", ExactDecimal, nullable=False),
+    Column("rate", ExactDecimal(EXCHANGE_RATE), nullable=False),
     Column("effective_from", DateText, nullable=False),
     Column("source", Text),
     UniqueConstraint("from_currency", "to_currency", "effective_from"),
@@ -128,7 +129,7 @@ royalty_pricings = Table(
     ref("station_id", "stations", nullable=False),
     Column("play_date", DateText, nullable=False),  # station-local date of the play's start
     Column("seconds", Float, nullable=False),
-    Column("multiplier", ExactDecimal),  # time-of-day weight, the pool method's weight per second
+    Column("multiplier", ExactDecimal(MULTIPLIER)),  # time-of-day weight, the pool method's weight per second
     Column("gross", BigInteger, nullable=False),  # units owed for this version
     Column("previous_gross", BigInteger, nullable=False, server_default="0"),  # units it reversed
     Column("currency", Text, nullable=False),
@@ -219,7 +220,7 @@ partner_remittances = Table(
     Column("gross", BigInteger, nullable=False),
     Column("admin_fee", BigInteger, nullable=False),
     Column("net", BigInteger, nullable=False),
-    Column("exchange_rate", ExactDecimal, nullable=False),
+    Column("exchange_rate", ExactDecimal(EXCHANGE_RATE), nullable=False),
     Column("net_in_currency", BigInteger, nullable=False),
     Column("status", Text, nullable=False, server_default="pending"),
     Column("created_at", UTCDateTime, nullable=False),
