@@ -261,7 +261,9 @@ class MoneyHistory(RuleBasedStateMachine):
                 owed = sum(row.gross - row.previous_gross for row in pricings)
                 paid = sum(row[0] for row in self.project.query(
                     "SELECT l.amount FROM royalty_ledger l JOIN cycle_pricings c "
-                    "ON c.play_id = l.play_id AND c.version = l.version WHERE c.cycle_id = :c", c=cycle_id))
+                    "ON c.play_id = l.play_id AND c.version = l.version "
+                    # A pool cycle's lines name the plays its fee was spread over, not their pricing's cycle.
+                    "WHERE c.cycle_id = :c AND l.cycle_id IS NULL", c=cycle_id))
             else:
                 owed = sum(row[0] for row in self.project.query(
                     "SELECT amount FROM licence_fee_parts WHERE cycle_id = :c", c=cycle_id))

@@ -180,12 +180,6 @@ def test_each_kind_of_decimal_keeps_the_same_digits_on_both_databases(project: P
     assert project.scalar("SELECT count(*) FROM scratch_kinds") == 1
 
 
-#: Exact decimals that sql/0017 created after 0016 had narrowed the others: NUMERIC(24,10) on PostgreSQL
-#: until a migration narrows them too.  Their column type still keeps their kind's digits on both
-#: databases (the test above), so both hold the same values; the column only allows more.
-WIDER_ON_POSTGRESQL = {("society_admin_fees", "admin_fee_percent")}
-
-
 def test_postgresql_columns_have_the_precision_of_their_kind(postgres_url: str, tmp_path) -> None:
     project = Project(postgres_url, tmp_path)
     project.migrate()
@@ -196,8 +190,7 @@ def test_postgresql_columns_have_the_precision_of_their_kind(postgres_url: str, 
         insp = inspect(conn)
         for table, column, kind in declared_columns:
             (found,) = [c for c in insp.get_columns(table) if c["name"] == column]
-            expected = (24, 10) if (table, column) in WIDER_ON_POSTGRESQL else (kind.precision, kind.places)
-            assert (found["type"].precision, found["type"].scale) == expected, (table, column)
+            assert (found["type"].precision, found["type"].scale) == (kind.precision, kind.places), (table, column)
 
 
 def migrated_to_0014(project: Project, tmp_path) -> Path:
