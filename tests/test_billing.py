@@ -8,22 +8,11 @@ import pytest
 from sqlalchemy import exc
 
 from tests.support import Project
+from tests.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
 from tests.test_playlogs import T0, World
 from zamio.db import utcnow
 from zamio.playlogs import billing
 from zamio.tables import play_logs
-
-HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
-
-
-@pytest.fixture
-def world(project: Project) -> World:
-    w = World(project)
-    w.track("A", isrc="GHA012600001")
-    w.track("B")
-    w.station("joy")
-    w.station("peace")
-    return w
 
 
 def load(world: World, name: str, *rows: str):

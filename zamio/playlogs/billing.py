@@ -129,10 +129,11 @@ def rehome(conn: Connection, retired_ids: Sequence[int]) -> int:
     promoted = 0
     for duplicate in _duplicates_of(conn, retired_ids):
         billed = billed_play(conn, duplicate, other_than=duplicate["id"])
-        if billed is None and _promote(conn, duplicate["id"]):
-            promoted += 1
-            continue
-        billed = billed if billed is not None else billed_play(conn, duplicate, other_than=duplicate["id"])
+        if billed is None:
+            if _promote(conn, duplicate["id"]):
+                promoted += 1
+                continue
+            billed = billed_play(conn, duplicate, other_than=duplicate["id"])  # another writer billed it
         if billed is not None:
             conn.execute(update(play_logs).where(play_logs.c.id == duplicate["id"]).values(duplicate_of=billed))
     return promoted
