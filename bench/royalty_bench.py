@@ -84,6 +84,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -621,6 +622,57 @@ def compare_books(engine_db: Engine, fair_db: Engine) -> Comparison:
     return result
 
 
+# --- the write floor ------------------------------------------------------------------------------------
+
+FLOOR_TABLES = ("royalty_pricings", "royalty_ledger")
+
+
+def _table_text(engine: Engine, table: str) -> tuple[str, int]:
+    """Given a table, return its rows as COPY text, and how many."""
+    buffer = io.StringIO()
+    with engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.copy_expert(f"COPY {table} TO STDOUT", buffer)
+        cursor.close()
+    text_ = buffer.getvalue()
+    return text_, text_.count("\n")
+
+
+def _copy_part(engine: Engine, table: str, part: str) -> None:
+    with engine.begin() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.copy_expert(f"COPY {table} FROM STDIN", io.StringIO(part))
+        cursor.close()
+
+
+def write_floor(engine: Engine, sessions: int) -> tuple[float, dict[str, int]]:
+    """Time writing the engine's own pricing rows and ledger lines again, and nothing else.
+
+    Their COPY text, read beforehand, is written by ``sessions`` sessions at once (as the
+    engine's workers) into copies of the two tables with the same columns, defaults, keys and
+    indexes (``LIKE … INCLUDING ALL``; foreign keys are not copied, which makes the floor
+    lower, not higher).  No implementation that books these rows can price faster than this,
+    so it bounds what any engine can reach against the fair baseline on this machine."""
+    texts = {table: _table_text(engine, table) for table in FLOOR_TABLES}
+    copies = {table: f"floor_{table}" for table in FLOOR_TABLES}
+    with engine.begin() as conn:
+        for table, copy_ in copies.items():
+            conn.execute(text(f"CREATE TABLE {copy_} (LIKE {table} INCLUDING ALL)"))
+    try:
+        t0 = time.perf_counter()
+        for table, copy_ in copies.items():
+            lines = texts[table][0].splitlines(keepends=True)
+            parts = ["".join(lines[i::sessions]) for i in range(sessions)]
+            with ThreadPoolExecutor(sessions) as pool:
+                list(pool.map(lambda part, copy_=copy_: _copy_part(engine, copy_, part), parts))
+        seconds = time.perf_counter() - t0
+    finally:
+        with engine.begin() as conn:
+            for copy_ in copies.values():
+                conn.execute(text(f"DROP TABLE {copy_}"))
+    return seconds, {table: count for table, (_, count) in texts.items()}
+
+
 # --- the run ------------------------------------------------------------------------------------------
 
 def server_facts(engine: Engine) -> str:
@@ -650,6 +702,7 @@ class Figures:
     fair_plays: int = 0
     old: float | None = None
     check: Comparison | None = None
+    floor: float | None = None
 
     def headline(self, args: argparse.Namespace) -> str:
         lines = [f"headline: {self.conditions}; load average (1, 5, 15 min) {self.load_at_start} at start, "
@@ -660,6 +713,10 @@ class Figures:
             lines.append(f"  fair baseline (row by row in Python, one loop, batches of {args.batch_size:,}): "
                          f"{self.fair:,.0f} plays/s over {self.fair_plays:,} plays: the engine is "
                          f"{self.engine / self.fair:,.1f}× faster")
+        if self.floor is not None:
+            ceiling = f" = a ceiling of {self.floor / self.fair:,.1f}× the fair baseline" if self.fair else ""
+            lines.append(f"  write floor (the engine's own rows written again, nothing priced): {self.floor:,.0f} "
+                         f"plays/s{ceiling}; the engine reaches {self.engine / self.floor:.0%} of it")
         if self.old is not None:
             lines.append(f"  old baseline (the upstream calculator's shape, a transaction per play): {self.old:,.0f} "
                          f"plays/s over {args.old_sample:,} plays: the engine is {self.engine / self.old:,.0f}× faster")
@@ -748,6 +805,12 @@ def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_a
     print(f"set-based pricing ({workers(args)}, batches of {args.batch_size:,}): {args.plays:,} plays in "
           f"{priced:.1f} s = {figures.engine:,.0f} plays/s ({', '.join(against) or 'no baseline'}); "
           f"{', '.join(stats.phrases())}")
+    floor_seconds, floor_rows = write_floor(engine, args.workers)
+    figures.floor = args.plays / floor_seconds
+    print(f"write floor: the engine's {floor_rows['royalty_pricings']:,} pricing rows and "
+          f"{floor_rows['royalty_ledger']:,} ledger lines copied again ({workers(args)}, COPY into copies of "
+          f"their tables with their indexes, no foreign keys) in {floor_seconds:.1f} s = "
+          f"{figures.floor:,.0f} plays/s")
     if fair_db is not None:
         figures.check = compare_books(engine, fair_db)
         print(figures.check.report())
