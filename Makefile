@@ -30,7 +30,7 @@ migrate: install
 
 # Regenerate the systemd units from crontab.txt (a test checks they match).
 units:
-	$(PYTHON) -m zamio.schedule --write systemd
+	$(PYTHON) -m zamio.runtime.schedule --write systemd
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -9,8 +9,8 @@
 1. ``--database URL`` (repeatable; ``sqlite`` for a scratch file): runs the shared
    protocol (``/work/shared/bench/run_bench.py``) with
    ``bench.zamio_adapter:ZamioDatabaseFingerprinter``: tracks stored by
-   ``zamio.recognition.store_fingerprints`` in a freshly migrated database, every query
-   through ``zamio.recognition.identify`` on a warm connection.  Index size is
+   ``zamio.recognition.index.store_fingerprints`` in a freshly migrated database, every query
+   through ``zamio.recognition.index.identify`` on a warm connection.  Index size is
    ``pg_total_relation_size('fingerprints')`` (PostgreSQL) or the SQLite file; indexing
    CPU includes the PostgreSQL backend's.  Prints report.py's table beside the anchors'.
 2. ``--scale N``: the same database grown to N tracks: the DEV catalog plus synthetic
@@ -40,7 +40,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from zamio.dburl import SQLITE, parse_database_url  # noqa: E402
+from zamio.db.url import SQLITE, parse_database_url  # noqa: E402
 
 SHARED_BENCH = os.environ.get("SHARED_BENCH", "/work/shared/bench")
 MEMORY_ADAPTER = "bench.zamio_adapter:ZamioFingerprinter"
@@ -158,8 +158,8 @@ def scaled_run(corpus: str, database: str, tracks: int, n_queries: int, workdir:
 def load_synthetic(engine, count: int, seed: int) -> int:
     """Bulk-load ``count`` synthetic tracks' rows (ids from 10,000,000) whose hashes are
     drawn from the rows already stored; return the number of rows loaded."""
-    from zamio.fingerprint import FINGERPRINT_VERSION
-    from zamio.recognition import copy_payload, copy_rows_postgres
+    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+    from zamio.recognition.index import copy_payload, copy_rows_postgres
 
     with engine.connect() as conn:
         stored = np.asarray(conn.exec_driver_sql("SELECT hash FROM fingerprints").scalars().all(), np.int32)
@@ -191,9 +191,9 @@ def _register_synthetic(engine, count: int, rows_per_track: int) -> None:
     real catalog is: recognition may then keep them in its pair cache like any other."""
     from sqlalchemy import insert, select
 
-    from zamio.db import utcnow
-    from zamio.fingerprint import FINGERPRINT_VERSION
-    from zamio.tables import fingerprint_sets, tracks
+    from zamio.db.engine import utcnow
+    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+    from zamio.db.tables import fingerprint_sets, tracks
 
     now = utcnow()
     ids = range(10_000_000, 10_000_000 + count)
@@ -212,7 +212,7 @@ def synthetic_hashes(stored: np.ndarray, n: int, rng: np.random.Generator) -> np
     independently: common bands stay common, and the whole hash space is used as a
     large catalog would use it (re-drawing the stored hashes themselves would pile every
     row onto the values a 24-track catalog happens to contain)."""
-    from zamio.fingerprint import pack_hash, unpack_hash
+    from zamio.recognition.fingerprint import pack_hash, unpack_hash
 
     f1, du2, du3, dt2, dt3 = unpack_hash(stored)
     gaps = rng.integers(0, stored.size, n)  # the two gaps are drawn together: they are ordered
@@ -226,7 +226,7 @@ def _drop_indexes(engine) -> None:
 
 
 def _create_indexes(engine) -> None:
-    from zamio.tables.fingerprints import HASH_INDEX_CONDITION
+    from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
 
     postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as conn:

@@ -8,7 +8,7 @@
 Each station plays a known schedule: songs back to back, the same song an hour apart, A-B-A,
 a song sped up 2 %, a jingle, talk, a song under talk-over at low SNR, a song cut short,
 dead air, and a stream that dies for ten minutes.  Every two minutes a 20 s clip is cut from
-the programme at the capture time and recognised with ``zamio.recognition.identify``
+the programme at the capture time and recognised with ``zamio.recognition.index.identify``
 against the catalog's fingerprints stored by ``store_fingerprints``; captures and detections
 rows are written as the scanner writes them (capture_key ``sim:<station>:<time>``).  Then
 ``bin/convert-matches`` runs, and its plays are compared with the schedule: precision and
@@ -35,9 +35,9 @@ from scipy.signal import butter, lfilter
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from zamio import synth  # noqa: E402
-from zamio.audio import ANALYSIS_RATE, SilentAudio, check_not_silent  # noqa: E402
-from zamio.dburl import parse_database_url  # noqa: E402
+from zamio.demo import synth  # noqa: E402
+from zamio.recognition.audio import ANALYSIS_RATE, SilentAudio, check_not_silent  # noqa: E402
+from zamio.db.url import parse_database_url  # noqa: E402
 
 RATE = ANALYSIS_RATE
 CAPTURE_SECONDS = 20.0
@@ -226,7 +226,7 @@ def capture_times(day: StationDay, hours: float) -> list[datetime]:
 
 def recognise_day(conn, library: Library, days: list[StationDay], hours: float, ids: dict[str, int]) -> list[Heard]:
     """Cut every capture of every station from the programme and recognise it against the database."""
-    from zamio.recognition import identify
+    from zamio.recognition.index import identify
 
     refs = {track_id: ref for ref, track_id in ids.items() if ref.startswith("SIM-")}
     heard = []
@@ -257,9 +257,9 @@ def write_catalog(conn, catalog: tuple[Recording, ...], stations: list[str]) -> 
     """Insert the artists, tracks and stations; return the ids of tracks and stations by their references."""
     from sqlalchemy import select
 
-    from zamio.db import insert_ignore, utcnow
-    from zamio.tables import artists, tracks
-    from zamio.tables import stations as stations_table
+    from zamio.db.engine import insert_ignore, utcnow
+    from zamio.db.tables import artists, tracks
+    from zamio.db.tables import stations as stations_table
 
     now = utcnow()
     insert_ignore(conn, artists, [{"artist_ref": "sim-artist", "name": "Sim Artist", "created_at": now}],
@@ -278,8 +278,8 @@ def write_catalog(conn, catalog: tuple[Recording, ...], stations: list[str]) -> 
 
 
 def store_catalog_fingerprints(conn, library: Library, catalog: tuple[Recording, ...], ids: dict[str, int]) -> None:
-    from zamio.fingerprint import fingerprint
-    from zamio.recognition import store_fingerprints
+    from zamio.recognition.fingerprint import fingerprint
+    from zamio.recognition.index import store_fingerprints
 
     for recording in catalog:
         audio = library.audio(recording)
@@ -291,8 +291,8 @@ def write_heard(conn, heard: list[Heard], ids: dict[str, int]) -> None:
     """Write captures and detections rows as the scanner does, in bulk."""
     from sqlalchemy import select
 
-    from zamio.db import insert_ignore, utcnow
-    from zamio.tables import captures, detections
+    from zamio.db.engine import insert_ignore, utcnow
+    from zamio.db.tables import captures, detections
 
     now = utcnow()
     rows = [{"capture_key": f"sim:{h.station_ref}:{h.started_at:%Y%m%dT%H%M%SZ}", "station_id": ids[h.station_ref],
@@ -382,9 +382,9 @@ def final_plays(conn) -> list[tuple]:
     """The current plays as (station_ref, track_ref, started_at, duration_seconds, play id)."""
     from sqlalchemy import select
 
-    from zamio.tables import play_logs as p
-    from zamio.tables import stations as s
-    from zamio.tables import tracks as t
+    from zamio.db.tables import play_logs as p
+    from zamio.db.tables import stations as s
+    from zamio.db.tables import tracks as t
 
     query = select(s.c.station_ref, t.c.track_ref, p.c.started_at, p.c.duration_seconds, p.c.id).select_from(
         p.join(s, s.c.id == p.c.station_id).join(t, t.c.id == p.c.track_id)).where(p.c.status == "final")
@@ -515,7 +515,7 @@ class Simulation:
 
 def simulate(engine, hours: float, stations: int, songs: tuple[Recording, ...]) -> Simulation:
     """Build the schedules, fingerprint the catalog into ``engine``'s database and recognise every capture."""
-    from zamio.db import transaction
+    from zamio.db.engine import transaction
 
     days = [station_day(i, DAY, hours, songs) for i in range(stations)]
     sim = Simulation(hours, songs, days, [])
@@ -533,7 +533,7 @@ def simulate(engine, hours: float, stations: int, songs: tuple[Recording, ...]) 
 
 def load(engine, sim: Simulation) -> dict[str, int]:
     """Write the simulation's catalog, stations, captures and detections; return the ids by reference."""
-    from zamio.db import transaction
+    from zamio.db.engine import transaction
 
     with transaction(engine) as conn:
         ids = write_catalog(conn, sim.catalog, [d.ref for d in sim.days])
@@ -560,7 +560,7 @@ def kill_and_rerun(engine, url: str, var_dir: str, hours: float, kills: int, see
     import subprocess
     import time
 
-    from zamio.db import transaction
+    from zamio.db.engine import transaction
 
     rnd = random.Random(seed)
     began = time.monotonic()
@@ -620,8 +620,8 @@ def main() -> int:
     import tempfile
     import time
 
-    from zamio import migrate
-    from zamio.db import open_engine, transaction
+    from zamio.runtime import migrate
+    from zamio.db.engine import open_engine, transaction
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=None, metavar="URL",
@@ -675,7 +675,7 @@ def main() -> int:
 def _station_ids(engine) -> dict[str, int]:
     from sqlalchemy import select
 
-    from zamio.tables import stations
+    from zamio.db.tables import stations
 
     with engine.connect() as conn:
         return dict(conn.execute(select(stations.c.station_ref, stations.c.id)).all())

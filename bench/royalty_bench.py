@@ -29,8 +29,8 @@ run:
    * each play is priced on its own in plain Python, every decision taken anew:
      its station's zone, the period its station-local start falls in and the
      rate card in force found by scanning the dicts' lists, the eligibility
-     rule, a Decimal gross rounded by ``zamio.money.round_units``, who is owed it
-     (the share table checked and split by ``zamio.money.allocate``, or a partner
+     rule, a Decimal gross rounded by ``zamio.values.money.round_units``, who is owed it
+     (the share table checked and split by ``zamio.values.money.allocate``, or a partner
      society under the agreement in force, its admin fee by ``percent_of``, or
      suspense), details by ``json.dumps``, the outcome hash by ``hashlib``;
    * the batch's pricing rows and ledger lines are written when the batch is
@@ -97,14 +97,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import BigInteger, Engine, bindparam, exists, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-from zamio.config import normalise_station_class  # noqa: E402
-from zamio.db import open_engine, transaction, utcnow  # noqa: E402
-from zamio.dburl import parse_database_url  # noqa: E402
-from zamio.migrate import migrate  # noqa: E402
-from zamio.money import allocate, format_amount, percent_of, round_units  # noqa: E402
-from zamio.royalties.calculate import BATCH_PLAYS, WORKERS  # noqa: E402
-from zamio.royalties.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
-from zamio.tables import (artists, contributors, day_periods, eligibility_rules, partner_societies,  # noqa: E402
+from zamio.runtime.config import normalise_station_class  # noqa: E402
+from zamio.db.engine import open_engine, transaction, utcnow  # noqa: E402
+from zamio.db.url import parse_database_url  # noqa: E402
+from zamio.runtime.migrate import migrate  # noqa: E402
+from zamio.values.money import allocate, format_amount, percent_of, round_units  # noqa: E402
+from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS  # noqa: E402
+from zamio.royalties.pricing.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
+from zamio.db.tables import (artists, contributors, day_periods, eligibility_rules, partner_societies,  # noqa: E402
                           play_logs, publishers, rate_cards, reciprocal_agreements, royalty_ledger,
                           royalty_pricings, society_admin_fees, stations, tracks)
 
@@ -233,7 +233,7 @@ class Rule(NamedTuple):
 
 
 class Line(NamedTuple):
-    """One ledger line of a play, before its key (zamio.royalties.split.Line)."""
+    """One ledger line of a play, before its key (zamio.royalties.pricing.split.Line)."""
 
     kind: str
     recipient_type: str
@@ -437,7 +437,7 @@ def unpriced(reason: str, day: date, seconds: Decimal, currency: str) -> Priced:
 
 
 def price_one(ref: Reference, play: Any) -> Priced:
-    """Price one final play by the engine's rules (zamio.royalties.pricing), from scratch."""
+    """Price one final play by the engine's rules (zamio.royalties.pricing.price), from scratch."""
     station = ref.stations[play.station_id]
     territory, currency = station.country, ref.local.currency
     seconds = max(Decimal(play.duration_seconds).quantize(MILLISECOND, ROUND_HALF_EVEN), Decimal(0))
@@ -476,7 +476,7 @@ def price_one(ref: Reference, play: Any) -> Priced:
 
 
 def outcome_hash(p: Priced) -> str:
-    """The digest a recalculation compares (zamio.royalties.pricing.PlayPricing.outcome_hash)."""
+    """The digest a recalculation compares (zamio.royalties.pricing.price.PlayPricing.outcome_hash)."""
     parts = [f"{p.status}|{p.reason}|{p.gross}|{p.currency}|{p.rate_card_id}|{p.seconds}"]
     parts += [f"{ln.kind}|{ln.recipient_type}|{ln.recipient_ref}|{ln.amount}|{ln.society_id}|{ln.reason}"
               for ln in p.lines]
@@ -767,8 +767,8 @@ def main() -> None:
 
 def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_at_start: str) -> bool:
     """Generate, measure and check; print as it goes; return whether the check passed (or was not run)."""
-    from zamio.royalties.calculate import price_pending
-    from zamio.royalties.cycle import CycleSpec, close_cycle, report_lines, write_files
+    from zamio.royalties.pricing.run import price_pending
+    from zamio.royalties.cycles.process import CycleSpec, close_cycle, report_lines, write_files
 
     conditions = (f"{args.plays:,} plays, {STATIONS:,} stations, {TRACKS:,} tracks; {server_facts(engine)}; "
                   f"caches {CACHES}; {os.cpu_count()} CPUs")

@@ -52,11 +52,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select
 
 from tests.streamserver import AudioRoute, StreamServer
-from zamio import audio, fingerprint
-from zamio.db import open_engine, utcnow
-from zamio.dburl import parse_database_url
-from zamio.recognition import store_fingerprints
-from zamio.tables import artists, captures, detections, stations, stream_links, tracks
+from zamio.recognition import audio
+from zamio.recognition import fingerprint
+from zamio.db.engine import open_engine, utcnow
+from zamio.db.url import parse_database_url
+from zamio.recognition.index import store_fingerprints
+from zamio.db.tables import artists, captures, detections, stations, stream_links, tracks
 
 CORPUS = Path("/tmp/dev/catalog")
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zamio.schedule import read_crontab  # noqa: E402
+from zamio.runtime.schedule import read_crontab  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -63,8 +63,8 @@ def lock_contention_ms(env: dict[str, str]) -> float:
     """Wall time of a run that finds its job's lock held (it must exit 75)."""
     from sqlalchemy import text
 
-    from zamio.config import load_config
-    from zamio.db import open_engine
+    from zamio.runtime.config import load_config
+    from zamio.db.engine import open_engine
 
     engine = open_engine(load_config(env).database_url)
     with engine.begin() as conn:

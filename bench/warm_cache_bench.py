@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from zamio.cache import FAMILIES, warm_family  # noqa: E402
-from zamio.db import open_engine, transaction  # noqa: E402
-from zamio.dburl import parse_database_url  # noqa: E402
+from zamio.db.engine import open_engine, transaction  # noqa: E402
+from zamio.db.url import parse_database_url  # noqa: E402
 
 DAYS = 90
 STATIONS, PUBLISHERS, ARTISTS, TRACKS = 40, 200, 2000, 20000

@@ -7,11 +7,11 @@
 
 run from the repository root (so ``bench`` and ``zamio`` import).
 
-* ``ZamioFingerprinter``: the engine alone, index in memory (``zamio.match.ArrayIndex``).
+* ``ZamioFingerprinter``: the engine alone, index in memory (``zamio.recognition.match.ArrayIndex``).
 * ``ZamioDatabaseFingerprinter``: the real thing.  Tracks are rows of ``tracks``, their
-  fingerprints are stored by ``zamio.recognition.store_fingerprints`` (one transaction
+  fingerprints are stored by ``zamio.recognition.index.store_fingerprints`` (one transaction
   per track) in a freshly migrated database, and each query is
-  ``zamio.recognition.identify`` on one warm connection with one ``PairCache`` of
+  ``zamio.recognition.index.identify`` on one warm connection with one ``PairCache`` of
   ``cache_mb`` (default 256, as a scan run; 0 keeps nothing between queries).  ``database`` is a
   ``sqlite:///`` URL (the file is created in the workdir; its size is the index size) or
   a PostgreSQL server URL (a scratch database is created on it and dropped at the end;
@@ -32,14 +32,18 @@ sys.path.insert(0, os.environ.get("SHARED_BENCH", "/work/shared/bench"))
 
 from adapters import Fingerprinter  # noqa: E402
 
-from zamio import audio, fingerprint, match  # noqa: E402
-from zamio.dburl import SQLITE, parse_database_url  # noqa: E402
+from zamio.recognition import audio  # noqa: E402
+
+from zamio.recognition import fingerprint
+
+from zamio.recognition import match
+from zamio.db.url import SQLITE, parse_database_url  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ZamioFingerprinter(Fingerprinter):
-    """zamio's engine: decode with ``zamio.audio``, index side ``fingerprint``, query
+    """zamio's engine: decode with ``zamio.recognition.audio``, index side ``fingerprint``, query
     side ``query_fingerprint`` + ``match.recognise``."""
 
     name = "zamio"
@@ -74,19 +78,19 @@ class ZamioFingerprinter(Fingerprinter):
 
 
 class ZamioDatabaseFingerprinter(ZamioFingerprinter):
-    """zamio through its database layer (``zamio.recognition``) on SQLite or PostgreSQL."""
+    """zamio through its database layer (``zamio.recognition.index``) on SQLite or PostgreSQL."""
 
     def __init__(self, workdir, database="sqlite", cache_mb="256", **params):
         super().__init__(workdir, database=database, cache_mb=cache_mb, **params)
-        from zamio.recognition import pair_cache
+        from zamio.recognition.index import pair_cache
 
         # As a scan run keeps it: the candidates' pair rows of recent queries (0 MB: none kept).
         self.cache = pair_cache(int(cache_mb))
         self.url, self.scratch = scratch_database(database, workdir)
         self.database = parse_database_url(self.url)
         self.name = "zamio-" + self.database.kind
-        from zamio.db import open_engine
-        from zamio.migrate import migrate
+        from zamio.db.engine import open_engine
+        from zamio.runtime.migrate import migrate
 
         self.engine = open_engine(self.url)
         migrate(self.engine, recognition_migrations(workdir))
@@ -97,7 +101,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
         return {**super().config(), "database": self.name}
 
     def index(self, paths):
-        from zamio.recognition import store_fingerprints
+        from zamio.recognition.index import store_fingerprints
 
         # Everything on the one connection whose server backend extra_cpu_seconds reads.
         with self.conn.begin():
@@ -114,7 +118,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
     def maintain(self):
         """Do what the nightly ``cleanup-old-fingerprints`` does to the index (rebuild the
         hash index once inserts track by track have left it sparse) and say what it gave."""
-        from zamio.recognition import maintain_hash_index
+        from zamio.recognition.index import maintain_hash_index
 
         before = self.index_size_bytes()
         state = maintain_hash_index(self.engine)
@@ -124,7 +128,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
                   f"{before} -> {self.index_size_bytes()} bytes", file=sys.stderr, flush=True)
 
     def query(self, path):
-        from zamio.recognition import identify
+        from zamio.recognition.index import identify
 
         samples = audio.decode_file(path)
         with self.conn.begin():
@@ -157,7 +161,7 @@ def recognition_migrations(workdir: str):
     import shutil
     from pathlib import Path
 
-    from zamio.migrate import SQL_DIR
+    from zamio.runtime.migrate import SQL_DIR
 
     folder = Path(workdir) / "sql"
     folder.mkdir(exist_ok=True)
@@ -199,7 +203,7 @@ def drop_database(scratch: tuple[str, str]) -> None:
 
 def add_bench_tracks(conn, paths) -> list[int]:
     """Insert one track per path (artist "bench"); return their ids in order."""
-    from zamio.catalog import upsert_track
+    from zamio.catalog.imports import upsert_track
 
     return [upsert_track(conn, {"track_ref": f"bench-{i}", "title": os.path.basename(p), "artist": "bench",
                                 "audio_path": p}, os.path.dirname(p)) for i, p in enumerate(paths)]

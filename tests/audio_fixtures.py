@@ -14,8 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zamio import audio, fingerprint, match, synth
+from zamio.recognition import audio
 
+from zamio.recognition import fingerprint
+
+from zamio.recognition import match
+
+from zamio.demo import synth
 CATALOG_SEEDS = (11, 12, 13, 14)
 SONG_SECONDS = 24.0
 
@@ -30,7 +35,7 @@ ENCODINGS = {
 }
 
 def ffmpeg_encode(wav: Path, out: Path, codec_args: list[str]) -> Path:
-    """Encode ``wav`` to ``out`` with ffmpeg (test set-up only; zamio decodes via zamio.audio)."""
+    """Encode ``wav`` to ``out`` with ffmpeg (test set-up only; zamio decodes via zamio.recognition.audio)."""
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
                     *codec_args, str(out)], check=True)
     return out
@@ -109,7 +114,7 @@ def read_song(path: Path) -> np.ndarray:
 
 def add_tracks(conn, files: dict[str, Path]) -> dict[str, int]:
     """Insert a track (artist "Test Artist") per file; return track_ref -> tracks.id."""
-    from zamio.catalog import upsert_track
+    from zamio.catalog.imports import upsert_track
 
     return {ref: upsert_track(conn, {"track_ref": ref, "title": f"Title {ref}", "artist": "Test Artist",
                                      "audio_path": str(path)}, path.parent)
@@ -118,7 +123,7 @@ def add_tracks(conn, files: dict[str, Path]) -> dict[str, int]:
 
 def store_catalog(conn, files: dict[str, Path]) -> dict[str, int]:
     """Insert the tracks of ``files`` and store their fingerprints; return track_ref -> id."""
-    from zamio.recognition import store_fingerprints
+    from zamio.recognition.index import store_fingerprints
 
     ids = add_tracks(conn, files)
     for ref, path in files.items():

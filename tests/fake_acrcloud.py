@@ -35,7 +35,7 @@ from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from zamio.acrcloud import AcrCloudConfig
+from zamio.recognition.acrcloud import AcrCloudConfig
 
 ACCESS_KEY = "fake-access-key"
 ACCESS_SECRET = "fake-access-secret-do-not-print"

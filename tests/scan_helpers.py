@@ -13,10 +13,12 @@ from sqlalchemy import insert, select, update
 
 from tests.streamserver import encode, hls_ts_segments, streaming_wav_header
 from tests.support import Project
-from zamio import audio, fingerprint, synth
-from zamio.db import utcnow
-from zamio.recognition import store_fingerprints
-from zamio.tables import (
+from zamio.recognition import audio
+from zamio.recognition import fingerprint
+from zamio.demo import synth
+from zamio.db.engine import utcnow
+from zamio.recognition.index import store_fingerprints
+from zamio.db.tables import (
     artists,
     captures,
     coverage_gaps,

@@ -34,14 +34,14 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from zamio.dburl import DatabaseUrl, parse_database_url
+from zamio.db.url import DatabaseUrl, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin"
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: What decides the schema a migration run leaves: the migration files and the code that applies them.
-SCHEMA_SOURCES = (ROOT / "sql", ROOT / "zamio" / "migrate.py")
+SCHEMA_SOURCES = (ROOT / "sql", ROOT / "zamio" / "runtime" / "migrate.py")
 TEMPLATE_PREFIX = "zamio_template_"
 TEMPLATE_COMMENT = "zamio test template built"
 #: A template of another digest is dropped once it is this old: a run of another checkout may still be
@@ -344,7 +344,7 @@ class Project:
 
     @functools.cached_property
     def engine(self) -> Engine:
-        from zamio.db import open_engine
+        from zamio.db.engine import open_engine
 
         return open_engine(self.database_url)
 

@@ -11,11 +11,11 @@ import wave
 import pytest
 
 from tests.fake_acrcloud import ACCESS_SECRET, FakeAcrCloud, expected_signature
-from zamio.acrcloud import (MAX_SAMPLE_BYTES, AcrCloudAuthError, AcrCloudBadResponse,
+from zamio.recognition.acrcloud import (MAX_SAMPLE_BYTES, AcrCloudAuthError, AcrCloudBadResponse,
                             AcrCloudBadSample, AcrCloudClient, AcrCloudConfig,
                             AcrCloudLimitExceeded, AcrCloudRejected, AcrCloudUnavailable,
                             sign)
-from zamio.errors import ConfigError, ServiceUnavailable, TemporaryFailure
+from zamio.runtime.errors import ConfigError, ServiceUnavailable, TemporaryFailure
 
 RATE_HZ = 8000
 

@@ -21,8 +21,8 @@ from tests.scan_helpers import (  # noqa: F401
     seed_catalog,
 )
 from tests.streamserver import AudioRoute, StreamServer
-from zamio.db import utcnow
-from zamio.tables import acrcloud_usage, detections, stations
+from zamio.db.engine import utcnow
+from zamio.db.tables import acrcloud_usage, detections, stations
 
 
 def acr_env(fake: FakeAcrCloud, **extra: str) -> dict[str, str]:

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zamio.airings import Airing, InvalidObservation, Observation, airing_key, build_airings, settled
-from zamio.errors import ItemError
+from zamio.playlogs.airings import Airing, InvalidObservation, Observation, airing_key, build_airings, settled
+from zamio.runtime.errors import ItemError
 
 T0 = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
 INTERVAL_S = 120

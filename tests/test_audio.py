@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tests.audio_fixtures import dominant_hz, encoded, tone_wav  # noqa: F401
-from zamio import audio, synth
-from zamio.errors import ItemError, ServiceUnavailable
+from zamio.recognition import audio
+from zamio.demo import synth
+from zamio.runtime.errors import ItemError, ServiceUnavailable
 
 
 def write_pcm(path: Path, samples: np.ndarray, rate: int, width: int, channels: int) -> Path:

@@ -10,9 +10,9 @@ from sqlalchemy import exc
 from tests.support import Project
 from tests.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
 from tests.test_playlogs import T0, World
-from zamio.db import utcnow
+from zamio.db.engine import utcnow
 from zamio.playlogs import billing
-from zamio.tables import play_logs
+from zamio.db.tables import play_logs
 
 
 def load(world: World, name: str, *rows: str):

@@ -3,7 +3,7 @@
 Three stations play known schedules (back-to-back songs, the same song an hour apart, A-B-A,
 a song sped up 2 %, a jingle, talk, talk over an intro at low SNR, a song cut short, dead
 air, a stream dead for ten minutes).  Clips cut every two minutes are recognised once per
-session with ``zamio.recognition.identify`` (bench/playlog_eval.py); each database then gets
+session with ``zamio.recognition.index.identify`` (bench/playlog_eval.py); each database then gets
 the same captures and detections, bin/convert-matches runs, and its plays are compared with
 the schedules.  Errors that recognition caused (a fingerprint locking onto a repeated section
 and reporting a wrong offset) are counted apart from the play builder's own.
@@ -22,8 +22,8 @@ LATER = "2026-03-03T00:00:00Z"
 
 @pytest.fixture(scope="session")
 def simulation(tmp_path_factory) -> ev.Simulation:
-    from zamio import migrate
-    from zamio.db import open_engine
+    from zamio.runtime import migrate
+    from zamio.db.engine import open_engine
 
     engine = open_engine(f"sqlite:///{tmp_path_factory.mktemp('recognition') / 'catalog.db'}")
     migrate.migrate(engine)

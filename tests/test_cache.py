@@ -22,9 +22,9 @@ from tests import money_world
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, entity_id, figures
 from tests.support import Project
 from zamio import cache
-from zamio.db import READ_ONLY, is_sqlite
-from zamio.errors import UsageError
-from zamio.tables import (
+from zamio.db.engine import READ_ONLY, is_sqlite
+from zamio.runtime.errors import UsageError
+from zamio.db.tables import (
     artists, captures, coverage_gaps, detections, play_detections, play_logs, publishers, stations, stream_links,
     tracks, cache_entries,
 )

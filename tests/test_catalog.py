@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import Project
-from zamio import csvimport
-from zamio.errors import DataError
+from zamio.files import csvread as csvimport
+from zamio.runtime.errors import DataError
 
 TRACKS = """\
 track_ref,title,artist,audio_path,isrc,album,duration_seconds,publisher,category

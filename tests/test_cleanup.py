@@ -12,8 +12,8 @@ from sqlalchemy import inspect, insert, select
 from tests import money_world
 from tests.support import Project
 from tests.test_cache import seed
-from zamio.cleanup import PROTECTED_TABLES, STEPS
-from zamio.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
+from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
+from zamio.db.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
 
 YEARS_AGO = datetime.now(timezone.utc) - timedelta(days=3650)
 

@@ -19,7 +19,7 @@ WRITER = textwrap.dedent(
     import sys, time, random
     sys.path.insert(0, {root!r})
     from sqlalchemy import text
-    from zamio.db import open_engine, transaction
+    from zamio.db.engine import open_engine, transaction
     engine = open_engine({url!r})
     name, until, errors, writes = sys.argv[1], time.monotonic() + float(sys.argv[2]), 0, 0
     while time.monotonic() < until:
@@ -83,9 +83,9 @@ def test_an_expired_lease_is_claimed_again_and_counts_the_attempt(project: Proje
 
     from sqlalchemy import Column, Integer, MetaData, Table, Text
 
-    from zamio import leases
-    from zamio.db import transaction, utcnow
-    from zamio.dbtypes import UTCDateTime
+    from zamio.runtime import leases
+    from zamio.db.engine import transaction, utcnow
+    from zamio.db.types import UTCDateTime
 
     queue = Table("lease_q", MetaData(), Column("id", Integer, primary_key=True), Column("attempts", Integer, nullable=False),
                   Column("next_attempt_at", UTCDateTime), Column("last_error", Text), Column("lease_owner", Text),

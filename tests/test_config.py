@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
-from zamio import config
-from zamio.errors import ConfigError
+from zamio.runtime import config
+from zamio.runtime.errors import ConfigError
 
 
 def variables_read_by_config() -> set[str]:
-    source = (ROOT / "zamio" / "config.py").read_text()
+    source = (ROOT / "zamio" / "runtime" / "config.py").read_text()
     return set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source)) - {"NAME"}
 
 

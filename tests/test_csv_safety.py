@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tests.support import Project
-from zamio.csvwrite import Lines, Number, safe_value, text
+from zamio.files.csvwrite import Lines, Number, safe_value, text
 
 LINK = '=HYPERLINK("http://x","y")'
 SUM = "@SUM(A1)"

@@ -8,8 +8,8 @@ import psycopg2
 import pytest
 
 from tests.support import Project, postgres_admin
-from zamio.dburl import parse_database_url
-from zamio.errors import EXIT_CONFIG, ConfigError
+from zamio.db.url import parse_database_url
+from zamio.runtime.errors import EXIT_CONFIG, ConfigError
 
 
 def test_sqlite_urls_name_their_file_or_memory() -> None:

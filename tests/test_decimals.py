@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio.decimals import (AMOUNT, CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, SECONDS, DecimalKind,
+from zamio.values.decimals import (AMOUNT, CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, SECONDS, DecimalKind,
                             NumberFormatError, PrecisionError, decimal_places, parse_decimal, whole_digits)
 
 KINDS = (RATE, EXCHANGE_RATE, MULTIPLIER, PERCENT, CONFIDENCE, SECONDS, AMOUNT)

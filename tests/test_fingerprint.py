@@ -1,4 +1,4 @@
-"""The named transforms of zamio.fingerprint, on signals with known answers."""
+"""The named transforms of zamio.recognition.fingerprint, on signals with known answers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio import audio, fingerprint as fp, synth
+from zamio.recognition import audio
 
+from zamio.recognition import fingerprint as fp
+
+from zamio.demo import synth
 RATE = audio.ANALYSIS_RATE
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio.errors import ItemError
-from zamio.identifiers import (
+from zamio.runtime.errors import ItemError
+from zamio.catalog.identifiers import (
     SOCIETIES,
     InvalidIdentifier,
     IsrcValue,

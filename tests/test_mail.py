@@ -14,7 +14,7 @@ from tests.smtpserver import SmtpServer, closed_port
 from tests.support import Project
 from zamio.mail import TemplateError, message_id_for, queue_email
 from zamio.mail.queue import InvalidRecipient
-from zamio.tables import email_outbox, job_runs
+from zamio.db.tables import email_outbox, job_runs
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio import money
-from zamio.money import (
+from zamio.values import money
+from zamio.values.money import (
     allocate,
     currency_exponent,
     format_amount,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import Project
 from tests.test_playlogs import T0, World
-from zamio.csvwrite import safe_value as spreadsheet_safe
+from zamio.files.csvwrite import safe_value as spreadsheet_safe
 
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from bench.playlog_eval import digest, reset_plays
 from tests.support import Project
-from zamio.db import insert_ignore, utcnow
+from zamio.db.engine import insert_ignore, utcnow
 from zamio.playlogs.convert import ConvertSettings, convert_station
-from zamio.tables import artists, captures, detections, stations, tracks
+from zamio.db.tables import artists, captures, detections, stations, tracks
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 LATER = "2026-03-03T00:00:00Z"

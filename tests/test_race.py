@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support import race
-from zamio.db import open_engine
+from zamio.db.engine import open_engine
 
 
 def test_a_thread_that_raises_fails_the_race_with_its_traceback(tmp_path: Path) -> None:

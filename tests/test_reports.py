@@ -15,8 +15,8 @@ from tests import money_world
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, figures
 from tests.support import Project
 from tests.test_cache import STATION_NAMES, count_plays, reading, seed
-from zamio.csvwrite import safe_value as safe_cell
-from zamio.tables import play_logs
+from zamio.files.csvwrite import safe_value as safe_cell
+from zamio.db.tables import play_logs
 
 NOT_YET = "not yet in a cycle"
 

@@ -19,10 +19,10 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
-from zamio.db import transaction
+from zamio.db.engine import transaction
 from zamio.playlogs import billing
-from zamio.royalties.calculate import PricingStats, price_pending
-from zamio.tables import stations, tracks
+from zamio.royalties.pricing.run import PricingStats, price_pending
+from zamio.db.tables import stations, tracks
 
 
 def price(project: Project, **options) -> PricingStats:

@@ -13,11 +13,11 @@ import pytest
 
 from tests.support import Project, race
 from tests.test_royalties_support import NOW, Books, utc
-from zamio.db import open_engine, transaction
-from zamio.royalties.calculate import price_pending
-from zamio.royalties.ledger import Issue, book
-from zamio.royalties.pricing import PlayPricing
-from zamio.royalties.split import Line
+from zamio.db.engine import open_engine, transaction
+from zamio.royalties.pricing.run import price_pending
+from zamio.royalties.pricing.ledger import Issue, book
+from zamio.royalties.pricing.price import PlayPricing
+from zamio.royalties.pricing.split import Line
 
 PLAYS = 1200
 

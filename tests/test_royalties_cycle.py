@@ -10,8 +10,8 @@ import pytest
 
 from tests.support import Project, race
 from tests.test_royalties_support import Books, utc
-from zamio.db import open_engine, transaction
-from zamio.royalties.cycle import CycleSpec, close_cycle
+from zamio.db.engine import open_engine, transaction
+from zamio.royalties.cycles.process import CycleSpec, close_cycle
 
 
 def close(project: Project, name: str, *args: str) -> tuple[int, str, Path]:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
-from zamio.csvimport import ImportReport
-from zamio.reference import LOADERS
-from zamio.tables import exchange_rates, rate_cards
+from zamio.files.csvread import ImportReport
+from zamio.catalog.reference import LOADERS
+from zamio.db.tables import exchange_rates, rate_cards
 
 
 def load(project: Project, name: str, text: str) -> ImportReport:

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zamio.money import allocate, percent_of, round_units
-from zamio.royalties.ledger import Issue, Previous, _copy_text, _issue_texts, _ledger_values, _pricing_values
-from zamio.royalties.pricing import PlayPricing, priced_details
-from zamio.royalties.rates import (EligibilityRule, RateBook, RateCard, Tariff, exact_confidence, exact_seconds,
+from zamio.values.money import allocate, percent_of, round_units
+from zamio.royalties.pricing.ledger import Issue, Previous, _copy_text, _issue_texts, _ledger_values, _pricing_values
+from zamio.royalties.pricing.price import PlayPricing, priced_details
+from zamio.royalties.pricing.rates import (EligibilityRule, RateBook, RateCard, Tariff, exact_confidence, exact_seconds,
                                    ineligibility)
-from zamio.royalties.split import (Agreement, Contributor, Line, Owed, Party, Payee, SharePlan, Society, Work,
+from zamio.royalties.pricing.split import (Agreement, Contributor, Line, Owed, Party, Payee, SharePlan, Society, Work,
                                    agreement_in_force, catalog_parties, split, split_parties, split_society)
 
 GHAMRO = Society(1, "285", "GHAMRO", "Ghana Music Rights Organisation", "GHS", Decimal(15), True)
@@ -116,7 +116,7 @@ def test_eligibility_reasons_and_confidence_scales():
 
 @pytest.mark.parametrize("raw", ["class_a", "Class A", "A", "class-a"])
 def test_station_classes_are_read_in_their_usual_spellings(raw):
-    from zamio.royalties.rates import normalise_station_class
+    from zamio.royalties.pricing.rates import normalise_station_class
     assert normalise_station_class(raw) == "class_a"
 
 

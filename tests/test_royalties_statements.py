@@ -10,12 +10,12 @@ from sqlalchemy import Float, cast, insert
 
 from tests.support import Project
 from tests.test_royalties_support import Books, utc
-from zamio.db import transaction
-from zamio.royalties.cycle import find_cycle
-from zamio.royalties.statement_format import formatted_lines, reference_lines
-from zamio.royalties.statement_workers import write_statements
-from zamio.royalties.statements import recipient_ranges, statement_fields, statement_lines
-from zamio.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
+from zamio.db.engine import transaction
+from zamio.royalties.cycles.process import find_cycle
+from zamio.royalties.statements.formatting import formatted_lines, reference_lines
+from zamio.royalties.statements.workers import write_statements
+from zamio.royalties.statements.write import recipient_ranges, statement_fields, statement_lines
+from zamio.db.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
 
 
 def files(folder: Path) -> dict[Path, bytes]:

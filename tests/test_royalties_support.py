@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select
 
-from zamio.tables import (artists, captures, contributors, detections, partner_repertoire, partner_societies,
+from zamio.db.tables import (artists, captures, contributors, detections, partner_repertoire, partner_societies,
                           play_detections, play_logs, publishers, rate_cards, reciprocal_agreements,
                           station_licence_fees, stations, tracks)
 

@@ -16,10 +16,10 @@ import pytest
 
 from tests.support import Project, race
 from tests.test_royalties_support import Books, utc
-from zamio.db import open_engine, transaction
-from zamio.royalties.calculate import price_pending
-from zamio.royalties.declarations import declare_past_limit
-from zamio.royalties.suspense import Policy, completed_years
+from zamio.db.engine import open_engine, transaction
+from zamio.royalties.pricing.run import price_pending
+from zamio.royalties.suspense.declarations import declare_past_limit
+from zamio.royalties.suspense.report import Policy, completed_years
 
 ISRC = "USRC17607839"
 

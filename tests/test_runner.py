@@ -174,8 +174,7 @@ def test_cron_environment_from_root_behaves_like_the_project_folder(project: Pro
 
 
 def test_env_file_beside_the_installation_is_found_from_any_folder(tmp_path: Path) -> None:
-    from zamio import config
-
+    from zamio.runtime import config
     env = {"ZAMIO_ENV_FILE": str(tmp_path / "x.env")}
     (tmp_path / "x.env").write_text("SMTP_HOST=mail.example.org\nSMTP_PORT=2525\n")
     loaded = config.load_config(env)

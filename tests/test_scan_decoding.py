@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.scan_helpers import CATALOG_SEEDS, UNKNOWN_SEEDS, scan_audio  # noqa: F401
-from zamio import audio
+from zamio.recognition import audio
 from zamio.scanning.decoding import BatchDecoder
 
 MAX_SECONDS = 60.0

@@ -22,8 +22,8 @@ from tests.scan_helpers import (  # noqa: F401
     set_links,
 )
 from tests.streamserver import AudioRoute, StatusRoute, StreamServer
-from zamio.db import utcnow
-from zamio.tables import stream_links
+from zamio.db.engine import utcnow
+from zamio.db.tables import stream_links
 
 A, B, C = CATALOG_SEEDS
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s

@@ -20,8 +20,8 @@ from tests.scan_helpers import (  # noqa: F401
     set_links,
 )
 from tests.streamserver import AudioRoute, StreamServer
-from zamio.db import utcnow
-from zamio.tables import detections, stations, stream_links
+from zamio.db.engine import utcnow
+from zamio.db.tables import detections, stations, stream_links
 
 A, B, C = CATALOG_SEEDS
 

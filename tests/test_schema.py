@@ -13,10 +13,10 @@ from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from tests.support import Project
-from zamio import migrate
-from zamio.dbtypes import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
-from zamio.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
-from zamio.tables import metadata
+from zamio.runtime import migrate
+from zamio.db.types import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
+from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
+from zamio.db.tables import metadata
 
 
 def reflected(project: Project) -> dict[str, dict]:
@@ -138,7 +138,7 @@ def test_exact_types_round_trip(project: Project) -> None:
 
 def test_the_ledger_refuses_updates_and_deletes(project: Project) -> None:
     now = datetime.now(timezone.utc)
-    from zamio.tables import royalty_ledger
+    from zamio.db.tables import royalty_ledger
 
     with project.engine.begin() as conn:
         conn.execute(royalty_ledger.insert().values(

@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from tests.support import ROOT
-from zamio import schedule
-
+from zamio.runtime import schedule
 SCRIPTS = sorted(p for p in (ROOT / "bin").iterdir() if p.is_file())
 CRONTAB = schedule.read_crontab()
 
@@ -63,7 +62,7 @@ def test_scripts_are_thin(script) -> None:
     assert len(code_lines) <= 45, f"{script.name} has {len(code_lines)} lines: move logic into zamio/"
     for node in ast.walk(tree):
         assert not isinstance(node, (ast.For, ast.While, ast.With, ast.Try)), f"{script.name} contains logic"
-    assert "zamio.jobs" in source and "run(Job(" in source.replace("\n", "").replace(" ", "")
+    assert "zamio.runtime.runner" in source and "run(Job(" in source.replace("\n", "").replace(" ", "")
 
 
 def test_seed_jobs_keep_their_schedule() -> None:

@@ -21,7 +21,7 @@ from tests.scan_helpers import (  # noqa: F401
     seed_catalog,
 )
 from zamio.scanning.snippets import SETTLE_SECONDS
-from zamio.tables import detections
+from zamio.db.tables import detections
 
 A = CATALOG_SEEDS[0]
 

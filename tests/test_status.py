@@ -6,9 +6,10 @@ import json
 from datetime import timedelta
 
 from tests.support import ROOT, Project
-from zamio import schedule, status
-from zamio.db import transaction, utcnow
-from zamio.tables import job_runs
+from zamio.runtime import schedule
+from zamio.runtime import status
+from zamio.db.engine import transaction, utcnow
+from zamio.db.tables import job_runs
 
 JOB = str(ROOT / "tests" / "jobs" / "process-items")
 

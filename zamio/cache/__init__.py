@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine
 
 from zamio.cache import store
 from zamio.cache.families import FAMILIES, SCHEMA_VERSION
-from zamio.db import transaction, utcnow
-from zamio.errors import UsageError
+from zamio.db.engine import transaction, utcnow
+from zamio.runtime.errors import UsageError
 
 __all__ = ["FAMILIES", "SCHEMA_VERSION", "get", "parse_key", "compute", "warm_family"]
 

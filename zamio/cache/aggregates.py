@@ -10,7 +10,7 @@ A dimension says how a play reaches its entity: a station directly, an artist
 through the track, a publisher through the track or else the track's artist,
 and the platform as the single entity ``0``.
 
-Money is not counted here: every money figure comes from ``zamio.royalties.earnings``,
+Money is not counted here: every money figure comes from ``zamio.royalties.statements.earnings``,
 which reads the ledger as the cycle statements do.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from zamio.cache.dialect import bind_time, read_time, utc_day, utc_hour
+from zamio.db.dialect import bind_time, read_time, utc_day, utc_hour
 
 PLAY_COUNTED = "p.status = 'final'"  # not superseded versions, not imported duplicates of detected plays
 IN_LIST_CHUNK = 500  # ids per IN (...) list

@@ -8,7 +8,7 @@ Key families (the JSON shapes are documented in ``docs/operations.md``):
 * ``platform:overview`` stations live, plays today and per day, unmatched share, suspense;
 * ``charts:week``, ``charts:month`` the most played recordings of the last 7 and 30 days.
 
-Money (earnings, suspense) comes from ``zamio.royalties.earnings``: the figures of the
+Money (earnings, suspense) comes from ``zamio.royalties.statements.earnings``: the figures of the
 cycle statements, per recipient and cycle, to the unit.
 
 Each family function computes every key of its family with a handful of
@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
-from zamio.cache.dialect import bind_time
-from zamio.royalties.earnings import Earning, artist_earnings, held_in_suspense, recipient_earnings
+from zamio.db.dialect import bind_time
+from zamio.royalties.statements.earnings import Earning, artist_earnings, held_in_suspense, recipient_earnings
 
 SCHEMA_VERSION = 2  # bump when a value's shape changes; readers ignore entries of another version
 WINDOW_DAYS = 30

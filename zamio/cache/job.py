@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from zamio.cache import FAMILIES, get, store, warm_family
-from zamio.db import utcnow
+from zamio.db.engine import utcnow
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from zamio.cache.families import SCHEMA_VERSION
-from zamio.db import upsert
-from zamio.tables import cache_entries
+from zamio.db.engine import upsert
+from zamio.db.tables import cache_entries
 
 DEFAULT_TTL = timedelta(hours=2)  # warmed hourly: one missed run still leaves the values fresh
 WRITE_BATCH = 500  # keys per upsert statement batch (one transaction each)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from zamio import synth
+from zamio.demo import synth
 from zamio.demo.programme import CATALOG, RATE, render
 
 PUBLISHER = "Gold Coast Music Publishing"

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from zamio import synth
-from zamio.audio import ANALYSIS_RATE
+from zamio.demo import synth
+from zamio.recognition.audio import ANALYSIS_RATE
 
 RATE = ANALYSIS_RATE
 

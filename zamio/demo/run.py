@@ -19,8 +19,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from zamio import synth
-from zamio.config import PROJECT_ROOT
+from zamio.demo import synth
+from zamio.runtime.config import PROJECT_ROOT
 from zamio.demo import catalog, programme
 from zamio.demo.mailsink import MailSink
 from zamio.demo.server import Channel, DemoRadio

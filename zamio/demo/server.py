@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from zamio.audio import ffmpeg_available
+from zamio.recognition.audio import ffmpeg_available
 from zamio.demo.programme import RATE
 
 MP3_BITRATE = 64_000  # bit/s, constant

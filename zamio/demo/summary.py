@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from zamio.db import open_engine
+from zamio.db.engine import open_engine
 from zamio.demo.programme import Slot
-from zamio.money import format_amount
+from zamio.values.money import format_amount
 
 START_TOLERANCE_SECONDS = 5.0
 SNIPPET_EVERY_SECONDS = 120

@@ -2,7 +2,7 @@
 
 A job is flagged exactly when ``zamio-status --check`` would flag it (failing:
 its last finished run failed; overdue: no success within twice its period),
-because both read :func:`zamio.status.collect`.  The dedupe key
+because both read :func:`zamio.runtime.status.collect`.  The dedupe key
 ``job_failing:<job>:<UTC date>`` makes every run after the first of the day a
 no-op for that job.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from zamio.db import utcnow
+from zamio.db.engine import utcnow
 from zamio.mail.queue import queue_email
-from zamio.schedule import read_crontab
-from zamio.status import JobStatus, collect
+from zamio.runtime.schedule import read_crontab
+from zamio.runtime.status import JobStatus, collect
 
 
 def flagged_jobs(conn: Connection) -> list[JobStatus]:

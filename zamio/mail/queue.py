@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from zamio.db import insert_ignore, utcnow
-from zamio.errors import ItemError
+from zamio.db.engine import insert_ignore, utcnow
+from zamio.runtime.errors import ItemError
 from zamio.mail.templates import render
-from zamio.tables import email_outbox
+from zamio.db.tables import email_outbox
 
 #: Domain part of every Message-ID zamio generates.
 MESSAGE_ID_DOMAIN = "zamio"

@@ -38,12 +38,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from zamio.db import utcnow
-from zamio.errors import ConfigError, ServiceUnavailable, UsageError
-from zamio.leases import backoff_seconds, claim
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import ConfigError, ServiceUnavailable, UsageError
+from zamio.runtime.leases import backoff_seconds, claim
 from zamio.mail import smtp
 from zamio.mail.alerts import queue_job_alerts
-from zamio.tables import email_outbox
+from zamio.db.tables import email_outbox
 
 log = logging.getLogger(__name__)
 

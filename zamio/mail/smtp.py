@@ -16,8 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
-from zamio.config import Config
-from zamio.errors import ConfigError
+from zamio.runtime.config import Config
+from zamio.runtime.errors import ConfigError
 
 PERMANENT_CODE_MIN = 500  # SMTP reply codes 5yz: do not retry
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from zamio.errors import DataError
-from zamio.money import format_amount
+from zamio.runtime.errors import DataError
+from zamio.values.money import format_amount
 
 #: Rows of a "top tracks" list shown in a weekly summary.
 TOP_TRACKS_SHOWN = 10

@@ -33,8 +33,8 @@ from typing import Any
 
 from sqlalchemy import Connection, exc, select, update
 
-from zamio.db import insert_ignore
-from zamio.tables import play_logs
+from zamio.db.engine import insert_ignore
+from zamio.db.tables import play_logs
 
 #: Reports of one recording on one station starting at most this far apart (and overlapping)
 #: are one airing.  Fixed by the schema (sql/0015), which enforces it.

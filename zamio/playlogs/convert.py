@@ -8,7 +8,7 @@ transaction per batch:
    waiting detection was captured at or before W (it arrived late, or was fixed after
    failing), it starts at the stored play before that detection instead.
 2. Read the captures from a little before that point up to now (``evidence``) and build
-   the airings with ``zamio.airings`` (boundary = that point).
+   the airings with ``zamio.playlogs.airings`` (boundary = that point).
 3. Compare the settled airings with the plays stored from that point on: an airing equal
    to its stored play changes nothing; a new airing is inserted as version 1; a changed
    one becomes a new version that supersedes the stored row; a stored play that no
@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from zamio.airings import (
+from zamio.playlogs.airings import (
     DEFAULT_SETTLE_SECONDS,
     DEFAULT_START_TOLERANCE_SECONDS,
     DEFAULT_UNKNOWN_DURATION_HORIZON_SECONDS,
@@ -44,12 +44,12 @@ from zamio.airings import (
     build_airings,
     settled,
 )
-from zamio.db import utcnow
-from zamio.errors import UsageError
-from zamio.instants import ImplausibleTime, parse_play_time
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import UsageError
+from zamio.values.instants import ImplausibleTime, parse_play_time
 from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
-from zamio.tables import captures, detections, stations
+from zamio.db.tables import captures, detections, stations
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class Plan:
 
 
 def play_key(station_id: int, airing: Airing) -> str:
-    """The identity of an airing's play: station plus ``zamio.airings.airing_key``."""
+    """The identity of an airing's play: station plus ``zamio.playlogs.airings.airing_key``."""
     return f"s{station_id}|{airing_key(airing)}"
 
 
@@ -281,7 +281,7 @@ def convert_station(engine: Any, station_id: int, now: datetime, settings: Conve
                     *, dry_run: bool = False, should_stop: Any = lambda: False) -> StationResult:
     """Convert one station's waiting detections at ``now``, batch after batch, one
     transaction each (a dry run computes one batch and rolls it back)."""
-    from zamio.db import transaction
+    from zamio.db.engine import transaction
 
     total = StationResult()
     limit = settings.batch_rows

@@ -1,4 +1,4 @@
-"""One station's captures and detections, read as ``zamio.airings`` observations.
+"""One station's captures and detections, read as ``zamio.playlogs.airings`` observations.
 
 Every capture of the window becomes one observation.  A capture with a usable
 detection is a match; one whose detections are all unusable is a coverage gap
@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from zamio.airings import InvalidObservation, Observation
-from zamio.errors import ItemError
-from zamio.tables import artists, captures, detections, fingerprint_sets, tracks
+from zamio.playlogs.airings import InvalidObservation, Observation
+from zamio.runtime.errors import ItemError
+from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks
 
 #: An offset this far outside the recording is a mismatch, not rounding (seconds).
 OFFSET_SLACK_SECONDS = 5.0

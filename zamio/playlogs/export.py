@@ -2,7 +2,7 @@
 
 Only current plays (``status='final'``) are written, detected and imported alike, in
 station and start order.  Times are UTC ISO 8601 (``2026-03-02T14:05:00.250000Z``).
-The CSV is written by ``zamio.csvwrite``: text cells a spreadsheet would run as a
+The CSV is written by ``zamio.files.csvwrite``: text cells a spreadsheet would run as a
 formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) are
 prefixed with ``'``; numbers stay numbers; booleans are ``true``/``false``.
 """
@@ -20,9 +20,9 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, select
 
-from zamio import csvwrite
-from zamio.errors import UsageError
-from zamio.tables import play_logs, stations, tracks
+from zamio.files import csvwrite
+from zamio.runtime.errors import UsageError
+from zamio.db.tables import play_logs, stations, tracks
 
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
            "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from zamio.db import insert_ignore, is_sqlite, utcnow
-from zamio.leases import backoff_seconds
+from zamio.db.engine import insert_ignore, is_sqlite, utcnow
+from zamio.runtime.leases import backoff_seconds
 from zamio.playlogs.billing import CURRENT
-from zamio.tables import detections, play_detections, play_logs, stations
+from zamio.db.tables import detections, play_detections, play_logs, stations
 
 #: Rows per IN (...) list: well under SQLite's parameter limit.
 CHUNK = 500

@@ -1,6 +1,6 @@
 """CSV files of a report, one per section, safe to open in a spreadsheet.
 
-Written by ``zamio.csvwrite``: a text cell beginning with ``=``, ``+``, ``-``,
+Written by ``zamio.files.csvwrite``: a text cell beginning with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return would be read as a formula by spreadsheet
 programs (CSV injection), so it is written with a leading apostrophe.  Numbers
 are written as numbers.
@@ -13,9 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from zamio import csvwrite
-
-
+from zamio.files import csvwrite
 Section = tuple[Sequence[str], Callable[[dict[str, Any]], list[Sequence[Any]]]]
 
 SECTIONS: dict[str, Section] = {

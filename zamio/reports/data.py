@@ -19,11 +19,11 @@ from sqlalchemy import Connection, text
 
 from zamio.cache import store
 from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
-from zamio.cache.dialect import bind_time
+from zamio.db.dialect import bind_time
 from zamio.cache.families import coverage
-from zamio.errors import UsageError
-from zamio.royalties.earnings import NOT_IN_A_CYCLE, Aired, artist_earnings, kind_earnings, recipient_earnings
-from zamio.royalties.statement_format import decimal_text
+from zamio.runtime.errors import UsageError
+from zamio.royalties.statements.earnings import NOT_IN_A_CYCLE, Aired, artist_earnings, kind_earnings, recipient_earnings
+from zamio.royalties.statements.formatting import decimal_text
 
 REPORT_TYPES = ("station", "artist", "publisher", "platform")
 TOP_TRACKS = 20
@@ -110,7 +110,7 @@ def _local_series(conn: Connection, dim: Any, window: Window, entity: int | None
 
 
 def earnings(conn: Connection, subject: Subject, window: Window) -> list[dict[str, Any]]:
-    """The money of the plays aired in the window, as the cycle statements count it (``zamio.royalties.earnings``):
+    """The money of the plays aired in the window, as the cycle statements count it (``zamio.royalties.statements.earnings``):
     for an artist or publisher what is paid to them, per cycle and recipient; for a station or the platform
     everything its plays earned, per cycle and line kind.  Amounts in integer units and in minor units."""
     aired = Aired(window.since, window.until)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from zamio.money import format_amount
+from zamio.values.money import format_amount
 from zamio.reports import svg
 from zamio.reports.svg import esc
 

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from zamio.db import utcnow
-from zamio.errors import UsageError
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import UsageError
 from zamio.reports import csvout, data, html
 
 FORMATS = ("csv", "json", "html")

@@ -1,17 +1,17 @@
 """Royalties: plays → prices → parties owed → append-only ledger → cycles, statements, remittances.
 
-Modules, in the order money flows through them:
+Four rooms, in the order money flows through them; each imports only the rooms before it:
 
-* ``rates``: rate cards, time-of-day periods (station-local), eligibility rules;
-* ``catalog``: the facts a batch of plays needs, loaded set-based;
-* ``split``: who is owed a play's money and how much each gets (pure, exact);
-* ``ledger``: pricing rows and ledger lines, written idempotently, reversals;
-* ``calculate``: the hourly pricing job;
-* ``pool``, ``cycle``, ``statements``, ``statement_workers``, ``usage_reports``: closing a royalty cycle;
-* ``paid``: which ledger lines are money and which cycle pays each (line items, statements and every figure);
-* ``earnings``: the money per recipient and cycle that dashboards and reports show (the statements' figures);
-* ``snapshot``: what a cycle was computed from, recorded at the lock and checked before regenerating;
-* ``suspense``, ``declarations``: money held in suspense by age; declaring it non-distributable;
-* ``mappings``: ISRC → partner society; ``trace``: a ledger line back to its audio;
-* ``reference``: CSV loaders for the reference data.
+* ``pricing``: rate cards, periods and eligibility (``rates``), the facts a batch of plays
+  needs (``works``), who is owed a play's money (``split``), one play's price (``price``),
+  pricing rows and ledger lines written idempotently with their reversals (``ledger``), the
+  hourly pricing job (``run``), which ledger lines are money and which cycle pays each
+  (``paid``), a ledger line back to its audio (``trace``);
+* ``statements``: the files a cycle sends (``write``, ``formatting``, ``workers``), usage
+  reports for partner societies (``usage``), the money per recipient and cycle that
+  dashboards and reports show (``earnings``);
+* ``cycles``: closing a cycle (``closing``), pool distribution (``pool``), what a cycle was
+  computed from (``snapshot``), and ``process``, the job that closes a cycle and writes its files;
+* ``suspense``: money held in suspense by age (``report``) and declaring it
+  non-distributable (``declarations``).
 """

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from zamio.errors import ItemError
+from zamio.runtime.errors import ItemError
 from zamio.scanning.links import Link, mark_alerted
 from zamio.streams import redact_url
 

@@ -9,7 +9,7 @@ them for the start-up cost of one, with the very same samples as eight runs.
 running and sends them together in the next one (a "group commit": under light load a
 batch holds one capture, decoded as usual).  Anything unusual (an input ffmpeg
 refuses, an empty or over-long output) is decoded again alone with
-:func:`zamio.audio.decode_bytes`, so every error keeps its own reason and message.
+:func:`zamio.recognition.audio.decode_bytes`, so every error keeps its own reason and message.
 The errors are raised in the thread that asked for the decode.
 """
 
@@ -25,9 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zamio import audio
-
-# One ffmpeg run with more inputs than this gains little more (start-up is then a
+from zamio.recognition import audio  # One ffmpeg run with more inputs than this gains little more (start-up is then a
 # tenth of the cost) and holds the first captures' results back longer.
 MAX_BATCH = 16
 POLL_SECONDS = 0.02  # how often a waiting thread checks whether it may lead the next batch
@@ -63,7 +61,7 @@ class BatchDecoder:
 
     def decode(self, data: bytes, *, format_hint: str, name: str, max_seconds: float) -> np.ndarray:
         """Given encoded bytes and their ffmpeg demuxer name, return the samples; raise
-        as :func:`zamio.audio.decode_bytes` does (SilentAudio, CorruptAudio, ...)."""
+        as :func:`zamio.recognition.audio.decode_bytes` does (SilentAudio, CorruptAudio, ...)."""
         request = _Request(data, format_hint, name, max_seconds)
         with self._lock:
             self._pending.append(request)
@@ -168,7 +166,7 @@ def _open_inputs(batch: list[_Request], folder: Path) -> list[int]:
 def _batch_command(exe: str, batch: list[_Request], inputs: list[int], folder: Path) -> list[str]:
     """The ffmpeg command decoding each input to its own output file in ``folder``.
 
-    The inputs are read as pipes (``pipe:<fd>``), as :func:`zamio.audio.decode_bytes`
+    The inputs are read as pipes (``pipe:<fd>``), as :func:`zamio.recognition.audio.decode_bytes`
     reads its stdin: given a seekable file, ffmpeg would trim an MP3's encoder padding
     and the samples would differ at the end.
     """

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from zamio.acrcloud import (
+from zamio.recognition.acrcloud import (
     MAX_SAMPLE_SECONDS,
     AcrCloudClient,
     AcrCloudConfig,
@@ -32,11 +32,11 @@ from zamio.acrcloud import (
     AcrCloudResult,
     AcrCloudUnavailable,
 )
-from zamio.config import Config
-from zamio.db import insert_ignore, transaction, upsert, utcnow
-from zamio.errors import ItemError
-from zamio.identifiers import normalise_iswc
-from zamio.tables import acrcloud_usage
+from zamio.runtime.config import Config
+from zamio.db.engine import insert_ignore, transaction, upsert, utcnow
+from zamio.runtime.errors import ItemError
+from zamio.catalog.identifiers import normalise_iswc
+from zamio.db.tables import acrcloud_usage
 
 LIMIT_BREAKER_SECONDS = 3600  # "limit exceeded": quotas reset slowly, ask again in an hour
 UNAVAILABLE_BREAKER_SECONDS = 300  # down after the client's own retries: give it five minutes

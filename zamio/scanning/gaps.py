@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from zamio.db import upsert
-from zamio.tables import coverage_gaps, stations, stream_links
+from zamio.db.engine import upsert
+from zamio.db.tables import coverage_gaps, stations, stream_links
 
 NOT_SCANNED = "not_scanned"  # no link has an error: the scanner itself did not run
 
@@ -70,6 +70,6 @@ def _reasons(conn: Connection, station_ids: list[int]) -> dict[int, str]:
 
 def _aware(value) -> datetime:
     """Aggregates bypass the column type on SQLite and come back as text: parse them."""
-    from zamio.dbtypes import parse_sqlite_time
+    from zamio.db.types import parse_sqlite_time
 
     return parse_sqlite_time(value) if isinstance(value, str) else value

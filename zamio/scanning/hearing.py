@@ -17,8 +17,8 @@ import threading
 import numpy as np
 from sqlalchemy import Engine
 
-from zamio import audio
-from zamio.acrcloud import (
+from zamio.recognition import audio
+from zamio.recognition.acrcloud import (
     NO_FINGERPRINT,
     NO_RESULT,
     AcrCloudAuthError,
@@ -26,8 +26,8 @@ from zamio.acrcloud import (
     AcrCloudResult,
     AcrCloudUnavailable,
 )
-from zamio.db import transaction
-from zamio.errors import ItemError
+from zamio.db.engine import transaction
+from zamio.runtime.errors import ItemError
 from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
 from zamio.scanning.outcomes import FallbackFailed, Heard
@@ -48,7 +48,7 @@ class Recogniser:
 
     def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
                  decoder: BatchDecoder | None = None, cache_mb: int = 0) -> None:
-        from zamio.recognition import pair_cache
+        from zamio.recognition.index import pair_cache
 
         self.engine = engine
         self.fallback = fallback
@@ -76,7 +76,7 @@ class Recogniser:
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
         the local match, else the fallback's answer, else a no-match."""
-        from zamio.recognition import identify
+        from zamio.recognition.index import identify
 
         seconds = samples.size / audio.ANALYSIS_RATE
         with self._cpu, transaction(self.engine, read_only=True) as conn:

@@ -33,9 +33,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
-from zamio.db import utcnow
-from zamio.errors import ItemError, ZamioError
-from zamio.jobs import JobContext
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import ItemError, ZamioError
+from zamio.runtime.runner import JobContext
 from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
@@ -423,6 +423,6 @@ def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
 
 
 def _codec(data: bytes) -> str | None:
-    from zamio.audio import probe_codec
+    from zamio.recognition.audio import probe_codec
 
     return probe_codec(data)

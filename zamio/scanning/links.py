@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
-from zamio import leases
-from zamio.db import utcnow
-from zamio.errors import UsageError
+from zamio.runtime import leases
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import UsageError
 from zamio.scanning.settings import LINK_BACKOFF_CAP_SECONDS
-from zamio.tables import stations, stream_links
+from zamio.db.tables import stations, stream_links
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 

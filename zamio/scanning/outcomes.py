@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zamio.errors import ItemError, ZamioError
+from zamio.runtime.errors import ItemError, ZamioError
 
 if TYPE_CHECKING:
-    from zamio.acrcloud import AcrCloudResult
-    from zamio.match import MatchResult
+    from zamio.recognition.acrcloud import AcrCloudResult
+    from zamio.recognition.match import MatchResult
 
 
 class FallbackFailed(ItemError):

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from zamio.db import insert_ignore, utcnow
+from zamio.db.engine import insert_ignore, utcnow
 from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
-from zamio.tables import artists, captures, detections, tracks
+from zamio.db.tables import artists, captures, detections, tracks
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 

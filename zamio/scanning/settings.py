@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from zamio.config import Config
-from zamio.errors import UsageError
+from zamio.runtime.config import Config
+from zamio.runtime.errors import UsageError
 from zamio.streams import CaptureLimits
 
 # A capture may take this much longer than its audio window (connecting, playlists,

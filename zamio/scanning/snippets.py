@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from zamio.db import transaction, utcnow
-from zamio.errors import ItemError
-from zamio.instants import ImplausibleTime, NoOffset, parse_play_time
+from zamio.db.engine import transaction, utcnow
+from zamio.runtime.errors import ItemError
+from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.settings import MAX_SNIPPET_SECONDS
-from zamio.tables import captures, stations
+from zamio.db.tables import captures, stations
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def _started_at(document: dict, path: Path) -> datetime:
 
 def examine(snippet: Snippet, engine: Engine, recogniser: Recogniser) -> Examined:
     """Read, check, decode and recognise one snippet (in a worker thread); write nothing."""
-    from zamio.audio import probe_codec
+    from zamio.recognition.audio import probe_codec
 
     try:
         sidecar = read_sidecar(snippet.sidecar)

@@ -1,6 +1,6 @@
 """Typed errors of stream capture.
 
-Every error is an :class:`~zamio.errors.ItemError`: a dead or misbehaving stream is a
+Every error is an :class:`~zamio.runtime.errors.ItemError`: a dead or misbehaving stream is a
 problem of one stream link, recorded on it with ``reason``, and the scan carries on with
 the other stations.  Messages name the URL with its credentials removed
 (:func:`zamio.streams.safety.redact_url`) and say what to check.
@@ -8,7 +8,7 @@ the other stations.  Messages name the URL with its credentials removed
 
 from __future__ import annotations
 
-from zamio.errors import ItemError
+from zamio.runtime.errors import ItemError
 
 
 class StreamError(ItemError):

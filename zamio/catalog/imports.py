@@ -1,0 +1,309 @@
+"""The catalog from CSV: tracks (with artists and publishers), stations (with stream links), contributors.
+
+Each ``load_*`` function is a loader of ``zamio.files.csvread`` (``loader(conn,
+path, report)``).  Re-importing a file is an idempotent upsert by the row's
+reference (``track_ref``, ``station_ref``, (track, party, role)); artists and
+publishers are created from their names (reference: a slug of the name).
+
+A re-imported track whose ``audio_path`` changed is queued again in
+``fingerprint_work``, so ``auto-fingerprint-new-tracks`` fingerprints the new
+audio; its old rows stay searchable until the new set replaces them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, and_, select, update
+
+from zamio.files import csvread as cv
+from zamio.runtime.config import STATION_CLASSES
+from zamio.files.csvread import ImportReport, Row, RowError
+from zamio.values.decimals import PERCENT
+from zamio.db.engine import insert_ignore, upsert, utcnow
+from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
+from zamio.catalog.identifiers import (
+    normalise_ipi_name,
+    normalise_isrc,
+    normalise_iswc,
+    normalise_society_code,
+    validate_ipi_name,
+    validate_isrc,
+    validate_iswc,
+)
+from zamio.db.tables import (
+    artists,
+    contributors,
+    fingerprint_work,
+    partner_societies,
+    publishers,
+    stations,
+    stream_links,
+    tracks,
+)
+
+CATEGORIES = ("music", "jingle", "ad", "ident")
+
+TRACK_COLUMNS = ("track_ref", "title", "artist", "audio_path")
+TRACK_OPTIONAL = ("isrc", "iswc", "album", "duration_seconds", "publisher", "category", "society_code")
+STATION_COLUMNS = ("station_ref", "name", "city", "region", "station_class", "stream_url")
+STATION_OPTIONAL = ("backup_stream_url", "timezone", "contact_email")
+CONTRIBUTOR_COLUMNS = ("track_ref", "name", "role", "share_percent")
+CONTRIBUTOR_OPTIONAL = ("publisher", "email", "ipi")
+
+
+def load_tracks(conn: Connection, path: Path, report: ImportReport) -> None:
+    """Load a tracks CSV (``TRACK_COLUMNS`` + ``TRACK_OPTIONAL``); a relative
+    ``audio_path`` is taken relative to the CSV's folder and stored absolute."""
+    folder = Path(path).resolve().parent
+    cv.load_rows(conn, path, report, lambda c, row: upsert_track(c, row, folder), TRACK_COLUMNS, TRACK_OPTIONAL)
+
+
+def load_stations(conn: Connection, path: Path, report: ImportReport) -> None:
+    """Load a stations CSV (``STATION_COLUMNS`` + ``STATION_OPTIONAL``)."""
+    cv.load_rows(conn, path, report, upsert_station, STATION_COLUMNS, STATION_OPTIONAL)
+
+
+def load_contributors(conn: Connection, path: Path, report: ImportReport) -> None:
+    """Load a contributors CSV (``CONTRIBUTOR_COLUMNS`` + ``CONTRIBUTOR_OPTIONAL``)."""
+    cv.load_rows(conn, path, report, upsert_contributor, CONTRIBUTOR_COLUMNS, CONTRIBUTOR_OPTIONAL)
+
+
+LOADERS = {"tracks": load_tracks, "stations": load_stations, "contributors": load_contributors}
+
+
+def ensure_artist(conn: Connection, name: str) -> int:
+    """Return the id of the artist whose reference is the slug of ``name``, creating it."""
+    ref = cv.slug(name)
+    insert_ignore(conn, artists, [dict(artist_ref=ref, name=name, created_at=utcnow())], ["artist_ref"])
+    return conn.execute(select(artists.c.id).where(artists.c.artist_ref == ref)).scalar_one()
+
+
+def ensure_publisher(conn: Connection, name: str) -> int:
+    """Return the id of the publisher whose reference is the slug of ``name``, creating it."""
+    ref = cv.slug(name)
+    insert_ignore(conn, publishers, [dict(publisher_ref=ref, name=name, created_at=utcnow())], ["publisher_ref"])
+    return conn.execute(select(publishers.c.id).where(publishers.c.publisher_ref == ref)).scalar_one()
+
+
+def upsert_track(conn: Connection, row: Row, folder: Path) -> int:
+    """Insert or update the track of one CSV row; return its id.  Raise RowError on a bad field."""
+    values = _track_values(conn, row, folder)
+    old = conn.execute(select(tracks.c.id, tracks.c.audio_path).where(tracks.c.track_ref == values["track_ref"])).first()
+    now = utcnow()
+    upsert(conn, tracks, [dict(values, created_at=now, updated_at=now)], keys=["track_ref"],
+           update=[*values, "updated_at"])
+    track_id = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == values["track_ref"])).scalar_one()
+    if old is not None and old.audio_path != values["audio_path"]:
+        _refingerprint(conn, track_id)
+    return track_id
+
+
+def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
+    audio_path = row.get("audio_path")
+    if audio_path and not Path(audio_path).is_absolute():
+        audio_path = str(folder / audio_path)
+    publisher = row.get("publisher")
+    return dict(
+        track_ref=cv.text(row, "track_ref"),
+        title=cv.text(row, "title"),
+        artist_id=ensure_artist(conn, cv.text(row, "artist")),
+        publisher_id=ensure_publisher(conn, publisher) if publisher else None,
+        society_id=_society_id(conn, row.get("society_code")),
+        album=row.get("album"),
+        isrc=_checked(row, "isrc", normalise_isrc, validate_isrc),
+        iswc=_checked(row, "iswc", normalise_iswc, validate_iswc),
+        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0)),
+        audio_path=audio_path,
+        category=cv.choice(row, "category", CATEGORIES, default="music"),
+    )
+
+
+def _checked(row: Row, name: str, normalise, validate) -> str | None:  # type: ignore[no-untyped-def]
+    raw = row.get(name)
+    if raw is None:
+        return None
+    value = normalise(raw)
+    problem = validate(value)
+    if problem:
+        raise RowError(f"{name} {raw!r}: {problem}")
+    return value
+
+
+def _society_id(conn: Connection, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    code = normalise_society_code(raw)
+    found = conn.execute(select(partner_societies.c.id).where(partner_societies.c.code == code)).scalar()
+    if found is None:
+        raise RowError(f"society_code {raw!r} is not a partner society here; import it with --societies first")
+    return found
+
+
+def _refingerprint(conn: Connection, track_id: int) -> None:
+    # The audio changed: queue the track again.  Its old rows stay searchable until
+    # store_fingerprints replaces them with the new file's.
+    upsert(conn, fingerprint_work, [dict(track_id=track_id, status="pending", attempts=0, next_attempt_at=None,
+                                         last_error=None, updated_at=utcnow())], keys=["track_id"])
+
+
+def upsert_station(conn: Connection, row: Row) -> int:
+    """Insert or update the station of one CSV row and its stream links (primary
+    ``stream_url`` priority 0, ``backup_stream_url`` priority 1; other links of the
+    station are deactivated); return its id.  An empty ``stream_url`` is a station
+    without a public stream, which uploads recordings instead.  Raise RowError on a bad field."""
+    values = dict(
+        station_ref=cv.text(row, "station_ref"),
+        name=cv.text(row, "name"),
+        city=row.get("city"),
+        region=row.get("region"),
+        station_class=cv.choice(row, "station_class", STATION_CLASSES),
+        timezone=_timezone(row.get("timezone") or "Africa/Accra"),
+        contact_email=cv.email(row, "contact_email"),
+    )
+    upsert(conn, stations, [dict(values, created_at=utcnow())], keys=["station_ref"], update=list(values))
+    station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == values["station_ref"])).scalar_one()
+    urls = [_stream_url(row, name) for name in ("stream_url", "backup_stream_url") if row.get(name)]
+    if not row.get("stream_url") and urls:
+        raise RowError("backup_stream_url is given without stream_url; give the primary stream first")
+    _set_stream_links(conn, station_id, urls)
+    return station_id
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RowError(f"timezone {name!r} is not an IANA time zone such as Africa/Accra") from None
+    return name
+
+
+def _stream_url(row: Row, name: str) -> str:
+    url = cv.text(row, name)
+    if not url.lower().startswith(("http://", "https://")):
+        raise RowError(f"{name} {url!r} must start with http:// or https://")
+    return url
+
+
+def _set_stream_links(conn: Connection, station_id: int, urls: list[str]) -> None:
+    now = utcnow()
+    rows = [dict(station_id=station_id, url=url, priority=priority, active=True, created_at=now)
+            for priority, url in enumerate(urls)]
+    upsert(conn, stream_links, rows, keys=["station_id", "url"], update=["priority", "active"])
+    conn.execute(update(stream_links).where(and_(stream_links.c.station_id == station_id,
+                                                 stream_links.c.url.not_in(urls))).values(active=False))
+
+
+def upsert_contributor(conn: Connection, row: Row) -> None:
+    """Insert or update one contributor of a track (key: track, party, role), where the
+    party is the IPI name number when valid, else a slug of the name.  Raise RowError
+    on a bad field or an unknown track."""
+    ref = cv.text(row, "track_ref")
+    track_id = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == ref)).scalar()
+    if track_id is None:
+        raise RowError(f"track_ref {ref!r} is not in the catalog; import it with --tracks first")
+    name = cv.text(row, "name")
+    ipi = normalise_ipi_name(row.get("ipi")) if row.get("ipi") else None
+    if row.get("ipi") and validate_ipi_name(ipi):
+        raise RowError(f"ipi {row.get('ipi')!r}: {validate_ipi_name(ipi)}")
+    publisher = row.get("publisher")
+    values = dict(
+        track_id=track_id,
+        party_ref=ipi or cv.slug(name),
+        name=name,
+        role=cv.text(row, "role").lower(),
+        share_percent=cv.decimal(row, "share_percent", minimum=Decimal(0), maximum=Decimal(100), kind=PERCENT,
+                                 required=True),
+        publisher_id=ensure_publisher(conn, publisher) if publisher else None,
+        email=cv.email(row, "email"),
+        ipi=ipi,
+    )
+    upsert(conn, contributors, [dict(values, created_at=utcnow())], keys=["track_id", "party_ref", "role"],
+           update=["name", "share_percent", "publisher_id", "email", "ipi"])
+
+
+# --- bin/import-catalog ---------------------------------------------------------
+
+#: Options of import-catalog in loading order (a file may refer to rows of an earlier one).
+IMPORT_ORDER = ("societies", "tracks", "stations", "contributors", "agreements", "repertoire",
+                "rate_cards", "exchange_rates", "licence_fees")
+REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
+#: Files that set money (rates, multipliers, fees, exchange rates, shares, and who is owed a recording):
+#: each loads whole or not at all, since half a tariff or half a share table prices plays wrongly
+#: without anybody noticing.  Tracks and stations load row by row.
+MONEY_FILES = (*REFERENCE_FILES, "contributors")
+IMPORT_HELP = {
+    "tracks": "tracks: track_ref,title,artist,audio_path [+isrc,iswc,album,duration_seconds,publisher,category,"
+              "society_code]",
+    "stations": "stations: station_ref,name,city,region,station_class,stream_url [+backup_stream_url,timezone,"
+                "contact_email]",
+    "contributors": "contributors: track_ref,name,role,share_percent [+publisher,email,ipi]",
+    "societies": "partner societies", "agreements": "reciprocal agreements", "repertoire": "partner repertoire",
+    "rate_cards": "rate cards", "exchange_rates": "exchange rates", "licence_fees": "station licence fees",
+}
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    for name in IMPORT_ORDER:
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="CSV", help=IMPORT_HELP[name])
+
+
+def import_catalog(ctx: Any) -> int | None:
+    """Job: load each CSV given on the command line, in ``IMPORT_ORDER``, all in one
+    transaction (a file that cannot be used at all writes nothing); count each loaded
+    row ok and each rejected row failed.  Exit 65 if a row was refused as bad data (a
+    change to a reference row already used, ``zamio.catalog.reference``), else 1 if any row
+    was rejected.
+
+    A file of ``MONEY_FILES`` loads whole or not at all: one rejected row in any of them,
+    whatever its reason, refuses the whole import (DataError, exit 65) after every
+    rejected row is listed.
+    """
+    chosen = [(name, getattr(ctx.args, name)) for name in IMPORT_ORDER if getattr(ctx.args, name) is not None]
+    if not chosen:
+        raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
+    loaders = {name: _loader(name) for name, _ in chosen}
+    for name, path in chosen:
+        if not path.is_file():
+            raise DataError(f"--{name.replace('_', '-')} {path}: no such file")
+    reports = []
+    with ctx.transaction() as conn:  # an unusable file (DataError) rolls back every file
+        for name, path in chosen:
+            reports.append((name, path, ImportReport(name=path.name)))
+            loaders[name](conn, path, reports[-1][2])
+        for _name, path, report in reports:
+            for line, reason in report.errors:
+                ctx.failed(f"{path} line {line}", reason)
+        refused = [(path, report) for name, path, report in reports if name in MONEY_FILES and report.errors]
+        if refused:
+            raise DataError(_refusal(refused))
+    for _name, _path, report in reports:
+        ctx.ok(report.rows_ok)
+        ctx.note(report.summary)
+    return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, _, report in reports) else None
+
+
+def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:
+    """The message refusing an import with bad rows in money files: each file, and its first bad row."""
+    files = "; ".join(f"{path}: {len(report.errors)} bad row{'' if len(report.errors) == 1 else 's'}, the first "
+                      f"line {report.errors[0][0]}: {report.errors[0][1]}" for path, report in refused)
+    return (f"{files}. Money reference data loads whole or not at all, so nothing was imported: correct every "
+            "row listed above and import the files again")
+
+
+def _loader(name: str) -> Callable[[Connection, Path, ImportReport], None]:
+    if name not in REFERENCE_FILES:
+        return LOADERS[name]
+    try:
+        from zamio.catalog.reference import LOADERS as REFERENCE_LOADERS
+    except ImportError:
+        raise UsageError(f"--{name.replace('_', '-')} is not available in this installation "
+                         "(zamio.catalog.reference is missing)") from None
+    if name not in REFERENCE_LOADERS:
+        raise UsageError(f"--{name.replace('_', '-')} is not available in this installation")
+    return REFERENCE_LOADERS[name]

@@ -1,0 +1,322 @@
+"""CSV loaders for the royalty reference data, dispatched to by ``bin/import-catalog``.
+
+``LOADERS[name](conn, path, report)`` for ``societies``, ``agreements``,
+``repertoire``, ``rate_cards``, ``exchange_rates`` and ``licence_fees``.  Each
+row is checked and written in its own savepoint (``zamio.files.csvread.load_rows``):
+a bad row is reported with its line number and reason.  These files set money,
+so ``bin/import-catalog`` loads each whole or not at all (``zamio.catalog.imports.MONEY_FILES``):
+one bad row, whatever its reason, refuses the import.  Numbers are read by
+``zamio.values.decimals.parse_decimal`` (a point or a comma before the decimals, no
+thousands separator) and refused, never rounded, beyond the digits their kind
+keeps.  Rows are keyed by their natural key, so loading a file twice changes nothing.
+
+**A reference row used by money is history, never edited.**  Rate cards,
+agreements and societies' default admin fees are effective-dated: a change is a
+new row with the day it applies from (``effective_from``; for a society's fee
+``fee_effective_from``), and the row in force on a play's station-local date is
+the latest one starting on or before it.  A row with the same key and other
+values is a correction in place only while no pricing has used it (the
+pricing row names its rate card, and its details the agreement and default fee
+row); once used, it is refused (``UsedReferenceChanged``, the job exits 65) with
+a message naming the row and telling to load the change with a new effective
+date, so ``--trace`` always shows the row that produced an amount.  A licence
+fee that a pool cycle has spread days of is refused the same way.  Columns that
+move no money (an agreement's reporting frequency, a society's name or e-mail)
+are updated in place.  A correction of a past period is a new row dated back,
+which ``calculate-royalty-distributions --recalculate`` turns into reversals and
+new ledger lines.
+
+Columns (required first, then optional):
+
+* societies: ``code, name, short_name, currency`` + ``country, default_admin_fee_percent, email,
+  fee_effective_from`` (an empty fee keeps the society's fees; a new society's first fee, 15 % if
+  empty, is in force since always, or from ``fee_effective_from``)
+* agreements: ``society_code, effective_from, status`` + ``territory (GH), admin_fee_percent,
+  expires_on, reporting_frequency``
+* repertoire: ``society_code, isrc`` + ``iswc, title, artist, share_percent``
+* rate_cards: ``territory, station_class, period, rate_per_second, multiplier, currency,
+  effective_from`` + ``effective_to``
+* exchange_rates: ``from_currency, to_currency, rate, effective_from`` + ``source``
+* licence_fees: ``station_ref, period_from, period_to, amount, currency`` (amount in major units)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, update
+
+from zamio.runtime.config import normalise_station_class
+from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
+from zamio.db.engine import upsert, utcnow
+from zamio.values.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
+from zamio.runtime.errors import EXIT_DATA
+from zamio.catalog.identifiers import InvalidIdentifier, normalise_iswc, require_identifier, validate_iswc
+from zamio.values.money import currency_exponent, to_units
+from zamio.db.tables import (exchange_rates, licence_fee_parts, partner_repertoire, partner_societies, rate_cards,
+                          reciprocal_agreements, royalty_cycles, royalty_pricings, society_admin_fees,
+                          station_licence_fees, stations)
+
+PERIODS = ("prime", "regular", "off_peak")
+AGREEMENT_STATUSES = ("active", "draft", "suspended", "terminated")
+FREQUENCIES = ("quarterly", "semiannual", "annual", "custom")
+HUNDRED = Decimal(100)
+DEFAULT_ADMIN_FEE = Decimal(15)
+SINCE_ALWAYS = date(1900, 1, 1)  # a society's first default fee is in force from here (sql/0017)
+Loader = Callable[[Connection, Path, ImportReport], None]
+
+
+class UsedReferenceChanged(RowError):
+    """A row would change a reference row that money was already computed from: refused (the run exits 65)."""
+
+    reason = "used_reference_changed"
+    exit_code = EXIT_DATA
+
+
+# --- which rows money used -----------------------------------------------------
+
+# These look through royalty_pricings without an index (the pricing path stays lean): a scan, made only
+# for a loaded row whose values differ from the stored ones.
+
+def _details_name(key: str, value: int) -> Any:
+    """A condition: a pricing's details JSON (compact, zamio.royalties.pricing.price) holds ``"key":value``."""
+    d = royalty_pricings.c.details
+    return or_(d.like(f'%"{key}":{value},%'), d.like(f'%"{key}":{value}}}%'))
+
+
+def _used_rate_card(conn: Connection, row: Any) -> str | None:
+    priced = conn.execute(select(exists().where(royalty_pricings.c.rate_card_id == row.id))).scalar()
+    return "has priced plays" if priced else None
+
+
+def _used_agreement(conn: Connection, row: Any) -> str | None:
+    priced = conn.execute(select(exists().where(_details_name("agreement_id", row.id)))).scalar()
+    return "has paid plays" if priced else None
+
+
+def _used_society_fee(conn: Connection, row: Any) -> str | None:
+    """A default fee row is used by the pricings that name it; pricings made before the rows were dated
+    (sql/0017) name only their agreement, and used the society's first row."""
+    if conn.execute(select(exists().where(_details_name("society_fee_id", row.id)))).scalar():
+        return "has paid plays"
+    first = conn.execute(select(society_admin_fees.c.id).where(society_admin_fees.c.society_id == row.society_id)
+                         .order_by(society_admin_fees.c.effective_from).limit(1)).scalar()
+    if first != row.id:
+        return None
+    feeless = conn.execute(select(reciprocal_agreements.c.id).where(
+        reciprocal_agreements.c.society_id == row.society_id,
+        reciprocal_agreements.c.admin_fee_percent.is_(None))).scalars().all()
+    if not feeless:
+        return None
+    undated = and_(~royalty_pricings.c.details.like('%"society_fee_id"%'),
+                   or_(*[_details_name("agreement_id", a) for a in feeless]))
+    return "has paid plays" if conn.execute(select(exists().where(undated))).scalar() else None
+
+
+def _used_licence_fee(conn: Connection, row: Any) -> str | None:
+    cycles = conn.execute(select(royalty_cycles.c.name).join(licence_fee_parts,
+                                                             licence_fee_parts.c.cycle_id == royalty_cycles.c.id)
+                          .where(licence_fee_parts.c.fee_id == row.id).distinct()
+                          .order_by(royalty_cycles.c.name)).scalars().all()
+    return f"was spread in part by pool cycle {', '.join(cycles)}" if cycles else None
+
+
+def _same(stored: Any, loaded: Any) -> bool:
+    return stored == loaded  # Decimals compare by value: PostgreSQL's 0.0150000000 is 0.015
+
+
+def keep_or_correct(conn: Connection, table: Table, key: dict[str, Any], values: dict[str, Any],
+                    used: Callable[[Connection, Any], str | None], what: str, remedy: str,
+                    free: dict[str, Any] | None = None) -> None:
+    """Given a reference table, a row's natural key, its money columns (``values``) and the columns that move
+    no money (``free``), store the row.
+
+    A new key is inserted, with a creation time.  An existing row is updated in its ``free`` columns; its
+    ``values`` are left alone when equal, corrected in place while ``used`` finds nothing, and otherwise
+    refused: UsedReferenceChanged names ``what``, the row, the change and the ``remedy``.
+    """
+    free = free or {}
+    stored = conn.execute(select(table).where(*[table.c[k] == v for k, v in key.items()])).first()
+    if stored is None:
+        conn.execute(insert(table).values(**key, **values, **free, created_at=utcnow()))
+        return
+    moved = {c: v for c, v in values.items() if not _same(getattr(stored, c), v)}
+    if moved:
+        use = used(conn, stored)
+        if use:
+            change = ", ".join(f"{c} {_shown(getattr(stored, c))} → {_shown(v)}" for c, v in moved.items())
+            raise UsedReferenceChanged(f"{what} (row {stored.id}) {use}: it is never changed in place (refused: "
+                                       f"{change}); {remedy}")
+    if moved or free:
+        conn.execute(update(table).where(table.c.id == stored.id).values(**moved, **free))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "empty" if value is None else str(value)
+
+
+NEW_ROW = ("to change it, load the new values as a row of their own with the day they apply from as "
+           "effective_from (the row in force on a day is the latest starting on or before it)")
+
+
+def _currency(row: Row, name: str) -> str:
+    code = text(row, name).upper()
+    try:
+        currency_exponent(code)
+    except ValueError as error:
+        raise RowError(f"{name}: {error}") from None
+    return code
+
+
+def _society_id(conn: Connection, row: Row) -> int:
+    code = require_identifier("society_code", row.get("society_code"))
+    found = conn.execute(select(partner_societies.c.id).where(partner_societies.c.code == code)).scalar()
+    if found is None:
+        raise RowError(f"society_code {code} is not a known society; load it with --societies first")
+    return found
+
+
+def _required_date(row: Row, name: str):  # noqa: ANN202
+    value = iso_date(row, name)
+    if value is None:
+        raise RowError(f"{name} is empty; it is required (YYYY-MM-DD)")
+    return value
+
+
+def _society(conn: Connection, row: Row) -> None:
+    code = require_identifier("society_code", row.get("code"))
+    fee = decimal(row, "default_admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT)
+    since = iso_date(row, "fee_effective_from")
+    if since is not None and fee is None:
+        raise RowError("fee_effective_from is given without default_admin_fee_percent; give the fee that applies "
+                       "from that day")
+    known = conn.execute(select(partner_societies.c.id).where(partner_societies.c.code == code)).scalar()
+    values = dict(name=text(row, "name"), short_name=text(row, "short_name").upper(),
+                  country=(row.get("country") or "").upper() or None, currency=_currency(row, "currency"),
+                  email=email(row, "email"))
+    if known is None:
+        fee = fee if fee is not None else DEFAULT_ADMIN_FEE
+        upsert(conn, partner_societies, [dict(code=code, default_admin_fee_percent=fee, created_at=utcnow(),
+                                              **values)], ["code"], update=list(values))
+        known = conn.execute(select(partner_societies.c.id).where(partner_societies.c.code == code)).scalar_one()
+    else:
+        conn.execute(update(partner_societies).where(partner_societies.c.id == known).values(**values))
+    if fee is not None:
+        _society_fee(conn, known, code, fee, since)
+
+
+def _society_fee(conn: Connection, society_id: int, code: str, fee: Decimal, since: date | None) -> None:
+    """Store a society's default fee from ``since`` (None: its latest fee row, else since always), then keep
+    ``partner_societies.default_admin_fee_percent`` the latest fee."""
+    fees = society_admin_fees
+    if since is None:
+        since = conn.execute(select(fees.c.effective_from).where(fees.c.society_id == society_id)
+                             .order_by(fees.c.effective_from.desc()).limit(1)).scalar() or SINCE_ALWAYS
+    keep_or_correct(conn, fees, dict(society_id=society_id, effective_from=since),
+                    dict(admin_fee_percent=fee), _used_society_fee,
+                    f"the default admin fee of society {code} from {since}",
+                    "to change it, add fee_effective_from (YYYY-MM-DD, the first day of the new fee) to the row; "
+                    "the fee in force on a day is the latest starting on or before it")
+    latest = conn.execute(select(fees.c.admin_fee_percent).where(fees.c.society_id == society_id)
+                          .order_by(fees.c.effective_from.desc()).limit(1)).scalar_one()
+    conn.execute(update(partner_societies).where(partner_societies.c.id == society_id)
+                 .values(default_admin_fee_percent=latest))
+
+
+def _agreement(conn: Connection, row: Row) -> None:
+    start, end = _required_date(row, "effective_from"), iso_date(row, "expires_on")
+    if end is not None and end <= start:
+        raise RowError(f"expires_on {end} is not after effective_from {start}")
+    code = require_identifier("society_code", row.get("society_code"))
+    territory = (row.get("territory") or "GH").upper()
+    key = dict(society_id=_society_id(conn, row), territory=territory, effective_from=start)
+    keep_or_correct(
+        conn, reciprocal_agreements, key,
+        dict(admin_fee_percent=decimal(row, "admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT),
+             expires_on=end, status=choice(row, "status", AGREEMENT_STATUSES)),
+        _used_agreement, f"the agreement of society {code} for {territory} from {start}", NEW_ROW,
+        free=dict(reporting_frequency=choice(row, "reporting_frequency", FREQUENCIES, default="quarterly")))
+
+
+def _repertoire(conn: Connection, row: Row) -> None:
+    isrc = require_identifier("isrc", row.get("isrc"))
+    iswc = normalise_iswc(row.get("iswc"))
+    if iswc is not None and validate_iswc(iswc):
+        raise InvalidIdentifier(f"{validate_iswc(iswc)}; correct it in the source data")
+    upsert(conn, partner_repertoire, [dict(
+        society_id=_society_id(conn, row), isrc=isrc, iswc=iswc, title=row.get("title"), artist=row.get("artist"),
+        share_percent=decimal(row, "share_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT),
+        created_at=utcnow(),
+    )], ["society_id", "isrc"], update=["iswc", "title", "artist", "share_percent"])
+
+
+def _rate_card(conn: Connection, row: Row) -> None:
+    start, end = _required_date(row, "effective_from"), iso_date(row, "effective_to")
+    if end is not None and end <= start:
+        raise RowError(f"effective_to {end} is not after effective_from {start}")
+    key = dict(territory=text(row, "territory").upper(),
+               station_class=normalise_station_class(text(row, "station_class")),
+               period=choice(row, "period", PERIODS), effective_from=start)
+    keep_or_correct(conn, rate_cards, key, dict(
+        rate_per_second=decimal(row, "rate_per_second", minimum=Decimal(0), kind=RATE, required=True),
+        multiplier=decimal(row, "multiplier", minimum=Decimal(0), kind=MULTIPLIER, required=True),
+        currency=_currency(row, "currency"),
+        effective_to=end), _used_rate_card,
+        f"the rate card {key['territory']} {key['station_class']} {key['period']} from {start}", NEW_ROW)
+
+
+def _exchange_rate(conn: Connection, row: Row) -> None:
+    rate = decimal(row, "rate", minimum=Decimal(0), kind=EXCHANGE_RATE, required=True)
+    if not rate:
+        raise RowError(f"rate {row['rate']!r} is zero; it must be a positive number")
+    upsert(conn, exchange_rates, [dict(
+        from_currency=_currency(row, "from_currency"), to_currency=_currency(row, "to_currency"), rate=rate,
+        effective_from=_required_date(row, "effective_from"), source=row.get("source"),
+    )], ["from_currency", "to_currency", "effective_from"], update=["rate", "source"])
+
+
+def _licence_fee(conn: Connection, row: Row) -> None:
+    ref = text(row, "station_ref")
+    station = conn.execute(select(stations.c.id).where(stations.c.station_ref == ref)).scalar()
+    if station is None:
+        raise RowError(f"station_ref {ref!r} is not a known station; load it with --stations first")
+    start, end = _required_date(row, "period_from"), _required_date(row, "period_to")
+    if end < start:
+        raise RowError(f"period_to {end} is before period_from {start}")
+    units = to_units(decimal(row, "amount", minimum=Decimal(0), kind=AMOUNT, required=True))
+    keep_or_correct(conn, station_licence_fees, dict(station_id=station, period_from=start, period_to=end),
+                    dict(amount=units, currency=_currency(row, "currency")), _used_licence_fee,
+                    f"the licence fee of station {ref} for {start} to {end}",
+                    "a fee spread is never changed (its parts sum to it): load the correction as a fee of its own "
+                    "period, which pool cycles spread like any other")
+
+
+def _loader(handler: Callable[[Connection, Row], None], required: tuple[str, ...],
+            optional: tuple[str, ...] = ()) -> Loader:
+    def load(conn: Connection, path: Path, report: ImportReport) -> None:
+        load_rows(conn, path, report, handler, required, optional)
+
+    load.__doc__ = f"Load {handler.__name__.strip('_')} rows from CSV: columns {', '.join(required)}" + (
+        f" (optional: {', '.join(optional)})" if optional else "") + "."
+    return load
+
+
+LOADERS: dict[str, Loader] = {
+    "societies": _loader(_society, ("code", "name", "short_name", "currency"),
+                         ("country", "default_admin_fee_percent", "email", "fee_effective_from")),
+    "agreements": _loader(_agreement, ("society_code", "effective_from", "status"),
+                          ("territory", "admin_fee_percent", "expires_on", "reporting_frequency")),
+    "repertoire": _loader(_repertoire, ("society_code", "isrc"), ("iswc", "title", "artist", "share_percent")),
+    "rate_cards": _loader(_rate_card, ("territory", "station_class", "period", "rate_per_second", "multiplier",
+                                       "currency", "effective_from"), ("effective_to",)),
+    "exchange_rates": _loader(_exchange_rate, ("from_currency", "to_currency", "rate", "effective_from"),
+                              ("source",)),
+    "licence_fees": _loader(_licence_fee, ("station_ref", "period_from", "period_to", "amount", "currency")),
+}

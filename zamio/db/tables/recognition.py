@@ -1,0 +1,123 @@
+"""Stations and what was heard: stations, stream links, captures, coverage gaps, detections, ACRCloud usage."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+
+from zamio.db.types import DateText, UTCDateTime
+from zamio.db.tables.base import id_column, lease_columns, metadata, ref
+
+stations = Table(
+    "stations",
+    metadata,
+    id_column(),
+    Column("station_ref", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("city", Text),
+    Column("region", Text),
+    Column("country", Text, nullable=False, server_default="GH"),
+    Column("station_class", Text, nullable=False),
+    Column("timezone", Text, nullable=False, server_default="Africa/Accra"),
+    Column("contact_email", Text),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+stream_links = Table(
+    "stream_links",
+    metadata,
+    id_column(),
+    ref("station_id", "stations", nullable=False),
+    Column("url", Text, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),  # 0 primary, higher = backup
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("next_due_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("last_success_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_error_reason", Text),
+    Column("alerted_at", UTCDateTime),
+    *lease_columns(),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("station_id", "url"),
+)
+
+captures = Table(
+    "captures",
+    metadata,
+    id_column(),
+    Column("capture_key", Text, nullable=False, unique=True),  # link:<id>:<time>, snippet:<chunk id>, file:<sha256>:…
+    ref("station_id", "stations", nullable=False),
+    ref("stream_link_id", "stream_links"),
+    Column("source", Text, nullable=False),  # stream | snippet | file
+    Column("chunk_id", Text, unique=True),
+    Column("url_used", Text),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seconds", Float, nullable=False, server_default="0"),
+    Column("codec", Text),
+    Column("bytes", Integer, nullable=False, server_default="0"),
+    Column("audio_sha256", Text),
+    Column("audio_path", Text),
+    Column("icy_title", Text),
+    Column("outcome", Text, nullable=False),  # match | no_match | silence | error
+    Column("error_reason", Text),
+    Column("error_message", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("burst_seconds", Float),  # started_at is this much before the first byte's arrival (stream captures)
+)
+Index("ix_captures_station_started", captures.c.station_id, captures.c.started_at)
+
+coverage_gaps = Table(
+    "coverage_gaps",
+    metadata,
+    id_column(),
+    ref("station_id", "stations", nullable=False),
+    Column("gap_from", UTCDateTime, nullable=False),
+    Column("gap_to", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("station_id", "gap_from"),
+)
+
+detections = Table(
+    "detections",
+    metadata,
+    id_column(),
+    ref("capture_id", "captures", nullable=False),
+    ref("station_id", "stations", nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),  # the capture's first audio byte
+    Column("source", Text, nullable=False),  # local | acrcloud
+    ref("track_id", "tracks"),
+    Column("acrcloud_id", Text),
+    Column("isrc", Text),
+    Column("isrc_valid", Boolean),
+    Column("iswc", Text),
+    Column("title", Text),
+    Column("artist", Text),
+    Column("album", Text),
+    Column("label", Text),
+    Column("duration_seconds", Float),
+    Column("offset_seconds", Float),
+    Column("speed", Float, nullable=False, server_default="1"),
+    Column("confidence", Float),
+    Column("score", Float),
+    ref("society_id", "partner_societies"),
+    Column("society_status", Text, nullable=False, server_default="unmapped"),
+    Column("raw_status_code", Integer),
+    Column("raw_response", Text),
+    Column("convert_status", Text, nullable=False, server_default="pending"),
+    Column("convert_attempts", Integer, nullable=False, server_default="0"),
+    Column("convert_next_attempt_at", UTCDateTime),
+    Column("convert_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("capture_id", "source"),
+)
+Index("ix_detections_convert", detections.c.convert_status, detections.c.station_id, detections.c.detected_at)
+
+acrcloud_usage = Table(
+    "acrcloud_usage",
+    metadata,
+    Column("day", DateText, primary_key=True),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("blocked_until", UTCDateTime),
+    Column("last_status", Integer),
+)

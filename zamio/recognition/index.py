@@ -1,0 +1,461 @@
+"""Recognition in the database: store a track's fingerprint, look hashes up, identify an excerpt.
+
+This module joins the pure engine (``zamio.recognition.fingerprint``, ``zamio.recognition.match``) to the
+``fingerprints`` and ``fingerprint_sets`` tables.  Functions take the
+connection first and run inside the caller's transaction.
+
+Storage: one row (hash, track_id, frame, version) per stored hash, written in
+bulk (PostgreSQL ``COPY ... (FORMAT binary)``, SQLite ``executemany``).  A
+track's set of one version is replaced whole inside one transaction, so a
+reader sees the old set or the new one, never a mixture or nothing.
+
+Lookup: the distinct triplet hashes of an excerpt go to the database in few round
+trips (PostgreSQL: one join of ``unnest(int4[])`` with the hash index per
+``LOOKUP_BATCH_POSTGRES`` hashes, rows returned by binary COPY straight into
+numpy; SQLite: ``IN`` lists of at most ``LOOKUP_BATCH_SQLITE`` parameters), only
+rows of ``FINGERPRINT_VERSION``; then the rows of the few candidate tracks they
+point at are fetched whole (``zamio.recognition.match.recognise``: one statement on the track
+index).  The table is never loaded whole.  The cost of a lookup is about one index
+probe per distinct hash, so ``identify`` first tries the hashes of nominal playback
+speed alone.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, Engine, bindparam, delete, select
+
+from zamio.db.engine import is_sqlite, upsert, utcnow
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
+from zamio.recognition.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, TrackPairs, by_track, lookup_in,
+                         recognise)
+from zamio.db.tables import fingerprint_sets, fingerprints
+from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
+
+#: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
+#: under all speed hypotheses, so one statement (one round trip) covers it on either database.
+LOOKUP_BATCH_POSTGRES = 20_000
+LOOKUP_BATCH_SQLITE = 30_000  # under SQLite's limit of 32,766 parameters per statement
+
+INT4_MAX = 2**31 - 1
+
+# PostgreSQL binary COPY framing (see the COPY documentation, "Binary Format").
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_COPY_TRAILER = struct.pack("!h", -1)
+_COPY_IN_ROW = np.dtype([("fields", ">i2"), ("l_hash", ">i4"), ("hash", ">i4"), ("l_track", ">i4"),
+                         ("track", ">i4"), ("l_frame", ">i4"), ("frame", ">i4"), ("l_version", ">i4"),
+                         ("version", ">i2")])
+_COPY_OUT_ROW = np.dtype([("fields", ">i2"), ("l_hash", ">i4"), ("hash", ">i4"), ("l_track", ">i4"),
+                          ("track", ">i4"), ("l_frame", ">i4"), ("frame", ">i4")])
+
+
+def store_fingerprints(
+    conn: Connection, track_id: int, fp: Fingerprint, audio_sha256: str, audio_seconds: float
+) -> None:
+    """Given a track id and its fingerprint, replace that track's stored rows of
+    ``fp.version`` by ``fp``'s and record the set in ``fingerprint_sets``
+    (``audio_seconds``: decoded duration in seconds; ``audio_sha256``: hex digest of
+    the audio file).  Runs in the caller's transaction: if anything fails, the caller's
+    rollback leaves the previous set untouched.  Raise ValueError if the arrays differ
+    in length or hold values outside int4.
+    """
+    hashes, frames = _checked_arrays(fp)
+    # Deleting first is as atomic as deleting last: both happen in this one transaction,
+    # readers keep seeing the old set until it commits, and the delete then needs no
+    # way to tell old rows from new rows of the same (track, version).
+    conn.execute(delete(fingerprints).where(fingerprints.c.track_id == track_id,
+                                            fingerprints.c.version == fp.version))
+    if is_sqlite(conn):
+        _insert_sqlite(conn, track_id, hashes, frames, fp.version)
+    else:
+        _copy_postgres(conn, track_id, hashes, frames, fp.version)
+    upsert(conn, fingerprint_sets, [dict(
+        track_id=track_id, version=fp.version, hash_count=int(hashes.size), audio_seconds=float(audio_seconds),
+        audio_sha256=audio_sha256, created_at=utcnow(),
+    )], keys=["track_id", "version"])
+
+
+def _checked_arrays(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    hashes, frames = np.asarray(fp.hashes), np.asarray(fp.offsets)
+    if hashes.shape != frames.shape or hashes.ndim != 1:
+        raise ValueError(f"fingerprint arrays differ: {hashes.shape} hashes, {frames.shape} offsets")
+    for name, values in (("hash", hashes), ("offset", frames)):
+        if values.size and (int(values.min()) < 0 or int(values.max()) > INT4_MAX):
+            raise ValueError(f"a fingerprint {name} is outside 0..{INT4_MAX}")
+    return hashes.astype(np.int32), frames.astype(np.int32)
+
+
+def _insert_sqlite(conn: Connection, track_id: int, hashes: np.ndarray, frames: np.ndarray, version: int) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        rows = zip(hashes.tolist(), [track_id] * hashes.size, frames.tolist(), [version] * hashes.size)
+        cursor.executemany("INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (?, ?, ?, ?)", rows)
+    finally:
+        cursor.close()
+
+
+def copy_payload(track_ids: np.ndarray, hashes: np.ndarray, frames: np.ndarray, version: int) -> bytes:
+    """Given equal-length int arrays, return the PostgreSQL binary COPY stream of
+    ``fingerprints (hash, track_id, frame, version)`` rows."""
+    rows = np.empty(hashes.size, _COPY_IN_ROW)
+    rows["fields"] = 4
+    rows["l_hash"] = rows["l_track"] = rows["l_frame"] = 4
+    rows["l_version"] = 2
+    rows["hash"], rows["track"], rows["frame"], rows["version"] = hashes, track_ids, frames, version
+    return _COPY_SIGNATURE + rows.tobytes() + _COPY_TRAILER
+
+
+def _copy_postgres(conn: Connection, track_id: int, hashes: np.ndarray, frames: np.ndarray, version: int) -> None:
+    payload = copy_payload(np.full(hashes.size, track_id, np.int32), hashes, frames, version)
+    copy_rows_postgres(conn, payload)
+
+
+def copy_rows_postgres(conn: Connection, payload: bytes) -> None:
+    """COPY a binary payload from ``copy_payload`` into ``fingerprints`` (PostgreSQL)."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.copy_expert("COPY fingerprints (hash, track_id, frame, version) FROM STDIN (FORMAT binary)",
+                           io.BytesIO(payload))
+    finally:
+        cursor.close()
+
+
+HASH_INDEX = "ix_fingerprints_hash"
+PAGE_BYTES = 8192
+#: Bytes of one entry of the hash index with its line pointer (4): the index tuple is
+#: 8 bytes of header and the int4 key, padded to 16; the covering form adds track_id,
+#: frame and version (10 bytes), padded to 24.
+HASH_INDEX_ENTRY_BYTES = {False: 20, True: 28}
+#: The columns the covering form carries beside the hash, so that a lookup reads the
+#: index alone (an index-only scan) instead of one heap page per row it returns.
+COVERING_COLUMNS = "track_id, frame, version"
+#: A b-tree built in one pass fills its leaf pages to 90 %.  Rows stored track by track
+#: insert random hashes, which split pages and leave the hash index about 70 % full: a
+#: quarter larger than it need be (bench/results/recognition.md).  Below this density it
+#: is rebuilt (``maintain_hash_index``).
+REBUILD_HASH_INDEX_BELOW = 0.8
+_NEXT_INDEX = HASH_INDEX + "_next"
+
+
+@dataclass(frozen=True)
+class HashIndexState:
+    """What ``maintain_hash_index`` found and did: the index's density before (None on
+    SQLite), whether it was covering, and what was done (None, "compacted", "made
+    covering" or "made compact")."""
+
+    density: float | None
+    covering: bool
+    action: str | None
+
+
+def hash_index_density(conn: Connection) -> tuple[float, bool] | None:
+    """Given a PostgreSQL connection, return (how full the hash index's pages are, 0..1,
+    whether it is the covering form), from the planner's statistics (entries times
+    their size over the pages' bytes); None on SQLite or before statistics exist."""
+    if is_sqlite(conn):
+        return None
+    row = conn.exec_driver_sql(
+        "SELECT c.reltuples, c.relpages, i.indnatts > i.indnkeyatts FROM pg_class c "
+        "JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = %(name)s", {"name": HASH_INDEX}).first()
+    if row is None or row[0] <= 0 or row[1] <= 1:
+        return None
+    covering = bool(row[2])
+    return float(row[0]) * HASH_INDEX_ENTRY_BYTES[covering] / (float(row[1]) * PAGE_BYTES), covering
+
+
+def maintain_hash_index(engine: Engine, *, covering: bool = False,
+                        below: float = REBUILD_HASH_INDEX_BELOW) -> HashIndexState:
+    """Given an engine, give the hash index of ``fingerprints`` the form asked for
+    (``covering`` or compact) and rebuild it if its density is under ``below``
+    (PostgreSQL; SQLite has nothing to do); return what was found and done.
+
+    Both rebuilds run beside the old index without blocking recognition or
+    fingerprinting: ``REINDEX ... CONCURRENTLY`` for the same form, a new index built
+    ``CONCURRENTLY`` and swapped in by one short transaction for the other form.  What
+    a run killed half-way leaves (an index ``..._ccnew`` or ``..._next``) is dropped first.
+    """
+    if engine.dialect.name != "postgresql":
+        return HashIndexState(None, False, None)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # CONCURRENTLY cannot run in a transaction block, hence the autocommit connection.
+        _drop_leftovers(conn)
+        conn.exec_driver_sql("ANALYZE fingerprints")  # the density reads the planner's statistics
+        found = hash_index_density(conn)
+        if found is None:
+            return HashIndexState(None, False, None)
+        density, is_covering = found
+        if is_covering != covering:
+            _swap_in(conn, covering)
+            return HashIndexState(density, is_covering, "made covering" if covering else "made compact")
+        if density < below:
+            conn.exec_driver_sql(f"REINDEX INDEX CONCURRENTLY {HASH_INDEX}")
+            return HashIndexState(density, is_covering, "compacted")
+    return HashIndexState(density, is_covering, None)
+
+
+def _drop_leftovers(conn: Connection) -> None:
+    leftovers = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE (c.relname LIKE %(ccnew)s AND NOT i.indisvalid) OR c.relname = %(next)s",
+        {"ccnew": HASH_INDEX + "_ccnew%", "next": _NEXT_INDEX}).scalars().all()
+    for name in leftovers:
+        conn.exec_driver_sql(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+
+
+def _swap_in(conn: Connection, covering: bool) -> None:
+    """Build the hash index in the other form beside the current one, then swap them."""
+    include = f" INCLUDE ({COVERING_COLUMNS})" if covering else ""
+    # The same keys and condition as sql/0011_fingerprints_track_btree.sql makes.
+    conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {_NEXT_INDEX} ON fingerprints (hash){include} "
+                         f"WHERE {HASH_INDEX_CONDITION}")
+    # The swap: two statements in one message are one transaction, so there is no moment
+    # without the index, and the exclusive lock the drop takes lasts an instant.
+    conn.exec_driver_sql(f"DROP INDEX {HASH_INDEX}; ALTER INDEX {_NEXT_INDEX} RENAME TO {HASH_INDEX}")
+    conn.exec_driver_sql("ANALYZE fingerprints")
+
+
+def make_lookup(conn: Connection, *, version: int = FINGERPRINT_VERSION, batch_size: int | None = None) -> Lookup:
+    """Given a connection, return a ``zamio.recognition.match.Lookup``: int32 hashes -> every stored
+    (hash, track_id, frame) row of ``version`` with one of those hashes, as three int32
+    arrays.  ``batch_size`` hashes go in one statement (default per database)."""
+    sqlite = is_sqlite(conn)
+    size = batch_size or (LOOKUP_BATCH_SQLITE if sqlite else LOOKUP_BATCH_POSTGRES)
+    fetch = _fetch_sqlite if sqlite else _fetch_postgres
+
+    def lookup(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        parts = [fetch(conn, chunk, version) for chunk in _chunks(np.unique(hashes), size)]
+        if not parts:
+            empty = np.zeros(0, np.int32)
+            return empty, empty, empty
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+    return lookup
+
+
+def make_fetch(conn: Connection, *, version: int = FINGERPRINT_VERSION) -> Fetch:
+    """Given a connection, return a ``zamio.recognition.match.Fetch``: int32 track ids -> every stored
+    (hash, track_id, frame) row of ``version`` of those tracks, as three int32 arrays."""
+    fetch = _fetch_tracks_sqlite if is_sqlite(conn) else _fetch_tracks_postgres
+
+    def fetch_tracks(track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return fetch(conn, np.unique(np.asarray(track_ids, np.int64)), version)
+
+    return fetch_tracks
+
+
+def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, values.size, size):
+        yield values[start:start + size]
+
+
+#: The condition of the partial hash index on PostgreSQL (sql/0011_fingerprints_track_btree.sql),
+#: repeated in every lookup so that the planner may use the index (and on SQLite, so that
+#: both answer alike): version 2 triplets of held notes are never looked up.
+LOOKUP_CONDITION = f"({HASH_INDEX_CONDITION})"
+
+
+def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    # The hashes are our own int32 values, so inlining them is safe; COPY cannot take
+    # parameters, and binary COPY out lands in numpy without a Python object per row.
+    # The function (sql/0014_fingerprint_lookup_function.sql) probes the hash index once
+    # per hash under LOOKUP_CONDITION, with the planner settings that plan needs.
+    literal = "{" + ",".join(map(str, hashes.tolist())) + "}"
+    return _copy_out(conn, f"SELECT hash, track_id, frame "
+                           f"FROM zamio_fingerprint_rows('{literal}', {int(version)}::int2)")
+
+
+def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    literal = "{" + ",".join(map(str, track_ids.tolist())) + "}"
+    return _copy_out(conn, f"SELECT hash, track_id, frame FROM fingerprints "
+                           f"WHERE track_id = ANY('{literal}'::int4[]) AND version = {int(version)}")
+
+
+def _copy_out(conn: Connection, select_sql: str) -> tuple[np.ndarray, ...]:
+    """Run ``select_sql`` (hash, track_id, frame int4 columns) as a binary COPY and
+    return its three columns as int32 arrays."""
+    buffer = io.BytesIO()
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)", buffer)
+    finally:
+        cursor.close()
+    data = buffer.getvalue()
+    rows = np.frombuffer(data, _COPY_OUT_ROW, offset=len(_COPY_SIGNATURE),
+                         count=(len(data) - len(_COPY_SIGNATURE) - len(_COPY_TRAILER)) // _COPY_OUT_ROW.itemsize)
+    return rows["hash"].astype(np.int32), rows["track"].astype(np.int32), rows["frame"].astype(np.int32)
+
+
+def _fetch_sqlite(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    return _select_sqlite(conn, f"hash IN ({{marks}}) AND {LOOKUP_CONDITION}", hashes, version)
+
+
+def _fetch_tracks_sqlite(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    return _select_sqlite(conn, "track_id IN ({marks})", track_ids, version)
+
+
+def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+    where = condition.format(marks=",".join("?" * values.size))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SELECT hash, track_id, frame FROM fingerprints f WHERE {where} AND version = ?",
+                       [*values.tolist(), int(version)])
+        rows = np.array(cursor.fetchall(), np.int32).reshape(-1, 3)
+    finally:
+        cursor.close()
+    return rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()
+
+
+def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = None) -> MatchResult | None:
+    """Given mono float32 samples at ``zamio.recognition.audio.ANALYSIS_RATE`` (decode with
+    ``zamio.recognition.audio``), return the catalog track they are an excerpt of (``track_id`` is
+    ``tracks.id``) with offset, speed and confidence, or None if nothing matches.
+    ``cache`` keeps candidates' pair rows between calls (a process recognising many
+    excerpts passes one ``PairCache``); without it they are read for this call only.
+
+    Two passes share one lookup cache: first only the hashes of nominal speed (a
+    quarter of the query's hashes, so a quarter of the index probes, which dominate
+    the time), then, if that finds nothing, every speed hypothesis.  Each pass is a
+    complete ``recognise`` with its own chance estimate; the first may answer only
+    when it found a full set of ``CANDIDATES``, since fewer rivals understate chance.
+    """
+    query = query_fingerprint(samples)
+    lookup = _CachingLookup(make_lookup(conn))
+    pairs = pairs_of(conn, cache if cache is not None else PairCache())
+    nominal = int(np.argmin(np.abs(np.log(query.pairs.speeds))))
+    first = recognise(Query(_only_speed(query.triplets, nominal), _only_speed(query.pairs, nominal)), lookup, pairs,
+                      min_candidates=CANDIDATES)
+    return first if first is not None else recognise(query, lookup, pairs)
+
+
+def _only_speed(query: QueryPrints, speed_index: int) -> QueryPrints:
+    keep = query.speed_index == speed_index
+    return QueryPrints(query.hashes[keep], query.times[keep], np.zeros(int(keep.sum()), np.int16),
+                       query.speeds[speed_index:speed_index + 1], query.duration_seconds)
+
+
+class _CachingLookup:
+    """A ``Lookup`` that asks the database only for hashes it has not fetched yet
+    (for the passes of one ``identify`` call)."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self._lookup = lookup
+        self._asked = np.zeros(0, np.int32)
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __call__(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        wanted = np.unique(hashes)
+        if not self._rows:  # the first pass: everything is new
+            self._rows.append(tuple(np.asarray(a) for a in self._lookup(wanted)))  # type: ignore[arg-type]
+            self._asked = wanted
+            return self._rows[0]
+        new = wanted[~np.isin(wanted, self._asked, assume_unique=True)]
+        if new.size:
+            self._rows.append(tuple(np.asarray(a) for a in self._lookup(new)))  # type: ignore[arg-type]
+            self._asked = np.union1d(self._asked, new)
+        h, t, f = (np.concatenate([r[i] for r in self._rows]) if self._rows else np.zeros(0, np.int32)
+                   for i in range(3))
+        keep = np.isin(h, wanted)
+        return h[keep], t[keep], f[keep]
+
+
+#: Bytes of candidates' pair rows a process keeps by default: about 100 KB per song of
+#: three to four minutes, so some 2,500 songs, more than a station's rotation.
+PAIR_CACHE_BYTES = 256 * 2**20
+
+SetStamp = tuple  # (created_at, hash_count, audio_sha256) of a track's fingerprint_sets row
+
+
+def pair_cache(megabytes: int) -> PairCache | None:
+    """Given ``RECOGNITION_CACHE_MB``, return the ``PairCache`` a run keeps, or None for 0
+    (each ``identify`` then keeps its candidates for its own two passes only)."""
+    return PairCache(megabytes * 2**20) if megabytes > 0 else None
+
+
+class PairCache:
+    """Candidates' pair rows (``zamio.recognition.match.TrackPairs``) kept between the excerpts one
+    process recognises, least recently used dropped first beyond ``max_bytes``.
+
+    Radio repeats itself: the captures of a station during one song name the same
+    candidates, and a rotation of a few hundred songs fills a day, so a warm process
+    finds most candidates here instead of reading and unfolding their rows, which was
+    half of a recognition's time (bench/results/recognition.md).  An entry serves only
+    while the track's ``fingerprint_sets`` row has the stamp it was read with (checked
+    in the excerpt's own transaction, ``pairs_of``): a track fingerprinted again is
+    read again.  Entries are keyed by database too, so one cache may serve several.
+    Thread-safe: the scan's hearing threads share one; its entries are never modified.
+    """
+
+    def __init__(self, max_bytes: int = PAIR_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[tuple, tuple[SetStamp, TrackPairs]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, stamp: SetStamp) -> TrackPairs | None:
+        """Given a key and the set's current stamp, return the cached pairs, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != stamp:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: tuple, stamp: SetStamp, pairs: TrackPairs) -> None:
+        """Keep ``pairs`` under ``key`` with the stamp of the set they were read from."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1].nbytes
+            if pairs.nbytes > self.max_bytes:
+                return
+            self._entries[key] = (stamp, pairs)
+            self._bytes += pairs.nbytes
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_SET_STAMPS = (select(fingerprint_sets.c.track_id, fingerprint_sets.c.created_at, fingerprint_sets.c.hash_count,
+                      fingerprint_sets.c.audio_sha256)
+               .where(fingerprint_sets.c.version == bindparam("version"),
+                      fingerprint_sets.c.track_id.in_(bindparam("tracks", expanding=True))))
+
+
+def pairs_of(conn: Connection, cache: PairCache, *, version: int = FINGERPRINT_VERSION) -> PairsOf:
+    """Given a connection and a ``PairCache``, return a ``zamio.recognition.match.PairsOf``: candidates
+    found in the cache with their set's current stamp are used as they are, the others
+    are read in one statement on the track index, unfolded and cached."""
+    fetch = make_fetch(conn, version=version)
+    database = conn.engine.url.render_as_string(hide_password=True)
+
+    def pairs(tracks: np.ndarray) -> Lookup:
+        wanted = [int(t) for t in tracks]
+        stamps = {row[0]: tuple(row[1:]) for row in conn.execute(_SET_STAMPS, {"version": version,
+                                                                             "tracks": wanted})}
+        found = {t: cache.get((database, t, version), stamps[t]) for t in wanted if t in stamps}
+        missing = [t for t in wanted if found.get(t) is None]
+        if missing:
+            for track, hashes, frames in by_track(*fetch(np.array(missing, np.int64))):
+                found[track] = TrackPairs(track, hashes, frames)
+                if track in stamps:
+                    cache.put((database, track, version), stamps[track], found[track])
+        return lookup_in([found[t] for t in wanted if found.get(t) is not None])
+
+    return pairs

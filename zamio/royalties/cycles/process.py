@@ -1,0 +1,371 @@
+"""``bin/process-royalty-cycle``: close a period into line items, remittances and statements.
+
+A close has two steps.  **Lock**, in one transaction: pending plays are priced
+first (in their own batches), then the cycle row, the assignment of pricings,
+the pool lines (``--method pool``), line items, remittances, the reconciliation
+check, the input snapshot and the lock are written together.  **Finish**: its
+files are written from the database alone, and only then, in one transaction,
+its ``statement_ready`` e-mails are queued and ``files_written_at`` is set, so an
+e-mail never announces a file that is not there.
+
+A close killed (or failing: an unwritable folder) between the two leaves a locked
+cycle without ``files_written_at``; running the same command again finishes it:
+the inputs are checked against the snapshot, as ``--regenerate`` does, the files
+are written (byte for byte those of an uninterrupted close: they come from the
+ledger) and the e-mails queued, each once (their dedupe keys name the cycle and
+recipient).  A finished cycle is never recomputed: running it again prints its
+stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
+once it has checked that the database still holds the inputs recorded when the
+cycle was locked (``zamio.royalties.cycles.snapshot``): if not, it names each change and
+writes nothing.  ``--dry-run`` prices, closes and prints inside a transaction that
+is rolled back, and writes no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import ConfigError, DataError, UsageError, ZamioError
+from zamio.values.money import from_units
+from zamio.royalties.cycles import closing
+from zamio.royalties.cycles import pool
+from zamio.royalties.cycles import snapshot
+from zamio.royalties.pricing.run import WORKERS, price_pending
+from zamio.royalties.statements.workers import write_statements
+from zamio.royalties.statements.write import file_stem, remittances_csv, statements_csv, write_text
+from zamio.royalties.pricing.trace import trace_entry
+from zamio.royalties.statements.usage import write_usage_reports
+from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
+
+log = logging.getLogger(__name__)
+METHODS = ("per_second", "pool")
+ROUNDING = "ROUND_HALF_EVEN"
+
+
+class UnreconciledCycle(ZamioError):
+    """The cycle's lines do not add up to what was priced: a defect; nothing was locked."""
+
+
+class ChangedInputs(DataError):
+    """A locked cycle's inputs are no longer what it was computed from: its files are not regenerated."""
+
+
+class FilesNotWritten(ConfigError):
+    """A cycle's output folder cannot be written (permissions, a file where a folder should be, a full disk).
+
+    The cycle stays locked and its e-mails wait; once the folder is fixed, the same command finishes the close.
+    """
+
+
+@dataclass(frozen=True)
+class CycleSpec:
+    """What a cycle closes: its name, period (station-local dates, inclusive), method, territory."""
+
+    name: str
+    period_from: date
+    period_to: date
+    method: str = "per_second"
+    territory: str = "GH"
+
+
+def find_cycle(conn: Connection, name: str) -> Any:
+    """Given a cycle name, return its row, or None."""
+    return conn.execute(select(royalty_cycles).where(royalty_cycles.c.name == name)).first()
+
+
+def _check_overlap(conn: Connection, spec: CycleSpec) -> None:
+    clash = conn.execute(select(royalty_cycles.c.name).where(
+        royalty_cycles.c.status == "locked", royalty_cycles.c.territory == spec.territory,
+        royalty_cycles.c.period_from <= spec.period_to, royalty_cycles.c.period_to >= spec.period_from)).first()
+    if clash:
+        raise DataError(f"cycle {spec.name} overlaps locked cycle {clash.name}; a period is closed once "
+                        "(late plays of a locked period are paid by the next cycle as adjustments)")
+
+
+def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Any, list[closing.Totals]]:
+    """Given an open period, lock it in ``conn``'s transaction; return the locked row and its totals.
+
+    Its files and e-mails come after the commit (``finish``).
+
+    Raise DataError if it overlaps a locked cycle or a remittance lacks an exchange rate;
+    UnreconciledCycle if payees + suspense + admin fees ≠ gross priced (nothing is locked then).
+    """
+    closing.exclude_pricing(conn)  # one close at a time, and no pricing written while it runs
+    closing.use_memory(conn)
+    _check_overlap(conn, spec)
+    now = utcnow()
+    existing = find_cycle(conn, spec.name)
+    cycle_id = existing.id if existing is not None else conn.execute(insert(royalty_cycles).values(
+        name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
+        method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
+    closing.assign_pricings(conn, cycle_id, spec.period_to)
+    paid = snapshot.play_set(conn, cycle_id)
+    pending: dict[str, int] = {}
+    if spec.method == "pool":
+        spread = pool.distribute(conn, cycle_id, spec.territory, spec.period_from, spec.period_to, run_id, now)
+        gross, pending = spread.spread, spread.pending
+    else:
+        gross = paid.priced
+    closing.write_line_items(conn, cycle_id, spec.method)
+    closing.write_remittances(conn, cycle_id, spec.period_to, now)
+    found = closing.totals(conn, cycle_id, spec.method, gross, pending)
+    broken = [t for t in found if not t.reconciled]
+    if broken:
+        raise UnreconciledCycle(f"cycle {spec.name} does not reconcile: {broken}; nothing was locked")
+    inputs = snapshot.take(conn, snapshot.CycleInputs(cycle_id, spec.territory, spec.period_from, spec.period_to,
+                                                      spec.method), paid)
+    closing.lock(conn, cycle_id, snapshot.columns_of(inputs), found, now)
+    return find_cycle(conn, spec.name), found
+
+
+def _emails(conn: Connection) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for kind, ref_column, table in (("contributor", contributors.c.party_ref, contributors),
+                                    ("artist", artists.c.artist_ref, artists),
+                                    ("publisher", publishers.c.publisher_ref, publishers),
+                                    ("society", partner_societies.c.code, partner_societies)):
+        for ref, email in conn.execute(select(ref_column, table.c.email).where(table.c.email.is_not(None))
+                                       .order_by(ref_column, table.c.email)):
+            found.setdefault((kind, ref), email)
+    return found
+
+
+def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
+    """Given a locked cycle whose files are in ``folder``, queue ``statement_ready`` to each paid recipient with
+    an e-mail; return how many were new (a message queued before under the same key is not queued again).
+
+    Does nothing (returns 0) where ``zamio.mail`` is not installed.
+    """
+    try:
+        from zamio.mail import queue_email
+    except ImportError:
+        log.info("zamio.mail is not available: statement e-mails not queued")
+        return 0
+    emails = _emails(conn)
+    queued = 0
+    items = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle.id).order_by(
+        cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref))
+    for item in items:
+        email = emails.get((item.recipient_type, item.recipient_ref))
+        if email is None:
+            continue
+        stem = f"{file_stem(item.recipient_type, item.recipient_ref)}.{item.currency}.html"
+        context = {"cycle": cycle.name, "amount_units": item.net, "currency": item.currency,
+                   "statement": str(folder / "statements" / stem),
+                   "recipient_name": item.recipient_name or item.recipient_ref}
+        queued += bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{item.recipient_type}:"
+                                   f"{item.recipient_ref}:{item.currency}", recipient=email,
+                                   template="statement_ready", context=context))
+    return queued
+
+
+def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
+    """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
+
+    Suspense declared non-distributable is shown only in the cycles that moved some.
+    """
+    lines = [f"cycle {cycle.name} ({cycle.method}, {cycle.period_from} to {cycle.period_to}): {cycle.status}"]
+    for t in found:
+        amounts = [("gross priced", t.gross), ("payees", t.payees), ("suspense", t.suspense),
+                   ("admin fees", t.admin_fees)]
+        parts, width = "payees + suspense + admin fees", 13
+        if t.non_distributable:
+            amounts.append(("non-distributable", t.non_distributable))
+            parts, width = parts + " + non-distributable", 18
+        lines += [f"  {t.currency} {label:<{width}}{from_units(units):>18}" for label, units in amounts]
+        verdict = "exact" if t.reconciled else "MISMATCH"
+        lines.append(f"  {t.currency} {parts} = gross priced: {verdict}")
+        lines.append(f"  {t.currency} plays {t.plays} ({t.ineligible_plays} ineligible, unpaid)")
+        if t.fees_pending:
+            lines.append(f"  {t.currency} licence fees for days after {cycle.period_to}: "
+                         f"{from_units(t.fees_pending)}, spread by the pool cycles that cover them")
+    return lines
+
+
+def summary_lines(cycle: Any) -> list[str]:
+    """Given a locked cycle, return its stored reconciliation, then its input snapshot if one was recorded."""
+    recorded = snapshot.stored(cycle)
+    return report_lines(cycle, stored_totals(cycle)) + (snapshot.lines(recorded) if recorded else [])
+
+
+def stored_totals(cycle: Any) -> list[closing.Totals]:
+    """Given a locked cycle row, return the totals recorded when it was locked."""
+    return [closing.Totals(**t) for t in json.loads(cycle.totals or "[]")]
+
+
+def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
+    """Given a locked cycle, (re)write its files in ``folder`` from the database.
+
+    Raise FilesNotWritten, naming the folder and the error, if the folder cannot be written.
+    """
+    try:
+        _write_files(conn, cycle, folder)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise FilesNotWritten(
+            f"cannot write the files of cycle {cycle.name} in {folder}: {error.strerror or error}{where}; the cycle "
+            "is locked and its statement e-mails wait for its files: make the folder writable (or choose another "
+            "with --out DIR) and run the same command again to finish the close") from None
+
+
+def _write_files(conn: Connection, cycle: Any, folder: Path) -> None:
+    write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
+    write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
+    write_statements(conn, cycle, folder)
+    invalid = write_usage_reports(conn, cycle, folder)
+    for code, count in sorted(invalid.items()):
+        if count:
+            log.warning("usage report for society %s: %d rows with invalid identifiers (listed, not dropped)",
+                        code, count)
+    write_text(folder / "summary.txt", "\n".join(summary_lines(cycle)) + "\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``bin/process-royalty-cycle``."""
+    parser.add_argument("--name", metavar="NAME", help="the cycle's name, e.g. 2026-03 or 2026-H1")
+    parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="first day of the period (station-local dates)")
+    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="last day of the period, inclusive")
+    parser.add_argument("--method", choices=METHODS, default="per_second",
+                        help="per_second: pay the priced plays; pool: spread each station's licence fee over "
+                             "its weighted seconds (default per_second)")
+    parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="rewrite the files of a locked cycle from the ledger (byte-identical), once its inputs "
+                             "are checked against those recorded at the lock")
+    parser.add_argument("--despite-changed-inputs", action="store_true",
+                        help="with --regenerate: write the files even though inputs changed since the lock "
+                             "(the changes are listed; later cycles pay corrections as adjustments)")
+    parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
+                        help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
+                             "rate) and exit")
+
+
+def _folder(ctx: Any, name: str) -> Path:
+    return ctx.args.out or Path(ctx.config.var_dir) / "cycles" / name
+
+
+def finish(ctx: Any, cycle: Any, folder: Path) -> int:
+    """Given a locked cycle whose files are written in ``folder``, queue its e-mails and mark it finished, in
+    one transaction; return how many e-mails were queued now."""
+    with ctx.transaction() as conn:
+        queued = queue_statement_emails(conn, cycle, folder)
+        conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle.id,
+                                                  royalty_cycles.c.files_written_at.is_(None))
+                     .values(files_written_at=utcnow()))
+    return queued
+
+
+def _locked(ctx: Any, cycle: Any) -> None:
+    """A locked cycle: finish its close if it was interrupted, else regenerate its files or just report it."""
+    folder = _folder(ctx, cycle.name)
+    if cycle.files_written_at is None:
+        print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
+              "finish (files, statement e-mails): finishing it")
+        if _checked_files(ctx, cycle, folder):
+            queued = finish(ctx, cycle, folder)
+            print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
+            ctx.note(f"cycle {cycle.name} finished")
+    elif ctx.args.regenerate:
+        if _checked_files(ctx, cycle, folder):
+            print(f"files of locked cycle {cycle.name} regenerated in {folder}")
+        ctx.note(f"cycle {cycle.name} already locked")
+    else:
+        print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC: not recomputed "
+              f"(--regenerate rewrites its files)")
+        ctx.note(f"cycle {cycle.name} already locked")
+    print("\n".join(summary_lines(cycle)))
+
+
+def _checked_files(ctx: Any, cycle: Any, folder: Path) -> bool:
+    """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
+    (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
+    with ctx.transaction(read_only=True) as conn:
+        check_inputs(conn, cycle, ctx.args.despite_changed_inputs)
+        if not ctx.dry_run:
+            write_files(conn, cycle, folder)
+    if ctx.dry_run:
+        print(f"dry run: the files of locked cycle {cycle.name} were not written")
+    return not ctx.dry_run
+
+
+def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) -> list[str]:
+    """Given a locked cycle, compare its inputs now with those recorded at the lock; print the verdict and
+    return the changes.
+
+    Raise ChangedInputs naming every change, unless ``despite_changes``.  A cycle locked before
+    snapshots were recorded is not checked (said so).
+    """
+    if snapshot.stored(cycle) is None:
+        print(f"cycle {cycle.name} was locked before input snapshots were recorded: its inputs are not checked")
+        return []
+    closing.use_memory(conn)
+    changes = list(snapshot.check(conn, cycle))
+    if not changes:
+        print(f"inputs of cycle {cycle.name}: unchanged since the lock (input snapshot {cycle.input_hash})")
+        return []
+    listed = "\n".join(f"  {change}" for change in changes)
+    if not despite_changes:
+        raise ChangedInputs(f"the inputs of cycle {cycle.name} changed since it was locked; no file was written:\n"
+                            f"{listed}\nlater cycles pay corrections as adjustments; to write this cycle's files "
+                            "as locked anyway, add --despite-changed-inputs")
+    print(f"inputs of cycle {cycle.name} changed since the lock (files written as locked, from the ledger):\n"
+          f"{listed}")
+    return changes
+
+
+def _spec(args: argparse.Namespace) -> CycleSpec:
+    if args.date_from is None or args.date_to is None:
+        raise UsageError("a new cycle needs --from and --to")
+    if args.date_from > args.date_to:
+        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
+    return CycleSpec(args.name, args.date_from, args.date_to, args.method, args.territory)
+
+
+def process_royalty_cycle(ctx: Any) -> int | None:
+    """Job entry point: trace an entry, report a locked cycle, or close a new one and write its files."""
+    args = ctx.args
+    if args.trace is not None:
+        with ctx.transaction(read_only=True) as conn:
+            print(json.dumps(trace_entry(conn, args.trace), indent=2, sort_keys=True))
+        return 0
+    if not args.name:
+        raise UsageError("--name is required (or --trace ENTRY_ID)")
+    with ctx.transaction(read_only=True) as conn:
+        existing = find_cycle(conn, args.name)
+    if existing is not None and existing.status == "locked":
+        _locked(ctx, existing)
+        return 0
+    if args.regenerate or args.despite_changed_inputs:
+        raise UsageError(f"cycle {args.name} is not locked: there is nothing to regenerate")
+    spec = _spec(args)
+    if not ctx.dry_run:
+        price_pending(ctx.transaction, ctx.run_id, should_stop=ctx.should_stop, workers=WORKERS)
+    with ctx.transaction() as conn:
+        if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
+            price_pending(lambda: nullcontext(conn), ctx.run_id)
+        cycle, found = close_cycle(conn, spec, ctx.run_id)
+    print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
+    if ctx.dry_run:
+        print("dry run: nothing was locked and no file was written")
+        return None
+    folder = _folder(ctx, cycle.name)
+    with ctx.transaction(read_only=True) as conn:
+        write_files(conn, cycle, folder)
+    queued = finish(ctx, cycle, folder)
+    print(f"files written to {folder}; {queued} statement e-mail(s) queued")
+    ctx.ok()
+    ctx.note(f"cycle {cycle.name} locked")
+    return None

@@ -1,0 +1,211 @@
+"""``bin/cleanup-old-data``: apply retention to operational data; never touch money or its evidence.
+
+What goes, each after its own retention (command-line options, defaults below):
+
+* expired cache entries;
+* sent e-mails (failed and unknown ones stay for review);
+* job runs (the newest run and the newest success of every job stay, so
+  ``zamio-status`` still knows when each job last succeeded);
+* detections that are not part of any play;
+* captures that have no detection left (so no play can lead to them), with their audio file;
+* the audio FILE of every older capture, including captures behind plays: the
+  row and its ``audio_sha256`` stay, so the trace play → detection → capture →
+  audio hash survives as long as the play;
+* files in the snippet inbox's ``rejected/`` folder.
+
+What never goes: every table in :data:`PROTECTED_TABLES` (plays, their
+detections links, the ledger, pricings, cycles, line items, remittances, licence
+fees, the audit log).  Deletes run in batches (``--batch-size`` rows per
+transaction) so no table is locked for long; then PostgreSQL gets
+``VACUUM (ANALYZE)`` on the tables that shrank and SQLite ``PRAGMA optimize``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from zamio.db.dialect import bind_time
+from zamio.db.engine import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Tables this job must never delete from: money, and the evidence money is traced to.
+PROTECTED_TABLES = frozenset({
+    "play_logs", "play_detections", "royalty_ledger", "royalty_pricings", "royalty_cycles", "cycle_pricings",
+    "cycle_line_items", "partner_remittances", "station_licence_fees", "licence_fee_parts", "society_admin_fees",
+    "audit_log", "statements",
+})
+
+DEFAULT_DAYS = {"captures": 90, "detections": 90, "audio": 30, "job_runs": 90, "emails": 30, "snippets": 30}
+BATCH_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Step:
+    """One retention rule: which rows of ``table`` go (SQL selecting their keys), after which option's days."""
+
+    name: str
+    table: str
+    key: str
+    select: str  # SELECT <key>[, <file column> AS path] FROM ... WHERE ... (cutoff bound as :cutoff)
+    days_option: str | None  # None: the rule has its own clock (cache expiry)
+    action: str = "delete"  # delete | forget_file (clear audio_path, keep the row)
+
+
+STEPS = (
+    Step("expired cache entries", "cache_entries", "key",
+         "SELECT key FROM cache_entries WHERE expires_at < :now", None),
+    Step("sent e-mails", "email_outbox", "id",
+         "SELECT id FROM email_outbox WHERE status = 'sent' AND sent_at < :cutoff", "emails"),
+    Step("job runs", "job_runs", "id",
+         "SELECT id FROM job_runs WHERE started_at < :cutoff AND status <> 'running' "
+         "AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job) "
+         "AND id NOT IN (SELECT max(id) FROM job_runs WHERE status = 'ok' GROUP BY job)", "job_runs"),
+    Step("detections not in any play", "detections", "id",
+         "SELECT d.id FROM detections d WHERE d.detected_at < :cutoff "
+         "AND NOT EXISTS (SELECT 1 FROM play_detections pd WHERE pd.detection_id = d.id)", "detections"),
+    Step("captures without detections", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures"),
+    Step("capture audio files", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL",
+         "audio", action="forget_file"),
+)
+assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for option, days in DEFAULT_DAYS.items():
+        parser.add_argument(f"--{option.replace('_', '-')}-days", dest=f"{option}_days", type=_days, default=days,
+                            metavar="N", help=f"{HELP[option]} (default {days})")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+                        help=f"rows deleted per transaction (default {BATCH_SIZE})")
+    parser.add_argument("--no-maintenance", action="store_true", help="skip VACUUM/ANALYZE (PostgreSQL), optimize (SQLite)")
+
+
+HELP = {
+    "captures": "delete captures with no detection after N days",
+    "detections": "delete detections that are not part of a play after N days",
+    "audio": "delete capture audio files after N days (rows and audio hashes stay)",
+    "job_runs": "delete job runs after N days (the last run and last success of each job stay)",
+    "emails": "delete sent e-mails after N days",
+    "snippets": "delete rejected snippet files after N days",
+}
+
+
+def _days(text_value: str) -> int:
+    value = int(text_value)
+    if value < 1:
+        raise argparse.ArgumentTypeError("retention must be at least 1 day")
+    return value
+
+
+def cleanup_old_data(ctx: Any) -> int | None:
+    """The job: every step in order (detections before the captures they point to), then maintenance."""
+    now = utcnow()
+    shrunk = set()
+    for step in STEPS:
+        if ctx.should_stop():
+            break
+        cutoff = now - timedelta(days=getattr(ctx.args, f"{step.days_option}_days")) if step.days_option else now
+        count = count_rows(ctx, step, now, cutoff) if ctx.dry_run else apply(ctx, step, now, cutoff)
+        ctx.note(f"{step.name}: {count}" + (" would go" if ctx.dry_run else ""))
+        if count and step.action == "delete":
+            shrunk.add(step.table)
+    removed = rejected_snippets(ctx, now - timedelta(days=ctx.args.snippets_days))
+    ctx.note(f"rejected snippets: {removed}" + (" would go" if ctx.dry_run else ""))
+    if not ctx.dry_run and not ctx.args.no_maintenance and not ctx.should_stop():
+        maintain(ctx, sorted(shrunk))
+    return None
+
+
+def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, Any]:
+    return {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
+
+
+def count_rows(ctx: Any, step: Step, now: datetime, cutoff: datetime) -> int:
+    with ctx.transaction(read_only=True) as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff)).scalar())
+
+
+def apply(ctx: Any, step: Step, now: datetime, cutoff: datetime) -> int:
+    """Run one step in batches until nothing matches (or the run must stop); return rows affected."""
+    total = 0
+    while not ctx.should_stop():
+        with ctx.transaction() as conn:
+            rows = conn.execute(text(f"{step.select} LIMIT :batch"), {**_params(conn, now, cutoff),
+                                                                       "batch": ctx.args.batch_size}).all()
+            keys = [row[0] for row in rows]
+            if keys:
+                _act(conn, step, keys)
+        for row in rows:  # only after the commit: a file never goes while its row could still roll back
+            if len(row) > 1 and row[1]:
+                remove_file(ctx, row[1])
+        total += len(keys)
+        ctx.ok(len(keys))
+        if len(keys) < ctx.args.batch_size:
+            break
+    return total
+
+
+def _act(conn: Connection, step: Step, keys: list[Any]) -> None:
+    marks = ", ".join(f":k{n}" for n in range(len(keys)))
+    params = {f"k{n}": key for n, key in enumerate(keys)}
+    if step.action == "forget_file":
+        conn.execute(text(f"UPDATE {step.table} SET audio_path = NULL WHERE {step.key} IN ({marks})"), params)
+    else:
+        conn.execute(text(f"DELETE FROM {step.table} WHERE {step.key} IN ({marks})"), params)
+
+
+def _roots(ctx: Any) -> list[Path]:
+    return [ctx.config.var_dir.resolve(), ctx.config.inbox_dir.resolve()]
+
+
+def remove_file(ctx: Any, stored: str) -> bool:
+    """Delete a capture's audio file (relative paths are under var/); refuse paths outside var/ and the inbox."""
+    path = Path(stored)
+    path = (path if path.is_absolute() else ctx.config.var_dir / path).resolve()
+    if not any(path.is_relative_to(root) for root in _roots(ctx)):
+        log.warning("not deleting %s: outside %s", path, " and ".join(map(str, _roots(ctx))))
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def rejected_snippets(ctx: Any, cutoff: datetime) -> int:
+    """Delete (or count, in a dry run) files in ``<inbox>/rejected`` last modified before ``cutoff``."""
+    folder = ctx.config.inbox_dir / "rejected"
+    if not folder.is_dir():
+        return 0
+    old = [p for p in folder.rglob("*") if p.is_file() and p.stat().st_mtime < cutoff.timestamp()]
+    if not ctx.dry_run:
+        for path in old:
+            path.unlink(missing_ok=True)
+    return len(old)
+
+
+def maintain(ctx: Any, shrunk: list[str]) -> None:
+    """Refresh planner statistics and give space back: VACUUM (ANALYZE) on PostgreSQL, optimize on SQLite."""
+    started = time.monotonic()
+    if ctx.engine.dialect.name == "postgresql":
+        # VACUUM cannot run inside a transaction block.
+        with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in shrunk:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with ctx.transaction() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
+            conn.exec_driver_sql("PRAGMA incremental_vacuum")
+    ctx.note(f"maintenance {time.monotonic() - started:.1f}s")

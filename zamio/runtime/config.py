@@ -1,0 +1,237 @@
+"""Configuration: read once, validated, passed explicitly.
+
+Sources, highest first: the process environment, then one ``.env`` file.  The
+file is found by a rule that does not depend on the current directory (cron
+starts jobs in ``/`` or ``$HOME``): ``ZAMIO_ENV_FILE`` if set, else the
+``.env`` beside the installation (the folder holding ``bin/`` and ``zamio/``).
+A secret may also come from ``NAME_FILE`` (a path whose content is the value),
+as systemd credentials and container secrets provide them.
+
+A missing or invalid setting raises ``ConfigError`` naming the variable, never
+its value, before the database or the network is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zamio.db.url import DatabaseUrl, parse_database_url
+from zamio.runtime.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: Variables that may be given as ``NAME_FILE`` instead of ``NAME``.
+SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
+
+STATION_CLASSES = ("class_a", "class_b", "class_c", "online", "community")
+STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
+
+
+def normalise_station_class(raw: str | None) -> str:
+    """Given a station class as written ("Class A", "class-a", "A", "online"), return its key (``class_a``)."""
+    text = (raw or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return STATION_CLASS_ALIASES.get(text, text)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of zamio.  Built by :func:`load_config`; never read from the environment elsewhere."""
+
+    database_url: str
+    var_dir: Path
+    host_name: str
+    sqlite_busy_timeout_ms: int = 30_000
+    ping_url: str | None = None
+    ping_timeout_seconds: float = 10.0
+    operator_email: str | None = None
+    mail_from: str = "zamio <no-reply@localhost>"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout_seconds: float = 30.0
+    acrcloud_host: str | None = None
+    acrcloud_access_key: str | None = None
+    acrcloud_access_secret: str | None = field(default=None, repr=False)
+    acrcloud_daily_budget: int = 1000
+    acrcloud_run_budget: int = 60
+    capture_seconds: float = 20.0
+    scan_concurrency: int = 192
+    scan_interval_seconds: int = 120
+    allow_private_streams: bool = False
+    snippet_inbox: Path | None = None
+    stream_failure_alert_after: int = 5
+    recognition_cache_mb: int = 256
+    fingerprint_index_covering: bool = False
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """``database_url`` parsed (checked by :func:`load_config`)."""
+        return parse_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.is_sqlite
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.snippet_inbox or self.var_dir / "inbox"
+
+    @property
+    def acrcloud_configured(self) -> bool:
+        return bool(self.acrcloud_host and self.acrcloud_access_key and self.acrcloud_access_secret)
+
+
+def find_env_file(environ: Mapping[str, str]) -> Path | None:
+    """Return the ``.env`` file to read, or None; raise ConfigError if ``ZAMIO_ENV_FILE`` names a missing file."""
+    explicit = environ.get("ZAMIO_ENV_FILE")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("ZAMIO_ENV_FILE names a file that does not exist; fix the path or unset it")
+        return path
+    default = PROJECT_ROOT / ".env"
+    return default if default.is_file() else None
+
+
+def gather_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Merge the ``.env`` file under the environment (the environment wins) and resolve ``NAME_FILE`` secrets."""
+    environ = dict(os.environ if environ is None else environ)
+    settings: dict[str, str] = {}
+    env_file = find_env_file(environ)
+    if env_file is not None:
+        from dotenv import dotenv_values
+
+        settings.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    settings.update(environ)
+    for name in SECRET_VARIABLES:
+        file_var = f"{name}_FILE"
+        if settings.get(file_var) and not settings.get(name):
+            try:
+                settings[name] = Path(settings[file_var]).read_text().strip()
+            except OSError:
+                raise ConfigError(f"{file_var} names a file that cannot be read") from None
+    return settings
+
+
+def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
+    """Build and validate the configuration; ``overrides`` (from command-line flags) win over everything."""
+    s = gather_settings(environ)
+    reader = _Reader(s)
+    var_dir = Path(s.get("ZAMIO_VAR_DIR") or PROJECT_ROOT / "var")
+    database_url = s.get("DATABASE_URL") or f"sqlite:///{var_dir / 'zamio.db'}"
+    values: dict[str, object] = dict(
+        database_url=database_url,
+        var_dir=var_dir,
+        host_name=s.get("ZAMIO_HOST_NAME") or socket.gethostname(),
+        sqlite_busy_timeout_ms=reader.integer("SQLITE_BUSY_TIMEOUT_MS", 30_000, minimum=0),
+        ping_url=reader.url("ZAMIO_PING_URL"),
+        ping_timeout_seconds=reader.number("ZAMIO_PING_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        operator_email=reader.email("ZAMIO_OPERATOR_EMAIL"),
+        mail_from=s.get("ZAMIO_MAIL_FROM") or "zamio <no-reply@localhost>",
+        smtp_host=s.get("SMTP_HOST") or None,
+        smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
+        smtp_security=reader.choice("SMTP_SECURITY", "none", ("none", "starttls", "ssl")),
+        smtp_user=s.get("SMTP_USER") or None,
+        smtp_password=s.get("SMTP_PASSWORD") or None,
+        smtp_timeout_seconds=reader.number("SMTP_TIMEOUT_SECONDS", 30.0, minimum=0.1),
+        acrcloud_host=s.get("ACRCLOUD_HOST") or None,
+        acrcloud_access_key=s.get("ACRCLOUD_ACCESS_KEY") or None,
+        acrcloud_access_secret=s.get("ACRCLOUD_ACCESS_SECRET") or None,
+        acrcloud_daily_budget=reader.integer("ACRCLOUD_DAILY_BUDGET", 1000, minimum=0),
+        acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
+        capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
+        scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=256),
+        scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
+        allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
+        snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
+        stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
+        recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
+        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
+    _check_acrcloud(s)
+    return Config(**values)  # type: ignore[arg-type]
+
+
+def _check_acrcloud(s: Mapping[str, str]) -> None:
+    names = ("ACRCLOUD_HOST", "ACRCLOUD_ACCESS_KEY", "ACRCLOUD_ACCESS_SECRET")
+    given = [n for n in names if s.get(n)]
+    if given and len(given) != len(names):
+        missing = ", ".join(n for n in names if n not in given)
+        raise ConfigError(f"ACRCloud is half configured: set {missing} as well, or unset all three")
+
+
+class _Reader:
+    """Typed access to raw settings; every failure names the variable and what it expects."""
+
+    def __init__(self, settings: Mapping[str, str]) -> None:
+        self.settings = settings
+
+    def _raw(self, name: str) -> str | None:
+        value = self.settings.get(name)
+        return value.strip() if value and value.strip() else None
+
+    def integer(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number") from None
+        return self._bounded(name, value, minimum, maximum)
+
+    def number(self, name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number") from None
+        return self._bounded(name, value, minimum, maximum)
+
+    @staticmethod
+    def _bounded(name: str, value, minimum, maximum):  # type: ignore[no-untyped-def]
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in choices:
+            raise ConfigError(f"{name} must be one of: {', '.join(choices)}")
+        return raw.lower()
+
+    def url(self, name: str) -> str | None:
+        raw = self._raw(name)
+        if raw is not None and not raw.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must be an http:// or https:// URL")
+        return raw
+
+    def email(self, name: str) -> str | None:
+        raw = self._raw(name)
+        if raw is not None and ("@" not in raw or " " in raw):
+            raise ConfigError(f"{name} must be an e-mail address")
+        return raw

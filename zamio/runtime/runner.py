@@ -1,0 +1,311 @@
+"""The one runner every ``bin/`` script uses.
+
+A script declares a :class:`Job` (its name, docstring, schedule period,
+extra arguments and one library function) and calls :func:`run`.  The runner
+owns the whole lifecycle, in this order:
+
+1. parse the command line (``--help`` needs no configuration or database);
+2. sleep ``--jitter-seconds`` when not on a terminal;
+3. load and validate the configuration (exit 78 before touching anything);
+4. take the job's lock (exit 75 with the holder named if another run has it);
+5. record the run in ``job_runs`` and send the monitoring start ping;
+6. call the job function with a :class:`JobContext`;
+7. map the outcome to an exit code (only here), record it, ping, log one line.
+
+SIGTERM asks the job to stop after the current item (``ctx.should_stop()``);
+a second SIGTERM interrupts at once.  Either way the current transaction is
+rolled back or committed whole, the lock is released and the run recorded.
+The runner imports no domain module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from zamio.runtime import errors
+from zamio.runtime.config import Config, load_config
+from zamio.runtime.logs import SUMMARY, setup_logging
+from zamio.runtime.pings import send_ping
+
+T = TypeVar("T")
+log = logging.getLogger("zamio.runtime.runner")
+
+#: A scheduled job stops taking new work after this share of its period.
+MAX_SECONDS_SHARE_OF_PERIOD = 0.8
+
+
+class StopRequested(Exception):
+    """Raised inside the job after a second SIGTERM: stop now, roll back the current item."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a ``bin/`` script declares about itself."""
+
+    name: str
+    doc: str
+    main: Callable[[JobContext], int | None]
+    period_seconds: int | None = None  # None: a manual job
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    lock_scope: str = "global"  # "host": one run per host, hosts share work through leases
+    dry_run_supported: bool = True
+    needs_database: bool = True
+    record_runs: bool = True  # False only for jobs that run before job_runs exists (migrate) or only read it
+
+
+@dataclass
+class JobContext:
+    """What a job function receives: configuration, database, arguments, counters and the clock."""
+
+    job: Job
+    config: Config
+    args: argparse.Namespace
+    run_id: str
+    dry_run: bool
+    deadline: float | None  # time.monotonic() value after which no new work is taken
+    engine: Any = None
+    items_ok: int = 0
+    items_failed: int = 0
+    items_skipped: int = 0
+    stop_requested: bool = False
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str:
+        """The lease owner name of this run: host, pid and run id."""
+        return f"{self.config.host_name}:{os.getpid()}:{self.run_id[:8]}"
+
+    def time_left(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def should_stop(self) -> bool:
+        """True when SIGTERM arrived or ``--max-seconds`` is used up: take no new item."""
+        return self.stop_requested or self.time_left() <= 0
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[Any]:
+        """One database transaction; rolled back instead of committed in a dry run."""
+        from zamio.db.engine import transaction
+
+        with transaction(self.engine, read_only=read_only, dry_run=self.dry_run) as conn:
+            yield conn
+
+    def ok(self, n: int = 1) -> None:
+        self.items_ok += n
+
+    def failed(self, what: str, error: BaseException | str, n: int = 1) -> None:
+        """Count a failed item and log why (the job records the reason on the item itself)."""
+        self.items_failed += n
+        log.warning("%s: %s", what, error)
+
+    def skipped(self, n: int = 1) -> None:
+        self.items_skipped += n
+
+    def note(self, text: str) -> None:
+        """Add a phrase to the run's one-line summary."""
+        self.summary.append(text)
+
+    def progress(self, items: Iterable[T], total: int | None = None, label: str = "") -> Iterator[T]:
+        """Yield ``items``, drawing a progress line on a terminal (nothing under cron)."""
+        show = sys.stderr.isatty() and total
+        for index, item in enumerate(items, 1):
+            yield item
+            if show:
+                width = 30
+                filled = int(width * index / total)
+                sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {index}/{total}")
+                sys.stderr.flush()
+        if show:
+            sys.stderr.write("\n")
+
+
+def build_parser(job: Job) -> argparse.ArgumentParser:
+    """The command line of ``job``: its own arguments plus the common flags."""
+    parser = argparse.ArgumentParser(
+        prog=job.name, description=job.doc.strip(), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if job.add_arguments is not None:
+        job.add_arguments(parser)
+    common = parser.add_argument_group("common options")
+    if job.dry_run_supported:
+        common.add_argument("--dry-run", action="store_true", help="read and compute, write nothing, send nothing")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: every item)")
+    common.add_argument("-q", "--quiet", action="store_true", help="errors only (for cron)")
+    common.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
+    default_max = int(job.period_seconds * MAX_SECONDS_SHARE_OF_PERIOD) if job.period_seconds else None
+    common.add_argument(
+        "--max-seconds",
+        type=float,
+        default=default_max,
+        metavar="N",
+        help=f"stop taking new work after N seconds (default: {default_max or 'no limit'})",
+    )
+    common.add_argument(
+        "--jitter-seconds", type=float, default=0.0, metavar="N", help="sleep up to N seconds first (not on a terminal)"
+    )
+    return parser
+
+
+def run(job: Job, argv: list[str] | None = None) -> int:
+    """Run ``job`` with ``argv`` (default: the process's arguments) and return its exit code."""
+    args = build_parser(job).parse_args(argv)
+    setup_logging(job.name, verbose=args.verbose, quiet=args.quiet)
+    _sleep_jitter(args.jitter_seconds)
+    try:
+        config = load_config(database_url=args.database_url)
+    except errors.ConfigError as error:
+        log.error("configuration error: %s", error)
+        return errors.EXIT_CONFIG
+    return _Runner(job, config, args).execute()
+
+
+def _sleep_jitter(seconds: float) -> None:
+    # On a terminal a person is waiting; under cron the sleep spreads load.
+    if seconds > 0 and not sys.stdin.isatty():
+        time.sleep(random.uniform(0, seconds))
+
+
+class _Runner:
+    """The lifecycle of one run (kept in one object so the signal handler can reach the context)."""
+
+    def __init__(self, job: Job, config: Config, args: argparse.Namespace) -> None:
+        self.job = job
+        self.config = config
+        self.args = args
+        self.run_id = str(uuid.uuid4())
+        self.started = time.monotonic()
+        deadline = self.started + args.max_seconds if args.max_seconds else None
+        self.ctx = JobContext(
+            job=job,
+            config=config,
+            args=args,
+            run_id=self.run_id,
+            dry_run=bool(getattr(args, "dry_run", False)),
+            deadline=deadline,
+        )
+        self.record = None
+        self.pinged = False
+        self.locked_out = False
+
+    def execute(self) -> int:
+        from zamio.runtime.locks import holder_label, job_lock
+
+        lock_name = self.job.name if self.job.lock_scope == "global" else f"{self.job.name}@{self.config.host_name}"
+        label = holder_label(os.getpid(), self.config.host_name, self.run_id)
+        lock = job_lock(self.config.database, self.config.var_dir, lock_name, label)
+        code, error = self._locked_run(lock)
+        self._finish(code, error)
+        return code
+
+    def _locked_run(self, lock: Any) -> tuple[int, str | None]:
+        try:
+            lock.acquire()
+        except errors.LockHeld as held:
+            log.log(SUMMARY, "%s; exiting", held)
+            self.locked_out = True
+            self._record_locked(str(held))
+            return errors.EXIT_TEMPFAIL, str(held)
+        except errors.ZamioError as error:
+            log.error("%s", error)
+            return error.exit_code, str(error)
+        try:
+            return self._run_job()
+        finally:
+            lock.release()
+
+    def _run_job(self) -> tuple[int, str | None]:
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            self._open()
+            self.pinged = send_ping(
+                self.config.ping_url, self.job.name, "start", self.run_id, self.config.ping_timeout_seconds
+            )
+            returned = self.job.main(self.ctx)
+            return self._exit_code(returned), None
+        except StopRequested:
+            log.warning("stopped by SIGTERM; the current item was rolled back")
+            return errors.EXIT_TEMPFAIL, "stopped by SIGTERM"
+        except errors.ZamioError as error:
+            log.error("%s", error)
+            return error.exit_code, str(error)
+        except Exception as error:  # the one place an unexpected error is caught: log it whole
+            log.error("unexpected error:\n%s", traceback.format_exc())
+            return errors.EXIT_SOFTWARE, f"{type(error).__name__}: {error}"
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _exit_code(self, returned: int | None) -> int:
+        if returned is not None:
+            return returned
+        if self.ctx.stop_requested:
+            return errors.EXIT_TEMPFAIL
+        return errors.EXIT_ITEMS_FAILED if self.ctx.items_failed else errors.EXIT_OK
+
+    def _on_sigterm(self, _signum: int, _frame: Any) -> None:
+        if self.ctx.stop_requested:
+            raise StopRequested()
+        self.ctx.stop_requested = True
+        log.warning("SIGTERM received: finishing the current item, then stopping")
+
+    def _open(self) -> None:
+        from zamio.db.engine import open_engine
+        from zamio.runtime.runs import RunRecord
+
+        if not self.job.needs_database:
+            return
+        self.ctx.engine = open_engine(
+            self.config.database,
+            busy_timeout_ms=self.config.sqlite_busy_timeout_ms,
+            application_name=f"zamio {self.job.name}",
+        )
+        if self.job.record_runs and not self.ctx.dry_run:
+            self.record = RunRecord.start(self.ctx.engine, self.job.name, self.run_id, self.config.host_name)
+
+    def _record_locked(self, message: str) -> None:
+        from zamio.db.engine import open_engine
+        from zamio.runtime.runs import RunRecord
+
+        if self.ctx.dry_run or not (self.job.needs_database and self.job.record_runs):
+            return
+        try:
+            engine = open_engine(self.config.database, busy_timeout_ms=self.config.sqlite_busy_timeout_ms)
+            RunRecord.locked(engine, self.job.name, self.run_id, self.config.host_name, message)
+            engine.dispose()
+        except Exception as error:  # recording a skipped run must never turn 75 into a failure
+            log.warning("could not record the skipped run: %s", error)
+
+    def _finish(self, code: int, error: str | None) -> None:
+        ctx = self.ctx
+        if ctx.stop_requested and error is None:
+            error = "stopped by SIGTERM"
+        if self.record is not None:
+            try:
+                self.record.finish(code, ctx.items_ok, ctx.items_failed, ctx.items_skipped, error)
+            except Exception as record_error:
+                log.error("could not record the run in job_runs: %s", record_error)
+        if self.pinged or (self.config.ping_url and not self.locked_out):
+            send_ping(self.config.ping_url, self.job.name, str(code), self.run_id, self.config.ping_timeout_seconds)
+        if ctx.engine is not None:
+            ctx.engine.dispose()
+        if not self.locked_out:
+            log.log(SUMMARY if code == errors.EXIT_OK else logging.ERROR, "%s", self._summary_line(code))
+
+    def _summary_line(self, code: int) -> str:
+        ctx = self.ctx
+        parts = [f"exit {code}", f"{ctx.items_ok} ok", f"{ctx.items_failed} failed", f"{ctx.items_skipped} skipped"]
+        parts += ctx.summary
+        parts.append(f"{time.monotonic() - self.started:.2f}s")
+        prefix = "dry run: " if ctx.dry_run else ""
+        return prefix + ", ".join(parts)

@@ -1,0 +1,156 @@
+"""``zamio-status``: is every scheduled job succeeding, and is anything waiting for a person?
+
+For each job of ``crontab.txt``: its schedule, last run, last success, last
+error and the items of the last run, from ``job_runs``.  A job is **overdue**
+when it has not succeeded within twice its period (counted from its last
+success, or from the first run ever recorded on this database when it never
+succeeded), and **failing** when its last finished run failed.  ``--check``
+exits 1 naming each such job, for a monitoring system to call.
+
+Below the jobs come the items parked for review (tracks that cannot be
+fingerprinted, detections that cannot become plays, plays that cannot be
+priced, dead stream links, undeliverable e-mails): the batch goes on without them, so they are listed
+here rather than lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from zamio.db.engine import utcnow
+from zamio.runtime.schedule import ScheduledJob, read_crontab
+from zamio.db.tables import job_runs
+
+FINISHED_STATES = ("ok", "items_failed", "failed")
+
+#: Items waiting for a person: label → SQL returning one count.
+ATTENTION_QUERIES = {
+    "tracks failing fingerprinting": "SELECT count(*) FROM fingerprint_work WHERE status = 'failed'",
+    "detections parked (cannot become plays)": "SELECT count(*) FROM detections WHERE convert_status = 'parked'",
+    # A play's latest pricing only: an older unpriced version that a later run priced is done.
+    "plays that cannot be priced (bin/suspense-report lists them)": (
+        "SELECT count(*) FROM royalty_pricings p WHERE p.status = 'unpriced' AND NOT EXISTS "
+        "(SELECT 1 FROM royalty_pricings n WHERE n.play_id = p.play_id AND n.version > p.version)"
+    ),
+    "stream links failing": "SELECT count(*) FROM stream_links WHERE active AND consecutive_failures > 0",
+    "e-mails undeliverable": "SELECT count(*) FROM email_outbox WHERE status = 'failed'",
+    "e-mails with unknown delivery (check, then send-emails --requeue ID)": (
+        "SELECT count(*) FROM email_outbox WHERE status = 'unknown'"
+    ),
+}
+
+
+@dataclass
+class JobStatus:
+    job: str
+    schedule: str
+    period_seconds: int | None
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    items_ok: int = 0
+    items_failed: int = 0
+    items_skipped: int = 0
+    overdue: bool = False
+    failing: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        return data
+
+
+def job_status(conn: Connection, name: str, schedule: str, period: int | None, since: datetime | None) -> JobStatus:
+    """The status of one job from its rows in ``job_runs``."""
+    status = JobStatus(name, schedule, period)
+    runs = job_runs.c
+    last = conn.execute(
+        select(runs.started_at, runs.status, runs.items_ok, runs.items_failed, runs.items_skipped)
+        .where(runs.job == name, runs.status != "locked")
+        .order_by(runs.started_at.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        status.last_run_at, status.last_status = last.started_at, last.status
+        status.items_ok, status.items_failed, status.items_skipped = last.items_ok, last.items_failed, last.items_skipped
+    status.last_success_at = conn.execute(
+        select(func.max(runs.started_at)).where(runs.job == name, runs.status == "ok")
+    ).scalar()
+    error = conn.execute(
+        select(runs.started_at, runs.error)
+        .where(runs.job == name, runs.status.in_(("failed", "items_failed")))
+        .order_by(runs.started_at.desc())
+        .limit(1)
+    ).first()
+    if error is not None:
+        status.last_error_at, status.last_error = error.started_at, error.error
+    finished = conn.execute(
+        select(runs.status).where(runs.job == name, runs.status.in_(FINISHED_STATES)).order_by(runs.started_at.desc()).limit(1)
+    ).scalar()
+    status.failing = finished in ("failed", "items_failed")
+    if period is not None:
+        reference = status.last_success_at or since
+        status.overdue = reference is None or utcnow() - reference > timedelta(seconds=2 * period)
+    return status
+
+
+def collect(conn: Connection, schedule: list[ScheduledJob]) -> list[JobStatus]:
+    """Statuses of the scheduled jobs, then of manual jobs that have run."""
+    since = conn.execute(select(func.min(job_runs.c.started_at))).scalar()
+    statuses = [job_status(conn, j.script, j.expression, j.period_seconds, since) for j in schedule]
+    scheduled = {j.script for j in schedule}
+    manual = conn.execute(select(job_runs.c.job).distinct().order_by(job_runs.c.job)).scalars()
+    statuses += [job_status(conn, name, "manual", None, since) for name in manual if name not in scheduled]
+    return statuses
+
+
+def attention(conn: Connection) -> dict[str, int]:
+    """Counts of items parked for review, by kind (only the non-zero ones)."""
+    counts = {label: int(conn.execute(text(sql)).scalar() or 0) for label, sql in ATTENTION_QUERIES.items()}
+    return {label: count for label, count in counts.items() if count}
+
+
+def render(statuses: list[JobStatus], waiting: dict[str, int]) -> str:
+    """A plain-text table for people."""
+    lines = [f"{'job':32} {'schedule':14} {'last run':20} {'last success':20} {'items ok/failed':16} state"]
+    for s in statuses:
+        state = "FAILING" if s.failing else ("OVERDUE" if s.overdue else (s.last_status or "never ran"))
+        items = f"{s.items_ok}/{s.items_failed}"
+        lines.append(f"{s.job:32} {s.schedule:14} {_when(s.last_run_at):20} {_when(s.last_success_at):20} {items:16} {state}")
+        if s.failing and s.last_error:
+            lines.append(f"{'':32} last error: {s.last_error.splitlines()[0][:100]}")
+    if waiting:
+        lines.append("")
+        lines.append("waiting for review:")
+        lines += [f"  {count:6d}  {label}" for label, count in waiting.items()]
+    return "\n".join(lines)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def status_job(ctx) -> int:  # type: ignore[no-untyped-def]
+    """``bin/zamio-status``: print the table (or JSON); with ``--check`` exit 1 if a job is overdue or failing."""
+    with ctx.transaction(read_only=True) as conn:
+        statuses = collect(conn, read_crontab())
+        waiting = attention(conn)
+    if ctx.args.json:
+        print(json.dumps({"jobs": [s.as_json() for s in statuses], "waiting": waiting}, indent=2))
+    else:
+        print(render(statuses, waiting))
+    if not ctx.args.check:
+        return 0
+    problems = [f"{s.job} {'failing' if s.failing else 'overdue'}" for s in statuses if s.failing or s.overdue]
+    for problem in problems:
+        ctx.failed("check", problem)
+    return 1 if problems else 0

@@ -1,0 +1,190 @@
+"""Recognise audio files against the catalog (``bin/detect-audio``), optionally recording them as captures.
+
+One process handles any number of files, so numpy, the database connection and
+the fingerprint code are loaded once.  Each file gives one line of output (text,
+or a JSON object with ``--json``); a file that cannot be read or decoded gives
+an ``error`` and the others are still processed.
+
+With ``--record --station REF --at TIME`` each file is stored by the scanner's
+writer (:mod:`zamio.scanning.records`) as an uploaded snippet would be: a
+``captures`` row (source ``file``, key ``file:<sha256>:<station_ref>:<time>``)
+with its outcome, and for a match a ``detections`` row (source ``local``).
+Recording the same file again for the same station and time changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import DataError, ItemError, UsageError
+from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+from zamio.scanning.outcomes import Heard
+from zamio.scanning.records import CaptureFacts, record_capture
+from zamio.db.tables import artists, stations, tracks
+
+DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
+MAX_FILE_SECONDS = 3 * 3600.0
+DECODE_TIMEOUT_SECONDS = 120
+
+
+@dataclass
+class Detection:
+    """The result for one file: a match (track fields set) or none, or an error."""
+
+    file: str
+    match: bool = False
+    track_id: int | None = None
+    track_ref: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    isrc: str | None = None
+    offset_seconds: float | None = None
+    speed: float | None = None
+    confidence: float | None = None
+    score: int | None = None
+    seconds: float | None = None
+    source: str = "local"
+    error: str | None = None
+    message: str | None = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format ffmpeg reads)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_ANALYSE_SECONDS, metavar="N",
+                        help=f"analyse the first N seconds of each file (default {DEFAULT_ANALYSE_SECONDS:g})")
+    parser.add_argument("--record", action="store_true", help="store each file as a capture of --station at --at")
+    parser.add_argument("--station", metavar="REF", help="with --record: the station_ref the audio was heard on")
+    parser.add_argument("--at", metavar="TIME", help="with --record: when it was heard, ISO 8601 with a zone "
+                                                     "(2026-03-01T10:00:00Z)")
+
+
+def detect_audio(ctx: Any) -> None:
+    """Job: recognise each file, print one line per file, record it with ``--record``;
+    a file that fails is counted failed (exit 1) and the others go on."""
+    from zamio.recognition.index import pair_cache
+
+    heard_at = parse_time(ctx.args.at) if ctx.args.record else None
+    station_id = _station_id(ctx) if ctx.args.record else None
+    cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
+    for path in ctx.args.files:
+        result, file_audio, heard = recognise(ctx, path, cache)
+        print(format_result(result, ctx.args.json), flush=True)
+        if result.error:
+            ctx.failed(str(path), f"{result.error}: {result.message}")
+        else:
+            ctx.ok()
+        if ctx.args.record:
+            with ctx.transaction() as conn:
+                record(conn, path, file_audio, heard, station_id, ctx.args.station, heard_at)
+
+
+def parse_time(text: str | None) -> datetime:
+    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError if it is not one, or if
+    it is before 1970 or more than a day ahead of now (no play can have that time)."""
+    if not text:
+        raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
+    try:
+        return parse_play_time(text, utcnow())
+    except NoOffset:
+        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00") from None
+    except ImplausibleTime as error:
+        raise UsageError(f"--at {text!r} {error}") from None
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
+
+
+def _station_id(ctx: Any) -> int:
+    if not ctx.args.station:
+        raise UsageError("--record needs --station REF (the station_ref the audio was heard on)")
+    with ctx.transaction(read_only=True) as conn:
+        found = conn.execute(select(stations.c.id).where(stations.c.station_ref == ctx.args.station)).scalar()
+    if found is None:
+        raise DataError(f"no station with station_ref {ctx.args.station!r}; import it with import-catalog --stations")
+    return found
+
+
+@dataclass(frozen=True)
+class FileAudio:
+    """What was read of a file: its bytes (empty when it could not be read), format and
+    decoded length in seconds."""
+
+    data: bytes = field(default=b"", repr=False)
+    codec: str | None = None
+    seconds: float = 0.0
+
+
+def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileAudio, Heard]:
+    """Given a file (and a ``zamio.recognition.index.PairCache`` kept across files, or None),
+    return its ``Detection`` (an error on any item problem), its ``FileAudio`` and what
+    was heard in it, as the scanner's writer records it."""
+    from zamio.recognition import audio
+    from zamio.recognition.index import identify
+
+    result = Detection(file=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        unreadable = ItemError(f"cannot read {path} ({error.strerror})", "audio_missing")
+        return _failed(result, unreadable), FileAudio(), Heard("error", error=unreadable, failed=True)
+    codec = audio.probe_codec(data)
+    try:
+        samples = audio.decode_file(path, max_seconds=MAX_FILE_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS)
+    except ItemError as error:
+        outcome = "silence" if isinstance(error, audio.SilentAudio) else "error"
+        return _failed(result, error), FileAudio(data, codec), Heard(outcome, error=error, failed=True)
+    seconds = samples.size / audio.ANALYSIS_RATE
+    result.seconds = round(seconds, 3)
+    with ctx.transaction(read_only=True) as conn:
+        found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)], cache)
+        if found is not None:
+            _fill_match(conn, result, found)
+    heard = Heard("match", seconds, local=found) if found is not None else Heard("no_match", seconds)
+    return result, FileAudio(data, codec, seconds), heard
+
+
+def _failed(result: Detection, error: ItemError) -> Detection:
+    result.error, result.message = error.reason, str(error)
+    return result
+
+
+def _fill_match(conn: Connection, result: Detection, found: Any) -> None:
+    row = conn.execute(select(tracks.c.track_ref, tracks.c.title, tracks.c.isrc, artists.c.name)
+                       .join(artists, artists.c.id == tracks.c.artist_id).where(tracks.c.id == found.track_id)).first()
+    result.match = True
+    result.track_id = found.track_id
+    if row is not None:
+        result.track_ref, result.title, result.isrc, result.artist = row
+    result.offset_seconds = round(found.offset_seconds, 3)
+    result.speed = round(found.speed, 4)
+    result.confidence = round(found.confidence, 4)
+    result.score = found.score
+
+
+def format_result(result: Detection, as_json: bool) -> str:
+    """Return the output line of one result: a JSON object, or text for people."""
+    if as_json:
+        return json.dumps(asdict(result), ensure_ascii=False)
+    if result.error:
+        return f"{result.file}: error: {result.error}: {result.message}"
+    if not result.match:
+        return f"{result.file}: no match"
+    return (f"{result.file}: {result.track_ref} {result.title!r} by {result.artist} at {result.offset_seconds:.1f} s, "
+            f"speed {result.speed:.3f}, confidence {result.confidence:.3f}")
+
+
+def record(conn: Connection, path: Path, file_audio: FileAudio, heard: Heard, station_id: int, station_ref: str,
+           heard_at: datetime) -> None:
+    """Store one file as a capture of ``station_ref`` heard at ``heard_at`` (and its
+    detection if it matched); a capture already recorded under the same key is left as it is."""
+    record_capture(conn, CaptureFacts(station_id=station_id, source="file", started_at=heard_at, audio=file_audio.data,
+                                      station_ref=station_ref, codec=file_audio.codec,
+                                      audio_path=str(path.resolve()), seconds=file_audio.seconds), heard)
