@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -62,7 +63,19 @@ def test_scripts_are_thin(script) -> None:
     assert len(code_lines) <= 45, f"{script.name} has {len(code_lines)} lines: move logic into zamio/"
     for node in ast.walk(tree):
         assert not isinstance(node, (ast.For, ast.While, ast.With, ast.Try)), f"{script.name} contains logic"
-    assert "zamio.runtime.runner" in source and "run(Job(" in source.replace("\n", "").replace(" ", "")
+    module = script.name.replace("-", "_")
+    assert "from zamio.runtime.runner import run" in source and "sys.exit(run(JOB))" in source, script.name
+    assert f"from zamio.jobs.{module} import JOB" in source, f"{script.name} runs zamio/jobs/{module}.py's JOB"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_a_job_has_one_name_in_every_layer(script) -> None:
+    """Script, adapter module, job name (the job_runs row and the lock), crontab line and systemd unit."""
+    job = importlib.import_module(f"zamio.jobs.{script.name.replace('-', '_')}").JOB
+    assert job.name == script.name
+    scheduled = {each.script for each in CRONTAB}
+    if script.name in scheduled:
+        assert (ROOT / "systemd" / f"zamio-{script.name}.service").is_file(), script.name
 
 
 def test_seed_jobs_keep_their_schedule() -> None:

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Engine
+
 from zamio.runtime import errors
 from zamio.runtime.config import Config, load_config
 from zamio.runtime.logs import SUMMARY, setup_logging
@@ -75,7 +77,7 @@ class JobContext:
     run_id: str
     dry_run: bool
     deadline: float | None  # time.monotonic() value after which no new work is taken
-    engine: Any = None
+    engine: Engine | None = None
     items_ok: int = 0
     items_failed: int = 0
     items_skipped: int = 0
@@ -95,7 +97,7 @@ class JobContext:
         return self.stop_requested or self.time_left() <= 0
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[Any]:
+    def transaction(self, *, read_only: bool = False) -> Iterator[Connection]:
         """One database transaction; rolled back instead of committed in a dry run."""
         from zamio.db.engine import transaction
 

@@ -1,4 +1,4 @@
-"""``bin/suspense-report``: money held in suspense, keyed and aged, and the non-distributable limit.
+"""Money held in suspense, keyed and aged, and the non-distributable limit.
 
 A play nobody can be paid for yet (``unidentified``, ``no_agreement``,
 ``not_in_catalog``, ``bad_shares``; a pool fee without plays) books its money to
@@ -36,21 +36,16 @@ would run as a formula gets a leading ``'``; plays and amounts stay numbers.
 
 from __future__ import annotations
 
-import argparse
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, select
 
-from zamio.files import csvwrite
-from zamio.runtime.errors import UsageError
 from zamio.values.money import from_units
 from zamio.royalties.pricing.paid import paid_lines
-from zamio.royalties.statements.write import write_text
 from zamio.db.tables import artists, play_logs, royalty_cycles, royalty_ledger, royalty_pricings, stations, tracks
 
 DEFAULT_LIMIT_YEARS = 3
@@ -305,45 +300,3 @@ def report_lines(items: list[AgedItem], as_of: date, policy: Policy, declared: d
                  f"{_money(_sums(past))}")
     lines.append(f"declared non-distributable so far: {_money(declared)}")
     return lines
-
-
-# --- the job -------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/suspense-report``."""
-    parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="the day ages are counted to (default today, UTC)")
-    parser.add_argument("--years", type=int, default=DEFAULT_LIMIT_YEARS, metavar="N",
-                        help=f"money is non-distributable N years after the end of the year of use "
-                             f"(default {DEFAULT_LIMIT_YEARS}, the EU rule)")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="also write every item, with all its columns, here")
-    parser.add_argument("--declare", action="store_true",
-                        help="move the money of the plays past the limit to the non_distributable account "
-                             "(append-only ledger lines; shown by the next cycle)")
-
-
-def _policy(args: argparse.Namespace) -> tuple[Policy, date]:
-    if not 0 <= args.years <= MAX_LIMIT_YEARS:
-        raise UsageError(f"--years {args.years}: give a number of years from 0 to {MAX_LIMIT_YEARS}")
-    return Policy(args.years), args.as_of or datetime.now(timezone.utc).date()
-
-
-def suspense_report(ctx: Any) -> None:
-    """Job entry point: print the ageing of the money in suspense, write ``--csv``, ``--declare`` if asked."""
-    from zamio.royalties.suspense.declarations import declare_past_limit
-
-    policy, as_of = _policy(ctx.args)
-    with ctx.transaction(read_only=True) as conn:
-        items = ageing(held_items(conn), as_of, policy)
-        declared = declared_total(conn)
-        unpriced = unpriced_plays(conn)
-    print("\n".join(report_lines(items, as_of, policy, declared) + unpriced_lines(unpriced)))
-    if ctx.args.csv is not None and not ctx.dry_run:
-        write_text(ctx.args.csv, csvwrite.text(CSV_COLUMNS, csv_rows(items, as_of)))
-    ctx.ok(len(items))
-    ctx.note(f"{len(items)} items held, {sum(a.past_limit(as_of) for a in items)} past the limit, "
-             f"{sum(u.plays for u in unpriced)} plays not priced")
-    if ctx.args.declare:
-        done = declare_past_limit(ctx.transaction, ctx.run_id, as_of, policy, should_stop=ctx.should_stop)
-        print(done.line(ctx.dry_run))
-        ctx.note(f"{done.plays} plays declared non-distributable")
