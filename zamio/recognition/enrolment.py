@@ -1,4 +1,7 @@
-"""The fingerprinting jobs: queue tracks lacking the current fingerprint version, fingerprint them, clean up.
+"""Fingerprinting the catalog: queue tracks lacking the current fingerprint version, fingerprint them, clean up.
+
+The work of ``bin/auto-fingerprint-new-tracks``, ``bin/batch-fingerprint-tracks`` and
+``bin/cleanup-old-fingerprints`` (their adapters are in ``zamio/jobs/``).
 
 Work goes through the ``fingerprint_work`` queue (one row per track) and is
 claimed with leases (``zamio.runtime.leases``), so several hosts running
@@ -16,20 +19,20 @@ runs ``batch-fingerprint-tracks --track REF``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from zamio.runtime import leases
 from zamio.db.engine import upsert, utcnow
 from zamio.runtime.errors import ItemError, UsageError
-from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+from zamio.runtime.progress import Progress, Transactions
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.db.tables import fingerprint_sets, fingerprint_work, fingerprints, tracks
 
 MAX_ATTEMPTS = 5  # then the track is parked as failed
@@ -56,72 +59,32 @@ class Outcome:
     seconds: float
 
 
-def add_auto_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
-                        help=f"fingerprint at most N tracks in this run (default {DEFAULT_LIMIT})")
-
-
-def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
-    chosen = parser.add_mutually_exclusive_group(required=True)
-    chosen.add_argument("--track", nargs="+", metavar="REF", help="the track_ref of each track to fingerprint")
-    chosen.add_argument("--all", action="store_true", help="every active track with audio")
-    parser.add_argument("--force", action="store_true",
-                        help="fingerprint again tracks that already have the current version (and parked ones)")
-
-
-def auto_fingerprint(ctx: Any) -> None:
-    """Job: queue active tracks with audio that lack the current version, then
-    fingerprint up to ``--limit`` of the due ones."""
-    if ctx.dry_run:
-        with ctx.transaction(read_only=True) as conn:
-            ctx.note(f"{count_missing(conn)} tracks lack fingerprint v{FINGERPRINT_VERSION}")
-        return
-    with ctx.transaction() as conn:
-        queued = enqueue_missing(conn)
-    if queued:
-        ctx.note(f"{queued} tracks queued")
-    _work(ctx, limit=ctx.args.limit)
-
-
-def batch_fingerprint(ctx: Any) -> None:
-    """Job: fingerprint the tracks named by ``--track`` (or ``--all``) now, with a
-    progress bar on a terminal; ``--force`` redoes tracks already done or parked."""
-    with ctx.transaction(read_only=ctx.dry_run) as conn:
-        ids = _select_tracks(ctx, conn)
-        chosen = ids if ctx.args.force else [i for i in ids if not _has_current(conn, i)]
-        ctx.skipped(len(ids) - len(chosen))
-        if not ctx.dry_run:
-            _requeue(conn, chosen)
-    if ctx.dry_run:
-        ctx.note(f"{len(chosen)} tracks would be fingerprinted")
-        return
-    where = fingerprint_work.c.track_id.in_(chosen) if not ctx.args.all else None
-    for _ in ctx.progress(_work_items(ctx, len(chosen), where), total=len(chosen), label="fingerprinting"):
-        pass
-
-
-def _select_tracks(ctx: Any, conn: Connection) -> list[int]:
-    if ctx.args.all:
+def select_tracks(conn: Connection, track_refs: Sequence[str] | None) -> list[int]:
+    """Return the ids of the tracks named by ``track_refs`` (each once, in order), or of
+    every active track with audio for None; raise UsageError naming unknown references."""
+    if track_refs is None:
         query = select(tracks.c.id).where(_has_audio()).order_by(tracks.c.id)
         return list(conn.execute(query).scalars())
-    found = dict(conn.execute(select(tracks.c.track_ref, tracks.c.id).where(tracks.c.track_ref.in_(ctx.args.track))).all())
-    unknown = [ref for ref in ctx.args.track if ref not in found]
+    found = dict(conn.execute(select(tracks.c.track_ref, tracks.c.id).where(tracks.c.track_ref.in_(track_refs))).all())
+    unknown = [ref for ref in track_refs if ref not in found]
     if unknown:
         raise UsageError(f"no track with track_ref {', '.join(unknown)}; check the references (import-catalog --tracks)")
-    return [found[ref] for ref in dict.fromkeys(ctx.args.track)]
+    return [found[ref] for ref in dict.fromkeys(track_refs)]
 
 
-def _has_audio() -> Any:
+def _has_audio() -> ColumnElement[bool]:
     return and_(tracks.c.active.is_(True), tracks.c.audio_path.is_not(None), tracks.c.audio_path != "")
 
 
-def _has_current(conn: Connection, track_id: int) -> bool:
+def has_current(conn: Connection, track_id: int) -> bool:
+    """Return whether the track has a fingerprint set of the current version."""
     query = select(literal(1)).where(fingerprint_sets.c.track_id == track_id,
                                      fingerprint_sets.c.version == FINGERPRINT_VERSION)
     return conn.execute(query).first() is not None
 
 
-def _requeue(conn: Connection, track_ids: list[int]) -> None:
+def requeue(conn: Connection, track_ids: list[int]) -> None:
+    """Queue the tracks as pending with no attempts, done and parked ones included."""
     now = utcnow()
     for start in range(0, len(track_ids), 500):
         chunk = track_ids[start:start + 500]
@@ -129,7 +92,7 @@ def _requeue(conn: Connection, track_ids: list[int]) -> None:
                                              last_error=None, updated_at=now) for i in chunk], keys=["track_id"])
 
 
-def _lacking_current() -> Any:
+def _lacking_current() -> ColumnElement[bool]:
     has_set = exists().where(fingerprint_sets.c.track_id == tracks.c.id,
                              fingerprint_sets.c.version == FINGERPRINT_VERSION)
     return and_(_has_audio(), ~has_set)
@@ -156,52 +119,51 @@ def enqueue_missing(conn: Connection) -> int:
     return max(inserted, 0) + max(reset, 0)
 
 
-def _work(ctx: Any, limit: int) -> None:
-    for _ in _work_items(ctx, limit, None):
-        pass
-
-
-def _work_items(ctx: Any, limit: int, where: Any) -> Iterator[int]:
-    """Claim and fingerprint due pending tracks one at a time (matching ``where``), at
-    most ``limit``, until none is due or the run must stop; yield each track id."""
+def fingerprint_queued(transactions: Transactions, progress: Progress, *, owner: str, limit: int,
+                       track_ids: list[int] | None = None) -> Iterator[int]:
+    """Claim (as ``owner``) and fingerprint due pending tracks one at a time (those of
+    ``track_ids``, or any), at most ``limit``, until none is due or the run must stop;
+    yield each track id."""
+    where = fingerprint_work.c.track_id.in_(track_ids) if track_ids is not None else None
     done = 0
-    while done < limit and not ctx.should_stop():
-        with ctx.transaction() as conn:
+    while done < limit and not progress.should_stop():
+        with transactions() as conn:
             condition = fingerprint_work.c.status == "pending"
-            claimed = leases.claim(conn, fingerprint_work, owner=ctx.owner, limit=1, lease_seconds=LEASE_SECONDS,
+            claimed = leases.claim(conn, fingerprint_work, owner=owner, limit=1, lease_seconds=LEASE_SECONDS,
                                    where=condition if where is None else and_(condition, where))
         if not claimed:
             return
-        process_claimed(ctx, claimed[0])
+        process_claimed(transactions, progress, owner, claimed[0])
         done += 1
         yield claimed[0].track_id
 
 
-def process_claimed(ctx: Any, work: Any) -> None:
-    """Fingerprint one claimed ``fingerprint_work`` row and record the outcome on it."""
-    with ctx.transaction(read_only=True) as conn:
+def process_claimed(transactions: Transactions, progress: Progress, owner: str, work: Row) -> None:
+    """Fingerprint one ``fingerprint_work`` row claimed by ``owner`` and record the outcome on it."""
+    with transactions(read_only=True) as conn:
         track = conn.execute(select(tracks).where(tracks.c.id == work.track_id)).first()
     if work.attempts > MAX_ATTEMPTS:  # earlier runs died on it without recording why
-        _record_failure(ctx, work, track, ItemError(f"gave up after {work.attempts - 1} attempts that did not finish"))
+        _record_failure(transactions, progress, owner, work, track,
+                        ItemError(f"gave up after {work.attempts - 1} attempts that did not finish"))
         return
     try:
         prints, sha256, seconds = fingerprint_file(track.audio_path if track else None)
     except ItemError as error:
-        _record_failure(ctx, work, track, error)
+        _record_failure(transactions, progress, owner, work, track, error)
         return
     from zamio.recognition.index import store_fingerprints
 
-    with ctx.transaction() as conn:
+    with transactions() as conn:
         store_fingerprints(conn, work.track_id, prints, sha256, seconds)
         if track.duration_seconds is None:
             conn.execute(update(tracks).where(tracks.c.id == track.id).values(duration_seconds=round(seconds, 3)))
-        if not leases.release(conn, fingerprint_work, work.track_id, ctx.owner, status="done", attempts=0,
+        if not leases.release(conn, fingerprint_work, work.track_id, owner, status="done", attempts=0,
                               next_attempt_at=None, last_error=None, updated_at=utcnow()):
             raise ItemError(f"track {track.track_ref}: the work lease expired before the set was stored")
-    ctx.ok()
+    progress.ok()
 
 
-def fingerprint_file(path: str | None) -> tuple[Any, str, float]:
+def fingerprint_file(path: str | None) -> tuple[Fingerprint, str, float]:
     """Given an audio file path, return (its ``Fingerprint``, SHA-256 hex of the file,
     decoded duration in seconds).  Raise ``AudioMissing`` if there is no readable file,
     and the ``zamio.recognition.audio`` errors if it cannot be decoded."""
@@ -225,59 +187,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record_failure(ctx: Any, work: Any, track: Any, error: ItemError) -> None:
+def _record_failure(transactions: Transactions, progress: Progress, owner: str, work: Row, track: Row | None,
+                    error: ItemError) -> None:
     parked = work.attempts >= MAX_ATTEMPTS
     reason = f"{error.reason}: {error}"
-    with ctx.transaction() as conn:
+    with transactions() as conn:
         if parked:
-            leases.release(conn, fingerprint_work, work.track_id, ctx.owner, status="failed", last_error=reason[:2000],
+            leases.release(conn, fingerprint_work, work.track_id, owner, status="failed", last_error=reason[:2000],
                            updated_at=utcnow())
         else:
-            leases.fail(conn, fingerprint_work, work.track_id, ctx.owner, work.attempts, reason, updated_at=utcnow())
+            leases.fail(conn, fingerprint_work, work.track_id, owner, work.attempts, reason, updated_at=utcnow())
     ref = track.track_ref if track is not None else f"id {work.track_id}"
-    ctx.failed(f"track {ref}" + (f" (parked after {work.attempts} attempts)" if parked else ""), reason)
-
-
-def add_cleanup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keep", type=int, default=KEEP_VERSIONS, metavar="N",
-                        help=f"fingerprint versions kept per track, newest first (default {KEEP_VERSIONS})")
-    parser.add_argument("--no-maintenance", action="store_true",
-                        help="skip rebuilding the hash index when it has grown sparse or its form "
-                             "(FINGERPRINT_INDEX_COVERING) changed (PostgreSQL)")
-
-
-def cleanup_old_fingerprints(ctx: Any) -> None:
-    """Job: delete every fingerprint set older than the newest ``--keep`` versions of
-    its track (a track always keeps its newest set, however old), a few sets per
-    transaction."""
-    if ctx.args.keep < 1:
-        raise UsageError("--keep must be at least 1: a track must never be left without fingerprints")
-    with ctx.transaction(read_only=True) as conn:
-        stale = old_sets(conn, ctx.args.keep)
-    if ctx.dry_run:
-        ctx.note(f"{len(stale)} old fingerprint sets would be deleted")
-        return
-    deleted = 0
-    batches = range(0, len(stale), CLEANUP_SETS_PER_TRANSACTION)
-    for start in ctx.progress(batches, total=len(batches), label="deleting"):
-        if ctx.should_stop():
-            break
-        batch = stale[start:start + CLEANUP_SETS_PER_TRANSACTION]
-        with ctx.transaction() as conn:
-            deleted += sum(delete_set(conn, track_id, version) for track_id, version in batch)
-        ctx.ok(len(batch))
-    ctx.note(f"{deleted} fingerprint rows deleted")
-    if not ctx.args.no_maintenance and not ctx.should_stop():
-        _compact_index(ctx)
-
-
-def _compact_index(ctx: Any) -> None:
-    from zamio.recognition.index import maintain_hash_index
-
-    state = maintain_hash_index(ctx.engine, covering=ctx.config.fingerprint_index_covering)
-    if state.density is not None:
-        form = "covering" if state.covering else "compact"
-        ctx.note(f"{form} hash index {state.density:.0%} full" + (f", {state.action}" if state.action else ""))
+    progress.failed(f"track {ref}" + (f" (parked after {work.attempts} attempts)" if parked else ""), reason)
 
 
 def old_sets(conn: Connection, keep: int) -> list[tuple[int, int]]:

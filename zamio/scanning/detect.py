@@ -1,4 +1,5 @@
-"""Recognise audio files against the catalog (``bin/detect-audio``), optionally recording them as captures.
+"""Recognise audio files against the catalog, optionally recording them as captures: the work of
+``bin/detect-audio`` (``zamio/jobs/detect_audio.py``).
 
 One process handles any number of files, so numpy, the database connection and
 the fingerprint code are loaded once.  Each file gives one line of output (text,
@@ -14,21 +15,23 @@ Recording the same file again for the same station and time changes nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
-from zamio.db.engine import utcnow
-from zamio.runtime.errors import DataError, ItemError, UsageError
-from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+from zamio.runtime.errors import DataError, ItemError
+from zamio.runtime.progress import Transactions
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.records import CaptureFacts, record_capture
 from zamio.db.tables import artists, stations, tracks
+
+if TYPE_CHECKING:
+    from zamio.recognition.index import PairCache
+    from zamio.recognition.match import MatchResult
 
 DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
 MAX_FILE_SECONDS = 3 * 3600.0
@@ -56,59 +59,11 @@ class Detection:
     message: str | None = None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format ffmpeg reads)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
-    parser.add_argument("--seconds", type=float, default=DEFAULT_ANALYSE_SECONDS, metavar="N",
-                        help=f"analyse the first N seconds of each file (default {DEFAULT_ANALYSE_SECONDS:g})")
-    parser.add_argument("--record", action="store_true", help="store each file as a capture of --station at --at")
-    parser.add_argument("--station", metavar="REF", help="with --record: the station_ref the audio was heard on")
-    parser.add_argument("--at", metavar="TIME", help="with --record: when it was heard, ISO 8601 with a zone "
-                                                     "(2026-03-01T10:00:00Z)")
-
-
-def detect_audio(ctx: Any) -> None:
-    """Job: recognise each file, print one line per file, record it with ``--record``;
-    a file that fails is counted failed (exit 1) and the others go on."""
-    from zamio.recognition.index import pair_cache
-
-    heard_at = parse_time(ctx.args.at) if ctx.args.record else None
-    station_id = _station_id(ctx) if ctx.args.record else None
-    cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
-    for path in ctx.args.files:
-        result, file_audio, heard = recognise(ctx, path, cache)
-        print(format_result(result, ctx.args.json), flush=True)
-        if result.error:
-            ctx.failed(str(path), f"{result.error}: {result.message}")
-        else:
-            ctx.ok()
-        if ctx.args.record:
-            with ctx.transaction() as conn:
-                record(conn, path, file_audio, heard, station_id, ctx.args.station, heard_at)
-
-
-def parse_time(text: str | None) -> datetime:
-    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError if it is not one, or if
-    it is before 1970 or more than a day ahead of now (no play can have that time)."""
-    if not text:
-        raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
-    try:
-        return parse_play_time(text, utcnow())
-    except NoOffset:
-        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00") from None
-    except ImplausibleTime as error:
-        raise UsageError(f"--at {text!r} {error}") from None
-    except ValueError:
-        raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
-
-
-def _station_id(ctx: Any) -> int:
-    if not ctx.args.station:
-        raise UsageError("--record needs --station REF (the station_ref the audio was heard on)")
-    with ctx.transaction(read_only=True) as conn:
-        found = conn.execute(select(stations.c.id).where(stations.c.station_ref == ctx.args.station)).scalar()
+def find_station(conn: Connection, station_ref: str) -> int:
+    """Return the id of the station ``station_ref``; raise DataError if there is none."""
+    found = conn.execute(select(stations.c.id).where(stations.c.station_ref == station_ref)).scalar()
     if found is None:
-        raise DataError(f"no station with station_ref {ctx.args.station!r}; import it with import-catalog --stations")
+        raise DataError(f"no station with station_ref {station_ref!r}; import it with import-catalog --stations")
     return found
 
 
@@ -122,10 +77,11 @@ class FileAudio:
     seconds: float = 0.0
 
 
-def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileAudio, Heard]:
-    """Given a file (and a ``zamio.recognition.index.PairCache`` kept across files, or None),
-    return its ``Detection`` (an error on any item problem), its ``FileAudio`` and what
-    was heard in it, as the scanner's writer records it."""
+def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
+              cache: PairCache | None = None) -> tuple[Detection, FileAudio, Heard]:
+    """Given a file, the seconds from its start to match on (and a ``PairCache`` kept
+    across files, or None), return its ``Detection`` (an error on any item problem), its
+    ``FileAudio`` and what was heard in it, as the scanner's writer records it."""
     from zamio.recognition import audio
     from zamio.recognition.index import identify
 
@@ -143,8 +99,8 @@ def recognise(ctx: Any, path: Path, cache: Any = None) -> tuple[Detection, FileA
         return _failed(result, error), FileAudio(data, codec), Heard(outcome, error=error, failed=True)
     seconds = samples.size / audio.ANALYSIS_RATE
     result.seconds = round(seconds, 3)
-    with ctx.transaction(read_only=True) as conn:
-        found = identify(conn, samples[: int(ctx.args.seconds * audio.ANALYSIS_RATE)], cache)
+    with transactions(read_only=True) as conn:
+        found = identify(conn, samples[: int(analyse_seconds * audio.ANALYSIS_RATE)], cache)
         if found is not None:
             _fill_match(conn, result, found)
     heard = Heard("match", seconds, local=found) if found is not None else Heard("no_match", seconds)
@@ -156,7 +112,7 @@ def _failed(result: Detection, error: ItemError) -> Detection:
     return result
 
 
-def _fill_match(conn: Connection, result: Detection, found: Any) -> None:
+def _fill_match(conn: Connection, result: Detection, found: MatchResult) -> None:
     row = conn.execute(select(tracks.c.track_ref, tracks.c.title, tracks.c.isrc, artists.c.name)
                        .join(artists, artists.c.id == tracks.c.artist_id).where(tracks.c.id == found.track_id)).first()
     result.match = True

@@ -31,21 +31,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from sqlalchemy import Engine
 
 from zamio.db.engine import utcnow
 from zamio.runtime.errors import ItemError, ZamioError
-from zamio.runtime.runner import JobContext
+from zamio.runtime.progress import Progress, Transactions
 from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
 from zamio.scanning.records import CaptureFacts, record_capture
-from zamio.scanning.settings import (
-    DECODE_TIMEOUT_SECONDS,
-    PROCESSING_MARGIN_SECONDS,
-    ScanSettings,
-    scan_settings,
-)
+from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS, PROCESSING_MARGIN_SECONDS, ScanSettings
 from zamio.streams import Capture, StreamError, capture, redact_url
 
 if TYPE_CHECKING:
@@ -93,60 +90,69 @@ class Tally:
     handled_stations: set[int] = field(default_factory=set)
 
 
-def scan_station_streams(ctx: JobContext) -> None:
-    """Scan the due stream links and the snippet inbox once (the body of ``bin/scan-station-streams``).
+class TimedProgress(Progress, Protocol):
+    """A run's progress that also tells the seconds left before it must stop
+    (``--max-seconds``): a capture starts only when it can finish in time."""
+
+    def time_left(self) -> float: ...
+
+
+def scan_station_streams(engine: Engine, transactions: Transactions, settings: ScanSettings,
+                         progress: TimedProgress, *, owner: str, dry_run: bool) -> None:
+    """Scan the due stream links and the snippet inbox once, claiming links as ``owner``;
+    a dry run calls no fallback and moves no snippet.
 
     Raise ConfigError (exit 78) when ACRCloud refuses the credentials, UsageError (exit 2)
-    when ``--station`` names no station; failed links and rejected snippets are item
-    failures (exit 1) recorded on their rows.
+    when ``settings.station_refs`` names no station; failed links and rejected snippets
+    are item failures (exit 1) recorded on their rows.
     """
-    settings = scan_settings(ctx.config, ctx.args)
     if settings.station_refs:
-        with ctx.transaction(read_only=True) as conn:
+        with transactions(read_only=True) as conn:
             settings = replace(settings, station_ids=links.stations_named(conn, settings.station_refs))
-    scan = _Scan(ctx, settings)
+    scan = _Scan(engine, transactions, settings, progress, owner=owner, dry_run=dry_run)
     with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="capture") as capturing, \
             ThreadPoolExecutor(settings.hearing_workers, thread_name_prefix="hearing") as hearing:
         scan.run(capturing, hearing)
     scan.log_pace()
-    with ctx.transaction() as conn:
+    with transactions() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
-    _summarise(ctx, scan.tally, in_gap, scan.fallback)
+    _summarise(progress, scan.tally, in_gap, scan.fallback)
     if scan.tally.fatal is not None:
         raise scan.tally.fatal
 
 
-def _fallback(ctx: JobContext) -> AcrCloudFallback | None:
-    from zamio.scanning.fallback import AcrCloudFallback, acrcloud_client_config
+def _fallback(engine: Engine, settings: ScanSettings, dry_run: bool) -> AcrCloudFallback | None:
+    from zamio.scanning.fallback import AcrCloudFallback
 
-    config = ctx.config
-    if not config.acrcloud_configured or ctx.dry_run:  # a dry run sends nothing anywhere
+    wanted = settings.fallback
+    if wanted is None or dry_run:  # a dry run sends nothing anywhere
         return None
-    return AcrCloudFallback(ctx.engine, acrcloud_client_config(config), run_budget=config.acrcloud_run_budget,
-                            daily_budget=config.acrcloud_daily_budget)
+    return AcrCloudFallback(engine, wanted.client, run_budget=wanted.run_budget, daily_budget=wanted.daily_budget)
 
 
-def _summarise(ctx: JobContext, tally: Tally, in_gap: int, fallback: AcrCloudFallback | None) -> None:
-    ctx.note(f"{tally.captures} captures, {tally.matched} matched")
+def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloudFallback | None) -> None:
+    progress.note(f"{tally.captures} captures, {tally.matched} matched")
     if fallback is not None:
-        ctx.note(f"{tally.via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
+        progress.note(f"{tally.via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
     if tally.link_failures:
-        ctx.note(f"{tally.link_failures} links failing")
+        progress.note(f"{tally.link_failures} links failing")
     if tally.busy:
-        ctx.note(f"{tally.busy} stations being scanned by another run, left to it")
+        progress.note(f"{tally.busy} stations being scanned by another run, left to it")
     if tally.snippets or tally.rejected:
-        ctx.note(f"{tally.snippets} snippets, {tally.rejected} rejected")
+        progress.note(f"{tally.snippets} snippets, {tally.rejected} rejected")
     if tally.alerts:
-        ctx.note(f"{tally.alerts} stream-down e-mails queued")
+        progress.note(f"{tally.alerts} stream-down e-mails queued")
     if in_gap:
-        ctx.note(f"{in_gap} stations without coverage")
+        progress.note(f"{in_gap} stations without coverage")
 
 
 class _Scan:
     """One run's loop: keep the capture slots and the hearing workers busy, record results as they come."""
 
-    def __init__(self, ctx: JobContext, settings: ScanSettings) -> None:
-        self.ctx, self.settings = ctx, settings
+    def __init__(self, engine: Engine, transactions: Transactions, settings: ScanSettings,
+                 progress: TimedProgress, *, owner: str, dry_run: bool) -> None:
+        self.engine, self.transactions, self.settings, self.progress = engine, transactions, settings, progress
+        self.owner, self.dry_run = owner, dry_run
         self.fallback: AcrCloudFallback | None = None
         self.tally = Tally()
         self.pace = HearingPace(workers=settings.hearing_workers, cores=settings.cores)
@@ -166,11 +172,11 @@ class _Scan:
         from zamio.scanning.decoding import BatchDecoder
         from zamio.scanning.hearing import Recogniser
 
-        self.fallback = _fallback(self.ctx)
+        self.fallback = _fallback(self.engine, self.settings, self.dry_run)
         cores = self.settings.cores
         decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS)
-        return Recogniser(self.ctx.engine, self.fallback, cpu_slots=cores, decoder=decoder,
-                          cache_mb=self.ctx.config.recognition_cache_mb)
+        return Recogniser(self.engine, self.fallback, cpu_slots=cores, decoder=decoder,
+                          cache_mb=self.settings.recognition_cache_mb)
 
     def log_pace(self) -> None:
         """Say how fast the hearing stage went (-v): what capacity planning needs."""
@@ -201,7 +207,7 @@ class _Scan:
 
     def _fill(self) -> None:
         self._log_progress()
-        if self.tally.fatal is not None or self.ctx.should_stop():
+        if self.tally.fatal is not None or self.progress.should_stop():
             return
         self._feed_snippets()
         if not self.links_exhausted:
@@ -219,10 +225,10 @@ class _Scan:
     def _feed_snippets(self) -> None:
         assert self.hearing_pool is not None
         while (self.inbox and self.pace.waiting < SNIPPETS_QUEUED_PER_WORKER * self.pace.workers
-               and self.ctx.time_left() > PROCESSING_MARGIN_SECONDS):
+               and self.progress.time_left() > PROCESSING_MARGIN_SECONDS):
             snippet = self.inbox.pop(0)
             self.pace.waiting += 1
-            self._submit(self.hearing_pool, snippet, _timed, snippets.examine, snippet, self.ctx.engine,
+            self._submit(self.hearing_pool, snippet, _timed, snippets.examine, snippet, self.engine,
                          self.recogniser)
 
     def _start_captures(self) -> None:
@@ -230,7 +236,7 @@ class _Scan:
         assert self.capture_pool is not None
         concurrency = self.settings.concurrency
         free = min(concurrency - self.capturing, concurrency - self.pace.waiting)  # the queue is bounded too
-        spare = self.ctx.time_left() - PROCESSING_MARGIN_SECONDS
+        spare = self.progress.time_left() - PROCESSING_MARGIN_SECONDS
         if free <= 0 or spare < self.settings.capture_seconds + CONNECT_ALLOWANCE_SECONDS:
             return
         if not math.isinf(spare):
@@ -248,9 +254,9 @@ class _Scan:
             self._submit(self.capture_pool, link, self._capture_link, link, spare)
 
     def _claim(self, limit: int) -> list[links.Link]:
-        with self.ctx.transaction() as conn:
+        with self.transactions() as conn:
             if self.settings.station_ids is None:
-                claimed = links.claim_links(conn, owner=self.ctx.owner, limit=limit,
+                claimed = links.claim_links(conn, owner=self.owner, limit=limit,
                                             lease_seconds=self.settings.lease_seconds,
                                             exclude=self.tally.handled_links)
             else:
@@ -263,13 +269,13 @@ class _Scan:
         assert self.settings.station_ids is not None
         wanted = [station for station in self.settings.station_ids
                   if station not in self.tally.handled_stations][:limit]
-        claimed, busy = links.claim_station_links(conn, owner=self.ctx.owner, station_ids=wanted,
+        claimed, busy = links.claim_station_links(conn, owner=self.owner, station_ids=wanted,
                                                   lease_seconds=self.settings.lease_seconds)
         self.tally.handled_stations.update(wanted)
         for station_ref in busy:
             log.warning("station %s is being scanned by another run; left to it", station_ref)
             self.tally.busy += 1
-            self.ctx.skipped()
+            self.progress.skipped()
         return claimed
 
     def _capture_link(self, link: links.Link, window_seconds: float) -> Captured:
@@ -329,7 +335,7 @@ class _Scan:
             url_used=clip.url_used if clip else redact_url(link.url), codec=clip.codec if clip else None,
             icy_title=clip.icy_title if clip else None, seconds=clip.seconds if clip else 0.0,
             burst_seconds=clip.burst_seconds if clip else None)
-        with self.ctx.transaction() as conn:
+        with self.transactions() as conn:
             record_capture(conn, facts, heard)
             if heard.outcome in ("match", "no_match"):
                 self._link_ok(conn, link, facts.started_at, result.attempted_at)
@@ -342,7 +348,7 @@ class _Scan:
     def _link_ok(self, conn, link: links.Link, started_at: datetime, attempted_at: datetime) -> None:
         covered = gaps.last_covered(conn, link.station_id)
         gaps.close_gap(conn, link.station_id, covered, started_at, self.settings.gap_seconds, link.last_error_reason)
-        if not links.link_succeeded(conn, link, self.ctx.owner, started_at=started_at, attempted_at=attempted_at,
+        if not links.link_succeeded(conn, link, self.owner, started_at=started_at, attempted_at=attempted_at,
                                     interval_seconds=self.settings.interval_seconds):
             log.warning("station %s link %s: the lease ran out during the scan; the capture is kept",
                         link.station_ref, link.id)
@@ -350,13 +356,13 @@ class _Scan:
     def _link_failed(self, conn, link: links.Link, error: ItemError | None, attempted_at: datetime) -> None:
         reason = error.reason if error else "item_failed"
         message = str(error) if error else "failed"
-        failures = links.link_failed(conn, link, self.ctx.owner, reason=reason, message=message,
+        failures = links.link_failed(conn, link, self.owner, reason=reason, message=message,
                                      attempted_at=attempted_at, interval_seconds=self.settings.interval_seconds)
         self.tally.link_failures += 1
         if alerts.should_alert(link, failures, self.settings.alert_after):
             self.tally.alerts += alerts.queue_stream_down(
                 conn, link, failures=failures, reason=reason, message=message,
-                operator_email=self.ctx.config.operator_email, now=utcnow())
+                operator_email=self.settings.operator_email, now=utcnow())
 
     def _record_snippet(self, examined: snippets.Examined) -> None:
         snippet = examined.snippet
@@ -369,28 +375,28 @@ class _Scan:
                              started_at=examined.sidecar.started_at, audio=examined.data,
                              chunk_id=examined.sidecar.chunk_id, codec=_codec(examined.data),
                              audio_path=str(target))
-        with self.ctx.transaction() as conn:
+        with self.transactions() as conn:
             record_capture(conn, facts, examined.heard)
-        if not self.ctx.dry_run:
+        if not self.dry_run:
             snippets.file_away(snippet, target)
         self.tally.snippets += 1
         self._count(f"snippet {snippet.name}", examined.heard, link_failure=False)
 
     def _set_aside(self, examined: snippets.Examined) -> None:
-        if examined.duplicate_path is not None and not self.ctx.dry_run:
+        if examined.duplicate_path is not None and not self.dry_run:
             # Recorded by a run that stopped before moving the file: finish its work.
             snippets.file_away(examined.snippet, examined.duplicate_path)
-            self.ctx.skipped()
+            self.progress.skipped()
             return
         if examined.duplicate_of is not None:
             error = snippets.BadSnippet(f"chunk_id {examined.sidecar.chunk_id!r} was already recorded as capture "
                                         f"{examined.duplicate_of}; this copy is set aside", "duplicate_chunk")
-            self.ctx.skipped()
+            self.progress.skipped()
         else:
             error = examined.rejected
             self.tally.rejected += 1
-            self.ctx.failed(f"snippet {examined.snippet.name}", error)
-        if not self.ctx.dry_run:
+            self.progress.failed(f"snippet {examined.snippet.name}", error)
+        if not self.dry_run:
             snippets.reject(examined.snippet, error)
 
     def _count(self, what: str, heard: Heard, link_failure: bool = True) -> None:
@@ -401,9 +407,9 @@ class _Scan:
         if heard.fatal is not None and self.tally.fatal is None:
             self.tally.fatal = heard.fatal
         if heard.failed and (link_failure or heard.outcome != "silence"):
-            self.ctx.failed(what, heard.error or "failed")
+            self.progress.failed(what, heard.error or "failed")
         else:
-            self.ctx.ok()
+            self.progress.ok()
 
 
 def _internal_failure(work: object, error: Exception) -> object:

@@ -1,15 +1,16 @@
-"""The settings of one scan run, read once from the configuration and the command line."""
+"""The settings of one scan run, read once from the configuration and the command line
+(by ``zamio.jobs.scan_station_streams``)."""
 
 from __future__ import annotations
 
-import argparse
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.runtime.config import Config
-from zamio.runtime.errors import UsageError
 from zamio.streams import CaptureLimits
+
+if TYPE_CHECKING:
+    from zamio.recognition.acrcloud import AcrCloudConfig
 
 # A capture may take this much longer than its audio window (connecting, playlists,
 # waiting for the next HLS segment, a stall): half the window, at least MIN_SLACK.
@@ -32,6 +33,16 @@ MAX_SNIPPET_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
+class FallbackSettings:
+    """The ACRCloud fallback of a run: the client's settings and the two request budgets
+    (``ACRCLOUD_RUN_BUDGET``, ``ACRCLOUD_DAILY_BUDGET``; see :mod:`zamio.scanning.fallback`)."""
+
+    client: AcrCloudConfig
+    run_budget: int
+    daily_budget: int
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """How one run scans: window, concurrency, schedule and where snippets arrive.
 
@@ -42,7 +53,9 @@ class ScanSettings:
     core: most of them wait for a shared ffmpeg batch), of which at most ``cores``
     fingerprint and match at the same moment.
     ``station_refs`` (from ``--station``) limits the run to those stations, due or not;
-    ``station_ids`` are their ids once looked up.
+    ``station_ids`` are their ids once looked up.  ``operator_email`` receives the
+    stream-down e-mails, ``recognition_cache_mb`` bounds the candidates kept across
+    captures (0: none), and ``fallback`` is None when ACRCloud is not configured.
     """
 
     capture_seconds: float
@@ -58,6 +71,9 @@ class ScanSettings:
     cores: int = 1
     station_refs: tuple[str, ...] = ()
     station_ids: tuple[int, ...] | None = None
+    operator_email: str | None = None
+    recognition_cache_mb: int = 0
+    fallback: FallbackSettings | None = None
 
     @property
     def limits(self) -> CaptureLimits:
@@ -81,46 +97,3 @@ class ScanSettings:
     @property
     def gap_seconds(self) -> float:
         return GAP_INTERVALS * self.interval_seconds
-
-
-def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``bin/scan-station-streams`` to ``parser``."""
-    parser.add_argument("--capture-seconds", type=float, metavar="N",
-                        help="seconds of audio to capture per stream link (default: SCAN_CAPTURE_SECONDS, 20)")
-    parser.add_argument("--concurrency", type=int, metavar="N",
-                        help="capture slots: streams read at once (default: SCAN_CONCURRENCY, 192)")
-    parser.add_argument("--inbox", type=Path, metavar="DIR",
-                        help="folder of uploaded snippets (default: SNIPPET_INBOX, else var/inbox)")
-    parser.add_argument("--only", choices=("streams", "snippets"),
-                        help="scan only the stream links, or only the snippet inbox")
-    parser.add_argument("--station", action="append", metavar="REF", dest="stations",
-                        help="scan this station now, due or not (repeatable); nothing else is scanned")
-
-
-def scan_settings(config: Config, args: argparse.Namespace) -> ScanSettings:
-    """Given the configuration and the parsed command line, return the run's settings;
-    raise UsageError for an out-of-range option."""
-    capture_seconds = args.capture_seconds or config.capture_seconds
-    concurrency = args.concurrency or config.scan_concurrency
-    if not 3.0 <= capture_seconds <= 120.0:
-        raise UsageError("--capture-seconds must be between 3 and 120")
-    if not 1 <= concurrency <= 256:
-        raise UsageError("--concurrency must be between 1 and 256")
-    only = getattr(args, "only", None)
-    station_refs = tuple(dict.fromkeys(getattr(args, "stations", None) or ()))
-    if station_refs and only == "snippets":
-        raise UsageError("--station scans stream links; it cannot be combined with --only snippets")
-    return ScanSettings(
-        capture_seconds=capture_seconds,
-        concurrency=concurrency,
-        interval_seconds=config.scan_interval_seconds,
-        alert_after=config.stream_failure_alert_after,
-        allow_private=config.allow_private_streams,
-        inbox=args.inbox or config.inbox_dir,
-        snippets_dir=config.var_dir / "snippets",
-        streams=only in (None, "streams"),
-        snippets=only in (None, "snippets") and not station_refs,
-        hearing_workers=HEARING_WORKERS_PER_CORE * (os.cpu_count() or 1),
-        cores=os.cpu_count() or 1,
-        station_refs=station_refs,
-    )

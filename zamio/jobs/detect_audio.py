@@ -1,0 +1,97 @@
+"""Recognise audio files against the catalog and print one line per file.
+
+Each file (any format ffmpeg reads) is matched on its first --seconds; the
+output names the track, where the excerpt sits in it, the playback speed and
+the confidence.  A bad file prints an error and the others go on (exit 1).
+With --record the results are stored as captures and detections of a station,
+as an uploaded snippet would be.
+
+Examples:
+    bin/detect-audio clip.mp3
+    bin/detect-audio --json recordings/*.aac
+    bin/detect-audio --record --station peace-fm --at 2026-03-01T10:00:00Z clip.mp3
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from zamio.db.engine import utcnow
+from zamio.runtime.errors import UsageError
+from zamio.runtime.runner import Job, JobContext
+from zamio.scanning.detect import DEFAULT_ANALYSE_SECONDS, find_station, format_result, recognise, record
+from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format ffmpeg reads)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_ANALYSE_SECONDS, metavar="N",
+                        help=f"analyse the first N seconds of each file (default {DEFAULT_ANALYSE_SECONDS:g})")
+    parser.add_argument("--record", action="store_true", help="store each file as a capture of --station at --at")
+    parser.add_argument("--station", metavar="REF", help="with --record: the station_ref the audio was heard on")
+    parser.add_argument("--at", metavar="TIME", help="with --record: when it was heard, ISO 8601 with a zone "
+                                                     "(2026-03-01T10:00:00Z)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The files and how to show them; with ``record``, the station and time they were heard."""
+
+    files: tuple[Path, ...]
+    as_json: bool
+    analyse_seconds: float
+    record: bool
+    station_ref: str | None
+    heard_at: datetime | None
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    heard_at = parse_time(args.at) if args.record else None
+    if args.record and not args.station:
+        raise UsageError("--record needs --station REF (the station_ref the audio was heard on)")
+    return Settings(tuple(args.files), args.json, args.seconds, args.record, args.station, heard_at)
+
+
+def parse_time(text: str | None) -> datetime:
+    """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError if it is not one, or if
+    it is before 1970 or more than a day ahead of now (no play can have that time)."""
+    if not text:
+        raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
+    try:
+        return parse_play_time(text, utcnow())
+    except NoOffset:
+        raise UsageError(f"--at {text!r} has no time zone; add Z for UTC or an offset such as +00:00") from None
+    except ImplausibleTime as error:
+        raise UsageError(f"--at {text!r} {error}") from None
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO 8601 time such as 2026-03-01T10:00:00Z") from None
+
+
+def main(ctx: JobContext) -> None:
+    """Recognise each file, print one line per file, record it with ``--record``;
+    a file that fails is counted failed (exit 1) and the others go on."""
+    from zamio.recognition.index import pair_cache  # loads numpy, which --help does without
+
+    given = settings(ctx.args)
+    station_id = None
+    if given.record:
+        with ctx.transaction(read_only=True) as conn:
+            station_id = find_station(conn, given.station_ref)
+    cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
+    for path in given.files:
+        result, file_audio, heard = recognise(ctx.transaction, path, given.analyse_seconds, cache)
+        print(format_result(result, given.as_json), flush=True)
+        if result.error:
+            ctx.failed(str(path), f"{result.error}: {result.message}")
+        else:
+            ctx.ok()
+        if given.record:
+            with ctx.transaction() as conn:
+                record(conn, path, file_audio, heard, station_id, given.station_ref, given.heard_at)
+
+
+JOB = Job("detect-audio", __doc__, main, add_arguments=add_arguments, lock_scope="host")
