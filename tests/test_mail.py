@@ -166,6 +166,9 @@ def test_kill_after_server_accepted_never_resends_automatically(project: Project
     row = outbox(project, "once")
     assert row.status == "unknown" and "may have been delivered" in row.last_error
     assert len(smtp_server.messages) == 1  # not resent
+    unclear = send(project, smtp_server.env(), "--requeue", "soon")
+    assert unclear.returncode == 2 and "--requeue takes a message id, 'unknown' or 'failed'" in unclear.stderr
+    assert outbox(project, "once").status == "unknown"
     assert send(project, smtp_server.env(), "--requeue", str(row.id)).returncode == 0
     assert send(project, smtp_server.env()).returncode == 0
     assert smtp_server.message_ids() == [message_id_for("once")] * 2  # a person chose to resend: same Message-ID

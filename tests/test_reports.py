@@ -170,3 +170,6 @@ def test_dry_run_writes_nothing_and_unknown_refs_are_usage_errors(world: Project
     missing = world.script("generate-analytics-report", "--type", "station", "--ref", "NOPE")
     assert missing.returncode == 2 and "no station with ref or id 'NOPE'" in missing.stderr
     assert world.script("generate-analytics-report", "--type", "artist").returncode == 2
+    pdf = world.script("generate-analytics-report", "--type", "platform", "--format", "json,pdf", "--out", str(out))
+    assert pdf.returncode == 2 and "--format takes a list of csv, json, html; got 'json,pdf'" in pdf.stderr
+    assert not out.exists()

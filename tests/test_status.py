@@ -36,6 +36,7 @@ def test_overdue_and_failing_are_told_apart(project: Project) -> None:
     assert found["hourly-late"].overdue and not found["hourly-late"].failing
     assert found["ten-failing"].failing and not found["ten-failing"].overdue
     assert found["ten-failing"].last_error == "ServiceUnavailable: smtp down"
+    assert status.problems(list(found.values())) == ["hourly-late overdue", "ten-failing failing"]
     text = status.render(list(found.values()), {"detections parked (cannot become plays)": 3})
     assert "FAILING" in text and "OVERDUE" in text and "parked" in text
 

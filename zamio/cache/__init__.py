@@ -18,6 +18,7 @@ from zamio.cache import store
 from zamio.cache.families import FAMILIES, SCHEMA_VERSION
 from zamio.db.engine import transaction, utcnow
 from zamio.runtime.errors import UsageError
+from zamio.runtime.progress import Transactions
 
 __all__ = ["FAMILIES", "SCHEMA_VERSION", "get", "parse_key", "compute", "warm_family"]
 
@@ -66,16 +67,15 @@ def get(bind: Engine | Connection, key: str, now: datetime | None = None) -> dic
         return value
 
 
-def warm_family(engine_transaction: Any, family: str, now: datetime, ttl: timedelta = store.DEFAULT_TTL) -> int:
+def warm_family(transactions: Transactions, family: str, now: datetime, ttl: timedelta = store.DEFAULT_TTL) -> int:
     """Recompute every key of ``family`` and write them in batches; return the number of keys written.
 
-    ``engine_transaction`` is a callable returning a transaction context (``ctx.transaction``):
-    the family is computed in one read transaction, so its keys agree with each other.
+    The family is computed in one read transaction, so its keys agree with each other.
     """
-    with engine_transaction(read_only=True) as conn:
+    with transactions(read_only=True) as conn:
         values = FAMILIES[family](conn, now, None)
     keys = sorted(values)
     for start in range(0, len(keys), store.WRITE_BATCH):
-        with engine_transaction() as conn:
+        with transactions() as conn:
             store.put(conn, {k: values[k] for k in keys[start:start + store.WRITE_BATCH]}, now, ttl)
     return len(keys)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from zamio.db.engine import utcnow
 from zamio.mail.queue import queue_email
+from zamio.runtime.progress import Progress, Transactions
 from zamio.runtime.schedule import read_crontab
 from zamio.runtime.status import JobStatus, collect
 
@@ -34,17 +35,16 @@ def alert_context(status: JobStatus) -> dict[str, Any]:
     }
 
 
-def queue_job_alerts(ctx: Any) -> int:
+def queue_job_alerts(transactions: Transactions, progress: Progress, recipient: str | None) -> int:
     """Queue today's alerts for flagged jobs to the operator; return how many were new (0 when no operator is set)."""
-    recipient = ctx.config.operator_email
     if not recipient:
         return 0
     today = utcnow().date().isoformat()
     queued = 0
-    with ctx.transaction() as conn:
+    with transactions() as conn:
         for status in flagged_jobs(conn):
             queued += queue_email(conn, dedupe_key=f"job_failing:{status.job}:{today}", recipient=recipient,
                                   template="job_failing", context=alert_context(status))
     if queued:
-        ctx.note(f"{queued} job alert(s) queued")
+        progress.note(f"{queued} job alert(s) queued")
     return queued

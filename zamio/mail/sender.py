@@ -1,4 +1,4 @@
-"""``bin/send-emails``: deliver the outbox over SMTP, never sending a message twice.
+"""Delivering the outbox over SMTP, never sending a message twice.
 
 A message moves through these states (``email_outbox.status``)::
 
@@ -30,19 +30,19 @@ message per scheduled job that ``zamio-status --check`` would flag, per day.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from zamio.db.engine import utcnow
-from zamio.runtime.errors import ConfigError, ServiceUnavailable, UsageError
+from zamio.runtime.errors import ConfigError, ServiceUnavailable
 from zamio.runtime.leases import backoff_seconds, claim
+from zamio.runtime.progress import Progress, Transactions
 from zamio.mail import smtp
-from zamio.mail.alerts import queue_job_alerts
 from zamio.db.tables import email_outbox
 
 log = logging.getLogger(__name__)
@@ -52,42 +52,23 @@ BATCH_SIZE = 20  # messages claimed, and sent over one connection, at a time
 MAX_ATTEMPTS = 8  # with back-off 1, 2, 4 ... minutes: about four hours of retries
 RUN_LIMIT = 1000  # messages per run
 CLAIMABLE = ("queued", "sending")
+REQUEUE_STATES = ("unknown", "failed")  # requeued all at once by state; any other message by its id
 OUTBOX = email_outbox.c
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=int, default=RUN_LIMIT, metavar="N",
-                        help=f"send at most N messages (default {RUN_LIMIT})")
-    parser.add_argument("--max-attempts", type=int, default=MAX_ATTEMPTS, metavar="N",
-                        help=f"mark a message failed after N temporary failures (default {MAX_ATTEMPTS})")
-    parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS, metavar="S",
-                        help=f"how long a claimed message is reserved for this run (default {LEASE_SECONDS})")
-    parser.add_argument("--requeue", metavar="ID|unknown|failed",
-                        help="put one message (by id), or every unknown or failed one, back in the queue, and exit")
-    parser.add_argument("--no-alerts", action="store_true", help="do not queue job_failing alerts for the operator")
+@dataclass(frozen=True)
+class Delivery:
+    """One run's delivery: how it opens transactions and counts messages, and the claims it holds.
 
+    ``owner`` names this run on the leases it takes; a claim is reserved for
+    ``lease_seconds``; a message is failed after ``max_attempts`` temporary failures.
+    """
 
-def send_emails(ctx: Any) -> int | None:
-    """The job: queue operator alerts, settle interrupted deliveries, then deliver due messages over SMTP."""
-    if ctx.args.requeue:
-        return requeue(ctx, ctx.args.requeue)
-    if not ctx.args.no_alerts:
-        queue_job_alerts(ctx)
-    with ctx.transaction() as conn:
-        settled = settle_interrupted(conn)
-        waiting = count_due(conn)
-    if settled:
-        ctx.failed("e-mail outbox", f"{settled} message(s) interrupted during delivery marked unknown; see zamio-status")
-    if waiting == 0:
-        ctx.note("no e-mail to send")
-        return None
-    settings = smtp.settings_from(ctx.config, waiting)
-    if ctx.dry_run:
-        ctx.note(f"{waiting} e-mail(s) would be sent via {settings.label}")
-        return None
-    sent = deliver(ctx, settings)
-    ctx.note(f"{sent} e-mail(s) sent")
-    return None
+    transactions: Transactions
+    progress: Progress
+    owner: str
+    lease_seconds: float = LEASE_SECONDS
+    max_attempts: int = MAX_ATTEMPTS
 
 
 def count_due(conn: Connection) -> int:
@@ -109,67 +90,62 @@ def settle_interrupted(conn: Connection) -> int:
     return result.rowcount
 
 
-def requeue(ctx: Any, which: str) -> int | None:
-    """Put messages back in the queue (same Message-ID), by id or by state ``unknown``/``failed``."""
-    if which in ("unknown", "failed"):
+def requeue(transactions: Transactions, which: str) -> int:
+    """Put messages back in the queue (same Message-ID), by id or by state ``unknown``/``failed``; return how many."""
+    if which in REQUEUE_STATES:
         condition = OUTBOX.status == which
-    elif which.isdigit():
-        condition = (OUTBOX.id == int(which)) & OUTBOX.status.in_(("unknown", "failed", "queued"))
     else:
-        raise UsageError("--requeue takes a message id, 'unknown' or 'failed'")
-    with ctx.transaction() as conn:
-        count = conn.execute(
+        condition = (OUTBOX.id == int(which)) & OUTBOX.status.in_(("unknown", "failed", "queued"))
+    with transactions() as conn:
+        return conn.execute(
             update(email_outbox).where(condition).values(status="queued", attempts=0, next_attempt_at=None,
                                                          lease_owner=None, lease_expires_at=None)
         ).rowcount
-    ctx.ok(count)
-    ctx.note(f"{count} e-mail(s) requeued")
-    return None
 
 
-def deliver(ctx: Any, settings: smtp.SmtpSettings) -> int:
-    """Claim and send batches until the queue is empty, the limit is reached or the run must stop; return sent."""
+def deliver(delivery: Delivery, settings: smtp.SmtpSettings, limit: int) -> int:
+    """Claim and send batches until the queue is empty, ``limit`` is reached or the run must stop; return sent."""
     sent = 0
-    budget = ctx.args.limit
-    while budget > 0 and not ctx.should_stop():
-        with ctx.transaction() as conn:
-            rows = claim(conn, email_outbox, owner=ctx.owner, limit=min(BATCH_SIZE, budget),
-                         lease_seconds=ctx.args.lease_seconds, where=OUTBOX.status.in_(CLAIMABLE),
+    budget = limit
+    while budget > 0 and not delivery.progress.should_stop():
+        with delivery.transactions() as conn:
+            rows = claim(conn, email_outbox, owner=delivery.owner, limit=min(BATCH_SIZE, budget),
+                         lease_seconds=delivery.lease_seconds, where=OUTBOX.status.in_(CLAIMABLE),
                          order_by=[OUTBOX.created_at])
             if rows:
                 conn.execute(update(email_outbox).where(OUTBOX.id.in_([r.id for r in rows])).values(status="sending"))
         if not rows:
             break
         budget -= len(rows)
-        sent += send_batch(ctx, settings, rows)
+        sent += send_batch(delivery, settings, rows)
     return sent
 
 
-def send_batch(ctx: Any, settings: smtp.SmtpSettings, rows: list[Any]) -> int:
+def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: list[Row[Any]]) -> int:
     """Send claimed ``rows`` over one SMTP session; return how many the server accepted."""
     try:
         client = smtp.connect(settings)
     except smtplib.SMTPAuthenticationError as error:
-        unclaim(ctx, rows)
+        unclaim(delivery, rows)
         raise ConfigError(f"the SMTP server {settings.label} refused SMTP_USER/SMTP_PASSWORD: {error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:
         refusal = smtp.refusal_of(error)
         for row in rows:
-            retry_or_fail(ctx, row, refusal)
+            retry_or_fail(delivery, row, refusal)
         raise ServiceUnavailable(f"cannot reach the SMTP server {settings.label} (SMTP_HOST): {refusal.text}") from None
     sent = 0
     try:
         for index, row in enumerate(rows):
-            if ctx.should_stop():
-                unclaim(ctx, rows[index:])
+            if delivery.progress.should_stop():
+                unclaim(delivery, rows[index:])
                 break
-            sent += send_one(ctx, client, settings, row)
+            sent += send_one(delivery, client, settings, row)
     finally:
         _quit(client)
     return sent
 
 
-def send_one(ctx: Any, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: Any) -> int:
+def send_one(delivery: Delivery, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: Row[Any]) -> int:
     """Send one claimed message; record its outcome; return 1 if the server accepted it, else 0."""
     message = smtp.message_bytes(row, settings.mail_from)
     try:
@@ -177,44 +153,44 @@ def send_one(ctx: Any, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: A
         smtp.check_reply(client.rcpt(row.recipient), (250, 251), "RCPT TO refused")
     except (OSError, smtplib.SMTPException) as error:
         _reset(client)
-        retry_or_fail(ctx, row, smtp.refusal_of(error))
+        retry_or_fail(delivery, row, smtp.refusal_of(error))
         return 0
-    if not mark_transmitting(ctx, row):
+    if not mark_transmitting(delivery, row):
         _reset(client)
         log.warning("e-mail %s: the claim was lost to another sender; not sent by this run", row.id)
         return 0
     try:
         smtp.check_reply(client.data(message), (250,), "message refused after DATA")
     except (OSError, smtplib.SMTPException) as error:
-        return _after_data_failure(ctx, client, row, smtp.refusal_of(error))
-    mark_sent(ctx, row)
-    ctx.ok()
+        return _after_data_failure(delivery, client, row, smtp.refusal_of(error))
+    mark_sent(delivery, row)
+    delivery.progress.ok()
     return 1
 
 
-def _after_data_failure(ctx: Any, client: smtplib.SMTP, row: Any, refusal: smtp.Refusal) -> int:
+def _after_data_failure(delivery: Delivery, client: smtplib.SMTP, row: Row[Any], refusal: smtp.Refusal) -> int:
     if refusal.code is None:
         # No reply: the server may have taken the message.  Leave it for a person rather than risk a duplicate.
-        mark_unknown(ctx, row, refusal.text)
-        ctx.failed(f"e-mail {row.id} to {row.recipient}", f"delivery outcome unknown: {refusal.text}")
+        mark_unknown(delivery, row, refusal.text)
+        delivery.progress.failed(f"e-mail {row.id} to {row.recipient}", f"delivery outcome unknown: {refusal.text}")
         return 0
     _reset(client)
-    retry_or_fail(ctx, row, refusal)
+    retry_or_fail(delivery, row, refusal)
     return 0
 
 
-def mark_transmitting(ctx: Any, row: Any) -> bool:
+def mark_transmitting(delivery: Delivery, row: Row[Any]) -> bool:
     """Compare-and-set ``sending`` → ``transmitting`` for this owner, committed; False if the claim was lost."""
-    with ctx.transaction() as conn:
+    with delivery.transactions() as conn:
         return conn.execute(
             update(email_outbox)
-            .where(OUTBOX.id == row.id, OUTBOX.lease_owner == ctx.owner, OUTBOX.status == "sending")
-            .values(status="transmitting", lease_expires_at=utcnow() + timedelta(seconds=ctx.args.lease_seconds))
+            .where(OUTBOX.id == row.id, OUTBOX.lease_owner == delivery.owner, OUTBOX.status == "sending")
+            .values(status="transmitting", lease_expires_at=utcnow() + timedelta(seconds=delivery.lease_seconds))
         ).rowcount == 1
 
 
-def mark_sent(ctx: Any, row: Any) -> None:
-    with ctx.transaction() as conn:
+def mark_sent(delivery: Delivery, row: Row[Any]) -> None:
+    with delivery.transactions() as conn:
         conn.execute(
             update(email_outbox)
             .where(OUTBOX.id == row.id, OUTBOX.status.in_(("transmitting", "unknown")))
@@ -222,8 +198,8 @@ def mark_sent(ctx: Any, row: Any) -> None:
         )
 
 
-def mark_unknown(ctx: Any, row: Any, reason: str) -> None:
-    with ctx.transaction() as conn:
+def mark_unknown(delivery: Delivery, row: Row[Any], reason: str) -> None:
+    with delivery.transactions() as conn:
         conn.execute(
             update(email_outbox).where(OUTBOX.id == row.id)
             .values(status="unknown", last_error=f"no reply after DATA ({reason}); it may have been delivered"[:2000],
@@ -231,30 +207,31 @@ def mark_unknown(ctx: Any, row: Any, reason: str) -> None:
         )
 
 
-def retry_or_fail(ctx: Any, row: Any, refusal: smtp.Refusal) -> None:
+def retry_or_fail(delivery: Delivery, row: Row[Any], refusal: smtp.Refusal) -> None:
     """Record a refusal: failed at once if permanent or out of attempts, else queued again after back-off."""
     reason = f"{refusal.code} {refusal.text}" if refusal.code else refusal.text
-    final = refusal.permanent or row.attempts >= ctx.args.max_attempts
+    final = refusal.permanent or row.attempts >= delivery.max_attempts
     values: dict[str, Any] = {"status": "failed"} if final else {
         "status": "queued", "next_attempt_at": utcnow() + timedelta(seconds=backoff_seconds(row.attempts))}
-    with ctx.transaction() as conn:
+    with delivery.transactions() as conn:
         conn.execute(
-            update(email_outbox).where(OUTBOX.id == row.id, OUTBOX.lease_owner == ctx.owner)
+            update(email_outbox).where(OUTBOX.id == row.id, OUTBOX.lease_owner == delivery.owner)
             .values(last_error=reason[:2000], lease_owner=None, lease_expires_at=None, **values)
         )
     if final:
-        ctx.failed(f"e-mail {row.id} to {row.recipient}", f"undeliverable after {row.attempts} attempt(s): {reason}")
+        delivery.progress.failed(f"e-mail {row.id} to {row.recipient}", f"undeliverable after {row.attempts} attempt(s): {reason}")
     else:
-        ctx.skipped()
+        delivery.progress.skipped()
         log.info("e-mail %s to %s: will retry: %s", row.id, row.recipient, reason)
 
 
-def unclaim(ctx: Any, rows: list[Any]) -> None:
+def unclaim(delivery: Delivery, rows: list[Row[Any]]) -> None:
     """Give claimed but untried messages back to the queue without counting an attempt."""
-    with ctx.transaction() as conn:
+    with delivery.transactions() as conn:
         conn.execute(
             update(email_outbox)
-            .where(OUTBOX.id.in_([r.id for r in rows]), OUTBOX.lease_owner == ctx.owner, OUTBOX.status == "sending")
+            .where(OUTBOX.id.in_([r.id for r in rows]), OUTBOX.lease_owner == delivery.owner,
+                   OUTBOX.status == "sending")
             .values(status="queued", attempts=OUTBOX.attempts - 1, lease_owner=None, lease_expires_at=None)
         )
 

@@ -1,6 +1,6 @@
-"""``bin/cleanup-old-data``: apply retention to operational data; never touch money or its evidence.
+"""Retention for operational data: what goes after how long; never money or its evidence.
 
-What goes, each after its own retention (command-line options, defaults below):
+What goes, each after its own retention (:class:`Retention`, defaults in :data:`DEFAULT_DAYS`):
 
 * expired cache entries;
 * sent e-mails (failed and unknown ones stay for review);
@@ -15,25 +15,26 @@ What goes, each after its own retention (command-line options, defaults below):
 
 What never goes: every table in :data:`PROTECTED_TABLES` (plays, their
 detections links, the ledger, pricings, cycles, line items, remittances, licence
-fees, the audit log).  Deletes run in batches (``--batch-size`` rows per
+fees, the audit log).  Deletes run in batches (``Retention.batch_size`` rows per
 transaction) so no table is locked for long; then PostgreSQL gets
 ``VACUUM (ANALYZE)`` on the tables that shrank and SQLite ``PRAGMA optimize``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from zamio.db.dialect import bind_time
 from zamio.db.engine import utcnow
+from zamio.runtime.progress import Progress, Transactions
 
 log = logging.getLogger(__name__)
 
@@ -82,76 +83,77 @@ STEPS = (
 assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    for option, days in DEFAULT_DAYS.items():
-        parser.add_argument(f"--{option.replace('_', '-')}-days", dest=f"{option}_days", type=_days, default=days,
-                            metavar="N", help=f"{HELP[option]} (default {days})")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
-                        help=f"rows deleted per transaction (default {BATCH_SIZE})")
-    parser.add_argument("--no-maintenance", action="store_true", help="skip VACUUM/ANALYZE (PostgreSQL), optimize (SQLite)")
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of operational data is kept and how many rows go per transaction."""
+
+    days: Mapping[str, int]  # DEFAULT_DAYS's keys → days kept
+    batch_size: int = BATCH_SIZE
 
 
-HELP = {
-    "captures": "delete captures with no detection after N days",
-    "detections": "delete detections that are not part of a play after N days",
-    "audio": "delete capture audio files after N days (rows and audio hashes stay)",
-    "job_runs": "delete job runs after N days (the last run and last success of each job stay)",
-    "emails": "delete sent e-mails after N days",
-    "snippets": "delete rejected snippet files after N days",
-}
+@dataclass(frozen=True)
+class Folders:
+    """Where capture audio (relative paths are under ``var_dir``) and the snippet inbox live."""
+
+    var_dir: Path
+    inbox_dir: Path
+
+    def roots(self) -> list[Path]:
+        """The folders a file may be deleted from."""
+        return [self.var_dir.resolve(), self.inbox_dir.resolve()]
 
 
-def _days(text_value: str) -> int:
-    value = int(text_value)
-    if value < 1:
-        raise argparse.ArgumentTypeError("retention must be at least 1 day")
-    return value
+def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
+                     folders: Folders, *, dry_run: bool, maintenance: bool) -> None:
+    """Every step in order (detections before the captures they point to), then maintenance.
 
-
-def cleanup_old_data(ctx: Any) -> int | None:
-    """The job: every step in order (detections before the captures they point to), then maintenance."""
+    In a dry run nothing is deleted: each step counts what would go.
+    """
     now = utcnow()
     shrunk = set()
     for step in STEPS:
-        if ctx.should_stop():
+        if progress.should_stop():
             break
-        cutoff = now - timedelta(days=getattr(ctx.args, f"{step.days_option}_days")) if step.days_option else now
-        count = count_rows(ctx, step, now, cutoff) if ctx.dry_run else apply(ctx, step, now, cutoff)
-        ctx.note(f"{step.name}: {count}" + (" would go" if ctx.dry_run else ""))
+        cutoff = now - timedelta(days=retention.days[step.days_option]) if step.days_option else now
+        if dry_run:
+            count = count_rows(transactions, step, now, cutoff)
+        else:
+            count = apply(transactions, progress, step, now, cutoff, retention.batch_size, folders)
+        progress.note(f"{step.name}: {count}" + (" would go" if dry_run else ""))
         if count and step.action == "delete":
             shrunk.add(step.table)
-    removed = rejected_snippets(ctx, now - timedelta(days=ctx.args.snippets_days))
-    ctx.note(f"rejected snippets: {removed}" + (" would go" if ctx.dry_run else ""))
-    if not ctx.dry_run and not ctx.args.no_maintenance and not ctx.should_stop():
-        maintain(ctx, sorted(shrunk))
-    return None
+    removed = rejected_snippets(folders.inbox_dir, now - timedelta(days=retention.days["snippets"]), dry_run=dry_run)
+    progress.note(f"rejected snippets: {removed}" + (" would go" if dry_run else ""))
+    if not dry_run and maintenance and not progress.should_stop():
+        maintain(engine, transactions, progress, sorted(shrunk))
 
 
 def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, Any]:
     return {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
 
 
-def count_rows(ctx: Any, step: Step, now: datetime, cutoff: datetime) -> int:
-    with ctx.transaction(read_only=True) as conn:
+def count_rows(transactions: Transactions, step: Step, now: datetime, cutoff: datetime) -> int:
+    with transactions(read_only=True) as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff)).scalar())
 
 
-def apply(ctx: Any, step: Step, now: datetime, cutoff: datetime) -> int:
+def apply(transactions: Transactions, progress: Progress, step: Step, now: datetime, cutoff: datetime,
+          batch_size: int, folders: Folders) -> int:
     """Run one step in batches until nothing matches (or the run must stop); return rows affected."""
     total = 0
-    while not ctx.should_stop():
-        with ctx.transaction() as conn:
+    while not progress.should_stop():
+        with transactions() as conn:
             rows = conn.execute(text(f"{step.select} LIMIT :batch"), {**_params(conn, now, cutoff),
-                                                                       "batch": ctx.args.batch_size}).all()
+                                                                       "batch": batch_size}).all()
             keys = [row[0] for row in rows]
             if keys:
                 _act(conn, step, keys)
         for row in rows:  # only after the commit: a file never goes while its row could still roll back
             if len(row) > 1 and row[1]:
-                remove_file(ctx, row[1])
+                remove_file(folders, row[1])
         total += len(keys)
-        ctx.ok(len(keys))
-        if len(keys) < ctx.args.batch_size:
+        progress.ok(len(keys))
+        if len(keys) < batch_size:
             break
     return total
 
@@ -165,16 +167,12 @@ def _act(conn: Connection, step: Step, keys: list[Any]) -> None:
         conn.execute(text(f"DELETE FROM {step.table} WHERE {step.key} IN ({marks})"), params)
 
 
-def _roots(ctx: Any) -> list[Path]:
-    return [ctx.config.var_dir.resolve(), ctx.config.inbox_dir.resolve()]
-
-
-def remove_file(ctx: Any, stored: str) -> bool:
+def remove_file(folders: Folders, stored: str) -> bool:
     """Delete a capture's audio file (relative paths are under var/); refuse paths outside var/ and the inbox."""
     path = Path(stored)
-    path = (path if path.is_absolute() else ctx.config.var_dir / path).resolve()
-    if not any(path.is_relative_to(root) for root in _roots(ctx)):
-        log.warning("not deleting %s: outside %s", path, " and ".join(map(str, _roots(ctx))))
+    path = (path if path.is_absolute() else folders.var_dir / path).resolve()
+    if not any(path.is_relative_to(root) for root in folders.roots()):
+        log.warning("not deleting %s: outside %s", path, " and ".join(map(str, folders.roots())))
         return False
     try:
         path.unlink()
@@ -183,29 +181,29 @@ def remove_file(ctx: Any, stored: str) -> bool:
     return True
 
 
-def rejected_snippets(ctx: Any, cutoff: datetime) -> int:
+def rejected_snippets(inbox_dir: Path, cutoff: datetime, *, dry_run: bool) -> int:
     """Delete (or count, in a dry run) files in ``<inbox>/rejected`` last modified before ``cutoff``."""
-    folder = ctx.config.inbox_dir / "rejected"
+    folder = inbox_dir / "rejected"
     if not folder.is_dir():
         return 0
     old = [p for p in folder.rglob("*") if p.is_file() and p.stat().st_mtime < cutoff.timestamp()]
-    if not ctx.dry_run:
+    if not dry_run:
         for path in old:
             path.unlink(missing_ok=True)
     return len(old)
 
 
-def maintain(ctx: Any, shrunk: list[str]) -> None:
+def maintain(engine: Engine, transactions: Transactions, progress: Progress, shrunk: list[str]) -> None:
     """Refresh planner statistics and give space back: VACUUM (ANALYZE) on PostgreSQL, optimize on SQLite."""
     started = time.monotonic()
-    if ctx.engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
         # VACUUM cannot run inside a transaction block.
-        with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in shrunk:
                 conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
             conn.exec_driver_sql("ANALYZE")
     else:
-        with ctx.transaction() as conn:
+        with transactions() as conn:
             conn.exec_driver_sql("PRAGMA optimize")
             conn.exec_driver_sql("PRAGMA incremental_vacuum")
-    ctx.note(f"maintenance {time.monotonic() - started:.1f}s")
+    progress.note(f"maintenance {time.monotonic() - started:.1f}s")

@@ -179,14 +179,3 @@ def _apply_postgresql(raw, sql: str, record: tuple[str, str, str]) -> None:  # t
     except Exception:
         raw.rollback()
         raise
-
-
-def migrate_job(ctx) -> None:  # type: ignore[no-untyped-def]
-    """``bin/migrate``: apply pending migrations (or list them in a dry run)."""
-    applied = migrate(ctx.engine, dry_run=ctx.dry_run)
-    for migration in applied:
-        verb = "would apply" if ctx.dry_run else "applied"
-        print(f"{verb} {migration.path.name}")
-    ctx.ok(len(applied))
-    if not applied:
-        ctx.note("schema up to date")

@@ -1,11 +1,12 @@
-"""``zamio-status``: is every scheduled job succeeding, and is anything waiting for a person?
+"""Is every scheduled job succeeding, and is anything waiting for a person?
 
 For each job of ``crontab.txt``: its schedule, last run, last success, last
 error and the items of the last run, from ``job_runs``.  A job is **overdue**
 when it has not succeeded within twice its period (counted from its last
 success, or from the first run ever recorded on this database when it never
-succeeded), and **failing** when its last finished run failed.  ``--check``
-exits 1 naming each such job, for a monitoring system to call.
+succeeded), and **failing** when its last finished run failed.
+``bin/zamio-status --check`` exits 1 naming each such job (:func:`problems`), for a
+monitoring system to call.
 
 Below the jobs come the items parked for review (tracks that cannot be
 fingerprinted, detections that cannot become plays, plays that cannot be
@@ -15,7 +16,6 @@ here rather than lost.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 
 from zamio.db.engine import utcnow
-from zamio.runtime.schedule import ScheduledJob, read_crontab
+from zamio.runtime.schedule import ScheduledJob
 from zamio.db.tables import job_runs
 
 FINISHED_STATES = ("ok", "items_failed", "failed")
@@ -139,18 +139,6 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
-def status_job(ctx) -> int:  # type: ignore[no-untyped-def]
-    """``bin/zamio-status``: print the table (or JSON); with ``--check`` exit 1 if a job is overdue or failing."""
-    with ctx.transaction(read_only=True) as conn:
-        statuses = collect(conn, read_crontab())
-        waiting = attention(conn)
-    if ctx.args.json:
-        print(json.dumps({"jobs": [s.as_json() for s in statuses], "waiting": waiting}, indent=2))
-    else:
-        print(render(statuses, waiting))
-    if not ctx.args.check:
-        return 0
-    problems = [f"{s.job} {'failing' if s.failing else 'overdue'}" for s in statuses if s.failing or s.overdue]
-    for problem in problems:
-        ctx.failed("check", problem)
-    return 1 if problems else 0
+def problems(statuses: list[JobStatus]) -> list[str]:
+    """One phrase per job that is failing or overdue: ``"<job> failing"`` or ``"<job> overdue"``."""
+    return [f"{s.job} {'failing' if s.failing else 'overdue'}" for s in statuses if s.failing or s.overdue]
