@@ -113,6 +113,14 @@ def test_a_file_without_its_columns_writes_nothing_and_exits_65(project: Project
     assert missing.returncode == 65 and "no such file" in missing.stderr
 
 
+def test_an_import_naming_no_file_is_a_usage_error(tmp_path: Path) -> None:
+    project = Project(f"sqlite:///{tmp_path / 'zamio.db'}", tmp_path)
+    project.migrate()
+    result = project.script("import-catalog")
+    assert result.returncode == 2
+    assert "name at least one file to import, e.g. --tracks tracks.csv (see --help)" in result.stderr
+
+
 def test_reader_strips_cells_skips_blank_lines_and_numbers_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "x.csv", '\ufeffA, b ,c\n 1 , two ,\n\n"multi\nline",x,y\n4,,\n')
     rows = list(csvimport.read_rows(path, required=["a", "b"], optional=["c"]))

@@ -111,6 +111,19 @@ def test_play_times_given_on_the_command_line_are_bounded(tmp_path):
     assert detect.returncode == 2 and "--at '1969-07-20T20:17:00Z' is outside the accepted range" in detect.stderr
 
 
+def test_option_values_a_job_cannot_use_are_usage_errors(tmp_path):
+    project = Project(f"sqlite:///{tmp_path / 'zamio.db'}", tmp_path)
+    project.migrate()
+    export = project.script("export-playlogs", "--from", "2026-03-02", "--to", "2026-03-01")
+    assert export.returncode == 2 and "--to 2026-03-01 is before --from 2026-03-02" in export.stderr
+    few_rows = project.script("convert-matches", "--batch-rows", "9")
+    assert few_rows.returncode == 2 and "--batch-rows >= 10" in few_rows.stderr
+    no_attempt = project.script("convert-matches", "--max-attempts", "0")
+    assert no_attempt.returncode == 2 and "--max-attempts >= 1" in no_attempt.stderr
+    unknown = project.script("convert-matches", "--station", "nowhere-fm")
+    assert unknown.returncode == 2 and "unknown station(s): nowhere-fm" in unknown.stderr
+
+
 def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: World):
     # Detected first: A on joy from 11:59:30.
     world.programme("joy", [("A", -30, 240)], T0, 3)

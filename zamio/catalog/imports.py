@@ -12,11 +12,9 @@ audio; its old rows stay searchable until the new set replaces them.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, and_, select, update
@@ -27,6 +25,7 @@ from zamio.files.csvread import ImportReport, Row, RowError
 from zamio.values.decimals import PERCENT
 from zamio.db.engine import insert_ignore, upsert, utcnow
 from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
+from zamio.runtime.progress import Progress, Transactions
 from zamio.catalog.identifiers import (
     normalise_ipi_name,
     normalise_isrc,
@@ -227,9 +226,9 @@ def upsert_contributor(conn: Connection, row: Row) -> None:
            update=["name", "share_percent", "publisher_id", "email", "ipi"])
 
 
-# --- bin/import-catalog ---------------------------------------------------------
+# --- several files in one import --------------------------------------------------
 
-#: Options of import-catalog in loading order (a file may refer to rows of an earlier one).
+#: The files an import can load, in loading order (a file may refer to rows of an earlier one).
 IMPORT_ORDER = ("societies", "tracks", "stations", "contributors", "agreements", "repertoire",
                 "rate_cards", "exchange_rates", "licence_fees")
 REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
@@ -237,54 +236,37 @@ REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "excha
 #: each loads whole or not at all, since half a tariff or half a share table prices plays wrongly
 #: without anybody noticing.  Tracks and stations load row by row.
 MONEY_FILES = (*REFERENCE_FILES, "contributors")
-IMPORT_HELP = {
-    "tracks": "tracks: track_ref,title,artist,audio_path [+isrc,iswc,album,duration_seconds,publisher,category,"
-              "society_code]",
-    "stations": "stations: station_ref,name,city,region,station_class,stream_url [+backup_stream_url,timezone,"
-                "contact_email]",
-    "contributors": "contributors: track_ref,name,role,share_percent [+publisher,email,ipi]",
-    "societies": "partner societies", "agreements": "reciprocal agreements", "repertoire": "partner repertoire",
-    "rate_cards": "rate cards", "exchange_rates": "exchange rates", "licence_fees": "station licence fees",
-}
 
 
-def add_import_arguments(parser: argparse.ArgumentParser) -> None:
-    for name in IMPORT_ORDER:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="CSV", help=IMPORT_HELP[name])
-
-
-def import_catalog(ctx: Any) -> int | None:
-    """Job: load each CSV given on the command line, in ``IMPORT_ORDER``, all in one
-    transaction (a file that cannot be used at all writes nothing); count each loaded
-    row ok and each rejected row failed.  Exit 65 if a row was refused as bad data (a
-    change to a reference row already used, ``zamio.catalog.reference``), else 1 if any row
-    was rejected.
+def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]], progress: Progress) -> int | None:
+    """Given the files to load as (name in ``IMPORT_ORDER``, path), in that order, load them all in
+    one transaction (a file that cannot be used at all writes nothing); count each loaded row ok and
+    each rejected row failed.  Return ``EXIT_DATA`` (65) if a row was refused as bad data (a change
+    to a reference row already used, ``zamio.catalog.reference``), else None: the failed rows make
+    the run exit 1.
 
     A file of ``MONEY_FILES`` loads whole or not at all: one rejected row in any of them,
     whatever its reason, refuses the whole import (DataError, exit 65) after every
     rejected row is listed.
     """
-    chosen = [(name, getattr(ctx.args, name)) for name in IMPORT_ORDER if getattr(ctx.args, name) is not None]
-    if not chosen:
-        raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
-    loaders = {name: _loader(name) for name, _ in chosen}
-    for name, path in chosen:
+    loaders = {name: _loader(name) for name, _ in files}
+    for name, path in files:
         if not path.is_file():
             raise DataError(f"--{name.replace('_', '-')} {path}: no such file")
     reports = []
-    with ctx.transaction() as conn:  # an unusable file (DataError) rolls back every file
-        for name, path in chosen:
+    with transactions() as conn:  # an unusable file (DataError) rolls back every file
+        for name, path in files:
             reports.append((name, path, ImportReport(name=path.name)))
             loaders[name](conn, path, reports[-1][2])
         for _name, path, report in reports:
             for line, reason in report.errors:
-                ctx.failed(f"{path} line {line}", reason)
+                progress.failed(f"{path} line {line}", reason)
         refused = [(path, report) for name, path, report in reports if name in MONEY_FILES and report.errors]
         if refused:
             raise DataError(_refusal(refused))
     for _name, _path, report in reports:
-        ctx.ok(report.rows_ok)
-        ctx.note(report.summary)
+        progress.ok(report.rows_ok)
+        progress.note(report.summary)
     return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, _, report in reports) else None
 
 

@@ -1,4 +1,4 @@
-"""``bin/convert-matches``: one play per airing, built from each station's detections.
+"""One play per airing, built from each station's detections.
 
 Per station with detections waiting (``convert_status='pending'`` and due), in one
 transaction per batch:
@@ -17,7 +17,7 @@ transaction per batch:
    report (an imported play) bills already is stored as its duplicate, never billed
    twice (``zamio.playlogs.billing``).
 4. Mark the detections of stored plays ``converted``; record why unusable detections
-   failed, retrying them with back-off until ``--max-attempts``, then ``parked``.
+   failed, retrying them with back-off until ``max_attempts``, then ``parked``.
 
 A run killed at any instant loses at most the station batch in progress, which the next
 run redoes identically.  Open airings are not written: a play appears once it is final
@@ -26,14 +26,13 @@ run redoes identically.  Open airings are not written: a play appears once it is
 
 from __future__ import annotations
 
-import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from zamio.playlogs.airings import (
     DEFAULT_SETTLE_SECONDS,
@@ -46,7 +45,6 @@ from zamio.playlogs.airings import (
 )
 from zamio.db.engine import utcnow
 from zamio.runtime.errors import UsageError
-from zamio.values.instants import ImplausibleTime, parse_play_time
 from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
 from zamio.db.tables import captures, detections, stations
@@ -277,8 +275,8 @@ def _record_problems(conn: Connection, evidence: StationEvidence, now: datetime,
             result.conflicts += store.set_detections(conn, [loser.detection_id], "conflict", note)
 
 
-def convert_station(engine: Any, station_id: int, now: datetime, settings: ConvertSettings,
-                    *, dry_run: bool = False, should_stop: Any = lambda: False) -> StationResult:
+def convert_station(engine: Engine, station_id: int, now: datetime, settings: ConvertSettings,
+                    *, dry_run: bool = False, should_stop: Callable[[], bool] = lambda: False) -> StationResult:
     """Convert one station's waiting detections at ``now``, batch after batch, one
     transaction each (a dry run computes one batch and rolls it back)."""
     from zamio.db.engine import transaction
@@ -296,58 +294,6 @@ def convert_station(engine: Any, station_id: int, now: datetime, settings: Conve
             limit = min(limit * 2, MAX_BATCH_ROWS)
 
 
-# --- the job -------------------------------------------------------------------------------
-
-
-def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/convert-matches``."""
-    parser.add_argument("--station", action="append", metavar="REF",
-                        help="convert only this station (station_ref; repeat for more)")
-    parser.add_argument("--as-of", metavar="TIME", type=as_of_time,
-                        help="treat TIME (ISO 8601 with offset, from 1970 to a day ahead of now) as now: replay "
-                             "history, e.g. a simulated day")
-    parser.add_argument("--tolerance-seconds", type=float, default=DEFAULT_START_TOLERANCE_SECONDS, metavar="S",
-                        help="detections whose implied starts differ by more are different airings "
-                             "(default: %(default)s)")
-    parser.add_argument("--settle-seconds", type=float, default=None, metavar="S",
-                        help="wait this long after an airing's last possible detection before writing it "
-                             "(default: 300, or two scan intervals plus a capture if longer)")
-    parser.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, metavar="N",
-                        help="park a detection that failed to convert N times (default: %(default)s)")
-    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, metavar="N",
-                        help="capture rows read per station transaction (default: %(default)s)")
-
-
-def as_of_time(text: str) -> datetime:
-    """``--as-of``: an ISO 8601 time with an offset that a play can have; ArgumentTypeError otherwise.
-
-    The converter writes plays up to this time, so it is bounded like every play time people give.
-    """
-    try:
-        return parse_play_time(text, utcnow())
-    except ImplausibleTime as error:
-        raise argparse.ArgumentTypeError(f"{text!r} {error}") from None
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time with an offset such as "
-                                         f"2026-03-02T18:00:00Z ({error})") from None
-
-
-def settings_from(args: argparse.Namespace, config: Any) -> ConvertSettings:
-    """The converter's settings from its options and the scan settings of the configuration."""
-    interval = float(getattr(config, "scan_interval_seconds", 120))
-    capture = float(getattr(config, "capture_seconds", 20.0))
-    settle = args.settle_seconds if args.settle_seconds is not None else max(
-        DEFAULT_SETTLE_SECONDS, 2 * interval + capture)
-    if args.tolerance_seconds < 0 or settle < 0 or args.max_attempts < 1 or args.batch_rows < 10:
-        raise UsageError("--tolerance-seconds and --settle-seconds must be >= 0, --max-attempts >= 1, "
-                         "--batch-rows >= 10")
-    return ConvertSettings(
-        start_tolerance_seconds=args.tolerance_seconds, settle_seconds=settle,
-        lookback_seconds=LOOKBACK_SCAN_INTERVALS * interval, batch_rows=args.batch_rows,
-        max_attempts=args.max_attempts,
-    )
-
-
 def station_ids(conn: Connection, refs: Sequence[str]) -> list[int]:
     """The ids of the named stations; raise UsageError naming any unknown reference."""
     query = select(stations.c.station_ref, stations.c.id).where(stations.c.station_ref.in_(refs))
@@ -356,33 +302,3 @@ def station_ids(conn: Connection, refs: Sequence[str]) -> list[int]:
     if missing:
         raise UsageError(f"unknown station(s): {', '.join(missing)}; see the stations table")
     return [rows[ref] for ref in refs]
-
-
-def convert_matches(ctx: Any) -> None:
-    """``bin/convert-matches``: convert every station with waiting detections, one after another."""
-    settings = settings_from(ctx.args, ctx.config)
-    now = ctx.args.as_of or utcnow()
-    with ctx.transaction(read_only=True) as conn:
-        wanted = station_ids(conn, ctx.args.station) if ctx.args.station else None
-        todo = pending_stations(conn, now, wanted)
-    total = StationResult()
-    for station_id in ctx.progress(todo, len(todo), "stations"):
-        if ctx.should_stop():
-            break
-        result = convert_station(ctx.engine, station_id, now, settings, dry_run=ctx.dry_run,
-                                 should_stop=ctx.should_stop)
-        total.add(result)
-        ctx.ok(result.stored)
-        for detection_id, message in result.failed:
-            ctx.failed(f"station {station_id} detection {detection_id}", message)
-    ctx.note(_summary(total, len(todo)))
-
-
-def _summary(total: StationResult, stations_seen: int) -> str:
-    parts = [f"{stations_seen} stations", f"{total.stored} plays stored"]
-    for count, label in ((total.revised, "revised"), (total.withdrawn, "withdrawn"),
-                         (total.parked, "detections parked"), (total.conflicts, "conflicting detections"),
-                         (total.duplicates, "already billed from another report")):
-        if count:
-            parts.append(f"{count} {label}")
-    return ", ".join(parts)

@@ -1,4 +1,4 @@
-"""``bin/export-playlogs``: current plays of a date range as CSV, JSON or JSON lines.
+"""Current plays of a date range as CSV, JSON or JSON lines.
 
 Only current plays (``status='final'``) are written, detected and imported alike, in
 station and start order.  Times are UTC ISO 8601 (``2026-03-02T14:05:00.250000Z``).
@@ -9,11 +9,9 @@ prefixed with ``'``; numbers stay numbers; booleans are ``true``/``false``.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +19,6 @@ from typing import IO, Any
 from sqlalchemy import Connection, select
 
 from zamio.files import csvwrite
-from zamio.runtime.errors import UsageError
 from zamio.db.tables import play_logs, stations, tracks
 
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
@@ -29,40 +26,14 @@ COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", 
 FORMATS = ("csv", "json", "jsonl")
 
 
-def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/export-playlogs``."""
-    parser.add_argument("--from", dest="date_from", required=True, type=date.fromisoformat, metavar="DATE",
-                        help="first day (YYYY-MM-DD, UTC) of plays to export")
-    parser.add_argument("--to", dest="date_to", required=True, type=date.fromisoformat, metavar="DATE",
-                        help="last day (YYYY-MM-DD, UTC), included")
-    parser.add_argument("--station", action="append", metavar="REF", help="only this station (repeat for more)")
-    parser.add_argument("--format", choices=FORMATS, default="csv",
-                        help="csv (default), json (one array) or jsonl (one object per line)")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
-
-
-def export_playlogs(ctx: Any) -> None:
-    """``bin/export-playlogs``: write the plays of the range to ``--out`` or standard output."""
-    args = ctx.args
-    if args.date_to < args.date_from:
-        raise UsageError(f"--to {args.date_to} is before --from {args.date_from}")
-    start = datetime.combine(args.date_from, time(), timezone.utc)
-    end = datetime.combine(args.date_to + timedelta(days=1), time(), timezone.utc)
-    with ctx.transaction(read_only=True) as conn:
-        records = list(play_records(conn, start, end, args.station))
-    if args.out is None:
-        write(sys.stdout, records, args.format)
-    else:
-        partial = args.out.with_name(args.out.name + ".partial")
-        with open(partial, "w", newline="", encoding="utf-8") as handle:
-            write(handle, records, args.format)
-        partial.replace(args.out)  # a reader never sees half a file
-    ctx.ok(len(records))
-    ctx.note(f"{len(records)} plays from {args.date_from} to {args.date_to}")
+def utc_days(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC range [start, end) of the days ``first`` to ``last``, ``last`` included."""
+    return (datetime.combine(first, time(), timezone.utc),
+            datetime.combine(last + timedelta(days=1), time(), timezone.utc))
 
 
 def play_records(conn: Connection, start: datetime, end: datetime,
-                 station_refs: list[str] | None = None) -> Iterator[dict[str, Any]]:
+                 station_refs: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
     """Given a UTC range [start, end), yield each current play starting in it as a dict of COLUMNS."""
     p = play_logs.c
     query = (
@@ -102,6 +73,14 @@ def write(handle: IO[str], records: list[dict[str, Any]], fmt: str) -> None:
         writer.writerow(COLUMNS)
         for record in records:
             writer.writerow([record[name] for name in COLUMNS])
+
+
+def write_file(path: Path, records: list[dict[str, Any]], fmt: str) -> None:
+    """Write records to ``path`` through a ``.partial`` file renamed at the end: a reader never sees half a file."""
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as handle:
+        write(handle, records, fmt)
+    partial.replace(path)
 
 
 def to_text(records: list[dict[str, Any]], fmt: str) -> str:

@@ -1,4 +1,4 @@
-"""``bin/import-playlogs``: plays reported by other monitoring services or partner societies.
+"""Plays reported by other monitoring services or partner societies.
 
 CSV columns: ``station_ref, started_at`` (ISO 8601 with a UTC offset), ``duration_seconds``,
 and ``track_ref`` or ``isrc``; optional ``title, artist, source, confidence, import_ref``.
@@ -15,8 +15,8 @@ Bad rows are reported with their line numbers; the good rows still load.
 
 from __future__ import annotations
 
-import argparse
 import functools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select
 from zamio.files import csvread as cv
 from zamio.files.csvread import ImportReport, Row, RowError
 from zamio.db.engine import utcnow
+from zamio.runtime.progress import Progress, Transactions
 from zamio.values.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS, decimal_places
 from zamio.catalog.identifiers import normalise_isrc, validate_isrc
 from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
@@ -40,27 +41,22 @@ MAX_PLAY_SECONDS = Decimal(6 * 3600)  # longer than any airing of one recording:
 MAX_CONFIDENCE = Decimal(100)  # a 0..1 confidence or a 0..100 score (ACRCloud's)
 
 
-def add_import_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/import-playlogs``."""
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE.csv", help="CSV files of plays")
-    parser.add_argument("--source", default="imported", metavar="NAME",
-                        help="who reported the plays, when a row has no source column (default: %(default)s)")
-
-
-def import_playlogs(ctx: Any) -> None:
-    """``bin/import-playlogs``: load each file in one transaction; report bad rows with their line numbers."""
-    for path in ctx.args.files:
+def import_playlogs(transactions: Transactions, files: Sequence[Path], default_source: str,
+                    progress: Progress) -> None:
+    """Load each file in a transaction of its own, rows without a ``source`` as reported by
+    ``default_source``; count the loaded rows ok and the bad rows failed, with their line numbers."""
+    for path in files:
         report = ImportReport(name=str(path))
         counts = {"new": 0, "duplicate": 0, "corrected": 0, "known": 0}
-        handle = functools.partial(_load_row, default_source=ctx.args.source, counts=counts)
-        with ctx.transaction() as conn:
+        handle = functools.partial(_load_row, default_source=default_source, counts=counts)
+        with transactions() as conn:
             cv.load_rows(conn, path, report, handle, REQUIRED, OPTIONAL)
-        ctx.ok(report.rows_ok)
+        progress.ok(report.rows_ok)
         for line, reason in report.errors:
-            ctx.failed(f"{path} line {line}", reason)
-        ctx.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them reporting airings "
-                 f"billed already, {counts['corrected']} corrected, {counts['known']} already imported, "
-                 f"{len(report.errors)} rows rejected")
+            progress.failed(f"{path} line {line}", reason)
+        progress.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them reporting airings "
+                      f"billed already, {counts['corrected']} corrected, {counts['known']} already imported, "
+                      f"{len(report.errors)} rows rejected")
 
 
 def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[str, int]) -> None:
