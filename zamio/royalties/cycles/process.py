@@ -1,4 +1,4 @@
-"""``bin/process-royalty-cycle``: close a period into line items, remittances and statements.
+"""Close a period into line items, remittances and statements.
 
 A close has two steps.  **Lock**, in one transaction: pending plays are priced
 first (in their own batches), then the cycle row, the assignment of pricings,
@@ -23,9 +23,9 @@ is rolled back, and writes no file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -35,7 +35,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from zamio.db.engine import utcnow
-from zamio.runtime.errors import ConfigError, DataError, UsageError, ZamioError
+from zamio.runtime.errors import ConfigError, DataError, ZamioError
+from zamio.runtime.progress import Progress, Transactions
 from zamio.values.money import from_units
 from zamio.royalties.cycles import closing
 from zamio.royalties.cycles import pool
@@ -43,7 +44,6 @@ from zamio.royalties.cycles import snapshot
 from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.workers import write_statements
 from zamio.royalties.statements.write import file_stem, remittances_csv, statements_csv, write_text
-from zamio.royalties.pricing.trace import trace_entry
 from zamio.royalties.statements.usage import write_usage_reports
 from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
 
@@ -230,37 +230,34 @@ def _write_files(conn: Connection, cycle: Any, folder: Path) -> None:
     write_text(folder / "summary.txt", "\n".join(summary_lines(cycle)) + "\n")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/process-royalty-cycle``."""
-    parser.add_argument("--name", metavar="NAME", help="the cycle's name, e.g. 2026-03 or 2026-H1")
-    parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="first day of the period (station-local dates)")
-    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="last day of the period, inclusive")
-    parser.add_argument("--method", choices=METHODS, default="per_second",
-                        help="per_second: pay the priced plays; pool: spread each station's licence fee over "
-                             "its weighted seconds (default per_second)")
-    parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
-    parser.add_argument("--regenerate", action="store_true",
-                        help="rewrite the files of a locked cycle from the ledger (byte-identical), once its inputs "
-                             "are checked against those recorded at the lock")
-    parser.add_argument("--despite-changed-inputs", action="store_true",
-                        help="with --regenerate: write the files even though inputs changed since the lock "
-                             "(the changes are listed; later cycles pay corrections as adjustments)")
-    parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
-                        help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
-                             "rate) and exit")
+def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, dry_run: bool,
+                    should_stop: Callable[[], bool]) -> tuple[Any, list[closing.Totals]]:
+    """Price the pending plays, then lock the period in one transaction (``close_cycle``); return the locked
+    row and its totals.
+
+    The pricing runs in its own batches, up to ``should_stop()``; in a dry run it runs inside the close's
+    one transaction instead, which is rolled back.
+    """
+    if not dry_run:
+        price_pending(transaction, run_id, should_stop=should_stop, workers=WORKERS)
+    with transaction() as conn:
+        if dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
+            price_pending(lambda: nullcontext(conn), run_id)
+        return close_cycle(conn, spec, run_id)
 
 
-def _folder(ctx: Any, name: str) -> Path:
-    return ctx.args.out or Path(ctx.config.var_dir) / "cycles" / name
+def write_and_finish(transaction: Transactions, cycle: Any, folder: Path) -> int:
+    """Given a cycle just locked, write its files in ``folder``, then queue its e-mails and mark it finished;
+    return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
+    with transaction(read_only=True) as conn:
+        write_files(conn, cycle, folder)
+    return finish(transaction, cycle, folder)
 
 
-def finish(ctx: Any, cycle: Any, folder: Path) -> int:
+def finish(transaction: Transactions, cycle: Any, folder: Path) -> int:
     """Given a locked cycle whose files are written in ``folder``, queue its e-mails and mark it finished, in
     one transaction; return how many e-mails were queued now."""
-    with ctx.transaction() as conn:
+    with transaction() as conn:
         queued = queue_statement_emails(conn, cycle, folder)
         conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle.id,
                                                   royalty_cycles.c.files_written_at.is_(None))
@@ -268,37 +265,39 @@ def finish(ctx: Any, cycle: Any, folder: Path) -> int:
     return queued
 
 
-def _locked(ctx: Any, cycle: Any) -> None:
-    """A locked cycle: finish its close if it was interrupted, else regenerate its files or just report it."""
-    folder = _folder(ctx, cycle.name)
+def rerun_locked(transaction: Transactions, cycle: Any, folder: Path, progress: Progress, *, regenerate: bool,
+                 despite_changes: bool, dry_run: bool) -> None:
+    """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
+    report it."""
     if cycle.files_written_at is None:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
               "finish (files, statement e-mails): finishing it")
-        if _checked_files(ctx, cycle, folder):
-            queued = finish(ctx, cycle, folder)
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
+            queued = finish(transaction, cycle, folder)
             print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
-            ctx.note(f"cycle {cycle.name} finished")
-    elif ctx.args.regenerate:
-        if _checked_files(ctx, cycle, folder):
+            progress.note(f"cycle {cycle.name} finished")
+    elif regenerate:
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
             print(f"files of locked cycle {cycle.name} regenerated in {folder}")
-        ctx.note(f"cycle {cycle.name} already locked")
+        progress.note(f"cycle {cycle.name} already locked")
     else:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC: not recomputed "
               f"(--regenerate rewrites its files)")
-        ctx.note(f"cycle {cycle.name} already locked")
+        progress.note(f"cycle {cycle.name} already locked")
     print("\n".join(summary_lines(cycle)))
 
 
-def _checked_files(ctx: Any, cycle: Any, folder: Path) -> bool:
+def checked_files(transaction: Transactions, cycle: Any, folder: Path, *, despite_changes: bool,
+                  dry_run: bool) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
     (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
-    with ctx.transaction(read_only=True) as conn:
-        check_inputs(conn, cycle, ctx.args.despite_changed_inputs)
-        if not ctx.dry_run:
+    with transaction(read_only=True) as conn:
+        check_inputs(conn, cycle, despite_changes)
+        if not dry_run:
             write_files(conn, cycle, folder)
-    if ctx.dry_run:
+    if dry_run:
         print(f"dry run: the files of locked cycle {cycle.name} were not written")
-    return not ctx.dry_run
+    return not dry_run
 
 
 def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) -> list[str]:
@@ -324,48 +323,3 @@ def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) ->
     print(f"inputs of cycle {cycle.name} changed since the lock (files written as locked, from the ledger):\n"
           f"{listed}")
     return changes
-
-
-def _spec(args: argparse.Namespace) -> CycleSpec:
-    if args.date_from is None or args.date_to is None:
-        raise UsageError("a new cycle needs --from and --to")
-    if args.date_from > args.date_to:
-        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
-    return CycleSpec(args.name, args.date_from, args.date_to, args.method, args.territory)
-
-
-def process_royalty_cycle(ctx: Any) -> int | None:
-    """Job entry point: trace an entry, report a locked cycle, or close a new one and write its files."""
-    args = ctx.args
-    if args.trace is not None:
-        with ctx.transaction(read_only=True) as conn:
-            print(json.dumps(trace_entry(conn, args.trace), indent=2, sort_keys=True))
-        return 0
-    if not args.name:
-        raise UsageError("--name is required (or --trace ENTRY_ID)")
-    with ctx.transaction(read_only=True) as conn:
-        existing = find_cycle(conn, args.name)
-    if existing is not None and existing.status == "locked":
-        _locked(ctx, existing)
-        return 0
-    if args.regenerate or args.despite_changed_inputs:
-        raise UsageError(f"cycle {args.name} is not locked: there is nothing to regenerate")
-    spec = _spec(args)
-    if not ctx.dry_run:
-        price_pending(ctx.transaction, ctx.run_id, should_stop=ctx.should_stop, workers=WORKERS)
-    with ctx.transaction() as conn:
-        if ctx.dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
-            price_pending(lambda: nullcontext(conn), ctx.run_id)
-        cycle, found = close_cycle(conn, spec, ctx.run_id)
-    print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
-    if ctx.dry_run:
-        print("dry run: nothing was locked and no file was written")
-        return None
-    folder = _folder(ctx, cycle.name)
-    with ctx.transaction(read_only=True) as conn:
-        write_files(conn, cycle, folder)
-    queued = finish(ctx, cycle, folder)
-    print(f"files written to {folder}; {queued} statement e-mail(s) queued")
-    ctx.ok()
-    ctx.note(f"cycle {cycle.name} locked")
-    return None

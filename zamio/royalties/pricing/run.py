@@ -1,4 +1,4 @@
-"""``bin/calculate-royalty-distributions``: price final plays and split them into the ledger.
+"""Price final plays and split them into the ledger.
 
 Each run makes three passes, each in batches of ``--batch-size`` plays (one
 transaction per batch: one query reads the batch, one ``COPY`` writes its pricings
@@ -25,7 +25,6 @@ redoes; nothing is booked twice (see ``zamio.royalties.pricing.ledger``).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import threading
@@ -44,7 +43,7 @@ from zamio.db.engine import is_sqlite, utcnow
 from zamio.values.money import format_amount
 from zamio.royalties.pricing.works import PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
-from zamio.royalties.pricing.price import UNPRICED_REASONS, Catalog, parked_play, price_play, reversed_play
+from zamio.royalties.pricing.price import Catalog, parked_play, price_play, reversed_play
 from zamio.royalties.pricing.rates import RateBook
 from zamio.db.tables import play_logs, royalty_pricings, stations
 
@@ -255,7 +254,7 @@ def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BA
     """Given a transaction factory, run the three pricing passes; return what was booked.
 
     ``transaction()`` must return a context manager yielding a connection in a fresh
-    transaction (``JobContext.transaction``), or the same one for a single-transaction run
+    transaction (a job's :class:`~zamio.runtime.progress.Transactions`), or the same one for a single-transaction run
     (then ``workers`` must be 1).  With ``workers`` > 1 on PostgreSQL, that many batches are
     priced at once, each in its own transaction on its own connection: one prices while another
     waits for the database.  SQLite has one writer at a time: there, batches go one by one.
@@ -318,37 +317,3 @@ def fewer_collections() -> Iterator[None]:
             _collections_paused -= 1
             if _collections_paused == 0:
                 gc.set_threshold(*_collections_threshold)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bin/calculate-royalty-distributions``."""
-    parser.add_argument("--batch-size", type=int, default=BATCH_PLAYS, metavar="N",
-                        help=f"plays per transaction (default {BATCH_PLAYS})")
-    parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",
-                        help=f"batches priced at once, each on its own connection (PostgreSQL; default "
-                             f"{WORKERS}; SQLite always prices one batch at a time)")
-    parser.add_argument("--recalculate", action="store_true",
-                        help="re-examine every priced play (after a rate or share correction): "
-                             "reverse and rebook those whose money changed")
-    parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="with --recalculate: first station-local play date to re-examine")
-    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="with --recalculate: last station-local play date to re-examine")
-
-
-def calculate_royalty_distributions(ctx: Any) -> None:
-    """Job entry point: price pending plays, count outcomes, report unpriced plays as failures."""
-    args = ctx.args
-    stats = price_pending(
-        ctx.transaction, ctx.run_id, batch_size=args.batch_size, should_stop=ctx.should_stop,
-        recalculate=args.recalculate, date_from=args.date_from, date_to=args.date_to, workers=args.workers)
-    unpriced = stats.statuses.get("unpriced", 0)
-    ctx.ok(stats.booked - unpriced)
-    ctx.skipped(stats.unchanged)
-    if unpriced:
-        reasons = ", ".join(f"{r} {n}" for r, n in sorted(stats.reasons.items()) if r in UNPRICED_REASONS)
-        ctx.failed(f"{unpriced} plays", f"cannot be priced ({reasons}): load rate cards, fix the station's class "
-                                       "or time zone, or correct the play (bin/suspense-report lists them); the "
-                                       "next run prices them", n=unpriced)
-    for phrase in stats.phrases():
-        ctx.note(phrase)

@@ -1,0 +1,127 @@
+"""Close a royalty cycle: line items, partner remittances, statements and usage reports.
+
+Prices any pending plays, then locks the period in one transaction and writes
+statements.csv, one CSV and HTML statement per recipient, remittances.csv and a
+usage report per partner society into --out (default var/cycles/NAME), and
+prints the reconciliation (payees + suspense + admin fees = gross priced); the
+statement e-mails are queued once the files exist.  A close interrupted after
+the lock is finished by running it again.  A locked cycle is never recomputed;
+--regenerate rewrites its files identically.
+--trace ENTRY_ID prints the evidence behind one ledger line.
+
+Examples:
+    bin/process-royalty-cycle --name 2026-03 --from 2026-03-01 --to 2026-03-31 --dry-run
+    bin/process-royalty-cycle --name 2026-03 --from 2026-03-01 --to 2026-03-31
+    bin/process-royalty-cycle --name 2026-Q2 --from 2026-04-01 --to 2026-06-30 --method pool
+    bin/process-royalty-cycle --name 2026-03 --regenerate
+    bin/process-royalty-cycle --trace 123456
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from zamio.royalties.cycles import snapshot
+from zamio.royalties.cycles.process import (METHODS, CycleSpec, find_cycle, price_and_close, report_lines,
+                                            rerun_locked, write_and_finish)
+from zamio.royalties.pricing.trace import trace_entry
+from zamio.runtime.config import Config
+from zamio.runtime.errors import UsageError
+from zamio.runtime.runner import Job, JobContext
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", metavar="NAME", help="the cycle's name, e.g. 2026-03 or 2026-H1")
+    parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="first day of the period (station-local dates)")
+    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="last day of the period, inclusive")
+    parser.add_argument("--method", choices=METHODS, default="per_second",
+                        help="per_second: pay the priced plays; pool: spread each station's licence fee over "
+                             "its weighted seconds (default per_second)")
+    parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="rewrite the files of a locked cycle from the ledger (byte-identical), once its inputs "
+                             "are checked against those recorded at the lock")
+    parser.add_argument("--despite-changed-inputs", action="store_true",
+                        help="with --regenerate: write the files even though inputs changed since the lock "
+                             "(the changes are listed; later cycles pay corrections as adjustments)")
+    parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
+                        help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
+                             "rate) and exit")
+
+
+@dataclass(frozen=True)
+class Settings:
+    trace: int | None
+    name: str  # empty with --trace
+    date_from: date | None
+    date_to: date | None
+    method: str
+    territory: str
+    out: Path | None
+    cycles_dir: Path  # where a cycle's folder goes without --out
+    regenerate: bool
+    despite_changed_inputs: bool
+
+    def folder(self, name: str) -> Path:
+        """The folder of cycle ``name``'s files."""
+        return self.out or self.cycles_dir / name
+
+
+def settings(args: argparse.Namespace, config: Config) -> Settings:
+    if args.trace is None and not args.name:
+        raise UsageError("--name is required (or --trace ENTRY_ID)")
+    return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
+                    args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs)
+
+
+def new_cycle(given: Settings) -> CycleSpec:
+    """The cycle to close, once ``--name`` names no locked cycle."""
+    if given.regenerate or given.despite_changed_inputs:
+        raise UsageError(f"cycle {given.name} is not locked: there is nothing to regenerate")
+    if given.date_from is None or given.date_to is None:
+        raise UsageError("a new cycle needs --from and --to")
+    if given.date_from > given.date_to:
+        raise UsageError(f"--from {given.date_from} is after --to {given.date_to}")
+    return CycleSpec(given.name, given.date_from, given.date_to, given.method, given.territory)
+
+
+def main(ctx: JobContext) -> int | None:
+    """Trace an entry, report a locked cycle, or close a new one and write its files."""
+    given = settings(ctx.args, ctx.config)
+    if given.trace is not None:
+        with ctx.transaction(read_only=True) as conn:
+            print(json.dumps(trace_entry(conn, given.trace), indent=2, sort_keys=True))
+        return 0
+    with ctx.transaction(read_only=True) as conn:
+        existing = find_cycle(conn, given.name)
+    if existing is not None and existing.status == "locked":
+        rerun_locked(ctx.transaction, existing, given.folder(existing.name), ctx, regenerate=given.regenerate,
+                     despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run)
+        return 0
+    close(ctx, new_cycle(given), given)
+    return None
+
+
+def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
+    """Price, lock and print the new cycle; then, unless in a dry run, write its files and queue its e-mails."""
+    cycle, found = price_and_close(ctx.transaction, spec, ctx.run_id, dry_run=ctx.dry_run,
+                                   should_stop=ctx.should_stop)
+    print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
+    if ctx.dry_run:
+        print("dry run: nothing was locked and no file was written")
+        return
+    folder = given.folder(cycle.name)
+    queued = write_and_finish(ctx.transaction, cycle, folder)
+    print(f"files written to {folder}; {queued} statement e-mail(s) queued")
+    ctx.ok()
+    ctx.note(f"cycle {cycle.name} locked")
+
+
+JOB = Job("process-royalty-cycle", __doc__, main, add_arguments=add_arguments)
