@@ -166,7 +166,8 @@ def test_suspense_is_released_once_the_recording_is_mapped(project: Project) -> 
     play = books.play(station, utc("2026-03-02 12:00"), 100, isrc="usrc-176-07839")
     price(project)
     assert project.script("update-pro-mappings", "-q").returncode == 0
-    assert project.scalar("SELECT society_status FROM play_logs WHERE id = :p", p=play) == "mapped"
+    assert project.query("SELECT society_id, status FROM isrc_mappings WHERE isrc = 'USRC17607839'") == [
+        (books.society_id("010"), "mapped")]
     price(project)
     held = "suspense:suspense:unidentified:isrc:usrc-176-07839"
     got = lines(project, play)

@@ -79,16 +79,23 @@ def test_mappings_are_exact_explicit_and_idempotent(project: Project) -> None:
     invalid = books.play(station, utc("2026-03-02 15:00"), 100, isrc="12345")
     first = project.script("update-pro-mappings")
     assert first.returncode == 0, first.stderr
-    state = {r[0]: (r[1], r[2]) for r in project.query("SELECT id, society_id, society_status FROM play_logs")}
-    assert state[mapped] == (books.society_id("052"), "mapped")
-    assert state[ambiguous] == (None, "ambiguous")
-    assert state[unknown] == (None, "unknown")  # explicit, never the local society
-    assert state[invalid] == (None, "invalid_isrc")
+    assert "1 ok" in first.stderr and "1 ISRC ambiguous, 1 ISRC invalid_isrc, 1 ISRC mapped" in first.stderr
+    state = {r[0]: (r[1], r[2]) for r in project.query("SELECT isrc, society_id, status FROM isrc_mappings")}
+    assert state == {"GBAYE0601498": (books.society_id("052"), "mapped"),  # by the normalised ISRC
+                     "USRC17607839": (None, "ambiguous"),
+                     "GHA122400001": (None, "unknown"),  # explicit, never the local society
+                     "12345": (None, "invalid_isrc")}
     second = project.script("update-pro-mappings")
     assert "nothing newly mapped" in second.stderr
-    books.repertoire("285", "GHA122400001")  # the repertoire grows: unknown rows are re-checked
+    books.repertoire("285", "GHA122400001")  # the repertoire grows: unknown ISRCs are re-checked
     project.script("update-pro-mappings")
-    assert project.scalar("SELECT society_status FROM play_logs WHERE id = :p", p=unknown) == "mapped"
+    assert project.query("SELECT society_id, status FROM isrc_mappings WHERE isrc = 'GHA122400001'") == [
+        (books.society_id("285"), "mapped")]
+    assert project.scalar("SELECT count(*) FROM isrc_mappings") == 4
+    rows = project.query("SELECT id, society_id, society_status FROM play_logs WHERE id IN (:a, :b, :c, :d)",
+                         a=mapped, b=ambiguous, c=unknown, d=invalid)
+    assert sorted(tuple(r) for r in rows) == [(p, None, "unmapped") for p in sorted((mapped, ambiguous, unknown,
+                                                                                      invalid))]
 
 
 # --- reference rows used by money are history ------------------------------------

@@ -1,47 +1,75 @@
-"""``bin/update-pro-mappings``: map detections and plays with an ISRC but no society to a partner society.
+"""ISRC → partner society mappings: ``isrc_mappings``, one row per normalised ISRC; this module is its only writer.
 
-A row is mapped by the **exact normalised ISRC** against ``partner_repertoire``
+An ISRC is mapped by its **exact normalised form** against ``partner_repertoire``
 (never by the ISRC's country prefix, which names the registrant's agency, not
-the work's origin).  The outcome is always explicit in ``society_status``:
+the work's origin).  The outcome is always explicit in ``isrc_mappings.status``:
 
 * ``mapped``: exactly one partner society claims the ISRC (``society_id`` set);
-* ``ambiguous``: several do (left for a person; the play stays in suspense);
+* ``ambiguous``: several do (left for a person; its plays stay in suspense);
 * ``unknown``: no society claims it yet; re-checked every run, never defaulted
   to the local society;
-* ``invalid_isrc``: the ISRC is malformed (the raw text is kept).
+* ``invalid_isrc``: the ISRC is malformed.
 
-Rows already ``mapped``, ``ambiguous`` or ``invalid_isrc`` are left alone, so
-running twice changes nothing the second time.  Work is set-based: one query
-per chunk of distinct ISRCs and one UPDATE per distinct ISRC and table.
+The ISRCs looked at are those of detections and current plays without a society of
+their own (a catalog track registered to a society gives a row one when it is
+recorded, imported or converted).  Those already ``mapped``, ``ambiguous`` or
+``invalid_isrc`` are left alone, so a second run changes nothing but the
+``checked_at`` of the unknown ones.  An ISRC that normalises to nothing is skipped:
+no play can be found by it.  Detections and plays are only read (a final play is
+never edited, ``zamio.db.tables.plays``); pricing reads a play's mapping through
+``mapped_societies``.
+
+Work is set-based: the distinct ISRCs by chunks, one transaction per chunk with one
+query for its mappings, one for its claims and one write per ISRC, in ISRC order.  Two
+runs at once leave one row per ISRC: the ISRC is a unique key, an insert that meets a
+row another run added leaves it, and an unknown row is changed only while still unknown.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Select, Table, select, union, update
 
 from zamio.catalog.identifiers import is_valid_isrc, normalise_isrc
-from zamio.db.tables import detections, partner_repertoire, play_logs
+from zamio.db.engine import insert_ignore, utcnow
+from zamio.db.tables import detections, isrc_mappings, partner_repertoire, play_logs
+from zamio.runtime.progress import Transactions
 
-PENDING_STATUSES = ("unmapped", "unknown")
+SETTLED_STATUSES = ("mapped", "ambiguous", "invalid_isrc")
+RECHECKED_STATUS = "unknown"
 CHUNK_ISRCS = 1000
 
 
-def _pending(table: Table) -> list[Any]:
-    conditions = [table.c.isrc.is_not(None), table.c.society_id.is_(None),
-                  table.c.society_status.in_(PENDING_STATUSES)]
-    if table is play_logs:
-        conditions.append(play_logs.c.status != "superseded")
-    return conditions
+def _seen(table: Table) -> Select:
+    """The raw ISRCs of ``table``'s rows without a society of their own, less those stored settled as they are."""
+    settled = (select(isrc_mappings.c.id)
+               .where(isrc_mappings.c.isrc == table.c.isrc, isrc_mappings.c.status.in_(SETTLED_STATUSES)).exists())
+    query = select(table.c.isrc).where(table.c.isrc.is_not(None), table.c.society_id.is_(None), ~settled)
+    return query.where(play_logs.c.status != "superseded") if table is play_logs else query
 
 
-def pending_isrcs(conn: Connection, table: Table) -> list[str]:
-    """Given detections or play_logs, return the distinct raw ISRCs of rows still to map, sorted."""
-    return list(conn.execute(select(table.c.isrc).where(*_pending(table)).distinct().order_by(table.c.isrc))
-                .scalars())
+def pending_isrcs(conn: Connection) -> list[str]:
+    """Return the distinct normalised ISRCs of detections and current plays without a society of their own
+    and without a settled mapping, sorted."""
+    raws = conn.execute(union(_seen(detections), _seen(play_logs))).scalars()
+    keys = {normalise_isrc(raw) for raw in raws}
+    return sorted(keys - {None} - set(statuses(conn, keys - {None}, SETTLED_STATUSES)))
+
+
+def statuses(conn: Connection, isrcs: Iterable[str], among: Sequence[str] | None = None) -> dict[str, str]:
+    """Given normalised ISRCs (and optionally the statuses wanted), return the status of those with a row."""
+    wanted = sorted(isrcs)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), CHUNK_ISRCS):
+        query = (select(isrc_mappings.c.isrc, isrc_mappings.c.status)
+                 .where(isrc_mappings.c.isrc.in_(wanted[start:start + CHUNK_ISRCS])))
+        if among is not None:
+            query = query.where(isrc_mappings.c.status.in_(list(among)))
+        found.update((isrc, status) for isrc, status in conn.execute(query))
+    return found
 
 
 def claims(conn: Connection, isrcs: Sequence[str]) -> dict[str, list[int]]:
@@ -67,36 +95,55 @@ def decide(raw: str, claimed: dict[str, list[int]]) -> tuple[int | None, str]:
     return None, "ambiguous" if societies else "unknown"
 
 
-def map_chunk(conn: Connection, table: Table, raws: Sequence[str]) -> Counter:
-    """Given raw ISRCs of ``table``, map their pending rows; return rows changed per status."""
-    claimed = claims(conn, sorted({normalise_isrc(r) or "" for r in raws}))
-    stmt = (update(table).where(table.c.isrc == bindparam("m_raw"), *_pending(table))
-            .values(society_id=bindparam("m_society"), society_status=bindparam("m_status")))
+def _added(conn: Connection, isrc: str, society: int | None, status: str, now: datetime) -> bool:
+    row = dict(isrc=isrc, status=status, society_id=society, decided_at=now, checked_at=now)
+    return insert_ignore(conn, isrc_mappings, [row], ["isrc"]) == 1
+
+
+def _rechecked(conn: Connection, isrc: str, society: int | None, status: str, now: datetime) -> bool:
+    values = dict(status=status, society_id=society, checked_at=now)
+    if status != RECHECKED_STATUS:
+        values["decided_at"] = now
+    result = conn.execute(update(isrc_mappings).values(**values)
+                          .where(isrc_mappings.c.isrc == isrc, isrc_mappings.c.status == RECHECKED_STATUS))
+    return result.rowcount == 1
+
+
+def map_isrcs(conn: Connection, isrcs: Sequence[str], now: datetime) -> Counter:
+    """Given normalised ISRCs, decide those not settled yet and write their rows; return the ISRCs newly
+    decided per status (an ISRC found or still unknown is re-checked every run and not counted)."""
+    known = statuses(conn, isrcs)
+    todo = sorted(isrc for isrc in set(isrcs) if known.get(isrc, RECHECKED_STATUS) == RECHECKED_STATUS)
+    claimed = claims(conn, [isrc for isrc in todo if is_valid_isrc(isrc)])
     counts: Counter = Counter()
-    for raw in raws:
-        society, status = decide(raw, claimed)
-        result = conn.execute(stmt, {"m_raw": raw, "m_society": society, "m_status": status})
-        if status == "unknown":
-            continue  # unknown rows are re-checked every run; only a change of state is counted
-        counts[status] += max(result.rowcount, 0)
+    for isrc in todo:
+        society, status = decide(isrc, claimed)
+        write = _rechecked if isrc in known else _added
+        if write(conn, isrc, society, status, now) and status != RECHECKED_STATUS:
+            counts[status] += 1
     return counts
 
 
-def update_pro_mappings(ctx: Any) -> None:
-    """Job entry point: map pending detections, then pending plays, by chunks of distinct ISRCs."""
+def update_mappings(transaction: Transactions, *, should_stop: Callable[[], bool] = lambda: False) -> Counter:
+    """Given a transaction factory, map every pending ISRC, a chunk per transaction, until done or
+    ``should_stop()``; return the ISRCs newly decided per status."""
+    with transaction(read_only=True) as conn:
+        isrcs = pending_isrcs(conn)
     totals: Counter = Counter()
-    for table in (detections, play_logs):
-        with ctx.transaction(read_only=True) as conn:
-            raws = pending_isrcs(conn, table)
-        for start in range(0, len(raws), CHUNK_ISRCS):
-            if ctx.should_stop():
-                break
-            with ctx.transaction() as conn:
-                counts = map_chunk(conn, table, raws[start:start + CHUNK_ISRCS])
-            for status, n in counts.items():
-                totals[f"{table.name} {status}"] += n
-    ctx.ok(sum(n for key, n in totals.items() if key.endswith("mapped")))
-    for key, n in sorted(totals.items()):
-        ctx.note(f"{n} {key}")
-    if not totals:
-        ctx.note("nothing newly mapped")
+    for start in range(0, len(isrcs), CHUNK_ISRCS):
+        if should_stop():
+            break
+        with transaction() as conn:
+            totals.update(map_isrcs(conn, isrcs[start:start + CHUNK_ISRCS], utcnow()))
+    return totals
+
+
+def mapped_societies(conn: Connection, isrcs: Iterable[str]) -> dict[str, int]:
+    """Given normalised ISRCs, return the society each one that is mapped is mapped to."""
+    wanted = sorted(set(isrcs))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK_ISRCS):
+        rows = conn.execute(select(isrc_mappings.c.isrc, isrc_mappings.c.society_id).where(
+            isrc_mappings.c.isrc.in_(wanted[start:start + CHUNK_ISRCS]), isrc_mappings.c.status == "mapped"))
+        found.update((isrc, society_id) for isrc, society_id in rows)
+    return found

@@ -1,8 +1,9 @@
-"""Catalog: publishers, artists, partner societies and agreements, tracks, contributors, partner repertoire."""
+"""Catalog: publishers, artists, partner societies and agreements, tracks, contributors, partner repertoire,
+and the ISRC → partner society mappings decided from it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Column, Float, Index, Table, Text, UniqueConstraint
 
 from zamio.db.types import DateText, ExactDecimal, UTCDateTime
 from zamio.values.decimals import PERCENT
@@ -128,3 +129,19 @@ partner_repertoire = Table(
     UniqueConstraint("society_id", "isrc"),
 )
 Index("ix_partner_repertoire_isrc", partner_repertoire.c.isrc)
+
+# One row per normalised ISRC seen on detections and plays, written by bin/update-pro-mappings only
+# (zamio.catalog.mappings, sql/0019): the partner society that claims it in partner_repertoire.
+# Pricing takes a play's society from here (zamio.royalties.pricing.works.with_mapped_societies).
+isrc_mappings = Table(
+    "isrc_mappings",
+    metadata,
+    id_column(),
+    Column("isrc", Text, nullable=False, unique=True),  # normalised (zamio.catalog.identifiers)
+    Column("status", Text, nullable=False),  # mapped | ambiguous | unknown (re-checked) | invalid_isrc
+    ref("society_id", "partner_societies"),  # set exactly when mapped
+    Column("decided_at", UTCDateTime, nullable=False),  # when it took its status
+    Column("checked_at", UTCDateTime, nullable=False),  # when the job last looked at it
+    CheckConstraint("status IN ('mapped', 'ambiguous', 'unknown', 'invalid_isrc')", name="ck_isrc_mappings_status"),
+    CheckConstraint("(status = 'mapped') = (society_id IS NOT NULL)", name="ck_isrc_mappings_society"),
+)

@@ -44,6 +44,9 @@ play_logs = Table(
     Column("detection_count", Integer, nullable=False, server_default="0"),
     Column("confidence_avg", Float),
     Column("confidence_min", Float),
+    # The partner society of the play's catalog track as stored (import or conversion): "mapped" with one,
+    # else "unmapped".  An ISRC's society is in isrc_mappings (bin/update-pro-mappings, sql/0019), which pricing
+    # reads first; rows stored before 0019 may hold that job's outcome here, kept as pricing's fallback.
     ref("society_id", "partner_societies"),
     Column("society_status", Text, nullable=False, server_default="unmapped"),
     Column("import_ref", Text),

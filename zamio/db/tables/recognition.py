@@ -100,6 +100,8 @@ detections = Table(
     Column("speed", Float, nullable=False, server_default="1"),
     Column("confidence", Float),
     Column("score", Float),
+    # The partner society of the catalog track heard, when recorded ("mapped"), else "unmapped"; an ISRC's
+    # society is in isrc_mappings (sql/0019; rows recorded before it may hold bin/update-pro-mappings' outcome).
     ref("society_id", "partner_societies"),
     Column("society_status", Text, nullable=False, server_default="unmapped"),
     Column("raw_status_code", Integer),

@@ -41,7 +41,8 @@ from sqlalchemy import BigInteger, Connection, Select, bindparam, select
 
 from zamio.db.engine import is_sqlite, utcnow
 from zamio.values.money import format_amount
-from zamio.royalties.pricing.works import PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works
+from zamio.royalties.pricing.works import (PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works,
+                                          with_mapped_societies)
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import Catalog, parked_play, price_play, reversed_play
 from zamio.royalties.pricing.rates import RateBook
@@ -172,7 +173,7 @@ class Keyset:
                 self.done = True
                 return [], {}
             self.after = rows[-1][0]
-        plays = [PlayFacts._make(row[:PLAY_FIELDS]) for row in rows]
+        plays = with_mapped_societies(conn, [PlayFacts._make(row[:PLAY_FIELDS]) for row in rows])
         latest = {row[PLAY_FIELDS]: Previous._make(row[PLAY_FIELDS:]) for row in rows if len(row) > PLAY_FIELDS}
         return plays, latest
 

@@ -5,7 +5,9 @@
 are those the pricing names (its rate card; in its details the agreement and the
 society's default fee row), which are never edited once used (``zamio.catalog.reference``),
 so they hold the values that produced the amount.  A pool line also shows the
-licence fee and the part of it (days, units) it was spread from.
+licence fee and the part of it (days, units) it was spread from.  A play without a
+catalog track shows the mapping of its ISRC (``isrc_mappings``), which gave it its
+society when mapped (``zamio.royalties.pricing.works.with_mapped_societies``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from zamio.catalog.identifiers import normalise_isrc
 from zamio.runtime.errors import DataError
-from zamio.db.tables import (captures, cycle_pricings, detections, licence_fee_parts, play_detections, play_logs,
-                          rate_cards, reciprocal_agreements, royalty_cycles, royalty_ledger, royalty_pricings,
-                          society_admin_fees, station_licence_fees, stations)
+from zamio.db.tables import (captures, cycle_pricings, detections, isrc_mappings, licence_fee_parts, play_detections,
+                          play_logs, rate_cards, reciprocal_agreements, royalty_cycles, royalty_ledger,
+                          royalty_pricings, society_admin_fees, station_licence_fees, stations)
 
 POOL_KEY = re.compile(r"^c\d+:f(?P<fee>\d+):(?:d(?P<day>\d{4}-\d\d-\d\d):)?")  # zamio.royalties.cycles.pool
 
@@ -81,6 +84,12 @@ def _fee_part(conn: Connection, chain: dict[str, Any], entry: dict[str, Any], pr
         chain["licence_fee_part"] = _one(conn, parts, parts.c.fee_id == fee_id, parts.c.cycle_id == entry["cycle_id"])
 
 
+def _isrc_mapping(conn: Connection, play: dict[str, Any]) -> dict[str, Any] | None:
+    """The mapping of the ISRC of a play without a catalog track (a play with one is owed through its work)."""
+    isrc = normalise_isrc(play["isrc"]) if play["track_id"] is None else None
+    return _one(conn, isrc_mappings, isrc_mappings.c.isrc == isrc) if isrc else None
+
+
 def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     """Given a ledger entry id, return its chain: entry, reversed entry, pricing, rate card, cycle,
     play, station, detections with their captures.  Raise DataError if the entry does not exist."""
@@ -109,6 +118,7 @@ def trace_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     chain["cycle"] = _one(conn, royalty_cycles, royalty_cycles.c.id == cycle_id) if cycle_id else None
     if play_id is not None:
         chain["play"] = _one(conn, play_logs, play_logs.c.id == play_id)
+        chain["isrc_mapping"] = _isrc_mapping(conn, chain["play"])
         chain["station"] = _one(conn, stations, stations.c.id == chain["play"]["station_id"])
         chain["detections"] = _evidence(conn, play_id)
     return chain

@@ -1,7 +1,10 @@
 """The facts a batch of plays needs, loaded set-based: a few queries per batch, never per play.
 
 ``load_plays`` and ``load_works`` take the ids of one batch; ``Societies.load``
-reads the (small) societies and agreements tables once per run.
+reads the (small) societies and agreements tables once per run.  A play without a
+catalog track is owed through its society: the one its normalised ISRC is mapped to
+in ``isrc_mappings`` (``bin/update-pro-mappings``), else the play's own ``society_id``
+(``with_mapped_societies``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import aliased
 
+from zamio.catalog.identifiers import normalise_isrc
+from zamio.catalog.mappings import mapped_societies
 from zamio.runtime.errors import DataError
 from zamio.royalties.pricing.split import Agreement, Contributor, Payee, Society, SocietyFee, Work
 from zamio.db.tables import (artists, contributors, partner_societies, play_logs, publishers,
@@ -33,8 +38,9 @@ class PlayFacts(NamedTuple):
     confidence: float | None
     category: str
     track_id: int | None
-    society_id: int | None
+    society_id: int | None  # the play's own; for a play without a track, its ISRC's mapping once looked up
     recording_key: str
+    isrc: str | None
 
 
 PLAY_COLUMNS = (  # PlayFacts, field by field
@@ -42,6 +48,7 @@ PLAY_COLUMNS = (  # PlayFacts, field by field
     stations.c.timezone, stations.c.country.label("territory"), play_logs.c.started_at,
     play_logs.c.duration_seconds.label("seconds"), play_logs.c.confidence_avg.label("confidence"),
     play_logs.c.category, play_logs.c.track_id, play_logs.c.society_id, play_logs.c.recording_key,
+    play_logs.c.isrc,
 )
 PLAY_FIELDS = len(PLAY_COLUMNS)
 
@@ -78,10 +85,23 @@ CONTRIBUTORS_QUERY = (
 
 
 def load_plays(conn: Connection, ids: Sequence[int]) -> list[PlayFacts]:
-    """Given play ids, return their facts (with their station's class, zone, territory), by id."""
+    """Given play ids, return their facts (with their station's class, zone, territory and the society of
+    their ISRC), by id."""
     if not ids:
         return []
-    return [PlayFacts(*row) for row in conn.execute(PLAYS_QUERY, {"ids": list(ids)})]  # columns in field order
+    plays = [PlayFacts(*row) for row in conn.execute(PLAYS_QUERY, {"ids": list(ids)})]  # columns in field order
+    return with_mapped_societies(conn, plays)
+
+
+def with_mapped_societies(conn: Connection, plays: list[PlayFacts]) -> list[PlayFacts]:
+    """Given plays as read, return them with the society of each play without a catalog track taken from its
+    normalised ISRC's mapping when it is mapped (a play with a track is owed through the track's work)."""
+    isrcs = {play.id: normalise_isrc(play.isrc) for play in plays if play.track_id is None and play.isrc}
+    mapped = mapped_societies(conn, {isrc for isrc in isrcs.values() if isrc})
+    if not mapped:
+        return plays
+    return [play._replace(society_id=mapped[isrcs[play.id]]) if isrcs.get(play.id) in mapped else play
+            for play in plays]
 
 
 def load_works(conn: Connection, track_ids: Iterable[int], known: dict[int, Work] | None = None) -> dict[int, Work]:
