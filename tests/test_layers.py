@@ -9,6 +9,7 @@ This test runs ``lint-imports`` on them, so a wrong import fails the suite.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -53,3 +54,17 @@ def test_a_wrong_import_breaks_a_contract(tmp_path: Path) -> None:
     assert result.returncode != 0
     for module in ("zamio.royalties.pricing.split", "zamio.db.types", "zamio.recognition.match", "zamio.scanning.gaps"):
         assert module in result.stdout, (module, result.stdout[-4000:])
+
+
+def test_the_domain_takes_no_job_context() -> None:
+    """Domain functions take connections, settings and the runtime's protocols: ``ctx`` stays in the adapters."""
+    found = []
+    for path in sorted((ROOT / "zamio").rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[1] == "jobs" or relative == Path("zamio/runtime/runner.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+                found += [f"{relative}:{node.lineno} {node.name}" for name in names if name == "ctx"]
+    assert not found, f"functions of the domain taking a job context: {found}"
