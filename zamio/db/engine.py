@@ -34,16 +34,23 @@ def utcnow() -> datetime:
 
 
 def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio") -> Engine:
-    """Create the engine for ``url``: SQLite with WAL and immediate write transactions, or PostgreSQL."""
+    """Create the engine for ``url``: SQLite with WAL and immediate write transactions, or PostgreSQL.
+
+    Bound parameters are hidden from SQLAlchemy's statement log (``-vvv``) and from the
+    text of its errors, which reach the log and ``job_runs``: they carry stream links
+    with their passwords and whatever else a row holds.
+    """
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     if database.is_sqlite:
         if database.sqlite_file is not None:
             database.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(database.sqlalchemy_url, connect_args={"timeout": busy_timeout_ms / 1000})
+        engine = create_engine(database.sqlalchemy_url, hide_parameters=True,
+                               connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(
         database.sqlalchemy_url,
+        hide_parameters=True,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10, "application_name": application_name[:63]},
     )

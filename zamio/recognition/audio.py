@@ -8,8 +8,15 @@ Opus, FLAC, MPEG-TS, ...) goes through one ``ffmpeg`` subprocess that writes raw
 
 Every problem with one input is a typed error with a stable ``reason`` (see
 ``zamio.runtime.errors``): ``CorruptAudio``, ``EmptyAudio``, ``SilentAudio``, ``NotAudio``,
-``AudioTooLong``.  A missing ffmpeg is ``DecoderMissing``, which concerns the whole
-run rather than one item.
+``AudioTooLong``, ``NotAFile``, ``FileTooLarge``.  A missing ffmpeg is ``DecoderMissing``,
+which concerns the whole run rather than one item.
+
+A path is untrusted input: it may name a device that never ends (``/dev/zero``), a
+FIFO that blocks whoever opens it, a folder, or a file of gigabytes.  A file is looked
+up before it is opened and only a regular file of at most ``MAX_FILE_BYTES`` is read;
+ffmpeg runs under a time limit, and a caller's ``should_stop`` ends a decode within
+``STOP_POLL_SECONDS``.  Messages name the input and the kind of problem, never its
+bytes: a path pointed at a ``.env`` file must not copy its secrets into a log.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ import math
 import os
 import shutil
 import signal
+import stat
 import subprocess
+import time
 import wave
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from zamio.runtime.errors import ItemError, ServiceUnavailable
+from zamio.runtime.errors import ItemError, ServiceUnavailable, TemporaryFailure
 
 # 8 kHz keeps everything up to 4 kHz, where the stable tonal peaks of music are, and
 # makes analysis about 2.8x cheaper than 22.05 kHz (chosen by bench/fingerprint_bench.py).
@@ -42,8 +52,16 @@ DEFAULT_MAX_DECODE_SECONDS = 2 * 3600.0
 RESAMPLE_HALF_TAPS = 5  # zero crossings of the anti-alias filter on each side
 RESAMPLE_CUTOFF = 0.9  # of the output Nyquist: aliases from above it end up below -25 dB
 
+# No catalog track is bigger: three hours of CD-quality WAV are 1.9 GB.  A larger file is
+# a disk image or a mistake, and hashing and decoding it would hold a job for minutes.
+MAX_FILE_BYTES = 2 * 1024**3
+
+# How often a running decode asks its caller whether to stop (a first SIGTERM).
+STOP_POLL_SECONDS = 0.25
+
 FFMPEG_BINARY = "ffmpeg"
 _FLOAT_BYTES = 4
+_READ_BLOCK_BYTES = 1 << 20
 
 
 class DecoderMissing(ServiceUnavailable):
@@ -80,6 +98,23 @@ class AudioTooLong(ItemError):
     """The input is longer than the caller's maximum duration."""
 
     reason = "audio_too_long"
+
+
+class NotAFile(ItemError):
+    """The path names a device, FIFO, socket or directory, not a file to read."""
+
+    reason = "not_a_file"
+
+
+class FileTooLarge(ItemError):
+    """The file is larger than ``MAX_FILE_BYTES`` (or the caller's maximum)."""
+
+    reason = "too_large"
+
+
+class DecodeStopped(TemporaryFailure):
+    """The caller asked to stop while ffmpeg was decoding; ffmpeg was killed.  Not the
+    input's fault: it is decoded again by a later run."""
 
 
 def ffmpeg_available(binary: str = FFMPEG_BINARY) -> bool:
@@ -165,30 +200,79 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
     return firwin(taps, cutoff, window=("kaiser", 5.0))  # resample_poly scales it by up
 
 
+def check_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> int:
+    """Given a path, return the size in bytes of the regular file it names, looked up
+    without opening it (opening a FIFO waits for a writer; a device never ends).
+
+    Raise ``NotAFile`` for a device, FIFO, socket or directory, ``FileTooLarge`` beyond
+    ``max_bytes``, and OSError when the path cannot be looked up (missing, no permission).
+    """
+    name = os.fspath(path)
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotAFile(f"{name} is {_file_kind(info.st_mode)}, not an audio file; fix the path")
+    if info.st_size > max_bytes:
+        raise FileTooLarge(f"{name} has {info.st_size} bytes, more than the {max_bytes} an audio file "
+                           "may have; cut it or fix the path")
+    return info.st_size
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (a named pipe)"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), "a special file")
+
+
+def read_blocks(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+                block_bytes: int = _READ_BLOCK_BYTES) -> Iterator[bytes]:
+    """Given the path of a regular file (checked by ``check_file`` first), yield its bytes
+    in blocks of at most ``block_bytes``; raise ``FileTooLarge`` once more than
+    ``max_bytes`` were read (a file still being written past the limit)."""
+    check_file(path, max_bytes=max_bytes)
+    total = 0
+    with open(path, "rb") as f:
+        while block := f.read(min(block_bytes, max_bytes + 1 - total)):
+            total += len(block)
+            if total > max_bytes:
+                raise FileTooLarge(f"{os.fspath(path)} grew past {max_bytes} bytes while it was read, more than "
+                                   "an audio file may have; cut it or fix the path")
+            yield block
+
+
+def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Given the path of a regular file, return its bytes; raise as ``read_blocks`` does."""
+    return b"".join(read_blocks(path, max_bytes=max_bytes))
+
+
 def decode_file(
     path: str | os.PathLike,
     *,
     max_seconds: float | None = None,
     timeout_seconds: float = 60,
     ffmpeg: str = FFMPEG_BINARY,
+    max_bytes: int = MAX_FILE_BYTES,
+    should_stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Given an audio file, return its mono float32 samples at ``ANALYSIS_RATE`` Hz.
 
-    Raise ``EmptyAudio`` (empty file), ``NotAudio`` (a text or HTML file),
-    ``CorruptAudio`` (undecodable), ``SilentAudio``, ``AudioTooLong`` (longer than
-    ``max_seconds``), ``DecoderMissing`` (not WAV and no ``ffmpeg``); ffmpeg is killed
-    after ``timeout_seconds`` of wall time (``CorruptAudio``).
+    Raise ``NotAFile`` (a device, FIFO or directory: never opened), ``FileTooLarge``
+    (over ``max_bytes``: never read), ``EmptyAudio`` (empty file), ``NotAudio`` (a text
+    or HTML file), ``CorruptAudio`` (undecodable), ``SilentAudio``, ``AudioTooLong``
+    (longer than ``max_seconds``), ``DecoderMissing`` (not WAV and no ``ffmpeg``); ffmpeg
+    is killed after ``timeout_seconds`` of wall time (``CorruptAudio``), or as soon as
+    ``should_stop()`` is true (``DecodeStopped``).
     """
+    name = os.fspath(path)
+    check_file(path, max_bytes=max_bytes)
     with open(path, "rb") as f:
         head = f.read(4096)
-    name = os.fspath(path)
     _reject_non_audio(head, name)
     if probe_codec(head) == "wav":
         with open(path, "rb") as f:
             pcm = _decode_wav(f, name, ffmpeg)
         if pcm is not None:
             return _finish(pcm, name, max_seconds)
-    samples = _run_ffmpeg(["-i", name], None, name, max_seconds, timeout_seconds, ffmpeg, head)
+    samples = _run_ffmpeg(["-i", name], None, name, max_seconds, timeout_seconds, ffmpeg, head, should_stop)
     return _finish(samples, name, max_seconds)
 
 
@@ -213,7 +297,7 @@ def decode_bytes(
         if pcm is not None:
             return _finish(pcm, name, max_seconds)
     args = (["-f", format_hint] if format_hint else []) + ["-i", "pipe:0"]
-    samples = _run_ffmpeg(args, data, name, max_seconds, timeout_seconds, ffmpeg, data[:4096])
+    samples = _run_ffmpeg(args, data, name, max_seconds, timeout_seconds, ffmpeg, data[:4096], None)
     return _finish(samples, name, max_seconds)
 
 
@@ -222,9 +306,24 @@ def _reject_non_audio(head: bytes, name: str) -> None:
         raise EmptyAudio(f"{name} is empty (0 bytes); capture or upload it again")
     if probe_codec(head) is None and looks_like_text(head):
         raise NotAudio(
-            f"{name} is text, not audio (starts with {head[:40]!r}); "
-            "the URL or upload probably points at a web page or playlist, not the audio"
+            f"{name} is {text_kind(head)}, not audio; the path, URL or upload probably points at "
+            "a document, a web page or a playlist, not the audio"
         )
+
+
+def text_kind(head: bytes) -> str:
+    """Given the first bytes of a text input, say what kind of text it is, for messages
+    that must not quote it: 'an HTML page', 'an XML document', 'JSON', 'a playlist' or 'text'."""
+    start = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith(b"<?xml"):
+        return "an XML document"
+    if start.startswith(b"<"):
+        return "an HTML page"
+    if start.startswith((b"#extm3u", b"#extinf", b"[playlist]")):
+        return "a playlist"
+    if start.startswith((b"{", b"[")):
+        return "JSON"
+    return "text"
 
 
 def _finish(samples: np.ndarray, name: str, max_seconds: float | None) -> np.ndarray:
@@ -284,6 +383,7 @@ def _run_ffmpeg(
     timeout_seconds: float,
     ffmpeg: str,
     head: bytes,
+    should_stop: Callable[[], bool] | None,
 ) -> np.ndarray:
     """Run ffmpeg on the input and return its float32 output at ANALYSIS_RATE."""
     exe = shutil.which(ffmpeg)
@@ -298,15 +398,17 @@ def _run_ffmpeg(
            "-t", f"{limit:.3f}", "-vn", "-ac", "1", "-ar", str(ANALYSIS_RATE), "-f", "f32le", "pipe:1"]
     if data is not None:
         cmd.remove("-nostdin")  # the input comes on stdin
-    out, err, code = _communicate(cmd, data, timeout_seconds, name)
+    out, err, code = _communicate(cmd, data, timeout_seconds, name, should_stop)
     samples = np.frombuffer(out[: len(out) // _FLOAT_BYTES * _FLOAT_BYTES], "<f4")
     if code != 0 and samples.size == 0:
         _raise_decode_failure(name, head, err)
     return samples.copy()
 
 
-def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, name: str):
-    """Run ``cmd`` in its own process group; kill the whole group on timeout."""
+def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, name: str,
+                 should_stop: Callable[[], bool] | None):
+    """Run ``cmd`` in its own process group; kill the whole group on timeout, on a stop
+    request, or when anything (a second SIGTERM) interrupts the wait."""
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
@@ -315,20 +417,48 @@ def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, nam
         start_new_session=True,
     )
     try:
-        out, err = proc.communicate(data, timeout=timeout_seconds)
+        out, err = _wait(proc, data, time.monotonic() + timeout_seconds, should_stop, name)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _kill(proc)
         raise CorruptAudio(
             f"decoding {name} took more than {timeout_seconds:g} s and was stopped; "
             "the file may be damaged or the stream stalled",
             reason="decode_timeout",
         ) from None
+    except BaseException:
+        _kill(proc)
+        raise
     return out, err.decode("utf-8", "replace").strip(), proc.returncode
 
 
+def _wait(proc: subprocess.Popen, data: bytes | None, deadline: float,
+          should_stop: Callable[[], bool] | None, name: str) -> tuple[bytes, bytes]:
+    """Return ffmpeg's (stdout, stderr) once it exits; raise TimeoutExpired at ``deadline``
+    and ``DecodeStopped`` when ``should_stop()`` turns true while it runs."""
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            return proc.communicate(data, timeout=min(left, STOP_POLL_SECONDS) if should_stop else left)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            if should_stop is not None and should_stop():
+                raise DecodeStopped(f"decoding {name} was stopped: the run was asked to stop") from None
+        data = None  # a repeated communicate() goes on with the input already given
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended on its own meanwhile
+        pass
+    proc.communicate()
+
+
 def _raise_decode_failure(name: str, head: bytes, err: str) -> None:
-    detail = err.splitlines()[-1] if err else "no output"
     if probe_codec(head) is None:
-        raise NotAudio(f"{name} is not in any audio format ffmpeg knows ({detail})")
+        # ffmpeg's complaint about data it cannot place may quote what it parsed: leave it out.
+        raise NotAudio(f"{name} is unknown binary data, not in any audio format ffmpeg knows; "
+                       "check that it is an audio file")
+    detail = err.splitlines()[-1] if err else "no output"
     raise CorruptAudio(f"{name} cannot be decoded ({detail}); the file is damaged, re-encode or re-capture it")

@@ -10,17 +10,20 @@ For each claimed track the audio is decoded and fingerprinted outside any
 transaction (the CPU work); one short transaction then stores the set and
 marks the work done.
 
-A track that fails (missing file, undecodable audio, silence) keeps its reason
+A track that fails (missing file, a path that names a device, FIFO or folder, a
+file over ``audio.MAX_FILE_BYTES``, undecodable audio, silence) keeps its reason
 in ``last_error`` and is retried with exponential back-off; after
 ``MAX_ATTEMPTS`` it is parked with ``status = 'failed'`` (shown by
 ``zamio-status``) until a person fixes the audio and re-imports the track or
-runs ``batch-fingerprint-tracks --track REF``.
+runs ``batch-fingerprint-tracks --track REF``.  When the run must stop during a
+decode (SIGTERM, or ``--max-seconds`` used up), ffmpeg is killed and the track is
+put back as it was before it was claimed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +149,13 @@ def process_claimed(transactions: Transactions, progress: Progress, owner: str, 
         _record_failure(transactions, progress, owner, work, track,
                         ItemError(f"gave up after {work.attempts - 1} attempts that did not finish"))
         return
+    from zamio.recognition.audio import DecodeStopped
+
     try:
-        prints, sha256, seconds = fingerprint_file(track.audio_path if track else None)
+        prints, sha256, seconds = fingerprint_file(track.audio_path if track else None, progress.should_stop)
+    except DecodeStopped:
+        _put_back(transactions, owner, work)
+        return
     except ItemError as error:
         _record_failure(transactions, progress, owner, work, track, error)
         return
@@ -163,10 +171,12 @@ def process_claimed(transactions: Transactions, progress: Progress, owner: str, 
     progress.ok()
 
 
-def fingerprint_file(path: str | None) -> tuple[Fingerprint, str, float]:
+def fingerprint_file(path: str | None, should_stop: Callable[[], bool] | None = None
+                     ) -> tuple[Fingerprint, str, float]:
     """Given an audio file path, return (its ``Fingerprint``, SHA-256 hex of the file,
     decoded duration in seconds).  Raise ``AudioMissing`` if there is no readable file,
-    and the ``zamio.recognition.audio`` errors if it cannot be decoded."""
+    and the ``zamio.recognition.audio`` errors if it is no regular file, is too large or
+    cannot be decoded; ``DecodeStopped`` once ``should_stop()`` is true during the decode."""
     from zamio.recognition import audio
     from zamio.recognition import fingerprint
     if not path:
@@ -175,15 +185,17 @@ def fingerprint_file(path: str | None) -> tuple[Fingerprint, str, float]:
         sha256 = _sha256(Path(path))
     except OSError as error:
         raise AudioMissing(f"cannot read {path} ({error.strerror}); restore the file or fix audio_path") from None
-    samples = audio.decode_file(path, max_seconds=MAX_TRACK_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS)
+    samples = audio.decode_file(path, max_seconds=MAX_TRACK_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS,
+                                should_stop=should_stop)
     return fingerprint.fingerprint(samples), sha256, samples.size / audio.ANALYSIS_RATE
 
 
 def _sha256(path: Path) -> str:
+    from zamio.recognition.audio import read_blocks
+
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for block in read_blocks(path):  # a device, FIFO, folder or oversized file is refused unread
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -199,6 +211,12 @@ def _record_failure(transactions: Transactions, progress: Progress, owner: str, 
             leases.fail(conn, fingerprint_work, work.track_id, owner, work.attempts, reason, updated_at=utcnow())
     ref = track.track_ref if track is not None else f"id {work.track_id}"
     progress.failed(f"track {ref}" + (f" (parked after {work.attempts} attempts)" if parked else ""), reason)
+
+
+def _put_back(transactions: Transactions, owner: str, work: Row) -> None:
+    """Release a track whose decode was stopped as it was before the claim: the attempt is not counted."""
+    with transactions() as conn:
+        leases.release(conn, fingerprint_work, work.track_id, owner, attempts=work.attempts - 1, updated_at=utcnow())
 
 
 def old_sets(conn: Connection, keep: int) -> list[tuple[int, int]]:

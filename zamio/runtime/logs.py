@@ -1,7 +1,10 @@
 """Logging to stderr: one line per event, UTC timestamps, quiet under cron.
 
 Levels by flag: ``-q`` errors only; default warnings plus the run's one-line
-summary; ``-v`` progress per batch (INFO); ``-vv`` every item (DEBUG).
+summary; ``-v`` progress per batch (INFO); ``-vv`` every item (DEBUG); ``-vvv``
+also the SQL statements, without their values: SQLAlchemy logs at INFO, never at
+DEBUG (which dumps every row read, stream-link passwords included), and the engine
+hides bound parameters (``zamio.db.engine``).
 """
 
 from __future__ import annotations
@@ -40,5 +43,6 @@ def setup_logging(job_name: str, *, verbose: int = 0, quiet: bool = False) -> No
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party chatter stays at warnings unless every item is asked for.
-    for noisy in ("sqlalchemy", "urllib3", "requests"):
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING if verbose < 3 else logging.INFO)
+    for noisy in ("urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)

@@ -87,10 +87,12 @@ def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
 
     result = Detection(file=str(path))
     try:
-        data = path.read_bytes()
+        data = audio.read_file(path)
     except OSError as error:
         unreadable = ItemError(f"cannot read {path} ({error.strerror})", "audio_missing")
         return _failed(result, unreadable), FileAudio(), Heard("error", error=unreadable, failed=True)
+    except ItemError as refused:  # a device, FIFO, folder or oversized file: not read at all
+        return _failed(result, refused), FileAudio(), Heard("error", error=refused, failed=True)
     codec = audio.probe_codec(data)
     try:
         samples = audio.decode_file(path, max_seconds=MAX_FILE_SECONDS, timeout_seconds=DECODE_TIMEOUT_SECONDS)

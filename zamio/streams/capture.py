@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from datetime import datetime, timedelta
 
 from zamio.streams import http
@@ -37,6 +38,8 @@ FALLBACK_BYTES_PER_SECOND = 24_000  # 192 kb/s: above most radio streams, so rar
 MARGIN_SECONDS = 1.0  # read a little more than asked: frame estimates are approximate
 MAX_PLAYLIST_DEPTH = 4  # playlist -> playlist -> ... -> stream
 MAX_TOP_UPS = 2  # extra reads when the measured audio falls short of the estimate
+TEXT_KINDS = {"html": "an HTML page", "json": "JSON", "text": "text"}
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,60}")  # a declared type, named as such
 
 
 def capture(url: str, limits: CaptureLimits) -> Capture:
@@ -103,9 +106,19 @@ def _raise_not_audio(response: http.Response, head: bytes) -> None:
     if not head:
         raise StreamEnded(f"{where} closed the stream before sending any audio; check that "
                           "the station is on air", reason="stream_ended")
-    looks = looks_like_text(head) or media_type(response.headers.get("content-type")) or "data"
-    raise StreamNotAudio(f"{where} answered with {looks}, not audio; check that the link "
+    sent = _kind_sent(head, response.headers.get("content-type"))
+    raise StreamNotAudio(f"{where} answered with {sent}, not audio; check that the link "
                          "is the stream itself (not the station's web page)")
+
+
+def _kind_sent(head: bytes, content_type: str | None) -> str:
+    """Say what a server sent instead of audio by its kind, never by its bytes: a page
+    may hold anything, and the message goes to logs, the database and e-mails."""
+    text = looks_like_text(head)
+    if text is not None:
+        return TEXT_KINDS[text]
+    declared = media_type(content_type)
+    return f"{declared} data" if MEDIA_TYPE.fullmatch(declared) else "unknown binary data"
 
 
 def _follow_playlist(response: http.Response, head: bytes, kind: str, limits: CaptureLimits,
