@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, text
 
@@ -48,6 +48,10 @@ DIMENSIONS = {
 
 #: Items a top list can rank, as SQL over play p.
 TOP_ITEMS = {"recording": "p.recording_key", "station": "p.station_id"}
+
+
+# A stretch a station was not monitored, clipped to a window ("from" is a keyword: the functional form).
+Gap = TypedDict("Gap", {"from": datetime, "to": datetime, "seconds": float, "reason": str})
 
 
 @dataclass(frozen=True)
@@ -171,17 +175,23 @@ def capture_outcomes(conn: Connection, window: Window, station_id: int | None = 
     return result
 
 
-def coverage_gaps(conn: Connection, window: Window, station_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
+def coverage_gaps(conn: Connection, window: Window, station_id: int | None = None) -> dict[int, list[Gap]]:
     """Return station → gaps overlapping the window, clipped to it: from, to (aware UTC), seconds, reason."""
     params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
     sql = "SELECT station_id, gap_from, gap_to, reason FROM coverage_gaps WHERE gap_to > :since AND gap_from < :until"
     if station_id is not None:
         sql += " AND station_id = :station_id"
         params["station_id"] = station_id
-    result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    result: dict[int, list[Gap]] = defaultdict(list)
     for row in conn.execute(text(sql + " ORDER BY station_id, gap_from"), params):
-        start = max(read_time(row.gap_from), window.since)
-        end = min(read_time(row.gap_to), window.until)
+        start = max(_gap_time(row.gap_from), window.since)
+        end = min(_gap_time(row.gap_to), window.until)
         result[int(row.station_id)].append(
             {"from": start, "to": end, "seconds": (end - start).total_seconds(), "reason": row.reason})
     return result
+
+
+def _gap_time(value: Any) -> datetime:
+    moment = read_time(value)
+    assert moment is not None  # gap_from and gap_to are NOT NULL columns
+    return moment

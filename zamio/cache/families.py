@@ -17,13 +17,13 @@ set-based queries, or one key when given an entity id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
-from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
+from zamio.cache.aggregates import DIMENSIONS, Gap, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
 from zamio.db.dialect import bind_time
 from zamio.royalties.statements.earnings import Earning, artist_earnings, held_in_suspense, recipient_earnings
 
@@ -58,13 +58,27 @@ def _totals(series: list[dict[str, Any]]) -> tuple[int, float]:
     return sum(d["plays"] for d in series), round(sum(d["seconds"] for d in series), 1)
 
 
-def _entities(conn: Connection, sql: str, entity_id: int | None) -> list[Any]:
+def _entities(conn: Connection, sql: str, entity_id: int | None) -> list[Row[Any]]:
     if entity_id is not None:
         return list(conn.execute(text(sql + " WHERE id = :id"), {"id": entity_id}))
     return list(conn.execute(text(sql + " ORDER BY id")))
 
 
-def coverage(outcomes: dict[str, int], gaps: list[dict[str, Any]], window: Window) -> dict[str, Any]:
+class Coverage(TypedDict):
+    """A station's coverage block: its captures by outcome, and the gaps of the window."""
+
+    captures: int
+    matched: int
+    no_match: int
+    silence: int
+    errors: int
+    match_share: float | None  # None without a capture that matched or did not (only silence, errors)
+    gap_count: int
+    gap_seconds: float
+    monitored_share: float
+
+
+def coverage(outcomes: dict[str, int], gaps: Sequence[Gap], window: Window) -> Coverage:
     """Given capture outcome counts and gaps of one station, return its coverage block."""
     matched, no_match = outcomes.get("match", 0), outcomes.get("no_match", 0)
     gap_seconds = sum(g["seconds"] for g in gaps)
@@ -100,7 +114,8 @@ def station_entries(conn: Connection, now: datetime, entity_id: int | None = Non
     return entries
 
 
-def _earnings(conn: Connection, family: str, parties: list[Any], entity_id: int | None) -> dict[int, list[Earning]]:
+def _earnings(conn: Connection, family: str, parties: list[Row[Any]], entity_id: int | None
+              ) -> dict[int, list[Earning]]:
     """Party id → its money per cycle: an artist's as artist, contributor and through her publisher;
     a publisher's, what is paid to it."""
     if family == "artist":

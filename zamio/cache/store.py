@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 
 from zamio.cache.families import SCHEMA_VERSION
 from zamio.db.engine import upsert
@@ -55,7 +55,7 @@ def read(conn: Connection, key: str) -> Entry | None:
     return Entry(row.key, json.loads(row.value), row.schema_version, row.computed_at, row.expires_at)
 
 
-def listing(conn: Connection, prefix: str = "") -> list[Any]:
+def listing(conn: Connection, prefix: str = "") -> list[Row[Any]]:
     """Return (key, computed_at, expires_at, schema_version, bytes) of every entry whose key starts with ``prefix``."""
     c = cache_entries.c
     query = select(c.key, c.computed_at, c.expires_at, c.schema_version, func.length(c.value).label("bytes"))

@@ -113,7 +113,9 @@ def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
     """Price, lock and print the new cycle; then, unless in a dry run, write its files and queue its e-mails."""
     cycle, found = price_and_close(ctx.transaction, spec, ctx.run_id, dry_run=ctx.dry_run,
                                    should_stop=ctx.should_stop)
-    print("\n".join(report_lines(cycle, found) + snapshot.lines(snapshot.stored(cycle))))
+    recorded = snapshot.stored(cycle)
+    assert recorded is not None  # the lock records the cycle's input snapshot
+    print("\n".join(report_lines(cycle, found) + snapshot.lines(recorded)))
     if ctx.dry_run:
         print("dry run: nothing was locked and no file was written")
         return

@@ -9,7 +9,8 @@ no-op for that job.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import Connection
 
@@ -25,7 +26,16 @@ def flagged_jobs(conn: Connection) -> list[JobStatus]:
     return [s for s in collect(conn, read_crontab()) if s.failing or s.overdue]
 
 
-def alert_context(status: JobStatus) -> dict[str, Any]:
+class JobAlert(TypedDict):
+    """The ``job_failing`` template context."""
+
+    job: str
+    state: str  # failing or overdue
+    since: datetime | str  # its last success, or words saying it never had one
+    last_error: str
+
+
+def alert_context(status: JobStatus) -> JobAlert:
     """Given a flagged job's status, return the ``job_failing`` template context."""
     return {
         "job": status.job,

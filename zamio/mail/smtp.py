@@ -16,6 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
+from sqlalchemy import Row
+
 from zamio.runtime.config import Config
 from zamio.runtime.errors import ConfigError
 
@@ -81,7 +83,7 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     return client
 
 
-def build_message(row: Any, mail_from: str) -> EmailMessage:
+def build_message(row: Row[Any], mail_from: str) -> EmailMessage:
     """Given an ``email_outbox`` row, return the MIME message: text, plus HTML as an alternative when present."""
     message = EmailMessage()
     message["From"] = mail_from
@@ -97,7 +99,7 @@ def build_message(row: Any, mail_from: str) -> EmailMessage:
     return message
 
 
-def message_bytes(row: Any, mail_from: str) -> bytes:
+def message_bytes(row: Row[Any], mail_from: str) -> bytes:
     """The message as sent on the wire: CRLF line ends (smtplib sends bytes as given), long lines encoded."""
     return build_message(row, mail_from).as_bytes(policy=policy.SMTP)
 
@@ -116,7 +118,7 @@ def refusal_of(error: BaseException) -> Refusal:
     return Refusal(None, f"{type(error).__name__}: {error}".strip())
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 

@@ -46,7 +46,7 @@ def render(template: str, context: Mapping[str, Any]) -> Rendered:
     return Rendered(_one_line(subject), _text_body(paragraphs, table), _html_body(subject, paragraphs, table))
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     """Given a context value, return it as people read it (times in UTC to the minute)."""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")

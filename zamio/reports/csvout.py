@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from zamio.files import csvwrite
-Section = tuple[Sequence[str], Callable[[dict[str, Any]], list[Sequence[Any]]]]
+from zamio.reports.document import Report
+
+Section = tuple[Sequence[str], Callable[[Report], list[Sequence[object]]]]
 
 SECTIONS: dict[str, Section] = {
     "plays-by-day": (("date", "plays", "seconds"),
@@ -38,7 +39,7 @@ SECTIONS: dict[str, Section] = {
 }
 
 
-def write_csv(doc: dict[str, Any], folder: Path, base: str) -> list[Path]:
+def write_csv(doc: Report, folder: Path, base: str) -> list[Path]:
     """Write one ``<base>.<section>.csv`` per section of ``doc`` into ``folder``; return the paths written."""
     paths = []
     for name, (header, rows_of) in SECTIONS.items():

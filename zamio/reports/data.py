@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from zamio.cache import store
-from zamio.cache.aggregates import DIMENSIONS, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
+from zamio.cache.aggregates import (DIMENSIONS, Dimension, Window, capture_outcomes, coverage_gaps, plays_by_bucket,
+                                    top_items)
 from zamio.db.dialect import bind_time
-from zamio.cache.families import coverage
+from zamio.cache.families import Coverage, coverage
+from zamio.reports.document import Confidence, DayPlays, Figures, HourPlays, Report, StationGap, Totals
 from zamio.runtime.errors import UsageError
-from zamio.royalties.statements.earnings import NOT_IN_A_CYCLE, Aired, artist_earnings, kind_earnings, recipient_earnings
+from zamio.royalties.statements.earnings import (NOT_IN_A_CYCLE, Aired, KindFigure, RecipientFigure, artist_earnings,
+                                                 kind_earnings, recipient_earnings)
 from zamio.royalties.statements.formatting import decimal_text
 
 REPORT_TYPES = ("station", "artist", "publisher", "platform")
@@ -70,14 +73,15 @@ def local_window(subject: Subject, date_from: date, date_to: date) -> Window:
     return Window(start.astimezone(timezone.utc), end.astimezone(timezone.utc))
 
 
-def build(conn: Connection, subject: Subject, date_from: date, date_to: date, now: datetime) -> dict[str, Any]:
+def build(conn: Connection, subject: Subject, date_from: date, date_to: date, now: datetime) -> Report:
     """Return the whole report document (the JSON output; CSV and HTML are drawn from it)."""
     window = local_window(subject, date_from, date_to)
     dim = DIMENSIONS[subject.kind]
     entity = None if subject.kind == "platform" else subject.entity_id
     dates = [(date_from + timedelta(days=n)).isoformat() for n in range((date_to - date_from).days + 1)]
     by_day, by_hour = _local_series(conn, dim, window, entity, subject.timezone, dates)
-    doc: dict[str, Any] = {
+    gaps, station_coverage = _coverage(conn, subject, window)
+    doc: Figures = {
         "report": {"type": subject.kind, "ref": subject.ref, "name": subject.name, "from": dates[0], "to": dates[-1],
                    "timezone": subject.timezone, "generated_at": now.isoformat(), "sources": {}},
         "plays_by_day": by_day, "plays_by_hour": by_hour,
@@ -86,15 +90,14 @@ def build(conn: Connection, subject: Subject, date_from: date, date_to: date, no
         top_items(conn, dim, window, "station", TOP_STATIONS, entity).get(subject.entity_id, []),
         "earnings": earnings(conn, subject, window),
         "confidence": confidence(conn, subject, window),
+        "coverage_gaps": gaps, "coverage": station_coverage,
     }
-    doc["coverage_gaps"], doc["coverage"] = _coverage(conn, subject, window)
     _reuse_cache(conn, subject, doc, now)
-    doc["totals"] = _totals(doc)
-    return doc
+    return {**doc, "totals": _totals(doc)}
 
 
-def _local_series(conn: Connection, dim: Any, window: Window, entity: int | None, zone_name: str,
-                  dates: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _local_series(conn: Connection, dim: Dimension, window: Window, entity: int | None, zone_name: str,
+                  dates: list[str]) -> tuple[list[DayPlays], list[HourPlays]]:
     zone = ZoneInfo(zone_name)
     hours = plays_by_bucket(conn, dim, window, entity, bucket="hour").get(0 if entity is None else entity, {})
     days: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
@@ -104,12 +107,13 @@ def _local_series(conn: Connection, dim: Any, window: Window, entity: int | None
         for target in (days[local.date().isoformat()], per_hour[local.hour]):
             target[0] += plays
             target[1] += seconds
-    by_day = [{"date": d, "plays": int(days[d][0]), "seconds": round(days[d][1], 1)} for d in dates]
-    by_hour = [{"hour": h, "plays": int(per_hour[h][0]), "seconds": round(per_hour[h][1], 1)} for h in range(24)]
+    by_day: list[DayPlays] = [{"date": d, "plays": int(days[d][0]), "seconds": round(days[d][1], 1)} for d in dates]
+    by_hour: list[HourPlays] = [{"hour": h, "plays": int(per_hour[h][0]), "seconds": round(per_hour[h][1], 1)}
+                                for h in range(24)]
     return by_day, by_hour
 
 
-def earnings(conn: Connection, subject: Subject, window: Window) -> list[dict[str, Any]]:
+def earnings(conn: Connection, subject: Subject, window: Window) -> list[RecipientFigure] | list[KindFigure]:
     """The money of the plays aired in the window, as the cycle statements count it (``zamio.royalties.statements.earnings``):
     for an artist or publisher what is paid to them, per cycle and recipient; for a station or the platform
     everything its plays earned, per cycle and line kind.  Amounts in integer units and in minor units."""
@@ -144,7 +148,7 @@ DETECTION_SCOPE = {
 }
 
 
-def confidence(conn: Connection, subject: Subject, window: Window) -> dict[str, Any]:
+def confidence(conn: Connection, subject: Subject, window: Window) -> Confidence:
     """The detections of the window by confidence (ten bins of 0.1) and by source (local, acrcloud)."""
     joins, filt = DETECTION_SCOPE[subject.kind]
     params = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until), "id": subject.entity_id}
@@ -162,14 +166,14 @@ def confidence(conn: Connection, subject: Subject, window: Window) -> dict[str, 
                      for n in range(CONFIDENCE_BINS)], "unknown": unknown, "by_source": dict(sorted(by_source.items()))}
 
 
-def _coverage(conn: Connection, subject: Subject, window: Window) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _coverage(conn: Connection, subject: Subject, window: Window) -> tuple[list[StationGap], Coverage | None]:
     if subject.kind not in ("station", "platform"):
         return [], None  # an artist's plays span every station: station coverage is in the station reports
     station = subject.entity_id if subject.kind == "station" else None
     gaps_by_station = coverage_gaps(conn, window, station)
     names = {r.id: r.name for r in conn.execute(text("SELECT id, name FROM stations"))}
-    gaps = [{"station_id": sid, "station": names.get(sid), **g}
-            for sid, rows in sorted(gaps_by_station.items()) for g in rows]
+    gaps: list[StationGap] = [{"station_id": sid, "station": names.get(sid), **g}
+                              for sid, rows in sorted(gaps_by_station.items()) for g in rows]
     outcomes: dict[str, int] = defaultdict(int)
     for per_station in capture_outcomes(conn, window, station).values():
         for outcome, n in per_station.items():
@@ -178,7 +182,7 @@ def _coverage(conn: Connection, subject: Subject, window: Window) -> tuple[list[
     return gaps, block
 
 
-def _reuse_cache(conn: Connection, subject: Subject, doc: dict[str, Any], now: datetime) -> None:
+def _reuse_cache(conn: Connection, subject: Subject, doc: Figures, now: datetime) -> None:
     # The warmed 30-day entry answers the "last 30 days" report (in UTC-aligned zones) without recounting.
     key = "platform:overview" if subject.kind == "platform" else f"{subject.kind}:{subject.entity_id}"
     entry = store.read(conn, key)
@@ -195,7 +199,7 @@ def _reuse_cache(conn: Connection, subject: Subject, doc: dict[str, Any], now: d
     doc["report"]["sources"]["plays_by_day"] = f"cache {key} computed {entry.computed_at:%Y-%m-%d %H:%M} UTC"
 
 
-def _totals(doc: dict[str, Any]) -> dict[str, Any]:
+def _totals(doc: Figures) -> Totals:
     money: dict[str, int] = defaultdict(int)
     for row in doc["earnings"]:
         money[row["currency"]] += row["amount_units"]

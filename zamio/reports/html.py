@@ -8,11 +8,12 @@ beside the page; the page shows them as charts with the key numbers as tiles.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from zamio.values.money import format_amount
 from zamio.reports import svg
+from zamio.reports.document import Meta, Report
 from zamio.reports.svg import esc
+from zamio.royalties.statements.earnings import KindFigure, RecipientFigure
 
 STYLE = """
 *{box-sizing:border-box} body{margin:0;background:#f5f7fa;color:#1f2933;font:15px/1.45 Helvetica,Arial,sans-serif}
@@ -35,7 +36,7 @@ footer{color:#7b8794;font-size:12px;text-align:center;margin:24px 0}
 """
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: Report) -> str:
     """Given a report document (``zamio.reports.data.build``), return the complete HTML page."""
     meta = doc["report"]
     title = f"{meta['type'].title()} report: {meta['name']}"
@@ -53,7 +54,7 @@ def _long_date(text: str) -> str:
     return date.fromisoformat(text).strftime("%d %b %Y").lstrip("0")
 
 
-def _header(meta: dict[str, Any]) -> str:
+def _header(meta: Meta) -> str:
     zone = "UTC" if meta["timezone"] == "UTC" else f"local time ({meta['timezone']})"
     ref = "" if meta["type"] == "platform" else f" · {meta['ref']}"
     return (f'<header><div class="kind">{esc(meta["type"])} report{esc(ref)}</div><h1>{esc(meta["name"])}</h1>'
@@ -66,7 +67,7 @@ def _tile(label: str, value: str, note: str = "") -> str:
            f'<div class="note">{esc(note)}</div></div>'
 
 
-def _tiles(doc: dict[str, Any]) -> str:
+def _tiles(doc: Report) -> str:
     totals = doc["totals"]
     days = max(len(doc["plays_by_day"]), 1)
     money = totals["earnings"]
@@ -88,7 +89,7 @@ def _card(title: str, sub: str, body: str) -> str:
     return f'<section class="card"><h2>{esc(title)}</h2><p class="sub">{esc(sub)}</p>{body}</section>'
 
 
-def _daily(doc: dict[str, Any]) -> str:
+def _daily(doc: Report) -> str:
     points = [(date.fromisoformat(d["date"]).strftime("%d %b"), d["plays"]) for d in doc["plays_by_day"]]
     weekdays = [i for i, d in enumerate(doc["plays_by_day"]) if date.fromisoformat(d["date"]).weekday() < 5]
     every = max(1, len(points) // 15)
@@ -97,7 +98,7 @@ def _daily(doc: dict[str, Any]) -> str:
     return _card("Plays per day", sub, svg.bar_chart(points, "Plays per day", label_every=every, highlight=weekdays))
 
 
-def _hours(doc: dict[str, Any]) -> str:
+def _hours(doc: Report) -> str:
     points = [(f"{h['hour']:02d}", h["plays"]) for h in doc["plays_by_hour"]]
     peak = max(range(24), key=lambda h: points[h][1]) if any(p for _, p in points) else None
     sub = f"Busiest hour {peak:02d}:00–{peak + 1:02d}:00." if peak is not None else "No plays."
@@ -105,7 +106,7 @@ def _hours(doc: dict[str, Any]) -> str:
                                                    highlight=[peak] if peak is not None else ()))
 
 
-def _confidence(doc: dict[str, Any]) -> str:
+def _confidence(doc: Report) -> str:
     conf = doc["confidence"]
     points = [(f"{b['from']:.1f}", b["detections"]) for b in conf["bins"]]
     sources = ", ".join(f"{n:,} {s}" for s, n in conf["by_source"].items()) or "no detections"
@@ -114,25 +115,27 @@ def _confidence(doc: dict[str, Any]) -> str:
                                highlight=list(range(8, 10))))
 
 
-def _top_tracks(doc: dict[str, Any]) -> str:
+def _top_tracks(doc: Report) -> str:
     rows = [(t.get("title") or "(untitled)", t.get("artist") or "", t["plays"]) for t in doc["top_tracks"][:12]]
     return _card("Most played", f"Top {len(rows)} recordings by plays.", svg.hbar_chart(rows, "Most played recordings"))
 
 
-def _top_stations_or_coverage(doc: dict[str, Any]) -> str:
+def _top_stations_or_coverage(doc: Report) -> str:
     if doc["report"]["type"] != "station":
         rows = [(s.get("name") or "?", s.get("ref") or "", s["plays"]) for s in doc["top_stations"][:12]]
         return _card("Where it plays", f"Top {len(rows)} stations by plays.", svg.hbar_chart(rows, "Top stations"))
     cov = doc["coverage"]
+    assert cov is not None  # a station report has its coverage block
     match = f"{cov['match_share']:.1%}" if cov["match_share"] is not None else "–"
-    rows = [("Captures", f"{cov['captures']:,}"), ("Recognised (share of music heard)", match),
-            ("No match", f"{cov['no_match']:,}"), ("Silence", f"{cov['silence']:,}"), ("Errors", f"{cov['errors']:,}"),
-            ("Gaps", f"{cov['gap_count']} ({cov['gap_seconds'] / 3600:,.1f} h)")]
-    body = "<table>" + "".join(f'<tr><td>{esc(k)}</td><td class="num">{esc(v)}</td></tr>' for k, v in rows) + "</table>"
+    figures = [("Captures", f"{cov['captures']:,}"), ("Recognised (share of music heard)", match),
+               ("No match", f"{cov['no_match']:,}"), ("Silence", f"{cov['silence']:,}"),
+               ("Errors", f"{cov['errors']:,}"), ("Gaps", f"{cov['gap_count']} ({cov['gap_seconds'] / 3600:,.1f} h)")]
+    body = ("<table>" + "".join(f'<tr><td>{esc(k)}</td><td class="num">{esc(v)}</td></tr>' for k, v in figures)
+            + "</table>")
     return _card("Monitoring", "What the scanner heard from this station.", body)
 
 
-def _gaps(doc: dict[str, Any]) -> str:
+def _gaps(doc: Report) -> str:
     if doc["report"]["type"] not in ("station", "platform"):
         return ""
     from zamio.reports.data import Subject, local_window  # the same window the figures used
@@ -145,18 +148,18 @@ def _gaps(doc: dict[str, Any]) -> str:
     return _card("Coverage gaps", sub, svg.timeline(gaps, window.since, window.until, "Coverage gaps"))
 
 
-def _time(value: Any) -> datetime:
+def _time(value: object) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 PAID_NOTE = "What the plays aired in this period earned, as the cycle statements count it."
 
 
-def _paid_to(row: dict[str, Any]) -> str:
+def _paid_to(row: RecipientFigure | KindFigure) -> str:
     return f'{row["recipient_type"]} {row["recipient"]}' if "recipient" in row else row["kind"]
 
 
-def _earnings(doc: dict[str, Any]) -> str:
+def _earnings(doc: Report) -> str:
     rows = doc["earnings"]
     if not rows:
         return _card("Royalties", PAID_NOTE, '<p class="empty">None yet.</p>')

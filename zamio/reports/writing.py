@@ -8,14 +8,14 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from zamio.reports import csvout, html
+from zamio.reports.document import Report
 
 FORMATS = ("csv", "json", "html")
 
 
-def base_name(doc: dict[str, Any]) -> str:
+def base_name(doc: Report) -> str:
     """The file name stem: ``<type>-<ref>-<from>[_<to>]``, with the ref reduced to safe characters."""
     meta = doc["report"]
     ref = re.sub(r"[^A-Za-z0-9._-]+", "_", meta["ref"]).strip("._") or "unnamed"
@@ -23,7 +23,7 @@ def base_name(doc: dict[str, Any]) -> str:
     return f"{meta['type']}-{ref}-{span}" if meta["type"] != "platform" else f"platform-{span}"
 
 
-def write(doc: dict[str, Any], folder: Path, base: str, formats: Sequence[str]) -> list[Path]:
+def write(doc: Report, folder: Path, base: str, formats: Sequence[str]) -> list[Path]:
     """Write ``doc`` in each format; each file appears whole (written aside, then renamed)."""
     written: list[Path] = []
     if "csv" in formats:
@@ -42,5 +42,5 @@ def _replace(path: Path, content: str) -> Path:
     return path
 
 
-def _json_default(value: Any) -> str:
+def _json_default(value: object) -> str:
     return value.isoformat() if isinstance(value, (datetime, date)) else str(value)

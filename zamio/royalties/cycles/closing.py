@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, localcontext
+from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, Exists, Subquery, Table, and_, exists, func, insert, literal, select, update
 
 from zamio.db.engine import is_sqlite
 from zamio.values.decimals import EXCHANGE_RATE
@@ -82,7 +83,8 @@ def _first_open_pricing(conn: Connection) -> int:
                             .where(royalty_cycles.c.status == "locked")).scalar() or 0)
 
 
-def _assigned(p):  # noqa: ANN001, ANN202  (royalty_pricings; returns a SQL condition)
+def _assigned(p: Table) -> Exists:
+    """Given ``royalty_pricings``, the SQL condition that its pricing is assigned to a cycle."""
     return exists().where(cycle_pricings.c.play_id == p.c.play_id, cycle_pricings.c.version == p.c.version)
 
 
@@ -107,7 +109,7 @@ def _analyze(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE royalty_ledger (play_id, version, cycle_id, recipient_type, recipient_ref)")
 
 
-def paid_pricings(cycle_id: int):  # noqa: ANN201  (a SQLAlchemy FROM clause)
+def paid_pricings(cycle_id: int) -> Subquery:
     """Given a cycle id, return the pricings assigned to it (royalty_pricings rows), as a subquery."""
     return (select(royalty_pricings)
             .join(cycle_pricings, and_(cycle_pricings.c.play_id == royalty_pricings.c.play_id,
@@ -126,7 +128,7 @@ def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
     groups = conn.execute(recipient_sums(cycle_lines(cycle_id, method))).all()
     codes = dict(conn.execute(select(partner_societies.c.id, partner_societies.c.code)).all())
     fees: dict[tuple[str, str], int] = {}
-    items: dict[tuple[str, str, str], dict] = {}
+    items: dict[tuple[str, str, str], dict[str, Any]] = {}
     for g in groups:
         if g.recipient_type == "local_society" and g.society_id is not None:
             key = (codes[g.society_id], g.currency)
@@ -171,7 +173,7 @@ def exchange_rate(conn: Connection, source: str, target: str, day: date) -> Deci
                     "load one with bin/import-catalog --exchange-rates")
 
 
-def write_remittances(conn: Connection, cycle_id: int, period_to: date, now) -> int:  # noqa: ANN001
+def write_remittances(conn: Connection, cycle_id: int, period_to: date, now: datetime) -> int:
     """Given a locked-to-be cycle, write one remittance per partner society from its line items."""
     rows = conn.execute(
         select(partner_societies.c.id, partner_societies.c.currency.label("society_currency"),
@@ -219,7 +221,8 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int],
     rows = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)).all()
     e = cycle_lines(cycle_id, method)
     paid = select(e.c.currency, e.c.play_id).where(e.c.kind != "reversal").distinct().subquery("paid")
-    plays = dict(conn.execute(select(paid.c.currency, func.count(paid.c.play_id)).group_by(paid.c.currency)).all())
+    plays: dict[str, int] = dict(conn.execute(select(paid.c.currency, func.count(paid.c.play_id))
+                                              .group_by(paid.c.currency)).all())
     found = []
     currencies = {r.currency for r in rows} | set(gross) | {c for c, units in fees_pending.items() if units}
     for currency in sorted(currencies):
@@ -237,7 +240,7 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int],
     return found
 
 
-def lock(conn: Connection, cycle_id: int, inputs: dict[str, str], found: list[Totals], now) -> None:  # noqa: ANN001
+def lock(conn: Connection, cycle_id: int, inputs: dict[str, str], found: list[Totals], now: datetime) -> None:
     """Given a reconciled cycle, record its totals and input snapshot (``snapshot.columns_of``) and mark it locked."""
     conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle_id).values(
         status="locked", locked_at=now, totals=json.dumps([t.__dict__ for t in found], sort_keys=True), **inputs))

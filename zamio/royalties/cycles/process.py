@@ -28,11 +28,11 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from zamio.db.engine import utcnow
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
@@ -78,7 +78,7 @@ class CycleSpec:
     territory: str = "GH"
 
 
-def find_cycle(conn: Connection, name: str) -> Any:
+def find_cycle(conn: Connection, name: str) -> Row[Any] | None:
     """Given a cycle name, return its row, or None."""
     return conn.execute(select(royalty_cycles).where(royalty_cycles.c.name == name)).first()
 
@@ -92,7 +92,16 @@ def _check_overlap(conn: Connection, spec: CycleSpec) -> None:
                         "(late plays of a locked period are paid by the next cycle as adjustments)")
 
 
-def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Any, list[closing.Totals]]:
+def _new_cycle(conn: Connection, spec: CycleSpec, now: datetime) -> int:
+    """Insert the open cycle of ``spec``; return its id."""
+    key = conn.execute(insert(royalty_cycles).values(
+        name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
+        method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key
+    assert key is not None  # a single-row INSERT returns its key
+    return key[0]
+
+
+def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any], list[closing.Totals]]:
     """Given an open period, lock it in ``conn``'s transaction; return the locked row and its totals.
 
     Its files and e-mails come after the commit (``finish``).
@@ -105,9 +114,7 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Any, li
     _check_overlap(conn, spec)
     now = utcnow()
     existing = find_cycle(conn, spec.name)
-    cycle_id = existing.id if existing is not None else conn.execute(insert(royalty_cycles).values(
-        name=spec.name, territory=spec.territory, period_from=spec.period_from, period_to=spec.period_to,
-        method=spec.method, status="open", rounding=ROUNDING, created_at=now)).inserted_primary_key[0]
+    cycle_id = existing.id if existing is not None else _new_cycle(conn, spec, now)
     closing.assign_pricings(conn, cycle_id, spec.period_to)
     paid = snapshot.play_set(conn, cycle_id)
     pending: dict[str, int] = {}
@@ -125,7 +132,9 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Any, li
     inputs = snapshot.take(conn, snapshot.CycleInputs(cycle_id, spec.territory, spec.period_from, spec.period_to,
                                                       spec.method), paid)
     closing.lock(conn, cycle_id, snapshot.columns_of(inputs), found, now)
-    return find_cycle(conn, spec.name), found
+    locked = find_cycle(conn, spec.name)
+    assert locked is not None  # written in this transaction
+    return locked, found
 
 
 def _emails(conn: Connection) -> dict[tuple[str, str], str]:
@@ -140,7 +149,7 @@ def _emails(conn: Connection) -> dict[tuple[str, str], str]:
     return found
 
 
-def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
+def queue_statement_emails(conn: Connection, cycle: Row[Any], folder: Path) -> int:
     """Given a locked cycle whose files are in ``folder``, queue ``statement_ready`` to each paid recipient with
     an e-mail; return how many were new (a message queued before under the same key is not queued again).
 
@@ -169,7 +178,7 @@ def queue_statement_emails(conn: Connection, cycle: Any, folder: Path) -> int:
     return queued
 
 
-def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
+def report_lines(cycle: Row[Any], found: list[closing.Totals]) -> list[str]:
     """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
 
     Suspense declared non-distributable is shown only in the cycles that moved some.
@@ -192,18 +201,18 @@ def report_lines(cycle: Any, found: list[closing.Totals]) -> list[str]:
     return lines
 
 
-def summary_lines(cycle: Any) -> list[str]:
+def summary_lines(cycle: Row[Any]) -> list[str]:
     """Given a locked cycle, return its stored reconciliation, then its input snapshot if one was recorded."""
     recorded = snapshot.stored(cycle)
     return report_lines(cycle, stored_totals(cycle)) + (snapshot.lines(recorded) if recorded else [])
 
 
-def stored_totals(cycle: Any) -> list[closing.Totals]:
+def stored_totals(cycle: Row[Any]) -> list[closing.Totals]:
     """Given a locked cycle row, return the totals recorded when it was locked."""
     return [closing.Totals(**t) for t in json.loads(cycle.totals or "[]")]
 
 
-def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
+def write_files(conn: Connection, cycle: Row[Any], folder: Path) -> None:
     """Given a locked cycle, (re)write its files in ``folder`` from the database.
 
     Raise FilesNotWritten, naming the folder and the error, if the folder cannot be written.
@@ -218,7 +227,7 @@ def write_files(conn: Connection, cycle: Any, folder: Path) -> None:
             "with --out DIR) and run the same command again to finish the close") from None
 
 
-def _write_files(conn: Connection, cycle: Any, folder: Path) -> None:
+def _write_files(conn: Connection, cycle: Row[Any], folder: Path) -> None:
     write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
     write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
     write_statements(conn, cycle, folder)
@@ -231,7 +240,7 @@ def _write_files(conn: Connection, cycle: Any, folder: Path) -> None:
 
 
 def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, dry_run: bool,
-                    should_stop: Callable[[], bool]) -> tuple[Any, list[closing.Totals]]:
+                    should_stop: Callable[[], bool]) -> tuple[Row[Any], list[closing.Totals]]:
     """Price the pending plays, then lock the period in one transaction (``close_cycle``); return the locked
     row and its totals.
 
@@ -246,7 +255,7 @@ def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, 
         return close_cycle(conn, spec, run_id)
 
 
-def write_and_finish(transaction: Transactions, cycle: Any, folder: Path) -> int:
+def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
     """Given a cycle just locked, write its files in ``folder``, then queue its e-mails and mark it finished;
     return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
     with transaction(read_only=True) as conn:
@@ -254,7 +263,7 @@ def write_and_finish(transaction: Transactions, cycle: Any, folder: Path) -> int
     return finish(transaction, cycle, folder)
 
 
-def finish(transaction: Transactions, cycle: Any, folder: Path) -> int:
+def finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
     """Given a locked cycle whose files are written in ``folder``, queue its e-mails and mark it finished, in
     one transaction; return how many e-mails were queued now."""
     with transaction() as conn:
@@ -265,7 +274,7 @@ def finish(transaction: Transactions, cycle: Any, folder: Path) -> int:
     return queued
 
 
-def rerun_locked(transaction: Transactions, cycle: Any, folder: Path, progress: Progress, *, regenerate: bool,
+def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progress: Progress, *, regenerate: bool,
                  despite_changes: bool, dry_run: bool) -> None:
     """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
     report it."""
@@ -287,7 +296,7 @@ def rerun_locked(transaction: Transactions, cycle: Any, folder: Path, progress: 
     print("\n".join(summary_lines(cycle)))
 
 
-def checked_files(transaction: Transactions, cycle: Any, folder: Path, *, despite_changes: bool,
+def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, *, despite_changes: bool,
                   dry_run: bool) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
     (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
@@ -300,7 +309,7 @@ def checked_files(transaction: Transactions, cycle: Any, folder: Path, *, despit
     return not dry_run
 
 
-def check_inputs(conn: Connection, cycle: Any, despite_changes: bool = False) -> list[str]:
+def check_inputs(conn: Connection, cycle: Row[Any], despite_changes: bool = False) -> list[str]:
     """Given a locked cycle, compare its inputs now with those recorded at the lock; print the verdict and
     return the changes.
 

@@ -33,9 +33,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Table, and_, select, text
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, and_, select, text
 
 from zamio.db.engine import is_sqlite
 from zamio.db.tables import (artists, contributors, cycle_pricings, day_periods, eligibility_rules, exchange_rates,
@@ -46,6 +46,50 @@ SNAPSHOT_VERSION = 1
 RATE_TABLES = (rate_cards, day_periods, eligibility_rules)  # what rates_digest covers
 STREAM_ROWS = 10_000
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+class PlaysPart(TypedDict):
+    """The pricings a cycle pays: how many, their gross in units, their digest."""
+
+    pricings: int
+    gross: int
+    digest: str
+
+
+class SharesPart(TypedDict):
+    """Who the works a cycle pays are owed to: how many works and contributor rows, their digest."""
+
+    works: int
+    rows: int
+    digest: str
+
+
+class TableRows(TypedDict):
+    """A reference table's chosen rows: its columns, and each row's values (``plain``) by id."""
+
+    columns: list[str]
+    rows: dict[str, list[object]]
+
+
+class Digests(TypedDict):
+    """The SHA-256 of each part of a snapshot."""
+
+    plays: str
+    shares: str
+    rates: str
+    references: str
+
+
+class Snapshot(TypedDict):
+    """What a cycle was computed from, as recorded in ``royalty_cycles.input_snapshot`` (JSON)."""
+
+    version: int
+    cycle: dict[str, str]  # territory, period_from, period_to, method
+    plays: PlaysPart
+    shares: SharesPart
+    tables: dict[str, TableRows]  # by table name
+    digests: Digests
+    input_hash: str
 
 
 @dataclass(frozen=True)
@@ -64,12 +108,12 @@ def sha256(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
 
-def canonical(value: Any) -> str:
+def canonical(value: object) -> str:
     """Given JSON-able data, return its one canonical encoding (sorted keys, no spaces)."""
     return _CANONICAL.encode(value)
 
 
-def plain(value: Any) -> Any:
+def plain(value: object) -> object:
     """Given a column value, return it as JSON-able text or number, the same on both databases.
 
     Decimals lose their trailing zeros (PostgreSQL returns ``0.0150000000`` for SQLite's ``0.015``).
@@ -93,7 +137,7 @@ class PlaySet:
     gross: int  # Σ gross, every currency
     digest: str  # SHA-256 of a "play_id:version:gross" line per pricing, by currency then key
 
-    def part(self) -> dict[str, Any]:
+    def part(self) -> PlaysPart:
         """The snapshot's ``plays`` part."""
         return {"pricings": sum(self.pricings.values()), "gross": self.gross, "digest": self.digest}
 
@@ -109,7 +153,8 @@ GROUP BY p.currency ORDER BY p.currency
 """)
 
 
-def _paid_rows(cycle_id: int):  # noqa: ANN202  (a SELECT of the pricings paid, in digest order)
+def _paid_rows(cycle_id: int) -> Select:
+    """A SELECT of the pricings paid, in digest order."""
     m, p = cycle_pricings, royalty_pricings
     return (select(p.c.currency, m.c.play_id, m.c.version, p.c.gross, p.c.previous_gross)
             .join(p, and_(p.c.play_id == m.c.play_id, p.c.version == m.c.version))
@@ -144,12 +189,13 @@ def play_set(conn: Connection, cycle_id: int) -> PlaySet:
 
 # --- the share tables of the works paid ----------------------------------------
 
-def _works_paid(cycle_id: int):  # noqa: ANN202  (a SELECT of distinct track ids)
+def _works_paid(cycle_id: int) -> Select:
+    """A SELECT of the distinct track ids of the plays paid."""
     return (select(play_logs.c.track_id).join(cycle_pricings, cycle_pricings.c.play_id == play_logs.c.id)
             .where(cycle_pricings.c.cycle_id == cycle_id, play_logs.c.track_id.is_not(None)).distinct())
 
 
-def _share_rows(cycle_id: int):  # noqa: ANN202
+def _share_rows(cycle_id: int) -> Select:
     """One row per contributor of each work paid (a work without contributors: one row of its own facts)."""
     c = contributors
     return (select(tracks.c.id, tracks.c.artist_id, artists.c.publisher_id.label("artist_publisher_id"),
@@ -161,13 +207,14 @@ def _share_rows(cycle_id: int):  # noqa: ANN202
             .order_by(tracks.c.id, c.c.party_ref, c.c.role))
 
 
-def share_tables(conn: Connection, cycle_id: int) -> dict[str, Any]:
+def share_tables(conn: Connection, cycle_id: int) -> SharesPart:
     """Given a cycle, return ``{works, rows, digest}`` of who the catalog works it pays are owed to.
 
     Each row (track, artist, artist's publisher, track's publisher, society, contributor party, role,
     share, contributor's publisher) is hashed as one canonical JSON line, in track order.
     """
-    digest, works, rows = hashlib.sha256(), set(), 0
+    digest, rows = hashlib.sha256(), 0
+    works: set[int] = set()
     result = conn.execute(_share_rows(cycle_id), execution_options={"yield_per": STREAM_ROWS})
     for chunk in result.partitions():
         digest.update("".join(canonical([plain(v) for v in row]) + "\n" for row in chunk).encode())
@@ -178,7 +225,7 @@ def share_tables(conn: Connection, cycle_id: int) -> dict[str, Any]:
 
 # --- reference rows ------------------------------------------------------------
 
-def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, Any]]:
+def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, ColumnElement[bool]]]:
     """The small tables a cycle's money depends on, each with the condition choosing its rows."""
     last = inputs.period_to
     chosen = [(table, table.c.effective_from <= last) for table in RATE_TABLES]
@@ -191,7 +238,7 @@ def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, Any]]:
     return chosen
 
 
-def table_rows(conn: Connection, table: Table, condition: Any) -> dict[str, Any]:
+def table_rows(conn: Connection, table: Table, condition: ColumnElement[bool]) -> TableRows:
     """Given a table and a condition, return ``{columns, rows}``: its chosen rows by id, creation times left out."""
     columns = [c for c in table.columns if c.name not in ("id", "created_at")]
     found = conn.execute(select(table.c.id, *columns).where(condition).order_by(table.c.id))
@@ -199,14 +246,14 @@ def table_rows(conn: Connection, table: Table, condition: Any) -> dict[str, Any]
             "rows": {str(row[0]): [plain(v) for v in row[1:]] for row in found}}
 
 
-def reference_rows(conn: Connection, inputs: CycleInputs) -> dict[str, dict[str, Any]]:
+def reference_rows(conn: Connection, inputs: CycleInputs) -> dict[str, TableRows]:
     """Given a cycle, return the rows of each reference table it depends on, by table name."""
     return {table.name: table_rows(conn, table, condition) for table, condition in _reference_tables(inputs)}
 
 
 # --- the snapshot --------------------------------------------------------------
 
-def take(conn: Connection, inputs: CycleInputs, plays: PlaySet | None = None) -> dict[str, Any]:
+def take(conn: Connection, inputs: CycleInputs, plays: PlaySet | None = None) -> Snapshot:
     """Given a cycle whose pricings are assigned (and its play set, if already read), return its input
     snapshot (JSON-able).
 
@@ -214,35 +261,29 @@ def take(conn: Connection, inputs: CycleInputs, plays: PlaySet | None = None) ->
     """
     plays = plays or play_set(conn, inputs.id)
     tables = reference_rows(conn, inputs)
-    snapshot: dict[str, Any] = {
-        "version": SNAPSHOT_VERSION,
-        "cycle": {"territory": inputs.territory, "period_from": inputs.period_from.isoformat(),
-                  "period_to": inputs.period_to.isoformat(), "method": inputs.method},
-        "plays": plays.part(),
-        "shares": share_tables(conn, inputs.id),
-        "tables": tables,
-    }
+    cycle = {"territory": inputs.territory, "period_from": inputs.period_from.isoformat(),
+             "period_to": inputs.period_to.isoformat(), "method": inputs.method}
+    paid, shares = plays.part(), share_tables(conn, inputs.id)
     rates = {t.name: tables[t.name] for t in RATE_TABLES}
-    snapshot["digests"] = {"plays": snapshot["plays"]["digest"], "shares": snapshot["shares"]["digest"],
-                           "rates": sha256(canonical(rates)),
-                           "references": sha256(canonical({k: v for k, v in tables.items() if k not in rates}))}
-    snapshot["input_hash"] = sha256(canonical([snapshot["cycle"], snapshot["digests"]]))
-    return snapshot
+    digests: Digests = {"plays": paid["digest"], "shares": shares["digest"], "rates": sha256(canonical(rates)),
+                        "references": sha256(canonical({k: v for k, v in tables.items() if k not in rates}))}
+    return {"version": SNAPSHOT_VERSION, "cycle": cycle, "plays": paid, "shares": shares, "tables": tables,
+            "digests": digests, "input_hash": sha256(canonical([cycle, digests]))}
 
 
-def columns_of(snapshot: dict[str, Any]) -> dict[str, str]:
+def columns_of(snapshot: Snapshot) -> dict[str, str]:
     """Given a snapshot, return the ``royalty_cycles`` columns that record it."""
     digests = snapshot["digests"]
     return {"input_snapshot": canonical(snapshot), "input_hash": snapshot["input_hash"],
             "plays_digest": digests["plays"], "rates_digest": digests["rates"], "shares_digest": digests["shares"]}
 
 
-def stored(cycle: Any) -> dict[str, Any] | None:
+def stored(cycle: Row[Any]) -> Snapshot | None:
     """Given a cycle row, return the snapshot recorded when it was locked (None: locked before they were)."""
     return json.loads(cycle.input_snapshot) if getattr(cycle, "input_snapshot", None) else None
 
 
-def inputs_of(cycle: Any) -> CycleInputs:
+def inputs_of(cycle: Row[Any]) -> CycleInputs:
     """Given a cycle row, return what defines its inputs."""
     return CycleInputs(cycle.id, cycle.territory, cycle.period_from, cycle.period_to, cycle.method)
 
@@ -253,7 +294,7 @@ def _counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
-def lines(snapshot: dict[str, Any]) -> list[str]:
+def lines(snapshot: Snapshot) -> list[str]:
     """Given a snapshot, return it as printed after the reconciliation (full digests, for audits)."""
     cycle, plays, shares, tables = snapshot["cycle"], snapshot["plays"], snapshot["shares"], snapshot["tables"]
     size = {name: len(rows["rows"]) for name, rows in tables.items()}
@@ -277,16 +318,16 @@ def lines(snapshot: dict[str, Any]) -> list[str]:
     ]
 
 
-def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+def differences(recorded: Snapshot, current: Snapshot) -> list[str]:
     """Given the snapshot recorded at the lock and one taken now, return what changed, one phrase each
     (empty when nothing did)."""
     found = [f"cycle {key}: {recorded['cycle'][key]} then, {current['cycle'][key]} now"
              for key in recorded["cycle"] if recorded["cycle"][key] != current["cycle"].get(key)]
-    old, new = recorded["plays"], current["plays"]
-    if old != new:
-        found.append(f"pricings paid: {old['pricings']:,} then, {new['pricings']:,} now; gross {old['gross']:,} "
-                     f"units then, {new['gross']:,} now; sha256 {old['digest']} then, {new['digest']} now "
-                     "(pricings are never rewritten: the database was altered)")
+    paid_then, paid_now = recorded["plays"], current["plays"]
+    if paid_then != paid_now:
+        found.append(f"pricings paid: {paid_then['pricings']:,} then, {paid_now['pricings']:,} now; gross "
+                     f"{paid_then['gross']:,} units then, {paid_now['gross']:,} now; sha256 {paid_then['digest']} "
+                     f"then, {paid_now['digest']} now (pricings are never rewritten: the database was altered)")
     old, new = recorded["shares"], current["shares"]
     if old != new:
         found.append(f"share tables of the works paid: {_counted(old['works'], 'work')} with "
@@ -298,16 +339,19 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return found
 
 
-def table_differences(name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+def table_differences(name: str, old: TableRows | None, new: TableRows | None) -> list[str]:
     """Given a table's rows then and now, return each row added, removed or changed (naming the columns)."""
-    old_rows, new_rows = (old or {}).get("rows", {}), (new or {}).get("rows", {})
-    columns = (new or old or {}).get("columns", [])
+    old_rows = old.get("rows", {}) if old else {}
+    new_rows = new.get("rows", {}) if new else {}
+    either = new or old
+    columns = either.get("columns", []) if either else []
     found = []
     for row_id in sorted(set(old_rows) | set(new_rows), key=int):
         before, after = old_rows.get(row_id), new_rows.get(row_id)
         if before == after:
             continue
         if before is None:
+            assert after is not None  # not both None: equal rows were skipped
             found.append(f"{name} row {row_id} added: {_described(columns, after)}")
         elif after is None:
             found.append(f"{name} row {row_id} removed: {_described(columns, before)}")
@@ -317,11 +361,11 @@ def table_differences(name: str, old: dict[str, Any] | None, new: dict[str, Any]
     return found
 
 
-def _described(columns: Iterable[str], values: Iterable[Any]) -> str:
+def _described(columns: Iterable[str], values: Iterable[object]) -> str:
     return ", ".join(f"{c} {v}" for c, v in zip(columns, values) if v is not None)
 
 
-def check(conn: Connection, cycle: Any) -> Iterator[str]:
+def check(conn: Connection, cycle: Row[Any]) -> Iterator[str]:
     """Given a locked cycle with a recorded snapshot, yield what changed in its inputs since (nothing: unchanged)."""
     recorded = stored(cycle)
     if recorded is None:

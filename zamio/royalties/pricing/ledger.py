@@ -36,7 +36,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, Row, Table, bindparam, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from zamio.db.engine import is_sqlite
@@ -76,12 +76,12 @@ STANDING_QUERY = select(royalty_ledger).where(
 ).order_by(royalty_ledger.c.id)
 
 
-def standing_lines(conn: Connection, previous: Iterable[Previous]) -> dict[int, list[Any]]:
+def standing_lines(conn: Connection, previous: Iterable[Previous]) -> dict[int, list[Row[Any]]]:
     """Given latest pricings, return the ledger lines of exactly those versions, by play id."""
     wanted = {p.play_id: p.version for p in previous}
     if not wanted:
         return {}
-    found: dict[int, list[Any]] = {}
+    found: dict[int, list[Row[Any]]] = {}
     for row in conn.execute(STANDING_QUERY, {"ids": sorted(wanted)}):
         if wanted.get(row.play_id) == row.version:
             found.setdefault(row.play_id, []).append(row)
@@ -112,8 +112,8 @@ def _line_values(issue: Issue, line: Line, seconds: float, run_id: str, now: dat
     )
 
 
-def reversal_row(original: Any, play_id: int, version: int, reason: str, run_id: str,
-                 now: datetime, cycle_id: int | None = None, key: str | None = None) -> dict[str, Any]:
+def reversal_row(original: Row[Any], play_id: int, version: int, reason: str, run_id: str,
+                 now: datetime, cycle_id: int | None = None, key: str | None = None) -> dict[str, object]:
     """Given a stored ledger line, return the line that cancels it (negated amount and seconds)."""
     return {
         "entry_key": key or f"p{play_id}:v{version}:reversal:{original.id}", "play_id": original.play_id,
@@ -136,7 +136,7 @@ def _pricing_values(issue: Issue, run_id: str, now: datetime) -> tuple:
     )
 
 
-def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[Any]], run_id: str,
+def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[Row[Any]]], run_id: str,
          now: datetime) -> list[Issue]:
     """Given outcomes to book and the standing lines of their previous versions, write them.
 
@@ -165,7 +165,8 @@ def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[
     return booked
 
 
-def _reversal_values(issue: Issue, standing: Mapping[int, list[Any]], run_id: str, now: datetime) -> list[tuple]:
+def _reversal_values(issue: Issue, standing: Mapping[int, list[Row[Any]]], run_id: str,
+                     now: datetime) -> list[tuple]:
     """Given an issue, return the reversals of its previous version's standing lines, as ledger rows."""
     if issue.previous is None:
         return []
@@ -175,14 +176,15 @@ def _reversal_values(issue: Issue, standing: Mapping[int, list[Any]], run_id: st
             for original in standing.get(play_id, [])]
 
 
-def _ledger_values(issue: Issue, standing: Mapping[int, list[Any]], run_id: str, now: datetime) -> list[tuple]:
+def _ledger_values(issue: Issue, standing: Mapping[int, list[Row[Any]]], run_id: str,
+                   now: datetime) -> list[tuple]:
     """Given an issue, return its ledger rows: the reversals it books, then its own lines."""
     seconds = float(issue.pricing.seconds)
     return _reversal_values(issue, standing, run_id, now) + [
         _line_values(issue, line, seconds, run_id, now) for line in issue.pricing.lines]
 
 
-def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[Any]], run_id: str,
+def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[Row[Any]]], run_id: str,
                  now: datetime) -> tuple[list[str], list[str]]:
     """Given issues, the standing lines of their previous versions, the run and its clock, return
     per issue its pricing row and its ledger rows (reversals, then lines) in COPY text.
@@ -239,8 +241,8 @@ def _text(value: str) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIALS.search(value) else value
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
-                returning: str | None = None) -> set[Any]:
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]], keys: Sequence[str],
+                returning: str | None = None) -> set[object]:
     """Insert rows, skipping those whose unique ``keys`` exist; return the ``returning`` values inserted.
 
     Without ``returning`` the returned set is empty.
@@ -252,7 +254,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
-                keys: Sequence[str], returning: str | None = None) -> set[Any]:
+                keys: Sequence[str], returning: str | None = None) -> set[object]:
     """``bulk_insert`` for rows given as tuples in ``columns`` order."""
     if not rows:
         return set()
@@ -268,7 +270,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
 
 
 def _sqlite_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
-                   keys: Sequence[str], returning: str | None) -> set[Any]:
+                   keys: Sequence[str], returning: str | None) -> set[object]:
     # SQLite has one writer at a time and every write transaction starts with BEGIN IMMEDIATE, so
     # the versions this transaction read as latest cannot have been booked by another run since:
     # every row is new, and the conflict clause only guards against a caller's mistake.
@@ -338,7 +340,9 @@ COPY_CHUNK = 1 << 20  # characters handed to the driver per read: a batch's rows
 
 
 def _copy_from(conn: Connection, table_name: str, columns: Sequence[str], text: str) -> None:
-    cursor = conn.connection.dbapi_connection.cursor()
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # the connection of an open transaction
+    cursor: Any = driver.cursor()  # psycopg2's, for its copy_expert: the driver has no types
     try:
         cursor.copy_expert(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN", io.StringIO(text), COPY_CHUNK)
     finally:
@@ -346,7 +350,7 @@ def _copy_from(conn: Connection, table_name: str, columns: Sequence[str], text: 
 
 
 def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], text: str, keys: Sequence[str],
-                 returning: str | None = None) -> set[Any] | None:
+                 returning: str | None = None) -> set[object] | None:
     """Given rows as COPY text, insert them, skipping those whose unique ``keys`` exist.
 
     Return None when every row went in, else the ``returning`` values of the rows inserted
@@ -355,7 +359,7 @@ def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], text: s
     # Rows are nearly always all new (a clash needs two runs on the same plays at once): COPY them
     # straight into the table under a savepoint, and only if a unique key clashes, roll back to it
     # and take the slower path that skips the rows already there.
-    from psycopg2.errors import UniqueViolation  # only PostgreSQL comes here
+    from psycopg2.errors import UniqueViolation  # type: ignore[import-untyped]  # only PostgreSQL comes here; no stubs
 
     if not text:
         return None
@@ -370,7 +374,7 @@ def _copy_insert(conn: Connection, table: Table, columns: Sequence[str], text: s
 
 
 def _copy_insert_skipping(conn: Connection, table: Table, columns: Sequence[str], text: str,
-                          keys: Sequence[str], returning: str | None) -> set[Any]:
+                          keys: Sequence[str], returning: str | None) -> set[object]:
     names = ", ".join(columns)
     temp = f"zamio_tmp_{table.name}"
     conn.exec_driver_sql(

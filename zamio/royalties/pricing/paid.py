@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select
 
 from zamio.db.tables import cycle_pricings, royalty_cycles, royalty_ledger
 
 POOL = "pool"
 
 
-def cycle_lines(cycle_id: int, method: str):  # noqa: ANN201  (a SQLAlchemy subquery)
+def cycle_lines(cycle_id: int, method: str) -> Subquery:
     """Given a cycle id and its method, return the ledger lines it pays, with ``paid_by``, as a subquery."""
     line = royalty_ledger
     if method == POOL:
@@ -46,7 +46,7 @@ def cycle_lines(cycle_id: int, method: str):  # noqa: ANN201  (a SQLAlchemy subq
             .subquery("entries"))
 
 
-def paid_lines():  # noqa: ANN201  (a SQLAlchemy subquery)
+def paid_lines() -> Subquery:
     """Return every ledger line that is money, paid by a locked cycle or not yet in one, with ``paid_by``.
 
     The union of ``cycle_lines`` over every locked cycle, plus the pricing lines no cycle has
@@ -61,13 +61,13 @@ def paid_lines():  # noqa: ANN201  (a SQLAlchemy subquery)
             .subquery("paid"))
 
 
-def plays_of(lines: Any) -> Any:
+def plays_of(lines: Subquery) -> ColumnElement[int]:
     """Given lines, the SQL sum of the plays they pay: a reversal takes one back, the local society's
     admin fee (taken from a society's line of the same play) pays none."""
     return func.sum(case((lines.c.recipient_type == "local_society", 0), (lines.c.kind == "reversal", -1), else_=1))
 
 
-def recipient_sums(lines: Any, *extra: Any, source: Any = None):  # noqa: ANN201  (a SQLAlchemy Select)
+def recipient_sums(lines: Subquery, *extra: ColumnElement[Any], source: FromClause | None = None) -> Select:
     """Given lines (``cycle_lines`` or ``paid_lines``), return a SELECT of their sums per paying cycle,
     recipient, currency and society (and ``extra`` columns): ``name``, ``plays``, ``seconds``, ``net``.
 

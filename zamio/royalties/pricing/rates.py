@@ -86,6 +86,8 @@ class Tariff:
         units half-even: ``round_units`` of the product, with its checks left out (the factors are
         finite Decimals).
         """
+        if self.factor is None:
+            raise TypeError(f"period {self.period} has no rate card to price with")
         numerator, denominator = (self.factor * seconds).as_integer_ratio()
         return round_half_even(numerator * UNITS_PER_MAJOR, denominator)
 

@@ -29,7 +29,7 @@ import gc
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, bindparam, select
+from sqlalchemy import BigInteger, Connection, Row, Select, bindparam, select
 
 from zamio.db.engine import is_sqlite, utcnow
 from zamio.values.money import format_amount
@@ -177,7 +177,7 @@ class Keyset:
         latest = {row[PLAY_FIELDS]: Previous._make(row[PLAY_FIELDS:]) for row in rows if len(row) > PLAY_FIELDS}
         return plays, latest
 
-    def _rows(self, conn: Connection) -> list[Any]:
+    def _rows(self, conn: Connection) -> Sequence[Row[Any]]:
         if is_sqlite(conn):  # SQLite keeps instants and dates as text: the column types read them
             return conn.execute(self.query, {"after": self.after}).all()
         # On PostgreSQL the driver's own values are those the column types would give (instants are

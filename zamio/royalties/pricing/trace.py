@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, select
 
 from zamio.catalog.identifiers import normalise_isrc
 from zamio.runtime.errors import DataError
@@ -29,9 +29,7 @@ from zamio.db.tables import (captures, cycle_pricings, detections, isrc_mappings
 POOL_KEY = re.compile(r"^c\d+:f(?P<fee>\d+):(?:d(?P<day>\d{4}-\d\d-\d\d):)?")  # zamio.royalties.cycles.pool
 
 
-def _plain(row: Any) -> dict[str, Any] | None:
-    if row is None:
-        return None
+def _plain(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
     out = {}
     for key, value in row._mapping.items():
         if isinstance(value, (datetime, date)):
@@ -42,8 +40,9 @@ def _plain(row: Any) -> dict[str, Any] | None:
     return out
 
 
-def _one(conn: Connection, table: Any, *where: Any) -> dict[str, Any] | None:
-    return _plain(conn.execute(select(table).where(*where)).first())
+def _one(conn: Connection, table: Table, *where: ColumnElement[bool]) -> dict[str, Any] | None:
+    row = conn.execute(select(table).where(*where)).first()
+    return _plain(row) if row is not None else None
 
 
 def _evidence(conn: Connection, play_id: int) -> list[dict[str, Any]]:

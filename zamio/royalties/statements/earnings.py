@@ -38,9 +38,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Column, Connection, FromClause, Row, Select, Subquery, func, select
 
 from zamio.files.csvread import RowError, slug
 from zamio.royalties.pricing.paid import paid_lines, recipient_sums
@@ -68,6 +68,40 @@ class Cycle:
     period_from: date
 
 
+class Figure(TypedDict):
+    """A money figure as dashboards and reports show it: exact units, and the amount as statements write it."""
+
+    cycle: str | None  # the cycle's name; money not yet in a cycle has a label, or None
+    currency: str
+    amount_units: int
+    amount: str  # in the currency's minor units (``decimal_text``)
+    plays: int
+
+
+@final  # final: ``"recipient" in figure`` tells the two kinds of figure apart
+class RecipientFigure(Figure):
+    """What one recipient is paid (``Earning.as_json``)."""
+
+    recipient_type: str
+    recipient: str
+
+
+@final
+class KindFigure(Figure):
+    """What plays earned as one kind of ledger line (``kind_earnings``)."""
+
+    kind: str
+
+
+class HeldFigure(TypedDict):
+    """What the suspense accounts hold in one currency (``held_in_suspense``)."""
+
+    currency: str
+    amount_units: int
+    amount: str
+    entries: int
+
+
 @dataclass(frozen=True)
 class Earning:
     """What one recipient is paid (``units``, exact) for ``plays`` in one cycle, or not yet in a cycle."""
@@ -79,19 +113,19 @@ class Earning:
     units: int
     plays: int
 
-    def as_json(self, none_label: str | None = None) -> dict[str, Any]:
+    def as_json(self, none_label: str | None = None) -> RecipientFigure:
         """Return the figure as the dashboards and reports show it (``cycle`` None → ``none_label``)."""
         return {"cycle": self.cycle.name if self.cycle else none_label, "recipient_type": self.recipient_type,
                 "recipient": self.recipient_ref, "currency": self.currency, "amount_units": self.units,
                 "amount": decimal_text(self.units, self.currency), "plays": self.plays}
 
 
-def _when(cycle: Cycle | None) -> tuple:
+def _when(cycle: Cycle | None) -> tuple[int, date, int]:
     """Cycles in the order of their periods, money not yet in a cycle last."""
     return (0, cycle.period_from, cycle.id) if cycle else (1, date.max, 0)
 
 
-def _order(earning: Earning) -> tuple:
+def _order(earning: Earning) -> tuple[int, date, int, str, str, str]:
     return (*_when(earning.cycle), earning.recipient_type, earning.recipient_ref, earning.currency)
 
 
@@ -106,7 +140,7 @@ class _Sums:
     def __init__(self) -> None:
         self.parts: dict[tuple[int | None, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
 
-    def add(self, row: Any) -> None:
+    def add(self, row: Row[Any]) -> None:
         part = self.parts[(row.paid_by, row.recipient_type, row.recipient_ref, row.currency)]
         part[0] += int(row.net)
         part[1] += int(row.plays)
@@ -117,10 +151,11 @@ class _Sums:
         return sorted(found, key=_order)
 
 
-def _sums(lines: Any, aired: Aired | None, by_work: bool = False):  # noqa: ANN202  (a SQLAlchemy Select)
+def _sums(lines: Subquery, aired: Aired | None, by_work: bool = False) -> Select:
     """``recipient_sums`` of ``lines``; with ``aired`` only those of plays aired then; ``by_work`` adds the
     work (track) played and its artist to the keys."""
-    source, extra = lines, []
+    source: FromClause = lines
+    extra: list[Column[int]] = []
     if aired is not None or by_work:
         source = source.join(play_logs, play_logs.c.id == lines.c.play_id)
     if by_work:
@@ -241,7 +276,7 @@ def artist_earnings(conn: Connection, artist_id: int | None = None,
     return result
 
 
-def kind_earnings(conn: Connection, aired: Aired, station_id: int | None = None) -> list[dict[str, Any]]:
+def kind_earnings(conn: Connection, aired: Aired, station_id: int | None = None) -> list[KindFigure]:
     """Given a period (and a station), return what its plays' money was, per cycle, line kind and currency,
     with the number of plays that have lines of that kind (a play split three ways counts once)."""
     lines = paid_lines()
@@ -262,7 +297,7 @@ def kind_earnings(conn: Connection, aired: Aired, station_id: int | None = None)
             for cycle, kind, currency, units, plays in rows]
 
 
-def held_in_suspense(conn: Connection) -> list[dict[str, Any]]:
+def held_in_suspense(conn: Connection) -> list[HeldFigure]:
     """Return the money suspense accounts hold, per currency: paid into a cycle's suspense or not yet in a cycle."""
     lines = paid_lines()
     query = (select(lines.c.currency, func.sum(lines.c.amount).label("net"), func.count().label("entries"))

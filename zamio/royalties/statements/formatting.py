@@ -21,11 +21,16 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zamio.files import csvwrite
 from zamio.files.csvwrite import Number
 from zamio.values.money import currency_exponent, minor_units
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from zamio.royalties.statements.write import StatementCycle
 
 LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "artist", "isrc", "seconds",
                 "kind", "share_percent", "amount", "adjustment", "reason"]
@@ -33,6 +38,10 @@ ESCAPED_CELLS = (2, 4, 5, 6, 8, 9, 11, 12)  # the text cells; ids, times, second
 SHARE_KEY = '"share":"'  # how a ledger line's details hold its share (percent, six places)
 # A formatted line: (recipient_type, recipient_ref, currency, recipient_name, amount, csv_line, html_row).
 FormattedLine = tuple[str, str, str, "str | None", int, str, str]
+# A statement line as plain fields (``formatted_lines``): recipient_type, recipient_ref, currency, recipient_name,
+# amount, seconds, entry_id, play_id, station, played_at_utc, title, artist, isrc, kind, details, is_adjustment, reason.
+StatementFields = tuple[str, str, str, "str | None", int, float, int, "int | None", "str | None", str, "str | None",
+                        "str | None", "str | None", str, "str | None", bool, "str | None"]
 
 
 def decimal_text(units: int, currency: str) -> Number:
@@ -69,7 +78,7 @@ def share_text(details: str | None) -> Number:
     return Number("")
 
 
-def line_cells(line: Any, period_from: date) -> list[str]:
+def line_cells(line: Row[Any], period_from: date) -> list[str]:
     """Given a statement line's row (ledger line, play, station, track, play date), return its cells."""
     adjustment = "adjustment" if line.play_date is not None and line.play_date < period_from else ""
     return [str(line.id), str(line.play_id or ""), line.station or "", utc_text(line.started_at), line.title or "",
@@ -93,7 +102,7 @@ def html_row(cells: list[str], escape: _Escaper) -> str:
     return "<tr><td>" + "</td><td>".join(shown) + "</td></tr>"
 
 
-def reference_lines(rows: Iterable[Any], period_from: date) -> Iterator[FormattedLine]:
+def reference_lines(rows: Iterable[Row[Any]], period_from: date) -> Iterator[FormattedLine]:
     """Given statement line rows in file order, yield them formatted, cell by cell."""
     escape = _Escaper()
     csv_lines = csvwrite.Lines()
@@ -140,7 +149,7 @@ class _Seconds(dict):
         return text
 
 
-def formatted_lines(rows: Iterable[tuple]) -> Iterator[FormattedLine]:
+def formatted_lines(rows: Iterable[StatementFields]) -> Iterator[FormattedLine]:
     """Given statement lines as plain fields, yield them formatted; the bytes are those of ``reference_lines``.
 
     A row is (recipient_type, recipient_ref, currency, recipient_name, amount, seconds, entry_id, play_id,
@@ -168,7 +177,7 @@ def formatted_lines(rows: Iterable[tuple]) -> Iterator[FormattedLine]:
                f"{money}</td><td>{adjusted}</td><td>{re_html}</td></tr>")
 
 
-def html_page(cycle: Any, recipient: tuple[str, str, str | None], currency: str, rows: list[str],
+def html_page(cycle: StatementCycle, recipient: tuple[str, str, str | None], currency: str, rows: list[str],
               total: int) -> str:
     """Given a cycle, a recipient (type, ref, name) and its lines' HTML rows and total, return the page."""
     kind, ref, name = recipient

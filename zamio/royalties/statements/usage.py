@@ -12,11 +12,11 @@ leading ``'``; seconds and amounts stay numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Row, and_, func, select
 
 from zamio.files import csvwrite
 from zamio.catalog.identifiers import (normalise_ipi_name, normalise_isrc, normalise_iswc, validate_ipi_name,
@@ -63,7 +63,7 @@ def _contributor_ipis(conn: Connection, track_ids: set[int]) -> dict[int, list[s
     return found
 
 
-def usage_rows(conn: Connection, cycle_id: int, method: str) -> list[Any]:
+def usage_rows(conn: Connection, cycle_id: int, method: str) -> Sequence[Row[*tuple[Any, ...]]]:
     """Given a cycle, return the society share lines it pays with their play and identifiers."""
     e = cycle_lines(cycle_id, method)
     return conn.execute(
@@ -84,7 +84,7 @@ def usage_rows(conn: Connection, cycle_id: int, method: str) -> list[Any]:
         .order_by(partner_societies.c.code, play_logs.c.started_at, e.c.id)).all()
 
 
-def write_usage_reports(conn: Connection, cycle: Any, folder: Path) -> dict[str, int]:
+def write_usage_reports(conn: Connection, cycle: Row[Any], folder: Path) -> dict[str, int]:
     """Given a cycle, write each partner society's usage report; return invalid row counts by society code."""
     rows = usage_rows(conn, cycle.id, cycle.method)
     ipis = _contributor_ipis(conn, {r.track_id for r in rows if r.track_id is not None})

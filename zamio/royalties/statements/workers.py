@@ -32,8 +32,9 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 
 from zamio.db.engine import open_engine, transaction
 from zamio.db.url import parse_database_url
@@ -52,7 +53,7 @@ class StatementWorkerFailed(ZamioError):
     """A statement worker exited with an error: no file was put in place (running the close again finishes it)."""
 
 
-def write_statements(conn: Connection, cycle: object, folder: Path, workers: int = WORKERS,
+def write_statements(conn: Connection, cycle: Row[Any], folder: Path, workers: int = WORKERS,
                      min_recipients: int = MIN_RECIPIENTS) -> int:
     """Given a locked cycle, write its per-recipient statements into ``folder/statements`` with up to
     ``workers`` processes, replacing the files there; return how many statements.
@@ -102,16 +103,17 @@ def _write_ranges(conn: Connection, url: str, cycle: StatementCycle, directory: 
     """Write the first range here, on ``conn``, while one child per other range writes that range."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                     os.environ.get("PYTHONPATH")])))
-    children: list[tuple[subprocess.Popen, object]] = []
+    children: list[tuple[subprocess.Popen[str], IO[str]]] = []
     try:
         for low, high in ranges[1:]:
-            errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child never blocks
+            errors: IO[str] = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child never blocks
             child = subprocess.Popen([sys.executable, "-m", "zamio.royalties.statements.workers"], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
             children.append((child, errors))
             request = {"url": url, "cycle": [cycle.id, cycle.name, cycle.method, str(cycle.period_from),
                                              str(cycle.period_to)],
                        "directory": str(directory), "low": low, "high": high}
+            assert child.stdin is not None  # opened with stdin=PIPE
             child.stdin.write(json.dumps(request))
             child.stdin.close()
         written = write_recipient_statements(conn, cycle, directory, ranges[0])
@@ -121,11 +123,13 @@ def _write_ranges(conn: Connection, url: str, cycle: StatementCycle, directory: 
             if child.poll() is None:
                 child.kill()
                 child.wait()
+            assert child.stdout is not None  # opened with stdout=PIPE
             child.stdout.close()
             errors.close()
 
 
-def _result(child: subprocess.Popen, errors: object) -> int:
+def _result(child: subprocess.Popen[str], errors: IO[str]) -> int:
+    assert child.stdout is not None  # opened with stdout=PIPE
     out = child.stdout.read()
     if child.wait() != 0:
         errors.seek(0)
@@ -135,7 +139,7 @@ def _result(child: subprocess.Popen, errors: object) -> int:
     return int(out)
 
 
-def _serve(request: dict) -> int:
+def _serve(request: dict[str, Any]) -> int:
     cid, name, method, period_from, period_to = request["cycle"]
     cycle = StatementCycle(cid, name, method, date.fromisoformat(period_from), date.fromisoformat(period_to))
     items = (request["low"], request["high"])

@@ -38,15 +38,16 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, case, func, literal, select
+from sqlalchemy import (BigInteger, ColumnElement, Connection, FromClause, Join, Row, Table, and_, case, func, literal,
+                        select)
 
 from zamio.files import csvwrite
 from zamio.files.csvwrite import Number
 from zamio.db.engine import is_sqlite
 from zamio.values.money import currency_exponent
 from zamio.royalties.pricing.paid import cycle_lines
-from zamio.royalties.statements.formatting import (LINE_HEADER, decimal_text, formatted_lines, html_page,
-                                              reference_lines, seconds_text)
+from zamio.royalties.statements.formatting import (LINE_HEADER, StatementFields, decimal_text, formatted_lines,
+                                                   html_page, reference_lines, seconds_text)
 from zamio.db.tables import (artists, cycle_line_items, cycle_pricings, partner_remittances, partner_societies,
                           play_logs, royalty_ledger, royalty_pricings, stations, tracks)
 
@@ -69,7 +70,7 @@ class StatementCycle:
     period_to: date
 
     @classmethod
-    def of(cls, cycle: Any) -> StatementCycle:
+    def of(cls, cycle: Row[Any]) -> StatementCycle:
         return cls(cycle.id, cycle.name, cycle.method, cycle.period_from, cycle.period_to)
 
 
@@ -119,9 +120,11 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
         for r in rows])
 
 
-def _line_source(cycle_id: int, method: str, items: ItemRange) -> tuple[Any, Any, Any, list[Any]]:
+def _line_source(cycle_id: int, method: str, items: ItemRange
+                 ) -> tuple[Join, FromClause, Table, list[ColumnElement[bool]]]:
     """Given a cycle and a range of its line items, return (FROM clause, ledger lines, dated table, conditions)
     of its statement lines; each line is joined to its recipient's line item, which orders the files."""
+    e: FromClause
     if method == "pool":
         e = cycle_lines(cycle_id, method)
         pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
@@ -144,7 +147,7 @@ def _line_source(cycle_id: int, method: str, items: ItemRange) -> tuple[Any, Any
     return lines, e, dated, conditions
 
 
-def _file_order(e: Any) -> list[Any]:
+def _file_order(e: FromClause) -> list[ColumnElement[Any]]:
     """Lines in file order: by recipient (its line item: sorting one integer, not three texts), then play time."""
     return [cycle_line_items.c.id, play_logs.c.started_at, e.c.id]
 
@@ -152,7 +155,7 @@ def _file_order(e: Any) -> list[Any]:
 SECONDS_SPAN = 10_000_000_000  # more seconds than from 1970 to 2286: a play's second fits below one line item
 
 
-def _sort_key() -> Any:
+def _sort_key() -> ColumnElement[int]:
     """PostgreSQL: line item id and play second in one integer ahead of ``_file_order``, the same order, sorted
     faster: lines of one recipient then rarely tie on the first key, which the sort compares without the row."""
     second = func.floor(func.date_part("epoch", play_logs.c.started_at)).cast(BigInteger)  # float: no numeric
@@ -161,7 +164,8 @@ def _sort_key() -> Any:
     return cycle_line_items.c.id * SECONDS_SPAN + clamped
 
 
-def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRange = (None, None)) -> Iterator[Any]:
+def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRange = (None, None)
+                    ) -> Iterator[Row[*tuple[Any, ...]]]:
     """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
 
     ``items`` = [low, high) limits them to the recipients of a range of the cycle's line item ids.
@@ -178,7 +182,8 @@ def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRan
     yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": STREAM_ROWS})
 
 
-def statement_fields(conn: Connection, cycle: Any, items: ItemRange = (None, None)) -> Iterator[tuple]:
+def statement_fields(conn: Connection, cycle: StatementCycle, items: ItemRange = (None, None)
+                     ) -> Iterator[StatementFields]:
     """PostgreSQL: the statement lines as plain fields for ``formatted_lines``, the time formatted here,
     read through a server-side cursor (a million rows, without building a Row object for each)."""
     lines, e, dated, conditions = _line_source(cycle.id, cycle.method, items)
@@ -192,7 +197,9 @@ def statement_fields(conn: Connection, cycle: Any, items: ItemRange = (None, Non
         .select_from(lines).where(*conditions).order_by(_sort_key(), *_file_order(e)))
     compiled = query.compile(dialect=conn.dialect)
     _read_whole_cycles(conn)
-    cursor = conn.connection.dbapi_connection.cursor(name="statement_lines")
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # the connection of an open transaction
+    cursor: Any = driver.cursor(name="statement_lines")  # psycopg2's server-side cursor: the driver has no types
     try:
         cursor.itersize = STREAM_ROWS
         cursor.execute(str(compiled), compiled.params)
@@ -231,7 +238,8 @@ def recipient_ranges(conn: Connection, cycle_id: int, parts: int) -> list[ItemRa
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def write_recipient_statements(conn: Connection, cycle: Any, directory: Path, items: ItemRange = (None, None)) -> int:
+def write_recipient_statements(conn: Connection, cycle: StatementCycle, directory: Path,
+                               items: ItemRange = (None, None)) -> int:
     """Given a cycle, write one CSV and one HTML statement per recipient and currency into ``directory``
     (a folder no reader looks at yet: files are written in place); return how many.
 

@@ -27,12 +27,12 @@ so a run can be killed and rerun, and races with pricing runs book nothing twice
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, Row, and_, bindparam, select
 
 from zamio.db.engine import utcnow
 from zamio.values.money import from_units
@@ -79,7 +79,7 @@ class Declared:
         return f"{verb} non-distributable: {plays}, {money} (the next cycle shows it: suspense −, non-distributable +)"
 
 
-def declaration(row: Any, held: list[Any], as_of: date, policy: Policy) -> Issue | None:
+def declaration(row: Row[*tuple[Any, ...]], held: list[Row[Any]], as_of: date, policy: Policy) -> Issue | None:
     """Given a pricing in suspense (a ``DECLARABLE_QUERY`` row) and its standing lines, return the version
     that moves its money to the non-distributable account, or None if it holds none."""
     accounts: dict[str, int] = {}
@@ -100,7 +100,7 @@ def declaration(row: Any, held: list[Any], as_of: date, policy: Policy) -> Issue
     return Issue(outcome, row.version + 1, previous, NON_DISTRIBUTABLE)
 
 
-def declare_batch(conn: Connection, rows: list[Any], as_of: date, policy: Policy, run_id: str,
+def declare_batch(conn: Connection, rows: Sequence[Row[*tuple[Any, ...]]], as_of: date, policy: Policy, run_id: str,
                   done: Declared) -> None:
     """Given declarable pricings, book their declarations; add what was booked to ``done``."""
     previous = [Previous(r.play_id, r.version, r.status, r.gross, r.outcome_hash, r.play_date, r.seconds)

@@ -40,9 +40,9 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from decimal import Decimal
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
 from zamio.values.money import from_units
 from zamio.royalties.pricing.paid import paid_lines
@@ -141,7 +141,7 @@ def aged(item: Item, as_of: date, policy: Policy) -> AgedItem:
 
 # --- reading the suspense accounts ---------------------------------------------
 
-def _priced_lines_query() -> Any:
+def _priced_lines_query() -> Select:
     """Suspense lines of plays, summed per account, currency, station, play date and method: the lines that
     are money (``zamio.royalties.pricing.paid``: a pool cycle's weights are not)."""
     line, pricing = paid_lines(), royalty_pricings
@@ -162,7 +162,7 @@ def _priced_lines_query() -> Any:
             .group_by(line.c.recipient_ref, line.c.currency, stations.c.station_ref, pricing.c.play_date, method))
 
 
-def _fee_lines_query() -> Any:
+def _fee_lines_query() -> Select:
     """Suspense lines of pool fees without plays, with the last day of the cycle that booked them."""
     line = royalty_ledger
     return (select(line.c.recipient_ref, line.c.currency, royalty_cycles.c.period_to,
@@ -237,9 +237,15 @@ def _merged(known: Item | None, more: Item) -> Item:
     """Given an item (or None) and another part of it (another day of the month), return their sum."""
     if known is None:
         return more
-    pick = {name: max(filter(None, (getattr(known, name), getattr(more, name))), default=None)
-            for name in ("isrc", "track", "acrcloud_id", "title", "artist")}
-    return replace(known, plays=known.plays + more.plays, amount=known.amount + more.amount, **pick)
+    return replace(known, plays=known.plays + more.plays, amount=known.amount + more.amount,
+                   isrc=_either(known.isrc, more.isrc), track=_either(known.track, more.track),
+                   acrcloud_id=_either(known.acrcloud_id, more.acrcloud_id), title=_either(known.title, more.title),
+                   artist=_either(known.artist, more.artist))
+
+
+def _either(known: str | None, more: str | None) -> str | None:
+    """The greater of two names of the recording, or the one given (None if neither is)."""
+    return max(filter(None, (known, more)), default=None)
 
 
 def declared_total(conn: Connection) -> dict[str, int]:
@@ -258,7 +264,7 @@ def ageing(items: Iterable[Item], as_of: date, policy: Policy) -> list[AgedItem]
 
 # --- printing ------------------------------------------------------------------
 
-def csv_rows(items: list[AgedItem], as_of: date) -> list[list[Any]]:
+def csv_rows(items: list[AgedItem], as_of: date) -> list[list[str | int | Decimal]]:
     """Given aged items, return the rows of ``--csv`` (``CSV_COLUMNS``): numbers as numbers, the rest text."""
     return [[a.item.station, a.item.period, a.item.reason, a.item.identifier, a.item.isrc or "", a.item.track or "",
              a.item.title or "", a.item.artist or "", a.item.plays, a.item.amount, from_units(a.item.amount),
