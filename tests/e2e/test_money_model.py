@@ -44,7 +44,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.support import (Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url,
                            postgres_problem)
-from tests.test_playlogs import T0, World
+from tests.e2e.test_playlogs import T0, World
 from zamio.royalties.statements.earnings import NOT_IN_A_CYCLE
 
 EXAMPLES = int(os.environ.get("ZAMIO_MODEL_EXAMPLES", "3"))

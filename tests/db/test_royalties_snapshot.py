@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.db.test_royalties_support import Books, utc
 
 
 def close(project: Project, name: str, *args: str) -> tuple[int, str, str, Path]:

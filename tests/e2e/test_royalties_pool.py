@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.db.test_royalties_support import Books, utc
 
 
 def load_fees(project: Project, rows: str) -> None:

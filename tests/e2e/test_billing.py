@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import exc
 
 from tests.support import Project
-from tests.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
-from tests.test_playlogs import T0, World
+from tests.e2e.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
+from tests.e2e.test_playlogs import T0, World
 from zamio.db.engine import utcnow
 from zamio.playlogs import billing
 from zamio.db.tables import play_logs

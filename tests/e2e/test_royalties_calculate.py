@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.db.test_royalties_support import Books, utc
 from zamio.db.engine import transaction
 from zamio.playlogs import billing
 from zamio.royalties.pricing.run import PricingStats, price_pending

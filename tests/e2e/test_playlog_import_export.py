@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support import Project
-from tests.test_playlogs import T0, World
+from tests.e2e.test_playlogs import T0, World
 from zamio.files.csvwrite import safe_value as spreadsheet_safe
 
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.db.test_royalties_support import Books, utc
 from zamio.files.csvread import ImportReport
 from zamio.catalog.reference import LOADERS
 from zamio.db.tables import exchange_rates, rate_cards

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, insert, select
 
 from tests import money_world
 from tests.support import Project
-from tests.test_cache import seed
+from tests.e2e.test_cache import seed
 from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
 from zamio.db.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
 

@@ -30,7 +30,7 @@ def reflected(project: Project) -> dict[str, dict]:
             uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)}
             uniques |= {tuple(i["column_names"]) for i in insp.get_indexes(name) if i["unique"]}
             # Expression indexes (the exclusion constraint of sql/0015 on play_logs) are not declared as
-            # indexes: tests/test_billing.py proves what they enforce.
+            # indexes: tests/e2e/test_billing.py proves what they enforce.
             indexes = {tuple(i["column_names"]) for i in insp.get_indexes(name)
                        if not i["unique"] and None not in i["column_names"]}
             schema[name] = {"columns": columns, "pk": pk, "uniques": uniques, "indexes": indexes}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Float, cast, insert
 
 from tests.support import Project
-from tests.test_royalties_support import Books, utc
+from tests.db.test_royalties_support import Books, utc
 from zamio.db.engine import transaction
 from zamio.royalties.cycles.process import find_cycle
 from zamio.royalties.statements.formatting import formatted_lines, reference_lines

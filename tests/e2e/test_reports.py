@@ -14,7 +14,7 @@ import pytest
 from tests import money_world
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, figures
 from tests.support import Project
-from tests.test_cache import STATION_NAMES, count_plays, reading, seed
+from tests.e2e.test_cache import STATION_NAMES, count_plays, reading, seed
 from zamio.files.csvwrite import safe_value as safe_cell
 from zamio.db.tables import play_logs
 

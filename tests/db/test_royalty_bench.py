@@ -21,7 +21,7 @@ from sqlalchemy import insert
 
 from bench.royalty_bench import compare_books, fair_baseline
 from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
-from tests.test_royalties_support import Books
+from tests.db.test_royalties_support import Books
 from zamio.db.tables import day_periods, eligibility_rules
 
 BATCH = 64  # plays per transaction: the scenario's plays take several batches
