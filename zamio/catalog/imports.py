@@ -123,7 +123,8 @@ def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
     )
 
 
-def _checked(row: Row, name: str, normalise, validate) -> str | None:  # type: ignore[no-untyped-def]
+def _checked(row: Row, name: str, normalise: Callable[[str], str | None],
+             validate: Callable[[str | None], str | None]) -> str | None:
     raw = row.get(name)
     if raw is None:
         return None

@@ -42,14 +42,15 @@ Columns (required first, then optional):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, exists, insert, or_, select, update
+from sqlalchemy import Row as StoredRow
 
 from zamio.runtime.config import normalise_station_class
 from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
@@ -83,23 +84,23 @@ class UsedReferenceChanged(RowError):
 # These look through royalty_pricings without an index (the pricing path stays lean): a scan, made only
 # for a loaded row whose values differ from the stored ones.
 
-def _details_name(key: str, value: int) -> Any:
+def _details_name(key: str, value: int) -> ColumnElement[bool]:
     """A condition: a pricing's details JSON (compact, zamio.royalties.pricing.price) holds ``"key":value``."""
     d = royalty_pricings.c.details
     return or_(d.like(f'%"{key}":{value},%'), d.like(f'%"{key}":{value}}}%'))
 
 
-def _used_rate_card(conn: Connection, row: Any) -> str | None:
+def _used_rate_card(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
     priced = conn.execute(select(exists().where(royalty_pricings.c.rate_card_id == row.id))).scalar()
     return "has priced plays" if priced else None
 
 
-def _used_agreement(conn: Connection, row: Any) -> str | None:
+def _used_agreement(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
     priced = conn.execute(select(exists().where(_details_name("agreement_id", row.id)))).scalar()
     return "has paid plays" if priced else None
 
 
-def _used_society_fee(conn: Connection, row: Any) -> str | None:
+def _used_society_fee(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
     """A default fee row is used by the pricings that name it; pricings made before the rows were dated
     (sql/0017) name only their agreement, and used the society's first row."""
     if conn.execute(select(exists().where(_details_name("society_fee_id", row.id)))).scalar():
@@ -118,7 +119,7 @@ def _used_society_fee(conn: Connection, row: Any) -> str | None:
     return "has paid plays" if conn.execute(select(exists().where(undated))).scalar() else None
 
 
-def _used_licence_fee(conn: Connection, row: Any) -> str | None:
+def _used_licence_fee(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
     cycles = conn.execute(select(royalty_cycles.c.name).join(licence_fee_parts,
                                                              licence_fee_parts.c.cycle_id == royalty_cycles.c.id)
                           .where(licence_fee_parts.c.fee_id == row.id).distinct()
@@ -126,13 +127,13 @@ def _used_licence_fee(conn: Connection, row: Any) -> str | None:
     return f"was spread in part by pool cycle {', '.join(cycles)}" if cycles else None
 
 
-def _same(stored: Any, loaded: Any) -> bool:
+def _same(stored: object, loaded: object) -> bool:
     return stored == loaded  # Decimals compare by value: PostgreSQL's 0.0150000000 is 0.015
 
 
-def keep_or_correct(conn: Connection, table: Table, key: dict[str, Any], values: dict[str, Any],
-                    used: Callable[[Connection, Any], str | None], what: str, remedy: str,
-                    free: dict[str, Any] | None = None) -> None:
+def keep_or_correct(conn: Connection, table: Table, key: Mapping[str, object], values: Mapping[str, object],
+                    used: Callable[[Connection, StoredRow[*tuple[Any, ...]]], str | None], what: str, remedy: str,
+                    free: Mapping[str, object] | None = None) -> None:
     """Given a reference table, a row's natural key, its money columns (``values``) and the columns that move
     no money (``free``), store the row.
 
@@ -156,7 +157,7 @@ def keep_or_correct(conn: Connection, table: Table, key: dict[str, Any], values:
         conn.execute(update(table).where(table.c.id == stored.id).values(**moved, **free))
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return "empty" if value is None else str(value)
@@ -183,7 +184,7 @@ def _society_id(conn: Connection, row: Row) -> int:
     return found
 
 
-def _required_date(row: Row, name: str):  # noqa: ANN202
+def _required_date(row: Row, name: str) -> date:
     value = iso_date(row, name)
     if value is None:
         raise RowError(f"{name} is empty; it is required (YYYY-MM-DD)")

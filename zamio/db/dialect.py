@@ -10,7 +10,6 @@ bucket is a prefix of the text there, while PostgreSQL formats a
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -35,7 +34,7 @@ def utc_hour(conn: Connection, column: str) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 
 
-def bind_time(conn: Connection, moment: datetime) -> Any:
+def bind_time(conn: Connection, moment: datetime) -> str | datetime:
     """Given an aware instant, return the value to bind in a text() query comparing with a stored timestamp."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: zamio compares UTC instants only")
@@ -43,7 +42,7 @@ def bind_time(conn: Connection, moment: datetime) -> Any:
     return sqlite_time_text(moment) if _sqlite(conn) else moment
 
 
-def read_time(value: Any) -> datetime | None:
+def read_time(value: datetime | str | None) -> datetime | None:
     """Given a timestamp read by a text() query (text on SQLite), return an aware UTC datetime."""
     if value is None or isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value is not None else None

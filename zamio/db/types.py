@@ -35,7 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(String(26))
         return dialect.type_descriptor(DateTime(timezone=True))
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -43,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return sqlite_time_text(value) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: str | datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -89,12 +89,12 @@ class DateText(TypeDecorator[date]):
             return dialect.type_descriptor(String(10))
         return dialect.type_descriptor(Date())
 
-    def process_bind_param(self, value: date | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: date | None, dialect: Dialect) -> str | date | None:
         if value is None:
             return None
         return value.isoformat() if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> date | None:
+    def process_result_value(self, value: str | date | None, dialect: Dialect) -> date | None:
         if value is None or isinstance(value, date):
             return value
         return date.fromisoformat(value)
@@ -120,7 +120,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(self.kind.precision, self.kind.places, asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> str | Decimal | None:
         if value is None:
             return None
         if isinstance(value, float):
@@ -128,7 +128,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         exact = self.kind.check(Decimal(value))
         return format(exact, "f") if dialect.name == "sqlite" else exact
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+    def process_result_value(self, value: str | Decimal | None, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return normalise_decimal(Decimal(value) if not isinstance(value, Decimal) else value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from zamio.demo import synth
@@ -62,7 +63,7 @@ def write_stations(folder: Path, urls: dict[str, str]) -> Path:
     return path
 
 
-def _write(path: Path, header: list[str], rows) -> None:  # type: ignore[no-untyped-def]
+def _write(path: Path, header: list[str], rows: Iterable[Sequence[str]]) -> None:
     with path.open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(header)

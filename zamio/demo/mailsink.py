@@ -24,7 +24,9 @@ class _Session(socketserver.StreamRequestHandler):
                 self.reply("250 zamio-demo")
             elif verb == b"DATA":
                 self.reply("354 end data with <CR><LF>.<CR><LF>")
-                self.server.file(self.read_data())  # type: ignore[attr-defined]
+                sink = self.server
+                assert isinstance(sink, MailSink)  # the only server this handler serves
+                sink.file(self.read_data())
                 self.reply("250 accepted")
             elif verb == b"QUIT":
                 self.reply("221 bye")

@@ -18,6 +18,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zamio.demo import synth
 from zamio.runtime.config import PROJECT_ROOT
@@ -25,6 +26,9 @@ from zamio.demo import catalog, programme
 from zamio.demo.mailsink import MailSink
 from zamio.demo.server import Channel, DemoRadio
 from zamio.demo.summary import summarise
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEMO_DIR = PROJECT_ROOT / "var" / "demo"
 SNIPPET_SECONDS = 12.0
@@ -120,7 +124,7 @@ class Demo:
         while any((self.folder / "inbox").glob("*.json")):
             self.job("scan-station-streams", ok=(0, 1))
 
-    def drop_snippet(self, samples, at: datetime, name: str) -> None:  # type: ignore[no-untyped-def]
+    def drop_snippet(self, samples: np.ndarray, at: datetime, name: str) -> None:
         inbox = self.folder / "inbox"
         stem = f"{DAY_STATION.lower()}-{name}"
         synth.write_wav(inbox / f"{stem}.wav", samples, programme.RATE)

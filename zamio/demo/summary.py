@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from zamio.db.engine import open_engine
 from zamio.demo.programme import Slot
@@ -38,9 +38,11 @@ def match_plays(slots: list[Slot], plays: list[tuple[str, datetime]], day: datet
     unmatched = list(plays)
     errors: list[float] = []
     for slot in expected:
+        assert slot.track is not None  # expected holds the slots that play a track
+        ref = slot.track.ref
         started = slot.start - timedelta(seconds=slot.offset * 100 / (100 + slot.speed_percent))
         best = min(
-            (p for p in unmatched if p[0] == slot.track.ref),  # type: ignore[union-attr]
+            (p for p in unmatched if p[0] == ref),
             key=lambda p: abs((p[1] - started).total_seconds()),
             default=None,
         )
@@ -85,7 +87,7 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
     return 0 if ok else 1
 
 
-def money_by_recipient(conn) -> tuple[int, dict[tuple[str, str], int], bool]:  # type: ignore[no-untyped-def]
+def money_by_recipient(conn: Connection) -> tuple[int, dict[tuple[str, str], int], bool]:
     """(gross priced, amount per recipient, whether the parts add up to the gross) from the ledger."""
     rows = conn.execute(text(
         "SELECT recipient_type, coalesce(recipient_name, recipient_ref), sum(amount) FROM royalty_ledger "

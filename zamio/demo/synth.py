@@ -19,8 +19,9 @@ from scipy.signal import lfilter, resample_poly
 SYNTH_RATE = 22050  # Hz: a realistic source rate, above the analysis rate
 PEAK_LEVEL = 0.9  # full scale fraction of the loudest sample
 
-MAJOR = (0, 2, 4, 5, 7, 9, 11)
-MINOR = (0, 2, 3, 5, 7, 8, 10)
+Scale = tuple[int, ...]  # semitones above the root of each degree
+MAJOR: Scale = (0, 2, 4, 5, 7, 9, 11)
+MINOR: Scale = (0, 2, 3, 5, 7, 8, 10)
 
 
 def midi_hz(note: float) -> float:
@@ -84,7 +85,8 @@ def _note(out: np.ndarray, rate: int, start_s: float, length_s: float, hz: float
     out[i0 : i0 + m] += level * env * wave_
 
 
-def _chords(out, rng, rate, beat, root, scale, degrees, timbre) -> None:
+def _chords(out: np.ndarray, rng: np.random.Generator, rate: int, beat: float, root: int, scale: Scale,
+            degrees: list[int], timbre: np.ndarray) -> None:
     bar = 4 * beat
     for k in range(int(out.size / rate / bar) + 1):
         degree = degrees[k % len(degrees)]
@@ -94,7 +96,8 @@ def _chords(out, rng, rate, beat, root, scale, degrees, timbre) -> None:
             _note(out, rate, k * bar, bar * 1.1, midi_hz(note), 0.12, timbre)
 
 
-def _bass(out, rng, rate, beat, root, scale, degrees, timbre) -> None:
+def _bass(out: np.ndarray, rng: np.random.Generator, rate: int, beat: float, root: int, scale: Scale,
+          degrees: list[int], timbre: np.ndarray) -> None:
     pattern = rng.choice([1, 2], size=4)  # notes per beat
     total_beats = int(out.size / rate / beat) + 1
     for b in range(total_beats):
@@ -105,7 +108,8 @@ def _bass(out, rng, rate, beat, root, scale, degrees, timbre) -> None:
             _note(out, rate, start, beat / pattern[b % 4], midi_hz(note), 0.25, timbre)
 
 
-def _melody(out, rng, rate, beat, root, scale, timbre) -> None:
+def _melody(out: np.ndarray, rng: np.random.Generator, rate: int, beat: float, root: int, scale: Scale,
+            timbre: np.ndarray) -> None:
     step, t, end = int(rng.integers(0, 7)), 0.0, out.size / rate
     while t < end:
         length = beat * float(rng.choice([0.5, 0.5, 1.0, 1.0, 1.5, 2.0]))
@@ -116,7 +120,7 @@ def _melody(out, rng, rate, beat, root, scale, timbre) -> None:
         t += length
 
 
-def _drums(out, rng, rate, beat) -> None:
+def _drums(out: np.ndarray, rng: np.random.Generator, rate: int, beat: float) -> None:
     total_beats = int(out.size / rate / beat) + 1
     noise = np.random.default_rng(int(rng.integers(1 << 31))).standard_normal(int(0.2 * rate))
     for b in range(total_beats):
@@ -138,7 +142,8 @@ def _kick(out: np.ndarray, rate: int, start_s: float, level: float) -> None:
     out[i0 : i0 + m] += level * np.exp(-t * 14) * np.sin(2 * math.pi * np.cumsum(freq) / rate)
 
 
-def _burst(out, rate, start_s, noise, length_s, level, lowpass) -> None:
+def _burst(out: np.ndarray, rate: int, start_s: float, noise: np.ndarray, length_s: float, level: float,
+           lowpass: float | None) -> None:
     """Add a decaying noise burst: a snare (low-passed) or a hi-hat (high-passed)."""
     i0 = int(start_s * rate)
     m = min(int(length_s * rate), out.size - i0, noise.size)

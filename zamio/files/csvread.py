@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Literal, overload
 
 from sqlalchemy import Connection, exc
 
@@ -39,7 +39,7 @@ from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 
 Row = dict[str, str | None]
-RowHandler = Callable[[Connection, Row], None]
+RowHandler = Callable[[Connection, Row], object]  # what it returns is not used
 
 
 class RowError(ItemError):
@@ -92,7 +92,7 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
             raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); fix it and import again") from None
 
 
-def _header(reader: Any, path: Path, required: Sequence[str]) -> list[str]:
+def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -148,6 +148,17 @@ def text(row: Mapping[str, str | None], name: str) -> str:
     return value
 
 
+@overload
+def decimal(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
+            maximum: Decimal | None = None, kind: DecimalKind | None = None, required: Literal[True]) -> Decimal: ...
+
+
+@overload
+def decimal(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
+            maximum: Decimal | None = None, kind: DecimalKind | None = None,
+            required: bool = False) -> Decimal | None: ...
+
+
 def decimal(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
             maximum: Decimal | None = None, kind: DecimalKind | None = None,
             required: bool = False) -> Decimal | None:
@@ -170,6 +181,17 @@ def decimal(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None
         raise RowError(f"{name} {value!r} {problem}")
     _check_range(name, value, number, minimum, maximum)
     return number
+
+
+@overload
+def number(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
+           maximum: Decimal | None = None, kind: DecimalKind | None = None, required: Literal[True]) -> float: ...
+
+
+@overload
+def number(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,
+           maximum: Decimal | None = None, kind: DecimalKind | None = None,
+           required: bool = False) -> float | None: ...
 
 
 def number(row: Mapping[str, str | None], name: str, *, minimum: Decimal | None = None,

@@ -26,9 +26,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What a cell holds (see the module docstring); ``bool`` is an ``int``.
+Cell = str | int | float | Decimal | None
 
 
 class Number(str):
@@ -37,7 +43,7 @@ class Number(str):
     __slots__ = ()
 
 
-def safe_value(value: Any) -> Any:
+def safe_value(value: Cell) -> str | int | float | Decimal:
     """Given a cell value, return what is written: text a spreadsheet would run as a formula gets a leading ``'``."""
     if value is None:
         return ""
@@ -51,13 +57,13 @@ def safe_value(value: Any) -> Any:
 class Writer:
     """A ``csv.writer`` whose every cell passes ``safe_value``."""
 
-    def __init__(self, handle: Any, lineterminator: str = "\r\n") -> None:
+    def __init__(self, handle: SupportsWrite[str], lineterminator: str = "\r\n") -> None:
         self._csv = csv.writer(handle, lineterminator=lineterminator)
 
-    def writerow(self, row: Iterable[Any]) -> None:
+    def writerow(self, row: Iterable[Cell]) -> None:
         self._csv.writerow([safe_value(value) for value in row])
 
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+    def writerows(self, rows: Iterable[Iterable[Cell]]) -> None:
         for row in rows:
             self.writerow(row)
 
@@ -67,7 +73,7 @@ def writer(handle: IO[str], lineterminator: str = "\r\n") -> Writer:
     return Writer(handle, lineterminator)
 
 
-def text(header: Sequence[str], rows: Iterable[Iterable[Any]], lineterminator: str = "\n") -> str:
+def text(header: Sequence[str], rows: Iterable[Iterable[Cell]], lineterminator: str = "\n") -> str:
     """Given a header and rows, return the CSV file as text (``"\\n"`` line ends unless told)."""
     out = io.StringIO()
     guarded = Writer(out, lineterminator)
@@ -93,12 +99,12 @@ class Lines:
         self._writer = Writer(self._last, lineterminator)
         self._cut = len(lineterminator) + 1  # a cell's row ends with "," and the line end
 
-    def row(self, cells: Iterable[Any]) -> str:
+    def row(self, cells: Iterable[Cell]) -> str:
         """Given a row's cells, return its line, line end included."""
         self._writer.writerow(cells)
         return self._last.text
 
-    def cell(self, value: Any) -> str:
+    def cell(self, value: Cell) -> str:
         """Given one value, return its cell as it appears within a line (guarded, quoted where needed)."""
         self._writer.writerow([value, ""])  # a second cell: csv.writer quotes a row of one empty cell
         return self._last.text[:-self._cut]

@@ -92,6 +92,7 @@ def main(ctx: JobContext) -> None:
     with ctx.transaction(read_only=True) as conn:
         wanted = station_ids(conn, given.station_refs) if given.station_refs else None
         todo = pending_stations(conn, now, wanted)
+    assert ctx.engine is not None  # the job needs the database: the runner opened it
     total = StationResult()
     for station_id in ctx.progress(todo, len(todo), "stations"):
         if ctx.should_stop():

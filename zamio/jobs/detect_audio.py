@@ -38,22 +38,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """Where and when the files were heard (``--record --station REF --at TIME``)."""
+
+    station_ref: str
+    heard_at: datetime
+
+
+@dataclass(frozen=True)
 class Settings:
-    """The files and how to show them; with ``record``, the station and time they were heard."""
+    """The files and how to show them; with ``recording``, the station and time they were heard."""
 
     files: tuple[Path, ...]
     as_json: bool
     analyse_seconds: float
-    record: bool
-    station_ref: str | None
-    heard_at: datetime | None
+    recording: Recording | None  # None: print the results only
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    heard_at = parse_time(args.at) if args.record else None
-    if args.record and not args.station:
+    return Settings(tuple(args.files), args.json, args.seconds, _recording(args) if args.record else None)
+
+
+def _recording(args: argparse.Namespace) -> Recording:
+    heard_at = parse_time(args.at)
+    if not args.station:
         raise UsageError("--record needs --station REF (the station_ref the audio was heard on)")
-    return Settings(tuple(args.files), args.json, args.seconds, args.record, args.station, heard_at)
+    return Recording(args.station, heard_at)
 
 
 def parse_time(text: str | None) -> datetime:
@@ -77,10 +87,11 @@ def main(ctx: JobContext) -> None:
     from zamio.recognition.index import pair_cache  # loads numpy, which --help does without
 
     given = settings(ctx.args)
+    recording = given.recording
     station_id = None
-    if given.record:
+    if recording is not None:
         with ctx.transaction(read_only=True) as conn:
-            station_id = find_station(conn, given.station_ref)
+            station_id = find_station(conn, recording.station_ref)
     cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
     for path in given.files:
         result, file_audio, heard = recognise(ctx.transaction, path, given.analyse_seconds, cache)
@@ -89,9 +100,10 @@ def main(ctx: JobContext) -> None:
             ctx.failed(str(path), f"{result.error}: {result.message}")
         else:
             ctx.ok()
-        if given.record:
+        if recording is not None:
+            assert station_id is not None  # found before the first file
             with ctx.transaction() as conn:
-                record(conn, path, file_audio, heard, station_id, given.station_ref, given.heard_at)
+                record(conn, path, file_audio, heard, station_id, recording.station_ref, recording.heard_at)
 
 
 JOB = Job("detect-audio", __doc__, main, add_arguments=add_arguments, lock_scope="host")

@@ -80,6 +80,7 @@ def _fallback_settings(config: Config) -> FallbackSettings | None:
 
 def main(ctx: JobContext) -> None:
     """Scan the due stream links and the snippet inbox once; the run's summary says what was found."""
+    assert ctx.engine is not None  # the job needs the database: the runner opened it
     scan_station_streams(ctx.engine, ctx.transaction, settings(ctx.args, ctx.config), ctx,
                          owner=ctx.owner, dry_run=ctx.dry_run)
 

@@ -259,13 +259,13 @@ def _group(evidence: list[Observation], rules: _Rules, boundary: datetime | None
     detection at or after ``boundary`` always starts a group.
     """
     groups: list[list[int]] = []
-    fresh = boundary is not None
+    waiting = boundary  # until the first detection at or after it has started its group
     for i, obs in enumerate(evidence):
         if obs.outcome != "match":
             continue  # no_match and silence neither join nor split
-        forced = fresh and obs.captured_at >= boundary  # type: ignore[operator]
+        forced = waiting is not None and obs.captured_at >= waiting
         if forced:
-            fresh = False
+            waiting = None
         if groups and not forced and _joins([evidence[j] for j in groups[-1]], obs, rules):
             groups[-1].append(i)
         else:

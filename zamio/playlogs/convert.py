@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from zamio.playlogs.airings import (
     DEFAULT_SETTLE_SECONDS,
@@ -145,7 +145,7 @@ def plan_changes(station_id: int, airings: Sequence[Airing], stored: Sequence[st
     return plan
 
 
-def _signature(airing: Airing, detection_ids: Sequence[int]) -> tuple[Any, ...]:
+def _signature(airing: Airing, detection_ids: Sequence[int]) -> store.Signature:
     return store.signature(airing.recording_key, airing.category, airing.started_at, airing.ended_at,
                            airing.end_estimated, airing.single_observation, detection_ids)
 
@@ -189,7 +189,7 @@ def pending_stations(conn: Connection, now: datetime, station_ids: Sequence[int]
     return [row[0] for row in conn.execute(query)]
 
 
-def _due(now: datetime) -> list[Any]:
+def _due(now: datetime) -> list[ColumnElement[bool]]:
     c = detections.c
     return [c.convert_status == "pending",
             (c.convert_next_attempt_at.is_(None)) | (c.convert_next_attempt_at <= now)]

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import Connection, select
 
@@ -24,6 +24,8 @@ from zamio.db.tables import play_logs, stations, tracks
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
            "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")
 FORMATS = ("csv", "json", "jsonl")
+#: One exported play: its COLUMNS, with text, numbers, flags and empty values only (they go to JSON and CSV).
+Record = dict[str, str | int | float | bool | None]
 
 
 def utc_days(first: date, last: date) -> tuple[datetime, datetime]:
@@ -33,7 +35,7 @@ def utc_days(first: date, last: date) -> tuple[datetime, datetime]:
 
 
 def play_records(conn: Connection, start: datetime, end: datetime,
-                 station_refs: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+                 station_refs: Sequence[str] | None = None) -> Iterator[Record]:
     """Given a UTC range [start, end), yield each current play starting in it as a dict of COLUMNS."""
     p = play_logs.c
     query = (
@@ -60,7 +62,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def write(handle: IO[str], records: list[dict[str, Any]], fmt: str) -> None:
+def write(handle: IO[str], records: list[Record], fmt: str) -> None:
     """Write records as ``csv``, ``json`` (an array) or ``jsonl`` (one object per line)."""
     if fmt == "json":
         json.dump(records, handle, indent=1)
@@ -75,7 +77,7 @@ def write(handle: IO[str], records: list[dict[str, Any]], fmt: str) -> None:
             writer.writerow([record[name] for name in COLUMNS])
 
 
-def write_file(path: Path, records: list[dict[str, Any]], fmt: str) -> None:
+def write_file(path: Path, records: list[Record], fmt: str) -> None:
     """Write records to ``path`` through a ``.partial`` file renamed at the end: a reader never sees half a file."""
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", newline="", encoding="utf-8") as handle:
@@ -83,7 +85,7 @@ def write_file(path: Path, records: list[dict[str, Any]], fmt: str) -> None:
     partial.replace(path)
 
 
-def to_text(records: list[dict[str, Any]], fmt: str) -> str:
+def to_text(records: list[Record], fmt: str) -> str:
     """The exported text of ``records`` (for tests and callers that want a string)."""
     buffer = io.StringIO()
     write(buffer, records, fmt)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, select, update
 
@@ -24,8 +24,13 @@ from zamio.db.tables import detections, play_detections, play_logs, stations
 #: Rows per IN (...) list: well under SQLite's parameter limit.
 CHUNK = 500
 
+T = TypeVar("T")
+#: What a rebuild must reproduce for a stored play to stand: recording key, category, start, end,
+#: end estimated, single observation and the detection ids in order.
+Signature = tuple[str, str, datetime, datetime, bool, bool, tuple[int, ...]]
 
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -37,12 +42,12 @@ class StoredPlay:
     id: int
     play_key: str
     version: int
-    signature: tuple[Any, ...]
+    signature: Signature
     detection_ids: frozenset[int]
 
 
 def signature(recording_key: str, category: str, started_at: datetime, ended_at: datetime,
-              end_estimated: bool, single_observation: bool, detection_ids: Iterable[int]) -> tuple[Any, ...]:
+              end_estimated: bool, single_observation: bool, detection_ids: Iterable[int]) -> Signature:
     """The facts of a play that a rebuild must reproduce for the stored row to stand."""
     return (recording_key, category, started_at, ended_at, bool(end_estimated), bool(single_observation),
             tuple(sorted(detection_ids)))
@@ -83,9 +88,9 @@ def current_plays(conn: Connection, station_id: int, since: datetime | None, unt
     rows = list(conn.execute(query))
     links: dict[int, set[int]] = {row.id: set() for row in rows}
     for part in chunks([row.id for row in rows]):
-        query = select(play_detections.c.play_id, play_detections.c.detection_id).where(
+        linked = select(play_detections.c.play_id, play_detections.c.detection_id).where(
             play_detections.c.play_id.in_(part))
-        for play_id, detection_id in conn.execute(query):
+        for play_id, detection_id in conn.execute(linked):
             links[play_id].add(detection_id)
     return [
         StoredPlay(row.id, row.play_key, row.version, signature(

@@ -321,8 +321,9 @@ def _interpret(http_status: int, payload: bytes) -> AcrCloudResult:
 
 
 def _status(document: Any, http_status: int) -> tuple[int, str]:
-    status = document.get("status") if isinstance(document, dict) else None
-    code = status.get("code") if isinstance(status, dict) else None
+    found = document.get("status") if isinstance(document, dict) else None
+    status: dict[str, Any] = found if isinstance(found, dict) else {}
+    code = status.get("code")
     if isinstance(code, str) and code.isdigit():
         code = int(code)
     if not isinstance(code, int) or isinstance(code, bool):
@@ -374,7 +375,8 @@ def parse_candidates(document: dict) -> tuple[AcrCloudMatch, ...]:
 
 def parse_match(entry: dict) -> AcrCloudMatch:
     """Given one ``metadata.music[]`` entry, return its AcrCloudMatch (missing fields: None)."""
-    external = entry.get("external_ids") if isinstance(entry.get("external_ids"), dict) else {}
+    ids = entry.get("external_ids")
+    external: dict[str, Any] = ids if isinstance(ids, dict) else {}
     return AcrCloudMatch(
         acrid=_text(entry.get("acrid")), title=_text(entry.get("title")),
         artists=tuple(name for name in map(_name, _list(entry.get("artists"))) if name),

@@ -35,6 +35,7 @@ a PostgreSQL ``integer``) and every stored hash carries ``FINGERPRINT_VERSION``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -418,7 +419,8 @@ def unpack_hash(h: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(x.astype(np.int32) for x in (f1, du2, du3, dt2, dt3))
 
 
-def pairs_of_triplets(hashes: np.ndarray, tracks: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, ...]:
+def pairs_of_triplets(hashes: np.ndarray, tracks: np.ndarray,
+                      frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Given stored triplet rows (hashes, track ids, anchor frames), return the pair rows
     they hold, (pair hashes, track ids, frames) with each distinct row once: the pairs
     (anchor, first partner) and (anchor, second partner) of every triplet, which are
@@ -511,7 +513,8 @@ def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE
                  _under_speeds(lambda s: landmarks_to_hashes(lm, s), speeds, duration))
 
 
-def _under_speeds(hash_at, speeds: np.ndarray, duration: float) -> QueryPrints:  # noqa: ANN001
+def _under_speeds(hash_at: Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]], speeds: np.ndarray,
+                  duration: float) -> QueryPrints:
     """Return the ``QueryPrints`` of ``hash_at(speed) -> (hashes, times, mask)`` over ``speeds``."""
     hashes, times, index = [], [], []
     for k, s in enumerate(speeds):

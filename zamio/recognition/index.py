@@ -28,14 +28,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, select
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from zamio.db.engine import is_sqlite, upsert, utcnow
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
-from zamio.recognition.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, TrackPairs, by_track, lookup_in,
-                         recognise)
+from zamio.recognition.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, Rows, TrackPairs, by_track,
+                                    lookup_in, recognise)
 from zamio.db.tables import fingerprint_sets, fingerprints
 from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
 
@@ -92,11 +94,19 @@ def _checked_arrays(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
     return hashes.astype(np.int32), frames.astype(np.int32)
 
 
+def _driver_cursor(conn: Connection) -> DBAPICursor:
+    """A cursor of the driver's own connection under ``conn``, for the bulk paths SQLAlchemy has no API for."""
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # None only once the connection is closed or invalidated: conn is in use
+    return driver.cursor()
+
+
 def _insert_sqlite(conn: Connection, track_id: int, hashes: np.ndarray, frames: np.ndarray, version: int) -> None:
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         rows = zip(hashes.tolist(), [track_id] * hashes.size, frames.tolist(), [version] * hashes.size)
-        cursor.executemany("INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (?, ?, ?, ?)", rows)
+        sql = "INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (?, ?, ?, ?)"
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # sqlite3 takes any iterable, the stub a sequence
     finally:
         cursor.close()
 
@@ -119,7 +129,7 @@ def _copy_postgres(conn: Connection, track_id: int, hashes: np.ndarray, frames: 
 
 def copy_rows_postgres(conn: Connection, payload: bytes) -> None:
     """COPY a binary payload from ``copy_payload`` into ``fingerprints`` (PostgreSQL)."""
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         cursor.copy_expert("COPY fingerprints (hash, track_id, frame, version) FROM STDIN (FORMAT binary)",
                            io.BytesIO(payload))
@@ -229,12 +239,13 @@ def make_lookup(conn: Connection, *, version: int = FINGERPRINT_VERSION, batch_s
     size = batch_size or (LOOKUP_BATCH_SQLITE if sqlite else LOOKUP_BATCH_POSTGRES)
     fetch = _fetch_sqlite if sqlite else _fetch_postgres
 
-    def lookup(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup(hashes: np.ndarray) -> Rows:
         parts = [fetch(conn, chunk, version) for chunk in _chunks(np.unique(hashes), size)]
         if not parts:
             empty = np.zeros(0, np.int32)
             return empty, empty, empty
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
 
     return lookup
 
@@ -244,7 +255,7 @@ def make_fetch(conn: Connection, *, version: int = FINGERPRINT_VERSION) -> Fetch
     (hash, track_id, frame) row of ``version`` of those tracks, as three int32 arrays."""
     fetch = _fetch_tracks_sqlite if is_sqlite(conn) else _fetch_tracks_postgres
 
-    def fetch_tracks(track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fetch_tracks(track_ids: np.ndarray) -> Rows:
         return fetch(conn, np.unique(np.asarray(track_ids, np.int64)), version)
 
     return fetch_tracks
@@ -261,7 +272,7 @@ def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 LOOKUP_CONDITION = f"({HASH_INDEX_CONDITION})"
 
 
-def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> Rows:
     # The hashes are our own int32 values, so inlining them is safe; COPY cannot take
     # parameters, and binary COPY out lands in numpy without a Python object per row.
     # The function (sql/0014_fingerprint_lookup_function.sql) probes the hash index once
@@ -271,17 +282,17 @@ def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> tuple
                            f"FROM zamio_fingerprint_rows('{literal}', {int(version)}::int2)")
 
 
-def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> Rows:
     literal = "{" + ",".join(map(str, track_ids.tolist())) + "}"
     return _copy_out(conn, f"SELECT hash, track_id, frame FROM fingerprints "
                            f"WHERE track_id = ANY('{literal}'::int4[]) AND version = {int(version)}")
 
 
-def _copy_out(conn: Connection, select_sql: str) -> tuple[np.ndarray, ...]:
+def _copy_out(conn: Connection, select_sql: str) -> Rows:
     """Run ``select_sql`` (hash, track_id, frame int4 columns) as a binary COPY and
     return its three columns as int32 arrays."""
     buffer = io.BytesIO()
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         cursor.copy_expert(f"COPY ({select_sql}) TO STDOUT (FORMAT binary)", buffer)
     finally:
@@ -292,17 +303,17 @@ def _copy_out(conn: Connection, select_sql: str) -> tuple[np.ndarray, ...]:
     return rows["hash"].astype(np.int32), rows["track"].astype(np.int32), rows["frame"].astype(np.int32)
 
 
-def _fetch_sqlite(conn: Connection, hashes: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+def _fetch_sqlite(conn: Connection, hashes: np.ndarray, version: int) -> Rows:
     return _select_sqlite(conn, f"hash IN ({{marks}}) AND {LOOKUP_CONDITION}", hashes, version)
 
 
-def _fetch_tracks_sqlite(conn: Connection, track_ids: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+def _fetch_tracks_sqlite(conn: Connection, track_ids: np.ndarray, version: int) -> Rows:
     return _select_sqlite(conn, "track_id IN ({marks})", track_ids, version)
 
 
-def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version: int) -> tuple[np.ndarray, ...]:
+def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version: int) -> Rows:
     where = condition.format(marks=",".join("?" * values.size))
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = _driver_cursor(conn)
     try:
         cursor.execute(f"SELECT hash, track_id, frame FROM fingerprints f WHERE {where} AND version = ?",
                        [*values.tolist(), int(version)])
@@ -347,17 +358,17 @@ class _CachingLookup:
     def __init__(self, lookup: Lookup) -> None:
         self._lookup = lookup
         self._asked = np.zeros(0, np.int32)
-        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._rows: list[Rows] = []
 
-    def __call__(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(self, hashes: np.ndarray) -> Rows:
         wanted = np.unique(hashes)
         if not self._rows:  # the first pass: everything is new
-            self._rows.append(tuple(np.asarray(a) for a in self._lookup(wanted)))  # type: ignore[arg-type]
+            self._rows.append(_arrays(self._lookup(wanted)))
             self._asked = wanted
             return self._rows[0]
         new = wanted[~np.isin(wanted, self._asked, assume_unique=True)]
         if new.size:
-            self._rows.append(tuple(np.asarray(a) for a in self._lookup(new)))  # type: ignore[arg-type]
+            self._rows.append(_arrays(self._lookup(new)))
             self._asked = np.union1d(self._asked, new)
         h, t, f = (np.concatenate([r[i] for r in self._rows]) if self._rows else np.zeros(0, np.int32)
                    for i in range(3))
@@ -365,11 +376,17 @@ class _CachingLookup:
         return h[keep], t[keep], f[keep]
 
 
+def _arrays(rows: Rows) -> Rows:
+    hashes, track_ids, frames = rows
+    return np.asarray(hashes), np.asarray(track_ids), np.asarray(frames)
+
+
 #: Bytes of candidates' pair rows a process keeps by default: about 100 KB per song of
 #: three to four minutes, so some 2,500 songs, more than a station's rotation.
 PAIR_CACHE_BYTES = 256 * 2**20
 
-SetStamp = tuple  # (created_at, hash_count, audio_sha256) of a track's fingerprint_sets row
+SetStamp = tuple[datetime, int, str]  # (created_at, hash_count, audio_sha256) of a track's fingerprint_sets row
+CacheKey = tuple[str, int, int]  # (database, track id, version)
 
 
 def pair_cache(megabytes: int) -> PairCache | None:
@@ -395,11 +412,11 @@ class PairCache:
     def __init__(self, max_bytes: int = PAIR_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self.hits = self.misses = 0
-        self._entries: OrderedDict[tuple, tuple[SetStamp, TrackPairs]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, tuple[SetStamp, TrackPairs]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, stamp: SetStamp) -> TrackPairs | None:
+    def get(self, key: CacheKey, stamp: SetStamp) -> TrackPairs | None:
         """Given a key and the set's current stamp, return the cached pairs, or None."""
         with self._lock:
             entry = self._entries.get(key)
@@ -410,7 +427,7 @@ class PairCache:
             self.hits += 1
             return entry[1]
 
-    def put(self, key: tuple, stamp: SetStamp, pairs: TrackPairs) -> None:
+    def put(self, key: CacheKey, stamp: SetStamp, pairs: TrackPairs) -> None:
         """Keep ``pairs`` under ``key`` with the stamp of the set they were read from."""
         with self._lock:
             old = self._entries.pop(key, None)
@@ -453,9 +470,9 @@ def pairs_of(conn: Connection, cache: PairCache, *, version: int = FINGERPRINT_V
         missing = [t for t in wanted if found.get(t) is None]
         if missing:
             for track, hashes, frames in by_track(*fetch(np.array(missing, np.int64))):
-                found[track] = TrackPairs(track, hashes, frames)
+                found[track] = unfolded = TrackPairs(track, hashes, frames)
                 if track in stamps:
-                    cache.put((database, track, version), stamps[track], found[track])
-        return lookup_in([found[t] for t in wanted if found.get(t) is not None])
+                    cache.put((database, track, version), stamps[track], unfolded)
+        return lookup_in([pairs for t in wanted if (pairs := found.get(t)) is not None])
 
     return pairs

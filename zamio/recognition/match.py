@@ -49,8 +49,12 @@ from scipy.special import gammainc
 
 from zamio.recognition.fingerprint import FRAME_SECONDS, PAIR_HASH_SPACE, Query, QueryPrints, pairs_of_triplets
 
-Lookup = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
-Fetch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: Stored rows as three equal-length arrays: (hashes, track_ids, offsets).
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: Per hit of ``join_hits``: (track, speed_index, offset difference in frames, row index).
+Hits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Lookup = Callable[[np.ndarray], Rows]
+Fetch = Callable[[np.ndarray], Rows]
 #: Given candidate track ids, a ``Lookup`` into the pair rows their stored triplets hold.
 PairsOf = Callable[[np.ndarray], Lookup]
 
@@ -116,8 +120,8 @@ class ArrayIndex:
     ``lookup`` method is a ``Lookup``.  For tests, benchmarks and the demo."""
 
     def __init__(self) -> None:
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._parts: list[Rows] = []
+        self._sorted: Rows | None = None
 
     def add(self, track_id: int, hashes: np.ndarray, offsets: np.ndarray) -> None:
         """Store the rows of one track."""
@@ -128,7 +132,7 @@ class ArrayIndex:
     def __len__(self) -> int:
         return sum(p[0].size for p in self._parts)
 
-    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rows(self) -> Rows:
         """Return all rows (hashes, track_ids, offsets), sorted by hash."""
         if self._sorted is None:
             h, t, o = (np.concatenate([p[i] for p in self._parts]) if self._parts
@@ -137,7 +141,7 @@ class ArrayIndex:
             self._sorted = (h[order], t[order], o[order])
         return self._sorted
 
-    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup(self, hashes: np.ndarray) -> Rows:
         """Return the rows whose hash is in ``hashes``."""
         h, t, o = self.rows()
         q = np.unique(hashes)
@@ -145,17 +149,19 @@ class ArrayIndex:
         idx = _ranges(lo, hi)
         return h[idx], t[idx], o[idx]
 
-    def fetch(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fetch(self, track_ids: np.ndarray) -> Rows:
         """Return every row of the given tracks (a ``Fetch``)."""
         h, t, o = self.rows()
         keep = np.isin(t, track_ids)
         return h[keep], t[keep], o[keep]
 
     @classmethod
-    def of_rows(cls, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> ArrayIndex:
+    def of_rows(cls, rows: Rows) -> ArrayIndex:
         """Return an index holding ``rows`` (hashes, track_ids, offsets)."""
         index = cls()
-        index._parts.append(tuple(np.asarray(a, np.int32) for a in rows))  # type: ignore[arg-type]
+        hashes, track_ids, offsets = rows
+        index._parts.append((np.asarray(hashes, np.int32), np.asarray(track_ids, np.int32),
+                             np.asarray(offsets, np.int32)))
         return index
 
 
@@ -169,7 +175,7 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return starts + np.arange(total)
 
 
-def join_hits(query: QueryPrints, rows: tuple[np.ndarray, np.ndarray, np.ndarray]):
+def join_hits(query: QueryPrints, rows: Rows) -> Hits:
     """Given query prints and the stored rows of their hashes, return per hit:
     (track, speed_index, offset difference in frames as float, row index)."""
     rh, rt, ro = rows
@@ -182,7 +188,7 @@ def join_hits(query: QueryPrints, rows: tuple[np.ndarray, np.ndarray, np.ndarray
     return rt[ri], query.speed_index[qi], diff, ri
 
 
-def row_weights(rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+def row_weights(rows: Rows) -> np.ndarray:
     """Given looked-up rows (hashes, track_ids, offsets), return each row's weight
     ``1 / n``, ``n`` being the number of rows with its hash and track: all of a hash's
     rows come back together, so ``n`` is how often the track repeats that hash."""
@@ -194,7 +200,7 @@ def row_weights(rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     return 1.0 / counts[inverse]
 
 
-def vote(hits, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_speeds: int) -> Votes:
+def vote(hits: Hits, rows: Rows, n_speeds: int) -> Votes:
     """Given ``join_hits`` output, count hits per (track, speed hypothesis, offset bin):
     ``count`` distinct stored rows, ``anchors`` distinct stored anchor frames,
     ``weight`` the ``row_weights`` of the distinct rows; each bin's figures include its
@@ -311,7 +317,7 @@ class TrackPairs:
     def nbytes(self) -> int:
         return self.hashes.nbytes + self.frames.nbytes
 
-    def rows_where(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rows_where(self, wanted: np.ndarray) -> Rows:
         """Given a table of booleans indexed by pair hash, return this track's rows whose hash is wanted."""
         idx = np.flatnonzero(wanted[self.hashes])
         return self.hashes[idx], np.full(idx.size, self.track_id, np.int32), self.frames[idx]
@@ -322,14 +328,15 @@ def lookup_in(tracks: list[TrackPairs]) -> Lookup:
     excerpt's hashes marked in a table over the whole pair-hash space (a megabyte), each
     track's rows kept where marked, one gather per row (no sort, no search)."""
 
-    def lookup(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup(hashes: np.ndarray) -> Rows:
         wanted = np.zeros(max(PAIR_HASH_SPACE, int(hashes.max(initial=0)) + 1), bool)
         wanted[hashes] = True
         parts = [track.rows_where(wanted) for track in tracks]
         if not parts:
             empty = np.zeros(0, np.int32)
             return empty, empty, empty
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
 
     return lookup
 
@@ -340,7 +347,8 @@ def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> n
     aligned rows."""
     if query.hashes.size == 0:
         return np.zeros(0, np.int32)
-    rows = tuple(np.asarray(a) for a in lookup(np.unique(query.hashes)))
+    hashes, track_ids, offsets = lookup(np.unique(query.hashes))
+    rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     votes = vote(join_hits(query, rows), rows, query.speeds.size)
     order = np.lexsort((-votes.count, -votes.anchors))
     ranked = votes.track[order]
@@ -354,7 +362,8 @@ def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
     if query.hashes.size == 0:
         return None
     unique = np.unique(query.hashes)
-    rows = tuple(np.asarray(a) for a in lookup(unique))
+    hashes, track_ids, offsets = lookup(unique)
+    rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     hits = join_hits(query, rows)
     votes = vote(hits, rows, query.speeds.size)
     if votes.count.size == 0:
@@ -387,7 +396,7 @@ def _where_in_track(votes: Votes, best: int) -> int:
     return int(rivals[np.argmax(votes.weight[rivals])])
 
 
-def _locate(query: QueryPrints, rows, hits, votes: Votes, best: int) -> tuple[float, float]:
+def _locate(query: QueryPrints, rows: Rows, hits: Hits, votes: Votes, best: int) -> tuple[float, float]:
     """Fit stored frame = offset + speed * played frame over the hits of the best
     bin; return (offset of the excerpt start in seconds, speed ratio)."""
     track, sp, diff, ri = hits

@@ -128,13 +128,14 @@ def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Eng
         maintain(engine, transactions, progress, sorted(shrunk))
 
 
-def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, Any]:
+def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, str | datetime]:
     return {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
 
 
 def count_rows(transactions: Transactions, step: Step, now: datetime, cutoff: datetime) -> int:
     with transactions(read_only=True) as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff)).scalar())
+        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff))
+        return int(counted.scalar_one())
 
 
 def apply(transactions: Transactions, progress: Progress, step: Step, now: datetime, cutoff: datetime,

@@ -18,11 +18,14 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from zamio.db.url import DatabaseUrl, parse_database_url
 from zamio.runtime.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+Number = TypeVar("Number", int, float)
 
 #: Variables that may be given as ``NAME_FILE`` instead of ``NAME``.
 SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
@@ -199,7 +202,7 @@ class _Reader:
         return self._bounded(name, value, minimum, maximum)
 
     @staticmethod
-    def _bounded(name: str, value, minimum, maximum):  # type: ignore[no-untyped-def]
+    def _bounded(name: str, value: Number, minimum: Number | None, maximum: Number | None) -> Number:
         if minimum is not None and value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}")
         if maximum is not None and value > maximum:

@@ -19,10 +19,13 @@ import hashlib
 import os
 import struct
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from zamio.db.url import DatabaseUrl
 from zamio.runtime.errors import LockHeld, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPICursor
 
 
 class JobLock(Protocol):
@@ -51,7 +54,7 @@ class PostgresAdvisoryLock:
         self._conn = None
 
     def acquire(self) -> None:
-        import psycopg2
+        import psycopg2  # type: ignore[import-untyped]  # psycopg2 ships no type hints and no stubs are installed
 
         try:
             conn = psycopg2.connect(self.libpq_dsn, application_name=self.label[:63], connect_timeout=10)
@@ -67,7 +70,7 @@ class PostgresAdvisoryLock:
                 raise LockHeld(f"{self.name} is already running ({holder})")
         self._conn = conn
 
-    def _holder(self, cur) -> str:  # type: ignore[no-untyped-def]
+    def _holder(self, cur: DBAPICursor) -> str:
         # A bigint advisory key shows in pg_locks as classid (high half) and objid (low half), objsubid 1.
         unsigned = self.key & 0xFFFFFFFFFFFFFFFF
         cur.execute(

@@ -20,13 +20,18 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Engine, inspect, select
+from sqlalchemy.pool import PoolProxiedConnection
 
 from zamio.runtime.config import PROJECT_ROOT
 from zamio.db.engine import translated_errors, utcnow
 from zamio.runtime.errors import DataError
 from zamio.db.tables import schema_migrations
+
+if TYPE_CHECKING:
+    import sqlite3
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +156,11 @@ def _apply(engine: Engine, migration: Migration) -> None:
         raw.close()
 
 
-def _apply_sqlite(raw, sql: str, record: tuple[str, str, str]) -> None:  # type: ignore[no-untyped-def]
+def _apply_sqlite(raw: PoolProxiedConnection, sql: str, record: tuple[str, str, str]) -> None:
     # executescript runs the whole file, triggers included; BEGIN IMMEDIATE ... COMMIT makes it atomic.
     stamp = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-    cursor = raw.cursor()
+    driver = cast("sqlite3.Connection", raw.driver_connection)  # the engine is SQLite's
+    cursor = driver.cursor()
     try:
         cursor.executescript(
             "BEGIN IMMEDIATE;\n" + BOOTSTRAP_SQL["sqlite"] + ";\n" + sql + "\n"
@@ -162,11 +168,11 @@ def _apply_sqlite(raw, sql: str, record: tuple[str, str, str]) -> None:  # type:
             f"('{record[0]}', '{record[1]}', '{record[2]}', '{stamp}');\nCOMMIT;"
         )
     except Exception:
-        raw.driver_connection.execute("ROLLBACK") if raw.driver_connection.in_transaction else None
+        driver.execute("ROLLBACK") if driver.in_transaction else None
         raise
 
 
-def _apply_postgresql(raw, sql: str, record: tuple[str, str, str]) -> None:  # type: ignore[no-untyped-def]
+def _apply_postgresql(raw: PoolProxiedConnection, sql: str, record: tuple[str, str, str]) -> None:
     cursor = raw.cursor()
     try:
         cursor.execute(BOOTSTRAP_SQL["postgresql"])

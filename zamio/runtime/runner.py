@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -40,6 +40,10 @@ from zamio.runtime import errors
 from zamio.runtime.config import Config, load_config
 from zamio.runtime.logs import SUMMARY, setup_logging
 from zamio.runtime.pings import send_ping
+
+if TYPE_CHECKING:
+    from zamio.runtime.locks import JobLock
+    from zamio.runtime.runs import RunRecord
 
 T = TypeVar("T")
 log = logging.getLogger("zamio.runtime.runner")
@@ -101,6 +105,7 @@ class JobContext:
         """One database transaction; rolled back instead of committed in a dry run."""
         from zamio.db.engine import transaction
 
+        assert self.engine is not None  # only jobs that need the database open transactions: the runner opened it
         with transaction(self.engine, read_only=read_only, dry_run=self.dry_run) as conn:
             yield conn
 
@@ -121,15 +126,15 @@ class JobContext:
 
     def progress(self, items: Iterable[T], total: int | None = None, label: str = "") -> Iterator[T]:
         """Yield ``items``, drawing a progress line on a terminal (nothing under cron)."""
-        show = sys.stderr.isatty() and total
+        shown = total if sys.stderr.isatty() and total else 0  # the total drawn against, 0 for no line
         for index, item in enumerate(items, 1):
             yield item
-            if show:
+            if shown:
                 width = 30
-                filled = int(width * index / total)
-                sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {index}/{total}")
+                filled = int(width * index / shown)
+                sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {index}/{shown}")
                 sys.stderr.flush()
-        if show:
+        if shown:
             sys.stderr.write("\n")
 
 
@@ -197,7 +202,7 @@ class _Runner:
             dry_run=bool(getattr(args, "dry_run", False)),
             deadline=deadline,
         )
-        self.record = None
+        self.record: RunRecord | None = None
         self.pinged = False
         self.locked_out = False
 
@@ -211,7 +216,7 @@ class _Runner:
         self._finish(code, error)
         return code
 
-    def _locked_run(self, lock: Any) -> tuple[int, str | None]:
+    def _locked_run(self, lock: JobLock) -> tuple[int, str | None]:
         try:
             lock.acquire()
         except errors.LockHeld as held:

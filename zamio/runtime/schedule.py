@@ -90,7 +90,8 @@ def parse_line(line: str) -> ScheduledJob | None:
     parts = stripped.split(None, 6)
     if len(parts) < 7:
         raise DataError(f"crontab line has too few fields (m h dom mon dow user command): {stripped}")
-    fields, user, command = tuple(parts[:5]), parts[5], shlex.split(parts[6])
+    minute, hour, day, month, weekday = parts[:5]
+    fields, user, command = (minute, hour, day, month, weekday), parts[5], shlex.split(parts[6])
     for text, bounds in zip(fields, FIELD_RANGES):
         parse_field(text, *bounds)
     nice, idle_io, rest = _priority(command)
@@ -98,7 +99,7 @@ def parse_line(line: str) -> ScheduledJob | None:
     if script_index is None:
         raise DataError(f"crontab line names no script in bin/: {stripped}")
     script = rest[script_index].rsplit("/", 1)[1]
-    return ScheduledJob(fields, user, script, tuple(rest[script_index + 1 :]), nice, idle_io, stripped)  # type: ignore[arg-type]
+    return ScheduledJob(fields, user, script, tuple(rest[script_index + 1 :]), nice, idle_io, stripped)
 
 
 def _priority(command: list[str]) -> tuple[int | None, bool, list[str]]:

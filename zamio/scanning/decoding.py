@@ -42,6 +42,13 @@ class _Request:
     error: Exception | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
+    def outcome(self) -> np.ndarray | Exception:
+        """The samples, or the error met: a finished decode sets one or the other."""
+        if self.error is not None:
+            return self.error
+        assert self.samples is not None  # _run_batch gave every request its samples or its error
+        return self.samples
+
 
 class BatchDecoder:
     """Decode encoded audio to mono float32 at ``audio.ANALYSIS_RATE``, several captures per ffmpeg.
@@ -85,7 +92,7 @@ class BatchDecoder:
         them in one ffmpeg run now; return each one's samples or the error it met."""
         batch = [_Request(*item) for item in items]
         self._run_batch(batch)
-        return [request.error if request.error is not None else request.samples for request in batch]
+        return [request.outcome() for request in batch]
 
     def _run_next_batch(self) -> bool:
         """Decode the oldest waiting requests together; False when none was waiting."""

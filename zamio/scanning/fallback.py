@@ -19,7 +19,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -28,7 +28,6 @@ from zamio.recognition.acrcloud import (
     AcrCloudClient,
     AcrCloudConfig,
     AcrCloudLimitExceeded,
-    AcrCloudMatch,
     AcrCloudResult,
     AcrCloudUnavailable,
 )
@@ -165,9 +164,29 @@ def open_breaker(conn: Connection, until: datetime, status: int | None) -> None:
     upsert(conn, acrcloud_usage, [row], ["day"], update=["blocked_until", "last_status"])
 
 
-def detection_fields(result: AcrCloudResult) -> dict[str, Any]:
+class AcrCloudFields(TypedDict):
+    """The detection columns an ACRCloud match fills."""
+
+    acrcloud_id: str | None
+    title: str | None
+    artist: str | None
+    album: str | None
+    label: str | None
+    isrc: str | None
+    isrc_valid: bool | None
+    iswc: str | None
+    duration_seconds: float | None
+    offset_seconds: float | None
+    confidence: float | None
+    score: float | None
+    raw_status_code: int
+    raw_response: str
+
+
+def detection_fields(result: AcrCloudResult) -> AcrCloudFields:
     """Given a matched ACRCloud result, return the detection columns of its best candidate."""
-    best: AcrCloudMatch = result.best  # type: ignore[assignment]
+    best = result.best
+    assert best is not None  # a capture is a match by ACRCloud only when its best candidate is set
     isrc_value = next((v for v in best.isrcs if v.valid), best.isrcs[0] if best.isrcs else None)
     return {
         "acrcloud_id": best.acrid,
@@ -192,7 +211,8 @@ def trimmed_response(result: AcrCloudResult) -> str:
     keep = ("acrid", "title", "score", "duration_ms", "play_offset_ms", "db_begin_time_offset_ms",
             "db_end_time_offset_ms", "sample_begin_time_offset_ms", "sample_end_time_offset_ms",
             "external_ids", "label", "release_date")
-    metadata = result.raw.get("metadata") if isinstance(result.raw.get("metadata"), dict) else {}
+    found = result.raw.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     music = [{k: entry.get(k) for k in keep if k in entry}
              for entry in (metadata.get("music") or []) if isinstance(entry, dict)]
     document = {"status": result.raw.get("status"), "music": music}

@@ -68,7 +68,7 @@ def _reasons(conn: Connection, station_ids: list[int]) -> dict[int, str]:
     return {row.station_id: row.last_error_reason for row in conn.execute(query)}
 
 
-def _aware(value) -> datetime:
+def _aware(value: datetime | str) -> datetime:
     """Aggregates bypass the column type on SQLite and come back as text: parse them."""
     from zamio.db.types import parse_sqlite_time
 

@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from zamio.db.engine import utcnow
 from zamio.runtime.errors import ItemError, ZamioError
@@ -73,6 +73,10 @@ class LinkResult:
     attempted_at: datetime
     clip: Capture | None
     heard: Heard
+
+
+#: What the run hands to a pool: a link to capture, a capture to hear or a snippet to examine.
+Work = links.Link | Captured | snippets.Snippet
 
 
 @dataclass
@@ -158,7 +162,7 @@ class _Scan:
         self.pace = HearingPace(workers=settings.hearing_workers, cores=settings.cores)
         self.capturing = 0  # captures in flight
         self.in_flight = 0  # every submitted piece of work not yet recorded
-        self.finished: queue.SimpleQueue[tuple[Future, object]] = queue.SimpleQueue()
+        self.finished: queue.SimpleQueue[tuple[Future[Any], Work]] = queue.SimpleQueue()
         self.inbox = snippets.find_snippets(settings.inbox) if settings.snippets else []
         self.links_exhausted = not settings.streams
         self.capture_pool: ThreadPoolExecutor | None = None
@@ -200,7 +204,7 @@ class _Scan:
             self.in_flight -= 1
             self._done(work, future)
 
-    def _submit(self, pool: ThreadPoolExecutor, work: object, fn: Callable[..., Any], *args: Any) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, work: Work, fn: Callable[..., Any], *args: Any) -> None:
         future = pool.submit(fn, *args)
         self.in_flight += 1
         future.add_done_callback(lambda done: self.finished.put((done, work)))
@@ -264,7 +268,7 @@ class _Scan:
         self.tally.handled_links.update(link.id for link in claimed)
         return claimed
 
-    def _claim_named(self, conn, limit: int) -> list[links.Link]:
+    def _claim_named(self, conn: Connection, limit: int) -> list[links.Link]:
         """Claim the next of the stations named on the command line, due or not."""
         assert self.settings.station_ids is not None
         wanted = [station for station in self.settings.station_ids
@@ -296,7 +300,7 @@ class _Scan:
         heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, max_seconds=3 * self.settings.capture_seconds + 10)
         return LinkResult(captured.link, captured.attempted_at, clip, heard)
 
-    def _done(self, work: object, future: Future) -> None:
+    def _done(self, work: Work, future: Future[Any]) -> None:
         try:
             result = future.result()
         except Exception as error:  # a bug met on one item must not lose the others' results
@@ -345,7 +349,7 @@ class _Scan:
         # A result changes which links are eligible (a failed primary frees its backup).
         self.links_exhausted = not self.settings.streams
 
-    def _link_ok(self, conn, link: links.Link, started_at: datetime, attempted_at: datetime) -> None:
+    def _link_ok(self, conn: Connection, link: links.Link, started_at: datetime, attempted_at: datetime) -> None:
         covered = gaps.last_covered(conn, link.station_id)
         gaps.close_gap(conn, link.station_id, covered, started_at, self.settings.gap_seconds, link.last_error_reason)
         if not links.link_succeeded(conn, link, self.owner, started_at=started_at, attempted_at=attempted_at,
@@ -353,7 +357,7 @@ class _Scan:
             log.warning("station %s link %s: the lease ran out during the scan; the capture is kept",
                         link.station_ref, link.id)
 
-    def _link_failed(self, conn, link: links.Link, error: ItemError | None, attempted_at: datetime) -> None:
+    def _link_failed(self, conn: Connection, link: links.Link, error: ItemError | None, attempted_at: datetime) -> None:
         reason = error.reason if error else "item_failed"
         message = str(error) if error else "failed"
         failures = links.link_failed(conn, link, self.owner, reason=reason, message=message,
@@ -388,11 +392,14 @@ class _Scan:
             snippets.file_away(examined.snippet, examined.duplicate_path)
             self.progress.skipped()
             return
+        error: ItemError
         if examined.duplicate_of is not None:
+            assert examined.sidecar is not None  # a duplicate is found by its side-car's chunk_id
             error = snippets.BadSnippet(f"chunk_id {examined.sidecar.chunk_id!r} was already recorded as capture "
                                         f"{examined.duplicate_of}; this copy is set aside", "duplicate_chunk")
             self.progress.skipped()
         else:
+            assert examined.rejected is not None  # set aside: a duplicate, else rejected
             error = examined.rejected
             self.tally.rejected += 1
             self.progress.failed(f"snippet {examined.snippet.name}", error)
@@ -412,13 +419,13 @@ class _Scan:
             self.progress.ok()
 
 
-def _internal_failure(work: object, error: Exception) -> object:
+def _internal_failure(work: Work, error: Exception) -> Captured | LinkResult | snippets.Examined:
     failure = ItemError(f"unexpected {type(error).__name__}: {error}", "internal_error")
     if isinstance(work, links.Link):
         return Captured(work, utcnow(), None, failure)
     if isinstance(work, Captured):
         return LinkResult(work.link, work.attempted_at, None, Heard("error", error=failure, failed=True))
-    return snippets.Examined(work, rejected=failure)  # type: ignore[arg-type]
+    return snippets.Examined(work, rejected=failure)
 
 
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:

@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, or_, select, update
 
 from zamio.runtime import leases
 from zamio.db.engine import utcnow
@@ -125,10 +126,11 @@ def claim_station_links(conn: Connection, *, owner: str, station_ids: Collection
     return claimed, busy
 
 
-def _preferred(rows: list, now: datetime):
+def _preferred(rows: list[Row[*tuple[Any, ...]]], now: datetime) -> Row[*tuple[Any, ...]] | None:
     """The link a person asking for a scan now means: the first not backing off, else the first."""
     ready = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
-    return (ready or rows or [None])[0]
+    candidates = ready or rows
+    return candidates[0] if candidates else None
 
 
 def _lease_if_station_free(conn: Connection, link_id: int, station_id: int, owner: str,
@@ -144,7 +146,7 @@ def _lease_if_station_free(conn: Connection, link_id: int, station_id: int, owne
     return result.rowcount == 1
 
 
-def _eligible(now: datetime):
+def _eligible(now: datetime) -> ColumnElement[bool]:
     other = stream_links.alias("other")
     not_backing_off = or_(other.c.next_attempt_at.is_(None), other.c.next_attempt_at <= now)
     preferred_exists = exists().where(
@@ -160,7 +162,7 @@ def _eligible(now: datetime):
                 ~preferred_exists, ~sibling_leased)
 
 
-def _link(row, station) -> Link:
+def _link(row: Row[*tuple[Any, ...]], station: Row[*tuple[Any, ...]]) -> Link:
     return Link(id=row.id, station_id=row.station_id, station_ref=station.station_ref,
                 station_name=station.name, contact_email=station.contact_email, url=row.url,
                 priority=row.priority, consecutive_failures=row.consecutive_failures,

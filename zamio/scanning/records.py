@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Required, TypedDict
 
 from sqlalchemy import Connection, select
 
@@ -28,6 +28,44 @@ from zamio.scanning.outcomes import Heard
 from zamio.db.tables import artists, captures, detections, tracks
 
 ERROR_MESSAGE_MAX_CHARS = 2000
+
+
+class CaptureRow(TypedDict):
+    """A ``captures`` row as written."""
+
+    capture_key: str
+    station_id: int
+    stream_link_id: int | None
+    source: str
+    chunk_id: str | None
+    url_used: str | None
+    started_at: datetime
+    seconds: float
+    codec: str | None
+    bytes: int
+    audio_sha256: str | None
+    audio_path: str | None
+    icy_title: str | None
+    burst_seconds: float | None
+    outcome: str
+    error_reason: str | None
+    error_message: str | None
+    created_at: datetime
+
+
+class CatalogFields(TypedDict, total=False):
+    """The detection columns a local match fills from the catalog: the track alone when it is gone."""
+
+    track_id: Required[int]
+    isrc: str | None
+    iswc: str | None
+    title: str
+    artist: str | None
+    album: str | None
+    duration_seconds: float | None
+    society_id: int | None
+    isrc_valid: bool | None
+    society_status: str
 
 
 @dataclass(frozen=True)
@@ -75,11 +113,11 @@ def record_capture(conn: Connection, facts: CaptureFacts, heard: Heard) -> tuple
     if not inserted:
         return capture_id, False
     detection = detection_row(conn, capture_id, facts, heard)
-    written = bool(detection) and insert_ignore(conn, detections, [detection], ["capture_id", "source"]) > 0
+    written = detection is not None and insert_ignore(conn, detections, [detection], ["capture_id", "source"]) > 0
     return capture_id, written
 
 
-def capture_row(facts: CaptureFacts, heard: Heard) -> dict[str, Any]:
+def capture_row(facts: CaptureFacts, heard: Heard) -> CaptureRow:
     """The ``captures`` row of a capture and its outcome."""
     error = heard.error
     return {
@@ -104,12 +142,12 @@ def capture_row(facts: CaptureFacts, heard: Heard) -> dict[str, Any]:
     }
 
 
-def detection_row(conn: Connection, capture_id: int, facts: CaptureFacts, heard: Heard) -> dict[str, Any] | None:
+def detection_row(conn: Connection, capture_id: int, facts: CaptureFacts, heard: Heard) -> dict[str, object] | None:
     """The ``detections`` row of a matched capture, or None when nothing was recognised."""
     if heard.outcome != "match":
         return None
-    base = {"capture_id": capture_id, "station_id": facts.station_id, "detected_at": facts.started_at,
-            "created_at": utcnow()}
+    base: dict[str, object] = {"capture_id": capture_id, "station_id": facts.station_id,
+                               "detected_at": facts.started_at, "created_at": utcnow()}
     if heard.local is not None:
         found = heard.local
         return {**base, "source": "local", **catalog_fields(conn, int(found.track_id)),
@@ -120,19 +158,19 @@ def detection_row(conn: Connection, capture_id: int, facts: CaptureFacts, heard:
     return {**base, "source": "acrcloud", "track_id": track_by_isrc(conn, fields["isrc"]), **fields}
 
 
-def catalog_fields(conn: Connection, track_id: int) -> dict[str, Any]:
+def catalog_fields(conn: Connection, track_id: int) -> CatalogFields:
     """The detection columns of a locally matched catalog track: its facts as they are now."""
     row = conn.execute(select(tracks.c.isrc, tracks.c.iswc, tracks.c.title, artists.c.name.label("artist"),
                               tracks.c.album, tracks.c.duration_seconds, tracks.c.society_id)
                        .select_from(tracks.outerjoin(artists, artists.c.id == tracks.c.artist_id))
                        .where(tracks.c.id == track_id)).first()
-    fields: dict[str, Any] = {"track_id": track_id}
-    if row is not None:
-        fields.update(row._mapping)
-        fields["isrc_valid"] = True if row.isrc else None  # the catalog import checked it
-        # Mapped already: update-pro-mappings maps only rows without a society.
-        fields["society_status"] = "mapped" if row.society_id is not None else "unmapped"
-    return fields
+    if row is None:
+        return {"track_id": track_id}
+    return {"track_id": track_id, "isrc": row.isrc, "iswc": row.iswc, "title": row.title, "artist": row.artist,
+            "album": row.album, "duration_seconds": row.duration_seconds, "society_id": row.society_id,
+            "isrc_valid": True if row.isrc else None,  # the catalog import checked it
+            # Mapped already: update-pro-mappings maps only rows without a society.
+            "society_status": "mapped" if row.society_id is not None else "unmapped"}
 
 
 def track_by_isrc(conn: Connection, isrc: str | None) -> int | None:

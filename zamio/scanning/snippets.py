@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Row, select
 
 from zamio.db.engine import transaction, utcnow
 from zamio.runtime.errors import ItemError
@@ -196,7 +196,7 @@ def _read_audio(snippet: Snippet) -> bytes:
     return snippet.audio.read_bytes()
 
 
-def _station_and_duplicate(conn: Connection, sidecar: Sidecar) -> tuple[int | None, Any]:
+def _station_and_duplicate(conn: Connection, sidecar: Sidecar) -> tuple[int | None, Row[*tuple[Any, ...]] | None]:
     station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == sidecar.station_ref)).scalar()
     duplicate = conn.execute(select(captures.c.id, captures.c.audio_path)
                              .where(captures.c.chunk_id == sidecar.chunk_id)).first()

@@ -17,6 +17,7 @@ import logging
 import math
 import re
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from zamio.streams import http
 from zamio.streams.errors import (RedirectLoop, StreamEnded, StreamError, StreamNotAudio,
@@ -101,7 +102,7 @@ def _read_head(response: http.Response, demuxer: IcyDemuxer | None,
     return bytes(head)
 
 
-def _raise_not_audio(response: http.Response, head: bytes) -> None:
+def _raise_not_audio(response: http.Response, head: bytes) -> NoReturn:
     where = response.target.redacted
     if not head:
         raise StreamEnded(f"{where} closed the stream before sending any audio; check that "

@@ -10,7 +10,11 @@ layers I/II), AAC in ADTS, Ogg, WAV (RIFF) and MPEG-TS.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+
+#: Given bytes and an offset, (frame bytes, frame seconds) of the frame starting there, or None.
+FrameParser = Callable[[bytes, int], tuple[int, float] | None]
 
 MIN_CHAIN_FRAMES = 4  # consecutive valid frames needed to call bytes MPEG audio or ADTS
 MIN_TS_PACKETS = 5
@@ -109,7 +113,7 @@ def adts_frame(data: bytes, i: int) -> tuple[int, float] | None:
     return length, blocks * ADTS_SAMPLES_PER_BLOCK / ADTS_RATES_HZ[sr_index]
 
 
-def frame_chain(data: bytes, i: int, parse) -> tuple[int, float, float] | None:
+def frame_chain(data: bytes, i: int, parse: FrameParser) -> tuple[int, float, float] | None:
     """Follow frames parsed by ``parse`` from offset ``i``; return (frames, bytes, seconds)
     when at least MIN_CHAIN_FRAMES consecutive frames are valid, else None."""
     frames, total_bytes, total_seconds = 0, 0, 0.0

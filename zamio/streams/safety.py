@@ -104,7 +104,12 @@ def is_public_address(address: str) -> bool:
                 or ip.is_reserved or ip.is_unspecified or not ip.is_global)
 
 
-def resolve_checked(target: Target, allow_private: bool) -> list[tuple]:
+#: A socket address as ``getaddrinfo`` gives it: (host, port) for IPv4, (host, port, flow, scope) for IPv6,
+#: (family, bytes) for a family Python was built without.
+SocketAddress = tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]
+
+
+def resolve_checked(target: Target, allow_private: bool) -> list[tuple[socket.AddressFamily, SocketAddress]]:
     """Given a target, return the socket addresses to connect to, every one checked.
 
     Raise StreamConnectFailed if the host does not resolve, StreamRefused if any
@@ -116,10 +121,13 @@ def resolve_checked(target: Target, allow_private: bool) -> list[tuple]:
     except (socket.gaierror, UnicodeError) as exc:
         raise StreamConnectFailed(f"host of {target.redacted} does not resolve ({exc}); "
                                   "check the host name in the stream link") from None
-    addresses = [(family, sockaddr) for family, _, _, _, sockaddr in infos]
+    addresses: list[tuple[socket.AddressFamily, SocketAddress]] = [
+        (family, sockaddr) for family, _, _, _, sockaddr in infos]
     if not allow_private:
         for _, sockaddr in addresses:
-            if not is_public_address(sockaddr[0]):
+            host = sockaddr[0]
+            assert isinstance(host, str)  # a stream socket's IPv4 and IPv6 addresses are text
+            if not is_public_address(host):
                 raise StreamRefused(f"stream URL {target.redacted} resolves to the non-public "
                                     f"address {sockaddr[0]}; stream links must point at "
                                     "public servers")

@@ -20,9 +20,12 @@ Rules this module enforces:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, Inexact, localcontext
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison  # tie-break keys are sorted, so they compare
 
 AMOUNT_SCALE = 4  # decimal places held by one stored unit
 UNITS_PER_MAJOR = 10**AMOUNT_SCALE  # units in one cedi, dollar, euro, ...
@@ -178,7 +181,7 @@ def integer_weights(weights: Sequence[Decimal | int]) -> list[int]:
     return scaled
 
 
-def _allocate_positive(total: int, weights: Sequence[int], keys: Sequence[Any]) -> list[int]:
+def _allocate_positive(total: int, weights: Sequence[int], keys: Sequence[SupportsRichComparison]) -> list[int]:
     """Largest remainder for total ≥ 0: floor each share, hand leftovers to the largest remainders."""
     whole = sum(weights)
     floors_and_remainders = [divmod(total * w, whole) for w in weights]  # share = floor + rem / whole
@@ -191,7 +194,7 @@ def _allocate_positive(total: int, weights: Sequence[int], keys: Sequence[Any]) 
     return parts
 
 
-def allocate_integers(total: int, weights: Sequence[int], keys: Sequence[Any]) -> list[int]:
+def allocate_integers(total: int, weights: Sequence[int], keys: Sequence[SupportsRichComparison]) -> list[int]:
     """``allocate`` over weights already made integers by ``integer_weights`` and one key per weight.
 
     For a split computed many times over the same party table (one per work, many plays).
@@ -204,7 +207,7 @@ def allocate_integers(total: int, weights: Sequence[int], keys: Sequence[Any]) -
 def allocate(
     total: int,
     weights: Sequence[Decimal | int],
-    tie_break: Sequence[Hashable] | None = None,
+    tie_break: Sequence[SupportsRichComparison] | None = None,
 ) -> list[int]:
     """Given a total in units and share weights, return the parts in units, summing to total.
 
