@@ -16,7 +16,7 @@ recall of plays (same station and recording, starts within 5 s), start and durat
 It is also run as cron would (every two minutes with ``--as-of``), and killed with SIGKILL
 at random instants and re-run, and each result is compared with the uninterrupted run.
 
-The test ``tests/test_broadcast_day.py`` runs a shorter day through the same code.
+The test ``tests/e2e/test_broadcast_day.py`` runs a shorter day through the same code.
 """
 
 from __future__ import annotations

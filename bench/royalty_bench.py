@@ -56,7 +56,7 @@ run:
    row by row and as totals per recipient.  Printed; a difference makes the
    benchmark exit with status 1 once the rest has run.  The benchmark's data
    reaches few of the rules (two time zones, catalog works only):
-   ``tests/test_royalty_bench.py`` holds the fair baseline to the pricing job on
+   ``tests/db/test_royalty_bench.py`` holds the fair baseline to the pricing job on
    a scenario that reaches every one;
 5. ``close_cycle`` + ``write_files`` (bin/process-royalty-cycle) over the month.
 
