@@ -55,8 +55,8 @@ def pending_isrcs(conn: Connection) -> list[str]:
     """Return the distinct normalised ISRCs of detections and current plays without a society of their own
     and without a settled mapping, sorted."""
     raws = conn.execute(union(_seen(detections), _seen(play_logs))).scalars()
-    keys = {normalise_isrc(raw) for raw in raws}
-    return sorted(keys - {None} - set(statuses(conn, keys - {None}, SETTLED_STATUSES)))
+    keys = {key for raw in raws if (key := normalise_isrc(raw)) is not None}
+    return sorted(keys - set(statuses(conn, keys, SETTLED_STATUSES)))
 
 
 def statuses(conn: Connection, isrcs: Iterable[str], among: Sequence[str] | None = None) -> dict[str, str]:

@@ -32,6 +32,7 @@ import subprocess
 import time
 import wave
 from collections.abc import Callable, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -339,7 +340,7 @@ def _finish(samples: np.ndarray, name: str, max_seconds: float | None) -> np.nda
         raise SilentAudio(f"{name}: {e}") from None
 
 
-def _decode_wav(fileobj, name: str, ffmpeg: str) -> np.ndarray | None:
+def _decode_wav(fileobj: IO[bytes], name: str, ffmpeg: str) -> np.ndarray | None:
     """Return the samples of a PCM WAV at ANALYSIS_RATE, or None if the WAV uses a
     non-PCM encoding (float, A-law...) that ffmpeg should handle."""
     try:
@@ -406,7 +407,7 @@ def _run_ffmpeg(
 
 
 def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, name: str,
-                 should_stop: Callable[[], bool] | None):
+                 should_stop: Callable[[], bool] | None) -> tuple[bytes, str, int]:
     """Run ``cmd`` in its own process group; kill the whole group on timeout, on a stop
     request, or when anything (a second SIGTERM) interrupts the wait."""
     proc = subprocess.Popen(

@@ -161,6 +161,7 @@ def process_claimed(transactions: Transactions, progress: Progress, owner: str, 
         return
     from zamio.recognition.index import store_fingerprints
 
+    assert track is not None  # fingerprint_file refused a track that is gone (no path)
     with transactions() as conn:
         store_fingerprints(conn, work.track_id, prints, sha256, seconds)
         if track.duration_seconds is None:

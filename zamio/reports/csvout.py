@@ -39,6 +39,14 @@ SECTIONS: dict[str, Section] = {
 }
 
 
+def _cell(value: object) -> csvwrite.Cell:
+    """A report value as a CSV cell: numbers and text as they are, anything else (a date) as its text,
+    which is what the csv module writes for it."""
+    if value is None or isinstance(value, (str, int, float, Decimal)):
+        return value
+    return str(value)
+
+
 def write_csv(doc: Report, folder: Path, base: str) -> list[Path]:
     """Write one ``<base>.<section>.csv`` per section of ``doc`` into ``folder``; return the paths written."""
     paths = []
@@ -47,6 +55,6 @@ def write_csv(doc: Report, folder: Path, base: str) -> list[Path]:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csvwrite.writer(handle)
             writer.writerow(header)
-            writer.writerows(rows_of(doc))
+            writer.writerows([_cell(value) for value in row] for row in rows_of(doc))
         paths.append(path)
     return paths

@@ -19,10 +19,8 @@ logging.addLevelName(SUMMARY, "SUMMARY")
 
 
 class _UTCFormatter(logging.Formatter):
-    converter = time.gmtime
-
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", self.converter(record.created))
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
 
 
 def setup_logging(job_name: str, *, verbose: int = 0, quiet: bool = False) -> None:

@@ -65,8 +65,8 @@ class Catalog:
             if work is None:
                 return Owed(suspense_reason="unidentified")
             registered = self.societies.by_id.get(work.society_id) if work.society_id is not None else None
-            foreign = registered is not None and not registered.is_local
-            owner = self._by_track[track_id] = registered if foreign else self.work_owed(work)
+            foreign = registered if registered is not None and not registered.is_local else None
+            owner = self._by_track[track_id] = foreign if foreign is not None else self.work_owed(work)
         return owner
 
     def society_owed(self, society: Society | None, territory: str, day: date) -> Owed:
@@ -130,7 +130,8 @@ def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str 
     so the template is the encoder's own output, cut at two stand-in values.
     """
     card = tariff.card
-    details = {"local_time": _LOCAL_TIME, "period": tariff.period, "rate_per_second": str(card.rate_per_second),
+    assert card is not None  # only a tariff that priced a play has details
+    details: dict[str, object] = {"local_time": _LOCAL_TIME, "period": tariff.period, "rate_per_second": str(card.rate_per_second),
                "multiplier": str(card.multiplier), "seconds": _SECONDS}
     if agreement_id is not None:
         details.update(agreement_id=agreement_id, fee_percent=fee_percent)
@@ -152,7 +153,7 @@ def priced_details(tariff: Tariff, local: datetime, seconds: Decimal, owed: Owed
     """Given the tariff that priced a play, its station-local start, its seconds and (for a paid play)
     who is owed it, return the play's details JSON."""
     agreement = owed.agreement if owed is not None else None
-    if agreement is None:
+    if owed is None or agreement is None:
         head, middle, tail = details_template(tariff, None, None)
     else:
         fee_row = owed.society_fee.id if owed.society_fee is not None else None
@@ -164,7 +165,7 @@ def owed_for_play(play: PlayFacts, catalog: Catalog, day: date) -> Owed:
     """Given a play, the batch's catalog and the play's local date, return who is owed it."""
     if play.track_id is not None:
         owner = catalog.track_owner(play.track_id)
-        return owner if type(owner) is Owed else catalog.society_owed(owner, play.territory, day)
+        return owner if isinstance(owner, Owed) else catalog.society_owed(owner, play.territory, day)
     society = catalog.societies.by_id.get(play.society_id) if play.society_id is not None else None
     if society is not None and society.is_local:
         return Owed(suspense_reason="not_in_catalog")  # a local work we cannot name the parties of

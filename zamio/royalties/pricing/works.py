@@ -89,15 +89,16 @@ def load_plays(conn: Connection, ids: Sequence[int]) -> list[PlayFacts]:
     their ISRC), by id."""
     if not ids:
         return []
-    plays = [PlayFacts(*row) for row in conn.execute(PLAYS_QUERY, {"ids": list(ids)})]  # columns in field order
+    plays = [PlayFacts._make(row) for row in conn.execute(PLAYS_QUERY, {"ids": list(ids)})]  # in field order
     return with_mapped_societies(conn, plays)
 
 
 def with_mapped_societies(conn: Connection, plays: list[PlayFacts]) -> list[PlayFacts]:
     """Given plays as read, return them with the society of each play without a catalog track taken from its
     normalised ISRC's mapping when it is mapped (a play with a track is owed through the track's work)."""
-    isrcs = {play.id: normalise_isrc(play.isrc) for play in plays if play.track_id is None and play.isrc}
-    mapped = mapped_societies(conn, {isrc for isrc in isrcs.values() if isrc})
+    isrcs = {play.id: key for play in plays
+             if play.track_id is None and play.isrc and (key := normalise_isrc(play.isrc)) is not None}
+    mapped = mapped_societies(conn, set(isrcs.values()))
     if not mapped:
         return plays
     return [play._replace(society_id=mapped[isrcs[play.id]]) if isrcs.get(play.id) in mapped else play
@@ -117,10 +118,10 @@ def load_works(conn: Connection, track_ids: Iterable[int], known: dict[int, Work
     if not ids:
         return {}
     shares: dict[int, list[Contributor]] = {}
-    for row in conn.execute(CONTRIBUTORS_QUERY, {"ids": ids}):
-        publisher = Payee("publisher", row.publisher_ref, row.publisher_name) if row.publisher_ref else None
-        shares.setdefault(row.track_id, []).append(
-            Contributor(row.party_ref, row.name, row.share_percent, publisher))
+    for share in conn.execute(CONTRIBUTORS_QUERY, {"ids": ids}):
+        publisher = Payee("publisher", share.publisher_ref, share.publisher_name) if share.publisher_ref else None
+        shares.setdefault(share.track_id, []).append(
+            Contributor(share.party_ref, share.name, share.share_percent, publisher))
     works = {}
     for row in conn.execute(WORKS_QUERY, {"ids": ids}):
         works[row.id] = Work(
