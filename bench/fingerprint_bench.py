@@ -192,8 +192,8 @@ def _register_synthetic(engine, count: int, rows_per_track: int) -> None:
     from sqlalchemy import insert, select
 
     from zamio.db.engine import utcnow
-    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
     from zamio.db.tables import fingerprint_sets, tracks
+    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
 
     now = utcnow()
     ids = range(10_000_000, 10_000_000 + count)

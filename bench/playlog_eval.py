@@ -27,7 +27,7 @@ import os
 import random
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from scipy.signal import butter, lfilter
@@ -35,15 +35,15 @@ from scipy.signal import butter, lfilter
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.demo import synth  # noqa: E402
 from zamio.recognition.audio import ANALYSIS_RATE, SilentAudio, check_not_silent  # noqa: E402
-from zamio.db.url import parse_database_url  # noqa: E402
 
 RATE = ANALYSIS_RATE
 CAPTURE_SECONDS = 20.0
 INTERVAL_SECONDS = 120
 MATCH_START_SECONDS = 5.0  # a play matches the truth when its start is this close
-DAY = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)
+DAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -620,8 +620,8 @@ def main() -> int:
     import tempfile
     import time
 
-    from zamio.runtime import migrate
     from zamio.db.engine import open_engine, transaction
+    from zamio.runtime import migrate
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=None, metavar="URL",

@@ -86,7 +86,7 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,22 +97,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import BigInteger, Engine, bindparam, exists, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-from zamio.runtime.config import normalise_station_class  # noqa: E402
 from zamio.db.engine import open_engine, transaction, utcnow  # noqa: E402
+from zamio.db.tables import (  # noqa: E402
+    artists,
+    contributors,
+    day_periods,
+    eligibility_rules,
+    partner_societies,
+    play_logs,
+    publishers,
+    rate_cards,
+    reciprocal_agreements,
+    royalty_ledger,
+    royalty_pricings,
+    society_admin_fees,
+    stations,
+    tracks,
+)
 from zamio.db.url import parse_database_url  # noqa: E402
+from zamio.royalties.pricing.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
+from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS  # noqa: E402
+from zamio.runtime.config import normalise_station_class  # noqa: E402
 from zamio.runtime.migrate import migrate  # noqa: E402
 from zamio.values.money import allocate, format_amount, percent_of, round_units  # noqa: E402
-from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS  # noqa: E402
-from zamio.royalties.pricing.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
-from zamio.db.tables import (artists, contributors, day_periods, eligibility_rules, partner_societies,  # noqa: E402
-                          play_logs, publishers, rate_cards, reciprocal_agreements, royalty_ledger,
-                          royalty_pricings, society_admin_fees, stations, tracks)
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_PREFIX = "zamio_bench_royalty_"
 CLASSES = ["class_a", "class_b", "class_c", "online", "community"]
 STATIONS, TRACKS = 200, 20_000
-MONTH_START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+MONTH_START = datetime(2026, 3, 1, tzinfo=UTC)
 CACHES = "warm (each table read right after it was written and analysed; server not restarted)"
 
 
@@ -449,7 +462,7 @@ def price_one(ref: Reference, play: Any) -> Priced:
     try:
         zone = ZoneInfo(station.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return unpriced("bad_timezone", play.started_at.astimezone(timezone.utc).date(), seconds, currency)
+        return unpriced("bad_timezone", play.started_at.astimezone(UTC).date(), seconds, currency)
     local = play.started_at.astimezone(zone)
     day = local.date()
     period = period_at(ref, territory, day, local.hour * 60 + local.minute)
@@ -767,8 +780,8 @@ def main() -> None:
 
 def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_at_start: str) -> bool:
     """Generate, measure and check; print as it goes; return whether the check passed (or was not run)."""
-    from zamio.royalties.pricing.run import price_pending
     from zamio.royalties.cycles.process import CycleSpec, close_cycle, report_lines, write_files
+    from zamio.royalties.pricing.run import price_pending
 
     conditions = (f"{args.plays:,} plays, {STATIONS:,} stations, {TRACKS:,} tracks; {server_facts(engine)}; "
                   f"caches {CACHES}; {os.cpu_count()} CPUs")

@@ -52,12 +52,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select
 
 from tests.streamserver import AudioRoute, StreamServer
-from zamio.recognition import audio
-from zamio.recognition import fingerprint
 from zamio.db.engine import open_engine, utcnow
-from zamio.db.url import parse_database_url
-from zamio.recognition.index import store_fingerprints
 from zamio.db.tables import artists, captures, detections, stations, stream_links, tracks
+from zamio.db.url import parse_database_url
+from zamio.recognition import audio, fingerprint
+from zamio.recognition.index import store_fingerprints
 
 CORPUS = Path("/tmp/dev/catalog")
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s

@@ -63,8 +63,8 @@ def lock_contention_ms(env: dict[str, str]) -> float:
     """Wall time of a run that finds its job's lock held (it must exit 75)."""
     from sqlalchemy import text
 
-    from zamio.runtime.config import load_config
     from zamio.db.engine import open_engine
+    from zamio.runtime.config import load_config
 
     engine = open_engine(load_config(env).database_url)
     with engine.begin() as conn:

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def moment(dialect: str, seconds_ago: str) -> str:
 
 def fill(engine, plays: int) -> None:
     d = engine.dialect.name
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     params = {"now": now if d == "postgresql" else None, "epoch": int(now.timestamp())}
     ago = f"((n * 7907) % {DAYS * 86400})"
     at = moment(d, ago)
@@ -99,7 +99,7 @@ def timed_warm(engine) -> dict[str, float]:
         return transaction(engine, read_only=read_only)
 
     figures = {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for family in FAMILIES:
         started = time.perf_counter()
         keys = warm_family(tx, family, now)

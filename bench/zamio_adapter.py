@@ -32,12 +32,12 @@ sys.path.insert(0, os.environ.get("SHARED_BENCH", "/work/shared/bench"))
 
 from adapters import Fingerprinter  # noqa: E402
 
-from zamio.recognition import audio  # noqa: E402
-
-from zamio.recognition import fingerprint
-
-from zamio.recognition import match
 from zamio.db.url import SQLITE, parse_database_url  # noqa: E402
+from zamio.recognition import (
+    audio,  # noqa: E402
+    fingerprint,
+    match,
+)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

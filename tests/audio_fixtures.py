@@ -14,13 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zamio.recognition import audio
-
-from zamio.recognition import fingerprint
-
-from zamio.recognition import match
-
 from zamio.demo import synth
+from zamio.recognition import audio, fingerprint, match
+
 CATALOG_SEEDS = (11, 12, 13, 14)
 SONG_SECONDS = 24.0
 

@@ -20,8 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import (Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url,
-                           postgres_problem)
+from tests.support import (
+    Project,
+    create_postgres_database,
+    drop_postgres_database,
+    migrated_sqlite_url,
+    postgres_problem,
+)
 
 REQUIRE_POSTGRES = os.environ.get("ZAMIO_REQUIRE_POSTGRES") == "1"
 DATABASE_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

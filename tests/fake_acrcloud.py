@@ -117,7 +117,7 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], byt
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "FakeAcrCloud._Server"
+    server: FakeAcrCloud._Server
 
     def do_POST(self) -> None:  # noqa: N802
         fake = self.server.owner
@@ -155,7 +155,7 @@ class FakeAcrCloud:
     class _Server(ThreadingHTTPServer):
         daemon_threads = True
         block_on_close = False
-        owner: "FakeAcrCloud"
+        owner: FakeAcrCloud
 
     def __init__(self, access_key: str = ACCESS_KEY, access_secret: str = ACCESS_SECRET,
                  default: str = "match", slow_seconds: float = 1.0) -> None:
@@ -214,7 +214,7 @@ class FakeAcrCloud:
             return 3014, "Invalid signature (timestamp out of range)"
         return None
 
-    def __enter__(self) -> "FakeAcrCloud":
+    def __enter__(self) -> FakeAcrCloud:
         self._thread.start()
         return self
 

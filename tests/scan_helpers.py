@@ -13,11 +13,7 @@ from sqlalchemy import insert, select, update
 
 from tests.streamserver import encode, hls_ts_segments, streaming_wav_header
 from tests.support import Project
-from zamio.recognition import audio
-from zamio.recognition import fingerprint
-from zamio.demo import synth
 from zamio.db.engine import utcnow
-from zamio.recognition.index import store_fingerprints
 from zamio.db.tables import (
     artists,
     captures,
@@ -26,6 +22,9 @@ from zamio.db.tables import (
     stream_links,
     tracks,
 )
+from zamio.demo import synth
+from zamio.recognition import audio, fingerprint
+from zamio.recognition.index import store_fingerprints
 
 CATALOG_SEEDS = (31, 32, 33)  # songs in the catalog
 UNKNOWN_SEEDS = (41, 42, 43)  # songs on air that the catalog does not hold

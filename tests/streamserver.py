@@ -63,7 +63,7 @@ import threading
 import time
 import wave
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -214,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
     """Dispatches each GET to its route; routes write raw bytes to ``self.wfile``."""
 
     protocol_version = "HTTP/1.0"
-    server: "StreamServer._Server"
+    server: StreamServer._Server
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
         route = self.server.owner.route_for(self.path.split("?", 1)[0])
@@ -255,7 +255,7 @@ class StreamServer:
         # backlog of 5 the kernel drops handshakes and some listeners hear nothing for
         # seconds, which a real Icecast server (backlog in the hundreds) never does.
         request_queue_size = 1024
-        owner: "StreamServer"
+        owner: StreamServer
 
     def __init__(self, routes: dict[str, object] | None = None,
                  tls: ssl.SSLContext | None = None) -> None:
@@ -289,7 +289,7 @@ class StreamServer:
         auth = f"{credentials}@" if credentials else ""
         return f"{self.scheme}://{auth}127.0.0.1:{self.port}{path}"
 
-    def start(self) -> "StreamServer":
+    def start(self) -> StreamServer:
         self._thread.start()
         return self
 
@@ -298,7 +298,7 @@ class StreamServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "StreamServer":
+    def __enter__(self) -> StreamServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -429,7 +429,7 @@ class _Pacer:
         self.audio_sent = 0
         self.started = time.monotonic()
         burst_seconds = route.burst_bytes / (route.byte_rate * route.pace) if route.pace and route.byte_rate else 0.0
-        route.on_air_from.append(datetime.now(timezone.utc) - timedelta(seconds=burst_seconds))
+        route.on_air_from.append(datetime.now(UTC) - timedelta(seconds=burst_seconds))
 
     def run(self) -> None:
         while not self.writer.h.stopping.is_set():
@@ -467,7 +467,7 @@ class _Pacer:
         if title is None or title == self.sent_title:
             return b"\x00"
         self.sent_title = title
-        text = f"StreamTitle='{title}';StreamUrl='';".encode("utf-8")
+        text = f"StreamTitle='{title}';StreamUrl='';".encode()
         units = math.ceil(len(text) / 16)
         return bytes([units]) + text.ljust(units * 16, b"\x00")
 

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ def _build_postgres_template(cur: Any, name: str) -> None:
     # CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template: let nobody connect.
     cur.execute(f'ALTER DATABASE "{building}" WITH ALLOW_CONNECTIONS false')
     cur.execute(f'COMMENT ON DATABASE "{building}" IS %s',
-                (f"{TEMPLATE_COMMENT} {datetime.now(timezone.utc).isoformat()}",))
+                (f"{TEMPLATE_COMMENT} {datetime.now(UTC).isoformat()}",))
     _while_in_use(lambda: cur.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
 
 
@@ -183,7 +183,7 @@ def _drop_stale_templates(cur: Any, keep: str) -> None:
     pattern = TEMPLATE_PREFIX.replace("_", "\\_") + "%"
     cur.execute("SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
                 "WHERE datname LIKE %s AND datname <> %s", (pattern, keep))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for datname, comment in cur.fetchall():
         built = _built_at(comment)
         if datname.endswith("_building") or built is None or now - built > STALE_TEMPLATE_AGE:

@@ -8,13 +8,11 @@ from sqlalchemy import exc, select, text
 
 from tests.audio_fixtures import ENCODINGS, excerpt_file, read_song, song_files, store_catalog  # noqa: F401
 from tests.support import Project
-from zamio.recognition import audio
-from zamio.recognition import fingerprint
-from zamio.recognition import match
-from zamio.recognition import index as recognition
-from zamio.demo import synth
 from zamio.db.engine import transaction
 from zamio.db.tables import fingerprint_sets
+from zamio.demo import synth
+from zamio.recognition import audio, fingerprint, match
+from zamio.recognition import index as recognition
 
 
 def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:

@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from tests.support import Project
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project
 
 
 def close(project: Project, name: str, *args: str) -> tuple[int, str, str, Path]:

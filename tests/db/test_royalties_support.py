@@ -7,21 +7,34 @@ play-log job would leave them, so each scenario states exactly what it starts fr
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select
 
-from zamio.db.tables import (artists, captures, contributors, detections, partner_repertoire, partner_societies,
-                          play_detections, play_logs, publishers, rate_cards, reciprocal_agreements,
-                          station_licence_fees, stations, tracks)
+from zamio.db.tables import (
+    artists,
+    captures,
+    contributors,
+    detections,
+    partner_repertoire,
+    partner_societies,
+    play_detections,
+    play_logs,
+    publishers,
+    rate_cards,
+    reciprocal_agreements,
+    station_licence_fees,
+    stations,
+    tracks,
+)
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def utc(text: str) -> datetime:
     """'2026-03-02 07:00' → an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class Books:

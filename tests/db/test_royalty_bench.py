@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import insert
 
 from bench.royalty_bench import compare_books, fair_baseline
-from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 from tests.db.test_royalties_support import Books
+from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 from zamio.db.tables import day_periods, eligibility_rules
 
 BATCH = 64  # plays per transaction: the scenario's plays take several batches
@@ -105,7 +105,7 @@ def build(project: Project) -> int:
     rng = random.Random(11)
     finals = 0
     for _ in range(360):
-        at = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randrange(31 * 86400),
+        at = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(31 * 86400),
                                                                    microseconds=rng.randrange(1_000_000))
         options = {"confidence": rng.choice((None, 0.3, 0.5, 0.5999995, 0.6, 0.9, 85.0, 45.0)),
                    "category": rng.choice(("music", "music", "music", "jingle", "talk"))}

@@ -202,8 +202,8 @@ def test_a_file_growing_past_the_limit_while_read_is_cut_off(tmp_path: Path) -> 
 
 
 def test_a_snippet_of_text_is_rejected_without_quoting_it(project: Project) -> None:
-    from tests.scan_helpers import add_station, scan
     from tests.e2e.test_snippets import drop
+    from tests.scan_helpers import add_station, scan
 
     add_station(project, "joy", "http://127.0.0.1:9/unused")
     inbox = project.var_dir / "inbox"

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import exc
 
-from tests.support import Project
 from tests.e2e.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
 from tests.e2e.test_playlogs import T0, World
+from tests.support import Project
 from zamio.db.engine import utcnow
-from zamio.playlogs import billing
 from zamio.db.tables import play_logs
+from zamio.playlogs import billing
 
 
 def load(world: World, name: str, *rows: str):

@@ -22,8 +22,8 @@ LATER = "2026-03-03T00:00:00Z"
 
 @pytest.fixture(scope="session")
 def simulation(tmp_path_factory) -> ev.Simulation:
-    from zamio.runtime import migrate
     from zamio.db.engine import open_engine
+    from zamio.runtime import migrate
 
     engine = open_engine(f"sqlite:///{tmp_path_factory.mktemp('recognition') / 'catalog.db'}")
     migrate.migrate(engine)

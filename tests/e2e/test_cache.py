@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -23,11 +23,20 @@ from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, entity_id, figures
 from tests.support import Project
 from zamio import cache
 from zamio.db.engine import READ_ONLY, is_sqlite
-from zamio.runtime.errors import UsageError
 from zamio.db.tables import (
-    artists, captures, coverage_gaps, detections, play_detections, play_logs, publishers, stations, stream_links,
-    tracks, cache_entries,
+    artists,
+    cache_entries,
+    captures,
+    coverage_gaps,
+    detections,
+    play_detections,
+    play_logs,
+    publishers,
+    stations,
+    stream_links,
+    tracks,
 )
+from zamio.runtime.errors import UsageError
 
 SEEDED_TABLES = ("publishers", "artists", "tracks", "stations", "stream_links", "captures", "detections", "play_logs")
 
@@ -122,7 +131,7 @@ def count_plays(conn, since: datetime, until: datetime, *where) -> int:
 
 
 def day_bounds(day: str) -> tuple[datetime, datetime]:
-    start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
@@ -141,7 +150,7 @@ def read_value(project: Project, key: str) -> dict:
 
 @pytest.fixture
 def seeded(project: Project) -> Project:
-    seed(project.engine, datetime.now(timezone.utc))
+    seed(project.engine, datetime.now(UTC))
     return project
 
 
@@ -158,7 +167,7 @@ def test_warmed_values_equal_direct_sql(seeded: Project) -> None:
             for day in value["plays_by_day"]:
                 assert day["plays"] == count_plays(conn, *day_bounds(day["date"]), play_logs.c.station_id == station)
             since, _ = day_bounds(value["window"]["from"])
-            until = datetime.now(timezone.utc) + timedelta(minutes=1)
+            until = datetime.now(UTC) + timedelta(minutes=1)
             for top in value["top_tracks"]:
                 key_match = play_logs.c.recording_key == top["recording_key"]
                 assert top["plays"] == count_plays(conn, since, until, play_logs.c.station_id == station, key_match)
@@ -203,7 +212,7 @@ def test_get_recomputes_only_the_missing_key(seeded: Project) -> None:
         conn.execute(update(cache_entries).values(value='{"schema_version": 1, "stale": true}'))
     assert cache.get(seeded.engine, "station:2") == {"schema_version": 1, "stale": True}  # fresh: served as stored
     with seeded.engine.begin() as conn:
-        conn.execute(update(cache_entries).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        conn.execute(update(cache_entries).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     again = cache.get(seeded.engine, "station:2")
     assert again["plays"] == value["plays"] and "stale" not in again
     with seeded.engine.begin() as conn:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 
 from tests import money_world
-from tests.support import Project
 from tests.e2e.test_cache import seed
-from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
+from tests.support import Project
 from zamio.db.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
+from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
 
-YEARS_AGO = datetime.now(timezone.utc) - timedelta(days=3650)
+YEARS_AGO = datetime.now(UTC) - timedelta(days=3650)
 
 
 def table_digest(project: Project, table: str) -> tuple[int, str]:
@@ -34,7 +34,7 @@ def old_world(project: Project) -> None:
     royalty jobs (tests.money_world: a per-second and a pool cycle; the old plays, before any tariff, unpriced)."""
     seed(project.engine, YEARS_AGO, plays=60, days=20)
     money_world.build(project, codes=(0, 1))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with project.engine.begin() as conn:
         conn.execute(insert(audit_log), [{"event_key": f"cycle:old:{n}", "at": YEARS_AGO, "actor": "finance",
                                           "action": "locked", "entity": "cycle", "entity_id": "1"} for n in range(3)])

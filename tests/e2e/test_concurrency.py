@@ -83,9 +83,9 @@ def test_an_expired_lease_is_claimed_again_and_counts_the_attempt(project: Proje
 
     from sqlalchemy import Column, Integer, MetaData, Table, Text
 
-    from zamio.runtime import leases
     from zamio.db.engine import transaction, utcnow
     from zamio.db.types import UTCDateTime
+    from zamio.runtime import leases
 
     queue = Table("lease_q", MetaData(), Column("id", Integer, primary_key=True), Column("attempts", Integer, nullable=False),
                   Column("next_attempt_at", UTCDateTime), Column("last_error", Text), Column("lease_owner", Text),

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from tests.audio_fixtures import ENCODINGS, excerpt_file, song_files, store_catalog  # noqa: F401
 from tests.scan_helpers import rows, scan
 from tests.support import Project
-from zamio.demo import synth
 from zamio.catalog.imports import upsert_station
 from zamio.db.engine import transaction
-from zamio.scanning.snippets import SETTLE_SECONDS
 from zamio.db.tables import captures, detections
+from zamio.demo import synth
+from zamio.scanning.snippets import SETTLE_SECONDS
 
 
 @pytest.fixture(scope="module")

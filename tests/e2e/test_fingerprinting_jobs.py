@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tests.audio_fixtures import add_tracks, read_song, song_files  # noqa: F401
 from tests.support import Project
+from zamio.db.engine import transaction
 from zamio.recognition import fingerprint
 from zamio.recognition import index as recognition
-from zamio.db.engine import transaction
 
 
 def add_catalog(project: Project, tmp_path: Path, song_files: dict[str, Path], broken: bool = False) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from tests.support import Project, race
 from tests.db.test_royalties_support import NOW, Books, utc
+from tests.support import Project, race
 from zamio.catalog.mappings import update_mappings
 from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import captures, detections, partner_repertoire, play_logs

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert, select
 
 from tests.smtpserver import SmtpServer, closed_port
 from tests.support import Project
+from zamio.db.tables import email_outbox, job_runs
 from zamio.mail import TemplateError, message_id_for, queue_email
 from zamio.mail.queue import InvalidRecipient
-from zamio.db.tables import email_outbox, job_runs
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def smtp_server():
 
 def queue(project: Project, key: str, recipient: str = "artist@example.org", template: str = "job_failing",
           **context) -> bool:
-    context = context or {"job": "warm-cache", "since": datetime(2026, 3, 1, tzinfo=timezone.utc), "last_error": "boom"}
+    context = context or {"job": "warm-cache", "since": datetime(2026, 3, 1, tzinfo=UTC), "last_error": "boom"}
     with project.engine.begin() as conn:
         return queue_email(conn, dedupe_key=key, recipient=recipient, template=template, context=context)
 
@@ -45,7 +45,7 @@ def make_due(project: Project) -> None:
 
 def test_queue_renders_escapes_redacts_and_dedupes(project: Project) -> None:
     context = {"station": "<script>alert(1)</script> FM", "url": "http://dj:s3cret@radio.example:8000/live",
-               "since": datetime(2026, 3, 1, 6, 30, tzinfo=timezone.utc), "failures": 7, "last_reason": "http_503"}
+               "since": datetime(2026, 3, 1, 6, 30, tzinfo=UTC), "failures": 7, "last_reason": "http_503"}
     assert queue(project, "stream_down:1:2026-03-01", template="stream_down", **context) is True
     assert queue(project, "stream_down:1:2026-03-01", template="stream_down", **context) is False
     row = outbox(project, "stream_down:1:2026-03-01")
@@ -90,7 +90,7 @@ def test_temporary_failure_backs_off_then_succeeds(project: Project, smtp_server
     assert first.returncode == 0, first.stderr
     row = outbox(project, "k1")
     assert row.status == "queued" and row.attempts == 1 and "451" in row.last_error
-    assert row.next_attempt_at > datetime.now(timezone.utc)
+    assert row.next_attempt_at > datetime.now(UTC)
     assert send(project, smtp_server.env()).returncode == 0 and smtp_server.messages == []  # not due yet
     make_due(project)
     assert send(project, smtp_server.env()).returncode == 0
@@ -175,7 +175,7 @@ def test_kill_after_server_accepted_never_resends_automatically(project: Project
 
 
 def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_server: SmtpServer) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with project.engine.begin() as conn:
         conn.execute(insert(job_runs).values(run_id="r1", job="import-catalog", host="h", pid=1, started_at=now,
                                              finished_at=now, status="failed", exit_code=65,

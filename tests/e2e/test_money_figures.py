@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 from tests import money_world
+from tests.e2e.test_cache import read_value
 from tests.money_world import APRIL, MARCH, PAID, SUSPENSE_ACCOUNT, entity_id
 from tests.support import Project
-from tests.e2e.test_cache import read_value
 
 #: statements.csv's net column, by hand: units ÷ 100 rounded half-even to pesewas (43,725 → 437.25 → 4.37;
 #: 15,750 → 157.5 → 158 → 1.58; 9,225 → 92.25 → 0.92).

@@ -42,9 +42,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.support import (Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url,
-                           postgres_problem)
 from tests.e2e.test_playlogs import T0, World
+from tests.support import (
+    Project,
+    create_postgres_database,
+    drop_postgres_database,
+    migrated_sqlite_url,
+    postgres_problem,
+)
 from zamio.royalties.statements.earnings import NOT_IN_A_CYCLE
 
 EXAMPLES = int(os.environ.get("ZAMIO_MODEL_EXAMPLES", "3"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support import Project
 from tests.e2e.test_playlogs import T0, World
+from tests.support import Project
 from zamio.files.csvwrite import safe_value as spreadsheet_safe
 
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
@@ -64,7 +64,7 @@ def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: World)
 
 
 def test_numbers_and_times_beyond_their_bounds_are_refused_by_line_and_the_rest_loads(world: World):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     soon, too_late = (f"{now + timedelta(hours=h):%Y-%m-%dT%H:%M:%SZ}" for h in (23, 49))
     path = write(world.project, "bounds.csv", HEADER + "\n".join([
         'joy,2026-03-02T10:00:00Z,"180,5",A,,,,,"87,5",r1',  # a decimal comma, a 0..100 score

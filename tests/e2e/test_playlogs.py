@@ -6,7 +6,7 @@ import random
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +14,10 @@ from sqlalchemy import select
 from bench.playlog_eval import digest, reset_plays
 from tests.support import Project
 from zamio.db.engine import insert_ignore, utcnow
-from zamio.playlogs.convert import ConvertSettings, convert_station
 from zamio.db.tables import artists, captures, detections, stations, tracks
+from zamio.playlogs.convert import ConvertSettings, convert_station
 
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LATER = "2026-03-03T00:00:00Z"
 
 
@@ -113,7 +113,7 @@ def world(project: Project) -> World:
 def as_utc(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def test_detections_of_one_airing_become_one_play_with_evidence(world: World):
@@ -299,7 +299,7 @@ def test_two_runs_at_once_never_store_an_airing_twice(world: World):
     # Past the job lock (two hosts misconfigured, or a direct call): the station lock and the
     # unique keys still keep each airing single.
     settings = ConvertSettings(batch_rows=20)
-    later = datetime(2026, 3, 3, tzinfo=timezone.utc)
+    later = datetime(2026, 3, 3, tzinfo=UTC)
     errors: list[BaseException] = []
 
     def work() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests import money_world
+from tests.e2e.test_cache import STATION_NAMES, count_plays, reading, seed
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, figures
 from tests.support import Project
-from tests.e2e.test_cache import STATION_NAMES, count_plays, reading, seed
-from zamio.files.csvwrite import safe_value as safe_cell
 from zamio.db.tables import play_logs
+from zamio.files.csvwrite import safe_value as safe_cell
 
 NOT_YET = "not yet in a cycle"
 
@@ -65,7 +65,7 @@ def rows(path: Path) -> list[list[str]]:
 
 @pytest.fixture
 def world(project: Project) -> Project:
-    seed(project.engine, datetime.now(timezone.utc) - timedelta(days=1))
+    seed(project.engine, datetime.now(UTC) - timedelta(days=1))
     return project
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from tests.support import Project
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project
 from zamio.db.engine import transaction
+from zamio.db.tables import stations, tracks
 from zamio.playlogs import billing
 from zamio.royalties.pricing.run import PricingStats, price_pending
-from zamio.db.tables import stations, tracks
 
 
 def price(project: Project, **options) -> PricingStats:
@@ -217,7 +217,7 @@ def stored_play(project: Project, station_ref: str, started_at: datetime, second
     with project.engine.begin() as conn:
         station = conn.execute(select(stations.c.id).where(stations.c.station_ref == station_ref)).scalar_one()
         track = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == "T1")).scalar_one()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         key = f"import|s{station}|{started_at:%Y%m%dT%H%M%SZ}|track:{track}|imported"
         ids = billing.store(conn, [dict(
             play_key=key, version=1, station_id=station, track_id=track, recording_key=f"track:{track}", isrc=None,
@@ -245,8 +245,8 @@ def test_a_play_that_cannot_be_priced_is_parked_with_its_reason_and_the_others_a
     assert loaded.returncode == 0, loaded.stderr
     assert project.script("import-playlogs", str(catalog / "plays.csv")).returncode == 0
     # Station-local, these starts lie beyond the calendar: 10000-01-01 in Kiritimati, year 0 in Los Angeles.
-    last_year = stored_play(project, "kiri", datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc), 180)
-    first_year = stored_play(project, "la", datetime(1, 1, 1, 0, 30, tzinfo=timezone.utc), 180)
+    last_year = stored_play(project, "kiri", datetime(9999, 12, 31, 23, 0, tzinfo=UTC), 180)
+    first_year = stored_play(project, "la", datetime(1, 1, 1, 0, 30, tzinfo=UTC), 180)
 
     first = project.script("calculate-royalty-distributions", "--batch-size", "10")
     assert first.returncode == 1, first.stderr  # the parked plays are failed items; the batch is committed
@@ -288,10 +288,10 @@ def test_a_play_whose_pricing_raises_anything_is_parked_with_the_error(postgres_
     (tmp_path / "tracks.csv").write_text("track_ref,title,artist,audio_path\nT1,Odo,Ama,odo.wav\n")
     assert project.script("import-catalog", "--stations", str(tmp_path / "stations.csv"),
                           "--tracks", str(tmp_path / "tracks.csv")).returncode == 0
-    good = stored_play(project, "joy", datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), 100)
+    good = stored_play(project, "joy", datetime(2026, 3, 2, 12, 0, tzinfo=UTC), 100)
     # PostgreSQL keeps a NaN duration (SQLite would store NULL and refuse it); nothing that reads
     # numbers people write lets one in any more, so it is written as stored_play writes.
-    nan = stored_play(project, "joy", datetime(2026, 3, 2, 13, 0, tzinfo=timezone.utc), float("nan"))
+    nan = stored_play(project, "joy", datetime(2026, 3, 2, 13, 0, tzinfo=UTC), float("nan"))
     result = project.script("calculate-royalty-distributions")
     assert result.returncode == 1, result.stderr
     assert "1 plays: cannot be priced (pricing_error 1)" in result.stderr

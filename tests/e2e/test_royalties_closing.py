@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
 
 CYCLE = ("--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
 # The recipients with an address: contributor ama and the society PRS (052), each once.

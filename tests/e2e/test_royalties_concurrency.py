@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, race
 from tests.db.test_royalties_support import NOW, Books, utc
+from tests.support import Project, race
 from zamio.db.engine import open_engine, transaction
-from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.pricing.ledger import Issue, book
 from zamio.royalties.pricing.price import PlayPricing
+from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.pricing.split import Line
 
 PLAYS = 1200

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, race
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project, race
 from zamio.db.engine import open_engine, transaction
 from zamio.royalties.cycles.process import CycleSpec, close_cycle
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support import Project
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project
 
 
 def load_fees(project: Project, rows: str) -> None:

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from tests.support import Project
 from tests.db.test_royalties_support import Books, utc
-from zamio.files.csvread import ImportReport
+from tests.support import Project
 from zamio.catalog.reference import LOADERS
 from zamio.db.tables import exchange_rates, rate_cards
+from zamio.files.csvread import ImportReport
 
 
 def load(project: Project, name: str, text: str) -> ImportReport:

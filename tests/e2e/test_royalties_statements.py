@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Float, cast, insert
 
-from tests.support import Project
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project
 from zamio.db.engine import transaction
+from zamio.db.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
 from zamio.royalties.cycles.process import find_cycle
 from zamio.royalties.statements.formatting import formatted_lines, reference_lines
 from zamio.royalties.statements.workers import write_statements
 from zamio.royalties.statements.write import recipient_ranges, statement_fields, statement_lines
-from zamio.db.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
 
 
 def files(folder: Path) -> dict[Path, bytes]:

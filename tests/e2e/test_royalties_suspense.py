@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, race
 from tests.db.test_royalties_support import Books, utc
+from tests.support import Project, race
 from zamio.db.engine import open_engine, transaction
 from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.suspense.declarations import declare_past_limit

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import shutil
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-
-import shutil
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from tests.support import Project
-from zamio.runtime import migrate
-from zamio.db.types import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
-from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
 from zamio.db.tables import metadata
+from zamio.db.types import DateText, ExactDecimal, UTCDateTime, parse_sqlite_time
+from zamio.runtime import migrate
+from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, DecimalKind
 
 
 def reflected(project: Project) -> dict[str, dict]:
@@ -26,7 +25,7 @@ def reflected(project: Project) -> dict[str, dict]:
         for name in insp.get_table_names():
             columns = {c["name"]: c["nullable"] for c in insp.get_columns(name)}
             pk = tuple(insp.get_pk_constraint(name)["constrained_columns"])
-            columns.update({c: False for c in pk})  # SQLite reports INTEGER PRIMARY KEY as nullable; it is not
+            columns.update(dict.fromkeys(pk, False))  # SQLite reports INTEGER PRIMARY KEY as nullable; it is not
             uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)}
             uniques |= {tuple(i["column_names"]) for i in insp.get_indexes(name) if i["unique"]}
             # Expression indexes (the exclusion constraint of sql/0015 on play_logs) are not declared as
@@ -129,7 +128,7 @@ def test_exact_types_round_trip(project: Project) -> None:
     with project.engine.begin() as conn:
         conn.execute(scratch.insert().values(**values))
         row = conn.execute(select(scratch)).one()
-    assert row.at == moment and row.at.tzinfo == timezone.utc
+    assert row.at == moment and row.at.tzinfo == UTC
     assert row.day == values["day"] and row.rate == values["rate"] and row.amount == values["amount"]
     with pytest.raises(Exception):
         with project.engine.begin() as conn:
@@ -137,7 +136,7 @@ def test_exact_types_round_trip(project: Project) -> None:
 
 
 def test_the_ledger_refuses_updates_and_deletes(project: Project) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     from zamio.db.tables import royalty_ledger
 
     with project.engine.begin() as conn:
@@ -226,8 +225,8 @@ def test_the_precision_migration_refuses_to_round_values_stored_before(empty_dat
 def test_instants_of_any_year_round_trip_and_sort_on_both_databases(project: Project) -> None:
     scratch = Table("scratch_years", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime))
     scratch.create(project.engine)
-    years = [datetime(1, 1, 1, 0, 30, tzinfo=timezone.utc), datetime(999, 6, 1, tzinfo=timezone.utc),
-             datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)]
+    years = [datetime(1, 1, 1, 0, 30, tzinfo=UTC), datetime(999, 6, 1, tzinfo=UTC),
+             datetime(2026, 3, 2, 12, 0, tzinfo=UTC), datetime(9999, 12, 31, 23, 0, tzinfo=UTC)]
     with project.engine.begin() as conn:
         conn.execute(scratch.insert(), [{"id": i, "at": at} for i, at in enumerate(reversed(years))])
         stored = [row.at for row in conn.execute(select(scratch).order_by(scratch.c.at))]

@@ -20,8 +20,8 @@ from tests.scan_helpers import (  # noqa: F401
     scan_audio,
     seed_catalog,
 )
-from zamio.scanning.snippets import SETTLE_SECONDS
 from zamio.db.tables import detections
+from zamio.scanning.snippets import SETTLE_SECONDS
 
 A = CATALOG_SEEDS[0]
 

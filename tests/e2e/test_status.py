@@ -6,10 +6,9 @@ import json
 from datetime import timedelta
 
 from tests.support import ROOT, Project
-from zamio.runtime import schedule
-from zamio.runtime import status
 from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import job_runs
+from zamio.runtime import schedule, status
 
 JOB = str(ROOT / "tests" / "jobs" / "process-items")
 

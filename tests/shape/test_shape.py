@@ -12,6 +12,7 @@ import pytest
 
 from tests.support import ROOT
 from zamio.runtime import schedule
+
 SCRIPTS = sorted(p for p in (ROOT / "bin").iterdir() if p.is_file())
 CRONTAB = schedule.read_crontab()
 

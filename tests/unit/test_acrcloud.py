@@ -11,10 +11,18 @@ import wave
 import pytest
 
 from tests.fake_acrcloud import ACCESS_SECRET, FakeAcrCloud, expected_signature
-from zamio.recognition.acrcloud import (MAX_SAMPLE_BYTES, AcrCloudAuthError, AcrCloudBadResponse,
-                            AcrCloudBadSample, AcrCloudClient, AcrCloudConfig,
-                            AcrCloudLimitExceeded, AcrCloudRejected, AcrCloudUnavailable,
-                            sign)
+from zamio.recognition.acrcloud import (
+    MAX_SAMPLE_BYTES,
+    AcrCloudAuthError,
+    AcrCloudBadResponse,
+    AcrCloudBadSample,
+    AcrCloudClient,
+    AcrCloudConfig,
+    AcrCloudLimitExceeded,
+    AcrCloudRejected,
+    AcrCloudUnavailable,
+    sign,
+)
 from zamio.runtime.errors import ConfigError, ServiceUnavailable, TemporaryFailure
 
 RATE_HZ = 8000

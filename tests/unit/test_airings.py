@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from zamio.playlogs.airings import Airing, InvalidObservation, Observation, airing_key, build_airings, settled
 from zamio.runtime.errors import ItemError
 
-T0 = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 INTERVAL_S = 120
 CAPTURE_S = 20
 TOLERANCE_S = 10

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.audio_fixtures import dominant_hz, encoded, tone_wav  # noqa: F401
-from zamio.recognition import audio
 from zamio.demo import synth
+from zamio.recognition import audio
 from zamio.runtime.errors import ItemError, ServiceUnavailable
 
 

@@ -10,8 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio.values.decimals import (AMOUNT, CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE, SECONDS, DecimalKind,
-                            NumberFormatError, PrecisionError, decimal_places, parse_decimal, whole_digits)
+from zamio.values.decimals import (
+    AMOUNT,
+    CONFIDENCE,
+    EXCHANGE_RATE,
+    MULTIPLIER,
+    PERCENT,
+    RATE,
+    SECONDS,
+    DecimalKind,
+    NumberFormatError,
+    PrecisionError,
+    decimal_places,
+    parse_decimal,
+    whole_digits,
+)
 
 KINDS = (RATE, EXCHANGE_RATE, MULTIPLIER, PERCENT, CONFIDENCE, SECONDS, AMOUNT)
 FINITE = st.decimals(allow_nan=False, allow_infinity=False)

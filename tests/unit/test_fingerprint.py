@@ -6,11 +6,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zamio.demo import synth
 from zamio.recognition import audio
-
 from zamio.recognition import fingerprint as fp
 
-from zamio.demo import synth
 RATE = audio.ANALYSIS_RATE
 
 

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zamio.runtime.errors import ItemError
 from zamio.catalog.identifiers import (
     SOCIETIES,
     InvalidIdentifier,
@@ -35,6 +34,7 @@ from zamio.catalog.identifiers import (
     validate_iswc,
     validate_society_code,
 )
+from zamio.runtime.errors import ItemError
 
 NINE_DIGITS = st.text(alphabet="0123456789", min_size=9, max_size=9)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from tests.audio_fixtures import ENCODINGS, catalog, ffmpeg_encode  # noqa: F401
-from zamio.recognition import audio
-from zamio.recognition import fingerprint
-from zamio.recognition import match
 from zamio.demo import synth
+from zamio.recognition import audio, fingerprint, match
+
+
 def test_array_index_lookup_returns_exactly_the_matching_rows():
     idx = match.ArrayIndex()
     idx.add(1, np.array([5, 7, 9], np.int32), np.array([0, 1, 2], np.int32))

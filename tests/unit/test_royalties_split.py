@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -13,13 +13,34 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zamio.values.money import allocate, percent_of, round_units
 from zamio.royalties.pricing.ledger import Issue, Previous, _copy_text, _issue_texts, _ledger_values, _pricing_values
 from zamio.royalties.pricing.price import PlayPricing, priced_details
-from zamio.royalties.pricing.rates import (EligibilityRule, RateBook, RateCard, Tariff, exact_confidence, exact_seconds,
-                                   ineligibility)
-from zamio.royalties.pricing.split import (Agreement, Contributor, Line, Owed, Party, Payee, SharePlan, Society, Work,
-                                   agreement_in_force, catalog_parties, split, split_parties, split_society)
+from zamio.royalties.pricing.rates import (
+    EligibilityRule,
+    RateBook,
+    RateCard,
+    Tariff,
+    exact_confidence,
+    exact_seconds,
+    ineligibility,
+)
+from zamio.royalties.pricing.split import (
+    Agreement,
+    Contributor,
+    Line,
+    Owed,
+    Party,
+    Payee,
+    SharePlan,
+    Society,
+    Work,
+    agreement_in_force,
+    catalog_parties,
+    split,
+    split_parties,
+    split_society,
+)
+from zamio.values.money import allocate, percent_of, round_units
 
 GHAMRO = Society(1, "285", "GHAMRO", "Ghana Music Rights Organisation", "GHS", Decimal(15), True)
 PRS = Society(2, "052", "PRS", "PRS for Music", "GBP", Decimal(15), False)
@@ -99,7 +120,7 @@ def book(territory: str = "GH") -> RateBook:
 
 def test_the_period_is_read_in_the_stations_own_time_zone():
     rates = book()
-    at = datetime(2026, 3, 2, 5, 30, tzinfo=timezone.utc)  # 05:30 UTC
+    at = datetime(2026, 3, 2, 5, 30, tzinfo=UTC)  # 05:30 UTC
     assert rates.period("GH", at.astimezone(rates.zone("Africa/Accra"))) == "off_peak"  # UTC+0: 05:30
     assert rates.period("GH", at.astimezone(rates.zone("Africa/Lagos"))) == "prime"  # UTC+1: 06:30
     assert rates.zone("Mars/Olympus") is None
@@ -194,7 +215,7 @@ def test_a_tariff_prices_a_play_as_the_rate_card_formula(seconds, rate, multipli
 @settings(max_examples=200, deadline=None)
 @given(period=st.text(min_size=1, max_size=12), agreement=st.none() | st.integers(1, 10**6),
        fee=st.decimals(min_value=0, max_value=100, places=2),
-       at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)),
+       at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
        seconds=st.decimals(min_value=0, max_value=10**6, places=3))
 def test_details_are_the_compact_json_of_how_a_play_was_priced(period, agreement, fee, at, seconds):
     card = RateCard(1, "GH", "class_a", period, Decimal("0.015"), Decimal("1.5"), "GHS", date(2024, 1, 1), None)
@@ -231,7 +252,7 @@ def test_pricing_rows_and_lines_are_written_as_the_generic_copy_text(play_lines,
     before = Previous(7, 1, "priced", 1000, "x" * 32, date(2026, 3, 2), 100.0) if previous else None
     standing = {7: [StoredLine(41, 7, 1, "share", "artist", "a\\1", "Ama\tB", None, 1000, "GHS", 100.0, 13)]}
     issue = Issue(pricing, 2 if previous else 1, before, "recalculated")
-    now = datetime(2026, 3, 3, 12, 0, 1, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 3, 12, 0, 1, 5, tzinfo=UTC)
     pricing_rows, line_rows = _issue_texts([issue], standing, run_id, now)
     assert pricing_rows == [_copy_text([_pricing_values(issue, run_id, now)])]
     assert line_rows == [_copy_text(_ledger_values(issue, standing, run_id, now))]

@@ -6,23 +6,47 @@ import socket
 import ssl
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.streamserver import (AudioRoute, GarbageRoute, HeaderFloodRoute, HlsRoute,
-                                HtmlRoute, IcyAbuseRoute, IcyAudioRoute, PlaylistRoute,
-                                RedirectRoute, ShoutcastV1Route, StatusRoute, StreamServer,
-                                TrickleRoute, stream_audio, streaming_wav_header)
-from zamio.streams import (Capture, CaptureLimits, RedirectLoop, StreamConnectFailed,
-                           StreamEnded, StreamHttpError, StreamNotAudio, StreamRefused,
-                           StreamTimeout, StreamTooLarge, capture, redact_url)
+from tests.streamserver import (
+    AudioRoute,
+    GarbageRoute,
+    HeaderFloodRoute,
+    HlsRoute,
+    HtmlRoute,
+    IcyAbuseRoute,
+    IcyAudioRoute,
+    PlaylistRoute,
+    RedirectRoute,
+    ShoutcastV1Route,
+    StatusRoute,
+    StreamServer,
+    TrickleRoute,
+    stream_audio,
+    streaming_wav_header,
+)
+from zamio.streams import (
+    Capture,
+    CaptureLimits,
+    RedirectLoop,
+    StreamConnectFailed,
+    StreamEnded,
+    StreamHttpError,
+    StreamNotAudio,
+    StreamRefused,
+    StreamTimeout,
+    StreamTooLarge,
+    capture,
+    redact_url,
+)
 from zamio.streams.capture import live_start
 from zamio.streams.formats import sniff
-from zamio.streams.model import MAX_BURST_SECONDS
 from zamio.streams.icy import IcyDemuxer
+from zamio.streams.model import MAX_BURST_SECONDS
 from zamio.streams.safety import is_public_address
 
 __all__ = ["stream_audio"]  # the session fixture, imported for pytest to find
@@ -119,10 +143,10 @@ def server(stream_audio):
     ("/shoutcast", "mp3", "audio/mpeg"),
 ])
 def test_capture_reads_the_wanted_window_of_decodable_audio(server, path, codec, content_type):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     clip = capture(server.url(path), limits())
     assert (clip.codec, clip.content_type, clip.partial) == (codec, content_type, False)
-    assert before <= clip.first_byte_at <= datetime.now(timezone.utc)
+    assert before <= clip.first_byte_at <= datetime.now(UTC)
     # Served as fast as it is read, the whole window counts as connect burst.
     assert clip.started_at == clip.first_byte_at - timedelta(seconds=clip.burst_seconds)
     assert 0 < clip.burst_seconds <= MAX_BURST_SECONDS
@@ -180,7 +204,7 @@ def test_a_live_stream_without_a_burst_keeps_about_its_arrival_time(server):
 
 
 def test_the_burst_correction_is_bounded():
-    first = datetime(2026, 5, 18, 12, 0, 0, tzinfo=timezone.utc)
+    first = datetime(2026, 5, 18, 12, 0, 0, tzinfo=UTC)
     # 20 s of audio over 16 s: a 4 s burst.
     assert live_start(first, first + timedelta(seconds=16), 20.0) == (first - timedelta(seconds=4), 4.0)
     # Less audio than wall time (a slow start, a stall): never later than the first byte.
@@ -455,7 +479,7 @@ def test_sniff_finds_frames_mid_stream_and_rejects_noise(stream_audio):
 
 
 def test_capture_is_a_plain_value():
-    clip = Capture(url_used="http://x/", started_at=datetime.now(timezone.utc), audio=b"a" * 9,
+    clip = Capture(url_used="http://x/", started_at=datetime.now(UTC), audio=b"a" * 9,
                    codec="mp3", content_type=None, icy_title=None, icy_name=None,
                    bitrate_kbps=None, bytes_read=9)
     assert "aaaa" not in repr(clip)  # audio bytes are kept out of logs

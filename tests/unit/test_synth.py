@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from zamio.demo import synth
 from zamio.recognition import audio
 
-from zamio.demo import synth
+
 def test_same_seed_same_recording():
     np.testing.assert_array_equal(synth.song(5, 4.0), synth.song(5, 4.0))
 

@@ -18,7 +18,7 @@ set-based queries, or one key when given an entity id.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Row, text
@@ -39,7 +39,7 @@ UNMATCHED_WINDOW = timedelta(hours=24)
 
 def last_days(now: datetime, days: int) -> tuple[Window, list[str]]:
     """Return the window of the last ``days`` UTC days including today (up to ``now``) and their dates."""
-    today = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - timedelta(days=days - 1)
     return Window(first, now), [(first + timedelta(days=n)).date().isoformat() for n in range(days)]
 

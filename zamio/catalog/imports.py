@@ -19,13 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, and_, select, update
 
-from zamio.files import csvread as cv
-from zamio.runtime.config import STATION_CLASSES
-from zamio.files.csvread import ImportReport, Row, RowError
-from zamio.values.decimals import PERCENT
-from zamio.db.engine import insert_ignore, upsert, utcnow
-from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
-from zamio.runtime.progress import Progress, Transactions
 from zamio.catalog.identifiers import (
     normalise_ipi_name,
     normalise_isrc,
@@ -35,6 +28,7 @@ from zamio.catalog.identifiers import (
     validate_isrc,
     validate_iswc,
 )
+from zamio.db.engine import insert_ignore, upsert, utcnow
 from zamio.db.tables import (
     artists,
     contributors,
@@ -45,6 +39,12 @@ from zamio.db.tables import (
     stream_links,
     tracks,
 )
+from zamio.files import csvread as cv
+from zamio.files.csvread import ImportReport, Row, RowError
+from zamio.runtime.config import STATION_CLASSES
+from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
+from zamio.runtime.progress import Progress, Transactions
+from zamio.values.decimals import PERCENT
 
 CATEGORIES = ("music", "jingle", "ad", "ident")
 

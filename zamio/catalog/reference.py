@@ -43,25 +43,34 @@ Columns (required first, then optional):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-
-from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, exists, insert, or_, select, update
 from sqlalchemy import Row as StoredRow
 
-from zamio.runtime.config import normalise_station_class
-from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
-from zamio.db.engine import upsert, utcnow
-from zamio.values.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
-from zamio.runtime.errors import EXIT_DATA
 from zamio.catalog.identifiers import InvalidIdentifier, normalise_iswc, require_identifier, validate_iswc
+from zamio.db.engine import upsert, utcnow
+from zamio.db.tables import (
+    exchange_rates,
+    licence_fee_parts,
+    partner_repertoire,
+    partner_societies,
+    rate_cards,
+    reciprocal_agreements,
+    royalty_cycles,
+    royalty_pricings,
+    society_admin_fees,
+    station_licence_fees,
+    stations,
+)
+from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
+from zamio.runtime.config import normalise_station_class
+from zamio.runtime.errors import EXIT_DATA
+from zamio.values.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
 from zamio.values.money import currency_exponent, to_units
-from zamio.db.tables import (exchange_rates, licence_fee_parts, partner_repertoire, partner_societies, rate_cards,
-                          reciprocal_agreements, royalty_cycles, royalty_pricings, society_admin_fees,
-                          station_licence_fees, stations)
 
 PERIODS = ("prime", "regular", "off_peak")
 AGREEMENT_STATUSES = ("active", "draft", "suspended", "terminated")

@@ -9,7 +9,7 @@ bucket is a prefix of the text there, while PostgreSQL formats a
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
@@ -38,13 +38,13 @@ def bind_time(conn: Connection, moment: datetime) -> str | datetime:
     """Given an aware instant, return the value to bind in a text() query comparing with a stored timestamp."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: zamio compares UTC instants only")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return sqlite_time_text(moment) if _sqlite(conn) else moment
 
 
 def read_time(value: datetime | str | None) -> datetime | None:
     """Given a timestamp read by a text() query (text on SQLite), return an aware UTC datetime."""
     if value is None or isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
     parsed = datetime.fromisoformat(str(value))
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

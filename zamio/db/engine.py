@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, exc
@@ -30,7 +30,7 @@ READ_ONLY = "zamio_read_only"
 
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC (the only clock the library reads)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio") -> Engine:

@@ -13,7 +13,7 @@ count of ten-thousandths of the currency unit on both databases (see
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: zamio stores UTC instants only")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return sqlite_time_text(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: str | datetime | None, dialect: Dialect) -> datetime | None:
@@ -48,7 +48,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):
             return parse_sqlite_time(value)
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
 
 def sqlite_time_text(moment: datetime) -> str:
@@ -74,8 +74,8 @@ def parse_sqlite_time(text: str) -> datetime:
         text = f"{int(short.group(1)):04d}{text[short.end(1):]}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 class DateText(TypeDecorator[date]):

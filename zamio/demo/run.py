@@ -16,16 +16,15 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zamio.demo import synth
-from zamio.runtime.config import PROJECT_ROOT
-from zamio.demo import catalog, programme
+from zamio.demo import catalog, programme, synth
 from zamio.demo.mailsink import MailSink
 from zamio.demo.server import Channel, DemoRadio
 from zamio.demo.summary import summarise
+from zamio.runtime.config import PROJECT_ROOT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,7 +82,7 @@ class Demo:
         self.say("building the demo catalog: 7 generated songs, 1 jingle, contributors, a partner-society agreement")
         files = catalog.write_catalog(self.folder / "catalog")
         self.job("migrate", "-q")
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         live = {
             "GOLD-FM": programme.live_schedule(now, programme.SONGS[:3], 5),
             "KUMASI-VIBES": programme.live_schedule(now, programme.SONGS[3:6], 5),
@@ -105,7 +104,7 @@ class Demo:
 
     def live_ticks(self, renderer: programme.Renderer) -> None:
         self.say(f"scanning the two live streams for {LIVE_TICKS} ticks, and one snippet dropped into the inbox")
-        snippet_at = datetime.now(timezone.utc).replace(microsecond=0)
+        snippet_at = datetime.now(UTC).replace(microsecond=0)
         slots = programme.live_schedule(snippet_at - timedelta(seconds=40), programme.SONGS[5:], 5)
         self.drop_snippet(renderer.window(slots, snippet_at, SNIPPET_SECONDS), snippet_at, "live")
         for tick in range(LIVE_TICKS):

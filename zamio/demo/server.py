@@ -12,13 +12,13 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from zamio.recognition.audio import ffmpeg_available
 from zamio.demo.programme import RATE
+from zamio.recognition.audio import ffmpeg_available
 
 MP3_BITRATE = 64_000  # bit/s, constant
 CHUNK_SECONDS = 0.25
@@ -76,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         if channel is None:
             self.send_error(404)
             return
-        header, body = channel.body_from(datetime.now(timezone.utc))
+        header, body = channel.body_from(datetime.now(UTC))
         self.send_response(200)
         self.send_header("Content-Type", channel.content_type)
         self.send_header("icy-name", channel.name)

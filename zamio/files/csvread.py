@@ -35,8 +35,8 @@ from typing import Literal, overload
 
 from sqlalchemy import Connection, exc
 
-from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
+from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 
 Row = dict[str, str | None]
 RowHandler = Callable[[Connection, Row], object]  # what it returns is not used

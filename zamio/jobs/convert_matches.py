@@ -20,9 +20,16 @@ from datetime import datetime
 
 from zamio.db.engine import utcnow
 from zamio.playlogs.airings import DEFAULT_SETTLE_SECONDS, DEFAULT_START_TOLERANCE_SECONDS
-from zamio.playlogs.convert import (DEFAULT_BATCH_ROWS, DEFAULT_MAX_ATTEMPTS, LOOKBACK_SCAN_INTERVALS,
-                                    ConvertSettings, StationResult, convert_station, pending_stations,
-                                    station_ids)
+from zamio.playlogs.convert import (
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_MAX_ATTEMPTS,
+    LOOKBACK_SCAN_INTERVALS,
+    ConvertSettings,
+    StationResult,
+    convert_station,
+    pending_stations,
+    station_ids,
+)
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext

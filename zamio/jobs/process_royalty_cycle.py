@@ -26,8 +26,15 @@ from datetime import date
 from pathlib import Path
 
 from zamio.royalties.cycles import snapshot
-from zamio.royalties.cycles.process import (METHODS, CycleSpec, find_cycle, price_and_close, report_lines,
-                                            rerun_locked, write_and_finish)
+from zamio.royalties.cycles.process import (
+    METHODS,
+    CycleSpec,
+    find_cycle,
+    price_and_close,
+    report_lines,
+    rerun_locked,
+    write_and_finish,
+)
 from zamio.royalties.pricing.trace import trace_entry
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError

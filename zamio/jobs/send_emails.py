@@ -20,8 +20,17 @@ from dataclasses import dataclass
 
 from zamio.mail import smtp
 from zamio.mail.alerts import queue_job_alerts
-from zamio.mail.sender import (LEASE_SECONDS, MAX_ATTEMPTS, REQUEUE_STATES, RUN_LIMIT, Delivery, count_due, deliver,
-                               requeue, settle_interrupted)
+from zamio.mail.sender import (
+    LEASE_SECONDS,
+    MAX_ATTEMPTS,
+    REQUEUE_STATES,
+    RUN_LIMIT,
+    Delivery,
+    count_due,
+    deliver,
+    requeue,
+    settle_interrupted,
+)
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 

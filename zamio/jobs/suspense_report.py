@@ -17,15 +17,25 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from zamio.files import csvwrite
 from zamio.royalties.statements.write import write_text
 from zamio.royalties.suspense.declarations import declare_past_limit
-from zamio.royalties.suspense.report import (CSV_COLUMNS, DEFAULT_LIMIT_YEARS, MAX_LIMIT_YEARS, Policy, ageing,
-                                             csv_rows, declared_total, held_items, report_lines, unpriced_lines,
-                                             unpriced_plays)
+from zamio.royalties.suspense.report import (
+    CSV_COLUMNS,
+    DEFAULT_LIMIT_YEARS,
+    MAX_LIMIT_YEARS,
+    Policy,
+    ageing,
+    csv_rows,
+    declared_total,
+    held_items,
+    report_lines,
+    unpriced_lines,
+    unpriced_plays,
+)
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -53,7 +63,7 @@ class Settings:
 def settings(args: argparse.Namespace) -> Settings:
     if not 0 <= args.years <= MAX_LIMIT_YEARS:
         raise UsageError(f"--years {args.years}: give a number of years from 0 to {MAX_LIMIT_YEARS}")
-    return Settings(Policy(args.years), args.as_of or datetime.now(timezone.utc).date(), args.csv, args.declare)
+    return Settings(Policy(args.years), args.as_of or datetime.now(UTC).date(), args.csv, args.declare)
 
 
 def main(ctx: JobContext) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from zamio.db.engine import insert_ignore, utcnow
-from zamio.runtime.errors import ItemError
-from zamio.mail.templates import render
 from zamio.db.tables import email_outbox
+from zamio.mail.templates import render
+from zamio.runtime.errors import ItemError
 
 #: Domain part of every Message-ID zamio generates.
 MESSAGE_ID_DOMAIN = "zamio"

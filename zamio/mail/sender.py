@@ -39,11 +39,11 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 
 from zamio.db.engine import utcnow
+from zamio.db.tables import email_outbox
+from zamio.mail import smtp
 from zamio.runtime.errors import ConfigError, ServiceUnavailable
 from zamio.runtime.leases import backoff_seconds, claim
 from zamio.runtime.progress import Progress, Transactions
-from zamio.mail import smtp
-from zamio.db.tables import email_outbox
 
 log = logging.getLogger(__name__)
 

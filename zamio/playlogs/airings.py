@@ -75,7 +75,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from zamio.runtime.errors import ItemError
 
@@ -439,5 +439,5 @@ def airing_key(airing: Airing) -> str:
     A, B, A with a jingle B played over song A, both A airings imply the same start.  The
     caller adds the station.
     """
-    anchor = airing.anchor_at.astimezone(timezone.utc)
+    anchor = airing.anchor_at.astimezone(UTC)
     return f"{airing.recording_key}|{anchor:%Y%m%dT%H%M%SZ}|c{airing.capture_ids[0]}"

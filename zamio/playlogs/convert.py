@@ -34,6 +34,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
+from zamio.db.engine import utcnow
+from zamio.db.tables import captures, detections, stations
+from zamio.playlogs import billing, store
 from zamio.playlogs.airings import (
     DEFAULT_SETTLE_SECONDS,
     DEFAULT_START_TOLERANCE_SECONDS,
@@ -43,11 +46,8 @@ from zamio.playlogs.airings import (
     build_airings,
     settled,
 )
-from zamio.db.engine import utcnow
-from zamio.runtime.errors import UsageError
-from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
-from zamio.db.tables import captures, detections, stations
+from zamio.runtime.errors import UsageError
 
 log = logging.getLogger(__name__)
 

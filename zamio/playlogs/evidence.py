@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
+from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks
 from zamio.playlogs.airings import InvalidObservation, Observation
 from zamio.runtime.errors import ItemError
-from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks
 
 #: An offset this far outside the recording is a mismatch, not rounding (seconds).
 OFFSET_SLACK_SECONDS = 5.0

@@ -12,14 +12,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Connection, select
 
-from zamio.files import csvwrite
 from zamio.db.tables import play_logs, stations, tracks
+from zamio.files import csvwrite
 
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
            "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")
@@ -30,8 +30,8 @@ Record = dict[str, str | int | float | bool | None]
 
 def utc_days(first: date, last: date) -> tuple[datetime, datetime]:
     """The UTC range [start, end) of the days ``first`` to ``last``, ``last`` included."""
-    return (datetime.combine(first, time(), timezone.utc),
-            datetime.combine(last + timedelta(days=1), time(), timezone.utc))
+    return (datetime.combine(first, time(), UTC),
+            datetime.combine(last + timedelta(days=1), time(), UTC))
 
 
 def play_records(conn: Connection, start: datetime, end: datetime,
@@ -59,7 +59,7 @@ def play_records(conn: Connection, start: datetime, end: datetime,
 
 def iso(moment: datetime) -> str:
     """An aware instant as UTC ISO 8601 with a Z."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def write(handle: IO[str], records: list[Record], fmt: str) -> None:

@@ -24,16 +24,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from zamio.catalog.identifiers import normalise_isrc, validate_isrc
+from zamio.db.engine import utcnow
+from zamio.db.tables import play_logs, stations, tracks
 from zamio.files import csvread as cv
 from zamio.files.csvread import ImportReport, Row, RowError
-from zamio.db.engine import utcnow
-from zamio.runtime.progress import Progress, Transactions
-from zamio.values.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS, decimal_places
-from zamio.catalog.identifiers import normalise_isrc, validate_isrc
-from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import recording_key
-from zamio.db.tables import play_logs, stations, tracks
+from zamio.runtime.progress import Progress, Transactions
+from zamio.values.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS, decimal_places
+from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 
 REQUIRED = ("station_ref", "started_at", "duration_seconds")
 OPTIONAL = ("track_ref", "isrc", "title", "artist", "source", "confidence", "import_ref")

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, select, update
 
 from zamio.db.engine import insert_ignore, is_sqlite, utcnow
-from zamio.runtime.leases import backoff_seconds
-from zamio.playlogs.billing import CURRENT
 from zamio.db.tables import detections, play_detections, play_logs, stations
+from zamio.playlogs.billing import CURRENT
+from zamio.runtime.leases import backoff_seconds
 
 #: Rows per IN (...) list: well under SQLite's parameter limit.
 CHUNK = 500

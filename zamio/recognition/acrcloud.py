@@ -39,7 +39,6 @@ import http.client
 import io
 import json
 import logging
-import socket
 import time
 import uuid
 import wave
@@ -47,8 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zamio.runtime.errors import ConfigError, ItemError, ServiceUnavailable, TemporaryFailure
 from zamio.catalog.identifiers import IsrcValue, normalise_iswc, parse_isrc_field
+from zamio.runtime.errors import ConfigError, ItemError, ServiceUnavailable, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +294,7 @@ class AcrCloudClient:
                                headers={"Content-Type": content_type, "Accept": "application/json"})
             response = connection.getresponse()
             return response.status, response.read(MAX_RESPONSE_BYTES + 1)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise _Transient(f"no answer within {self.config.timeout_seconds:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from None

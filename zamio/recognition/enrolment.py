@@ -31,12 +31,12 @@ from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, lite
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from zamio.runtime import leases
 from zamio.db.engine import upsert, utcnow
+from zamio.db.tables import fingerprint_sets, fingerprint_work, fingerprints, tracks
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
+from zamio.runtime import leases
 from zamio.runtime.errors import ItemError, UsageError
 from zamio.runtime.progress import Progress, Transactions
-from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
-from zamio.db.tables import fingerprint_sets, fingerprint_work, fingerprints, tracks
 
 MAX_ATTEMPTS = 5  # then the track is parked as failed
 LEASE_SECONDS = 900  # longer than decoding and fingerprinting the longest track takes
@@ -178,8 +178,7 @@ def fingerprint_file(path: str | None, should_stop: Callable[[], bool] | None = 
     decoded duration in seconds).  Raise ``AudioMissing`` if there is no readable file,
     and the ``zamio.recognition.audio`` errors if it is no regular file, is too large or
     cannot be decoded; ``DecodeStopped`` once ``should_stop()`` is true during the decode."""
-    from zamio.recognition import audio
-    from zamio.recognition import fingerprint
+    from zamio.recognition import audio, fingerprint
     if not path:
         raise AudioMissing("the track has no audio_path; set it in the tracks CSV and import it again")
     try:

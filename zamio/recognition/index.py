@@ -35,11 +35,21 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.engine.interfaces import DBAPICursor
 
 from zamio.db.engine import is_sqlite, upsert, utcnow
-from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
-from zamio.recognition.match import (CANDIDATES, Fetch, Lookup, MatchResult, PairsOf, Rows, TrackPairs, by_track,
-                                    lookup_in, recognise)
 from zamio.db.tables import fingerprint_sets, fingerprints
 from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint, Query, QueryPrints, query_fingerprint
+from zamio.recognition.match import (
+    CANDIDATES,
+    Fetch,
+    Lookup,
+    MatchResult,
+    PairsOf,
+    Rows,
+    TrackPairs,
+    by_track,
+    lookup_in,
+    recognise,
+)
 
 #: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
 #: under all speed hypotheses, so one statement (one round trip) covers it on either database.

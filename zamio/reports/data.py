@@ -11,22 +11,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
 from zamio.cache import store
-from zamio.cache.aggregates import (DIMENSIONS, Dimension, Window, capture_outcomes, coverage_gaps, plays_by_bucket,
-                                    top_items)
-from zamio.db.dialect import bind_time
+from zamio.cache.aggregates import (
+    DIMENSIONS,
+    Dimension,
+    Window,
+    capture_outcomes,
+    coverage_gaps,
+    plays_by_bucket,
+    top_items,
+)
 from zamio.cache.families import Coverage, coverage
+from zamio.db.dialect import bind_time
 from zamio.reports.document import Confidence, DayPlays, Figures, HourPlays, Report, StationGap, Totals
-from zamio.runtime.errors import UsageError
-from zamio.royalties.statements.earnings import (NOT_IN_A_CYCLE, Aired, KindFigure, RecipientFigure, artist_earnings,
-                                                 kind_earnings, recipient_earnings)
+from zamio.royalties.statements.earnings import (
+    NOT_IN_A_CYCLE,
+    Aired,
+    KindFigure,
+    RecipientFigure,
+    artist_earnings,
+    kind_earnings,
+    recipient_earnings,
+)
 from zamio.royalties.statements.formatting import decimal_text
+from zamio.runtime.errors import UsageError
 
 REPORT_TYPES = ("station", "artist", "publisher", "platform")
 TOP_TRACKS = 20
@@ -70,7 +84,7 @@ def local_window(subject: Subject, date_from: date, date_to: date) -> Window:
     zone = ZoneInfo(subject.timezone)
     start = datetime.combine(date_from, datetime.min.time(), zone)
     end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), zone)
-    return Window(start.astimezone(timezone.utc), end.astimezone(timezone.utc))
+    return Window(start.astimezone(UTC), end.astimezone(UTC))
 
 
 def build(conn: Connection, subject: Subject, date_from: date, date_to: date, now: datetime) -> Report:
@@ -103,7 +117,7 @@ def _local_series(conn: Connection, dim: Dimension, window: Window, entity: int 
     days: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     per_hour: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
     for bucket, (plays, seconds) in hours.items():
-        local = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone)
+        local = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone)
         for target in (days[local.date().isoformat()], per_hour[local.hour]):
             target[0] += plays
             target[1] += seconds

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from zamio.values.money import format_amount
 from zamio.reports import svg
 from zamio.reports.document import Meta, Report
 from zamio.reports.svg import esc
 from zamio.royalties.statements.earnings import KindFigure, RecipientFigure
+from zamio.values.money import format_amount
 
 STYLE = """
 *{box-sizing:border-box} body{margin:0;background:#f5f7fa;color:#1f2933;font:15px/1.45 Helvetica,Arial,sans-serif}

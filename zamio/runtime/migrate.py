@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.pool import PoolProxiedConnection
 
-from zamio.runtime.config import PROJECT_ROOT
 from zamio.db.engine import translated_errors, utcnow
-from zamio.runtime.errors import DataError
 from zamio.db.tables import schema_migrations
+from zamio.runtime.config import PROJECT_ROOT
+from zamio.runtime.errors import DataError
 
 if TYPE_CHECKING:
     import sqlite3

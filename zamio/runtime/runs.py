@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, update
 
-from zamio.runtime import errors
 from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import job_runs
+from zamio.runtime import errors
 
 STATUS_BY_EXIT = {
     errors.EXIT_OK: "ok",

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 
 from zamio.db.engine import utcnow
-from zamio.runtime.schedule import ScheduledJob
 from zamio.db.tables import job_runs
+from zamio.runtime.schedule import ScheduledJob
 
 FINISHED_STATES = ("ok", "items_failed", "failed")
 

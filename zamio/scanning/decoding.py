@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from zamio.recognition import audio  # One ffmpeg run with more inputs than this gains little more (start-up is then a
+
 # tenth of the cost) and holds the first captures' results back longer.
 MAX_BATCH = 16
 POLL_SECONDS = 0.02  # how often a waiting thread checks whether it may lead the next batch

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
+from zamio.db.tables import artists, stations, tracks
 from zamio.runtime.errors import DataError, ItemError
 from zamio.runtime.progress import Transactions
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.records import CaptureFacts, record_capture
-from zamio.db.tables import artists, stations, tracks
 
 if TYPE_CHECKING:
     from zamio.recognition.index import PairCache

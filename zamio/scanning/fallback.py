@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import Connection, Engine, select, update
 
+from zamio.catalog.identifiers import normalise_iswc
+from zamio.db.engine import insert_ignore, transaction, upsert, utcnow
+from zamio.db.tables import acrcloud_usage
 from zamio.recognition.acrcloud import (
     MAX_SAMPLE_SECONDS,
     AcrCloudClient,
@@ -32,10 +35,7 @@ from zamio.recognition.acrcloud import (
     AcrCloudUnavailable,
 )
 from zamio.runtime.config import Config
-from zamio.db.engine import insert_ignore, transaction, upsert, utcnow
 from zamio.runtime.errors import ItemError
-from zamio.catalog.identifiers import normalise_iswc
-from zamio.db.tables import acrcloud_usage
 
 LIMIT_BREAKER_SECONDS = 3600  # "limit exceeded": quotas reset slowly, ask again in an hour
 UNAVAILABLE_BREAKER_SECONDS = 300  # down after the client's own retries: give it five minutes

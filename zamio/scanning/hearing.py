@@ -17,6 +17,7 @@ import threading
 import numpy as np
 from sqlalchemy import Engine
 
+from zamio.db.engine import transaction
 from zamio.recognition import audio
 from zamio.recognition.acrcloud import (
     NO_FINGERPRINT,
@@ -26,7 +27,6 @@ from zamio.recognition.acrcloud import (
     AcrCloudResult,
     AcrCloudUnavailable,
 )
-from zamio.db.engine import transaction
 from zamio.runtime.errors import ItemError
 from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped

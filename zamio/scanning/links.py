@@ -29,11 +29,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, exists, or_, select, update
 
-from zamio.runtime import leases
 from zamio.db.engine import utcnow
+from zamio.db.tables import stations, stream_links
+from zamio.runtime import leases
 from zamio.runtime.errors import UsageError
 from zamio.scanning.settings import LINK_BACKOFF_CAP_SECONDS
-from zamio.db.tables import stations, stream_links
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 

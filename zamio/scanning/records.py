@@ -23,9 +23,9 @@ from typing import Required, TypedDict
 from sqlalchemy import Connection, select
 
 from zamio.db.engine import insert_ignore, utcnow
+from zamio.db.tables import artists, captures, detections, tracks
 from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
-from zamio.db.tables import artists, captures, detections, tracks
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, Row, select
 
 from zamio.db.engine import transaction, utcnow
+from zamio.db.tables import captures, stations
 from zamio.runtime.errors import ItemError
-from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.settings import MAX_SNIPPET_SECONDS
-from zamio.db.tables import captures, stations
+from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,18 @@ connects captures to the recogniser and the tables.
 """
 
 from zamio.streams.capture import capture
-from zamio.streams.errors import (RedirectLoop, StreamConnectFailed, StreamEnded, StreamError,
-                                  StreamHttpError, StreamNotAudio, StreamRefused, StreamTimeout,
-                                  StreamTooLarge, StreamUnsupported)
+from zamio.streams.errors import (
+                                  RedirectLoop,
+                                  StreamConnectFailed,
+                                  StreamEnded,
+                                  StreamError,
+                                  StreamHttpError,
+                                  StreamNotAudio,
+                                  StreamRefused,
+                                  StreamTimeout,
+                                  StreamTooLarge,
+                                  StreamUnsupported,
+)
 from zamio.streams.model import Capture, CaptureLimits
 from zamio.streams.safety import redact_url
 

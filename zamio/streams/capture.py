@@ -20,16 +20,13 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from zamio.streams import http
-from zamio.streams.errors import (RedirectLoop, StreamEnded, StreamError, StreamNotAudio,
-                                  StreamTimeout)
-from zamio.streams.formats import (Sniff, codec_from_content_type, id3_length,
-                                   looks_like_text, media_type, sniff)
 from zamio.streams.duration import measure_seconds
+from zamio.streams.errors import RedirectLoop, StreamEnded, StreamError, StreamNotAudio, StreamTimeout
+from zamio.streams.formats import Sniff, codec_from_content_type, id3_length, looks_like_text, media_type, sniff
 from zamio.streams.hls import capture_hls
 from zamio.streams.icy import IcyDemuxer, parse_metaint
 from zamio.streams.model import MAX_BURST_SECONDS, Capture, CaptureLimits
-from zamio.streams.playlists import (MAX_PLAYLIST_BYTES, body_kind, declared_kind,
-                                     is_hls, playlist_entries)
+from zamio.streams.playlists import MAX_PLAYLIST_BYTES, body_kind, declared_kind, is_hls, playlist_entries
 from zamio.streams.safety import Deadline
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from zamio.streams import http
-from zamio.streams.errors import (StreamEnded, StreamNotAudio, StreamTimeout, StreamTooLarge,
-                                  StreamUnsupported)
+from zamio.streams.errors import StreamEnded, StreamNotAudio, StreamTimeout, StreamTooLarge, StreamUnsupported
 from zamio.streams.formats import media_type, sniff, strip_id3
 from zamio.streams.model import CaptureLimits
 from zamio.streams.playlists import MAX_PLAYLIST_BYTES, decode_text
@@ -252,7 +251,7 @@ class _Collector:
                 raise StreamNotAudio(f"HLS segment {redact_url(segment.url)} is not audio; "
                                      "check the stream link")
             self.codec, self.content_type = found.codec, media_type(content_type) or None
-        self.started_at = self.started_at or first_at or datetime.now(timezone.utc)
+        self.started_at = self.started_at or first_at or datetime.now(UTC)
         self.parts.append(data)
         self.audio_bytes += len(data)
         self.seconds += segment.seconds

@@ -14,12 +14,18 @@ import base64
 import re
 import socket
 import ssl
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-from zamio.streams.errors import (RedirectLoop, StreamConnectFailed, StreamEnded,
-                                  StreamHttpError, StreamNotAudio, StreamTimeout,
-                                  StreamTooLarge)
+from zamio.streams.errors import (
+    RedirectLoop,
+    StreamConnectFailed,
+    StreamEnded,
+    StreamHttpError,
+    StreamNotAudio,
+    StreamTimeout,
+    StreamTooLarge,
+)
 from zamio.streams.model import CaptureLimits
 from zamio.streams.safety import Deadline, Target, parse_target, resolve_checked
 
@@ -59,7 +65,7 @@ class Connection:
         self.sock.settimeout(min(self.limits.read_timeout, remaining))
         try:
             data = self.sock.recv(RECV_BYTES)
-        except socket.timeout:
+        except TimeoutError:
             self.deadline.check(f"reading {self.target.redacted}")
             raise StreamTimeout(f"{self.target.redacted} sent nothing for "
                                 f"{self.limits.read_timeout:g} s; the stream is stalled",
@@ -69,7 +75,7 @@ class Connection:
         if not data:
             self.eof = True
             return False
-        self.last_recv_at = datetime.now(timezone.utc)
+        self.last_recv_at = datetime.now(UTC)
         self.received += len(data)
         self.buffer += data
         return True
@@ -207,7 +213,7 @@ def connect(target: Target, limits: CaptureLimits, deadline: Deadline) -> socket
         try:
             sock.connect(sockaddr)
             return _wrap_tls(sock, target) if target.scheme == "https" else sock
-        except socket.timeout:
+        except TimeoutError:
             timed_out = True
         except OSError as exc:
             last_error = exc.strerror or str(exc)
@@ -224,7 +230,7 @@ def _wrap_tls(sock: socket.socket, target: Target) -> socket.socket:
     context = ssl.create_default_context()
     try:
         return context.wrap_socket(sock, server_hostname=target.host)
-    except (ssl.SSLError, socket.timeout, OSError) as exc:
+    except (TimeoutError, ssl.SSLError, OSError) as exc:
         sock.close()
         raise StreamConnectFailed(f"TLS handshake with {target.redacted} failed ({exc}); "
                                   "check the certificate or use the station's other link"
@@ -280,7 +286,7 @@ def get(target: Target, limits: CaptureLimits, deadline: Deadline, icy: bool) ->
         sock.settimeout(min(limits.read_timeout, max(deadline.remaining(), 0.001)))
         sock.sendall(request_bytes(target, icy))
         protocol, status, headers = read_head(conn)
-    except (socket.timeout, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         conn.close()
         if isinstance(exc, socket.timeout):
             deadline.check(f"requesting {target.redacted}")

@@ -9,9 +9,9 @@ cannot be priced: its station-local date may lie beyond the calendar.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EARLIEST_PLAY = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EARLIEST_PLAY = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_ALLOWANCE = timedelta(days=1)  # clocks of devices and partners drift; a day ahead is not a play yet
 
 
@@ -35,7 +35,7 @@ def parse_instant(text: str) -> datetime:
     if moment.tzinfo is None:
         raise NoOffset(f"{text!r} has no UTC offset; write it like 2026-03-02T14:00:00Z")
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:
         raise ImplausibleTime("lies beyond the calendar in UTC") from None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, CheckConstraint, Column, Float, Index, Table, Text, UniqueConstraint
 
+from zamio.db.tables.base import id_column, metadata, ref
 from zamio.db.types import DateText, ExactDecimal, UTCDateTime
 from zamio.values.decimals import PERCENT
-from zamio.db.tables.base import id_column, metadata, ref
 
 publishers = Table(
     "publishers",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, SmallInteger, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
-from zamio.db.types import UTCDateTime
 from zamio.db.tables.base import lease_columns, metadata, ref
+from zamio.db.types import UTCDateTime
 
 fingerprints = Table(
     "fingerprints",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
+from zamio.db.tables.base import id_column, metadata, ref
 from zamio.db.types import DateText, ExactDecimal, UTCDateTime
 from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, RATE
-from zamio.db.tables.base import id_column, metadata, ref
 
 rate_cards = Table(
     "rate_cards",

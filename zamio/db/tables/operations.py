@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, Table, Text
 
-from zamio.db.types import UTCDateTime
 from zamio.db.tables.base import id_column, lease_columns, metadata
 from zamio.db.tables.recognition import captures, detections
+from zamio.db.types import UTCDateTime
 
 schema_migrations = Table(
     "schema_migrations",

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
-from zamio.db.types import UTCDateTime
 from zamio.db.tables.base import id_column, metadata, ref
+from zamio.db.types import UTCDateTime
 
 play_logs = Table(
     "play_logs",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint
 
-from zamio.db.types import DateText, UTCDateTime
 from zamio.db.tables.base import id_column, lease_columns, metadata, ref
+from zamio.db.types import DateText, UTCDateTime
 
 stations = Table(
     "stations",

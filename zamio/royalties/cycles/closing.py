@@ -27,12 +27,19 @@ from typing import Any
 from sqlalchemy import Connection, Exists, Subquery, Table, and_, exists, func, insert, literal, select, update
 
 from zamio.db.engine import is_sqlite
-from zamio.values.decimals import EXCHANGE_RATE
-from zamio.runtime.errors import DataError
-from zamio.values.money import from_units, round_units
+from zamio.db.tables import (
+    cycle_line_items,
+    cycle_pricings,
+    exchange_rates,
+    partner_remittances,
+    partner_societies,
+    royalty_cycles,
+    royalty_pricings,
+)
 from zamio.royalties.pricing.paid import cycle_lines, recipient_sums
-from zamio.db.tables import (cycle_line_items, cycle_pricings, exchange_rates, partner_remittances, partner_societies,
-                          royalty_cycles, royalty_pricings)
+from zamio.runtime.errors import DataError
+from zamio.values.decimals import EXCHANGE_RATE
+from zamio.values.money import from_units, round_units
 
 PAYEE_TYPES = ("contributor", "artist", "publisher", "society")
 NON_DISTRIBUTABLE = "non_distributable"  # the account suspense moves to when declared non-distributable

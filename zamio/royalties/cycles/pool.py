@@ -39,14 +39,21 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from zamio.values.money import allocate, from_units, round_half_even
-from zamio.royalties.pricing.works import Societies, load_plays, load_works
+from zamio.db.tables import (
+    licence_fee_parts,
+    play_logs,
+    royalty_cycles,
+    royalty_ledger,
+    royalty_pricings,
+    station_licence_fees,
+    stations,
+)
 from zamio.royalties.pricing.ledger import bulk_insert
 from zamio.royalties.pricing.price import Catalog, owed_for_play
 from zamio.royalties.pricing.rates import exact_seconds
 from zamio.royalties.pricing.split import Line, split
-from zamio.db.tables import (licence_fee_parts, play_logs, royalty_cycles, royalty_ledger, royalty_pricings,
-                          station_licence_fees, stations)
+from zamio.royalties.pricing.works import Societies, load_plays, load_works
+from zamio.values.money import allocate, from_units, round_half_even
 
 log = logging.getLogger(__name__)
 

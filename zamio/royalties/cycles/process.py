@@ -35,17 +35,15 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from zamio.db.engine import utcnow
+from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
+from zamio.royalties.cycles import closing, pool, snapshot
+from zamio.royalties.pricing.run import WORKERS, price_pending
+from zamio.royalties.statements.usage import write_usage_reports
+from zamio.royalties.statements.workers import write_statements
+from zamio.royalties.statements.write import file_stem, remittances_csv, statements_csv, write_text
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.money import from_units
-from zamio.royalties.cycles import closing
-from zamio.royalties.cycles import pool
-from zamio.royalties.cycles import snapshot
-from zamio.royalties.pricing.run import WORKERS, price_pending
-from zamio.royalties.statements.workers import write_statements
-from zamio.royalties.statements.write import file_stem, remittances_csv, statements_csv, write_text
-from zamio.royalties.statements.usage import write_usage_reports
-from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
 
 log = logging.getLogger(__name__)
 METHODS = ("per_second", "pool")

@@ -38,9 +38,22 @@ from typing import Any, TypedDict
 from sqlalchemy import ColumnElement, Connection, Row, Select, Table, and_, select, text
 
 from zamio.db.engine import is_sqlite
-from zamio.db.tables import (artists, contributors, cycle_pricings, day_periods, eligibility_rules, exchange_rates,
-                          licence_fee_parts, play_logs, rate_cards, reciprocal_agreements, royalty_pricings,
-                          society_admin_fees, station_licence_fees, tracks)
+from zamio.db.tables import (
+    artists,
+    contributors,
+    cycle_pricings,
+    day_periods,
+    eligibility_rules,
+    exchange_rates,
+    licence_fee_parts,
+    play_logs,
+    rate_cards,
+    reciprocal_agreements,
+    royalty_pricings,
+    society_admin_fees,
+    station_licence_fees,
+    tracks,
+)
 
 SNAPSHOT_VERSION = 1
 RATE_TABLES = (rate_cards, day_periods, eligibility_rules)  # what rates_digest covers

@@ -40,9 +40,9 @@ from sqlalchemy import Connection, Row, Table, bindparam, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from zamio.db.engine import is_sqlite
+from zamio.db.tables import royalty_ledger, royalty_pricings
 from zamio.royalties.pricing.price import PlayPricing
 from zamio.royalties.pricing.split import Line
-from zamio.db.tables import royalty_ledger, royalty_pricings
 
 LEDGER_COLUMNS = [c.name for c in royalty_ledger.columns if c.name != "id"]
 PRICING_COLUMNS = [c.name for c in royalty_pricings.columns if c.name != "id"]

@@ -24,15 +24,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from zamio.royalties.pricing.works import PlayFacts, Societies
 from zamio.royalties.pricing.rates import RateBook, Tariff, exact_confidence, exact_seconds, ineligibility
-from zamio.royalties.pricing.split import (Line, Owed, Society, Work, catalog_parties, ineligible_line, owed_to_society,
-                                   split)
+from zamio.royalties.pricing.split import (
+    Line,
+    Owed,
+    Society,
+    Work,
+    catalog_parties,
+    ineligible_line,
+    owed_to_society,
+    split,
+)
+from zamio.royalties.pricing.works import PlayFacts, Societies
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,7 @@ def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing
     seconds = exact_seconds(play.seconds)
     zone = book.zone(play.timezone)
     if zone is None:
-        return _unpriced(play, play.started_at.astimezone(timezone.utc).date(), seconds, currency, "bad_timezone")
+        return _unpriced(play, play.started_at.astimezone(UTC).date(), seconds, currency, "bad_timezone")
     local = play.started_at.astimezone(zone)
     day = local.date()
     schedule = book.schedule(play.territory, play.station_class, day)
@@ -217,7 +225,7 @@ def parked_play(play: PlayFacts, currency: str, error: Exception) -> PlayPricing
     except ArithmeticError:  # not a number of seconds (NaN): booked as none
         seconds = Decimal(0)
     details = _COMPACT_JSON.encode({"reason": reason, "error": f"{type(error).__name__}: {error}"[:ERROR_CHARS]})
-    return PlayPricing(play.id, play.station_id, "unpriced", reason, play.started_at.astimezone(timezone.utc).date(),
+    return PlayPricing(play.id, play.station_id, "unpriced", reason, play.started_at.astimezone(UTC).date(),
                        seconds, None, 0, currency, None, (ineligible_line(reason),), details)
 
 

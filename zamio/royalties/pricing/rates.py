@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
+from zamio.db.tables import day_periods, eligibility_rules, rate_cards
 from zamio.runtime.config import normalise_station_class  # noqa: F401 (re-exported for pricing)
 from zamio.values.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS
 from zamio.values.money import UNITS_PER_MAJOR, round_half_even
-from zamio.db.tables import day_periods, eligibility_rules, rate_cards
 
 SECONDS_PLACES = SECONDS.places  # played seconds are priced to the millisecond
 SECONDS_QUANTUM = SECONDS.quantum

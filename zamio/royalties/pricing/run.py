@@ -40,13 +40,19 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Row, Select, bindparam, select
 
 from zamio.db.engine import is_sqlite, utcnow
-from zamio.values.money import format_amount
-from zamio.royalties.pricing.works import (PLAY_COLUMNS, PLAY_FIELDS, PlayFacts, Societies, load_works,
-                                          with_mapped_societies)
+from zamio.db.tables import play_logs, royalty_pricings, stations
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import Catalog, parked_play, price_play, reversed_play
 from zamio.royalties.pricing.rates import RateBook
-from zamio.db.tables import play_logs, royalty_pricings, stations
+from zamio.royalties.pricing.works import (
+    PLAY_COLUMNS,
+    PLAY_FIELDS,
+    PlayFacts,
+    Societies,
+    load_works,
+    with_mapped_societies,
+)
+from zamio.values.money import format_amount
 
 log = logging.getLogger(__name__)
 

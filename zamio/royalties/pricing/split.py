@@ -32,8 +32,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import NamedTuple
 
-from zamio.values.money import allocate_integers, integer_weights, percent_of
 from zamio.royalties.pricing.rates import in_force
+from zamio.values.money import allocate_integers, integer_weights, percent_of
 
 PERCENT_WHOLE = Decimal(100)
 ACTIVE = "active"

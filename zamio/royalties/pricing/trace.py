@@ -21,10 +21,24 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, Table, select
 
 from zamio.catalog.identifiers import normalise_isrc
+from zamio.db.tables import (
+    captures,
+    cycle_pricings,
+    detections,
+    isrc_mappings,
+    licence_fee_parts,
+    play_detections,
+    play_logs,
+    rate_cards,
+    reciprocal_agreements,
+    royalty_cycles,
+    royalty_ledger,
+    royalty_pricings,
+    society_admin_fees,
+    station_licence_fees,
+    stations,
+)
 from zamio.runtime.errors import DataError
-from zamio.db.tables import (captures, cycle_pricings, detections, isrc_mappings, licence_fee_parts, play_detections,
-                          play_logs, rate_cards, reciprocal_agreements, royalty_cycles, royalty_ledger,
-                          royalty_pricings, society_admin_fees, station_licence_fees, stations)
 
 POOL_KEY = re.compile(r"^c\d+:f(?P<fee>\d+):(?:d(?P<day>\d{4}-\d\d-\d\d):)?")  # zamio.royalties.cycles.pool
 

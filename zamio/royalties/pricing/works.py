@@ -18,10 +18,19 @@ from sqlalchemy.orm import aliased
 
 from zamio.catalog.identifiers import normalise_isrc
 from zamio.catalog.mappings import mapped_societies
-from zamio.runtime.errors import DataError
+from zamio.db.tables import (
+    artists,
+    contributors,
+    partner_societies,
+    play_logs,
+    publishers,
+    reciprocal_agreements,
+    society_admin_fees,
+    stations,
+    tracks,
+)
 from zamio.royalties.pricing.split import Agreement, Contributor, Payee, Society, SocietyFee, Work
-from zamio.db.tables import (artists, contributors, partner_societies, play_logs, publishers,
-                          reciprocal_agreements, society_admin_fees, stations, tracks)
+from zamio.runtime.errors import DataError
 
 
 class PlayFacts(NamedTuple):

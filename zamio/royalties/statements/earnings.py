@@ -42,10 +42,10 @@ from typing import Any, TypedDict, final
 
 from sqlalchemy import Column, Connection, FromClause, Row, Select, Subquery, func, select
 
+from zamio.db.tables import artists, contributors, play_logs, publishers, royalty_cycles, tracks
 from zamio.files.csvread import RowError, slug
 from zamio.royalties.pricing.paid import paid_lines, recipient_sums
 from zamio.royalties.statements.formatting import decimal_text
-from zamio.db.tables import artists, contributors, play_logs, publishers, royalty_cycles, tracks
 
 NOT_IN_A_CYCLE = "not yet in a cycle"
 IN_LIST_CHUNK = 500  # references per IN (...) list

@@ -18,13 +18,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, select
 
+from zamio.catalog.identifiers import (
+    normalise_ipi_name,
+    normalise_isrc,
+    normalise_iswc,
+    validate_ipi_name,
+    validate_isrc,
+    validate_iswc,
+)
+from zamio.db.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
 from zamio.files import csvwrite
-from zamio.catalog.identifiers import (normalise_ipi_name, normalise_isrc, normalise_iswc, validate_ipi_name,
-                               validate_isrc, validate_iswc)
 from zamio.royalties.pricing.paid import cycle_lines
 from zamio.royalties.statements.formatting import decimal_text, seconds_text
 from zamio.royalties.statements.write import write_text
-from zamio.db.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
 
 USAGE_COLUMNS = ["station", "played_at_utc", "isrc", "iswc", "title", "artist", "ipi", "seconds", "amount",
                  "currency", "kind", "valid", "problems"]

@@ -37,10 +37,10 @@ from typing import IO, Any
 from sqlalchemy import Connection, Row, func, select
 
 from zamio.db.engine import open_engine, transaction
-from zamio.db.url import parse_database_url
-from zamio.runtime.errors import ZamioError
-from zamio.royalties.statements.write import ItemRange, StatementCycle, recipient_ranges, write_recipient_statements
 from zamio.db.tables import cycle_line_items
+from zamio.db.url import parse_database_url
+from zamio.royalties.statements.write import ItemRange, StatementCycle, recipient_ranges, write_recipient_statements
+from zamio.runtime.errors import ZamioError
 
 WORKERS = 2  # one per core: the worker is Python-bound, the database sort runs beside it
 STAGING = ".statements.partial"  # beside statements/: the same file system, so a rename moves it

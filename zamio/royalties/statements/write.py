@@ -38,18 +38,47 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (BigInteger, ColumnElement, Connection, FromClause, Join, Row, Table, and_, case, func, literal,
-                        select)
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Join,
+    Row,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+)
 
+from zamio.db.engine import is_sqlite
+from zamio.db.tables import (
+    artists,
+    cycle_line_items,
+    cycle_pricings,
+    partner_remittances,
+    partner_societies,
+    play_logs,
+    royalty_ledger,
+    royalty_pricings,
+    stations,
+    tracks,
+)
 from zamio.files import csvwrite
 from zamio.files.csvwrite import Number
-from zamio.db.engine import is_sqlite
-from zamio.values.money import currency_exponent
 from zamio.royalties.pricing.paid import cycle_lines
-from zamio.royalties.statements.formatting import (LINE_HEADER, StatementFields, decimal_text, formatted_lines,
-                                                   html_page, reference_lines, seconds_text)
-from zamio.db.tables import (artists, cycle_line_items, cycle_pricings, partner_remittances, partner_societies,
-                          play_logs, royalty_ledger, royalty_pricings, stations, tracks)
+from zamio.royalties.statements.formatting import (
+    LINE_HEADER,
+    StatementFields,
+    decimal_text,
+    formatted_lines,
+    html_page,
+    reference_lines,
+    seconds_text,
+)
+from zamio.values.money import currency_exponent
 
 STATEMENT_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "plays", "seconds",
                      "gross", "admin_fee", "net"]

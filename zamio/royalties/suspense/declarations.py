@@ -35,15 +35,15 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, select
 
 from zamio.db.engine import utcnow
-from zamio.values.money import from_units
-from zamio.royalties.pricing.run import DECLARED_STATUS, Transaction
+from zamio.db.tables import cycle_pricings, play_logs, royalty_cycles, royalty_pricings
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE  # the account
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import PlayPricing
 from zamio.royalties.pricing.rates import exact_seconds
+from zamio.royalties.pricing.run import DECLARED_STATUS, Transaction
 from zamio.royalties.pricing.split import PERCENT_WHOLE, Line
 from zamio.royalties.suspense.report import SUSPENSE, Policy
-from zamio.db.tables import cycle_pricings, play_logs, royalty_cycles, royalty_pricings
+from zamio.values.money import from_units
 
 BATCH_PLAYS = 5000
 

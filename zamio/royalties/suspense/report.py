@@ -44,9 +44,9 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
-from zamio.values.money import from_units
-from zamio.royalties.pricing.paid import paid_lines
 from zamio.db.tables import artists, play_logs, royalty_cycles, royalty_ledger, royalty_pricings, stations, tracks
+from zamio.royalties.pricing.paid import paid_lines
+from zamio.values.money import from_units
 
 DEFAULT_LIMIT_YEARS = 3
 MAX_LIMIT_YEARS = 100
