@@ -14,8 +14,8 @@ from zamio.db.engine import transaction
 from zamio.db.tables import cycle_line_items, cycle_pricings, royalty_cycles, royalty_ledger
 from zamio.royalties.cycles.process import find_cycle
 from zamio.royalties.statements.formatting import formatted_lines, reference_lines
+from zamio.royalties.statements.select import recipient_ranges, statement_fields, statement_lines
 from zamio.royalties.statements.workers import write_statements
-from zamio.royalties.statements.write import recipient_ranges, statement_fields, statement_lines
 
 
 def files(folder: Path) -> dict[Path, bytes]:

@@ -38,9 +38,8 @@ from zamio.db.engine import utcnow
 from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
 from zamio.royalties.pricing.run import WORKERS, price_pending
-from zamio.royalties.statements.usage import write_usage_reports
-from zamio.royalties.statements.workers import write_statements
-from zamio.royalties.statements.write import file_stem, remittances_csv, statements_csv, write_text
+from zamio.royalties.statements.files import write_cycle_files
+from zamio.royalties.statements.write import file_stem
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.money import from_units
@@ -216,25 +215,13 @@ def write_files(conn: Connection, cycle: Row[Any], folder: Path) -> None:
     Raise FilesNotWritten, naming the folder and the error, if the folder cannot be written.
     """
     try:
-        _write_files(conn, cycle, folder)
+        write_cycle_files(conn, cycle, folder, summary_lines(cycle))
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
         raise FilesNotWritten(
             f"cannot write the files of cycle {cycle.name} in {folder}: {error.strerror or error}{where}; the cycle "
             "is locked and its statement e-mails wait for its files: make the folder writable (or choose another "
             "with --out DIR) and run the same command again to finish the close") from None
-
-
-def _write_files(conn: Connection, cycle: Row[Any], folder: Path) -> None:
-    write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
-    write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
-    write_statements(conn, cycle, folder)
-    invalid = write_usage_reports(conn, cycle, folder)
-    for code, count in sorted(invalid.items()):
-        if count:
-            log.warning("usage report for society %s: %d rows with invalid identifiers (listed, not dropped)",
-                        code, count)
-    write_text(folder / "summary.txt", "\n".join(summary_lines(cycle)) + "\n")
 
 
 def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, dry_run: bool,

@@ -30,7 +30,7 @@ from zamio.values.money import currency_exponent, minor_units
 if TYPE_CHECKING:
     from sqlalchemy import Row
 
-    from zamio.royalties.statements.write import StatementCycle
+    from zamio.royalties.statements.select import StatementCycle
 
 LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "artist", "isrc", "seconds",
                 "kind", "share_percent", "amount", "adjustment", "reason"]

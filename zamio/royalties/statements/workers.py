@@ -39,7 +39,8 @@ from sqlalchemy import Connection, Row, func, select
 from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import cycle_line_items
 from zamio.db.url import parse_database_url
-from zamio.royalties.statements.write import ItemRange, StatementCycle, recipient_ranges, write_recipient_statements
+from zamio.royalties.statements.select import ItemRange, StatementCycle, recipient_ranges
+from zamio.royalties.statements.write import write_recipient_statements
 from zamio.runtime.errors import ZamioError
 
 WORKERS = 2  # one per core: the worker is Python-bound, the database sort runs beside it

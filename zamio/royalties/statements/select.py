@@ -1,0 +1,208 @@
+"""What a cycle's files are made of, read from the ledger: the first step of writing them.
+
+A cycle's files are written in four steps, one module each:
+
+1. **select** (this module): the line items, the remittances, and every statement line with its
+   play, ordered by recipient (the id of its line item) and play time;
+2. **shape** and 3. **format** (``zamio.royalties.statements.formatting``): each line's cells, then
+   its CSV line and HTML row (one pass: a million lines are shaped and formatted as they stream);
+4. **write** (``zamio.royalties.statements.write``): cut into one file per recipient and currency,
+   written whole; ``zamio.royalties.statements.files`` runs the steps for a cycle's folder, and
+   ``zamio.royalties.statements.workers`` shares the recipients between processes.
+
+On PostgreSQL the statement lines come as plain fields through a server-side cursor
+(``statement_fields``); on SQLite as rows (``statement_lines``): formatted to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Join,
+    Row,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+)
+
+from zamio.db.tables import (
+    artists,
+    cycle_line_items,
+    cycle_pricings,
+    partner_remittances,
+    partner_societies,
+    play_logs,
+    royalty_ledger,
+    royalty_pricings,
+    stations,
+    tracks,
+)
+from zamio.royalties.pricing.paid import cycle_lines
+
+if TYPE_CHECKING:
+    from zamio.royalties.statements.formatting import StatementFields
+
+STREAM_ROWS = 5000
+ItemRange = tuple["int | None", "int | None"]  # line item ids [low, high), None for no bound
+
+
+@dataclass(frozen=True)
+class StatementCycle:
+    """What a statement page shows of its cycle (passed to the statement workers as plain JSON)."""
+
+    id: int
+    name: str
+    method: str
+    period_from: date
+    period_to: date
+
+    @classmethod
+    def of(cls, cycle: Row[Any]) -> StatementCycle:
+        return cls(cycle.id, cycle.name, cycle.method, cycle.period_from, cycle.period_to)
+
+
+def statement_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+    """Given a cycle, return its line items (one per recipient and currency), in file order."""
+    return list(conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id).order_by(
+        cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref, cycle_line_items.c.currency)))
+
+
+def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+    """Given a cycle, return its remittances with their society and the currency of its ledger lines."""
+    return list(conn.execute(
+        select(partner_remittances, partner_societies.c.code, partner_societies.c.short_name,
+               cycle_line_items.c.currency.label("ledger_currency"))
+        .join(partner_societies, partner_societies.c.id == partner_remittances.c.society_id)
+        .join(cycle_line_items, and_(cycle_line_items.c.cycle_id == partner_remittances.c.cycle_id,
+                                     cycle_line_items.c.recipient_type == "society",
+                                     cycle_line_items.c.recipient_ref == partner_societies.c.code))
+        .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code)))
+
+
+def _line_source(cycle_id: int, method: str, items: ItemRange
+                 ) -> tuple[Join, FromClause, Table, list[ColumnElement[bool]]]:
+    """Given a cycle and a range of its line items, return (FROM clause, ledger lines, dated table, conditions)
+    of its statement lines; each line is joined to its recipient's line item, which orders the files."""
+    e: FromClause
+    if method == "pool":
+        e = cycle_lines(cycle_id, method)
+        pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
+        lines, dated = e.outerjoin(royalty_pricings, pricing), royalty_pricings
+    else:  # paid.cycle_lines, inlined: the assignments that select the lines also give their play date
+        e = royalty_ledger
+        lines = e.join(cycle_pricings, and_(cycle_pricings.c.play_id == e.c.play_id,
+                                            cycle_pricings.c.version == e.c.version,
+                                            cycle_pricings.c.cycle_id == cycle_id, e.c.cycle_id.is_(None)))
+        dated = cycle_pricings
+    item = cycle_line_items
+    lines = (lines.join(item, and_(item.c.cycle_id == cycle_id, item.c.recipient_type == e.c.recipient_type,
+                                   item.c.recipient_ref == e.c.recipient_ref, item.c.currency == e.c.currency))
+             .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
+             .outerjoin(stations, stations.c.id == play_logs.c.station_id)
+             .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
+             .outerjoin(artists, artists.c.id == tracks.c.artist_id))
+    low, high = items
+    conditions = ([item.c.id >= low] if low is not None else []) + ([item.c.id < high] if high is not None else [])
+    return lines, e, dated, conditions
+
+
+def _file_order(e: FromClause) -> list[ColumnElement[Any]]:
+    """Lines in file order: by recipient (its line item: sorting one integer, not three texts), then play time."""
+    return [cycle_line_items.c.id, play_logs.c.started_at, e.c.id]
+
+
+SECONDS_SPAN = 10_000_000_000  # more seconds than from 1970 to 2286: a play's second fits below one line item
+
+
+def _sort_key() -> ColumnElement[int]:
+    """PostgreSQL: line item id and play second in one integer ahead of ``_file_order``, the same order, sorted
+    faster: lines of one recipient then rarely tie on the first key, which the sort compares without the row."""
+    second = func.floor(func.date_part("epoch", play_logs.c.started_at)).cast(BigInteger)  # float: no numeric
+    last = SECONDS_SPAN - 1  # no play time: after the others, as NULLS LAST (greatest and least skip NULLs)
+    clamped = func.greatest(func.least(func.coalesce(second, last), last), 0)
+    return cycle_line_items.c.id * SECONDS_SPAN + clamped
+
+
+def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRange = (None, None)
+                    ) -> Iterator[Row[*tuple[Any, ...]]]:
+    """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
+
+    ``items`` = [low, high) limits them to the recipients of a range of the cycle's line item ids.
+    """
+    lines, e, dated, conditions = _line_source(cycle_id, method, items)
+    query = (
+        select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
+               e.c.amount, e.c.currency, e.c.seconds, e.c.reason, e.c.details, play_logs.c.started_at,
+               stations.c.name.label("station"), dated.c.play_date,
+               func.coalesce(tracks.c.title, play_logs.c.title).label("title"),
+               func.coalesce(artists.c.name, play_logs.c.artist).label("artist"),
+               func.coalesce(tracks.c.isrc, play_logs.c.isrc).label("isrc"))
+        .select_from(lines).where(*conditions).order_by(*_file_order(e)))
+    yield from conn.execute(query, execution_options={"stream_results": True, "yield_per": STREAM_ROWS})
+
+
+def statement_fields(conn: Connection, cycle: StatementCycle, items: ItemRange = (None, None)
+                     ) -> Iterator[StatementFields]:
+    """PostgreSQL: the statement lines as plain fields for ``formatted_lines``, the time formatted here,
+    read through a server-side cursor (a million rows, without building a Row object for each)."""
+    lines, e, dated, conditions = _line_source(cycle.id, cycle.method, items)
+    played_at = func.to_char(play_logs.c.started_at.op("AT TIME ZONE")(literal("UTC")), "FMYYYY-MM-DD HH24:MI:SS")
+    query = (
+        select(e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.recipient_name, e.c.amount, e.c.seconds,
+               e.c.id, e.c.play_id, stations.c.name, func.coalesce(played_at, ""),
+               func.coalesce(tracks.c.title, play_logs.c.title), func.coalesce(artists.c.name, play_logs.c.artist),
+               func.coalesce(tracks.c.isrc, play_logs.c.isrc), e.c.kind, e.c.details,
+               case((dated.c.play_date < cycle.period_from, True), else_=False), e.c.reason)
+        .select_from(lines).where(*conditions).order_by(_sort_key(), *_file_order(e)))
+    compiled = query.compile(dialect=conn.dialect)
+    _read_whole_cycles(conn)
+    driver = conn.connection.dbapi_connection
+    assert driver is not None  # the connection of an open transaction
+    cursor: Any = driver.cursor(name="statement_lines")  # psycopg2's server-side cursor: the driver has no types
+    try:
+        cursor.itersize = STREAM_ROWS
+        cursor.execute(str(compiled), compiled.params)
+        yield from cursor
+    finally:
+        cursor.close()
+
+
+def _read_whole_cycles(conn: Connection) -> None:
+    """Plan this transaction's queries (PostgreSQL) for reading every line of a cycle: sorts in memory, not on
+    disk; a cursor planned for all its rows, not its first tenth; and hash joins, not index probes: a few
+    recipients (the ineligible plays, a large publisher) hold most lines, which the planner cannot foresee."""
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+
+
+def recipient_ranges(conn: Connection, cycle_id: int, parts: int) -> list[ItemRange]:
+    """Given a cycle, cut its line items into at most ``parts`` ranges of ids with about equal lines.
+
+    A line item weighs its plays (the local society: the society lines its fees were taken
+    from), so that each range has about as many statement lines to write.
+    """
+    rows = conn.execute(select(cycle_line_items.c.id, cycle_line_items.c.recipient_type, cycle_line_items.c.plays)
+                        .where(cycle_line_items.c.cycle_id == cycle_id).order_by(cycle_line_items.c.id)).all()
+    society_plays = sum(max(plays, 0) for _, kind, plays in rows if kind == "society")
+    weights = [1 + (society_plays if kind == "local_society" else max(plays, 0)) for _, kind, plays in rows]
+    share = sum(weights) / max(parts, 1)
+    cuts: list[int] = []
+    running = 0
+    for (item_id, _, _), weight in zip(rows, weights):
+        if running >= share * (len(cuts) + 1) and len(cuts) < parts - 1:
+            cuts.append(item_id)
+        running += weight
+    bounds: list[int | None] = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:]))
