@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -26,3 +27,32 @@ def test_mypy_passes() -> None:
     result = subprocess.run([tool("mypy"), "--no-incremental", "--cache-dir", "/dev/null", "zamio"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def public_bare_any(root: Path) -> list[str]:
+    """Parameters and returns typed plain ``Any`` in the public functions of the domain (not the job
+    adapters, the runtime or the demo).  A database row (``Row[Any]``) or a JSON document
+    (``dict[str, Any]``) says what it is; a plain ``Any`` says nothing."""
+    found = []
+    for path in sorted((root / "zamio").rglob("*.py")):
+        if path.relative_to(root).parts[1] in ("jobs", "runtime", "demo"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name.startswith("_"):
+                continue
+            arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            annotations = [(a.arg, a.annotation) for a in arguments] + [("return", node.returns)]
+            found += [f"{path.relative_to(root)}:{node.lineno} {node.name}({name})" for name, annotation in annotations
+                      if annotation is not None and ast.unparse(annotation) in ("Any", "Any | None", "Optional[Any]")]
+    return found
+
+
+def test_the_public_signatures_of_the_domain_name_their_types() -> None:
+    assert not public_bare_any(ROOT)
+
+
+def test_a_plain_any_in_a_public_signature_is_found(tmp_path: Path) -> None:
+    (tmp_path / "zamio" / "catalog").mkdir(parents=True)
+    (tmp_path / "zamio" / "catalog" / "x.py").write_text(
+        "from typing import Any\n\ndef load(row: Any) -> int: ...\n\ndef _own(row: Any) -> Any: ...\n")
+    assert public_bare_any(tmp_path) == ["zamio/catalog/x.py:3 load(row)"]
