@@ -8,22 +8,26 @@ a plain ``BEGIN`` so that reports never block writers.
 
 Driver errors are translated here into the typed errors of ``zamio.runtime.errors``:
 an unreachable server becomes ``ServiceUnavailable`` (exit 69), a lock wait
-that timed out becomes ``TemporaryFailure`` (exit 75).
+that timed out becomes ``TemporaryFailure`` (exit 75), a SQLite file this user
+may not write ``CannotWrite`` (exit 73), a URL setting libpq refuses ``ConfigError`` (exit 78).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, exc
+from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, exc, make_url
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from zamio.db.url import DatabaseUrl, parse_database_url
-from zamio.runtime.errors import ServiceUnavailable, TemporaryFailure
+from zamio.db.url import DatabaseUrl, parse_database_url, setting_error
+from zamio.runtime.errors import CannotWrite, ServiceUnavailable, TemporaryFailure
 
 READ_ONLY = "zamio_read_only"
 
@@ -33,18 +37,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio") -> Engine:
+def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio",
+                read_only: bool = False) -> Engine:
     """Create the engine for ``url``: SQLite with WAL and immediate write transactions, or PostgreSQL.
 
     Bound parameters are hidden from SQLAlchemy's statement log (``-vvv``) and from the
     text of its errors, which reach the log and ``job_runs``: they carry stream links
     with their passwords and whatever else a row holds.
+
+    ``read_only``: the caller only reads, and a SQLite file in a folder this user may not
+    write is opened read-only (see :func:`_read_only_sqlite_url`).
     """
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     if database.is_sqlite:
-        if database.sqlite_file is not None:
+        sqlalchemy_url = database.sqlalchemy_url
+        if database.sqlite_file is not None and read_only:
+            sqlalchemy_url = _read_only_sqlite_url(database.sqlite_file) or sqlalchemy_url
+        elif database.sqlite_file is not None:
             database.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(database.sqlalchemy_url, hide_parameters=True,
+        engine = create_engine(sqlalchemy_url, hide_parameters=True,
                                connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
@@ -54,6 +65,25 @@ def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, applic
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10, "application_name": application_name[:63]},
     )
+
+
+def _read_only_sqlite_url(path: Path) -> URL | None:
+    """A URL that reads ``path`` without writing beside it, when this user may not write the file
+    or its folder, else None.
+
+    In WAL mode even a reader writes: it creates the ``-wal`` and ``-shm`` files beside the
+    database, and a reader that may not write the database leaves them behind read-only, in
+    the way of the writers.  So such a reader opens the file read-only: through a writer's
+    ``-wal`` and ``-shm`` when they are there (``mode=ro``), else, with no commit waiting in a
+    ``-wal``, as an immutable file read without locks (a writer starting meanwhile keeps its
+    commits in its own ``-wal`` until the next checkpoint, unseen by this read).
+    """
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK):
+        return None
+    options = {"mode": "ro", "uri": "true"}
+    if not Path(f"{path}-wal").exists():
+        options["immutable"] = "1"
+    return make_url("sqlite://").set(database="file:" + quote(str(path.absolute())), query=options)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -91,6 +121,12 @@ def translated_errors() -> Iterator[None]:
 
 def _translate(error: exc.OperationalError) -> Exception:
     text = str(error.orig).lower()
+    if "readonly database" in text:  # SQLite's "attempt to write a readonly database"
+        return CannotWrite(f"cannot write the database named by DATABASE_URL ({_first_line(error)}): give the user "
+                           "running zamio write permission on the SQLite file and on its folder")
+    setting = setting_error(str(error.orig))
+    if setting is not None:
+        return setting
     if "database is locked" in text or "lock timeout" in text or "deadlock detected" in text:
         return TemporaryFailure(f"the database is busy, try again later: {_first_line(error)}")
     if "could not connect" in text or "connection refused" in text or "unable to open database" in text:

@@ -28,4 +28,4 @@ def main(ctx: JobContext) -> None:
 
 
 # No job_runs row: the first run happens before that table exists.
-JOB = Job("migrate", __doc__, main, record_runs=False)
+JOB = Job("migrate", __doc__, main, record_runs=False, migrates=True)

@@ -54,4 +54,5 @@ def main(ctx: JobContext) -> int:
     return 1 if found else 0
 
 
-JOB = Job("zamio-status", __doc__, main, add_arguments=add_arguments, dry_run_supported=False, record_runs=False)
+JOB = Job("zamio-status", __doc__, main, add_arguments=add_arguments, dry_run_supported=False, record_runs=False,
+          read_only=True)

@@ -18,6 +18,7 @@ EXIT_USAGE = 2
 EXIT_DATA = 65
 EXIT_UNAVAILABLE = 69
 EXIT_SOFTWARE = 70
+EXIT_CANTCREAT = 73
 EXIT_TEMPFAIL = 75
 EXIT_CONFIG = 78
 
@@ -50,6 +51,13 @@ class ServiceUnavailable(ZamioError):
     """A service the run needs is unreachable (the database, SMTP, a missing ffmpeg)."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class CannotWrite(ZamioError):
+    """A file the run must write (the SQLite database, its folder, a lock file) is not writable by
+    this user.  The message names the file and the permission to give."""
+
+    exit_code = EXIT_CANTCREAT
 
 
 class TemporaryFailure(ZamioError):

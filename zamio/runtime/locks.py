@@ -21,8 +21,8 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from zamio.db.url import DatabaseUrl
-from zamio.runtime.errors import LockHeld, ServiceUnavailable
+from zamio.db.url import DatabaseUrl, setting_error
+from zamio.runtime.errors import CannotWrite, LockHeld, ServiceUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPICursor
@@ -59,7 +59,8 @@ class PostgresAdvisoryLock:
         try:
             conn = psycopg2.connect(self.libpq_dsn, application_name=self.label[:63], connect_timeout=10)
         except psycopg2.OperationalError as error:
-            raise ServiceUnavailable(f"cannot reach the database named by DATABASE_URL: {error}".strip()) from error
+            unreachable = ServiceUnavailable(f"cannot reach the database named by DATABASE_URL: {error}".strip())
+            raise setting_error(str(error)) or unreachable from error
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
@@ -102,8 +103,15 @@ class FileLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            from zamio.runtime.database import current_user
+
+            folder = self.path.parent if self.path.parent.exists() else self.path.parent.parent
+            raise CannotWrite(f"cannot write the lock file {self.path} ({error.strerror}): give user "
+                              f"{current_user()} write permission on {folder}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

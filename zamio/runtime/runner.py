@@ -7,14 +7,22 @@ owns the whole lifecycle, in this order:
 1. parse the command line (``--help`` needs no configuration or database);
 2. sleep ``--jitter-seconds`` when not on a terminal;
 3. load and validate the configuration (exit 78 before touching anything);
-4. take the job's lock (exit 75 with the holder named if another run has it);
-5. record the run in ``job_runs`` and send the monitoring start ping;
-6. call the job function with a :class:`JobContext`;
-7. map the outcome to an exit code (only here), record it, ping, log one line.
+4. check that the SQLite file is there (only ``bin/migrate`` creates a database: exit 78)
+   and, for a job that writes, writable (exit 73);
+5. take the job's lock (exit 75 with the holder named if another run has it); a job that
+   only reads takes none;
+6. check the schema is migrated (one query), record the run in ``job_runs`` and send the
+   monitoring start ping;
+7. call the job function with a :class:`JobContext`;
+8. map the outcome to an exit code (only here), record it, ping, log one line.
 
 SIGTERM asks the job to stop after the current item (``ctx.should_stop()``);
 a second SIGTERM interrupts at once.  Either way the current transaction is
 rolled back or committed whole, the lock is released and the run recorded.
+When the reader of standard output goes away (``bin/zamio-status | head -1``), the job
+stops quietly: the rest of its output is thrown away and it exits as it would have
+(0 for a report), without a traceback.
+
 The runner imports no domain module.
 """
 
@@ -24,6 +32,7 @@ import argparse
 import logging
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -69,6 +78,8 @@ class Job:
     dry_run_supported: bool = True
     needs_database: bool = True
     record_runs: bool = True  # False only for jobs that run before job_runs exists (migrate) or only read it
+    read_only: bool = False  # True: writes nothing, takes no lock, and reads a database it may not write
+    migrates: bool = False  # True only for migrate: may create the database, and runs before the schema exists
 
 
 @dataclass
@@ -207,14 +218,29 @@ class _Runner:
         self.locked_out = False
 
     def execute(self) -> int:
+        code, error = self._checked_run()
+        self._finish(code, error)
+        return code
+
+    def _checked_run(self) -> tuple[int, str | None]:
+        from zamio.runtime.database import check_sqlite_file
+
+        try:
+            if self.job.needs_database:
+                check_sqlite_file(self.config.database, writes=not self.job.read_only, creates=self.job.migrates)
+        except errors.ZamioError as error:
+            log.error("%s", error)
+            return error.exit_code, str(error)
+        if self.job.read_only:  # two reports at once harm nothing, and the lock's folder may be unwritable
+            return self._run_job()
+        return self._locked_run(self._lock())
+
+    def _lock(self) -> JobLock:
         from zamio.runtime.locks import holder_label, job_lock
 
         lock_name = self.job.name if self.job.lock_scope == "global" else f"{self.job.name}@{self.config.host_name}"
         label = holder_label(os.getpid(), self.config.host_name, self.run_id)
-        lock = job_lock(self.config.database, self.config.var_dir, lock_name, label)
-        code, error = self._locked_run(lock)
-        self._finish(code, error)
-        return code
+        return job_lock(self.config.database, self.config.var_dir, lock_name, label)
 
     def _locked_run(self, lock: JobLock) -> tuple[int, str | None]:
         try:
@@ -234,24 +260,35 @@ class _Runner:
 
     def _run_job(self) -> tuple[int, str | None]:
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        code: int | None = None
         try:
             self._open()
             self.pinged = send_ping(
                 self.config.ping_url, self.job.name, "start", self.run_id, self.config.ping_timeout_seconds
             )
-            returned = self.job.main(self.ctx)
-            return self._exit_code(returned), None
+            code = self._exit_code(self.job.main(self.ctx))
+            sys.stdout.flush()  # here, so that a reader gone away is met while the error can still be handled
+            return code, None
         except StopRequested:
             log.warning("stopped by SIGTERM; the current item was rolled back")
             return errors.EXIT_TEMPFAIL, "stopped by SIGTERM"
         except errors.ZamioError as error:
             log.error("%s", error)
             return error.exit_code, str(error)
+        except BrokenPipeError as error:
+            if not _stdout_closed():  # a pipe of the job's own (a socket, a child process) broke
+                return self._unexpected(error)
+            _discard_stdout()
+            log.info("standard output was closed by its reader; stopped writing to it")
+            return (code if code is not None else self._exit_code(None)), None
         except Exception as error:  # the one place an unexpected error is caught: log it whole
-            log.error("unexpected error:\n%s", traceback.format_exc())
-            return errors.EXIT_SOFTWARE, f"{type(error).__name__}: {error}"
+            return self._unexpected(error)
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+    def _unexpected(self, error: Exception) -> tuple[int, str]:
+        log.error("unexpected error:\n%s", traceback.format_exc())
+        return errors.EXIT_SOFTWARE, f"{type(error).__name__}: {error}"
 
     def _exit_code(self, returned: int | None) -> int:
         if returned is not None:
@@ -268,6 +305,7 @@ class _Runner:
 
     def _open(self) -> None:
         from zamio.db.engine import open_engine
+        from zamio.runtime.database import check_migrated
         from zamio.runtime.runs import RunRecord
 
         if not self.job.needs_database:
@@ -276,7 +314,10 @@ class _Runner:
             self.config.database,
             busy_timeout_ms=self.config.sqlite_busy_timeout_ms,
             application_name=f"zamio {self.job.name}",
+            read_only=self.job.read_only,
         )
+        if not self.job.migrates:
+            check_migrated(self.ctx.engine, self.config.database)
         if self.job.record_runs and not self.ctx.dry_run:
             self.record = RunRecord.start(self.ctx.engine, self.job.name, self.run_id, self.config.host_name)
 
@@ -316,3 +357,21 @@ class _Runner:
         parts.append(f"{time.monotonic() - self.started:.2f}s")
         prefix = "dry run: " if ctx.dry_run else ""
         return prefix + ", ".join(parts)
+
+
+def _stdout_closed() -> bool:
+    """True when standard output is a pipe whose reader has gone (the kernel reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout
+        return False
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush meets no closed pipe
+    (the practice the Python documentation gives for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
