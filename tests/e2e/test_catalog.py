@@ -79,11 +79,13 @@ def test_a_share_table_loads_whole_or_not_at_all(project: Project, tmp_path: Pat
     assert project.script("import-catalog", "--contributors", str(good)).returncode == 0
     shares = project.query("SELECT party_ref, role, share_percent, email FROM contributors ORDER BY party_ref")
     assert [(r[0], r[1], Decimal(str(r[2])), r[3]) for r in shares] == [
-        ("00014107338", "composer", Decimal("50"), "kwame@example.com"), ("ama-serwaa", "lyricist", Decimal("50"), None)]
+        ("00014107338", "composer", Decimal("50"), "kwame@example.com"),
+        ("ama-serwaa", "lyricist", Decimal("50"), None)]
 
 
 def test_reimport_is_idempotent_and_updates_in_place(project: Project, tmp_path: Path) -> None:
-    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
+    tracks = write(tmp_path, "tracks.csv",
+                   "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
     stations = write(tmp_path, "stations.csv", STATIONS.splitlines()[0] + "\n" + STATIONS.splitlines()[1] + "\n")
     for _ in range(2):
         result = project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations))
@@ -150,3 +152,27 @@ def test_slug_makes_ascii_references() -> None:
     assert csvimport.slug("Kwame Eugène & Co.") == "kwame-eugene-co"
     with pytest.raises(csvimport.RowError):
         csvimport.slug("!!!")
+
+
+def test_stations_and_rate_cards_read_one_station_class_vocabulary(project: Project, tmp_path: Path) -> None:
+    stations = write(tmp_path, "stations.csv", "station_ref,name,city,region,station_class,stream_url\n"
+                     "s-a,Radio A,Accra,,A,\ns-b,Radio B,Accra,,Class B,\ns-c,Radio C,Accra,,class-c,\n"
+                     "s-o,Radio O,Accra,,ONLINE,\ns-z,Radio Z,Accra,,class_z,\n")
+    result = project.script("import-catalog", "--stations", str(stations))
+    assert result.returncode == 1, result.stderr  # the one unknown class
+    assert "stations.csv line 6: station_class 'class_z' is not one of class_a, class_b, class_c, online" \
+           in result.stderr
+    assert [tuple(r) for r in project.query("SELECT station_ref, station_class FROM stations ORDER BY station_ref")] \
+        == [("s-a", "class_a"), ("s-b", "class_b"), ("s-c", "class_c"), ("s-o", "online")]
+
+    header = "territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+    cards = write(tmp_path, "rate-cards.csv", header + "NG,A,prime,0.02,1.5,GHS,2026-01-01\n"
+                  "NG,Class B,prime,0.01,1.2,GHS,2026-01-01\n")
+    assert project.script("import-catalog", "--rate-cards", str(cards)).returncode == 0
+    assert [r[0] for r in project.query("SELECT station_class FROM rate_cards WHERE territory = 'NG' "
+                                        "ORDER BY station_class")] == ["class_a", "class_b"]
+    unknown = write(tmp_path, "rate-cards.csv", header + "NG,class_z,prime,0.02,1.5,GHS,2026-01-01\n")
+    refused = project.script("import-catalog", "--rate-cards", str(unknown))
+    assert refused.returncode == 65, refused.stderr
+    assert "rate-cards.csv line 2: station_class 'class_z' is not one of class_a" in refused.stderr
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE territory = 'NG'") == 2

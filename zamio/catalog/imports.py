@@ -41,7 +41,6 @@ from zamio.db.tables import (
 )
 from zamio.files import csvread as cv
 from zamio.files.csvread import ImportReport, Row, RowError
-from zamio.runtime.config import STATION_CLASSES
 from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.decimals import PERCENT
@@ -93,7 +92,8 @@ def ensure_publisher(conn: Connection, name: str) -> int:
 def upsert_track(conn: Connection, row: Row, folder: Path) -> int:
     """Insert or update the track of one CSV row; return its id.  Raise RowError on a bad field."""
     values = _track_values(conn, row, folder)
-    old = conn.execute(select(tracks.c.id, tracks.c.audio_path).where(tracks.c.track_ref == values["track_ref"])).first()
+    old = conn.execute(select(tracks.c.id, tracks.c.audio_path)
+                       .where(tracks.c.track_ref == values["track_ref"])).first()
     now = utcnow()
     upsert(conn, tracks, [dict(values, created_at=now, updated_at=now)], keys=["track_ref"],
            update=[*values, "updated_at"])
@@ -162,7 +162,7 @@ def upsert_station(conn: Connection, row: Row) -> int:
         name=cv.text(row, "name"),
         city=row.get("city"),
         region=row.get("region"),
-        station_class=cv.choice(row, "station_class", STATION_CLASSES),
+        station_class=cv.station_class(row),
         timezone=_timezone(row.get("timezone") or "Africa/Accra"),
         contact_email=cv.email(row, "contact_email"),
     )

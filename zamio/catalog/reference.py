@@ -66,8 +66,18 @@ from zamio.db.tables import (
     station_licence_fees,
     stations,
 )
-from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
-from zamio.runtime.config import normalise_station_class
+from zamio.files.csvread import (
+    ImportReport,
+    Row,
+    RowError,
+    choice,
+    decimal,
+    email,
+    iso_date,
+    load_rows,
+    station_class,
+    text,
+)
 from zamio.runtime.errors import EXIT_DATA
 from zamio.values.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
 from zamio.values.money import currency_exponent, to_units
@@ -272,7 +282,7 @@ def _rate_card(conn: Connection, row: Row) -> None:
     if end is not None and end <= start:
         raise RowError(f"effective_to {end} is not after effective_from {start}")
     key = dict(territory=text(row, "territory").upper(),
-               station_class=normalise_station_class(text(row, "station_class")),
+               station_class=station_class(row),
                period=choice(row, "period", PERIODS), effective_from=start)
     keep_or_correct(conn, rate_cards, key, dict(
         rate_per_second=decimal(row, "rate_per_second", minimum=Decimal(0), kind=RATE, required=True),

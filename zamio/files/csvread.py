@@ -35,6 +35,7 @@ from typing import Literal, overload
 
 from sqlalchemy import Connection, exc
 
+from zamio.runtime.config import STATION_CLASS_SPELLINGS, STATION_CLASSES, normalise_station_class
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 
@@ -89,7 +90,8 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
                     yield line, {name: _cell(cells, i) for i, name in wanted}
                 line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as error:
-            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); fix it and import again") from None
+            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); "
+                            "fix it and import again") from None
 
 
 def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
@@ -221,6 +223,17 @@ def choice(row: Mapping[str, str | None], name: str, choices: Sequence[str], def
     if value is None or value.lower() not in choices:
         raise RowError(f"{name} {value!r} is not one of {', '.join(choices)}")
     return value.lower()
+
+
+def station_class(row: Mapping[str, str | None], name: str = "station_class") -> str:
+    """Return column ``name`` as a station class key of ``STATION_CLASSES``, read with its aliases
+    (``zamio.runtime.config.normalise_station_class``: "A", "Class A" and "class-a" are ``class_a``);
+    raise RowError if it is empty or no station class."""
+    value = text(row, name)
+    key = normalise_station_class(value)
+    if key not in STATION_CLASSES:
+        raise RowError(f"{name} {value!r} is not one of {STATION_CLASS_SPELLINGS}")
+    return key
 
 
 def iso_date(row: Mapping[str, str | None], name: str) -> date | None:
