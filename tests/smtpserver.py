@@ -8,6 +8,9 @@ Usage::
         ... run the sender with SMTP_HOST=127.0.0.1 SMTP_PORT=server.port ...
         server.messages  # every accepted message: Received(envelope_from, recipients, message)
 
+``SmtpServer(login=True)`` offers AUTH without TLS, as a server that takes logins in clear
+does, and keeps each (user, password) it is sent in ``logins``.
+
 ``on_accept`` is called with the accepted message before the server answers
 ``250``: a test uses it to kill the sender in the window between the server
 taking a message and the sender recording it.  ``closed_port()`` gives a port
@@ -25,6 +28,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -76,15 +80,24 @@ class _Handler:
 class SmtpServer:
     """An SMTP server in a background thread, listening on 127.0.0.1 at ``.port``."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: bool = False) -> None:
         self.port = free_port()
+        self.logins: list[tuple[str, str]] = []
         self.messages: list[Received] = []
         self.replies: list[str] = []
         self.reject_rcpt: dict[str, str] = {}
         self.on_accept: Callable[[Received], None] | None = None
         self.data_commands = 0
         self.lock = threading.Lock()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = dict(auth_require_tls=False, authenticator=self._login) if login else {}
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **auth)
+
+    def _login(self, _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        with self.lock:
+            self.logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=True)
 
     def __enter__(self) -> SmtpServer:
         self._controller.start()

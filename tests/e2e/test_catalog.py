@@ -79,11 +79,13 @@ def test_a_share_table_loads_whole_or_not_at_all(project: Project, tmp_path: Pat
     assert project.script("import-catalog", "--contributors", str(good)).returncode == 0
     shares = project.query("SELECT party_ref, role, share_percent, email FROM contributors ORDER BY party_ref")
     assert [(r[0], r[1], Decimal(str(r[2])), r[3]) for r in shares] == [
-        ("00014107338", "composer", Decimal("50"), "kwame@example.com"), ("ama-serwaa", "lyricist", Decimal("50"), None)]
+        ("00014107338", "composer", Decimal("50"), "kwame@example.com"),
+        ("ama-serwaa", "lyricist", Decimal("50"), None)]
 
 
 def test_reimport_is_idempotent_and_updates_in_place(project: Project, tmp_path: Path) -> None:
-    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
+    tracks = write(tmp_path, "tracks.csv",
+                   "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
     stations = write(tmp_path, "stations.csv", STATIONS.splitlines()[0] + "\n" + STATIONS.splitlines()[1] + "\n")
     for _ in range(2):
         result = project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations))
@@ -150,3 +152,87 @@ def test_slug_makes_ascii_references() -> None:
     assert csvimport.slug("Kwame Eugène & Co.") == "kwame-eugene-co"
     with pytest.raises(csvimport.RowError):
         csvimport.slug("!!!")
+
+
+def test_stations_and_rate_cards_read_one_station_class_vocabulary(project: Project, tmp_path: Path) -> None:
+    stations = write(tmp_path, "stations.csv", "station_ref,name,city,region,station_class,stream_url\n"
+                     "s-a,Radio A,Accra,,A,\ns-b,Radio B,Accra,,Class B,\ns-c,Radio C,Accra,,class-c,\n"
+                     "s-o,Radio O,Accra,,ONLINE,\ns-z,Radio Z,Accra,,class_z,\n")
+    result = project.script("import-catalog", "--stations", str(stations))
+    assert result.returncode == 1, result.stderr  # the one unknown class
+    assert "stations.csv line 6: station_class 'class_z' is not one of class_a, class_b, class_c, online" \
+           in result.stderr
+    assert [tuple(r) for r in project.query("SELECT station_ref, station_class FROM stations ORDER BY station_ref")] \
+        == [("s-a", "class_a"), ("s-b", "class_b"), ("s-c", "class_c"), ("s-o", "online")]
+
+    header = "territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+    cards = write(tmp_path, "rate-cards.csv", header + "NG,A,prime,0.02,1.5,GHS,2026-01-01\n"
+                  "NG,Class B,prime,0.01,1.2,GHS,2026-01-01\n")
+    assert project.script("import-catalog", "--rate-cards", str(cards)).returncode == 0
+    assert [r[0] for r in project.query("SELECT station_class FROM rate_cards WHERE territory = 'NG' "
+                                        "ORDER BY station_class")] == ["class_a", "class_b"]
+    unknown = write(tmp_path, "rate-cards.csv", header + "NG,class_z,prime,0.02,1.5,GHS,2026-01-01\n")
+    refused = project.script("import-catalog", "--rate-cards", str(unknown))
+    assert refused.returncode == 65, refused.stderr
+    assert "rate-cards.csv line 2: station_class 'class_z' is not one of class_a" in refused.stderr
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE territory = 'NG'") == 2
+
+
+def lines_of(stderr: str, name: str) -> list[str]:
+    return [line.split(f"{name} ", 1)[1] for line in stderr.splitlines() if f"{name} line " in line]
+
+
+def test_a_reference_given_twice_in_a_file_loads_its_first_line_and_refuses_the_second(
+        project: Project, tmp_path: Path) -> None:
+    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\n"
+                   "GH-1,First,Ama,a.wav\nGH-2,Two,Ama,b.wav\nGH-1,Second,Ama,c.wav\n")
+    stations = write(tmp_path, "stations.csv", "station_ref,name,city,region,station_class,stream_url\n"
+                     "joy,Joy FM,Accra,,class_a,\njoy,Joy Again,Kumasi,,class_b,\n")
+    result = project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations))
+    assert result.returncode == 1, result.stderr
+    assert lines_of(result.stderr, "tracks.csv") == [
+        "line 4: track_ref 'GH-1' is already on line 2; a file gives each once, so this line is refused: "
+        "keep the line meant and delete the other"]
+    assert [line.split(";")[0] for line in lines_of(result.stderr, "stations.csv")] == [
+        "line 3: station_ref 'joy' is already on line 2"]
+    assert "tracks.csv: 2 rows loaded, 1 rejected" in result.stderr
+    assert "stations.csv: 1 rows loaded, 1 rejected" in result.stderr
+    assert project.scalar("SELECT title FROM tracks WHERE track_ref = 'GH-1'") == "First"
+    assert tuple(project.query("SELECT name, station_class FROM stations")[0]) == ("Joy FM", "class_a")
+
+
+def test_a_contributor_given_twice_refuses_the_share_table(project: Project, tmp_path: Path) -> None:
+    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\n")
+    assert project.script("import-catalog", "--tracks", str(tracks)).returncode == 0
+    contributors = write(tmp_path, "contributors.csv", "track_ref,name,role,share_percent\n"
+                         "GH-1,Ama Serwaa,Composer,40\nGH-1,Ama Serwaa,Lyricist,10\nGH-1,Kofi,Composer,10\n"
+                         "GH-1,Ama Serwaa,composer,50\n")
+    refused = project.script("import-catalog", "--contributors", str(contributors))
+    assert refused.returncode == 65, refused.stderr
+    assert [line.split(";")[0] for line in lines_of(refused.stderr, "contributors.csv")] == [
+        "line 5: contributor ama-serwaa as composer of track_ref 'GH-1' is already on line 2"]
+    assert "is already on line 2" in refused.stderr and "nothing was imported" in refused.stderr
+    assert project.scalar("SELECT count(*) FROM contributors") == 0
+
+
+def test_a_reference_data_key_given_twice_refuses_the_file_naming_both_lines(project: Project,
+                                                                             tmp_path: Path) -> None:
+    cards = write(tmp_path, "rate-cards.csv", "territory,station_class,period,rate_per_second,multiplier,currency,"
+                  "effective_from\nNG,A,prime,0.02,1.5,GHS,2026-01-01\nNG,class_b,prime,0.01,1.2,GHS,2026-01-01\n"
+                  "ng,Class A,Prime,0.03,1.5,GHS,2026-01-01\n")
+    rates = write(tmp_path, "exchange-rates.csv", "from_currency,to_currency,rate,effective_from\n"
+                  "GHS,USD,0.2,2026-01-01\nghs,usd,0.3,2026-01-01\n")
+    refused = project.script("import-catalog", "--rate-cards", str(cards), "--exchange-rates", str(rates))
+    assert refused.returncode == 65, refused.stderr
+    assert [line.split(";")[0] for line in lines_of(refused.stderr, "rate-cards.csv")] == [
+        "line 4: the rate card NG class_a prime from 2026-01-01 is already on line 2"]
+    assert [line.split(";")[0] for line in lines_of(refused.stderr, "exchange-rates.csv")] == [
+        "line 3: the exchange rate GHS to USD from 2026-01-01 is already on line 2"]
+    assert project.scalar("SELECT count(*) FROM rate_cards WHERE territory = 'NG'") == 0
+    assert project.scalar("SELECT count(*) FROM exchange_rates WHERE effective_from = '2026-01-01'") == 0
+    fees = write(tmp_path, "societies.csv", "code,name,short_name,currency,default_admin_fee_percent,"
+                 "fee_effective_from\n052,PRS,PRS,GBP,20,2026-01-01\n052,PRS,PRS,GBP,25,2026-07-01\n")
+    loaded = project.script("import-catalog", "--societies", str(fees))  # one society's dated fees: no repeat
+    assert loaded.returncode == 0, loaded.stderr
+    assert project.scalar("SELECT count(*) FROM society_admin_fees f JOIN partner_societies s "
+                          "ON s.id = f.society_id WHERE s.code = '052' AND f.effective_from >= '2026-01-01'") == 2

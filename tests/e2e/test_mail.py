@@ -188,3 +188,21 @@ def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_serve
     assert len(alerts) == 1
     assert alerts[0].message["Subject"] == "zamio job failing: import-catalog"
     assert "tracks.csv line 3: bad ISRC" in alerts[0].message.get_body(("plain",)).get_content()
+
+
+def test_a_login_sent_in_clear_is_warned_of_once_without_the_password(project: Project) -> None:
+    for n in range(21):  # more than one batch: two connections, two logins, one warning
+        queue(project, f"k{n}", recipient=f"ops{n}@example.org")
+    with SmtpServer(login=True) as server:
+        result = send(project, server.env(), SMTP_USER="mailer", SMTP_PASSWORD="pa55-w0rd-in-clear")
+        assert result.returncode == 0, result.stderr
+        assert len(server.messages) == 21 and len(server.logins) == 2
+        assert server.logins[0] == ("mailer", "pa55-w0rd-in-clear")  # the login crossed unencrypted
+        warnings = [line for line in result.stderr.splitlines() if "sent in clear" in line]
+        assert len(warnings) == 1, result.stderr
+        assert "SMTP_SECURITY" in warnings[0] and "starttls" in warnings[0]
+        assert "pa55-w0rd-in-clear" not in result.stderr + result.stdout
+        queue(project, "after")
+        without_login = send(project, server.env())
+        assert without_login.returncode == 0, without_login.stderr
+        assert len(server.messages) == 22 and "sent in clear" not in without_login.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import subprocess
@@ -47,7 +48,7 @@ from zamio.streams.capture import live_start
 from zamio.streams.formats import sniff
 from zamio.streams.icy import IcyDemuxer
 from zamio.streams.model import MAX_BURST_SECONDS
-from zamio.streams.safety import is_public_address
+from zamio.streams.safety import embedded_ipv4, is_public_address
 
 __all__ = ["stream_audio"]  # the session fixture, imported for pytest to find
 
@@ -409,6 +410,34 @@ def test_names_resolving_to_loopback_are_refused():
 ])
 def test_public_address_classification(address, public):
     assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize("address", [
+    "2002:7f00:1::1", "2002:c0a8:101::1", "2002:a00:1::", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1, 192.168.1.1,
+    # 10.0.0.1, 169.254.169.254
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::c0a8:101",  # NAT64 of 127.0.0.1, 169.254.169.254, 192.168.1.1
+    "::ffff:10.0.0.1", "::ffff:169.254.169.254",  # IPv4-mapped
+    "::127.0.0.1", "::10.0.0.1",  # IPv4-compatible
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (stored inverted)
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    "2001:0:a00:1:8000:63bf:f7f7:f7f7",  # Teredo, server 10.0.0.1, client 8.8.8.8
+])
+def test_transition_addresses_wrapping_a_refused_ipv4_address_are_refused(address):
+    assert is_public_address(address) is False
+
+
+@pytest.mark.parametrize("address, wrapped", [
+    ("2002:7f00:1::1", ["127.0.0.1"]),
+    ("64:ff9b::c0a8:101", ["192.168.1.1"]),
+    ("::ffff:10.0.0.1", ["10.0.0.1"]),
+    ("::127.0.0.1", ["127.0.0.1"]),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", ["65.54.227.120", "127.0.0.1"]),
+    ("2001:4860:4860::8888", []),
+])
+def test_the_ipv4_address_a_transition_address_wraps_is_read(address, wrapped):
+    # Pythons differ on which of these IPv6 ranges they call global, so the IPv4 part is read
+    # explicitly: it decides wherever the range itself is taken for public.
+    assert [str(ip) for ip in embedded_ipv4(ipaddress.IPv6Address(address))] == wrapped
 
 
 def test_credentials_are_sent_but_never_shown(server):

@@ -3,7 +3,8 @@
 Each ``load_*`` function is a loader of ``zamio.files.csvread`` (``loader(conn,
 path, report)``).  Re-importing a file is an idempotent upsert by the row's
 reference (``track_ref``, ``station_ref``, (track, party, role)); artists and
-publishers are created from their names (reference: a slug of the name).
+publishers are created from their names (reference: a slug of the name).  A file
+giving one reference twice has the later line refused, naming the earlier one.
 
 A re-imported track whose ``audio_path`` changed is queued again in
 ``fingerprint_work``, so ``auto-fingerprint-new-tracks`` fingerprints the new
@@ -41,7 +42,6 @@ from zamio.db.tables import (
 )
 from zamio.files import csvread as cv
 from zamio.files.csvread import ImportReport, Row, RowError
-from zamio.runtime.config import STATION_CLASSES
 from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.decimals import PERCENT
@@ -60,17 +60,40 @@ def load_tracks(conn: Connection, path: Path, report: ImportReport) -> None:
     """Load a tracks CSV (``TRACK_COLUMNS`` + ``TRACK_OPTIONAL``); a relative
     ``audio_path`` is taken relative to the CSV's folder and stored absolute."""
     folder = Path(path).resolve().parent
-    cv.load_rows(conn, path, report, lambda c, row: upsert_track(c, row, folder), TRACK_COLUMNS, TRACK_OPTIONAL)
+    cv.load_rows(conn, path, report, lambda c, row: upsert_track(c, row, folder), TRACK_COLUMNS, TRACK_OPTIONAL,
+                 key=_reference_key("track_ref"))
 
 
 def load_stations(conn: Connection, path: Path, report: ImportReport) -> None:
     """Load a stations CSV (``STATION_COLUMNS`` + ``STATION_OPTIONAL``)."""
-    cv.load_rows(conn, path, report, upsert_station, STATION_COLUMNS, STATION_OPTIONAL)
+    cv.load_rows(conn, path, report, upsert_station, STATION_COLUMNS, STATION_OPTIONAL,
+                 key=_reference_key("station_ref"))
 
 
 def load_contributors(conn: Connection, path: Path, report: ImportReport) -> None:
     """Load a contributors CSV (``CONTRIBUTOR_COLUMNS`` + ``CONTRIBUTOR_OPTIONAL``)."""
-    cv.load_rows(conn, path, report, upsert_contributor, CONTRIBUTOR_COLUMNS, CONTRIBUTOR_OPTIONAL)
+    cv.load_rows(conn, path, report, upsert_contributor, CONTRIBUTOR_COLUMNS, CONTRIBUTOR_OPTIONAL,
+                 key=_contributor_key)
+
+
+def _reference_key(column: str) -> cv.RowKey:
+    """The key of a file whose rows are upserted by one reference column."""
+    def key(row: Row) -> str | None:
+        value = row.get(column)
+        return f"{column} {value!r}" if value else None
+
+    return key
+
+
+def _contributor_key(row: Row) -> str | None:
+    """The key ``upsert_contributor`` stores a row by: its track, party and role."""
+    ref, name, role = row.get("track_ref"), row.get("name"), row.get("role")
+    if not (ref and name and role):
+        return None
+    ipi = normalise_ipi_name(row.get("ipi"))
+    if row.get("ipi") and validate_ipi_name(ipi):
+        return None
+    return f"contributor {ipi or cv.slug(name)} as {role.lower()} of track_ref {ref!r}"
 
 
 LOADERS = {"tracks": load_tracks, "stations": load_stations, "contributors": load_contributors}
@@ -93,7 +116,8 @@ def ensure_publisher(conn: Connection, name: str) -> int:
 def upsert_track(conn: Connection, row: Row, folder: Path) -> int:
     """Insert or update the track of one CSV row; return its id.  Raise RowError on a bad field."""
     values = _track_values(conn, row, folder)
-    old = conn.execute(select(tracks.c.id, tracks.c.audio_path).where(tracks.c.track_ref == values["track_ref"])).first()
+    old = conn.execute(select(tracks.c.id, tracks.c.audio_path)
+                       .where(tracks.c.track_ref == values["track_ref"])).first()
     now = utcnow()
     upsert(conn, tracks, [dict(values, created_at=now, updated_at=now)], keys=["track_ref"],
            update=[*values, "updated_at"])
@@ -162,7 +186,7 @@ def upsert_station(conn: Connection, row: Row) -> int:
         name=cv.text(row, "name"),
         city=row.get("city"),
         region=row.get("region"),
-        station_class=cv.choice(row, "station_class", STATION_CLASSES),
+        station_class=cv.station_class(row),
         timezone=_timezone(row.get("timezone") or "Africa/Accra"),
         contact_email=cv.email(row, "contact_email"),
     )

@@ -8,7 +8,8 @@ so ``bin/import-catalog`` loads each whole or not at all (``zamio.catalog.import
 one bad row, whatever its reason, refuses the import.  Numbers are read by
 ``zamio.values.decimals.parse_decimal`` (a point or a comma before the decimals, no
 thousands separator) and refused, never rounded, beyond the digits their kind
-keeps.  Rows are keyed by their natural key, so loading a file twice changes nothing.
+keeps.  Rows are keyed by their natural key, so loading a file twice changes nothing; a
+file giving one key on two lines is refused whole, the later line naming the earlier.
 
 **A reference row used by money is history, never edited.**  Rate cards,
 agreements and societies' default admin fees are effective-dated: a change is a
@@ -66,8 +67,19 @@ from zamio.db.tables import (
     station_licence_fees,
     stations,
 )
-from zamio.files.csvread import ImportReport, Row, RowError, choice, decimal, email, iso_date, load_rows, text
-from zamio.runtime.config import normalise_station_class
+from zamio.files.csvread import (
+    ImportReport,
+    Row,
+    RowError,
+    RowKey,
+    choice,
+    decimal,
+    email,
+    iso_date,
+    load_rows,
+    station_class,
+    text,
+)
 from zamio.runtime.errors import EXIT_DATA
 from zamio.values.decimals import AMOUNT, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
 from zamio.values.money import currency_exponent, to_units
@@ -272,7 +284,7 @@ def _rate_card(conn: Connection, row: Row) -> None:
     if end is not None and end <= start:
         raise RowError(f"effective_to {end} is not after effective_from {start}")
     key = dict(territory=text(row, "territory").upper(),
-               station_class=normalise_station_class(text(row, "station_class")),
+               station_class=station_class(row),
                period=choice(row, "period", PERIODS), effective_from=start)
     keep_or_correct(conn, rate_cards, key, dict(
         rate_per_second=decimal(row, "rate_per_second", minimum=Decimal(0), kind=RATE, required=True),
@@ -308,10 +320,47 @@ def _licence_fee(conn: Connection, row: Row) -> None:
                     "period, which pool cycles spread like any other")
 
 
-def _loader(handler: Callable[[Connection, Row], None], required: tuple[str, ...],
+# --- the key of each file's rows: the same key twice in one file refuses the file -----
+# Each reads its columns as the loader does, so two spellings of one key ("A" and "class_a") meet;
+# a key that cannot be read raises, and the loader refuses that row naming the field.
+
+def _society_key(row: Row) -> str:
+    # One society may come on several lines of dated fees: the fee's day is part of its key.
+    since = iso_date(row, "fee_effective_from")
+    return f"society {require_identifier('society_code', row.get('code'))}" + (
+        f" with fee_effective_from {since}" if since else "")
+
+
+def _agreement_key(row: Row) -> str:
+    code = require_identifier("society_code", row.get("society_code"))
+    return (f"the agreement of society {code} for {(row.get('territory') or 'GH').upper()} "
+            f"from {_required_date(row, 'effective_from')}")
+
+
+def _repertoire_key(row: Row) -> str:
+    code = require_identifier("society_code", row.get("society_code"))
+    return f"isrc {require_identifier('isrc', row.get('isrc'))} of society {code}"
+
+
+def _rate_card_key(row: Row) -> str:
+    return (f"the rate card {text(row, 'territory').upper()} {station_class(row)} {choice(row, 'period', PERIODS)} "
+            f"from {_required_date(row, 'effective_from')}")
+
+
+def _exchange_rate_key(row: Row) -> str:
+    return (f"the exchange rate {text(row, 'from_currency').upper()} to {text(row, 'to_currency').upper()} "
+            f"from {_required_date(row, 'effective_from')}")
+
+
+def _licence_fee_key(row: Row) -> str:
+    return (f"the licence fee of station {text(row, 'station_ref')!r} for {_required_date(row, 'period_from')} "
+            f"to {_required_date(row, 'period_to')}")
+
+
+def _loader(handler: Callable[[Connection, Row], None], key: RowKey, required: tuple[str, ...],
             optional: tuple[str, ...] = ()) -> Loader:
     def load(conn: Connection, path: Path, report: ImportReport) -> None:
-        load_rows(conn, path, report, handler, required, optional)
+        load_rows(conn, path, report, handler, required, optional, key=key)
 
     load.__doc__ = f"Load {handler.__name__.strip('_')} rows from CSV: columns {', '.join(required)}" + (
         f" (optional: {', '.join(optional)})" if optional else "") + "."
@@ -319,14 +368,16 @@ def _loader(handler: Callable[[Connection, Row], None], required: tuple[str, ...
 
 
 LOADERS: dict[str, Loader] = {
-    "societies": _loader(_society, ("code", "name", "short_name", "currency"),
+    "societies": _loader(_society, _society_key, ("code", "name", "short_name", "currency"),
                          ("country", "default_admin_fee_percent", "email", "fee_effective_from")),
-    "agreements": _loader(_agreement, ("society_code", "effective_from", "status"),
+    "agreements": _loader(_agreement, _agreement_key, ("society_code", "effective_from", "status"),
                           ("territory", "admin_fee_percent", "expires_on", "reporting_frequency")),
-    "repertoire": _loader(_repertoire, ("society_code", "isrc"), ("iswc", "title", "artist", "share_percent")),
-    "rate_cards": _loader(_rate_card, ("territory", "station_class", "period", "rate_per_second", "multiplier",
-                                       "currency", "effective_from"), ("effective_to",)),
-    "exchange_rates": _loader(_exchange_rate, ("from_currency", "to_currency", "rate", "effective_from"),
-                              ("source",)),
-    "licence_fees": _loader(_licence_fee, ("station_ref", "period_from", "period_to", "amount", "currency")),
+    "repertoire": _loader(_repertoire, _repertoire_key, ("society_code", "isrc"),
+                          ("iswc", "title", "artist", "share_percent")),
+    "rate_cards": _loader(_rate_card, _rate_card_key, ("territory", "station_class", "period", "rate_per_second",
+                                                       "multiplier", "currency", "effective_from"), ("effective_to",)),
+    "exchange_rates": _loader(_exchange_rate, _exchange_rate_key,
+                              ("from_currency", "to_currency", "rate", "effective_from"), ("source",)),
+    "licence_fees": _loader(_licence_fee, _licence_fee_key,
+                            ("station_ref", "period_from", "period_to", "amount", "currency")),
 }

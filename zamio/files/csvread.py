@@ -11,7 +11,10 @@ handled inside its own savepoint, so a bad row (``RowError`` or any
 ``ItemError``) is rolled back alone, recorded in the report with its line
 number and reason, and the good rows still load.  A row error whose exit code
 is 65 (a row refused as bad data, not merely unreadable: a change to a reference
-row already used by money) makes the report's ``exit_code`` 65.
+row already used by money) makes the report's ``exit_code`` 65.  A loader that
+keys its rows passes the key to :func:`load_rows`: a later row repeating an
+earlier row's key is refused with its line number, naming the earlier line,
+instead of silently replacing it.
 
 Values are stripped; empty cells read as None.  Files may start with a UTF-8
 byte-order mark (spreadsheets write one).  Numbers are read by
@@ -35,11 +38,15 @@ from typing import Literal, overload
 
 from sqlalchemy import Connection, exc
 
+from zamio.runtime.config import STATION_CLASS_SPELLINGS, STATION_CLASSES, normalise_station_class
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 
 Row = dict[str, str | None]
 RowHandler = Callable[[Connection, Row], object]  # what it returns is not used
+#: The key a row is stored by, in words ("track_ref 'GH-001'"), so a file giving one key twice is caught;
+#: None, or an ItemError, when the key cannot be read: the handler then refuses the row naming the field.
+RowKey = Callable[[Row], str | None]
 
 
 class RowError(ItemError):
@@ -89,7 +96,8 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
                     yield line, {name: _cell(cells, i) for i, name in wanted}
                 line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as error:
-            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); fix it and import again") from None
+            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); "
+                            "fix it and import again") from None
 
 
 def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
@@ -112,13 +120,22 @@ def _cell(cells: list[str], index: int) -> str | None:
 
 
 def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHandler,
-              required: Sequence[str], optional: Sequence[str] = ()) -> None:
+              required: Sequence[str], optional: Sequence[str] = (), key: RowKey | None = None) -> None:
     """Run ``handle(conn, row)`` for every row of ``path`` (see ``read_rows``), each in a
     savepoint: a row raising ``ItemError`` or a database integrity error is rolled back
     and recorded in ``report`` with its line number; the others stay.  Raise DataError
-    as ``read_rows`` does, before any row is handled if the header is wrong."""
+    as ``read_rows`` does, before any row is handled if the header is wrong.
+
+    With a ``key``, a row whose key an earlier row of the file already gave is not handled:
+    it is recorded as refused, naming that earlier line, and the earlier row stands (else the
+    last row would win unseen)."""
     report.name = report.name or Path(path).name
+    first_lines: dict[str, int] = {}
     for line, row in read_rows(path, required, optional):
+        repeated = _repeated_key(key, row, line, first_lines)
+        if repeated is not None:
+            report.error(line, repeated)
+            continue
         savepoint = conn.begin_nested()
         try:
             handle(conn, row)
@@ -131,6 +148,22 @@ def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHan
         else:
             savepoint.commit()
             report.ok()
+
+
+def _repeated_key(key: RowKey | None, row: Row, line: int, first_lines: dict[str, int]) -> str | None:
+    """Why the row on ``line`` is refused as a repeat of an earlier row of the file, or None (and the
+    line is remembered as its key's first)."""
+    try:
+        described = key(row) if key is not None else None
+    except ItemError:
+        return None  # an unreadable key: the handler refuses the row, naming the field
+    if described is None:
+        return None
+    first = first_lines.setdefault(described, line)
+    if first == line:
+        return None
+    return (f"{described} is already on line {first}; a file gives each once, so this line is refused: "
+            "keep the line meant and delete the other")
 
 
 def _first_line(error: exc.DBAPIError) -> str:
@@ -221,6 +254,17 @@ def choice(row: Mapping[str, str | None], name: str, choices: Sequence[str], def
     if value is None or value.lower() not in choices:
         raise RowError(f"{name} {value!r} is not one of {', '.join(choices)}")
     return value.lower()
+
+
+def station_class(row: Mapping[str, str | None], name: str = "station_class") -> str:
+    """Return column ``name`` as a station class key of ``STATION_CLASSES``, read with its aliases
+    (``zamio.runtime.config.normalise_station_class``: "A", "Class A" and "class-a" are ``class_a``);
+    raise RowError if it is empty or no station class."""
+    value = text(row, name)
+    key = normalise_station_class(value)
+    if key not in STATION_CLASSES:
+        raise RowError(f"{name} {value!r} is not one of {STATION_CLASS_SPELLINGS}")
+    return key
 
 
 def iso_date(row: Mapping[str, str | None], name: str) -> date | None:

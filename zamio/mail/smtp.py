@@ -8,6 +8,7 @@ back-off).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from sqlalchemy import Row
 
 from zamio.runtime.config import Config
 from zamio.runtime.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 PERMANENT_CODE_MIN = 500  # SMTP reply codes 5yz: do not retry
 
@@ -52,12 +55,18 @@ class Refusal:
 
 
 def settings_from(config: Config, waiting: int) -> SmtpSettings:
-    """Given the configuration and the count of waiting messages, return SMTP settings; raise ConfigError if unset."""
+    """Given the configuration and the count of waiting messages, return SMTP settings; raise ConfigError if unset.
+
+    Read once per run, so the warning about a login sent in clear is logged once per run."""
     if not config.smtp_host:
         raise ConfigError(f"SMTP_HOST is not set and {waiting} e-mail(s) are waiting; set SMTP_HOST (and SMTP_PORT, "
                           "SMTP_SECURITY, SMTP_USER, SMTP_PASSWORD) in .env")
     if bool(config.smtp_user) != bool(config.smtp_password):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
+    if config.smtp_user and config.smtp_security == "none":
+        # Still sent: some relays on a private network take logins this way, but it must not go unnoticed.
+        log.warning("SMTP_SECURITY is none, so the SMTP login (SMTP_USER and SMTP_PASSWORD) is sent in clear to %s; "
+                    "set SMTP_SECURITY to starttls or ssl, whichever the server offers", config.smtp_host)
     return SmtpSettings(config.smtp_host, config.smtp_port, config.smtp_security, config.smtp_user,
                         config.smtp_password, config.smtp_timeout_seconds, config.mail_from)
 

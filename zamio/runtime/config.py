@@ -30,8 +30,12 @@ Number = TypeVar("Number", int, float)
 #: Variables that may be given as ``NAME_FILE`` instead of ``NAME``.
 SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
 
+#: The station classes, one vocabulary for stations and rate cards.  Each is read in any case, with a
+#: space or hyphen for the underscore ("Class A", "class-a"), and A, B, C alone name class_a, class_b, class_c.
 STATION_CLASSES = ("class_a", "class_b", "class_c", "online", "community")
 STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
+STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
+                           "underscore; A, B and C alone for class_a, class_b and class_c)")
 
 
 def normalise_station_class(raw: str | None) -> str:

@@ -90,16 +90,45 @@ def parse_target(url: str) -> Target:
                   path=path, username=parts.username, password=parts.password, url=url.strip())
 
 
+#: IPv6 ranges whose last 32 bits are an IPv4 address the traffic reaches: NAT64 (RFC 6052) and the
+#: deprecated IPv4-compatible addresses.  6to4 and Teredo have readers of their own in ``ipaddress``.
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
 def is_public_address(address: str) -> bool:
     """Given an IP address string, return True if it is a public unicast address.
 
     Loopback, private, link-local, multicast, reserved, unspecified and shared
     (carrier-grade NAT) ranges are not public; IPv4-mapped IPv6 addresses are judged by
-    their IPv4 part.
+    their IPv4 part.  The other IPv6 transition addresses (6to4, NAT64, IPv4-compatible,
+    Teredo) lead to the IPv4 address they wrap, so they are not public when that address
+    is not (for Teredo, either its server or its client), whatever the IPv6 range itself.
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _is_public(ip.ipv4_mapped)
+        if not all(_is_public(wrapped) for wrapped in embedded_ipv4(ip)):
+            return False
+    return _is_public(ip)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Given an IPv6 address, return the IPv4 addresses a transition mechanism reaches through it
+    (mapped, 6to4, NAT64, IPv4-compatible, Teredo server and client); empty for any other address."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if ip in NAT64_PREFIX or ip in IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
                 or ip.is_reserved or ip.is_unspecified or not ip.is_global)
 
