@@ -9,12 +9,14 @@ and is built on :func:`load_rows`: the header is checked first (a missing
 column makes the whole file unusable: ``DataError``, exit 65); then each row is
 handled inside its own savepoint, so a bad row (``RowError`` or any
 ``ItemError``) is rolled back alone, recorded in the report with its line
-number and reason, and the good rows still load.  A row error whose exit code
-is 65 (a row refused as bad data, not merely unreadable: a change to a reference
-row already used by money) makes the report's ``exit_code`` 65.  A loader that
-keys its rows passes the key to :func:`load_rows`: a later row repeating an
-earlier row's key is refused with its line number, naming the earlier line,
-instead of silently replacing it.
+number and reason, and the good rows still load.  A row with a NUL character in a
+column read is refused the same way before it is handled, whatever the file:
+PostgreSQL text cannot hold one, so both databases refuse the same rows.  A row
+error whose exit code is 65 (a row refused as bad data, not merely unreadable: a
+change to a reference row already used by money) makes the report's ``exit_code``
+65.  A loader that keys its rows passes the key to :func:`load_rows`: a later row
+repeating an earlier row's key is refused with its line number, naming the earlier
+line, instead of silently replacing it.
 
 Values are stripped; empty cells read as None.  Files may start with a UTF-8
 byte-order mark (spreadsheets write one).  Numbers are read by
@@ -123,8 +125,9 @@ def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHan
               required: Sequence[str], optional: Sequence[str] = (), key: RowKey | None = None) -> None:
     """Run ``handle(conn, row)`` for every row of ``path`` (see ``read_rows``), each in a
     savepoint: a row raising ``ItemError`` or a database integrity error is rolled back
-    and recorded in ``report`` with its line number; the others stay.  Raise DataError
-    as ``read_rows`` does, before any row is handled if the header is wrong.
+    and recorded in ``report`` with its line number; the others stay.  A row with a NUL
+    character in a field is recorded so without being handled.  Raise DataError as
+    ``read_rows`` does, before any row is handled if the header is wrong.
 
     With a ``key``, a row whose key an earlier row of the file already gave is not handled:
     it is recorded as refused, naming that earlier line, and the earlier row stands (else the
@@ -132,9 +135,9 @@ def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHan
     report.name = report.name or Path(path).name
     first_lines: dict[str, int] = {}
     for line, row in read_rows(path, required, optional):
-        repeated = _repeated_key(key, row, line, first_lines)
-        if repeated is not None:
-            report.error(line, repeated)
+        refused = _nul_fields(row) or _repeated_key(key, row, line, first_lines)
+        if refused is not None:
+            report.error(line, refused)
             continue
         savepoint = conn.begin_nested()
         try:
@@ -148,6 +151,16 @@ def load_rows(conn: Connection, path: Path, report: ImportReport, handle: RowHan
         else:
             savepoint.commit()
             report.ok()
+
+
+def _nul_fields(row: Row) -> str | None:
+    """Why a row with a NUL character in a field is refused, naming each such field; None for a clean row."""
+    fields = [name for name, value in row.items() if value is not None and "\x00" in value]
+    if not fields:
+        return None
+    verb = "contains" if len(fields) == 1 else "contain"
+    return (f"{', '.join(fields)} {verb} a NUL character, which no text field can hold; remove it and import "
+            "the line again")
 
 
 def _repeated_key(key: RowKey | None, row: Row, line: int, first_lines: dict[str, int]) -> str | None:
