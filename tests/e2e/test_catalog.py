@@ -236,3 +236,23 @@ def test_a_reference_data_key_given_twice_refuses_the_file_naming_both_lines(pro
     assert loaded.returncode == 0, loaded.stderr
     assert project.scalar("SELECT count(*) FROM society_admin_fees f JOIN partner_societies s "
                           "ON s.id = f.society_id WHERE s.code = '052' AND f.effective_from >= '2026-01-01'") == 2
+
+
+def test_a_stream_url_outside_ascii_loads_as_written_and_one_with_no_idna_host_is_refused(
+        project: Project, tmp_path: Path) -> None:
+    host = "á" * 64 + ".example"  # a DNS label holds at most 63 characters
+    stations = write(tmp_path, "stations.csv",
+                     "station_ref,name,city,region,station_class,stream_url,backup_stream_url\n"
+                     "ekye,Ɛkyɛ FM,Accra,,class_a,http://radio.example.gh/ɛkyɛ/stream,http://rádio.example/live\n"
+                     f"long,Long FM,Accra,,class_a,http://monitor:S3cretPass@{host}/live,\n"
+                     "nohost,No Host FM,Accra,,class_a,http://:8000/live,\n")
+    result = project.script("import-catalog", "--stations", str(stations))
+    assert result.returncode == 1, result.stderr
+    assert [line.split(" (")[0] for line in lines_of(result.stderr, "stations.csv")] == [
+        f"line 3: stream_url: stream URL http://{host}/live has a host name that cannot be written for DNS",
+        "line 4: stream_url: stream URL http://:8000/live has no host; check the stream link"]
+    assert "S3cretPass" not in result.stderr
+    links = project.query("SELECT l.url FROM stream_links l JOIN stations s ON s.id = l.station_id "
+                          "ORDER BY l.priority")
+    assert [link.url for link in links] == ["http://radio.example.gh/ɛkyɛ/stream", "http://rádio.example/live"]
+    assert [s.station_ref for s in project.query("SELECT station_ref FROM stations")] == ["ekye"]

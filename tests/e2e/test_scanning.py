@@ -114,3 +114,42 @@ def test_a_live_station_capture_is_dated_when_its_audio_was_on_air(project, scan
     assert abs((capture.started_at - route.on_air_from[0]).total_seconds()) < 0.5
     assert abs(capture.burst_seconds - 64 * 1024 / 16_000) < 0.5
     assert link_row(project, "live").last_success_at == capture.started_at  # the schedule follows the air time
+
+
+class RequestRecorder:
+    """A route serving ``inner`` that notes each request's path (query included) and Host header as received."""
+
+    def __init__(self, inner: AudioRoute) -> None:
+        self.inner = inner
+        self.requests: list[tuple[str, str | None]] = []
+
+    def serve(self, handler) -> None:
+        self.requests.append((handler.path, handler.headers.get("Host")))
+        self.inner.serve(handler)
+
+
+def test_a_stream_url_outside_ascii_is_read_percent_encoded(project, scan_audio, catalog_prints):
+    track_ids = seed_catalog(project, catalog_prints)
+    route = RequestRecorder(AudioRoute(scan_audio.mp3(B)))
+    # ɛ is U+025B (UTF-8 C9 9B), Ɔ U+0186 (C6 86), ɔ U+0254 (C9 94); "%20" is already encoded and stays.
+    with StreamServer({"/%C9%9Bky%C9%9B/stream": route}) as server:
+        add_station(project, "ekye", server.url("/ɛkyɛ/stream?name=Ɔdɔ%20FM"))
+        result = scan(project)
+    assert result.returncode == 0, result.stderr
+    assert route.requests == [("/%C9%9Bky%C9%9B/stream?name=%C6%86d%C9%94%20FM", f"127.0.0.1:{server.port}")]
+    capture = captures_by_station(project)["ekye"][0]
+    assert capture.outcome == "match", (capture.error_reason, capture.error_message)
+    assert project.scalar("SELECT track_id FROM detections") == track_ids[B]
+
+
+def test_a_host_with_no_idna_form_is_refused_on_its_link_without_its_password(project):
+    host = "á" * 64 + ".example"  # a DNS label holds at most 63 characters
+    add_station(project, "long", f"http://monitor:S3cretPass@{host}/live")
+    result = scan(project)
+    assert result.returncode == 1, result.stderr
+    capture = captures_by_station(project)["long"][0]
+    assert (capture.outcome, capture.error_reason) == ("error", "refused")
+    assert capture.error_message.startswith(f"stream URL http://{host}/live has a host name that cannot be "
+                                            "written for DNS")
+    assert link_row(project, "long").last_error_reason == "refused"
+    assert "S3cretPass" not in result.stderr + capture.error_message

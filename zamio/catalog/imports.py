@@ -44,6 +44,8 @@ from zamio.files import csvread as cv
 from zamio.files.csvread import ImportReport, Row, RowError
 from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
 from zamio.runtime.progress import Progress, Transactions
+from zamio.streams.errors import StreamRefused
+from zamio.streams.safety import parse_target
 from zamio.values.decimals import PERCENT
 
 CATEGORIES = ("music", "jingle", "ad", "ident")
@@ -208,9 +210,15 @@ def _timezone(name: str) -> str:
 
 
 def _stream_url(row: Row, name: str) -> str:
+    """The URL of column ``name``, stored as written; refused here if the scan could not read it either
+    (``zamio.streams.safety.parse_target``: no host, a bad port, a host with no IDNA form)."""
     url = cv.text(row, name)
     if not url.lower().startswith(("http://", "https://")):
         raise RowError(f"{name} {url!r} must start with http:// or https://")
+    try:
+        parse_target(url)
+    except StreamRefused as error:
+        raise RowError(f"{name}: {error}") from None
     return url
 
 

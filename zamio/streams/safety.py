@@ -5,6 +5,11 @@ every hop is checked before any connection: the scheme must be http(s) and every
 address the host resolves to must be public unless private targets are allowed.
 The connection is then made to exactly the addresses that were checked, so a DNS
 answer that changes between check and connect (DNS rebinding) cannot slip through.
+
+A request carries ASCII only, and station staff write links in their own languages
+(``http://rádio.example/ɛkyɛ``): a host outside ASCII is sent in its IDNA form
+(``xn--rdio-5qa.example``) and the path and query are percent-encoded as UTF-8,
+what is already percent-encoded kept as it is.  A host that has no IDNA form is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from zamio.streams.errors import StreamConnectFailed, StreamRefused, StreamTimeout
 
@@ -47,12 +52,12 @@ class Target:
     """One parsed request target: where to connect and what to ask for."""
 
     scheme: str
-    host: str
+    host: str  # ASCII: a host outside ASCII in its IDNA form
     port: int
-    path: str  # path plus query, as sent on the request line
+    path: str  # path plus query, as sent on the request line (ASCII, percent-encoded)
     username: str | None
     password: str | None
-    url: str  # the full URL, credentials included (never logged; see ``redacted``)
+    url: str  # the full URL as given, credentials included (never logged; see ``redacted``)
 
     @property
     def redacted(self) -> str:
@@ -69,8 +74,9 @@ class Target:
 
 
 def parse_target(url: str) -> Target:
-    """Given a URL, return its :class:`Target`; raise StreamRefused if it is not http(s)
-    or has no host or an invalid port."""
+    """Given a URL, return its :class:`Target`, host and path encoded for the wire (see the
+    module docstring); raise StreamRefused if it is not http(s), has no host, an invalid
+    port or a host with no IDNA form."""
     try:
         parts: SplitResult = urlsplit(url.strip())
         port = parts.port
@@ -86,8 +92,35 @@ def parse_target(url: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
-    return Target(scheme=scheme, host=parts.hostname, port=port or DEFAULT_PORTS[scheme],
-                  path=path, username=parts.username, password=parts.password, url=url.strip())
+    return Target(scheme=scheme, host=wire_host(parts.hostname, url), port=port or DEFAULT_PORTS[scheme],
+                  path=wire_path(path, url), username=parts.username, password=parts.password, url=url.strip())
+
+
+def wire_host(host: str, url: str) -> str:
+    """Given the host of ``url``, return it as DNS and the ``Host`` header take it: an ASCII host
+    unchanged, any other in its IDNA form; raise StreamRefused if it has none."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise StreamRefused(f"stream URL {redact_url(url)} has a host name that cannot be written for DNS "
+                            f"({exc}); check the host name in the stream link") from None
+
+
+#: What a request line carries as written: printable ASCII but the space.  "%" is among them, so what is
+#: already percent-encoded stays as it is.
+REQUEST_LINE_CHARACTERS = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def wire_path(path: str, url: str) -> str:
+    """Given the path (and query) of ``url``, return it with every other character percent-encoded as UTF-8
+    (``/ɛkyɛ`` -> ``/%C9%9Bky%C9%9B``); raise StreamRefused if it is not text UTF-8 can write."""
+    try:
+        return quote(path, safe=REQUEST_LINE_CHARACTERS)
+    except UnicodeEncodeError:
+        raise StreamRefused(f"stream URL {redact_url(url)} holds characters that are not text; "
+                            "check the stream link") from None
 
 
 #: IPv6 ranges whose last 32 bits are an IPv4 address the traffic reaches: NAT64 (RFC 6052) and the
