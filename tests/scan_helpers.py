@@ -4,7 +4,10 @@ them, a fingerprinted catalog in the test database, stations and their stream li
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from zamio.db.tables import (
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint
 from zamio.recognition.index import store_fingerprints
+from zamio.scanning.snippets import SETTLE_SECONDS
 
 CATALOG_SEEDS = (31, 32, 33)  # songs in the catalog
 UNKNOWN_SEEDS = (41, 42, 43)  # songs on air that the catalog does not hold
@@ -165,3 +169,17 @@ def set_links(project: Project, where=None, **values) -> None:
 def make_all_due(project: Project) -> None:
     """What the passing of time does between ticks: every back-off and schedule has run out."""
     set_links(project, next_attempt_at=None, next_due_at=None)
+
+
+def drop(inbox: Path, name: str, audio: bytes, sidecar: dict | str, sidecar_name: str | None = None,
+         settled: bool = True) -> None:
+    """Write a snippet as a device does: audio first, then its side-car."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / name).write_bytes(audio)
+    text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
+    (inbox / (sidecar_name or name + ".json")).write_text(text)
+    # A file still being written is stamped a minute ahead rather than now, so that it
+    # stays unsettled however long the scan takes to start on a busy machine.
+    stamp = time.time() - SETTLE_SECONDS - 5 if settled else time.time() + 60
+    for path in (inbox / name, inbox / (sidecar_name or name + ".json")):
+        os.utime(path, (stamp, stamp))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import time
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from tests.scan_helpers import (  # noqa: F401
     add_station,
     captures_by_station,
     catalog_prints,
+    drop,
     rows,
     scan,
     scan_audio,
@@ -24,20 +25,6 @@ from zamio.db.tables import detections
 from zamio.scanning.snippets import SETTLE_SECONDS
 
 A = CATALOG_SEEDS[0]
-
-
-def drop(inbox: Path, name: str, audio: bytes, sidecar: dict | str, sidecar_name: str | None = None,
-         settled: bool = True) -> None:
-    """Write a snippet as a device does: audio first, then its side-car."""
-    inbox.mkdir(parents=True, exist_ok=True)
-    (inbox / name).write_bytes(audio)
-    text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
-    (inbox / (sidecar_name or name + ".json")).write_text(text)
-    # A file still being written is stamped a minute ahead rather than now, so that it
-    # stays unsettled however long the scan takes to start on a busy machine.
-    stamp = time.time() - SETTLE_SECONDS - 5 if settled else time.time() + 60
-    for path in (inbox / name, inbox / (sidecar_name or name + ".json")):
-        os.utime(path, (stamp, stamp))
 
 
 def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, catalog_prints):
@@ -61,7 +48,8 @@ def test_snippets_are_recorded_once_and_bad_ones_rejected(project, scan_audio, c
     assert capture.chunk_id == "dev7-000123" and capture.outcome == "match"
     assert capture.started_at == datetime(2026, 5, 18, 12, 59, 20, tzinfo=UTC)
     stored = Path(capture.audio_path)
-    assert stored == project.var_dir / "snippets" / "joy" / "dev7-000123.mp3"
+    chunk_hash = hashlib.sha256(b"dev7-000123").hexdigest()[:16]
+    assert stored == project.var_dir / "snippets" / "joy" / f"dev7-000123.{chunk_hash}.mp3"
     assert stored.read_bytes() == scan_audio.mp3(A)
     (detection,) = rows(project, select(detections))
     assert detection.track_id == track_ids[A] and detection.detected_at == capture.started_at

@@ -1,8 +1,10 @@
 """Show whether every scheduled job is succeeding, and what waits for review.
 
 Lists each job of crontab.txt with its schedule, last run, last success, last
-error and items.  With --check, exits 1 naming each job that is overdue (no
-success within twice its period) or failing, for a monitoring system to call.
+error and items, then what waits for review (in the database, and snippets set
+aside in the inbox, SNIPPET_INBOX else var/inbox).  With --check, exits 1 naming
+each job that is overdue (no success within twice its period) or failing, for a
+monitoring system to call.
 
 Examples:
     bin/zamio-status
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from zamio.runtime.runner import Job, JobContext
 from zamio.runtime.schedule import read_crontab
-from zamio.runtime.status import attention, collect, problems, render
+from zamio.runtime.status import attention, attention_files, collect, problems, render
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +44,7 @@ def main(ctx: JobContext) -> int:
     with ctx.transaction(read_only=True) as conn:
         statuses = collect(conn, read_crontab())
         waiting = attention(conn)
+    waiting.update(attention_files(ctx.config.inbox_dir))
     if given.as_json:
         print(json.dumps({"jobs": [s.as_json() for s in statuses], "waiting": waiting}, indent=2))
     else:

@@ -10,14 +10,15 @@ monitoring system to call.
 
 Below the jobs come the items parked for review (tracks that cannot be
 fingerprinted, detections that cannot become plays, plays that cannot be
-priced, dead stream links, undeliverable e-mails): the batch goes on without them, so they are listed
-here rather than lost.
+priced, dead stream links, undeliverable e-mails, snippets whose chunk_id a device reused for other
+audio): the batch goes on without them, so they are listed here rather than lost.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
@@ -43,6 +44,11 @@ ATTENTION_QUERIES = {
         "SELECT count(*) FROM email_outbox WHERE status = 'unknown'"
     ),
 }
+
+#: The reason (first line of ``<name>.reason.txt``) of a snippet set aside in the inbox's
+#: ``rejected/`` folder because its chunk_id was recorded with other audio.
+SNIPPET_CONFLICT_REASON = "chunk_conflict"
+SNIPPET_CONFLICTS = "snippets whose chunk_id was recorded with other audio (in the inbox's rejected/)"
 
 
 @dataclass
@@ -117,6 +123,22 @@ def attention(conn: Connection) -> dict[str, int]:
     """Counts of items parked for review, by kind (only the non-zero ones)."""
     counts = {label: int(conn.execute(text(sql)).scalar() or 0) for label, sql in ATTENTION_QUERIES.items()}
     return {label: count for label, count in counts.items() if count}
+
+
+def attention_files(inbox_dir: Path) -> dict[str, int]:
+    """Counts of files set aside for review in the snippet inbox, by kind (only the non-zero ones)."""
+    folder = inbox_dir / "rejected"
+    conflicts = sum(1 for note in folder.glob("*.reason.txt") if _first_line(note) == SNIPPET_CONFLICT_REASON) \
+        if folder.is_dir() else 0
+    return {SNIPPET_CONFLICTS: conflicts} if conflicts else {}
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as note:
+            return note.readline().strip()
+    except OSError:  # removed meanwhile (cleanup-old-data), or unreadable: not counted
+        return ""
 
 
 def render(statuses: list[JobStatus], waiting: dict[str, int]) -> str:

@@ -88,6 +88,7 @@ class Tally:
     link_failures: int = 0
     snippets: int = 0
     rejected: int = 0
+    retry_later: int = 0
     alerts: int = 0
     busy: int = 0
     fatal: ZamioError | None = None
@@ -145,6 +146,8 @@ def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloud
         progress.note(f"{tally.busy} stations being scanned by another run, left to it")
     if tally.snippets or tally.rejected:
         progress.note(f"{tally.snippets} snippets, {tally.rejected} rejected")
+    if tally.retry_later:
+        progress.note(f"{tally.retry_later} snippets left in the inbox until ACRCloud answers")
     if tally.alerts:
         progress.note(f"{tally.alerts} stream-down e-mails queued")
     if in_gap:
@@ -371,37 +374,67 @@ class _Scan:
 
     def _record_snippet(self, examined: snippets.Examined) -> None:
         snippet = examined.snippet
-        if examined.rejected is not None or examined.duplicate_of is not None:
+        if examined.rejected is not None or examined.earlier is not None:
             self._set_aside(examined)
             return
         assert examined.sidecar is not None and examined.heard is not None and snippet.audio is not None
+        if snippets.retry_later(examined.heard):
+            self._leave_for_later(examined, examined.heard)
+            return
         target = snippets.stored_path(self.settings.snippets_dir, examined.sidecar, snippet.audio)
         facts = CaptureFacts(station_id=int(examined.station_id or 0), source="snippet",
                              started_at=examined.sidecar.started_at, audio=examined.data,
                              chunk_id=examined.sidecar.chunk_id, codec=_codec(examined.data),
                              audio_path=str(target))
         with self.transactions() as conn:
-            record_capture(conn, facts, examined.heard)
+            earlier = self._record_chunk(conn, facts, examined.heard)
+        if earlier is not None:
+            self._set_aside(replace(examined, earlier=earlier))
+            return
         if not self.dry_run:
-            snippets.file_away(snippet, target)
+            snippets.file_away(snippet, target, examined.data)
         self.tally.snippets += 1
         self._count(f"snippet {snippet.name}", examined.heard, link_failure=False)
 
+    @staticmethod
+    def _record_chunk(conn: Connection, facts: CaptureFacts, heard: Heard) -> snippets.Recorded | None:
+        """Record a snippet's capture; return instead the capture its chunk_id was recorded
+        as meanwhile (another file of the chunk in this run, or another host's run)."""
+        assert facts.chunk_id is not None
+        earlier = snippets.recorded_chunk(conn, facts.chunk_id)
+        if earlier is not None:
+            return earlier
+        record_capture(conn, facts, heard)
+        kept = snippets.recorded_chunk(conn, facts.chunk_id)
+        # A host that recorded it at the same moment keeps its row: this audio is then a copy or a conflict.
+        return kept if kept is not None and kept.audio_sha256 != facts.audio_sha256 else None
+
+    def _leave_for_later(self, examined: snippets.Examined, heard: Heard) -> None:
+        """ACRCloud was not asked for a reason of its own (credentials, outage): the
+        snippet stays in the inbox, unrecorded, so a later run identifies it."""
+        log.warning("snippet %s left in the inbox for a later run: %s", examined.snippet.name, heard.error)
+        self.tally.retry_later += 1
+        if heard.fatal is not None and self.tally.fatal is None:
+            self.tally.fatal = heard.fatal
+        self.progress.skipped()
+
     def _set_aside(self, examined: snippets.Examined) -> None:
-        if examined.duplicate_path is not None and not self.dry_run:
-            # Recorded by a run that stopped before moving the file: finish its work.
-            snippets.file_away(examined.snippet, examined.duplicate_path)
-            self.progress.skipped()
-            return
-        error: ItemError
-        if examined.duplicate_of is not None:
-            assert examined.sidecar is not None  # a duplicate is found by its side-car's chunk_id
-            error = snippets.BadSnippet(f"chunk_id {examined.sidecar.chunk_id!r} was already recorded as capture "
-                                        f"{examined.duplicate_of}; this copy is set aside", "duplicate_chunk")
+        earlier = examined.earlier
+        if earlier is not None:
+            assert examined.sidecar is not None  # a recorded chunk is found by its side-car's chunk_id
+            unfinished = snippets.unfinished_path(earlier)
+            if unfinished is not None and snippets.same_audio(earlier, examined.data) and not self.dry_run:
+                # Recorded by a run that stopped before storing the audio: finish its work.
+                snippets.file_away(examined.snippet, unfinished, examined.data)
+                self.progress.skipped()
+                return
+            error: ItemError = snippets.copy_of_recorded(examined.sidecar, earlier, examined.data)
+        else:
+            assert examined.rejected is not None  # set aside: a recorded chunk, else rejected
+            error = examined.rejected
+        if error.reason == "duplicate_chunk":
             self.progress.skipped()
         else:
-            assert examined.rejected is not None  # set aside: a duplicate, else rejected
-            error = examined.rejected
             self.tally.rejected += 1
             self.progress.failed(f"snippet {examined.snippet.name}", error)
         if not self.dry_run:

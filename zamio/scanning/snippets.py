@@ -13,31 +13,42 @@ second guard a snippet is taken only when both files are at least
 next run.
 
 Each snippet becomes a capture like a streamed one (source ``snippet``, key
-``snippet:<chunk_id>``), exactly once per ``chunk_id``.  Then the audio moves to
-``var/snippets/<station_ref>/<chunk_id>.<ext>`` (its path kept in
-``captures.audio_path``) and the side-car is deleted.  A bad side-car, an unknown
-station or undecodable audio moves both files to ``inbox/rejected/`` with a
-``<name>.reason.txt`` beside them; a chunk already recorded is moved there too with
-the reason ``duplicate_chunk``.
+``snippet:<chunk_id>``), exactly once per ``chunk_id``.  Then the bytes that were
+heard and hashed are written to ``var/snippets/<station_ref>/<chunk_id>.<hash><ext>``
+(:func:`stored_path`; the path kept in ``captures.audio_path``), and the inbox file
+and its side-car are deleted: the evidence is a copy, never a link to a file that
+may change.  A bad side-car, an unknown station, undecodable audio or two audio files
+for one side-car move the files to ``inbox/rejected/`` with a ``<name>.reason.txt``
+beside them.  A chunk already recorded is moved there too: with the reason
+``duplicate_chunk`` when its audio is the recorded audio, ``chunk_conflict`` when it
+is other audio under a reused ``chunk_id`` (a device whose counter was reset), which
+waits for a person.
+
+A snippet the ACRCloud fallback could not be asked about for a reason of the service
+(:data:`RETRY_REASONS`: credentials refused, service down or paused) is not
+recorded and stays in the inbox, to be heard again by a later run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, select
 
 from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import captures, stations
 from zamio.runtime.errors import ItemError
+from zamio.runtime.status import SNIPPET_CONFLICT_REASON
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.settings import MAX_SNIPPET_SECONDS
 from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
@@ -49,6 +60,11 @@ MAX_SNIPPET_BYTES = 50_000_000
 MAX_SIDECAR_BYTES = 64_000
 MAX_CHUNK_ID_CHARS = 200
 REJECTED_DIR = "rejected"
+CONFLICT_REASON = SNIPPET_CONFLICT_REASON  # zamio-status counts the snippets set aside with it
+CHUNK_HASH_CHARS = 16  # of the chunk_id's SHA-256 in a stored name: names that read alike stay apart
+#: Fallback outcomes where the service never answered for the snippet, because of its
+#: configuration or its state: the snippet is heard again later, not recorded.
+RETRY_REASONS = frozenset({"acrcloud_auth", "acrcloud_unavailable", "acrcloud_limit", "acrcloud_breaker_open"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 if TYPE_CHECKING:
@@ -63,14 +79,21 @@ class BadSnippet(ItemError):
 
 @dataclass(frozen=True)
 class Snippet:
-    """A side-car found in the inbox and the audio file beside it (None if missing)."""
+    """A side-car found in the inbox and the audio file beside it (None if missing, or
+    if several files could be it: then ``candidates`` holds them)."""
 
     sidecar: Path
     audio: Path | None
+    candidates: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
         return self.audio.name if self.audio is not None else self.sidecar.name
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file of the snippet in the inbox, the side-car last."""
+        return [p for p in (self.audio, *self.candidates) if p is not None] + [self.sidecar]
 
 
 @dataclass(frozen=True)
@@ -90,8 +113,16 @@ class Examined:
     data: bytes = b""
     heard: Heard | None = None
     rejected: ItemError | None = None
-    duplicate_of: int | None = None
-    duplicate_path: Path | None = None  # where a recorded copy's audio should be but is not yet
+    earlier: Recorded | None = None  # the capture already recorded with this chunk_id
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The capture a chunk_id was recorded as."""
+
+    capture_id: int
+    audio_path: str | None
+    audio_sha256: str | None
 
 
 def find_snippets(inbox: Path, now: float | None = None) -> list[Snippet]:
@@ -101,9 +132,9 @@ def find_snippets(inbox: Path, now: float | None = None) -> list[Snippet]:
     now = time.time() if now is None else now
     found = []
     for sidecar in inbox.glob("*.json"):
-        audio = audio_for(sidecar)
-        if all(_settled(p, now) for p in (sidecar, audio) if p is not None):
-            found.append(Snippet(sidecar, audio))
+        snippet = _snippet(sidecar)
+        if all(_settled(p, now) for p in snippet.files):
+            found.append(snippet)
     return sorted(found, key=lambda s: (s.sidecar.stat().st_mtime, s.sidecar.name))
 
 
@@ -114,15 +145,19 @@ def _settled(path: Path, now: float) -> bool:
         return False
 
 
-def audio_for(sidecar: Path) -> Path | None:
-    """The audio file of a side-car: ``X.json`` names ``X`` if it exists, else the one
-    other file whose name is ``X.<extension>``."""
+def _snippet(sidecar: Path) -> Snippet:
+    found = audio_candidates(sidecar)
+    return Snippet(sidecar, found[0]) if len(found) == 1 else Snippet(sidecar, None, tuple(found))
+
+
+def audio_candidates(sidecar: Path) -> list[Path]:
+    """The files that may be a side-car's audio: ``X`` alone if it exists, else every
+    ``X.<extension>`` (one is the audio; several are ambiguous)."""
     stem = sidecar.with_suffix("")
     if stem.is_file():
-        return stem
-    others = [p for p in sidecar.parent.iterdir()
-              if p.is_file() and p != sidecar and p.suffix != ".json" and p.stem == stem.name]
-    return others[0] if len(others) == 1 else None
+        return [stem]
+    return sorted(p for p in sidecar.parent.iterdir()
+                  if p.is_file() and p != sidecar and p.suffix != ".json" and p.stem == stem.name)
 
 
 def read_sidecar(path: Path) -> Sidecar:
@@ -172,15 +207,13 @@ def examine(snippet: Snippet, engine: Engine, recogniser: Recogniser) -> Examine
     except ItemError as bad:
         return Examined(snippet, rejected=bad)
     with transaction(engine, read_only=True) as conn:
-        station_id, duplicate = _station_and_duplicate(conn, sidecar)
+        station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == sidecar.station_ref)).scalar()
+        earlier = recorded_chunk(conn, sidecar.chunk_id)
     if station_id is None:
         return Examined(snippet, sidecar, rejected=BadSnippet(
             f"{snippet.sidecar.name}: no station has station_ref {sidecar.station_ref!r}", "unknown_station"))
-    if duplicate is not None:
-        unfinished = Path(duplicate.audio_path) if duplicate.audio_path else None
-        if unfinished is not None and unfinished.exists():
-            unfinished = None
-        return Examined(snippet, sidecar, station_id, duplicate_of=duplicate.id, duplicate_path=unfinished)
+    if earlier is not None:
+        return Examined(snippet, sidecar, station_id, data, earlier=earlier)
     heard = recogniser.hear(data, probe_codec(data), snippet.name, MAX_SNIPPET_SECONDS)
     if heard.outcome == "error":
         return Examined(snippet, sidecar, station_id, rejected=heard.error)
@@ -188,6 +221,10 @@ def examine(snippet: Snippet, engine: Engine, recogniser: Recogniser) -> Examine
 
 
 def _read_audio(snippet: Snippet) -> bytes:
+    if snippet.candidates:
+        names = ", ".join(p.name for p in snippet.candidates)
+        raise BadSnippet(f"{snippet.sidecar.name} could belong to any of {names}; send one audio file per "
+                         "side-car", "ambiguous_audio")
     if snippet.audio is None:
         raise BadSnippet(f"{snippet.sidecar.name} has no audio file beside it (expected "
                          f"{snippet.sidecar.with_suffix('').name} or {snippet.sidecar.stem}.<ext>)", "missing_audio")
@@ -196,28 +233,70 @@ def _read_audio(snippet: Snippet) -> bytes:
     return snippet.audio.read_bytes()
 
 
-def _station_and_duplicate(conn: Connection, sidecar: Sidecar) -> tuple[int | None, Row[*tuple[Any, ...]] | None]:
-    station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == sidecar.station_ref)).scalar()
-    duplicate = conn.execute(select(captures.c.id, captures.c.audio_path)
-                             .where(captures.c.chunk_id == sidecar.chunk_id)).first()
-    return station_id, duplicate
+def recorded_chunk(conn: Connection, chunk_id: str) -> Recorded | None:
+    """The capture already recorded with ``chunk_id``, if any."""
+    row = conn.execute(select(captures.c.id, captures.c.audio_path, captures.c.audio_sha256)
+                       .where(captures.c.chunk_id == chunk_id)).first()
+    return None if row is None else Recorded(row.id, row.audio_path, row.audio_sha256)
+
+
+def same_audio(earlier: Recorded, data: bytes) -> bool:
+    """Whether ``data`` is the audio ``earlier`` was recorded with (a capture without a hash cannot tell)."""
+    return earlier.audio_sha256 is None or earlier.audio_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def unfinished_path(earlier: Recorded) -> Path | None:
+    """Where a recorded capture's audio should be kept but is not: a run stopped before storing it."""
+    if not earlier.audio_path or Path(earlier.audio_path).exists():
+        return None
+    return Path(earlier.audio_path)
+
+
+def copy_of_recorded(sidecar: Sidecar, earlier: Recorded, data: bytes) -> BadSnippet:
+    """Why a snippet whose chunk_id is recorded already is set aside: a copy, or a conflict."""
+    if same_audio(earlier, data):
+        return BadSnippet(f"chunk_id {sidecar.chunk_id!r} was already recorded as capture "
+                          f"{earlier.capture_id}; this copy is set aside", "duplicate_chunk")
+    return BadSnippet(f"chunk_id {sidecar.chunk_id!r} was already recorded as capture {earlier.capture_id} "
+                      f"with other audio (sha256 {earlier.audio_sha256}, this file's is "
+                      f"{hashlib.sha256(data).hexdigest()}); the device reused the chunk_id (a counter reset?): "
+                      "check which recording is right and send this one again under a new chunk_id",
+                      CONFLICT_REASON)
+
+
+def retry_later(heard: Heard) -> bool:
+    """Whether the fallback could not be asked about this snippet for a reason of the service."""
+    return heard.error is not None and heard.error.reason in RETRY_REASONS
 
 
 def stored_path(snippets_dir: Path, sidecar: Sidecar, audio: Path) -> Path:
-    """Where a recorded snippet's audio is kept: ``<snippets_dir>/<station>/<chunk_id><ext>``."""
-    return snippets_dir / _safe(sidecar.station_ref) / (_safe(sidecar.chunk_id) + audio.suffix.lower())
+    """Where a recorded snippet's audio is kept: ``<snippets_dir>/<station>/<chunk_id>.<hash><ext>``.
+
+    The chunk_id is made safe for a file name, so ``dev/9`` and ``dev_9`` read alike;
+    the start of the chunk_id's SHA-256 keeps their files apart."""
+    digest = hashlib.sha256(sidecar.chunk_id.encode("utf-8")).hexdigest()[:CHUNK_HASH_CHARS]
+    return snippets_dir / _safe(sidecar.station_ref) / f"{_safe(sidecar.chunk_id)}.{digest}{audio.suffix.lower()}"
 
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("._") or "_"
 
 
-def file_away(snippet: Snippet, target: Path) -> None:
-    """Move a recorded snippet's audio to ``target`` and delete its side-car."""
-    if snippet.audio is not None and snippet.audio.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(snippet.audio, target)
-    snippet.sidecar.unlink(missing_ok=True)
+def file_away(snippet: Snippet, target: Path, data: bytes) -> None:
+    """Keep ``data``, the audio read, hashed and heard, at ``target``; then delete the
+    snippet's files from the inbox.
+
+    The bytes are written rather than the file moved: an inbox file given as a symlink
+    (or changed since it was read) must not become, or alter, the evidence."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    with open(partial, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, target)
+    for path in snippet.files:
+        path.unlink(missing_ok=True)  # a symlink goes, never the file it points to
 
 
 def reject(snippet: Snippet, error: ItemError) -> Path:
@@ -225,8 +304,8 @@ def reject(snippet: Snippet, error: ItemError) -> Path:
     folder = snippet.sidecar.parent / REJECTED_DIR
     folder.mkdir(exist_ok=True)
     suffix = "" if not (folder / snippet.sidecar.name).exists() else f".{int(time.time() * 1000)}"
-    for path in (snippet.audio, snippet.sidecar):
-        if path is not None and path.exists():
+    for path in snippet.files:
+        if path.exists() or path.is_symlink():
             shutil.move(path, folder / (path.name + suffix))
     note = folder / f"{snippet.sidecar.with_suffix('').name}{suffix}.reason.txt"
     note.write_text(f"{error.reason}\n{error}\n", "utf-8")
