@@ -79,11 +79,13 @@ def test_a_share_table_loads_whole_or_not_at_all(project: Project, tmp_path: Pat
     assert project.script("import-catalog", "--contributors", str(good)).returncode == 0
     shares = project.query("SELECT party_ref, role, share_percent, email FROM contributors ORDER BY party_ref")
     assert [(r[0], r[1], Decimal(str(r[2])), r[3]) for r in shares] == [
-        ("00014107338", "composer", Decimal("50"), "kwame@example.com"), ("ama-serwaa", "lyricist", Decimal("50"), None)]
+        ("00014107338", "composer", Decimal("50"), "kwame@example.com"),
+        ("ama-serwaa", "lyricist", Decimal("50"), None)]
 
 
 def test_reimport_is_idempotent_and_updates_in_place(project: Project, tmp_path: Path) -> None:
-    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
+    tracks = write(tmp_path, "tracks.csv",
+                   "track_ref,title,artist,audio_path\nGH-1,One,Ama,a.wav\nGH-2,Two,Ama,b.wav\n")
     stations = write(tmp_path, "stations.csv", STATIONS.splitlines()[0] + "\n" + STATIONS.splitlines()[1] + "\n")
     for _ in range(2):
         result = project.script("import-catalog", "--tracks", str(tracks), "--stations", str(stations))

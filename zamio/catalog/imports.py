@@ -93,7 +93,8 @@ def ensure_publisher(conn: Connection, name: str) -> int:
 def upsert_track(conn: Connection, row: Row, folder: Path) -> int:
     """Insert or update the track of one CSV row; return its id.  Raise RowError on a bad field."""
     values = _track_values(conn, row, folder)
-    old = conn.execute(select(tracks.c.id, tracks.c.audio_path).where(tracks.c.track_ref == values["track_ref"])).first()
+    old = conn.execute(select(tracks.c.id, tracks.c.audio_path)
+                       .where(tracks.c.track_ref == values["track_ref"])).first()
     now = utcnow()
     upsert(conn, tracks, [dict(values, created_at=now, updated_at=now)], keys=["track_ref"],
            update=[*values, "updated_at"])

@@ -89,7 +89,8 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
                     yield line, {name: _cell(cells, i) for i, name in wanted}
                 line = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as error:
-            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); fix it and import again") from None
+            raise DataError(f"{path} line {line}: the file is not valid CSV ({error}); "
+                            "fix it and import again") from None
 
 
 def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
