@@ -589,7 +589,8 @@ def _rows(conn, table, columns: list[str], last: int) -> list[tuple]:  # noqa: A
 def _books(engine: Engine, last: int) -> tuple[list[tuple], list[tuple], list[tuple]]:
     with engine.connect() as conn:
         return (_rows(conn, play_logs, list(PLAY_COMPARED), last),
-                _rows(conn, royalty_pricings, PRICING_COMPARED, last), _rows(conn, royalty_ledger, LEDGER_COMPARED, last))
+                _rows(conn, royalty_pricings, PRICING_COMPARED, last),
+                _rows(conn, royalty_ledger, LEDGER_COMPARED, last))
 
 
 def _recipient_totals(lines: list[tuple]) -> dict[tuple, tuple[int, Decimal]]:

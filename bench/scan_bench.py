@@ -27,8 +27,9 @@ The fingerprinted SQLite catalog is built once per working folder and copied per
 (rebuilt when the fingerprint, recognition or schema code changes; a checkout given
 to ``--compare-root`` must recognise with the same fingerprint code, or it matches
 nothing).  Each run's folder keeps the scanner's ``-vv`` log (``scan.log``): every
-5 s the captures in flight, those waiting to be heard and the hearing pace.  ``cores_used`` is the scanner's CPU over the wall time: what it got of
-a machine that may be shared.
+5 s the captures in flight, those waiting to be heard and the hearing pace.
+``cores_used`` is the scanner's CPU over the wall time: what it got of a machine
+that may be shared.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def build_database(url: str, catalog_files: list[Path]) -> dict[str, int]:
         for path in catalog_files:
             samples = audio.decode_file(path)
             track = conn.execute(insert(tracks).values(track_ref=path.stem, title=path.stem, artist_id=artist,
-                                                       created_at=now, updated_at=now).returning(tracks.c.id)).scalar_one()
+                                                       created_at=now, updated_at=now)
+                                 .returning(tracks.c.id)).scalar_one()
             store_fingerprints(conn, track, fingerprint.fingerprint(samples), path.stem, samples.size / 8000)
             ids[path.stem] = track
     engine.dispose()
@@ -99,7 +101,8 @@ def build_database(url: str, catalog_files: list[Path]) -> dict[str, int]:
 
 def catalog_database(workdir: Path, run_dir: Path) -> tuple[str, dict[str, int]]:
     """A copy of the fingerprinted SQLite catalog in ``run_dir``, built once per source version."""
-    sources = [ROOT / "zamio" / "fingerprint.py", ROOT / "zamio" / "recognition.py", *sorted((ROOT / "sql").glob("*.sql"))]
+    sources = [ROOT / "zamio" / "fingerprint.py", ROOT / "zamio" / "recognition.py",
+               *sorted((ROOT / "sql").glob("*.sql"))]
     key = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
     template, ids_file = workdir / f"catalog-{key}.db", workdir / f"catalog-{key}.json"
     if not template.exists() or not ids_file.exists():
@@ -199,7 +202,8 @@ def bench_one(count: int, args: argparse.Namespace, catalog, workdir: Path, scan
               "scanner_cpu_s": round(cpu, 1),
               "server_cpu_s": round(server_cpu, 1), **score(url, truth, ids),
               "summary": stderr.strip().splitlines()[-1] if stderr.strip() else "",
-              "hearing": next((line.split("hearing: ", 1)[1] for line in stderr.splitlines() if "hearing: " in line), "")}
+              "hearing": next((line.split("hearing: ", 1)[1] for line in stderr.splitlines()
+                               if "hearing: " in line), "")}
     result["cores_used"] = round(cpu / max(wall, 1e-9), 2)  # what the scanner got of the (shared) machine
     result["cpu_per_capture_s"] = round(cpu / max(1, result["captures"]), 3)
     result["stations_per_tick_by_cpu"] = int(TICK_CORE_SECONDS / max(1e-9, result["cpu_per_capture_s"]))

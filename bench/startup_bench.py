@@ -68,8 +68,10 @@ def lock_contention_ms(env: dict[str, str]) -> float:
 
     engine = open_engine(load_config(env).database_url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS test_items (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'todo')"))
-        conn.execute(text("CREATE TABLE IF NOT EXISTS test_results (item_id INTEGER NOT NULL UNIQUE, value INTEGER NOT NULL)"))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS test_items "
+                          "(id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'todo')"))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS test_results "
+                          "(item_id INTEGER NOT NULL UNIQUE, value INTEGER NOT NULL)"))
         conn.execute(text("INSERT INTO test_items (id) VALUES (1), (2), (3), (4), (5)"))
     job = str(ROOT / "tests" / "jobs" / "process-items")
     holder = subprocess.Popen([sys.executable, job, "--sleep", "1", "-q"], env=env)

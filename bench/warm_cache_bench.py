@@ -62,28 +62,29 @@ def fill(engine, plays: int) -> None:
         f"{moment(d, '0')} FROM {sequence(d, PUBLISHERS)}",
         f"INSERT INTO artists (id, artist_ref, name, publisher_id, created_at) SELECT n, 'A' || n, 'Artist ' || n, "
         f"CASE WHEN n % 3 = 0 THEN NULL ELSE n % {PUBLISHERS} + 1 END, {moment(d, '0')} FROM {sequence(d, ARTISTS)}",
-        f"INSERT INTO tracks (id, track_ref, title, artist_id, publisher_id, created_at, updated_at) SELECT n, 'T' || n, "
-        f"'Track ' || n, n % {ARTISTS} + 1, CASE WHEN n % 5 = 0 THEN n % {PUBLISHERS} + 1 END, {moment(d, '0')}, "
-        f"{moment(d, '0')} FROM {sequence(d, TRACKS)}",
+        f"INSERT INTO tracks (id, track_ref, title, artist_id, publisher_id, created_at, updated_at) "
+        f"SELECT n, 'T' || n, 'Track ' || n, n % {ARTISTS} + 1, CASE WHEN n % 5 = 0 THEN n % {PUBLISHERS} + 1 END, "
+        f"{moment(d, '0')}, {moment(d, '0')} FROM {sequence(d, TRACKS)}",
         f"INSERT INTO stations (id, station_ref, name, station_class, created_at) SELECT n, 'S' || n, 'Station ' || n, "
         f"'class_a', {moment(d, '0')} FROM {sequence(d, STATIONS)}",
         f"INSERT INTO stream_links (station_id, url, last_success_at, created_at) SELECT n, "
         f"'http://s' || n || '.example/live', {moment(d, 'n * 60')}, {moment(d, '0')} FROM {sequence(d, STATIONS)}",
         # Track choice skewed towards low ids (a few hits, a long tail), like real airplay.
         f"INSERT INTO play_logs (id, play_key, station_id, track_id, recording_key, source, started_at, ended_at, "
-        f"duration_seconds, status, detection_count, confidence_avg, created_at) SELECT n, 'p' || n, n % {STATIONS} + 1, "
-        f"t, 'track:' || t, 'local', {at}, {at}, 120 + n % 180, "
+        f"duration_seconds, status, detection_count, confidence_avg, created_at) "
+        f"SELECT n, 'p' || n, n % {STATIONS} + 1, t, 'track:' || t, 'local', {at}, {at}, 120 + n % 180, "
         f"CASE WHEN n % 50 = 0 THEN 'superseded' ELSE 'final' END, 1, 0.5 + (n % 50) / 100.0, {at} "
         f"FROM (SELECT n, ((n * 104729) % {TRACKS}) * ((n * 31) % {TRACKS}) / {TRACKS} + 1 AS t "
         f"FROM {sequence(d, plays)}) chosen",
-        f"INSERT INTO captures (id, capture_key, station_id, source, started_at, seconds, outcome, created_at) SELECT n, "
-        f"'c' || n, n % {STATIONS} + 1, 'stream', {at}, 20, CASE WHEN n % 4 = 0 THEN 'no_match' ELSE 'match' END, {at} "
-        f"FROM {sequence(d, plays // 4)}",
+        f"INSERT INTO captures (id, capture_key, station_id, source, started_at, seconds, outcome, created_at) "
+        f"SELECT n, 'c' || n, n % {STATIONS} + 1, 'stream', {at}, 20, "
+        f"CASE WHEN n % 4 = 0 THEN 'no_match' ELSE 'match' END, {at} FROM {sequence(d, plays // 4)}",
         f"INSERT INTO detections (capture_id, station_id, detected_at, source, track_id, confidence, created_at) "
         f"SELECT n, n % {STATIONS} + 1, {at}, 'local', n % {TRACKS} + 1, 0.5 + (n % 50) / 100.0, {at} "
         f"FROM {sequence(d, plays // 4)} WHERE n % 4 <> 0",
-        f"INSERT INTO royalty_ledger (entry_key, play_id, version, kind, recipient_type, recipient_ref, amount, currency, "
-        f"created_at) SELECT 'e' || n, n, 1, 'share', CASE WHEN n % 2 = 0 THEN 'artist' ELSE 'publisher' END, "
+        f"INSERT INTO royalty_ledger (entry_key, play_id, version, kind, recipient_type, recipient_ref, amount, "
+        f"currency, created_at) "
+        f"SELECT 'e' || n, n, 1, 'share', CASE WHEN n % 2 = 0 THEN 'artist' ELSE 'publisher' END, "
         f"CASE WHEN n % 2 = 0 THEN 'A' || (n % {ARTISTS} + 1) ELSE 'P' || (n % {PUBLISHERS} + 1) END, 1000 + n % 9000, "
         f"'GHS', {moment(d, '0')} FROM {sequence(d, plays // 5)}",
     ]

@@ -124,7 +124,8 @@ def store_catalog(conn, files: dict[str, Path]) -> dict[str, int]:
     ids = add_tracks(conn, files)
     for ref, path in files.items():
         samples = read_song(path)
-        store_fingerprints(conn, ids[ref], fingerprint.fingerprint(samples), "0" * 64, samples.size / audio.ANALYSIS_RATE)
+        store_fingerprints(conn, ids[ref], fingerprint.fingerprint(samples), "0" * 64,
+                           samples.size / audio.ANALYSIS_RATE)
     return ids
 
 

@@ -133,8 +133,8 @@ def scan(project: Project, *args: str, timeout: float = 90, **env: str) -> subpr
 
 def captures_by_station(project: Project) -> dict[str, list]:
     """Every capture, grouped by station_ref, oldest first."""
-    found = rows(project, select(stations.c.station_ref, captures).join(stations, stations.c.id == captures.c.station_id)
-                 .order_by(captures.c.id))
+    found = rows(project, select(stations.c.station_ref, captures)
+                 .join(stations, stations.c.id == captures.c.station_id).order_by(captures.c.id))
     grouped: dict[str, list] = {}
     for row in found:
         grouped.setdefault(row.station_ref, []).append(row)

@@ -230,7 +230,8 @@ def create_postgres_database(*, empty: bool = False) -> tuple[str, str]:
             while True:
                 template = postgres_template()
                 try:
-                    _while_in_use(lambda: cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+                    _while_in_use(
+                        lambda template=template: cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
                     break
                 except psycopg2.errors.InvalidCatalogName:  # dropped as stale by a run of other migrations
                     if time.monotonic() > deadline:
@@ -270,7 +271,8 @@ def migrated_sqlite_url(path: Path) -> str:
 
 
 def script_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment a script gets in tests: this database, a private var/ and .env, nothing inherited that matters."""
+    """The environment a script gets in tests: this database, a private var/ and .env, nothing inherited
+    that matters."""
     env_file = var_dir / "test.env"
     var_dir.mkdir(parents=True, exist_ok=True)
     env_file.touch()

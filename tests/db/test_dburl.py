@@ -14,7 +14,8 @@ from zamio.runtime.errors import EXIT_CONFIG, ConfigError
 
 def test_sqlite_urls_name_their_file_or_memory() -> None:
     absolute = parse_database_url("sqlite:////var/lib/zamio/zamio.db")
-    assert (absolute.kind, absolute.sqlite_file, absolute.libpq_dsn) == ("sqlite", Path("/var/lib/zamio/zamio.db"), None)
+    assert (absolute.kind, absolute.sqlite_file, absolute.libpq_dsn) == (
+        "sqlite", Path("/var/lib/zamio/zamio.db"), None)
     assert parse_database_url("sqlite:///var/zamio.db").sqlite_file == Path("var/zamio.db")
     assert parse_database_url("sqlite:///var/zamio.db?timeout=5").sqlite_file == Path("var/zamio.db")
     for memory in ("sqlite://", "sqlite:///:memory:"):

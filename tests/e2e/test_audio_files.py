@@ -27,7 +27,7 @@ MP3_LOOKALIKE = b"\xff\xfb\x90\x00" + bytes(range(256)) * 8
 
 def last_errors(project: Project) -> dict[str, str | None]:
     rows = project.query("SELECT t.track_ref, w.last_error FROM fingerprint_work w JOIN tracks t ON t.id = w.track_id")
-    return {ref: error for ref, error in rows}
+    return dict(rows)
 
 
 def huge_sparse_file(path: Path) -> Path:

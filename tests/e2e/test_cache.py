@@ -101,8 +101,8 @@ def _plays(conn, rng: random.Random, now: datetime, count: int, days: int) -> li
                              "started_at": started, "seconds": 20, "audio_sha256": f"{n:064x}",
                              "audio_path": f"snippets/{n}.ogg", "outcome": "match", "created_at": started})
         confidence = round(rng.uniform(0.3, 1.0), 3)
-        detection_rows.append({"id": n, "capture_id": n, "station_id": station, "detected_at": started, "source": source,
-                               "track_id": track, "title": None if track else "Foreign Hit",
+        detection_rows.append({"id": n, "capture_id": n, "station_id": station, "detected_at": started,
+                               "source": source, "track_id": track, "title": None if track else "Foreign Hit",
                                "artist": None if track else "Some Band", "confidence": confidence,
                                "convert_status": "done", "created_at": started})
         status = "superseded" if n % 17 == 0 else "duplicate" if n % 19 == 0 else "final"

@@ -43,8 +43,8 @@ def old_world(project: Project) -> None:
             {"key": "charts:week", "value": "{}", "schema_version": 1, "computed_at": now,
              "expires_at": now + timedelta(hours=1)}])
         conn.execute(insert(email_outbox), [
-            {"dedupe_key": key, "recipient": "a@example.org", "subject": "s", "body_text": "t", "template": "job_failing",
-             "status": status, "created_at": at, "sent_at": at if status == "sent" else None}
+            {"dedupe_key": key, "recipient": "a@example.org", "subject": "s", "body_text": "t",
+             "template": "job_failing", "status": status, "created_at": at, "sent_at": at if status == "sent" else None}
             for key, status, at in [("old-sent", "sent", YEARS_AGO), ("new-sent", "sent", now),
                                     ("old-failed", "failed", YEARS_AGO)]])
         conn.execute(insert(job_runs), [

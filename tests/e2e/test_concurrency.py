@@ -1,4 +1,5 @@
-"""Concurrency at the production cadence: SQLite writers never see 'database is locked'; PostgreSQL claimers split a queue."""
+"""Concurrency at the production cadence: SQLite writers never see 'database is locked';
+PostgreSQL claimers split a queue."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ WRITER = textwrap.dedent(
         try:
             with transaction(engine) as conn:
                 # read, then write: the pattern that fails at once without BEGIN IMMEDIATE
-                top = conn.execute(text("SELECT coalesce(max(n), 0) FROM soak WHERE writer = :w"), {{"w": name}}).scalar()
+                top = conn.execute(text("SELECT coalesce(max(n), 0) FROM soak WHERE writer = :w"),
+                                   {{"w": name}}).scalar()
                 for i in range(20):
                     conn.execute(text("INSERT INTO soak (writer, n) VALUES (:w, :n)"), {{"w": name, "n": top + i + 1}})
             writes += 1
@@ -87,9 +89,9 @@ def test_an_expired_lease_is_claimed_again_and_counts_the_attempt(project: Proje
     from zamio.db.types import UTCDateTime
     from zamio.runtime import leases
 
-    queue = Table("lease_q", MetaData(), Column("id", Integer, primary_key=True), Column("attempts", Integer, nullable=False),
-                  Column("next_attempt_at", UTCDateTime), Column("last_error", Text), Column("lease_owner", Text),
-                  Column("lease_expires_at", UTCDateTime))
+    queue = Table("lease_q", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("attempts", Integer, nullable=False), Column("next_attempt_at", UTCDateTime),
+                  Column("last_error", Text), Column("lease_owner", Text), Column("lease_expires_at", UTCDateTime))
     queue.create(project.engine)
     project.execute("INSERT INTO lease_q (id, attempts) VALUES (1, 0)")
     with transaction(project.engine) as conn:

@@ -129,7 +129,7 @@ def test_every_csv_written_quotes_formula_text_and_keeps_numbers(project: Projec
     (reversal,) = [row for row in rows if row[header.index("kind")] == "reversal"]
     assert (reversal[header.index("amount")], reversal[header.index("amount_units")]) == ("-1.50", "-15000")
     # The suspense report: T-SUM's 15000 units held for bad shares, its title and artist quoted.
-    suspense = [row for row in read_rows(paths[-1].parent / "suspense.csv")]
+    suspense = list(read_rows(paths[-1].parent / "suspense.csv"))
     (held,) = [row for row in suspense[1:] if row[suspense[0].index("reason")] == "bad_shares"]
     assert (held[suspense[0].index("title")], held[suspense[0].index("artist")]) == ("'" + SUM, "'" + CMD)
     assert held[suspense[0].index("amount_units")] == "15000"

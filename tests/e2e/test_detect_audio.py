@@ -78,7 +78,8 @@ def test_record_stores_captures_and_detections_once(project: Project, song_files
     assert captures[2].error_reason in ("corrupt_audio", "not_audio")
     detection = project.query("SELECT track_id, source, offset_seconds, confidence, title FROM detections")
     assert len(detection) == 1
-    assert (detection[0].track_id, detection[0].source, detection[0].title) == (ids["song-22"], "local", "Title song-22")
+    assert (detection[0].track_id, detection[0].source, detection[0].title) == (
+        ids["song-22"], "local", "Title song-22")
     assert abs(detection[0].offset_seconds - 5.0) < 0.2
     naive = project.script("detect-audio", "--record", "--station", "peace-fm", "--at", "2026-03-01T10:00:00",
                            str(clips["mp3"]))

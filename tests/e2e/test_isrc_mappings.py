@@ -180,8 +180,7 @@ def test_two_runs_at_once_leave_one_row_per_isrc(project: Project) -> None:
     race([threading.Thread(target=one_run, args=(engine,)) for engine in engines], engines)
     assert project.scalar("SELECT count(*) FROM isrc_mappings") == PLAYS
     assert project.scalar("SELECT count(DISTINCT isrc) FROM isrc_mappings") == PLAYS
-    statuses = {status: n for status, n in project.query("SELECT status, count(*) FROM isrc_mappings "
-                                                         "GROUP BY status")}
+    statuses = dict(project.query("SELECT status, count(*) FROM isrc_mappings GROUP BY status"))
     assert statuses == {"mapped": 834, "ambiguous": 833, "unknown": 833}
     # Each ISRC was decided by one run: what the two counted adds up to what is stored.
     assert decided[0] + decided[1] == Counter(mapped=834, ambiguous=833)

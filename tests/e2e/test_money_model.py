@@ -18,9 +18,9 @@ files, with sums computed here from the rows, never by the code's own queries:
 
 Two drivers share the steps and invariants: seeded histories of exactly ``ZAMIO_MODEL_STEPS``
 steps (always long, always ending priced and closed), and hypothesis's own exploration, which
-shrinks a failing history to its shortest form.  CI runs a few derandomised examples per database (``ZAMIO_MODEL_EXAMPLES``, default 3, of
-``ZAMIO_MODEL_STEPS`` steps, default 10); a longer run sets them higher, and
-``ZAMIO_MODEL_RANDOM=1`` draws new histories each time.
+shrinks a failing history to its shortest form.  CI runs a few derandomised examples per
+database (``ZAMIO_MODEL_EXAMPLES``, default 3, of ``ZAMIO_MODEL_STEPS`` steps, default 10); a
+longer run sets them higher, and ``ZAMIO_MODEL_RANDOM=1`` draws new histories each time.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ AIRINGS = [("joy", "t0", 2), ("joy", "t1", 3), ("peace", "t2", 4), ("peace", "t0
 TRACKS = {"t0": "GHA012600001", "t1": "GHA012600002", "t2": "GBAYE0601498", "t3": "GHA012600099"}
 PARTNERS = ["monitor", "station-log", "society"]
 #: Per-second cycles pay March's plays; pool cycles spread the licence fees over April's and May's.
-CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05", "per_second"), "2026-03-b": ("2026-03-06", "2026-03-31", "per_second"),
+CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05", "per_second"),
+          "2026-03-b": ("2026-03-06", "2026-03-31", "per_second"),
           "2026-04": ("2026-04-01", "2026-04-30", "pool"), "2026-05": ("2026-05-01", "2026-05-31", "pool")}
 #: An annual fee, and an awkward one whose days cross the pool cycles (GHS 10.00 over 61 days).
 LICENCE_FEES = "station_ref,period_from,period_to,amount,currency\n" \
@@ -238,7 +239,8 @@ class MoneyHistory(RuleBasedStateMachine):
         if not hasattr(self, "world"):
             return
         plays = self.project.query(
-            "SELECT p.id, p.station_id, p.started_at, p.status FROM play_logs p WHERE p.status IN ('final', 'duplicate')")
+            "SELECT p.id, p.station_id, p.started_at, p.status FROM play_logs p "
+            "WHERE p.status IN ('final', 'duplicate')")
         standing = {row[0] for row in self.project.query(
             "SELECT r.play_id FROM royalty_pricings r WHERE r.status <> 'reversed' AND NOT EXISTS ("
             " SELECT 1 FROM royalty_pricings n WHERE n.play_id = r.play_id AND n.version > r.version)")}
@@ -331,7 +333,8 @@ class MoneyHistory(RuleBasedStateMachine):
         pending: dict[tuple, int] = defaultdict(int)
         for row in self.project.query(
                 "SELECT l.recipient_type, l.recipient_ref, l.amount FROM royalty_ledger l WHERE l.cycle_id IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM cycle_pricings c WHERE c.play_id = l.play_id AND c.version = l.version)"):
+                "AND NOT EXISTS (SELECT 1 FROM cycle_pricings c "
+                "WHERE c.play_id = l.play_id AND c.version = l.version)"):
             pending[(NOT_IN_A_CYCLE, row.recipient_type, row.recipient_ref)] += int(row.amount)
         for artist_id, ref in self.project.query("SELECT id, artist_ref FROM artists"):
             dashboard = json.loads(self.project.scalar("SELECT value FROM cache_entries WHERE key = :k",

@@ -165,7 +165,8 @@ def test_last_30_days_report_matches_the_warm_cache(world: Project) -> None:
 
 def test_dry_run_writes_nothing_and_unknown_refs_are_usage_errors(world: Project) -> None:
     out = world.tmp_path / "nothing"
-    dry = world.script("generate-analytics-report", "--type", "publisher", "--ref", "P1", "--dry-run", "--out", str(out))
+    dry = world.script("generate-analytics-report", "--type", "publisher", "--ref", "P1", "--dry-run",
+                       "--out", str(out))
     assert dry.returncode == 0 and "would write" in dry.stderr and not out.exists()
     missing = world.script("generate-analytics-report", "--type", "station", "--ref", "NOPE")
     assert missing.returncode == 2 and "no station with ref or id 'NOPE'" in missing.stderr

@@ -127,8 +127,10 @@ def test_a_share_correction_is_booked_as_reversals_and_new_lines(project: Projec
     books.contributor(track, "yaw", "Yaw", "50")
     play = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
     price(project)
-    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'ama'", s="70" if project.is_sqlite else Decimal(70))
-    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'yaw'", s="30" if project.is_sqlite else Decimal(30))
+    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'ama'",
+                    s="70" if project.is_sqlite else Decimal(70))
+    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'yaw'",
+                    s="30" if project.is_sqlite else Decimal(30))
     assert price(project).booked == 0  # the hourly run re-examines only suspense; nothing moves
     stats = price(project, recalculate=True)
     assert stats.statuses == {"priced": 1}
@@ -153,7 +155,9 @@ def test_a_superseded_play_is_reversed_and_its_new_version_priced(project: Proje
     new = books.play(station, utc("2026-03-02 12:00"), 180, track_id=track, play_key="airing-1", version=2,
                      supersedes_id=old)
     price(project)
-    assert lines(project, old) == {"share:artist:art-1": 15000, f"reversal:{project.scalar('SELECT id FROM royalty_ledger WHERE play_id = :p AND version = 1', p=old)}": -15000}
+    assert lines(project, old) == {
+        "share:artist:art-1": 15000,
+        f"reversal:{project.scalar('SELECT id FROM royalty_ledger WHERE play_id = :p AND version = 1', p=old)}": -15000}
     assert lines(project, new) == {"share:artist:art-1": 27000}  # 0.015 × 1.0 × 180 s
     assert project.scalar("SELECT sum(amount) FROM royalty_ledger") == 27000
 

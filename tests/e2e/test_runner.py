@@ -28,13 +28,15 @@ def make_items(project: Project, count: int) -> None:
 
 
 def table_digest(project: Project) -> str:
-    rows = project.query("SELECT i.id, i.state, r.value FROM test_items i LEFT JOIN test_results r ON r.item_id = i.id ORDER BY i.id")
+    rows = project.query("SELECT i.id, i.state, r.value FROM test_items i "
+                         "LEFT JOIN test_results r ON r.item_id = i.id ORDER BY i.id")
     return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
 
 
 def last_run(project: Project, job: str = "process-items"):
     return project.query(
-        "SELECT status, exit_code, items_ok, items_failed, error FROM job_runs WHERE job = :j ORDER BY id DESC LIMIT 1", j=job
+        "SELECT status, exit_code, items_ok, items_failed, error FROM job_runs "
+        "WHERE job = :j ORDER BY id DESC LIMIT 1", j=job
     )[0]
 
 
@@ -147,11 +149,13 @@ def test_dry_run_leaves_the_database_unchanged(project: Project, tmp_path: Path)
     if project.is_sqlite:
         path = project.database.sqlite_file
         project.engine.dispose()
-        checkpoint = subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(path)!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')"])
+        checkpoint = subprocess.run([sys.executable, "-c", "import sqlite3; "
+                                     f"sqlite3.connect({str(path)!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')"])
         assert checkpoint.returncode == 0
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert project.script(JOB, "--dry-run").returncode == 0
-        subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(path)!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')"])
+        subprocess.run([sys.executable, "-c", "import sqlite3; "
+                        f"sqlite3.connect({str(path)!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')"])
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
@@ -166,9 +170,11 @@ def database_digest(project: Project) -> str:
 
 def test_cron_environment_from_root_behaves_like_the_project_folder(project: Project) -> None:
     make_items(project, 4)
-    env = {k: v for k, v in project.env().items() if k in ("DATABASE_URL", "ZAMIO_VAR_DIR", "ZAMIO_ENV_FILE", "ZAMIO_VENV")}
+    env = {k: v for k, v in project.env().items()
+           if k in ("DATABASE_URL", "ZAMIO_VAR_DIR", "ZAMIO_ENV_FILE", "ZAMIO_VENV")}
     env.update(PATH="/usr/bin:/bin", HOME="/nonexistent")
-    result = subprocess.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], JOB], cwd="/", capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], JOB], cwd="/", capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert project.scalar("SELECT count(*) FROM test_results") == 4
 

@@ -53,7 +53,8 @@ def test_every_script_has_help_that_exits_0(script) -> None:
 def test_every_script_is_scheduled_or_documented_as_manual(script) -> None:
     scheduled = {job.script for job in CRONTAB}
     readme = (ROOT / "README.md").read_text()
-    assert script.name in scheduled or f"bin/{script.name}" in readme, f"{script.name} is neither in crontab.txt nor the README"
+    assert script.name in scheduled or f"bin/{script.name}" in readme, (
+        f"{script.name} is neither in crontab.txt nor the README")
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

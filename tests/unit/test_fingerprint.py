@@ -216,7 +216,8 @@ def test_too_short_input_gives_no_hashes():
 def test_held_note_triplets_are_what_the_partial_hash_index_leaves_out():
     # sql/0011_fingerprints_track_btree.sql: (hash >> 11) & 4095 = 2015 marks a held note
     f1, du2, du3, dt2, dt3 = (g.ravel() for g in np.meshgrid(
-        np.arange(0, 256, 51), np.arange(-31, 32, 7), np.arange(-31, 32, 7), np.arange(1, 64, 13), np.arange(1, 64, 13)))
+        np.arange(0, 256, 51), np.arange(-31, 32, 7), np.arange(-31, 32, 7),
+        np.arange(1, 64, 13), np.arange(1, 64, 13)))
     ordered = dt2 <= dt3
     f1, du2, du3, dt2, dt3 = (a[ordered] for a in (f1, du2, du3, dt2, dt3))
     h = fp.pack_hash(f1, du2, du3, dt2, dt3).astype(np.int64)

@@ -77,7 +77,8 @@ def work(*contributors: Contributor, artist_publisher: Payee | None = None) -> W
 
 def test_equal_remainders_go_to_the_smallest_recipient_reference():
     # 5 units over two equal halves: 2.5 each; the leftover unit goes to "a" (sorted first), not "b".
-    lines = split_parties(5, [Party(Payee("contributor", "b"), Decimal(50)), Party(Payee("contributor", "a"), Decimal(50))])
+    lines = split_parties(5, [Party(Payee("contributor", "b"), Decimal(50)),
+                              Party(Payee("contributor", "a"), Decimal(50))])
     assert {line.recipient_ref: line.amount for line in lines} == {"a": 3, "b": 2}
 
 
@@ -90,7 +91,8 @@ def test_shares_that_do_not_sum_to_100_go_to_suspense_whole():
 
 def test_contributors_of_one_publisher_are_paid_once_through_it():
     pub = Payee("publisher", "pub-x", "Pub X")
-    owed = catalog_parties(work(Contributor("c1", "One", Decimal("25"), pub), Contributor("c2", "Two", Decimal("25"), pub),
+    owed = catalog_parties(work(Contributor("c1", "One", Decimal("25"), pub),
+                                Contributor("c2", "Two", Decimal("25"), pub),
                                 Contributor("c3", "Three", Decimal("50"))))
     assert {(p.payee.ref, p.weight) for p in owed.parties} == {("pub-x", Decimal(50)), ("c3", Decimal(50))}
 

@@ -27,7 +27,8 @@ def parse_key(key: str) -> tuple[str, int | None]:
     """Given a cache key, return (family, entity id or None); raise UsageError for a key no family owns."""
     family, _, rest = key.partition(":")
     if family not in FAMILIES or not rest:
-        raise UsageError(f"unknown cache key {key!r}; keys look like station:12, artist:3, platform:overview, charts:week")
+        raise UsageError(f"unknown cache key {key!r}; "
+                         "keys look like station:12, artist:3, platform:overview, charts:week")
     if family in ("platform", "charts"):
         return family, None
     if not rest.isdigit():

@@ -107,7 +107,8 @@ def station_entries(conn: Connection, now: datetime, entity_id: int | None = Non
         plays, seconds = _totals(series)
         entries[key] = {
             **_envelope(key, now, dates),
-            "station": {"id": s.id, "ref": s.station_ref, "name": s.name, "timezone": s.timezone, "active": bool(s.active)},
+            "station": {"id": s.id, "ref": s.station_ref, "name": s.name, "timezone": s.timezone,
+                        "active": bool(s.active)},
             "plays": plays, "seconds": seconds, "plays_by_day": series, "top_tracks": tops.get(s.id, []),
             "coverage": coverage(outcomes.get(s.id, {}), gaps.get(s.id, []), window),
         }
@@ -157,7 +158,8 @@ def publisher_entries(conn: Connection, now: datetime, entity_id: int | None = N
 PLATFORM_COUNTS = """
 SELECT
   (SELECT count(*) FROM stations WHERE active) AS stations_active,
-  (SELECT count(DISTINCT station_id) FROM stream_links WHERE active AND last_success_at >= :live_since) AS stations_live,
+  (SELECT count(DISTINCT station_id) FROM stream_links
+   WHERE active AND last_success_at >= :live_since) AS stations_live,
   (SELECT count(*) FROM detections WHERE detected_at >= :day_ago) AS detections_24h
 """
 

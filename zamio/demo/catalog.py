@@ -47,19 +47,24 @@ def write_catalog(folder: Path) -> dict[str, Path]:
     contributors = folder / "contributors.csv"
     _write(contributors, ["track_ref", "name", "role", "share_percent", "publisher", "email", "ipi"], CONTRIBUTORS)
     agreements = folder / "agreements.csv"
-    _write(agreements, ["society_code", "territory", "admin_fee_percent", "effective_from", "expires_on", "status"], AGREEMENTS)
+    _write(agreements, ["society_code", "territory", "admin_fee_percent", "effective_from", "expires_on", "status"],
+           AGREEMENTS)
     return {"tracks": tracks, "contributors": contributors, "agreements": agreements}
 
 
 def write_stations(folder: Path, urls: dict[str, str]) -> Path:
     """The stations CSV; ``urls`` maps station refs that stream to their URL (the others upload recordings)."""
     rows = [
-        ("GOLD-FM", "Accra Gold FM", "Accra", "Greater Accra", "class_a", urls.get("GOLD-FM", ""), "Africa/Accra", "studio@goldfm.example"),
-        ("KUMASI-VIBES", "Kumasi Vibes", "Kumasi", "Ashanti", "class_b", urls.get("KUMASI-VIBES", ""), "Africa/Accra", ""),
-        ("TAKORADI-COMMUNITY", "Takoradi Community Radio", "Takoradi", "Western", "community", "", "Africa/Accra", "desk@tcr.example"),
+        ("GOLD-FM", "Accra Gold FM", "Accra", "Greater Accra", "class_a",
+         urls.get("GOLD-FM", ""), "Africa/Accra", "studio@goldfm.example"),
+        ("KUMASI-VIBES", "Kumasi Vibes", "Kumasi", "Ashanti", "class_b",
+         urls.get("KUMASI-VIBES", ""), "Africa/Accra", ""),
+        ("TAKORADI-COMMUNITY", "Takoradi Community Radio", "Takoradi", "Western", "community",
+         "", "Africa/Accra", "desk@tcr.example"),
     ]
     path = folder / "stations.csv"
-    _write(path, ["station_ref", "name", "city", "region", "station_class", "stream_url", "timezone", "contact_email"], rows)
+    _write(path, ["station_ref", "name", "city", "region", "station_class", "stream_url", "timezone", "contact_email"],
+           rows)
     return path
 
 

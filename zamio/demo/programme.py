@@ -128,7 +128,8 @@ class Renderer:
 
     def window(self, slots: list[Slot], start: datetime, seconds: float) -> np.ndarray:
         """The samples on air from ``start`` for ``seconds`` (talk is quiet room noise); ``slots`` in time order."""
-        out = np.random.default_rng(int(start.timestamp())).standard_normal(int(seconds * RATE)).astype(np.float32) * 0.003
+        out = (np.random.default_rng(int(start.timestamp())).standard_normal(int(seconds * RATE))
+               .astype(np.float32) * 0.003)
         first = max(0, bisect.bisect_right([s.start for s in slots], start) - 1)
         for slot in slots[first : first + 8]:
             slot_end = slot.start + timedelta(seconds=slot.seconds)

@@ -115,7 +115,8 @@ class Demo:
 
     def simulated_day(self, renderer: programme.Renderer, schedule: list[programme.Slot], day: datetime) -> None:
         count = int(timedelta(days=1) / SNIPPET_EVERY)
-        self.say(f"{DAY_STATION} uploads a whole day of recordings ({count} snippets of {SNIPPET_SECONDS:.0f} s, {day:%Y-%m-%d})")
+        self.say(f"{DAY_STATION} uploads a whole day of recordings "
+                 f"({count} snippets of {SNIPPET_SECONDS:.0f} s, {day:%Y-%m-%d})")
         for n in range(count):
             at = day + n * SNIPPET_EVERY
             self.drop_snippet(renderer.window(schedule, at, SNIPPET_SECONDS), at, f"day-{n:04d}")
@@ -139,7 +140,8 @@ class Demo:
         self.job("calculate-royalty-distributions")
         self.say("closing a royalty cycle for the simulated day")
         cycle_dir = self.folder / "cycle"
-        self.job("process-royalty-cycle", "--name", f"DEMO-{date}", "--from", date, "--to", date, "--out", str(cycle_dir))
+        self.job("process-royalty-cycle", "--name", f"DEMO-{date}", "--from", date, "--to", date,
+                 "--out", str(cycle_dir))
         self.say("warming the dashboard cache and writing a report")
         self.job("warm-cache")
         reports = self.folder / "reports"

@@ -32,7 +32,8 @@ def detectable(slot: Slot, day: datetime) -> bool:
     return first + SNIPPET_SECONDS <= end
 
 
-def match_plays(slots: list[Slot], plays: list[tuple[str, datetime]], day: datetime) -> tuple[int, int, int, list[float]]:
+def match_plays(slots: list[Slot], plays: list[tuple[str, datetime]],
+                day: datetime) -> tuple[int, int, int, list[float]]:
     """(detectable scheduled, matched, false detections, start errors in seconds)."""
     expected = [s for s in slots if s.track is not None and detectable(s, day)]
     unmatched = list(plays)
@@ -78,7 +79,8 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
     print("Money per recipient (GHS):")
     for (kind, name), units in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:14} {name[:38]:38} {format_amount(units, 'GHS'):>16}")
-    print(f"  {'gross priced':53} {format_amount(gross, 'GHS'):>16}  {'reconciles' if reconciled else 'DOES NOT RECONCILE'}")
+    print(f"  {'gross priced':53} {format_amount(gross, 'GHS'):>16}  "
+          f"{'reconciles' if reconciled else 'DOES NOT RECONCILE'}")
     print(f"Statements: {cycle_dir}")
     for html in sorted(reports.glob("*.html")):
         print(f"Report: {html}")
@@ -97,7 +99,8 @@ def money_by_recipient(conn: Connection) -> tuple[int, dict[tuple[str, str], int
     for kind, name, amount in rows:
         parts[(kind, name)] += int(amount)
     # each pricing version books its gross and reverses the previous version's
-    gross = int(conn.execute(text("SELECT coalesce(sum(gross - previous_gross), 0) FROM royalty_pricings")).scalar() or 0)
+    gross = int(conn.execute(text("SELECT coalesce(sum(gross - previous_gross), 0) "
+                                  "FROM royalty_pricings")).scalar() or 0)
     return gross, dict(parts), sum(parts.values()) == gross
 
 

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             metavar="N", help=f"{HELP[option]} (default {days})")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
                         help=f"rows deleted per transaction (default {BATCH_SIZE})")
-    parser.add_argument("--no-maintenance", action="store_true", help="skip VACUUM/ANALYZE (PostgreSQL), optimize (SQLite)")
+    parser.add_argument("--no-maintenance", action="store_true",
+                        help="skip VACUUM/ANALYZE (PostgreSQL), optimize (SQLite)")
 
 
 def _days(text_value: str) -> int:

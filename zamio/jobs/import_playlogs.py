@@ -5,8 +5,9 @@ track_ref or isrc; optional title, artist, source, confidence, import_ref.  Rows
 are stored as plays with source "imported"; importing a file again adds
 nothing, and a row sent again under its import_ref with other facts is a
 correction (a new version of its play).  Whoever reports an airing first bills
-it: a row reporting an airing billed already is kept as a duplicate, never billed.  Bad rows are listed with their line numbers (exit 1); a file
-that cannot be read or lacks a column stops the import (exit 65).
+it: a row reporting an airing billed already is kept as a duplicate, never
+billed.  Bad rows are listed with their line numbers (exit 1); a file that
+cannot be read or lacks a column stops the import (exit 65).
 
 Examples:
     bin/import-playlogs radiomonitor-2026-03.csv --source radiomonitor

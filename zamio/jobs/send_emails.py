@@ -76,7 +76,8 @@ def main(ctx: JobContext) -> None:
         settled = settle_interrupted(conn)
         waiting = count_due(conn)
     if settled:
-        ctx.failed("e-mail outbox", f"{settled} message(s) interrupted during delivery marked unknown; see zamio-status")
+        ctx.failed("e-mail outbox",
+                   f"{settled} message(s) interrupted during delivery marked unknown; see zamio-status")
     if waiting == 0:
         ctx.note("no e-mail to send")
         return

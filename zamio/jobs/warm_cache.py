@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ttl-minutes", type=float, default=store.DEFAULT_TTL.total_seconds() / 60, metavar="M",
                         help="how long warmed values stay fresh (default 120)")
     parser.add_argument("--show", metavar="KEY", help="print the value of KEY (computed if missing or stale) and exit")
-    parser.add_argument("--list", nargs="?", const="", metavar="PREFIX", help="list keys (optionally by prefix) with age")
+    parser.add_argument("--list", nargs="?", const="", metavar="PREFIX",
+                        help="list keys (optionally by prefix) with age")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ def check_recipient(recipient: str) -> str:
     return address
 
 
-def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: str, context: Mapping[str, Any]) -> bool:
+def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: str,
+                context: Mapping[str, Any]) -> bool:
     """Render ``template`` with ``context`` and queue it for ``recipient`` under ``dedupe_key``.
 
     Return True if the message was queued, False if a message with that dedupe

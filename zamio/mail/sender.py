@@ -127,7 +127,8 @@ def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: list[Row[A
         client = smtp.connect(settings)
     except smtplib.SMTPAuthenticationError as error:
         unclaim(delivery, rows)
-        raise ConfigError(f"the SMTP server {settings.label} refused SMTP_USER/SMTP_PASSWORD: {error.smtp_code}") from None
+        raise ConfigError(f"the SMTP server {settings.label} refused SMTP_USER/SMTP_PASSWORD: "
+                          f"{error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:
         refusal = smtp.refusal_of(error)
         for row in rows:
@@ -219,7 +220,8 @@ def retry_or_fail(delivery: Delivery, row: Row[Any], refusal: smtp.Refusal) -> N
             .values(last_error=reason[:2000], lease_owner=None, lease_expires_at=None, **values)
         )
     if final:
-        delivery.progress.failed(f"e-mail {row.id} to {row.recipient}", f"undeliverable after {row.attempts} attempt(s): {reason}")
+        delivery.progress.failed(f"e-mail {row.id} to {row.recipient}",
+                                 f"undeliverable after {row.attempts} attempt(s): {reason}")
     else:
         delivery.progress.skipped()
         log.info("e-mail %s to %s: will retry: %s", row.id, row.recipient, reason)

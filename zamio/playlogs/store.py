@@ -106,7 +106,7 @@ def latest_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     for part in chunks(list(keys)):
         query = select(play_logs.c.play_key, func.max(play_logs.c.version)).where(
             play_logs.c.play_key.in_(part)).group_by(play_logs.c.play_key)
-        found.update({key: version for key, version in conn.execute(query)})
+        found.update(dict(conn.execute(query).all()))
     return found
 
 

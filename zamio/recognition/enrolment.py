@@ -71,7 +71,8 @@ def select_tracks(conn: Connection, track_refs: Sequence[str] | None) -> list[in
     found = dict(conn.execute(select(tracks.c.track_ref, tracks.c.id).where(tracks.c.track_ref.in_(track_refs))).all())
     unknown = [ref for ref in track_refs if ref not in found]
     if unknown:
-        raise UsageError(f"no track with track_ref {', '.join(unknown)}; check the references (import-catalog --tracks)")
+        raise UsageError(f"no track with track_ref {', '.join(unknown)}; "
+                         "check the references (import-catalog --tracks)")
     return [found[ref] for ref in dict.fromkeys(track_refs)]
 
 

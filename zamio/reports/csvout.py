@@ -23,8 +23,8 @@ SECTIONS: dict[str, Section] = {
     "plays-by-hour": (("hour", "plays", "seconds"),
                       lambda d: [(r["hour"], r["plays"], r["seconds"]) for r in d["plays_by_hour"]]),
     "top-tracks": (("rank", "title", "artist", "recording_key", "track_id", "plays", "seconds", "stations"),
-                   lambda d: [(n, r.get("title"), r.get("artist"), r.get("recording_key"), r.get("track_id"), r["plays"],
-                               r["seconds"], r["stations"]) for n, r in enumerate(d["top_tracks"], 1)]),
+                   lambda d: [(n, r.get("title"), r.get("artist"), r.get("recording_key"), r.get("track_id"),
+                               r["plays"], r["seconds"], r["stations"]) for n, r in enumerate(d["top_tracks"], 1)]),
     "top-stations": (("rank", "station_ref", "station", "plays", "seconds"),
                      lambda d: [(n, r.get("ref"), r.get("name"), r["plays"], r["seconds"])
                                 for n, r in enumerate(d["top_stations"], 1)]),

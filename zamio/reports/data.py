@@ -128,9 +128,10 @@ def _local_series(conn: Connection, dim: Dimension, window: Window, entity: int 
 
 
 def earnings(conn: Connection, subject: Subject, window: Window) -> list[RecipientFigure] | list[KindFigure]:
-    """The money of the plays aired in the window, as the cycle statements count it (``zamio.royalties.statements.earnings``):
-    for an artist or publisher what is paid to them, per cycle and recipient; for a station or the platform
-    everything its plays earned, per cycle and line kind.  Amounts in integer units and in minor units."""
+    """The money of the plays aired in the window, as the cycle statements count it
+    (``zamio.royalties.statements.earnings``): for an artist or publisher what is paid to them, per cycle
+    and recipient; for a station or the platform everything its plays earned, per cycle and line kind.
+    Amounts in integer units and in minor units."""
     aired = Aired(window.since, window.until)
     if subject.kind == "artist":
         found = artist_earnings(conn, subject.entity_id, aired).get(subject.entity_id, [])

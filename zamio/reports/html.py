@@ -41,7 +41,8 @@ def render(doc: Report) -> str:
     meta = doc["report"]
     title = f"{meta['type'].title()} report: {meta['name']}"
     parts = [_header(meta), '<main>', _tiles(doc), _daily(doc), '<div class="grid2">', _hours(doc), _confidence(doc),
-             '</div><div style="height:18px"></div><div class="grid2">', _top_tracks(doc), _top_stations_or_coverage(doc),
+             '</div><div style="height:18px"></div><div class="grid2">',
+             _top_tracks(doc), _top_stations_or_coverage(doc),
              '</div><div style="height:18px"></div>', _gaps(doc), _earnings(doc), '</main>',
              f'<footer>zamio broadcast monitoring · generated {esc(meta["generated_at"][:16].replace("T", " "))} UTC · '
              'exact figures in the CSV and JSON files beside this page</footer>']

@@ -64,7 +64,8 @@ def claim(
     conn.execute(
         update(table)
         .where(key.in_(ids))
-        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds), attempts=table.c.attempts + 1)
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=table.c.attempts + 1)
     )
     return list(conn.execute(select(table).where(key.in_(ids)).order_by(*order_by, key)))
 

@@ -116,7 +116,7 @@ def applied_versions(engine: Engine) -> dict[str, str]:
         if not inspect(conn).has_table("schema_migrations"):
             return {}
         rows = conn.execute(select(schema_migrations.c.version, schema_migrations.c.checksum))
-        return {version: checksum for version, checksum in rows}
+        return dict(rows.all())
 
 
 def pending(engine: Engine, sql_dir: Path = SQL_DIR) -> list[Migration]:

@@ -74,7 +74,8 @@ def longest_gap_minutes(fields: tuple[str, ...]) -> int:
     minute, hour, _dom, _month, dow = (parse_field(f, *r) for f, r in zip(fields, FIELD_RANGES))
     dow = {d % 7 for d in dow}
     fire = [
-        d * 1440 + h * 60 + m for d in range(7) if d in dow for h in range(24) if h in hour for m in range(60) if m in minute
+        d * 1440 + h * 60 + m
+        for d in range(7) if d in dow for h in range(24) if h in hour for m in range(60) if m in minute
     ]
     if not fire:
         raise DataError(f"crontab schedule {' '.join(fields)!r} never fires")

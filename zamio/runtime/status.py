@@ -87,7 +87,8 @@ def job_status(conn: Connection, name: str, schedule: str, period: int | None, s
     ).first()
     if last is not None:
         status.last_run_at, status.last_status = last.started_at, last.status
-        status.items_ok, status.items_failed, status.items_skipped = last.items_ok, last.items_failed, last.items_skipped
+        status.items_ok, status.items_failed, status.items_skipped = (
+            last.items_ok, last.items_failed, last.items_skipped)
     status.last_success_at = conn.execute(
         select(func.max(runs.started_at)).where(runs.job == name, runs.status == "ok")
     ).scalar()
@@ -100,7 +101,10 @@ def job_status(conn: Connection, name: str, schedule: str, period: int | None, s
     if error is not None:
         status.last_error_at, status.last_error = error.started_at, error.error
     finished = conn.execute(
-        select(runs.status).where(runs.job == name, runs.status.in_(FINISHED_STATES)).order_by(runs.started_at.desc()).limit(1)
+        select(runs.status)
+        .where(runs.job == name, runs.status.in_(FINISHED_STATES))
+        .order_by(runs.started_at.desc())
+        .limit(1)
     ).scalar()
     status.failing = finished in ("failed", "items_failed")
     if period is not None:
@@ -147,7 +151,8 @@ def render(statuses: list[JobStatus], waiting: dict[str, int]) -> str:
     for s in statuses:
         state = "FAILING" if s.failing else ("OVERDUE" if s.overdue else (s.last_status or "never ran"))
         items = f"{s.items_ok}/{s.items_failed}"
-        lines.append(f"{s.job:32} {s.schedule:14} {_when(s.last_run_at):20} {_when(s.last_success_at):20} {items:16} {state}")
+        lines.append(f"{s.job:32} {s.schedule:14} {_when(s.last_run_at):20} {_when(s.last_success_at):20} "
+                     f"{items:16} {state}")
         if s.failing and s.last_error:
             lines.append(f"{'':32} last error: {s.last_error.splitlines()[0][:100]}")
     if waiting:

@@ -301,7 +301,8 @@ class _Scan:
         """Decode and recognise one capture (in a hearing worker)."""
         clip = captured.clip
         assert clip is not None
-        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, max_seconds=3 * self.settings.capture_seconds + 10)
+        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used,
+                                max_seconds=3 * self.settings.capture_seconds + 10)
         return LinkResult(captured.link, captured.attempted_at, clip, heard)
 
     def _done(self, work: Work, future: Future[Any]) -> None:

@@ -95,7 +95,8 @@ royalty_ledger = Table(
     ref("cycle_id", "royalty_cycles"),
     Column("version", Integer, nullable=False),
     Column("kind", Text, nullable=False),  # share | admin_fee | suspense | ineligible | reversal | pool_share
-    Column("recipient_type", Text, nullable=False),  # contributor | artist | publisher | society | suspense | local_society
+    # contributor | artist | publisher | society | suspense | local_society
+    Column("recipient_type", Text, nullable=False),
     Column("recipient_ref", Text, nullable=False),
     Column("recipient_name", Text),
     ref("society_id", "partner_societies"),

@@ -321,7 +321,8 @@ def lines(snapshot: Snapshot) -> list[str]:
         others.append(_counted(size["station_licence_fees"], "licence fee"))
     return [
         f"input snapshot {snapshot['input_hash']}",
-        f"  period      {cycle['period_from']} to {cycle['period_to']}, {cycle['method']}, territory {cycle['territory']}",
+        f"  period      {cycle['period_from']} to {cycle['period_to']}, {cycle['method']}, "
+        f"territory {cycle['territory']}",
         f"  plays       {_counted(plays['pricings'], 'pricing')}, gross {plays['gross']:,} units, "
         f"sha256 {plays['digest']}",
         f"  shares      {_counted(shares['works'], 'work')}, {_counted(shares['rows'], 'contributor row')}, "

@@ -139,8 +139,9 @@ def details_template(tariff: Tariff, agreement_id: int | None, fee_percent: str 
     """
     card = tariff.card
     assert card is not None  # only a tariff that priced a play has details
-    details: dict[str, object] = {"local_time": _LOCAL_TIME, "period": tariff.period, "rate_per_second": str(card.rate_per_second),
-               "multiplier": str(card.multiplier), "seconds": _SECONDS}
+    details: dict[str, object] = {"local_time": _LOCAL_TIME, "period": tariff.period,
+                                  "rate_per_second": str(card.rate_per_second), "multiplier": str(card.multiplier),
+                                  "seconds": _SECONDS}
     if agreement_id is not None:
         details.update(agreement_id=agreement_id, fee_percent=fee_percent)
     if society_fee_id is not None:  # which dated default fee row the fee came from (zamio.catalog.reference)
