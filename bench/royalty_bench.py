@@ -22,7 +22,8 @@ run:
 
    * what does not change during a run is read once into dicts: stations, rate
      cards, day periods, eligibility rules, societies and agreements, and the
-     whole catalog (each track with its artist and publishers, share tables);
+     whole catalog (each track with its artist and publishers, share tables), and the
+     society each mapped ISRC is mapped to (``isrc_mappings``);
    * one transaction per batch of ``--batch-size`` plays, as the engine: one
      query reads the batch (final plays without a pricing, after the last one
      taken: the shape of the engine's query);
@@ -97,12 +98,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import BigInteger, Engine, bindparam, exists, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
+from zamio.catalog.identifiers import normalise_isrc  # noqa: E402
 from zamio.db.engine import open_engine, transaction, utcnow  # noqa: E402
 from zamio.db.tables import (  # noqa: E402
     artists,
     contributors,
     day_periods,
     eligibility_rules,
+    isrc_mappings,
     partner_societies,
     play_logs,
     publishers,
@@ -287,6 +290,7 @@ class Reference:
     fees: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))  # society's dated fees, latest first
     works: dict[int, Any] = field(default_factory=dict)
     shares: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    mapped: dict[str, int] = field(default_factory=dict)  # normalised ISRC → the society it is mapped to
 
     @classmethod
     def load(cls, conn) -> Reference:  # noqa: ANN001
@@ -321,6 +325,8 @@ class Reference:
                 .outerjoin(publishers, publishers.c.id == contributors.c.publisher_id)
                 .order_by(contributors.c.track_id, contributors.c.party_ref, contributors.c.role)):
             ref.shares[row.track_id].append(row)
+        ref.mapped = {row.isrc: row.society_id for row in conn.execute(
+            select(isrc_mappings.c.isrc, isrc_mappings.c.society_id).where(isrc_mappings.c.status == "mapped"))}
         return ref
 
 
@@ -376,7 +382,9 @@ def owner_of(ref: Reference, play: Any, territory: str, day: date) -> tuple:
         if society is not None and not society.is_local:
             return society_owner(ref, society, territory, day)
         return work_owner(work, ref.shares.get(work.id, []))
-    society = ref.societies.get(play.society_id) if play.society_id is not None else None
+    isrc = normalise_isrc(play.isrc) if play.isrc else None
+    society_id = ref.mapped.get(isrc, play.society_id) if isrc else play.society_id  # the mapping first
+    society = ref.societies.get(society_id) if society_id is not None else None
     if society is None:
         return ("suspense", "unidentified")
     if society.is_local:
@@ -520,7 +528,7 @@ def unpriced_plays(batch_size: int):  # noqa: ANN201
     after = bindparam("after", type_=BigInteger)
     return (select(play_logs.c.id, play_logs.c.station_id, play_logs.c.started_at, play_logs.c.duration_seconds,
                    play_logs.c.confidence_avg, play_logs.c.category, play_logs.c.track_id, play_logs.c.society_id,
-                   play_logs.c.recording_key)
+                   play_logs.c.recording_key, play_logs.c.isrc)
             .where(play_logs.c.status == "final", play_logs.c.id > after,
                    ~exists().where(royalty_pricings.c.play_id == play_logs.c.id, royalty_pricings.c.play_id > after))
             .order_by(play_logs.c.id).limit(batch_size))

@@ -14,6 +14,9 @@ Usage::
         result = client.identify_pcm(pcm, 8000)
         fake.requests[-1].fields["signature_version"] == "1"
 
+``fake.respond_match(isrc="GBAYE0601498")`` answers the next request with a match of one recording
+of that ISRC (any ISRC the service may send, well-formed or not), as the real service names one.
+
 Scenarios: ``match`` (two candidates, the second scoring higher, ISRCs as a list),
 ``no_match`` (1001), ``no_fingerprint`` (2004), ``invalid_key`` (3001),
 ``invalid_signature`` (3014), ``limit`` (3003), ``qps_limit`` (3015 "QPS limit
@@ -93,6 +96,17 @@ class ReceivedRequest:
     answered: int | None = None
 
 
+def match_of(isrc: str, title: str = "Song", artist: str = "Band", score: int = 100) -> dict:
+    """The answer naming one recording with this ISRC, heard from its start (offset 0)."""
+    acrid = hashlib.md5(isrc.encode()).hexdigest()
+    music = {"acrid": acrid, "title": title, "score": score, "artists": [{"name": artist}],
+             "album": {"name": title}, "duration_ms": 200000, "play_offset_ms": 6000, "db_begin_time_offset_ms": 0,
+             "db_end_time_offset_ms": 6000, "sample_begin_time_offset_ms": 0, "sample_end_time_offset_ms": 6000,
+             "external_ids": {"isrc": isrc}}
+    return {"status": {"msg": "Success", "code": 0, "version": "1.0"}, "result_type": 0, "cost_time": 0.5,
+            "metadata": {"timestamp_utc": "2026-05-18 14:59:20", "music": [music]}}
+
+
 def expected_signature(access_key: str, secret: str, data_type: str, version: str,
                        timestamp: str) -> str:
     """The signature ACRCloud computes for these fields."""
@@ -162,7 +176,7 @@ class FakeAcrCloud:
         self.access_key, self.access_secret = access_key, access_secret
         self.default, self.slow_seconds = default, slow_seconds
         self.requests: list[ReceivedRequest] = []
-        self._queue: deque[str] = deque()
+        self._queue: deque[str | tuple[str, int, dict]] = deque()
         self._lock = threading.Lock()
         self._server = self._Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
@@ -175,6 +189,10 @@ class FakeAcrCloud:
         unknown = set(scenarios) - set(SCENARIOS)
         assert not unknown, f"unknown scenarios {unknown}"
         self._queue.extend(scenarios)
+
+    def respond_match(self, isrc: str, **names: object) -> None:
+        """Answer the next request (after those queued) with a match of the recording ``isrc`` (see ``match_of``)."""
+        self._queue.append(("match", 200, match_of(isrc, **names)))
 
     def config(self, **overrides) -> AcrCloudConfig:
         """An AcrCloudConfig for this fake (plain HTTP, short timeout)."""
@@ -191,6 +209,8 @@ class FakeAcrCloud:
             scenario = self._queue.popleft() if self._queue else self.default
         if problem is not None:
             return None, 200, {"status": {"msg": problem[1], "code": problem[0]}}
+        if isinstance(scenario, tuple):
+            return scenario
         return (scenario, *SCENARIOS[scenario])
 
     def check(self, request: ReceivedRequest) -> tuple[int, str] | None:

@@ -1,7 +1,7 @@
 """A small royalty world made the way production makes it, and its money computed by hand (no tests here).
 
-``build`` runs the real jobs: ``import-catalog`` (a station, four works, their contributors, a
-licence fee) → ``import-playlogs`` (nine plays) → ``calculate-royalty-distributions`` →
+Written with ``tests.world``; ``build`` runs the real jobs: ``import-catalog`` (a station, four
+works, their contributors, a licence fee) → ``import-playlogs`` (nine plays) → ``calculate-royalty-distributions`` →
 ``process-royalty-cycle`` 2026-03 (per second) → ``process-royalty-cycle`` 2026-04 (pool).  A May
 play is priced and left for a later cycle.
 
@@ -44,44 +44,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import Project
+from tests.world import World
 
 MARCH, APRIL = "2026-03", "2026-04"
 SUSPENSE_ACCOUNT = "unidentified:isrc:GHXYZ2600001"
-
-STATIONS = """\
-station_ref,name,city,region,station_class,stream_url,timezone
-JOY,Joy FM,Accra,Greater Accra,class_a,,Africa/Accra
-"""
-TRACKS = """\
-track_ref,title,artist,audio_path,publisher
-T-ODO,Odo,Ama Ghana,,
-T-HAR,Harmattan,Ama Ghana,,Sika Music
-T-KEN,Kente,Efua Mensah,,
-T-SUN,Sunrise,Ama Ghana,,
-"""
-CONTRIBUTORS = """\
-track_ref,name,role,share_percent,publisher,ipi
-T-ODO,Ama Ghana,composer,60,,
-T-ODO,Kojo Beats,producer,40,Sika Music,
-T-SUN,Ama Ghana,composer,50,Sika Music,00014107338
-T-SUN,Yaw Tetteh,lyricist,50,,
-"""
-LICENCE_FEES = """\
-station_ref,period_from,period_to,amount,currency
-JOY,2026-04-01,2026-04-30,100.00,GHS
-"""
-PLAYS = """\
-station_ref,started_at,duration_seconds,track_ref,isrc
-JOY,2026-03-02T12:00:00Z,200,T-ODO,
-JOY,2026-03-03T07:00:00Z,100,T-HAR,
-JOY,2026-03-04T03:00:00Z,150,T-KEN,
-JOY,2026-03-05T12:00:00Z,123,T-SUN,
-JOY,2026-03-06T12:00:00Z,80,,GHXYZ2600001
-JOY,2026-04-02T12:00:00Z,200,T-ODO,
-JOY,2026-04-03T07:00:00Z,100,T-KEN,
-JOY,2026-04-04T12:00:00Z,50,,GHXYZ2600001
-JOY,2026-05-04T12:00:00Z,100,T-KEN,
-"""
 
 #: What each cycle pays each recipient (units), from the arithmetic above: its statement's net.
 PAID = {
@@ -102,45 +68,45 @@ EFUA = {(MARCH, "artist", "efua-mensah"): 15_750, (APRIL, "artist", "efua-mensah
 SIKA = {(MARCH, "publisher", "sika-music"): 43_725, (APRIL, "publisher", "sika-music"): 200_000}
 
 
-def _write(folder: Path, name: str, content: str) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(content, encoding="utf-8")
-    return str(path)
-
-
-def run(project: Project, name: str, *args: str, codes: tuple[int, ...] = (0,)) -> str:
-    """Run ``bin/<name>``, check its exit code is one of ``codes``; return its standard output."""
-    result = project.script(name, *args)
-    assert result.returncode in codes, f"{name} exited {result.returncode}:\n{result.stderr}"
-    return result.stdout
+def world(project: Project) -> World:
+    """The world above, not loaded yet."""
+    money = World(project, project.tmp_path / "money")
+    joy = money.station("JOY", "class_a", "Africa/Accra", name="Joy FM", city="Accra", region="Greater Accra")
+    odo = money.track("T-ODO", "Odo", "Ama Ghana")
+    money.track("T-HAR", "Harmattan", "Ama Ghana", publisher="Sika Music")
+    kente = money.track("T-KEN", "Kente", "Efua Mensah")
+    sunrise = money.track("T-SUN", "Sunrise", "Ama Ghana")
+    money.contributor(odo, "Ama Ghana", "60")
+    money.contributor(odo, "Kojo Beats", "40", role="producer", publisher="Sika Music")
+    money.contributor(sunrise, "Ama Ghana", "50", publisher="Sika Music", ipi="00014107338")
+    money.contributor(sunrise, "Yaw Tetteh", "50", role="lyricist")
+    money.licence_fee(joy, "2026-04-01", "2026-04-30", "100.00")
+    for at, seconds, track in (("2026-03-02 12:00", 200, odo), ("2026-03-03 07:00", 100, "T-HAR"),
+                               ("2026-03-04 03:00", 150, kente), ("2026-03-05 12:00", 123, sunrise),
+                               ("2026-03-06 12:00", 80, None), ("2026-04-02 12:00", 200, odo),
+                               ("2026-04-03 07:00", 100, kente), ("2026-04-04 12:00", 50, None),
+                               ("2026-05-04 12:00", 100, kente)):
+        money.play(joy, at, seconds, track=track, isrc=None if track else "GHXYZ2600001")
+    return money
 
 
 def load(project: Project, codes: tuple[int, ...] = (0,)) -> None:
     """Import the catalog and the plays, and price them (``codes``: the pricing's accepted exit codes)."""
-    folder = project.tmp_path / "money"
-    run(project, "import-catalog", "--stations", _write(folder, "stations.csv", STATIONS),
-        "--tracks", _write(folder, "tracks.csv", TRACKS),
-        "--contributors", _write(folder, "contributors.csv", CONTRIBUTORS),
-        "--licence-fees", _write(folder, "licence-fees.csv", LICENCE_FEES))
-    run(project, "import-playlogs", _write(folder, "plays.csv", PLAYS))
-    run(project, "calculate-royalty-distributions", codes=codes)
+    world(project).price(codes=codes)
 
 
 def cycle_folder(project: Project, name: str) -> Path:
-    return project.tmp_path / "cycles" / name
+    return World(project).cycle_folder(name)
 
 
 def close_march(project: Project, codes: tuple[int, ...] = (0,)) -> str:
     """Close March per second; return what the job printed."""
-    return run(project, "process-royalty-cycle", "--name", MARCH, "--from", "2026-03-01", "--to", "2026-03-31",
-               "--out", str(cycle_folder(project, MARCH)), codes=codes)
+    return World(project).close_cycle(MARCH, codes=codes).stdout
 
 
 def close_april(project: Project, codes: tuple[int, ...] = (0,)) -> str:
     """Close April as a pool cycle; return what the job printed."""
-    return run(project, "process-royalty-cycle", "--name", APRIL, "--from", "2026-04-01", "--to", "2026-04-30",
-               "--method", "pool", "--out", str(cycle_folder(project, APRIL)), codes=codes)
+    return World(project).close_cycle(APRIL, method="pool", codes=codes).stdout
 
 
 def build(project: Project, codes: tuple[int, ...] = (0,)) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from tests.db.test_royalties_support import Books, utc
 from tests.support import Project
+from tests.world import World
 
 
 def close(project: Project, name: str, *args: str) -> tuple[int, str, str, Path]:
@@ -28,27 +27,27 @@ def clear(folder: Path) -> None:
             path.unlink()
 
 
-def scenario(project: Project) -> dict[str, int]:
+def scenario(project: Project) -> tuple[World, dict[str, int]]:
     """Class B station, GHS 0.012/s at noon: a PRS work of 240 s (28800 units), a local work of 125 s shared
-    50/50 (15000 units) and a 5 s play of it (ineligible, 0 units)."""
-    books = Books(project.engine)
-    station = books.station(station_class="class_b")
-    books.agreement("052", "15", date(2025, 1, 1))
-    uk = books.artist("art-uk", "UK Artist")
-    prs = books.track("t-prs", "London", uk, society_id=books.society_id("052"))
-    ama = books.artist("art-1", "Ama")
-    local = books.track("t1", "Odo", ama)
-    books.contributor(local, "ama", "Ama", "50")
-    books.contributor(local, "yaw", "Yaw", "50")
-    return {"prs": books.play(station, utc("2026-03-02 12:00"), 240, track_id=prs),
-            "local": books.play(station, utc("2026-03-03 12:00"), 125, track_id=local),
-            "short": books.play(station, utc("2026-03-04 12:00"), 5, track_id=local),
-            "prs_track": prs, "local_track": local, "uk": uk, "ama": ama,
-            "society": books.society_id("052")}
+    50/50 (15000 units) and a 5 s play of it (ineligible, 0 units); loaded; return the world and the ids."""
+    world = World(project)
+    station = world.station(station_class="class_b")
+    world.agreement("052", "15", "2025-01-01")
+    prs = world.track("t-prs", "London", "UK Artist", society="052")
+    local = world.track("t1", "Odo", "Ama")
+    world.contributor(local, "Ama", "50")
+    world.contributor(local, "Yaw", "50")
+    plays = {"prs": world.play(station, "2026-03-02 12:00", 240, track=prs),
+             "local": world.play(station, "2026-03-03 12:00", 125, track=local),
+             "short": world.play(station, "2026-03-04 12:00", 5, track=local)}
+    world.load()
+    return world, {**{name: play.id for name, play in plays.items()},
+                   "prs_track": prs.id, "local_track": local.id, "uk": world.artist_id("UK Artist"),
+                   "ama": world.artist_id("Ama"), "society": world.society_id("052")}
 
 
 def test_a_locked_cycle_records_and_prints_its_input_snapshot(project: Project) -> None:
-    ids = scenario(project)
+    _, ids = scenario(project)
     code, stdout, stderr, out = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     assert code == 0, stderr
     # The play set: one "play:version:gross" line per pricing paid, in play order.
@@ -84,7 +83,7 @@ def test_a_locked_cycle_records_and_prints_its_input_snapshot(project: Project) 
 
 
 def test_regenerating_checks_the_inputs_and_names_each_change(project: Project) -> None:
-    ids = scenario(project)
+    world, ids = scenario(project)
     close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     out = project.tmp_path / "cycles" / "2026-03"
     locked = files(out)
@@ -92,14 +91,15 @@ def test_regenerating_checks_the_inputs_and_names_each_change(project: Project) 
     code, stdout, stderr, _ = close(project, "2026-03", "--regenerate")
     assert code == 0 and "inputs of cycle 2026-03: unchanged since the lock" in stdout, stderr
     assert files(out) == locked
-    # A rate card edited in place, a tariff added back into the period, a share moved: each is named,
-    # and nothing is written.
+    # A rate card edited in place by hand (the import refuses to), a tariff added back into the period, a
+    # share moved: each is named, and nothing is written.
     card = project.scalar("SELECT id FROM rate_cards WHERE station_class = 'class_b' AND period = 'regular'")
     project.execute("UPDATE rate_cards SET multiplier = :m WHERE id = :i", i=card,
                     m="1.1" if project.is_sqlite else Decimal("1.1"))
-    added = Books(project.engine).rate_card("class_b", "regular", "0.02", "1.0", date(2026, 3, 15))
-    project.execute("UPDATE contributors SET share_percent = :s WHERE party_ref = 'ama'",
-                    s="60" if project.is_sqlite else Decimal(60))
+    world.rate_card("class_b", "regular", "0.02", "1.0", "2026-03-15")
+    world.contributor("t1", "Ama", "60")
+    world.load()
+    added = project.scalar("SELECT id FROM rate_cards WHERE effective_from = '2026-03-15'")
     clear(out)
     code, stdout, stderr, _ = close(project, "2026-03", "--regenerate")
     assert code == 65, (stdout, stderr)
@@ -118,7 +118,7 @@ def test_regenerating_checks_the_inputs_and_names_each_change(project: Project) 
 
 
 def test_an_altered_play_set_is_named_and_a_dry_run_writes_nothing(project: Project) -> None:
-    ids = scenario(project)
+    _, ids = scenario(project)
     close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     out = project.tmp_path / "cycles" / "2026-03"
     clear(out)

@@ -11,13 +11,12 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.db.test_royalties_support import Books, utc
 from tests.support import Project, create_postgres_database, drop_postgres_database, migrated_sqlite_url
+from tests.world import World
 
 CYCLE = ("--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
 # The recipients with an address: contributor ama and the society PRS (052), each once.
@@ -44,20 +43,17 @@ def twin(project: Project, tmp_path: Path) -> Iterator[Project]:
 
 def month(project: Project) -> None:
     """Class B station: a PRS work of 240 s, a local work of 125 s shared by Ama (with an e-mail) and Yaw."""
-    books = Books(project.engine)
-    station = books.station(station_class="class_b")
-    societies = project.tmp_path / "societies.csv"
-    societies.write_text("code,name,short_name,currency,email\n"
-                         "052,Performing Right Society (PRS for Music),PRS,GBP,prs@example.org\n")
-    loaded = project.script("import-catalog", "--societies", str(societies))
-    assert loaded.returncode == 0, loaded.stderr
-    books.agreement("052", "15", date(2025, 1, 1))
-    prs = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"))
-    local = books.track("t1", "Odo", books.artist("art-1", "Ama"))
-    books.contributor(local, "ama", "Ama", "50", email="ama@example.com")
-    books.contributor(local, "yaw", "Yaw", "50")
-    books.play(station, utc("2026-03-02 12:00"), 240, track_id=prs)
-    books.play(station, utc("2026-03-03 12:00"), 125, track_id=local)
+    world = World(project)
+    station = world.station(station_class="class_b")
+    world.society("052", "Performing Right Society (PRS for Music)", "PRS", "GBP", email="prs@example.org")
+    world.agreement("052", "15", "2025-01-01")
+    prs = world.track("t-prs", "London", "UK Artist", society="052")
+    local = world.track("t1", "Odo", "Ama")
+    world.contributor(local, "Ama", "50", email="ama@example.com")
+    world.contributor(local, "Yaw", "50")
+    world.play(station, "2026-03-02 12:00", 240, track=prs)
+    world.play(station, "2026-03-03 12:00", 125, track=local)
+    world.load()
 
 
 def files(folder: Path) -> dict[Path, bytes]:

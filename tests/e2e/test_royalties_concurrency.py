@@ -5,14 +5,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.db.test_royalties_support import NOW, Books, utc
 from tests.support import Project, race
+from tests.world import World, utc
 from zamio.db.engine import open_engine, transaction
 from zamio.royalties.pricing.ledger import Issue, book
 from zamio.royalties.pricing.price import PlayPricing
@@ -20,6 +20,7 @@ from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.pricing.split import Line
 
 PLAYS = 1200
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,17 +29,17 @@ def pg_project(postgres_url: str, tmp_path: Path) -> Project:
 
 
 def fill(project: Project) -> int:
-    """PLAYS plays of 100 s at 12:00 on class A (0.015 × 1.0 × 100 = 15000 units each); return the total."""
-    books = Books(project.engine)
-    station = books.station()
-    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
-    for ref, share in (("ama", "33.33"), ("kofi", "33.33"), ("yaw", "33.34")):
-        books.contributor(track, ref, ref.title(), share)
-    project.execute(
-        "INSERT INTO play_logs (play_key, version, station_id, track_id, recording_key, source, started_at, "
-        "ended_at, duration_seconds, status, confidence_avg, created_at) "
-        "SELECT 'p' || g, 1, :s, :t, 'track:1', 'local', :at, :at, 100, 'final', 0.9, :at "
-        "FROM generate_series(1, :n) g", s=station, t=track, at=utc("2026-03-02 12:00"), n=PLAYS)
+    """PLAYS plays of 100 s in regular hours (10-16 h) on class A (0.015 × 1.0 × 100 = 15000 units each), two
+    minutes apart, 180 a day; return the total."""
+    world = World(project)
+    station = world.station()
+    track = world.track("t1", "Odo", "Ama")
+    for name, share in (("Ama", "33.33"), ("Kofi", "33.33"), ("Yaw", "33.34")):
+        world.contributor(track, name, share)
+    for n in range(PLAYS):
+        day, slot = divmod(n, 180)
+        world.play(station, utc("2026-03-02 10:00") + timedelta(days=day, minutes=2 * slot), 100, track=track)
+    world.load()
     return PLAYS * 15000
 
 
@@ -88,11 +89,12 @@ def test_two_runs_at_once_book_each_play_once(pg_project: Project) -> None:
 
 @pytest.mark.postgres
 def test_a_batch_another_run_booked_first_is_skipped_whole(pg_project: Project) -> None:
-    books = Books(pg_project.engine)
-    station = books.station()
-    play = books.play(station, utc("2026-03-02 12:00"), 100)
-    pricing = PlayPricing(play, station, "priced", None, date(2026, 3, 2), Decimal("100.000"), Decimal("1.0"),
-                          15000, "GHS", None, (Line("share", "artist", "art-1", "Ama", 15000, share=Decimal(100)),))
+    world = World(pg_project)
+    station = world.station()
+    play = world.play(station, "2026-03-02 12:00", 100, track=world.track("t1", "Odo", "Ama"))
+    world.load()
+    pricing = PlayPricing(play.id, station.id, "priced", None, date(2026, 3, 2), Decimal("100.000"), Decimal("1.0"),
+                          15000, "GHS", None, (Line("share", "artist", "ama", "Ama", 15000, share=Decimal(100)),))
     issue = Issue(pricing, 1, None)
     with transaction(pg_project.engine) as conn:  # the run that got there first
         assert book(conn, [issue], {}, "first", NOW) == [issue]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.db.test_royalties_support import Books, utc
 from tests.support import Project, race
+from tests.world import Station, Track, World
 from zamio.db.engine import open_engine, transaction
+from zamio.demo import synth
 from zamio.royalties.cycles.process import CycleSpec, close_cycle
 
 
@@ -21,19 +24,21 @@ def close(project: Project, name: str, *args: str) -> tuple[int, str, Path]:
     return result.returncode, result.stdout, out
 
 
-def scenario(project: Project) -> tuple[Books, int, int]:
-    books = Books(project.engine)
-    station = books.station(station_class="class_b", name="Joy <FM> & Co")
-    books.agreement("052", "15", date(2025, 1, 1))
-    prs = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"),
-                      isrc="GBAYE0601498", iswc="T-034.524.680-2")
-    local = books.track("t1", "Odo", books.artist("art-1", "Ama <script>alert(1)</script>"))
-    books.contributor(local, "ama", "Ama", "50", email="ama@example.com")
-    books.contributor(local, "yaw", "Yaw", "50")
-    books.play(station, utc("2026-03-02 12:00"), 240, track_id=prs)
-    books.play(station, utc("2026-03-03 12:00"), 125, track_id=local)
-    books.play(station, utc("2026-03-04 12:00"), 5, track_id=local)  # below the 10 s minimum
-    return books, station, local
+def scenario(project: Project) -> tuple[World, Station, Track]:
+    """Class B station: a PRS work of 240 s (recorded without an ISRC), a local work of 125 s shared by
+    Ama (with an e-mail) and Yaw, and a 5 s play of it; loaded, not priced."""
+    world = World(project)
+    station = world.station(station_class="class_b", name="Joy <FM> & Co")
+    world.agreement("052", "15", "2025-01-01")
+    prs = world.track("t-prs", "London", "UK Artist", society="052", iswc="T-034.524.680-1")
+    local = world.track("t1", "Odo", "Ama <script>alert(1)</script>")
+    world.contributor(local, "Ama", "50", email="ama@example.com")
+    world.contributor(local, "Yaw", "50")
+    world.play(station, "2026-03-02 12:00", 240, track=prs)
+    world.play(station, "2026-03-03 12:00", 125, track=local)
+    world.play(station, "2026-03-04 12:00", 5, track=local)  # below the 10 s minimum
+    world.load()
+    return world, station, local
 
 
 def test_a_per_second_cycle_reconciles_and_writes_hand_computed_statements(project: Project) -> None:
@@ -57,22 +62,23 @@ def test_a_per_second_cycle_reconciles_and_writes_hand_computed_statements(proje
     page = (out / "statements" / "contributor-ama.GHS.html").read_text()
     assert "Joy &lt;FM&gt; &amp; Co" in page and "<script>" not in page
     usage = (out / "usage" / "052-PRS.csv").read_text().splitlines()
-    assert usage[1].startswith("Joy <FM> & Co,2026-03-02 12:00:00,GBAYE0601498,T-034.524.680-2,London")
-    assert usage[1].endswith(",no,ISWC 'T0345246802' fails its check digit: the last digit should be 1")
+    assert usage[1].startswith("Joy <FM> & Co,2026-03-02 12:00:00,,T0345246801,London")
+    assert usage[1].endswith(",no,ISRC missing")  # a recording is reported by its ISRC
     assert (out / "usage" / "052-PRS-invalid.csv").read_text().count("\n") == 2  # listed, not dropped
     outbox = project.query("SELECT recipient, template FROM email_outbox")
     assert [tuple(r) for r in outbox] == [("ama@example.com", "statement_ready")]
 
 
 def test_a_locked_cycle_is_not_recomputed_and_regenerates_byte_identical_files(project: Project) -> None:
-    books, station, local = scenario(project)
+    world, station, local = scenario(project)
     close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     out = project.tmp_path / "cycles" / "2026-03"
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    late = books.play(station, utc("2026-03-05 12:00"), 100, track_id=local)  # arrives after the lock
+    late = world.play(station, "2026-03-05 12:00", 100, track=local)  # arrives after the lock
+    world.load()
     code, stdout, _ = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     assert code == 0 and "not recomputed" in stdout
-    assert project.scalar("SELECT count(*) FROM royalty_pricings WHERE play_id = :p", p=late) == 0
+    assert project.scalar("SELECT count(*) FROM royalty_pricings WHERE play_id = :p", p=late.id) == 0
     for path in out.rglob("*"):
         if path.is_file():
             path.unlink()
@@ -99,17 +105,18 @@ def test_a_dry_run_prints_the_totals_and_changes_nothing(project: Project) -> No
 
 
 def test_a_pool_cycle_spreads_each_station_fee_over_its_weighted_seconds(project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()
-    other = books.station("st2")  # a fee without plays stays whole in suspense
-    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
-    books.contributor(track, "ama", "Ama", "50")
-    books.contributor(track, "yaw", "Yaw", "50")
-    books.play(station, utc("2026-03-02 07:00"), 100, track_id=track)  # prime ×1.5 → weight 150
-    books.play(station, utc("2026-03-02 12:00"), 200, track_id=track)  # regular ×1.0 → weight 200
-    books.play(station, utc("2026-03-02 03:00"), 50, track_id=track)  # off-peak ×0.7 → weight 35
-    books.licence_fee(station, date(2026, 3, 1), date(2026, 3, 31), 1_000_000)  # GHS 100.00
-    books.licence_fee(other, date(2026, 3, 1), date(2026, 3, 31), 50_000)
+    world = World(project)
+    station = world.station()
+    other = world.station("st2")  # a fee without plays stays whole in suspense
+    track = world.track("t1", "Odo", "Ama")
+    world.contributor(track, "Ama", "50")
+    world.contributor(track, "Yaw", "50")
+    world.play(station, "2026-03-02 07:00", 100, track=track)  # prime ×1.5 → weight 150
+    world.play(station, "2026-03-02 12:00", 200, track=track)  # regular ×1.0 → weight 200
+    world.play(station, "2026-03-02 03:00", 50, track=track)  # off-peak ×0.7 → weight 35
+    world.licence_fee(station, "2026-03-01", "2026-03-31", "100.00")  # 1,000,000 units
+    world.licence_fee(other, "2026-03-01", "2026-03-31", "5.00")  # 50,000 units
+    world.load()
     code, stdout, out = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31", "--method", "pool")
     # 1,000,000 over 150:200:35 (Σ 385): 389610.39 / 519480.52 / 90909.09 → floors sum 999999, the unit left
     # goes to the largest remainder (.52): 389610, 519481, 90909.  Halves: 194805 + 194805; 259741 + 259740;
@@ -124,39 +131,51 @@ def test_a_pool_cycle_spreads_each_station_fee_over_its_weighted_seconds(project
     assert [tuple(r) for r in amounts] == [("ama", 500001), ("no_eligible_plays:st2", 50000), ("yaw", 499999)]
 
 
-def test_a_ledger_line_traces_back_to_its_capture(project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()
-    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
-    play = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
-    books.detection_for(play, station, utc("2026-03-02 12:00"), "ab" * 32, track_id=track)
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twenty seconds of a synthetic song, as a WAV file."""
+    path = tmp_path_factory.mktemp("song") / "odo.wav"
+    synth.write_wav(path, synth.song(61, seconds=20.0))
+    return path
+
+
+def test_a_ledger_line_traces_back_to_its_capture(project: Project, song: Path) -> None:
+    world = World(project)
+    station = world.station()
+    world.track("t1", "Odo", "Ama", audio_path=song)
+    world.fingerprint()
+    world.hear(station, "2026-03-02 12:00", song)  # recorded on air and recognised
+    world.convert("2026-03-03 00:00")  # the detection becomes a play
+    play = project.scalar("SELECT play_id FROM play_detections")
     close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     entry = project.scalar("SELECT id FROM royalty_ledger WHERE play_id = :p", p=play)
     result = project.script("process-royalty-cycle", "--trace", str(entry))
-    import json
     chain = json.loads(result.stdout)
-    assert chain["play"]["id"] == play and chain["detections"][0]["audio_sha256"] == "ab" * 32
+    heard = hashlib.sha256(song.read_bytes()).hexdigest()
+    assert chain["play"]["id"] == play and chain["detections"][0]["audio_sha256"] == heard
     assert chain["rate_card"]["rate_per_second"] == "0.015" and chain["cycle"]["name"] == "2026-03"
 
 
 def test_a_pricing_dated_after_the_cycle_waits_for_the_next_one(project: Project) -> None:
-    books, station, local = scenario(project)
-    april = books.play(station, utc("2026-04-02 12:00"), 100, track_id=local)  # priced before March closes
+    world, station, local = scenario(project)
+    april = world.play(station, "2026-04-02 12:00", 100, track=local)  # priced before March closes
+    world.load()
     code, stdout, _ = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     assert code == 0 and "GHS gross priced             4.3800" in stdout
-    waiting = project.scalar("SELECT id FROM royalty_pricings WHERE play_id = :p", p=april)
+    waiting = project.scalar("SELECT id FROM royalty_pricings WHERE play_id = :p", p=april.id)
     assert project.scalar("SELECT open_pricings_from FROM royalty_cycles WHERE name = '2026-03'") == waiting
     code, stdout, _ = close(project, "2026-04", "--from", "2026-04-01", "--to", "2026-04-30")
     assert code == 0 and "GHS gross priced             1.2000" in stdout  # 0.012 × 1.0 × 100 s
     assert project.scalar("SELECT c.name FROM cycle_pricings m JOIN royalty_cycles c ON c.id = m.cycle_id "
-                          "WHERE m.play_id = :p", p=april) == "2026-04"
+                          "WHERE m.play_id = :p", p=april.id) == "2026-04"
 
 
 def test_a_recalculation_of_a_locked_period_is_paid_by_the_next_cycle(project: Project) -> None:
-    books, station, local = scenario(project)
+    world, station, local = scenario(project)
     close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
     march = [tuple(r) for r in project.query("SELECT * FROM cycle_line_items ORDER BY id")]
-    books.rate_card("class_b", "regular", "0.02", "1.0", date(2026, 3, 1))  # a correction of March's rate
+    world.rate_card("class_b", "regular", "0.02", "1.0", "2026-03-01")  # a correction of March's rate
+    world.load()
     result = project.script("calculate-royalty-distributions", "--recalculate", "--from", "2026-03-01",
                             "--to", "2026-03-31")
     assert result.returncode == 0, result.stderr
@@ -173,9 +192,10 @@ def test_a_recalculation_of_a_locked_period_is_paid_by_the_next_cycle(project: P
 @pytest.mark.postgres
 def test_two_closes_at_once_pay_each_pricing_once(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    books, station, local = scenario(project)
+    world, station, local = scenario(project)
     for day in range(1, 20):
-        books.play(station, utc(f"2026-04-{day:02d} 12:00"), 100, track_id=local)
+        world.play(station, f"2026-04-{day:02d} 12:00", 100, track=local)
+    world.load()
     assert project.script("calculate-royalty-distributions").returncode == 0
     engines = [open_engine(postgres_url) for _ in range(2)]
     start = threading.Barrier(2)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.db.test_royalties_support import Books, utc
 from tests.support import Project
+from tests.world import World
 
 
 def load_fees(project: Project, rows: str) -> None:
@@ -42,15 +42,17 @@ def spread_in(project: Project, cycle: str) -> dict[str, int]:
     return {ref: int(units) for ref, units in rows}
 
 
-def stations_with_plays(project: Project, months: list[str]) -> Books:
-    """st1 and st2 (class A), each playing its own work once at noon on the 10th of each month given."""
-    books = Books(project.engine)
+def stations_with_plays(project: Project, months: list[str]) -> World:
+    """st1 and st2 (class A), each playing its own work (of Artist 1 and Artist 2) once at noon on the 10th of
+    each month given; loaded."""
+    world = World(project)
     for n in (1, 2):
-        station = books.station(f"st{n}")
-        track = books.track(f"t{n}", f"Song {n}", books.artist(f"art-{n}", f"Artist {n}"))
+        station = world.station(f"st{n}")
+        track = world.track(f"t{n}", f"Song {n}", f"Artist {n}")
         for month in months:
-            books.play(station, utc(f"{month}-10 12:00"), 100, track_id=track)
-    return books
+            world.play(station, f"{month}-10 12:00", 100, track=track)
+    world.load()
+    return world
 
 
 def test_a_fee_crossing_cycle_boundaries_is_spread_by_days_and_its_parts_sum_to_it(project: Project) -> None:
@@ -65,7 +67,7 @@ def test_a_fee_crossing_cycle_boundaries_is_spread_by_days_and_its_parts_sum_to_
     assert "GHS gross priced            34.4444" in stdout and ": exact" in stdout, stdout
     assert "GHS licence fees for days after 2026-01-31: 340.5556, spread by the pool cycles that cover them" \
         in stdout
-    assert spread_in(project, "2026-01") == {"art-1": 310_000, "art-2": 34_444}
+    assert spread_in(project, "2026-01") == {"artist-1": 310_000, "artist-2": 34_444}
     stdout, _, _ = close_pool(project, "2026-02", "2026-02-01", "2026-02-28")
     # February: st1 28 × 10,000 = 280,000; st2 C(59) − C(31) = 65,555.6 → 65,556, minus 34,444 = 31,112.
     assert "GHS gross priced            31.1112" in stdout, stdout
@@ -79,10 +81,10 @@ def test_a_fee_crossing_cycle_boundaries_is_spread_by_days_and_its_parts_sum_to_
     assert [p[3] for p in parts(project, "st1")] == [310_000, 280_000, 310_000]
     # The rest of st1's year waits: 3,650,000 − 900,000 = 2,750,000 units (275 days) for the cycles to come.
     assert "GHS licence fees for days after 2026-03-31: 275.0000" in stdout
-    assert spread_in(project, "2026-03") == {"art-1": 310_000, "art-2": 34_444}
+    assert spread_in(project, "2026-03") == {"artist-1": 310_000, "artist-2": 34_444}
     # A pool line traces back to the fee and the days it was spread from.
     entry = project.scalar("SELECT l.id FROM royalty_ledger l JOIN royalty_cycles c ON c.id = l.cycle_id "
-                           "WHERE c.name = '2026-02' AND l.recipient_ref = 'art-2'")
+                           "WHERE c.name = '2026-02' AND l.recipient_ref = 'artist-2'")
     chain = json.loads(project.script("process-royalty-cycle", "--trace", str(entry)).stdout)
     assert chain["licence_fee"]["amount"] == 100_000
     assert (chain["licence_fee_part"]["day_from"], chain["licence_fee_part"]["day_to"],
@@ -106,8 +108,8 @@ def test_fee_days_without_plays_are_held_in_suspense_and_late_fees_are_paid_as_a
     assert [tuple(r) for r in held] == [("no_eligible_plays:st1", 280_000, "no_eligible_plays")]
     rows = (out / "statements.csv").read_text().splitlines()
     assert "suspense,no_eligible_plays:st1,,GHS,1,0.000,28.00,0.00,28.00" in rows
-    assert "artist,art-2,Artist 2,GHS,1,100.000,6.20,0.00,6.20" in rows
-    lines = (out / "statements" / "artist-art-2.GHS.csv").read_text().splitlines()
+    assert "artist,artist-2,Artist 2,GHS,1,100.000,6.20,0.00,6.20" in rows
+    lines = (out / "statements" / "artist-artist-2.GHS.csv").read_text().splitlines()
     assert len(lines) == 2 and lines[1].endswith(",share,100.000000,6.20,adjustment,"), lines
     assert parts(project, "st1") == [("2026-01", "2026-01-01", "2026-01-31", 310_000),
                                      ("2026-02", "2026-02-01", "2026-02-28", 280_000)]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from tests.db.test_royalties_support import Books, utc
+from tests.fake_acrcloud import FakeAcrCloud
 from tests.support import Project
+from tests.world import World
 from zamio.catalog.reference import LOADERS
 from zamio.db.tables import exchange_rates, rate_cards
+from zamio.demo import synth
 from zamio.files.csvread import ImportReport
 
 
@@ -56,7 +60,9 @@ def test_loaders_keep_good_rows_and_report_bad_ones_by_line(project: Project) ->
     report = load(project, "exchange_rates", "from_currency,to_currency,rate,effective_from\n"
                                              "GHS,NGN,120.5,2026-01-01\nGHS,XXX,1,2026-01-01\n")
     assert report.rows_ok == 1 and "XXX" in report.errors[0][1]
-    Books(project.engine).station("joy")
+    world = World(project)
+    world.station("joy")
+    world.load()
     report = load(project, "licence_fees", "station_ref,period_from,period_to,amount,currency\n"
                                            "joy,2026-03-01,2026-03-31,1500.25,GHS\n"
                                            "nobody,2026-03-01,2026-03-31,1,GHS\n")
@@ -67,30 +73,47 @@ def test_loaders_keep_good_rows_and_report_bad_ones_by_line(project: Project) ->
     assert again.rows_ok == 1 and project.scalar("SELECT count(*) FROM station_licence_fees") == 1
 
 
-def test_mappings_are_exact_explicit_and_idempotent(project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()
-    books.repertoire("052", "GBAYE0601498")
-    books.repertoire("010", "USRC17607839")
-    books.repertoire("021", "USRC17607839")  # claimed twice
-    mapped = books.play(station, utc("2026-03-02 12:00"), 100, isrc="GB-AYE-06-01498")
-    ambiguous = books.play(station, utc("2026-03-02 13:00"), 100, isrc="USRC17607839")
-    unknown = books.play(station, utc("2026-03-02 14:00"), 100, isrc="GHA122400001")
-    invalid = books.play(station, utc("2026-03-02 15:00"), 100, isrc="12345")
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight seconds of a song the catalog does not hold, as a recording device uploads it."""
+    path = tmp_path_factory.mktemp("recording") / "heard.wav"
+    synth.write_wav(path, synth.song(71, seconds=8.0))
+    return path
+
+
+def test_mappings_are_exact_explicit_and_idempotent(project: Project, recording: Path) -> None:
+    world = World(project)
+    station = world.station()
+    world.repertoire("052", "GBAYE0601498")
+    world.repertoire("010", "USRC17607839")
+    world.repertoire("021", "USRC17607839")  # claimed twice
+    plays = [world.play(station, "2026-03-02 12:00", 100, isrc="GB-AYE-06-01498"),
+             world.play(station, "2026-03-02 13:00", 100, isrc="USRC17607839"),
+             world.play(station, "2026-03-02 14:00", 100, isrc="GHA122400001")]
+    # Heard at 15:00 by ACRCloud, which names a malformed ISRC: the detection keeps it, the play made of it
+    # names none.
+    world.snippet(station, "2026-03-02 15:00", recording)
+    with FakeAcrCloud() as fake:
+        fake.respond_match("12345")
+        world.scan_snippets(fake)
+    world.convert("2026-03-03 00:00")
+    mapped, ambiguous, unknown = (play.id for play in plays)
+    invalid = project.scalar("SELECT p.id FROM play_logs p JOIN play_detections pd ON pd.play_id = p.id "
+                             "JOIN detections d ON d.id = pd.detection_id WHERE d.isrc = '12345' AND p.isrc IS NULL")
     first = project.script("update-pro-mappings")
     assert first.returncode == 0, first.stderr
     assert "1 ok" in first.stderr and "1 ISRC ambiguous, 1 ISRC invalid_isrc, 1 ISRC mapped" in first.stderr
     state = {r[0]: (r[1], r[2]) for r in project.query("SELECT isrc, society_id, status FROM isrc_mappings")}
-    assert state == {"GBAYE0601498": (books.society_id("052"), "mapped"),  # by the normalised ISRC
+    assert state == {"GBAYE0601498": (world.society_id("052"), "mapped"),  # by the normalised ISRC
                      "USRC17607839": (None, "ambiguous"),
                      "GHA122400001": (None, "unknown"),  # explicit, never the local society
                      "12345": (None, "invalid_isrc")}
     second = project.script("update-pro-mappings")
     assert "nothing newly mapped" in second.stderr
-    books.repertoire("285", "GHA122400001")  # the repertoire grows: unknown ISRCs are re-checked
-    project.script("update-pro-mappings")
+    world.repertoire("285", "GHA122400001")  # the repertoire grows: unknown ISRCs are re-checked
+    world.map_isrcs()
     assert project.query("SELECT society_id, status FROM isrc_mappings WHERE isrc = 'GHA122400001'") == [
-        (books.society_id("285"), "mapped")]
+        (world.society_id("285"), "mapped")]
     assert project.scalar("SELECT count(*) FROM isrc_mappings") == 4
     rows = project.query("SELECT id, society_id, society_status FROM play_logs WHERE id IN (:a, :b, :c, :d)",
                          a=mapped, b=ambiguous, c=unknown, d=invalid)
@@ -126,13 +149,14 @@ def trace(project: Project, play: int, kind: str = "share") -> dict:
 
 
 def test_a_used_rate_card_is_refused_in_place_and_changes_as_a_new_dated_row(project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()  # class A; at noon the regular period
-    track = books.track("t1", "Odo", books.artist("art-1", "Ama"))
-    march = books.play(station, utc("2026-03-02 12:00"), 100, track_id=track)
+    world = World(project)
+    station = world.station()  # class A; at noon the regular period
+    track = world.track("t1", "Odo", "Ama")
+    march = world.play(station, "2026-03-02 12:00", 100, track=track)
+    world.load()
     assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.02,1.0,GHS,2026-03-01\n")[0] == 0
     price(project)  # 0.02 × 1.0 × 100 s = GHS 2.00 = 20,000 units
-    card = project.scalar("SELECT rate_card_id FROM royalty_pricings WHERE play_id = :p", p=march)
+    card = project.scalar("SELECT rate_card_id FROM royalty_pricings WHERE play_id = :p", p=march.id)
     code, stderr = import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.03,1.0,GHS,2026-03-01\n"
                                                                   "GH,class_a,prime,0.05,1.5,GHS,2027-01-01\n")
     assert code == 65, stderr
@@ -143,7 +167,7 @@ def test_a_used_rate_card_is_refused_in_place_and_changes_as_a_new_dated_row(pro
     assert "nothing was imported" in stderr
     assert project.scalar("SELECT count(*) FROM rate_cards WHERE effective_from = '2027-01-01'") == 0
     assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,prime,0.05,1.5,GHS,2027-01-01\n")[0] == 0
-    chain = trace(project, march)
+    chain = trace(project, march.id)
     assert chain["entry"]["amount"] == 20_000 and chain["rate_card"]["id"] == card
     assert chain["rate_card"]["rate_per_second"] == "0.02"  # the rate that produced the amount
     # An unused row is still corrected in place; a used one changes by a row from the day it applies.
@@ -152,26 +176,29 @@ def test_a_used_rate_card_is_refused_in_place_and_changes_as_a_new_dated_row(pro
     assert Decimal(str(project.scalar("SELECT rate_per_second FROM rate_cards "
                                       "WHERE effective_from = '2027-01-01'"))) == Decimal("0.06")
     assert import_csv(project, "rate-cards", RATE_CARDS + "GH,class_a,regular,0.03,1.0,GHS,2026-03-15\n")[0] == 0
-    later = books.play(station, utc("2026-03-20 12:00"), 100, track_id=track)
+    later = world.play(station, "2026-03-20 12:00", 100, track=track)
+    world.load()
     result = project.script("calculate-royalty-distributions", "--recalculate")
     assert result.returncode == 0, result.stderr
-    assert project.scalar("SELECT max(version) FROM royalty_pricings WHERE play_id = :p", p=march) == 1
-    assert trace(project, later)["entry"]["amount"] == 30_000  # 0.03 × 100 s from 2026-03-15
-    assert trace(project, march)["rate_card"]["rate_per_second"] == "0.02"
+    assert project.scalar("SELECT max(version) FROM royalty_pricings WHERE play_id = :p", p=march.id) == 1
+    assert trace(project, later.id)["entry"]["amount"] == 30_000  # 0.03 × 100 s from 2026-03-15
+    assert trace(project, march.id)["rate_card"]["rate_per_second"] == "0.02"
 
 
 def test_a_used_agreement_or_society_fee_is_refused_in_place_and_pricing_follows_the_dated_rows(
         project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()
-    work = books.track("t-prs", "London", books.artist("art-uk", "UK Artist"), society_id=books.society_id("052"))
-    plays = {month: books.play(station, utc(f"2026-{month}-10 12:00"), 100, track_id=work)
-             for month in ("03", "04", "05", "06")}
+    world = World(project)
+    station = world.station()
+    work = world.track("t-prs", "London", "UK Artist", society="052")
+    months = {month: world.play(station, f"2026-{month}-10 12:00", 100, track=work)
+              for month in ("03", "04", "05", "06")}
+    world.load()
+    plays = {month: play.id for month, play in months.items()}
     # The agreement names no fee: PRS's default applies (15 %, seeded).  Each play is 0.015 × 100 s = 15,000.
     assert import_csv(project, "agreements", AGREEMENTS + "052,2025-01-01,active,\n")[0] == 0
     price(project)
     agreement = project.scalar("SELECT id FROM reciprocal_agreements")
-    first_fee = project.scalar("SELECT id FROM society_admin_fees WHERE society_id = :s", s=books.society_id("052"))
+    first_fee = project.scalar("SELECT id FROM society_admin_fees WHERE society_id = :s", s=world.society_id("052"))
     code, stderr = import_csv(project, "agreements", AGREEMENTS + "052,2025-01-01,active,10\n"
                                                                   "052,2026-05-01,active,10\n"
                                                                   "052,2026-06-01,terminated,\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.db.test_royalties_support import Books, utc
 from tests.support import Project, race
+from tests.world import World, store_imported_play, utc
 from zamio.db.engine import open_engine, transaction
 from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.suspense.declarations import declare_past_limit
@@ -44,19 +44,23 @@ def price(project: Project, *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def held_money(project: Project) -> tuple[Books, dict[str, int]]:
-    books = Books(project.engine)
-    st1, st2 = books.station("st1"), books.station("st2")
-    bad = books.track("t-bad", "Odo", books.artist("art-1", "Ama"))
-    books.contributor(bad, "ama", "Ama", "60")  # 60 + 30 ≠ 100: bad shares, held whole
-    books.contributor(bad, "yaw", "Yaw", "30")
-    good = books.track("t-good", "Ayo", books.artist("art-2", "Kofi"))
-    plays = {"march_1": books.play(st1, utc("2026-03-02 12:00"), 100, isrc=ISRC, title="Song", artist="Band"),
-             "march_2": books.play(st1, utc("2026-03-20 12:00"), 100, isrc=ISRC, title="Song", artist="Band"),
-             "other_station": books.play(st2, utc("2026-03-05 12:00"), 100, isrc=ISRC),
-             "june": books.play(st1, utc("2027-06-10 12:00"), 100, track_id=bad),
-             "paid": books.play(st1, utc("2026-03-03 12:00"), 100, track_id=good)}
-    return books, plays
+def held_money(project: Project) -> tuple[World, dict[str, int]]:
+    """Two class A stations: an unidentified recording played three times, a work with bad shares played
+    in June 2027 and a work paid whole to its artist; loaded; return the plays' ids by name."""
+    world = World(project)
+    st1, st2 = world.station("st1"), world.station("st2")
+    bad = world.track("t-bad", "Odo", "Ama")
+    world.contributor(bad, "Ama", "60")  # 60 + 30 ≠ 100: bad shares, held whole
+    world.contributor(bad, "Yaw", "30")
+    good = world.track("t-good", "Ayo", "Kofi")
+    plays = {"march_1": world.play(st1, "2026-03-02 12:00", 100, isrc=ISRC, title="Song", artist="Band"),
+             "march_2": world.play(st1, "2026-03-20 12:00", 100, isrc=ISRC, title="Song", artist="Band"),
+             "other_station": world.play(st2, "2026-03-05 12:00", 100, isrc=ISRC),
+             "paid": world.play(st1, "2026-03-03 12:00", 100, track=good)}
+    world.load()
+    ids = {name: play.id for name, play in plays.items()}
+    ids["june"] = store_imported_play(project, "st1", "t-bad", utc("2027-06-10 12:00"), 100)
+    return world, ids
 
 
 def test_the_ageing_report_lists_held_money_by_station_period_and_recording(project: Project) -> None:
@@ -84,21 +88,22 @@ def test_the_ageing_report_lists_held_money_by_station_period_and_recording(proj
 
 
 def test_money_released_when_identified_leaves_the_report(project: Project) -> None:
-    books = Books(project.engine)
-    station = books.station()
-    books.agreement("010", None, date(2025, 1, 1))  # ASCAP, society default fee 15 %
-    play = books.play(station, utc("2026-03-02 12:00"), 100, isrc=ISRC)
+    world = World(project)
+    station = world.station()
+    world.agreement("010", None, "2025-01-01")  # ASCAP, society default fee 15 %
+    play = world.play(station, "2026-03-02 12:00", 100, isrc=ISRC)
+    world.load()
     price(project)
     close(project, "2026-03", "2026-03-01", "2026-03-31")
     stdout, rows = report(project, "--as-of", "2026-04-15")
     assert [(r["identifier"], r["amount_units"], r["age_days"]) for r in rows] == [(f"isrc:{ISRC}", "15000", "15")]
-    books.repertoire("010", ISRC)  # the recording is identified: ASCAP claims it
-    assert project.script("update-pro-mappings", "-q").returncode == 0
+    world.repertoire("010", ISRC)  # the recording is identified: ASCAP claims it
+    world.map_isrcs("-q")
     price(project)  # the hourly run re-examines suspense: reversal + new allocation
     stdout, rows = report(project, "--as-of", "2026-04-15")
     assert rows == [] and "held: 0 items, nothing" in stdout
     got = project.query("SELECT version, kind, recipient_ref, amount FROM royalty_ledger WHERE play_id = :p "
-                        "ORDER BY id", p=play)
+                        "ORDER BY id", p=play.id)
     assert [tuple(r) for r in got] == [(1, "suspense", f"unidentified:isrc:{ISRC}", 15000),
                                        (2, "reversal", f"unidentified:isrc:{ISRC}", -15000),
                                        (2, "admin_fee", "285", 2250), (2, "share", "010", 12750)]
@@ -150,11 +155,12 @@ def test_past_limit_money_is_declared_non_distributable_with_lines_that_reconcil
 
 
 def test_a_pool_cycle_counts_its_own_suspense_lines_not_its_weights(project: Project) -> None:
-    books = Books(project.engine)
-    st1, st2 = books.station("st1"), books.station("st2")
-    books.play(st1, utc("2026-03-02 12:00"), 100, isrc=ISRC)  # priced 15000 into suspense: a weight only
-    books.licence_fee(st1, date(2026, 3, 1), date(2026, 3, 31), 10_000)  # all of it to that one play
-    books.licence_fee(st2, date(2026, 3, 1), date(2026, 3, 31), 5_000)  # no plays: held whole
+    world = World(project)
+    st1, st2 = world.station("st1"), world.station("st2")
+    world.play(st1, "2026-03-02 12:00", 100, isrc=ISRC)  # priced 15000 into suspense: a weight only
+    world.licence_fee(st1, "2026-03-01", "2026-03-31", "1.00")  # 10,000 units: all of it to that one play
+    world.licence_fee(st2, "2026-03-01", "2026-03-31", "0.50")  # 5,000 units, no plays: held whole
+    world.load()
     close(project, "2026-03", "2026-03-01", "2026-03-31", "--method", "pool")
     _, rows = report(project, "--as-of", "2026-04-15")
     assert [(r["station"], r["reason"], r["plays"], r["amount_units"], r["method"], r["age_days"]) for r in rows] == [
@@ -174,15 +180,16 @@ def test_ages_are_whole_years_and_the_limit_follows_the_year_of_use() -> None:
 @pytest.mark.postgres
 def test_two_declarations_at_once_and_a_pricing_run_book_each_play_once(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
-    books = Books(project.engine)
-    station = books.station()
+    world = World(project)
+    station = world.station()
     for day in range(1, 29):
-        books.play(station, utc(f"2026-02-{day:02d} 12:00"), 100, isrc=ISRC)
+        world.play(station, f"2026-02-{day:02d} 12:00", 100, isrc=ISRC)
+    world.load()
     price(project)
     close(project, "2026-02", "2026-02-01", "2026-02-28")
-    books.agreement("010", "15", date(2025, 1, 1))  # identified now: the pricing run would release them
-    books.repertoire("010", ISRC)
-    assert project.script("update-pro-mappings", "-q").returncode == 0
+    world.agreement("010", "15", "2025-01-01")  # identified now: the pricing run would release them
+    world.repertoire("010", ISRC)
+    world.map_isrcs("-q")
     engines = [open_engine(postgres_url) for _ in range(3)]
     start = threading.Barrier(3)
     found: list[int] = []
