@@ -12,18 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from tests.streamserver import encode, hls_ts_segments, streaming_wav_header
 from tests.support import Project
-from zamio.db.engine import utcnow
+from zamio.catalog.imports import upsert_station, upsert_track
 from zamio.db.tables import (
-    artists,
     captures,
     coverage_gaps,
     stations,
     stream_links,
-    tracks,
 )
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint
@@ -98,31 +96,32 @@ def catalog_prints(scan_audio: ScanAudio) -> dict[int, fingerprint.Fingerprint]:
 
 
 def seed_catalog(project: Project, prints: dict[int, fingerprint.Fingerprint]) -> dict[int, int]:
-    """Insert one artist and a track per catalog song with its fingerprints; return seed -> track id."""
-    now = utcnow()
+    """Store a track per catalog song, by Test Artist, as ``bin/import-catalog`` stores one (its own row
+    writer), with the song's fingerprints as the fingerprinting job stores them; return seed -> track id.
+
+    Written in this process: the prints are computed once per session, and the scan tests need the
+    rows before their first scan, not the cost of two more scripts each."""
     track_ids = {}
     with project.engine.begin() as conn:
-        artist_id = conn.execute(insert(artists).values(artist_ref="a1", name="Test Artist", created_at=now)
-                                 .returning(artists.c.id)).scalar_one()
         for seed, fp in prints.items():
-            track_id = conn.execute(insert(tracks).values(
-                track_ref=f"song-{seed}", title=f"Song {seed}", artist_id=artist_id, isrc=f"GHA12600{seed:04d}",
-                created_at=now, updated_at=now).returning(tracks.c.id)).scalar_one()
+            track_id = upsert_track(conn, {"track_ref": f"song-{seed}", "title": f"Song {seed}",
+                                           "artist": "Test Artist", "isrc": f"GHA12600{seed:04d}"}, project.tmp_path)
             store_fingerprints(conn, track_id, fp, hashlib.sha256(str(seed).encode()).hexdigest(), SONG_SECONDS)
             track_ids[seed] = track_id
     return track_ids
 
 
 def add_station(project: Project, ref: str, *urls: str, contact_email: str | None = None) -> list[int]:
-    """Insert an active station with its stream links (first = primary); return the link ids."""
-    now = utcnow()
+    """Store a class B station with its stream links (first = primary, second = backup) as
+    ``bin/import-catalog --stations`` stores one (its own row writer); return the link ids."""
+    assert len(urls) <= 2, "a station has a primary stream and at most one backup"
+    row = {"station_ref": ref, "name": f"Radio {ref}", "station_class": "class_b", "contact_email": contact_email,
+           "stream_url": urls[0] if urls else None, "backup_stream_url": urls[1] if len(urls) > 1 else None}
     with project.engine.begin() as conn:
-        station_id = conn.execute(insert(stations).values(
-            station_ref=ref, name=f"Radio {ref}", station_class="class_b", contact_email=contact_email,
-            created_at=now).returning(stations.c.id)).scalar_one()
-        return [conn.execute(insert(stream_links).values(station_id=station_id, url=url, priority=priority,
-                                                         created_at=now).returning(stream_links.c.id)).scalar_one()
-                for priority, url in enumerate(urls)]
+        station_id = upsert_station(conn, row)
+        return list(conn.execute(select(stream_links.c.id).where(stream_links.c.station_id == station_id,
+                                                                 stream_links.c.active)
+                                 .order_by(stream_links.c.priority)).scalars())
 
 
 def scan(project: Project, *args: str, timeout: float = 90, **env: str) -> subprocess.CompletedProcess[str]:

@@ -46,17 +46,19 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.fake_acrcloud import ACCESS_KEY, ACCESS_SECRET, FakeAcrCloud
 from tests.support import Project
 from zamio.catalog.imports import IMPORT_ORDER
 from zamio.db.tables import stations, tracks
+from zamio.demo import synth
 from zamio.files.csvread import slug
 from zamio.playlogs import billing
 from zamio.scanning.snippets import SETTLE_SECONDS
@@ -82,6 +84,10 @@ COLUMNS = {
               "confidence", "import_ref"),
 }
 assert tuple(COLUMNS)[:-1] == IMPORT_ORDER, "the world writes every file bin/import-catalog reads, in its order"
+#: The next play reference (and snippet chunk) of each database, and the next load of each folder: shared by
+#: every world of a test, so that two never send one reference for two plays nor write over each other's files.
+REFERENCES: dict[str, Iterator[int]] = {}
+LOADS: dict[Path, Iterator[int]] = {}
 
 
 def utc(text: str) -> datetime:
@@ -167,8 +173,8 @@ class World:
         self.project = project
         self.folder = folder or project.tmp_path / "world"
         self.pending: dict[str, list[dict[str, object]]] = {name: [] for name in COLUMNS}
-        self.loads = itertools.count(1)
-        self.refs = itertools.count(1)
+        self.loads = LOADS.setdefault(self.folder, itertools.count(1))
+        self.refs = REFERENCES.setdefault(project.database_url, itertools.count(1))
         self.ids: dict[tuple[str, object], int] = {}
 
     # --- the catalog ------------------------------------------------------------------
@@ -376,6 +382,14 @@ class World:
         path = folder / f"{name.replace('_', '-')}.csv"
         path.write_text(out.getvalue(), encoding="utf-8")
         return str(path)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight seconds of a song no catalog holds, as a WAV file (import the fixture into the test module)."""
+    path = tmp_path_factory.mktemp("recording") / "heard.wav"
+    synth.write_wav(path, synth.song(71, seconds=8.0))
+    return path
 
 
 def _ref(thing: Station | Track | str) -> str:

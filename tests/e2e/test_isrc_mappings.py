@@ -11,28 +11,18 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Table, insert
 
 from tests.fake_acrcloud import FakeAcrCloud
 from tests.support import Project, race
-from tests.world import Station, World, utc
+from tests.world import Station, World, recording, utc  # noqa: F401
 from zamio.catalog.mappings import update_mappings
 from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import artists, captures, detections, play_logs, stations, tracks
-from zamio.demo import synth
 from zamio.royalties.pricing.works import load_plays
 from zamio.runtime import migrate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Eight seconds of a song the catalog does not hold, as a recording device uploads it."""
-    path = tmp_path_factory.mktemp("recording") / "heard.wav"
-    synth.write_wav(path, synth.song(71, seconds=8.0))
-    return path
 
 
 def heard_by_acrcloud(world: World, station: Station, recording: Path, *isrcs: str) -> None:

@@ -8,11 +8,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tests.smtpserver import SmtpServer, closed_port
 from tests.support import Project
-from zamio.db.tables import email_outbox, job_runs
+from tests.world import World
+from zamio.db.tables import email_outbox
 from zamio.mail import TemplateError, message_id_for, queue_email
 from zamio.mail.queue import InvalidRecipient
 
@@ -175,11 +176,11 @@ def test_kill_after_server_accepted_never_resends_automatically(project: Project
 
 
 def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_server: SmtpServer) -> None:
-    now = datetime.now(UTC)
-    with project.engine.begin() as conn:
-        conn.execute(insert(job_runs).values(run_id="r1", job="import-catalog", host="h", pid=1, started_at=now,
-                                             finished_at=now, status="failed", exit_code=65,
-                                             error="tracks.csv line 3: bad ISRC"))
+    world = World(project)
+    world.contributor(world.track("t1", "Odo", "Ama"), "Ama", "110")  # a share over 100 %: the import fails
+    world.load(codes=(65,))
+    error = "contributors.csv: 1 bad row, the first line 2: share_percent 110 is above the maximum 100"
+    assert error in project.scalar("SELECT error FROM job_runs WHERE job = 'import-catalog'")
     env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org"}
     for _ in range(2):
         result = project.script("send-emails", env=project.env(**env))
@@ -187,7 +188,7 @@ def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_serve
     alerts = [m for m in smtp_server.messages if m.recipients == ["ops@example.org"]]
     assert len(alerts) == 1
     assert alerts[0].message["Subject"] == "zamio job failing: import-catalog"
-    assert "tracks.csv line 3: bad ISRC" in alerts[0].message.get_body(("plain",)).get_content()
+    assert error in alerts[0].message.get_body(("plain",)).get_content()
 
 
 def test_a_login_sent_in_clear_is_warned_of_once_without_the_password(project: Project) -> None:

@@ -7,15 +7,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from tests.fake_acrcloud import FakeAcrCloud
 from tests.support import Project
-from tests.world import World
+from tests.world import World, recording  # noqa: F401
 from zamio.catalog.reference import LOADERS
 from zamio.db.tables import exchange_rates, rate_cards
-from zamio.demo import synth
 from zamio.files.csvread import ImportReport
 
 
@@ -71,14 +69,6 @@ def test_loaders_keep_good_rows_and_report_bad_ones_by_line(project: Project) ->
     again = load(project, "licence_fees", "station_ref,period_from,period_to,amount,currency\n"
                                           "joy,2026-03-01,2026-03-31,1500.25,GHS\n")
     assert again.rows_ok == 1 and project.scalar("SELECT count(*) FROM station_licence_fees") == 1
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Eight seconds of a song the catalog does not hold, as a recording device uploads it."""
-    path = tmp_path_factory.mktemp("recording") / "heard.wav"
-    synth.write_wav(path, synth.song(71, seconds=8.0))
-    return path
 
 
 def test_mappings_are_exact_explicit_and_idempotent(project: Project, recording: Path) -> None:
