@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from tests.streamserver import encode, hls_ts_segments, streaming_wav_header
 from tests.support import Project
 from zamio.catalog.imports import upsert_station, upsert_track
+from zamio.db.engine import utcnow
 from zamio.db.tables import (
     captures,
     coverage_gaps,
@@ -122,6 +123,17 @@ def add_station(project: Project, ref: str, *urls: str, contact_email: str | Non
         return list(conn.execute(select(stream_links.c.id).where(stream_links.c.station_id == station_id,
                                                                  stream_links.c.active)
                                  .order_by(stream_links.c.priority)).scalars())
+
+
+def add_station_with_unchecked_link(project: Project, ref: str, url: str) -> int:
+    """Store a station as ``add_station`` does, with a stream link the import refuses today (a host name with
+    no IDNA form), as a link stored before the import checked host names was left; return the link id.
+    The link is written directly: no script writes one any more, and the scan must still refuse it."""
+    add_station(project, ref)
+    with project.engine.begin() as conn:
+        station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == ref)).scalar_one()
+        return conn.execute(insert(stream_links).values(station_id=station_id, url=url, priority=0, created_at=utcnow())
+                            .returning(stream_links.c.id)).scalar_one()
 
 
 def scan(project: Project, *args: str, timeout: float = 90, **env: str) -> subprocess.CompletedProcess[str]:
