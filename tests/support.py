@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from tests import launcher
 from zamio.db.url import DatabaseUrl, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,6 +319,9 @@ class Project:
                cwd: str | Path | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``bin/<name>`` (or a path) with the test interpreter and return the finished process."""
         path = Path(name) if "/" in name else BIN / name
+        if launcher.enabled():
+            return launcher.launcher().run([str(path), *args], env=env or self.env(), cwd=cwd or self.tmp_path,
+                                           timeout=timeout, input=input)
         return subprocess.run(
             [sys.executable, str(path), *args],
             env=env or self.env(),
