@@ -98,6 +98,7 @@ class JobContext:
     items_skipped: int = 0
     stop_requested: bool = False
     summary: list[str] = field(default_factory=list)
+    first_failure: str | None = None  # the first failed item and why: the run's recorded error when nothing else failed
 
     @property
     def owner(self) -> str:
@@ -126,6 +127,8 @@ class JobContext:
     def failed(self, what: str, error: BaseException | str, n: int = 1) -> None:
         """Count a failed item and log why (the job records the reason on the item itself)."""
         self.items_failed += n
+        if self.first_failure is None:
+            self.first_failure = f"{what}: {error}"
         log.warning("%s: %s", what, error)
 
     def skipped(self, n: int = 1) -> None:
@@ -338,6 +341,10 @@ class _Runner:
         ctx = self.ctx
         if ctx.stop_requested and error is None:
             error = "stopped by SIGTERM"
+        if error is None and ctx.items_failed:
+            more = ctx.items_failed - 1
+            error = ctx.first_failure + (f" (and {more} other item{'s' if more > 1 else ''})" if more else "") \
+                if ctx.first_failure else None
         if self.record is not None:
             try:
                 self.record.finish(code, ctx.items_ok, ctx.items_failed, ctx.items_skipped, error)
