@@ -94,7 +94,7 @@ def test_systemd_units_match_the_crontab() -> None:
     for job in CRONTAB:
         service = units[f"zamio-{job.script}.service"]
         timer = units[f"zamio-{job.script}.timer"]
-        assert "Type=oneshot" in service and "SuccessExitStatus=75" in service
+        assert "Type=oneshot" in service and "SuccessExitStatus=75" in service and "KillMode=mixed" in service
         timeout = int(service.split("TimeoutStartSec=")[1].split()[0])
         assert timeout < job.period_seconds
         if job.period_seconds <= 120:
