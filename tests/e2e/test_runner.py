@@ -98,6 +98,27 @@ def test_sigterm_finishes_the_current_item_and_records_the_run(project: Project)
     assert project.script(JOB).returncode == 0  # lock released
 
 
+def test_sigint_stops_as_sigterm_does_and_a_second_one_rolls_the_current_item_back(project: Project) -> None:
+    make_items(project, 50)
+    proc = project.popen(JOB, "--sleep-inside", "3", "--announce")  # each item holds its transaction 3 s
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "1"  # inside item 1, between its two writes
+    assert proc.stdout.readline().strip() == "2"
+    proc.send_signal(signal.SIGINT)  # Ctrl-C on a terminal: finish the item under way, then stop
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # again: stop at once, the item under way rolled back
+    proc.send_signal(signal.SIGINT)  # a third one changes nothing
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 75, stderr
+    assert "SIGINT received: finishing the current item" in stderr and "Traceback" not in stderr
+    assert "stopped by SIGINT; the current item was rolled back" in stderr
+    assert project.scalar("SELECT count(*) FROM test_results") == 1
+    assert project.scalar("SELECT count(*) FROM test_items WHERE state = 'done'") == 1
+    assert last_run(project) == ("interrupted", 75, 1, 0, "stopped by SIGINT")
+    assert project.script(JOB).returncode == 0  # lock released
+    assert project.scalar("SELECT count(*) FROM test_results") == 50
+
+
 @pytest.mark.parametrize(
     "args, code",
     [

@@ -56,3 +56,11 @@ def test_half_configured_acrcloud_is_refused() -> None:
 def test_missing_env_file_named_explicitly_is_an_error() -> None:
     with pytest.raises(ConfigError, match="ZAMIO_ENV_FILE"):
         config.load_config({"ZAMIO_ENV_FILE": "/nonexistent/zamio.env"})
+
+
+def test_an_inline_comment_in_env_is_not_part_of_the_value(tmp_path: Path) -> None:
+    """Cron and the systemd timers alike read .env through this one parser (the units name no EnvironmentFile)."""
+    env_file = tmp_path / "zamio.env"
+    env_file.write_text("SMTP_PORT=587 # the submission port\nSMTP_HOST='mail.example.org'  # quoted\n")
+    loaded = config.load_config({"ZAMIO_ENV_FILE": str(env_file)})
+    assert loaded.smtp_port == 587 and loaded.smtp_host == "mail.example.org"

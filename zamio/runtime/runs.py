@@ -13,6 +13,9 @@ from zamio.db.tables import job_runs
 from zamio.runtime import errors
 from zamio.runtime.schedule import STARTED_BY_VARIABLE
 
+#: How the runner's recorded error of a run stopped by SIGTERM or SIGINT begins.
+STOPPED_BY_SIGNAL = "stopped by SIG"
+
 STATUS_BY_EXIT = {
     errors.EXIT_OK: "ok",
     errors.EXIT_ITEMS_FAILED: "items_failed",
@@ -26,7 +29,7 @@ def started_by(environ: Mapping[str, str]) -> str:
 
 
 def status_for(exit_code: int, error: str | None = None) -> str:
-    if error and "SIGTERM" in error:
+    if error and error.startswith(STOPPED_BY_SIGNAL):
         return "interrupted"
     return STATUS_BY_EXIT.get(exit_code, "failed")
 

@@ -195,6 +195,9 @@ def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
         "# 75: another run holds the lock, or a temporary fault; not a failure.",
         "SuccessExitStatus=75",
         f"TimeoutStartSec={timeout}",
+        "# SIGTERM to the job alone, which stops its own children (ffmpeg) and finishes what it has;",
+        "# whatever is left when it exits, or after TimeoutStopSec, gets SIGKILL.",
+        "KillMode=mixed",
     ]
     if job.nice is not None:
         lines.append(f"Nice={job.nice}")

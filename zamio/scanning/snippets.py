@@ -290,11 +290,15 @@ def file_away(snippet: Snippet, target: Path, data: bytes) -> None:
     (or changed since it was read) must not become, or alter, the evidence."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, target)
+    try:
+        with open(partial, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:  # a full disk, or a run told to stop at once: no half-written file is left
+        partial.unlink(missing_ok=True)
+        raise
     for path in snippet.files:
         path.unlink(missing_ok=True)  # a symlink goes, never the file it points to
 

@@ -6,7 +6,8 @@ an ``#EXT-X-MAP`` init section).  A live playlist (no ``#EXT-X-ENDLIST``) is rel
 as RFC 8216 section 6.3.4 asks - not before the target duration after a change, half of
 it when unchanged - until enough seconds are collected or time runs out.  The capture
 starts from the newest segments that cover the wanted window, so a live station gives
-its most recent audio at once.
+its most recent audio at once.  When the run is asked to stop, the capture ends with the
+segments it has (a partial capture, or CaptureStopped with less than ``min_seconds``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from zamio.streams import http
-from zamio.streams.errors import StreamEnded, StreamNotAudio, StreamTimeout, StreamTooLarge, StreamUnsupported
+from zamio.streams.errors import (
+    CaptureStopped,
+    StreamEnded,
+    StreamNotAudio,
+    StreamTimeout,
+    StreamTooLarge,
+    StreamUnsupported,
+)
 from zamio.streams.formats import media_type, sniff, strip_id3
 from zamio.streams.model import CaptureLimits
 from zamio.streams.playlists import MAX_PLAYLIST_BYTES, decode_text
@@ -193,15 +201,19 @@ def capture_hls(url: str, body: bytes, limits: CaptureLimits, deadline: Deadline
     pending = newest_covering(playlist.segments, limits.seconds)
     while True:
         state.collect(pending)
-        if state.done or playlist.ended:
+        if state.done or playlist.ended or state.stopped:
             break
         interval = playlist.target_seconds if pending else playlist.target_seconds / 2
         wait = max(0.0, loaded_at + interval - time.monotonic())
         if deadline.remaining() <= wait:
             break
-        time.sleep(wait)
-        loaded_at = time.monotonic()
-        media_url, text, _, _ = reader.fetch(media_url, MAX_PLAYLIST_BYTES, "HLS playlist")
+        try:
+            deadline.sleep(wait, f"waiting for {redact_url(media_url)}")
+            loaded_at = time.monotonic()
+            media_url, text, _, _ = reader.fetch(media_url, MAX_PLAYLIST_BYTES, "HLS playlist")
+        except CaptureStopped as stopped:
+            state.stopped = stopped
+            break
         playlist = parse_media(decode_text(text), media_url)
         pending = [s for s in playlist.segments if s.sequence > state.last_sequence]
     return state.result(media_url, bandwidth, ended=playlist.ended)
@@ -221,6 +233,7 @@ class _Collector:
         self.content_type: str | None = None
         self.codec: str | None = None
         self.done = False
+        self.stopped: CaptureStopped | None = None  # the run was asked to stop
 
     def add_init(self, init: bytes) -> None:
         self.parts.append(init)
@@ -241,6 +254,9 @@ class _Collector:
                 return
             except StreamTimeout:
                 return  # out of time: result() decides between partial and timeout
+            except CaptureStopped as stopped:
+                self.stopped = stopped  # result() decides between partial and stopped
+                return
             self._add(strip_id3(data), segment, first_at, content_type)
 
     def _add(self, data: bytes, segment: Segment, first_at: datetime | None,
@@ -259,9 +275,12 @@ class _Collector:
         self.done = self.seconds >= self.limits.seconds
 
     def result(self, media_url: str, bandwidth: int | None, ended: bool) -> HlsCapture:
-        """Return the capture; raise StreamEnded (finished playlist) or StreamTimeout
-        (live playlist, time ran out) if less than ``min_seconds`` arrived."""
+        """Return the capture; raise CaptureStopped (the run was asked to stop), StreamEnded
+        (finished playlist) or StreamTimeout (live playlist, time ran out) if less than
+        ``min_seconds`` arrived."""
         if self.started_at is None or self.seconds < self.limits.min_seconds:
+            if self.stopped is not None:
+                raise self.stopped
             got = (f"HLS stream {redact_url(media_url)} gave {self.seconds:.1f} s of audio, "
                    f"less than {self.limits.min_seconds:g} s")
             if ended:
