@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tests.smtpserver import SmtpServer, closed_port
 from tests.support import Project
-from zamio.db.tables import email_outbox, job_runs
+from zamio.db.tables import email_outbox
 from zamio.mail import TemplateError, message_id_for, queue_email
 from zamio.mail.queue import InvalidRecipient
 
@@ -177,7 +177,8 @@ def test_kill_after_server_accepted_never_resends_automatically(project: Project
 def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_server: SmtpServer) -> None:
     """A scheduled import (the operator's own crontab line) fails: one alert a day, naming the row at fault."""
     tracks = project.tmp_path / "tracks.csv"
-    tracks.write_text("track_ref,title,artist,audio_path,isrc\nT1,Odo,Ama Ghana,,GHA012600001\nT2,Kente,Efua,,not-an-isrc\n")
+    tracks.write_text("track_ref,title,artist,audio_path,isrc\n"
+                      "T1,Odo,Ama Ghana,,GHA012600001\nT2,Kente,Efua,,not-an-isrc\n")
     failed = project.script("import-catalog", "--tracks", str(tracks), env=project.env(ZAMIO_STARTED_BY="schedule"))
     assert failed.returncode == 1, failed.stderr  # one row loaded, one refused
     env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org"}

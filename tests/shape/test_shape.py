@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import shutil
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
-from zamio.runtime.errors import DataError
 from zamio.runtime import schedule
+from zamio.runtime.errors import DataError
 
 SCRIPTS = sorted(p for p in (ROOT / "bin").iterdir() if p.is_file())
 CRONTAB = schedule.read_crontab()

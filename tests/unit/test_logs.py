@@ -8,32 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support import ROOT, parse_logfmt
 from zamio.runtime.logs import SUMMARY, LogfmtFormatter, logfmt_value
-
-
-def parse_logfmt(line: str) -> dict[str, str]:
-    """A small independent reader of logfmt (bare or double-quoted values with backslash escapes)."""
-    fields, i = {}, 0
-    while i < len(line):
-        key_end = line.index("=", i)
-        key, i = line[i:key_end], key_end + 1
-        if line[i:i + 1] == '"':
-            i += 1
-            value = []
-            while line[i] != '"':
-                if line[i] == "\\":
-                    value.append({"n": "\n", "r": "\r", "t": "\t"}.get(line[i + 1], line[i + 1]))
-                    i += 2
-                else:
-                    value.append(line[i])
-                    i += 1
-            fields[key], i = "".join(value), i + 2
-        else:
-            end = line.find(" ", i)
-            end = len(line) if end < 0 else end
-            fields[key], i = line[i:end], end + 1
-    return fields
 
 
 def record(message: str, level: int = logging.WARNING) -> logging.LogRecord:
