@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz import within
+from zamio.catalog.identifiers import InvalidIdentifier, require_identifier
 from zamio.files.csvread import read_rows
 from zamio.runtime.errors import DataError
 from zamio.scanning.snippets import BadSnippet, read_sidecar
@@ -104,6 +105,19 @@ def test_a_side_car_no_database_can_hold_is_refused_naming_it(tmp_path: Path, da
         read_sidecar(sidecar(tmp_path, data[:64_000]))
     assert said in str(refused.value) and "ab12.mp3.json" in str(refused.value)
     assert refused.value.reason == "bad_sidecar"
+
+
+# --- identifiers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, raw", [
+    ("ipi_name", "¹²³⁴⁵⁶⁷⁸⁹¹²"),  # superscripts: str.isdigit took them, int() did not
+    ("society_code", "١٢٣"),  # Arabic-Indic digits were stored as a society code
+    ("ipi_name", "٠٠٠١٤١٠٧٣٣٨"),  # ... and as an IPI name number
+])
+def test_an_identifier_is_written_in_the_digits_0_to_9(kind: str, raw: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        require_identifier(kind, raw)
 
 
 # --- CSV --------------------------------------------------------------------------------
