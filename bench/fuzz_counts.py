@@ -11,7 +11,7 @@ end to end into SQLite) run in this process under pytest with ``ZAMIO_FUZZ_EXAMP
 those copies a database and imports a file).  Then, per reader, the inputs tried and how
 each ended: ``loaded`` (everything read), ``rows refused`` (some rows refused with their line
 numbers and reasons, the others loaded), ``file refused`` (the whole input refused with the
-reader's own error naming the line or the thing), with the rows loaded and refused.  Any
+reader's own error naming the line or the thing), with the lines loaded and refused.  Any
 other end (a traceback, a hang, a wrong value) fails its test: the exit code is pytest's.
 """
 
@@ -32,7 +32,7 @@ import pytest  # noqa: E402
 from tests.fuzz import EXAMPLES_VARIABLE, OUTCOMES, TALLY  # noqa: E402
 
 TIERS = {"unit": "tests/unit/test_fuzz_readers.py", "db": "tests/db/test_fuzz_imports.py"}
-COLUMNS = ("inputs", *OUTCOMES, "rows loaded", "rows refused")
+COLUMNS = ("inputs", *OUTCOMES, "lines loaded", "lines refused")
 
 
 def run(tier: str, examples: int) -> int:

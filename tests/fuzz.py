@@ -13,7 +13,7 @@ time is up.  A reader is quick (milliseconds); the bounds leave a loaded machine
 Each example also adds its outcome to :data:`TALLY` under its reader's name: ``loaded`` (everything
 read), ``rows refused`` (some rows refused, each with its line number and a reason, the others
 read) or ``file refused`` (the whole input refused with the reader's own error, naming the line or
-the thing), with the rows loaded and refused.
+the thing), with the lines loaded and refused.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ settings.register_profile(
     print_blob=True,
 )
 
-#: Per reader: inputs tried, the count of each outcome, rows loaded and rows refused.
+#: Per reader: inputs tried, the count of each outcome, and the lines (rows, entries) loaded and refused.
 TALLY: dict[str, Counter[str]] = defaultdict(Counter)
 
 
@@ -67,8 +67,8 @@ def tally(reader: str, outcome: str, loaded: int = 0, refused: int = 0) -> None:
     counts = TALLY[reader]
     counts["inputs"] += 1
     counts[outcome] += 1
-    counts["rows loaded"] += loaded
-    counts["rows refused"] += refused
+    counts["lines loaded"] += loaded
+    counts["lines refused"] += refused
 
 
 class Hang(AssertionError):
