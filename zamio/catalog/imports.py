@@ -46,7 +46,7 @@ from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.streams.errors import StreamRefused
 from zamio.streams.safety import parse_target
-from zamio.values.decimals import PERCENT
+from zamio.values.decimals import PERCENT, SECONDS
 
 CATEGORIES = ("music", "jingle", "ad", "ident")
 
@@ -143,7 +143,7 @@ def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
         album=row.get("album"),
         isrc=_checked(row, "isrc", normalise_isrc, validate_isrc),
         iswc=_checked(row, "iswc", normalise_iswc, validate_iswc),
-        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0)),
+        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0), kind=SECONDS),
         audio_path=audio_path,
         category=cv.choice(row, "category", CATEGORIES, default="music"),
     )

@@ -81,15 +81,15 @@ class ImportReport:
 def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Iterator[tuple[int, Row]]:
     """Given a CSV file with a header line, yield (line number of the row's first line,
     row) with stripped values, empty cells as None, and only the ``required`` and
-    ``optional`` columns.  Raise DataError if the file cannot be read, is empty, or
-    lacks a required column (all missing columns are named)."""
+    ``optional`` columns.  Raise DataError if the file cannot be read, is empty, lacks a
+    required column (all missing columns are named) or names a column read twice."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror}") from None
     with handle:
         reader = csv.reader(handle)
-        header = _header(reader, path, required)
+        header = _header(reader, path, required, optional)
         wanted = [(i, name) for i, name in enumerate(header) if name in set(required) | set(optional)]
         line = reader.line_num + 1
         try:
@@ -102,7 +102,7 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
                             "fix it and import again") from None
 
 
-def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
+def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str], optional: Sequence[str]) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -113,6 +113,15 @@ def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) ->
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must name "
                         f"{', '.join(required)}")
+    columns: dict[str, list[int]] = {}
+    for number, name in enumerate(header, 1):
+        if name in required or name in optional:
+            columns.setdefault(name, []).append(number)
+    repeated = {name: numbers for name, numbers in columns.items() if len(numbers) > 1}
+    if repeated:
+        where = "; ".join(f"{name} in columns {', '.join(map(str, numbers))}" for name, numbers in repeated.items())
+        raise DataError(f"{path}: the header names a column twice ({where}), so which value a row gives is "
+                        "unclear; keep one of each and import again")
     return header
 
 

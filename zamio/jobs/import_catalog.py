@@ -12,7 +12,7 @@ listing every bad row, and nothing is written (exit 65).
 Numbers take a point or a comma before the decimals (0.015 or 0,015), never a
 thousands separator (1,234.5 and 1 234 are refused), and never more decimal
 places than stored: rates and exchange rates 10, multipliers, shares and fees
-6, amounts 4.  A relative audio_path in tracks.csv is relative to the CSV's
+6, amounts 4, a track's duration_seconds 3.  A relative audio_path in tracks.csv is relative to the CSV's
 folder.
 
 Examples:
