@@ -62,7 +62,7 @@ job_runs = Table(
     Column("items_failed", Integer, nullable=False, server_default="0"),
     Column("items_skipped", Integer, nullable=False, server_default="0"),
     Column("error", Text),
-    Column("started_by", Text, nullable=False, server_default="schedule"),  # schedule | manual (sql/0020)
+    Column("started_by", Text, nullable=False, server_default="schedule"),  # schedule | manual (sql/0021)
 )
 Index("ix_job_runs_job_started", job_runs.c.job, job_runs.c.started_at)
 Index("ix_job_runs_job_started_by", job_runs.c.job, job_runs.c.started_by, job_runs.c.started_at)
