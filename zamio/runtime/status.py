@@ -12,6 +12,9 @@ Below the jobs come the items parked for review (tracks that cannot be
 fingerprinted, detections that cannot become plays, plays that cannot be
 priced, dead stream links, undeliverable e-mails, snippets whose chunk_id a device reused for other
 audio): the batch goes on without them, so they are listed here rather than lost.
+
+``bin/zamio-status --audit`` lists the audit log of a period instead (``audit_text``):
+every manual change to money or plays, who made it, why, and the state before and after.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
+from zamio.db.audit import Entry
 from zamio.db.engine import utcnow
 from zamio.db.tables import job_runs
 from zamio.runtime.schedule import ScheduledJob
@@ -169,3 +173,16 @@ def _when(moment: datetime | None) -> str:
 def problems(statuses: list[JobStatus]) -> list[str]:
     """One phrase per job that is failing or overdue: ``"<job> failing"`` or ``"<job> overdue"``."""
     return [f"{s.job} {'failing' if s.failing else 'overdue'}" for s in statuses if s.failing or s.overdue]
+
+
+def audit_text(entries: list[Entry], since: datetime | None, until: datetime | None) -> str:
+    """The audit log entries of a period as plain text for people: when, who, what, why, before and after."""
+    period = f"from {_when(since)} to {_when(until)} UTC" if since or until else "since the first entry"
+    lines = [f"audit log {period}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"]
+    for entry in entries:
+        about = f"{entry.entity} {entry.entity_id}" if entry.entity_id else entry.entity
+        lines.append(f"{_when(entry.at)}  #{entry.id}  {entry.actor}  {entry.action}  {about}")
+        lines.append(f"    reason: {entry.reason or '-'}")
+        lines += [f"    {label}: {value}" for label, value in (("before", entry.before), ("after", entry.after))
+                  if value]
+    return "\n".join(lines)
