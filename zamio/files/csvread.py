@@ -3,7 +3,7 @@
 Every importer (``zamio.catalog.imports`` and the reference-data loaders of
 ``zamio.catalog.reference``) is a *loader*::
 
-    loader(conn, path: Path, report: ImportReport) -> None
+    loader(conn, path: Path, report: ImportReport, who: Who | None = None) -> None
 
 and is built on :func:`load_rows`: the header is checked first (a missing
 column makes the whole file unusable: ``DataError``, exit 65); then each row is
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, Protocol, overload
 
 from sqlalchemy import Connection, exc
 
@@ -44,8 +44,21 @@ from zamio.runtime.config import STATION_CLASS_SPELLINGS, STATION_CLASSES, norma
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+
 Row = dict[str, str | None]
 RowHandler = Callable[[Connection, Row], object]  # what it returns is not used
+
+
+class Loader(Protocol):
+    """A loader of one kind of file: its rows from ``path`` into the database, its bad rows into ``report``; what
+    it adds or corrects of the data money is computed from is recorded in the audit log by ``who`` (nothing is
+    recorded without one)."""
+
+    def __call__(self, conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None: ...
+
+
 #: The key a row is stored by, in words ("track_ref 'GH-001'"), so a file giving one key twice is caught;
 #: None, or an ItemError, when the key cannot be read: the handler then refuses the row naming the field.
 RowKey = Callable[[Row], str | None]

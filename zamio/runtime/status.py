@@ -15,6 +15,9 @@ Below the jobs come the items parked for review (tracks that cannot be
 fingerprinted, detections that cannot become plays, plays that cannot be
 priced, dead stream links, undeliverable e-mails, snippets whose chunk_id a device reused for other
 audio): the batch goes on without them, so they are listed here rather than lost.
+
+``bin/zamio-status --audit`` lists the audit log of a period instead (``audit_text``):
+every manual change to money or plays, who made it, why, and the state before and after.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
+from zamio.db.audit import Entry
 from zamio.db.engine import utcnow
 from zamio.db.tables import job_runs
 from zamio.runtime.schedule import ScheduledJob
@@ -188,3 +192,16 @@ def problems(statuses: list[JobStatus]) -> list[str]:
 
     Rows of runs started by hand are never failing nor overdue, so never a problem."""
     return [f"{s.job} {'failing' if s.failing else 'overdue'}" for s in statuses if s.failing or s.overdue]
+
+
+def audit_text(entries: list[Entry], since: datetime | None, until: datetime | None) -> str:
+    """The audit log entries of a period as plain text for people: when, who, what, why, before and after."""
+    period = f"from {_when(since)} to {_when(until)} UTC" if since or until else "since the first entry"
+    lines = [f"audit log {period}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"]
+    for entry in entries:
+        about = f"{entry.entity} {entry.entity_id}" if entry.entity_id else entry.entity
+        lines.append(f"{_when(entry.at)}  #{entry.id}  {entry.actor}  {entry.action}  {about}")
+        lines.append(f"    reason: {entry.reason or '-'}")
+        lines += [f"    {label}: {value}" for label, value in (("before", entry.before), ("after", entry.after))
+                  if value]
+    return "\n".join(lines)

@@ -78,8 +78,13 @@ audit_log = Table(
     Column("entity", Text, nullable=False),
     Column("entity_id", Text),
     Column("details", Text),
+    # sql/0020: why, and the state before and after (JSON text); written by zamio.db.audit only, append-only.
+    Column("reason", Text),  # required of every entry zamio writes; empty only on rows written before 0020
+    Column("before_json", Text),
+    Column("after_json", Text),
 )
 Index("ix_audit_log_entity", audit_log.c.entity, audit_log.c.entity_id)
+Index("ix_audit_log_at", audit_log.c.at)
 Index("ix_job_runs_started", job_runs.c.started_at)
 Index("ix_email_outbox_sent", email_outbox.c.sent_at)
 

@@ -17,7 +17,8 @@ recipient).  A finished cycle is never recomputed: running it again prints its
 stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
 once it has checked that the database still holds the inputs recorded when the
 cycle was locked (``zamio.royalties.cycles.snapshot``): if not, it names each change and
-writes nothing.  ``--dry-run`` prices, closes and prints inside a transaction that
+writes nothing, unless told to write them despite the changes, which the audit log
+records (who, why, the changes).  ``--dry-run`` prices, closes and prints inside a transaction that
 is rolled back, and writes no file.
 """
 
@@ -34,6 +35,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from zamio.db import audit
+from zamio.db.audit import UNATTRIBUTED, Who
 from zamio.db.engine import utcnow
 from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
@@ -260,18 +263,18 @@ def finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
 
 
 def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progress: Progress, *, regenerate: bool,
-                 despite_changes: bool, dry_run: bool) -> None:
+                 despite_changes: bool, dry_run: bool, who: Who | None = None) -> None:
     """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
-    report it."""
+    report it.  Files written although the inputs changed are recorded in the audit log, by ``who``."""
     if cycle.files_written_at is None:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
               "finish (files, statement e-mails): finishing it")
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
             queued = finish(transaction, cycle, folder)
             print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
             progress.note(f"cycle {cycle.name} finished")
     elif regenerate:
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
             print(f"files of locked cycle {cycle.name} regenerated in {folder}")
         progress.note(f"cycle {cycle.name} already locked")
     else:
@@ -281,16 +284,27 @@ def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progr
     print("\n".join(summary_lines(cycle)))
 
 
+DESPITE_CHANGES_REASON = "files written as locked although inputs changed since the lock"
+
+
 def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, *, despite_changes: bool,
-                  dry_run: bool) -> bool:
+                  dry_run: bool, who: Who | None = None) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
-    (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
+    (not in a dry run).  Files written despite changed inputs get an audit entry (by ``who``: the person and
+    their reason, else unattributed).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as
+    ``write_files``."""
     with transaction(read_only=True) as conn:
-        check_inputs(conn, cycle, despite_changes)
+        changes = check_inputs(conn, cycle, despite_changes)
         if not dry_run:
             write_files(conn, cycle, folder)
     if dry_run:
         print(f"dry run: the files of locked cycle {cycle.name} were not written")
+    elif changes:
+        with transaction() as conn:
+            audit.record(conn, who or Who(UNATTRIBUTED, DESPITE_CHANGES_REASON), audit.Change(
+                "cycle.files_despite_changed_inputs", "cycle", cycle.name,
+                before={"input_hash": cycle.input_hash, "locked_at": cycle.locked_at},
+                after={"changes": changes, "folder": str(folder)}))
     return not dry_run
 
 
