@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from zamio.db.url import DatabaseUrl, parse_database_url
 from zamio.runtime.errors import ConfigError
+from zamio.runtime.install import home
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,7 @@ def find_env_file(environ: Mapping[str, str]) -> Path | None:
         if not path.is_file():
             raise ConfigError("ZAMIO_ENV_FILE names a file that does not exist; fix the path or unset it")
         return path
-    default = PROJECT_ROOT / ".env"
+    default = home(environ) / ".env"
     return default if default.is_file() else None
 
 
@@ -130,7 +131,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
     """Build and validate the configuration; ``overrides`` (from command-line flags) win over everything."""
     s = gather_settings(environ)
     reader = _Reader(s)
-    var_dir = Path(s.get("ZAMIO_VAR_DIR") or PROJECT_ROOT / "var")
+    var_dir = Path(s.get("ZAMIO_VAR_DIR") or home(s) / "var")
     database_url = s.get("DATABASE_URL") or f"sqlite:///{var_dir / 'zamio.db'}"
     values: dict[str, object] = dict(
         database_url=database_url,
