@@ -23,6 +23,7 @@ def _command(module: str) -> Callable[[], NoReturn]:
 
 
 auto_fingerprint_new_tracks = _command("auto_fingerprint_new_tracks")
+backup = _command("backup")
 batch_fingerprint_tracks = _command("batch_fingerprint_tracks")
 calculate_royalty_distributions = _command("calculate_royalty_distributions")
 cleanup_old_data = _command("cleanup_old_data")
@@ -36,6 +37,7 @@ import_catalog = _command("import_catalog")
 import_playlogs = _command("import_playlogs")
 migrate = _command("migrate")
 process_royalty_cycle = _command("process_royalty_cycle")
+restore = _command("restore")
 scan_station_streams = _command("scan_station_streams")
 send_emails = _command("send_emails")
 suspense_report = _command("suspense_report")
