@@ -76,6 +76,7 @@ class Config:
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
+    evidence_dispute_window_days: int = 365
 
     @property
     def database(self) -> DatabaseUrl:
@@ -161,6 +162,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+        evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
