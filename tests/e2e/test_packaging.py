@@ -61,7 +61,7 @@ def test_every_job_is_a_command_with_a_version(installed: Path) -> None:
     scripts = sorted(p.name for p in BIN.iterdir() if p.is_file())
     for name in scripts:
         shown = _run([str(installed / name), "--version"], env=_env(Path("/tmp")))
-        assert shown.returncode == 0 and shown.stdout.strip() == f"{name} (zamio 0.1.0)", (name, shown.stderr)
+        assert shown.returncode == 0 and shown.stdout.strip() == f"{name} (zamio 0.2.0)", (name, shown.stderr)
 
 
 def test_an_installed_package_migrates_imports_and_reports_from_any_folder(installed: Path, tmp_path: Path) -> None:
