@@ -29,6 +29,7 @@ from pathlib import Path
 from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
 from zamio.royalties.cycles import snapshot
+from zamio.royalties.cycles.notices import StatementMail
 from zamio.royalties.cycles.process import (
     DESPITE_CHANGES_REASON,
     METHODS,
@@ -82,6 +83,7 @@ class Settings:
     regenerate: bool
     despite_changed_inputs: bool
     who: Who | None  # with --despite-changed-inputs: who writes the files anyway, and why
+    mail: StatementMail  # how the statement e-mails reach their recipients
 
     def folder(self, name: str) -> Path:
         """The folder of cycle ``name``'s files."""
@@ -97,7 +99,13 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
     overridden_by = who(args, run_id, DESPITE_CHANGES_REASON) if args.despite_changed_inputs else None
     return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
                     args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs,
-                    overridden_by)
+                    overridden_by, statement_mail(config))
+
+
+def statement_mail(config: Config) -> StatementMail:
+    """How statements reach their recipients: a link, else attached up to a size, else from the contact."""
+    return StatementMail(config.statements_public_base_url, config.statement_attachment_max_bytes,
+                         config.statements_contact or config.operator_email)
 
 
 def new_cycle(given: Settings) -> CycleSpec:
@@ -122,7 +130,8 @@ def main(ctx: JobContext) -> int | None:
         existing = find_cycle(conn, given.name)
     if existing is not None and existing.status == "locked":
         rerun_locked(ctx.transaction, existing, given.folder(existing.name), ctx, regenerate=given.regenerate,
-                     despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run, who=given.who)
+                     despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run, who=given.who,
+                     mail=given.mail)
         return 0
     close(ctx, new_cycle(given), given)
     return None
@@ -139,7 +148,7 @@ def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
         print("dry run: nothing was locked and no file was written")
         return
     folder = given.folder(cycle.name)
-    queued = write_and_finish(ctx.transaction, cycle, folder)
+    queued = write_and_finish(ctx.transaction, cycle, folder, given.mail)
     print(f"files written to {folder}; {queued} statement e-mail(s) queued")
     ctx.ok()
     ctx.note(f"cycle {cycle.name} locked")

@@ -57,6 +57,9 @@ class Config:
     ping_timeout_seconds: float = 10.0
     operator_email: str | None = None
     mail_from: str = "zamio <no-reply@localhost>"
+    statements_public_base_url: str | None = None
+    statement_attachment_max_bytes: int = 5 * 1024 * 1024
+    statements_contact: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"
@@ -143,6 +146,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         ping_timeout_seconds=reader.number("ZAMIO_PING_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         operator_email=reader.email("ZAMIO_OPERATOR_EMAIL"),
         mail_from=s.get("ZAMIO_MAIL_FROM") or "zamio <no-reply@localhost>",
+        statements_public_base_url=reader.url("STATEMENTS_PUBLIC_BASE_URL"),
+        statement_attachment_max_bytes=reader.integer("STATEMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=0),
+        statements_contact=reader.email("STATEMENTS_CONTACT"),
         smtp_host=s.get("SMTP_HOST") or None,
         smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
         smtp_security=reader.choice("SMTP_SECURITY", "none", ("none", "starttls", "ssl")),
