@@ -1,6 +1,6 @@
 """Files a queued e-mail carries: recorded by path, size and digest when queued, read back when sent.
 
-The outbox keeps no attachment bytes (``email_outbox.attachments``, sql/0022): a cycle's
+The outbox keeps no attachment bytes (``email_outbox.attachments``, sql/0023): a cycle's
 statements would weigh on the database and its backups for as long as the sent messages are
 kept.  Instead the queue records each file's absolute path, size and SHA-256, and the sender
 reads the file when it sends and refuses the message if the file is missing or is no longer

@@ -43,7 +43,7 @@ email_outbox = Table(
     Column("message_id", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
-    Column("attachments", Text),  # JSON: [{filename, content_type, path, size, sha256}] (sql/0022); empty: none
+    Column("attachments", Text),  # JSON: [{filename, content_type, path, size, sha256}] (sql/0023); empty: none
 )
 Index("ix_email_outbox_status", email_outbox.c.status, email_outbox.c.next_attempt_at)
 
