@@ -13,6 +13,13 @@ What goes, each after its own retention (:class:`Retention`, defaults in :data:`
   audio hash survives as long as the play;
 * files in the snippet inbox's ``rejected/`` folder.
 
+Several hosts.  A capture's audio file lives in the ``var/`` of the host that recorded it
+(``captures.audio_host``), and only that host can delete it.  So the job runs on every host,
+one run at a time per host (``cleanup-old-data@HOST``): each host deletes its own files and
+the rows that name them (the steps of scope ``host``), and its own inbox's rejected files.
+The rest, database rows only (scope ``global``, with the captures that name no host), is done
+by one host at a time under the lock ``cleanup-old-data``: a host that finds it held skips it.
+
 What never goes: every table in :data:`PROTECTED_TABLES` (plays, their
 detections links, the ledger, pricings, cycles, line items, remittances, licence
 fees, the audit log).  Deletes run in batches (``Retention.batch_size`` rows per
@@ -25,6 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +67,7 @@ class Step:
     select: str  # SELECT <key>[, <file column> AS path] FROM ... WHERE ... (cutoff bound as :cutoff)
     days_option: str | None  # None: the rule has its own clock (cache expiry)
     action: str = "delete"  # delete | forget_file (clear audio_path, keep the row)
+    scope: str = "global"  # global: one host at a time; host: every host, for the files it keeps (:host)
 
 
 STEPS = (
@@ -75,10 +84,18 @@ STEPS = (
          "AND NOT EXISTS (SELECT 1 FROM play_detections pd WHERE pd.detection_id = d.id)", "detections"),
     Step("captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND (c.audio_host IS NULL OR c.audio_path IS NULL) "
          "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures"),
     Step("capture audio files", "captures", "id",
-         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL",
-         "audio", action="forget_file"),
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL "
+         "AND c.audio_host IS NULL", "audio", action="forget_file"),
+    Step("this host's captures without detections", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND c.audio_host = :host AND c.audio_path IS NOT NULL "
+         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", scope="host"),
+    Step("this host's capture audio files", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL "
+         "AND c.audio_host = :host", "audio", action="forget_file", scope="host"),
 )
 assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
 
@@ -93,10 +110,11 @@ class Retention:
 
 @dataclass(frozen=True)
 class Folders:
-    """Where capture audio (relative paths are under ``var_dir``) and the snippet inbox live."""
+    """Where this host's capture audio (relative paths are under ``var_dir``) and snippet inbox live."""
 
     var_dir: Path
     inbox_dir: Path
+    host: str = ""  # this host's name, as the scan records it in captures.audio_host
 
     def roots(self) -> list[Path]:
         """The folders a file may be deleted from."""
@@ -104,19 +122,33 @@ class Folders:
 
 
 def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
-                     folders: Folders, *, dry_run: bool, maintenance: bool) -> None:
+                     folders: Folders, *, dry_run: bool, maintenance: bool,
+                     database_part: AbstractContextManager[bool] | None = None) -> None:
     """Every step in order (detections before the captures they point to), then maintenance.
 
+    The steps of scope ``global`` run only while ``database_part`` yields True (the lock that lets
+    one host at a time do them); those of scope ``host`` always, for this host's files.
     In a dry run nothing is deleted: each step counts what would go.
     """
+    with database_part or nullcontext(True) as ours:
+        if not ours:
+            progress.note("database part: another host is doing it")
+        _steps(transactions, progress, engine, retention, folders, dry_run=dry_run,
+               maintenance=maintenance and ours, scopes={"global", "host"} if ours else {"host"})
+
+
+def _steps(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
+           folders: Folders, *, dry_run: bool, maintenance: bool, scopes: set[str]) -> None:
     now = utcnow()
     shrunk = set()
     for step in STEPS:
         if progress.should_stop():
             break
+        if step.scope not in scopes:
+            continue
         cutoff = now - timedelta(days=retention.days[step.days_option]) if step.days_option else now
         if dry_run:
-            count = count_rows(transactions, step, now, cutoff)
+            count = count_rows(transactions, step, now, cutoff, folders.host)
         else:
             count = apply(transactions, progress, step, now, cutoff, retention.batch_size, folders)
         progress.note(f"{step.name}: {count}" + (" would go" if dry_run else ""))
@@ -128,13 +160,15 @@ def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Eng
         maintain(engine, transactions, progress, sorted(shrunk))
 
 
-def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, str | datetime]:
-    return {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
+def _params(conn: Connection, step: Step, now: datetime, cutoff: datetime, host: str) -> dict[str, str | datetime]:
+    params = {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
+    return {**params, "host": host} if ":host" in step.select else params
 
 
-def count_rows(transactions: Transactions, step: Step, now: datetime, cutoff: datetime) -> int:
+def count_rows(transactions: Transactions, step: Step, now: datetime, cutoff: datetime, host: str) -> int:
     with transactions(read_only=True) as conn:
-        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff))
+        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"),
+                               _params(conn, step, now, cutoff, host))
         return int(counted.scalar_one())
 
 
@@ -144,8 +178,8 @@ def apply(transactions: Transactions, progress: Progress, step: Step, now: datet
     total = 0
     while not progress.should_stop():
         with transactions() as conn:
-            rows = conn.execute(text(f"{step.select} LIMIT :batch"), {**_params(conn, now, cutoff),
-                                                                       "batch": batch_size}).all()
+            rows = conn.execute(text(f"{step.select} LIMIT :batch"),
+                                {**_params(conn, step, now, cutoff, folders.host), "batch": batch_size}).all()
             keys = [row[0] for row in rows]
             if keys:
                 _act(conn, step, keys)
