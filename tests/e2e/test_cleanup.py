@@ -93,9 +93,30 @@ def test_retention_keeps_money_and_the_trace_from_play_to_audio_hash(project: Pr
             select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)
             .select_from(play_detections.join(detections, detections.c.id == play_detections.c.detection_id)
                          .join(captures, captures.c.id == detections.c.capture_id))).all()
-    assert len(trace) == 60 and all(sha and path is None for _, _, sha, path in trace)
+    # The cycle that paid the seeded plays (or holds them unpriced) was locked just now: inside the dispute
+    # window, so their audio stays with the rows; so does a duplicate report's.  Superseded versions never
+    # priced (every 17th seeded play) carry no money: theirs goes.
+    superseded = {n for n in range(1, 61) if n % 17 == 0}
+    duplicates = {n for n in range(1, 61) if n % 19 == 0}
+    assert len(trace) == 60 and all(sha for _, _, sha, _ in trace)
+    assert {play for play, _, _, path in trace if path is None} == superseded
+    assert f"capture audio files kept for unsettled money: {60 - len(superseded)}" in result.stderr
     assert project.scalar("SELECT count(*) FROM captures") == linked_captures + 1  # unmatched old ones went
-    assert files_under(project.var_dir / "snippets") == {"recent.ogg"}
+    kept_files = {f"{n}.ogg" for n in range(1, 61)} - {f"{n}.ogg" for n in superseded}
+    assert files_under(project.var_dir / "snippets") == kept_files | {"recent.ogg"}
+    # With no dispute window the plays the locked cycle paid are settled: their audio goes.  The seeded
+    # duplicates name no billed play, so nothing settles them and they stay.
+    settled = project.script("cleanup-old-data", *args, env=project.env(EVIDENCE_DISPUTE_WINDOW_DAYS="0"))
+    assert settled.returncode == 0, settled.stderr
+    assert f"capture audio files: {60 - len(superseded) - len(duplicates)}," in settled.stderr
+    with project.engine.connect() as conn:
+        trace = conn.execute(
+            select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)
+            .select_from(play_detections.join(detections, detections.c.id == play_detections.c.detection_id)
+                         .join(captures, captures.c.id == detections.c.capture_id))).all()
+    assert len(trace) == 60 and all(sha for _, _, sha, _ in trace)
+    assert {play for play, _, _, path in trace if path is not None} == duplicates
+    assert files_under(project.var_dir / "snippets") == {f"{n}.ogg" for n in duplicates} | {"recent.ogg"}
     assert files_under(project.var_dir / "inbox" / "rejected") == {"new.mp3"}
     assert [r[0] for r in project.query("SELECT key FROM cache_entries")] == ["charts:week"]
     assert sorted(r[0] for r in project.query("SELECT dedupe_key FROM email_outbox")) == ["new-sent", "old-failed"]

@@ -260,6 +260,37 @@ def test_monitoring_pings_start_and_exit_code(project: Project) -> None:
     assert all("rid=" in p for p in _PingHandler.received)
 
 
+class _FailingPingHandler(_PingHandler):
+    received: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append(self.path)
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_pings_carry_the_run_id_and_a_failing_one_is_retried_once_and_only_warns(project: Project) -> None:
+    make_items(project, 2)
+    _FailingPingHandler.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingPingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ping/{{job}}"
+        result = project.script(JOB, env=project.env(ZAMIO_PING_URL=url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert project.scalar("SELECT count(*) FROM test_results") == 2  # the work was done
+    assert result.stderr.count("monitoring ping") == 2  # one warning for the start, one for the end
+    assert "HTTP 500" in result.stderr
+    (run_id,) = [row[0] for row in project.query("SELECT run_id FROM job_runs WHERE job = 'process-items'")]
+    assert _FailingPingHandler.received == [f"/ping/process-items/start?rid={run_id}"] * 2 + [
+        f"/ping/process-items/0?rid={run_id}"] * 2
+
+
 def test_a_ping_outage_changes_nothing(project: Project) -> None:
     make_items(project, 2)
     silent = __import__("socket").socket()

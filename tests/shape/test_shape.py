@@ -157,3 +157,14 @@ def test_library_modules_stay_small() -> None:
     for path in (ROOT / "zamio").rglob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines <= 600, f"{path.relative_to(ROOT)} has {lines} lines: split it by concern"
+
+
+def test_every_script_is_also_a_console_command_of_the_same_name() -> None:
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    commands = dict(line.split(" = ") for line in setup["options.entry_points"]["console_scripts"].strip().splitlines())
+    assert sorted(commands) == [script.name for script in SCRIPTS]
+    for name, target in commands.items():
+        assert target == f"zamio.jobs.console:{name.replace('-', '_')}"

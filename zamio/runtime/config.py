@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from zamio.db.url import DatabaseUrl, parse_database_url
 from zamio.runtime.errors import ConfigError
+from zamio.runtime.install import home
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +76,7 @@ class Config:
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
+    evidence_dispute_window_days: int = 365
 
     @property
     def database(self) -> DatabaseUrl:
@@ -102,7 +104,7 @@ def find_env_file(environ: Mapping[str, str]) -> Path | None:
         if not path.is_file():
             raise ConfigError("ZAMIO_ENV_FILE names a file that does not exist; fix the path or unset it")
         return path
-    default = PROJECT_ROOT / ".env"
+    default = home(environ) / ".env"
     return default if default.is_file() else None
 
 
@@ -130,7 +132,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
     """Build and validate the configuration; ``overrides`` (from command-line flags) win over everything."""
     s = gather_settings(environ)
     reader = _Reader(s)
-    var_dir = Path(s.get("ZAMIO_VAR_DIR") or PROJECT_ROOT / "var")
+    var_dir = Path(s.get("ZAMIO_VAR_DIR") or home(s) / "var")
     database_url = s.get("DATABASE_URL") or f"sqlite:///{var_dir / 'zamio.db'}"
     values: dict[str, object] = dict(
         database_url=database_url,
@@ -160,6 +162,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+        evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL

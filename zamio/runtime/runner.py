@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine
 
 from zamio.runtime import errors
 from zamio.runtime.config import Config, load_config
+from zamio.runtime.install import version
 from zamio.runtime.logs import SUMMARY, set_run_id, setup_logging
 from zamio.runtime.pings import send_ping
 
@@ -178,6 +179,7 @@ def build_parser(job: Job) -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: every item)")
     common.add_argument("-q", "--quiet", action="store_true", help="errors only (for cron)")
     common.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
+    common.add_argument("--version", action="version", version=f"{job.name} (zamio {version()})")
     default_max = int(job.period_seconds * MAX_SECONDS_SHARE_OF_PERIOD) if job.period_seconds else None
     common.add_argument(
         "--max-seconds",

@@ -14,10 +14,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from zamio.runtime.config import PROJECT_ROOT
 from zamio.runtime.errors import DataError
+from zamio.runtime.install import data_path
 
-CRONTAB = PROJECT_ROOT / "crontab.txt"
 MINUTES_PER_WEEK = 7 * 24 * 60
 FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 DAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -118,23 +117,23 @@ def _priority(command: list[str]) -> tuple[int | None, bool, list[str]]:
     return nice, idle_io, words
 
 
-def read_crontab(path: Path = CRONTAB) -> list[ScheduledJob]:
-    """Every job line of ``crontab.txt``, in file order."""
-    jobs = [parse_line(line) for line in path.read_text().splitlines()]
+def read_crontab(path: Path | None = None) -> list[ScheduledJob]:
+    """Every job line of ``crontab.txt`` (default: the installation's), in file order."""
+    jobs = [parse_line(line) for line in (path or data_path("crontab.txt")).read_text().splitlines()]
     return [job for job in jobs if job is not None]
 
 
-def read_variables(path: Path = CRONTAB) -> dict[str, str]:
+def read_variables(path: Path | None = None) -> dict[str, str]:
     """The variable assignments of ``crontab.txt`` (``NAME=value`` lines), in file order."""
     variables: dict[str, str] = {}
-    for line in path.read_text().splitlines():
+    for line in (path or data_path("crontab.txt")).read_text().splitlines():
         match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)", line)
         if match:
             variables[match.group(1)] = match.group(2).strip()
     return variables
 
 
-def schedule_time_zone(path: Path = CRONTAB) -> str | None:
+def schedule_time_zone(path: Path | None = None) -> str | None:
     """The zone the schedule's hours are in (``CRON_TZ``), or None for the host's; DataError if unknown."""
     zone = read_variables(path).get("CRON_TZ") or None
     if zone is not None:
@@ -143,7 +142,7 @@ def schedule_time_zone(path: Path = CRONTAB) -> str | None:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise DataError(f"CRON_TZ={zone} in {path.name} is not a time zone; use a name such as "
+            raise DataError(f"CRON_TZ={zone} in crontab.txt is not a time zone; use a name such as "
                             "Africa/Accra (see /usr/share/zoneinfo)") from None
     return zone
 
