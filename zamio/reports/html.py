@@ -104,7 +104,7 @@ def _hours(doc: Report) -> str:
     peak = max(range(24), key=lambda h: points[h][1]) if any(p for _, p in points) else None
     sub = f"Busiest hour {peak:02d}:00–{peak + 1:02d}:00." if peak is not None else "No plays."
     return _card("Hour of day", sub, svg.bar_chart(points, "Plays by hour of day", width=520, height=220, label_every=3,
-                                                   highlight=[peak] if peak is not None else ()))
+                                                   highlight=[peak] if peak is not None else None))
 
 
 def _confidence(doc: Report) -> str:

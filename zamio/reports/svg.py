@@ -51,8 +51,12 @@ def _svg(width: int, height: int, body: list[str], title: str) -> str:
 
 
 def bar_chart(points: Sequence[tuple[str, float]], title: str, *, width: int = 1000, height: int = 260,
-              label_every: int = 1, highlight: Sequence[int] = ()) -> str:
-    """Vertical bars with a light grid: ``points`` are (x label, value); ``highlight`` indexes drawn darker."""
+              label_every: int = 1, highlight: Sequence[int] | None = None) -> str:
+    """Vertical bars with a light grid: ``points`` are (x label, value).
+
+    With ``highlight`` given, the bars at those indexes are dark and every other bar light, even when it is
+    empty (a weekend-only range has no weekday to darken); without it, every bar is dark.
+    """
     left, right, top, bottom = 48, 10, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = 4 * nice_ceiling(max((v for _, v in points), default=0) / 4)  # four grid steps of a round size
@@ -61,7 +65,7 @@ def bar_chart(points: Sequence[tuple[str, float]], title: str, *, width: int = 1
     for i, (label, value) in enumerate(points):
         bar_h = plot_h * value / peak
         x = left + i * slot + slot * 0.12
-        colour = ACCENT if i in highlight or not highlight else ACCENT_LIGHT
+        colour = ACCENT if highlight is None or i in highlight else ACCENT_LIGHT
         body.append(f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{slot * 0.76:.1f}" height="{bar_h:.1f}" '
                     f'rx="2" fill="{colour}"><title>{esc(label)}: {esc(short_number(value))}</title></rect>')
         if i % label_every == 0:
