@@ -13,6 +13,13 @@ What goes, each after its own retention (:class:`Retention`, defaults in :data:`
   audio hash survives as long as the play;
 * files in the snippet inbox's ``rejected/`` folder.
 
+Several hosts.  A capture's audio file lives in the ``var/`` of the host that recorded it
+(``captures.audio_host``), and only that host can delete it.  So the job runs on every host,
+one run at a time per host (``cleanup-old-data@HOST``): each host deletes its own files and
+the rows that name them (the steps of scope ``host``), and its own inbox's rejected files.
+The rest, database rows only (scope ``global``, with the captures that name no host), is done
+by one host at a time under the lock ``cleanup-old-data``: a host that finds it held skips it.
+
 What goes only once no money depends on it: the audio of a capture behind a play
 whose money is not settled.  Cycles are ``open`` or ``locked``; nothing records a
 payment after the lock, so a play's money is settled when every pricing of the play
@@ -35,6 +42,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,6 +101,7 @@ class Step:
     select: str  # SELECT <key>[, <file column> AS path] FROM ... WHERE ... (cutoff bound as :cutoff)
     days_option: str | None  # None: the rule has its own clock (cache expiry)
     action: str = "delete"  # delete | forget_file (clear audio_path, keep the row)
+    scope: str = "global"  # global: one host at a time; host: every host, for the files it keeps (:host)
     cursor: str | None = None  # the key as ``select`` names it: batches walk it upwards, never re-reading kept rows
 
 
@@ -111,10 +120,19 @@ STEPS = (
          cursor="d.id"),
     Step("captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND (c.audio_host IS NULL OR c.audio_path IS NULL) "
          "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", cursor="c.id"),
     Step("capture audio files", "captures", "id",
-         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND NOT {MONEY_DEPENDS}",
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host IS NULL AND NOT {MONEY_DEPENDS}",
          "audio", action="forget_file", cursor="c.id"),
+    Step("this host's captures without detections", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND c.audio_host = :host AND c.audio_path IS NOT NULL "
+         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", scope="host",
+         cursor="c.id"),
+    Step("this host's capture audio files", "captures", "id",
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host = :host AND NOT {MONEY_DEPENDS}",
+         "audio", action="forget_file", scope="host", cursor="c.id"),
 )
 assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
 
@@ -130,10 +148,11 @@ class Retention:
 
 @dataclass(frozen=True)
 class Folders:
-    """Where capture audio (relative paths are under ``var_dir``) and the snippet inbox live."""
+    """Where this host's capture audio (relative paths are under ``var_dir``) and snippet inbox live."""
 
     var_dir: Path
     inbox_dir: Path
+    host: str = ""  # this host's name, as the scan records it in captures.audio_host
 
     def roots(self) -> list[Path]:
         """The folders a file may be deleted from."""
@@ -141,21 +160,35 @@ class Folders:
 
 
 def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
-                     folders: Folders, *, dry_run: bool, maintenance: bool) -> None:
+                     folders: Folders, *, dry_run: bool, maintenance: bool,
+                     database_part: AbstractContextManager[bool] | None = None) -> None:
     """Every step in order (detections before the captures they point to), then maintenance.
 
+    The steps of scope ``global`` run only while ``database_part`` yields True (the lock that lets
+    one host at a time do them); those of scope ``host`` always, for this host's files.
     In a dry run nothing is deleted: each step counts what would go.  The summary also says how many
     older capture audio files stay because money depends on them.
     """
+    with database_part or nullcontext(True) as ours:
+        if not ours:
+            progress.note("database part: another host is doing it")
+        _steps(transactions, progress, engine, retention, folders, dry_run=dry_run,
+               maintenance=maintenance and ours, scopes={"global", "host"} if ours else {"host"})
+
+
+def _steps(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
+           folders: Folders, *, dry_run: bool, maintenance: bool, scopes: set[str]) -> None:
     now = utcnow()
     clock = Clock(now, now - timedelta(days=retention.dispute_window_days))
     shrunk = set()
     for step in STEPS:
         if progress.should_stop():
             break
+        if step.scope not in scopes:
+            continue
         cutoff = now - timedelta(days=retention.days[step.days_option]) if step.days_option else now
         if dry_run:
-            count = count_rows(transactions, step, clock, cutoff)
+            count = count_rows(transactions, step, clock, cutoff, folders.host)
         else:
             count = apply(transactions, progress, step, clock, cutoff, retention.batch_size, folders)
         progress.note(f"{step.name}: {count}" + (" would go" if dry_run else ""))
@@ -178,14 +211,16 @@ class Clock:
     disputable: datetime
 
 
-def _params(conn: Connection, clock: Clock, cutoff: datetime) -> dict[str, str | datetime]:
+def _params(conn: Connection, clock: Clock, cutoff: datetime, host: str = "") -> dict[str, str | datetime]:
     return {"now": bind_time(conn, clock.now), "cutoff": bind_time(conn, cutoff),
-            "disputable": bind_time(conn, clock.disputable)}
+            "disputable": bind_time(conn, clock.disputable), "host": host}
 
 
-def count_rows(transactions: Transactions, step: Step, clock: Clock, cutoff: datetime) -> int:
+def count_rows(transactions: Transactions, step: Step, clock: Clock, cutoff: datetime,
+               host: str = "") -> int:
     with transactions(read_only=True) as conn:
-        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, clock, cutoff))
+        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"),
+                               _params(conn, clock, cutoff, host))
         return int(counted.scalar_one())
 
 
@@ -207,7 +242,7 @@ def apply(transactions: Transactions, progress: Progress, step: Step, clock: Clo
     after: int | str | None = None
     while not progress.should_stop():
         with transactions() as conn:
-            params = {**_params(conn, clock, cutoff), "batch": batch_size}
+            params = {**_params(conn, clock, cutoff, folders.host), "batch": batch_size}
             if step.cursor is None:
                 statement = f"{step.select} LIMIT :batch"
             elif after is None:

@@ -253,8 +253,13 @@ class _Runner:
             self._finish(code, error)
             return code
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if self.ctx.stop_requested:
+                # Asked to stop, the process is on its way out: a further Ctrl-C or SIGTERM during the
+                # interpreter's own exit would end it with a KeyboardInterrupt traceback; ignore it.
+                self.stopping_at_once = True
+            else:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
 
     def _checked_run(self) -> tuple[int, str | None]:
         from zamio.runtime.database import check_sqlite_file
