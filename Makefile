@@ -5,6 +5,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The PostgreSQL driver's extra: postgres (binary wheel) or postgres-source (built against the OS's libpq).
+PG_EXTRA ?= postgres
 
 .PHONY: demo test install install-test migrate units clean
 
@@ -20,10 +22,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[$(PG_EXTRA)]'
 
 install-test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(PG_EXTRA),test]'
 
 migrate: install
 	$(BIN)/python bin/migrate

@@ -134,3 +134,14 @@ def excerpt_file(source: Path, out: Path, start_s: float, seconds: float, codec_
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", str(start_s),
                     "-t", str(seconds), "-i", str(source), *codec_args, str(out)], check=True)
     return out
+
+
+def stalled_ffmpeg(folder: Path) -> tuple[Path, Path]:
+    """An ``ffmpeg`` that writes its pid and then decodes nothing for ten minutes; return (its folder, the pid file).
+    Put the folder first on ``PATH``."""
+    folder.mkdir()
+    pid_file = folder / "ffmpeg.pid"
+    fake = folder / "ffmpeg"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}.part && mv {pid_file}.part {pid_file}\nexec sleep 600\n")
+    fake.chmod(0o755)
+    return folder, pid_file

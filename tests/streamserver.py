@@ -41,7 +41,8 @@ Routes (each serves every request to its path; :class:`HlsRoute` serves its subt
 * Faults: :class:`StatusRoute` ``(status, body=b"", content_type="text/plain")``,
   :func:`HtmlRoute`, :class:`RedirectRoute` ``(location, status=302)`` (``{base}``
   allowed), :class:`TrickleRoute` ``(audio, interval_seconds=1.0)`` (one byte per
-  interval), :class:`GarbageRoute` ``(seed=1)`` (endless random bytes labelled audio),
+  interval), :class:`StallRoute` ``(head=True)`` (audio headers, or nothing at all, then
+  silence on an open connection), :class:`GarbageRoute` ``(seed=1)`` (endless random bytes labelled audio),
   :class:`IcyAbuseRoute` (metadata blocks of 4080 bytes after every 16 audio bytes),
   :class:`HeaderFloodRoute` (headers that never end).
 
@@ -534,17 +535,36 @@ class RedirectRoute:
 
 
 class TrickleRoute:
-    """Audio headers, then one byte per ``interval_seconds``."""
+    """Audio headers, then one byte per ``interval_seconds``; ``connected`` is set once a listener came."""
 
     def __init__(self, audio: bytes, interval_seconds: float = 1.0) -> None:
         self.audio, self.interval_seconds = audio, interval_seconds
+        self.connected = threading.Event()
 
     def serve(self, h: Handler) -> None:
+        self.connected.set()
         h.send_head("HTTP/1.0 200 OK", {"Content-Type": "audio/mpeg"})
         for i in range(len(self.audio)):
             if h.stopping.wait(self.interval_seconds):
                 return
             h.wfile.write(self.audio[i:i + 1])
+
+
+class StallRoute:
+    """A server that takes the request and then sends nothing more, holding the connection
+    open until the server stops: with ``head``, after audio headers; without, not even a
+    status line.  ``connected`` is set once a listener came."""
+
+    def __init__(self, head: bool = True) -> None:
+        self.head = head
+        self.connected = threading.Event()
+
+    def serve(self, h: Handler) -> None:
+        self.connected.set()
+        if self.head:
+            h.send_head("HTTP/1.0 200 OK", {"Content-Type": "audio/mpeg", "icy-br": "128"})
+            h.wfile.flush()
+        h.stopping.wait()
 
 
 class GarbageRoute:

@@ -15,6 +15,7 @@ import atexit
 import functools
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -34,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from tests import launcher
 from zamio.db.url import DatabaseUrl, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,6 +320,9 @@ class Project:
                cwd: str | Path | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``bin/<name>`` (or a path) with the test interpreter and return the finished process."""
         path = Path(name) if "/" in name else BIN / name
+        if launcher.enabled():
+            return launcher.launcher().run([str(path), *args], env=env or self.env(), cwd=cwd or self.tmp_path,
+                                           timeout=timeout, input=input)
         return subprocess.run(
             [sys.executable, str(path), *args],
             env=env or self.env(),
@@ -361,3 +366,33 @@ class Project:
     def execute(self, sql: str, **params: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(text(sql), params)
+
+
+def parse_logfmt(line: str) -> dict[str, str]:
+    """A small independent reader of logfmt (bare or double-quoted values with backslash escapes)."""
+    fields, i = {}, 0
+    while i < len(line):
+        key_end = line.index("=", i)
+        key, i = line[i:key_end], key_end + 1
+        if line[i:i + 1] == '"':
+            i += 1
+            value = []
+            while line[i] != '"':
+                if line[i] == "\\":
+                    value.append({"n": "\n", "r": "\r", "t": "\t"}.get(line[i + 1], line[i + 1]))
+                    i += 2
+                else:
+                    value.append(line[i])
+                    i += 1
+            fields[key], i = "".join(value), i + 2
+        else:
+            end = line.find(" ", i)
+            end = len(line) if end < 0 else end
+            fields[key], i = line[i:end], end + 1
+    return fields
+
+
+def log_events(stderr: str) -> list[str]:
+    """The ``event`` of every logfmt line a script wrote to standard error, unescaped."""
+    lines = (re.sub(r"^<\d>", "", line) for line in stderr.splitlines())
+    return [parse_logfmt(line).get("event", "") for line in lines if line.startswith("ts=")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audio_fixtures import add_tracks, song_files  # noqa: F401
+from tests.audio_fixtures import add_tracks, song_files, stalled_ffmpeg  # noqa: F401
 from tests.support import Project
 from zamio.db.engine import transaction
 from zamio.recognition import audio
@@ -75,16 +75,6 @@ def test_detect_audio_refuses_a_fifo_and_a_folder_and_goes_on(project: Project, 
     assert len(lines) == 2
     assert '"error": "not_a_file"' in lines[0] and "is a FIFO (a named pipe)" in lines[0]
     assert '"error": "not_a_file"' in lines[1] and "is a directory" in lines[1]
-
-
-def stalled_ffmpeg(folder: Path) -> tuple[Path, Path]:
-    """An ``ffmpeg`` that writes its pid and then decodes nothing for ten minutes; return (its folder, the pid file)."""
-    folder.mkdir()
-    pid_file = folder / "ffmpeg.pid"
-    fake = folder / "ffmpeg"
-    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}.part && mv {pid_file}.part {pid_file}\nexec sleep 600\n")
-    fake.chmod(0o755)
-    return folder, pid_file
 
 
 def wait_for_file(path: Path, seconds: float) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project
+from tests.support import Project, log_events
 from zamio.files import csvread as csvimport
 from zamio.runtime.errors import DataError
 
@@ -179,7 +179,7 @@ def test_stations_and_rate_cards_read_one_station_class_vocabulary(project: Proj
 
 
 def lines_of(stderr: str, name: str) -> list[str]:
-    return [line.split(f"{name} ", 1)[1] for line in stderr.splitlines() if f"{name} line " in line]
+    return [event.split(f"{name} ", 1)[1] for event in log_events(stderr) if f"{name} line " in event]
 
 
 def test_a_reference_given_twice_in_a_file_loads_its_first_line_and_refuses_the_second(

@@ -11,6 +11,7 @@ from sqlalchemy import insert, inspect, select
 
 from tests import money_world
 from tests.e2e.test_cache import seed
+from tests.scan_helpers import UNKNOWN_SEEDS, add_station, drop, scan, scan_audio  # noqa: F401
 from tests.support import Project
 from zamio.db.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
 from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
@@ -92,9 +93,30 @@ def test_retention_keeps_money_and_the_trace_from_play_to_audio_hash(project: Pr
             select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)
             .select_from(play_detections.join(detections, detections.c.id == play_detections.c.detection_id)
                          .join(captures, captures.c.id == detections.c.capture_id))).all()
-    assert len(trace) == 60 and all(sha and path is None for _, _, sha, path in trace)
+    # The cycle that paid the seeded plays (or holds them unpriced) was locked just now: inside the dispute
+    # window, so their audio stays with the rows; so does a duplicate report's.  Superseded versions never
+    # priced (every 17th seeded play) carry no money: theirs goes.
+    superseded = {n for n in range(1, 61) if n % 17 == 0}
+    duplicates = {n for n in range(1, 61) if n % 19 == 0}
+    assert len(trace) == 60 and all(sha for _, _, sha, _ in trace)
+    assert {play for play, _, _, path in trace if path is None} == superseded
+    assert f"capture audio files kept for unsettled money: {60 - len(superseded)}" in result.stderr
     assert project.scalar("SELECT count(*) FROM captures") == linked_captures + 1  # unmatched old ones went
-    assert files_under(project.var_dir / "snippets") == {"recent.ogg"}
+    kept_files = {f"{n}.ogg" for n in range(1, 61)} - {f"{n}.ogg" for n in superseded}
+    assert files_under(project.var_dir / "snippets") == kept_files | {"recent.ogg"}
+    # With no dispute window the plays the locked cycle paid are settled: their audio goes.  The seeded
+    # duplicates name no billed play, so nothing settles them and they stay.
+    settled = project.script("cleanup-old-data", *args, env=project.env(EVIDENCE_DISPUTE_WINDOW_DAYS="0"))
+    assert settled.returncode == 0, settled.stderr
+    assert f"capture audio files: {60 - len(superseded) - len(duplicates)}," in settled.stderr
+    with project.engine.connect() as conn:
+        trace = conn.execute(
+            select(play_detections.c.play_id, detections.c.id, captures.c.audio_sha256, captures.c.audio_path)
+            .select_from(play_detections.join(detections, detections.c.id == play_detections.c.detection_id)
+                         .join(captures, captures.c.id == detections.c.capture_id))).all()
+    assert len(trace) == 60 and all(sha for _, _, sha, _ in trace)
+    assert {play for play, _, _, path in trace if path is not None} == duplicates
+    assert files_under(project.var_dir / "snippets") == {f"{n}.ogg" for n in duplicates} | {"recent.ogg"}
     assert files_under(project.var_dir / "inbox" / "rejected") == {"new.mp3"}
     assert [r[0] for r in project.query("SELECT key FROM cache_entries")] == ["charts:week"]
     assert sorted(r[0] for r in project.query("SELECT dedupe_key FROM email_outbox")) == ["new-sent", "old-failed"]
@@ -120,3 +142,39 @@ def test_dry_run_deletes_nothing(project: Project) -> None:
 def test_retention_below_one_day_is_refused(project: Project) -> None:
     result = project.script("cleanup-old-data", "--captures-days", "0")
     assert result.returncode == 2 and "at least 1 day" in result.stderr
+
+
+def test_each_host_deletes_the_capture_audio_it_keeps(postgres_url: str, tmp_path: Path, scan_audio) -> None:
+    """Two hosts on one PostgreSQL database, each with its own var/: the snippets each recorded are kept in
+    its own var/snippets, so each host's cleanup deletes its own old files and their rows, the database
+    part is done once, and recent files stay on both."""
+    hosts = {name: Project(postgres_url, tmp_path / name) for name in ("alpha", "beta")}
+    add_station(hosts["alpha"], "joy")
+    recent = datetime.now(UTC).isoformat()
+    for name, host in hosts.items():
+        inbox = host.var_dir / "inbox"
+        drop(inbox, "old.mp3", scan_audio.mp3(UNKNOWN_SEEDS[0]), {"station_ref": "joy", "chunk_id": f"{name}-old",
+                                                    "started_at": "2020-01-06T12:00:00Z"})
+        drop(inbox, "new.mp3", scan_audio.mp3(UNKNOWN_SEEDS[1]), {"station_ref": "joy", "chunk_id": f"{name}-new",
+                                                        "started_at": recent})
+        result = scan(host, "--only", "snippets", ZAMIO_HOST_NAME=name)
+        assert result.returncode == 0, result.stderr
+        assert len(files_under(host.var_dir / "snippets")) == 2
+    stored = {r.chunk_id: (r.audio_host, Path(r.audio_path)) for r in hosts["alpha"].query(
+        "SELECT chunk_id, audio_host, audio_path FROM captures")}
+    assert {chunk: host for chunk, (host, _) in stored.items()} == {
+        "alpha-old": "alpha", "alpha-new": "alpha", "beta-old": "beta", "beta-new": "beta"}
+
+    for name, host in hosts.items():  # alpha first: it does the database part too
+        result = host.script("cleanup-old-data", "--captures-days", "30", "--audio-days", "30",
+                             env=host.env(ZAMIO_HOST_NAME=name))
+        assert result.returncode == 0, result.stderr
+        assert "another host is doing it" not in result.stderr  # one after the other: each did it
+        assert files_under(host.var_dir / "snippets") == {str(stored[f"{name}-new"][1].relative_to(
+            host.var_dir / "snippets"))}, name
+    kept = sorted(r.chunk_id for r in hosts["alpha"].query("SELECT chunk_id FROM captures"))
+    assert kept == ["alpha-new", "beta-new"]
+    assert all(path.is_file() for chunk, (_, path) in stored.items() if chunk.endswith("-new"))
+    assert not any(path.exists() for chunk, (_, path) in stored.items() if chunk.endswith("-old"))
+    for host in hosts.values():
+        host.engine.dispose()

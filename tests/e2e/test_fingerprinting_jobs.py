@@ -101,3 +101,20 @@ def test_cleanup_keeps_the_two_newest_versions_and_never_empties_a_track(project
         assert covering.returncode == 0 and "made covering" in covering.stderr, covering.stderr
         assert project.scalar("SELECT i.indnatts FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                               "WHERE c.relname = 'ix_fingerprints_hash'") == 4
+
+
+def test_a_host_that_fingerprints_the_reference_differently_writes_nothing(
+        project: Project, tmp_path: Path, song_files) -> None:
+    add_catalog(project, tmp_path, song_files)
+    other_host = str(Path(__file__).parent.parent / "jobs" / "fingerprint-on-another-host")
+    for job, args in (("auto-fingerprint-new-tracks", ["--limit", "10"]), ("batch-fingerprint-tracks", ["--all"])):
+        refused = project.script(other_host, job, *args)
+        assert refused.returncode == 78, refused.stderr
+        assert "numpy 2." in refused.stderr and "scipy 1." in refused.stderr
+        assert "install the versions setup.cfg allows" in refused.stderr
+        assert project.scalar("SELECT count(*) FROM fingerprints") == 0
+        assert project.scalar("SELECT count(*) FROM fingerprint_sets") == 0
+        assert project.scalar("SELECT count(*) FROM fingerprint_work") == 0  # not even queued
+    passed = project.script("batch-fingerprint-tracks", "--all")  # this host is a verified one
+    assert passed.returncode == 0 and "3 ok, 0 failed" in passed.stderr, passed.stderr
+    assert project.scalar("SELECT count(*) FROM fingerprint_sets") == 3

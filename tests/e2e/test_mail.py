@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from tests.smtpserver import SmtpServer, closed_port
 from tests.support import Project
-from tests.world import World
 from zamio.db.tables import email_outbox
 from zamio.mail import TemplateError, message_id_for, queue_email
 from zamio.mail.queue import InvalidRecipient
@@ -176,11 +175,12 @@ def test_kill_after_server_accepted_never_resends_automatically(project: Project
 
 
 def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_server: SmtpServer) -> None:
-    world = World(project)
-    world.contributor(world.track("t1", "Odo", "Ama"), "Ama", "110")  # a share over 100 %: the import fails
-    world.load(codes=(65,))
-    error = "contributors.csv: 1 bad row, the first line 2: share_percent 110 is above the maximum 100"
-    assert error in project.scalar("SELECT error FROM job_runs WHERE job = 'import-catalog'")
+    """A scheduled import (the operator's own crontab line) fails: one alert a day, naming the row at fault."""
+    tracks = project.tmp_path / "tracks.csv"
+    tracks.write_text("track_ref,title,artist,audio_path,isrc\n"
+                      "T1,Odo,Ama Ghana,,GHA012600001\nT2,Kente,Efua,,not-an-isrc\n")
+    failed = project.script("import-catalog", "--tracks", str(tracks), env=project.env(ZAMIO_STARTED_BY="schedule"))
+    assert failed.returncode == 1, failed.stderr  # one row loaded, one refused
     env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org"}
     for _ in range(2):
         result = project.script("send-emails", env=project.env(**env))
@@ -188,7 +188,16 @@ def test_failing_job_alerts_the_operator_once_a_day(project: Project, smtp_serve
     alerts = [m for m in smtp_server.messages if m.recipients == ["ops@example.org"]]
     assert len(alerts) == 1
     assert alerts[0].message["Subject"] == "zamio job failing: import-catalog"
-    assert error in alerts[0].message.get_body(("plain",)).get_content()
+    assert "tracks.csv line 3" in alerts[0].message.get_body(("plain",)).get_content()
+
+
+def test_a_run_by_hand_that_fails_alerts_no_one(project: Project, smtp_server: SmtpServer) -> None:
+    tracks = project.tmp_path / "tracks.csv"
+    tracks.write_text("track_ref,title,artist,audio_path,isrc\nT2,Kente,Efua,,not-an-isrc\n")
+    assert project.script("import-catalog", "--tracks", str(tracks)).returncode == 1
+    result = project.script("send-emails", env=project.env(**smtp_server.env(), ZAMIO_OPERATOR_EMAIL="ops@example.org"))
+    assert result.returncode == 0, result.stderr
+    assert smtp_server.messages == []
 
 
 def test_a_login_sent_in_clear_is_warned_of_once_without_the_password(project: Project) -> None:

@@ -98,6 +98,27 @@ def test_sigterm_finishes_the_current_item_and_records_the_run(project: Project)
     assert project.script(JOB).returncode == 0  # lock released
 
 
+def test_sigint_stops_as_sigterm_does_and_a_second_one_rolls_the_current_item_back(project: Project) -> None:
+    make_items(project, 50)
+    proc = project.popen(JOB, "--sleep-inside", "3", "--announce")  # each item holds its transaction 3 s
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "1"  # inside item 1, between its two writes
+    assert proc.stdout.readline().strip() == "2"
+    proc.send_signal(signal.SIGINT)  # Ctrl-C on a terminal: finish the item under way, then stop
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)  # again: stop at once, the item under way rolled back
+    proc.send_signal(signal.SIGINT)  # a third one changes nothing
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 75, stderr
+    assert "SIGINT received: finishing the current item" in stderr and "Traceback" not in stderr
+    assert "stopped by SIGINT; the current item was rolled back" in stderr
+    assert project.scalar("SELECT count(*) FROM test_results") == 1
+    assert project.scalar("SELECT count(*) FROM test_items WHERE state = 'done'") == 1
+    assert last_run(project) == ("interrupted", 75, 1, 0, "stopped by SIGINT")
+    assert project.script(JOB).returncode == 0  # lock released
+    assert project.scalar("SELECT count(*) FROM test_results") == 50
+
+
 @pytest.mark.parametrize(
     "args, code",
     [
@@ -237,6 +258,37 @@ def test_monitoring_pings_start_and_exit_code(project: Project) -> None:
     paths = [p.split("?")[0] for p in _PingHandler.received]
     assert paths == ["/ping/process-items/start", "/ping/process-items/1"]
     assert all("rid=" in p for p in _PingHandler.received)
+
+
+class _FailingPingHandler(_PingHandler):
+    received: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.received.append(self.path)
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_pings_carry_the_run_id_and_a_failing_one_is_retried_once_and_only_warns(project: Project) -> None:
+    make_items(project, 2)
+    _FailingPingHandler.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingPingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ping/{{job}}"
+        result = project.script(JOB, env=project.env(ZAMIO_PING_URL=url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert project.scalar("SELECT count(*) FROM test_results") == 2  # the work was done
+    assert result.stderr.count("monitoring ping") == 2  # one warning for the start, one for the end
+    assert "HTTP 500" in result.stderr
+    (run_id,) = [row[0] for row in project.query("SELECT run_id FROM job_runs WHERE job = 'process-items'")]
+    assert _FailingPingHandler.received == [f"/ping/process-items/start?rid={run_id}"] * 2 + [
+        f"/ping/process-items/0?rid={run_id}"] * 2
 
 
 def test_a_ping_outage_changes_nothing(project: Project) -> None:

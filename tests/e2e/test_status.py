@@ -43,12 +43,46 @@ def test_overdue_and_failing_are_told_apart(project: Project) -> None:
 def test_status_script_json_and_check(project: Project) -> None:
     project.execute("CREATE TABLE test_items (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'todo')")
     project.execute("CREATE TABLE test_results (item_id INTEGER NOT NULL UNIQUE, value INTEGER NOT NULL)")
-    assert project.script(JOB).returncode == 0
+    scheduled = project.env(ZAMIO_STARTED_BY="schedule")
+    assert project.script(JOB, env=scheduled).returncode == 0
     shown = project.script("zamio-status", "--json")
     assert shown.returncode == 0, shown.stderr
     jobs = {j["job"]: j for j in json.loads(shown.stdout)["jobs"]}
-    assert jobs["process-items"]["last_status"] == "ok" and jobs["process-items"]["schedule"] == "manual"
+    assert jobs["process-items"]["last_status"] == "ok" and jobs["process-items"]["schedule"] == "not in crontab"
     assert project.script("zamio-status", "--check").returncode == 0
-    assert project.script(JOB, "--raise", "bug").returncode == 70
+    assert project.script(JOB, "--raise", "bug", env=scheduled).returncode == 70
     check = project.script("zamio-status", "--check")
     assert check.returncode == 1 and "process-items failing" in check.stderr
+
+
+def test_runs_by_hand_are_shown_apart_and_never_judged(project: Project) -> None:
+    """A person's failed run neither makes the scheduled job failing nor, by succeeding, hides its failure."""
+    project.execute("CREATE TABLE test_items (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'todo')")
+    project.execute("CREATE TABLE test_results (item_id INTEGER NOT NULL UNIQUE, value INTEGER NOT NULL)")
+    scheduled = project.env(ZAMIO_STARTED_BY="schedule")
+    assert project.script(JOB, env=scheduled).returncode == 0
+    assert project.script(JOB, "--raise", "data").returncode == 65  # a mistyped run by hand
+    assert project.script("zamio-status", "--check").returncode == 0
+    rows = {(j["job"], j["started_by"]): j for j in json.loads(project.script("zamio-status", "--json").stdout)["jobs"]}
+    assert rows[("process-items", "schedule")]["last_status"] == "ok"
+    assert rows[("process-items", "manual")]["last_status"] == "failed"
+    assert rows[("process-items", "manual")]["schedule"] == "manual"
+    assert rows[("process-items", "manual")]["last_error"] == "test_items.csv line 3: bad value"
+    table = project.script("zamio-status").stdout
+    assert "last error: test_items.csv line 3: bad value" in table
+
+    assert project.script(JOB, "--raise", "data", env=scheduled).returncode == 65  # the schedule's run fails
+    assert project.script(JOB).returncode == 0  # and a person's success afterwards hides nothing
+    check = project.script("zamio-status", "--check")
+    assert check.returncode == 1 and "process-items failing" in check.stderr
+    assert project.scalar("SELECT count(*) FROM job_runs WHERE started_by = 'manual'") == 2
+    assert project.scalar("SELECT count(*) FROM job_runs WHERE started_by = 'schedule'") == 2
+
+
+def test_a_run_whose_items_failed_records_the_first_reason(project: Project) -> None:
+    project.execute("CREATE TABLE test_items (id INTEGER PRIMARY KEY, state TEXT NOT NULL DEFAULT 'todo')")
+    project.execute("CREATE TABLE test_results (item_id INTEGER NOT NULL UNIQUE, value INTEGER NOT NULL)")
+    project.execute("INSERT INTO test_items (id) VALUES (1), (2), (3)")
+    assert project.script(JOB, "--fail-ids", "2,3").returncode == 1
+    error = project.scalar("SELECT error FROM job_runs WHERE job = 'process-items'")
+    assert error.startswith("item 2: ") and error.endswith("(and 1 other item)"), error

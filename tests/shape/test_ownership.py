@@ -30,7 +30,7 @@ OWNERS = {
     # runtime
     "job_runs": "zamio.runtime.runs",
     "schema_migrations": "zamio.runtime.migrate",
-    "audit_log": None,  # nothing in the library writes it
+    "audit_log": "zamio.db.audit",  # every stage records its manual changes through it
     # catalog and reference data
     "artists": "zamio.catalog.imports",
     "publishers": "zamio.catalog.imports",

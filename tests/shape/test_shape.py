@@ -5,13 +5,16 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support import ROOT
 from zamio.runtime import schedule
+from zamio.runtime.errors import DataError
 
 SCRIPTS = sorted(p for p in (ROOT / "bin").iterdir() if p.is_file())
 CRONTAB = schedule.read_crontab()
@@ -87,20 +90,30 @@ def test_seed_jobs_keep_their_schedule() -> None:
 
 
 def test_systemd_units_match_the_crontab() -> None:
-    units = schedule.render_units(CRONTAB)
+    zone = schedule.schedule_time_zone()
+    units = schedule.render_units(CRONTAB, zone=zone)
     folder = ROOT / "systemd"
     committed = {p.name: p.read_text() for p in folder.glob("zamio-*")}
     assert committed == units, "run `make units` to regenerate systemd/ from crontab.txt"
     for job in CRONTAB:
         service = units[f"zamio-{job.script}.service"]
         timer = units[f"zamio-{job.script}.timer"]
-        assert "Type=oneshot" in service and "SuccessExitStatus=75" in service
+        assert "Type=oneshot" in service and "SuccessExitStatus=75" in service and "KillMode=mixed" in service
         timeout = int(service.split("TimeoutStartSec=")[1].split()[0])
         assert timeout < job.period_seconds
         if job.period_seconds <= 120:
             assert "AccuracySec=1s" in timer
         if job.period_seconds >= 86400:
             assert "Persistent=true" in timer
+        assert "EnvironmentFile" not in service, "the job reads .env itself: systemd's parser keeps inline comments"
+        assert "Environment=ZAMIO_STARTED_BY=schedule" in service
+        assert f"OnCalendar={schedule.on_calendar(job.fields)} {zone}" in timer
+
+
+def test_the_crontab_marks_its_runs_and_names_its_zone_and_mail() -> None:
+    variables = schedule.read_variables()
+    assert variables["ZAMIO_STARTED_BY"] == "schedule" and variables["MAILTO"]
+    assert schedule.schedule_time_zone() == "Africa/Accra"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +124,9 @@ def test_systemd_units_match_the_crontab() -> None:
         ("0 1 * * *", 86400, "*-*-* 01:00:00"),
         ("30 2 * * *", 86400, "*-*-* 02:30:00"),
         ("0 6 * * 1", 7 * 86400, "Mon *-*-* 06:00:00"),
+        ("0 9-17 * * *", 16 * 3600, "*-*-* 09..17:00:00"),
+        ("15 9-17/2 * * 1-5", 2 * 86400 + 16 * 3600, "Mon,Tue,Wed,Thu,Fri *-*-* 09..17/2:15:00"),
+        ("0,30 8,12-14 1 * *", 17 * 3600 + 30 * 60, "*-*-01 08,12..14:00,30:00"),
     ],
 )
 def test_cron_periods_and_calendars(fields: str, period: int, calendar: str) -> None:
@@ -119,7 +135,36 @@ def test_cron_periods_and_calendars(fields: str, period: int, calendar: str) -> 
     assert schedule.on_calendar(job.fields) == calendar
 
 
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("fields", ["*/2 * * * *", "0 9-17 * * *", "15 9-17/2 * * 1-5", "0,30 8,12-14 1 * *",
+                                    "5 * * * *", "0 6 * * 0"])
+def test_systemd_accepts_every_calendar_the_generator_writes(fields: str) -> None:
+    job = schedule.parse_line(f"{fields} zamio $ZAMIO_HOME/bin/x")
+    for zone in (None, "Africa/Accra"):
+        calendar = schedule.on_calendar(job.fields, zone)
+        checked = subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True, text=True)
+        assert checked.returncode == 0, f"{fields} -> {calendar}: {checked.stderr}"
+
+
+def test_an_unknown_schedule_zone_is_refused_by_name(tmp_path: Path) -> None:
+    crontab = tmp_path / "crontab.txt"
+    crontab.write_text("CRON_TZ=Africa/Atlantis\n0 1 * * * zamio $ZAMIO_HOME/bin/x\n")
+    with pytest.raises(DataError, match="CRON_TZ=Africa/Atlantis"):
+        schedule.schedule_time_zone(crontab)
+
+
 def test_library_modules_stay_small() -> None:
     for path in (ROOT / "zamio").rglob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines <= 600, f"{path.relative_to(ROOT)} has {lines} lines: split it by concern"
+
+
+def test_every_script_is_also_a_console_command_of_the_same_name() -> None:
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    commands = dict(line.split(" = ") for line in setup["options.entry_points"]["console_scripts"].strip().splitlines())
+    assert sorted(commands) == [script.name for script in SCRIPTS]
+    for name, target in commands.items():
+        assert target == f"zamio.jobs.console:{name.replace('-', '_')}"

@@ -56,3 +56,24 @@ def test_half_configured_acrcloud_is_refused() -> None:
 def test_missing_env_file_named_explicitly_is_an_error() -> None:
     with pytest.raises(ConfigError, match="ZAMIO_ENV_FILE"):
         config.load_config({"ZAMIO_ENV_FILE": "/nonexistent/zamio.env"})
+
+
+def test_an_inline_comment_in_env_is_not_part_of_the_value(tmp_path: Path) -> None:
+    """Cron and the systemd timers alike read .env through this one parser (the units name no EnvironmentFile)."""
+    env_file = tmp_path / "zamio.env"
+    env_file.write_text("SMTP_PORT=587 # the submission port\nSMTP_HOST='mail.example.org'  # quoted\n")
+    loaded = config.load_config({"ZAMIO_ENV_FILE": str(env_file)})
+    assert loaded.smtp_port == 587 and loaded.smtp_host == "mail.example.org"
+
+
+def test_a_postgresql_url_without_its_driver_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zamio.db.url import parse_database_url
+
+    for name in ("psycopg2", "psycopg2.extensions"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)  # as on a host installed without it
+    with pytest.raises(ConfigError) as refused:
+        parse_database_url("postgresql://zamio:secret@db.example/zamio")
+    message = str(refused.value)
+    assert "psycopg2 is not installed" in message and ".[postgres]" in message and ".[postgres-source]" in message
+    assert "secret" not in message
+    assert parse_database_url("sqlite:///var/zamio.db").libpq_dsn is None  # SQLite needs no driver

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.audio_fixtures import stalled_ffmpeg
 from tests.scan_helpers import CATALOG_SEEDS, UNKNOWN_SEEDS, scan_audio  # noqa: F401
 from zamio.recognition import audio
 from zamio.scanning.decoding import BatchDecoder
@@ -51,3 +57,24 @@ def test_threads_asking_at_once_all_get_their_own_samples(scan_audio):
         assert np.array_equal(samples, alone(mp3))
     with pytest.raises(audio.SilentAudio):
         decoder.decode(scan_audio.silence_mp3, format_hint="mp3", name="quiet", max_seconds=MAX_SECONDS)
+
+
+@pytest.mark.parametrize("captures", [1, 2], ids=["alone", "shared"])
+def test_a_stop_kills_the_running_ffmpeg_and_leaves_no_scratch_files(scan_audio, tmp_path, monkeypatch, captures):
+    fakes, pid_file = stalled_ffmpeg(tmp_path / "fake-bin")
+    monkeypatch.setenv("PATH", f"{fakes}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+    stop = threading.Event()
+    decoder = BatchDecoder(should_stop=stop.is_set)
+    songs = [(scan_audio.mp3(seed), "mp3", f"song {seed}", MAX_SECONDS) for seed in CATALOG_SEEDS[:captures]]
+    with ThreadPoolExecutor(1) as pool:
+        decoding = pool.submit(decoder.decode_together, songs)
+        deadline = time.monotonic() + 30
+        while not pid_file.exists():
+            assert time.monotonic() < deadline and not decoding.done(), "ffmpeg did not start"
+            time.sleep(0.02)
+        stop.set()
+        results = decoding.result(timeout=10)  # not the 30 s of its time limit
+    assert all(isinstance(result, audio.DecodeStopped) for result in results), results
+    assert not Path(f"/proc/{int(pid_file.read_text())}").exists()  # killed and reaped
+    scratch = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    assert [p for root in scratch if root.is_dir() for p in root.glob(f"zamio-decode-{os.getpid()}-*")] == []

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +34,7 @@ from tests.streamserver import (
 from zamio.streams import (
     Capture,
     CaptureLimits,
+    CaptureStopped,
     RedirectLoop,
     StreamConnectFailed,
     StreamEnded,
@@ -328,6 +330,46 @@ def test_total_timeout_after_enough_audio_returns_a_partial_capture(server):
                                                    min_seconds=1.5))
     assert time.monotonic() - started < 2.5 + 1.0
     assert clip.partial and 1.5 <= clip.seconds <= 3.0
+
+
+def stop_after(seconds: float) -> threading.Event:
+    """A stop request that comes ``seconds`` from now, as a SIGTERM would."""
+    stop = threading.Event()
+    threading.Timer(seconds, stop.set).start()
+    return stop
+
+
+def test_a_stop_request_ends_a_stalled_capture_with_nothing_kept(server):
+    stop = stop_after(0.5)
+    started = time.monotonic()
+    with pytest.raises(CaptureStopped):  # not a StreamError: nothing is held against the stream
+        capture(server.url("/stall"), limits(read_timeout=20.0, total_timeout=30.0), should_stop=stop.is_set)
+    assert time.monotonic() - started < 0.5 + 2.0  # a hang detector: the limits are 20 and 30 s
+
+
+def test_a_stop_request_keeps_the_audio_read_when_it_is_enough(server):
+    stop = stop_after(2.5)
+    started = time.monotonic()
+    clip = capture(server.url("/realtime"), limits(seconds=10.0, min_seconds=1.5, total_timeout=20.0),
+                   should_stop=stop.is_set)
+    assert time.monotonic() - started < 2.5 + 2.0
+    assert clip.partial and 1.5 <= clip.seconds <= 3.5
+    assert 1.5 <= decoded_seconds(clip.audio) <= 3.5
+
+
+def test_a_stop_request_ends_a_live_hls_capture_with_the_segments_it_has(server):
+    stop = stop_after(2.0)
+    started = time.monotonic()
+    clip = capture(server.url("/hls/live.m3u8"), limits(seconds=30.0, total_timeout=45.0), should_stop=stop.is_set)
+    assert time.monotonic() - started < 2.0 + 3.0
+    assert clip.partial and 2.0 <= clip.seconds < 30.0
+
+
+def test_no_capture_starts_once_a_stop_is_requested(server):
+    asked = len(server.routes["/mp3"].authorizations)  # one entry per request served
+    with pytest.raises(CaptureStopped):
+        capture(server.url("/mp3"), limits(), should_stop=lambda: True)
+    assert len(server.routes["/mp3"].authorizations) == asked  # the server was never asked
 
 
 def test_oversized_playlist_is_refused(server):

@@ -55,6 +55,12 @@ class IsrcValue(NamedTuple):
     valid: bool
 
 
+def _ascii_digits(text: str) -> bool:
+    """Whether ``text`` is made of the digits 0-9 only: ``str.isdigit`` also takes other scripts' digits
+    (``١٢٣``) and superscripts (``¹²³``), which no registry writes and ``int`` may not read."""
+    return text.isascii() and text.isdigit()
+
+
 def _strip(raw: str | None) -> str:
     """Given raw text, return it upper-cased without spaces, hyphens and dots."""
     return _SEPARATORS.sub("", raw or "").upper()
@@ -119,7 +125,7 @@ def parse_isrc_field(value: str | Sequence[str] | None) -> list[IsrcValue]:
 
 def _weighted_check(nine_digits: str, start: int) -> int:
     """The ISWC / IPI base rule: S = start + Σ i·dᵢ (i = 1..9), check = (10 − S mod 10) mod 10."""
-    if len(nine_digits) != 9 or not nine_digits.isdigit():
+    if len(nine_digits) != 9 or not _ascii_digits(nine_digits):
         raise ValueError(f"expected exactly 9 digits, got {nine_digits!r}")
     total = start + sum(i * int(d) for i, d in enumerate(nine_digits, start=1))
     return (10 - total % 10) % 10
@@ -177,7 +183,7 @@ def ipi_name_check_digits(nine_digits: str) -> int:
     check = 0 if s == 0 else (101 − s) mod 100.  ``000141073`` → 38, so ``00014107338``
     is valid.  Raise ValueError unless given exactly nine digits.
     """
-    if len(nine_digits) != 9 or not nine_digits.isdigit():
+    if len(nine_digits) != 9 or not _ascii_digits(nine_digits):
         raise ValueError(f"expected exactly 9 digits, got {nine_digits!r}")
     total = sum(w * int(d) for w, d in zip(_IPI_NAME_WEIGHTS, nine_digits)) % _IPI_NAME_MODULUS
     return 0 if total == 0 else (_IPI_NAME_MODULUS - total) % 100
@@ -191,7 +197,7 @@ def normalise_ipi_name(raw: str | int | None) -> str | None:
     to reject.
     """
     text = _strip(str(raw) if raw is not None else None)
-    if text.isdigit() and len(text) < IPI_NAME_LENGTH:
+    if _ascii_digits(text) and len(text) < IPI_NAME_LENGTH:
         text = text.rjust(IPI_NAME_LENGTH, "0")
     return text or None
 
@@ -200,7 +206,7 @@ def validate_ipi_name(value: str | None) -> str | None:
     """Given a normalised IPI name number, return None if valid, else the reason it is not."""
     if not value:
         return "IPI name number is empty"
-    if len(value) != IPI_NAME_LENGTH or not value.isdigit():
+    if len(value) != IPI_NAME_LENGTH or not _ascii_digits(value):
         return f"IPI name number {value!r} is malformed: expected 11 digits"
     expected = ipi_name_check_digits(value[:9])
     if int(value[9:]) != expected:
@@ -290,7 +296,7 @@ def normalise_society_code(raw: str | int | None) -> str | None:
     A non-digit or over-long value is returned stripped, for the validator to reject.
     """
     text = _strip(str(raw) if raw is not None else None)
-    if text.isdigit() and len(text) < SOCIETY_CODE_LENGTH:
+    if _ascii_digits(text) and len(text) < SOCIETY_CODE_LENGTH:
         text = text.rjust(SOCIETY_CODE_LENGTH, "0")
     return text or None
 
@@ -303,7 +309,7 @@ def validate_society_code(value: str | None) -> str | None:
     """
     if not value:
         return "society code is empty"
-    if len(value) != SOCIETY_CODE_LENGTH or not value.isdigit():
+    if len(value) != SOCIETY_CODE_LENGTH or not _ascii_digits(value):
         return f"society code {value!r} is malformed: expected a CISAC code of 1 to 3 digits"
     return None
 

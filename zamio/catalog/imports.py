@@ -29,6 +29,8 @@ from zamio.catalog.identifiers import (
     validate_isrc,
     validate_iswc,
 )
+from zamio.db import audit
+from zamio.db.audit import Who
 from zamio.db.engine import insert_ignore, upsert, utcnow
 from zamio.db.tables import (
     artists,
@@ -41,12 +43,12 @@ from zamio.db.tables import (
     tracks,
 )
 from zamio.files import csvread as cv
-from zamio.files.csvread import ImportReport, Row, RowError
+from zamio.files.csvread import ImportReport, Loader, Row, RowError
 from zamio.runtime.errors import EXIT_DATA, DataError, UsageError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.streams.errors import StreamRefused
 from zamio.streams.safety import parse_target
-from zamio.values.decimals import PERCENT
+from zamio.values.decimals import PERCENT, SECONDS
 
 CATEGORIES = ("music", "jingle", "ad", "ident")
 
@@ -58,7 +60,7 @@ CONTRIBUTOR_COLUMNS = ("track_ref", "name", "role", "share_percent")
 CONTRIBUTOR_OPTIONAL = ("publisher", "email", "ipi")
 
 
-def load_tracks(conn: Connection, path: Path, report: ImportReport) -> None:
+def load_tracks(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
     """Load a tracks CSV (``TRACK_COLUMNS`` + ``TRACK_OPTIONAL``); a relative
     ``audio_path`` is taken relative to the CSV's folder and stored absolute."""
     folder = Path(path).resolve().parent
@@ -66,16 +68,17 @@ def load_tracks(conn: Connection, path: Path, report: ImportReport) -> None:
                  key=_reference_key("track_ref"))
 
 
-def load_stations(conn: Connection, path: Path, report: ImportReport) -> None:
+def load_stations(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
     """Load a stations CSV (``STATION_COLUMNS`` + ``STATION_OPTIONAL``)."""
     cv.load_rows(conn, path, report, upsert_station, STATION_COLUMNS, STATION_OPTIONAL,
                  key=_reference_key("station_ref"))
 
 
-def load_contributors(conn: Connection, path: Path, report: ImportReport) -> None:
-    """Load a contributors CSV (``CONTRIBUTOR_COLUMNS`` + ``CONTRIBUTOR_OPTIONAL``)."""
-    cv.load_rows(conn, path, report, upsert_contributor, CONTRIBUTOR_COLUMNS, CONTRIBUTOR_OPTIONAL,
-                 key=_contributor_key)
+def load_contributors(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
+    """Load a contributors CSV (``CONTRIBUTOR_COLUMNS`` + ``CONTRIBUTOR_OPTIONAL``); a share set or changed is
+    recorded in the audit log by ``who``."""
+    cv.load_rows(conn, path, report, lambda c, row: upsert_contributor(c, row, who), CONTRIBUTOR_COLUMNS,
+                 CONTRIBUTOR_OPTIONAL, key=_contributor_key)
 
 
 def _reference_key(column: str) -> cv.RowKey:
@@ -98,7 +101,7 @@ def _contributor_key(row: Row) -> str | None:
     return f"contributor {ipi or cv.slug(name)} as {role.lower()} of track_ref {ref!r}"
 
 
-LOADERS = {"tracks": load_tracks, "stations": load_stations, "contributors": load_contributors}
+LOADERS: dict[str, Loader] = {"tracks": load_tracks, "stations": load_stations, "contributors": load_contributors}
 
 
 def ensure_artist(conn: Connection, name: str) -> int:
@@ -143,7 +146,7 @@ def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
         album=row.get("album"),
         isrc=_checked(row, "isrc", normalise_isrc, validate_isrc),
         iswc=_checked(row, "iswc", normalise_iswc, validate_iswc),
-        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0)),
+        duration_seconds=cv.number(row, "duration_seconds", minimum=Decimal(0), kind=SECONDS),
         audio_path=audio_path,
         category=cv.choice(row, "category", CATEGORIES, default="music"),
     )
@@ -231,10 +234,11 @@ def _set_stream_links(conn: Connection, station_id: int, urls: list[str]) -> Non
                                                  stream_links.c.url.not_in(urls))).values(active=False))
 
 
-def upsert_contributor(conn: Connection, row: Row) -> None:
+def upsert_contributor(conn: Connection, row: Row, who: Who | None = None) -> None:
     """Insert or update one contributor of a track (key: track, party, role), where the
-    party is the IPI name number when valid, else a slug of the name.  Raise RowError
-    on a bad field or an unknown track."""
+    party is the IPI name number when valid, else a slug of the name; a share set or
+    changed (percent or publisher) is recorded in the audit log by ``who``.  Raise
+    RowError on a bad field or an unknown track."""
     ref = cv.text(row, "track_ref")
     track_id = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == ref)).scalar()
     if track_id is None:
@@ -255,8 +259,22 @@ def upsert_contributor(conn: Connection, row: Row) -> None:
         email=cv.email(row, "email"),
         ipi=ipi,
     )
+    key = [contributors.c[k] == values[k] for k in ("track_id", "party_ref", "role")]
+    stored = conn.execute(select(contributors.c.id, contributors.c.share_percent, contributors.c.publisher_id)
+                          .where(*key)).first()
     upsert(conn, contributors, [dict(values, created_at=utcnow())], keys=["track_id", "party_ref", "role"],
            update=["name", "share_percent", "publisher_id", "email", "ipi"])
+    share = {"track_ref": ref, "party_ref": values["party_ref"], "role": values["role"],
+             "share_percent": values["share_percent"], "publisher": publisher}
+    if who is None or (stored is not None and stored.share_percent == values["share_percent"]
+                       and stored.publisher_id == values["publisher_id"]):
+        return
+    before = None if stored is None else {**share, "share_percent": stored.share_percent,
+                                          "publisher_id": stored.publisher_id}
+    row_id = stored.id if stored is not None else conn.execute(select(contributors.c.id).where(*key)).scalar_one()
+    audit.record(conn, who, audit.Change("reference.added" if stored is None else "reference.corrected",
+                                         "contributors", str(row_id), before=before,
+                                         after={**share, "publisher_id": values["publisher_id"]}))
 
 
 # --- several files in one import --------------------------------------------------
@@ -271,7 +289,8 @@ REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "excha
 MONEY_FILES = (*REFERENCE_FILES, "contributors")
 
 
-def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]], progress: Progress) -> int | None:
+def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]], progress: Progress,
+                   who: Who | None = None) -> int | None:
     """Given the files to load as (name in ``IMPORT_ORDER``, path), in that order, load them all in
     one transaction (a file that cannot be used at all writes nothing); count each loaded row ok and
     each rejected row failed.  Return ``EXIT_DATA`` (65) if a row was refused as bad data (a change
@@ -280,7 +299,8 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
 
     A file of ``MONEY_FILES`` loads whole or not at all: one rejected row in any of them,
     whatever its reason, refuses the whole import (DataError, exit 65) after every
-    rejected row is listed.
+    rejected row is listed.  Each money reference row added or corrected, and each
+    contributor share set or changed, is recorded in the audit log by ``who``.
     """
     loaders = {name: _loader(name) for name, _ in files}
     for name, path in files:
@@ -290,7 +310,7 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
     with transactions() as conn:  # an unusable file (DataError) rolls back every file
         for name, path in files:
             reports.append((name, path, ImportReport(name=path.name)))
-            loaders[name](conn, path, reports[-1][2])
+            loaders[name](conn, path, reports[-1][2], who)
         for _name, path, report in reports:
             for line, reason in report.errors:
                 progress.failed(f"{path} line {line}", reason)
@@ -311,7 +331,7 @@ def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:
             "row listed above and import the files again")
 
 
-def _loader(name: str) -> Callable[[Connection, Path, ImportReport], None]:
+def _loader(name: str) -> Loader:
     if name not in REFERENCE_FILES:
         return LOADERS[name]
     try:

@@ -23,7 +23,9 @@ a message naming the row and telling to load the change with a new effective
 date, so ``--trace`` always shows the row that produced an amount.  A licence
 fee that a pool cycle has spread days of is refused the same way.  Columns that
 move no money (an agreement's reporting frequency, a society's name or e-mail)
-are updated in place.  A correction of a past period is a new row dated back,
+are updated in place.  Every money row added or corrected is recorded in the audit log
+(``zamio.db.audit``: ``reference.added``, ``reference.corrected``; who loaded it and why, its
+values before and after).  A correction of a past period is a new row dated back,
 which ``calculate-royalty-distributions --recalculate`` turns into reversals and
 new ledger lines.
 
@@ -53,6 +55,8 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, exists, insert, o
 from sqlalchemy import Row as StoredRow
 
 from zamio.catalog.identifiers import InvalidIdentifier, normalise_iswc, require_identifier, validate_iswc
+from zamio.db import audit
+from zamio.db.audit import Who
 from zamio.db.engine import upsert, utcnow
 from zamio.db.tables import (
     exchange_rates,
@@ -69,6 +73,7 @@ from zamio.db.tables import (
 )
 from zamio.files.csvread import (
     ImportReport,
+    Loader,
     Row,
     RowError,
     RowKey,
@@ -90,7 +95,7 @@ FREQUENCIES = ("quarterly", "semiannual", "annual", "custom")
 HUNDRED = Decimal(100)
 DEFAULT_ADMIN_FEE = Decimal(15)
 SINCE_ALWAYS = date(1900, 1, 1)  # a society's first default fee is in force from here (sql/0017)
-Loader = Callable[[Connection, Path, ImportReport], None]
+
 
 
 class UsedReferenceChanged(RowError):
@@ -154,18 +159,22 @@ def _same(stored: object, loaded: object) -> bool:
 
 def keep_or_correct(conn: Connection, table: Table, key: Mapping[str, object], values: Mapping[str, object],
                     used: Callable[[Connection, StoredRow[*tuple[Any, ...]]], str | None], what: str, remedy: str,
-                    free: Mapping[str, object] | None = None) -> None:
+                    free: Mapping[str, object] | None = None, who: Who | None = None) -> None:
     """Given a reference table, a row's natural key, its money columns (``values``) and the columns that move
     no money (``free``), store the row.
 
     A new key is inserted, with a creation time.  An existing row is updated in its ``free`` columns; its
     ``values`` are left alone when equal, corrected in place while ``used`` finds nothing, and otherwise
-    refused: UsedReferenceChanged names ``what``, the row, the change and the ``remedy``.
+    refused: UsedReferenceChanged names ``what``, the row, the change and the ``remedy``.  A row added, or
+    whose money columns were corrected, gets an audit entry by ``who`` (``record_reference``).
     """
     free = free or {}
     stored = conn.execute(select(table).where(*[table.c[k] == v for k, v in key.items()])).first()
     if stored is None:
-        conn.execute(insert(table).values(**key, **values, **free, created_at=utcnow()))
+        result = conn.execute(insert(table).values(**key, **values, **free, created_at=utcnow()))
+        primary = result.inserted_primary_key
+        assert primary is not None  # a single-row INSERT returns its key
+        record_reference(conn, who, table, int(primary[0]), what, None, {**key, **values})
         return
     moved = {c: v for c, v in values.items() if not _same(getattr(stored, c), v)}
     if moved:
@@ -174,8 +183,22 @@ def keep_or_correct(conn: Connection, table: Table, key: Mapping[str, object], v
             change = ", ".join(f"{c} {_shown(getattr(stored, c))} → {_shown(v)}" for c, v in moved.items())
             raise UsedReferenceChanged(f"{what} (row {stored.id}) {use}: it is never changed in place (refused: "
                                        f"{change}); {remedy}")
+        record_reference(conn, who, table, stored.id, what, {**key, **{c: getattr(stored, c) for c in values}},
+                         {**key, **values})
     if moved or free:
         conn.execute(update(table).where(table.c.id == stored.id).values(**moved, **free))
+
+
+def record_reference(conn: Connection, who: Who | None, table: Table, row_id: int, what: str,
+                     before: Mapping[str, object] | None, after: Mapping[str, object]) -> None:
+    """Given who loads reference data (None: no entry, as when a loader is called outside a job), the table, the
+    row's id, what it is in words and its money columns before (None: a new row) and after, record the change in
+    the audit log (``reference.added`` or ``reference.corrected``, entity the table)."""
+    if who is None:
+        return
+    audit.record(conn, who, audit.Change(
+        "reference.added" if before is None else "reference.corrected", table.name, str(row_id),
+        before=None if before is None else {"row": what, **before}, after={"row": what, **after}))
 
 
 def _shown(value: object) -> str:
@@ -212,7 +235,7 @@ def _required_date(row: Row, name: str) -> date:
     return value
 
 
-def _society(conn: Connection, row: Row) -> None:
+def _society(conn: Connection, row: Row, who: Who | None = None) -> None:
     code = require_identifier("society_code", row.get("code"))
     fee = decimal(row, "default_admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT)
     since = iso_date(row, "fee_effective_from")
@@ -231,10 +254,11 @@ def _society(conn: Connection, row: Row) -> None:
     else:
         conn.execute(update(partner_societies).where(partner_societies.c.id == known).values(**values))
     if fee is not None:
-        _society_fee(conn, known, code, fee, since)
+        _society_fee(conn, known, code, fee, since, who)
 
 
-def _society_fee(conn: Connection, society_id: int, code: str, fee: Decimal, since: date | None) -> None:
+def _society_fee(conn: Connection, society_id: int, code: str, fee: Decimal, since: date | None,
+                 who: Who | None = None) -> None:
     """Store a society's default fee from ``since`` (None: its latest fee row, else since always), then keep
     ``partner_societies.default_admin_fee_percent`` the latest fee."""
     fees = society_admin_fees
@@ -245,14 +269,14 @@ def _society_fee(conn: Connection, society_id: int, code: str, fee: Decimal, sin
                     dict(admin_fee_percent=fee), _used_society_fee,
                     f"the default admin fee of society {code} from {since}",
                     "to change it, add fee_effective_from (YYYY-MM-DD, the first day of the new fee) to the row; "
-                    "the fee in force on a day is the latest starting on or before it")
+                    "the fee in force on a day is the latest starting on or before it", who=who)
     latest = conn.execute(select(fees.c.admin_fee_percent).where(fees.c.society_id == society_id)
                           .order_by(fees.c.effective_from.desc()).limit(1)).scalar_one()
     conn.execute(update(partner_societies).where(partner_societies.c.id == society_id)
                  .values(default_admin_fee_percent=latest))
 
 
-def _agreement(conn: Connection, row: Row) -> None:
+def _agreement(conn: Connection, row: Row, who: Who | None = None) -> None:
     start, end = _required_date(row, "effective_from"), iso_date(row, "expires_on")
     if end is not None and end <= start:
         raise RowError(f"expires_on {end} is not after effective_from {start}")
@@ -264,10 +288,10 @@ def _agreement(conn: Connection, row: Row) -> None:
         dict(admin_fee_percent=decimal(row, "admin_fee_percent", minimum=Decimal(0), maximum=HUNDRED, kind=PERCENT),
              expires_on=end, status=choice(row, "status", AGREEMENT_STATUSES)),
         _used_agreement, f"the agreement of society {code} for {territory} from {start}", NEW_ROW,
-        free=dict(reporting_frequency=choice(row, "reporting_frequency", FREQUENCIES, default="quarterly")))
+        free=dict(reporting_frequency=choice(row, "reporting_frequency", FREQUENCIES, default="quarterly")), who=who)
 
 
-def _repertoire(conn: Connection, row: Row) -> None:
+def _repertoire(conn: Connection, row: Row, who: Who | None = None) -> None:
     isrc = require_identifier("isrc", row.get("isrc"))
     iswc = normalise_iswc(row.get("iswc"))
     if iswc is not None and validate_iswc(iswc):
@@ -279,7 +303,7 @@ def _repertoire(conn: Connection, row: Row) -> None:
     )], ["society_id", "isrc"], update=["iswc", "title", "artist", "share_percent"])
 
 
-def _rate_card(conn: Connection, row: Row) -> None:
+def _rate_card(conn: Connection, row: Row, who: Who | None = None) -> None:
     start, end = _required_date(row, "effective_from"), iso_date(row, "effective_to")
     if end is not None and end <= start:
         raise RowError(f"effective_to {end} is not after effective_from {start}")
@@ -291,20 +315,27 @@ def _rate_card(conn: Connection, row: Row) -> None:
         multiplier=decimal(row, "multiplier", minimum=Decimal(0), kind=MULTIPLIER, required=True),
         currency=_currency(row, "currency"),
         effective_to=end), _used_rate_card,
-        f"the rate card {key['territory']} {key['station_class']} {key['period']} from {start}", NEW_ROW)
+        f"the rate card {key['territory']} {key['station_class']} {key['period']} from {start}", NEW_ROW, who=who)
 
 
-def _exchange_rate(conn: Connection, row: Row) -> None:
+def _exchange_rate(conn: Connection, row: Row, who: Who | None = None) -> None:
     rate = decimal(row, "rate", minimum=Decimal(0), kind=EXCHANGE_RATE, required=True)
     if not rate:
         raise RowError(f"rate {row['rate']!r} is zero; it must be a positive number")
-    upsert(conn, exchange_rates, [dict(
-        from_currency=_currency(row, "from_currency"), to_currency=_currency(row, "to_currency"), rate=rate,
-        effective_from=_required_date(row, "effective_from"), source=row.get("source"),
-    )], ["from_currency", "to_currency", "effective_from"], update=["rate", "source"])
+    key = dict(from_currency=_currency(row, "from_currency"), to_currency=_currency(row, "to_currency"),
+               effective_from=_required_date(row, "effective_from"))
+    stored = conn.execute(select(exchange_rates).where(*[exchange_rates.c[k] == v for k, v in key.items()])).first()
+    upsert(conn, exchange_rates, [dict(**key, rate=rate, source=row.get("source"))],
+           ["from_currency", "to_currency", "effective_from"], update=["rate", "source"])
+    if stored is None or not _same(stored.rate, rate):
+        row_id = stored.id if stored is not None else conn.execute(
+            select(exchange_rates.c.id).where(*[exchange_rates.c[k] == v for k, v in key.items()])).scalar_one()
+        what = f"the exchange rate {key['from_currency']} to {key['to_currency']} from {key['effective_from']}"
+        record_reference(conn, who, exchange_rates, row_id, what,
+                         None if stored is None else {**key, "rate": stored.rate}, {**key, "rate": rate})
 
 
-def _licence_fee(conn: Connection, row: Row) -> None:
+def _licence_fee(conn: Connection, row: Row, who: Who | None = None) -> None:
     ref = text(row, "station_ref")
     station = conn.execute(select(stations.c.id).where(stations.c.station_ref == ref)).scalar()
     if station is None:
@@ -317,7 +348,7 @@ def _licence_fee(conn: Connection, row: Row) -> None:
                     dict(amount=units, currency=_currency(row, "currency")), _used_licence_fee,
                     f"the licence fee of station {ref} for {start} to {end}",
                     "a fee spread is never changed (its parts sum to it): load the correction as a fee of its own "
-                    "period, which pool cycles spread like any other")
+                    "period, which pool cycles spread like any other", who=who)
 
 
 # --- the key of each file's rows: the same key twice in one file refuses the file -----
@@ -357,10 +388,10 @@ def _licence_fee_key(row: Row) -> str:
             f"to {_required_date(row, 'period_to')}")
 
 
-def _loader(handler: Callable[[Connection, Row], None], key: RowKey, required: tuple[str, ...],
+def _loader(handler: Callable[[Connection, Row, Who | None], None], key: RowKey, required: tuple[str, ...],
             optional: tuple[str, ...] = ()) -> Loader:
-    def load(conn: Connection, path: Path, report: ImportReport) -> None:
-        load_rows(conn, path, report, handler, required, optional, key=key)
+    def load(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
+        load_rows(conn, path, report, lambda c, row: handler(c, row, who), required, optional, key=key)
 
     load.__doc__ = f"Load {handler.__name__.strip('_')} rows from CSV: columns {', '.join(required)}" + (
         f" (optional: {', '.join(optional)})" if optional else "") + "."

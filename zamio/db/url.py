@@ -144,8 +144,13 @@ def _malformed_part(url: URL, kind: str, driver: str) -> str | None:
 
 def _libpq_problem(url: URL) -> str | None:
     """What libpq would refuse in the URL's options (an unknown query parameter), or None."""
-    from psycopg2 import ProgrammingError  # type: ignore[import-untyped]  # no type hints, no stubs installed
-    from psycopg2.extensions import parse_dsn  # type: ignore[import-untyped]
+    try:
+        from psycopg2 import ProgrammingError  # type: ignore[import-untyped]  # no type hints, no stubs installed
+        from psycopg2.extensions import parse_dsn  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigError("DATABASE_URL names PostgreSQL but its driver psycopg2 is not installed: run "
+                          "`make install` (or pip install '.[postgres]', or '.[postgres-source]' to build it "
+                          "against the system's libpq)") from None
 
     try:
         parse_dsn(url.set(drivername=LIBPQ_SCHEME).render_as_string(hide_password=False))

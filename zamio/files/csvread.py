@@ -3,7 +3,7 @@
 Every importer (``zamio.catalog.imports`` and the reference-data loaders of
 ``zamio.catalog.reference``) is a *loader*::
 
-    loader(conn, path: Path, report: ImportReport) -> None
+    loader(conn, path: Path, report: ImportReport, who: Who | None = None) -> None
 
 and is built on :func:`load_rows`: the header is checked first (a missing
 column makes the whole file unusable: ``DataError``, exit 65); then each row is
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, Protocol, overload
 
 from sqlalchemy import Connection, exc
 
@@ -44,8 +44,21 @@ from zamio.runtime.config import STATION_CLASS_SPELLINGS, STATION_CLASSES, norma
 from zamio.runtime.errors import EXIT_ITEMS_FAILED, DataError, ItemError
 from zamio.values.decimals import DecimalKind, NumberFormatError, parse_decimal
 
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+
 Row = dict[str, str | None]
 RowHandler = Callable[[Connection, Row], object]  # what it returns is not used
+
+
+class Loader(Protocol):
+    """A loader of one kind of file: its rows from ``path`` into the database, its bad rows into ``report``; what
+    it adds or corrects of the data money is computed from is recorded in the audit log by ``who`` (nothing is
+    recorded without one)."""
+
+    def __call__(self, conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None: ...
+
+
 #: The key a row is stored by, in words ("track_ref 'GH-001'"), so a file giving one key twice is caught;
 #: None, or an ItemError, when the key cannot be read: the handler then refuses the row naming the field.
 RowKey = Callable[[Row], str | None]
@@ -81,15 +94,15 @@ class ImportReport:
 def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Iterator[tuple[int, Row]]:
     """Given a CSV file with a header line, yield (line number of the row's first line,
     row) with stripped values, empty cells as None, and only the ``required`` and
-    ``optional`` columns.  Raise DataError if the file cannot be read, is empty, or
-    lacks a required column (all missing columns are named)."""
+    ``optional`` columns.  Raise DataError if the file cannot be read, is empty, lacks a
+    required column (all missing columns are named) or names a column read twice."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror}") from None
     with handle:
         reader = csv.reader(handle)
-        header = _header(reader, path, required)
+        header = _header(reader, path, required, optional)
         wanted = [(i, name) for i, name in enumerate(header) if name in set(required) | set(optional)]
         line = reader.line_num + 1
         try:
@@ -102,7 +115,7 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
                             "fix it and import again") from None
 
 
-def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) -> list[str]:
+def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str], optional: Sequence[str]) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -113,6 +126,15 @@ def _header(reader: Iterator[list[str]], path: Path, required: Sequence[str]) ->
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must name "
                         f"{', '.join(required)}")
+    columns: dict[str, list[int]] = {}
+    for number, name in enumerate(header, 1):
+        if name in required or name in optional:
+            columns.setdefault(name, []).append(number)
+    repeated = {name: numbers for name, numbers in columns.items() if len(numbers) > 1}
+    if repeated:
+        where = "; ".join(f"{name} in columns {', '.join(map(str, numbers))}" for name, numbers in repeated.items())
+        raise DataError(f"{path}: the header names a column twice ({where}), so which value a row gives is "
+                        "unclear; keep one of each and import again")
     return header
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from zamio.recognition.enrolment import DEFAULT_LIMIT, count_missing, enqueue_missing, fingerprint_queued
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -42,6 +43,7 @@ def main(ctx: JobContext) -> None:
         with ctx.transaction(read_only=True) as conn:
             ctx.note(f"{count_missing(conn)} tracks lack fingerprint v{FINGERPRINT_VERSION}")
         return
+    check_reference_fingerprint()  # exit 78 before any write on a host whose numpy/scipy differ
     with ctx.transaction() as conn:
         queued = enqueue_missing(conn)
     if queued:

@@ -14,6 +14,7 @@ import argparse
 from dataclasses import dataclass
 
 from zamio.recognition.enrolment import fingerprint_queued, has_current, requeue, select_tracks
+from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -39,6 +40,8 @@ def main(ctx: JobContext) -> None:
     """Fingerprint the tracks named by ``--track`` (or ``--all``) now, with a
     progress bar on a terminal; ``--force`` redoes tracks already done or parked."""
     given = settings(ctx.args)
+    if not ctx.dry_run:
+        check_reference_fingerprint()  # exit 78 before any write on a host whose numpy/scipy differ
     with ctx.transaction(read_only=ctx.dry_run) as conn:
         ids = select_tracks(conn, given.track_refs)
         chosen = ids if given.force else [i for i in ids if not has_current(conn, i)]

@@ -5,7 +5,9 @@ time-of-day period of its start in the station's own time zone, checked against
 the eligibility rule, and split between the parties owed (contributors, artists,
 publishers, partner societies less the admin fee, or suspense with a reason).
 Plays in suspense are re-examined on every run; --recalculate re-examines all
-priced plays after a correction and books reversals plus new lines.
+priced plays after a correction and books reversals plus new lines, and records
+who asked (--by, default the OS user), why (--reason) and what moved in the
+audit log.
 
 Examples:
     bin/calculate-royalty-distributions
@@ -19,8 +21,11 @@ import argparse
 from dataclasses import dataclass
 from datetime import date
 
+from zamio.db.audit import Who
+from zamio.jobs.audit_options import add_by, who
 from zamio.royalties.pricing.price import UNPRICED_REASONS
-from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS, PricingStats, price_pending
+from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS, PricingStats, price_pending, record_recalculation
+from zamio.runtime.errors import UsageError
 from zamio.runtime.progress import Progress
 from zamio.runtime.runner import Job, JobContext
 
@@ -38,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --recalculate: first station-local play date to re-examine")
     parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="with --recalculate: last station-local play date to re-examine")
+    add_by(parser, "with --recalculate: why, kept in the audit log with what the run moved (default: "
+                   f"{DEFAULT_REASON!r})")
+
+
+DEFAULT_REASON = "re-examination of priced plays after a correction of rates or shares"
 
 
 @dataclass(frozen=True)
@@ -47,19 +57,28 @@ class Settings:
     recalculate: bool
     date_from: date | None
     date_to: date | None
+    who: Who | None  # with --recalculate: who asked for it, and why
 
 
-def settings(args: argparse.Namespace) -> Settings:
-    return Settings(args.batch_size, args.workers, args.recalculate, args.date_from, args.date_to)
+def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
+    if not args.recalculate and (args.by is not None or args.reason is not None):
+        raise UsageError("--by and --reason go with --recalculate: the hourly pricing is nobody's manual change")
+    asked_by = who(args, run_id, DEFAULT_REASON) if args.recalculate else None
+    return Settings(args.batch_size, args.workers, args.recalculate, args.date_from, args.date_to, asked_by)
 
 
 def main(ctx: JobContext) -> None:
-    """Price pending plays, count outcomes, report unpriced plays as failures."""
-    given = settings(ctx.args)
+    """Price pending plays, count outcomes, report unpriced plays as failures; record a recalculation in the
+    audit log."""
+    given = settings(ctx.args, ctx.run_id)
     stats = price_pending(
         ctx.transaction, ctx.run_id, batch_size=given.batch_size, should_stop=ctx.should_stop,
         recalculate=given.recalculate, date_from=given.date_from, date_to=given.date_to, workers=given.workers)
     count(stats, ctx)
+    if given.who is not None and not ctx.dry_run:
+        with ctx.transaction() as conn:
+            entry = record_recalculation(conn, given.who, given.date_from, given.date_to, stats)
+        ctx.note(f"audit entry {entry}")
 
 
 def count(stats: PricingStats, progress: Progress) -> None:

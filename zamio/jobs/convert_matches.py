@@ -3,8 +3,10 @@
 Each station's detections are grouped by recording and implied start (capture time
 minus the offset inside the recording); a play is written once its evidence is in
 (a few minutes after it ends) and never rewritten: a late detection that changes a
-stored play writes a new version that supersedes it.  Detections that cannot be
-converted are retried with back-off, then parked for review (bin/zamio-status).
+stored play writes a new version that supersedes it.  Plays corrected by hand
+(bin/correct-plays) are never rebuilt: a late detection inside one is set pinned
+and left alone.  Detections that cannot be converted are retried with back-off,
+then parked for review (bin/zamio-status).
 
 Examples:
     bin/convert-matches
@@ -118,7 +120,8 @@ def summary(total: StationResult, stations_seen: int) -> str:
     parts = [f"{stations_seen} stations", f"{total.stored} plays stored"]
     for count, label in ((total.revised, "revised"), (total.withdrawn, "withdrawn"),
                          (total.parked, "detections parked"), (total.conflicts, "conflicting detections"),
-                         (total.duplicates, "already billed from another report")):
+                         (total.duplicates, "already billed from another report"),
+                         (total.pinned, "detections left to corrections by hand")):
         if count:
             parts.append(f"{count} {label}")
     return ", ".join(parts)

@@ -12,8 +12,11 @@ listing every bad row, and nothing is written (exit 65).
 Numbers take a point or a comma before the decimals (0.015 or 0,015), never a
 thousands separator (1,234.5 and 1 234 are refused), and never more decimal
 places than stored: rates and exchange rates 10, multipliers, shares and fees
-6, amounts 4.  A relative audio_path in tracks.csv is relative to the CSV's
-folder.
+6, amounts 4, a track's duration_seconds 3.  A relative audio_path in tracks.csv is relative to the CSV's
+folder.  Each money reference row added or corrected (rate card, agreement,
+society fee, exchange rate, licence fee) and each contributor share set or
+changed is recorded in the audit log: who (--by, default the OS user), why
+(--reason, default the files' names), the values before and after.
 
 Examples:
     bin/import-catalog --tracks catalog/tracks.csv --contributors catalog/contributors.csv
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zamio.catalog.imports import IMPORT_ORDER, import_catalog
+from zamio.db.audit import Who
+from zamio.jobs.audit_options import add_by, who
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -45,25 +50,28 @@ IMPORT_HELP = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in IMPORT_ORDER:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="CSV", help=IMPORT_HELP[name])
+    add_by(parser, "why the money reference rows and shares are loaded, kept in the audit log with each row added "
+                   "or corrected (default: the files' names)")
 
 
 @dataclass(frozen=True)
 class Settings:
     files: tuple[tuple[str, Path], ...]  # (name in IMPORT_ORDER, path), in that order
+    who: Who  # who loads them, and why
 
 
-def settings(args: argparse.Namespace) -> Settings:
+def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
     files = tuple((name, getattr(args, name)) for name in IMPORT_ORDER if getattr(args, name) is not None)
     if not files:
         raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
-    return Settings(files)
+    return Settings(files, who(args, run_id, f"loaded from {', '.join(path.name for _, path in files)}"))
 
 
 def main(ctx: JobContext) -> int | None:
     """Load each CSV given, in ``IMPORT_ORDER``, all in one transaction; exit 65 if a row was refused
     as bad data, else 1 if any row was rejected."""
-    given = settings(ctx.args)
-    return import_catalog(ctx.transaction, given.files, ctx)
+    given = settings(ctx.args, ctx.run_id)
+    return import_catalog(ctx.transaction, given.files, ctx, given.who)
 
 
 JOB = Job("import-catalog", __doc__, main, add_arguments=add_arguments)

@@ -6,7 +6,8 @@ usage report per partner society into --out (default var/cycles/NAME), and
 prints the reconciliation (payees + suspense + admin fees = gross priced); the
 statement e-mails are queued once the files exist.  A close interrupted after
 the lock is finished by running it again.  A locked cycle is never recomputed;
---regenerate rewrites its files identically.
+--regenerate rewrites its files identically; --despite-changed-inputs writes them
+even though inputs changed since the lock, recorded in the audit log (--by, --reason).
 --trace ENTRY_ID prints the evidence behind one ledger line.
 
 Examples:
@@ -25,8 +26,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from zamio.db.audit import Who
+from zamio.jobs.audit_options import add_by, who
 from zamio.royalties.cycles import snapshot
+from zamio.royalties.cycles.notices import StatementMail
 from zamio.royalties.cycles.process import (
+    DESPITE_CHANGES_REASON,
     METHODS,
     CycleSpec,
     find_cycle,
@@ -58,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--despite-changed-inputs", action="store_true",
                         help="with --regenerate: write the files even though inputs changed since the lock "
                              "(the changes are listed; later cycles pay corrections as adjustments)")
+    add_by(parser, "with --despite-changed-inputs: why the files are written anyway, kept in the audit log "
+                   f"with the changes (default: {DESPITE_CHANGES_REASON!r})")
     parser.add_argument("--trace", type=int, metavar="ENTRY_ID",
                         help="print, as JSON, the chain behind one ledger entry (play, detections, captures, "
                              "rate) and exit")
@@ -75,17 +82,30 @@ class Settings:
     cycles_dir: Path  # where a cycle's folder goes without --out
     regenerate: bool
     despite_changed_inputs: bool
+    who: Who | None  # with --despite-changed-inputs: who writes the files anyway, and why
+    mail: StatementMail  # how the statement e-mails reach their recipients
 
     def folder(self, name: str) -> Path:
         """The folder of cycle ``name``'s files."""
         return self.out or self.cycles_dir / name
 
 
-def settings(args: argparse.Namespace, config: Config) -> Settings:
+def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
     if args.trace is None and not args.name:
         raise UsageError("--name is required (or --trace ENTRY_ID)")
+    if not args.despite_changed_inputs and (args.by is not None or args.reason is not None):
+        raise UsageError("--by and --reason go with --despite-changed-inputs: nothing else here is a manual change "
+                         "of what was paid")
+    overridden_by = who(args, run_id, DESPITE_CHANGES_REASON) if args.despite_changed_inputs else None
     return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
-                    args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs)
+                    args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs,
+                    overridden_by, statement_mail(config))
+
+
+def statement_mail(config: Config) -> StatementMail:
+    """How statements reach their recipients: a link, else attached up to a size, else from the contact."""
+    return StatementMail(config.statements_public_base_url, config.statement_attachment_max_bytes,
+                         config.statements_contact or config.operator_email)
 
 
 def new_cycle(given: Settings) -> CycleSpec:
@@ -101,7 +121,7 @@ def new_cycle(given: Settings) -> CycleSpec:
 
 def main(ctx: JobContext) -> int | None:
     """Trace an entry, report a locked cycle, or close a new one and write its files."""
-    given = settings(ctx.args, ctx.config)
+    given = settings(ctx.args, ctx.config, ctx.run_id)
     if given.trace is not None:
         with ctx.transaction(read_only=True) as conn:
             print(json.dumps(trace_entry(conn, given.trace), indent=2, sort_keys=True))
@@ -110,7 +130,8 @@ def main(ctx: JobContext) -> int | None:
         existing = find_cycle(conn, given.name)
     if existing is not None and existing.status == "locked":
         rerun_locked(ctx.transaction, existing, given.folder(existing.name), ctx, regenerate=given.regenerate,
-                     despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run)
+                     despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run, who=given.who,
+                     mail=given.mail)
         return 0
     close(ctx, new_cycle(given), given)
     return None
@@ -127,7 +148,7 @@ def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
         print("dry run: nothing was locked and no file was written")
         return
     folder = given.folder(cycle.name)
-    queued = write_and_finish(ctx.transaction, cycle, folder)
+    queued = write_and_finish(ctx.transaction, cycle, folder, given.mail)
     print(f"files written to {folder}; {queued} statement e-mail(s) queued")
     ctx.ok()
     ctx.note(f"cycle {cycle.name} locked")

@@ -67,6 +67,7 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         station_refs=station_refs,
         operator_email=config.operator_email,
         recognition_cache_mb=config.recognition_cache_mb,
+        host_name=config.host_name,
         fallback=_fallback_settings(config),
     )
 

@@ -5,7 +5,9 @@ ISRC, catalog track, ACRCloud id or title), with the plays and amount still held
 the age since the end of that month, and the day the money becomes
 non-distributable: --years (default 3) after the end of the year of use.  Items
 on or past that day are flagged PAST LIMIT.  --declare moves their money to the
-non_distributable account with append-only ledger lines, shown by the next cycle.
+non_distributable account with append-only ledger lines, shown by the next cycle,
+and records who did it (--by, default the OS user) and why (--reason, default the
+limit and the day) in the audit log.
 
 Examples:
     bin/suspense-report
@@ -20,9 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from zamio.db.audit import Who
 from zamio.files import csvwrite
+from zamio.jobs.audit_options import add_by, who
 from zamio.royalties.statements.write import write_text
-from zamio.royalties.suspense.declarations import declare_past_limit
+from zamio.royalties.suspense.declarations import declare_past_limit, default_reason
 from zamio.royalties.suspense.report import (
     CSV_COLUMNS,
     DEFAULT_LIMIT_YEARS,
@@ -49,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write every item, with all its columns, here")
     parser.add_argument("--declare", action="store_true",
                         help="move the money of the plays past the limit to the non_distributable account "
-                             "(append-only ledger lines; shown by the next cycle)")
+                             "(append-only ledger lines; shown by the next cycle), recorded in the audit log")
+    add_by(parser, "with --declare: why, kept in the audit log (default: the limit and the day)")
 
 
 @dataclass(frozen=True)
@@ -58,17 +63,22 @@ class Settings:
     as_of: date
     csv: Path | None
     declare: bool
+    who: Who | None  # with --declare: who declares, and why
 
 
-def settings(args: argparse.Namespace) -> Settings:
+def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
     if not 0 <= args.years <= MAX_LIMIT_YEARS:
         raise UsageError(f"--years {args.years}: give a number of years from 0 to {MAX_LIMIT_YEARS}")
-    return Settings(Policy(args.years), args.as_of or datetime.now(UTC).date(), args.csv, args.declare)
+    if not args.declare and (args.by is not None or args.reason is not None):
+        raise UsageError("--by and --reason go with --declare: a report changes nothing")
+    policy, as_of = Policy(args.years), args.as_of or datetime.now(UTC).date()
+    declared_by = who(args, run_id, default_reason(as_of, policy)) if args.declare else None
+    return Settings(policy, as_of, args.csv, args.declare, declared_by)
 
 
 def main(ctx: JobContext) -> None:
     """Print the ageing of the money in suspense, write ``--csv``, ``--declare`` if asked."""
-    given = settings(ctx.args)
+    given = settings(ctx.args, ctx.run_id)
     with ctx.transaction(read_only=True) as conn:
         items = ageing(held_items(conn), given.as_of, given.policy)
         declared = declared_total(conn)
@@ -81,7 +91,7 @@ def main(ctx: JobContext) -> None:
              f"{sum(u.plays for u in unpriced)} plays not priced")
     if given.declare:
         done = declare_past_limit(ctx.transaction, ctx.run_id, given.as_of, given.policy,
-                                  should_stop=ctx.should_stop)
+                                  should_stop=ctx.should_stop, who=given.who)
         print(done.line(ctx.dry_run))
         ctx.note(f"{done.plays} plays declared non-distributable")
 

@@ -10,13 +10,14 @@ no-op, and it fixes the message's ``Message-ID`` before any delivery attempt.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from zamio.db.engine import insert_ignore, utcnow
 from zamio.db.tables import email_outbox
+from zamio.mail.attachments import Attachment, encode
 from zamio.mail.templates import render
 from zamio.runtime.errors import ItemError
 
@@ -44,8 +45,9 @@ def check_recipient(recipient: str) -> str:
 
 
 def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: str,
-                context: Mapping[str, Any]) -> bool:
-    """Render ``template`` with ``context`` and queue it for ``recipient`` under ``dedupe_key``.
+                context: Mapping[str, Any], attachments: Sequence[Attachment] = ()) -> bool:
+    """Render ``template`` with ``context`` and queue it for ``recipient`` under ``dedupe_key``, with the files
+    in ``attachments`` (recorded by ``zamio.mail.attachments.record``; the sender reads them when it sends).
 
     Return True if the message was queued, False if a message with that dedupe
     key already exists (whatever its state).  Raise TemplateError (a DataError)
@@ -66,5 +68,6 @@ def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: 
         "status": "queued",
         "message_id": message_id_for(dedupe_key),
         "created_at": utcnow(),
+        "attachments": encode(list(attachments)),
     }
     return insert_ignore(conn, email_outbox, [row], ["dedupe_key"]) == 1

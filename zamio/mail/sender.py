@@ -23,6 +23,9 @@ A message moves through these states (``email_outbox.status``)::
 * A 5xx reply marks the message ``failed`` at once with the server's words; a
   4xx reply, a refused connection or a timeout retries with exponential
   back-off, and after ``--max-attempts`` attempts the message is ``failed``.
+* A message whose attached file is missing or no longer the bytes recorded when
+  it was queued (``zamio.mail.attachments``) is ``failed`` before any of it is
+  sent, naming the file: a re-send carries the same bytes or nothing.
 
 Before delivering, the run queues the operator alerts: one ``job_failing``
 message per scheduled job that ``zamio-status --check`` would flag, per day.
@@ -41,6 +44,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from zamio.db.engine import utcnow
 from zamio.db.tables import email_outbox
 from zamio.mail import smtp
+from zamio.mail.attachments import AttachmentChanged
 from zamio.runtime.errors import ConfigError, ServiceUnavailable
 from zamio.runtime.leases import backoff_seconds, claim
 from zamio.runtime.progress import Progress, Transactions
@@ -148,7 +152,11 @@ def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: list[Row[A
 
 def send_one(delivery: Delivery, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: Row[Any]) -> int:
     """Send one claimed message; record its outcome; return 1 if the server accepted it, else 0."""
-    message = smtp.message_bytes(row, settings.mail_from)
+    try:
+        message = smtp.message_bytes(row, settings.mail_from)
+    except AttachmentChanged as error:
+        fail_unsent(delivery, row, str(error))
+        return 0
     try:
         smtp.check_reply(client.mail(smtp.envelope_sender(settings.mail_from)), (250,), "MAIL FROM refused")
         smtp.check_reply(client.rcpt(row.recipient), (250, 251), "RCPT TO refused")
@@ -225,6 +233,16 @@ def retry_or_fail(delivery: Delivery, row: Row[Any], refusal: smtp.Refusal) -> N
     else:
         delivery.progress.skipped()
         log.info("e-mail %s to %s: will retry: %s", row.id, row.recipient, reason)
+
+
+def fail_unsent(delivery: Delivery, row: Row[Any], reason: str) -> None:
+    """Mark a claimed message failed before any of it reached the server (its attachment changed)."""
+    with delivery.transactions() as conn:
+        conn.execute(
+            update(email_outbox).where(OUTBOX.id == row.id, OUTBOX.lease_owner == delivery.owner)
+            .values(status="failed", last_error=reason[:2000], lease_owner=None, lease_expires_at=None)
+        )
+    delivery.progress.failed(f"e-mail {row.id} to {row.recipient}", reason)
 
 
 def unclaim(delivery: Delivery, rows: list[Row[Any]]) -> None:

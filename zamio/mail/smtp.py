@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from zamio.mail import attachments
 from zamio.runtime.config import Config
 from zamio.runtime.errors import ConfigError
 
@@ -93,7 +94,8 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 
 def build_message(row: Row[Any], mail_from: str) -> EmailMessage:
-    """Given an ``email_outbox`` row, return the MIME message: text, plus HTML as an alternative when present."""
+    """Given an ``email_outbox`` row, return the MIME message: text, plus HTML as an alternative when present, then
+    its attachments, read now; raise AttachmentChanged if one is missing or no longer the bytes it was queued with."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = row.recipient
@@ -105,6 +107,8 @@ def build_message(row: Row[Any], mail_from: str) -> EmailMessage:
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    for item in attachments.load(row.attachments):
+        message.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename)
     return message
 
 

@@ -2,7 +2,9 @@
 
 Every value taken from the context is escaped in the HTML body (a station
 named ``<script>`` shows as text), and newlines are removed from the subject so
-a context value can never add a header.  A template names the context keys it
+a context value can never add a header.  No message carries a file's place on
+the server: an absolute path in a sentence (an error quoted in an alert) is cut
+to its last name.  A template names the context keys it
 needs; a missing key raises :class:`TemplateError` at queueing time, where the
 caller can still fix it, never at sending time.
 """
@@ -10,6 +12,7 @@ caller can still fix it, never at sending time.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,7 +46,19 @@ def render(template: str, context: Mapping[str, Any]) -> Rendered:
     if missing:
         raise TemplateError(f"e-mail template {template!r} needs context key(s): {', '.join(missing)}")
     subject, paragraphs, table = build(context)
+    subject, paragraphs = hide_paths(subject), [hide_paths(p) for p in paragraphs]
     return Rendered(_one_line(subject), _text_body(paragraphs, table), _html_body(subject, paragraphs, table))
+
+
+#: An absolute path on this machine (``/var/lib/zamio/cycles/2026-03``), not part of a URL or a word.
+SERVER_PATH = re.compile(r"(?<![\w:/.~])/(?:[^\s/'\"]+/)+[^\s/'\",;:)]+")
+
+
+def hide_paths(text: str) -> str:
+    """Given a sentence, return it with each absolute file path cut to its last name (``…/2026-03``): an e-mail
+    leaves the server, its layout does not (an error quoted in an alert names the folder; ``zamio-status``
+    on the server gives it whole)."""
+    return SERVER_PATH.sub(lambda m: "…/" + m.group(0).rsplit("/", 1)[1], text)
 
 
 def show(value: object) -> str:
@@ -102,15 +117,30 @@ def _html_body(subject: str, paragraphs: Sequence[str], table: Table | None) -> 
 
 
 def _statement_ready(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
+    """The statement is linked (``statement_url``), attached (``attached``), or else available from the society
+    (``contact``, when one is set): never a file's place on the server."""
     amount = format_amount(int(c["amount_units"]), str(c["currency"]))
     greeting = f"Dear {show(c['recipient_name'])}," if c.get("recipient_name") else "Hello,"
+    contact = show(c["contact"]) if c.get("contact") else None
+    url = str(c.get("statement_url") or "")
+    if url and not url.startswith(("https://", "http://")):
+        raise TemplateError(f"statement_url must be an http:// or https:// link, not {url!r}")
+    if url:
+        where = f"Read your statement here: {url}"
+    elif c.get("attached"):
+        where = ("Your statement is attached: a page to read (HTML) and a spreadsheet (CSV) of the plays behind "
+                 "each amount.")
+    else:
+        ask = f"write to {contact} for a copy" if contact else "ask the society for a copy"
+        where = f"Your statement is ready, but too large to send by e-mail: it is available from the society; {ask}."
     return (
         f"Your royalty statement for {show(c['cycle'])} is ready",
         [
             greeting,
             f"The royalty cycle {show(c['cycle'])} is closed. Your statement shows {amount}.",
-            f"Statement: {show(c['statement'])}",
-            "Every figure on it can be traced to the plays behind it; write to the society if one looks wrong.",
+            where,
+            "Every figure on it can be traced to the plays behind it; "
+            + (f"write to {contact} if one looks wrong." if contact else "write to the society if one looks wrong."),
         ],
         None,
     )
@@ -164,7 +194,7 @@ Builder = Callable[[Mapping[str, Any]], tuple[str, list[str], "Table | None"]]
 
 #: Template name → (required context keys, builder).
 TEMPLATES: dict[str, tuple[tuple[str, ...], Builder]] = {
-    "statement_ready": (("cycle", "amount_units", "currency", "statement"), _statement_ready),
+    "statement_ready": (("cycle", "amount_units", "currency"), _statement_ready),
     "stream_down": (("station", "url", "since", "failures", "last_reason"), _stream_down),
     "job_failing": (("job", "since", "last_error"), _job_failing),
     "weekly_station_summary": (("station", "plays", "coverage"), _weekly_station_summary),

@@ -120,18 +120,18 @@ def _ids(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str,
     return ids
 
 
-def rehome(conn: Connection, retired_ids: Sequence[int]) -> int:
+def rehome(conn: Connection, retired_ids: Sequence[int]) -> list[int]:
     """Given plays that just stopped being current, re-home the duplicates that pointed to them:
-    to the play now billing their airing, else the earliest is billed itself.  Return how many
-    duplicates became billed."""
+    to the play now billing their airing, else the earliest is billed itself.  Return the ids of
+    the duplicates that became billed."""
     if not retired_ids:
-        return 0
-    promoted = 0
+        return []
+    promoted: list[int] = []
     for duplicate in _duplicates_of(conn, retired_ids):
         billed = billed_play(conn, duplicate, other_than=duplicate["id"])
         if billed is None:
             if _promote(conn, duplicate["id"]):
-                promoted += 1
+                promoted.append(duplicate["id"])
                 continue
             billed = billed_play(conn, duplicate, other_than=duplicate["id"])  # another writer billed it
         if billed is not None:

@@ -19,6 +19,15 @@ transaction per batch:
 4. Mark the detections of stored plays ``converted``; record why unusable detections
    failed, retrying them with back-off until ``max_attempts``, then ``parked``.
 
+Plays corrected by hand (``zamio.playlogs.corrections``) are never rebuilt (``store.pinned``):
+they are not among the stored plays compared (they have no ``first_captured_at``); an airing
+holding a detection of a play a correction wrote or replaced is left out of the comparison,
+its detections staying in the evidence so that its neighbours come out as before; and a
+waiting detection captured inside a play a person wrote or voided is set aside before the
+airings are built, as a capture that tells nothing.  Such late detections (and any other
+joining a held airing) are set ``pinned``, with the play that holds them in
+``convert_error``, and never converted: the correction stands.
+
 A run killed at any instant loses at most the station batch in progress, which the next
 run redoes identically.  Open airings are not written: a play appears once it is final
 (see docs/playlogs.md).
@@ -42,6 +51,7 @@ from zamio.playlogs.airings import (
     DEFAULT_START_TOLERANCE_SECONDS,
     DEFAULT_UNKNOWN_DURATION_HORIZON_SECONDS,
     Airing,
+    Observation,
     airing_key,
     build_airings,
     settled,
@@ -83,10 +93,11 @@ class StationResult:
     parked: int = 0
     conflicts: int = 0
     duplicates: int = 0  # of those stored, plays of an airing another report bills already
+    pinned: int = 0  # detections left alone: they fall in a play corrected by hand
     open_detections: bool = False
 
     def add(self, other: StationResult) -> None:
-        for name in ("stored", "revised", "withdrawn", "converted", "parked", "conflicts", "duplicates"):
+        for name in ("stored", "revised", "withdrawn", "converted", "parked", "conflicts", "duplicates", "pinned"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed += other.failed
 
@@ -222,6 +233,8 @@ def convert_batch(conn: Connection, station_id: int, now: datetime, settings: Co
         boundary = store.watermark(conn, station_id, before=earliest)  # a late detection: rebuild from before it
     since = window_start(conn, station_id, boundary or earliest, timedelta(seconds=settings.lookback_seconds))
     evidence = read_evidence(conn, station_id, since, now, now, batch_rows or settings.batch_rows)
+    pins = store.pinned(conn, station_id, since, now)
+    aside = set_aside(evidence, pins)
     effective_now = min(now, evidence.cut_at) if evidence.cut_at else now
     airings = build_airings(
         evidence.observations, effective_now, boundary=boundary,
@@ -231,15 +244,56 @@ def convert_batch(conn: Connection, station_id: int, now: datetime, settings: Co
     done = settled(airings)
     result.open_detections = len(done) < len(airings)
     if done:
-        _apply(conn, station_id, done, boundary, evidence, settings, result)
+        _apply(conn, station_id, done, boundary, evidence, pins, result)
+    for holder, ids in aside.items():
+        result.pinned += store.set_detections(conn, ids, "pinned", pinned_note(holder))
     _record_problems(conn, evidence, now, settings, result)
     return result, bool(evidence.cut_at) and bool(done)
 
 
+def pinned_note(play_id: int) -> str:
+    """Why a detection is left alone: the play corrected by hand that holds it."""
+    return (f"pinned: captured within play {play_id}, corrected by hand (bin/correct-plays); the correction stands: "
+            "correct that play to change it")
+
+
+def set_aside(evidence: StationEvidence, pins: store.Pins) -> dict[int, list[int]]:
+    """Given a station's evidence and what corrections by hand hold, take out the waiting detections captured
+    inside a window a person decided (their captures stay, as telling nothing: coverage gaps); return their ids
+    by the play holding them."""
+    aside: dict[int, list[int]] = {}
+    kept = []
+    for obs in evidence.observations:
+        facts = evidence.facts.get(obs.detection_id) if obs.detection_id is not None else None
+        holder = pins.window(obs.captured_at) if facts is not None and facts.convert_status == "pending" else None
+        if holder is None or obs.detection_id is None:
+            kept.append(obs)
+            continue
+        aside.setdefault(holder, []).extend([obs.detection_id, *evidence.companions.get(obs.detection_id, ())])
+        kept.append(Observation(obs.capture_id, obs.captured_at, obs.seconds, "error"))
+    evidence.observations[:] = kept
+    return aside
+
+
+def held_airings(airings: Sequence[Airing], evidence: StationEvidence, pins: store.Pins) -> dict[int, list[int]]:
+    """Given settled airings, their evidence and what corrections by hand hold, return the airings holding a
+    detection of a corrected play, as {index in ``airings``: [the corrected play, then the airing's detections]}."""
+    held: dict[int, list[int]] = {}
+    for n, airing in enumerate(airings):
+        ids = evidence.detection_ids(airing.detection_ids)
+        holder = next((pins.detections[d] for d in ids if d in pins.detections), None)
+        if holder is not None:
+            held[n] = [holder, *ids]
+    return held
+
+
 def _apply(conn: Connection, station_id: int, done: list[Airing], boundary: datetime | None,
-           evidence: StationEvidence, settings: ConvertSettings, result: StationResult) -> None:
-    """Bring the stored plays from ``boundary`` in line with the settled airings ``done``."""
+           evidence: StationEvidence, pins: store.Pins, result: StationResult) -> None:
+    """Bring the stored plays from ``boundary`` in line with the settled airings ``done``, leaving alone what
+    corrections by hand hold (``pins``)."""
     stored = store.current_plays(conn, station_id, boundary, done[-1].first_captured_at)
+    held = held_airings(done, evidence, pins)
+    done = [airing for n, airing in enumerate(done) if n not in held]
     keys = [play_key(station_id, airing) for airing in done]
     plan = plan_changes(station_id, done, stored, evidence, store.latest_versions(conn, keys))
     store.retire(conn, plan.retire)
@@ -250,6 +304,9 @@ def _apply(conn: Connection, station_id: int, done: list[Airing], boundary: date
     store.link(conn, [(ids[(new.play_key, new.version)], d) for new in plan.new for d in new.detection_ids])
     store.set_detections(conn, plan.release, "pending")
     result.converted += store.set_detections(conn, [d for new in plan.new for d in new.detection_ids], "converted")
+    for holder, *joined in held.values():  # a detection joining a corrected airing: left to the correction
+        loose = [d for d in joined if d not in pins.detections]
+        result.pinned += store.set_detections(conn, loose, "pinned", pinned_note(holder))
     result.duplicates += sum(1 for row in rows if row["status"] == "duplicate")
     result.stored += len(plan.new)
     result.revised += sum(1 for new in plan.new if new.version > 1)

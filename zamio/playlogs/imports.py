@@ -5,7 +5,8 @@ and ``track_ref`` or ``isrc``; optional ``title, artist, source, confidence, imp
 Each row becomes a ``play_logs`` row with source ``imported``.  A row with an
 ``import_ref`` is keyed by station and reporter (``source``) with that reference: sent
 again unchanged it adds nothing, sent with other facts (a corrected start or duration)
-it becomes a new version of its play, superseding the old one.  A row without one is
+it becomes a new version of its play, superseding the old one, unless a person corrected
+that play (``bin/correct-plays``): the correction stands.  A row without one is
 keyed by station, start, recording and reporter.  Whoever reports an airing first bills
 it: a row reporting an airing that another play bills already (a detection, another
 partner, the same partner under another reference) is kept with status ``duplicate``
@@ -47,7 +48,7 @@ def import_playlogs(transactions: Transactions, files: Sequence[Path], default_s
     ``default_source``; count the loaded rows ok and the bad rows failed, with their line numbers."""
     for path in files:
         report = ImportReport(name=str(path))
-        counts = {"new": 0, "duplicate": 0, "corrected": 0, "known": 0}
+        counts = {"new": 0, "duplicate": 0, "corrected": 0, "known": 0, "kept": 0}
         handle = functools.partial(_load_row, default_source=default_source, counts=counts)
         with transactions() as conn:
             cv.load_rows(conn, path, report, handle, REQUIRED, OPTIONAL)
@@ -56,7 +57,8 @@ def import_playlogs(transactions: Transactions, files: Sequence[Path], default_s
             progress.failed(f"{path} line {line}", reason)
         progress.note(f"{path.name}: {counts['new']} plays added, {counts['duplicate']} of them reporting airings "
                       f"billed already, {counts['corrected']} corrected, {counts['known']} already imported, "
-                      f"{len(report.errors)} rows rejected")
+                      + (f"{counts['kept']} kept as corrected by hand, " if counts["kept"] else "")
+                      + f"{len(report.errors)} rows rejected")
 
 
 def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[str, int]) -> None:
@@ -65,6 +67,9 @@ def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[s
     stored = _latest_version(conn, play["play_key"])
     if stored is not None and billing.same_facts(stored, play):
         counts["known"] += 1
+        return
+    if stored is not None and (stored["correction_id"] is not None or stored["corrected_by_id"] is not None):
+        counts["kept"] += 1  # a person corrected this play (bin/correct-plays): a partner's row does not undo it
         return
     if stored is not None:  # the reporter corrected its row: a new version of the play
         play.update(version=stored["version"] + 1, supersedes_id=stored["id"])
@@ -81,7 +86,7 @@ def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[s
 def _latest_version(conn: Connection, key: str) -> dict[str, Any] | None:
     c = play_logs.c
     query = (select(c.id, c.version, c.status, c.started_at, c.ended_at, c.recording_ref, c.track_id, c.isrc,
-                    c.category, c.confidence_avg)
+                    c.category, c.confidence_avg, c.correction_id, c.corrected_by_id)
              .where(c.play_key == key).order_by(c.version.desc()).limit(1))
     found = conn.execute(query).mappings().first()
     return dict(found) if found else None

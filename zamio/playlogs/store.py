@@ -10,7 +10,7 @@ the job lock cannot store an airing twice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -100,6 +100,56 @@ def current_plays(conn: Connection, station_id: int, since: datetime | None, unt
     ]
 
 
+@dataclass(frozen=True)
+class Pins:
+    """What corrections by hand hold on one station, for the converter to leave alone.
+
+    ``detections``: each detection linked to a play a correction wrote or replaced, with that
+    play's id.  ``windows``: (start, end, play id) of each current play written by a correction
+    and of each play a correction withdrew without a successor (voided): a detection captured
+    inside one belongs to what a person decided about that time.
+    """
+
+    detections: dict[int, int] = field(default_factory=dict)
+    windows: tuple[tuple[datetime, datetime, int], ...] = ()
+
+    def window(self, captured_at: datetime) -> int | None:
+        """Given a capture's start, return the id of the play a person wrote or voided whose span holds it, or None."""
+        return next((play for start, end, play in self.windows if start <= captured_at < end), None)
+
+
+#: No play is longer than this: a correction further back cannot hold a detection of the window read.
+LONGEST_PLAY = timedelta(hours=6)
+
+
+def pinned(conn: Connection, station_id: int, since: datetime, until: datetime) -> Pins:
+    """Given a station and a window of capture times, return what corrections by hand hold there (``Pins``)."""
+    c = play_logs.c
+    corrected = (c.correction_id.is_not(None)) | (c.corrected_by_id.is_not(None))
+    near = [c.station_id == station_id, corrected, c.started_at >= since - LONGEST_PLAY, c.started_at <= until]
+    rows = conn.execute(select(c.id, c.status, c.correction_id, c.started_at, c.ended_at).where(*near)).all()
+    if not rows:
+        return Pins()
+    ids = [row.id for row in rows]
+    rank = {row.id: (row.status in CURRENT, row.id) for row in rows}  # a detection is held by its current play
+    detections: dict[int, int] = {}
+    for part in chunks(ids):
+        linked = select(play_detections.c.play_id, play_detections.c.detection_id).where(
+            play_detections.c.play_id.in_(part))
+        for play_id, detection_id in conn.execute(linked):
+            held = detections.get(detection_id)
+            if held is None or rank[play_id] > rank[held]:
+                detections[detection_id] = play_id
+    successors: set[int] = set()
+    for part in chunks(ids):
+        successors.update(conn.execute(select(c.supersedes_id).where(c.supersedes_id.in_(part))).scalars())
+    windows = tuple(sorted(
+        (row.started_at, row.ended_at, row.id) for row in rows
+        if (row.status in CURRENT and row.correction_id is not None)
+        or (row.status == "superseded" and row.id not in successors)))
+    return Pins(detections, windows)
+
+
 def latest_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     """The highest version stored of each play key (any status)."""
     found: dict[str, int] = {}
@@ -110,12 +160,15 @@ def latest_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def retire(conn: Connection, play_ids: Sequence[int]) -> int:
+def retire(conn: Connection, play_ids: Sequence[int], corrected_by: int | None = None) -> int:
     """Mark current rows superseded (the ledger lines of billed ones are to be reversed); return
     how many changed.  Once their new versions are stored, the caller re-homes the duplicates
-    that pointed to them (``billing.rehome``)."""
+    that pointed to them (``billing.rehome``).  A correction by hand names its audit entry
+    (``corrected_by``), which pins the rows and their detections against rebuilds (``pinned``)."""
     changed = 0
     values: dict[str, Any] = {"status": "superseded", "superseded_at": utcnow()}
+    if corrected_by is not None:
+        values["corrected_by_id"] = corrected_by
     for part in chunks(list(play_ids)):
         result = conn.execute(update(play_logs).where(play_logs.c.id.in_(part), play_logs.c.status.in_(CURRENT))
                               .values(**values))

@@ -24,6 +24,12 @@ ServiceUnavailable: the service, not the clip, failed); a body that is not the
 documented JSON raises :class:`AcrCloudBadResponse`, any other status
 :class:`AcrCloudRejected` (both item errors).
 
+The request goes through ``requests`` (the sample as a ``files=`` part, a connect and a read
+timeout, no proxy or .netrc from the environment); its retries are a urllib3 ``Retry``
+(``_Attempts``) holding the policy above, shared by urllib3's retries of network failures and
+HTTP statuses and the client's retries of the transient ACRCloud statuses.  A retry sent by
+urllib3 carries the first attempt's timestamp, well within ACRCloud's clock tolerance.
+
 Budgets per run or day and the circuit breaker live in the database and belong to the
 caller: ``before_request`` is called before every HTTP request (retries included, since
 each counts against the ACRCloud quota) and may raise to refuse it.  The secret never
@@ -35,16 +41,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import io
 import json
 import logging
 import time
-import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import RequestHistory, Retry
 
 from zamio.catalog.identifiers import IsrcValue, normalise_iswc, parse_isrc_field
 from zamio.runtime.errors import ConfigError, ItemError, ServiceUnavailable, TemporaryFailure
@@ -111,7 +121,8 @@ class AcrCloudConfig:
     access_key: str
     access_secret: str = field(repr=False)
     scheme: str = "https"
-    timeout_seconds: float = 10.0
+    timeout_seconds: float = 10.0  # for the answer (the read timeout)
+    connect_timeout_seconds: float = 5.0
     attempts: int = 3
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 4.0
@@ -199,23 +210,64 @@ def pcm_to_wav(pcm: bytes, sample_rate_hz: int, channels: int = 1,
     return out.getvalue()
 
 
-def multipart_body(fields: dict[str, str], sample: bytes, content_type: str) -> tuple[bytes, str]:
-    """Return (body, Content-Type header) of a multipart/form-data request."""
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             .encode() for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="sample"; '
-                 f'filename="sample"\r\nContent-Type: {content_type}\r\n\r\n'.encode())
-    body = b"".join(parts) + sample + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
+def form_fields(config: AcrCloudConfig, sample_bytes: int, timestamp: str) -> dict[str, str]:
+    """The text fields of an identify request (the ``sample`` file part goes beside them)."""
+    return {"access_key": config.access_key, "sample_bytes": str(sample_bytes), "timestamp": timestamp,
+            "signature": sign(config.access_key, config.access_secret, timestamp),
+            "data_type": DATA_TYPE, "signature_version": SIGNATURE_VERSION}
 
 
 class _Transient(Exception):
     """A failure worth retrying; ``why`` describes it without secrets."""
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, status: int | None = None) -> None:
         super().__init__(why)
         self.why = why
+        self.status = status
+
+
+class _Attempts(Retry):
+    """urllib3's Retry with the client's policy, for one identification.
+
+    ``total`` is ``attempts - 1``; the wait before retry k is ``backoff_seconds * 2**(k-1)``,
+    and the retries stop once the waits would add up to more than ``max_backoff_seconds``.
+    Connection failures, timeouts and HTTP 429/5xx are retried by urllib3 inside the request;
+    the client retries transient ACRCloud statuses (3000, 2005, in a 200 answer) and failures
+    while reading the answer through the same object, so one budget of attempts covers both.
+    The wait goes through the client's ``sleep`` and every retry through its
+    ``before_request`` hook, as every request counts against the quota.
+    """
+
+    def __init__(self, *args: Any, client: AcrCloudClient | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client = client
+
+    @classmethod
+    def first(cls, client: AcrCloudClient) -> _Attempts:
+        return cls(total=client.config.attempts - 1, connect=None, read=None, status=None, other=None,
+                   redirect=False, allowed_methods=None, status_forcelist=TRANSIENT_HTTP,
+                   raise_on_status=False, respect_retry_after_header=False,
+                   backoff_factor=client.config.backoff_seconds, client=client)
+
+    def new(self, **kwargs: Any) -> Self:
+        return super().new(client=self.client, **kwargs)
+
+    def get_backoff_time(self) -> float:
+        failures = len(self.history)
+        return self.backoff_factor * 2 ** (failures - 1) if failures else 0.0
+
+    def is_exhausted(self) -> bool:
+        waits = sum(self.backoff_factor * 2 ** k for k in range(len(self.history)))
+        return super().is_exhausted() or (self.client is not None
+                                          and waits > self.client.config.max_backoff_seconds)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        assert self.client is not None
+        wait = self.get_backoff_time()
+        log.info("ACRCloud attempt %d failed (%s); retrying in %.1f s",
+                 len(self.history), self.client.describe(self.history[-1]), wait)
+        self.client.sleep(wait)
+        self.client.before_each_request()
 
 
 class AcrCloudClient:
@@ -238,6 +290,10 @@ class AcrCloudClient:
     def __repr__(self) -> str:
         return f"AcrCloudClient(host={self.config.host!r}, requests_sent={self.requests_sent})"
 
+    @property
+    def url(self) -> str:
+        return f"{self.config.scheme}://{self.config.host}{IDENTIFY_PATH}"
+
     def identify_pcm(self, pcm: bytes, sample_rate_hz: int, channels: int = 1) -> AcrCloudResult:
         """Given 16-bit little-endian PCM, identify its first 12 s (sent as WAV).
 
@@ -253,60 +309,84 @@ class AcrCloudClient:
             raise AcrCloudBadSample(f"audio sample of {len(sample)} bytes exceeds the "
                                     f"{MAX_SAMPLE_BYTES}-byte cap; send at most 12 s",
                                     reason="sample_too_large")
-        waited, attempt = 0.0, 0
-        while True:
-            attempt += 1
-            try:
-                return self._attempt(sample, content_type)
-            except _Transient as failure:
-                wait = self.config.backoff_seconds * 2 ** (attempt - 1)
-                out_of_time = waited + wait > self.config.max_backoff_seconds
-                if attempt >= self.config.attempts or out_of_time:
-                    raise AcrCloudUnavailable(f"ACRCloud at {self.config.host} failed "
-                                              f"{attempt} time(s), last: {failure.why}; "
-                                              "check the network and ACRCLOUD_HOST") from None
-                log.info("ACRCloud attempt %d failed (%s); retrying in %.1f s",
-                         attempt, failure.why, wait)
-                self.sleep(wait)
-                waited += wait
+        sent_before = self.requests_sent
+        attempts = _Attempts.first(self)
+        with requests.Session() as session:
+            session.trust_env = False  # no proxy or .netrc from the environment: the host named is the one called
+            adapter = HTTPAdapter(max_retries=attempts)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self.before_each_request()
+            while True:
+                try:
+                    status, payload, used = self._post(session, sample, content_type)
+                except requests.RequestException as error:  # urllib3 retried it already, to the end
+                    raise self._unavailable(self.requests_sent - sent_before, self.describe(error)) from None
+                try:
+                    return _interpret(status, payload)
+                except _Transient as failure:
+                    if failure.status in TRANSIENT_HTTP:  # urllib3 retried it already, to the end
+                        raise self._unavailable(self.requests_sent - sent_before, failure.why) from None
+                    try:
+                        adapter.max_retries = used.increment("POST", self.url, error=failure)
+                    except MaxRetryError:
+                        raise self._unavailable(self.requests_sent - sent_before, failure.why) from None
+                    adapter.max_retries.sleep()
 
-    def _attempt(self, sample: bytes, content_type: str) -> AcrCloudResult:
+    def before_each_request(self) -> None:
+        """Ask ``before_request`` (which may refuse), then count the request."""
         if self.before_request is not None:
             self.before_request()
-        timestamp = str(int(self.clock()))
-        fields = {"access_key": self.config.access_key, "sample_bytes": str(len(sample)),
-                  "timestamp": timestamp,
-                  "signature": sign(self.config.access_key, self.config.access_secret, timestamp),
-                  "data_type": DATA_TYPE, "signature_version": SIGNATURE_VERSION}
-        body, multipart_type = multipart_body(fields, sample, content_type)
-        status, payload = self._post(body, multipart_type)
-        return _interpret(status, payload)
-
-    def _post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
-        """POST the body; return (HTTP status, response body); raise _Transient on
-        network failures."""
-        connection_class = (http.client.HTTPSConnection if self.config.scheme == "https"
-                            else http.client.HTTPConnection)
-        connection = connection_class(self.config.host, timeout=self.config.timeout_seconds)
         self.requests_sent += 1
-        try:
-            connection.request("POST", IDENTIFY_PATH, body=body,
-                               headers={"Content-Type": content_type, "Accept": "application/json"})
-            response = connection.getresponse()
-            return response.status, response.read(MAX_RESPONSE_BYTES + 1)
-        except TimeoutError:
-            raise _Transient(f"no answer within {self.config.timeout_seconds:g} s") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            connection.close()
+
+    def _unavailable(self, attempts: int, why: str) -> AcrCloudUnavailable:
+        return AcrCloudUnavailable(f"ACRCloud at {self.config.host} failed {attempts} time(s), "
+                                   f"last: {why}; check the network and ACRCLOUD_HOST")
+
+    def _post(self, session: requests.Session, sample: bytes, content_type: str
+              ) -> tuple[int, bytes, Retry]:
+        """POST the sample (signed now); return (HTTP status, response body, the Retry in force
+        for the answer).  Raise the requests error once urllib3 has retried a network failure
+        to the end, and _Transient when reading the answer fails."""
+        fields = form_fields(self.config, len(sample), str(int(self.clock())))
+        response = session.post(self.url, data=fields, files={"sample": ("sample", sample, content_type)},
+                                headers={"Accept": "application/json"}, stream=True, allow_redirects=False,
+                                timeout=(self.config.connect_timeout_seconds, self.config.timeout_seconds))
+        with response:
+            used = response.raw.retries or Retry(0)
+            try:
+                payload = b""
+                for chunk in response.iter_content(64 * 1024):
+                    payload += chunk
+                    if len(payload) > MAX_RESPONSE_BYTES:
+                        break
+            except requests.RequestException as error:
+                raise _Transient(self.describe(error)) from None
+        return response.status_code, payload, used
+
+    def describe(self, failure: object) -> str:
+        """Say what failed (a requests or urllib3 error, or a retry's history entry), without secrets."""
+        if isinstance(failure, RequestHistory):
+            return failure.error and self.describe(failure.error) or f"HTTP {failure.status}"
+        if isinstance(failure, _Transient):
+            return failure.why
+        reason = failure.args[0] if isinstance(failure, requests.RequestException) and failure.args else failure
+        if isinstance(reason, MaxRetryError) and reason.reason is not None:
+            reason = reason.reason
+        if isinstance(reason, (ReadTimeoutError, requests.ReadTimeout, TimeoutError)) \
+                and not isinstance(reason, ConnectTimeoutError):
+            return f"no answer within {self.config.timeout_seconds:g} s"
+        if isinstance(reason, (ConnectTimeoutError, requests.ConnectTimeout)) \
+                and not isinstance(reason, NewConnectionError):
+            return f"no connection within {self.config.connect_timeout_seconds:g} s"
+        return f"{type(reason).__name__}: {reason}"
 
 
 def _interpret(http_status: int, payload: bytes) -> AcrCloudResult:
     """Given the HTTP status and body of an identify response, return the result or raise
     per the status policy (``_Transient`` for what is worth retrying)."""
     if http_status in TRANSIENT_HTTP:
-        raise _Transient(f"HTTP {http_status}")
+        raise _Transient(f"HTTP {http_status}", http_status)
     if len(payload) > MAX_RESPONSE_BYTES:
         raise AcrCloudBadResponse(f"ACRCloud answered with more than {MAX_RESPONSE_BYTES} bytes")
     try:

@@ -29,9 +29,10 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 import numpy as np
@@ -285,12 +286,14 @@ def decode_bytes(
     timeout_seconds: float = 60,
     ffmpeg: str = FFMPEG_BINARY,
     name: str = "audio data",
+    should_stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Given the bytes of an audio file or stream capture, return mono float32 samples
     at ``ANALYSIS_RATE`` Hz.  ``format_hint`` (an ffmpeg demuxer name such as ``mp3``,
     ``aac``, ``ogg``, ``mpegts``) helps ffmpeg when the bytes have no header.
 
-    Raise the same errors as ``decode_file``; ``name`` labels the input in messages.
+    Raise the same errors as ``decode_file`` (``DecodeStopped`` once ``should_stop()``
+    is true); ``name`` labels the input in messages.
     """
     _reject_non_audio(data[:4096], name)
     if probe_codec(data) == "wav":
@@ -298,7 +301,7 @@ def decode_bytes(
         if pcm is not None:
             return _finish(pcm, name, max_seconds)
     args = (["-f", format_hint] if format_hint else []) + ["-i", "pipe:0"]
-    samples = _run_ffmpeg(args, data, name, max_seconds, timeout_seconds, ffmpeg, data[:4096], None)
+    samples = _run_ffmpeg(args, data, name, max_seconds, timeout_seconds, ffmpeg, data[:4096], should_stop)
     return _finish(samples, name, max_seconds)
 
 
@@ -406,19 +409,37 @@ def _run_ffmpeg(
     return samples.copy()
 
 
+def run_decoder(cmd: list[str], *, name: str, timeout_seconds: float, pass_fds: Sequence[int] = (),
+                should_stop: Callable[[], bool] | None = None) -> int:
+    """Run an ffmpeg command whose inputs and outputs it names itself (files, or the
+    descriptors in ``pass_fds``) as every decode runs: in its own process group, killed
+    with it after ``timeout_seconds`` (``CorruptAudio``, reason ``decode_timeout``) or as
+    soon as ``should_stop()`` is true (``DecodeStopped``).  Return its exit status."""
+    return _communicate(cmd, None, timeout_seconds, name, should_stop, pass_fds)[2]
+
+
 def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, name: str,
-                 should_stop: Callable[[], bool] | None) -> tuple[bytes, str, int]:
-    """Run ``cmd`` in its own process group; kill the whole group on timeout, on a stop
-    request, or when anything (a second SIGTERM) interrupts the wait."""
+                 should_stop: Callable[[], bool] | None, pass_fds: Sequence[int] = ()) -> tuple[bytes, str, int]:
+    """Run ``cmd`` in its own process group, ``data`` on its standard input; kill the whole
+    group on timeout, on a stop request, or when anything (a second SIGTERM) interrupts
+    the wait.  Nothing is started once a stop is requested."""
+    if should_stop is not None and should_stop():
+        raise DecodeStopped(f"decoding {name} was not started: the run was asked to stop")
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        pass_fds=pass_fds,
         start_new_session=True,
     )
+    if proc.stdin is not None:
+        # A thread of its own writes the input: communicate() sends it only within its first call, and
+        # the wait below is made of many short calls.  Killing ffmpeg ends the write (a broken pipe).
+        stdin, proc.stdin = proc.stdin, None
+        threading.Thread(target=_feed, args=(stdin, data or b""), name="ffmpeg-input", daemon=True).start()
     try:
-        out, err = _wait(proc, data, time.monotonic() + timeout_seconds, should_stop, name)
+        out, err = _wait(proc, time.monotonic() + timeout_seconds, should_stop, name)
     except subprocess.TimeoutExpired:
         _kill(proc)
         raise CorruptAudio(
@@ -432,20 +453,33 @@ def _communicate(cmd: list[str], data: bytes | None, timeout_seconds: float, nam
     return out, err.decode("utf-8", "replace").strip(), proc.returncode
 
 
-def _wait(proc: subprocess.Popen, data: bytes | None, deadline: float,
-          should_stop: Callable[[], bool] | None, name: str) -> tuple[bytes, bytes]:
+def _feed(stdin: IO[bytes], data: bytes) -> None:
+    """Write ``data`` to a decoder's standard input and close it; a decoder that ended
+    without reading it all (killed, or at its ``-t`` limit) ends the write."""
+    try:
+        stdin.write(data)
+    except OSError:  # BrokenPipeError: the decoder has gone
+        pass
+    finally:
+        try:
+            stdin.close()
+        except OSError:
+            pass
+
+
+def _wait(proc: subprocess.Popen, deadline: float, should_stop: Callable[[], bool] | None,
+          name: str) -> tuple[bytes, bytes]:
     """Return ffmpeg's (stdout, stderr) once it exits; raise TimeoutExpired at ``deadline``
     and ``DecodeStopped`` when ``should_stop()`` turns true while it runs."""
     while True:
         left = max(0.0, deadline - time.monotonic())
         try:
-            return proc.communicate(data, timeout=min(left, STOP_POLL_SECONDS) if should_stop else left)
+            return proc.communicate(timeout=min(left, STOP_POLL_SECONDS) if should_stop else left)
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 raise
             if should_stop is not None and should_stop():
                 raise DecodeStopped(f"decoding {name} was stopped: the run was asked to stop") from None
-        data = None  # a repeated communicate() goes on with the input already given
 
 
 def _kill(proc: subprocess.Popen) -> None:

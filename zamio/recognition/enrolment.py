@@ -128,6 +128,9 @@ def fingerprint_queued(transactions: Transactions, progress: Progress, *, owner:
     """Claim (as ``owner``) and fingerprint due pending tracks one at a time (those of
     ``track_ids``, or any), at most ``limit``, until none is due or the run must stop;
     yield each track id."""
+    from zamio.recognition.reference import check_reference_fingerprint
+
+    check_reference_fingerprint()  # once per process: no fingerprint from a host whose numpy/scipy differ
     where = fingerprint_work.c.track_id.in_(track_ids) if track_ids is not None else None
     done = 0
     while done < limit and not progress.should_stop():

@@ -19,19 +19,28 @@ STYLE = """
 *{box-sizing:border-box} body{margin:0;background:#f5f7fa;color:#1f2933;font:15px/1.45 Helvetica,Arial,sans-serif}
 header{background:linear-gradient(120deg,#0b6e4f,#138a63 60%,#1aa179);color:#fff;padding:28px 40px 30px}
 header .kind{letter-spacing:.14em;text-transform:uppercase;font-size:12px;opacity:.85}
-header h1{margin:6px 0 4px;font-size:30px;font-weight:600} header .meta{opacity:.9;font-size:14px}
+header h1{margin:6px 0 4px;font-size:30px;font-weight:600;overflow-wrap:anywhere}
+header .meta{opacity:.9;font-size:14px}
 main{max-width:1120px;margin:-18px auto 40px;padding:0 24px}
-.tiles{display:grid;grid-template-columns:repeat(5,1fr);gap:14px;margin-bottom:18px}
-.tile{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 3px rgba(15,23,42,.08)}
+.tiles{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:14px;margin-bottom:18px}
+.tile{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 3px rgba(15,23,42,.08);min-width:0}
 .tile .label{font-size:12px;color:#7b8794;text-transform:uppercase;letter-spacing:.06em}
-.tile .value{font-size:26px;font-weight:600;margin-top:2px} .tile .note{font-size:12px;color:#7b8794}
-.card{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:18px;box-shadow:0 1px 3px rgba(15,23,42,.08)}
-.card h2{font-size:16px;margin:0 0 2px;font-weight:600} .card p.sub{margin:0 0 12px;color:#7b8794;font-size:13px}
-.grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px} .grid2 .card{margin-bottom:0}
+.tile .value{font-size:26px;font-weight:600;margin-top:2px;overflow-wrap:anywhere}
+.tile .note{font-size:12px;color:#7b8794}
+.card{background:#fff;border-radius:10px;padding:18px 22px;margin-bottom:18px;box-shadow:0 1px 3px rgba(15,23,42,.08);
+min-width:0} .card h2{font-size:16px;margin:0 0 2px;font-weight:600}
+.card p.sub{margin:0 0 12px;color:#7b8794;font-size:13px}
+.scroll{overflow-x:auto}
+.grid2{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:18px} .grid2 .card{margin-bottom:0}
 table{border-collapse:collapse;width:100%;font-size:14px} th{text-align:left;color:#7b8794;font-weight:500;
 border-bottom:1px solid #e4e7eb;padding:6px 8px} td{padding:6px 8px;border-bottom:1px solid #f0f2f5}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums} .empty{color:#7b8794}
-footer{color:#7b8794;font-size:12px;text-align:center;margin:24px 0}
+footer{color:#7b8794;font-size:12px;text-align:center;margin:24px 0;padding:0 16px}
+@media (max-width:1060px){.grid2{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:900px){.tiles{grid-template-columns:repeat(3,minmax(0,1fr))}}
+@media (max-width:600px){header{padding:20px 16px 26px} header h1{font-size:23px} main{padding:0 12px}
+.tiles{grid-template-columns:repeat(2,minmax(0,1fr));gap:10px} .tile{padding:12px}
+.tile:last-child:nth-child(odd){grid-column:1/-1} .tile .value{font-size:22px} .card{padding:14px}}
 @media print{body{background:#fff} .card,.tile{box-shadow:none;border:1px solid #e4e7eb}}
 """
 
@@ -87,7 +96,9 @@ def _tiles(doc: Report) -> str:
 
 
 def _card(title: str, sub: str, body: str) -> str:
-    return f'<section class="card"><h2>{esc(title)}</h2><p class="sub">{esc(sub)}</p>{body}</section>'
+    """A titled card; ``body`` (a chart or a table) scrolls sideways inside it where the screen is too narrow."""
+    return f'<section class="card"><h2>{esc(title)}</h2><p class="sub">{esc(sub)}</p><div class="scroll">{body}</div>' \
+           '</section>'
 
 
 def _daily(doc: Report) -> str:
@@ -103,8 +114,8 @@ def _hours(doc: Report) -> str:
     points = [(f"{h['hour']:02d}", h["plays"]) for h in doc["plays_by_hour"]]
     peak = max(range(24), key=lambda h: points[h][1]) if any(p for _, p in points) else None
     sub = f"Busiest hour {peak:02d}:00–{peak + 1:02d}:00." if peak is not None else "No plays."
-    return _card("Hour of day", sub, svg.bar_chart(points, "Plays by hour of day", width=520, height=220, label_every=3,
-                                                   highlight=[peak] if peak is not None else ()))
+    return _card("Hour of day", sub, svg.bar_chart(points, "Plays by hour of day", width=480, height=220, label_every=3,
+                                                   highlight=[peak] if peak is not None else None))
 
 
 def _confidence(doc: Report) -> str:
@@ -112,7 +123,7 @@ def _confidence(doc: Report) -> str:
     points = [(f"{b['from']:.1f}", b["detections"]) for b in conf["bins"]]
     sources = ", ".join(f"{n:,} {s}" for s, n in conf["by_source"].items()) or "no detections"
     return _card("Detection confidence", f"Detections by match confidence (dark: 0.8 and above): {sources}.",
-                 svg.bar_chart(points, "Detections by confidence", width=520, height=220,
+                 svg.bar_chart(points, "Detections by confidence", width=480, height=220,
                                highlight=list(range(8, 10))))
 
 

@@ -8,10 +8,27 @@ What goes, each after its own retention (:class:`Retention`, defaults in :data:`
   ``zamio-status`` still knows when each job last succeeded);
 * detections that are not part of any play;
 * captures that have no detection left (so no play can lead to them), with their audio file;
-* the audio FILE of every older capture, including captures behind plays: the
-  row and its ``audio_sha256`` stay, so the trace play → detection → capture →
+* the audio FILE of every older capture whose money is settled (:data:`MONEY_HOLDS`):
+  the row and its ``audio_sha256`` stay, so the trace play → detection → capture →
   audio hash survives as long as the play;
 * files in the snippet inbox's ``rejected/`` folder.
+
+Several hosts.  A capture's audio file lives in the ``var/`` of the host that recorded it
+(``captures.audio_host``), and only that host can delete it.  So the job runs on every host,
+one run at a time per host (``cleanup-old-data@HOST``): each host deletes its own files and
+the rows that name them (the steps of scope ``host``), and its own inbox's rejected files.
+The rest, database rows only (scope ``global``, with the captures that name no host), is done
+by one host at a time under the lock ``cleanup-old-data``: a host that finds it held skips it.
+
+What goes only once no money depends on it: the audio of a capture behind a play
+whose money is not settled.  Cycles are ``open`` or ``locked``; nothing records a
+payment after the lock, so a play's money is settled when every pricing of the play
+was paid by a cycle locked more than ``Retention.dispute_window_days`` ago (the
+window in which a paid amount may still be disputed).  Until then the audio stays:
+a play not priced yet, a pricing waiting for its cycle (priced, unpriced or in
+suspense, or the reversal of a superseded version), and a version paid by a cycle
+locked within the window, even when a later version replaced it.  The detections
+and capture rows behind any play already stay for good.
 
 What never goes: every table in :data:`PROTECTED_TABLES` (plays, their
 detections links, the ledger, pricings, cycles, line items, remittances, licence
@@ -25,6 +42,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,7 +64,31 @@ PROTECTED_TABLES = frozenset({
 })
 
 DEFAULT_DAYS = {"captures": 90, "detections": 90, "audio": 30, "job_runs": 90, "emails": 30, "snippets": 30}
+DISPUTE_WINDOW_DAYS = 365
 BATCH_SIZE = 5000
+
+#: The play that bills the airing play ``p`` reports: a duplicate report is evidence of the play it names.
+BILLED = "CASE WHEN p.status = 'duplicate' THEN p.duplicate_of ELSE p.id END"
+
+#: Why a play ``p`` still needs its evidence, each an SQL condition (``:disputable`` is the instant before
+#: which a cycle's lock is past the dispute window).  Another reason to hold evidence (a dispute open on a
+#: play, say) is one more condition here.
+MONEY_HOLDS = (
+    # a current report of an airing whose billed play is not priced yet
+    f"(p.status IN ('final', 'duplicate') AND NOT EXISTS (SELECT 1 FROM royalty_pricings rp "
+    f"WHERE rp.play_id = {BILLED}))",
+    # a pricing (of any version) that no cycle locked before the window paid: waiting, or still disputable
+    f"EXISTS (SELECT 1 FROM royalty_pricings rp WHERE rp.play_id = {BILLED} AND NOT EXISTS ("
+    "SELECT 1 FROM cycle_pricings cp JOIN royalty_cycles rc ON rc.id = cp.cycle_id "
+    "WHERE cp.play_id = rp.play_id AND cp.version = rp.version "
+    "AND rc.status = 'locked' AND rc.locked_at < :disputable))",
+)
+
+#: The condition that capture ``c`` is evidence of a play whose money is not settled.
+MONEY_DEPENDS = ("EXISTS (SELECT 1 FROM detections hd JOIN play_detections hp ON hp.detection_id = hd.id "
+                 "JOIN play_logs p ON p.id = hp.play_id WHERE hd.capture_id = c.id AND ("
+                 + " OR ".join(MONEY_HOLDS) + "))")
+OLD_AUDIO = "FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -59,6 +101,8 @@ class Step:
     select: str  # SELECT <key>[, <file column> AS path] FROM ... WHERE ... (cutoff bound as :cutoff)
     days_option: str | None  # None: the rule has its own clock (cache expiry)
     action: str = "delete"  # delete | forget_file (clear audio_path, keep the row)
+    scope: str = "global"  # global: one host at a time; host: every host, for the files it keeps (:host)
+    cursor: str | None = None  # the key as ``select`` names it: batches walk it upwards, never re-reading kept rows
 
 
 STEPS = (
@@ -72,13 +116,23 @@ STEPS = (
          "AND id NOT IN (SELECT max(id) FROM job_runs WHERE status = 'ok' GROUP BY job)", "job_runs"),
     Step("detections not in any play", "detections", "id",
          "SELECT d.id FROM detections d WHERE d.detected_at < :cutoff "
-         "AND NOT EXISTS (SELECT 1 FROM play_detections pd WHERE pd.detection_id = d.id)", "detections"),
+         "AND NOT EXISTS (SELECT 1 FROM play_detections pd WHERE pd.detection_id = d.id)", "detections",
+         cursor="d.id"),
     Step("captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
-         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures"),
+         "AND (c.audio_host IS NULL OR c.audio_path IS NULL) "
+         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", cursor="c.id"),
     Step("capture audio files", "captures", "id",
-         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL",
-         "audio", action="forget_file"),
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host IS NULL AND NOT {MONEY_DEPENDS}",
+         "audio", action="forget_file", cursor="c.id"),
+    Step("this host's captures without detections", "captures", "id",
+         "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
+         "AND c.audio_host = :host AND c.audio_path IS NOT NULL "
+         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", scope="host",
+         cursor="c.id"),
+    Step("this host's capture audio files", "captures", "id",
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host = :host AND NOT {MONEY_DEPENDS}",
+         "audio", action="forget_file", scope="host", cursor="c.id"),
 )
 assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
 
@@ -89,14 +143,16 @@ class Retention:
 
     days: Mapping[str, int]  # DEFAULT_DAYS's keys → days kept
     batch_size: int = BATCH_SIZE
+    dispute_window_days: int = DISPUTE_WINDOW_DAYS  # evidence stays this long after the cycle that paid it
 
 
 @dataclass(frozen=True)
 class Folders:
-    """Where capture audio (relative paths are under ``var_dir``) and the snippet inbox live."""
+    """Where this host's capture audio (relative paths are under ``var_dir``) and snippet inbox live."""
 
     var_dir: Path
     inbox_dir: Path
+    host: str = ""  # this host's name, as the scan records it in captures.audio_host
 
     def roots(self) -> list[Path]:
         """The folders a file may be deleted from."""
@@ -104,51 +160,101 @@ class Folders:
 
 
 def cleanup_old_data(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
-                     folders: Folders, *, dry_run: bool, maintenance: bool) -> None:
+                     folders: Folders, *, dry_run: bool, maintenance: bool,
+                     database_part: AbstractContextManager[bool] | None = None) -> None:
     """Every step in order (detections before the captures they point to), then maintenance.
 
-    In a dry run nothing is deleted: each step counts what would go.
+    The steps of scope ``global`` run only while ``database_part`` yields True (the lock that lets
+    one host at a time do them); those of scope ``host`` always, for this host's files.
+    In a dry run nothing is deleted: each step counts what would go.  The summary also says how many
+    older capture audio files stay because money depends on them.
     """
+    with database_part or nullcontext(True) as ours:
+        if not ours:
+            progress.note("database part: another host is doing it")
+        _steps(transactions, progress, engine, retention, folders, dry_run=dry_run,
+               maintenance=maintenance and ours, scopes={"global", "host"} if ours else {"host"})
+
+
+def _steps(transactions: Transactions, progress: Progress, engine: Engine, retention: Retention,
+           folders: Folders, *, dry_run: bool, maintenance: bool, scopes: set[str]) -> None:
     now = utcnow()
+    clock = Clock(now, now - timedelta(days=retention.dispute_window_days))
     shrunk = set()
     for step in STEPS:
         if progress.should_stop():
             break
+        if step.scope not in scopes:
+            continue
         cutoff = now - timedelta(days=retention.days[step.days_option]) if step.days_option else now
         if dry_run:
-            count = count_rows(transactions, step, now, cutoff)
+            count = count_rows(transactions, step, clock, cutoff, folders.host)
         else:
-            count = apply(transactions, progress, step, now, cutoff, retention.batch_size, folders)
+            count = apply(transactions, progress, step, clock, cutoff, retention.batch_size, folders)
         progress.note(f"{step.name}: {count}" + (" would go" if dry_run else ""))
         if count and step.action == "delete":
             shrunk.add(step.table)
+    if not progress.should_stop():
+        held = held_evidence(transactions, clock, now - timedelta(days=retention.days["audio"]))
+        progress.note(f"capture audio files kept for unsettled money: {held}")
     removed = rejected_snippets(folders.inbox_dir, now - timedelta(days=retention.days["snippets"]), dry_run=dry_run)
     progress.note(f"rejected snippets: {removed}" + (" would go" if dry_run else ""))
     if not dry_run and maintenance and not progress.should_stop():
         maintain(engine, transactions, progress, sorted(shrunk))
 
 
-def _params(conn: Connection, now: datetime, cutoff: datetime) -> dict[str, str | datetime]:
-    return {"now": bind_time(conn, now), "cutoff": bind_time(conn, cutoff)}
+@dataclass(frozen=True)
+class Clock:
+    """The run's instant, and the instant before which a cycle's lock is past the dispute window."""
+
+    now: datetime
+    disputable: datetime
 
 
-def count_rows(transactions: Transactions, step: Step, now: datetime, cutoff: datetime) -> int:
+def _params(conn: Connection, clock: Clock, cutoff: datetime, host: str = "") -> dict[str, str | datetime]:
+    return {"now": bind_time(conn, clock.now), "cutoff": bind_time(conn, cutoff),
+            "disputable": bind_time(conn, clock.disputable), "host": host}
+
+
+def count_rows(transactions: Transactions, step: Step, clock: Clock, cutoff: datetime,
+               host: str = "") -> int:
     with transactions(read_only=True) as conn:
-        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"), _params(conn, now, cutoff))
+        counted = conn.execute(text(f"SELECT count(*) FROM ({step.select}) doomed"),
+                               _params(conn, clock, cutoff, host))
         return int(counted.scalar_one())
 
 
-def apply(transactions: Transactions, progress: Progress, step: Step, now: datetime, cutoff: datetime,
+def held_evidence(transactions: Transactions, clock: Clock, cutoff: datetime) -> int:
+    """Count the capture audio files older than ``cutoff`` that stay because money depends on them."""
+    with transactions(read_only=True) as conn:
+        held = conn.execute(text(f"SELECT count(*) {OLD_AUDIO} AND {MONEY_DEPENDS}"), _params(conn, clock, cutoff))
+        return int(held.scalar_one())
+
+
+def apply(transactions: Transactions, progress: Progress, step: Step, clock: Clock, cutoff: datetime,
           batch_size: int, folders: Folders) -> int:
-    """Run one step in batches until nothing matches (or the run must stop); return rows affected."""
+    """Run one step in batches until nothing matches (or the run must stop); return rows affected.
+
+    A step with a ``cursor`` takes its rows in key order from where the last batch ended, so rows a
+    step keeps (evidence money depends on) are read once per run, not once per batch.
+    """
     total = 0
+    after: int | str | None = None
     while not progress.should_stop():
         with transactions() as conn:
-            rows = conn.execute(text(f"{step.select} LIMIT :batch"), {**_params(conn, now, cutoff),
-                                                                       "batch": batch_size}).all()
+            params = {**_params(conn, clock, cutoff, folders.host), "batch": batch_size}
+            if step.cursor is None:
+                statement = f"{step.select} LIMIT :batch"
+            elif after is None:
+                statement = f"{step.select} ORDER BY {step.cursor} LIMIT :batch"
+            else:
+                statement = f"{step.select} AND {step.cursor} > :after ORDER BY {step.cursor} LIMIT :batch"
+                params["after"] = after
+            rows = conn.execute(text(statement), params).all()
             keys = [row[0] for row in rows]
             if keys:
                 _act(conn, step, keys)
+                after = keys[-1]
         for row in rows:  # only after the commit: a file never goes while its row could still roll back
             if len(row) > 1 and row[1]:
                 remove_file(folders, row[1])

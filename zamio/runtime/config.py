@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from zamio.db.url import DatabaseUrl, parse_database_url
 from zamio.runtime.errors import ConfigError
+from zamio.runtime.install import home
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +57,9 @@ class Config:
     ping_timeout_seconds: float = 10.0
     operator_email: str | None = None
     mail_from: str = "zamio <no-reply@localhost>"
+    statements_public_base_url: str | None = None
+    statement_attachment_max_bytes: int = 5 * 1024 * 1024
+    statements_contact: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"
@@ -75,6 +79,7 @@ class Config:
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
+    evidence_dispute_window_days: int = 365
 
     @property
     def database(self) -> DatabaseUrl:
@@ -102,7 +107,7 @@ def find_env_file(environ: Mapping[str, str]) -> Path | None:
         if not path.is_file():
             raise ConfigError("ZAMIO_ENV_FILE names a file that does not exist; fix the path or unset it")
         return path
-    default = PROJECT_ROOT / ".env"
+    default = home(environ) / ".env"
     return default if default.is_file() else None
 
 
@@ -130,7 +135,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
     """Build and validate the configuration; ``overrides`` (from command-line flags) win over everything."""
     s = gather_settings(environ)
     reader = _Reader(s)
-    var_dir = Path(s.get("ZAMIO_VAR_DIR") or PROJECT_ROOT / "var")
+    var_dir = Path(s.get("ZAMIO_VAR_DIR") or home(s) / "var")
     database_url = s.get("DATABASE_URL") or f"sqlite:///{var_dir / 'zamio.db'}"
     values: dict[str, object] = dict(
         database_url=database_url,
@@ -141,6 +146,9 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         ping_timeout_seconds=reader.number("ZAMIO_PING_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         operator_email=reader.email("ZAMIO_OPERATOR_EMAIL"),
         mail_from=s.get("ZAMIO_MAIL_FROM") or "zamio <no-reply@localhost>",
+        statements_public_base_url=reader.url("STATEMENTS_PUBLIC_BASE_URL"),
+        statement_attachment_max_bytes=reader.integer("STATEMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=0),
+        statements_contact=reader.email("STATEMENTS_CONTACT"),
         smtp_host=s.get("SMTP_HOST") or None,
         smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
         smtp_security=reader.choice("SMTP_SECURITY", "none", ("none", "starttls", "ssl")),
@@ -160,6 +168,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+        evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL

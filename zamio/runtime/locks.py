@@ -18,6 +18,8 @@ import fcntl
 import hashlib
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -140,3 +142,17 @@ def job_lock(database: DatabaseUrl, var_dir: Path, name: str, label: str) -> Job
     folder = Path(f"{db_file}.locks") if db_file is not None else var_dir / "locks"
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return FileLock(folder / f"{safe}.lock", name, label)
+
+
+@contextmanager
+def held_if_free(lock: JobLock) -> Iterator[bool]:
+    """Hold ``lock`` for the block when no one else does (True), else run the block without it (False)."""
+    try:
+        lock.acquire()
+    except LockHeld:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()

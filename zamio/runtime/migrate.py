@@ -27,15 +27,14 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from zamio.db.engine import translated_errors, utcnow
 from zamio.db.tables import schema_migrations
-from zamio.runtime.config import PROJECT_ROOT
 from zamio.runtime.errors import DataError
+from zamio.runtime.install import data_path
 
 if TYPE_CHECKING:
     import sqlite3
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = PROJECT_ROOT / "sql"
 FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 DIALECT_TOKENS = {
@@ -96,8 +95,10 @@ def strip_foreign_blocks(text: str, dialect: str) -> str:
     return "\n".join(kept) + "\n"
 
 
-def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
-    """Return the migrations in ``sql_dir`` in version order; raise DataError on a misnamed or duplicate file."""
+def discover(sql_dir: Path | None = None) -> list[Migration]:
+    """Return the migrations in ``sql_dir`` (default: the installation's ``sql``) in version order; raise DataError
+    on a misnamed or duplicate file."""
+    sql_dir = sql_dir or data_path("sql")
     found: dict[str, Migration] = {}
     for path in sorted(sql_dir.glob("*.sql")):
         match = FILE_PATTERN.match(path.name)
@@ -119,7 +120,7 @@ def applied_versions(engine: Engine) -> dict[str, str]:
         return dict(rows.all())
 
 
-def pending(engine: Engine, sql_dir: Path = SQL_DIR) -> list[Migration]:
+def pending(engine: Engine, sql_dir: Path | None = None) -> list[Migration]:
     """The migrations not yet applied; warn about applied files whose content changed since."""
     done = applied_versions(engine)
     todo = []
@@ -131,7 +132,7 @@ def pending(engine: Engine, sql_dir: Path = SQL_DIR) -> list[Migration]:
     return todo
 
 
-def migrate(engine: Engine, sql_dir: Path = SQL_DIR, *, dry_run: bool = False) -> list[Migration]:
+def migrate(engine: Engine, sql_dir: Path | None = None, *, dry_run: bool = False) -> list[Migration]:
     """Apply every pending migration, each in its own transaction; return those applied (or due, in a dry run)."""
     todo = pending(engine, sql_dir)
     if dry_run:

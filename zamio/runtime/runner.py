@@ -16,9 +16,12 @@ owns the whole lifecycle, in this order:
 7. call the job function with a :class:`JobContext`;
 8. map the outcome to an exit code (only here), record it, ping, log one line.
 
-SIGTERM asks the job to stop after the current item (``ctx.should_stop()``);
-a second SIGTERM interrupts at once.  Either way the current transaction is
-rolled back or committed whole, the lock is released and the run recorded.
+SIGTERM (or SIGINT, Ctrl-C on a terminal) asks the job to stop after the current item
+(``ctx.should_stop()``, which a job also looks at while it waits); a second one interrupts
+at once: :class:`StopRequested` is raised in the main thread, and any further signal is
+ignored while the run ends.  Either way the current transaction is rolled back or
+committed whole, the lock is released and the run recorded (exit 75, status
+``interrupted``).
 When the reader of standard output goes away (``bin/zamio-status | head -1``), the job
 stops quietly: the rest of its output is thrown away and it exits as it would have
 (0 for a report), without a traceback.
@@ -47,7 +50,8 @@ from sqlalchemy import Connection, Engine
 
 from zamio.runtime import errors
 from zamio.runtime.config import Config, load_config
-from zamio.runtime.logs import SUMMARY, setup_logging
+from zamio.runtime.install import version
+from zamio.runtime.logs import SUMMARY, set_run_id, setup_logging
 from zamio.runtime.pings import send_ping
 
 if TYPE_CHECKING:
@@ -61,8 +65,15 @@ log = logging.getLogger("zamio.runtime.runner")
 MAX_SECONDS_SHARE_OF_PERIOD = 0.8
 
 
-class StopRequested(Exception):
-    """Raised inside the job after a second SIGTERM: stop now, roll back the current item."""
+#: The signals that ask a run to stop: the service manager's, and Ctrl-C on a terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopRequested(BaseException):
+    """Raised inside the job after a second SIGTERM or SIGINT: stop now, roll back the current item.
+
+    A BaseException, as KeyboardInterrupt is, so that a job's ``except Exception`` around
+    one item never takes it for that item's failure."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class JobContext:
     items_skipped: int = 0
     stop_requested: bool = False
     summary: list[str] = field(default_factory=list)
+    first_failure: str | None = None  # the first failed item and why: the run's recorded error when nothing else failed
 
     @property
     def owner(self) -> str:
@@ -108,7 +120,10 @@ class JobContext:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def should_stop(self) -> bool:
-        """True when SIGTERM arrived or ``--max-seconds`` is used up: take no new item."""
+        """True when SIGTERM (or SIGINT) arrived or ``--max-seconds`` is used up: take no new item.
+
+        Thread-safe and cheap: a job's waits (a socket, a child process) look at it every
+        fraction of a second, so that a stop does not wait for their time limits."""
         return self.stop_requested or self.time_left() <= 0
 
     @contextmanager
@@ -126,6 +141,8 @@ class JobContext:
     def failed(self, what: str, error: BaseException | str, n: int = 1) -> None:
         """Count a failed item and log why (the job records the reason on the item itself)."""
         self.items_failed += n
+        if self.first_failure is None:
+            self.first_failure = f"{what}: {error}"
         log.warning("%s: %s", what, error)
 
     def skipped(self, n: int = 1) -> None:
@@ -162,6 +179,7 @@ def build_parser(job: Job) -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: every item)")
     common.add_argument("-q", "--quiet", action="store_true", help="errors only (for cron)")
     common.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
+    common.add_argument("--version", action="version", version=f"{job.name} (zamio {version()})")
     default_max = int(job.period_seconds * MAX_SECONDS_SHARE_OF_PERIOD) if job.period_seconds else None
     common.add_argument(
         "--max-seconds",
@@ -203,6 +221,7 @@ class _Runner:
         self.config = config
         self.args = args
         self.run_id = str(uuid.uuid4())
+        set_run_id(self.run_id)
         self.started = time.monotonic()
         deadline = self.started + args.max_seconds if args.max_seconds else None
         self.ctx = JobContext(
@@ -216,11 +235,31 @@ class _Runner:
         self.record: RunRecord | None = None
         self.pinged = False
         self.locked_out = False
+        self.stop_signal = "SIGTERM"  # the name of the signal that asked the run to stop
+        self.stopping_at_once = False  # a second stop signal came
+        self.interruptible = False  # whether that second signal raises StopRequested (not while recording)
 
     def execute(self) -> int:
-        code, error = self._checked_run()
-        self._finish(code, error)
-        return code
+        previous = {signum: signal.signal(signum, self._on_stop_signal) for signum in STOP_SIGNALS}
+        try:
+            try:
+                self.interruptible = True
+                try:
+                    code, error = self._checked_run()
+                finally:
+                    self.interruptible = False
+            except StopRequested:  # met before the job started or after it returned (taking the lock, say)
+                code, error = self._stopped_at_once()
+            self._finish(code, error)
+            return code
+        finally:
+            if self.ctx.stop_requested:
+                # Asked to stop, the process is on its way out: a further Ctrl-C or SIGTERM during the
+                # interpreter's own exit would end it with a KeyboardInterrupt traceback; ignore it.
+                self.stopping_at_once = True
+            else:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
 
     def _checked_run(self) -> tuple[int, str | None]:
         from zamio.runtime.database import check_sqlite_file
@@ -259,7 +298,6 @@ class _Runner:
             lock.release()
 
     def _run_job(self) -> tuple[int, str | None]:
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         code: int | None = None
         try:
             self._open()
@@ -270,8 +308,7 @@ class _Runner:
             sys.stdout.flush()  # here, so that a reader gone away is met while the error can still be handled
             return code, None
         except StopRequested:
-            log.warning("stopped by SIGTERM; the current item was rolled back")
-            return errors.EXIT_TEMPFAIL, "stopped by SIGTERM"
+            return self._stopped_at_once()
         except errors.ZamioError as error:
             log.error("%s", error)
             return error.exit_code, str(error)
@@ -283,8 +320,10 @@ class _Runner:
             return (code if code is not None else self._exit_code(None)), None
         except Exception as error:  # the one place an unexpected error is caught: log it whole
             return self._unexpected(error)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+
+    def _stopped_at_once(self) -> tuple[int, str]:
+        log.warning("stopped by %s; the current item was rolled back", self.stop_signal)
+        return errors.EXIT_TEMPFAIL, f"stopped by {self.stop_signal}"
 
     def _unexpected(self, error: Exception) -> tuple[int, str]:
         log.error("unexpected error:\n%s", traceback.format_exc())
@@ -297,11 +336,19 @@ class _Runner:
             return errors.EXIT_TEMPFAIL
         return errors.EXIT_ITEMS_FAILED if self.ctx.items_failed else errors.EXIT_OK
 
-    def _on_sigterm(self, _signum: int, _frame: Any) -> None:
-        if self.ctx.stop_requested:
+    def _on_stop_signal(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.stopping_at_once:  # the run is already ending: let it finish its clean-up
+            return
+        if not self.ctx.stop_requested:
+            self.ctx.stop_requested = True
+            self.stop_signal = name
+            log.warning("%s received: finishing the current item, then stopping", name)
+            return
+        self.stopping_at_once = True
+        log.warning("%s received again: stopping at once", name)
+        if self.interruptible:  # not while the run is being recorded: its row is written whole
             raise StopRequested()
-        self.ctx.stop_requested = True
-        log.warning("SIGTERM received: finishing the current item, then stopping")
 
     def _open(self) -> None:
         from zamio.db.engine import open_engine
@@ -337,18 +384,34 @@ class _Runner:
     def _finish(self, code: int, error: str | None) -> None:
         ctx = self.ctx
         if ctx.stop_requested and error is None:
-            error = "stopped by SIGTERM"
+            error = f"stopped by {self.stop_signal}"
+        if error is None and ctx.items_failed:
+            more = ctx.items_failed - 1
+            error = ctx.first_failure + (f" (and {more} other item{'s' if more > 1 else ''})" if more else "") \
+                if ctx.first_failure else None
         if self.record is not None:
             try:
                 self.record.finish(code, ctx.items_ok, ctx.items_failed, ctx.items_skipped, error)
             except Exception as record_error:
                 log.error("could not record the run in job_runs: %s", record_error)
-        if self.pinged or (self.config.ping_url and not self.locked_out):
-            send_ping(self.config.ping_url, self.job.name, str(code), self.run_id, self.config.ping_timeout_seconds)
+        if (self.pinged or (self.config.ping_url and not self.locked_out)) and not self.stopping_at_once:
+            self._send_end_ping(code)
         if ctx.engine is not None:
             ctx.engine.dispose()
         if not self.locked_out:
             log.log(SUMMARY if code == errors.EXIT_OK else logging.ERROR, "%s", self._summary_line(code))
+
+    def _send_end_ping(self, code: int) -> None:
+        """Ping the end of the run; a second stop signal meanwhile gives it up (it may wait for its timeout)."""
+        try:
+            self.interruptible = True
+            try:
+                send_ping(self.config.ping_url, self.job.name, str(code), self.run_id,
+                          self.config.ping_timeout_seconds)
+            finally:
+                self.interruptible = False
+        except StopRequested:
+            log.warning("the end ping was not sent: stopped by %s", self.stop_signal)
 
     def _summary_line(self, code: int) -> str:
         ctx = self.ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, update
@@ -10,6 +11,10 @@ from sqlalchemy import Engine, insert, update
 from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import job_runs
 from zamio.runtime import errors
+from zamio.runtime.schedule import STARTED_BY_VARIABLE
+
+#: How the runner's recorded error of a run stopped by SIGTERM or SIGINT begins.
+STOPPED_BY_SIGNAL = "stopped by SIG"
 
 STATUS_BY_EXIT = {
     errors.EXIT_OK: "ok",
@@ -18,8 +23,13 @@ STATUS_BY_EXIT = {
 }
 
 
+def started_by(environ: Mapping[str, str]) -> str:
+    """``schedule`` when the schedule started this run (it sets ``ZAMIO_STARTED_BY=schedule``), else ``manual``."""
+    return "schedule" if environ.get(STARTED_BY_VARIABLE) == "schedule" else "manual"
+
+
 def status_for(exit_code: int, error: str | None = None) -> str:
-    if error and "SIGTERM" in error:
+    if error and error.startswith(STOPPED_BY_SIGNAL):
         return "interrupted"
     return STATUS_BY_EXIT.get(exit_code, "failed")
 
@@ -35,7 +45,8 @@ class RunRecord:
         with transaction(engine) as conn:
             conn.execute(
                 insert(job_runs).values(
-                    run_id=run_id, job=job, host=host, pid=os.getpid(), started_at=utcnow(), status="running"
+                    run_id=run_id, job=job, host=host, pid=os.getpid(), started_at=utcnow(), status="running",
+                    started_by=started_by(os.environ),
                 )
             )
         return cls(engine, run_id)
@@ -49,6 +60,7 @@ class RunRecord:
                 insert(job_runs).values(
                     run_id=run_id, job=job, host=host, pid=os.getpid(), started_at=now, finished_at=now,
                     status="locked", exit_code=errors.EXIT_TEMPFAIL, error=message[:2000],
+                    started_by=started_by(os.environ),
                 )
             )
 

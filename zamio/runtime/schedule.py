@@ -14,15 +14,16 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from zamio.runtime.config import PROJECT_ROOT
 from zamio.runtime.errors import DataError
+from zamio.runtime.install import data_path
 
-CRONTAB = PROJECT_ROOT / "crontab.txt"
 MINUTES_PER_WEEK = 7 * 24 * 60
 FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 DAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 DEFAULT_HOME = "/opt/zamio"
 DEFAULT_USER = "zamio"
+#: Set by the schedule (crontab.txt, the systemd units) so that a run knows it is the schedule's, not a person's.
+STARTED_BY_VARIABLE = "ZAMIO_STARTED_BY"
 
 
 @dataclass(frozen=True)
@@ -116,26 +117,60 @@ def _priority(command: list[str]) -> tuple[int | None, bool, list[str]]:
     return nice, idle_io, words
 
 
-def read_crontab(path: Path = CRONTAB) -> list[ScheduledJob]:
-    """Every job line of ``crontab.txt``, in file order."""
-    jobs = [parse_line(line) for line in path.read_text().splitlines()]
+def read_crontab(path: Path | None = None) -> list[ScheduledJob]:
+    """Every job line of ``crontab.txt`` (default: the installation's), in file order."""
+    jobs = [parse_line(line) for line in (path or data_path("crontab.txt")).read_text().splitlines()]
     return [job for job in jobs if job is not None]
 
 
-def on_calendar(fields: tuple[str, ...]) -> str:
-    """The systemd ``OnCalendar=`` expression equivalent to the cron fields."""
+def read_variables(path: Path | None = None) -> dict[str, str]:
+    """The variable assignments of ``crontab.txt`` (``NAME=value`` lines), in file order."""
+    variables: dict[str, str] = {}
+    for line in (path or data_path("crontab.txt")).read_text().splitlines():
+        match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)", line)
+        if match:
+            variables[match.group(1)] = match.group(2).strip()
+    return variables
+
+
+def schedule_time_zone(path: Path | None = None) -> str | None:
+    """The zone the schedule's hours are in (``CRON_TZ``), or None for the host's; DataError if unknown."""
+    zone = read_variables(path).get("CRON_TZ") or None
+    if zone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DataError(f"CRON_TZ={zone} in crontab.txt is not a time zone; use a name such as "
+                            "Africa/Accra (see /usr/share/zoneinfo)") from None
+    return zone
+
+
+def on_calendar(fields: tuple[str, ...], zone: str | None = None) -> str:
+    """The systemd ``OnCalendar=`` expression equivalent to the cron fields, in ``zone`` when one is given."""
     minute, hour, dom, month, dow = fields
     days = "" if dow == "*" else ",".join(DAY_NAMES[d % 7] for d in sorted(parse_field(dow, 0, 6))) + " "
-    return f"{days}*-{_calendar(month, 2)}-{_calendar(dom, 2)} {_calendar(hour, 2)}:{_calendar(minute, 2)}:00"
+    calendar = f"{days}*-{_calendar(month)}-{_calendar(dom)} {_calendar(hour)}:{_calendar(minute)}:00"
+    return f"{calendar} {zone}" if zone else calendar
 
 
-def _calendar(text: str, width: int) -> str:
+def _calendar(text: str) -> str:
+    """One cron field in systemd's words: ``*/n`` → ``00/n``, ``a-b`` → ``a..b``, ``a-b/n`` → ``a..b/n``, lists kept."""
     if text == "*":
         return "*"
-    step = re.fullmatch(r"\*/(\d+)", text)
-    if step:
-        return f"{0:0{width}d}/{int(step.group(1))}"
-    return ",".join(f"{int(v):0{width}d}" if v.isdigit() else v for v in text.split(","))
+    parts = []
+    for part in text.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            span = "00"
+        elif "-" in span:
+            low, high = span.split("-")
+            span = f"{int(low):02d}..{int(high):02d}"
+        else:
+            span = f"{int(span):02d}"
+        parts.append(f"{span}/{int(step)}" if step else span)
+    return ",".join(parts)
 
 
 def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
@@ -152,11 +187,16 @@ def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
         "Type=oneshot",
         f"User={job.user}",
         f"WorkingDirectory={home}",
-        f"EnvironmentFile=-{home}/.env",
+        # No EnvironmentFile=: the job reads .env itself, with the parser cron's runs use (systemd's would
+        # keep an inline comment in the value).  The variable marks the run as the schedule's in job_runs.
+        f"Environment={STARTED_BY_VARIABLE}=schedule",
         f"ExecStart={command}",
         "# 75: another run holds the lock, or a temporary fault; not a failure.",
         "SuccessExitStatus=75",
         f"TimeoutStartSec={timeout}",
+        "# SIGTERM to the job alone, which stops its own children (ffmpeg) and finishes what it has;",
+        "# whatever is left when it exits, or after TimeoutStopSec, gets SIGKILL.",
+        "KillMode=mixed",
     ]
     if job.nice is not None:
         lines.append(f"Nice={job.nice}")
@@ -166,10 +206,10 @@ def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
     return "\n".join(lines)
 
 
-def render_timer(job: ScheduledJob) -> str:
-    """The ``.timer`` unit for one scheduled job."""
+def render_timer(job: ScheduledJob, zone: str | None = None) -> str:
+    """The ``.timer`` unit for one scheduled job, its hours in ``zone`` (None: the host's)."""
     lines = ["[Unit]", f"Description=zamio {job.script} ({job.expression})", "", "[Timer]"]
-    lines.append(f"OnCalendar={on_calendar(job.fields)}")
+    lines.append(f"OnCalendar={on_calendar(job.fields, zone)}")
     if job.period_seconds <= 300:
         lines += ["AccuracySec=1s", "RandomizedDelaySec=10s"]
     else:
@@ -180,12 +220,12 @@ def render_timer(job: ScheduledJob) -> str:
     return "\n".join(lines)
 
 
-def render_units(jobs: list[ScheduledJob], home: str = DEFAULT_HOME) -> dict[str, str]:
+def render_units(jobs: list[ScheduledJob], home: str = DEFAULT_HOME, zone: str | None = None) -> dict[str, str]:
     """File name → content of every unit for ``jobs``."""
     units: dict[str, str] = {}
     for job in jobs:
         units[f"zamio-{job.script}.service"] = render_service(job, home)
-        units[f"zamio-{job.script}.timer"] = render_timer(job)
+        units[f"zamio-{job.script}.timer"] = render_timer(job, zone)
     return units
 
 
@@ -194,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="DIR", help="write the units into DIR (default: print them)")
     parser.add_argument("--home", default=DEFAULT_HOME, help=f"installation folder (default {DEFAULT_HOME})")
     args = parser.parse_args(argv)
-    units = render_units(read_crontab(), args.home)
+    units = render_units(read_crontab(), args.home, schedule_time_zone())
     if args.write:
         folder = Path(args.write)
         folder.mkdir(parents=True, exist_ok=True)

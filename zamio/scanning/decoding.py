@@ -11,15 +11,20 @@ batch holds one capture, decoded as usual).  Anything unusual (an input ffmpeg
 refuses, an empty or over-long output) is decoded again alone with
 :func:`zamio.recognition.audio.decode_bytes`, so every error keeps its own reason and message.
 The errors are raised in the thread that asked for the decode.
+
+Once ``should_stop()`` is true (the run must end at once) every running ffmpeg is
+killed within ``audio.STOP_POLL_SECONDS``, none is started, and each decode waiting
+raises ``DecodeStopped``; a batch's scratch folder (named after the process, in
+``/dev/shm`` where it exists) is removed as the batch ends, however it ends.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,9 +63,11 @@ class BatchDecoder:
     fingerprinting of what was decoded).  Thread-safe: the hearing workers share one.
     """
 
-    def __init__(self, leaders: int = 1, timeout_seconds: float = 30.0, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, leaders: int = 1, timeout_seconds: float = 30.0, max_batch: int = MAX_BATCH,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.timeout_seconds = timeout_seconds
         self.max_batch = max_batch
+        self.should_stop = should_stop
         self._slots = threading.BoundedSemaphore(max(1, leaders))
         self._lock = threading.Lock()
         self._pending: list[_Request] = []
@@ -109,13 +116,24 @@ class BatchDecoder:
         return True
 
     def _run_batch(self, batch: list[_Request]) -> None:
-        """Decode the batch (inside the leader's slot, so that requests gather meanwhile)."""
+        """Decode the batch (inside the leader's slot, so that requests gather meanwhile);
+        a request left without samples gets the error that ended the batch (DecodeStopped)."""
+        try:
+            self._decode_batch(batch)
+        except Exception as error:  # every request of the batch meets it
+            for request in batch:
+                if request.samples is None and request.error is None:
+                    request.error = error
+
+    def _decode_batch(self, batch: list[_Request]) -> None:
         exe = shutil.which(audio.FFMPEG_BINARY)
         if len(batch) == 1 or exe is None:  # nothing to share (or no ffmpeg: decode_bytes says so)
             self._decode_alone(batch)
             return
         alone = []
-        with tempfile.TemporaryDirectory(prefix="zamio-decode-", dir=_scratch_dir()) as folder:
+        if self.should_stop is not None and self.should_stop():
+            raise audio.DecodeStopped(f"decoding {len(batch)} captures was not started: the run was asked to stop")
+        with tempfile.TemporaryDirectory(prefix=f"zamio-decode-{os.getpid()}-", dir=_scratch_dir()) as folder:
             inputs = _open_inputs(batch, Path(folder))
             try:
                 ran = self._ran(_batch_command(exe, batch, inputs, Path(folder)), inputs)
@@ -141,7 +159,8 @@ class BatchDecoder:
             try:
                 request.samples = audio.decode_bytes(request.data, format_hint=request.format_hint,
                                                      name=request.name, max_seconds=request.max_seconds,
-                                                     timeout_seconds=self.timeout_seconds)
+                                                     timeout_seconds=self.timeout_seconds,
+                                                     should_stop=self.should_stop)
             except Exception as error:  # handed to the caller's thread, raised there
                 request.error = error
 
@@ -154,11 +173,11 @@ class BatchDecoder:
 
     def _ran(self, command: list[str], inputs: list[int]) -> bool:
         try:
-            done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=inputs,
-                                  stderr=subprocess.PIPE, timeout=self.timeout_seconds, start_new_session=True)
-        except subprocess.TimeoutExpired:
-            return False  # subprocess.run has killed it; each capture is retried alone
-        return done.returncode == 0
+            code = audio.run_decoder(command, name=f"a batch of {len(inputs)} captures", pass_fds=inputs,
+                                     timeout_seconds=self.timeout_seconds, should_stop=self.should_stop)
+        except audio.CorruptAudio:
+            return False  # out of time, and killed: each capture is retried alone
+        return code == 0
 
 
 def _open_inputs(batch: list[_Request], folder: Path) -> list[int]:

@@ -8,11 +8,16 @@ subprocess, shared by several captures through :class:`~zamio.scanning.decoding.
 and numpy FFTs, which release the GIL, so threads are enough (measured in
 ``bench/scan_bench.py``).  Nothing here writes to the database except the ACRCloud
 budget, which must be spent before each request.
+
+``should_stop`` tells that the run must end at once (a second SIGTERM): ffmpeg is then
+killed (``audio.DecodeStopped``) and ACRCloud is not asked (:class:`HearingStopped`), so
+a hearing under way ends with nothing to record.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import Engine
@@ -27,7 +32,7 @@ from zamio.recognition.acrcloud import (
     AcrCloudResult,
     AcrCloudUnavailable,
 )
-from zamio.runtime.errors import ItemError
+from zamio.runtime.errors import ItemError, TemporaryFailure
 from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
 from zamio.scanning.outcomes import FallbackFailed, Heard
@@ -36,6 +41,10 @@ from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS
 # ffmpeg's demuxer names for the codecs zamio.streams reports; others are probed.
 FORMAT_HINTS = {"mp3": "mp3", "aac": "aac", "mpegts": "mpegts"}
 SYNC_SEARCH_BYTES = 16 * 1024  # a frame sync is always within the first few frames
+
+
+class HearingStopped(TemporaryFailure):
+    """The run must end at once: this capture is not heard, and a later run captures the station again."""
 
 
 class Recogniser:
@@ -47,12 +56,14 @@ class Recogniser:
     """
 
     def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
-                 decoder: BatchDecoder | None = None, cache_mb: int = 0) -> None:
+                 decoder: BatchDecoder | None = None, cache_mb: int = 0,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         from zamio.recognition.index import pair_cache
 
         self.engine = engine
         self.fallback = fallback
         self.decoder = decoder
+        self.should_stop = should_stop
         self._cpu = threading.BoundedSemaphore(max(1, cpu_slots))
         # Captures of one song, and a station's rotation, name the same candidates again.
         self.pair_cache = pair_cache(cache_mb)
@@ -71,7 +82,7 @@ class Recogniser:
         if self.decoder is not None and format_hint is not None:
             return self.decoder.decode(data, format_hint=format_hint, name=name, max_seconds=max_seconds)
         return audio.decode_bytes(data, format_hint=format_hint, name=name, max_seconds=max_seconds,
-                                  timeout_seconds=DECODE_TIMEOUT_SECONDS)
+                                  timeout_seconds=DECODE_TIMEOUT_SECONDS, should_stop=self.should_stop)
 
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
@@ -85,6 +96,8 @@ class Recogniser:
             return Heard("match", seconds, local=found)
         if self.fallback is None:
             return Heard("no_match", seconds)
+        if self.should_stop is not None and self.should_stop():  # no request whose answer nobody would keep
+            raise HearingStopped("ACRCloud was not asked: the run was asked to stop at once")
         return self._ask_fallback(samples, seconds)
 
     def _ask_fallback(self, samples: np.ndarray, seconds: float) -> Heard:

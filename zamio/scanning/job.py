@@ -18,6 +18,17 @@ without coverage get their gap.
 
 ``--station REF`` scans the named stations now, due or not, under the same lock and
 leases; nothing else (no other station, no snippet) is touched.
+
+Stopping.  When the run is asked to stop (SIGTERM or SIGINT: ``progress.should_stop()``)
+no capture or snippet is started any more, and the captures under way end within a
+fraction of a second (every wait of :mod:`zamio.streams` looks at the request): one
+with at least ``CaptureLimits.min_seconds`` of audio is heard and recorded as the
+shorter capture it is, one with less is dropped and its link given back, due as before
+(no failure counted).  Everything received is heard and recorded as usual, then the run
+ends.  A second signal ends the run at once (:meth:`_Scan.abandon`): every capture and
+hearing is given up (ffmpeg killed, nothing of them recorded), the links not recorded
+are given back, and the run does not wait for a thread stuck in a DNS lookup or an
+ACRCloud request (:mod:`zamio.scanning.pools`).
 """
 
 from __future__ import annotations
@@ -25,10 +36,11 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -42,9 +54,10 @@ from zamio.runtime.progress import Progress, Transactions
 from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
+from zamio.scanning.pools import WorkerPool
 from zamio.scanning.records import CaptureFacts, record_capture
 from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS, PROCESSING_MARGIN_SECONDS, ScanSettings
-from zamio.streams import Capture, StreamError, capture, redact_url
+from zamio.streams import Capture, CaptureStopped, StreamError, capture, redact_url
 
 if TYPE_CHECKING:
     from zamio.scanning.fallback import AcrCloudFallback
@@ -56,6 +69,10 @@ CONNECT_ALLOWANCE_SECONDS = 3.0  # the least time beyond the audio window a capt
 WAIT_POLL_SECONDS = 1.0
 PROGRESS_LOG_SECONDS = 5.0
 SNIPPETS_QUEUED_PER_WORKER = 2  # keeps the hearing workers fed without crowding out the links
+# After a second stop signal, how long the run waits for its captures and hearings to give up
+# (they look at the request every STOP_POLL_SECONDS): their ffmpeg is then dead and their
+# scratch files removed.  A thread still busy after it (a DNS lookup) is left behind.
+ABANDON_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class Captured:
     attempted_at: datetime
     clip: Capture | None
     error: ItemError | None = None  # a StreamError, or an unexpected failure of the slot
+    stopped: bool = False  # the run was asked to stop before the capture had enough audio
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,7 @@ class Tally:
     retry_later: int = 0
     alerts: int = 0
     busy: int = 0
+    given_back: int = 0  # captures ended by the stop with too little audio: their links stay due
     fatal: ZamioError | None = None
     handled_links: set[int] = field(default_factory=set)
     handled_stations: set[int] = field(default_factory=set)
@@ -116,9 +135,12 @@ def scan_station_streams(engine: Engine, transactions: Transactions, settings: S
         with transactions(read_only=True) as conn:
             settings = replace(settings, station_ids=links.stations_named(conn, settings.station_refs))
     scan = _Scan(engine, transactions, settings, progress, owner=owner, dry_run=dry_run)
-    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="capture") as capturing, \
-            ThreadPoolExecutor(settings.hearing_workers, thread_name_prefix="hearing") as hearing:
-        scan.run(capturing, hearing)
+    try:
+        scan.run(WorkerPool(settings.concurrency, "capture"), WorkerPool(settings.hearing_workers, "hearing"))
+    except BaseException:  # a second SIGTERM, or a fault of the run: end now, keep what is recorded
+        scan.abandon()
+        raise
+    scan.close()
     scan.log_pace()
     with transactions() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
@@ -144,6 +166,8 @@ def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloud
         progress.note(f"{tally.link_failures} links failing")
     if tally.busy:
         progress.note(f"{tally.busy} stations being scanned by another run, left to it")
+    if tally.given_back:
+        progress.note(f"{tally.given_back} captures stopped with too little audio, left for the next run")
     if tally.snippets or tally.rejected:
         progress.note(f"{tally.snippets} snippets, {tally.rejected} rejected")
     if tally.retry_later:
@@ -169,8 +193,10 @@ class _Scan:
         self.finished: queue.SimpleQueue[tuple[Future[Any], Work]] = queue.SimpleQueue()
         self.inbox = snippets.find_snippets(settings.inbox) if settings.snippets else []
         self.links_exhausted = not settings.streams
-        self.capture_pool: ThreadPoolExecutor | None = None
-        self.hearing_pool: ThreadPoolExecutor | None = None
+        self.capture_pool: WorkerPool | None = None
+        self.hearing_pool: WorkerPool | None = None
+        self.unrecorded: dict[int, links.Link] = {}  # links claimed whose scan is not recorded yet
+        self.abandoned = threading.Event()  # the run must end at once: give every piece of work up
         self.started_at = time.monotonic()
         self.next_pace_log = 0.0
 
@@ -182,9 +208,10 @@ class _Scan:
 
         self.fallback = _fallback(self.engine, self.settings, self.dry_run)
         cores = self.settings.cores
-        decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS)
+        decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS,
+                               should_stop=self.abandoned.is_set)
         return Recogniser(self.engine, self.fallback, cpu_slots=cores, decoder=decoder,
-                          cache_mb=self.settings.recognition_cache_mb)
+                          cache_mb=self.settings.recognition_cache_mb, should_stop=self.abandoned.is_set)
 
     def log_pace(self) -> None:
         """Say how fast the hearing stage went (-v): what capacity planning needs."""
@@ -195,7 +222,7 @@ class _Scan:
         log.info("hearing: %.2f s per capture with %d workers, about %.1f captures/s%s",
                  self.pace.seconds, self.pace.workers, self.pace.per_second, batches)
 
-    def run(self, capture_pool: ThreadPoolExecutor, hearing_pool: ThreadPoolExecutor) -> None:
+    def run(self, capture_pool: WorkerPool, hearing_pool: WorkerPool) -> None:
         self.capture_pool, self.hearing_pool = capture_pool, hearing_pool
         while True:
             self._fill()
@@ -208,7 +235,43 @@ class _Scan:
             self.in_flight -= 1
             self._done(work, future)
 
-    def _submit(self, pool: ThreadPoolExecutor, work: Work, fn: Callable[..., Any], *args: Any) -> None:
+    def close(self) -> None:
+        """The run's work is all recorded: end the pools' threads."""
+        for pool in (self.capture_pool, self.hearing_pool):
+            if pool is not None:
+                pool.shutdown()
+
+    def abandon(self) -> None:
+        """End the run now (a second SIGTERM, or a fault of the run): give up every capture and
+        hearing under way (their ffmpeg killed, nothing of them recorded), wait a moment for
+        them to let go, and give back the links not recorded, due as before.  Never raises:
+        the reason the run ends is the exception on its way up."""
+        self.abandoned.set()
+        until = time.monotonic() + ABANDON_WAIT_SECONDS
+        ended = True
+        for pool in (self.hearing_pool, self.capture_pool):
+            if pool is not None and not pool.shutdown(wait_seconds=max(0.0, until - time.monotonic())):
+                ended = False
+        if not ended:
+            log.info("a capture or hearing was still busy after %g s; left behind", ABANDON_WAIT_SECONDS)
+        left = list(self.unrecorded.values())
+        if not left:
+            return
+        try:
+            with self.transactions() as conn:
+                for link in left:
+                    links.release_unscanned(conn, link, self.owner)
+        except Exception as error:  # the leases then run out by themselves
+            log.warning("could not give back %d stream links (their leases run out by themselves): %s",
+                        len(left), error)
+            return
+        log.warning("stopped at once: %d captures under way dropped, their stations left due", len(left))
+
+    def _stopping(self) -> bool:
+        """What a capture under way looks at: end now (with what it has, if enough)."""
+        return self.abandoned.is_set() or self.progress.should_stop()
+
+    def _submit(self, pool: WorkerPool, work: Work, fn: Callable[..., Any], *args: Any) -> None:
         future = pool.submit(fn, *args)
         self.in_flight += 1
         future.add_done_callback(lambda done: self.finished.put((done, work)))
@@ -254,6 +317,7 @@ class _Scan:
             if free <= 0:
                 return
         claimed = self._claim(free)
+        self.unrecorded.update((link.id, link) for link in claimed)
         self.links_exhausted = not claimed
         if claimed:
             assert self.recogniser is not None  # made here, in the main thread, before a worker needs it
@@ -293,9 +357,11 @@ class _Scan:
         if window_seconds < limits.total_timeout:  # late in the run: end the capture in time
             limits = replace(limits, total_timeout=window_seconds)
         try:
-            return Captured(link, attempted, capture(link.url, limits))
+            return Captured(link, attempted, capture(link.url, limits, should_stop=self._stopping))
         except StreamError as error:
             return Captured(link, attempted, None, error)
+        except CaptureStopped:
+            return Captured(link, attempted, None, stopped=True)
 
     def _hear_capture(self, captured: Captured, recogniser: Recogniser) -> LinkResult:
         """Decode and recognise one capture (in a hearing worker)."""
@@ -326,7 +392,11 @@ class _Scan:
             self._record_snippet(result)
 
     def _captured(self, captured: Captured) -> None:
-        """A capture slot is done: pass the audio on to be heard, or record why there is none."""
+        """A capture slot is done: pass the audio on to be heard, give the link back (the
+        stop came before the capture had enough audio), or record why there is none."""
+        if captured.stopped:
+            self._give_back(captured.link)
+            return
         if captured.clip is None:
             error = captured.error or ItemError("no audio", "internal_error")
             self._record_link(LinkResult(captured.link, captured.attempted_at, None,
@@ -350,9 +420,19 @@ class _Scan:
                 self._link_ok(conn, link, facts.started_at, result.attempted_at)
             else:
                 self._link_failed(conn, link, heard.error, result.attempted_at)
+        self.unrecorded.pop(link.id, None)
         self._count(f"station {link.station_ref} link {link.id}", heard)
         # A result changes which links are eligible (a failed primary frees its backup).
         self.links_exhausted = not self.settings.streams
+
+    def _give_back(self, link: links.Link) -> None:
+        with self.transactions() as conn:
+            links.release_unscanned(conn, link, self.owner)
+        self.unrecorded.pop(link.id, None)
+        self.tally.given_back += 1
+        self.progress.skipped()
+        log.info("station %s link %s: the run is stopping and the capture had too little audio; "
+                 "the link stays due", link.station_ref, link.id)
 
     def _link_ok(self, conn: Connection, link: links.Link, started_at: datetime, attempted_at: datetime) -> None:
         covered = gaps.last_covered(conn, link.station_id)
@@ -386,7 +466,7 @@ class _Scan:
         facts = CaptureFacts(station_id=int(examined.station_id or 0), source="snippet",
                              started_at=examined.sidecar.started_at, audio=examined.data,
                              chunk_id=examined.sidecar.chunk_id, codec=_codec(examined.data),
-                             audio_path=str(target))
+                             audio_path=str(target), audio_host=self.settings.host_name)
         with self.transactions() as conn:
             earlier = self._record_chunk(conn, facts, examined.heard)
         if earlier is not None:

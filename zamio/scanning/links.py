@@ -171,8 +171,9 @@ def _link(row: Row[*tuple[Any, ...]], station: Row[*tuple[Any, ...]]) -> Link:
 
 
 def release_unscanned(conn: Connection, link: Link, owner: str) -> None:
-    """Give back a claimed link that was not scanned (the run stopped): it stays due."""
-    leases.release(conn, stream_links, link.id, owner)
+    """Give back a claimed link that was not scanned (the run stopped): it stays due, and
+    the claim is not counted as an attempt."""
+    leases.release(conn, stream_links, link.id, owner, attempts=stream_links.c.attempts - 1)
 
 
 def link_succeeded(conn: Connection, link: Link, owner: str, *, started_at: datetime,

@@ -45,6 +45,7 @@ class CaptureRow(TypedDict):
     bytes: int
     audio_sha256: str | None
     audio_path: str | None
+    audio_host: str | None
     icy_title: str | None
     burst_seconds: float | None
     outcome: str
@@ -83,6 +84,7 @@ class CaptureFacts:
     codec: str | None = None
     icy_title: str | None = None
     audio_path: str | None = None
+    audio_host: str | None = None  # the host that keeps the file at audio_path
     seconds: float | None = None
     burst_seconds: float | None = None  # started_at is this much before the first byte arrived
 
@@ -133,6 +135,7 @@ def capture_row(facts: CaptureFacts, heard: Heard) -> CaptureRow:
         "bytes": len(facts.audio),
         "audio_sha256": facts.audio_sha256,
         "audio_path": facts.audio_path,
+        "audio_host": facts.audio_host,
         "icy_title": facts.icy_title,
         "burst_seconds": facts.burst_seconds,
         "outcome": heard.outcome,

@@ -73,6 +73,7 @@ class ScanSettings:
     station_ids: tuple[int, ...] | None = None
     operator_email: str | None = None
     recognition_cache_mb: int = 0
+    host_name: str | None = None  # kept on each snippet capture: the host whose var/ holds its audio
     fallback: FallbackSettings | None = None
 
     @property

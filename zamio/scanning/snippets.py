@@ -161,13 +161,20 @@ def audio_candidates(sidecar: Path) -> list[Path]:
 
 
 def read_sidecar(path: Path) -> Sidecar:
-    """Given a side-car file, return its fields; raise BadSnippet naming what is wrong."""
+    """Given a side-car file, return its fields; raise BadSnippet naming what is wrong.
+
+    The file is UTF-8 JSON (a byte-order mark is allowed); a key given twice, a text field
+    holding a NUL or an unpaired surrogate (which no database column holds) and a document
+    nested too deeply to read are refused like any other bad side-car."""
     try:
         if path.stat().st_size > MAX_SIDECAR_BYTES:
             raise BadSnippet(f"{path.name} is larger than {MAX_SIDECAR_BYTES} bytes", "bad_sidecar")
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = json.loads(path.read_text("utf-8-sig"), object_pairs_hook=_unique_keys)
+    except (OSError, UnicodeDecodeError, ValueError) as error:  # JSONDecodeError, a number too long, a key twice
         raise BadSnippet(f"{path.name} is not a readable JSON side-car ({error})", "bad_sidecar") from None
+    except RecursionError:
+        raise BadSnippet(f"{path.name} is not a readable JSON side-car (it is nested too deeply)",
+                         "bad_sidecar") from None
     if not isinstance(document, dict):
         raise BadSnippet(f"{path.name} must hold a JSON object", "bad_sidecar")
     station_ref, chunk_id = (_text_field(document, path, name) for name in ("station_ref", "chunk_id"))
@@ -176,12 +183,33 @@ def read_sidecar(path: Path) -> Sidecar:
     return Sidecar(station_ref, chunk_id, _started_at(document, path))
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object's members as a dict; raise ValueError naming a key given twice (which one is meant?)."""
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"{key!r} is given twice; keep the one meant")
+        document[key] = value
+    return document
+
+
 def _text_field(document: dict, path: Path, name: str) -> str:
     value = document.get(name)
     if not isinstance(value, str) or not value.strip():
         raise BadSnippet(f"{path.name}: {name} is missing or empty; the side-car needs station_ref, "
                          "chunk_id and started_at", "bad_sidecar")
+    if "\x00" in value or not _encodable(value):
+        raise BadSnippet(f"{path.name}: {name} holds a NUL character or an unpaired surrogate escape (\\ud800), "
+                         "which no text field can hold; write it without", "bad_sidecar")
     return value.strip()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _started_at(document: dict, path: Path) -> datetime:
@@ -290,11 +318,15 @@ def file_away(snippet: Snippet, target: Path, data: bytes) -> None:
     (or changed since it was read) must not become, or alter, the evidence."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, target)
+    try:
+        with open(partial, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:  # a full disk, or a run told to stop at once: no half-written file is left
+        partial.unlink(missing_ok=True)
+        raise
     for path in snippet.files:
         path.unlink(missing_ok=True)  # a symlink goes, never the file it points to
 

@@ -8,7 +8,9 @@ audio need, all within the time and byte caps.
 Early stops: when the stream closes, resets, stalls or runs out of time after at least
 ``CaptureLimits.min_seconds`` of audio, the capture is returned with ``partial=True``
 (a short window still identifies a song, and the scan records how much it got); with
-less, the matching error is raised.
+less, the matching error is raised.  So it is when the run is asked to stop
+(``should_stop``): the capture ends within ``STOP_POLL_SECONDS``, as a partial capture
+when it has ``min_seconds`` of audio, else with CaptureStopped (no fault of the stream).
 """
 
 from __future__ import annotations
@@ -16,18 +18,26 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from zamio.streams import http
 from zamio.streams.duration import measure_seconds
-from zamio.streams.errors import RedirectLoop, StreamEnded, StreamError, StreamNotAudio, StreamTimeout
+from zamio.streams.errors import (
+    CaptureStopped,
+    RedirectLoop,
+    StreamEnded,
+    StreamError,
+    StreamNotAudio,
+    StreamTimeout,
+)
 from zamio.streams.formats import Sniff, codec_from_content_type, id3_length, looks_like_text, media_type, sniff
 from zamio.streams.hls import capture_hls
 from zamio.streams.icy import IcyDemuxer, parse_metaint
 from zamio.streams.model import MAX_BURST_SECONDS, Capture, CaptureLimits
 from zamio.streams.playlists import MAX_PLAYLIST_BYTES, body_kind, declared_kind, is_hls, playlist_entries
-from zamio.streams.safety import Deadline
+from zamio.streams.safety import Deadline, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,7 @@ TEXT_KINDS = {"html": "an HTML page", "json": "JSON", "text": "text"}
 MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,60}")  # a declared type, named as such
 
 
-def capture(url: str, limits: CaptureLimits) -> Capture:
+def capture(url: str, limits: CaptureLimits, should_stop: Callable[[], bool] | None = None) -> Capture:
     """Given a stream link and limits, return a Capture of about ``limits.seconds`` of audio.
 
     Raise a :class:`~zamio.streams.errors.StreamError` subclass: StreamRefused,
@@ -48,9 +58,12 @@ def capture(url: str, limits: CaptureLimits) -> Capture:
     StreamUnsupported, StreamTooLarge, StreamEnded or RedirectLoop.  Every connect,
     read and HLS wait is cut to the time left of ``limits.total_timeout`` (host name
     resolution excepted: the system resolver's own timeout applies to it), and no more
-    than ``limits.max_bytes`` of body are read per response.
+    than ``limits.max_bytes`` of body are read per response.  Once ``should_stop()`` is
+    true the capture ends: a partial Capture with at least ``limits.min_seconds`` of
+    audio, else CaptureStopped (which is no StreamError).
     """
-    deadline = Deadline(limits.total_timeout)
+    deadline = Deadline(limits.total_timeout, should_stop)
+    deadline.check_stop(f"capturing {redact_url(url)}")
     return _capture_url(url, limits, deadline, visited=set(), depth=0)
 
 
@@ -200,9 +213,9 @@ def live_start(first_byte_at: datetime, last_byte_at: datetime, audio_seconds: f
 
 
 def _fill(response: http.Response, demuxer: IcyDemuxer | None, audio: bytearray,
-          target: int, limits: CaptureLimits) -> StreamError | None:
+          target: int, limits: CaptureLimits) -> StreamError | CaptureStopped | None:
     """Append audio until ``target`` bytes or the byte cap; return the error that stopped
-    it early (end of stream, reset, timeout), or None."""
+    it early (end of stream, reset, timeout, the run's stop), or None."""
     try:
         while len(audio) < target and response.body_bytes < limits.max_bytes:
             data = response.read(min(http.RECV_BYTES, target - len(audio),
@@ -210,7 +223,7 @@ def _fill(response: http.Response, demuxer: IcyDemuxer | None, audio: bytearray,
             if not data:
                 return _ended(response)
             audio += demuxer.feed(data) if demuxer else data
-    except StreamTimeout as exc:
+    except (StreamTimeout, CaptureStopped) as exc:
         return exc
     return None
 

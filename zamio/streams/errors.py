@@ -1,14 +1,15 @@
 """Typed errors of stream capture.
 
-Every error is an :class:`~zamio.runtime.errors.ItemError`: a dead or misbehaving stream is a
-problem of one stream link, recorded on it with ``reason``, and the scan carries on with
-the other stations.  Messages name the URL with its credentials removed
+Every :class:`StreamError` is an :class:`~zamio.runtime.errors.ItemError`: a dead or
+misbehaving stream is a problem of one stream link, recorded on it with ``reason``, and the
+scan carries on with the other stations.  :class:`CaptureStopped` is none: the run was
+asked to stop, which is no fault of the stream.  Messages name the URL with its credentials removed
 (:func:`zamio.streams.safety.redact_url`) and say what to check.
 """
 
 from __future__ import annotations
 
-from zamio.runtime.errors import ItemError
+from zamio.runtime.errors import ItemError, TemporaryFailure
 
 
 class StreamError(ItemError):
@@ -81,3 +82,9 @@ class RedirectLoop(StreamError):
     """
 
     reason = "redirect_loop"
+
+
+class CaptureStopped(TemporaryFailure):
+    """The run was asked to stop while the capture was under way, before it had the least
+    audio worth keeping (``CaptureLimits.min_seconds``).  Not the stream's fault: the link
+    is scanned by a later run."""

@@ -6,11 +6,18 @@ an ``#EXT-X-MAP`` init section).  A live playlist (no ``#EXT-X-ENDLIST``) is rel
 as RFC 8216 section 6.3.4 asks - not before the target duration after a change, half of
 it when unchanged - until enough seconds are collected or time runs out.  The capture
 starts from the newest segments that cover the wanted window, so a live station gives
-its most recent audio at once.
+its most recent audio at once.  When the run is asked to stop, the capture ends with the
+segments it has (a partial capture, or CaptureStopped with less than ``min_seconds``).
+
+A playlist is read in one pass over its lines (CR, LF or CRLF), so even the largest one
+allowed takes no time.  A tag whose number is not one (``#EXTINF:ten``, a negative or
+infinite duration, a target duration of zero) or a URI that cannot be resolved refuses
+the playlist with ``StreamNotAudio`` (reason ``bad_playlist``) naming the line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -18,13 +25,23 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from zamio.streams import http
-from zamio.streams.errors import StreamEnded, StreamNotAudio, StreamTimeout, StreamTooLarge, StreamUnsupported
+from zamio.streams.errors import (
+    CaptureStopped,
+    StreamEnded,
+    StreamNotAudio,
+    StreamTimeout,
+    StreamTooLarge,
+    StreamUnsupported,
+)
 from zamio.streams.formats import media_type, sniff, strip_id3
 from zamio.streams.model import CaptureLimits
-from zamio.streams.playlists import MAX_PLAYLIST_BYTES, decode_text
+from zamio.streams.playlists import MAX_PLAYLIST_BYTES, decode_text, text_lines
 from zamio.streams.safety import Deadline, redact_url
 
-ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
+# A name starts where no name character stands before it, so a long run of name characters is scanned once.
+ATTRIBUTE = re.compile(r'(?<![A-Z0-9-])([A-Z0-9-]++)=("[^"]*"|[^,]*)')
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+MAX_DIGITS = 18  # a bandwidth or a sequence number beyond a 64-bit integer is no real one
 AUDIO_CODECS = ("mp4a", "mp3", "ac-3", "ec-3", "opus", "flac")
 DEFAULT_TARGET_SECONDS = 10.0  # when a playlist omits #EXT-X-TARGETDURATION
 MAX_NESTED_PLAYLISTS = 2  # master -> media (one spare for a master of masters)
@@ -71,58 +88,106 @@ def attributes(line: str) -> dict[str, str]:
     return {key: value.strip('"') for key, value in ATTRIBUTE.findall(rest)}
 
 
+def _refused(base_url: str, number: int, problem: str) -> StreamNotAudio:
+    return StreamNotAudio(f"HLS playlist {redact_url(base_url)} line {number}: {problem}; check the stream link",
+                          reason="bad_playlist")
+
+
+def _shown(value: str) -> str:
+    """A value quoted in a message, cut short: a hostile playlist may hold a line of any length."""
+    return repr(value if len(value) <= 60 else f"{value[:60]}…")
+
+
+def _uri(base_url: str, uri: str, number: int) -> str:
+    """A URI of the playlist on line ``number`` made absolute; refused when it cannot be."""
+    try:
+        return urljoin(base_url, uri)
+    except ValueError as error:
+        raise _refused(base_url, number, f"the URI {_shown(uri)} is malformed ({error})") from None
+
+
+def _whole(base_url: str, number: int, tag: str, value: str) -> int:
+    """A tag's value that must be a whole number (a bandwidth, a sequence number)."""
+    if not WHOLE_NUMBER.fullmatch(value) or len(value) > MAX_DIGITS:
+        raise _refused(base_url, number, f"{tag} {_shown(value)} is not a whole number of at most {MAX_DIGITS} digits")
+    return int(value)
+
+
+def _seconds(base_url: str, number: int, tag: str, value: str, *, positive: bool) -> float:
+    """A tag's value that must be a duration in seconds: finite, not negative (above zero if ``positive``)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+        raise _refused(base_url, number, f"{tag} {_shown(value)} is not a duration in seconds"
+                                         f"{' above zero' if positive else ''}")
+    return seconds
+
+
 def choose_variant(text: str, base_url: str) -> tuple[str, int | None]:
     """Given a master playlist, return (URL, bandwidth in b/s) of the variant to read:
     the lowest-bandwidth audio-only variant, else an audio rendition, else the lowest
-    bandwidth variant.  Raise StreamNotAudio if the playlist lists none."""
-    lines = [line.strip() for line in text.splitlines()]
-    variants, renditions = [], []
-    for i, line in enumerate(lines):
+    bandwidth variant (the first written among equals).  Raise StreamNotAudio if the playlist lists none, or if a
+    variant's bandwidth or a URI cannot be read (naming the line)."""
+    variants: list[tuple[bool, int, str]] = []
+    renditions: list[str] = []
+    waiting: list[tuple[bool, int]] = []  # variants whose URI is on the next line that is not a tag
+    for number, raw in enumerate(text_lines(text), 1):
+        line = raw.strip()
         if line.startswith("#EXT-X-STREAM-INF"):
             attrs = attributes(line)
-            uri = next((nxt for nxt in lines[i + 1:] if nxt and not nxt.startswith("#")), None)
-            if uri:
-                codecs = [c.strip().lower() for c in attrs.get("CODECS", "").split(",")
-                          if c.strip()]
-                audio_only = bool(codecs) and all(c.startswith(AUDIO_CODECS) for c in codecs)
-                variants.append((not audio_only, int(attrs.get("BANDWIDTH", "0") or 0), uri))
+            codecs = [c.strip().lower() for c in attrs.get("CODECS", "").split(",") if c.strip()]
+            audio_only = bool(codecs) and all(c.startswith(AUDIO_CODECS) for c in codecs)
+            bandwidth = attrs.get("BANDWIDTH", "") or "0"
+            waiting.append((not audio_only, _whole(base_url, number, "BANDWIDTH", bandwidth)))
         elif line.startswith("#EXT-X-MEDIA") and attributes(line).get("TYPE") == "AUDIO":
             if attributes(line).get("URI"):
-                renditions.append(attributes(line)["URI"])
-    audio_variants = sorted(v for v in variants if not v[0])
+                renditions.append(_uri(base_url, attributes(line)["URI"], number))
+        elif line and not line.startswith("#") and waiting:
+            uri = _uri(base_url, line, number)
+            variants += [(video, bandwidth, uri) for video, bandwidth in waiting]
+            waiting = []
+    audio_variants = [v for v in variants if not v[0]]
     if audio_variants:
-        return urljoin(base_url, audio_variants[0][2]), audio_variants[0][1] or None
+        cheapest = min(audio_variants, key=lambda v: v[1])  # the first written among equals
+        return cheapest[2], cheapest[1] or None
     if renditions:
-        return urljoin(base_url, renditions[0]), None
+        return renditions[0], None
     if variants:
         best = min(variants, key=lambda v: v[1])
-        return urljoin(base_url, best[2]), best[1] or None
+        return best[2], best[1] or None
     raise StreamNotAudio(f"HLS playlist {redact_url(base_url)} lists no variant; "
                          "check the stream link")
 
 
 def parse_media(text: str, base_url: str) -> MediaPlaylist:
-    """Given a media playlist, return its target duration, segments and flags."""
+    """Given a media playlist, return its target duration, segments and flags.  Raise
+    StreamNotAudio naming the line if a duration or sequence number is not one, or a URI
+    cannot be resolved."""
     playlist = MediaPlaylist(target_seconds=DEFAULT_TARGET_SECONDS)
     sequence, duration = 0, None
-    for raw in text.splitlines():
+    for number, raw in enumerate(text_lines(text), 1):
         line = raw.strip()
         if line.startswith("#EXT-X-TARGETDURATION:"):
-            playlist.target_seconds = float(line.split(":", 1)[1] or DEFAULT_TARGET_SECONDS)
+            value = line.split(":", 1)[1].strip()
+            playlist.target_seconds = (_seconds(base_url, number, "#EXT-X-TARGETDURATION", value, positive=True)
+                                       if value else DEFAULT_TARGET_SECONDS)
         elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            sequence = int(line.split(":", 1)[1])
+            sequence = _whole(base_url, number, "#EXT-X-MEDIA-SEQUENCE", line.split(":", 1)[1].strip())
         elif line.startswith("#EXTINF:"):
-            duration = float(line.split(":", 1)[1].split(",", 1)[0] or 0)
+            value = line.split(":", 1)[1].split(",", 1)[0].strip()
+            duration = _seconds(base_url, number, "#EXTINF", value, positive=False) if value else 0.0
         elif line.startswith("#EXT-X-ENDLIST"):
             playlist.ended = True
         elif line.startswith("#EXT-X-MAP"):
-            playlist.map_url = urljoin(base_url, attributes(line).get("URI", ""))
+            playlist.map_url = _uri(base_url, attributes(line).get("URI", ""), number)
         elif line.startswith("#EXT-X-KEY"):
             method = attributes(line).get("METHOD", "NONE")
             playlist.encryption = None if method == "NONE" else method
         elif line and not line.startswith("#"):
             seconds = duration if duration is not None else playlist.target_seconds
-            playlist.segments.append(Segment(sequence, urljoin(base_url, line), seconds))
+            playlist.segments.append(Segment(sequence, _uri(base_url, line, number), seconds))
             sequence, duration = sequence + 1, None
     return playlist
 
@@ -193,15 +258,19 @@ def capture_hls(url: str, body: bytes, limits: CaptureLimits, deadline: Deadline
     pending = newest_covering(playlist.segments, limits.seconds)
     while True:
         state.collect(pending)
-        if state.done or playlist.ended:
+        if state.done or playlist.ended or state.stopped:
             break
         interval = playlist.target_seconds if pending else playlist.target_seconds / 2
         wait = max(0.0, loaded_at + interval - time.monotonic())
         if deadline.remaining() <= wait:
             break
-        time.sleep(wait)
-        loaded_at = time.monotonic()
-        media_url, text, _, _ = reader.fetch(media_url, MAX_PLAYLIST_BYTES, "HLS playlist")
+        try:
+            deadline.sleep(wait, f"waiting for {redact_url(media_url)}")
+            loaded_at = time.monotonic()
+            media_url, text, _, _ = reader.fetch(media_url, MAX_PLAYLIST_BYTES, "HLS playlist")
+        except CaptureStopped as stopped:
+            state.stopped = stopped
+            break
         playlist = parse_media(decode_text(text), media_url)
         pending = [s for s in playlist.segments if s.sequence > state.last_sequence]
     return state.result(media_url, bandwidth, ended=playlist.ended)
@@ -221,6 +290,7 @@ class _Collector:
         self.content_type: str | None = None
         self.codec: str | None = None
         self.done = False
+        self.stopped: CaptureStopped | None = None  # the run was asked to stop
 
     def add_init(self, init: bytes) -> None:
         self.parts.append(init)
@@ -241,6 +311,9 @@ class _Collector:
                 return
             except StreamTimeout:
                 return  # out of time: result() decides between partial and timeout
+            except CaptureStopped as stopped:
+                self.stopped = stopped  # result() decides between partial and stopped
+                return
             self._add(strip_id3(data), segment, first_at, content_type)
 
     def _add(self, data: bytes, segment: Segment, first_at: datetime | None,
@@ -259,9 +332,12 @@ class _Collector:
         self.done = self.seconds >= self.limits.seconds
 
     def result(self, media_url: str, bandwidth: int | None, ended: bool) -> HlsCapture:
-        """Return the capture; raise StreamEnded (finished playlist) or StreamTimeout
-        (live playlist, time ran out) if less than ``min_seconds`` arrived."""
+        """Return the capture; raise CaptureStopped (the run was asked to stop), StreamEnded
+        (finished playlist) or StreamTimeout (live playlist, time ran out) if less than
+        ``min_seconds`` arrived."""
         if self.started_at is None or self.seconds < self.limits.min_seconds:
+            if self.stopped is not None:
+                raise self.stopped
             got = (f"HLS stream {redact_url(media_url)} gave {self.seconds:.1f} s of audio, "
                    f"less than {self.limits.min_seconds:g} s")
             if ended:

@@ -6,14 +6,23 @@ timeout, the total deadline and the byte cap.  This client sends one GET per
 connection (``Connection: close``), understands ``HTTP/1.x`` and ``ICY`` status lines,
 chunked and length-delimited bodies, and follows redirects with every hop checked by
 :mod:`zamio.streams.safety`.
+
+No wait is longer than ``STOP_POLL_SECONDS``: connecting, the TLS handshake and every
+read are done in slices, and between two slices the capture's :class:`Deadline` says
+whether the run was asked to stop (CaptureStopped).  Host name resolution is the one
+wait outside: the system resolver's own timeout bounds it.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
+import os
 import re
+import select
 import socket
 import ssl
+import time
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -27,7 +36,14 @@ from zamio.streams.errors import (
     StreamTooLarge,
 )
 from zamio.streams.model import CaptureLimits
-from zamio.streams.safety import Deadline, Target, parse_target, resolve_checked
+from zamio.streams.safety import (
+    STOP_POLL_SECONDS,
+    Deadline,
+    SocketAddress,
+    Target,
+    parse_target,
+    resolve_checked,
+)
 
 USER_AGENT = "zamio-monitor/1.0"
 MAX_HEADER_BYTES = 32 * 1024  # a real server sends under 2 KiB of headers
@@ -35,6 +51,7 @@ MAX_LINE_BYTES = 1024  # chunk-size lines
 RECV_BYTES = 65536
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 STATUS_LINE = re.compile(rb"^(HTTP/\d(?:\.\d)?|ICY)\s+(\d{3})(?:\s+(.*))?$")
+CONNECTING = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK, errno.EINTR})
 
 
 class Connection:
@@ -55,23 +72,30 @@ class Connection:
     def fill(self) -> bool:
         """Receive more bytes into the buffer; return False at end of stream.
 
-        Raise StreamTimeout (``timeout_read`` or ``timeout_total``) when no byte comes.
+        Raise StreamTimeout (``timeout_read`` or ``timeout_total``) when no byte comes,
+        CaptureStopped when the run is asked to stop meanwhile.
         """
         if self.eof:
             return False
-        remaining = self.deadline.remaining()
-        if remaining <= 0:
-            self.deadline.check(f"reading {self.target.redacted}")
-        self.sock.settimeout(min(self.limits.read_timeout, remaining))
-        try:
-            data = self.sock.recv(RECV_BYTES)
-        except TimeoutError:
-            self.deadline.check(f"reading {self.target.redacted}")
-            raise StreamTimeout(f"{self.target.redacted} sent nothing for "
-                                f"{self.limits.read_timeout:g} s; the stream is stalled",
-                                reason="timeout_read") from None
-        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLError):
-            data, self.reset = b"", True
+        what = f"reading {self.target.redacted}"
+        idle_until = time.monotonic() + self.limits.read_timeout
+        while True:
+            self.deadline.check_stop(what)
+            self.deadline.check(what)
+            idle = idle_until - time.monotonic()
+            if idle <= 0:
+                raise StreamTimeout(f"{self.target.redacted} sent nothing for "
+                                    f"{self.limits.read_timeout:g} s; the stream is stalled",
+                                    reason="timeout_read")
+            self.sock.settimeout(max(0.001, min(idle, self.deadline.remaining(), STOP_POLL_SECONDS)))
+            try:
+                data = self.sock.recv(RECV_BYTES)
+                break
+            except TimeoutError:
+                continue
+            except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLError):
+                data, self.reset = b"", True
+                break
         if not data:
             self.eof = True
             return False
@@ -209,14 +233,17 @@ def connect(target: Target, limits: CaptureLimits, deadline: Deadline) -> socket
     for family, sockaddr in addresses:
         deadline.check(f"connecting to {target.redacted}")
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(min(limits.connect_timeout, deadline.remaining()))
         try:
-            sock.connect(sockaddr)
-            return _wrap_tls(sock, target) if target.scheme == "https" else sock
+            _connect_socket(sock, sockaddr, target, limits, deadline)
         except TimeoutError:
             timed_out = True
         except OSError as exc:
             last_error = exc.strerror or str(exc)
+        except BaseException:
+            sock.close()
+            raise
+        else:
+            return _wrap_tls(sock, target, limits, deadline) if target.scheme == "https" else sock
         sock.close()
     if timed_out:
         raise StreamTimeout(f"connecting to {target.redacted} took longer than "
@@ -226,15 +253,52 @@ def connect(target: Target, limits: CaptureLimits, deadline: Deadline) -> socket
                               "check that the server is up and the port is right")
 
 
-def _wrap_tls(sock: socket.socket, target: Target) -> socket.socket:
+def _connect_socket(sock: socket.socket, sockaddr: SocketAddress, target: Target, limits: CaptureLimits,
+                    deadline: Deadline) -> None:
+    """Connect ``sock`` within the connect timeout, in slices (CaptureStopped on a stop);
+    raise TimeoutError or OSError as ``socket.connect`` does."""
+    until = time.monotonic() + min(limits.connect_timeout, deadline.remaining())
+    sock.setblocking(False)
+    code = sock.connect_ex(sockaddr)
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    while code in CONNECTING:
+        deadline.check_stop(f"connecting to {target.redacted}")
+        left = until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"connecting to {target.redacted} timed out")
+        if poller.poll(max(1, round(min(left, STOP_POLL_SECONDS) * 1000))):
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
+
+
+def _wrap_tls(sock: socket.socket, target: Target, limits: CaptureLimits, deadline: Deadline) -> socket.socket:
+    """Make the TLS handshake within the connect timeout, in slices (CaptureStopped on a stop)."""
+    until = time.monotonic() + min(limits.connect_timeout, deadline.remaining())
     context = ssl.create_default_context()
+    tls: ssl.SSLSocket | None = None
     try:
-        return context.wrap_socket(sock, server_hostname=target.host)
+        tls = context.wrap_socket(sock, server_hostname=target.host, do_handshake_on_connect=False)
+        while True:
+            deadline.check_stop(f"connecting to {target.redacted}")
+            left = until - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the handshake took longer than the connect timeout")
+            tls.settimeout(min(left, STOP_POLL_SECONDS))
+            try:
+                tls.do_handshake()
+                return tls
+            except TimeoutError:
+                continue
     except (TimeoutError, ssl.SSLError, OSError) as exc:
-        sock.close()
+        (tls or sock).close()
         raise StreamConnectFailed(f"TLS handshake with {target.redacted} failed ({exc}); "
                                   "check the certificate or use the station's other link"
                                   ) from None
+    except BaseException:
+        (tls or sock).close()
+        raise
 
 
 def request_bytes(target: Target, icy: bool) -> bytes:

@@ -3,6 +3,12 @@
 A station link often names a playlist rather than the stream itself, sometimes nested
 (a ``.pls`` pointing at an ``.m3u8``).  HLS playlists are ``.m3u8`` files with
 ``#EXT-X-`` tags and are handed to :mod:`zamio.streams.hls`.
+
+A playlist comes from a third party's server, so it is read line by line in one pass
+(its size is capped, and no pattern here backtracks across a line): lines end at CR, LF
+or CRLF only, never at the other characters ``str.splitlines`` breaks on, which a URL
+may hold.  An entry that cannot be resolved against the playlist's URL (``http://[x``)
+is kept as written: the capture refuses it naming it, and tries the next.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ PLAYLIST_TYPES = {
     "audio/x-mpequrl": "m3u",
 }
 PLAYLIST_EXTENSIONS = {".pls": "pls", ".m3u": "m3u", ".m3u8": "m3u"}
-PLS_ENTRY = re.compile(r"^\s*File(\d+)\s*=\s*(\S.*?)\s*$", re.M)
+PLS_ENTRY = re.compile(r"File([0-9]+)\s*=(.*)", re.S)  # matched against one stripped line
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 URL_LINE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
@@ -59,16 +66,36 @@ def decode_text(body: bytes) -> str:
         return body.decode("latin-1")
 
 
+def text_lines(text: str) -> list[str]:
+    """Given a playlist text, return its lines, split at CR, LF and CRLF only."""
+    return LINE_BREAK.split(text)
+
+
 def parse_pls(text: str) -> list[str]:
-    """Given a ``.pls`` text, return its ``FileN=`` entries in N order."""
-    numbered = sorted((int(number), url) for number, url in PLS_ENTRY.findall(text))
-    return [url for _, url in numbered]
+    """Given a ``.pls`` text, return its non-empty ``FileN=`` entries in N order."""
+    numbered = []
+    for line in text_lines(text):
+        match = PLS_ENTRY.fullmatch(line.strip())
+        if match and match.group(2).strip():
+            digits = match.group(1).lstrip("0")
+            # N compared as digits: int() refuses a number of more than 4300 digits.
+            numbered.append((len(digits), digits, match.group(2).strip()))
+    return [url for _, _, url in sorted(numbered)]
 
 
 def parse_m3u(text: str) -> list[str]:
     """Given an ``.m3u`` text, return its entries (non-comment, non-empty lines)."""
-    return [line.strip() for line in text.splitlines()
+    return [line.strip() for line in text_lines(text)
             if line.strip() and not line.strip().startswith("#")]
+
+
+def resolve(base_url: str, entry: str) -> str:
+    """Given a playlist's URL and one of its entries, return the entry made absolute, or as written
+    when it cannot be (a malformed host such as ``http://[x``: reading it then refuses it, naming it)."""
+    try:
+        return urljoin(base_url, entry)
+    except ValueError:
+        return entry
 
 
 def playlist_entries(kind: str, body: bytes, base_url: str) -> list[str]:
@@ -76,7 +103,7 @@ def playlist_entries(kind: str, body: bytes, base_url: str) -> list[str]:
     (relative entries resolved against ``base_url``), at most MAX_PLAYLIST_ENTRIES."""
     text = decode_text(body)
     entries = parse_pls(text) if kind == "pls" else parse_m3u(text)
-    return [urljoin(base_url, entry) for entry in entries][:MAX_PLAYLIST_ENTRIES]
+    return [resolve(base_url, entry) for entry in entries[:MAX_PLAYLIST_ENTRIES]]
 
 
 def is_hls(body: bytes) -> bool:

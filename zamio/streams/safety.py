@@ -17,13 +17,17 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
-from zamio.streams.errors import StreamConnectFailed, StreamRefused, StreamTimeout
+from zamio.streams.errors import CaptureStopped, StreamConnectFailed, StreamRefused, StreamTimeout
 
 ALLOWED_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The longest a capture waits (to connect, for the next bytes, between HLS playlist loads)
+#: before it looks again whether the run was asked to stop.
+STOP_POLL_SECONDS = 0.25
 
 
 def redact_url(url: str) -> str:
@@ -197,11 +201,14 @@ def resolve_checked(target: Target, allow_private: bool) -> list[tuple[socket.Ad
 
 
 class Deadline:
-    """A wall-clock budget measured on the monotonic clock, in seconds."""
+    """A capture's wall-clock budget measured on the monotonic clock, in seconds, and the
+    run's stop request: ``should_stop()`` true ends the capture whatever time is left
+    (every wait looks at it at least every ``STOP_POLL_SECONDS``)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, should_stop: Callable[[], bool] | None = None) -> None:
         self.seconds = seconds
         self._end = time.monotonic() + seconds
+        self._should_stop = should_stop
 
     def remaining(self) -> float:
         """Return the seconds left (never negative)."""
@@ -217,3 +224,23 @@ class Deadline:
             raise StreamTimeout(f"{what}: the capture exceeded its total time limit of "
                                 f"{self.seconds:g} s; the stream is too slow or stalled",
                                 reason="timeout_total")
+
+    def stop_requested(self) -> bool:
+        """Return True once the run has been asked to stop."""
+        return self._should_stop is not None and self._should_stop()
+
+    def check_stop(self, what: str) -> None:
+        """Raise CaptureStopped naming ``what`` if the run has been asked to stop."""
+        if self.stop_requested():
+            raise CaptureStopped(f"{what}: the run was asked to stop")
+
+    def sleep(self, seconds: float, what: str) -> None:
+        """Wait ``seconds`` (no longer than the budget left); raise CaptureStopped naming
+        ``what`` as soon as the run is asked to stop."""
+        end = time.monotonic() + min(seconds, self.remaining())
+        while True:
+            self.check_stop(what)
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, STOP_POLL_SECONDS))

@@ -43,6 +43,7 @@ email_outbox = Table(
     Column("message_id", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("attachments", Text),  # JSON: [{filename, content_type, path, size, sha256}] (sql/0023); empty: none
 )
 Index("ix_email_outbox_status", email_outbox.c.status, email_outbox.c.next_attempt_at)
 
@@ -62,8 +63,10 @@ job_runs = Table(
     Column("items_failed", Integer, nullable=False, server_default="0"),
     Column("items_skipped", Integer, nullable=False, server_default="0"),
     Column("error", Text),
+    Column("started_by", Text, nullable=False, server_default="schedule"),  # schedule | manual (sql/0021)
 )
 Index("ix_job_runs_job_started", job_runs.c.job, job_runs.c.started_at)
+Index("ix_job_runs_job_started_by", job_runs.c.job, job_runs.c.started_by, job_runs.c.started_at)
 
 audit_log = Table(
     "audit_log",
@@ -76,8 +79,13 @@ audit_log = Table(
     Column("entity", Text, nullable=False),
     Column("entity_id", Text),
     Column("details", Text),
+    # sql/0020: why, and the state before and after (JSON text); written by zamio.db.audit only, append-only.
+    Column("reason", Text),  # required of every entry zamio writes; empty only on rows written before 0020
+    Column("before_json", Text),
+    Column("after_json", Text),
 )
 Index("ix_audit_log_entity", audit_log.c.entity, audit_log.c.entity_id)
+Index("ix_audit_log_at", audit_log.c.at)
 Index("ix_job_runs_started", job_runs.c.started_at)
 Index("ix_email_outbox_sent", email_outbox.c.sent_at)
 

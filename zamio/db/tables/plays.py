@@ -5,7 +5,8 @@
 ``duplicate_of`` naming that play, never priced) or ``superseded`` (no longer current:
 replaced by a new version or withdrawn; ledger lines it had are reversed).  At most one
 final play per airing (zamio.playlogs.billing).  Rows are never deleted and a final row's facts are never edited: only
-``status``, ``superseded_at`` and ``duplicate_of`` change when it stops being current.
+``status``, ``superseded_at``, ``duplicate_of`` and, for a correction by hand, ``corrected_by_id`` change when it
+stops being current.
 See docs/playlogs.md.
 """
 
@@ -33,7 +34,7 @@ play_logs = Table(
     Column("title", Text),
     Column("artist", Text),
     Column("category", Text, nullable=False, server_default="music"),
-    Column("source", Text, nullable=False),  # local | acrcloud | imported
+    Column("source", Text, nullable=False),  # local | acrcloud | imported | manual (added by hand)
     Column("started_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=False),
     Column("duration_seconds", Float, nullable=False),
@@ -56,6 +57,10 @@ play_logs = Table(
     Column("speed", Float),  # detected plays: measured playback speed
     ref("duplicate_of", "play_logs"),  # a duplicate: the play billing its airing
     Column("superseded_at", UTCDateTime),
+    # Corrections by hand (sql/0020, zamio.playlogs.corrections): the audit entry of the correction that wrote
+    # this version, and of the one that replaced or voided it.  Plays with either are left alone by the converter.
+    ref("correction_id", "audit_log"),
+    ref("corrected_by_id", "audit_log"),
     UniqueConstraint("play_key", "version"),
 )
 Index("ix_play_logs_station_started", play_logs.c.station_id, play_logs.c.started_at)
@@ -74,6 +79,11 @@ Index(
 # second final play of one airing (sql/0015: an exclusion constraint on PostgreSQL, triggers on SQLite).
 Index("ix_play_logs_duplicate_of", play_logs.c.duplicate_of,
       sqlite_where=text("duplicate_of IS NOT NULL"), postgresql_where=text("duplicate_of IS NOT NULL"))
+
+# The few plays corrected by hand, by station and time: what the converter must leave alone (sql/0020).
+_CORRECTED = "correction_id IS NOT NULL OR corrected_by_id IS NOT NULL"
+Index("ix_play_logs_corrected", play_logs.c.station_id, play_logs.c.started_at,
+      sqlite_where=text(_CORRECTED), postgresql_where=text(_CORRECTED))
 
 play_detections = Table(
     "play_detections",

@@ -58,6 +58,7 @@ captures = Table(
     Column("bytes", Integer, nullable=False, server_default="0"),
     Column("audio_sha256", Text),
     Column("audio_path", Text),
+    Column("audio_host", Text),  # the host whose var/ keeps the file (NULL: recorded before hosts were kept)
     Column("icy_title", Text),
     Column("outcome", Text, nullable=False),  # match | no_match | silence | error
     Column("error_reason", Text),
@@ -66,6 +67,7 @@ captures = Table(
     Column("burst_seconds", Float),  # started_at is this much before the first byte's arrival (stream captures)
 )
 Index("ix_captures_station_started", captures.c.station_id, captures.c.started_at)
+Index("ix_captures_audio_host", captures.c.audio_host, captures.c.started_at)
 
 coverage_gaps = Table(
     "coverage_gaps",

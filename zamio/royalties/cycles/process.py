@@ -17,7 +17,8 @@ recipient).  A finished cycle is never recomputed: running it again prints its
 stored totals and exits 0; ``--regenerate`` rewrites its files, byte for byte,
 once it has checked that the database still holds the inputs recorded when the
 cycle was locked (``zamio.royalties.cycles.snapshot``): if not, it names each change and
-writes nothing.  ``--dry-run`` prices, closes and prints inside a transaction that
+writes nothing, unless told to write them despite the changes, which the audit log
+records (who, why, the changes).  ``--dry-run`` prices, closes and prints inside a transaction that
 is rolled back, and writes no file.
 """
 
@@ -34,12 +35,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from zamio.db import audit
+from zamio.db.audit import UNATTRIBUTED, Who
 from zamio.db.engine import utcnow
-from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers, royalty_cycles
+from zamio.db.tables import royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
+from zamio.royalties.cycles.notices import StatementMail, queue_statement_emails
 from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.files import write_cycle_files
-from zamio.royalties.statements.write import file_stem
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.money import from_units
@@ -134,47 +137,6 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any
     return locked, found
 
 
-def _emails(conn: Connection) -> dict[tuple[str, str], str]:
-    found: dict[tuple[str, str], str] = {}
-    for kind, ref_column, table in (("contributor", contributors.c.party_ref, contributors),
-                                    ("artist", artists.c.artist_ref, artists),
-                                    ("publisher", publishers.c.publisher_ref, publishers),
-                                    ("society", partner_societies.c.code, partner_societies)):
-        for ref, email in conn.execute(select(ref_column, table.c.email).where(table.c.email.is_not(None))
-                                       .order_by(ref_column, table.c.email)):
-            found.setdefault((kind, ref), email)
-    return found
-
-
-def queue_statement_emails(conn: Connection, cycle: Row[Any], folder: Path) -> int:
-    """Given a locked cycle whose files are in ``folder``, queue ``statement_ready`` to each paid recipient with
-    an e-mail; return how many were new (a message queued before under the same key is not queued again).
-
-    Does nothing (returns 0) where ``zamio.mail`` is not installed.
-    """
-    try:
-        from zamio.mail import queue_email
-    except ImportError:
-        log.info("zamio.mail is not available: statement e-mails not queued")
-        return 0
-    emails = _emails(conn)
-    queued = 0
-    items = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle.id).order_by(
-        cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref))
-    for item in items:
-        email = emails.get((item.recipient_type, item.recipient_ref))
-        if email is None:
-            continue
-        stem = f"{file_stem(item.recipient_type, item.recipient_ref)}.{item.currency}.html"
-        context = {"cycle": cycle.name, "amount_units": item.net, "currency": item.currency,
-                   "statement": str(folder / "statements" / stem),
-                   "recipient_name": item.recipient_name or item.recipient_ref}
-        queued += bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{item.recipient_type}:"
-                                   f"{item.recipient_ref}:{item.currency}", recipient=email,
-                                   template="statement_ready", context=context))
-    return queued
-
-
 def report_lines(cycle: Row[Any], found: list[closing.Totals]) -> list[str]:
     """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
 
@@ -240,19 +202,19 @@ def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, 
         return close_cycle(conn, spec, run_id)
 
 
-def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
-    """Given a cycle just locked, write its files in ``folder``, then queue its e-mails and mark it finished;
-    return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
+def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail) -> int:
+    """Given a cycle just locked, write its files in ``folder``, then queue its e-mails (as ``mail`` says) and
+    mark it finished; return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
     with transaction(read_only=True) as conn:
         write_files(conn, cycle, folder)
-    return finish(transaction, cycle, folder)
+    return finish(transaction, cycle, folder, mail)
 
 
-def finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
-    """Given a locked cycle whose files are written in ``folder``, queue its e-mails and mark it finished, in
-    one transaction; return how many e-mails were queued now."""
+def finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail) -> int:
+    """Given a locked cycle whose files are written in ``folder``, queue its e-mails (as ``mail`` says) and mark
+    it finished, in one transaction; return how many e-mails were queued now."""
     with transaction() as conn:
-        queued = queue_statement_emails(conn, cycle, folder)
+        queued = queue_statement_emails(conn, cycle, folder, mail)
         conn.execute(update(royalty_cycles).where(royalty_cycles.c.id == cycle.id,
                                                   royalty_cycles.c.files_written_at.is_(None))
                      .values(files_written_at=utcnow()))
@@ -260,18 +222,18 @@ def finish(transaction: Transactions, cycle: Row[Any], folder: Path) -> int:
 
 
 def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progress: Progress, *, regenerate: bool,
-                 despite_changes: bool, dry_run: bool) -> None:
+                 despite_changes: bool, dry_run: bool, mail: StatementMail, who: Who | None = None) -> None:
     """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
-    report it."""
+    report it.  Files written although the inputs changed are recorded in the audit log, by ``who``."""
     if cycle.files_written_at is None:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
               "finish (files, statement e-mails): finishing it")
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
-            queued = finish(transaction, cycle, folder)
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
+            queued = finish(transaction, cycle, folder, mail)
             print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
             progress.note(f"cycle {cycle.name} finished")
     elif regenerate:
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run):
+        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
             print(f"files of locked cycle {cycle.name} regenerated in {folder}")
         progress.note(f"cycle {cycle.name} already locked")
     else:
@@ -281,16 +243,27 @@ def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progr
     print("\n".join(summary_lines(cycle)))
 
 
+DESPITE_CHANGES_REASON = "files written as locked although inputs changed since the lock"
+
+
 def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, *, despite_changes: bool,
-                  dry_run: bool) -> bool:
+                  dry_run: bool, who: Who | None = None) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
-    (not in a dry run).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as ``write_files``."""
+    (not in a dry run).  Files written despite changed inputs get an audit entry (by ``who``: the person and
+    their reason, else unattributed).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as
+    ``write_files``."""
     with transaction(read_only=True) as conn:
-        check_inputs(conn, cycle, despite_changes)
+        changes = check_inputs(conn, cycle, despite_changes)
         if not dry_run:
             write_files(conn, cycle, folder)
     if dry_run:
         print(f"dry run: the files of locked cycle {cycle.name} were not written")
+    elif changes:
+        with transaction() as conn:
+            audit.record(conn, who or Who(UNATTRIBUTED, DESPITE_CHANGES_REASON), audit.Change(
+                "cycle.files_despite_changed_inputs", "cycle", cycle.name,
+                before={"input_hash": cycle.input_hash, "locked_at": cycle.locked_at},
+                after={"changes": changes, "folder": str(folder)}))
     return not dry_run
 
 

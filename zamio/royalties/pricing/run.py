@@ -13,7 +13,8 @@ and one its lines; ``--workers`` batches at once on PostgreSQL):
    ``--from``/``--to``, station-local dates) is examined after a rate or share
    correction, except money declared non-distributable.  A play is reissued
    only if its outcome changed: its standing lines are reversed and the new
-   version booked, never updated.
+   version booked, never updated.  Such a run asked by a person is recorded in
+   the audit log (``record_recalculation``).
 
 A play whose pricing raises (its station-local date beyond the calendar, a duration that
 is not a number) is parked as ``unpriced`` with its reason and the error in its details,
@@ -39,6 +40,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Row, Select, bindparam, select
 
+from zamio.db import audit
+from zamio.db.audit import Who
 from zamio.db.engine import is_sqlite, utcnow
 from zamio.db.tables import play_logs, royalty_pricings, stations
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
@@ -293,6 +296,20 @@ def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BA
                 for future in futures:
                     future.result()
     return PricingStats.merged(stats)
+
+
+def record_recalculation(conn: Connection, who: Who, date_from: date | None, date_to: date | None,
+                         stats: PricingStats) -> int:
+    """Given who asked for a ``--recalculate`` run and why, its play dates and what it booked, record its audit
+    entry (``pricing.recalculate``); return the entry's id.  The money itself is in the ledger, version by
+    version; the entry says who moved it, why, over which dates, and how much."""
+    scope = f"{date_from or 'the first play'} to {date_to or 'the last play'}"
+    return audit.record(conn, who, audit.Change(
+        "pricing.recalculate", "royalty_pricings", scope,
+        before={"from": date_from, "to": date_to},
+        after={"reissued": dict(sorted(stats.statuses.items())), "unchanged": stats.unchanged,
+               "gross_moved": dict(sorted(stats.gross.items()))}),
+        event_key=f"pricing.recalculate:{who.run_id}" if who.run_id else None)
 
 
 YOUNG_OBJECTS_PER_COLLECTION = 100_000  # the collector's first threshold while plays are priced (default 700)

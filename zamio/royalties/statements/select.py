@@ -38,6 +38,7 @@ from sqlalchemy import (
 
 from zamio.db.tables import (
     artists,
+    audit_log,
     cycle_line_items,
     cycle_pricings,
     partner_remittances,
@@ -111,10 +112,29 @@ def _line_source(cycle_id: int, method: str, items: ItemRange
              .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
              .outerjoin(stations, stations.c.id == play_logs.c.station_id)
              .outerjoin(tracks, tracks.c.id == play_logs.c.track_id)
-             .outerjoin(artists, artists.c.id == tracks.c.artist_id))
+             .outerjoin(artists, artists.c.id == tracks.c.artist_id)
+             .outerjoin(_WROTE, _WROTE.c.id == play_logs.c.correction_id)
+             .outerjoin(_REPLACED, _REPLACED.c.id == play_logs.c.corrected_by_id))
     low, high = items
     conditions = ([item.c.id >= low] if low is not None else []) + ([item.c.id < high] if high is not None else [])
     return lines, e, dated, conditions
+
+
+_WROTE = audit_log.alias("wrote")  # the correction by hand that wrote the line's play version
+_REPLACED = audit_log.alias("replaced")  # the correction that superseded or voided it
+
+
+def _reason(e: FromClause) -> ColumnElement[Any]:
+    """A line's reason, with the reason of the correction by hand behind it (``zamio.playlogs.corrections``).
+
+    The reversal a play superseded by a correction gets (ledger reason ``superseded``) shows that
+    correction's reason; every other line of a version a correction wrote shows its reason.  Both
+    are fixed when the line is booked, so a locked cycle's files regenerate to the same bytes.
+    """
+    by_correction = case((and_(e.c.kind == "reversal", e.c.reason == "superseded"), _REPLACED.c.reason),
+                         else_=_WROTE.c.reason)
+    told = func.coalesce(e.c.reason + literal("; "), literal("")) + literal("correction: ") + by_correction
+    return case((by_correction.is_(None), e.c.reason), else_=told)
 
 
 def _file_order(e: FromClause) -> list[ColumnElement[Any]]:
@@ -143,7 +163,7 @@ def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRan
     lines, e, dated, conditions = _line_source(cycle_id, method, items)
     query = (
         select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
-               e.c.amount, e.c.currency, e.c.seconds, e.c.reason, e.c.details, play_logs.c.started_at,
+               e.c.amount, e.c.currency, e.c.seconds, _reason(e).label("reason"), e.c.details, play_logs.c.started_at,
                stations.c.name.label("station"), dated.c.play_date,
                func.coalesce(tracks.c.title, play_logs.c.title).label("title"),
                func.coalesce(artists.c.name, play_logs.c.artist).label("artist"),
@@ -163,7 +183,7 @@ def statement_fields(conn: Connection, cycle: StatementCycle, items: ItemRange =
                e.c.id, e.c.play_id, stations.c.name, func.coalesce(played_at, ""),
                func.coalesce(tracks.c.title, play_logs.c.title), func.coalesce(artists.c.name, play_logs.c.artist),
                func.coalesce(tracks.c.isrc, play_logs.c.isrc), e.c.kind, e.c.details,
-               case((dated.c.play_date < cycle.period_from, True), else_=False), e.c.reason)
+               case((dated.c.play_date < cycle.period_from, True), else_=False), _reason(e))
         .select_from(lines).where(*conditions).order_by(_sort_key(), *_file_order(e)))
     compiled = query.compile(dialect=conn.dialect)
     _read_whole_cycles(conn)

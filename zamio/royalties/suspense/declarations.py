@@ -17,6 +17,10 @@ A play is declared only when
 * a locked per-second cycle has paid that pricing: a statement has shown the
   money held (pool cycles spread fees and keep their own lines).
 
+Each batch records one audit log entry (``zamio.db.audit``, action ``suspense.declare``)
+in its own transaction: who declared, why (``--reason``, by default the limit and the day),
+the money held per play before and the account it went to after.
+
 A declared play is no longer re-examined, not even by ``--recalculate``: money
 declared non-distributable is used as the society decides, and paying a late
 claim is a decision for a person.  A play superseded later is still reversed
@@ -34,6 +38,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, select
 
+from zamio.db import audit
+from zamio.db.audit import UNATTRIBUTED, Who
 from zamio.db.engine import utcnow
 from zamio.db.tables import cycle_pricings, play_logs, royalty_cycles, royalty_pricings
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE  # the account
@@ -100,23 +106,44 @@ def declaration(row: Row[*tuple[Any, ...]], held: list[Row[Any]], as_of: date, p
     return Issue(outcome, row.version + 1, previous, NON_DISTRIBUTABLE)
 
 
+def default_reason(as_of: date, policy: Policy) -> str:
+    """Why money is declared when the person gives no reason of their own: the limit and the day."""
+    return (f"held in suspense past the {policy.years}-year non-distributable limit on {as_of} "
+            f"(last day of use {policy.last_day_of_use(as_of)})")
+
+
 def declare_batch(conn: Connection, rows: Sequence[Row[*tuple[Any, ...]]], as_of: date, policy: Policy, run_id: str,
-                  done: Declared) -> None:
-    """Given declarable pricings, book their declarations; add what was booked to ``done``."""
+                  done: Declared, who: Who | None = None) -> None:
+    """Given declarable pricings, book their declarations and their audit entry (by ``who``, else unattributed);
+    add what was booked to ``done``."""
     previous = [Previous(r.play_id, r.version, r.status, r.gross, r.outcome_hash, r.play_date, r.seconds)
                 for r in rows]
     standing = standing_lines(conn, previous)
     issues = [i for i in (declaration(r, standing.get(r.play_id, []), as_of, policy) for r in rows) if i]
-    for issue in book(conn, issues, standing, run_id, utcnow()):
+    booked = book(conn, issues, standing, run_id, utcnow())
+    for issue in booked:
         done.plays += 1
         moved = sum(line.amount for line in issue.pricing.lines)
         done.units[issue.pricing.currency] = done.units.get(issue.pricing.currency, 0) + moved
+    if booked:
+        who = who or Who(UNATTRIBUTED, default_reason(as_of, policy), run_id)
+        held = [{"play_id": i.pricing.play_id, "version": i.version - 1, "currency": i.pricing.currency,
+                 "accounts": {line.recipient_ref: line.amount for line in i.pricing.lines}} for i in booked]
+        first, last = booked[0].pricing.play_id, booked[-1].pricing.play_id
+        audit.record(conn, who, audit.Change(
+            "suspense.declare", "royalty_pricings", f"plays {first} to {last}",
+            before={"status": SUSPENSE, "plays": held},
+            after={"status": NON_DISTRIBUTABLE, "as_of": as_of, "limit_years": policy.years,
+                   "versions": {i.pricing.play_id: i.version for i in booked}}),
+            event_key=f"suspense.declare:{run_id}:{first}")
 
 
 def declare_past_limit(transaction: Transaction, run_id: str, as_of: date, policy: Policy, *,
-                       batch_size: int = BATCH_PLAYS, should_stop: Callable[[], bool] = lambda: False) -> Declared:
+                       batch_size: int = BATCH_PLAYS, should_stop: Callable[[], bool] = lambda: False,
+                       who: Who | None = None) -> Declared:
     """Given a transaction factory, a day and the policy, declare every play past the limit on that day
-    non-distributable, a batch per transaction; return what was booked."""
+    non-distributable, a batch per transaction with its audit entry (by ``who``: the person and their reason;
+    without one the entry says ``unattributed`` and gives the limit as the reason); return what was booked."""
     done = Declared()
     after = 0
     while not should_stop():
@@ -126,5 +153,5 @@ def declare_past_limit(transaction: Transaction, run_id: str, as_of: date, polic
             if not rows:
                 break
             after = rows[-1].play_id
-            declare_batch(conn, rows, as_of, policy, run_id, done)
+            declare_batch(conn, rows, as_of, policy, run_id, done, who)
     return done

@@ -1,0 +1,122 @@
+"""The audit trail: every manual change to money records who, what, why, before and after; zamio-status lists it.
+
+The world is built through the real scripts: ``import-catalog`` (Joy FM, class_a in Accra, UTC+0;
+Odo with contributors Ama Ghana 60 % and Kojo Beats 40 %) → ``import-playlogs`` (Odo 03-02 12:00
+for 200 s: 0.015 × 200 = 30,000 units; an unknown recording 03-06 12:00 for 80 s: 0.015 × 80 =
+12,000 units held in suspense) → ``calculate-royalty-distributions`` → ``process-royalty-cycle``
+2026-03.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+from tests.support import Project
+
+STATIONS = ("station_ref,name,city,region,station_class,stream_url,timezone\n"
+            "JOY,Joy FM,Accra,Greater Accra,class_a,,Africa/Accra\n")
+TRACKS = "track_ref,title,artist,audio_path\nT-ODO,Odo,Ama Ghana,\n"
+SHARES = "track_ref,name,role,share_percent\nT-ODO,Ama Ghana,composer,{ama}\nT-ODO,Kojo Beats,producer,{kojo}\n"
+PLAYS = ("station_ref,started_at,duration_seconds,track_ref,isrc\n"
+         "JOY,2026-03-02T12:00:00Z,200,T-ODO,\nJOY,2026-03-06T12:00:00Z,80,,GHXYZ2600001\n")
+RATES = ("territory,station_class,period,rate_per_second,multiplier,currency,effective_from\n"
+         "GH,class_a,regular,{rate},1.0,GHS,2027-01-01\n")
+
+
+def write(project: Project, name: str, text: str) -> str:
+    path = project.tmp_path / "input" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def run(project: Project, name: str, *args: str, code: int = 0, **env: str) -> str:
+    result = project.script(name, *args, env=project.env(**env) if env else None)
+    assert result.returncode == code, f"{name} {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def entries(project: Project, action: str) -> list:
+    return project.query("SELECT actor, entity, entity_id, reason, before_json, after_json FROM audit_log "
+                         "WHERE action = :a ORDER BY id", a=action)
+
+
+def test_each_manual_change_of_money_is_recorded_with_who_why_before_and_after(project: Project) -> None:
+    run(project, "import-catalog", "--stations", write(project, "stations.csv", STATIONS),
+        "--tracks", write(project, "tracks.csv", TRACKS),
+        "--contributors", write(project, "shares.csv", SHARES.format(ama=60, kojo=40)),
+        "--by", "catalog.team", "--reason", "first load")
+    run(project, "import-playlogs", write(project, "plays.csv", PLAYS))
+    run(project, "calculate-royalty-distributions")
+    run(project, "process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31",
+        "--out", str(project.tmp_path / "cycles" / "2026-03"))
+
+    # Reference data: a shares row set, then changed (Ama 60 → 50, Kojo 40 → 50); a rate card added, then
+    # corrected in place while no play is priced by it (0.02 → 0.021).
+    shares = entries(project, "reference.added")
+    assert [(e.actor, e.entity, e.reason) for e in shares] == [("catalog.team", "contributors", "first load")] * 2
+    assert json.loads(shares[0].after_json) | {"publisher_id": None} == {
+        "track_ref": "T-ODO", "party_ref": "ama-ghana", "role": "composer", "share_percent": "60", "publisher": None,
+        "publisher_id": None}
+    run(project, "import-catalog", "--contributors", write(project, "shares.csv", SHARES.format(ama=50, kojo=50)),
+        "--by", "catalog.team", "--reason", "split agreed 50/50 on 2026-04-02")
+    run(project, "import-catalog", "--rate-cards", write(project, "rates.csv", RATES.format(rate="0.02")),
+        "--by", "tariff.board", "--reason", "2027 tariff")
+    run(project, "import-catalog", "--rate-cards", write(project, "rates.csv", RATES.format(rate="0.021")),
+        "--by", "tariff.board", "--reason", "2027 tariff as published")
+    run(project, "import-catalog", "--rate-cards", write(project, "rates.csv", RATES.format(rate="0.021")))
+    changed = entries(project, "reference.corrected")
+    assert [(e.actor, e.entity) for e in changed] == [("catalog.team", "contributors")] * 2 + [
+        ("tariff.board", "rate_cards")]
+    assert (json.loads(changed[0].before_json)["share_percent"], json.loads(changed[0].after_json)["share_percent"]) \
+        == ("60", "50")
+    card = json.loads(changed[2].before_json), json.loads(changed[2].after_json)
+    assert (card[0]["rate_per_second"], card[1]["rate_per_second"]) == ("0.02", "0.021")
+    assert card[1]["row"] == "the rate card GH class_a regular from 2027-01-01"
+    assert changed[2].reason == "2027 tariff as published"  # the same file loaded again records nothing
+    assert len(entries(project, "reference.added")) == 3  # the two shares and the card
+
+    # A recalculation after the share change: Odo's 30,000 moves from 18,000 / 12,000 to 15,000 / 15,000.
+    run(project, "calculate-royalty-distributions", "--recalculate", "--by", "finance.lead", "--reason",
+        "shares corrected")
+    [recalculated] = entries(project, "pricing.recalculate")
+    assert (recalculated.actor, recalculated.reason) == ("finance.lead", "shares corrected")
+    assert json.loads(recalculated.after_json) == {"reissued": {"priced": 1}, "unchanged": 1,
+                                                    "gross_moved": {"GHS": 0}}
+    # The March files regenerated although the shares changed: refused, then written anyway, recorded.
+    folder = str(project.tmp_path / "cycles" / "2026-03")
+    refused = run(project, "process-royalty-cycle", "--name", "2026-03", "--regenerate", "--out", folder, code=65)
+    assert "changed since it was locked" in refused and not entries(project, "cycle.files_despite_changed_inputs")
+    run(project, "process-royalty-cycle", "--name", "2026-03", "--regenerate", "--despite-changed-inputs",
+        "--out", folder, "--by", "auditor", "--reason", "the files as paid, for the March audit")
+    [regenerated] = entries(project, "cycle.files_despite_changed_inputs")
+    assert (regenerated.actor, regenerated.entity, regenerated.entity_id) == ("auditor", "cycle", "2026-03")
+    assert json.loads(regenerated.after_json)["changes"][0].startswith("share tables of the works paid")
+    # The unknown recording's 12,000 units, held since March 2026, are past the 3-year limit in 2030: the
+    # person is the OS user named by the environment (no --by), the reason the limit and the day.
+    run(project, "suspense-report", "--as-of", "2030-01-15", "--declare", LOGNAME="kofi")
+    [declared] = entries(project, "suspense.declare")
+    assert declared.actor == "kofi"
+    assert declared.reason.startswith("held in suspense past the 3-year non-distributable limit on 2030-01-15")
+    held = json.loads(declared.before_json)
+    assert held["status"] == "suspense" and [p["accounts"] for p in held["plays"]] == [
+        {"unidentified:isrc:GHXYZ2600001": 12_000}]
+    assert json.loads(declared.after_json)["status"] == "non_distributable"
+
+    # zamio-status lists them by UTC day; the day after lists none.
+    today = datetime.now(UTC).date()
+    listed = run(project, "zamio-status", "--audit", "--since", str(today), "--until", str(today))
+    count = project.scalar("SELECT count(*) FROM audit_log")
+    assert f"audit log from {today} 00:00:00 to {today + timedelta(days=1)} 00:00:00 UTC: {count} entries" in listed
+    assert "finance.lead  pricing.recalculate  royalty_pricings" in listed and "reason: shares corrected" in listed
+    tomorrow = str(today + timedelta(days=1))
+    assert ": 0 entries" in run(project, "zamio-status", "--audit", "--since", tomorrow)
+    rows = list(csv.DictReader(io.StringIO(project.script("zamio-status", "--audit", "--csv").stdout)))
+    assert len(rows) == count and rows[-1]["action"] == "suspense.declare" and rows[-1]["actor"] == "kofi"
+    listing = json.loads(project.script("zamio-status", "--audit", "--json").stdout)
+    assert listing[-1]["before"] == held
+    assert "go with --audit" in run(project, "zamio-status", "--since", str(today), code=2)
+    assert "--by and --reason go with --declare" in run(project, "suspense-report", "--by", "x", code=2)

@@ -1,0 +1,103 @@
+"""``pip install .`` gives a working system from any folder: console scripts, migrations and schedule as package data.
+
+The wheel is built from a copy of the checkout's files, installed into a fresh virtual
+environment (its dependencies come from the test environment through a ``.pth`` file, so
+nothing is downloaded but the build tools), and its commands are run from a folder outside
+the checkout, with no ``bin/`` on the PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from tests.support import BIN, ROOT
+
+SHIPPED = ("setup.cfg", "pyproject.toml", "README.md", "crontab.txt", "zamio", "sql", "systemd")
+
+
+def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh virtual environment with zamio installed from a wheel."""
+    root = tmp_path_factory.mktemp("package")
+    source = root / "source"
+    source.mkdir()
+    for name in SHIPPED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"), str(source)])
+    assert built.returncode == 0, built.stderr
+    venv = root / "venv"
+    assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
+    site = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+                .stdout.strip())
+    (site / "zamio-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    wheel = next((root / "dist").glob("zamio-*.whl"))
+    done = _run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
+                 "--no-index", str(wheel)])
+    assert done.returncode == 0, done.stderr
+    return venv / "bin"
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "ZAMIO_HOME": str(home), "LANG": "C.UTF-8"}
+
+
+def test_every_job_is_a_command_with_a_version(installed: Path) -> None:
+    scripts = sorted(p.name for p in BIN.iterdir() if p.is_file())
+    for name in scripts:
+        shown = _run([str(installed / name), "--version"], env=_env(Path("/tmp")))
+        assert shown.returncode == 0 and shown.stdout.strip() == f"{name} (zamio 0.2.0)", (name, shown.stderr)
+
+
+def test_an_installed_package_migrates_imports_and_reports_from_any_folder(installed: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".env").write_text("ZAMIO_HOST_NAME=packaged-host  # read from ZAMIO_HOME/.env\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = _env(home)
+    migrated = _run([str(installed / "migrate")], env=env, cwd=elsewhere)
+    assert migrated.returncode == 0, migrated.stderr
+    applied = [line for line in migrated.stdout.splitlines() if line.startswith("applied ")]
+    assert len(applied) == len(list((ROOT / "sql").glob("*.sql")))
+    assert (home / "var" / "zamio.db").is_file()
+
+    stations = elsewhere / "stations.csv"
+    stations.write_text("station_ref,name,city,region,station_class,stream_url\n"
+                        "joy,Joy FM,Accra,Greater Accra,class_a,\n")
+    loaded = _run([str(installed / "import-catalog"), "--stations", str(stations)], env=env, cwd=elsewhere)
+    assert loaded.returncode == 0, loaded.stderr
+
+    status = _run([str(installed / "zamio-status"), "--json"], env=env, cwd=elsewhere)
+    assert status.returncode == 0, status.stderr
+    jobs = {row["job"]: row for row in json.loads(status.stdout)["jobs"]}
+    assert jobs["scan-station-streams"]["schedule"] == "*/2 * * * *"  # the schedule came with the package
+    assert jobs["import-catalog"]["started_by"] == "manual" and jobs["import-catalog"]["last_status"] == "ok"
+    with sqlite3.connect(home / "var" / "zamio.db") as db:
+        assert db.execute("SELECT host FROM job_runs WHERE job = 'import-catalog'").fetchone() == ("packaged-host",)
+        assert db.execute("SELECT count(*) FROM stations").fetchone() == (1,)
+
+
+def test_the_package_never_reads_the_checkout(installed: Path) -> None:
+    located = _run([str(installed / "python"), "-c",
+                    "import zamio.runtime.install as i; print(i.is_checkout(), i.data_path('sql'))"],
+                   env=_env(Path("/tmp")), cwd="/")
+    assert located.returncode == 0, located.stderr
+    is_checkout, sql = located.stdout.split()
+    assert is_checkout == "False" and str(installed.parent) in sql and not sql.startswith(str(ROOT))
+    assert os.path.isfile(Path(sql) / "0001_initial.sql")
