@@ -68,18 +68,19 @@ EFUA = {(MARCH, "artist", "efua-mensah"): 15_750, (APRIL, "artist", "efua-mensah
 SIKA = {(MARCH, "publisher", "sika-music"): 43_725, (APRIL, "publisher", "sika-music"): 200_000}
 
 
-def world(project: Project) -> World:
-    """The world above, not loaded yet."""
+def world(project: Project, emails: dict[str, str] | None = None) -> World:
+    """The world above, not loaded yet; ``emails`` gives contributors (by name) an e-mail address."""
+    address = (emails or {}).get
     money = World(project, project.tmp_path / "money")
     joy = money.station("JOY", "class_a", "Africa/Accra", name="Joy FM", city="Accra", region="Greater Accra")
     odo = money.track("T-ODO", "Odo", "Ama Ghana")
     money.track("T-HAR", "Harmattan", "Ama Ghana", publisher="Sika Music")
     kente = money.track("T-KEN", "Kente", "Efua Mensah")
     sunrise = money.track("T-SUN", "Sunrise", "Ama Ghana")
-    money.contributor(odo, "Ama Ghana", "60")
-    money.contributor(odo, "Kojo Beats", "40", role="producer", publisher="Sika Music")
-    money.contributor(sunrise, "Ama Ghana", "50", publisher="Sika Music", ipi="00014107338")
-    money.contributor(sunrise, "Yaw Tetteh", "50", role="lyricist")
+    money.contributor(odo, "Ama Ghana", "60", email=address("Ama Ghana"))
+    money.contributor(odo, "Kojo Beats", "40", role="producer", publisher="Sika Music", email=address("Kojo Beats"))
+    money.contributor(sunrise, "Ama Ghana", "50", publisher="Sika Music", ipi="00014107338", email=address("Ama Ghana"))
+    money.contributor(sunrise, "Yaw Tetteh", "50", role="lyricist", email=address("Yaw Tetteh"))
     money.licence_fee(joy, "2026-04-01", "2026-04-30", "100.00")
     for at, seconds, track in (("2026-03-02 12:00", 200, odo), ("2026-03-03 07:00", 100, "T-HAR"),
                                ("2026-03-04 03:00", 150, kente), ("2026-03-05 12:00", 123, sunrise),

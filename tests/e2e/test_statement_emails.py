@@ -19,13 +19,8 @@ from tests.smtpserver import SmtpServer
 from tests.support import Project
 from zamio.mail import message_id_for
 
-CONTRIBUTORS = """\
-track_ref,name,role,share_percent,publisher,ipi,email
-T-ODO,Ama Ghana,composer,60,,,ama@example.com
-T-ODO,Kojo Beats,producer,40,Sika Music,,
-T-SUN,Ama Ghana,composer,50,Sika Music,00014107338,ama@example.com
-T-SUN,Yaw Tetteh,lyricist,50,,,yaw@example.com
-"""
+#: Ama and Yaw have addresses; Kojo, paid through Sika Music, has none.
+EMAILS = {"Ama Ghana": "ama@example.com", "Yaw Tetteh": "yaw@example.com"}
 AMA, YAW = "contributor-ama-ghana.GHS", "contributor-yaw-tetteh.GHS"
 BASE = "https://portal.example.org/statements"
 
@@ -38,13 +33,9 @@ def smtp_server():
 
 def close_march(project: Project, **settings: str) -> Path:
     """Load the world (contributors with addresses), price it and close March with ``settings``; return its folder."""
-    folder = project.tmp_path / "money"
-    world.run(project, "import-catalog", "--stations", world._write(folder, "stations.csv", world.STATIONS),
-              "--tracks", world._write(folder, "tracks.csv", world.TRACKS),
-              "--contributors", world._write(folder, "contributors.csv", CONTRIBUTORS))
-    world.run(project, "import-playlogs", world._write(folder, "plays.csv", world.PLAYS))
-    world.run(project, "calculate-royalty-distributions")
-    out = world.cycle_folder(project, world.MARCH)
+    money = world.world(project, emails=EMAILS)
+    money.price()
+    out = money.cycle_folder(world.MARCH)
     closed = project.script("process-royalty-cycle", "--name", world.MARCH, "--from", "2026-03-01",
                             "--to", "2026-03-31", "--out", str(out), env=project.env(**settings))
     assert closed.returncode == 0, closed.stderr
