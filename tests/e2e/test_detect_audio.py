@@ -106,7 +106,9 @@ def test_recording_again_after_the_catalog_changed_leaves_the_capture_as_it_was(
     assert project.scalar("SELECT count(*) FROM detections") == 0  # no detection under a capture without one
 
 
-WHERE_EACH_CAPTURE_CAME_FROM = ("id", "capture_key", "source", "chunk_id", "audio_path", "created_at")
+#: A recorded file stays where its owner keeps it (no host deletes it); a snippet's copy is kept by the host
+#: that filed it (``audio_host``), which alone may delete it.
+WHERE_EACH_CAPTURE_CAME_FROM = ("id", "capture_key", "source", "chunk_id", "audio_path", "audio_host", "created_at")
 
 
 def test_a_recorded_file_and_the_same_audio_as_a_snippet_fill_the_same_columns(project: Project, song_files,
@@ -157,7 +159,8 @@ def test_a_recorded_file_and_the_same_audio_as_a_snippet_fill_the_same_columns(p
         file_row, snippet_row = by_file[digest], by_scanner[digest]
         assert same_columns(file_row, WHERE_EACH_CAPTURE_CAME_FROM) == same_columns(snippet_row,
                                                                                    WHERE_EACH_CAPTURE_CAME_FROM)
-        assert (file_row.chunk_id, file_row.audio_path) == (None, str(path.resolve()))
+        assert (file_row.chunk_id, file_row.audio_path, file_row.audio_host) == (None, str(path.resolve()), None)
+        assert snippet_row.audio_host == project.scalar("SELECT host FROM job_runs WHERE job = 'scan-station-streams'")
         assert file_row.capture_key == f"file:{digest}:joy:2026-03-01T10:00:00+00:00"
         named_apart = hashlib.sha256(snippet_row.chunk_id.encode()).hexdigest()[:16]  # dev1-0 and dev1_0 differ
         assert Path(snippet_row.audio_path) == (project.var_dir / "snippets" / "joy"
