@@ -106,8 +106,10 @@ def setup_logging(job_name: str, *, verbose: int = 0, quiet: bool = False) -> No
     root.setLevel(level)
     # Third-party chatter stays at warnings unless every item is asked for.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING if verbose < 3 else logging.INFO)
-    for noisy in ("urllib3", "requests"):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
+    # urllib3 warns of each retry it makes itself; zamio logs every retry and failure in its own words, so below
+    # -vvv only urllib3's errors show.
+    logging.getLogger("urllib3").setLevel(logging.ERROR if verbose < 3 else logging.DEBUG)
+    logging.getLogger("requests").setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
 
 
 def set_run_id(run_id: str) -> None:
