@@ -18,7 +18,7 @@ from zamio.catalog.identifiers import normalise_isrc, validate_isrc
 from zamio.db import audit
 from zamio.runtime.errors import ItemError
 from zamio.values.decimals import SECONDS, NumberFormatError, decimal_places, parse_decimal
-from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+from zamio.values.instants import BadPlayTime, read_play_time
 
 ACTIONS = ("void", "reassign", "retime", "add", "merge", "split")
 MAX_PLAY_SECONDS = Decimal(6 * 3600)  # as bin/import-playlogs: longer than any airing of one recording
@@ -162,15 +162,10 @@ def _isrc(raw: str | None, names: Mapping[str, str]) -> str | None:
 def _instant(raw: str | None, field_name: str, now: datetime, names: Mapping[str, str]) -> datetime | None:
     if not raw or not raw.strip():
         return None
-    name = names[field_name]
     try:
-        return parse_play_time(raw.strip(), now)
-    except NoOffset:
-        raise BadCorrection(f"{name} {raw!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)") from None
-    except ImplausibleTime as error:
-        raise BadCorrection(f"{name} {raw!r} {error}") from None
-    except ValueError:
-        raise BadCorrection(f"{name} {raw!r} is not an ISO 8601 time (2026-03-02T14:05:00Z)") from None
+        return read_play_time(names[field_name], raw.strip(), now)
+    except BadPlayTime as error:
+        raise BadCorrection(str(error)) from None
 
 
 def _seconds(raw: str | None, names: Mapping[str, str]) -> Decimal | None:

@@ -34,7 +34,7 @@ from zamio.playlogs import billing, store
 from zamio.playlogs.evidence import recording_key
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.decimals import CONFIDENCE, CONFIDENCE_SCORE_ABOVE, SECONDS, decimal_places
-from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+from zamio.values.instants import BadPlayTime, read_play_time
 
 REQUIRED = ("station_ref", "started_at", "duration_seconds")
 OPTIONAL = ("track_ref", "isrc", "title", "artist", "source", "confidence", "import_ref")
@@ -128,13 +128,9 @@ def parse_started_at(text: str, now: datetime) -> datetime:
     """Given an ISO 8601 instant with a UTC offset and the current instant, return it as aware UTC;
     raise RowError if it has no offset, is not a time, or is before 1970 or more than a day ahead."""
     try:
-        return parse_play_time(text, now)
-    except NoOffset:
-        raise RowError(f"started_at {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)") from None
-    except ImplausibleTime as error:
-        raise RowError(f"started_at {text!r} {error}") from None
-    except ValueError:
-        raise RowError(f"started_at {text!r} is not an ISO 8601 time (2026-03-02T14:05:00+00:00)") from None
+        return read_play_time("started_at", text, now)
+    except BadPlayTime as error:
+        raise RowError(str(error)) from None
 
 
 def parse_confidence(row: Row) -> float | None:

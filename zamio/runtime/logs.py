@@ -42,8 +42,9 @@ def logfmt_value(value: object) -> str:
     text = str(value)
     if _PLAIN_VALUE.fullmatch(text):
         return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped.replace(chr(9), chr(92) + "t")}"'
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+               .replace("\t", "\\t"))
+    return f'"{escaped}"'
 
 
 class LogfmtFormatter(logging.Formatter):

@@ -179,7 +179,7 @@ def build_parser(job: Job) -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: every item)")
     common.add_argument("-q", "--quiet", action="store_true", help="errors only (for cron)")
     common.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
-    common.add_argument("--version", action="version", version=f"{job.name} (zamio {version()})")
+    common.add_argument("--version", action=_ShowVersion, nargs=0, help="print the job's name and zamio's version")
     default_max = int(job.period_seconds * MAX_SECONDS_SHARE_OF_PERIOD) if job.period_seconds else None
     common.add_argument(
         "--max-seconds",
@@ -192,6 +192,16 @@ def build_parser(job: Job) -> argparse.ArgumentParser:
         "--jitter-seconds", type=float, default=0.0, metavar="N", help="sleep up to N seconds first (not on a terminal)"
     )
     return parser
+
+
+class _ShowVersion(argparse.Action):
+    """``--version``: the installed version is looked up only when asked for (it costs a scan of the
+    installed packages, which every run would otherwise pay at start-up)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(f"{parser.prog} (zamio {version()})")
+        parser.exit()
 
 
 def run(job: Job, argv: list[str] | None = None) -> int:

@@ -74,3 +74,20 @@ def parse_play_time(text: str, now: datetime) -> datetime:
     except ImplausibleTime:
         raise ImplausibleTime(f"is outside the accepted range {accepted_range(now)}") from None
     return check_play_time(moment, now)
+
+
+class BadPlayTime(ValueError):
+    """A play time given by a person cannot be read; the message names the field and the text, and says why."""
+
+
+def read_play_time(name: str, text: str, now: datetime) -> datetime:
+    """Given the field's ``name``, its text and the current instant, return the play time as aware UTC;
+    raise :class:`BadPlayTime` saying what is wrong in words for the person who typed it."""
+    try:
+        return parse_play_time(text, now)
+    except NoOffset:
+        raise BadPlayTime(f"{name} {text!r} has no UTC offset; add one (Z for UTC, +00:00 in Ghana)") from None
+    except ImplausibleTime as error:
+        raise BadPlayTime(f"{name} {text!r} {error}") from None
+    except ValueError:
+        raise BadPlayTime(f"{name} {text!r} is not an ISO 8601 time (2026-03-02T14:05:00+00:00)") from None
