@@ -83,6 +83,10 @@ COLUMNS = {
                    "effective_from", "effective_to"),
     "exchange_rates": ("from_currency", "to_currency", "rate", "effective_from", "source"),
     "licence_fees": ("station_ref", "period_from", "period_to", "amount", "currency"),
+    "commission_rates": ("territory", "commission_percent", "effective_from"),
+    "withholding_rates": ("territory", "recipient_type", "residency", "tax_percent", "authority", "effective_from"),
+    "payees": ("recipient_type", "recipient", "name", "residency", "payment_method", "bank_name", "account_number",
+               "branch_code", "mobile_money_number", "mobile_money_network"),
     "plays": ("station_ref", "started_at", "duration_seconds", "track_ref", "isrc", "title", "artist", "source",
               "confidence", "import_ref"),
 }
@@ -229,6 +233,27 @@ class World:
         """A station's licence fee for a period; ``amount`` in major units as written ("100.00")."""
         self._add("licence_fees", station_ref=_ref(station), period_from=period_from, period_to=period_to,
                   amount=amount, currency=currency)
+
+    def commission_rate(self, percent: str, effective_from: date | str, territory: str | None = None) -> None:
+        """The domestic commission the local society keeps from ``effective_from`` on."""
+        self._add("commission_rates", territory=territory, commission_percent=percent, effective_from=effective_from)
+
+    def withholding_rate(self, recipient_type: str, residency: str, percent: str, effective_from: date | str,
+                         authority: str | None = None) -> None:
+        """The tax withheld from payees of a type and residency from ``effective_from`` on."""
+        self._add("withholding_rates", recipient_type=recipient_type, residency=residency, tax_percent=percent,
+                  effective_from=effective_from, authority=authority)
+
+    def payee(self, recipient_type: str, recipient: str, *, name: str | None = None, residency: str | None = None,
+              bank: tuple[str, str, str | None] | None = None, mobile: tuple[str, str] | None = None) -> None:
+        """How a recipient (as statements.csv names it) is paid: ``bank`` (bank name, account number, branch
+        code) or ``mobile`` (number, network); neither: no payment details."""
+        method = "bank" if bank else "mobile_money" if mobile else None
+        bank_name, account, branch = bank or (None, None, None)
+        number, network = mobile or (None, None)
+        self._add("payees", recipient_type=recipient_type, recipient=recipient, name=name, residency=residency,
+                  payment_method=method, bank_name=bank_name, account_number=account, branch_code=branch,
+                  mobile_money_number=number, mobile_money_network=network)
 
     # --- plays --------------------------------------------------------------------------
 

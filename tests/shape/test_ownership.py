@@ -47,6 +47,9 @@ OWNERS = {
     "eligibility_rules": None,  # seeded by sql/0005; changed by a new migration
     "exchange_rates": "zamio.catalog.reference",
     "station_licence_fees": "zamio.catalog.reference",
+    "domestic_commission_rates": "zamio.catalog.payees",
+    "withholding_tax_rates": "zamio.catalog.payees",
+    "payees": "zamio.catalog.payees",
     "isrc_mappings": "zamio.catalog.mappings",
     # recognition
     "fingerprint_sets": "zamio.recognition.index",
@@ -68,6 +71,9 @@ OWNERS = {
     "cycle_line_items": "zamio.royalties.cycles.closing",
     "partner_remittances": "zamio.royalties.cycles.closing",
     "licence_fee_parts": "zamio.royalties.cycles.pool",
+    "payout_balances": "zamio.royalties.payouts.balances",
+    "payments": "zamio.royalties.payouts.payments",
+    "payment_events": "zamio.royalties.payouts.payments",
     # beside the pipeline
     "cache_entries": "zamio.cache.store",
     "email_outbox": "zamio.mail.queue",
@@ -93,6 +99,10 @@ SHARED_WRITES = {
         "billing decides which report of an airing is billed: status and duplicate_of of the plays store writes",
     ("royalty_ledger", "zamio.royalties.cycles.pool"):
         "a pool cycle books its fee's distribution through the ledger's writer",
+    ("royalty_ledger", "zamio.royalties.payouts.deductions"):
+        "a cycle books the commission and tax it deducts from its payees through the ledger's writer",
+    ("partner_remittances", "zamio.royalties.payouts.payments"):
+        "a remittance is a partner society's payment: its status follows the payment's latest event",
     ("royalty_cycles", "zamio.royalties.cycles.process"):
         "records when a closed cycle's files were written",
     ("email_outbox", "zamio.mail.sender"):

@@ -281,12 +281,14 @@ def upsert_contributor(conn: Connection, row: Row, who: Who | None = None) -> No
 
 #: The files an import can load, in loading order (a file may refer to rows of an earlier one).
 IMPORT_ORDER = ("societies", "tracks", "stations", "contributors", "agreements", "repertoire",
-                "rate_cards", "exchange_rates", "licence_fees")
+                "rate_cards", "exchange_rates", "licence_fees", "commission_rates", "withholding_rates", "payees")
 REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
+#: What payouts read (zamio.catalog.payees): the domestic commission, withholding tax rates, payees.
+PAYOUT_FILES = ("commission_rates", "withholding_rates", "payees")
 #: Files that set money (rates, multipliers, fees, exchange rates, shares, and who is owed a recording):
 #: each loads whole or not at all, since half a tariff or half a share table prices plays wrongly
 #: without anybody noticing.  Tracks and stations load row by row.
-MONEY_FILES = (*REFERENCE_FILES, "contributors")
+MONEY_FILES = (*REFERENCE_FILES, *PAYOUT_FILES, "contributors")
 
 
 def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]], progress: Progress,
@@ -332,6 +334,10 @@ def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:
 
 
 def _loader(name: str) -> Loader:
+    if name in PAYOUT_FILES:
+        from zamio.catalog.payees import LOADERS as PAYOUT_LOADERS
+
+        return PAYOUT_LOADERS[name]
     if name not in REFERENCE_FILES:
         return LOADERS[name]
     try:

@@ -4,7 +4,8 @@ All files are loaded in one transaction; re-importing is an idempotent upsert
 by reference.  In tracks and stations a bad row is reported with its line
 number and reason while the good rows load (exit 1).  Files that set money
 (societies, contributors, agreements, repertoire, rate cards, exchange rates,
-licence fees) load whole or not at all: a bad row in one of them (a refused
+licence fees, commission rates, withholding tax rates, payees) load whole or
+not at all: a bad row in one of them (a refused
 number, or a change to a row money already used), like a file that cannot be
 used at all (missing, no header, a missing column), stops the import after
 listing every bad row, and nothing is written (exit 65).
@@ -22,6 +23,7 @@ Examples:
     bin/import-catalog --tracks catalog/tracks.csv --contributors catalog/contributors.csv
     bin/import-catalog --stations stations.csv --dry-run
     bin/import-catalog --societies societies.csv --agreements agreements.csv --rate-cards rates.csv
+    bin/import-catalog --commission-rates commission.csv --withholding-rates tax.csv --payees payees.csv
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ IMPORT_HELP = {
     "contributors": "contributors: track_ref,name,role,share_percent [+publisher,email,ipi]",
     "societies": "partner societies", "agreements": "reciprocal agreements", "repertoire": "partner repertoire",
     "rate_cards": "rate cards", "exchange_rates": "exchange rates", "licence_fees": "station licence fees",
+    "commission_rates": "domestic commission: commission_percent,effective_from [+territory]",
+    "withholding_rates": "withholding tax: recipient_type,residency,tax_percent,effective_from [+territory,authority]",
+    "payees": "payees: recipient_type,recipient [+name,residency,payment_method,bank_name,account_number,"
+              "branch_code,mobile_money_number,mobile_money_network]",
 }
 
 

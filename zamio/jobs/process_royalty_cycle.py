@@ -3,8 +3,10 @@
 Prices any pending plays, then locks the period in one transaction and writes
 statements.csv, one CSV and HTML statement per recipient, remittances.csv and a
 usage report per partner society into --out (default var/cycles/NAME), and
-prints the reconciliation (payees + suspense + admin fees = gross priced); the
-statement e-mails are queued once the files exist.  A close interrupted after
+prints the reconciliation (payees + suspense + admin fees = gross priced, with
+the domestic commission and withholding tax when the cycle deducts any); each
+recipient's balance (net payable, carried forward below MIN_PAYOUT) is recorded
+for bin/payouts; the statement e-mails are queued once the files exist.  A close interrupted after
 the lock is finished by running it again.  A locked cycle is never recomputed;
 --regenerate rewrites its files identically; --despite-changed-inputs writes them
 even though inputs changed since the lock, recorded in the audit log (--by, --reason).
@@ -84,6 +86,7 @@ class Settings:
     despite_changed_inputs: bool
     who: Who | None  # with --despite-changed-inputs: who writes the files anyway, and why
     mail: StatementMail  # how the statement e-mails reach their recipients
+    minimums: tuple[tuple[str, int], ...] = ()  # the minimum payout per currency, in units (MIN_PAYOUT)
 
     def folder(self, name: str) -> Path:
         """The folder of cycle ``name``'s files."""
@@ -99,7 +102,7 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
     overridden_by = who(args, run_id, DESPITE_CHANGES_REASON) if args.despite_changed_inputs else None
     return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
                     args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs,
-                    overridden_by, statement_mail(config))
+                    overridden_by, statement_mail(config), config.min_payout)
 
 
 def statement_mail(config: Config) -> StatementMail:
@@ -116,7 +119,7 @@ def new_cycle(given: Settings) -> CycleSpec:
         raise UsageError("a new cycle needs --from and --to")
     if given.date_from > given.date_to:
         raise UsageError(f"--from {given.date_from} is after --to {given.date_to}")
-    return CycleSpec(given.name, given.date_from, given.date_to, given.method, given.territory)
+    return CycleSpec(given.name, given.date_from, given.date_to, given.method, given.territory, given.minimums)
 
 
 def main(ctx: JobContext) -> int | None:

@@ -23,6 +23,8 @@ from typing import TypeVar
 from zamio.db.url import DatabaseUrl, parse_database_url
 from zamio.runtime.errors import ConfigError
 from zamio.runtime.install import home
+from zamio.values.decimals import NumberFormatError, parse_decimal
+from zamio.values.money import currency_exponent, to_units
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +82,7 @@ class Config:
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
     evidence_dispute_window_days: int = 365
+    min_payout: tuple[tuple[str, int], ...] = ()  # (currency, units): below it a payee's money is carried forward
 
     @property
     def database(self) -> DatabaseUrl:
@@ -169,6 +172,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
         evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
+        min_payout=reader.amounts("MIN_PAYOUT"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
@@ -245,6 +249,29 @@ class _Reader:
         if raw is not None and not raw.startswith(("http://", "https://")):
             raise ConfigError(f"{name} must be an http:// or https:// URL")
         return raw
+
+    def amounts(self, name: str) -> tuple[tuple[str, int], ...]:
+        """``GHS=20.00,USD=10.00``: an amount in major units per currency, as (currency, units) in currency order."""
+        raw = self._raw(name)
+        if raw is None:
+            return ()
+        shape = f"{name} must be CURRENCY=AMOUNT pairs separated by commas, e.g. GHS=20.00,USD=10.00"
+        found: dict[str, int] = {}
+        for item in raw.split(","):
+            currency, equals, amount = item.strip().partition("=")
+            currency = currency.strip().upper()
+            if not equals or currency in found:
+                raise ConfigError(shape + (f" (each currency once: {currency} twice)" if equals else ""))
+            try:
+                currency_exponent(currency)
+                value = parse_decimal(amount)
+                found[currency] = to_units(value)
+            except (ValueError, NumberFormatError):
+                raise ConfigError(f"{shape} ({currency or 'an empty currency'}: a known currency code and an amount "
+                                  "of at most 4 decimal places)") from None
+            if value < 0:
+                raise ConfigError(f"{name}: the minimum of {currency} is negative")
+        return tuple(sorted(found.items()))
 
     def email(self, name: str) -> str | None:
         raw = self._raw(name)

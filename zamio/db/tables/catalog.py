@@ -145,3 +145,24 @@ isrc_mappings = Table(
     CheckConstraint("status IN ('mapped', 'ambiguous', 'unknown', 'invalid_isrc')", name="ck_isrc_mappings_status"),
     CheckConstraint("(status = 'mapped') = (society_id IS NOT NULL)", name="ck_isrc_mappings_society"),
 )
+
+# Who is paid and how (sql/0025): one row per recipient as the ledger names it, loaded by
+# bin/import-catalog --payees (zamio.catalog.payees).
+payees = Table(
+    "payees",
+    metadata,
+    id_column(),
+    Column("recipient_type", Text, nullable=False),  # contributor | artist | publisher | society
+    Column("recipient_ref", Text, nullable=False),
+    Column("name", Text),
+    Column("residency", Text, nullable=False, server_default="resident"),  # resident | non_resident
+    Column("payment_method", Text),  # bank | mobile_money; empty: payments are held
+    Column("bank_name", Text),
+    Column("account_number", Text),
+    Column("branch_code", Text),
+    Column("mobile_money_number", Text),  # MSISDN, international form without +
+    Column("mobile_money_network", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("recipient_type", "recipient_ref"),
+)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
 from zamio.db.tables.base import id_column, metadata, ref
 from zamio.db.types import DateText, ExactDecimal, UTCDateTime
-from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, RATE
+from zamio.values.decimals import CONFIDENCE, EXCHANGE_RATE, MULTIPLIER, PERCENT, RATE
 
 rate_cards = Table(
     "rate_cards",
@@ -226,4 +226,91 @@ partner_remittances = Table(
     Column("status", Text, nullable=False, server_default="pending"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("cycle_id", "society_id"),
+)
+
+# --- payouts (sql/0025) -----------------------------------------------------------------
+
+# The share of domestic distributions the local society keeps, effective-dated per territory:
+# a cycle applies the row in force on its last day (zamio.royalties.payouts.deductions).
+domestic_commission_rates = Table(
+    "domestic_commission_rates",
+    metadata,
+    id_column(),
+    Column("territory", Text, nullable=False),
+    Column("commission_percent", ExactDecimal(PERCENT), nullable=False),
+    Column("effective_from", DateText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("territory", "effective_from"),
+)
+
+# Tax withheld from a payee's payable amount, per recipient type and residency, effective-dated.
+withholding_tax_rates = Table(
+    "withholding_tax_rates",
+    metadata,
+    id_column(),
+    Column("territory", Text, nullable=False),
+    Column("recipient_type", Text, nullable=False),  # contributor | artist | publisher
+    Column("residency", Text, nullable=False),  # resident | non_resident
+    Column("tax_percent", ExactDecimal(PERCENT), nullable=False),
+    Column("authority", Text, nullable=False),  # the tax authority's reference: the ledger recipient of the tax
+    Column("effective_from", DateText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("territory", "recipient_type", "residency", "effective_from"),
+)
+
+# What each recipient of a cycle is owed and paid, recorded when the cycle is locked (append-only).
+payout_balances = Table(
+    "payout_balances",
+    metadata,
+    id_column(),
+    ref("cycle_id", "royalty_cycles", nullable=False),
+    Column("recipient_type", Text, nullable=False),
+    Column("recipient_ref", Text, nullable=False),
+    Column("recipient_name", Text),
+    Column("currency", Text, nullable=False),
+    Column("residency", Text, nullable=False),
+    Column("gross", BigInteger, nullable=False),  # units earned in the cycle, before deductions
+    Column("commission", BigInteger, nullable=False),  # domestic commission deducted
+    Column("withholding_tax", BigInteger, nullable=False),  # tax withheld
+    Column("brought_forward", BigInteger, nullable=False),  # carried and failed amounts of earlier cycles
+    Column("net_payable", BigInteger, nullable=False),  # paid for this cycle (0 when carried)
+    Column("carried_forward", BigInteger, nullable=False),  # below the minimum: left for the next cycle
+    Column("minimum", BigInteger, nullable=False),  # the minimum payout of the currency at the lock
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("cycle_id", "recipient_type", "recipient_ref", "currency"),
+)
+Index("ix_payout_balances_recipient", payout_balances.c.recipient_type, payout_balances.c.recipient_ref)
+
+# One payment per cycle, recipient and currency, with the payment details it was prepared with (JSON).
+payments = Table(
+    "payments",
+    metadata,
+    id_column(),
+    Column("reference", Text, nullable=False, unique=True),  # what the bank or operator confirms it by
+    ref("cycle_id", "royalty_cycles", nullable=False),
+    Column("recipient_type", Text, nullable=False),
+    Column("recipient_ref", Text, nullable=False),
+    Column("recipient_name", Text),
+    Column("currency", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),  # units
+    Column("method", Text, nullable=False),  # bank | mobile_money
+    Column("details", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("cycle_id", "recipient_type", "recipient_ref", "currency"),
+)
+Index("ix_payments_recipient", payments.c.recipient_type, payments.c.recipient_ref)
+
+# What happened to a payment: prepared, sent, settled or failed, each at most once (append-only).
+payment_events = Table(
+    "payment_events",
+    metadata,
+    id_column(),
+    ref("payment_id", "payments", nullable=False),
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
+    Column("source", Text),  # the confirmation file it came from
+    Column("run_id", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("payment_id", "status"),
+    CheckConstraint("status IN ('prepared', 'sent', 'settled', 'failed')", name="ck_payment_events_status"),
 )

@@ -36,6 +36,7 @@ from zamio.db.tables import (
     royalty_cycles,
     royalty_pricings,
 )
+from zamio.royalties.payouts.deductions import COMMISSION_ACCOUNT, TAX_AUTHORITY, Deduction
 from zamio.royalties.pricing.paid import cycle_lines, recipient_sums
 from zamio.runtime.errors import DataError
 from zamio.values.decimals import EXCHANGE_RATE
@@ -125,12 +126,14 @@ def paid_pricings(cycle_id: int) -> Subquery:
             .subquery("paid"))
 
 
-def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
-    """Given a cycle, aggregate its lines per recipient into cycle_line_items; return the row count.
+def write_line_items(conn: Connection, cycle_id: int, method: str, deducted: list[Deduction] | None = None) -> int:
+    """Given a cycle (and the deductions booked from its domestic payees), aggregate its lines per recipient into
+    cycle_line_items; return the row count.
 
-    plays = lines that pay a play (a reversal counts −1, admin fees 0); a society's gross
-    adds back the admin fee deducted from it; the local society's row holds the fees.
-    One pass over the lines: grouped by recipient and society, folded here.
+    plays = lines that pay a play (a reversal counts −1, admin fees and deductions 0); a society's gross
+    adds back the admin fee deducted from it; the local society's row holds the fees.  A domestic payee's
+    gross is before its deductions, its admin fee the domestic commission, its net after commission and
+    withholding tax.  One pass over the lines: grouped by recipient and society, folded here.
     """
     groups = conn.execute(recipient_sums(cycle_lines(cycle_id, method))).all()
     codes = dict(conn.execute(select(partner_societies.c.id, partner_societies.c.code)).all())
@@ -147,10 +150,14 @@ def write_line_items(conn: Connection, cycle_id: int, method: str) -> int:
         item["plays"] += int(g.plays)
         item["seconds"] += float(g.seconds or 0)
         item["net"] += int(g.net)
+    taken = {(d.recipient_type, d.recipient_ref, d.currency): d for d in deducted or []}
     for (kind, ref, currency), item in items.items():
         item["seconds"] = round(item["seconds"], 3)
         item["admin_fee"] = fees.get((ref, currency), 0) if kind == "society" else 0
         item["gross"] = item["net"] + item["admin_fee"]
+        payee = taken.get((kind, ref, currency))
+        if payee is not None:
+            item["admin_fee"], item["gross"] = payee.commission, payee.gross
     if items:
         conn.execute(cycle_line_items.insert(), [items[k] for k in sorted(items)])
     if not is_sqlite(conn):  # the statements join every line to its item: the planner must count them
@@ -214,10 +221,13 @@ class Totals:
     plays: int  # distinct plays with a line in the cycle (reissued plays once)
     non_distributable: int = 0  # suspense declared non-distributable (zamio.royalties.suspense.report)
     fees_pending: int = 0  # pool: licence fee units of days after the cycle, left for the cycles covering them
+    commission: int = 0  # domestic commission the local society kept (zamio.royalties.payouts.deductions)
+    withholding_tax: int = 0  # tax withheld from domestic payees
 
     @property
     def reconciled(self) -> bool:
-        return self.payees + self.suspense + self.admin_fees + self.non_distributable == self.gross
+        return (self.payees + self.suspense + self.admin_fees + self.commission + self.withholding_tax
+                + self.non_distributable == self.gross)
 
 
 def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int],
@@ -240,6 +250,8 @@ def totals(conn: Connection, cycle_id: int, method: str, gross: dict[str, int],
             suspense=sum(r.net for r in mine if r.recipient_type == "suspense"),
             admin_fees=sum(r.net for r in mine if r.recipient_type == "local_society"),
             non_distributable=sum(r.net for r in mine if r.recipient_type == NON_DISTRIBUTABLE),
+            commission=sum(r.net for r in mine if r.recipient_type == COMMISSION_ACCOUNT),
+            withholding_tax=sum(r.net for r in mine if r.recipient_type == TAX_AUTHORITY),
             ineligible_plays=sum(r.plays for r in mine if r.recipient_type == "ineligible"),
             plays=int(plays.get(currency, 0)),
             fees_pending=fees_pending.get(currency, 0),

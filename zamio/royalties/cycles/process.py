@@ -41,6 +41,7 @@ from zamio.db.engine import utcnow
 from zamio.db.tables import royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
 from zamio.royalties.cycles.notices import StatementMail, queue_statement_emails
+from zamio.royalties.payouts import balances, deductions
 from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.files import write_cycle_files
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
@@ -76,6 +77,7 @@ class CycleSpec:
     period_to: date
     method: str = "per_second"
     territory: str = "GH"
+    minimums: tuple[tuple[str, int], ...] = ()  # the minimum payout per currency, in units (MIN_PAYOUT)
 
 
 def find_cycle(conn: Connection, name: str) -> Row[Any] | None:
@@ -107,7 +109,9 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any
     Its files and e-mails come after the commit (``finish``).
 
     Raise DataError if it overlaps a locked cycle or a remittance lacks an exchange rate;
-    UnreconciledCycle if payees + suspense + admin fees ≠ gross priced (nothing is locked then).
+    UnreconciledCycle if payees + suspense + admin fees + domestic commission + withholding tax ≠ gross
+    priced (nothing is locked then).  The deductions and each recipient's balance are written with the lock
+    (``zamio.royalties.payouts``).
     """
     closing.exclude_pricing(conn)  # one close at a time, and no pricing written while it runs
     closing.use_memory(conn)
@@ -123,8 +127,10 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any
         gross, pending = spread.spread, spread.pending
     else:
         gross = paid.priced
-    closing.write_line_items(conn, cycle_id, spec.method)
+    deducted = deductions.book(conn, cycle_id, spec.method, spec.territory, spec.period_to, run_id, now)
+    closing.write_line_items(conn, cycle_id, spec.method, deducted)
     closing.write_remittances(conn, cycle_id, spec.period_to, now)
+    balances.record(conn, cycle_id, deducted, dict(spec.minimums), now)
     found = closing.totals(conn, cycle_id, spec.method, gross, pending)
     broken = [t for t in found if not t.reconciled]
     if broken:
@@ -140,16 +146,20 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any
 def report_lines(cycle: Row[Any], found: list[closing.Totals]) -> list[str]:
     """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
 
-    Suspense declared non-distributable is shown only in the cycles that moved some.
+    Suspense declared non-distributable, the domestic commission and the withholding tax are shown only in
+    the cycles that have some.
     """
     lines = [f"cycle {cycle.name} ({cycle.method}, {cycle.period_from} to {cycle.period_to}): {cycle.status}"]
     for t in found:
         amounts = [("gross priced", t.gross), ("payees", t.payees), ("suspense", t.suspense),
                    ("admin fees", t.admin_fees)]
         parts, width = "payees + suspense + admin fees", 13
+        if t.commission or t.withholding_tax:
+            amounts += [("domestic commission", t.commission), ("withholding tax", t.withholding_tax)]
+            parts, width = parts + " + domestic commission + withholding tax", 20
         if t.non_distributable:
             amounts.append(("non-distributable", t.non_distributable))
-            parts, width = parts + " + non-distributable", 18
+            parts, width = parts + " + non-distributable", max(width, 18)
         lines += [f"  {t.currency} {label:<{width}}{from_units(units):>18}" for label, units in amounts]
         verdict = "exact" if t.reconciled else "MISMATCH"
         lines.append(f"  {t.currency} {parts} = gross priced: {verdict}")

@@ -17,7 +17,12 @@ A ledger line is one of:
     a pool close would pay its licence fees instead);
 
 * a **pool line** (``cycle_id`` = the pool cycle that wrote it, in the transaction that
-  locked it; ``sql/0012``): that cycle's money.
+  locked it; ``sql/0012``): that cycle's money;
+
+* a **deduction** (``cycle_id`` = the cycle, any method, no play; ``sql/0025``): the domestic
+  commission and the withholding tax taken from a payee's money of the cycle when it was
+  locked, each a pair of lines (the payee's minus, the account's plus) that sums to zero
+  (``zamio.royalties.payouts.deductions``): that cycle's money.
 
 Both queries below return the ledger's columns plus ``paid_by``: the id of the cycle that
 pays the line, NULL while none does.
@@ -27,11 +32,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select, union_all
 
 from zamio.db.tables import cycle_pricings, royalty_cycles, royalty_ledger
 
 POOL = "pool"
+#: The kinds of a cycle's deductions from a payee's money (``zamio.royalties.payouts.deductions``).
+COMMISSION, WITHHOLDING = "domestic_commission", "withholding_tax"
+DEDUCTION_KINDS = (COMMISSION, WITHHOLDING)
 
 
 def cycle_lines(cycle_id: int, method: str) -> Subquery:
@@ -40,10 +48,11 @@ def cycle_lines(cycle_id: int, method: str) -> Subquery:
     if method == POOL:
         return select(line, line.c.cycle_id.label("paid_by")).where(line.c.cycle_id == cycle_id).subquery("entries")
     assigned = cycle_pricings
-    return (select(line, assigned.c.cycle_id.label("paid_by"))
-            .join(assigned, and_(assigned.c.play_id == line.c.play_id, assigned.c.version == line.c.version))
-            .where(assigned.c.cycle_id == cycle_id, line.c.cycle_id.is_(None))
-            .subquery("entries"))
+    of_pricings = (select(line, assigned.c.cycle_id.label("paid_by"))
+                   .join(assigned, and_(assigned.c.play_id == line.c.play_id, assigned.c.version == line.c.version))
+                   .where(assigned.c.cycle_id == cycle_id, line.c.cycle_id.is_(None)))
+    deductions = select(line, line.c.cycle_id.label("paid_by")).where(line.c.cycle_id == cycle_id)
+    return union_all(of_pricings, deductions).subquery("entries")
 
 
 def paid_lines() -> Subquery:
@@ -63,8 +72,9 @@ def paid_lines() -> Subquery:
 
 def plays_of(lines: Subquery) -> ColumnElement[int]:
     """Given lines, the SQL sum of the plays they pay: a reversal takes one back, the local society's
-    admin fee (taken from a society's line of the same play) pays none."""
-    return func.sum(case((lines.c.recipient_type == "local_society", 0), (lines.c.kind == "reversal", -1), else_=1))
+    admin fee (taken from a society's line of the same play) and a cycle's deductions pay none."""
+    return func.sum(case((lines.c.recipient_type == "local_society", 0), (lines.c.kind.in_(DEDUCTION_KINDS), 0),
+                         (lines.c.kind == "reversal", -1), else_=1))
 
 
 def recipient_sums(lines: Subquery, *extra: ColumnElement[Any], source: FromClause | None = None) -> Select:

@@ -28,12 +28,12 @@ from sqlalchemy import (
     FromClause,
     Join,
     Row,
-    Table,
     and_,
     case,
     func,
     literal,
     select,
+    union_all,
 )
 
 from zamio.db.tables import (
@@ -49,6 +49,7 @@ from zamio.db.tables import (
     stations,
     tracks,
 )
+from zamio.db.types import DateText
 from zamio.royalties.pricing.paid import cycle_lines
 
 if TYPE_CHECKING:
@@ -91,15 +92,35 @@ def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
         .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code)))
 
 
-def _line_source(cycle_id: int, method: str, items: ItemRange
-                 ) -> tuple[Join, FromClause, Table, list[ColumnElement[bool]]]:
+def _has_deductions(conn: Connection, cycle_id: int) -> bool:
+    """Whether a per-second cycle has lines of its own (its deductions, ``zamio.royalties.pricing.paid``)."""
+    return conn.execute(select(royalty_ledger.c.id).where(royalty_ledger.c.cycle_id == cycle_id).limit(1)).first() \
+        is not None
+
+
+def _line_source(cycle_id: int, method: str, items: ItemRange, deductions: bool = False
+                 ) -> tuple[Join, FromClause, FromClause, list[ColumnElement[bool]]]:
     """Given a cycle and a range of its line items, return (FROM clause, ledger lines, dated table, conditions)
-    of its statement lines; each line is joined to its recipient's line item, which orders the files."""
+    of its statement lines; each line is joined to its recipient's line item, which orders the files.
+
+    ``deductions``: a per-second cycle that booked lines of its own (no play) when it was locked."""
     e: FromClause
+    dated: FromClause
+    lines: FromClause
     if method == "pool":
         e = cycle_lines(cycle_id, method)
         pricing = and_(royalty_pricings.c.play_id == e.c.play_id, royalty_pricings.c.version == e.c.version)
         lines, dated = e.outerjoin(royalty_pricings, pricing), royalty_pricings
+    elif deductions:  # the pricings' lines with their play date, and the cycle's own lines, undated
+        of_pricings = (select(royalty_ledger, cycle_pricings.c.play_date)
+                       .join(cycle_pricings, and_(cycle_pricings.c.play_id == royalty_ledger.c.play_id,
+                                                  cycle_pricings.c.version == royalty_ledger.c.version,
+                                                  cycle_pricings.c.cycle_id == cycle_id,
+                                                  royalty_ledger.c.cycle_id.is_(None))))
+        own = select(royalty_ledger, literal(None, DateText).label("play_date")).where(
+            royalty_ledger.c.cycle_id == cycle_id)
+        e = union_all(of_pricings, own).subquery("entries")
+        lines, dated = e, e
     else:  # paid.cycle_lines, inlined: the assignments that select the lines also give their play date
         e = royalty_ledger
         lines = e.join(cycle_pricings, and_(cycle_pricings.c.play_id == e.c.play_id,
@@ -107,7 +128,7 @@ def _line_source(cycle_id: int, method: str, items: ItemRange
                                             cycle_pricings.c.cycle_id == cycle_id, e.c.cycle_id.is_(None)))
         dated = cycle_pricings
     item = cycle_line_items
-    lines = (lines.join(item, and_(item.c.cycle_id == cycle_id, item.c.recipient_type == e.c.recipient_type,
+    joined = (lines.join(item, and_(item.c.cycle_id == cycle_id, item.c.recipient_type == e.c.recipient_type,
                                    item.c.recipient_ref == e.c.recipient_ref, item.c.currency == e.c.currency))
              .outerjoin(play_logs, play_logs.c.id == e.c.play_id)
              .outerjoin(stations, stations.c.id == play_logs.c.station_id)
@@ -117,7 +138,7 @@ def _line_source(cycle_id: int, method: str, items: ItemRange
              .outerjoin(_REPLACED, _REPLACED.c.id == play_logs.c.corrected_by_id))
     low, high = items
     conditions = ([item.c.id >= low] if low is not None else []) + ([item.c.id < high] if high is not None else [])
-    return lines, e, dated, conditions
+    return joined, e, dated, conditions
 
 
 _WROTE = audit_log.alias("wrote")  # the correction by hand that wrote the line's play version
@@ -160,7 +181,8 @@ def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRan
 
     ``items`` = [low, high) limits them to the recipients of a range of the cycle's line item ids.
     """
-    lines, e, dated, conditions = _line_source(cycle_id, method, items)
+    lines, e, dated, conditions = _line_source(cycle_id, method, items,
+                                               method != "pool" and _has_deductions(conn, cycle_id))
     query = (
         select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
                e.c.amount, e.c.currency, e.c.seconds, _reason(e).label("reason"), e.c.details, play_logs.c.started_at,
@@ -176,7 +198,8 @@ def statement_fields(conn: Connection, cycle: StatementCycle, items: ItemRange =
                      ) -> Iterator[StatementFields]:
     """PostgreSQL: the statement lines as plain fields for ``formatted_lines``, the time formatted here,
     read through a server-side cursor (a million rows, without building a Row object for each)."""
-    lines, e, dated, conditions = _line_source(cycle.id, cycle.method, items)
+    lines, e, dated, conditions = _line_source(cycle.id, cycle.method, items,
+                                               cycle.method != "pool" and _has_deductions(conn, cycle.id))
     played_at = func.to_char(play_logs.c.started_at.op("AT TIME ZONE")(literal("UTC")), "FMYYYY-MM-DD HH24:MI:SS")
     query = (
         select(e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.recipient_name, e.c.amount, e.c.seconds,
