@@ -187,7 +187,7 @@ def test_postgresql_columns_have_the_precision_of_their_kind(postgres_url: str, 
     project.migrate()
     declared_columns = [(table.name, column.name, column.type.kind) for table in metadata.sorted_tables
                         for column in table.columns if isinstance(column.type, ExactDecimal)]
-    assert len(declared_columns) == 11
+    assert len(declared_columns) == 13
     with project.engine.connect() as conn:
         insp = inspect(conn)
         for table, column, kind in declared_columns:
