@@ -177,3 +177,26 @@ def test_payouts_run_twice_at_once_prepare_each_payment_once(project: Project) -
     assert project.scalar("SELECT count(*) FROM payments") == 3
     assert [tuple(r) for r in project.query("SELECT status, count(*) FROM payment_events GROUP BY status")] == [
         ("prepared", 3)]
+
+
+def test_a_bad_payee_refuses_the_import_and_an_applied_commission_is_never_changed(project: Project) -> None:
+    money = world(project)
+    payees = answer(project, "payees.csv", "recipient_type,recipient,payment_method,bank_name,account_number,"
+                                           "mobile_money_number,mobile_money_network\n"
+                                           "artist,abena,bank,GCB Bank,2233,,\n"
+                                           "artist,kojo,bank,GCB Bank,,,\n"
+                                           "contributor,yaw,mobile_money,,,12ab,MTN\n")
+    refused = run(project, "import-catalog", "--payees", str(payees), codes=(65,))
+    said = refused.stdout + refused.stderr
+    assert "line 3: payment_method bank needs account_number" in said, said
+    assert "line 4: mobile_money_number '12ab' is not a mobile number" in said, said
+    assert project.scalar("SELECT count(*) FROM payees WHERE recipient_ref = 'abena'") == 0  # whole or nothing
+    money.close_cycle(MARCH)  # applies the 10 % commission in force from 2026-01-01
+    rate = answer(project, "commission.csv", "commission_percent,effective_from\n12,2026-01-01\n")
+    refused = run(project, "import-catalog", "--commission-rates", str(rate), codes=(65,))
+    assert "the domestic commission of GH from 2026-01-01 (row 1) was applied by a locked cycle" in refused.stdout \
+        + refused.stderr
+    later = answer(project, "later.csv", "commission_percent,effective_from\n12,2026-04-01\n")
+    run(project, "import-catalog", "--commission-rates", str(later))
+    assert project.scalar("SELECT count(*) FROM audit_log WHERE action = 'reference.added' "
+                          "AND entity = 'domestic_commission_rates'") == 2
