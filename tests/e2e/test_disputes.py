@@ -151,14 +151,15 @@ def test_a_dispute_holds_its_plays_money_and_an_upheld_reassignment_releases_it_
     lines = list(csv.DictReader(io.StringIO(
         (world.cycle_folder("2026-04") / "statements" / "artist-efua-mensah.GHS.csv").read_text())))
     # The new versions' lines: plays of March paid in April, with the resolution's reason.
-    assert [(line["amount"], line["reason"]) for line in lines] == [
-        ("2.25", "correction: JOY's playout log confirms Kente"), ("0.90", "correction: JOY's playout log confirms Kente")]
+    because = "correction: JOY's playout log confirms Kente"
+    assert [(line["amount"], line["reason"]) for line in lines] == [("2.25", because), ("0.90", because)]
     assert all(line["adjustment"] for line in lines), lines
     # The audit trail: the opening, the two reassignments, the resolution, each by whom and why.
     entries = project.query("SELECT actor, action, entity, entity_id, reason FROM audit_log ORDER BY id")
+    two, five = (str(world_play_id(project, n)) for n in (2, 5))
     assert [(e.actor, e.action, e.entity_id) for e in entries if e.action.startswith(("dispute.", "play."))] == [
-        ("ama.owusu", "dispute.open", "D-000001"), ("kofi.mensah", "play.reassign", str(world_play_id(project, 2))),
-        ("kofi.mensah", "play.reassign", str(world_play_id(project, 5))), ("kofi.mensah", "dispute.resolve", "D-000001")]
+        ("ama.owusu", "dispute.open", "D-000001"), ("kofi.mensah", "play.reassign", two),
+        ("kofi.mensah", "play.reassign", five), ("kofi.mensah", "dispute.resolve", "D-000001")]
     shown = disputes(project, "show", "D-000001", "--json")
     data = json.loads(shown[:shown.rindex("}") + 1])
     assert data["status"] == "resolved" and data["decision"] == "upheld" and data["held_units"] == {}

@@ -36,7 +36,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, insert, or_, select, update
 
 from zamio.catalog.identifiers import normalise_isrc, validate_isrc
 from zamio.db import audit
@@ -229,7 +229,7 @@ def listed(conn: Connection, status: str | None = None, claimant_type: str | Non
     return [_dispute(conn, row) for row in conn.execute(query)]
 
 
-def covering(play: Any = play_logs) -> ColumnElement[bool]:
+def covering(play: FromClause = play_logs) -> ColumnElement[bool]:
     """The condition that a play (a row of ``play``, play_logs or an alias of it) is covered by the dispute row
     of ``disputes``: its station over the period, its recording, or its key named."""
     return or_(

@@ -192,11 +192,11 @@ def _traces(conn: Connection, plays: Sequence[PlayEvidence], folder: Path) -> No
             encoding="utf-8")
 
 
-def _csv_rows(plays: Sequence[PlayEvidence]) -> list[list[object]]:
-    rows: list[list[object]] = []
+def _csv_rows(plays: Sequence[PlayEvidence]) -> list[list[csvwrite.Cell]]:
+    rows: list[list[csvwrite.Cell]] = []
     for p in plays:
         currency, units = p.held or ("", None)
-        head: list[object] = [p.id, p.version, p.status, p.station, p.started_at.astimezone(UTC).isoformat(),
+        head: list[csvwrite.Cell] = [p.id, p.version, p.status, p.station, p.started_at.astimezone(UTC).isoformat(),
                               p.local(), p.timezone, p.seconds, p.track or "", p.title or "", p.artist or "",
                               p.isrc or "", "" if units is None else units, "" if units is None else from_units(units),
                               currency]
