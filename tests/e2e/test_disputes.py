@@ -255,9 +255,18 @@ def test_bad_input_is_refused_naming_what_to_do_and_changes_nothing(project: Pro
         project, "open", "--claimant-type", "artist", "--claimant", "efua-mensah", "--station", "JOY", "--from",
         "2026-03-02", "--to", "2026-03-01", "--reason", "r", code=2)
     assert "list takes no --decision" in disputes(project, "list", "--decision", "upheld", code=2)
+    dry = disputes(project, "open", "--claimant-type", "artist", "--claimant", "efua-mensah", "--plays", "1",
+                   "--reason", "r", "--dry-run")
+    assert "opened D-" in dry and "dry run: nothing was changed" in dry
     assert project.query("SELECT count(*) FROM audit_log")[0][0] == before
     assert project.scalar("SELECT count(*) FROM disputes") == 0
     assert "no dispute" in disputes(project, "list")
+    opened = disputes(project, "open", "--claimant-type", "artist", "--claimant", "efua-mensah", "--plays", "1",
+                      "--reason", "r")
+    label = re.search(r"opened (D-\d{6})", opened)[1]  # refused openings may have used ids of PostgreSQL's sequence
+    assert "neither a catalog track (track_ref) nor a valid ISRC" in disputes(
+        project, "resolve", label, "--decision", "upheld", "--reassign-to", "T-NONE", "--reason", "r", code=1)
+    assert f"{label}  open" in disputes(project, "list", "--status", "open")
 
 
 def test_two_resolutions_at_once_apply_one(project: Project) -> None:

@@ -403,6 +403,8 @@ def corrections_for(conn: Connection, dispute: Dispute, void: bool, reassign_to:
     assert reassign_to is not None
     isrc = normalise_isrc(reassign_to)
     by_isrc = conn.execute(select(tracks.c.id).where(tracks.c.track_ref == reassign_to)).first() is None
+    if by_isrc and (isrc is None or validate_isrc(isrc)):
+        raise DisputeRefused(f"--reassign-to {reassign_to!r} is neither a catalog track (track_ref) nor a valid ISRC")
     return [Request("reassign", (int(i),), track_ref=None if by_isrc else reassign_to, isrc=isrc if by_isrc else None)
             for i in ids]
 
