@@ -120,3 +120,29 @@ def test_each_manual_change_of_money_is_recorded_with_who_why_before_and_after(p
     assert listing[-1]["before"] == held
     assert "go with --audit" in run(project, "zamio-status", "--since", str(today), code=2)
     assert "--by and --reason go with --declare" in run(project, "suspense-report", "--by", "x", code=2)
+
+
+def test_an_import_that_changes_what_decides_money_is_one_entry_with_its_counts(project: Project) -> None:
+    """Tracks, stations and repertoire have no entry per row: an import that adds or changes their money columns
+    (a track's publisher, a station's class) gets one entry with the rows before, added and changed; an import
+    that changes none of them (the same files again, a track's title) gets none."""
+    stations, tracks = write(project, "stations.csv", STATIONS), write(project, "tracks.csv", TRACKS)
+    run(project, "import-catalog", "--stations", stations, "--tracks", tracks, "--by", "catalog.team")
+    [first] = entries(project, "catalog.imported")
+    assert (first.actor, first.entity, first.entity_id) == ("catalog.team", "catalog", "tracks.csv, stations.csv")
+    assert first.reason == "loaded from tracks.csv, stations.csv"
+    assert json.loads(first.before_json) == {"partner_repertoire": {"rows": 0}, "stations": {"rows": 0},
+                                             "tracks": {"rows": 0}}
+    assert json.loads(first.after_json) == {"partner_repertoire": {"added": 0, "changed": 0, "rows": 0},
+                                            "stations": {"added": 1, "changed": 0, "rows": 1},
+                                            "tracks": {"added": 1, "changed": 0, "rows": 1}}
+    run(project, "import-catalog", "--stations", stations, "--tracks", tracks)
+    retitled = write(project, "retitled.csv", "track_ref,title,artist,audio_path\nT-ODO,Odo (radio edit),Ama Ghana,\n")
+    run(project, "import-catalog", "--tracks", retitled)
+    assert len(entries(project, "catalog.imported")) == 1
+    published = write(project, "published.csv",
+                      "track_ref,title,artist,audio_path,publisher\nT-ODO,Odo,Ama Ghana,,Sika Music\n")
+    run(project, "import-catalog", "--tracks", published, "--by", "catalog.team", "--reason", "Sika publishes Odo")
+    second = entries(project, "catalog.imported")[-1]
+    assert second.reason == "Sika publishes Odo"
+    assert json.loads(second.after_json)["tracks"] == {"added": 0, "changed": 1, "rows": 1}

@@ -63,6 +63,8 @@ OWNERS = {
     # play logs
     "play_logs": "zamio.playlogs.store",
     "play_detections": "zamio.playlogs.store",
+    "disputes": "zamio.playlogs.disputes",
+    "dispute_plays": "zamio.playlogs.disputes",
     # royalties
     "royalty_pricings": "zamio.royalties.pricing.ledger",
     "royalty_ledger": "zamio.royalties.pricing.ledger",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, and_, select, update
@@ -36,6 +37,7 @@ from zamio.db.tables import (
     artists,
     contributors,
     fingerprint_work,
+    partner_repertoire,
     partner_societies,
     publishers,
     stations,
@@ -302,7 +304,8 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
     A file of ``MONEY_FILES`` loads whole or not at all: one rejected row in any of them,
     whatever its reason, refuses the whole import (DataError, exit 65) after every
     rejected row is listed.  Each money reference row added or corrected, and each
-    contributor share set or changed, is recorded in the audit log by ``who``.
+    contributor share set or changed, is recorded in the audit log by ``who``; so is, as one
+    entry with counts, an import that adds or changes what else decides money (``MONEY_FACTS``).
     """
     loaders = {name: _loader(name) for name, _ in files}
     for name, path in files:
@@ -310,9 +313,11 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
             raise DataError(f"--{name.replace('_', '-')} {path}: no such file")
     reports = []
     with transactions() as conn:  # an unusable file (DataError) rolls back every file
+        before = money_facts(conn)
         for name, path in files:
             reports.append((name, path, ImportReport(name=path.name)))
             loaders[name](conn, path, reports[-1][2], who)
+        record_import(conn, who, [path for _, path in files], before, money_facts(conn))
         for _name, path, report in reports:
             for line, reason in report.errors:
                 progress.failed(f"{path} line {line}", reason)
@@ -323,6 +328,42 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
         progress.ok(report.rows_ok)
         progress.note(report.summary)
     return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, _, report in reports) else None
+
+
+#: The rows of a table that decide money and that the per-row entries (reference rows, shares) do not record: a
+#: track's artist, publishers, society, ISRC and category; a station's class, zone and territory; a partner
+#: society's claim to an ISRC.  An import that changes any is recorded as one entry with the counts.
+MONEY_FACTS: dict[str, tuple[Any, ...]] = {
+    "tracks": (tracks.c.id, tracks.c.artist_id, tracks.c.publisher_id, tracks.c.society_id, tracks.c.isrc,
+               tracks.c.category),
+    "stations": (stations.c.id, stations.c.station_class, stations.c.timezone, stations.c.country),
+    "partner_repertoire": (partner_repertoire.c.id, partner_repertoire.c.society_id, partner_repertoire.c.isrc,
+                           partner_repertoire.c.share_percent),
+}
+
+
+def money_facts(conn: Connection) -> dict[str, dict[int, tuple[Any, ...]]]:
+    """The money-deciding columns of every row of the ``MONEY_FACTS`` tables, by table and row id."""
+    return {table: {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns))}
+            for table, columns in MONEY_FACTS.items()}
+
+
+def record_import(conn: Connection, who: Who | None, paths: Sequence[Path], before: dict[str, dict[int, tuple]],
+                  after: dict[str, dict[int, tuple]]) -> int | None:
+    """Given an import's files and the ``money_facts`` before and after it, record one audit entry
+    (``catalog.imported``) with each table's rows before, and rows, added and changed after, when any changed;
+    return its id, or None when the import changed none of them."""
+    counts = {table: {"rows": len(after[table]), "added": len(after[table].keys() - before[table].keys()),
+                      "changed": sum(1 for key, facts in after[table].items()
+                                     if key in before[table] and before[table][key] != facts)}
+              for table in MONEY_FACTS}
+    if not any(c["added"] or c["changed"] for c in counts.values()):
+        return None
+    who = who or Who(audit.UNATTRIBUTED, f"loaded from {', '.join(p.name for p in paths)}")
+    return audit.record(conn, who, audit.Change(
+        "catalog.imported", "catalog", ", ".join(p.name for p in paths),
+        before={table: {"rows": len(before[table])} for table in MONEY_FACTS},
+        after=counts))
 
 
 def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:

@@ -27,7 +27,8 @@ was paid by a cycle locked more than ``Retention.dispute_window_days`` ago (the
 window in which a paid amount may still be disputed).  Until then the audio stays:
 a play not priced yet, a pricing waiting for its cycle (priced, unpriced or in
 suspense, or the reversal of a superseded version), and a version paid by a cycle
-locked within the window, even when a later version replaced it.  The detections
+locked within the window, even when a later version replaced it; and, whatever its
+age, the audio of a play an open dispute covers (``bin/disputes``).  The detections
 and capture rows behind any play already stay for good.
 
 What never goes: every table in :data:`PROTECTED_TABLES` (plays, their
@@ -70,9 +71,15 @@ BATCH_SIZE = 5000
 #: The play that bills the airing play ``p`` reports: a duplicate report is evidence of the play it names.
 BILLED = "CASE WHEN p.status = 'duplicate' THEN p.duplicate_of ELSE p.id END"
 
+#: A play ``p`` an open dispute covers (``zamio.playlogs.disputes.covering``, sql/0024): its station over the
+#: dispute's period, its recording, or its key named.
+OPEN_DISPUTE = ("EXISTS (SELECT 1 FROM disputes d WHERE d.status = 'open' AND ("
+                "(d.station_id = p.station_id AND p.started_at >= d.starts_at AND p.started_at < d.ends_at) "
+                "OR d.track_id = p.track_id OR d.isrc = p.isrc "
+                "OR EXISTS (SELECT 1 FROM dispute_plays dp WHERE dp.dispute_id = d.id AND dp.play_key = p.play_key)))")
+
 #: Why a play ``p`` still needs its evidence, each an SQL condition (``:disputable`` is the instant before
-#: which a cycle's lock is past the dispute window).  Another reason to hold evidence (a dispute open on a
-#: play, say) is one more condition here.
+#: which a cycle's lock is past the dispute window).  Another reason to hold evidence is one more condition here.
 MONEY_HOLDS = (
     # a current report of an airing whose billed play is not priced yet
     f"(p.status IN ('final', 'duplicate') AND NOT EXISTS (SELECT 1 FROM royalty_pricings rp "
@@ -82,6 +89,8 @@ MONEY_HOLDS = (
     "SELECT 1 FROM cycle_pricings cp JOIN royalty_cycles rc ON rc.id = cp.cycle_id "
     "WHERE cp.play_id = rp.play_id AND cp.version = rp.version "
     "AND rc.status = 'locked' AND rc.locked_at < :disputable))",
+    # an open dispute covers the play, whatever its age: its claimant is owed the evidence
+    OPEN_DISPUTE,
 )
 
 #: The condition that capture ``c`` is evidence of a play whose money is not settled.

@@ -8,6 +8,9 @@ final play per airing (zamio.playlogs.billing).  Rows are never deleted and a fi
 ``status``, ``superseded_at``, ``duplicate_of`` and, for a correction by hand, ``corrected_by_id`` change when it
 stops being current.
 See docs/playlogs.md.
+
+A dispute (sql/0024, ``zamio.playlogs.disputes``) claims that plays, or a recording's shares or identity, are
+wrong; while it is open the money of the plays it covers is held in suspense.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint, text
 
 from zamio.db.tables.base import id_column, metadata, ref
-from zamio.db.types import UTCDateTime
+from zamio.db.types import DateText, UTCDateTime
 
 play_logs = Table(
     "play_logs",
@@ -93,3 +96,43 @@ play_detections = Table(
     UniqueConstraint("play_id", "detection_id"),
 )
 Index("ix_play_detections_detection", play_detections.c.detection_id)
+
+# Disputes (sql/0024, zamio.playlogs.disputes): D-000001 is the row with id 1.  What a dispute covers is its
+# station and period ([starts_at, ends_at) in UTC), its recording (track_id, isrc) or its plays
+# (dispute_plays, by play key: every version of a named play).  status open → resolved, once.
+disputes = Table(
+    "disputes",
+    metadata,
+    id_column(),
+    Column("event_key", Text, nullable=False, unique=True),  # the opening asked: sent again, it adds nothing
+    Column("kind", Text, nullable=False),  # plays | shares | identity
+    Column("claimant_type", Text, nullable=False),  # artist | publisher | society | station
+    Column("claimant_ref", Text, nullable=False),
+    ref("station_id", "stations"),
+    Column("period_from", DateText),  # station-local days, as given
+    Column("period_to", DateText),
+    Column("starts_at", UTCDateTime),
+    Column("ends_at", UTCDateTime),
+    ref("track_id", "tracks"),
+    Column("isrc", Text),  # the recording's ISRC, normalised: plays naming it are covered too
+    Column("recording", Text),  # the recording as the person named it (track reference or ISRC)
+    Column("status", Text, nullable=False),  # open | resolved
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decision", Text),  # upheld | rejected | partly
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", Text),
+    Column("resolution", Text),  # the reason of the decision
+)
+Index("ix_disputes_open", disputes.c.status, disputes.c.station_id)
+
+dispute_plays = Table(
+    "dispute_plays",
+    metadata,
+    ref("dispute_id", "disputes", nullable=False),
+    Column("play_key", Text, nullable=False),
+    ref("play_id", "play_logs", nullable=False),  # the version named when the dispute was opened
+    UniqueConstraint("dispute_id", "play_key", name="uq_dispute_plays"),
+)
+Index("ix_dispute_plays_key", dispute_plays.c.play_key)

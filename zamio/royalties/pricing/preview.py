@@ -8,7 +8,8 @@ duplicates billed in the place of a superseded play), ``money_moved`` says what 
   pricing; nothing if it was never priced), and which locked cycle paid them, if any (the
   next cycle then pays the change as an adjustment);
 * a billable play: its price under the rate data stored now, computed by the pricing's own
-  code (``zamio.royalties.pricing.price.price_play``), never by rules of its own.
+  code (``zamio.royalties.pricing.price.price_play``), never by rules of its own (a play an
+  open dispute covers is held in the dispute's account, as the pricing run will hold it).
 
 Used by ``bin/correct-plays`` inside the correction's transaction (rolled back in a dry run),
 so the plays it reads are those the correction leaves.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select
 
 from zamio.db.tables import cycle_pricings, royalty_cycles, royalty_pricings
+from zamio.royalties.pricing.holds import Holds
 from zamio.royalties.pricing.ledger import Previous, standing_lines
 from zamio.royalties.pricing.price import Catalog, parked_play, price_play
 from zamio.royalties.pricing.rates import RateBook
@@ -129,7 +131,8 @@ def _standing(conn: Connection, play_ids: Sequence[int], local_currency: str) ->
 
 def _priced(conn: Connection, play_ids: Sequence[int], book: RateBook, societies: Societies) -> list[PlayMoney]:
     plays = load_plays(conn, play_ids)
-    catalog = Catalog(load_works(conn, {p.track_id for p in plays if p.track_id is not None}), societies)
+    catalog = Catalog(load_works(conn, {p.track_id for p in plays if p.track_id is not None}), societies,
+                      Holds.load(conn))
     found = []
     for play in plays:
         try:

@@ -4,7 +4,9 @@ The outcome records the status of the play:
 
 * ``priced``: eligible, valued by a rate card, split between the parties owed;
 * ``suspense``: valued, but nobody can be paid yet (``bad_shares``,
-  ``unidentified``, ``no_agreement``, ``not_in_catalog``): one suspense line;
+  ``unidentified``, ``no_agreement``, ``not_in_catalog``), or held by an open dispute
+  (``disputed``, account ``dispute:D-000001``: ``zamio.royalties.pricing.holds``): one
+  suspense line;
 * ``ineligible``: fails the eligibility rule: one zero line with the reason;
 * ``unpriced``: no rate data applies (``no_rate_card``, ``no_day_period``,
   ``bad_timezone``), or the play cannot be priced at all (``local_time_out_of_range``:
@@ -29,8 +31,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
+from zamio.royalties.pricing.holds import DISPUTED, Holds
 from zamio.royalties.pricing.rates import RateBook, Tariff, exact_confidence, exact_seconds, ineligibility
 from zamio.royalties.pricing.split import (
+    PERCENT_WHOLE,
     Line,
     Owed,
     Society,
@@ -45,7 +49,7 @@ from zamio.royalties.pricing.works import PlayFacts, Societies
 
 @dataclass(frozen=True)
 class Catalog:
-    """The catalog facts of a run (or one batch): works by track id, and the run's societies.
+    """The catalog facts of a run (or one batch): works by track id, the run's societies and its open disputes.
 
     Who is owed a work, and a society under its agreements on a day, is decided once per
     catalog and remembered: thousands of plays share a handful of works and days.
@@ -53,6 +57,7 @@ class Catalog:
 
     works: dict[int, Work]
     societies: Societies
+    holds: Holds = field(default_factory=Holds)
     _by_work: dict[int, Owed] = field(default_factory=dict, compare=False, repr=False)
     _by_society: dict[tuple, Owed] = field(default_factory=dict, compare=False, repr=False)
     _by_track: dict[int, Owed | Society] = field(default_factory=dict, compare=False, repr=False)
@@ -207,6 +212,11 @@ def price_play(play: PlayFacts, book: RateBook, catalog: Catalog) -> PlayPricing
         return PlayPricing(play.id, play.station_id, "ineligible", reason, day, seconds, card.multiplier, 0,
                            card.currency, card.id, (ineligible_line(reason),), priced_details(tariff, local, seconds))
     gross = tariff.gross(seconds)
+    hold = catalog.holds.dispute_of(play) if catalog.holds.holds else None
+    if hold is not None:  # an open dispute covers the play: its money waits in the dispute's account
+        held = Line("suspense", "suspense", hold.account, None, gross, reason=DISPUTED, share=PERCENT_WHOLE)
+        return PlayPricing(play.id, play.station_id, "suspense", DISPUTED, day, seconds, card.multiplier, gross,
+                           card.currency, card.id, (held,), priced_details(tariff, local, seconds))
     owed = owed_for_play(play, catalog, day)
     lines = split(gross, owed, catalog.societies.local, play.recording_key)
     return PlayPricing(play.id, play.station_id, "suspense" if owed.suspense_reason else "priced",

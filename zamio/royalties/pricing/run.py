@@ -9,12 +9,15 @@ and one its lines; ``--workers`` batches at once on PostgreSQL):
 2. **new plays**: every final play without a pricing is priced and split;
 3. **re-examination**: plays in suspense or unpriced are priced again, so money
    is released as soon as a society mapping, an agreement, a share table or a
-   rate card arrives; with ``--recalculate`` every priced play (optionally in
+   rate card arrives, or the dispute holding it is resolved; with ``--recalculate`` every priced play (optionally in
    ``--from``/``--to``, station-local dates) is examined after a rate or share
    correction, except money declared non-distributable.  A play is reissued
    only if its outcome changed: its standing lines are reversed and the new
    version booked, never updated.  Such a run asked by a person is recorded in
-   the audit log (``record_recalculation``).
+   the audit log (``record_recalculation``);
+4. **disputes**: one pass per open dispute (``zamio.royalties.pricing.holds``): the
+   plays it covers that were priced before it was opened are priced again, their
+   money now held in the dispute's suspense account.
 
 A play whose pricing raises (its station-local date beyond the calendar, a duration that
 is not a number) is parked as ``unpriced`` with its reason and the error in its details,
@@ -44,6 +47,7 @@ from zamio.db import audit
 from zamio.db.audit import Who
 from zamio.db.engine import is_sqlite, utcnow
 from zamio.db.tables import play_logs, royalty_pricings, stations
+from zamio.royalties.pricing.holds import Holds, dispute_passes
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import Catalog, parked_play, price_play, reversed_play
 from zamio.royalties.pricing.rates import RateBook
@@ -129,14 +133,15 @@ def _with_latest(statuses: tuple[str, ...] | None = None) -> Select:
 
 
 def candidate_queries(recalculate: bool, date_from: date | None, date_to: date | None,
-                      run_id: str = "") -> list[tuple[str, Select]]:
+                      run_id: str = "", holds: Holds | None = None) -> list[tuple[str, Select]]:
     """Given the run's options, return (pass name, query) in the order they are run.
 
     Each query reads the plays to examine with their station's facts (``PLAY_COLUMNS``) and,
     for plays priced before, their latest pricing (``PREVIOUS_COLUMNS``): one query per batch,
     in play id order (the pricings' own for plays priced before, so that the few in suspense are
     read from their partial index, not found among every play).  The re-examination skips plays
-    this run (``run_id``) has just priced.
+    this run (``run_id``) has just priced.  Each open dispute of ``holds`` adds a pass over the plays it
+    covers that its account does not hold yet.
     """
     reversals = _with_latest().where(play_logs.c.status == "superseded", royalty_pricings.c.status != "reversed")
     # The keyset bound is repeated inside NOT EXISTS: without it PostgreSQL may merge the plays with
@@ -153,9 +158,13 @@ def candidate_queries(recalculate: bool, date_from: date | None, date_to: date |
         recheck = recheck.where(royalty_pricings.c.play_date >= date_from)
     if date_to is not None:
         recheck = recheck.where(royalty_pricings.c.play_date <= date_to)
+    held = _with_latest().where(play_logs.c.status == "final", royalty_pricings.c.run_id != run_id,
+                                royalty_pricings.c.status != DECLARED_STATUS)
     return [("reversals", reversals.order_by(royalty_pricings.c.play_id)),
             ("new plays", new.order_by(play_logs.c.id)),
-            ("re-examination", recheck.order_by(royalty_pricings.c.play_id))]
+            ("re-examination", recheck.order_by(royalty_pricings.c.play_id))] + [
+        (name, query.order_by(royalty_pricings.c.play_id))
+        for name, query in dispute_passes(holds or Holds(), held)]
 
 
 class Keyset:
@@ -270,10 +279,10 @@ def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BA
     waits for the database.  SQLite has one writer at a time: there, batches go one by one.
     """
     with transaction() as conn:
-        rates, societies = RateBook.load(conn), Societies.load(conn)
+        rates, societies, holds = RateBook.load(conn), Societies.load(conn), Holds.load(conn)
         if is_sqlite(conn):
             workers = 1
-    catalog = Catalog({}, societies)  # this run's works: share tables are read once per run, not per batch
+    catalog = Catalog({}, societies, holds)  # this run's works: share tables are read once per run, not per batch
     stats = [PricingStats() for _ in range(max(workers, 1))]
 
     def work(keyset: Keyset, mine: PricingStats) -> None:
@@ -284,7 +293,7 @@ def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BA
                     progress(len(plays))
 
     with fewer_collections():
-        for _name, query in candidate_queries(recalculate, date_from, date_to, run_id):
+        for _name, query in candidate_queries(recalculate, date_from, date_to, run_id, holds):
             keyset = Keyset(query, batch_size)
             if len(stats) == 1:
                 work(keyset, stats[0])

@@ -15,7 +15,8 @@ A play is declared only when
 * its station-local play date is on or before the last day of use the policy
   makes non-distributable on the given day;
 * a locked per-second cycle has paid that pricing: a statement has shown the
-  money held (pool cycles spread fees and keep their own lines).
+  money held (pool cycles spread fees and keep their own lines);
+* it is not held by a dispute (reason ``disputed``): a person is deciding whom it is owed.
 
 Each batch records one audit log entry (``zamio.db.audit``, action ``suspense.declare``)
 in its own transaction: who declared, why (``--reason``, by default the limit and the day),
@@ -36,13 +37,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, select
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select
 
 from zamio.db import audit
 from zamio.db.audit import UNATTRIBUTED, Who
 from zamio.db.engine import utcnow
 from zamio.db.tables import cycle_pricings, play_logs, royalty_cycles, royalty_pricings
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE  # the account
+from zamio.royalties.pricing.holds import DISPUTED
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import PlayPricing
 from zamio.royalties.pricing.rates import exact_seconds
@@ -62,7 +64,8 @@ DECLARABLE_QUERY = (
     .join(cycle_pricings, and_(cycle_pricings.c.play_id == _p.c.play_id, cycle_pricings.c.version == _p.c.version))
     .join(royalty_cycles, and_(royalty_cycles.c.id == cycle_pricings.c.cycle_id,
                                royalty_cycles.c.method == "per_second", royalty_cycles.c.status == "locked"))
-    .where(_p.c.status == SUSPENSE, play_logs.c.status == "final", _p.c.play_date <= bindparam("last_day"),
+    .where(_p.c.status == SUSPENSE, or_(_p.c.reason.is_(None), _p.c.reason != DISPUTED),
+           play_logs.c.status == "final", _p.c.play_date <= bindparam("last_day"),
            _p.c.play_id > bindparam("after"),
            ~select(_newer.c.id).where(_newer.c.play_id == _p.c.play_id, _newer.c.version > _p.c.version).exists())
     .order_by(_p.c.play_id)
