@@ -10,9 +10,10 @@ transaction of the change itself (so the entry exists exactly when the change do
 * ``bin/process-royalty-cycle --despite-changed-inputs`` when the inputs did change
   (``cycle.files_despite_changed_inputs``; entity ``cycle``, its name);
 * ``bin/import-catalog`` adding or correcting a money reference row (``reference.added``,
-  ``reference.corrected``; entity: the table, with the row's id; payees and their payment details too), and one entry per import that
-  adds or changes tracks, stations or partner repertoire in what decides money (``catalog.imported``;
-  entity ``catalog``, the files; the rows before, and added and changed after);
+  ``reference.corrected``; entity: the table, with the row's id; payees and their payment details
+  too), and one entry per import that adds or changes tracks, stations or partner repertoire in
+  what decides money (``catalog.imported``; entity ``catalog``, the files; the rows before, and
+  added and changed after);
 * ``bin/disputes`` opening and resolving a dispute (``dispute.open``, ``dispute.resolve``; entity
   ``dispute``, its label ``D-000001``);
 * ``bin/payouts --mark-sent`` and ``--mark-settled`` recording a confirmation file
