@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
-from zamio.royalties.statements.formatting import Presentation
+from zamio.royalties.statements.formatting import SHIPPED, Presentation
 from zamio.royalties.statements.usage import write_usage_reports
 from zamio.royalties.statements.workers import write_statements
 from zamio.royalties.statements.write import remittances_csv, statements_csv, write_text
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def write_cycle_files(conn: Connection, cycle: Row[Any], folder: Path, summary: list[str],
-                      presentation: Presentation = Presentation()) -> None:
+                      presentation: Presentation = SHIPPED) -> None:
     """Given a locked cycle and its reconciliation lines, (re)write all its files in ``folder``; the statements
     with ``presentation``'s letterhead and templates."""
     presentation.page_template()  # a broken template of the society's stops here, before any file is written

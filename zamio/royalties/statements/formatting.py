@@ -96,6 +96,9 @@ class Presentation:
         return templates.load(templates.environment(TEMPLATES, self.templates_dir), PAGE_TEMPLATE)
 
 
+SHIPPED = Presentation()  # the shipped templates, the local society's name, no address nor logo
+
+
 # --- numbers as shown ------------------------------------------------------------------------------
 
 def decimal_text(units: int, currency: str) -> Number:

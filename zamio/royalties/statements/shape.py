@@ -156,7 +156,8 @@ def admin_fee_line(sums: Sums) -> list[tuple[str, int]]:
 
 
 def adjustment_lines(sums: Sums) -> list[tuple[str, int]]:
-    return [(f"Adjustment for earlier periods: {why}", units) for why, units in sums.adjustments.items()]
+    return [(f"Adjustment for earlier periods \u2014 {why[:1].lower()}{why[1:].rstrip('.')}", units)
+            for why, units in sums.adjustments.items()]
 
 
 #: The summary, line by line: each rule gives its lines (none when it does not apply).  The kinds the
@@ -297,7 +298,7 @@ def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLin
     adjustments: dict[str, int] = {}
     for line in lines:
         if line.adjustment:
-            why = reason_text(line.reason) or "plays reported or priced after their period was closed."
+            why = reason_text(line.reason) or "Plays reported or priced after their period was closed."
             adjustments[why] = adjustments.get(why, 0) + line.amount
         else:
             kind = line.reverses or line.kind

@@ -7,9 +7,9 @@ writes the first range on its own connection, and each other range goes to a
 child interpreter (``python -m zamio.royalties.statements.workers``) given, on
 its standard input, the database URL, the cycle, its range and the folder to
 write in.  The child opens its own connection, reads that range's lines with its
-own ordered query and writes their files (with the letterhead and templates it is given), so nothing but a few bytes of JSON
-passes between the processes.  Each file depends on its recipient's lines only,
-hence the bytes are those one process would write.
+own ordered query and writes their files (with the letterhead and templates it is
+given), so nothing but a few bytes of JSON passes between the processes.  Each file
+depends on its recipient's lines only, hence the bytes are those one process would write.
 
 The files are written straight into a hidden folder beside ``statements/``
 (``.statements.partial``), which then takes its place by renaming: a reader sees
@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Row, func, select
 from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import cycle_line_items
 from zamio.db.url import parse_database_url
-from zamio.royalties.statements.formatting import Presentation
+from zamio.royalties.statements.formatting import SHIPPED, Presentation
 from zamio.royalties.statements.select import ItemRange, StatementCycle, recipient_ranges
 from zamio.royalties.statements.write import write_recipient_statements
 from zamio.runtime.errors import ZamioError
@@ -56,7 +56,7 @@ class StatementWorkerFailed(ZamioError):
 
 
 def write_statements(conn: Connection, cycle: Row[Any], folder: Path, workers: int = WORKERS,
-                     min_recipients: int = MIN_RECIPIENTS, presentation: Presentation = Presentation()) -> int:
+                     min_recipients: int = MIN_RECIPIENTS, presentation: Presentation = SHIPPED) -> int:
     """Given a locked cycle, write its per-recipient statements into ``folder/statements`` with up to
     ``workers`` processes, replacing the files there; return how many statements.  ``presentation``: the
     letterhead and the society's templates.

@@ -41,7 +41,14 @@ from sqlalchemy import Connection
 from zamio.db.engine import is_sqlite
 from zamio.files import csvwrite
 from zamio.files.csvwrite import Number
-from zamio.royalties.statements.formatting import Formatter, Letterhead, Presentation, decimal_text, seconds_text
+from zamio.royalties.statements.formatting import (
+    SHIPPED,
+    Formatter,
+    Letterhead,
+    Presentation,
+    decimal_text,
+    seconds_text,
+)
 from zamio.royalties.statements.select import (
     ItemRange,
     StatementCycle,
@@ -113,7 +120,7 @@ _RECIPIENT = attrgetter("recipient_type", "recipient_ref", "currency")
 
 
 def write_recipient_statements(conn: Connection, cycle: StatementCycle, directory: Path,
-                               items: ItemRange = (None, None), presentation: Presentation = Presentation()) -> int:
+                               items: ItemRange = (None, None), presentation: Presentation = SHIPPED) -> int:
     """Given a cycle, write each recipient's statement, per currency, into ``directory`` (a folder no reader
     looks at yet: files are written in place): its page (HTML), its lines (CSV) and its summary (CSV);
     return how many statements.
