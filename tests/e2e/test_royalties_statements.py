@@ -16,7 +16,7 @@ from zamio.db.tables import cycle_line_items, cycle_pricings, royalty_cycles, ro
 from zamio.royalties.cycles.process import find_cycle
 from zamio.royalties.statements.formatting import Formatter, Letterhead, Presentation
 from zamio.royalties.statements.select import StatementCycle, recipient_ranges, statement_fields, statement_lines
-from zamio.royalties.statements.shape import FieldLines, Figures, Recipient, line_of_row, shape
+from zamio.royalties.statements.shape import FieldLines, Figures, Recipient, StatementLine, line_of_row, shape
 from zamio.royalties.statements.workers import write_statements
 
 
@@ -134,6 +134,11 @@ def awkward_cycle(project: Project, name: str, method: str, period: tuple[date, 
                 details=DETAILS[i % len(DETAILS)], run_id="test", created_at=now))
 
 
+def comparable(lines: list[StatementLine]) -> list[StatementLine]:
+    """Lines whose seconds compare as written (a NaN is not equal to itself)."""
+    return [line._replace(seconds=repr(line.seconds)) for line in lines]
+
+
 @pytest.mark.postgres
 def test_postgresql_formats_lines_as_the_reference_does(postgres_url: str, tmp_path: Path) -> None:
     project = Project(postgres_url, tmp_path)
@@ -160,7 +165,7 @@ def test_postgresql_formats_lines_as_the_reference_does(postgres_url: str, tmp_p
             cycle = find_cycle(conn, name)
             fast = list(map(FieldLines().line, statement_fields(conn, StatementCycle.of(cycle))))
             reference = [line_of_row(row, cycle.period_from) for row in statement_lines(conn, cycle.id, cycle.method)]
-            assert len(fast) == count and fast == reference, name
+            assert len(fast) == count and comparable(fast) == comparable(reference), name
             assert any(line.adjustment for line in fast), name
             shaped[name] = fast
     contributor = [line for line in reference if line.recipient_ref == "ama"]

@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from zamio.values.money import AMOUNT_SCALE, currency_exponent, round_half_even
@@ -430,7 +430,30 @@ def reverses_text(kind: str, details: str | None) -> str:
     return found if isinstance(found, str) else ""
 
 
-def line_of_row(line: Any, period_from: date) -> StatementLine:
+class LineRow(Protocol):
+    """A statement line's row as ``select.statement_lines`` gives it."""
+
+    id: int
+    play_id: int | None
+    kind: str
+    recipient_type: str
+    recipient_ref: str
+    recipient_name: str | None
+    amount: int
+    currency: str
+    seconds: float
+    reason: str | None
+    details: str | None
+    started_at: datetime | None
+    station: str | None
+    timezone: str | None
+    play_date: date | None
+    title: str | None
+    artist: str | None
+    isrc: str | None
+
+
+def line_of_row(line: LineRow, period_from: date) -> StatementLine:
     """Given a statement line's row (``select.statement_lines``), return it as a statement line."""
     started = line.started_at.replace(tzinfo=None) if line.started_at is not None else None
     return StatementLine(
