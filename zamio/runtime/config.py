@@ -36,7 +36,8 @@ SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
 STATION_CLASSES = ("class_a", "class_b", "class_c", "online", "community")
 STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
 #: The images a letterhead's logo may be, told by their first bytes (the logo is embedded in every statement).
-IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
+IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+               (b"GIF89a", "image/gif"))
 LOGO_MAX_BYTES = 256 * 1024
 STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
                            "underscore; A, B and C alone for class_a, class_b and class_c)")
