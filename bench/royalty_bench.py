@@ -791,6 +791,7 @@ def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_a
     """Generate, measure and check; print as it goes; return whether the check passed (or was not run)."""
     from zamio.royalties.cycles.process import CycleSpec, close_cycle, report_lines, write_files
     from zamio.royalties.pricing.run import price_pending
+    from zamio.royalties.statements.formatting import SHIPPED
 
     conditions = (f"{args.plays:,} plays, {STATIONS:,} stations, {TRACKS:,} tracks; {server_facts(engine)}; "
                   f"caches {CACHES}; {os.cpu_count()} CPUs")
@@ -845,7 +846,7 @@ def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_a
         cycle, found = close_cycle(conn, CycleSpec("2026-03", date(2026, 3, 1), date(2026, 3, 31)), "bench")
     closed = time.perf_counter() - t0
     with transaction(engine, read_only=True) as conn:
-        write_files(conn, cycle, out)
+        write_files(conn, cycle, out, SHIPPED)
     total = time.perf_counter() - t0
     print("\n".join(report_lines(cycle, found)))
     files = sum(1 for p in out.rglob("*") if p.is_file())

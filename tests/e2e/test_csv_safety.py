@@ -112,7 +112,12 @@ def test_every_csv_written_quotes_formula_text_and_keeps_numbers(project: Projec
     # The composer of T-LINK: 60 % of 15000 = 9000 units (GHS 0.90) reversed by the share correction,
     # then 50 % = 7500 (GHS 0.75); the reversal stays a negative number in the statement and the net in
     # statements.csv is 9000 - 9000 + 7500 = 7500.
-    (statement,) = [p for p in paths if p.parent.name == "statements" and p.name.startswith("contributor-hyperlink")]
+    (statement, page_figures) = [p for p in paths if p.parent.name == "statements"
+                                 and p.name.startswith("contributor-hyperlink")]
+    assert page_figures.name.endswith(".summary.csv")
+    figures = read_rows(page_figures)
+    (work,) = [row for row in figures if row[0] == "work"]
+    assert work[figures[0].index("title")] == "'" + LINK and work[figures[0].index("amount")] == "0.75"
     lines = read_rows(statement)
     header = lines[0]
     amounts = [(line[header.index("kind")], line[header.index("amount")]) for line in lines[1:]]

@@ -101,3 +101,13 @@ def test_the_package_never_reads_the_checkout(installed: Path) -> None:
     is_checkout, sql = located.stdout.split()
     assert is_checkout == "False" and str(installed.parent) in sql and not sql.startswith(str(ROOT))
     assert os.path.isfile(Path(sql) / "0001_initial.sql")
+
+
+def test_the_statement_template_comes_with_the_package(installed: Path) -> None:
+    found = _run([str(installed / "python"), "-c",
+                  "from zamio.royalties.statements.formatting import SHIPPED; print(SHIPPED.page_template().filename)"],
+                 env=_env(Path("/tmp")), cwd="/")
+    assert found.returncode == 0, found.stderr
+    template = found.stdout.strip()
+    assert template.endswith("statement.html.j2") and str(installed.parent) in template, template
+    assert not template.startswith(str(ROOT)) and os.path.isfile(template)

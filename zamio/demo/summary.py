@@ -7,14 +7,17 @@ that line.
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Connection, text
 
 from zamio.db.engine import open_engine
 from zamio.demo.programme import Slot
+from zamio.royalties.statements.write import file_stem
 from zamio.values.money import format_amount
 
 START_TOLERANCE_SECONDS = 5.0
@@ -22,6 +25,7 @@ SNIPPET_EVERY_SECONDS = 120
 SNIPPET_SECONDS = 12
 MIN_RECALL = 0.95
 MIN_PRECISION = 0.95
+PAYEES = ("contributor", "artist", "publisher")
 
 
 def detectable(slot: Slot, day: datetime) -> bool:
@@ -82,11 +86,24 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
     print(f"  {'gross priced':53} {format_amount(gross, 'GHS'):>16}  "
           f"{'reconciles' if reconciled else 'DOES NOT RECONCILE'}")
     print(f"Statements: {cycle_dir}")
+    statement = largest_statement(cycle_dir)
+    if statement is not None:
+        print(f"Statement to read (open it in a browser, print it on A4): {statement}")
     for html in sorted(reports.glob("*.html")):
         print(f"Report: {html}")
     ok = recall >= MIN_RECALL and precision >= MIN_PRECISION and reconciled and gross > 0
     print("RESULT: OK" if ok else "RESULT: MISMATCH")
     return 0 if ok else 1
+
+
+def largest_statement(cycle_dir: Path) -> Path | None:
+    """The page of the statement that pays the most to a person or publisher in the cycle, or None."""
+    with open(cycle_dir / "statements.csv", encoding="utf-8", newline="") as listed:
+        payees = [row for row in csv.DictReader(listed) if row["recipient_type"] in PAYEES]
+    if not payees:
+        return None
+    top = max(payees, key=lambda row: (Decimal(row["net"]), row["recipient"]))
+    return cycle_dir / "statements" / f"{file_stem(top['recipient_type'], top['recipient'])}.{top['currency']}.html"
 
 
 def money_by_recipient(conn: Connection) -> tuple[int, dict[tuple[str, str], int], bool]:

@@ -43,8 +43,9 @@ from zamio.royalties.cycles.process import (
     write_and_finish,
 )
 from zamio.royalties.pricing.trace import trace_entry
-from zamio.runtime.config import Config
-from zamio.runtime.errors import UsageError
+from zamio.royalties.statements.formatting import Presentation, logo_uri
+from zamio.runtime.config import Config, image_type
+from zamio.runtime.errors import ConfigError, UsageError
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -86,6 +87,7 @@ class Settings:
     despite_changed_inputs: bool
     who: Who | None  # with --despite-changed-inputs: who writes the files anyway, and why
     mail: StatementMail  # how the statement e-mails reach their recipients
+    presentation: Presentation  # the statements' letterhead and the society's templates
     minimums: tuple[tuple[str, int], ...] = ()  # the minimum payout per currency, in units (MIN_PAYOUT)
 
     def folder(self, name: str) -> Path:
@@ -102,13 +104,28 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
     overridden_by = who(args, run_id, DESPITE_CHANGES_REASON) if args.despite_changed_inputs else None
     return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
                     args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs,
-                    overridden_by, statement_mail(config), config.min_payout)
+                    overridden_by, statement_mail(config), statement_presentation(config), config.min_payout)
 
 
 def statement_mail(config: Config) -> StatementMail:
     """How statements reach their recipients: a link, else attached up to a size, else from the contact."""
     return StatementMail(config.statements_public_base_url, config.statement_attachment_max_bytes,
                          config.statements_contact or config.operator_email)
+
+
+def statement_presentation(config: Config) -> Presentation:
+    """How statements look: the letterhead of SOCIETY_NAME, SOCIETY_ADDRESS and SOCIETY_LOGO_FILE (embedded),
+    and the templates of TEMPLATES_DIR, checked now (a broken template exits 78 before a cycle is locked)."""
+    logo = None
+    if config.society_logo_file is not None:
+        image = config.society_logo_file.read_bytes()
+        media_type = image_type(image)
+        if media_type is None:
+            raise ConfigError("SOCIETY_LOGO_FILE must be a PNG, JPEG, GIF or SVG image")
+        logo = logo_uri(image, media_type)
+    presentation = Presentation(config.society_name, config.society_address, logo, config.templates_dir)
+    presentation.page_template()
+    return presentation
 
 
 def new_cycle(given: Settings) -> CycleSpec:
@@ -134,7 +151,7 @@ def main(ctx: JobContext) -> int | None:
     if existing is not None and existing.status == "locked":
         rerun_locked(ctx.transaction, existing, given.folder(existing.name), ctx, regenerate=given.regenerate,
                      despite_changes=given.despite_changed_inputs, dry_run=ctx.dry_run, who=given.who,
-                     mail=given.mail)
+                     mail=given.mail, presentation=given.presentation)
         return 0
     close(ctx, new_cycle(given), given)
     return None
@@ -151,7 +168,7 @@ def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
         print("dry run: nothing was locked and no file was written")
         return
     folder = given.folder(cycle.name)
-    queued = write_and_finish(ctx.transaction, cycle, folder, given.mail)
+    queued = write_and_finish(ctx.transaction, cycle, folder, given.mail, given.presentation)
     print(f"files written to {folder}; {queued} statement e-mail(s) queued")
     ctx.ok()
     ctx.note(f"cycle {cycle.name} locked")

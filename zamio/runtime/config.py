@@ -37,6 +37,10 @@ SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
 #: space or hyphen for the underscore ("Class A", "class-a"), and A, B, C alone name class_a, class_b, class_c.
 STATION_CLASSES = ("class_a", "class_b", "class_c", "online", "community")
 STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
+#: The images a letterhead's logo may be, told by their first bytes (the logo is embedded in every statement).
+IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+               (b"GIF89a", "image/gif"))
+LOGO_MAX_BYTES = 256 * 1024
 STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
                            "underscore; A, B and C alone for class_a, class_b and class_c)")
 
@@ -62,6 +66,10 @@ class Config:
     statements_public_base_url: str | None = None
     statement_attachment_max_bytes: int = 5 * 1024 * 1024
     statements_contact: str | None = None
+    society_name: str | None = None
+    society_address: tuple[str, ...] = ()
+    society_logo_file: Path | None = None
+    templates_dir: Path | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"
@@ -152,6 +160,10 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         statements_public_base_url=reader.url("STATEMENTS_PUBLIC_BASE_URL"),
         statement_attachment_max_bytes=reader.integer("STATEMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=0),
         statements_contact=reader.email("STATEMENTS_CONTACT"),
+        society_name=reader.text("SOCIETY_NAME"),
+        society_address=reader.lines("SOCIETY_ADDRESS"),
+        society_logo_file=reader.image("SOCIETY_LOGO_FILE", LOGO_MAX_BYTES),
+        templates_dir=reader.folder("TEMPLATES_DIR"),
         smtp_host=s.get("SMTP_HOST") or None,
         smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
         smtp_security=reader.choice("SMTP_SECURITY", "none", ("none", "starttls", "ssl")),
@@ -278,3 +290,43 @@ class _Reader:
         if raw is not None and ("@" not in raw or " " in raw):
             raise ConfigError(f"{name} must be an e-mail address")
         return raw
+
+    def text(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def lines(self, name: str) -> tuple[str, ...]:
+        """Lines of text given on one line, separated by ``;`` (or by line feeds), each stripped."""
+        raw = self._raw(name)
+        if raw is None:
+            return ()
+        return tuple(part.strip() for part in raw.replace("\n", ";").split(";") if part.strip())
+
+    def folder(self, name: str) -> Path | None:
+        raw = self._raw(name)
+        if raw is not None and not Path(raw).is_dir():
+            raise ConfigError(f"{name} must name an existing folder")
+        return Path(raw) if raw is not None else None
+
+    def image(self, name: str, max_bytes: int) -> Path | None:
+        """A readable PNG, JPEG, GIF or SVG file of at most ``max_bytes``."""
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        try:
+            with open(raw, "rb") as image:
+                head = image.read(max_bytes + 1)
+        except OSError:
+            raise ConfigError(f"{name} names a file that cannot be read") from None
+        if len(head) > max_bytes:
+            raise ConfigError(f"{name} must be at most {max_bytes // 1024} KiB (it is embedded in every statement)")
+        if image_type(head) is None:
+            raise ConfigError(f"{name} must be a PNG, JPEG, GIF or SVG image")
+        return Path(raw)
+
+
+def image_type(data: bytes) -> str | None:
+    """Given an image file's bytes, return its media type if it is one a letterhead may show, else None."""
+    found = next((media for magic, media in IMAGE_TYPES if data.startswith(magic)), None)
+    if found is None and data.lstrip().startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096]:
+        return "image/svg+xml"
+    return found

@@ -44,6 +44,7 @@ from zamio.royalties.cycles.notices import StatementMail, queue_statement_emails
 from zamio.royalties.payouts import balances, deductions
 from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.files import write_cycle_files
+from zamio.royalties.statements.formatting import Presentation
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.values.money import from_units
@@ -181,13 +182,14 @@ def stored_totals(cycle: Row[Any]) -> list[closing.Totals]:
     return [closing.Totals(**t) for t in json.loads(cycle.totals or "[]")]
 
 
-def write_files(conn: Connection, cycle: Row[Any], folder: Path) -> None:
-    """Given a locked cycle, (re)write its files in ``folder`` from the database.
+def write_files(conn: Connection, cycle: Row[Any], folder: Path, presentation: Presentation) -> None:
+    """Given a locked cycle, (re)write its files in ``folder`` from the database (the statements with
+    ``presentation``'s letterhead and templates).
 
     Raise FilesNotWritten, naming the folder and the error, if the folder cannot be written.
     """
     try:
-        write_cycle_files(conn, cycle, folder, summary_lines(cycle))
+        write_cycle_files(conn, cycle, folder, summary_lines(cycle), presentation)
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
         raise FilesNotWritten(
@@ -212,11 +214,12 @@ def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, 
         return close_cycle(conn, spec, run_id)
 
 
-def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail) -> int:
+def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail,
+                     presentation: Presentation) -> int:
     """Given a cycle just locked, write its files in ``folder``, then queue its e-mails (as ``mail`` says) and
     mark it finished; return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
     with transaction(read_only=True) as conn:
-        write_files(conn, cycle, folder)
+        write_files(conn, cycle, folder, presentation)
     return finish(transaction, cycle, folder, mail)
 
 
@@ -232,18 +235,21 @@ def finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: State
 
 
 def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progress: Progress, *, regenerate: bool,
-                 despite_changes: bool, dry_run: bool, mail: StatementMail, who: Who | None = None) -> None:
+                 despite_changes: bool, dry_run: bool, mail: StatementMail, presentation: Presentation,
+                 who: Who | None = None) -> None:
     """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
     report it.  Files written although the inputs changed are recorded in the audit log, by ``who``."""
     if cycle.files_written_at is None:
         print(f"cycle {cycle.name} was locked at {cycle.locked_at:%Y-%m-%d %H:%M:%S} UTC but its close did not "
               "finish (files, statement e-mails): finishing it")
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
+        if checked_files(transaction, cycle, folder, presentation, despite_changes=despite_changes, dry_run=dry_run,
+                         who=who):
             queued = finish(transaction, cycle, folder, mail)
             print(f"files of cycle {cycle.name} written to {folder}; {queued} statement e-mail(s) queued")
             progress.note(f"cycle {cycle.name} finished")
     elif regenerate:
-        if checked_files(transaction, cycle, folder, despite_changes=despite_changes, dry_run=dry_run, who=who):
+        if checked_files(transaction, cycle, folder, presentation, despite_changes=despite_changes, dry_run=dry_run,
+                         who=who):
             print(f"files of locked cycle {cycle.name} regenerated in {folder}")
         progress.note(f"cycle {cycle.name} already locked")
     else:
@@ -256,8 +262,8 @@ def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progr
 DESPITE_CHANGES_REASON = "files written as locked although inputs changed since the lock"
 
 
-def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, *, despite_changes: bool,
-                  dry_run: bool, who: Who | None = None) -> bool:
+def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, presentation: Presentation, *,
+                  despite_changes: bool, dry_run: bool, who: Who | None = None) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
     (not in a dry run).  Files written despite changed inputs get an audit entry (by ``who``: the person and
     their reason, else unattributed).  Raise ChangedInputs as ``check_inputs`` does, FilesNotWritten as
@@ -265,7 +271,7 @@ def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, *, d
     with transaction(read_only=True) as conn:
         changes = check_inputs(conn, cycle, despite_changes)
         if not dry_run:
-            write_files(conn, cycle, folder)
+            write_files(conn, cycle, folder, presentation)
     if dry_run:
         print(f"dry run: the files of locked cycle {cycle.name} were not written")
     elif changes:

@@ -2,7 +2,7 @@
 
 ``write_cycle_files`` writes, from the ledger only, what ``zamio.royalties.statements.write``
 lists: ``statements.csv`` and ``remittances.csv`` (select, then format), the per-recipient
-statements (select, shape and format, write: shared between processes by
+statements (select, shape, format, write: shared between processes by
 ``zamio.royalties.statements.workers``), the partner societies' usage reports, and the
 cycle's reconciliation as ``summary.txt`` (given by the caller, which recorded it at the lock).
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from zamio.royalties.statements.formatting import SHIPPED, Presentation
 from zamio.royalties.statements.usage import write_usage_reports
 from zamio.royalties.statements.workers import write_statements
 from zamio.royalties.statements.write import remittances_csv, statements_csv, write_text
@@ -22,11 +23,14 @@ from zamio.royalties.statements.write import remittances_csv, statements_csv, wr
 log = logging.getLogger(__name__)
 
 
-def write_cycle_files(conn: Connection, cycle: Row[Any], folder: Path, summary: list[str]) -> None:
-    """Given a locked cycle and its reconciliation lines, (re)write all its files in ``folder``."""
+def write_cycle_files(conn: Connection, cycle: Row[Any], folder: Path, summary: list[str],
+                      presentation: Presentation = SHIPPED) -> None:
+    """Given a locked cycle and its reconciliation lines, (re)write all its files in ``folder``; the statements
+    with ``presentation``'s letterhead and templates."""
+    presentation.page_template()  # a broken template of the society's stops here, before any file is written
     write_text(folder / "statements.csv", statements_csv(conn, cycle.id))
     write_text(folder / "remittances.csv", remittances_csv(conn, cycle.id))
-    write_statements(conn, cycle, folder)
+    write_statements(conn, cycle, folder, presentation=presentation)
     invalid = write_usage_reports(conn, cycle, folder)
     for code, count in sorted(invalid.items()):
         if count:

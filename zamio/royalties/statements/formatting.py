@@ -1,57 +1,126 @@
-"""How a statement looks: amounts, the cells of a line in CSV and HTML, the HTML page (no database here).
+"""How a statement looks: an HTML page from a template, and its CSV files (no database here).
 
-A statement line has the cells of ``LINE_COLUMNS``.  Text cells are written by
-``zamio.files.csvwrite`` in the CSV file (quoted, and a formula-like title or name
-neutralised) and escaped by ``html.escape`` in the HTML file; amounts are shown
-in the currency's minor units, rounded half-even once (``decimal_text``), as
-numbers; times are ``YYYY-MM-DD HH:MM:SS`` in UTC.
+The third step of writing a cycle's statements: a shaped ``Statement``
+(``zamio.royalties.statements.shape``) becomes
 
-Two ways to format the lines, with the same bytes:
+* its **page**: the template ``statement.html.j2`` (shipped in ``templates/``, replaced by a file of
+  the same name in ``TEMPLATES_DIR``) given the statement as ready-made text: letterhead,
+  recipient, period, summary, earnings by work and station, and the detail rows, which are
+  formatted here (a statement can have a million of them) and handed to the template whole;
+* its **detail CSV** (``LINE_COLUMNS``): one row per ledger line, the amount as the page shows it;
+* its **summary CSV** (``SUMMARY_COLUMNS``): the summary's lines, the total, and the earnings by
+  work and station, the same numbers as the page.
 
-* ``reference_lines`` formats each line from its database row, cell by cell, as
-  written above (used on SQLite, and by the tests as the reference);
-* ``formatted_lines`` is for the million lines of a large cycle: it takes plain
-  fields (the time already formatted by the database) and formats each distinct
-  station, title, artist, kind, share, amount and seconds once, with the same
-  functions, then builds the line from the remembered cells.
+Text cells are written by ``zamio.files.csvwrite`` (quoted, a formula-like title or name
+neutralised) and escaped for HTML (the template escapes what it prints); amounts are in the
+currency's minor units as the shape step shares them out, numbers in the CSV files
+(``-12.35``) and written with thousands separators on the page; UTC times are
+``YYYY-MM-DD HH:MM:SS``, as are the station-local ones.  Each distinct text (a station, a title)
+is escaped and quoted once per process.
 """
 
 from __future__ import annotations
 
+import base64
 import html
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zamio.files import csvwrite
+from markupsafe import Markup
+
+from zamio.files import csvwrite, templates
 from zamio.files.csvwrite import Number
+from zamio.royalties.statements.shape import Statement
 from zamio.values.money import currency_exponent, minor_units
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
+    import jinja2
 
     from zamio.royalties.statements.select import StatementCycle
 
+TEMPLATES = Path(__file__).with_name("templates")
+PAGE_TEMPLATE = "statement.html.j2"
 LINE_COLUMNS = ["entry_id", "play_id", "station", "played_at_utc", "title", "artist", "isrc", "seconds",
-                "kind", "share_percent", "amount", "adjustment", "reason"]
-ESCAPED_CELLS = (2, 4, 5, 6, 8, 9, 11, 12)  # the text cells; ids, times, seconds and amounts are plain ASCII
-SHARE_KEY = '"share":"'  # how a ledger line's details hold its share (percent, six places)
-# A formatted line: (recipient_type, recipient_ref, currency, recipient_name, amount, csv_line, html_row).
-FormattedLine = tuple[str, str, str, "str | None", int, str, str]
-# A statement line as plain fields (``formatted_lines``): recipient_type, recipient_ref, currency, recipient_name,
-# amount, seconds, entry_id, play_id, station, played_at_utc, title, artist, isrc, kind, details, is_adjustment, reason.
-StatementFields = tuple[str, str, str, "str | None", int, float, int, "int | None", "str | None", str, "str | None",
-                        "str | None", "str | None", str, "str | None", bool, "str | None"]
+                "kind", "share_percent", "amount", "adjustment", "reason", "played_at_local", "note"]
+SUMMARY_COLUMNS = ["section", "label", "title", "artist", "isrc", "station", "plays", "minutes", "amount"]
+MINUS = "\u2212"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+TYPE_LABELS = {"contributor": "Writer, composer or other contributor", "artist": "Performing artist",
+               "publisher": "Publisher", "society": "Partner society",
+               "local_society": "Administration fees of the society", "suspense": "Suspense account",
+               "ineligible": "Plays not paid", "non_distributable": "Non-distributable account"}
+METHODS = {"per_second": "each play paid by the second, at the tariff in force for its station and time of day",
+           "pool": "each station's licence fee shared among its plays by seconds weighted by time of day"}
 
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The society at the head of every statement: its name, address lines and logo (a ``data:`` URI or None)."""
+
+    name: str
+    address: tuple[str, ...] = ()
+    logo: str | None = None
+
+
+def logo_uri(image: bytes, media_type: str) -> str:
+    """Given a logo's bytes and media type, return it as a ``data:`` URI (the page then stands alone)."""
+    return f"data:{media_type};base64,{base64.b64encode(image).decode('ascii')}"
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How statements look: the letterhead (its name None: the local society's name in the catalog) and the
+    society's own templates folder (None: the shipped templates)."""
+
+    name: str | None = None
+    address: tuple[str, ...] = ()
+    logo: str | None = None
+    templates_dir: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "address": list(self.address), "logo": self.logo,
+                "templates_dir": str(self.templates_dir) if self.templates_dir else None}
+
+    @classmethod
+    def of_json(cls, told: dict[str, Any]) -> Presentation:
+        folder = told.get("templates_dir")
+        return cls(told.get("name"), tuple(told.get("address") or ()), told.get("logo"),
+                   Path(folder) if folder else None)
+
+    def page_template(self) -> jinja2.Template:
+        """The statement page's template, compiled: the society's if it has one (raise TemplateProblem if it is
+        broken, before anything is written)."""
+        return templates.load(templates.environment(TEMPLATES, self.templates_dir), PAGE_TEMPLATE)
+
+
+SHIPPED = Presentation()  # the shipped templates, the local society's name, no address nor logo
+
+
+# --- numbers as shown ------------------------------------------------------------------------------
 
 def decimal_text(units: int, currency: str) -> Number:
     """Given units and a currency, return the amount in minor units as a plain decimal ("-12.35")."""
+    return minor_text(minor_units(units, currency), currency)
+
+
+def minor_text(minor: int, currency: str) -> Number:
+    """Given an amount in a currency's minor units, return it as a plain decimal ("-12.35")."""
     exponent = currency_exponent(currency)
-    minor = minor_units(units, currency)
     if exponent == 0:
         return Number(minor)
     whole, fraction = divmod(abs(minor), 10**exponent)
     return Number(f"{'-' if minor < 0 else ''}{whole}.{fraction:0{exponent}d}")
+
+
+def shown_amount(minor: int, currency: str) -> str:
+    """Given an amount in minor units, return it as a page shows it ("1,234.57", "−0.75")."""
+    exponent = currency_exponent(currency)
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    text = f"{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
+    return MINUS + text if minor < 0 else text
 
 
 def seconds_text(seconds: float) -> Number:
@@ -59,136 +128,142 @@ def seconds_text(seconds: float) -> Number:
     return Number(f"{seconds:.3f}")
 
 
-LINE_HEADER = csvwrite.text(LINE_COLUMNS, [])
+def minutes_text(tenths: int) -> Number:
+    """Given tenths of a minute, return minutes with one place ("12.5")."""
+    whole, tenth = divmod(abs(tenths), 10)
+    return Number(f"{'-' if tenths < 0 else ''}{whole}.{tenth}")
 
 
-def utc_text(when: datetime | None) -> str:
-    """Given a play's start, return it as ``YYYY-MM-DD HH:MM:SS`` (as stored: UTC), or "" if unknown."""
-    if when is None:
-        return ""
-    if when.year < 1000:  # isoformat pads the year to four digits, strftime does not
-        return when.strftime("%Y-%m-%d %H:%M:%S")
-    return when.isoformat(" ")[:19]
+def trimmed(number: str) -> str:
+    """A decimal without trailing zeros ("120.000" → "120", "33.333300" → "33.3333")."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
 
 
-def share_text(details: str | None) -> Number:
-    """Given a ledger line's details, return its share ("" if it has none, as a reversal)."""
-    if details and SHARE_KEY in details:
-        return Number(details.split(SHARE_KEY, 1)[1].split('"', 1)[0])
-    return Number("")
+def day_text(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def line_cells(line: Row[Any], period_from: date) -> list[str]:
-    """Given a statement line's row (ledger line, play, station, track, play date), return its cells."""
-    adjustment = "adjustment" if line.play_date is not None and line.play_date < period_from else ""
-    return [str(line.id), str(line.play_id or ""), line.station or "", utc_text(line.started_at), line.title or "",
-            line.artist or "", line.isrc or "", seconds_text(line.seconds), line.kind, share_text(line.details),
-            decimal_text(line.amount, line.currency), adjustment, line.reason or ""]
+def period_text(first: date, last: date) -> str:
+    """Given a period, return it in words ("1 to 31 March 2026", "1 March to 30 June 2026")."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day} to {day_text(last)}" if first != last else day_text(last)
+    if first.year == last.year:
+        return f"{first.day} {MONTHS[first.month - 1]} to {day_text(last)}"
+    return f"{day_text(first)} to {day_text(last)}"
 
 
-class _Escaper(dict):
-    """html.escape, remembered per distinct text: station names, titles and artists repeat on every page."""
+# --- the files -------------------------------------------------------------------------------------
 
-    def __missing__(self, text: str) -> str:
-        escaped = self[text] = html.escape(text)
-        return escaped
-
-
-def html_row(cells: list[str], escape: _Escaper) -> str:
-    """Given a line's cells, return its HTML table row, text cells escaped."""
-    shown = cells.copy()
-    for i in ESCAPED_CELLS:
-        shown[i] = escape[shown[i]]
-    return "<tr><td>" + "</td><td>".join(shown) + "</td></tr>"
-
-
-def reference_lines(rows: Iterable[Row[Any]], period_from: date) -> Iterator[FormattedLine]:
-    """Given statement line rows in file order, yield them formatted, cell by cell."""
-    escape = _Escaper()
-    csv_lines = csvwrite.Lines()
-    for line in rows:
-        cells = line_cells(line, period_from)
-        yield (line.recipient_type, line.recipient_ref, line.currency, line.recipient_name, line.amount,
-               csv_lines.row(cells), html_row(cells, escape))
-
-
-class _TextCells(dict):
-    """A text's CSV cell (as ``csvwrite`` writes it) and HTML cell, remembered per distinct text."""
+class _Cells(dict):
+    """A text's CSV cell (as ``csvwrite`` writes it) and HTML text, remembered per distinct text."""
 
     def __init__(self) -> None:
-        super().__init__({None: ("", "")})
-        self._lines = csvwrite.Lines()
+        super().__init__()
+        self.lines = csvwrite.Lines()
 
     def __missing__(self, text: str) -> tuple[str, str]:
-        cells = self[text] = (self._lines.cell(text), html.escape(text))
+        cells = self[text] = (self.lines.cell(text), html.escape(text))
         return cells
 
 
-class _ShareCells(_TextCells):
-    """The share cells of a ledger line's details, remembered per distinct details."""
+class _Numbers(dict):
+    """A number's CSV cell and HTML text, remembered per distinct text (a share, seconds)."""
 
-    def __missing__(self, details: str) -> tuple[str, str]:
-        text = share_text(details)
-        cells = self[details] = (self._lines.cell(text), html.escape(text))
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines = csvwrite.Lines()
+
+    def __missing__(self, text: str) -> tuple[str, str]:
+        cells = self[text] = (self.lines.cell(Number(text)), html.escape(trimmed(text)))
         return cells
 
 
-class _Amounts(dict):
-    """decimal_text, remembered per (units, currency)."""
+class Formatter:
+    """Formats the statements of one cycle (one per process): its texts are quoted and escaped once."""
 
-    def __missing__(self, key: tuple[int, str]) -> str:
-        text = self[key] = decimal_text(*key)
-        return text
+    def __init__(self, cycle: StatementCycle, letterhead: Letterhead, template: jinja2.Template) -> None:
+        self.cycle, self.letterhead, self.template = cycle, letterhead, template
+        self.texts, self.numbers = _Cells(), _Numbers()
+        self.summary_lines = csvwrite.Lines()
 
+    def detail(self, statement: Statement) -> tuple[str, str]:
+        """Given a statement, return its detail CSV file and its detail rows in HTML."""
+        texts, numbers = self.texts, self.numbers
+        currency = statement.recipient.currency
+        csv_lines, rows = [csvwrite.text(LINE_COLUMNS, [])], []
+        for line, minor, note in zip(statement.lines, statement.minor, statement.notes):
+            st_csv, st_html = texts[line.station]
+            ti_csv, ti_html = texts[line.title]
+            ar_csv, ar_html = texts[line.artist]
+            is_csv, is_html = texts[line.isrc]
+            ki_csv, _ = texts[line.kind]
+            re_csv, _ = texts[line.reason]
+            no_csv, no_html = texts[note]
+            sh_csv, sh_html = numbers[line.share]
+            se_csv, se_html = numbers[f"{line.seconds:.3f}"]
+            money = minor_text(minor, currency)
+            play = str(line.play) if line.play else ""
+            adjusted = "adjustment" if line.adjustment else ""
+            csv_lines.append(f"{line.entry},{play},{st_csv},{line.played_utc},{ti_csv},{ar_csv},{is_csv},{se_csv},"
+                             f"{ki_csv},{sh_csv},{money},{adjusted},{re_csv},{line.played_local},{no_csv}\n")
+            marked = ' class="adj"' if adjusted else ""
+            rows.append(f'<tr{marked}><td class="t">{line.played_local}</td>'
+                        f'<td class="t">{line.played_utc}</td><td>{st_html}</td><td>{ti_html}'
+                        f'<span class="sub">{ar_html}{" · " + is_html if is_html else ""}</span></td>'
+                        f'<td class="n">{se_html}</td><td class="n">{sh_html + " %" if sh_html else ""}</td>'
+                        f'<td class="n">{shown_amount(minor, currency)}</td><td class="why">{no_html}</td></tr>\n')
+        return "".join(csv_lines), "".join(rows)
 
-class _Seconds(dict):
-    """f"{seconds:.3f}", remembered per value; zero is formatted each time (0.0 and -0.0 are one key)."""
+    def summary_csv(self, statement: Statement) -> str:
+        """Given a statement, return its summary CSV: the summary, the total and the earnings by work and
+        station, as the page shows them."""
+        currency = statement.recipient.currency
+        row = self.summary_lines.row
+        out = [csvwrite.text(SUMMARY_COLUMNS, [])]
+        out += [row(["summary", line.label, "", "", "", "", None, None, minor_text(line.minor, currency)])
+                for line in statement.summary]
+        out.append(row(["total", statement.total.label, "", "", "", "", None, None,
+                        minor_text(statement.total.minor, currency)]))
+        for work in statement.works:
+            out.append(row(["work", "", work.title, work.artist, work.isrc, "", work.plays, minutes_text(work.tenths),
+                            minor_text(work.minor, currency)]))
+            out += [row(["station", "", work.title, work.artist, work.isrc, s.station, s.plays,
+                         minutes_text(s.tenths), minor_text(s.minor, currency)]) for s in work.stations.values()]
+        every = statement.all_works
+        out.append(row(["works_total", "", "", "", "", "", every.plays, minutes_text(every.tenths),
+                        minor_text(every.minor, currency)]))
+        return "".join(out)
 
-    def __missing__(self, seconds: float) -> str:
-        text = self[seconds] = seconds_text(seconds)
-        return text
+    def page(self, statement: Statement, detail_rows: str) -> str:
+        """Given a statement and its detail rows, return its HTML page from the template."""
+        cycle, recipient = self.cycle, statement.recipient
+        currency = recipient.currency
 
+        def money(minor: int) -> str:
+            return shown_amount(minor, currency)
 
-def formatted_lines(rows: Iterable[StatementFields]) -> Iterator[FormattedLine]:
-    """Given statement lines as plain fields, yield them formatted; the bytes are those of ``reference_lines``.
-
-    A row is (recipient_type, recipient_ref, currency, recipient_name, amount, seconds, entry_id, play_id,
-    station, played_at_utc (text, "" if unknown), title, artist, isrc, kind, details, is_adjustment, reason).
-    """
-    texts, shares, amounts, seconds_text = _TextCells(), _ShareCells(), _Amounts(), _Seconds()
-    for (recipient_type, ref, currency, name, amount, seconds, entry, play, station, played_at, title, artist,
-         isrc, kind, details, is_adjustment, reason) in rows:
-        st_csv, st_html = texts[station]
-        ti_csv, ti_html = texts[title]
-        ar_csv, ar_html = texts[artist]
-        is_csv, is_html = texts[isrc]
-        ki_csv, ki_html = texts[kind]
-        sh_csv, sh_html = shares[details]
-        re_csv, re_html = texts[reason]
-        shown = seconds_text[seconds] if seconds else f"{seconds:.3f}"
-        money = amounts[amount, currency]
-        adjusted = "adjustment" if is_adjustment else ""
-        play_text = str(play) if play else ""
-        yield (recipient_type, ref, currency, name, amount,
-               f"{entry},{play_text},{st_csv},{played_at},{ti_csv},{ar_csv},{is_csv},{shown},{ki_csv},{sh_csv},"
-               f"{money},{adjusted},{re_csv}\n",
-               f"<tr><td>{entry}</td><td>{play_text}</td><td>{st_html}</td><td>{played_at}</td><td>{ti_html}"
-               f"</td><td>{ar_html}</td><td>{is_html}</td><td>{shown}</td><td>{ki_html}</td><td>{sh_html}</td><td>"
-               f"{money}</td><td>{adjusted}</td><td>{re_html}</td></tr>")
-
-
-def html_page(cycle: StatementCycle, recipient: tuple[str, str, str | None], currency: str, rows: list[str],
-              total: int) -> str:
-    """Given a cycle, a recipient (type, ref, name) and its lines' HTML rows and total, return the page."""
-    kind, ref, name = recipient
-    esc = html.escape
-    head = "".join(f"<th>{esc(c)}</th>" for c in LINE_COLUMNS)
-    body = "\n".join(rows)
-    title = f"{esc(cycle.name)}: statement for {esc(name or ref)}"
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{title}</title>\n<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}"
-        "td,th{border:1px solid #ccc;padding:2px 6px}td:nth-child(11){text-align:right}</style></head>\n"
-        f"<body><h1>{title}</h1>\n<p>{esc(kind)} {esc(ref)}, period {cycle.period_from} to {cycle.period_to}, "
-        f"{len(rows)} lines, total {esc(currency)} {esc(decimal_text(total, currency))}</p>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></body></html>\n")
+        works = [{"title": w.title, "artist": w.artist, "isrc": w.isrc, "plays": w.plays,
+                  "minutes": minutes_text(w.tenths), "amount": money(w.minor),
+                  "stations": [{"station": s.station, "plays": s.plays, "minutes": minutes_text(s.tenths),
+                                "amount": money(s.minor)} for s in w.stations.values()]}
+                 for w in statement.works]
+        every = statement.all_works
+        return templates.render(
+            self.template,
+            letterhead=self.letterhead,
+            title=f"Royalty statement {cycle.name}",
+            cycle={"name": cycle.name, "period": period_text(cycle.period_from, cycle.period_to),
+                   "first": cycle.period_from.isoformat(), "last": cycle.period_to.isoformat(),
+                   "method": METHODS.get(cycle.method, cycle.method)},
+            recipient={"name": recipient.name or recipient.ref, "type": recipient.type,
+                       "type_label": TYPE_LABELS.get(recipient.type, recipient.type), "ref": recipient.ref,
+                       "identifiers": list(recipient.identifiers)},
+            currency=currency,
+            summary=[{"label": line.label, "amount": money(line.minor)} for line in statement.summary],
+            total={"label": statement.total.label, "amount": money(statement.total.minor)},
+            works=works,
+            works_total={"plays": every.plays, "minutes": minutes_text(every.tenths), "amount": money(every.minor)},
+            detail_rows=Markup(detail_rows),  # noqa: S704 (every cell escaped in ``detail``)
+            detail_count=len(statement.lines),
+            detail_total=money(sum(statement.minor)),
+        )

@@ -2,16 +2,19 @@
 
 A cycle's files are written in four steps, one module each:
 
-1. **select** (this module): the line items, the remittances, and every statement line with its
-   play, ordered by recipient (the id of its line item) and play time;
-2. **shape** and 3. **format** (``zamio.royalties.statements.formatting``): each line's cells, then
-   its CSV line and HTML row (one pass: a million lines are shaped and formatted as they stream);
-4. **write** (``zamio.royalties.statements.write``): cut into one file per recipient and currency,
-   written whole; ``zamio.royalties.statements.files`` runs the steps for a cycle's folder, and
-   ``zamio.royalties.statements.workers`` shares the recipients between processes.
+1. **select** (this module): the line items, the remittances, the recipients' identifiers, and
+   every statement line with its play, ordered by recipient (the id of its line item) and play time;
+2. **shape** (``zamio.royalties.statements.shape``): one recipient's lines become the statement a
+   person reads: the summary, earnings by work and station, the detail, amounts that add up;
+3. **format** (``zamio.royalties.statements.formatting``): the statement as an HTML page (a
+   template) and CSV files;
+4. **write** (``zamio.royalties.statements.write``): cut into one statement per recipient and
+   currency as the ordered lines stream by, written whole; ``zamio.royalties.statements.files`` runs
+   the steps for a cycle's folder, and ``zamio.royalties.statements.workers`` shares the recipients
+   between processes.
 
 On PostgreSQL the statement lines come as plain fields through a server-side cursor
-(``statement_fields``); on SQLite as rows (``statement_lines``): formatted to the same bytes.
+(``statement_fields``); on SQLite as rows (``statement_lines``): shaped into the same lines.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from sqlalchemy import (
 from zamio.db.tables import (
     artists,
     audit_log,
+    contributors,
     cycle_line_items,
     cycle_pricings,
     partner_remittances,
     partner_societies,
     play_logs,
+    publishers,
     royalty_ledger,
     royalty_pricings,
     stations,
@@ -53,7 +58,7 @@ from zamio.db.types import DateText
 from zamio.royalties.pricing.paid import cycle_lines
 
 if TYPE_CHECKING:
-    from zamio.royalties.statements.formatting import StatementFields
+    from zamio.royalties.statements.shape import StatementFields
 
 STREAM_ROWS = 5000
 ItemRange = tuple["int | None", "int | None"]  # line item ids [low, high), None for no bound
@@ -78,6 +83,43 @@ def statement_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
     """Given a cycle, return its line items (one per recipient and currency), in file order."""
     return list(conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id).order_by(
         cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref, cycle_line_items.c.currency)))
+
+
+def line_item_rows(conn: Connection, cycle_id: int, items: ItemRange = (None, None)) -> list[Row[Any]]:
+    """Given a cycle and a range of its line item ids, return those line items."""
+    low, high = items
+    query = select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)
+    if low is not None:
+        query = query.where(cycle_line_items.c.id >= low)
+    if high is not None:
+        query = query.where(cycle_line_items.c.id < high)
+    return list(conn.execute(query))
+
+
+IPI = "IPI name number"
+
+
+def identifiers(conn: Connection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Return the identifiers the catalog holds of each recipient, (type, reference) → [(label, value)]: the IPI
+    name numbers of contributor parties, artists and publishers, and partner societies' CISAC codes."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for kind, ref_column, ipi_column in (("contributor", contributors.c.party_ref, contributors.c.ipi),
+                                         ("artist", artists.c.artist_ref, artists.c.ipi),
+                                         ("publisher", publishers.c.publisher_ref, publishers.c.ipi)):
+        rows = conn.execute(select(ref_column, ipi_column).where(ipi_column.is_not(None)).distinct()
+                            .order_by(ref_column, ipi_column))
+        for ref, ipi in rows:
+            found.setdefault((kind, ref), []).append((IPI, ipi))
+    for code, in conn.execute(select(partner_societies.c.code).order_by(partner_societies.c.code)):
+        for kind in ("society", "local_society"):
+            found.setdefault((kind, code), []).append(("CISAC society code", code))
+    return found
+
+
+def local_society_name(conn: Connection) -> str | None:
+    """Return the local society's name as the catalog holds it (None if it holds none)."""
+    return conn.execute(select(partner_societies.c.name).where(partner_societies.c.is_local.is_(True))
+                        .order_by(partner_societies.c.id).limit(1)).scalar()
 
 
 def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
@@ -186,7 +228,7 @@ def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRan
     query = (
         select(e.c.id, e.c.play_id, e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.recipient_name,
                e.c.amount, e.c.currency, e.c.seconds, _reason(e).label("reason"), e.c.details, play_logs.c.started_at,
-               stations.c.name.label("station"), dated.c.play_date,
+               stations.c.name.label("station"), stations.c.timezone, dated.c.play_date,
                func.coalesce(tracks.c.title, play_logs.c.title).label("title"),
                func.coalesce(artists.c.name, play_logs.c.artist).label("artist"),
                func.coalesce(tracks.c.isrc, play_logs.c.isrc).label("isrc"))
@@ -206,7 +248,7 @@ def statement_fields(conn: Connection, cycle: StatementCycle, items: ItemRange =
                e.c.id, e.c.play_id, stations.c.name, func.coalesce(played_at, ""),
                func.coalesce(tracks.c.title, play_logs.c.title), func.coalesce(artists.c.name, play_logs.c.artist),
                func.coalesce(tracks.c.isrc, play_logs.c.isrc), e.c.kind, e.c.details,
-               case((dated.c.play_date < cycle.period_from, True), else_=False), _reason(e))
+               case((dated.c.play_date < cycle.period_from, True), else_=False), _reason(e), stations.c.timezone)
         .select_from(lines).where(*conditions).order_by(_sort_key(), *_file_order(e)))
     compiled = query.compile(dialect=conn.dialect)
     _read_whole_cycles(conn)

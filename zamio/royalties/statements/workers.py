@@ -7,9 +7,9 @@ writes the first range on its own connection, and each other range goes to a
 child interpreter (``python -m zamio.royalties.statements.workers``) given, on
 its standard input, the database URL, the cycle, its range and the folder to
 write in.  The child opens its own connection, reads that range's lines with its
-own ordered query and writes their files, so nothing but a few bytes of JSON
-passes between the processes.  Each file depends on its recipient's lines only,
-hence the bytes are those one process would write.
+own ordered query and writes their files (with the letterhead and templates it is
+given), so nothing but a few bytes of JSON passes between the processes.  Each file
+depends on its recipient's lines only, hence the bytes are those one process would write.
 
 The files are written straight into a hidden folder beside ``statements/``
 (``.statements.partial``), which then takes its place by renaming: a reader sees
@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Row, func, select
 from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import cycle_line_items
 from zamio.db.url import parse_database_url
+from zamio.royalties.statements.formatting import SHIPPED, Presentation
 from zamio.royalties.statements.select import ItemRange, StatementCycle, recipient_ranges
 from zamio.royalties.statements.write import write_recipient_statements
 from zamio.runtime.errors import ZamioError
@@ -55,9 +56,10 @@ class StatementWorkerFailed(ZamioError):
 
 
 def write_statements(conn: Connection, cycle: Row[Any], folder: Path, workers: int = WORKERS,
-                     min_recipients: int = MIN_RECIPIENTS) -> int:
+                     min_recipients: int = MIN_RECIPIENTS, presentation: Presentation = SHIPPED) -> int:
     """Given a locked cycle, write its per-recipient statements into ``folder/statements`` with up to
-    ``workers`` processes, replacing the files there; return how many statements.
+    ``workers`` processes, replacing the files there; return how many statements.  ``presentation``: the
+    letterhead and the society's templates.
 
     One process (``conn``'s) where the cycle is small, the database is in memory, or ``workers`` is 1.
     """
@@ -65,12 +67,13 @@ def write_statements(conn: Connection, cycle: Row[Any], folder: Path, workers: i
     url = conn.engine.url.render_as_string(hide_password=False)
     in_memory = parse_database_url(url).in_memory
     ranges = [] if workers < 2 or in_memory else recipient_ranges(conn, statement_cycle.id, workers)
+    presentation.page_template()  # a broken template of the society's stops here, before any file is written
     staging = _fresh(folder / STAGING)
     try:
         if len(ranges) < 2 or _recipients(conn, statement_cycle.id) < min_recipients:
-            written = write_recipient_statements(conn, statement_cycle, staging)
+            written = write_recipient_statements(conn, statement_cycle, staging, presentation=presentation)
         else:
-            written = _write_ranges(conn, url, statement_cycle, staging.resolve(), ranges)
+            written = _write_ranges(conn, url, statement_cycle, staging.resolve(), ranges, presentation)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -100,7 +103,7 @@ def _recipients(conn: Connection, cycle_id: int) -> int:
 
 
 def _write_ranges(conn: Connection, url: str, cycle: StatementCycle, directory: Path,
-                  ranges: list[ItemRange]) -> int:
+                  ranges: list[ItemRange], presentation: Presentation) -> int:
     """Write the first range here, on ``conn``, while one child per other range writes that range."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                     os.environ.get("PYTHONPATH")])))
@@ -113,11 +116,12 @@ def _write_ranges(conn: Connection, url: str, cycle: StatementCycle, directory: 
             children.append((child, errors))
             request = {"url": url, "cycle": [cycle.id, cycle.name, cycle.method, str(cycle.period_from),
                                              str(cycle.period_to)],
-                       "directory": str(directory), "low": low, "high": high}
+                       "directory": str(directory), "low": low, "high": high,
+                       "presentation": presentation.as_json()}
             assert child.stdin is not None  # opened with stdin=PIPE
             child.stdin.write(json.dumps(request))
             child.stdin.close()
-        written = write_recipient_statements(conn, cycle, directory, ranges[0])
+        written = write_recipient_statements(conn, cycle, directory, ranges[0], presentation)
         return written + sum(_result(child, errors) for child, errors in children)
     finally:
         for child, errors in children:  # on an error (or an interrupt) leave no writer behind
@@ -147,7 +151,8 @@ def _serve(request: dict[str, Any]) -> int:
     engine = open_engine(request["url"], application_name="zamio statements")
     try:
         with transaction(engine, read_only=True) as conn:
-            return write_recipient_statements(conn, cycle, Path(request["directory"]), items)
+            return write_recipient_statements(conn, cycle, Path(request["directory"]), items,
+                                              Presentation.of_json(request["presentation"]))
     finally:
         engine.dispose()
 

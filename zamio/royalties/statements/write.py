@@ -5,21 +5,25 @@ In the cycle's folder (default ``var/cycles/<name>``):
 * ``statements.csv``: one row per recipient (``recipient_type, recipient,
   recipient_name, currency, plays, seconds, gross, admin_fee, net``); amounts
   in the currency's minor units written as decimals (GHS ``12.35``);
-* ``statements/<type>-<recipient>.<currency>.csv`` and ``.html``: the lines behind each
-  amount: ledger entry, play, station, UTC time, title, artist, ISRC, seconds,
-  kind, share, amount, and ``adjustment`` for plays of an earlier period;
+* ``statements/<type>-<recipient>.<currency>.html``: the statement a recipient reads (summary,
+  earnings by work and station, every line explained; ``zamio.royalties.statements.shape``),
+  with ``.csv``, its lines: ledger entry, play, station, UTC time, title, artist, ISRC,
+  seconds, kind, share, amount as the page shows it, ``adjustment`` for plays of an earlier
+  period, reason, station-local time and what the line means in words; and ``.summary.csv``,
+  the page's summary and earnings by work and station;
 * ``remittances.csv``: one row per partner society, in its currency;
 * ``usage/``: the usage report of each partner society (``zamio.royalties.statements.usage``);
 * ``summary.txt``: the reconciliation printed when the cycle was locked.
 
 Nothing in a file depends on when it was written: rows are ordered, names
-escaped, amounts rounded once (half-even) from exact units.  Every CSV file is
+escaped, amounts rounded once (half-even) from exact units, and on a statement
+shared out by largest remainder so that its lines add up to its total.  Every CSV file is
 written by ``zamio.files.csvwrite``: a title or name a spreadsheet would run as a
 formula is written with a leading ``'``; amounts stay numbers.
 
-The lines come selected and ordered by ``zamio.royalties.statements.select``, shaped and
-formatted by ``zamio.royalties.statements.formatting``, and are cut here into a file at
-each new recipient.
+The lines come selected and ordered by ``zamio.royalties.statements.select``, are cut here
+at each new recipient, shaped into its statement by ``zamio.royalties.statements.shape`` and
+formatted by ``zamio.royalties.statements.formatting``.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -37,21 +42,25 @@ from zamio.db.engine import is_sqlite
 from zamio.files import csvwrite
 from zamio.files.csvwrite import Number
 from zamio.royalties.statements.formatting import (
-    LINE_HEADER,
+    SHIPPED,
+    Formatter,
+    Letterhead,
+    Presentation,
     decimal_text,
-    formatted_lines,
-    html_page,
-    reference_lines,
     seconds_text,
 )
 from zamio.royalties.statements.select import (
     ItemRange,
     StatementCycle,
+    identifiers,
+    line_item_rows,
+    local_society_name,
     remittance_rows,
     statement_fields,
     statement_lines,
     statement_rows,
 )
+from zamio.royalties.statements.shape import FieldLines, Figures, Recipient, StatementLine, line_of_row, shape
 from zamio.values.money import currency_exponent
 
 STATEMENT_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "plays", "seconds",
@@ -96,31 +105,45 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
         for r in remittance_rows(conn, cycle_id)])
 
 
-def write_recipient_statements(conn: Connection, cycle: StatementCycle, directory: Path,
-                               items: ItemRange = (None, None)) -> int:
-    """Given a cycle, write one CSV and one HTML statement per recipient and currency into ``directory``
-    (a folder no reader looks at yet: files are written in place); return how many.
-
-    ``items`` limits it to the recipients of a range of line item ids.  On PostgreSQL the lines
-    come as plain fields for ``formatted_lines``; elsewhere as rows for ``reference_lines``.
-    """
+def shaped_lines(conn: Connection, cycle: StatementCycle, items: ItemRange = (None, None)
+                 ) -> Iterator[StatementLine]:
+    """Given a cycle and a range of its line items, yield their statement lines in file order: on PostgreSQL
+    from plain fields, elsewhere from rows (the same lines)."""
     if is_sqlite(conn):
-        lines = reference_lines(statement_lines(conn, cycle.id, cycle.method, items), cycle.period_from)
+        for row in statement_lines(conn, cycle.id, cycle.method, items):
+            yield line_of_row(row, cycle.period_from)
     else:
-        lines = formatted_lines(statement_fields(conn, cycle, items))
+        yield from map(FieldLines().line, statement_fields(conn, cycle, items))
+
+
+_RECIPIENT = attrgetter("recipient_type", "recipient_ref", "currency")
+
+
+def write_recipient_statements(conn: Connection, cycle: StatementCycle, directory: Path,
+                               items: ItemRange = (None, None), presentation: Presentation = SHIPPED) -> int:
+    """Given a cycle, write each recipient's statement, per currency, into ``directory`` (a folder no reader
+    looks at yet: files are written in place): its page (HTML), its lines (CSV) and its summary (CSV);
+    return how many statements.
+
+    ``items`` limits it to the recipients of a range of line item ids; ``presentation`` gives the
+    letterhead and the society's templates.
+    """
+    formatter = Formatter(cycle, Letterhead(presentation.name or local_society_name(conn) or "",
+                                            presentation.address, presentation.logo), presentation.page_template())
+    known = identifiers(conn)
+    figures = {_RECIPIENT(r): Figures(r.admin_fee, r.net) for r in line_item_rows(conn, cycle.id, items)}
     count = 0
-    for (kind, ref, currency), group in groupby(lines, key=itemgetter(0, 1, 2)):
+    for (kind, ref, currency), group in groupby(shaped_lines(conn, cycle, items), key=_RECIPIENT):
         currency_exponent(currency)  # an unknown currency stops here, before its files
-        csv_lines, html_rows, total, name = [], [], 0, None
-        for _, _, _, line_name, amount, csv_line, html_row in group:
-            csv_lines.append(csv_line)
-            html_rows.append(html_row)
-            total += amount
-            if line_name and (name is None or line_name > name):
-                name = line_name
+        lines = list(group)
+        name = max((line.recipient_name for line in lines if line.recipient_name), default=None)
+        recipient = Recipient(kind, ref, name, currency, tuple(known.get((kind, ref), ())))
+        statement = shape(recipient, figures[kind, ref, currency], lines)
+        detail_csv, detail_rows = formatter.detail(statement)
         stem = f"{file_stem(kind, ref)}.{currency}"
-        _write_new(directory / f"{stem}.csv", LINE_HEADER + "".join(csv_lines))
-        _write_new(directory / f"{stem}.html", html_page(cycle, (kind, ref, name), currency, html_rows, total))
+        _write_new(directory / f"{stem}.csv", detail_csv)
+        _write_new(directory / f"{stem}.summary.csv", formatter.summary_csv(statement))
+        _write_new(directory / f"{stem}.html", formatter.page(statement, detail_rows))
         count += 1
     return count
 
