@@ -145,8 +145,8 @@ def test_the_week_summaries_arrive_once_with_the_figures_of_the_week(project: Pr
     with StreamServer({"/live": StatusRoute(503)}) as streams:
         build(project, monday, streams.url("/live"))
     out = summaries(project, "--week", week)
-    assert f"1 artist and 2 station summaries queued for {week}, 0 queued before, 2 unsubscribed" in out
-    assert "0 artist and 0 station summaries queued for no week, 3 queued before, 2 unsubscribed" \
+    assert f"1 artist and 2 station summaries queued for {week}, 0 already queued, 2 unsubscribed" in out
+    assert "0 artist and 0 station summaries queued, 3 already queued, 2 unsubscribed" \
            in summaries(project, "--week", week)
     send(project, smtp_server)
     mails = delivered(smtp_server)
@@ -234,13 +234,13 @@ def test_a_run_without_week_summarises_the_last_week_ended_and_unsubscribing_hol
     world.play(joy, at(monday, 2, 12), 100, track=odo)
     world.load()
     out = summaries(project)
-    assert f"0 artist and 1 station summaries queued for {week_name(monday)}, 0 queued before, 1 unsubscribed" in out
+    assert f"0 artist and 1 station summaries queued for {week_name(monday)}, 0 already queued, 1 unsubscribed" in out
     # The files loaded again without the column keep Ama unsubscribed; Joy FM now says no too.
     world.artist("Ama Ghana", email="ama@example.com")
     world.station("JOY", name="Joy FM", email="joy@example.org", weekly_summary="no")
     world.load()
     earlier = week_name(monday - timedelta(days=7))
-    assert "0 artist and 0 station summaries queued for no week, 0 queued before, 2 unsubscribed" \
+    assert "0 artist and 0 station summaries queued, 0 already queued, 2 unsubscribed" \
            in summaries(project, "--week", earlier)
     assert [r.dedupe_key for r in project.query("SELECT dedupe_key FROM email_outbox")] == [
         f"weekly_summary:{week_name(monday)}:station:JOY"]

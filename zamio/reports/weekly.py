@@ -132,9 +132,9 @@ class Tally:
     weeks: set[str] = field(default_factory=set)
 
     def line(self) -> str:
-        weeks = ", ".join(sorted(self.weeks)) or "no week"
-        parts = [f"{self.queued[ARTIST]} artist and {self.queued[STATION]} station summaries queued for {weeks}",
-                 f"{self.already} queued before", f"{self.unsubscribed} unsubscribed"]
+        weeks = f" for {', '.join(sorted(self.weeks))}" if self.weeks else ""
+        parts = [f"{self.queued[ARTIST]} artist and {self.queued[STATION]} station summaries queued{weeks}",
+                 f"{self.already} already queued", f"{self.unsubscribed} unsubscribed"]
         if self.not_over:
             parts.append(f"{self.not_over} whose week is not over yet")
         return ", ".join(parts)
