@@ -32,6 +32,7 @@ off (unsubscribed, in the catalog import) is skipped and counted.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,8 @@ from zamio.mail.templates import TOP_TRACKS_SHOWN
 from zamio.royalties.statements.earnings import Aired, artist_earnings
 from zamio.runtime.errors import ItemError
 from zamio.runtime.progress import Progress, Transactions
+
+log = logging.getLogger(__name__)
 
 ARTIST, STATION = "artist", "station"
 TEMPLATES = {ARTIST: "weekly_artist_summary", STATION: "weekly_station_summary"}
@@ -224,13 +227,17 @@ def _wanted(transactions: Transactions, tally: Tally, kind: str,
     for recipient, week, zone in weeks.values():
         if not recipient.subscribed:
             tally.unsubscribed += 1
+            why = "unsubscribed"
         elif week.window(zone).until > now:
             tally.not_over += 1
+            why = f"{week.name} is not over yet in {zone.key}"
         elif (week.name, recipient.ref) in done:
             tally.already += 1
+            why = f"summary of {week.name} queued already"
         else:
             wanted.append(recipient)
             continue
+        log.debug("%s %s: %s", kind, recipient.ref, why)
         progress.skipped()
     return wanted
 
@@ -246,6 +253,8 @@ def _queue_all(transactions: Transactions, tally: Tally, summaries: Iterable[Sum
         except ItemError as error:
             progress.failed(f"{summary.kind} {summary.ref}", error)
             continue
+        log.debug("%s %s: summary of %s %s", summary.kind, summary.ref, summary.week.name,
+                  "queued" if new else "queued already")
         if new:
             tally.queued[summary.kind] += 1
             tally.weeks.add(summary.week.name)
