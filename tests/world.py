@@ -73,8 +73,9 @@ COLUMNS = {
                   "fee_effective_from"),
     "tracks": ("track_ref", "title", "artist", "audio_path", "isrc", "iswc", "album", "duration_seconds",
                "publisher", "category", "society_code"),
+    "artists": ("artist", "email", "weekly_summary"),
     "stations": ("station_ref", "name", "city", "region", "station_class", "stream_url", "backup_stream_url",
-                 "timezone", "contact_email"),
+                 "timezone", "contact_email", "weekly_summary"),
     "contributors": ("track_ref", "name", "role", "share_percent", "publisher", "email", "ipi"),
     "agreements": ("society_code", "effective_from", "status", "territory", "admin_fee_percent", "expires_on",
                    "reporting_frequency"),
@@ -183,10 +184,17 @@ class World:
 
     def station(self, ref: str = "st1", station_class: str = "class_a", tz: str = "Africa/Accra", *,
                 name: str | None = None, email: str | None = None, city: str | None = None,
-                region: str | None = None, stream_url: str | None = None) -> Station:
+                region: str | None = None, stream_url: str | None = None,
+                weekly_summary: str | None = None) -> Station:
+        """A station; ``weekly_summary`` as written in the file ("no" to unsubscribe; empty keeps what is stored)."""
         self._add("stations", station_ref=ref, name=name or f"Radio {ref}", city=city, region=region,
-                  station_class=station_class, stream_url=stream_url, timezone=tz, contact_email=email)
+                  station_class=station_class, stream_url=stream_url, timezone=tz, contact_email=email,
+                  weekly_summary=weekly_summary)
         return Station(self, ref)
+
+    def artist(self, name: str, *, email: str | None = None, weekly_summary: str | None = None) -> None:
+        """An artist's row of the artists file: her e-mail address and weekly summary setting."""
+        self._add("artists", artist=name, email=email, weekly_summary=weekly_summary)
 
     def track(self, ref: str, title: str, artist: str, *, publisher: str | None = None, isrc: str | None = None,
               iswc: str | None = None, society: str | None = None, category: str | None = None,

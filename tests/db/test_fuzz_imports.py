@@ -1,6 +1,6 @@
 """Fuzzing every CSV import end to end: generated files through the import functions the scripts call.
 
-Each reader of ``bin/import-catalog`` (tracks, stations, contributors, societies, agreements,
+Each reader of ``bin/import-catalog`` (tracks, artists, stations, contributors, societies, agreements,
 repertoire, rate cards, exchange rates, licence fees) and ``bin/import-playlogs`` gets files built
 from generated rows, most of them valid and some mutated (a bad number, date, code, identifier or
 URL, a NUL character, an empty required field, a key given on an earlier line, a missing column),
@@ -55,6 +55,7 @@ from zamio.db.tables import (
     stream_links,
     tracks,
 )
+from zamio.files.csvread import slug
 from zamio.playlogs.imports import import_playlogs
 from zamio.runtime.errors import DataError
 from zamio.values.money import CURRENCY_EXPONENTS
@@ -147,6 +148,17 @@ free_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charac
 some_text = free_text.filter(lambda t: bool(t.strip()))
 words = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,7}( [A-Za-z0-9]{1,8}){0,2}", fullmatch=True)
 spacing = st.sampled_from(["", "", " ", "\t"])
+
+
+an_address = st.from_regex(r"[a-z0-9.+]{1,8}@[a-z0-9]{1,8}\.[a-z]{2,4}", fullmatch=True)
+#: How people write yes and no in a weekly_summary cell, and what each means; empty: yes (a new row).
+YES_NO = {"yes": True, "Yes": True, "Y": True, "true": True, "1": True, "": True,
+          "no": False, "NO": False, "n": False, "False": False, "0": False}
+
+
+def written_yes_no(draw: st.DrawFn) -> tuple[str, bool]:
+    spelled = draw(st.sampled_from(sorted(YES_NO)))
+    return (padded(draw, spelled) if spelled else spelled), YES_NO[spelled]
 
 
 def padded(draw: st.DrawFn, value: str) -> str:
@@ -286,13 +298,15 @@ def station_row(draw: st.DrawFn, i: int) -> Line:
     if primary and draw(st.booleans()):
         urls.append(station_url(draw, i, 1))
     zone = optional(draw, st.sampled_from(TIMEZONES))
-    email = optional(draw, st.from_regex(r"[a-z0-9.+]{1,8}@[a-z0-9]{1,8}\.[a-z]{2,4}", fullmatch=True))
+    email = optional(draw, an_address)
+    spelled_summary, subscribed = written_yes_no(draw)
     cells = dict(station_ref=padded(draw, ref), name=draw(some_text), city=draw(free_text), region=draw(free_text),
                  station_class=padded(draw, spelled), stream_url=urls[0] if urls else "",
-                 backup_stream_url=urls[1] if len(urls) > 1 else "", timezone=zone or "", contact_email=email or "")
+                 backup_stream_url=urls[1] if len(urls) > 1 else "", timezone=zone or "", contact_email=email or "",
+                 weekly_summary=spelled_summary)
     links = tuple((url, priority) for priority, url in enumerate(urls))
     stored = (ref, cells["name"].strip(), stripped(cells["city"]), stripped(cells["region"]), key,
-              zone or "Africa/Accra", email, links)
+              zone or "Africa/Accra", email, subscribed, links)
     return Line(cells, stored)
 
 
@@ -300,23 +314,49 @@ def stored_stations(conn: Connection) -> set[tuple]:
     s = stations.c
     found = set()
     for row in conn.execute(select(s.id, s.station_ref, s.name, s.city, s.region, s.station_class, s.timezone,
-                                   s.contact_email).where(s.station_ref.not_in(SEED_STATIONS))):
+                                   s.contact_email, s.weekly_summary).where(s.station_ref.not_in(SEED_STATIONS))):
         links = conn.execute(select(stream_links.c.url, stream_links.c.priority)
                              .where(stream_links.c.station_id == row.id, stream_links.c.active)
                              .order_by(stream_links.c.priority)).all()
-        found.add((*row[1:], tuple(tuple(link) for link in links)))
+        found.add((*row[1:-1], bool(row[-1]), tuple(tuple(link) for link in links)))
     return found
 
 
 STATIONS = Reader(
     "stations", ("station_ref", "name", "city", "region", "station_class", "stream_url"),
-    ("backup_stream_url", "timezone", "contact_email"), station_row,
+    ("backup_stream_url", "timezone", "contact_email", "weekly_summary"), station_row,
     ({"station_ref": ""}, {"name": " "}, {"station_class": "class_d"}, {"station_class": ""},
      {"stream_url": "ftp://stream.example/live"}, {"stream_url": "http://"}, {"stream_url": "stream.example/live"},
      {"stream_url": "http://stream.example:99999/"}, {"stream_url": "http://[::1/live"},
      {"stream_url": "", "backup_stream_url": "http://stream.example/b"}, {"timezone": "Mars/Base"},
-     {"timezone": "Africa/"}, {"timezone": "../etc/passwd"}, {"contact_email": "not-an-email"}),
+     {"timezone": "Africa/"}, {"timezone": "../etc/passwd"}, {"contact_email": "not-an-email"},
+     {"weekly_summary": "maybe"}, {"weekly_summary": "oui"}),
     stored_stations)
+
+# --- artists ------------------------------------------------------------------------------
+
+SEED_ARTISTS = ("ama-seed", "kofi-seed")
+
+
+def artist_row(draw: st.DrawFn, i: int) -> Line:
+    name = f"{draw(words)} {i}"  # the index keeps its reference (the slug) apart from every other line's
+    email = optional(draw, an_address)
+    spelled, subscribed = written_yes_no(draw)
+    cells = dict(artist=padded(draw, name), email=email or "", weekly_summary=spelled)
+    return Line(cells, (slug(name), name, email, subscribed))
+
+
+def stored_artists(conn: Connection) -> set[tuple]:
+    a = artists.c
+    return {(row[0], row[1], row[2], bool(row[3])) for row in conn.execute(
+        select(a.artist_ref, a.name, a.email, a.weekly_summary).where(a.artist_ref.not_in(SEED_ARTISTS)))}
+
+
+ARTISTS = Reader(
+    "artists", ("artist",), ("email", "weekly_summary"), artist_row,
+    ({"artist": "", "weekly_summary": "yes"}, {"artist": "!!!"}, {"email": "not-an-email"}, {"email": "a@b"},
+     {"weekly_summary": "maybe"}, {"weekly_summary": "2"}),
+    stored_artists)
 
 # --- contributors (whole or nothing) ----------------------------------------------------
 
@@ -595,7 +635,7 @@ PLAYS = Reader(
      {"confidence": "50.12345"}),
     stored_plays, repeats_refused=False)
 
-READERS = (TRACKS, STATIONS, CONTRIBUTORS, SOCIETIES, AGREEMENTS, REPERTOIRE, RATE_CARDS, EXCHANGE_RATES,
+READERS = (TRACKS, ARTISTS, STATIONS, CONTRIBUTORS, SOCIETIES, AGREEMENTS, REPERTOIRE, RATE_CARDS, EXCHANGE_RATES,
            LICENCE_FEES, PLAYS)
 assert {r.name for r in READERS if r.whole} == set(MONEY_FILES)
 
@@ -757,6 +797,7 @@ def fuzz_reader(reader: Reader) -> Callable[..., None]:
 
 
 test_tracks_import = fuzz_reader(TRACKS)
+test_artists_import = fuzz_reader(ARTISTS)
 test_stations_import = fuzz_reader(STATIONS)
 test_contributors_import = fuzz_reader(CONTRIBUTORS)
 test_societies_import = fuzz_reader(SOCIETIES)

@@ -256,3 +256,38 @@ def test_a_stream_url_outside_ascii_loads_as_written_and_one_with_no_idna_host_i
                           "ORDER BY l.priority")
     assert [link.url for link in links] == ["http://radio.example.gh/ɛkyɛ/stream", "http://rádio.example/live"]
     assert [s.station_ref for s in project.query("SELECT station_ref FROM stations")] == ["ekye"]
+
+
+def test_artists_and_stations_set_their_address_and_weekly_summary_and_bad_rows_are_refused_by_line(
+        project: Project, tmp_path: Path) -> None:
+    tracks = write(tmp_path, "tracks.csv", "track_ref,title,artist,audio_path\nGH-1,Odo,Ama Ghana,a.wav\n")
+    artists = write(tmp_path, "artists.csv", "artist,email,weekly_summary\n"
+                    "Ama Ghana,ama@example.com,\n"  # empty: yes, for a row new or stored as yes
+                    "Efua Mensah,efua@example.com,No\n"  # not named by a track yet: added
+                    "Kojo,kojo@example.com,maybe\n"
+                    "Yaw,not-an-address,yes\n"
+                    "AMA GHANA,ama2@example.com,no\n")  # the same reference as line 2
+    stations = write(tmp_path, "stations.csv", "station_ref,name,city,region,station_class,stream_url,"
+                     "contact_email,weekly_summary\n"
+                     "joy,Joy FM,Accra,,class_a,,joy@example.org,n\n"
+                     "obu,Obuasi FM,Obuasi,,class_b,,obu@example.org,\n")
+    result = project.script("import-catalog", "--tracks", str(tracks), "--artists", str(artists),
+                            "--stations", str(stations))
+    assert result.returncode == 1, result.stderr
+    assert [line.split(";")[0] for line in lines_of(result.stderr, "artists.csv")] == [
+        "line 4: weekly_summary 'maybe' is neither yes nor no",
+        "line 5: email 'not-an-address' is not an e-mail address",
+        "line 6: artist 'ama-ghana' is already on line 2"]
+    assert "artists.csv: 2 rows loaded, 3 rejected" in result.stderr
+    stored = project.query("SELECT artist_ref, email, weekly_summary FROM artists ORDER BY artist_ref")
+    assert [(r[0], r[1], bool(r[2])) for r in stored] == [("ama-ghana", "ama@example.com", True),
+                                                          ("efua-mensah", "efua@example.com", False)]
+    # Files loaded again without the column, or with it empty, keep what is stored.
+    again = write(tmp_path, "again.csv", "artist,email\nEfua Mensah,efua@example.org\n")
+    stations_again = write(tmp_path, "stations-again.csv", "station_ref,name,city,region,station_class,stream_url,"
+                           "contact_email\njoy,Joy FM,Accra,,class_a,,joy@example.org\n")
+    assert project.script("import-catalog", "--artists", str(again), "--stations", str(stations_again)).returncode == 0
+    efua = project.query("SELECT email, weekly_summary FROM artists WHERE artist_ref = 'efua-mensah'")[0]
+    assert (efua[0], bool(efua[1])) == ("efua@example.org", False)
+    assert [(r[0], bool(r[1])) for r in project.query(
+        "SELECT station_ref, weekly_summary FROM stations ORDER BY station_ref")] == [("joy", False), ("obu", True)]

@@ -110,7 +110,9 @@ def test_fee_days_without_plays_are_held_in_suspense_and_late_fees_are_paid_as_a
     assert "suspense,no_eligible_plays:st1,,GHS,1,0.000,28.00,0.00,28.00" in rows
     assert "artist,artist-2,Artist 2,GHS,1,100.000,6.20,0.00,6.20" in rows
     lines = (out / "statements" / "artist-artist-2.GHS.csv").read_text().splitlines()
-    assert len(lines) == 2 and lines[1].endswith(",share,100.000000,6.20,adjustment,"), lines
+    # ... kind, share_percent, amount, adjustment, reason (none), played_at_local (UTC station), note
+    assert len(lines) == 2 and lines[1].endswith(
+        ",share,100.000000,6.20,adjustment,,2026-01-10 12:00:00,Adjustment: a play of an earlier period."), lines
     assert parts(project, "st1") == [("2026-01", "2026-01-01", "2026-01-31", 310_000),
                                      ("2026-02", "2026-02-01", "2026-02-28", 280_000)]
     assert parts(project, "st2") == [("2026-02", "2026-01-01", "2026-01-31", 62_000)]

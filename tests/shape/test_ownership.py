@@ -79,6 +79,7 @@ OWNERS = {
     # beside the pipeline
     "cache_entries": "zamio.cache.store",
     "email_outbox": "zamio.mail.queue",
+    "weekly_summaries": "zamio.reports.weekly",
 }
 
 RETENTION = "zamio.runtime.cleanup"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
 import pytest
 
 from zamio.mail import TEMPLATES, TemplateError, render
+from zamio.mail.templates import duration
 from zamio.royalties.cycles.notices import statement_url
 
 OUT = "/var/lib/zamio/cycles/2026-03"
@@ -34,9 +35,27 @@ CONTEXTS = {
         {"job": "backup", "state": "overdue", "since": "it was first scheduled (it never succeeded)",
          "last_error": "cannot read /opt/zamio/.env or /tmp/zamio-backup/part.sql.gz"},
     ],
-    "weekly_station_summary": [{"station": "Joy FM", "plays": 412, "coverage": 0.97, "week": "2026-W10",
-                                "top_tracks": [{"title": "Odo", "artist": "Ama Ghana", "plays": 12},
-                                               {"title": "AC/DC covers", "artist": "Efua Mensah", "plays": 3}]}],
+    "weekly_station_summary": [
+        {"station": "Joy FM", "plays": 412, "coverage": 0.97, "week": "2026-W10",
+         "top_tracks": [{"title": "Odo", "artist": "Ama Ghana", "plays": 12},
+                        {"title": "AC/DC covers", "artist": "Efua Mensah", "plays": 3}]},
+        {"station": "Capital <Nairobi>", "plays": 2, "coverage": 0.5119, "week": "2026-W48",
+         "first_day": date(2026, 11, 23), "last_day": date(2026, 11, 29), "timezone": "Africa/Nairobi",
+         "stream": True, "captures": 1200, "gap_count": 2, "gap_seconds": 295_200 + 2_700,
+         "gaps": [{"from": "2026-11-26 14:00", "to": "2026-11-30 00:00", "seconds": 295_200, "reason": "http_503"},
+                  {"from": "2026-11-24 09:10", "to": "2026-11-24 09:55", "seconds": 2_700,
+                   "reason": f"cannot read {OUT}/x.mp3"}],
+         "top_tracks": [{"title": "Odo", "artist": "Ama Ghana", "plays": 2}]},
+        {"station": "Obuasi FM", "plays": 0, "coverage": 0.0, "week": "2026-W48", "stream": False, "captures": 14},
+    ],
+    "weekly_artist_summary": [
+        {"artist": "Ama <Ghana>", "plays": 5, "week": "2026-W48", "first_day": date(2026, 11, 23),
+         "last_day": date(2026, 11, 29), "stations": [{"station": "Joy FM", "plays": 3},
+                                                     {"station": "Capital Nairobi", "plays": 2}],
+         "top_song": {"title": "Odo", "plays": 3},
+         "earnings": [{"amount_units": 99_750, "currency": "GHS"}, {"amount_units": 12_345, "currency": "USD"}]},
+        {"artist": "Kojo Beats", "plays": 0, "week": "2026-W48"},
+    ],
 }
 
 
@@ -77,3 +96,33 @@ def test_a_statement_link_quotes_the_cycle_and_the_file() -> None:
         == "https://portal.example.org/s/2026%20H1/statements/artist-a%20b.GHS.html"
     assert statement_url("https://portal.example.org/s", "2026/07", PurePosixPath("statements/x.GHS.html")) \
         == "https://portal.example.org/s/2026%2F07/statements/x.GHS.html"
+
+
+def test_a_station_summary_gives_its_coverage_and_its_outages_in_its_own_time() -> None:
+    measured, unstreamed = (render("weekly_station_summary", c) for c in CONTEXTS["weekly_station_summary"][1:])
+    assert measured.subject == "Weekly summary for Capital <Nairobi> (2026-W48)"
+    assert "Capital <Nairobi>: 2 plays logged in 2026-W48, 2026-11-23 to 2026-11-29." in measured.text
+    # 297,900 s without coverage: 82 h 45 min
+    assert "Monitoring coverage: 51.2% of the week; 2 outages, 82 h 45 min without coverage in all." in measured.text
+    assert "Longest outages (Africa/Nairobi time)" in measured.text and "cannot read …/x.mp3" in measured.text
+    assert "Capital &lt;Nairobi&gt;" in measured.html and "<Nairobi>" not in measured.html
+    assert "Monitoring coverage: none, zamio has no stream of this station to listen to; it heard 14 recordings " \
+           "the station uploaded." in unstreamed.text
+    assert "No recorded music was recognised this week." in unstreamed.text
+
+
+def test_an_artist_summary_rounds_her_earnings_once_to_minor_units() -> None:
+    week, quiet = (render("weekly_artist_summary", c) for c in CONTEXTS["weekly_artist_summary"])
+    # 99,750 units = GHS 9.975: 997.5 pesewas, half-even to 998; 12,345 units = USD 1.2345: 123 cents
+    assert "Estimated earnings not yet in a royalty cycle: GHS 9.98 and USD 1.23." in week.text
+    assert "5 plays of your music were logged in 2026-W48, 2026-11-23 to 2026-11-29 on 2 stations." in week.text
+    assert "Most played: Odo (3 plays)." in week.text and "Dear Ama &lt;Ghana&gt;," in week.html
+    assert "None of your music was logged in 2026-W48." in quiet.text
+    assert "No earnings of yours are waiting for a royalty cycle." in quiet.text
+    assert "Plays by station" not in quiet.text
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0, "0 min"), (29, "0 min"), (30, "1 min"), (2_700, "45 min"),
+                                                (3_600, "1 h 00 min"), (295_200, "82 h 00 min")])
+def test_an_outage_reads_in_hours_and_minutes(seconds: int, shown: str) -> None:
+    assert duration(seconds) == shown

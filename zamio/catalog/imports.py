@@ -1,10 +1,15 @@
-"""The catalog from CSV: tracks (with artists and publishers), stations (with stream links), contributors.
+"""The catalog from CSV: tracks (with artists and publishers), artists, stations (with stream links), contributors.
 
 Each ``load_*`` function is a loader of ``zamio.files.csvread`` (``loader(conn,
 path, report)``).  Re-importing a file is an idempotent upsert by the row's
 reference (``track_ref``, ``station_ref``, (track, party, role)); artists and
 publishers are created from their names (reference: a slug of the name).  A file
 giving one reference twice has the later line refused, naming the earlier one.
+
+The artists file gives what the tracks file cannot: an artist's e-mail address and
+whether she receives the weekly summary (``weekly_summary`` yes or no).  That column,
+in the artists and the stations file, keeps what is stored when it is empty or absent
+(yes for a new row), so an older file loaded again never subscribes anyone back.
 
 A re-imported track whose ``audio_path`` changed is queued again in
 ``fingerprint_work``, so ``auto-fingerprint-new-tracks`` fingerprints the new
@@ -57,7 +62,9 @@ CATEGORIES = ("music", "jingle", "ad", "ident")
 TRACK_COLUMNS = ("track_ref", "title", "artist", "audio_path")
 TRACK_OPTIONAL = ("isrc", "iswc", "album", "duration_seconds", "publisher", "category", "society_code")
 STATION_COLUMNS = ("station_ref", "name", "city", "region", "station_class", "stream_url")
-STATION_OPTIONAL = ("backup_stream_url", "timezone", "contact_email")
+STATION_OPTIONAL = ("backup_stream_url", "timezone", "contact_email", "weekly_summary")
+ARTIST_COLUMNS = ("artist",)
+ARTIST_OPTIONAL = ("email", "weekly_summary")
 CONTRIBUTOR_COLUMNS = ("track_ref", "name", "role", "share_percent")
 CONTRIBUTOR_OPTIONAL = ("publisher", "email", "ipi")
 
@@ -76,6 +83,12 @@ def load_stations(conn: Connection, path: Path, report: ImportReport, who: Who |
                  key=_reference_key("station_ref"))
 
 
+def load_artists(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
+    """Load an artists CSV (``ARTIST_COLUMNS`` + ``ARTIST_OPTIONAL``): each artist's e-mail address and weekly
+    summary setting; an artist the tracks have not named yet is added."""
+    cv.load_rows(conn, path, report, upsert_artist, ARTIST_COLUMNS, ARTIST_OPTIONAL, key=_artist_key)
+
+
 def load_contributors(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
     """Load a contributors CSV (``CONTRIBUTOR_COLUMNS`` + ``CONTRIBUTOR_OPTIONAL``); a share set or changed is
     recorded in the audit log by ``who``."""
@@ -92,6 +105,15 @@ def _reference_key(column: str) -> cv.RowKey:
     return key
 
 
+def _artist_key(row: Row) -> str | None:
+    """The key ``upsert_artist`` stores a row by: the reference its name makes (two spellings of one name clash)."""
+    name = row.get("artist")
+    try:
+        return f"artist {cv.slug(name)!r}" if name else None
+    except RowError:  # refused by the row's own handler, with its reason
+        return None
+
+
 def _contributor_key(row: Row) -> str | None:
     """The key ``upsert_contributor`` stores a row by: its track, party and role."""
     ref, name, role = row.get("track_ref"), row.get("name"), row.get("role")
@@ -103,7 +125,8 @@ def _contributor_key(row: Row) -> str | None:
     return f"contributor {ipi or cv.slug(name)} as {role.lower()} of track_ref {ref!r}"
 
 
-LOADERS: dict[str, Loader] = {"tracks": load_tracks, "stations": load_stations, "contributors": load_contributors}
+LOADERS: dict[str, Loader] = {"tracks": load_tracks, "artists": load_artists, "stations": load_stations,
+                              "contributors": load_contributors}
 
 
 def ensure_artist(conn: Connection, name: str) -> int:
@@ -111,6 +134,19 @@ def ensure_artist(conn: Connection, name: str) -> int:
     ref = cv.slug(name)
     insert_ignore(conn, artists, [dict(artist_ref=ref, name=name, created_at=utcnow())], ["artist_ref"])
     return conn.execute(select(artists.c.id).where(artists.c.artist_ref == ref)).scalar_one()
+
+
+def upsert_artist(conn: Connection, row: Row) -> int:
+    """Set the e-mail address (empty: none) and, when given, the weekly summary setting of the artist of one
+    CSV row, adding the artist if the tracks have not named her yet; return her id.  Raise RowError on a bad
+    field."""
+    values: dict[str, object] = {"email": cv.email(row, "email")}
+    subscribed = cv.yes_no(row, "weekly_summary")
+    if subscribed is not None:
+        values["weekly_summary"] = subscribed
+    artist_id = ensure_artist(conn, cv.text(row, "artist"))
+    conn.execute(update(artists).where(artists.c.id == artist_id).values(**values))
+    return artist_id
 
 
 def ensure_publisher(conn: Connection, name: str) -> int:
@@ -188,7 +224,7 @@ def upsert_station(conn: Connection, row: Row) -> int:
     ``stream_url`` priority 0, ``backup_stream_url`` priority 1; other links of the
     station are deactivated); return its id.  An empty ``stream_url`` is a station
     without a public stream, which uploads recordings instead.  Raise RowError on a bad field."""
-    values = dict(
+    values: dict[str, object] = dict(
         station_ref=cv.text(row, "station_ref"),
         name=cv.text(row, "name"),
         city=row.get("city"),
@@ -197,6 +233,9 @@ def upsert_station(conn: Connection, row: Row) -> int:
         timezone=_timezone(row.get("timezone") or "Africa/Accra"),
         contact_email=cv.email(row, "contact_email"),
     )
+    subscribed = cv.yes_no(row, "weekly_summary")
+    if subscribed is not None:  # empty: the stored setting stays (a new station: yes)
+        values["weekly_summary"] = subscribed
     upsert(conn, stations, [dict(values, created_at=utcnow())], keys=["station_ref"], update=list(values))
     station_id = conn.execute(select(stations.c.id).where(stations.c.station_ref == values["station_ref"])).scalar_one()
     urls = [_stream_url(row, name) for name in ("stream_url", "backup_stream_url") if row.get(name)]
@@ -282,7 +321,7 @@ def upsert_contributor(conn: Connection, row: Row, who: Who | None = None) -> No
 # --- several files in one import --------------------------------------------------
 
 #: The files an import can load, in loading order (a file may refer to rows of an earlier one).
-IMPORT_ORDER = ("societies", "tracks", "stations", "contributors", "agreements", "repertoire",
+IMPORT_ORDER = ("societies", "tracks", "artists", "stations", "contributors", "agreements", "repertoire",
                 "rate_cards", "exchange_rates", "licence_fees", "commission_rates", "withholding_rates", "payees")
 REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
 #: What payouts read (zamio.catalog.payees): the domestic commission, withholding tax rates, payees.

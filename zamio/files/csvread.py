@@ -291,6 +291,23 @@ def choice(row: Mapping[str, str | None], name: str, choices: Sequence[str], def
     return value.lower()
 
 
+YES = ("yes", "y", "true", "1")
+NO = ("no", "n", "false", "0")
+
+
+def yes_no(row: Mapping[str, str | None], name: str) -> bool | None:
+    """Return column ``name`` as True for yes (``yes``, ``y``, ``true``, ``1``, any case), False for no
+    (``no``, ``n``, ``false``, ``0``), None if empty; raise RowError otherwise."""
+    value = row.get(name)
+    if value is None:
+        return None
+    if value.lower() in YES:
+        return True
+    if value.lower() in NO:
+        return False
+    raise RowError(f"{name} {value!r} is neither yes nor no")
+
+
 def station_class(row: Mapping[str, str | None], name: str = "station_class") -> str:
     """Return column ``name`` as a station class key of ``STATION_CLASSES``, read with its aliases
     (``zamio.runtime.config.normalise_station_class``: "A", "Class A" and "class-a" are ``class_a``);

@@ -1,7 +1,7 @@
 """Import the catalog, stations, contributors and reference data from CSV files.
 
 All files are loaded in one transaction; re-importing is an idempotent upsert
-by reference.  In tracks and stations a bad row is reported with its line
+by reference.  In tracks, artists and stations a bad row is reported with its line
 number and reason while the good rows load (exit 1).  Files that set money
 (societies, contributors, agreements, repertoire, rate cards, exchange rates,
 licence fees, commission rates, withholding tax rates, payees) load whole or
@@ -14,7 +14,10 @@ Numbers take a point or a comma before the decimals (0.015 or 0,015), never a
 thousands separator (1,234.5 and 1 234 are refused), and never more decimal
 places than stored: rates and exchange rates 10, multipliers, shares and fees
 6, amounts 4, a track's duration_seconds 3.  A relative audio_path in tracks.csv is relative to the CSV's
-folder.  Each money reference row added or corrected (rate card, agreement,
+folder.  An artists file sets each artist's e-mail address; weekly_summary (yes or
+no, in the artists and stations files) says whether bin/send-weekly-summaries writes
+to her or to the station's contact: empty or absent keeps what is stored (yes for a
+new row).  Each money reference row added or corrected (rate card, agreement,
 society fee, exchange rate, licence fee) and each contributor share set or
 changed is recorded in the audit log: who (--by, default the OS user), why
 (--reason, default the files' names), the values before and after.
@@ -22,6 +25,7 @@ changed is recorded in the audit log: who (--by, default the OS user), why
 Examples:
     bin/import-catalog --tracks catalog/tracks.csv --contributors catalog/contributors.csv
     bin/import-catalog --stations stations.csv --dry-run
+    bin/import-catalog --artists artists.csv
     bin/import-catalog --societies societies.csv --agreements agreements.csv --rate-cards rates.csv
     bin/import-catalog --commission-rates commission.csv --withholding-rates tax.csv --payees payees.csv
 """
@@ -41,8 +45,9 @@ from zamio.runtime.runner import Job, JobContext
 IMPORT_HELP = {
     "tracks": "tracks: track_ref,title,artist,audio_path [+isrc,iswc,album,duration_seconds,publisher,category,"
               "society_code]",
+    "artists": "artists: artist [+email,weekly_summary]",
     "stations": "stations: station_ref,name,city,region,station_class,stream_url [+backup_stream_url,timezone,"
-                "contact_email]",
+                "contact_email,weekly_summary]",
     "contributors": "contributors: track_ref,name,role,share_percent [+publisher,email,ipi]",
     "societies": "partner societies", "agreements": "reciprocal agreements", "repertoire": "partner repertoire",
     "rate_cards": "rate cards", "exchange_rates": "exchange rates", "licence_fees": "station licence fees",

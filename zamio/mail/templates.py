@@ -3,8 +3,9 @@
 Every value taken from the context is escaped in the HTML body (a station
 named ``<script>`` shows as text), and newlines are removed from the subject so
 a context value can never add a header.  No message carries a file's place on
-the server: an absolute path in a sentence (an error quoted in an alert) is cut
-to its last name.  A template names the context keys it
+the server: an absolute path in a sentence or a table's cell (an error quoted in
+an alert) is cut to its last name.  A message has paragraphs and then one table,
+or several, each under its heading (:class:`Titled`).  A template names the context keys it
 needs; a missing key raises :class:`TemplateError` at queueing time, where the
 caller can still fix it, never at sending time.
 """
@@ -45,9 +46,9 @@ def render(template: str, context: Mapping[str, Any]) -> Rendered:
     missing = [key for key in required if context.get(key) in (None, "")]
     if missing:
         raise TemplateError(f"e-mail template {template!r} needs context key(s): {', '.join(missing)}")
-    subject, paragraphs, table = build(context)
+    subject, paragraphs, tables = build(context)
     subject, paragraphs = hide_paths(subject), [hide_paths(p) for p in paragraphs]
-    return Rendered(_one_line(subject), _text_body(paragraphs, table), _html_body(subject, paragraphs, table))
+    return Rendered(_one_line(subject), _text_body(paragraphs, tables), _html_body(subject, paragraphs, tables))
 
 
 #: An absolute path on this machine (``/var/lib/zamio/cycles/2026-03``), not part of a URL or a word.
@@ -72,6 +73,11 @@ def show(value: object) -> str:
     return str(value)
 
 
+def _cell(value: object) -> str:
+    """A table's cell as people read it, with no place on the server (a title may quote one)."""
+    return hide_paths(show(value))
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:200]
 
@@ -79,13 +85,33 @@ def _one_line(text: str) -> str:
 Table = tuple[Sequence[str], Sequence[Sequence[Any]]]
 
 
-def _text_body(paragraphs: Sequence[str], table: Table | None) -> str:
+@dataclass(frozen=True)
+class Titled:
+    """A table under a heading of its own: a message with several tables gives a list of them."""
+
+    heading: str
+    table: Table
+
+
+#: What a builder gives after its paragraphs: one table, several under their headings, or none.
+Tables = Table | list[Titled] | None
+
+
+def _sections(tables: Tables) -> list[tuple[str | None, Table]]:
+    if tables is None:
+        return []
+    if isinstance(tables, list):
+        return [(hide_paths(t.heading), t.table) for t in tables]
+    return [(None, tables)]
+
+
+def _text_body(paragraphs: Sequence[str], tables: Tables) -> str:
     parts = list(paragraphs)
-    if table is not None:
-        header, rows = table
-        cells = [list(header)] + [[show(cell) for cell in row] for row in rows]
+    for heading, (header, rows) in _sections(tables):
+        cells = [list(header)] + [[_cell(cell) for cell in row] for row in rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-        parts.append("\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells))
+        table = "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
+        parts.append(f"{heading}\n\n{table}" if heading else table)
     parts.append("-- \nzamio broadcast monitoring (automatic message; replies are not read)")
     return "\n\n".join(parts) + "\n"
 
@@ -103,14 +129,15 @@ HTML_PAGE = """<!DOCTYPE html>
 CELL_STYLE = "padding:4px 8px;border-top:1px solid #e4e7eb"
 
 
-def _html_body(subject: str, paragraphs: Sequence[str], table: Table | None) -> str:
+def _html_body(subject: str, paragraphs: Sequence[str], tables: Tables) -> str:
     body = [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-    if table is not None:
-        header, rows = table
+    for heading, (header, rows) in _sections(tables):
+        if heading:
+            body.append(f'<h3 style="font-weight:600;margin-bottom:4px">{html.escape(heading)}</h3>')
         cells = "".join(f'<th style="text-align:left;padding:4px 8px">{html.escape(h)}</th>' for h in header)
         lines = [f'<table style="border-collapse:collapse"><tr style="background:#e6f4ef">{cells}</tr>']
         for row in rows:
-            tds = "".join(f'<td style="{CELL_STYLE}">{html.escape(show(c))}</td>' for c in row)
+            tds = "".join(f'<td style="{CELL_STYLE}">{html.escape(_cell(c))}</td>' for c in row)
             lines.append(f"<tr>{tds}</tr>")
         body.append("".join(lines) + "</table>")
     return HTML_PAGE.format(title=html.escape(_one_line(subject)), body="\n".join(body))
@@ -176,21 +203,90 @@ def _job_failing(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
     )
 
 
-def _weekly_station_summary(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
+def _week(c: Mapping[str, Any]) -> str:
+    """The week a summary covers, as its heading says it: ``2026-W48`` and, when given, its days."""
+    days = f", {show(c['first_day'])} to {show(c['last_day'])}" if c.get("first_day") and c.get("last_day") else ""
+    return f"{show(c['week'])}{days}" if c.get("week") else days.lstrip(", ")
+
+
+def duration(seconds: float) -> str:
+    """Given seconds, return them as people read an outage: ``45 min``, ``3 h 05 min``."""
+    minutes = int(seconds + 30) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _coverage(c: Mapping[str, Any]) -> str:
+    """The coverage sentence of a station's summary: the share of the week its stream was heard, and its outages."""
+    if c.get("stream") is False:
+        uploaded = int(c.get("captures") or 0)
+        heard = f"; it heard {_plural(uploaded, 'recording')} the station uploaded" if uploaded else ""
+        return f"Monitoring coverage: none, zamio has no stream of this station to listen to{heard}."
+    gaps = c.get("gaps") or []
+    share = f"Monitoring coverage: {show(float(c['coverage']))} of the week"
+    if not gaps:
+        return f"{share}: the stream was heard all week."
+    count = int(c.get("gap_count") or len(gaps))
+    total = duration(float(c["gap_seconds"])) if c.get("gap_seconds") is not None else None
+    return f"{share}; {_plural(count, 'outage')}" + (f", {total} without coverage in all." if total else ".")
+
+
+def _weekly_station_summary(c: Mapping[str, Any]) -> tuple[str, list[str], Tables]:
+    """Plays logged, the monitoring coverage and the longest outages (``gaps``: ``{from, to, seconds, reason}``,
+    times as the station reads them, in ``timezone``), and the most played recordings (``top_tracks``)."""
     rows = [(t.get("title") or "?", t.get("artist") or "?", t.get("plays", 0)) for t in c.get("top_tracks") or []]
-    week = f" ({show(c['week'])})" if c.get("week") else ""
+    week = _week(c)
+    tables: list[Titled] = []
+    gaps = [(g["from"], g["to"], duration(float(g["seconds"])), g.get("reason") or "") for g in c.get("gaps") or []]
+    if gaps:
+        zone = f" ({show(c['timezone'])} time)" if c.get("timezone") else ""
+        tables.append(Titled(f"Longest outages{zone}", (("From", "To", "Without coverage", "Reason"), gaps)))
+    if rows:
+        tables.append(Titled("Most played", (("Title", "Artist", "Plays"), rows[:TOP_TRACKS_SHOWN])))
     return (
-        f"Weekly summary for {show(c['station'])}{week}",
+        f"Weekly summary for {show(c['station'])}" + (f" ({show(c['week'])})" if c.get("week") else ""),
         [
-            f"{show(c['station'])}: {show(c['plays'])} plays recognised this week{week}.",
-            f"Monitoring coverage: {show(float(c['coverage']))} of the week.",
-            "Most played:" if rows else "No recorded music was recognised this week.",
+            f"{show(c['station'])}: {_plural(int(c['plays']), 'play')} logged" + (f" in {week}." if week else "."),
+            _coverage(c),
+            *([] if rows else ["No recorded music was recognised this week."]),
         ],
-        (("Title", "Artist", "Plays"), rows[:TOP_TRACKS_SHOWN]) if rows else None,
+        tables or None,
     )
 
 
-Builder = Callable[[Mapping[str, Any]], tuple[str, list[str], "Table | None"]]
+def _weekly_artist_summary(c: Mapping[str, Any]) -> tuple[str, list[str], Tables]:
+    """Plays of the artist's music heard in the week by station (``stations``: ``{station, plays}``), her most
+    played song (``top_song``: ``{title, plays}``), and what her priced plays would pay that no cycle has paid yet
+    (``earnings``: ``{amount_units, currency}``, one per currency)."""
+    plays, week = int(c["plays"]), _week(c)
+    stations = [(s["station"], s["plays"]) for s in c.get("stations") or []]
+    paragraphs = [f"Dear {show(c['artist'])},"]
+    if plays:
+        paragraphs.append(f"{_plural(plays, 'play')} of your music {'was' if plays == 1 else 'were'} logged in {week}"
+                          + (f" on {_plural(len(stations), 'station')}." if stations else "."))
+    else:
+        paragraphs.append(f"None of your music was logged in {week}.")
+    top = c.get("top_song")
+    if top:
+        paragraphs.append(f"Most played: {show(top['title'])} ({_plural(int(top['plays']), 'play')}).")
+    waiting = [format_amount(int(e["amount_units"]), str(e["currency"])) for e in c.get("earnings") or []]
+    if waiting:
+        paragraphs.append(f"Estimated earnings not yet in a royalty cycle: {' and '.join(waiting)}. This is what "
+                          "your plays priced so far would pay; the amount paid is the one on the cycle's statement.")
+    else:
+        paragraphs.append("No earnings of yours are waiting for a royalty cycle.")
+    return (
+        f"Your week on air: {show(c['week'])}",
+        paragraphs,
+        [Titled("Plays by station", (("Station", "Plays"), stations))] if stations else None,
+    )
+
+
+Builder = Callable[[Mapping[str, Any]], tuple[str, list[str], Tables]]
 
 #: Template name → (required context keys, builder).
 TEMPLATES: dict[str, tuple[tuple[str, ...], Builder]] = {
@@ -198,4 +294,5 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], Builder]] = {
     "stream_down": (("station", "url", "since", "failures", "last_reason"), _stream_down),
     "job_failing": (("job", "since", "last_error"), _job_failing),
     "weekly_station_summary": (("station", "plays", "coverage"), _weekly_station_summary),
+    "weekly_artist_summary": (("artist", "week", "plays"), _weekly_artist_summary),
 }

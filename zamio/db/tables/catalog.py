@@ -31,6 +31,7 @@ artists = Table(
     Column("ipi", Text),
     Column("country", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("weekly_summary", Boolean, nullable=False, server_default="1"),  # False: unsubscribed (sql/0026)
 )
 
 partner_societies = Table(

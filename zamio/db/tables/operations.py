@@ -1,8 +1,8 @@
-"""Operations: cache entries, the e-mail outbox, job runs, the audit log, schema migrations."""
+"""Operations: cache entries, the e-mail outbox, weekly summaries queued, job runs, the audit log, schema migrations."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, Table, Text
+from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
 
 from zamio.db.tables.base import id_column, lease_columns, metadata
 from zamio.db.tables.recognition import captures, detections
@@ -46,6 +46,21 @@ email_outbox = Table(
     Column("attachments", Text),  # JSON: [{filename, content_type, path, size, sha256}] (sql/0023); empty: none
 )
 Index("ix_email_outbox_status", email_outbox.c.status, email_outbox.c.next_attempt_at)
+
+# One row per weekly summary queued (bin/send-weekly-summaries, sql/0026), in the e-mail's transaction: its
+# unique key sends a summary once per ISO week, kind and recipient, and outlives the sent e-mail's retention.
+weekly_summaries = Table(
+    "weekly_summaries",
+    metadata,
+    id_column(),
+    Column("week", Text, nullable=False),  # ISO week, 2026-W48
+    Column("kind", Text, nullable=False),  # artist | station
+    Column("recipient_ref", Text, nullable=False),  # artist_ref | station_ref
+    Column("recipient", Text, nullable=False),  # the address it was queued for
+    Column("dedupe_key", Text, nullable=False),  # its message's key in email_outbox
+    Column("queued_at", UTCDateTime, nullable=False),
+    UniqueConstraint("week", "kind", "recipient_ref"),
+)
 
 job_runs = Table(
     "job_runs",

@@ -21,6 +21,7 @@ stations = Table(
     Column("contact_email", Text),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("weekly_summary", Boolean, nullable=False, server_default="1"),  # False: unsubscribed (sql/0026)
 )
 
 stream_links = Table(
