@@ -330,11 +330,15 @@ class World:
         for written in (path, sidecar):
             os.utime(written, (settled, settled))
 
-    def scan_snippets(self, acrcloud: FakeAcrCloud | None = None, codes: Iterable[int] = (0,)) -> None:
+    def scan_snippets(self, acrcloud: FakeAcrCloud | None = None, codes: Iterable[int] = (0,), *,
+                      host: str | None = None) -> None:
         """Load what is pending, then hear the snippet inbox (bin/scan-station-streams --only snippets), asking
-        ``acrcloud`` about what the catalog does not recognise."""
+        ``acrcloud`` about what the catalog does not recognise; ``host`` names the host scanning (ZAMIO_HOST_NAME),
+        which keeps the snippets' audio in its var/."""
         self.load()
         env = {"SCAN_CONCURRENCY": "1"}
+        if host is not None:
+            env["ZAMIO_HOST_NAME"] = host
         if acrcloud is not None:
             env.update(ACRCLOUD_HOST=f"http://{acrcloud.host}", ACRCLOUD_ACCESS_KEY=ACCESS_KEY,
                        ACRCLOUD_ACCESS_SECRET=ACCESS_SECRET)

@@ -10,7 +10,10 @@ transaction of the change itself (so the entry exists exactly when the change do
 * ``bin/process-royalty-cycle --despite-changed-inputs`` when the inputs did change
   (``cycle.files_despite_changed_inputs``; entity ``cycle``, its name);
 * ``bin/import-catalog`` adding or correcting a money reference row (``reference.added``,
-  ``reference.corrected``; entity: the table, with the row's id).
+  ``reference.corrected``; entity: the table, with the row's id);
+* ``bin/cleanup-old-data --retired-host NAME`` releasing the audio references of the
+  captures a host out of service kept (``capture.audio_released``; entity ``host``, its
+  name; one entry per batch, listing each capture and the path released).
 
 An entry says who (``actor``: the person named by ``--by``, by default the OS user),
 what (``action``, ``entity``, ``entity_id``), why (``reason``: required, never empty)
