@@ -52,7 +52,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text
 
@@ -278,7 +277,7 @@ def apply(transactions: Transactions, progress: Progress, step: Step, clock: Clo
     return total
 
 
-def _act(conn: Connection, step: Step, keys: list[Any]) -> None:
+def _act(conn: Connection, step: Step, keys: list[int | str]) -> None:
     marks = ", ".join(f":k{n}" for n in range(len(keys)))
     params = {f"k{n}": key for n, key in enumerate(keys)}
     if step.action == "forget_file":

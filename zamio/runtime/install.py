@@ -5,9 +5,9 @@ and ``systemd/`` beside ``zamio/``, and is its own home: ``.env`` and ``var/`` a
 there.  A **package** (``pip install .``) carries the migrations and the schedule as
 data installed under the environment's ``share/zamio/``, found through the package's
 own record of its files (its systemd units are written for it by
-``zamio.runtime.schedule``, naming its own commands), and its home is ``$ZAMIO_HOME`` (which ``crontab.txt`` sets) or else the
-folder the job starts in (the service user's home under cron, the units'
-``WorkingDirectory``).
+``zamio.runtime.schedule``, naming its own commands), and its home is
+``$ZAMIO_HOME`` (which ``crontab.txt`` and the units set) or else the folder the
+job starts in (the service user's home under cron).
 """
 
 from __future__ import annotations
