@@ -35,6 +35,15 @@ about what the catalog does not know); the detections turned into plays by ``bin
 
 One play no script can write today has a helper of its own, ``store_imported_play``: a play the import
 took before play times were bounded, or one dated after the machine's clock.
+
+Two older worlds write their rows straight into the database, where a test needs what no job
+makes at that scale or shape; they live here too, so there is one place to look:
+
+* ``CaptureWorld``: a catalog, stations and what the scanner recorded (captures, detections), sampled
+  from a programme of airings (``programme``), for the play-log conversion and the money model;
+* ``fixed_world``: a small fixed world of plays for the dashboard cache, the reports and the retention
+  (three stations, one named like an HTML tag, one in UTC+1; artists, publishers, tracks, captures,
+  detections, plays, some superseded, and coverage gaps).
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ import itertools
 import json
 import math
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -55,12 +65,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, insert, select
 
 from tests.fake_acrcloud import ACCESS_KEY, ACCESS_SECRET, FakeAcrCloud
 from tests.support import Project
 from zamio.catalog.imports import IMPORT_ORDER
-from zamio.db.tables import stations, tracks
+from zamio.db.engine import insert_ignore, is_sqlite, utcnow
+from zamio.db.tables import (
+    artists,
+    captures,
+    coverage_gaps,
+    detections,
+    play_detections,
+    play_logs,
+    publishers,
+    stations,
+    stream_links,
+    tracks,
+)
 from zamio.demo import synth
 from zamio.files.csvread import slug
 from zamio.playlogs import billing
@@ -363,11 +385,15 @@ class World:
         for written in (path, sidecar):
             os.utime(written, (settled, settled))
 
-    def scan_snippets(self, acrcloud: FakeAcrCloud | None = None, codes: Iterable[int] = (0,)) -> None:
+    def scan_snippets(self, acrcloud: FakeAcrCloud | None = None, codes: Iterable[int] = (0,), *,
+                      host: str | None = None) -> None:
         """Load what is pending, then hear the snippet inbox (bin/scan-station-streams --only snippets), asking
-        ``acrcloud`` about what the catalog does not recognise."""
+        ``acrcloud`` about what the catalog does not recognise; ``host`` names the host scanning (ZAMIO_HOST_NAME),
+        which keeps the snippets' audio in its var/."""
         self.load()
         env = {"SCAN_CONCURRENCY": "1"}
+        if host is not None:
+            env["ZAMIO_HOST_NAME"] = host
         if acrcloud is not None:
             env.update(ACRCLOUD_HOST=f"http://{acrcloud.host}", ACRCLOUD_ACCESS_KEY=ACCESS_KEY,
                        ACRCLOUD_ACCESS_SECRET=ACCESS_SECRET)
@@ -447,3 +473,176 @@ def store_imported_play(project: Project, station_ref: str, track_ref: str, star
             duration_seconds=seconds, status="final", detection_count=0, confidence_avg=None, confidence_min=None,
             society_id=None, society_status="unmapped", import_ref="imported", created_at=now, finalised_at=now)])
         return ids[(key, 1)]
+
+
+# --- the scanner's records, straight into the database ------------------------------------------
+
+#: Where a programme's seconds count from, and the instant its detections are converted as of.
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LATER = "2026-03-03T00:00:00Z"
+
+
+class CaptureWorld:
+    """A catalog, stations and what the scanner recorded, written straight into the database."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.engine = project.engine
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(artists.insert().values(artist_ref="a1", name="Ama", created_at=now))
+        self.tracks: dict[str, int] = {}
+        self.stations: dict[str, int] = {}
+
+    def track(self, ref: str, seconds: float | None = 240.0, category: str = "music", isrc: str | None = None) -> int:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            artist = conn.execute(select(artists.c.id)).scalar()
+            result = conn.execute(tracks.insert().values(
+                track_ref=ref, title=f"Song {ref}", artist_id=artist, duration_seconds=seconds, category=category,
+                isrc=isrc, created_at=now, updated_at=now))
+            self.tracks[ref] = result.inserted_primary_key[0]
+        return self.tracks[ref]
+
+    def station(self, ref: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(stations.insert().values(station_ref=ref, name=ref, station_class="class_a",
+                                                           created_at=utcnow()))
+            self.stations[ref] = result.inserted_primary_key[0]
+        return self.stations[ref]
+
+    def capture(self, station: str, t: datetime, outcome: str = "no_match", *, track: str | None = None,
+                offset: float | None = None, source: str = "local", seconds: float = 20.0, **fields) -> int:
+        """One capture and, for a match, its detection; return the capture id."""
+        now = utcnow()
+        key = f"sim:{station}:{t:%Y%m%dT%H%M%S%fZ}:{source}"
+        with self.engine.begin() as conn:
+            insert_ignore(conn, captures, [dict(
+                capture_key=key, station_id=self.stations[station], source="stream", started_at=t,
+                seconds=seconds if outcome != "error" else 0.0, outcome=outcome, created_at=now)], ["capture_key"])
+            capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == key)).scalar_one()
+            if outcome == "match":
+                self.detect(conn, capture_id, station, t, track, offset, source, **fields)
+        return capture_id
+
+    def detect(self, conn, capture_id, station, t, track, offset, source="local", **fields) -> None:
+        fields.setdefault("confidence", 0.9)
+        conn.execute(detections.insert().values(
+            capture_id=capture_id, station_id=self.stations[station], detected_at=t, source=source,
+            track_id=self.tracks[track] if track else None, offset_seconds=offset, created_at=utcnow(), **fields))
+
+    def programme(self, station: str, schedule: list[tuple[str | None, float, float]], start: datetime,
+                  captures_count: int, interval: float = 120.0) -> None:
+        """Sample a schedule of (track or None for talk, start s, seconds on air) every ``interval``."""
+        for n in range(captures_count):
+            t = start + timedelta(seconds=n * interval)
+            s = (t - T0).total_seconds()
+            on = [(ref, begin) for ref, begin, length in schedule if ref and begin <= s and s + 20 <= begin + length]
+            if on:
+                self.capture(station, t, "match", track=on[0][0], offset=s - on[0][1])
+            else:
+                self.capture(station, t, "no_match")
+
+    def plays(self, status: str = "final") -> list:
+        return self.project.query(
+            "SELECT p.*, s.station_ref, t.track_ref FROM play_logs p JOIN stations s ON s.id = p.station_id "
+            "LEFT JOIN tracks t ON t.id = p.track_id WHERE p.status = :status ORDER BY s.station_ref, p.started_at",
+            status=status)
+
+    def convert(self, *args: str):
+        return self.project.script("convert-matches", "--as-of", LATER, *args)
+
+    def digest(self) -> str:
+        from bench.playlog_eval import digest
+
+        with self.engine.connect() as conn:
+            return digest(conn)
+
+
+# --- a fixed world of plays, straight into the database -------------------------------------------
+
+FIXED_WORLD_TABLES = ("publishers", "artists", "tracks", "stations", "stream_links", "captures", "detections",
+                      "play_logs")
+
+STATION_NAMES = {1: "Joy FM", 2: "<script>alert('x')</script> Radio", 3: "=HYPERLINK(\"http://evil\") FM"}
+
+
+def fixed_world(engine: Engine, now: datetime, plays: int = 240, days: int = 40, seed_value: int = 7) -> list[dict]:
+    """Write the fixed test world ending at ``now``; return the play rows written."""
+    rng = random.Random(seed_value)
+    created = now - timedelta(days=400)
+    with engine.begin() as conn:
+        conn.execute(insert(publishers), [
+            {"id": 1, "publisher_ref": "P1", "name": "Pub <One> & Co", "created_at": created},
+            {"id": 2, "publisher_ref": "P2", "name": "@Two Publishing", "created_at": created}])
+        conn.execute(insert(artists), [
+            {"id": 1, "artist_ref": "A1", "name": "Ama Ghana", "publisher_id": 1, "created_at": created},
+            {"id": 2, "artist_ref": "A2", "name": "-Kofi", "publisher_id": None, "created_at": created},
+            {"id": 3, "artist_ref": "A3", "name": "Efua", "publisher_id": 2, "created_at": created}])
+        conn.execute(insert(tracks), [
+            {"id": n, "track_ref": f"T{n}", "title": title, "artist_id": artist, "publisher_id": pub,
+             "created_at": created, "updated_at": created}
+            for n, title, artist, pub in [(1, "Sunrise", 1, None), (2, "Harmattan", 1, 2), (3, "+Coast", 2, None),
+                                          (4, "Kente", 3, None)]])
+        conn.execute(insert(stations), [
+            {"id": n, "station_ref": ref, "name": STATION_NAMES[n], "station_class": cls, "timezone": zone,
+             "active": active, "created_at": created}
+            for n, ref, cls, zone, active in [(1, "JOY", "class_a", "Africa/Accra", True),
+                                              (2, "SCR", "class_b", "Africa/Lagos", True),
+                                              (3, "EQ", "online", "Africa/Accra", False)]])
+        conn.execute(insert(stream_links), [
+            {"id": 1, "station_id": 1, "url": "http://joy.example/live", "last_success_at": now - timedelta(minutes=10),
+             "created_at": created},
+            {"id": 2, "station_id": 2, "url": "http://scr.example/live", "last_success_at": now - timedelta(hours=3),
+             "created_at": created}])
+        rows = _plays(conn, rng, now, plays, days)
+        conn.execute(insert(coverage_gaps), [
+            {"station_id": 1, "gap_from": now - timedelta(days=2, hours=3), "gap_to": now - timedelta(days=2, hours=1),
+             "reason": "stream_down"},
+            {"station_id": 2, "gap_from": now - timedelta(days=50), "gap_to": now - timedelta(days=49),
+             "reason": "stream_down"}])
+        _continue_ids(conn)
+    return rows
+
+
+def _continue_ids(conn: Connection) -> None:
+    """Move PostgreSQL's id sequences past the ids written here, so rows the jobs add later get fresh ones
+    (SQLite already continues after the largest id)."""
+    if is_sqlite(conn):
+        return
+    for table in FIXED_WORLD_TABLES:
+        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+
+
+def _plays(conn, rng: random.Random, now: datetime, count: int, days: int) -> list[dict]:
+    capture_rows, detection_rows, rows = [], [], []
+    for n in range(1, count + 1):
+        started = now - timedelta(seconds=rng.randrange(60, days * 86400))
+        station = rng.choice([1, 1, 2, 2, 3])
+        track = rng.choice([1, 1, 1, 2, 2, 3, 4, None])
+        source = "local" if track else "acrcloud"
+        capture_rows.append({"id": n, "capture_key": f"link:{station}:{n}", "station_id": station, "source": "stream",
+                             "started_at": started, "seconds": 20, "audio_sha256": f"{n:064x}",
+                             "audio_path": f"snippets/{n}.ogg", "outcome": "match", "created_at": started})
+        confidence = round(rng.uniform(0.3, 1.0), 3)
+        detection_rows.append({"id": n, "capture_id": n, "station_id": station, "detected_at": started,
+                               "source": source, "track_id": track, "title": None if track else "Foreign Hit",
+                               "artist": None if track else "Some Band", "confidence": confidence,
+                               "convert_status": "done", "created_at": started})
+        status = "superseded" if n % 17 == 0 else "duplicate" if n % 19 == 0 else "final"
+        rows.append({"id": n, "play_key": f"play:{n}", "station_id": station, "track_id": track,
+                     "recording_key": f"track:{track}" if track else "acr:foreign-hit",
+                     "title": None if track else "Foreign Hit", "artist": None if track else "Some Band",
+                     "source": source, "started_at": started, "ended_at": started + timedelta(seconds=180),
+                     "duration_seconds": float(rng.randrange(60, 300)), "status": status, "detection_count": 1,
+                     "confidence_avg": confidence, "confidence_min": confidence, "created_at": started})
+    for n in range(count + 1, count + 31):  # captures that matched nothing
+        started = now - timedelta(seconds=rng.randrange(60, days * 86400))
+        capture_rows.append({"id": n, "capture_key": f"link:1:{n}", "station_id": 1, "source": "stream",
+                             "started_at": started, "seconds": 20, "audio_sha256": f"{n:064x}", "audio_path": None,
+                             "outcome": "no_match" if n % 3 else "silence", "created_at": started})
+    conn.execute(insert(captures), capture_rows)
+    conn.execute(insert(detections), detection_rows)
+    conn.execute(insert(play_logs), rows)
+    conn.execute(insert(play_detections), [{"play_id": r["id"], "detection_id": r["id"]} for r in rows])
+    return rows

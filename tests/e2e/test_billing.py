@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import exc
 
 from tests.e2e.test_playlog_import_export import HEADER, world  # noqa: F401  (the fixture)
-from tests.e2e.test_playlogs import T0, World
 from tests.support import Project
+from tests.world import T0, CaptureWorld
 from zamio.db.engine import utcnow
 from zamio.db.tables import play_logs
 from zamio.playlogs import billing
 
 
-def load(world: World, name: str, *rows: str):
+def load(world: CaptureWorld, name: str, *rows: str):
     path = world.project.tmp_path / name
     path.write_text(HEADER + "".join(row + "\n" for row in rows))
     result = world.project.script("import-playlogs", str(path))
@@ -23,13 +23,13 @@ def load(world: World, name: str, *rows: str):
     return result
 
 
-def billed(world: World) -> list:
+def billed(world: CaptureWorld) -> list:
     return world.project.query(
         "SELECT p.id, p.play_key, p.version, p.source, p.import_ref, p.started_at, p.duration_seconds "
         "FROM play_logs p WHERE p.status = 'final' ORDER BY p.id")
 
 
-def pricings_per_airing(world: World) -> list[tuple[int, int]]:
+def pricings_per_airing(world: CaptureWorld) -> list[tuple[int, int]]:
     """(play id, pricings not reversed) of every play that has a standing pricing."""
     return [tuple(row) for row in world.project.query(
         "SELECT r.play_id, COUNT(*) FROM royalty_pricings r WHERE r.status <> 'reversed' AND NOT EXISTS ("
@@ -37,12 +37,12 @@ def pricings_per_airing(world: World) -> list[tuple[int, int]]:
         " GROUP BY r.play_id ORDER BY r.play_id")]
 
 
-def price(world: World) -> None:
+def price(world: CaptureWorld) -> None:
     result = world.project.script("calculate-royalty-distributions")
     assert result.returncode in (0, 1), result.stderr
 
 
-def test_two_partners_reporting_one_airing_bill_it_once(world: World):
+def test_two_partners_reporting_one_airing_bill_it_once(world: CaptureWorld):
     # The station's log names the track; a monitoring service names the ISRC, 7 seconds later.
     load(world, "station-log.csv", "joy,2026-03-02T12:00:00Z,240,A,,,,station-log,,L-1")
     second = load(world, "monitor.csv", "joy,2026-03-02T12:00:07Z,236,,GHA012600001,,,monitor,,M-77")
@@ -55,7 +55,7 @@ def test_two_partners_reporting_one_airing_bill_it_once(world: World):
     assert pricings_per_airing(world) == [(first.id, 1)]
 
 
-def test_a_resent_row_under_a_new_reference_and_a_moved_start_is_not_billed_again(world: World):
+def test_a_resent_row_under_a_new_reference_and_a_moved_start_is_not_billed_again(world: CaptureWorld):
     load(world, "march.csv", "peace,2026-03-02T12:00:00Z,200,B,,,,partner,,r-1")
     load(world, "march-resent.csv", "peace,2026-03-02T12:00:04Z,200,B,,,,partner,,r-1-bis",
          "peace,2026-03-02T12:00:00Z,200,B,,,,partner,,")
@@ -65,7 +65,7 @@ def test_a_resent_row_under_a_new_reference_and_a_moved_start_is_not_billed_agai
     assert len(billed(world)) == 2
 
 
-def test_a_corrected_row_is_a_new_version_of_its_play(world: World):
+def test_a_corrected_row_is_a_new_version_of_its_play(world: CaptureWorld):
     load(world, "march.csv", "peace,2026-03-02T12:00:00Z,200,B,,,,partner,,r-1")
     price(world)
     (old,) = billed(world)
@@ -81,7 +81,7 @@ def test_a_corrected_row_is_a_new_version_of_its_play(world: World):
     assert pricings_per_airing(world) == [(new.id, 1)]
 
 
-def test_a_duplicate_is_billed_when_the_play_it_duplicated_moves_away(world: World):
+def test_a_duplicate_is_billed_when_the_play_it_duplicated_moves_away(world: CaptureWorld):
     load(world, "monitor.csv", "joy,2026-03-02T12:00:00Z,240,A,,,,monitor,,m-1")
     load(world, "station-log.csv", "joy,2026-03-02T12:00:10Z,240,A,,,,station-log,,s-1")
     (monitor,) = billed(world)
@@ -92,7 +92,7 @@ def test_a_duplicate_is_billed_when_the_play_it_duplicated_moves_away(world: Wor
     assert now_billed["monitor:m-1"].version == 2 and world.plays("duplicate") == []
 
 
-def test_a_detected_airing_reported_later_by_a_partner_is_billed_once(world: World):
+def test_a_detected_airing_reported_later_by_a_partner_is_billed_once(world: CaptureWorld):
     world.programme("joy", [("A", -30, 240)], T0, 3)
     assert world.convert().returncode == 0
     load(world, "station-log.csv", "joy,2026-03-02T11:59:40Z,240,,GHA012600001,,,station-log,,x")
@@ -102,7 +102,7 @@ def test_a_detected_airing_reported_later_by_a_partner_is_billed_once(world: Wor
     assert pricings_per_airing(world) == [(detected.id, 1)]
 
 
-def test_the_database_refuses_a_second_billing_of_an_airing(world: World):
+def test_the_database_refuses_a_second_billing_of_an_airing(world: CaptureWorld):
     """Whatever a writer checked before, the schema itself refuses a second final play of an airing."""
     load(world, "log.csv", "joy,2026-03-02T12:00:00Z,240,A,,,,log,,1")
     now = utcnow()
@@ -131,7 +131,7 @@ def test_the_database_refuses_a_second_billing_of_an_airing(world: World):
 @pytest.mark.postgres
 def test_an_import_racing_the_converter_on_one_airing_bills_it_once(postgres_url: str, tmp_path):
     project = Project(postgres_url, tmp_path)
-    world = World(project)
+    world = CaptureWorld(project)
     world.track("A", isrc="GHA012600001")
     rounds = 12
     for n in range(rounds):

@@ -1,127 +1,34 @@
 """bin/warm-cache and zamio.cache.get on real SQLite and PostgreSQL databases.
 
-``seed`` (also used by the report and cleanup tests) writes a small, fixed
-world of plays: three stations (one named like an HTML tag, one in UTC+1),
-artists, publishers, tracks, captures, detections, plays (some superseded) and
-coverage gaps.  Money is made by the real jobs in ``tests.money_world``, and the
+``tests.world.fixed_world`` (also used by the report and cleanup tests) writes a
+small, fixed world of plays: three stations (one named like an HTML tag, one in
+UTC+1), artists, publishers, tracks, captures, detections, plays (some
+superseded) and coverage gaps.  Money is made by the real jobs in ``tests.money_world``, and the
 figures expected of it are computed by hand there.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from tests import money_world
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, entity_id, figures
 from tests.support import Project
+from tests.world import STATION_NAMES, fixed_world
 from zamio import cache
-from zamio.db.engine import READ_ONLY, is_sqlite
+from zamio.db.engine import READ_ONLY
 from zamio.db.tables import (
-    artists,
     cache_entries,
-    captures,
-    coverage_gaps,
-    detections,
-    play_detections,
     play_logs,
-    publishers,
-    stations,
-    stream_links,
     tracks,
 )
 from zamio.runtime.errors import UsageError
-
-SEEDED_TABLES = ("publishers", "artists", "tracks", "stations", "stream_links", "captures", "detections", "play_logs")
-
-STATION_NAMES = {1: "Joy FM", 2: "<script>alert('x')</script> Radio", 3: "=HYPERLINK(\"http://evil\") FM"}
-
-
-def seed(engine: Engine, now: datetime, plays: int = 240, days: int = 40, seed_value: int = 7) -> list[dict]:
-    """Write the fixed test world ending at ``now``; return the play rows written."""
-    rng = random.Random(seed_value)
-    created = now - timedelta(days=400)
-    with engine.begin() as conn:
-        conn.execute(insert(publishers), [
-            {"id": 1, "publisher_ref": "P1", "name": "Pub <One> & Co", "created_at": created},
-            {"id": 2, "publisher_ref": "P2", "name": "@Two Publishing", "created_at": created}])
-        conn.execute(insert(artists), [
-            {"id": 1, "artist_ref": "A1", "name": "Ama Ghana", "publisher_id": 1, "created_at": created},
-            {"id": 2, "artist_ref": "A2", "name": "-Kofi", "publisher_id": None, "created_at": created},
-            {"id": 3, "artist_ref": "A3", "name": "Efua", "publisher_id": 2, "created_at": created}])
-        conn.execute(insert(tracks), [
-            {"id": n, "track_ref": f"T{n}", "title": title, "artist_id": artist, "publisher_id": pub,
-             "created_at": created, "updated_at": created}
-            for n, title, artist, pub in [(1, "Sunrise", 1, None), (2, "Harmattan", 1, 2), (3, "+Coast", 2, None),
-                                          (4, "Kente", 3, None)]])
-        conn.execute(insert(stations), [
-            {"id": n, "station_ref": ref, "name": STATION_NAMES[n], "station_class": cls, "timezone": zone,
-             "active": active, "created_at": created}
-            for n, ref, cls, zone, active in [(1, "JOY", "class_a", "Africa/Accra", True),
-                                              (2, "SCR", "class_b", "Africa/Lagos", True),
-                                              (3, "EQ", "online", "Africa/Accra", False)]])
-        conn.execute(insert(stream_links), [
-            {"id": 1, "station_id": 1, "url": "http://joy.example/live", "last_success_at": now - timedelta(minutes=10),
-             "created_at": created},
-            {"id": 2, "station_id": 2, "url": "http://scr.example/live", "last_success_at": now - timedelta(hours=3),
-             "created_at": created}])
-        rows = _plays(conn, rng, now, plays, days)
-        conn.execute(insert(coverage_gaps), [
-            {"station_id": 1, "gap_from": now - timedelta(days=2, hours=3), "gap_to": now - timedelta(days=2, hours=1),
-             "reason": "stream_down"},
-            {"station_id": 2, "gap_from": now - timedelta(days=50), "gap_to": now - timedelta(days=49),
-             "reason": "stream_down"}])
-        _continue_ids(conn)
-    return rows
-
-
-def _continue_ids(conn: Connection) -> None:
-    """Move PostgreSQL's id sequences past the ids written here, so rows the jobs add later get fresh ones
-    (SQLite already continues after the largest id)."""
-    if is_sqlite(conn):
-        return
-    for table in SEEDED_TABLES:
-        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-
-
-def _plays(conn, rng: random.Random, now: datetime, count: int, days: int) -> list[dict]:
-    capture_rows, detection_rows, rows = [], [], []
-    for n in range(1, count + 1):
-        started = now - timedelta(seconds=rng.randrange(60, days * 86400))
-        station = rng.choice([1, 1, 2, 2, 3])
-        track = rng.choice([1, 1, 1, 2, 2, 3, 4, None])
-        source = "local" if track else "acrcloud"
-        capture_rows.append({"id": n, "capture_key": f"link:{station}:{n}", "station_id": station, "source": "stream",
-                             "started_at": started, "seconds": 20, "audio_sha256": f"{n:064x}",
-                             "audio_path": f"snippets/{n}.ogg", "outcome": "match", "created_at": started})
-        confidence = round(rng.uniform(0.3, 1.0), 3)
-        detection_rows.append({"id": n, "capture_id": n, "station_id": station, "detected_at": started,
-                               "source": source, "track_id": track, "title": None if track else "Foreign Hit",
-                               "artist": None if track else "Some Band", "confidence": confidence,
-                               "convert_status": "done", "created_at": started})
-        status = "superseded" if n % 17 == 0 else "duplicate" if n % 19 == 0 else "final"
-        rows.append({"id": n, "play_key": f"play:{n}", "station_id": station, "track_id": track,
-                     "recording_key": f"track:{track}" if track else "acr:foreign-hit",
-                     "title": None if track else "Foreign Hit", "artist": None if track else "Some Band",
-                     "source": source, "started_at": started, "ended_at": started + timedelta(seconds=180),
-                     "duration_seconds": float(rng.randrange(60, 300)), "status": status, "detection_count": 1,
-                     "confidence_avg": confidence, "confidence_min": confidence, "created_at": started})
-    for n in range(count + 1, count + 31):  # captures that matched nothing
-        started = now - timedelta(seconds=rng.randrange(60, days * 86400))
-        capture_rows.append({"id": n, "capture_key": f"link:1:{n}", "station_id": 1, "source": "stream",
-                             "started_at": started, "seconds": 20, "audio_sha256": f"{n:064x}", "audio_path": None,
-                             "outcome": "no_match" if n % 3 else "silence", "created_at": started})
-    conn.execute(insert(captures), capture_rows)
-    conn.execute(insert(detections), detection_rows)
-    conn.execute(insert(play_logs), rows)
-    conn.execute(insert(play_detections), [{"play_id": r["id"], "detection_id": r["id"]} for r in rows])
-    return rows
 
 
 def count_plays(conn, since: datetime, until: datetime, *where) -> int:
@@ -150,7 +57,7 @@ def read_value(project: Project, key: str) -> dict:
 
 @pytest.fixture
 def seeded(project: Project) -> Project:
-    seed(project.engine, datetime.now(UTC))
+    fixed_world(project.engine, datetime.now(UTC))
     return project
 
 

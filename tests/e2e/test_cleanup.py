@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import insert, inspect, select
 
 from tests import money_world
-from tests.e2e.test_cache import seed
 from tests.scan_helpers import UNKNOWN_SEEDS, add_station, drop, scan, scan_audio  # noqa: F401
 from tests.support import Project
+from tests.world import fixed_world
 from zamio.db.tables import audit_log, cache_entries, captures, detections, email_outbox, job_runs, play_detections
 from zamio.runtime.cleanup import PROTECTED_TABLES, STEPS
 
@@ -33,7 +33,7 @@ def protected_state(project: Project) -> dict[str, tuple[int, str]]:
 def old_world(project: Project) -> None:
     """The seed world ten years back, plus audio files, old operations rows, and money of every kind made by the
     royalty jobs (tests.money_world: a per-second and a pool cycle; the old plays, before any tariff, unpriced)."""
-    seed(project.engine, YEARS_AGO, plays=60, days=20)
+    fixed_world(project.engine, YEARS_AGO, plays=60, days=20)
     money_world.build(project, codes=(0, 1))
     now = datetime.now(UTC)
     with project.engine.begin() as conn:

@@ -42,7 +42,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.e2e.test_playlogs import T0, World
 from tests.support import (
     Project,
     create_postgres_database,
@@ -50,6 +49,7 @@ from tests.support import (
     migrated_sqlite_url,
     postgres_problem,
 )
+from tests.world import T0, CaptureWorld
 from zamio.royalties.statements.earnings import NOT_IN_A_CYCLE
 
 EXAMPLES = int(os.environ.get("ZAMIO_MODEL_EXAMPLES", "3"))
@@ -139,7 +139,7 @@ class MoneyHistory(RuleBasedStateMachine):
     def load_catalog(self) -> None:
         self.run("import-catalog", *catalog_files(self.root / "catalog"))
         self.run("import-catalog", "--contributors", shares_file(self.root / "catalog", 0, 50))
-        self.world = World(self.project)
+        self.world = CaptureWorld(self.project)
         for table, ref, target in (("stations", "station_ref", self.world.stations),
                                    ("tracks", "track_ref", self.world.tracks)):
             for row in self.project.query(f"SELECT id, {ref} FROM {table}"):

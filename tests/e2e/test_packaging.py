@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -111,3 +112,59 @@ def test_the_statement_template_comes_with_the_package(installed: Path) -> None:
     template = found.stdout.strip()
     assert template.endswith("statement.html.j2") and str(installed.parent) in template, template
     assert not template.startswith(str(ROOT)) and os.path.isfile(template)
+
+
+def _service_lines(text: str) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            lines.setdefault(key, []).append(value)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def package_units(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The home of an installed package and the systemd units it wrote for itself, as the README says."""
+    home = tmp_path_factory.mktemp("package-home")
+    written = _run([str(installed / "python"), "-m", "zamio.runtime.schedule", "--write", "units"], env=_env(home),
+                   cwd=home)
+    assert written.returncode == 0, written.stderr
+    return home, home / "units"
+
+
+def test_the_units_an_installed_package_writes_start_its_commands(installed: Path,
+                                                                  package_units: tuple[Path, Path]) -> None:
+    home, units = package_units
+    jobs = re.findall(r"\$ZAMIO_HOME/bin/([a-z-]+)", (ROOT / "crontab.txt").read_text())  # each scheduled job
+    assert jobs and sorted(p.name for p in units.iterdir()) == sorted(
+        f"zamio-{job}.{kind}" for job in jobs for kind in ("service", "timer"))
+    for job in jobs:
+        service = _service_lines((units / f"zamio-{job}.service").read_text())
+        program = Path(service["ExecStart"][0].split()[0])
+        assert program == installed / job and os.access(program, os.X_OK), service["ExecStart"]
+        assert service["WorkingDirectory"] == [str(home)]
+        assert service["Environment"] == [f"ZAMIO_HOME={home}", "ZAMIO_STARTED_BY=schedule"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed: the units are checked without systemd only")
+def test_systemd_accepts_the_units_an_installed_package_writes(package_units: tuple[Path, Path]) -> None:
+    _, units = package_units
+    checked = _run(["systemd-analyze", "verify", *map(str, sorted(units.iterdir()))])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_unit_of_an_installed_package_runs_its_job_as_the_schedule(installed: Path,
+                                                                      package_units: tuple[Path, Path]) -> None:
+    home, units = package_units
+    assert _run([str(installed / "migrate"), "-q"], env=_env(home), cwd=home).returncode == 0
+    service = _service_lines((units / "zamio-cleanup-old-data.service").read_text())
+    environment = dict(pair.split("=", 1) for pair in service["Environment"])
+    # As systemd starts it: the unit's folder and variables, no PATH to speak of, no ZAMIO_HOME inherited.
+    started = _run(service["ExecStart"][0].split(), env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **environment},
+                   cwd=service["WorkingDirectory"][0])
+    assert started.returncode == 0, started.stderr
+    with sqlite3.connect(home / "var" / "zamio.db") as db:
+        assert db.execute("SELECT started_by, status FROM job_runs WHERE job = 'cleanup-old-data'").fetchall() == [
+            ("schedule", "ok")]

@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_playlogs import T0, World
 from tests.support import Project
+from tests.world import T0, CaptureWorld
 from zamio.files.csvwrite import safe_value as spreadsheet_safe
 
 HEADER = "station_ref,started_at,duration_seconds,track_ref,isrc,title,artist,source,confidence,import_ref\n"
 
 
 @pytest.fixture
-def world(project: Project) -> World:
-    w = World(project)
+def world(project: Project) -> CaptureWorld:
+    w = CaptureWorld(project)
     w.track("A", isrc="GHA012600001")
     w.track("B")
     w.station("joy")
@@ -32,7 +32,7 @@ def write(project: Project, name: str, text: str) -> str:
     return str(path)
 
 
-def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: World):
+def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: CaptureWorld):
     path = write(world.project, "reported.csv", HEADER + "\n".join([
         "joy,2026-03-02T10:00:00Z,180,A,,,,radiomonitor,0.9,r1",
         "joy,2026-03-02T10:05:00+01:00,200,,GH-A01-26-00009,Other,Band,,,",
@@ -63,7 +63,7 @@ def test_import_loads_good_rows_reports_bad_ones_and_is_idempotent(world: World)
     assert result.returncode == 65 and "duration_seconds" in result.stderr
 
 
-def test_numbers_and_times_beyond_their_bounds_are_refused_by_line_and_the_rest_loads(world: World):
+def test_numbers_and_times_beyond_their_bounds_are_refused_by_line_and_the_rest_loads(world: CaptureWorld):
     now = datetime.now(UTC)
     soon, too_late = (f"{now + timedelta(hours=h):%Y-%m-%dT%H:%M:%SZ}" for h in (23, 49))
     path = write(world.project, "bounds.csv", HEADER + "\n".join([
@@ -124,7 +124,7 @@ def test_option_values_a_job_cannot_use_are_usage_errors(tmp_path):
     assert unknown.returncode == 2 and "unknown station(s): nowhere-fm" in unknown.stderr
 
 
-def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: World):
+def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: CaptureWorld):
     # Detected first: A on joy from 11:59:30.
     world.programme("joy", [("A", -30, 240)], T0, 3)
     assert world.convert().returncode == 0
@@ -150,7 +150,7 @@ def test_an_imported_play_of_a_detected_airing_is_never_billed_twice(world: Worl
     assert again.returncode == 0 and len(world.plays("duplicate")) == 2 and world.plays("superseded") == []
 
 
-def test_export_csv_json_and_jsonl(world: World):
+def test_export_csv_json_and_jsonl(world: CaptureWorld):
     world.programme("joy", [("A", -30, 240)], T0, 3)
     assert world.convert().returncode == 0
     path = write(world.project, "reported.csv", HEADER + "\n".join([

@@ -11,98 +11,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bench.playlog_eval import digest, reset_plays
+from bench.playlog_eval import reset_plays
 from tests.support import Project
-from zamio.db.engine import insert_ignore, utcnow
-from zamio.db.tables import artists, captures, detections, stations, tracks
+from tests.world import LATER, T0, CaptureWorld
+from zamio.db.engine import utcnow
+from zamio.db.tables import captures, detections
 from zamio.playlogs.convert import ConvertSettings, convert_station
-
-T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-LATER = "2026-03-03T00:00:00Z"
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-class World:
-    """A catalog, stations and what the scanner recorded, written straight into the database."""
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.engine = project.engine
-        now = utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(artists.insert().values(artist_ref="a1", name="Ama", created_at=now))
-        self.tracks: dict[str, int] = {}
-        self.stations: dict[str, int] = {}
-
-    def track(self, ref: str, seconds: float | None = 240.0, category: str = "music", isrc: str | None = None) -> int:
-        now = utcnow()
-        with self.engine.begin() as conn:
-            artist = conn.execute(select(artists.c.id)).scalar()
-            result = conn.execute(tracks.insert().values(
-                track_ref=ref, title=f"Song {ref}", artist_id=artist, duration_seconds=seconds, category=category,
-                isrc=isrc, created_at=now, updated_at=now))
-            self.tracks[ref] = result.inserted_primary_key[0]
-        return self.tracks[ref]
-
-    def station(self, ref: str) -> int:
-        with self.engine.begin() as conn:
-            result = conn.execute(stations.insert().values(station_ref=ref, name=ref, station_class="class_a",
-                                                           created_at=utcnow()))
-            self.stations[ref] = result.inserted_primary_key[0]
-        return self.stations[ref]
-
-    def capture(self, station: str, t: datetime, outcome: str = "no_match", *, track: str | None = None,
-                offset: float | None = None, source: str = "local", seconds: float = 20.0, **fields) -> int:
-        """One capture and, for a match, its detection; return the capture id."""
-        now = utcnow()
-        key = f"sim:{station}:{t:%Y%m%dT%H%M%S%fZ}:{source}"
-        with self.engine.begin() as conn:
-            insert_ignore(conn, captures, [dict(
-                capture_key=key, station_id=self.stations[station], source="stream", started_at=t,
-                seconds=seconds if outcome != "error" else 0.0, outcome=outcome, created_at=now)], ["capture_key"])
-            capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == key)).scalar_one()
-            if outcome == "match":
-                self.detect(conn, capture_id, station, t, track, offset, source, **fields)
-        return capture_id
-
-    def detect(self, conn, capture_id, station, t, track, offset, source="local", **fields) -> None:
-        fields.setdefault("confidence", 0.9)
-        conn.execute(detections.insert().values(
-            capture_id=capture_id, station_id=self.stations[station], detected_at=t, source=source,
-            track_id=self.tracks[track] if track else None, offset_seconds=offset, created_at=utcnow(), **fields))
-
-    def programme(self, station: str, schedule: list[tuple[str | None, float, float]], start: datetime,
-                  captures_count: int, interval: float = 120.0) -> None:
-        """Sample a schedule of (track or None for talk, start s, seconds on air) every ``interval``."""
-        for n in range(captures_count):
-            t = start + timedelta(seconds=n * interval)
-            s = (t - T0).total_seconds()
-            on = [(ref, begin) for ref, begin, length in schedule if ref and begin <= s and s + 20 <= begin + length]
-            if on:
-                self.capture(station, t, "match", track=on[0][0], offset=s - on[0][1])
-            else:
-                self.capture(station, t, "no_match")
-
-    def plays(self, status: str = "final") -> list:
-        return self.project.query(
-            "SELECT p.*, s.station_ref, t.track_ref FROM play_logs p JOIN stations s ON s.id = p.station_id "
-            "LEFT JOIN tracks t ON t.id = p.track_id WHERE p.status = :status ORDER BY s.station_ref, p.started_at",
-            status=status)
-
-    def convert(self, *args: str):
-        return self.project.script("convert-matches", "--as-of", LATER, *args)
-
-    def digest(self) -> str:
-        with self.engine.connect() as conn:
-            return digest(conn)
-
-
 @pytest.fixture
-def world(project: Project) -> World:
-    w = World(project)
+def world(project: Project) -> CaptureWorld:
+    w = CaptureWorld(project)
     for ref in ("A", "B", "C"):
         w.track(ref)
     w.track("J", 30.0, category="jingle")
@@ -116,7 +39,7 @@ def as_utc(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def test_detections_of_one_airing_become_one_play_with_evidence(world: World):
+def test_detections_of_one_airing_become_one_play_with_evidence(world: CaptureWorld):
     # A from 11:59:30 for 240 s, seen at 12:00, 12:02; B from 12:03:30, seen at 12:04, 12:06.
     world.programme("joy", [("A", -30, 240), ("B", 210, 240)], T0, 5)
     result = world.convert()
@@ -138,7 +61,7 @@ def test_detections_of_one_airing_become_one_play_with_evidence(world: World):
         ("A", "music"), ("J", "jingle"), ("A", "music")]
 
 
-def test_an_open_airing_waits_and_a_dry_run_writes_nothing(world: World):
+def test_an_open_airing_waits_and_a_dry_run_writes_nothing(world: CaptureWorld):
     world.programme("joy", [("A", -30, 240)], T0, 2)
     dry = world.convert("--dry-run")
     assert dry.returncode == 0 and "1 plays stored" in dry.stderr
@@ -149,7 +72,7 @@ def test_an_open_airing_waits_and_a_dry_run_writes_nothing(world: World):
     assert world.convert().returncode == 0 and len(world.plays()) == 1
 
 
-def test_runs_every_two_minutes_store_what_one_late_run_stores(world: World):
+def test_runs_every_two_minutes_store_what_one_late_run_stores(world: CaptureWorld):
     world.station("ok")
     schedule = [("A", -30, 240), ("B", 210, 100), (None, 310, 90), ("C", 400, 240), ("A", 640, 240),
                 ("J", 880, 30), ("A", 910, 240), ("B", 1150, 240)]
@@ -168,7 +91,7 @@ def test_runs_every_two_minutes_store_what_one_late_run_stores(world: World):
     assert len(world.plays()) == 12  # six airings a station were heard (the jingle fell between captures)
 
 
-def test_a_late_detection_writes_a_new_version_and_supersedes_the_old(world: World):
+def test_a_late_detection_writes_a_new_version_and_supersedes_the_old(world: CaptureWorld):
     world.capture("joy", at(0), "match", track="A", offset=30.0)
     world.capture("joy", at(120), "error")
     world.capture("joy", at(240), "no_match")
@@ -187,7 +110,7 @@ def test_a_late_detection_writes_a_new_version_and_supersedes_the_old(world: Wor
     assert world.convert().returncode == 0 and len(world.plays()) == 1  # nothing more to do
 
 
-def test_unconvertible_detection_is_retried_then_parked_and_the_rest_converts(world: World):
+def test_unconvertible_detection_is_retried_then_parked_and_the_rest_converts(world: CaptureWorld):
     world.programme("joy", [("A", -30, 240)], T0, 3)
     world.capture("joy", at(400), "match", track=None, offset=12.0)  # names no recording
     world.capture("joy", at(520), "no_match")
@@ -211,7 +134,7 @@ def test_unconvertible_detection_is_retried_then_parked_and_the_rest_converts(wo
         "SELECT convert_error FROM detections WHERE offset_seconds = 900")
 
 
-def test_two_sources_on_one_capture_agree_or_conflict_and_external_plays(world: World):
+def test_two_sources_on_one_capture_agree_or_conflict_and_external_plays(world: CaptureWorld):
     c1 = world.capture("joy", at(0), "match", track="A", offset=30.0)
     c2 = world.capture("joy", at(120), "match", track="A", offset=150.0)
     with world.engine.begin() as conn:
@@ -232,7 +155,7 @@ def test_two_sources_on_one_capture_agree_or_conflict_and_external_plays(world: 
     assert play.duration_seconds == 200.0
 
 
-def busy_day(world: World, stations_count: int = 3, hours: float = 4) -> None:
+def busy_day(world: CaptureWorld, stations_count: int = 3, hours: float = 4) -> None:
     """Several stations' detections, written in bulk (no audio): songs, jingles, talk, restarts."""
     rnd = random.Random(5)
     rows_c, rows_d = [], []
@@ -266,7 +189,7 @@ def final_keys_unique(project: Project) -> bool:
                           "GROUP BY play_key HAVING count(*) > 1) dup") == 0
 
 
-def test_killed_runs_then_a_rerun_store_the_same_plays_as_one_clean_run(world: World):
+def test_killed_runs_then_a_rerun_store_the_same_plays_as_one_clean_run(world: CaptureWorld):
     busy_day(world)
     began = time.monotonic()
     clean = world.convert("--batch-rows", "40")
@@ -286,7 +209,7 @@ def test_killed_runs_then_a_rerun_store_the_same_plays_as_one_clean_run(world: W
     assert world.digest() == expected and final_keys_unique(world.project)
 
 
-def test_two_runs_at_once_never_store_an_airing_twice(world: World):
+def test_two_runs_at_once_never_store_an_airing_twice(world: CaptureWorld):
     busy_day(world, stations_count=2, hours=2)
     procs = [world.project.popen("convert-matches", "--as-of", LATER, "--batch-rows", "20") for _ in range(2)]
     codes = sorted(p.wait(timeout=120) for p in procs)

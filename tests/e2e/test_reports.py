@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests import money_world
-from tests.e2e.test_cache import STATION_NAMES, count_plays, reading, seed
+from tests.e2e.test_cache import count_plays, reading
 from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, figures
 from tests.support import Project
+from tests.world import STATION_NAMES, fixed_world
 from zamio.db.tables import play_logs
 from zamio.files.csvwrite import safe_value as safe_cell
 
@@ -65,7 +66,7 @@ def rows(path: Path) -> list[list[str]]:
 
 @pytest.fixture
 def world(project: Project) -> Project:
-    seed(project.engine, datetime.now(UTC) - timedelta(days=1))
+    fixed_world(project.engine, datetime.now(UTC) - timedelta(days=1))
     return project
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from zamio.cache import store
-from zamio.cache.families import FAMILIES, SCHEMA_VERSION
+from zamio.cache.families import FAMILIES, SCHEMA_VERSION, CacheValue
 from zamio.db.engine import transaction, utcnow
 from zamio.runtime.errors import UsageError
 from zamio.runtime.progress import Transactions
@@ -36,7 +35,7 @@ def parse_key(key: str) -> tuple[str, int | None]:
     return family, int(rest)
 
 
-def compute(conn: Connection, key: str, now: datetime) -> dict[str, Any] | None:
+def compute(conn: Connection, key: str, now: datetime) -> CacheValue | None:
     """Compute the value of one key (None if its entity does not exist)."""
     family, entity_id = parse_key(key)
     return FAMILIES[family](conn, now, entity_id).get(key)
@@ -51,7 +50,7 @@ def _connection(bind: Engine | Connection) -> Iterator[Connection]:
             yield conn
 
 
-def get(bind: Engine | Connection, key: str, now: datetime | None = None) -> dict[str, Any] | None:
+def get(bind: Engine | Connection, key: str, now: datetime | None = None) -> CacheValue | None:
     """Return the fresh value of ``key``; on a miss recompute and store that key only; None if its entity is unknown.
 
     Given a Connection the work happens in the caller's transaction; given an

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import Connection, text
 
@@ -54,6 +54,21 @@ TOP_ITEMS = {"recording": "p.recording_key", "station": "p.station_id"}
 Gap = TypedDict("Gap", {"from": datetime, "to": datetime, "seconds": float, "reason": str})
 
 
+class TopItem(TypedDict):
+    """One entry of a top list: a recording (its key, track, title, artist) or a station (its id, ref, name)."""
+
+    plays: int
+    seconds: float
+    stations: int
+    recording_key: NotRequired[str]
+    track_id: NotRequired[int | None]
+    title: NotRequired[str | None]
+    artist: NotRequired[str | None]
+    station_id: NotRequired[int]
+    ref: NotRequired[str | None]
+    name: NotRequired[str | None]
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open interval of instants [since, until), aware UTC."""
@@ -62,9 +77,9 @@ class Window:
     until: datetime
 
 
-def _scope(conn: Connection, dim: Dimension, window: Window, entity_id: int | None) -> tuple[str, dict[str, Any]]:
+def _scope(conn: Connection, dim: Dimension, window: Window, entity_id: int | None) -> tuple[str, dict[str, object]]:
     where = f"{PLAY_COUNTED} AND p.started_at >= :since AND p.started_at < :until"
-    params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
+    params: dict[str, object] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
     if entity_id is not None and dim.name != "platform":
         where += f" AND {dim.group} = :entity_id"
         params["entity_id"] = entity_id
@@ -112,19 +127,21 @@ ORDER BY entity, rank
 
 
 def top_items(conn: Connection, dim: Dimension, window: Window, item: str, top: int,
-              entity_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
+              entity_id: int | None = None) -> dict[int, list[TopItem]]:
     """Given a dimension, return entity → its ``top`` recordings or stations by plays, most played first."""
     where, params = _scope(conn, dim, window, entity_id)
     # SQLite reads a constant in PARTITION BY as a column number, so the platform (entity 0) has no partition.
     partition = "" if dim.name == "platform" else f"PARTITION BY {dim.group}"
     sql = TOP.format(group=dim.group, item=TOP_ITEMS[item], joins=dim.joins, where=where, partition=partition)
-    result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    result: dict[int, list[TopItem]] = defaultdict(list)
     for row in conn.execute(text(sql), {**params, "top": top}):
-        entry = {"plays": int(row.plays), "seconds": round(float(row.seconds), 1), "stations": int(row.stations)}
+        entry: TopItem = {"plays": int(row.plays), "seconds": round(float(row.seconds), 1),
+                          "stations": int(row.stations)}
         if item == "recording":
-            entry.update(recording_key=row.item, track_id=row.track_id, title=row.title, artist=row.artist)
+            entry["recording_key"], entry["track_id"] = row.item, row.track_id
+            entry["title"], entry["artist"] = row.title, row.artist
         else:
-            entry.update(station_id=int(row.item))
+            entry["station_id"] = int(row.item)
         result[int(row.entity)].append(entry)
     _name_tracks(conn, [e for rows in result.values() for e in rows if item == "recording"])
     _name_stations(conn, [e for rows in result.values() for e in rows if item == "station"])
@@ -136,7 +153,7 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start:start + IN_LIST_CHUNK]
 
 
-def _name_tracks(conn: Connection, entries: list[dict[str, Any]]) -> None:
+def _name_tracks(conn: Connection, entries: list[TopItem]) -> None:
     # Titles come from the catalog when the play has a track, so a renamed track shows its new name.
     ids = sorted({e["track_id"] for e in entries if e["track_id"] is not None})
     names: dict[int, tuple[str, str]] = {}
@@ -149,7 +166,7 @@ def _name_tracks(conn: Connection, entries: list[dict[str, Any]]) -> None:
             entry["title"], entry["artist"] = names[entry["track_id"]]
 
 
-def _name_stations(conn: Connection, entries: list[dict[str, Any]]) -> None:
+def _name_stations(conn: Connection, entries: list[TopItem]) -> None:
     names = {r.id: r for r in conn.execute(text("SELECT id, station_ref, name FROM stations"))}
     for entry in entries:
         station = names.get(entry["station_id"])
@@ -165,7 +182,7 @@ GROUP BY station_id, outcome
 
 def capture_outcomes(conn: Connection, window: Window, station_id: int | None = None) -> dict[int, dict[str, int]]:
     """Return station → capture outcome (match, no_match, silence, error) → count within the window."""
-    params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
+    params: dict[str, object] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
     if station_id is not None:
         params["station_id"] = station_id
     sql = CAPTURE_OUTCOMES.format(filter="AND station_id = :station_id" if station_id is not None else "")
@@ -177,7 +194,7 @@ def capture_outcomes(conn: Connection, window: Window, station_id: int | None = 
 
 def coverage_gaps(conn: Connection, window: Window, station_id: int | None = None) -> dict[int, list[Gap]]:
     """Return station → gaps overlapping the window, clipped to it: from, to (aware UTC), seconds, reason."""
-    params: dict[str, Any] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
+    params: dict[str, object] = {"since": bind_time(conn, window.since), "until": bind_time(conn, window.until)}
     sql = "SELECT station_id, gap_from, gap_to, reason FROM coverage_gaps WHERE gap_to > :since AND gap_from < :until"
     if station_id is not None:
         sql += " AND station_id = :station_id"
@@ -191,7 +208,7 @@ def coverage_gaps(conn: Connection, window: Window, station_id: int | None = Non
     return result
 
 
-def _gap_time(value: Any) -> datetime:
+def _gap_time(value: datetime | str) -> datetime:
     moment = read_time(value)
     assert moment is not None  # gap_from and gap_to are NOT NULL columns
     return moment

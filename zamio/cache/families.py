@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TypeAlias, TypedDict
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, text
 
 from zamio.cache.aggregates import DIMENSIONS, Gap, Window, capture_outcomes, coverage_gaps, plays_by_bucket, top_items
 from zamio.db.dialect import bind_time
+from zamio.db.engine import StoredRow
 from zamio.royalties.statements.earnings import Earning, artist_earnings, held_in_suspense, recipient_earnings
 
 SCHEMA_VERSION = 2  # bump when a value's shape changes; readers ignore entries of another version
@@ -36,6 +37,17 @@ CHART_SIZE = 20
 LIVE_WITHIN = timedelta(hours=1)  # a station is live if one of its links succeeded this recently
 UNMATCHED_WINDOW = timedelta(hours=24)
 
+#: A cache value: one JSON object (each family's shape is in docs/operations.md).
+CacheValue: TypeAlias = dict[str, object]
+
+
+class DayCount(TypedDict):
+    """Plays and their seconds on one UTC day."""
+
+    date: str
+    plays: int
+    seconds: float
+
 
 def last_days(now: datetime, days: int) -> tuple[Window, list[str]]:
     """Return the window of the last ``days`` UTC days including today (up to ``now``) and their dates."""
@@ -44,21 +56,21 @@ def last_days(now: datetime, days: int) -> tuple[Window, list[str]]:
     return Window(first, now), [(first + timedelta(days=n)).date().isoformat() for n in range(days)]
 
 
-def _envelope(key: str, now: datetime, dates: list[str]) -> dict[str, Any]:
+def _envelope(key: str, now: datetime, dates: list[str]) -> CacheValue:
     return {"schema_version": SCHEMA_VERSION, "key": key, "computed_at": now.isoformat(),
             "window": {"from": dates[0], "to": dates[-1], "days": len(dates)}}
 
 
-def _series(by_day: dict[str, tuple[int, float]], dates: list[str]) -> list[dict[str, Any]]:
+def _series(by_day: dict[str, tuple[int, float]], dates: list[str]) -> list[DayCount]:
     return [{"date": d, "plays": by_day.get(d, (0, 0.0))[0], "seconds": round(by_day.get(d, (0, 0.0))[1], 1)}
             for d in dates]
 
 
-def _totals(series: list[dict[str, Any]]) -> tuple[int, float]:
+def _totals(series: list[DayCount]) -> tuple[int, float]:
     return sum(d["plays"] for d in series), round(sum(d["seconds"] for d in series), 1)
 
 
-def _entities(conn: Connection, sql: str, entity_id: int | None) -> list[Row[Any]]:
+def _entities(conn: Connection, sql: str, entity_id: int | None) -> list[StoredRow]:
     if entity_id is not None:
         return list(conn.execute(text(sql + " WHERE id = :id"), {"id": entity_id}))
     return list(conn.execute(text(sql + " ORDER BY id")))
@@ -92,7 +104,7 @@ def coverage(outcomes: dict[str, int], gaps: Sequence[Gap], window: Window) -> C
     }
 
 
-def station_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, dict[str, Any]]:
+def station_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, CacheValue]:
     window, dates = last_days(now, WINDOW_DAYS)
     dim = DIMENSIONS["station"]
     stations = _entities(conn, "SELECT id, station_ref, name, timezone, active FROM stations", entity_id)
@@ -115,7 +127,7 @@ def station_entries(conn: Connection, now: datetime, entity_id: int | None = Non
     return entries
 
 
-def _earnings(conn: Connection, family: str, parties: list[Row[Any]], entity_id: int | None
+def _earnings(conn: Connection, family: str, parties: list[StoredRow], entity_id: int | None
               ) -> dict[int, list[Earning]]:
     """Party id → its money per cycle: an artist's as artist, contributor and through her publisher;
     a publisher's, what is paid to it."""
@@ -125,7 +137,7 @@ def _earnings(conn: Connection, family: str, parties: list[Row[Any]], entity_id:
     return {p.id: by_ref[p.ref] for p in parties if p.ref in by_ref}
 
 
-def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int | None) -> dict[str, dict[str, Any]]:
+def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int | None) -> dict[str, CacheValue]:
     window, dates = last_days(now, WINDOW_DAYS)
     dim = DIMENSIONS[family]
     parties = _entities(conn, f"SELECT id, {family}_ref AS ref, name FROM {family}s", entity_id)
@@ -147,11 +159,11 @@ def _party_entries(conn: Connection, now: datetime, family: str, entity_id: int 
     return entries
 
 
-def artist_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, dict[str, Any]]:
+def artist_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, CacheValue]:
     return _party_entries(conn, now, "artist", entity_id)
 
 
-def publisher_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, dict[str, Any]]:
+def publisher_entries(conn: Connection, now: datetime, entity_id: int | None = None) -> dict[str, CacheValue]:
     return _party_entries(conn, now, "publisher", entity_id)
 
 
@@ -164,7 +176,7 @@ SELECT
 """
 
 
-def platform_entries(conn: Connection, now: datetime, _entity_id: int | None = None) -> dict[str, dict[str, Any]]:
+def platform_entries(conn: Connection, now: datetime, _entity_id: int | None = None) -> dict[str, CacheValue]:
     window, dates = last_days(now, WINDOW_DAYS)
     series = _series(plays_by_bucket(conn, DIMENSIONS["platform"], window).get(0, {}), dates)
     counts = conn.execute(text(PLATFORM_COUNTS), {"live_since": bind_time(conn, now - LIVE_WITHIN),
@@ -187,7 +199,7 @@ def platform_entries(conn: Connection, now: datetime, _entity_id: int | None = N
     }}
 
 
-def chart_entries(conn: Connection, now: datetime, _entity_id: int | None = None) -> dict[str, dict[str, Any]]:
+def chart_entries(conn: Connection, now: datetime, _entity_id: int | None = None) -> dict[str, CacheValue]:
     entries = {}
     for name, days in CHART_DAYS.items():
         window, dates = last_days(now, days)
@@ -197,7 +209,7 @@ def chart_entries(conn: Connection, now: datetime, _entity_id: int | None = None
     return entries
 
 
-Family = Callable[[Connection, datetime, "int | None"], dict[str, dict[str, Any]]]
+Family = Callable[[Connection, datetime, "int | None"], dict[str, CacheValue]]
 
 #: Family name (the part of a key before the colon) → function computing its entries.
 FAMILIES: dict[str, Family] = {

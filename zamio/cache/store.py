@@ -12,12 +12,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, func, select
 
-from zamio.cache.families import SCHEMA_VERSION
-from zamio.db.engine import upsert
+from zamio.cache.families import SCHEMA_VERSION, CacheValue
+from zamio.db.engine import StoredRow, upsert
 from zamio.db.tables import cache_entries
 
 DEFAULT_TTL = timedelta(hours=2)  # warmed hourly: one missed run still leaves the values fresh
@@ -27,7 +26,7 @@ WRITE_BATCH = 500  # keys per upsert statement batch (one transaction each)
 @dataclass(frozen=True)
 class Entry:
     key: str
-    value: dict[str, Any]
+    value: CacheValue
     schema_version: int
     computed_at: datetime
     expires_at: datetime
@@ -36,7 +35,7 @@ class Entry:
         return self.expires_at > now and self.schema_version == SCHEMA_VERSION
 
 
-def put(conn: Connection, values: Mapping[str, dict[str, Any]], now: datetime, ttl: timedelta = DEFAULT_TTL) -> int:
+def put(conn: Connection, values: Mapping[str, CacheValue], now: datetime, ttl: timedelta = DEFAULT_TTL) -> int:
     """Write ``values`` (key → JSON-able dict) with computed time ``now``; return how many keys were written."""
     rows = [
         {"key": key, "value": json.dumps(value, separators=(",", ":"), default=str, sort_keys=True),
@@ -55,7 +54,7 @@ def read(conn: Connection, key: str) -> Entry | None:
     return Entry(row.key, json.loads(row.value), row.schema_version, row.computed_at, row.expires_at)
 
 
-def listing(conn: Connection, prefix: str = "") -> list[Row[Any]]:
+def listing(conn: Connection, prefix: str = "") -> list[StoredRow]:
     """Return (key, computed_at, expires_at, schema_version, bytes) of every entry whose key starts with ``prefix``."""
     c = cache_entries.c
     query = select(c.key, c.computed_at, c.expires_at, c.schema_version, func.length(c.value).label("bytes"))

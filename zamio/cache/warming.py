@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Row
 
 from zamio.cache import get, store, warm_family
+from zamio.cache.families import CacheValue
+from zamio.db.engine import StoredRow
 from zamio.runtime.progress import Progress, Transactions
 
 
@@ -25,19 +24,19 @@ def warm(transactions: Transactions, progress: Progress, families: Iterable[str]
         progress.note(f"{family} {written} key(s) in {time.monotonic() - started:.1f}s")
 
 
-def value_of(transactions: Transactions, key: str) -> dict[str, Any] | None:
+def value_of(transactions: Transactions, key: str) -> CacheValue | None:
     """The fresh value of ``key``, computed and stored if missing or stale; None if its entity is unknown."""
     with transactions() as conn:
         return get(conn, key)
 
 
-def keys_held(transactions: Transactions, prefix: str) -> list[Row[Any]]:
+def keys_held(transactions: Transactions, prefix: str) -> list[StoredRow]:
     """The entries whose key starts with ``prefix``, with their times and size."""
     with transactions(read_only=True) as conn:
         return store.listing(conn, prefix)
 
 
-def listing_lines(rows: list[Row[Any]], now: datetime) -> list[str]:
+def listing_lines(rows: list[StoredRow], now: datetime) -> list[str]:
     """A header, then one line per entry: key, age, fresh or expired, size in bytes."""
     lines = [f"{'key':32} {'age':>8} {'state':8} {'bytes':>8}"]
     for row in rows:

@@ -170,7 +170,7 @@ def upsert_track(conn: Connection, row: Row, folder: Path) -> int:
     return track_id
 
 
-def _track_values(conn: Connection, row: Row, folder: Path) -> dict:
+def _track_values(conn: Connection, row: Row, folder: Path) -> dict[str, object]:
     audio_path = row.get("audio_path")
     if audio_path and not Path(audio_path).is_absolute():
         audio_path = str(folder / audio_path)

@@ -43,7 +43,7 @@ RECHECKED_STATUS = "unknown"
 CHUNK_ISRCS = 1000
 
 
-def _seen(table: Table) -> Select:
+def _seen(table: Table) -> Select[str | None]:
     """The raw ISRCs of ``table``'s rows without a society of their own, less those stored settled as they are."""
     settled = (select(isrc_mappings.c.id)
                .where(isrc_mappings.c.isrc == table.c.isrc, isrc_mappings.c.status.in_(SETTLED_STATUSES)).exists())
@@ -109,13 +109,13 @@ def _rechecked(conn: Connection, isrc: str, society: int | None, status: str, no
     return result.rowcount == 1
 
 
-def map_isrcs(conn: Connection, isrcs: Sequence[str], now: datetime) -> Counter:
+def map_isrcs(conn: Connection, isrcs: Sequence[str], now: datetime) -> Counter[str]:
     """Given normalised ISRCs, decide those not settled yet and write their rows; return the ISRCs newly
     decided per status (an ISRC found or still unknown is re-checked every run and not counted)."""
     known = statuses(conn, isrcs)
     todo = sorted(isrc for isrc in set(isrcs) if known.get(isrc, RECHECKED_STATUS) == RECHECKED_STATUS)
     claimed = claims(conn, [isrc for isrc in todo if is_valid_isrc(isrc)])
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for isrc in todo:
         society, status = decide(isrc, claimed)
         write = _rechecked if isrc in known else _added
@@ -124,12 +124,12 @@ def map_isrcs(conn: Connection, isrcs: Sequence[str], now: datetime) -> Counter:
     return counts
 
 
-def update_mappings(transaction: Transactions, *, should_stop: Callable[[], bool] = lambda: False) -> Counter:
+def update_mappings(transaction: Transactions, *, should_stop: Callable[[], bool] = lambda: False) -> Counter[str]:
     """Given a transaction factory, map every pending ISRC, a chunk per transaction, until done or
     ``should_stop()``; return the ISRCs newly decided per status."""
     with transaction(read_only=True) as conn:
         isrcs = pending_isrcs(conn)
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     for start in range(0, len(isrcs), CHUNK_ISRCS):
         if should_stop():
             break

@@ -49,15 +49,13 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, exists, insert, or_, select, update
-from sqlalchemy import Row as StoredRow
 
 from zamio.catalog.identifiers import InvalidIdentifier, normalise_iswc, require_identifier, validate_iswc
 from zamio.db import audit
 from zamio.db.audit import Who
-from zamio.db.engine import upsert, utcnow
+from zamio.db.engine import StoredRow, upsert, utcnow
 from zamio.db.tables import (
     exchange_rates,
     licence_fee_parts,
@@ -116,17 +114,17 @@ def _details_name(key: str, value: int) -> ColumnElement[bool]:
     return or_(d.like(f'%"{key}":{value},%'), d.like(f'%"{key}":{value}}}%'))
 
 
-def _used_rate_card(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_rate_card(conn: Connection, row: StoredRow) -> str | None:
     priced = conn.execute(select(exists().where(royalty_pricings.c.rate_card_id == row.id))).scalar()
     return "has priced plays" if priced else None
 
 
-def _used_agreement(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_agreement(conn: Connection, row: StoredRow) -> str | None:
     priced = conn.execute(select(exists().where(_details_name("agreement_id", row.id)))).scalar()
     return "has paid plays" if priced else None
 
 
-def _used_society_fee(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_society_fee(conn: Connection, row: StoredRow) -> str | None:
     """A default fee row is used by the pricings that name it; pricings made before the rows were dated
     (sql/0017) name only their agreement, and used the society's first row."""
     if conn.execute(select(exists().where(_details_name("society_fee_id", row.id)))).scalar():
@@ -145,7 +143,7 @@ def _used_society_fee(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str
     return "has paid plays" if conn.execute(select(exists().where(undated))).scalar() else None
 
 
-def _used_licence_fee(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_licence_fee(conn: Connection, row: StoredRow) -> str | None:
     cycles = conn.execute(select(royalty_cycles.c.name).join(licence_fee_parts,
                                                              licence_fee_parts.c.cycle_id == royalty_cycles.c.id)
                           .where(licence_fee_parts.c.fee_id == row.id).distinct()
@@ -158,7 +156,7 @@ def _same(stored: object, loaded: object) -> bool:
 
 
 def keep_or_correct(conn: Connection, table: Table, key: Mapping[str, object], values: Mapping[str, object],
-                    used: Callable[[Connection, StoredRow[*tuple[Any, ...]]], str | None], what: str, remedy: str,
+                    used: Callable[[Connection, StoredRow], str | None], what: str, remedy: str,
                     free: Mapping[str, object] | None = None, who: Who | None = None) -> None:
     """Given a reference table, a row's natural key, its money columns (``values``) and the columns that move
     no money (``free``), store the row.

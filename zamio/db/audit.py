@@ -17,7 +17,10 @@ transaction of the change itself (so the entry exists exactly when the change do
 * ``bin/disputes`` opening and resolving a dispute (``dispute.open``, ``dispute.resolve``; entity
   ``dispute``, its label ``D-000001``);
 * ``bin/payouts --mark-sent`` and ``--mark-settled`` recording a confirmation file
-  (``payment.confirmed``; entity ``payments``, the file's name).
+  (``payment.confirmed``; entity ``payments``, the file's name);
+* ``bin/cleanup-old-data --retired-host NAME`` releasing the audio references of the
+  captures a host out of service kept (``capture.audio_released``; entity ``host``, its
+  name; one entry per batch, listing each capture and the path released).
 
 An entry says who (``actor``: the person named by ``--by``, by default the OS user),
 what (``action``, ``entity``, ``entity_id``), why (``reason``: required, never empty)
@@ -41,11 +44,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import audit_log
 from zamio.runtime.errors import DataError
 
@@ -119,7 +121,7 @@ class Entry:
     after: str | None
     details: str | None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """The entry as a JSON object, its before and after as JSON values."""
         return {"id": self.id, "event_key": self.event_key, "at": self.at.isoformat(), "actor": self.actor,
                 "action": self.action, "entity": self.entity, "entity_id": self.entity_id, "reason": self.reason,
@@ -167,7 +169,7 @@ def record(conn: Connection, who: Who, change: Change, *, event_key: str | None 
     return int(primary[0])
 
 
-def _entry(row: Any) -> Entry:
+def _entry(row: StoredRow) -> Entry:
     return Entry(row.id, row.event_key, row.at, row.actor, row.action, row.entity, row.entity_id, row.reason,
                  row.before_json, row.after_json, row.details)
 

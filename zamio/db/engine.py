@@ -15,14 +15,15 @@ may not write ``CannotWrite`` (exit 73), a URL setting libpq refuses ``ConfigErr
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 from urllib.parse import quote
 
-from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, exc, make_url
+from sqlalchemy import URL, Connection, Engine, Row, Table, create_engine, event, exc, make_url
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -30,6 +31,11 @@ from zamio.db.url import DatabaseUrl, parse_database_url, setting_error
 from zamio.runtime.errors import CannotWrite, ServiceUnavailable, TemporaryFailure
 
 READ_ONLY = "zamio_read_only"
+
+#: A row as a query returns it, its columns read by name (``row.id``): what each holds is the query's to say.
+StoredRow: TypeAlias = Row[*tuple[object, ...]]
+#: A row to write, column name → value.
+RowValues: TypeAlias = Mapping[str, object]
 
 
 def utcnow() -> datetime:
@@ -88,7 +94,7 @@ def _read_only_sqlite_url(path: Path) -> URL | None:
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Take transaction control away from the driver so BEGIN can be chosen below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -159,12 +165,12 @@ def transaction(engine: Engine, *, read_only: bool = False, dry_run: bool = Fals
             trans.commit()
 
 
-def _insert_for(conn: Connection, table: Table) -> Any:
+def _insert_for(conn: Connection, table: Table) -> sqlite_dialect.Insert | pg_dialect.Insert:
     dialect = sqlite_dialect if is_sqlite(conn) else pg_dialect
     return dialect.insert(table)
 
 
-def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> int:
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[RowValues], keys: Sequence[str]) -> int:
     """Insert rows, skipping any whose unique ``keys`` already exist; return how many were inserted."""
     if not rows:
         return 0
@@ -176,7 +182,7 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
 def upsert(
     conn: Connection,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[RowValues],
     keys: Sequence[str],
     update: Iterable[str] | None = None,
 ) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Date, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
@@ -30,7 +29,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[str] | TypeEngine[datetime]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(26))
         return dialect.type_descriptor(DateTime(timezone=True))
@@ -84,7 +83,7 @@ class DateText(TypeDecorator[date]):
     impl = Date
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[str] | TypeEngine[date]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(10))
         return dialect.type_descriptor(Date())
@@ -115,7 +114,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
         super().__init__(kind.precision, kind.places, asdecimal=True)
         self.kind = kind
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[str] | TypeEngine[Decimal]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(self.kind.precision, self.kind.places, asdecimal=True))

@@ -3,8 +3,9 @@
 Plays by day and by hour (station-local hours for a station), top tracks and
 stations, royalties from the ledger, detection confidence and coverage gaps,
 for whole days --from..--to, as CSV (one file per section, safe to open in a
-spreadsheet), JSON and an HTML page with charts.  Files go to var/reports/
-unless --out is given; the paths written are printed.
+spreadsheet), JSON and an HTML page with charts.  Files go to --out, else to
+REPORTS_DIR (a folder every host sees), else to var/reports/; the paths written
+are printed.
 
 Examples:
     bin/generate-analytics-report --type platform
@@ -15,6 +16,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="last day, inclusive (default: --from, or yesterday)")
     parser.add_argument("--format", default=",".join(FORMATS), metavar="LIST",
                         help="comma-separated: csv, json, html (default: all three)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: $ZAMIO_VAR_DIR/reports)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (default: $REPORTS_DIR, else $ZAMIO_VAR_DIR/reports)")
 
 
 def _date(text: str) -> date:
@@ -64,18 +67,18 @@ class Settings:
     folder: Path
 
 
-def settings(args: argparse.Namespace, now: datetime, var_dir: Path) -> Settings:
-    """The report asked for; the days default to the one before ``now`` (UTC), the folder to ``var_dir``/reports."""
+def settings(args: argparse.Namespace, now: datetime, reports_dir: Callable[[], Path]) -> Settings:
+    """The report asked for; the days default to the one before ``now`` (UTC), the folder to ``reports_dir()``."""
     formats = formats_of(args.format)
     date_from = args.date_from or (now - timedelta(days=1)).date()
     date_to = args.date_to or (args.date_from or date_from)
-    return Settings(args.type, args.ref, date_from, date_to, formats, args.out or var_dir / "reports")
+    return Settings(args.type, args.ref, date_from, date_to, formats, args.out or reports_dir())
 
 
 def main(ctx: JobContext) -> None:
     """Resolve the subject, build the document in one read transaction, write the requested files."""
     now = utcnow()
-    given = settings(ctx.args, now, ctx.config.var_dir)
+    given = settings(ctx.args, now, ctx.config.reports_dir)
     with ctx.transaction(read_only=True) as conn:
         subject = data.find_subject(conn, given.kind, given.ref)
         doc = data.build(conn, subject, given.date_from, given.date_to, now)

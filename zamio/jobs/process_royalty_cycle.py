@@ -2,7 +2,8 @@
 
 Prices any pending plays, then locks the period in one transaction and writes
 statements.csv, one CSV and HTML statement per recipient, remittances.csv and a
-usage report per partner society into --out (default var/cycles/NAME), and
+usage report per partner society into --out (default STATEMENTS_DIR/NAME, a folder
+every host sees, else var/cycles/NAME), and
 prints the reconciliation (payees + suspense + admin fees = gross priced, with
 the domestic commission and withholding tax when the cycle deducts any); each
 recipient's balance (net payable, carried forward below MIN_PAYOUT) is recorded
@@ -59,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per_second: pay the priced plays; pool: spread each station's licence fee over "
                              "its weighted seconds (default per_second)")
     parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="where the files go (default var/cycles/NAME)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where the files go (default $STATEMENTS_DIR/NAME, else var/cycles/NAME)")
     parser.add_argument("--regenerate", action="store_true",
                         help="rewrite the files of a locked cycle from the ledger (byte-identical), once its inputs "
                              "are checked against those recorded at the lock")
@@ -82,7 +84,7 @@ class Settings:
     method: str
     territory: str
     out: Path | None
-    cycles_dir: Path  # where a cycle's folder goes without --out
+    cycles_dir: Path | None  # where a cycle's folder goes without --out (None with --out or --trace)
     regenerate: bool
     despite_changed_inputs: bool
     who: Who | None  # with --despite-changed-inputs: who writes the files anyway, and why
@@ -92,7 +94,10 @@ class Settings:
 
     def folder(self, name: str) -> Path:
         """The folder of cycle ``name``'s files."""
-        return self.out or self.cycles_dir / name
+        if self.out is not None:
+            return self.out
+        assert self.cycles_dir is not None  # settings() gives one whenever --out is not given
+        return self.cycles_dir / name
 
 
 def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
@@ -102,9 +107,10 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
         raise UsageError("--by and --reason go with --despite-changed-inputs: nothing else here is a manual change "
                          "of what was paid")
     overridden_by = who(args, run_id, DESPITE_CHANGES_REASON) if args.despite_changed_inputs else None
+    cycles_dir = None if args.out or args.trace is not None else config.cycles_dir()
     return Settings(args.trace, args.name or "", args.date_from, args.date_to, args.method, args.territory,
-                    args.out, Path(config.var_dir) / "cycles", args.regenerate, args.despite_changed_inputs,
-                    overridden_by, statement_mail(config), statement_presentation(config), config.min_payout)
+                    args.out, cycles_dir, args.regenerate, args.despite_changed_inputs, overridden_by,
+                    statement_mail(config), statement_presentation(config), config.min_payout)
 
 
 def statement_mail(config: Config) -> StatementMail:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
@@ -21,6 +21,7 @@ from zamio.cache import store
 from zamio.cache.aggregates import (
     DIMENSIONS,
     Dimension,
+    TopItem,
     Window,
     capture_outcomes,
     coverage_gaps,
@@ -67,7 +68,7 @@ def find_subject(conn: Connection, kind: str, ref: str | None) -> Subject:
         raise UsageError(f"--ref is required for a {kind} report (the {kind}'s ref or id)")
     zone = "timezone" if kind == "station" else "'UTC'"
     sql = f"SELECT id, {kind}_ref AS ref, name, {zone} AS tz FROM {kind}s WHERE {kind}_ref = :ref"
-    params: dict[str, Any] = {"ref": ref}
+    params: dict[str, object] = {"ref": ref}
     if ref.isdigit():
         sql += " OR id = :id"
         params["id"] = int(ref)
@@ -204,13 +205,16 @@ def _reuse_cache(conn: Connection, subject: Subject, doc: Figures, now: datetime
     offset = ZoneInfo(subject.timezone).utcoffset(now.replace(tzinfo=None))
     if entry is None or not entry.fresh(now) or offset != timedelta(0):
         return
-    window = entry.value.get("window", {})
-    if (window.get("from"), window.get("to")) != (doc["report"]["from"], doc["report"]["to"]):
+    # A fresh entry is of this code's schema version: its sections have the shapes the families write.
+    window = entry.value.get("window")
+    if not isinstance(window, dict) or (window.get("from"), window.get("to")) != (doc["report"]["from"],
+                                                                                   doc["report"]["to"]):
         return
-    doc["plays_by_day"] = entry.value["plays_by_day"]
+    doc["plays_by_day"] = cast(list[DayPlays], entry.value["plays_by_day"])
     for section in ("top_tracks", "top_stations"):
-        if entry.value.get(section) and len(entry.value[section]) >= len(doc[section]):
-            doc[section] = entry.value[section]
+        cached = cast(list[TopItem], entry.value.get(section) or [])
+        if cached and len(cached) >= len(doc[section]):
+            doc[section] = cached
     doc["report"]["sources"]["plays_by_day"] = f"cache {key} computed {entry.computed_at:%Y-%m-%d %H:%M} UTC"
 
 

@@ -8,9 +8,9 @@ are written in the functional form.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from zamio.cache.aggregates import Gap
+from zamio.cache.aggregates import Gap, TopItem
 from zamio.cache.families import Coverage
 from zamio.royalties.statements.earnings import KindFigure, RecipientFigure
 
@@ -67,8 +67,8 @@ class Figures(TypedDict):
     report: Meta
     plays_by_day: list[DayPlays]
     plays_by_hour: list[HourPlays]
-    top_tracks: list[dict[str, Any]]  # ``zamio.cache.aggregates.top_items`` entries
-    top_stations: list[dict[str, Any]]
+    top_tracks: list[TopItem]
+    top_stations: list[TopItem]
     earnings: list[RecipientFigure] | list[KindFigure]  # an artist's or publisher's, else a station's or all
     confidence: Confidence
     coverage_gaps: list[StationGap]

@@ -29,7 +29,7 @@ import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Engine, inspect, select
 
@@ -45,6 +45,24 @@ POSTGRES_DUMP = "database.pgdump"
 #: What in the var folder is never copied: the database's own files (copied consistently on their own) and locks.
 SKIPPED_IN_VAR = (".locks", "locks")
 CHUNK = 1 << 20
+
+
+class FileDescription(TypedDict):
+    """A file of a backup as its manifest describes it."""
+
+    bytes: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    """``manifest.json``: what a backup holds and what it was made from."""
+
+    zamio_version: str
+    created_at: str
+    database: str  # sqlite or postgresql
+    migrations: list[str]
+    files: dict[str, FileDescription]  # the database copy and files.tar
+    var_files: int
 
 
 @dataclass(frozen=True)
@@ -70,7 +88,7 @@ def make_backup(engine: Engine, database: DatabaseUrl, var_dir: Path, out_dir: P
                           "folder") from None
     database_file = _copy_database(database, partial)
     members = _archive_var(var_dir, database, partial / FILES_ARCHIVE)
-    manifest = {
+    manifest: Manifest = {
         "zamio_version": version(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": "sqlite" if database.is_sqlite else "postgresql",
@@ -138,7 +156,7 @@ def _applied_migrations(engine: Engine) -> list[str]:
         return [str(name) for name in names.scalars()]
 
 
-def _describe(path: Path) -> dict[str, object]:
+def _describe(path: Path) -> FileDescription:
     return {"bytes": path.stat().st_size, "sha256": _sha256(path)}
 
 
@@ -150,7 +168,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:  # noqa: ANN401  (the JSON document make_backup wrote)
+def read_manifest(folder: Path) -> Manifest:
     """The manifest of a backup folder, every file checked against it; DataError naming what is wrong."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text())

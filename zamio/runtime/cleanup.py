@@ -20,6 +20,12 @@ the rows that name them (the steps of scope ``host``), and its own inbox's rejec
 The rest, database rows only (scope ``global``, with the captures that name no host), is done
 by one host at a time under the lock ``cleanup-old-data``: a host that finds it held skips it.
 
+A host taken out of service runs this job no more, and its files went with it: the captures
+naming it would keep their audio references for good.  :func:`release_retired_host` (the
+job's ``--retired-host NAME``, under the same lock) forgets them, except those whose money
+still holds evidence (:data:`MONEY_HOLDS`), with an audit entry naming each reference
+released; the rows go on as any capture without a file.
+
 What goes only once no money depends on it: the audio of a capture behind a play
 whose money is not settled.  Cycles are ``open`` or ``locked``; nothing records a
 payment after the lock, so a play's money is settled when every pricing of the play
@@ -47,12 +53,14 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 
+from zamio.db import audit
 from zamio.db.dialect import bind_time
 from zamio.db.engine import utcnow
+from zamio.db.tables import job_runs
+from zamio.runtime.errors import UsageError
 from zamio.runtime.progress import Progress, Transactions
 
 log = logging.getLogger(__name__)
@@ -98,6 +106,10 @@ MONEY_DEPENDS = ("EXISTS (SELECT 1 FROM detections hd JOIN play_detections hp ON
                  "JOIN play_logs p ON p.id = hp.play_id WHERE hd.capture_id = c.id AND ("
                  + " OR ".join(MONEY_HOLDS) + "))")
 OLD_AUDIO = "FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL"
+#: The captures whose audio files a host (``:host``) keeps, whatever their age.
+HOST_AUDIO = "FROM captures c WHERE c.audio_host = :host AND c.audio_path IS NOT NULL"
+#: How long a host must have run no job before its captures' audio may be released as a retired host's.
+RETIRED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -274,7 +286,7 @@ def apply(transactions: Transactions, progress: Progress, step: Step, clock: Clo
     return total
 
 
-def _act(conn: Connection, step: Step, keys: list[Any]) -> None:
+def _act(conn: Connection, step: Step, keys: list[int | str]) -> None:
     marks = ", ".join(f":k{n}" for n in range(len(keys)))
     params = {f"k{n}": key for n, key in enumerate(keys)}
     if step.action == "forget_file":
@@ -323,3 +335,67 @@ def maintain(engine: Engine, transactions: Transactions, progress: Progress, shr
             conn.exec_driver_sql("PRAGMA optimize")
             conn.exec_driver_sql("PRAGMA incremental_vacuum")
     progress.note(f"maintenance {time.monotonic() - started:.1f}s")
+
+
+@dataclass(frozen=True)
+class Released:
+    """What releasing a retired host's audio references did: references released, and those kept for money."""
+
+    released: int
+    held: int
+
+
+def release_retired_host(transactions: Transactions, progress: Progress, host: str, this_host: str,
+                         who: audit.Who, *, dry_run: bool, batch_size: int = BATCH_SIZE,
+                         dispute_window_days: int = DISPUTE_WINDOW_DAYS) -> Released:
+    """Forget the audio files of the captures ``host`` kept, now that it is out of service and its files with it.
+
+    Each capture naming ``host`` whose money does not depend on its audio (:data:`MONEY_DEPENDS`, with the
+    dispute window of ``dispute_window_days``) loses its ``audio_path``; the row, its ``audio_sha256`` and its
+    ``audio_host`` stay, and the captures without detections then go with the database part's retention.  No
+    file is deleted: this host does not keep them.  Each batch is one transaction with one audit entry
+    (``capture.audio_released``, entity ``host``) listing the captures and the paths it released.  The
+    captures money depends on keep their reference and are counted; a later run releases them once the money
+    is settled.  In a dry run nothing changes: the references that would go are counted.
+
+    Raise UsageError if ``host`` is this host or ran a job within :data:`RETIRED_AFTER` (it is not retired).
+    """
+    if host == this_host:
+        raise UsageError(f"--retired-host {host} is this host: a host releases only another host's captures")
+    now = utcnow()
+    clock = Clock(now, now - timedelta(days=dispute_window_days))
+    with transactions(read_only=True) as conn:
+        last = conn.execute(select(job_runs.c.job, job_runs.c.started_at).where(job_runs.c.host == host)
+                            .order_by(job_runs.c.started_at.desc()).limit(1)).first()
+        if last is not None and last.started_at > now - RETIRED_AFTER:
+            raise UsageError(f"host {host} ran {last.job} at {last.started_at:%Y-%m-%d %H:%M} UTC: it is not retired; "
+                             "stop its schedule, and release its captures a day after its last run")
+        params = _params(conn, clock, now, host)
+        free = f"SELECT count(*) {HOST_AUDIO} AND NOT {MONEY_DEPENDS}"
+        held = int(conn.execute(text(f"SELECT count(*) {HOST_AUDIO} AND {MONEY_DEPENDS}"), params).scalar_one())
+        if dry_run:
+            return Released(int(conn.execute(text(free), params).scalar_one()), held)
+    released, after = 0, 0
+    while not progress.should_stop():
+        with transactions() as conn:
+            rows = conn.execute(text(f"SELECT c.id, c.audio_path {HOST_AUDIO} AND c.id > :after "
+                                     f"AND NOT {MONEY_DEPENDS} ORDER BY c.id LIMIT :batch"),
+                                {**_params(conn, clock, now, host), "after": after, "batch": batch_size}).all()
+            if rows:
+                _forget(conn, [row.id for row in rows])
+                audit.record(conn, who, audit.Change(
+                    "capture.audio_released", "host", host,
+                    before={"captures": [{"id": row.id, "audio_path": row.audio_path} for row in rows]},
+                    after={"captures": [{"id": row.id, "audio_path": None} for row in rows]}))
+                after = rows[-1].id
+        released += len(rows)
+        progress.ok(len(rows))
+        if len(rows) < batch_size:
+            break
+    return Released(released, held)
+
+
+def _forget(conn: Connection, keys: list[int]) -> None:
+    marks = ", ".join(f":k{n}" for n in range(len(keys)))
+    conn.execute(text(f"UPDATE captures SET audio_path = NULL WHERE id IN ({marks})"),
+                 {f"k{n}": key for n, key in enumerate(keys)})

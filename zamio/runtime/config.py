@@ -86,6 +86,8 @@ class Config:
     scan_interval_seconds: int = 120
     allow_private_streams: bool = False
     snippet_inbox: Path | None = None
+    reports_folder: Path | None = None  # REPORTS_DIR: None for var/reports
+    statements_folder: Path | None = None  # STATEMENTS_DIR: None for var/cycles
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
@@ -105,9 +107,26 @@ class Config:
     def inbox_dir(self) -> Path:
         return self.snippet_inbox or self.var_dir / "inbox"
 
+    def reports_dir(self) -> Path:
+        """Where reports go without ``--out``: ``REPORTS_DIR``, else ``var/reports``; ConfigError if the folder set is
+        missing (a folder inside a shared mount that is not mounted: nothing goes to the local disk instead)."""
+        return _existing(self.reports_folder, "REPORTS_DIR") or self.var_dir / "reports"
+
+    def cycles_dir(self) -> Path:
+        """Where each cycle's folder of statements goes without ``--out``: ``STATEMENTS_DIR``, else ``var/cycles``;
+        ConfigError if the folder set is missing."""
+        return _existing(self.statements_folder, "STATEMENTS_DIR") or self.var_dir / "cycles"
+
     @property
     def acrcloud_configured(self) -> bool:
         return bool(self.acrcloud_host and self.acrcloud_access_key and self.acrcloud_access_secret)
+
+
+def _existing(folder: Path | None, name: str) -> Path | None:
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"{name} names a folder that does not exist: mount the shared folder it is in (or create "
+                          "the folder), or unset it")
+    return folder
 
 
 def find_env_file(environ: Mapping[str, str]) -> Path | None:
@@ -180,6 +199,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
+        reports_folder=reader.folder("REPORTS_DIR"),
+        statements_folder=reader.folder("STATEMENTS_DIR"),
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
@@ -284,6 +305,12 @@ class _Reader:
             if value < 0:
                 raise ConfigError(f"{name}: the minimum of {currency} is negative")
         return tuple(sorted(found.items()))
+
+    def folder(self, name: str) -> Path | None:
+        raw = self._raw(name)
+        if raw is not None and not Path(raw).is_absolute():
+            raise ConfigError(f"{name} must be an absolute path (jobs start in / under cron)")
+        return Path(raw) if raw is not None else None
 
     def email(self, name: str) -> str | None:
         raw = self._raw(name)

@@ -2,11 +2,12 @@
 
 A **checkout** (``git clone`` then ``make install``) holds ``sql/``, ``crontab.txt``
 and ``systemd/`` beside ``zamio/``, and is its own home: ``.env`` and ``var/`` are
-there.  A **package** (``pip install .``) carries the same files as data installed
-under the environment's ``share/zamio/``, found through the package's own record of
-its files, and its home is ``$ZAMIO_HOME`` (which ``crontab.txt`` sets) or else the
-folder the job starts in (the service user's home under cron, the units'
-``WorkingDirectory``).
+there.  A **package** (``pip install .``) carries the migrations and the schedule as
+data installed under the environment's ``share/zamio/``, found through the package's
+own record of its files (its systemd units are written for it by
+``zamio.runtime.schedule``, naming its own commands), and its home is
+``$ZAMIO_HOME`` (which ``crontab.txt`` and the units set) or else the folder the
+job starts in (the service user's home under cron).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def home(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def data_path(relative: str) -> Path:
-    """A file or folder shipped with zamio (``sql``, ``crontab.txt``, ``systemd``), wherever it is installed."""
+    """A file or folder shipped with zamio (``sql``, ``crontab.txt``), wherever it is installed."""
     if is_checkout():
         return CHECKOUT_ROOT / relative
     return _installed_data().get(relative) or _missing(relative)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, or_, select, update
+from sqlalchemy import Column, Connection, Row, Table, and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from zamio.db.engine import is_sqlite, utcnow
@@ -44,9 +44,9 @@ def claim(
     limit: int,
     lease_seconds: float,
     where: ColumnElement[bool] | None = None,
-    order_by: Sequence[Any] = (),
+    order_by: Sequence[ColumnElement[object]] = (),
     now: datetime | None = None,
-) -> list[Row[Any]]:
+) -> list[Row[Any]]:  # Row[Any]: as the queues' consumers take their batches
     """Lease up to ``limit`` free, due rows of ``table`` matching ``where`` to ``owner``; return them."""
     now = now or utcnow()
     key = _key_column(table)
@@ -70,7 +70,7 @@ def claim(
     return list(conn.execute(select(table).where(key.in_(ids)).order_by(*order_by, key)))
 
 
-def release(conn: Connection, table: Table, item_id: Any, owner: str, **values: Any) -> bool:
+def release(conn: Connection, table: Table, item_id: int, owner: str, **values: object) -> bool:
     """Clear ``owner``'s lease on one row, setting ``values``; False if the lease was lost to another claimer."""
     key = _key_column(table)
     result = conn.execute(
@@ -81,12 +81,13 @@ def release(conn: Connection, table: Table, item_id: Any, owner: str, **values: 
     return result.rowcount == 1
 
 
-def fail(conn: Connection, table: Table, item_id: Any, owner: str, attempts: int, error: str, **values: Any) -> bool:
+def fail(conn: Connection, table: Table, item_id: int, owner: str, attempts: int, error: str,
+         **values: object) -> bool:
     """Release a failed item with its reason and the time of its next attempt (exponential back-off)."""
     retry_at = utcnow() + timedelta(seconds=backoff_seconds(attempts))
     return release(conn, table, item_id, owner, last_error=error[:2000], next_attempt_at=retry_at, **values)
 
 
-def _key_column(table: Table) -> Any:
+def _key_column(table: Table) -> Column[int]:
     (column,) = table.primary_key.columns
     return column

@@ -44,7 +44,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -346,7 +347,7 @@ class _Runner:
             return errors.EXIT_TEMPFAIL
         return errors.EXIT_ITEMS_FAILED if self.ctx.items_failed else errors.EXIT_OK
 
-    def _on_stop_signal(self, signum: int, _frame: Any) -> None:
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.stopping_at_once:  # the run is already ending: let it finish its clean-up
             return

@@ -4,6 +4,11 @@
 it to know how often each job should succeed, and the systemd timer units in
 ``systemd/`` are generated from it (``python -m zamio.runtime.schedule --write
 systemd``); a test checks that the committed units equal the generated ones.
+
+A checkout's units start ``/opt/zamio/bin/<job>``.  An installed package writes its own:
+``python -m zamio.runtime.schedule --write DIR`` run with the environment's Python names
+the commands pip installed beside it (``.venv/bin/<job>``) and the installation's home
+(``$ZAMIO_HOME``, else the current folder), so the units start the package's commands.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 from zamio.runtime.errors import DataError
-from zamio.runtime.install import data_path
+from zamio.runtime.install import data_path, is_checkout
+from zamio.runtime.install import home as installation_home
 
 MINUTES_PER_WEEK = 7 * 24 * 60
 FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
@@ -173,10 +180,11 @@ def _calendar(text: str) -> str:
     return ",".join(parts)
 
 
-def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
-    """The ``.service`` unit for one scheduled job."""
+def render_service(job: ScheduledJob, home: str = DEFAULT_HOME, scripts: str | None = None) -> str:
+    """The ``.service`` unit for one scheduled job of the installation in ``home`` whose commands are in
+    ``scripts`` (default ``home``/bin, a checkout's)."""
     timeout = max(60, min(int(job.period_seconds * 0.9), 6 * 3600))
-    command = " ".join([f"{home}/bin/{job.script}", *job.arguments])
+    command = " ".join([f"{scripts or home + '/bin'}/{job.script}", *job.arguments])
     lines = [
         "[Unit]",
         f"Description=zamio {job.script}",
@@ -188,7 +196,9 @@ def render_service(job: ScheduledJob, home: str = DEFAULT_HOME) -> str:
         f"User={job.user}",
         f"WorkingDirectory={home}",
         # No EnvironmentFile=: the job reads .env itself, with the parser cron's runs use (systemd's would
-        # keep an inline comment in the value).  The variable marks the run as the schedule's in job_runs.
+        # keep an inline comment in the value), from its home, as crontab.txt names it.  The other variable
+        # marks the run as the schedule's in job_runs.
+        f"Environment=ZAMIO_HOME={home}",
         f"Environment={STARTED_BY_VARIABLE}=schedule",
         f"ExecStart={command}",
         "# 75: another run holds the lock, or a temporary fault; not a failure.",
@@ -220,21 +230,29 @@ def render_timer(job: ScheduledJob, zone: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def render_units(jobs: list[ScheduledJob], home: str = DEFAULT_HOME, zone: str | None = None) -> dict[str, str]:
-    """File name → content of every unit for ``jobs``."""
+def render_units(jobs: list[ScheduledJob], home: str = DEFAULT_HOME, zone: str | None = None,
+                 scripts: str | None = None) -> dict[str, str]:
+    """File name → content of every unit for ``jobs`` (``scripts``: where the commands are, default ``home``/bin)."""
     units: dict[str, str] = {}
     for job in jobs:
-        units[f"zamio-{job.script}.service"] = render_service(job, home)
+        units[f"zamio-{job.script}.service"] = render_service(job, home, scripts)
         units[f"zamio-{job.script}.timer"] = render_timer(job, zone)
     return units
 
 
 def main(argv: list[str] | None = None) -> int:
+    checkout = is_checkout()
     parser = argparse.ArgumentParser(description="Render the systemd units of crontab.txt.")
     parser.add_argument("--write", metavar="DIR", help="write the units into DIR (default: print them)")
-    parser.add_argument("--home", default=DEFAULT_HOME, help=f"installation folder (default {DEFAULT_HOME})")
+    parser.add_argument("--home", help=f"installation folder (default: a checkout's {DEFAULT_HOME}; an installed "
+                                       "package's $ZAMIO_HOME, else the current folder)")
+    parser.add_argument("--scripts", metavar="DIR",
+                        help="folder of the job commands (default: a checkout's HOME/bin; an installed package's, "
+                             "where pip put them beside this Python)")
     args = parser.parse_args(argv)
-    units = render_units(read_crontab(), args.home, schedule_time_zone())
+    install_home = args.home or (DEFAULT_HOME if checkout else str(installation_home()))
+    scripts = args.scripts or (None if checkout else sysconfig.get_path("scripts"))
+    units = render_units(read_crontab(), install_home, schedule_time_zone(), scripts)
     if args.write:
         folder = Path(args.write)
         folder.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
@@ -77,8 +76,8 @@ class JobStatus:
     failing: bool = False
     started_by: str = "schedule"  # the runs this row judges: the schedule's, or those started by hand
 
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = asdict(self)
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = value.isoformat()
