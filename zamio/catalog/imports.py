@@ -381,14 +381,15 @@ MONEY_FACTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def money_facts(conn: Connection) -> dict[str, dict[int, tuple[Any, ...]]]:
+def money_facts(conn: Connection) -> dict[str, dict[int, tuple[object, ...]]]:
     """The money-deciding columns of every row of the ``MONEY_FACTS`` tables, by table and row id."""
     return {table: {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns))}
             for table, columns in MONEY_FACTS.items()}
 
 
-def record_import(conn: Connection, who: Who | None, paths: Sequence[Path], before: dict[str, dict[int, tuple]],
-                  after: dict[str, dict[int, tuple]]) -> int | None:
+def record_import(conn: Connection, who: Who | None, paths: Sequence[Path],
+                  before: dict[str, dict[int, tuple[object, ...]]],
+                  after: dict[str, dict[int, tuple[object, ...]]]) -> int | None:
     """Given an import's files and the ``money_facts`` before and after it, record one audit entry
     (``catalog.imported``) with each table's rows before, and rows, added and changed after, when any changed;
     return its id, or None when the import changed none of them."""

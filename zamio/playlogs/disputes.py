@@ -29,6 +29,7 @@ two resolutions at once one applies and the other is refused).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -461,6 +462,6 @@ def history(conn: Connection, dispute: Dispute) -> list[audit.Entry]:
     made: set[int] = set()
     for entry in found:
         if entry.action == "dispute.resolve" and entry.after:
-            made |= {int(c["audit_id"]) for c in entry.as_json()["after"].get("corrections", [])}
+            made |= {int(c["audit_id"]) for c in json.loads(entry.after).get("corrections", [])}
     found += [e for e in (audit.entry(conn, i) for i in sorted(made)) if e is not None]
     return sorted(found, key=lambda e: (e.at, e.id))

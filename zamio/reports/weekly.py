@@ -291,8 +291,9 @@ def artist_summaries(conn: Connection, people: Sequence[Recipient], week: IsoWee
     summaries = []
     for person in people:
         plays = sum(count for count, _ in by_day.get(person.id, {}).values())
-        shown = [{"station": s["name"] or s["ref"], "plays": s["plays"]} for s in by_station.get(person.id, [])]
-        rest = plays - sum(s["plays"] for s in shown)
+        stations = by_station.get(person.id, [])
+        shown: list[dict[str, object]] = [{"station": s["name"] or s["ref"], "plays": s["plays"]} for s in stations]
+        rest = plays - sum(s["plays"] for s in stations)
         if rest:
             shown.append({"station": "other stations", "plays": rest})
         song = top_song.get(person.id)

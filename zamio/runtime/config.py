@@ -182,7 +182,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         society_name=reader.text("SOCIETY_NAME"),
         society_address=reader.lines("SOCIETY_ADDRESS"),
         society_logo_file=reader.image("SOCIETY_LOGO_FILE", LOGO_MAX_BYTES),
-        templates_dir=reader.folder("TEMPLATES_DIR"),
+        templates_dir=reader.existing_folder("TEMPLATES_DIR"),
         smtp_host=s.get("SMTP_HOST") or None,
         smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
         smtp_security=reader.choice("SMTP_SECURITY", "none", ("none", "starttls", "ssl")),
@@ -199,8 +199,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
-        reports_folder=reader.folder("REPORTS_DIR"),
-        statements_folder=reader.folder("STATEMENTS_DIR"),
+        reports_folder=reader.absolute_folder("REPORTS_DIR"),
+        statements_folder=reader.absolute_folder("STATEMENTS_DIR"),
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
@@ -306,7 +306,8 @@ class _Reader:
                 raise ConfigError(f"{name}: the minimum of {currency} is negative")
         return tuple(sorted(found.items()))
 
-    def folder(self, name: str) -> Path | None:
+    def absolute_folder(self, name: str) -> Path | None:
+        """A folder named by its absolute path (whether it is there is checked by the job that writes in it)."""
         raw = self._raw(name)
         if raw is not None and not Path(raw).is_absolute():
             raise ConfigError(f"{name} must be an absolute path (jobs start in / under cron)")
@@ -328,7 +329,7 @@ class _Reader:
             return ()
         return tuple(part.strip() for part in raw.replace("\n", ";").split(";") if part.strip())
 
-    def folder(self, name: str) -> Path | None:
+    def existing_folder(self, name: str) -> Path | None:
         raw = self._raw(name)
         if raw is not None and not Path(raw).is_dir():
             raise ConfigError(f"{name} must name an existing folder")
