@@ -18,6 +18,7 @@ from tests.support import Project
 from tests.world import World, run
 from zamio import cache
 from zamio.db.tables import cache_entries
+from zamio.demo.summary import owed_by_cycle, payment_files, payout_lines
 from zamio.royalties.payouts.balances import Balance, recipient_balance
 
 MARCH, APRIL = "2026-03", "2026-04"
@@ -232,3 +233,23 @@ def test_an_artists_figure_through_her_publisher_bears_its_part_of_the_deduction
     with project.engine.begin() as conn:  # one key computed alone gives the same figures
         conn.execute(cache_entries.delete())
     assert shown("artist", "kojo") == {(MARCH, "sika-music"): 14_944, (APRIL, "sika-music"): 40_500}
+
+
+def test_the_demo_summary_reconciles_the_payment_files_to_the_statements(project: Project) -> None:
+    world(project).close_cycle(MARCH)
+    pay(project, "--cycle", MARCH)
+    with project.engine.connect() as conn:
+        owed = owed_by_cycle(conn)
+    lines, ok = payout_lines(owed, payment_files(project.var_dir / "payouts" / MARCH))
+    # Statements' net, GHS: Ama 21,600 + Efua 24,300 + Sika 14,945 = 60,845 = bank 24,300 (Efua) + mobile money
+    # 21,600 (Ama) + carried forward 14,945 (Sika, below GHS 2.00).  GBP: PRS's remittance 1,658 = bank 1,600 + 58.
+    assert lines == [
+        "  GBP statements' net 0.1658 = bank transfers 0.1600 + mobile money 0.0000 + held 0.0000 + carried forward "
+        "0.0058: exact",
+        "  GHS statements' net 6.0845 = bank transfers 2.4300 + mobile money 2.1600 + held 0.0000 + carried forward "
+        "1.4945: exact"] and ok
+    # A payment file that lost a row no longer accounts for the net payable.
+    bank = project.var_dir / "payouts" / MARCH / "bank-transfers.csv"
+    bank.write_text("\n".join(bank.read_text().splitlines()[:-1]) + "\n")
+    lines, ok = payout_lines(owed, payment_files(bank.parent))
+    assert not ok and lines[0].endswith("carried forward 0.0058: MISMATCH")
