@@ -149,3 +149,57 @@ def test_a_dry_run_close_prints_the_snapshot_it_would_record(project: Project) -
     assert code == 0, stderr
     assert "  plays       3 pricings, gross 43,800 units, sha256 " in stdout
     assert project.scalar("SELECT count(*) FROM royalty_cycles") == 0
+
+
+def test_the_deduction_rates_are_recorded_and_a_change_to_them_is_named(project: Project) -> None:
+    world, ids = scenario(project)
+    world.commission_rate("10", "2026-01-01")
+    world.withholding_rate("contributor", "resident", "10", "2026-01-01")
+    world.withholding_rate("contributor", "non_resident", "20", "2026-01-01")
+    world.commission_rate("5", "2026-01-01", territory="NG")  # another territory: not an input of a GH cycle
+    world.load()
+    code, stdout, stderr, out = close(project, "2026-03", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert code == 0, stderr
+    # Ama and Yaw, resident contributors, 7,500 units each: commission 10 % = 750, tax 10 % of 6,750 = 675.
+    assert "GHS domestic commission             0.1500" in stdout and "GHS withholding tax                 0.1350" \
+        in stdout, stdout
+    commission = project.scalar("SELECT id FROM domestic_commission_rates WHERE territory = 'GH'")
+    taxes = {r.residency: r.id for r in project.query("SELECT id, residency FROM withholding_tax_rates")}
+    cycle = project.query("SELECT input_hash, input_snapshot FROM royalty_cycles")[0]
+    snapshot = json.loads(cycle.input_snapshot)
+    assert snapshot["version"] == 2
+    assert snapshot["tables"]["domestic_commission_rates"] == {
+        "columns": ["territory", "commission_percent", "effective_from"],
+        "rows": {str(commission): ["GH", "10", "2026-01-01"]}}
+    assert snapshot["tables"]["withholding_tax_rates"]["rows"] == {
+        str(taxes["resident"]): ["GH", "contributor", "resident", "10", "GRA", "2026-01-01"],
+        str(taxes["non_resident"]): ["GH", "contributor", "non_resident", "20", "GRA", "2026-01-01"]}
+    # The deductions' digest: the SHA-256 of the two tables' rows as recorded, by table name, canonical JSON.
+    deducted = {name: snapshot["tables"][name] for name in ("domestic_commission_rates", "withholding_tax_rates")}
+    digest = hashlib.sha256(json.dumps(deducted, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+    assert snapshot["digests"]["deductions"] == digest
+    digests = snapshot["digests"]
+    assert cycle.input_hash == hashlib.sha256(json.dumps([snapshot["cycle"], digests], separators=(",", ":"),
+                                                         sort_keys=True).encode()).hexdigest()
+    printed = f"  deductions  1 commission rate, 2 withholding tax rates, sha256 {digest}"
+    assert printed in stdout.splitlines() and printed in (out / "summary.txt").read_text().splitlines()
+    locked = files(out)
+
+    # Through bin/import-catalog: a commission backdated into the period, a tax rate no locked cycle applied
+    # (no payee is non-resident) corrected in place, and a change in another territory.
+    world.commission_rate("12", "2026-03-15")
+    world.withholding_rate("contributor", "non_resident", "25", "2026-01-01")
+    world.commission_rate("6", "2026-01-01", territory="NG")
+    world.load()
+    added = project.scalar("SELECT id FROM domestic_commission_rates WHERE effective_from = '2026-03-15'")
+    clear(out)
+    code, stdout, stderr, _ = close(project, "2026-03", "--regenerate")
+    assert code == 65, (stdout, stderr)
+    assert (f"domestic_commission_rates row {added} added: territory GH, commission_percent 12, "
+            "effective_from 2026-03-15") in stderr
+    assert f"withholding_tax_rates row {taxes['non_resident']} changed: tax_percent 20 → 25" in stderr
+    assert "NG" not in stderr and files(out) == {}
+    code, stdout, stderr, _ = close(project, "2026-03", "--regenerate", "--despite-changed-inputs")
+    assert code == 0, stderr
+    assert files(out) == locked
+    assert ids

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from tests.support import Project
 from tests.world import World, run
+from zamio import cache
+from zamio.db.tables import cache_entries
+from zamio.demo.summary import owed_by_cycle, payment_files, payout_lines
 from zamio.royalties.payouts.balances import Balance, recipient_balance
 
 MARCH, APRIL = "2026-03", "2026-04"
@@ -200,3 +203,53 @@ def test_a_bad_payee_refuses_the_import_and_an_applied_commission_is_never_chang
     run(project, "import-catalog", "--commission-rates", str(later))
     assert project.scalar("SELECT count(*) FROM audit_log WHERE action = 'reference.added' "
                           "AND entity = 'domestic_commission_rates'") == 2
+
+
+def test_an_artists_figure_through_her_publisher_bears_its_part_of_the_deductions(project: Project) -> None:
+    money = world(project)
+    sunrise = money.track("T-SUN", "Sunrise", "Esi", publisher="Sika Music")
+    money.play("JOY", "2026-03-06 12:00", 77, track=sunrise)
+    money.close_cycle(MARCH)
+    money.close_cycle(APRIL, method="pool")
+    assert project.script("warm-cache", "--only", "artist").returncode == 0
+    assert project.script("warm-cache", "--only", "publisher").returncode == 0
+
+    def shown(kind: str, ref: str) -> dict[tuple[str, str], int]:
+        key = f"{kind}:{project.scalar(f'SELECT id FROM {kind}s WHERE {kind}_ref = :r', r=ref)}"
+        return {(row["cycle"], row["recipient"]): row["amount_units"]
+                for row in cache.get(project.engine, key)["earnings_by_cycle"]}  # type: ignore[index]
+
+    # March: Sika Music is paid for Kojo's Harmattan, 123 s × 0.015 = 18,450, and Esi's Sunrise, 77 s = 11,550:
+    #   gross 30,000; commission 10 % 3,000; tax 10 % of 27,000 = 2,700; deducted 5,700; net 24,300.
+    # Kojo's part of the 5,700: 5,700 × 18,450 / 30,000 = 3,505.5 → 3,506 (half-even); 18,450 − 3,506 = 14,944.
+    # Esi's: 5,700 × 11,550 / 30,000 = 2,194.5 → 2,194; 11,550 − 2,194 = 9,356.  14,944 + 9,356 = 24,300.
+    # April (pool): Sika is paid for Harmattan alone, 50,000; commission 5,000, tax 4,500: Kojo's 40,500 is Sika's net.
+    sika = shown("publisher", "sika-music")
+    assert sika == {(MARCH, "sika-music"): 24_300, (APRIL, "sika-music"): 40_500}
+    assert shown("artist", "kojo") == {(MARCH, "sika-music"): 14_944, (APRIL, "sika-music"): 40_500}
+    assert shown("artist", "esi") == {(MARCH, "sika-music"): 9_356}
+    statements = (money.cycle_folder(MARCH) / "statements.csv").read_text().splitlines()
+    assert [line for line in statements if line.startswith("publisher,sika-music,")][0].endswith(",2.43")
+    with project.engine.begin() as conn:  # one key computed alone gives the same figures
+        conn.execute(cache_entries.delete())
+    assert shown("artist", "kojo") == {(MARCH, "sika-music"): 14_944, (APRIL, "sika-music"): 40_500}
+
+
+def test_the_demo_summary_reconciles_the_payment_files_to_the_statements(project: Project) -> None:
+    world(project).close_cycle(MARCH)
+    pay(project, "--cycle", MARCH)
+    with project.engine.connect() as conn:
+        owed = owed_by_cycle(conn)
+    lines, ok = payout_lines(owed, payment_files(project.var_dir / "payouts" / MARCH))
+    # Statements' net, GHS: Ama 21,600 + Efua 24,300 + Sika 14,945 = 60,845 = bank 24,300 (Efua) + mobile money
+    # 21,600 (Ama) + carried forward 14,945 (Sika, below GHS 2.00).  GBP: PRS's remittance 1,658 = bank 1,600 + 58.
+    assert lines == [
+        "  GBP statements' net 0.1658 = bank transfers 0.1600 + mobile money 0.0000 + held 0.0000 + carried forward "
+        "0.0058: exact",
+        "  GHS statements' net 6.0845 = bank transfers 2.4300 + mobile money 2.1600 + held 0.0000 + carried forward "
+        "1.4945: exact"] and ok
+    # A payment file that lost a row no longer accounts for the net payable.
+    bank = project.var_dir / "payouts" / MARCH / "bank-transfers.csv"
+    bank.write_text("\n".join(bank.read_text().splitlines()[:-1]) + "\n")
+    lines, ok = payout_lines(owed, payment_files(bank.parent))
+    assert not ok and lines[0].endswith("carried forward 0.0058: MISMATCH")

@@ -30,6 +30,26 @@ AGREEMENTS = (
     ("052", "GH", "15", "2020-01-01", "", "active"),
 )
 
+#: The domestic commission the society keeps: commission_percent, effective_from.
+COMMISSION_RATES = (("10", "2020-01-01"),)
+
+#: Withholding tax: recipient_type, residency, tax_percent, effective_from.
+WITHHOLDING_RATES = (
+    ("contributor", "resident", "8", "2020-01-01"),
+    ("publisher", "resident", "8", "2020-01-01"),
+)
+
+#: Who is paid and how: recipient_type, recipient, name, payment_method, bank_name, account_number, branch_code,
+#: mobile_money_number, mobile_money_network.  The publisher is paid by bank and Yaw Boateng by mobile money;
+#: Nana Yaa Owusu, whose 20 % of one song stays below the minimum payout, by mobile money too, but her money is
+#: carried forward.  Of the others, those below the minimum are carried forward as well, and those above it are
+#: held (no payment details).
+PAYEES = (
+    ("publisher", "gold-coast-music-publishing", PUBLISHER, "bank", "GCB Bank", "1020304050", "010101", "", ""),
+    ("contributor", "yaw-boateng", "Yaw Boateng", "mobile_money", "", "", "", "+233 24 555 0100", "MTN"),
+    ("contributor", "nana-yaa-owusu", "Nana Yaa Owusu", "mobile_money", "", "", "", "+233 24 555 0101", "MTN"),
+)
+
 
 def write_catalog(folder: Path) -> dict[str, Path]:
     """Write the recordings and the CSV files into ``folder``; return the CSV paths by kind."""
@@ -49,7 +69,14 @@ def write_catalog(folder: Path) -> dict[str, Path]:
     agreements = folder / "agreements.csv"
     _write(agreements, ["society_code", "territory", "admin_fee_percent", "effective_from", "expires_on", "status"],
            AGREEMENTS)
-    return {"tracks": tracks, "contributors": contributors, "agreements": agreements}
+    commission, withholding, payees = folder / "commission-rates.csv", folder / "withholding-rates.csv", \
+        folder / "payees.csv"
+    _write(commission, ["commission_percent", "effective_from"], COMMISSION_RATES)
+    _write(withholding, ["recipient_type", "residency", "tax_percent", "effective_from"], WITHHOLDING_RATES)
+    _write(payees, ["recipient_type", "recipient", "name", "payment_method", "bank_name", "account_number",
+                    "branch_code", "mobile_money_number", "mobile_money_network"], PAYEES)
+    return {"tracks": tracks, "contributors": contributors, "agreements": agreements,
+            "commission-rates": commission, "withholding-rates": withholding, "payees": payees}
 
 
 def write_stations(folder: Path, urls: dict[str, str]) -> Path:

@@ -35,6 +35,7 @@ SNIPPET_EVERY = timedelta(minutes=2)
 LIVE_TICKS = 3
 TICK_SECONDS = 20
 DAY_STATION = "TAKORADI-COMMUNITY"
+MIN_PAYOUT = "20.00"  # GHS: below it a payee's money is carried forward to the next cycle
 
 
 class Demo:
@@ -70,6 +71,7 @@ class Demo:
         (self.folder / "demo.env").write_text(
             "SCAN_ALLOW_PRIVATE_ADDRESSES=true\nSCAN_INTERVAL_SECONDS=15\nSCAN_CAPTURE_SECONDS=10\n"
             f"ZAMIO_OPERATOR_EMAIL=operator@zamio.example\nSMTP_HOST=127.0.0.1\nSMTP_PORT={smtp_port}\n"
+            f"MIN_PAYOUT=GHS={MIN_PAYOUT}\n"
         )
 
     def run(self) -> int:
@@ -79,7 +81,8 @@ class Demo:
             return self.pipeline(sink)
 
     def pipeline(self, sink: MailSink) -> int:
-        self.say("building the demo catalog: 7 generated songs, 1 jingle, contributors, a partner-society agreement")
+        self.say("building the demo catalog: 7 generated songs, 1 jingle, contributors, a partner-society agreement, "
+                 "the commission and withholding tax, three payees")
         files = catalog.write_catalog(self.folder / "catalog")
         self.job("migrate", "-q")
         now = datetime.now(UTC).replace(microsecond=0)
@@ -91,9 +94,11 @@ class Demo:
         channels = {ref.lower(): Channel(ref, renderer.window(slots, now, 5 * 60), now) for ref, slots in live.items()}
         with DemoRadio(channels) as radio:
             stations = catalog.write_stations(self.folder / "catalog", {ref: radio.url(ref.lower()) for ref in live})
-            self.say("importing the catalog, the stations and the agreement")
+            self.say("importing the catalog, the stations, the agreement, the deduction rates and the payees")
             self.job("import-catalog", "--tracks", str(files["tracks"]), "--contributors", str(files["contributors"]),
-                     "--stations", str(stations), "--agreements", str(files["agreements"]))
+                     "--stations", str(stations), "--agreements", str(files["agreements"]),
+                     "--commission-rates", str(files["commission-rates"]),
+                     "--withholding-rates", str(files["withholding-rates"]), "--payees", str(files["payees"]))
             self.say("fingerprinting the catalog")
             self.job("auto-fingerprint-new-tracks")
             self.live_ticks(renderer)
@@ -139,9 +144,11 @@ class Demo:
         self.job("update-pro-mappings")
         self.job("calculate-royalty-distributions")
         self.say("closing a royalty cycle for the simulated day")
-        cycle_dir = self.folder / "cycle"
+        cycle_dir, payouts = self.folder / "cycle", self.folder / "payouts"
         self.job("process-royalty-cycle", "--name", f"DEMO-{date}", "--from", date, "--to", date,
                  "--out", str(cycle_dir))
+        self.say(f"preparing the cycle's payments: bank and mobile-money files (minimum payout GHS {MIN_PAYOUT})")
+        self.job("payouts", "--cycle", f"DEMO-{date}", "--out", str(payouts))
         self.say("warming the dashboard cache and writing a report")
         self.job("warm-cache")
         reports = self.folder / "reports"
@@ -152,7 +159,7 @@ class Demo:
         print(f"           {sink.count} e-mail(s) delivered, filed in {sink.folder}")
         self.say("job health")
         print(self.job("zamio-status").stdout)
-        return summarise(self.folder, schedule, day, DAY_STATION, cycle_dir, reports)
+        return summarise(self.folder, schedule, day, DAY_STATION, cycle_dir, reports, payouts)
 
 
 def main() -> int:

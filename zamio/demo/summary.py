@@ -1,8 +1,9 @@
 """The demo's closing summary: plays detected against plays scheduled, and money that reconciles.
 
 Prints ``RESULT: OK`` when recall and precision of the simulated day's plays
-reach the bar and every ledger amount adds up to the gross priced; CI reads
-that line.
+reach the bar, every ledger amount adds up to the gross priced, and the payment
+files of ``bin/payouts`` account for the statements' net exactly; CI reads that
+line.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, text
 from zamio.db.engine import open_engine
 from zamio.demo.programme import Slot
 from zamio.royalties.statements.write import file_stem
-from zamio.values.money import format_amount
+from zamio.values.money import format_amount, from_units, to_units
 
 START_TOLERANCE_SECONDS = 5.0
 SNIPPET_EVERY_SECONDS = 120
@@ -57,7 +58,8 @@ def match_plays(slots: list[Slot], plays: list[tuple[str, datetime]],
     return len(expected), len(errors), len(unmatched), errors
 
 
-def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycle_dir: Path, reports: Path) -> int:
+def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycle_dir: Path, reports: Path,
+              payouts: Path) -> int:
     engine = open_engine(f"sqlite:///{folder / 'zamio.db'}")
     with engine.connect() as conn:
         plays = [
@@ -70,6 +72,7 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
         ]
         plays = [(ref, datetime.fromisoformat(str(at)).replace(tzinfo=day.tzinfo)) for ref, at in plays]
         money = money_by_recipient(conn)
+        owed = owed_by_cycle(conn)
     scheduled, matched, false, errors = match_plays(slots, plays, day)
     recall = matched / scheduled if scheduled else 0.0
     precision = matched / (matched + false) if matched + false else 0.0
@@ -82,16 +85,19 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
     gross, parts, reconciled = money
     print("Money per recipient (GHS):")
     for (kind, name), units in sorted(parts.items(), key=lambda kv: -kv[1]):
-        print(f"  {kind:14} {name[:38]:38} {format_amount(units, 'GHS'):>16}")
-    print(f"  {'gross priced':53} {format_amount(gross, 'GHS'):>16}  "
+        print(f"  {kind:19} {name[:38]:38} {format_amount(units, 'GHS'):>16}")
+    print(f"  {'gross priced':58} {format_amount(gross, 'GHS'):>16}  "
           f"{'reconciles' if reconciled else 'DOES NOT RECONCILE'}")
     print(f"Statements: {cycle_dir}")
     statement = largest_statement(cycle_dir)
     if statement is not None:
         print(f"Statement to read (open it in a browser, print it on A4): {statement}")
+    paid, files_ok = payout_lines(owed, payment_files(payouts))
+    print(f"Payments (bin/payouts): {payouts}")
+    print("\n".join(paid))
     for html in sorted(reports.glob("*.html")):
         print(f"Report: {html}")
-    ok = recall >= MIN_RECALL and precision >= MIN_PRECISION and reconciled and gross > 0
+    ok = recall >= MIN_RECALL and precision >= MIN_PRECISION and reconciled and gross > 0 and files_ok
     print("RESULT: OK" if ok else "RESULT: MISMATCH")
     return 0 if ok else 1
 
@@ -119,6 +125,53 @@ def money_by_recipient(conn: Connection) -> tuple[int, dict[tuple[str, str], int
     gross = int(conn.execute(text("SELECT coalesce(sum(gross - previous_gross), 0) "
                                   "FROM royalty_pricings")).scalar() or 0)
     return gross, dict(parts), sum(parts.values()) == gross
+
+
+PAYEE_TYPES = "'contributor', 'artist', 'publisher'"
+
+
+def owed_by_cycle(conn: Connection) -> dict[str, dict[str, int]]:
+    """Per currency, in units: the statements' net to payees (domestic line items, and the partner societies'
+    remittances in their currency), and the net payable, carried forward and brought forward at the lock."""
+    found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for currency, net in conn.execute(text(
+            f"SELECT currency, sum(net) FROM cycle_line_items WHERE recipient_type IN ({PAYEE_TYPES}) "
+            "GROUP BY currency UNION ALL SELECT currency, sum(net_in_currency) FROM partner_remittances "
+            "GROUP BY currency")):
+        found[currency]["statements"] += int(net)
+    for currency, payable, carried, brought in conn.execute(text(
+            "SELECT currency, sum(net_payable), sum(carried_forward), sum(brought_forward) FROM payout_balances "
+            "GROUP BY currency")):
+        found[currency].update(payable=int(payable), carried=int(carried), brought=int(brought))
+    return found
+
+
+def payment_files(folder: Path) -> dict[str, dict[str, int]]:
+    """Per currency, the units in the payment files bin/payouts wrote: bank transfers, mobile money, held."""
+    found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for path in sorted(folder.glob("*.csv")):
+        part = "bank" if path.name == "bank-transfers.csv" else "held" if path.name == "held.csv" else "mobile"
+        with path.open(newline="") as f:
+            for row in csv.DictReader(f):
+                found[row["currency"]][part] += to_units(Decimal(row["amount"]))
+    return found
+
+
+def payout_lines(owed: dict[str, dict[str, int]], files: dict[str, dict[str, int]]) -> tuple[list[str], bool]:
+    """The payment files' totals against the statements' net, per currency, and whether every one is exact:
+    statements' net + brought forward = net payable + carried forward, and the files hold the net payable."""
+    lines, ok = [], True
+    for currency in sorted(set(owed) | set(files)):
+        due, paid = owed.get(currency, {}), files.get(currency, {})
+        in_files = paid.get("bank", 0) + paid.get("mobile", 0) + paid.get("held", 0)
+        exact = (due.get("statements", 0) + due.get("brought", 0) == due.get("payable", 0) + due.get("carried", 0)
+                 and in_files == due.get("payable", 0))
+        ok = ok and exact
+        lines.append(f"  {currency} statements' net {from_units(due.get('statements', 0))} = bank transfers "
+                     f"{from_units(paid.get('bank', 0))} + mobile money {from_units(paid.get('mobile', 0))} + held "
+                     f"{from_units(paid.get('held', 0))} + carried forward {from_units(due.get('carried', 0))}: "
+                     f"{'exact' if exact else 'MISMATCH'}")
+    return lines, ok
 
 
 def _stamp(moment: datetime) -> str:

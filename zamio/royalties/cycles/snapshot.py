@@ -17,7 +17,11 @@ that the database still holds the same inputs:
   on or before its last day, and for a pool cycle the licence fees it spread days
   of: small tables, kept row by row so that a change is named exactly (row added,
   removed, or which column moved).  A table added to the snapshot later is not
-  compared for cycles locked before it was recorded.
+  compared for cycles locked before it was recorded;
+* **deductions** (since version 2): the domestic commission and withholding tax rates of the
+  cycle's territory starting on or before its last day (``zamio.royalties.payouts.deductions``
+  applies the one in force then), kept row by row like the reference rows, with a digest of
+  their own.  A snapshot of version 1 has neither: its cycle is checked without them.
 
 The pricings and their ledger lines are never rewritten, so a changed play set
 means the database was altered; a changed rate or share row is usually a
@@ -33,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, Table, and_, select, text
 
@@ -43,6 +47,7 @@ from zamio.db.tables import (
     contributors,
     cycle_pricings,
     day_periods,
+    domestic_commission_rates,
     eligibility_rules,
     exchange_rates,
     licence_fee_parts,
@@ -53,10 +58,12 @@ from zamio.db.tables import (
     society_admin_fees,
     station_licence_fees,
     tracks,
+    withholding_tax_rates,
 )
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: the deduction rates recorded
 RATE_TABLES = (rate_cards, day_periods, eligibility_rules)  # what rates_digest covers
+DEDUCTION_TABLES = (domestic_commission_rates, withholding_tax_rates)  # what the deductions digest covers
 STREAM_ROWS = 10_000
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
@@ -91,6 +98,7 @@ class Digests(TypedDict):
     shares: str
     rates: str
     references: str
+    deductions: NotRequired[str]  # since version 2
 
 
 class Snapshot(TypedDict):
@@ -245,6 +253,8 @@ def _reference_tables(inputs: CycleInputs) -> list[tuple[Table, ColumnElement[bo
     chosen += [(reciprocal_agreements, reciprocal_agreements.c.effective_from <= last),
                (society_admin_fees, society_admin_fees.c.effective_from <= last),
                (exchange_rates, exchange_rates.c.effective_from <= last)]
+    chosen += [(table, and_(table.c.territory == inputs.territory, table.c.effective_from <= last))
+               for table in DEDUCTION_TABLES]
     if inputs.method == "pool":
         spread = select(licence_fee_parts.c.fee_id).where(licence_fee_parts.c.cycle_id == inputs.id)
         chosen.append((station_licence_fees, station_licence_fees.c.id.in_(spread)))
@@ -278,8 +288,10 @@ def take(conn: Connection, inputs: CycleInputs, plays: PlaySet | None = None) ->
              "period_to": inputs.period_to.isoformat(), "method": inputs.method}
     paid, shares = plays.part(), share_tables(conn, inputs.id)
     rates = {t.name: tables[t.name] for t in RATE_TABLES}
+    deducted = {t.name: tables[t.name] for t in DEDUCTION_TABLES}
+    references = {k: v for k, v in tables.items() if k not in rates and k not in deducted}
     digests: Digests = {"plays": paid["digest"], "shares": shares["digest"], "rates": sha256(canonical(rates)),
-                        "references": sha256(canonical({k: v for k, v in tables.items() if k not in rates}))}
+                        "references": sha256(canonical(references)), "deductions": sha256(canonical(deducted))}
     return {"version": SNAPSHOT_VERSION, "cycle": cycle, "plays": paid, "shares": shares, "tables": tables,
             "digests": digests, "input_hash": sha256(canonical([cycle, digests]))}
 
@@ -319,7 +331,7 @@ def lines(snapshot: Snapshot) -> list[str]:
     others.append(_counted(size["exchange_rates"], "exchange rate"))
     if "station_licence_fees" in size:
         others.append(_counted(size["station_licence_fees"], "licence fee"))
-    return [
+    printed = [
         f"input snapshot {snapshot['input_hash']}",
         f"  period      {cycle['period_from']} to {cycle['period_to']}, {cycle['method']}, "
         f"territory {cycle['territory']}",
@@ -330,6 +342,11 @@ def lines(snapshot: Snapshot) -> list[str]:
         f"  rates       {rates}, sha256 {snapshot['digests']['rates']}",
         f"  references  {', '.join(others)}, sha256 {snapshot['digests']['references']}",
     ]
+    if "deductions" in snapshot["digests"]:  # recorded since version 2
+        deductions = ", ".join([_counted(size["domestic_commission_rates"], "commission rate"),
+                                _counted(size["withholding_tax_rates"], "withholding tax rate")])
+        printed.append(f"  deductions  {deductions}, sha256 {snapshot['digests']['deductions']}")
+    return printed
 
 
 def differences(recorded: Snapshot, current: Snapshot) -> list[str]:

@@ -25,6 +25,13 @@ work; a ``publisher`` for what is paid through it.  An artist's figures are ther
   one line for all of them (the split adds their parts before allocating), which cannot be
   divided back exactly: that money shows on the publisher's figures, not on hers.
 
+  A cycle's deductions from the publisher (its domestic commission and withholding tax,
+  ``zamio.royalties.payouts.deductions``) are lines of the cycle, not of a play: her figure
+  through the publisher bears their part in proportion to her lines, ``deducted × hers ÷ the
+  publisher's gross in the cycle``, rounded half-even to a unit.  A publisher paid for her alone
+  in a cycle is deducted from her lines only, so her figure is then its statement's net, to the
+  unit.  (Figures of plays aired in a period have no deductions, which belong to no play.)
+
 Whose line is whose follows the catalog as it is now; a correction of the catalog reissues
 the plays it touches (a reversal and a new line), both read under the same attribution.
 Each of her figures is one recipient's (``recipient_type``, ``recipient``), so it matches
@@ -40,14 +47,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict, final
 
-from sqlalchemy import Column, Connection, FromClause, Row, Select, Subquery, func, select
+from sqlalchemy import Column, Connection, FromClause, Row, Select, Subquery, case, func, select
 
-from zamio.db.tables import artists, contributors, play_logs, publishers, royalty_cycles, tracks
+from zamio.db.tables import artists, contributors, play_logs, publishers, royalty_cycles, royalty_ledger, tracks
 from zamio.files.csvread import RowError, slug
-from zamio.royalties.pricing.paid import paid_lines, recipient_sums
+from zamio.royalties.pricing.paid import DEDUCTION_KINDS, paid_lines, recipient_sums
 from zamio.royalties.statements.formatting import decimal_text
+from zamio.values.money import round_half_even
 
 NOT_IN_A_CYCLE = "not yet in a cycle"
+#: (cycle, publisher, currency) → (the publisher's gross paid by the cycle, the cycle's deductions from it), units
+Deducted = dict[tuple[int, str, str], tuple[int, int]]
 IN_LIST_CHUNK = 500  # references per IN (...) list
 
 
@@ -248,6 +258,35 @@ def artist_claims(conn: Connection, artist_id: int | None = None) -> dict[int, A
     return {artist: claims for artist, (_, claims) in found.items()}
 
 
+def publisher_deductions(conn: Connection, refs: Iterable[str] | None = None) -> Deducted:
+    """Given publisher references (None: all), return (cycle, publisher, currency) → (the publisher's gross paid by
+    the cycle, the cycle's deductions from it), both in units, for the publishers a cycle deducted from."""
+    lines = paid_lines()
+    deduction = lines.c.kind.in_(DEDUCTION_KINDS)
+    keys = [lines.c.paid_by, lines.c.recipient_ref, lines.c.currency]
+    deducted = func.sum(case((deduction, lines.c.amount), else_=0))
+    cycles = select(royalty_ledger.c.cycle_id).where(royalty_ledger.c.kind.in_(DEDUCTION_KINDS),
+                                                      royalty_ledger.c.recipient_type == "publisher").distinct()
+    base = (select(*keys, func.sum(case((deduction, 0), else_=lines.c.amount)).label("gross"),
+                   deducted.label("deducted"))
+            .where(lines.c.recipient_type == "publisher", lines.c.paid_by.in_(cycles))
+            .group_by(*keys).having(deducted != 0))
+    queries = [base] if refs is None else [base.where(lines.c.recipient_ref.in_(chunk))
+                                           for chunk in _chunks(sorted(set(refs)))]
+    return {(row.paid_by, row.recipient_ref, row.currency): (int(row.gross), int(row.deducted))
+            for query in queries for row in conn.execute(query)}
+
+
+def _bear_deductions(sums: _Sums, deducted: Deducted) -> None:
+    """Take from an artist's figures through publishers their part of each cycle's deductions from the publisher:
+    deducted × hers ÷ the publisher's gross, rounded half-even (all of it when the gross is hers alone)."""
+    for (paid_by, _, ref, currency), part in sums.parts.items():
+        gross, taken = deducted.get((paid_by, ref, currency), (0, 0)) if paid_by is not None else (0, 0)
+        if taken and gross:
+            sign = 1 if gross > 0 else -1
+            part[0] += round_half_even(sign * taken * part[0], sign * gross)
+
+
 def artist_earnings(conn: Connection, artist_id: int | None = None,
                     aired: Aired | None = None) -> dict[int, list[Earning]]:
     """Given an artist id (or None for all), return artist id → her figures per cycle, recipient and currency:
@@ -266,6 +305,11 @@ def artist_earnings(conn: Connection, artist_id: int | None = None,
         mine = claims.get(row.artist_id)
         if mine is not None and mine.pays_her(row.track_id, row.recipient_ref):
             sums[row.artist_id].add(row)
+    if aired is None and sums:
+        publishers_paid = {ref for through in sums.values() for (_, _, ref, _) in through.parts}
+        deducted = publisher_deductions(conn, publishers_paid if artist_id is not None else None)
+        for through in sums.values():
+            _bear_deductions(through, deducted)
     cycles = _cycles(conn)
     result: dict[int, list[Earning]] = {}
     for artist, mine in claims.items():
