@@ -617,7 +617,8 @@ COMMISSION_RATES = Reader(
     ({"commission_percent": ""}, {"commission_percent": "100.000001"}, {"commission_percent": "-1"},
      {"commission_percent": "1.1234567"}, {"commission_percent": "10%"}, {"commission_percent": "1,234"},
      {"commission_percent": "NaN"}, {"commission_percent": "١٠"}, {"commission_percent": "1e1"},
-     {"effective_from": ""}, {"effective_from": "2031-02-30"}, {"effective_from": "01/02/2031"}),
+     {"effective_from": ""}, {"effective_from": "2031-02-30"}, {"effective_from": "01/02/2031"},
+     {"effective_from": "20310101"}, {"effective_from": "2031-W01-1"}),
     stored_commission_rates, whole=True)
 
 # --- withholding tax rates ------------------------------------------------------------
@@ -649,7 +650,7 @@ WITHHOLDING_RATES = Reader(
     ({"recipient_type": "society"}, {"recipient_type": ""}, {"recipient_type": "label"}, {"residency": ""},
      {"residency": "non-resident"}, {"residency": "abroad"}, {"tax_percent": ""}, {"tax_percent": "100.5"},
      {"tax_percent": "-0.5"}, {"tax_percent": "7.5 %"}, {"tax_percent": "0.0000001"},
-     {"effective_from": "2031-13-01"}, {"effective_from": "next year"}),
+     {"effective_from": "2031-13-01"}, {"effective_from": "next year"}, {"effective_from": "2031-1-1"}),
     stored_withholding_rates, whole=True)
 
 # --- payees ---------------------------------------------------------------------------
