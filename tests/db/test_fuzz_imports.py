@@ -1,9 +1,10 @@
 """Fuzzing every CSV import end to end: generated files through the import functions the scripts call.
 
 Each reader of ``bin/import-catalog`` (tracks, artists, stations, contributors, societies, agreements,
-repertoire, rate cards, exchange rates, licence fees) and ``bin/import-playlogs`` gets files built
-from generated rows, most of them valid and some mutated (a bad number, date, code, identifier or
-URL, a NUL character, an empty required field, a key given on an earlier line, a missing column),
+repertoire, rate cards, exchange rates, licence fees, the domestic commission, withholding tax rates,
+payees) and ``bin/import-playlogs`` gets files built from generated rows, most of them valid and some
+mutated (a bad number, date, code, identifier, URL or mobile number, a NUL character, an empty
+required field, a payment method without its details, a key given on an earlier line, a missing column),
 written the ways spreadsheets write them (a BOM or not, CRLF or LF, quoted or not, columns in any
 order, an unread column, blank lines).  Each file is imported through
 ``zamio.catalog.imports.import_catalog`` or ``zamio.playlogs.imports.import_playlogs``, the functions
@@ -42,9 +43,11 @@ from zamio.db.engine import open_engine, transaction
 from zamio.db.tables import (
     artists,
     contributors,
+    domestic_commission_rates,
     exchange_rates,
     partner_repertoire,
     partner_societies,
+    payees,
     play_logs,
     publishers,
     rate_cards,
@@ -54,6 +57,7 @@ from zamio.db.tables import (
     stations,
     stream_links,
     tracks,
+    withholding_tax_rates,
 )
 from zamio.files.csvread import slug
 from zamio.playlogs.imports import import_playlogs
@@ -587,6 +591,136 @@ LICENCE_FEES = Reader(
      {"amount": "1 000"}, {"currency": "cedi"}, {"period_from": "tomorrow"}),
     stored_licence_fees, whole=True)
 
+# --- the domestic commission --------------------------------------------------------
+
+
+def territory_cell(draw: st.DrawFn) -> tuple[str, str]:
+    """A territory cell as written (two letters in any case, padded, or empty) and as stored (GH if empty)."""
+    territory = optional(draw, st.from_regex(r"[A-Za-z]{2}", fullmatch=True))
+    return (padded(draw, territory), territory.upper()) if territory else ("", "GH")
+
+
+def commission_rate_row(draw: st.DrawFn, i: int) -> Line:
+    written, territory = territory_cell(draw)
+    percent = written_decimal(draw, 6, 3, high=100)
+    cells = dict(territory=written, commission_percent=percent[0], effective_from=day(i).isoformat())
+    return Line(cells, (territory, percent[1], day(i)))
+
+
+def stored_commission_rates(conn: Connection) -> set[tuple]:
+    c = domestic_commission_rates.c
+    return {tuple(row) for row in conn.execute(select(c.territory, c.commission_percent, c.effective_from))}
+
+
+COMMISSION_RATES = Reader(
+    "commission_rates", ("commission_percent", "effective_from"), ("territory",), commission_rate_row,
+    ({"commission_percent": ""}, {"commission_percent": "100.000001"}, {"commission_percent": "-1"},
+     {"commission_percent": "1.1234567"}, {"commission_percent": "10%"}, {"commission_percent": "1,234"},
+     {"commission_percent": "NaN"}, {"commission_percent": "١٠"}, {"commission_percent": "1e1"},
+     {"effective_from": ""}, {"effective_from": "2031-02-30"}, {"effective_from": "01/02/2031"},
+     {"effective_from": "20310101"}, {"effective_from": "2031-W01-1"}),
+    stored_commission_rates, whole=True)
+
+# --- withholding tax rates ------------------------------------------------------------
+
+TAXED = ("contributor", "artist", "publisher")
+RESIDENCIES = ("resident", "non_resident")
+
+
+def withholding_rate_row(draw: st.DrawFn, i: int) -> Line:
+    written, territory = territory_cell(draw)
+    kind, residency = draw(st.sampled_from(TAXED)), draw(st.sampled_from(RESIDENCIES))
+    percent = written_decimal(draw, 6, 3, high=100)
+    authority = optional(draw, words)
+    cells = dict(territory=written, recipient_type=padded(draw, any_case(draw, kind)),
+                 residency=any_case(draw, residency), tax_percent=percent[0], effective_from=day(i).isoformat(),
+                 authority=padded(draw, authority) if authority else "")
+    return Line(cells, (territory, kind, residency, percent[1], authority.upper() if authority else "GRA", day(i)))
+
+
+def stored_withholding_rates(conn: Connection) -> set[tuple]:
+    w = withholding_tax_rates.c
+    return {tuple(row) for row in conn.execute(select(w.territory, w.recipient_type, w.residency, w.tax_percent,
+                                                      w.authority, w.effective_from))}
+
+
+WITHHOLDING_RATES = Reader(
+    "withholding_rates", ("recipient_type", "residency", "tax_percent", "effective_from"), ("territory", "authority"),
+    withholding_rate_row,
+    ({"recipient_type": "society"}, {"recipient_type": ""}, {"recipient_type": "label"}, {"residency": ""},
+     {"residency": "non-resident"}, {"residency": "abroad"}, {"tax_percent": ""}, {"tax_percent": "100.5"},
+     {"tax_percent": "-0.5"}, {"tax_percent": "7.5 %"}, {"tax_percent": "0.0000001"},
+     {"effective_from": "2031-13-01"}, {"effective_from": "next year"}, {"effective_from": "2031-1-1"}),
+    stored_withholding_rates, whole=True)
+
+# --- payees ---------------------------------------------------------------------------
+
+PAYMENT_CELLS = ("bank_name", "account_number", "branch_code", "mobile_money_number", "mobile_money_network")
+NO_BANK = {"bank_name": "", "account_number": "", "branch_code": ""}
+
+
+def written_msisdn(draw: st.DrawFn) -> tuple[str, str]:
+    """A mobile number in international form (9 to 15 digits) written as people write it, and as stored."""
+    digits = draw(st.from_regex(r"[1-9][0-9]{8,14}", fullmatch=True))
+    head, tail = digits[:3], digits[3:]
+    text = draw(st.sampled_from([digits, f"+{digits}", f"+{head} {tail[:2]} {tail[2:]}", f"{head}-{tail}",
+                                 f"+{head} ({tail[:2]}) {tail[2:]}", f"{head}\t{tail}"]))
+    return text, digits
+
+
+def payee_row(draw: st.DrawFn, i: int) -> Line:
+    kinds = ["contributor", "artist", "publisher"] + (["society"] if i < len(SEED_SOCIETIES) else [])
+    kind = draw(st.sampled_from(kinds))
+    ref = SEED_SOCIETIES[i] if kind == "society" else f"{draw(some_text).strip()}#{i}"  # unique in the file
+    residency = optional(draw, st.sampled_from(RESIDENCIES))
+    method = optional(draw, st.sampled_from(["bank", "mobile_money"]))
+    paid: dict[str, str | None] = dict.fromkeys(PAYMENT_CELLS)
+    written: dict[str, str] = dict.fromkeys(PAYMENT_CELLS, "")
+    if method == "bank":
+        written["bank_name"] = draw(some_text)
+        written["account_number"] = padded(draw, draw(st.from_regex(r"[0-9]{6,16}|GH[0-9]{2}[A-Z0-9]{10,20}",
+                                                                    fullmatch=True)))
+        written["branch_code"] = draw(free_text)
+        paid.update(bank_name=written["bank_name"].strip(), account_number=written["account_number"].strip(),
+                    branch_code=stripped(written["branch_code"]))
+    elif method == "mobile_money":
+        written["mobile_money_number"], paid["mobile_money_number"] = written_msisdn(draw)
+        written["mobile_money_network"] = draw(some_text)
+        paid["mobile_money_network"] = written["mobile_money_network"].strip().upper()
+    cells = dict(recipient_type=padded(draw, any_case(draw, kind)), recipient=padded(draw, ref), name=draw(free_text),
+                 residency=any_case(draw, residency) if residency else "",
+                 payment_method=padded(draw, any_case(draw, method)) if method else "", **written)
+    stored = (kind, ref, stripped(cells["name"]), residency or "resident", method, *paid.values())
+    return Line(cells, stored)
+
+
+def stored_payees(conn: Connection) -> set[tuple]:
+    p = payees.c
+    return {tuple(row) for row in conn.execute(select(p.recipient_type, p.recipient_ref, p.name, p.residency,
+                                                      p.payment_method, p.bank_name, p.account_number, p.branch_code,
+                                                      p.mobile_money_number, p.mobile_money_network))}
+
+
+def mobile(number: str) -> dict[str, str]:
+    """Cells paying by mobile money to ``number`` on a network, whatever the row said before."""
+    return {**NO_BANK, "payment_method": "mobile_money", "mobile_money_number": number, "mobile_money_network": "MTN"}
+
+
+PAYEES = Reader(
+    "payees", ("recipient_type", "recipient"), ("name", "residency", "payment_method", *PAYMENT_CELLS), payee_row,
+    ({"recipient_type": ""}, {"recipient_type": "label"}, {"recipient_type": "societies"}, {"recipient": " "},
+     {"recipient_type": "society", "recipient": "999"}, {"recipient_type": "Society", "recipient": "0901"},
+     {"residency": "abroad"}, {"residency": "non-resident"}, {"payment_method": "cheque"},
+     {"payment_method": "", "bank_name": "GCB Bank"}, {"payment_method": "", "mobile_money_network": "MTN"},
+     {"payment_method": "bank", "bank_name": ""}, {"payment_method": "bank", "account_number": ""},
+     {"payment_method": "mobile_money", "mobile_money_network": ""},
+     {**mobile("233241234567"), "branch_code": "GH010"},
+     {"payment_method": "bank", "bank_name": "GCB Bank", "account_number": "1234567",
+      "mobile_money_number": "233241234567", "mobile_money_network": ""},
+     mobile(""), mobile("24123456"), mobile("2332412345678901"), mobile("233-24-ABC-4567"), mobile("++233241234567"),
+     mobile("٢٣٣٢٤١٢٣٤٥٦٧"), mobile("２３３２４１２３４５６７"), mobile("233241234567 ext 1")),
+    stored_payees, whole=True)
+
 # --- play logs (bin/import-playlogs) --------------------------------------------------
 
 
@@ -636,7 +770,7 @@ PLAYS = Reader(
     stored_plays, repeats_refused=False)
 
 READERS = (TRACKS, ARTISTS, STATIONS, CONTRIBUTORS, SOCIETIES, AGREEMENTS, REPERTOIRE, RATE_CARDS, EXCHANGE_RATES,
-           LICENCE_FEES, PLAYS)
+           LICENCE_FEES, COMMISSION_RATES, WITHHOLDING_RATES, PAYEES, PLAYS)
 assert {r.name for r in READERS if r.whole} == set(MONEY_FILES)
 
 # --- the file --------------------------------------------------------------------------
@@ -806,6 +940,9 @@ test_repertoire_import = fuzz_reader(REPERTOIRE)
 test_rate_cards_import = fuzz_reader(RATE_CARDS)
 test_exchange_rates_import = fuzz_reader(EXCHANGE_RATES)
 test_licence_fees_import = fuzz_reader(LICENCE_FEES)
+test_commission_rates_import = fuzz_reader(COMMISSION_RATES)
+test_withholding_rates_import = fuzz_reader(WITHHOLDING_RATES)
+test_payees_import = fuzz_reader(PAYEES)
 test_playlogs_import = fuzz_reader(PLAYS)
 
 
@@ -831,4 +968,19 @@ def test_a_contributor_ipi_in_superscript_digits_is_refused_naming_its_line(seed
     assert refused is not None and "line 2" in str(refused)
     assert [what.rsplit(" ", 2)[1:] for what, _ in progress.failures] == [["line", "2"]]
     assert "IPI name number" in progress.failures[0][1]
+    assert dump(database) == dump(seeded)
+
+
+@pytest.mark.parametrize("number", ["٢٣٣٢٤١٢٣٤٥٦٧", "２３３２４１２３４５６７", "+233 ٢٤ 123 4567"])
+def test_a_mobile_money_number_in_digits_other_than_0_to_9_is_refused_naming_its_line(
+        seeded: Path, tmp_path: Path, number: str) -> None:
+    text = ("recipient_type,recipient,payment_method,mobile_money_number,mobile_money_network\n"
+            "artist,ama-seed,mobile_money,+233 24 123 4567,MTN\n"
+            f"artist,kofi-seed,mobile_money,{number},MTN\n")
+    progress, refused, database = import_text(seeded, tmp_path, "payees", text)
+    assert refused is not None and "line 3" in str(refused)
+    [(what, reason)] = progress.failures
+    assert what.endswith("payees.csv line 3")
+    assert reason == (f"mobile_money_number {number!r} is not a mobile number: write it in international form, "
+                      "country code first, 9 to 15 digits (233241234567)")
     assert dump(database) == dump(seeded)

@@ -3,13 +3,14 @@ as a plain test: a traceback, a hang, or a value other than the one written."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.fuzz import within
 from zamio.catalog.identifiers import InvalidIdentifier, require_identifier
-from zamio.files.csvread import read_rows
+from zamio.files.csvread import RowError, iso_date, read_rows
 from zamio.runtime.errors import DataError
 from zamio.scanning.snippets import BadSnippet, read_sidecar
 from zamio.streams.errors import StreamNotAudio
@@ -129,3 +130,15 @@ def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError) as refused:
         list(read_rows(path, ("alpha", "beta")))
     assert "alpha in columns 1, 3" in str(refused.value)
+
+
+@pytest.mark.parametrize("raw", [
+    "20260302",  # date.fromisoformat read the basic form as 2026-03-02
+    "2026-W10-1",  # ... and a week date as the Monday of that week, 2026-03-02
+    "2026-3-2",
+])
+def test_a_csv_date_is_written_yyyy_mm_dd(raw: str) -> None:
+    with pytest.raises(RowError) as refused:
+        iso_date({"effective_from": raw}, "effective_from")
+    assert str(refused.value) == f"effective_from {raw!r} is not a date written YYYY-MM-DD"
+    assert iso_date({"effective_from": "2026-03-02"}, "effective_from") == date(2026, 3, 2)

@@ -52,7 +52,7 @@ METHODS = ("bank", "mobile_money")
 DEFAULT_AUTHORITY = "GRA"  # the Ghana Revenue Authority
 BANK_COLUMNS = ("bank_name", "account_number", "branch_code")
 MOBILE_COLUMNS = ("mobile_money_number", "mobile_money_network")
-_MSISDN = re.compile(r"^\d{9,15}$")
+_MSISDN = re.compile(r"[0-9]{9,15}")  # the digits 0 to 9 only: \d also takes other scripts' digits
 
 
 def _ledger_names(key: str, value: int) -> ColumnElement[bool]:
@@ -104,7 +104,7 @@ def _withholding_rate(conn: Connection, row: Row, who: Who | None = None) -> Non
 
 def _msisdn(raw: str) -> str:
     number = re.sub(r"[\s\-()]", "", raw).removeprefix("+")
-    if not _MSISDN.match(number):
+    if not _MSISDN.fullmatch(number):
         raise RowError(f"mobile_money_number {raw!r} is not a mobile number: write it in international form, "
                        "country code first, 9 to 15 digits (233241234567)")
     return number

@@ -319,12 +319,18 @@ def station_class(row: Mapping[str, str | None], name: str = "station_class") ->
     return key
 
 
+#: A date as YYYY-MM-DD, and only so: ``date.fromisoformat`` also reads 20260301 and week dates (2026-W10-1).
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def iso_date(row: Mapping[str, str | None], name: str) -> date | None:
     """Return column ``name`` as a date from YYYY-MM-DD (None if empty); raise RowError otherwise."""
     value = row.get(name)
     if value is None:
         return None
     try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise RowError(f"{name} {value!r} is not a date written YYYY-MM-DD") from None
