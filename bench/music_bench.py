@@ -24,8 +24,9 @@ It prints, for the held-out clips, the confusion of the five kinds against the t
 verdicts, the precision and recall of ``music``, and the share of the clips called
 music that are speech or advertisements (the list of unidentified music must not fill
 with talk).  ``--fit`` fits the multinomial logistic model on the training half (class-
-balanced, L2) and prints the constants ``content.py`` ships.  Features are cached in
-``--work`` (default ``/tmp/zamio-music-bench``), keyed by the clip and the feature code.
+balanced, L2) and prints the constants ``content.py`` ships.  The decoded clips are cached
+in ``--work`` (default ``/tmp/zamio-music-bench``, about 400 MB), so a change of the
+features costs a minute of measuring, not the rendering again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -246,20 +248,36 @@ def as_capture(x: np.ndarray, bitrate: int) -> np.ndarray:
     return audio.decode_bytes(mp3, format_hint="mp3", name="clip")
 
 
-#: Raise when a spec's clip is rendered differently: cached features are keyed by it, the spec and the feature code.
+#: Raise when a spec's clip is rendered differently: decoded clips are cached by it and the spec.
 RENDER_VERSION = 1
 
 
-def _code_digest() -> str:
-    features_code = Path(content.__file__).read_bytes().split(b"# Fitted by")[0]
-    return hashlib.sha256(features_code + str(RENDER_VERSION).encode()).hexdigest()[:16]
+def clip_path(spec: dict, work: Path) -> Path:
+    key = hashlib.sha256(json.dumps({**spec, "render": RENDER_VERSION}, sort_keys=True).encode()).hexdigest()
+    return work / "clips" / f"{key[:24]}.npy"
 
 
-def measure(spec: dict) -> tuple[list[float] | None, float]:
-    """The clip's features and the seconds they took (decoded samples in, as in the scanner)."""
-    try:
-        samples = as_capture(render(spec), spec["bitrate"])
-    except audio.SilentAudio:  # the scanner records it as silence: never asked music or not
+def captured(spec: dict, work: Path) -> np.ndarray | None:
+    """The decoded capture of a spec (16-bit, cached in ``work``), or None when it is silent:
+    the scanner records such a capture as silence and never asks whether it is music."""
+    path = clip_path(spec, work)
+    if not path.exists():
+        try:
+            samples = as_capture(render(spec), spec["bitrate"])
+        except audio.SilentAudio:
+            samples = np.zeros(0, np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part.npy")
+        np.save(partial, np.clip(np.round(samples * 32767), -32768, 32767).astype(np.int16))
+        partial.replace(path)
+    pcm = np.load(path)
+    return pcm.astype(np.float32) / np.float32(32767) if pcm.size else None
+
+
+def measure(job: tuple[dict, Path]) -> tuple[list[float] | None, float]:
+    """The clip's features and the CPU seconds they took (decoded samples in, as in the scanner)."""
+    samples = captured(*job)
+    if samples is None:
         return None, 0.0
     started = time.process_time()
     found = content.features(samples)
@@ -268,19 +286,12 @@ def measure(spec: dict) -> tuple[list[float] | None, float]:
 
 def dataset(half: str, counts: dict[str, int], work: Path, jobs: int) -> tuple[list[dict], np.ndarray, list[float]]:
     specs = clip_specs(half, counts)
-    cache_path = work / f"{half}-{_code_digest()}.json"
-    cache: dict[str, list] = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    keys = [hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest() for s in specs]
-    todo = [(k, s) for k, s in zip(keys, specs, strict=True) if k not in cache]
-    if todo:
-        print(f"{half}: rendering and measuring {len(todo)} clips with {jobs} processes", file=sys.stderr)
-        with ProcessPoolExecutor(jobs) as pool:
-            for (key, _), result in zip(todo, pool.map(measure, [s for _, s in todo]), strict=True):
-                cache[key] = list(result)
-        work.mkdir(parents=True, exist_ok=True)
-        cache_path.write_text(json.dumps(cache))
-    kept = [(s, cache[k]) for k, s in zip(keys, specs, strict=True) if cache[k][0] is not None]
-    return [s for s, _ in kept], np.array([c[0] for _, c in kept]), [c[1] for _, c in kept]
+    todo = sum(not clip_path(s, work).exists() for s in specs)
+    print(f"{half}: {len(specs)} clips, {todo} to render; measuring with {jobs} processes", file=sys.stderr)
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(measure, [(s, work) for s in specs], chunksize=4))
+    kept = [(s, r) for s, r in zip(specs, results, strict=True) if r[0] is not None]
+    return [s for s, _ in kept], np.array([r[0] for _, r in kept]), [r[1] for _, r in kept]
 
 
 # -- fitting and reporting ------------------------------------------------------------------------
@@ -352,16 +363,15 @@ def sweep(specs: list[dict], x: np.ndarray, model: tuple[np.ndarray, ...] | None
               f"{100 * float((called & talk).sum()) / max(n, 1):6.2f} %")
 
 
-def cost(specs: list[dict]) -> dict[str, float]:
+def cost(specs: list[dict], work: Path) -> dict[str, float]:
     """CPU per clip of judging it, against computing its query fingerprint (the first step of
     recognising any capture today, before the index is read), on the same decoded clips."""
     from zamio.recognition import fingerprint
 
     judge, query = [], []
     for spec in specs:
-        try:
-            samples = as_capture(render(spec), spec["bitrate"])
-        except audio.SilentAudio:
+        samples = captured(spec, work)
+        if samples is None:
             continue
         started = time.process_time()
         content.classify(samples)
@@ -378,19 +388,20 @@ def cost(specs: list[dict]) -> dict[str, float]:
 def print_model(model: tuple[np.ndarray, ...]) -> None:
     means, scales, w = model
 
-    def row(values: np.ndarray) -> str:
-        return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+    def row(values: np.ndarray, indent: str) -> str:
+        return "[\n" + textwrap.fill(", ".join(f"{v:.6g}" for v in values), 100, initial_indent=indent + "    ",
+                                     subsequent_indent=indent + "    ") + f",\n{indent}]"
 
     print("\n# Fitted by bench/music_bench.py --fit (standardisation, then one row of weights per class).")
-    print(f"_MEANS = np.array({row(means)})")
-    print(f"_SCALES = np.array({row(scales)})")
-    print("_WEIGHTS = np.array([\n" + "".join(f"    {row(r)},\n" for r in w) + "])")
+    print(f"_MEANS = np.array({row(means, '')})")
+    print(f"_SCALES = np.array({row(scales, '')})")
+    print("_WEIGHTS = np.array([\n" + "".join(f"    {row(r, '    ')},\n" for r in w) + "])")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", action="store_true", help="fit on the training half and print the model")
-    parser.add_argument("--per-kind", type=int, default=120, help="clips per kind and half (default 120)")
+    parser.add_argument("--per-kind", type=int, default=80, help="clips per kind and half (default 80)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-music-bench"))
     parser.add_argument("--json", type=Path, help="also write the held-out figures here")
@@ -413,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["cpu_ms_per_clip"] = 1000 * float(np.mean(cpu))
     print(f"features: {figures['cpu_ms_per_clip']:.0f} ms of CPU per {CLIP_SECONDS:g} s clip (mean)")
     if args.cost:
-        figures.update(cost(held_specs[:: max(1, len(held_specs) // args.cost)]))
+        figures.update(cost(held_specs[:: max(1, len(held_specs) // args.cost)], args.work))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -74,6 +74,7 @@ def test_a_capture_that_matches_nothing_is_recorded_as_music_speech_or_noise(pro
         assert 0.0 <= capture.music_probability <= 1.0
     assert grouped["new"].music_probability >= 0.75 > grouped["news"].music_probability  # MUSIC_THRESHOLD
     assert grouped["new"].icy_title == "Kofi Kinaata - Confession"
+    assert "4 captures, 1 matched" in result.stderr and "1 unmatched captures of music" in result.stderr
 
 
 def test_a_snippet_too_short_to_judge_is_recorded_without_a_verdict(project, scan_audio, tmp_path: Path):

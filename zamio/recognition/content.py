@@ -25,6 +25,9 @@ It measures a handful of clip-level figures from one short-time spectrum
   between voiced sounds and fricatives.
 * ``pitch_focus``: how few of the twelve pitch classes hold the clip's tonal peaks
   (one minus their normalised entropy): a song stays in its key.
+* ``change``: how far the spectrum moves from one second to the next (the median RMS
+  difference, in dB, of successive one-second mean spectra): chords and phrases
+  change it, hiss, hum and a test tone do not.
 
 The weights (``_MEANS``, ``_SCALES``, ``_WEIGHTS``) were fitted by ``bench/music_bench.py
 --fit`` on generated songs, real recorded music, synthetic speech, speech over music
@@ -44,7 +47,7 @@ from zamio.recognition.audio import ANALYSIS_RATE
 
 CLASSES = ("music", "speech", "noise")
 FEATURES = ("low_energy", "deep_pauses", "syllable_rate", "beat", "persistence", "harmonic", "flatness", "flux",
-            "zcr_spread", "pitch_focus")
+            "zcr_spread", "pitch_focus", "change")
 
 WINDOW_SAMPLES = 512  # 64 ms at 8 kHz: 15.6 Hz bins
 HOP_SAMPLES = 256  # 32 ms frames: the envelope is sampled at 31.25 Hz
@@ -59,19 +62,36 @@ MODULATION_HZ = (0.5, 15.0)
 BEAT_SECONDS = (0.25, 1.5)
 PEAK_FLOOR_DB = 30.0  # spectral peaks count within this much of the frame's strongest
 PERSIST_FRAMES = 5
-HPSS_FRAMES = 17  # 0.5 s along time
-HPSS_BINS = 17  # 265 Hz along frequency
+HPSS_POOL = 2  # frames and bins summed in twos first: the median filters cost an eighth
+HPSS_CELLS = 9  # pooled cells each filter spans: 0.58 s along time, 281 Hz along frequency
 BAND_HZ = (100.0, 3800.0)
+CHANGE_BLOCK_FRAMES = 31  # one second
+CHANGE_RANGE_DB = 60.0  # spectra are compared down to this far under the clip's strongest bin
 
 MUSIC_THRESHOLD = 0.75
 
 # Fitted by bench/music_bench.py --fit (standardisation, then one row of weights per class).
-_MEANS = np.array([0.28779, 0.0677708, 0.393839, 0.293829, 0.352391, 0.494919, 0.0836055, 0.312099, 0.383673, 0.097768])
-_SCALES = np.array([0.207296, 0.10369, 0.13586, 0.301149, 0.246861, 0.275326, 0.112037, 0.226739, 0.220061, 0.170605])
+_MEANS = np.array([
+    0.309485, 0.0762156, 0.416163, 0.28276, 0.322811, 0.457189, 0.086317, 0.328202, 0.398291,
+    0.0774783, 6.4963,
+])
+_SCALES = np.array([
+    0.210144, 0.115094, 0.13609, 0.289505, 0.226588, 0.255565, 0.105122, 0.241441, 0.223877,
+    0.130354, 2.55559,
+])
 _WEIGHTS = np.array([
-    [0.0144771, -0.102105, -0.64546, 1.28851, 1.04353, 0.519417, -0.530322, -0.139421, 0.0973357, -0.571438, 0.760362],
-    [1.02396, 0.469848, 0.556016, -0.451305, -0.356346, -0.610843, -0.291327, 0.556106, -0.319071, -0.441609, 0.544919],
-    [-1.03844, -0.367743, 0.0894438, -0.8372, -0.687186, 0.0914259, 0.821649, -0.416686, 0.221735, 1.01305, -1.30528],
+    [
+        -0.079389, 0.231858, -0.441962, 1.04732, 0.730113, 0.73768, -0.395613, -0.181722,
+        -0.0455371, -0.211851, 0.181577, 0.929743,
+    ],
+    [
+        0.732358, 0.230714, 0.599097, -0.324379, -0.484408, -0.495565, -0.337611, 0.400612,
+        -0.0883794, -0.513202, 1.06666, 1.25728,
+    ],
+    [
+        -0.652969, -0.462572, -0.157135, -0.722946, -0.245706, -0.242115, 0.733224, -0.21889,
+        0.133916, 0.725053, -1.24823, -2.18702,
+    ],
 ])
 
 
@@ -142,6 +162,7 @@ def features(samples: np.ndarray) -> np.ndarray | None:
         _flux_spread(log_spec),
         _zcr_spread(frames),
         _pitch_focus(log_spec, lo),
+        _change(band),
     ])
 
 
@@ -210,11 +231,13 @@ def _harmonic(band: np.ndarray) -> float:
     """The share of energy that is harmonic (steady in time) rather than percussive (spread in frequency)."""
     from scipy.ndimage import median_filter
 
-    along_time = median_filter(band, size=(HPSS_FRAMES, 1), mode="nearest")
-    along_freq = median_filter(band, size=(1, HPSS_BINS), mode="nearest")
+    frames, bins = (n // HPSS_POOL * HPSS_POOL for n in band.shape)
+    pooled = band[:frames, :bins].reshape(frames // HPSS_POOL, HPSS_POOL, bins // HPSS_POOL, HPSS_POOL).sum(axis=(1, 3))
+    along_time = median_filter(pooled, size=(HPSS_CELLS, 1), mode="nearest")
+    along_freq = median_filter(pooled, size=(1, HPSS_CELLS), mode="nearest")
     h2, p2 = along_time**2, along_freq**2
     mask = h2 / (h2 + p2 + 1e-30)
-    return float((mask * band).sum() / band.sum())
+    return float((mask * pooled).sum() / pooled.sum())
 
 
 def _flatness(band: np.ndarray) -> float:
@@ -233,6 +256,17 @@ def _zcr_spread(frames: np.ndarray) -> float:
     zcr = np.mean(signs[:, 1:] != signs[:, :-1], axis=1)
     mean = float(zcr.mean())
     return float(zcr.std()) / mean if mean > 0 else 0.0
+
+
+def _change(band: np.ndarray) -> float:
+    """The median RMS difference (dB) between the mean spectra of successive seconds."""
+    count = band.shape[0] // CHANGE_BLOCK_FRAMES
+    if count < 2:
+        return 0.0
+    blocks = band[: count * CHANGE_BLOCK_FRAMES].reshape(count, CHANGE_BLOCK_FRAMES, -1).mean(axis=1)
+    db = 10 * np.log10(blocks)
+    db = np.maximum(db, float(db.max()) - CHANGE_RANGE_DB)
+    return float(np.median(np.sqrt(np.mean(np.diff(db, axis=0) ** 2, axis=1))))
 
 
 def _pitch_focus(log_spec: np.ndarray, first_bin: int) -> float:
