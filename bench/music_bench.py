@@ -22,12 +22,12 @@ a held-out half that share no source:
 
 It prints, for the held-out clips, the confusion of the five kinds against the three
 verdicts, the precision and recall of ``music``, and the share of the clips called
-music that are speech or advertisements (the list of unidentified music must not fill
-with talk).  ``--fit`` fits the multinomial logistic model on the training half (class-
-balanced, its L2 weight chosen by 5-fold cross-validation on that half) and prints
-the constants ``content.py`` ships.  The decoded clips are cached
-in ``--work`` (default ``/tmp/zamio-music-bench``, about 400 MB), so a change of the
-features costs a minute of measuring, not the rendering again.
+music that are speech or advertisements (talk must not pass for music).  ``--fit``
+fits the multinomial logistic model on the training half (class-balanced, its L2
+weight chosen by 5-fold cross-validation on that half) and prints the constants
+``content.py`` ships.  The decoded clips are cached in ``--work`` (default
+``/tmp/zamio-music-bench``, about 400 MB), so a change of the features costs a minute
+of measuring, not the rendering again.
 """
 
 from __future__ import annotations

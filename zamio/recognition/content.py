@@ -33,8 +33,7 @@ The weights (``_MEANS``, ``_SCALES``, ``_WEIGHTS``) were fitted by ``bench/music
 --fit`` on generated songs, real recorded music, synthetic speech, speech over music
 beds and generated noise, and that script reports the figures on clips held out of the
 fit.  A clip is music when the model gives music at least ``MUSIC_THRESHOLD``:
-set above one half so that talk and advertisements do not end up in the list of
-unidentified music.
+set above one half so that talk and advertisements are seldom taken for music.
 """
 
 from __future__ import annotations
