@@ -50,6 +50,7 @@ def test_json_lines_name_the_track_or_the_error(project: Project, song_files, cl
     assert abs(mp3["offset_seconds"] - 5.0) < 0.2 and abs(mp3["speed"] - 1.0) < 0.01 and mp3["confidence"] > 0.99
     assert aac["match"] and aac["track_ref"] == "song-23" and abs(aac["offset_seconds"] - 9.0) < 0.2
     assert unknown["match"] is False and unknown["error"] is None and unknown["track_ref"] is None
+    assert unknown["content"] == "music" and mp3["content"] is None  # only a file that matched nothing is judged
     assert broken["match"] is False and broken["error"] in ("corrupt_audio", "not_audio")
     assert missing["error"] == "audio_missing"
     text = project.script("detect-audio", str(clips["mp3"]), str(clips["unknown"]))
@@ -57,7 +58,7 @@ def test_json_lines_name_the_track_or_the_error(project: Project, song_files, cl
     assert text.stdout.splitlines() == [
         f"{clips['mp3']}: song-22 'Title song-22' by Test Artist at 5.0 s, speed {mp3['speed']:.3f}, "
         f"confidence {mp3['confidence']:.3f}",
-        f"{clips['unknown']}: no match",
+        f"{clips['unknown']}: no match (music)",
     ]
 
 
@@ -70,9 +71,10 @@ def test_record_stores_captures_and_detections_once(project: Project, song_files
             str(clips["mp3"]), str(clips["unknown"]), str(clips["broken"])]
     for _ in range(2):  # recording again changes nothing
         assert project.script("detect-audio", *args).returncode == 1
-    captures = project.query("SELECT capture_key, source, outcome, error_reason, started_at, bytes FROM captures "
-                             "ORDER BY id")
-    assert [(c.source, c.outcome) for c in captures] == [("file", "match"), ("file", "no_match"), ("file", "error")]
+    captures = project.query("SELECT capture_key, source, outcome, error_reason, started_at, bytes, content "
+                             "FROM captures ORDER BY id")
+    assert [(c.source, c.outcome, c.content) for c in captures] == [
+        ("file", "match", None), ("file", "no_match", "music"), ("file", "error", None)]
     assert captures[0].capture_key.startswith("file:") and captures[0].capture_key.endswith(
         ":peace-fm:2026-03-01T09:00:00+00:00")
     assert captures[2].error_reason in ("corrupt_audio", "not_audio")
@@ -97,7 +99,7 @@ def test_recording_again_after_the_catalog_changed_leaves_the_capture_as_it_was(
                               "stream_url": "http://stream.example/peace"})
     args = ["--record", "--station", "peace-fm", "--at", "2026-03-01T10:00:00Z", str(clips["mp3"])]
     first = project.script("detect-audio", *args)  # nothing in the catalog yet
-    assert first.returncode == 0 and first.stdout.strip().endswith("no match"), first.stderr
+    assert first.returncode == 0 and first.stdout.strip().endswith("no match (music)"), first.stderr
     with transaction(project.engine) as conn:
         store_catalog(conn, song_files)
     again = project.script("detect-audio", *args)

@@ -55,6 +55,7 @@ class Detection:
     score: int | None = None
     seconds: float | None = None
     source: str = "local"
+    content: str | None = None  # for no match: music, speech or noise (zamio.recognition.content)
     error: str | None = None
     message: str | None = None
 
@@ -84,6 +85,7 @@ def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
     ``FileAudio`` and what was heard in it, as the scanner's writer records it."""
     from zamio.recognition import audio
     from zamio.recognition.index import identify
+    from zamio.scanning.hearing import judged
 
     result = Detection(file=str(path))
     try:
@@ -105,7 +107,10 @@ def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
         found = identify(conn, samples[: int(analyse_seconds * audio.ANALYSIS_RATE)], cache)
         if found is not None:
             _fill_match(conn, result, found)
-    heard = Heard("match", seconds, local=found) if found is not None else Heard("no_match", seconds)
+    if found is not None:
+        return result, FileAudio(data, codec, seconds), Heard("match", seconds, local=found)
+    heard = judged(Heard("no_match", seconds), samples[: int(analyse_seconds * audio.ANALYSIS_RATE)])
+    result.content = heard.content
     return result, FileAudio(data, codec, seconds), heard
 
 
@@ -134,7 +139,7 @@ def format_result(result: Detection, as_json: bool) -> str:
     if result.error:
         return f"{result.file}: error: {result.error}: {result.message}"
     if not result.match:
-        return f"{result.file}: no match"
+        return f"{result.file}: no match" + (f" ({result.content})" if result.content else "")
     return (f"{result.file}: {result.track_ref} {result.title!r} by {result.artist} at {result.offset_seconds:.1f} s, "
             f"speed {result.speed:.3f}, confidence {result.confidence:.3f}")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import Engine
@@ -86,7 +87,8 @@ class Recogniser:
 
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
-        the local match, else the fallback's answer, else a no-match."""
+        the local match, else the fallback's answer, else a no-match that says whether
+        it is music (see :func:`judged`)."""
         from zamio.recognition.index import identify
 
         seconds = samples.size / audio.ANALYSIS_RATE
@@ -95,10 +97,15 @@ class Recogniser:
         if found is not None:
             return Heard("match", seconds, local=found)
         if self.fallback is None:
-            return Heard("no_match", seconds)
-        if self.should_stop is not None and self.should_stop():  # no request whose answer nobody would keep
+            heard = Heard("no_match", seconds)
+        elif self.should_stop is not None and self.should_stop():  # no request whose answer nobody would keep
             raise HearingStopped("ACRCloud was not asked: the run was asked to stop at once")
-        return self._ask_fallback(samples, seconds)
+        else:
+            heard = self._ask_fallback(samples, seconds)
+        if heard.outcome != "no_match":
+            return heard
+        with self._cpu:
+            return judged(heard, samples)
 
     def _ask_fallback(self, samples: np.ndarray, seconds: float) -> Heard:
         assert self.fallback is not None
@@ -117,6 +124,17 @@ class Recogniser:
         except ItemError as bad:  # a malformed answer, a rejected request: worth a look
             return Heard("no_match", seconds, error=bad, failed=True)
         return _from_result(result, seconds)
+
+
+def judged(heard: Heard, samples: np.ndarray) -> Heard:
+    """Given a no-match and its samples, return it with what the samples contain
+    (music, speech or noise); unchanged when they are too short to judge."""
+    from zamio.recognition.content import classify
+
+    verdict = classify(samples)
+    if verdict is None:
+        return heard
+    return replace(heard, content=verdict.kind, music_probability=verdict.music)
 
 
 def from_first_frame(data: bytes, codec: str | None) -> bytes:

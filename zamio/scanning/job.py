@@ -102,6 +102,7 @@ Work = links.Link | Captured | snippets.Snippet
 class Tally:
     captures: int = 0
     matched: int = 0
+    unmatched_music: int = 0  # no-match captures judged music
     via_acrcloud: int = 0
     link_failures: int = 0
     snippets: int = 0
@@ -160,6 +161,8 @@ def _fallback(engine: Engine, settings: ScanSettings, dry_run: bool) -> AcrCloud
 
 def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloudFallback | None) -> None:
     progress.note(f"{tally.captures} captures, {tally.matched} matched")
+    if tally.unmatched_music:
+        progress.note(f"{tally.unmatched_music} unmatched captures of music")
     if fallback is not None:
         progress.note(f"{tally.via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
     if tally.link_failures:
@@ -526,6 +529,7 @@ class _Scan:
         if heard.outcome == "match":
             self.tally.matched += 1
             self.tally.via_acrcloud += heard.acr is not None
+        self.tally.unmatched_music += heard.content == "music"
         if heard.fatal is not None and self.tally.fatal is None:
             self.tally.fatal = heard.fatal
         if heard.failed and (link_failure or heard.outcome != "silence"):

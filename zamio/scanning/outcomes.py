@@ -29,7 +29,9 @@ class Heard:
     ``seconds``: decoded audio duration; ``error``: why there is no detection (None for
     a match or a plain local no-match); ``failed``: the capture counts as a failed item
     (the link or the fallback misbehaved); ``fatal``: a whole-run problem met on the way
-    (ACRCloud refused the credentials), raised by the job once the capture is recorded.
+    (ACRCloud refused the credentials), raised by the job once the capture is recorded;
+    ``content`` and ``music_probability``: what a no-match contains (music, speech or
+    noise, see :mod:`zamio.recognition.content`), None when it was not judged.
     """
 
     outcome: str
@@ -39,3 +41,5 @@ class Heard:
     error: ItemError | None = None
     failed: bool = False
     fatal: ZamioError | None = None
+    content: str | None = None
+    music_probability: float | None = None

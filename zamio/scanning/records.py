@@ -51,6 +51,8 @@ class CaptureRow(TypedDict):
     outcome: str
     error_reason: str | None
     error_message: str | None
+    content: str | None
+    music_probability: float | None
     created_at: datetime
 
 
@@ -141,6 +143,8 @@ def capture_row(facts: CaptureFacts, heard: Heard) -> CaptureRow:
         "outcome": heard.outcome,
         "error_reason": error.reason if error is not None else None,
         "error_message": str(error)[:ERROR_MESSAGE_MAX_CHARS] if error is not None else None,
+        "content": heard.content,
+        "music_probability": (round(heard.music_probability, 4) if heard.music_probability is not None else None),
         "created_at": utcnow(),
     }
 

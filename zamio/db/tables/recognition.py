@@ -66,9 +66,12 @@ captures = Table(
     Column("error_message", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("burst_seconds", Float),  # started_at is this much before the first byte's arrival (stream captures)
+    Column("content", Text),  # music | speech | noise: what a no_match capture contains (NULL: not judged)
+    Column("music_probability", Float),  # the classifier's probability of music behind `content`
 )
 Index("ix_captures_station_started", captures.c.station_id, captures.c.started_at)
 Index("ix_captures_audio_host", captures.c.audio_host, captures.c.started_at)
+Index("ix_captures_content", captures.c.content, captures.c.started_at)
 
 coverage_gaps = Table(
     "coverage_gaps",
