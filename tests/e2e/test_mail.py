@@ -283,6 +283,7 @@ def test_a_template_failing_on_one_alert_is_counted_and_the_outbox_is_delivered(
     env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org", "TEMPLATES_DIR": str(own)}
     result = project.script("send-emails", env=project.env(**env))
     assert result.returncode == 1, result.stderr  # the alert failed as an item; the run went on
-    assert f"{own}/job_failing.txt.j2 failed" in result.stderr and "job_failing alert of import-catalog" in result.stderr
+    assert f"{own}/job_failing.txt.j2 failed" in result.stderr
+    assert "job_failing alert of import-catalog" in result.stderr
     assert [m.recipients for m in smtp_server.messages] == [["artist@example.org"]]
     assert project.scalar("SELECT count(*) FROM email_outbox WHERE template = 'job_failing'") == 1  # the waiting one

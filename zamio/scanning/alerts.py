@@ -60,14 +60,16 @@ def queue_stream_down(conn: Connection, link: Link, *, failures: int, reason: st
                     link.station_ref, link.id)
         return 0
     context = alert_context(link, failures=failures, reason=reason, message=message)
-    queued = 0
+    queued, unrendered = 0, False
     for recipient in recipients:
         try:
             queued += queue_email(conn, dedupe_key=f"{outage_key(link)}:{recipient}", recipient=recipient,
                                   template=TEMPLATE, context=context, mail_templates=mail_templates)
         except ItemError as bad:  # a mistyped station address must not hide the operator's copy
+            unrendered = unrendered or bad.reason == "template_failed"
             log.warning("station %s: cannot e-mail %s about link %s: %s", link.station_ref, recipient, link.id, bad)
-    mark_alerted(conn, link, now)
+    if not unrendered:  # a template of TEMPLATES_DIR that failed: the next failed scan tries again
+        mark_alerted(conn, link, now)
     return queued
 
 
