@@ -216,3 +216,74 @@ def test_a_login_sent_in_clear_is_warned_of_once_without_the_password(project: P
         without_login = send(project, server.env())
         assert without_login.returncode == 0, without_login.stderr
         assert len(server.messages) == 22 and "sent in clear" not in without_login.stderr
+
+
+def failing_import(project: Project) -> None:
+    """A scheduled import fails on a row of a file under the test's folder: bin/send-emails alerts the operator."""
+    tracks = project.tmp_path / "tracks.csv"
+    tracks.write_text("track_ref,title,artist,audio_path,isrc\nT2,Kente,Efua,,not-an-isrc\n")
+    failed = project.script("import-catalog", "--tracks", str(tracks), env=project.env(ZAMIO_STARTED_BY="schedule"))
+    assert failed.returncode == 1, failed.stderr
+
+
+def test_a_template_in_templates_dir_changes_the_e_mail_sent(project: Project, smtp_server: SmtpServer) -> None:
+    """The society's own subject and text of the job alert, and its HTML layout extending the shipped one."""
+    own = project.tmp_path / "society-templates"
+    own.mkdir()
+    (own / "job_failing.subject.txt.j2").write_text("[GHAMRO ops]\n{{ job }} is {{ state }}\nBcc: x@example.org\n")
+    (own / "job_failing.txt.j2").write_text(
+        '{% extends "mail_layout.txt.j2" %}\n{% block body %}\nAkwaaba. {{ job }} broke: {{ last_error }}\n'
+        "{% endblock %}\n")
+    (own / "mail_layout.html.j2").write_text(
+        '{% extends "shipped/mail_layout.html.j2" %}\n{% block footer %}<p class="society">Ghana Music Rights '
+        "&amp; Co &middot; {{ subject }}</p>{% endblock %}\n")
+    failing_import(project)
+    env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org", "TEMPLATES_DIR": str(own)}
+    result = project.script("send-emails", env=project.env(**env))
+    assert result.returncode == 0, result.stderr
+    [alert] = smtp_server.messages
+    # the subject's three lines are one: no header follows it
+    assert alert.message["Subject"] == "[GHAMRO ops] import-catalog is failing Bcc: x@example.org"
+    assert alert.message["Bcc"] is None and alert.recipients == ["ops@example.org"]
+    text = alert.message.get_body(("plain",)).get_content()
+    assert text.startswith("Akwaaba. import-catalog broke: ") and "…/tracks.csv line 2" in text
+    assert "zamio broadcast monitoring (automatic message" in text  # the shipped layout's signature
+    assert str(project.tmp_path) not in text  # the society's template is given the paths cut, like the shipped one
+    html = alert.message.get_body(("html",)).get_content()
+    assert '<p class="society">Ghana Music Rights &amp; Co &middot; [GHAMRO ops] import-catalog' in html
+    assert "<p>The scheduled job import-catalog is failing;" in html  # the shipped HTML body, in the society's layout
+    assert "automatic message</p>" not in html
+
+
+def test_a_broken_template_in_templates_dir_stops_the_run_naming_it(project: Project,
+                                                                    smtp_server: SmtpServer) -> None:
+    own = project.tmp_path / "society-templates"
+    own.mkdir()
+    queue(project, "waiting")
+    failing_import(project)
+    env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org", "TEMPLATES_DIR": str(own)}
+    (own / "job_failing.txt.j2").write_text("{% if job %}\n{{ job }} is down\n")  # no endif
+    unclosed = project.script("send-emails", env=project.env(**env))
+    assert unclosed.returncode == 78, unclosed.stderr
+    assert f"{own}/job_failing.txt.j2 line 2" in unclosed.stderr and "TEMPLATES_DIR" in unclosed.stderr
+    (own / "job_failing.txt.j2").write_text("{{ job }} on {{ station }} since {{ since }}\n")
+    unknown = project.script("send-emails", env=project.env(**env))
+    assert unknown.returncode == 78, unknown.stderr
+    assert f"{own}/job_failing.txt.j2 uses station, which the e-mail is not given" in unknown.stderr
+    assert smtp_server.messages == []  # nothing was delivered by a run that stopped at its start
+
+
+def test_a_template_failing_on_one_alert_is_counted_and_the_outbox_is_delivered(project: Project,
+                                                                                smtp_server: SmtpServer) -> None:
+    own = project.tmp_path / "society-templates"
+    own.mkdir()
+    (own / "job_failing.txt.j2").write_text("{{ job }}: {{ last_error.splitlines()[7] }}\n")  # one line only
+    queue(project, "waiting")
+    failing_import(project)
+    env = {**smtp_server.env(), "ZAMIO_OPERATOR_EMAIL": "ops@example.org", "TEMPLATES_DIR": str(own)}
+    result = project.script("send-emails", env=project.env(**env))
+    assert result.returncode == 1, result.stderr  # the alert failed as an item; the run went on
+    assert f"{own}/job_failing.txt.j2 failed" in result.stderr
+    assert "job_failing alert of import-catalog" in result.stderr
+    assert [m.recipients for m in smtp_server.messages] == [["artist@example.org"]]
+    assert project.scalar("SELECT count(*) FROM email_outbox WHERE template = 'job_failing'") == 1  # the waiting one

@@ -114,6 +114,21 @@ def test_the_statement_template_comes_with_the_package(installed: Path) -> None:
     assert not template.startswith(str(ROOT)) and os.path.isfile(template)
 
 
+def test_the_e_mail_templates_come_with_the_package(installed: Path) -> None:
+    found = _run([str(installed / "python"), "-c",
+                  "from zamio.mail.templates import shipped\n"
+                  "for parts in shipped().compiled.values(): print(*(t.filename for t in parts), sep='\\n')\n"
+                  "print(shipped().render('statement_ready', {'cycle': 'c', 'amount_units': 1, 'currency': 'GHS'})"
+                  ".html.count('</p>'))"],
+                 env=_env(Path("/tmp")), cwd="/")
+    assert found.returncode == 0, found.stderr
+    *files, paragraphs = found.stdout.split()
+    assert len(files) == 15 and paragraphs == "5", found.stdout  # subject, text and HTML of 5 e-mails; a footer
+    for template in files:
+        assert str(installed.parent) in template and not template.startswith(str(ROOT)), template
+        assert os.path.isfile(template)
+
+
 def _service_lines(text: str) -> dict[str, list[str]]:
     lines: dict[str, list[str]] = {}
     for line in text.splitlines():

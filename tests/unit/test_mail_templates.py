@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
-from zamio.mail import TEMPLATES, TemplateError, render
-from zamio.mail.templates import duration
+from zamio.files.templates import TemplateProblem
+from zamio.mail import TEMPLATES, TemplateError, TemplateFailed, load, render
+from zamio.mail.templates import SHIPPED, duration, template_names
 from zamio.royalties.cycles.notices import statement_url
 
 OUT = "/var/lib/zamio/cycles/2026-03"
@@ -126,3 +127,40 @@ def test_an_artist_summary_rounds_her_earnings_once_to_minor_units() -> None:
                                                 (3_600, "1 h 00 min"), (295_200, "82 h 00 min")])
 def test_an_outage_reads_in_hours_and_minutes(seconds: int, shown: str) -> None:
     assert duration(seconds) == shown
+
+
+def test_every_message_ships_its_subject_text_and_html() -> None:
+    shipped = {path.name for path in SHIPPED.glob("*.j2")}
+    for name in TEMPLATES:
+        assert set(template_names(name)) <= shipped, name
+    assert {"mail_layout.txt.j2", "mail_layout.html.j2"} <= shipped
+
+
+def test_a_society_template_wins_and_is_escaped_like_the_shipped_one(tmp_path: Path) -> None:
+    (tmp_path / "weekly_artist_summary.html.j2").write_text(
+        '{% extends "shipped/weekly_artist_summary.html.j2" %}\n'
+        "{% block footer %}<p>{{ artist }} &middot; {{ week }}</p>{% endblock %}\n")
+    (tmp_path / "weekly_artist_summary.subject.txt.j2").write_text("Your week, {{ artist }}:\n{{ week }}\n")
+    context = CONTEXTS["weekly_artist_summary"][0]
+    own, shipped = render("weekly_artist_summary", context, load(tmp_path)), render("weekly_artist_summary", context)
+    assert own.subject == "Your week, Ama <Ghana>: 2026-W48" and shipped.subject == "Your week on air: 2026-W48"
+    assert "<p>Ama &lt;Ghana&gt; &middot; 2026-W48</p>" in own.html and "automatic message" not in own.html
+    assert "<td style=\"padding:4px 8px;border-top:1px solid #e4e7eb\">Joy FM</td>" in own.html  # the shipped body
+    assert own.text == shipped.text
+
+
+def test_a_society_template_naming_a_value_its_e_mail_lacks_is_refused_when_loaded(tmp_path: Path) -> None:
+    (tmp_path / "stream_down.txt.j2").write_text("{% set shown = station %}{{ shown }} down; call {{ phone }}\n")
+    with pytest.raises(TemplateProblem, match=r"stream_down.txt.j2 uses phone, which the e-mail is not given"):
+        load(tmp_path)
+    (tmp_path / "stream_down.txt.j2").write_text("{{ station }} down {% for %}\n")
+    with pytest.raises(TemplateProblem, match=r"stream_down.txt.j2 line 1 cannot be read"):
+        load(tmp_path)
+
+
+def test_a_society_template_failing_on_one_message_names_itself(tmp_path: Path) -> None:
+    (tmp_path / "stream_down.txt.j2").write_text("{{ station }} down: {{ last_reason.nope }}\n")
+    with pytest.raises(TemplateFailed, match=r"stream_down.txt.j2 failed: .*nope"):
+        render("stream_down", CONTEXTS["stream_down"][0], load(tmp_path))
+    with pytest.raises(TemplateError, match="needs context key"):  # a missing key is the caller's, as before
+        render("stream_down", {"station": "Joy FM"}, load(tmp_path))

@@ -1,11 +1,11 @@
 """The demo: the whole pipeline on the embedded SQLite database, through the real scripts.
 
 Three stations: two stream live from a local radio server (a few scan ticks),
-the third uploads recordings of a whole simulated day (yesterday, UTC) into the
-snippet inbox.  Every job runs as cron would run it (``bin/<job>`` in a child
-process), in the order of the data flow; then the detected plays are compared
-with the schedule and the money is reconciled.  The demo works in
-``var/demo`` and starts clean every time.
+the third uploads recordings of a whole simulated day (the last Sunday, UTC, so
+that its week has ended and is summarised) into the snippet inbox.  Every job
+runs as cron would run it (``bin/<job>`` in a child process), in the order of
+the data flow; then the detected plays are compared with the schedule and the
+money is reconciled.  The demo works in ``var/demo`` and starts clean every time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +104,7 @@ class Demo:
             self.say("fingerprinting the catalog")
             self.job("auto-fingerprint-new-tracks")
             self.live_ticks(renderer)
-            day = (now - timedelta(days=1)).replace(hour=0, minute=0, second=0)
+            day = (now - timedelta(days=now.isoweekday())).replace(hour=0, minute=0, second=0)  # the last Sunday
             schedule = programme.day_schedule(day)
             self.simulated_day(renderer, schedule, day)
         return self.downstream(schedule, day, sink)
@@ -154,12 +156,26 @@ class Demo:
         reports = self.folder / "reports"
         self.job("generate-analytics-report", "--type", "station", "--ref", DAY_STATION, "--from", date, "--to", date,
                  "--format", "csv,json,html", "--out", str(reports))
-        self.say("delivering the e-mail outbox (statements ready) to a local mail sink")
+        week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
+        self.say(f"queueing the weekly summaries of {week} to the artists and stations with an address")
+        artists = self.folder / "catalog" / "artists.csv"
+        artists.write_text("artist,email\nKojo Mensah,kojo@artists.example\nAma Serwaa,ama@artists.example\n")
+        self.job("import-catalog", "--artists", str(artists))
+        self.job("send-weekly-summaries", "--week", week)
+        self.say("delivering the e-mail outbox (statements ready, weekly summaries) to a local mail sink")
         self.job("send-emails")
-        print(f"           {sink.count} e-mail(s) delivered, filed in {sink.folder}")
+        print(f"           {sink.count} e-mail(s) delivered ({weekly_summaries(sink.folder)} weekly summaries), "
+              f"filed in {sink.folder}")
         self.say("job health")
         print(self.job("zamio-status").stdout)
         return summarise(self.folder, schedule, day, DAY_STATION, cycle_dir, reports, payouts)
+
+
+def weekly_summaries(folder: Path) -> int:
+    """How many of the e-mails filed in ``folder`` are weekly summaries, told by their subjects."""
+    subjects = (BytesParser(policy=policy.default).parsebytes(path.read_bytes(), headersonly=True)["Subject"] or ""
+                for path in folder.glob("*.eml"))
+    return sum(subject.startswith(("Weekly summary for ", "Your week on air: ")) for subject in subjects)
 
 
 def main() -> int:

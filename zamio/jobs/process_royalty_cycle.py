@@ -31,6 +31,7 @@ from pathlib import Path
 
 from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
+from zamio.mail import templates as mail_templates
 from zamio.royalties.cycles import snapshot
 from zamio.royalties.cycles.notices import StatementMail
 from zamio.royalties.cycles.process import (
@@ -114,9 +115,10 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
 
 
 def statement_mail(config: Config) -> StatementMail:
-    """How statements reach their recipients: a link, else attached up to a size, else from the contact."""
+    """How statements reach their recipients: a link, else attached up to a size, else from the contact; and the
+    e-mail's templates of TEMPLATES_DIR, checked now (a broken one exits 78 before a cycle is locked)."""
     return StatementMail(config.statements_public_base_url, config.statement_attachment_max_bytes,
-                         config.statements_contact or config.operator_email)
+                         config.statements_contact or config.operator_email, mail_templates.load(config.templates_dir))
 
 
 def statement_presentation(config: Config) -> Presentation:

@@ -15,6 +15,7 @@ import argparse
 import os
 from pathlib import Path
 
+from zamio.mail import templates as mail_templates
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
@@ -69,6 +70,7 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         recognition_cache_mb=config.recognition_cache_mb,
         host_name=config.host_name,
         fallback=_fallback_settings(config),
+        mail_templates=mail_templates.load(config.templates_dir) if only != "snippets" else None,
     )
 
 

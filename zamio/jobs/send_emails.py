@@ -19,6 +19,7 @@ import argparse
 from dataclasses import dataclass
 
 from zamio.mail import smtp
+from zamio.mail import templates as mail_templates
 from zamio.mail.alerts import queue_job_alerts
 from zamio.mail.sender import (
     LEASE_SECONDS,
@@ -71,7 +72,9 @@ def main(ctx: JobContext) -> None:
         ctx.note(f"{count} e-mail(s) requeued")
         return
     if given.alerts:
-        queue_job_alerts(ctx.transaction, ctx, ctx.config.operator_email)
+        operator = ctx.config.operator_email  # the alert's templates are checked only when there is one to alert
+        checked = mail_templates.load(ctx.config.templates_dir) if operator else None
+        queue_job_alerts(ctx.transaction, ctx, operator, checked)
     with ctx.transaction() as conn:
         settled = settle_interrupted(conn)
         waiting = count_due(conn)

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from zamio.db.engine import utcnow
+from zamio.mail import templates as mail_templates
 from zamio.reports.weekly import IsoWeek, Summaries, send_weekly_summaries
+from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.runtime.schedule import schedule_time_zone
@@ -45,7 +47,9 @@ class Settings:
     summaries: Summaries
 
 
-def settings(args: argparse.Namespace) -> Settings:
+def settings(args: argparse.Namespace, config: Config) -> Settings:
+    """The run's week and zone, and the e-mails' templates of TEMPLATES_DIR, checked now (a broken one exits 78
+    before anything is queued)."""
     zone = schedule_time_zone() or "UTC"
     now = utcnow()
     week = None
@@ -57,12 +61,12 @@ def settings(args: argparse.Namespace) -> Settings:
         if week.window(ZoneInfo(zone)).until > now:
             raise UsageError(f"--week {week.name} is not over yet: it ends on Sunday {week.sunday} at midnight "
                              f"({zone}); give a week that has ended")
-    return Settings(Summaries(week, zone, now))
+    return Settings(Summaries(week, zone, now, mail_templates.load(config.templates_dir)))
 
 
 def main(ctx: JobContext) -> None:
     """Queue each recipient's summary of its week, once; print what was queued and what was skipped."""
-    given = settings(ctx.args)
+    given = settings(ctx.args, ctx.config)
     tally = send_weekly_summaries(ctx.transaction, given.summaries, ctx)
     line = tally.line()
     print(("dry run, nothing queued: " if ctx.dry_run else "") + line)

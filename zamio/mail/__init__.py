@@ -5,6 +5,7 @@ only ``zamio.mail.sender`` talks to an SMTP server.
 """
 
 from zamio.mail.queue import InvalidRecipient, message_id_for, queue_email
-from zamio.mail.templates import TEMPLATES, Rendered, TemplateError, render
+from zamio.mail.templates import TEMPLATES, MailTemplates, Rendered, TemplateError, TemplateFailed, load, render
 
-__all__ = ["TEMPLATES", "InvalidRecipient", "Rendered", "TemplateError", "message_id_for", "queue_email", "render"]
+__all__ = ["TEMPLATES", "InvalidRecipient", "MailTemplates", "Rendered", "TemplateError", "TemplateFailed", "load",
+           "message_id_for", "queue_email", "render"]

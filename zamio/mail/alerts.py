@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from zamio.db.engine import utcnow
 from zamio.mail.queue import queue_email
+from zamio.mail.templates import MailTemplates, TemplateFailed
 from zamio.runtime.progress import Progress, Transactions
 from zamio.runtime.schedule import read_crontab
 from zamio.runtime.status import JobStatus, collect
@@ -45,16 +46,22 @@ def alert_context(status: JobStatus) -> JobAlert:
     }
 
 
-def queue_job_alerts(transactions: Transactions, progress: Progress, recipient: str | None) -> int:
-    """Queue today's alerts for flagged jobs to the operator; return how many were new (0 when no operator is set)."""
+def queue_job_alerts(transactions: Transactions, progress: Progress, recipient: str | None,
+                     mail_templates: MailTemplates | None = None) -> int:
+    """Queue today's alerts for flagged jobs to the operator; return how many were new (0 when no operator is set).
+    An alert whose template fails is counted failed, naming the template, and the others are queued."""
     if not recipient:
         return 0
     today = utcnow().date().isoformat()
     queued = 0
     with transactions() as conn:
         for status in flagged_jobs(conn):
-            queued += queue_email(conn, dedupe_key=f"job_failing:{status.job}:{today}", recipient=recipient,
-                                  template="job_failing", context=alert_context(status))
+            try:  # a message is rendered before anything of it is written
+                queued += queue_email(conn, dedupe_key=f"job_failing:{status.job}:{today}", recipient=recipient,
+                                      template="job_failing", context=alert_context(status),
+                                      mail_templates=mail_templates)
+            except TemplateFailed as error:
+                progress.failed(f"job_failing alert of {status.job}", error)
     if queued:
         progress.note(f"{queued} job alert(s) queued")
     return queued

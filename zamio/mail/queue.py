@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from zamio.db.engine import insert_ignore, utcnow
 from zamio.db.tables import email_outbox
 from zamio.mail.attachments import Attachment, encode
-from zamio.mail.templates import render
+from zamio.mail.templates import MailTemplates, render
 from zamio.runtime.errors import ItemError
 
 #: Domain part of every Message-ID zamio generates.
@@ -45,19 +45,22 @@ def check_recipient(recipient: str) -> str:
 
 
 def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: str,
-                context: Mapping[str, Any], attachments: Sequence[Attachment] = ()) -> bool:
-    """Render ``template`` with ``context`` and queue it for ``recipient`` under ``dedupe_key``, with the files
-    in ``attachments`` (recorded by ``zamio.mail.attachments.record``; the sender reads them when it sends).
+                context: Mapping[str, Any], attachments: Sequence[Attachment] = (),
+                mail_templates: MailTemplates | None = None) -> bool:
+    """Render ``template`` with ``context`` (by ``mail_templates``, loaded from TEMPLATES_DIR at the job's start;
+    None: the shipped ones) and queue it for ``recipient`` under ``dedupe_key``, with the files in
+    ``attachments`` (recorded by ``zamio.mail.attachments.record``; the sender reads them when it sends).
 
     Return True if the message was queued, False if a message with that dedupe
     key already exists (whatever its state).  Raise TemplateError (a DataError)
     for an unknown template or a missing context key, InvalidRecipient (an
-    ItemError) for an address that is not one plain e-mail address.
+    ItemError) for an address that is not one plain e-mail address, TemplateFailed
+    (an ItemError) for a template of TEMPLATES_DIR that fails on these values.
     """
     if not dedupe_key or len(dedupe_key) > 500:
         raise ValueError("dedupe_key must be a non-empty string of at most 500 characters")
     address = check_recipient(recipient)
-    message = render(template, context)
+    message = render(template, context, mail_templates)
     row = {
         "dedupe_key": dedupe_key,
         "recipient": address,

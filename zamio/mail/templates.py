@@ -1,33 +1,55 @@
 """The e-mail templates: each turns a context dict into a subject, a plain-text body and an HTML body.
 
-Every value taken from the context is escaped in the HTML body (a station
-named ``<script>`` shows as text), and newlines are removed from the subject so
-a context value can never add a header.  No message carries a file's place on
-the server: an absolute path in a sentence or a table's cell (an error quoted in
-an alert) is cut to its last name.  A message has paragraphs and then one table,
-or several, each under its heading (:class:`Titled`).  A template names the context keys it
-needs; a missing key raises :class:`TemplateError` at queueing time, where the
-caller can still fix it, never at sending time.
+Each message is three Jinja2 files shipped in ``zamio/mail/emails`` (``<name>.subject.txt.j2``,
+``<name>.txt.j2`` and ``<name>.html.j2``), the bodies extending one layout each (``mail_layout.txt.j2``,
+``mail_layout.html.j2``) and sharing the sentences of ``mail_sentences.txt.j2`` and the tables of
+``mail_tables.html.j2``.  A society replaces any of them with a file of the same name in ``TEMPLATES_DIR``
+(``zamio.files.templates``), or extends the shipped one (``{% extends "shipped/statement_ready.html.j2" %}``).
+
+Every value taken from the context is escaped in the HTML body (a station named ``<script>`` shows as
+text), and the subject is one line of at most 200 characters, so a context value can never add a
+header.  No message carries a file's place on the server: an absolute path in a context value (an
+error quoted in an alert) is cut to its last name before any template sees it.  A message names the
+context keys it needs and those it may be given; a missing needed key raises :class:`TemplateError` at
+queueing time, where the caller can still fix it, never at sending time.  A template that names a
+value its message is not given, or does not compile, is refused when the templates are loaded
+(:func:`load`, at a job's start: exit 78 naming the file); one that fails only while rendering a
+message raises :class:`TemplateFailed`, an item error naming the file.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from zamio.runtime.errors import DataError
+import jinja2
+from jinja2 import nodes
+
+from zamio.files import templates
+from zamio.runtime.errors import DataError, ItemError
 from zamio.values.money import format_amount
 
 #: Rows of a "top tracks" list shown in a weekly summary.
 TOP_TRACKS_SHOWN = 10
+#: The folder of the shipped e-mail templates (package data).
+SHIPPED = Path(__file__).with_name("emails")
+SUBJECT_MAX = 200
+PARTS = ("subject.txt", "txt", "html")
 
 
 class TemplateError(DataError):
     """A template name is unknown or its context lacks a key the template needs."""
+
+
+class TemplateFailed(ItemError):
+    """A template of TEMPLATES_DIR failed while rendering one message: that message is not queued."""
+
+    reason = "template_failed"
 
 
 @dataclass(frozen=True)
@@ -35,20 +57,6 @@ class Rendered:
     subject: str
     text: str
     html: str
-
-
-def render(template: str, context: Mapping[str, Any]) -> Rendered:
-    """Given a template name and its context, return the rendered message; raise TemplateError if either is wrong."""
-    spec = TEMPLATES.get(template)
-    if spec is None:
-        raise TemplateError(f"unknown e-mail template {template!r}; use one of: {', '.join(sorted(TEMPLATES))}")
-    required, build = spec
-    missing = [key for key in required if context.get(key) in (None, "")]
-    if missing:
-        raise TemplateError(f"e-mail template {template!r} needs context key(s): {', '.join(missing)}")
-    subject, paragraphs, tables = build(context)
-    subject, paragraphs = hide_paths(subject), [hide_paths(p) for p in paragraphs]
-    return Rendered(_one_line(subject), _text_body(paragraphs, tables), _html_body(subject, paragraphs, tables))
 
 
 #: An absolute path on this machine (``/var/lib/zamio/cycles/2026-03``), not part of a URL or a word.
@@ -62,6 +70,17 @@ def hide_paths(text: str) -> str:
     return SERVER_PATH.sub(lambda m: "…/" + m.group(0).rsplit("/", 1)[1], text)
 
 
+def _hidden(value: object) -> object:
+    """A context value with every path in its text cut (in lists and mappings too)."""
+    if isinstance(value, str):
+        return hide_paths(value)
+    if isinstance(value, Mapping):
+        return {key: _hidden(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_hidden(item) for item in value]
+    return value
+
+
 def show(value: object) -> str:
     """Given a context value, return it as people read it (times in UTC to the minute)."""
     if isinstance(value, datetime):
@@ -73,140 +92,9 @@ def show(value: object) -> str:
     return str(value)
 
 
-def _cell(value: object) -> str:
-    """A table's cell as people read it, with no place on the server (a title may quote one)."""
-    return hide_paths(show(value))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:200]
-
-
-Table = tuple[Sequence[str], Sequence[Sequence[Any]]]
-
-
-@dataclass(frozen=True)
-class Titled:
-    """A table under a heading of its own: a message with several tables gives a list of them."""
-
-    heading: str
-    table: Table
-
-
-#: What a builder gives after its paragraphs: one table, several under their headings, or none.
-Tables = Table | list[Titled] | None
-
-
-def _sections(tables: Tables) -> list[tuple[str | None, Table]]:
-    if tables is None:
-        return []
-    if isinstance(tables, list):
-        return [(hide_paths(t.heading), t.table) for t in tables]
-    return [(None, tables)]
-
-
-def _text_body(paragraphs: Sequence[str], tables: Tables) -> str:
-    parts = list(paragraphs)
-    for heading, (header, rows) in _sections(tables):
-        cells = [list(header)] + [[_cell(cell) for cell in row] for row in rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-        table = "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
-        parts.append(f"{heading}\n\n{table}" if heading else table)
-    parts.append("-- \nzamio broadcast monitoring (automatic message; replies are not read)")
-    return "\n\n".join(parts) + "\n"
-
-
-HTML_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="font-family:Helvetica,Arial,sans-serif;color:#1f2933;max-width:640px;margin:0 auto;padding:16px">
-<h2 style="color:#0b6e4f;font-weight:600">{title}</h2>
-{body}
-<p style="color:#7b8794;font-size:12px;margin-top:32px">zamio broadcast monitoring &middot; automatic message</p>
-</body></html>
-"""
-
-
-CELL_STYLE = "padding:4px 8px;border-top:1px solid #e4e7eb"
-
-
-def _html_body(subject: str, paragraphs: Sequence[str], tables: Tables) -> str:
-    body = [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-    for heading, (header, rows) in _sections(tables):
-        if heading:
-            body.append(f'<h3 style="font-weight:600;margin-bottom:4px">{html.escape(heading)}</h3>')
-        cells = "".join(f'<th style="text-align:left;padding:4px 8px">{html.escape(h)}</th>' for h in header)
-        lines = [f'<table style="border-collapse:collapse"><tr style="background:#e6f4ef">{cells}</tr>']
-        for row in rows:
-            tds = "".join(f'<td style="{CELL_STYLE}">{html.escape(_cell(c))}</td>' for c in row)
-            lines.append(f"<tr>{tds}</tr>")
-        body.append("".join(lines) + "</table>")
-    return HTML_PAGE.format(title=html.escape(_one_line(subject)), body="\n".join(body))
-
-
-def _statement_ready(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
-    """The statement is linked (``statement_url``), attached (``attached``), or else available from the society
-    (``contact``, when one is set): never a file's place on the server."""
-    amount = format_amount(int(c["amount_units"]), str(c["currency"]))
-    greeting = f"Dear {show(c['recipient_name'])}," if c.get("recipient_name") else "Hello,"
-    contact = show(c["contact"]) if c.get("contact") else None
-    url = str(c.get("statement_url") or "")
-    if url and not url.startswith(("https://", "http://")):
-        raise TemplateError(f"statement_url must be an http:// or https:// link, not {url!r}")
-    if url:
-        where = f"Read your statement here: {url}"
-    elif c.get("attached"):
-        where = ("Your statement is attached: a page to read (HTML) and a spreadsheet (CSV) of the plays behind "
-                 "each amount.")
-    else:
-        ask = f"write to {contact} for a copy" if contact else "ask the society for a copy"
-        where = f"Your statement is ready, but too large to send by e-mail: it is available from the society; {ask}."
-    return (
-        f"Your royalty statement for {show(c['cycle'])} is ready",
-        [
-            greeting,
-            f"The royalty cycle {show(c['cycle'])} is closed. Your statement shows {amount}.",
-            where,
-            "Every figure on it can be traced to the plays behind it; "
-            + (f"write to {contact} if one looks wrong." if contact else "write to the society if one looks wrong."),
-        ],
-        None,
-    )
-
-
-def _stream_down(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
-    from zamio.streams import redact_url
-
-    return (
-        f"Stream down: {show(c['station'])}",
-        [
-            f"The stream of {show(c['station'])} has failed {show(c['failures'])} times in a row "
-            f"since {show(c['since'])}.",
-            f"Stream address: {redact_url(str(c['url']))}",
-            f"Last reason: {show(c['last_reason'])}",
-            "Plays on this station are not being monitored until the stream answers again. "
-            "Check the address with the station, or add a backup link.",
-        ],
-        None,
-    )
-
-
-def _job_failing(c: Mapping[str, Any]) -> tuple[str, list[str], Table | None]:
-    state = show(c.get("state") or "failing")
-    return (
-        f"zamio job {state}: {show(c['job'])}",
-        [
-            f"The scheduled job {show(c['job'])} is {state}; it has not succeeded since {show(c['since'])}.",
-            f"Last error: {show(c['last_error'])}",
-            "Run bin/zamio-status on the server for details, and the job by hand with -v to see it fail.",
-        ],
-        None,
-    )
-
-
-def _week(c: Mapping[str, Any]) -> str:
-    """The week a summary covers, as its heading says it: ``2026-W48`` and, when given, its days."""
-    days = f", {show(c['first_day'])} to {show(c['last_day'])}" if c.get("first_day") and c.get("last_day") else ""
-    return f"{show(c['week'])}{days}" if c.get("week") else days.lstrip(", ")
+def one_line(text: str) -> str:
+    """Given a subject as rendered, return it on one line of at most 200 characters (no header can follow it)."""
+    return " ".join(str(text).split())[:SUBJECT_MAX]
 
 
 def duration(seconds: float) -> str:
@@ -216,83 +104,175 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
+    """``1 play``, ``2 plays``."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _coverage(c: Mapping[str, Any]) -> str:
-    """The coverage sentence of a station's summary: the share of the week its stream was heard, and its outages."""
-    if c.get("stream") is False:
-        uploaded = int(c.get("captures") or 0)
-        heard = f"; it heard {_plural(uploaded, 'recording')} the station uploaded" if uploaded else ""
-        return f"Monitoring coverage: none, zamio has no stream of this station to listen to{heard}."
-    gaps = c.get("gaps") or []
-    share = f"Monitoring coverage: {show(float(c['coverage']))} of the week"
-    if not gaps:
-        return f"{share}: the stream was heard all week."
-    count = int(c.get("gap_count") or len(gaps))
-    total = duration(float(c["gap_seconds"])) if c.get("gap_seconds") is not None else None
-    return f"{share}; {_plural(count, 'outage')}" + (f", {total} without coverage in all." if total else ".")
+def money(units: int, currency: str) -> str:
+    """Given an amount in units of a currency, return it rounded once to minor units (``GHS 9.98``)."""
+    return format_amount(int(units), str(currency))
 
 
-def _weekly_station_summary(c: Mapping[str, Any]) -> tuple[str, list[str], Tables]:
-    """Plays logged, the monitoring coverage and the longest outages (``gaps``: ``{from, to, seconds, reason}``,
-    times as the station reads them, in ``timezone``), and the most played recordings (``top_tracks``)."""
-    rows = [(t.get("title") or "?", t.get("artist") or "?", t.get("plays", 0)) for t in c.get("top_tracks") or []]
-    week = _week(c)
-    tables: list[Titled] = []
-    gaps = [(g["from"], g["to"], duration(float(g["seconds"])), g.get("reason") or "") for g in c.get("gaps") or []]
-    if gaps:
-        zone = f" ({show(c['timezone'])} time)" if c.get("timezone") else ""
-        tables.append(Titled(f"Longest outages{zone}", (("From", "To", "Without coverage", "Reason"), gaps)))
-    if rows:
-        tables.append(Titled("Most played", (("Title", "Artist", "Plays"), rows[:TOP_TRACKS_SHOWN])))
-    return (
-        f"Weekly summary for {show(c['station'])}" + (f" ({show(c['week'])})" if c.get("week") else ""),
-        [
-            f"{show(c['station'])}: {_plural(int(c['plays']), 'play')} logged" + (f" in {week}." if week else "."),
-            _coverage(c),
-            *([] if rows else ["No recorded music was recognised this week."]),
-        ],
-        tables or None,
-    )
+def text_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Given a header and rows, return them as aligned plain-text columns."""
+    cells = [list(header)] + [[show(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
 
-def _weekly_artist_summary(c: Mapping[str, Any]) -> tuple[str, list[str], Tables]:
-    """Plays of the artist's music heard in the week by station (``stations``: ``{station, plays}``), her most
-    played song (``top_song``: ``{title, plays}``), and what her priced plays would pay that no cycle has paid yet
-    (``earnings``: ``{amount_units, currency}``, one per currency)."""
-    plays, week = int(c["plays"]), _week(c)
-    stations = [(s["station"], s["plays"]) for s in c.get("stations") or []]
-    paragraphs = [f"Dear {show(c['artist'])},"]
-    if plays:
-        paragraphs.append(f"{_plural(plays, 'play')} of your music {'was' if plays == 1 else 'were'} logged in {week}"
-                          + (f" on {_plural(len(stations), 'station')}." if stations else "."))
-    else:
-        paragraphs.append(f"None of your music was logged in {week}.")
-    top = c.get("top_song")
-    if top:
-        paragraphs.append(f"Most played: {show(top['title'])} ({_plural(int(top['plays']), 'play')}).")
-    waiting = [format_amount(int(e["amount_units"]), str(e["currency"])) for e in c.get("earnings") or []]
-    if waiting:
-        paragraphs.append(f"Estimated earnings not yet in a royalty cycle: {' and '.join(waiting)}. This is what "
-                          "your plays priced so far would pay; the amount paid is the one on the cycle's statement.")
-    else:
-        paragraphs.append("No earnings of yours are waiting for a royalty cycle.")
-    return (
-        f"Your week on air: {show(c['week'])}",
-        paragraphs,
-        [Titled("Plays by station", (("Station", "Plays"), stations))] if stations else None,
-    )
+GLOBALS: dict[str, object] = {"money": money, "plural": plural, "duration": duration, "text_table": text_table,
+                              "top_tracks_shown": TOP_TRACKS_SHOWN}
+FILTERS: dict[str, Callable[..., str]] = {"show": show, "duration": duration}
 
 
-Builder = Callable[[Mapping[str, Any]], tuple[str, list[str], Tables]]
+def _statement_ready(c: dict[str, Any]) -> dict[str, Any]:
+    """The statement is linked (``statement_url``), attached (``attached``), or else available from the society
+    (``contact``, when one is set): never a file's place on the server."""
+    url = str(c.get("statement_url") or "")
+    if url and not url.startswith(("https://", "http://")):
+        raise TemplateError(f"statement_url must be an http:// or https:// link, not {url!r}")
+    return c
 
-#: Template name → (required context keys, builder).
-TEMPLATES: dict[str, tuple[tuple[str, ...], Builder]] = {
-    "statement_ready": (("cycle", "amount_units", "currency"), _statement_ready),
-    "stream_down": (("station", "url", "since", "failures", "last_reason"), _stream_down),
-    "job_failing": (("job", "since", "last_error"), _job_failing),
-    "weekly_station_summary": (("station", "plays", "coverage"), _weekly_station_summary),
-    "weekly_artist_summary": (("artist", "week", "plays"), _weekly_artist_summary),
+
+def _stream_down(c: dict[str, Any]) -> dict[str, Any]:
+    from zamio.streams import redact_url
+
+    return {**c, "url": redact_url(str(c["url"]))}
+
+
+@dataclass(frozen=True)
+class Message:
+    """An e-mail's context: the keys it needs, those it may be given (None when not), and a check of the values
+    that gives them as the templates read them."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional)
+
+
+#: Template name → its context.  Gaps: ``{from, to, seconds, reason}`` (times as the station reads them, in
+#: ``timezone``); top tracks: ``{title, artist, plays}``; stations: ``{station, plays}``; top song:
+#: ``{title, plays}``; earnings: ``{amount_units, currency}``, one per currency.
+TEMPLATES: dict[str, Message] = {
+    "statement_ready": Message(("cycle", "amount_units", "currency"),
+                               ("recipient_name", "statement_url", "attached", "contact"), _statement_ready),
+    "stream_down": Message(("station", "url", "since", "failures", "last_reason"),
+                           ("station_ref", "stream_link_id", "priority"), _stream_down),
+    "job_failing": Message(("job", "since", "last_error"), ("state",)),
+    "weekly_station_summary": Message(("station", "plays", "coverage"),
+                                      ("week", "first_day", "last_day", "timezone", "stream", "captures", "gaps",
+                                       "gap_count", "gap_seconds", "top_tracks")),
+    "weekly_artist_summary": Message(("artist", "week", "plays"),
+                                     ("first_day", "last_day", "stations", "top_song", "earnings")),
 }
+
+
+def template_names(message: str) -> list[str]:
+    """The file names of a message's subject, text and HTML templates."""
+    return [f"{message}.{part}.j2" for part in PARTS]
+
+
+@dataclass(frozen=True)
+class MailTemplates:
+    """Every e-mail's templates, compiled: the society's from ``override`` (its TEMPLATES_DIR) where it has a file
+    of the same name, else the shipped ones."""
+
+    override: Path | None = None
+    compiled: dict[str, tuple[jinja2.Template, ...]] = field(default_factory=dict, repr=False)
+
+    def render(self, template: str, context: Mapping[str, Any]) -> Rendered:
+        """Given a template name and its context, return the rendered message; raise TemplateError if either is
+        wrong, TemplateFailed if a template fails on these values."""
+        spec = TEMPLATES.get(template)
+        if spec is None:
+            raise TemplateError(f"unknown e-mail template {template!r}; use one of: {', '.join(sorted(TEMPLATES))}")
+        missing = [key for key in spec.required if context.get(key) in (None, "")]
+        if missing:
+            raise TemplateError(f"e-mail template {template!r} needs context key(s): {', '.join(missing)}")
+        given: dict[str, Any] = {**dict.fromkeys(spec.optional), **context}
+        values = {key: _hidden(value) for key, value in (spec.prepare(given) if spec.prepare else given).items()}
+        subject_template, text_template, html_template = self.compiled[template]
+        subject = one_line(hide_paths(_render(subject_template, values)))
+        text = _render(text_template, {**values, "subject": subject})
+        return Rendered(subject, _paragraphs(text), _render(html_template, {**values, "subject": subject}))
+
+
+def _render(template: jinja2.Template, values: Mapping[str, object]) -> str:
+    try:
+        return template.render(values)
+    except jinja2.TemplateError as error:
+        where = template.filename or template.name
+        raise TemplateFailed(f"the e-mail template {where} failed: {error}; correct it in TEMPLATES_DIR, or "
+                             f"remove it there to use the shipped {template.name}") from None
+
+
+def _paragraphs(text: str) -> str:
+    """A text body as rendered, its paragraphs one blank line apart (a template's conditional lines leave none)."""
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text).strip("\n") + "\n"
+
+
+def load(override: Path | None = None) -> MailTemplates:
+    """Given the society's TEMPLATES_DIR (or None), return every e-mail's templates compiled; raise TemplateProblem
+    (exit 78) naming the file of one that does not compile or names a value its message is not given."""
+    env = templates.environment(SHIPPED, override)
+    env.globals.update(GLOBALS)
+    env.filters.update(FILTERS)
+    compiled: dict[str, tuple[jinja2.Template, ...]] = {}
+    for message, spec in TEMPLATES.items():
+        known = {*spec.names, "subject", *env.globals}
+        for name in template_names(message):
+            _check_names(env, name, known)
+        subject, text, html = (templates.load(env, name) for name in template_names(message))
+        compiled[message] = (subject, text, html)
+    return MailTemplates(override, compiled)
+
+
+def _check_names(env: jinja2.Environment, name: str, known: set[str]) -> None:
+    """Raise TemplateProblem naming the file of template ``name`` if it uses a value that is not in ``known``."""
+    assert env.loader is not None
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+        tree = env.parse(source, name, filename)
+    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+        return  # ``templates.load`` names the file (and the line)
+    unknown = sorted(_read_names(tree) - known)
+    if unknown:
+        raise templates.TemplateProblem(
+            f"TEMPLATES_DIR: the template {filename or name} uses {', '.join(unknown)}, which the e-mail is not "
+            f"given (it is given: {', '.join(sorted(known - set(env.globals) - {'subject'}))}, subject); correct "
+            f"it, or remove it to use the shipped {name}")
+
+
+#: Names a template may read that no context gives: Jinja2's own.
+JINJA_NAMES = frozenset({"loop", "caller", "super", "self", "varargs", "kwargs", "namespace", "range", "dict",
+                         "lipsum", "cycler", "joiner", "true", "false", "none", "True", "False", "None"})
+
+
+def _read_names(tree: nodes.Template) -> set[str]:
+    """The names a template reads that it does not set itself (by set, for, import or macro), in any block."""
+    read: set[str] = set()
+    set_here = set(JINJA_NAMES)
+    for node in tree.find_all(nodes.Name):
+        (read if node.ctx == "load" else set_here).add(node.name)
+    set_here.update(node.target for node in tree.find_all(nodes.Import))
+    for imported in tree.find_all(nodes.FromImport):
+        set_here.update(name if isinstance(name, str) else name[1] for name in imported.names)
+    set_here.update(node.name for node in tree.find_all(nodes.Macro))
+    return read - set_here
+
+
+@lru_cache(maxsize=1)
+def shipped() -> MailTemplates:
+    """The shipped templates, compiled once."""
+    return load(None)
+
+
+def render(template: str, context: Mapping[str, Any], mail_templates: MailTemplates | None = None) -> Rendered:
+    """Given a template name and its context, return the rendered message with ``mail_templates`` (None: the shipped
+    ones); raise TemplateError if either is wrong."""
+    return (mail_templates or shipped()).render(template, context)

@@ -48,7 +48,7 @@ from zamio.cache.families import coverage
 from zamio.db.engine import insert_ignore, utcnow
 from zamio.db.tables import artists, stations, stream_links, weekly_summaries
 from zamio.mail.queue import queue_email
-from zamio.mail.templates import TOP_TRACKS_SHOWN
+from zamio.mail.templates import TOP_TRACKS_SHOWN, MailTemplates
 from zamio.royalties.statements.earnings import Aired, artist_earnings
 from zamio.runtime.errors import ItemError
 from zamio.runtime.progress import Progress, Transactions
@@ -114,11 +114,13 @@ class IsoWeek:
 
 @dataclass(frozen=True)
 class Summaries:
-    """What a run summarises: ``week`` (None: each recipient's last week ended), the zone of an artist's week."""
+    """What a run summarises: ``week`` (None: each recipient's last week ended), the zone of an artist's week, and
+    the e-mails' templates (None: the shipped ones)."""
 
     week: IsoWeek | None
     society_zone: str
     now: datetime = field(default_factory=utcnow)
+    mail_templates: MailTemplates | None = None
 
     def week_in(self, zone: ZoneInfo) -> IsoWeek:
         return self.week or IsoWeek.last_ended(self.now, zone)
@@ -197,7 +199,7 @@ def send_weekly_summaries(transactions: Transactions, given: Summaries, progress
     if wanted:
         with transactions(read_only=True) as conn:
             summaries = artist_summaries(conn, wanted, artist_week, society)
-        _queue_all(transactions, tally, summaries, progress)
+        _queue_all(transactions, tally, summaries, progress, given.mail_templates)
     weeks = {}
     for station in contacts:
         zone = ZoneInfo(station.timezone or given.society_zone)
@@ -207,7 +209,7 @@ def send_weekly_summaries(transactions: Transactions, given: Summaries, progress
             break
         with transactions(read_only=True) as conn:
             summary = station_summary(conn, station, weeks[station.ref][1])
-        _queue_all(transactions, tally, [summary], progress)
+        _queue_all(transactions, tally, [summary], progress, given.mail_templates)
     return tally
 
 
@@ -242,14 +244,16 @@ def _wanted(transactions: Transactions, tally: Tally, kind: str,
     return wanted
 
 
-def _queue_all(transactions: Transactions, tally: Tally, summaries: Iterable[Summary], progress: Progress) -> None:
-    """Queue each summary with its ``weekly_summaries`` row, one transaction each; a bad address fails that one."""
+def _queue_all(transactions: Transactions, tally: Tally, summaries: Iterable[Summary], progress: Progress,
+               mail_templates: MailTemplates | None) -> None:
+    """Queue each summary with its ``weekly_summaries`` row, one transaction each; a bad address, or a template of
+    TEMPLATES_DIR that fails on its values, fails that one (it is queued by a later run)."""
     for summary in summaries:
         if progress.should_stop():
             return
         try:
             with transactions() as conn:
-                new = queue_summary(conn, summary)
+                new = queue_summary(conn, summary, mail_templates)
         except ItemError as error:
             progress.failed(f"{summary.kind} {summary.ref}", error)
             continue
@@ -264,7 +268,7 @@ def _queue_all(transactions: Transactions, tally: Tally, summaries: Iterable[Sum
             progress.skipped()
 
 
-def queue_summary(conn: Connection, summary: Summary) -> bool:
+def queue_summary(conn: Connection, summary: Summary, mail_templates: MailTemplates | None = None) -> bool:
     """Record ``summary`` in ``weekly_summaries`` and queue its e-mail, in the caller's transaction; return False
     (queueing nothing) if that week's summary of that kind was queued for that recipient before."""
     row = {"week": summary.week.name, "kind": summary.kind, "recipient_ref": summary.ref,
@@ -272,7 +276,7 @@ def queue_summary(conn: Connection, summary: Summary) -> bool:
     if insert_ignore(conn, weekly_summaries, [row], ["week", "kind", "recipient_ref"]) == 0:
         return False
     queue_email(conn, dedupe_key=summary.dedupe_key, recipient=summary.address, template=TEMPLATES[summary.kind],
-                context=summary.context)
+                context=summary.context, mail_templates=mail_templates)
     return True
 
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from zamio.runtime.errors import ItemError
 from zamio.scanning.links import Link, mark_alerted
 from zamio.streams import redact_url
+
+if TYPE_CHECKING:
+    from zamio.mail.templates import MailTemplates
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ def outage_key(link: Link) -> str:
 
 
 def queue_stream_down(conn: Connection, link: Link, *, failures: int, reason: str, message: str,
-                      operator_email: str | None, now: datetime) -> int:
+                      operator_email: str | None, now: datetime, mail_templates: MailTemplates | None = None) -> int:
     """Queue the ``stream_down`` e-mail of ``link`` to its station's contact and the
     operator, and mark the link alerted; return how many e-mails were queued.
 
@@ -56,14 +60,16 @@ def queue_stream_down(conn: Connection, link: Link, *, failures: int, reason: st
                     link.station_ref, link.id)
         return 0
     context = alert_context(link, failures=failures, reason=reason, message=message)
-    queued = 0
+    queued, unrendered = 0, False
     for recipient in recipients:
         try:
             queued += queue_email(conn, dedupe_key=f"{outage_key(link)}:{recipient}", recipient=recipient,
-                                  template=TEMPLATE, context=context)
+                                  template=TEMPLATE, context=context, mail_templates=mail_templates)
         except ItemError as bad:  # a mistyped station address must not hide the operator's copy
+            unrendered = unrendered or bad.reason == "template_failed"
             log.warning("station %s: cannot e-mail %s about link %s: %s", link.station_ref, recipient, link.id, bad)
-    mark_alerted(conn, link, now)
+    if not unrendered:  # a template of TEMPLATES_DIR that failed: the next failed scan tries again
+        mark_alerted(conn, link, now)
     return queued
 
 

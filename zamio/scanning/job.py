@@ -454,7 +454,7 @@ class _Scan:
         if alerts.should_alert(link, failures, self.settings.alert_after):
             self.tally.alerts += alerts.queue_stream_down(
                 conn, link, failures=failures, reason=reason, message=message,
-                operator_email=self.settings.operator_email, now=utcnow())
+                operator_email=self.settings.operator_email, now=utcnow(), mail_templates=self.settings.mail_templates)
 
     def _record_snippet(self, examined: snippets.Examined) -> None:
         snippet = examined.snippet

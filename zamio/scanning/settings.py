@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zamio.streams import CaptureLimits
 
 if TYPE_CHECKING:
+    from zamio.mail.templates import MailTemplates
     from zamio.recognition.acrcloud import AcrCloudConfig
 
 # A capture may take this much longer than its audio window (connecting, playlists,
@@ -55,7 +56,8 @@ class ScanSettings:
     ``station_refs`` (from ``--station``) limits the run to those stations, due or not;
     ``station_ids`` are their ids once looked up.  ``operator_email`` receives the
     stream-down e-mails, ``recognition_cache_mb`` bounds the candidates kept across
-    captures (0: none), and ``fallback`` is None when ACRCloud is not configured.
+    captures (0: none), and ``fallback`` is None when ACRCloud is not configured.  ``mail_templates`` render
+    the stream-down e-mails (None: the shipped ones).
     """
 
     capture_seconds: float
@@ -75,6 +77,7 @@ class ScanSettings:
     recognition_cache_mb: int = 0
     host_name: str | None = None  # kept on each snippet capture: the host whose var/ holds its audio
     fallback: FallbackSettings | None = None
+    mail_templates: MailTemplates | None = field(default=None, repr=False)
 
     @property
     def limits(self) -> CaptureLimits:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Row, select
 
 from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers
-from zamio.mail import queue_email
+from zamio.mail import MailTemplates, queue_email
 from zamio.mail.attachments import Attachment, record
 from zamio.royalties.statements.write import file_stem
 
@@ -37,11 +37,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 @dataclass(frozen=True)
 class StatementMail:
     """How a statement reaches its recipient: a link under ``public_base_url``, else attached up to
-    ``attachment_max_bytes``, else available from ``contact`` (an e-mail address; None: "the society")."""
+    ``attachment_max_bytes``, else available from ``contact`` (an e-mail address; None: "the society"); the
+    e-mail's templates are ``templates`` (None: the shipped ones)."""
 
     public_base_url: str | None = None
     attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
     contact: str | None = None
+    templates: MailTemplates | None = None
 
 
 def statement_url(base: str, cycle_name: str, relative: PurePosixPath) -> str:
@@ -97,5 +99,6 @@ def queue_statement_emails(conn: Connection, cycle: Row[Any], folder: Path, mail
                    "recipient_name": item.recipient_name or item.recipient_ref, **where}
         queued += bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{item.recipient_type}:"
                                    f"{item.recipient_ref}:{item.currency}", recipient=email,
-                                   template="statement_ready", context=context, attachments=attachments))
+                                   template="statement_ready", context=context, attachments=attachments,
+                                   mail_templates=mail.templates))
     return queued
