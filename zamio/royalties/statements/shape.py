@@ -4,11 +4,16 @@ Given one recipient's ledger lines (from ``zamio.royalties.statements.select``),
 ``shape`` returns the ``Statement`` a person reads, top to bottom:
 
 1. the **summary**: labelled lines (``SUMMARY_LINES``), each shown only when it applies, that add
-   up to the net: the royalties for plays of the period, the administration fee a partner
+   up to the total: the royalties for plays of the period, the administration fee a partner
    society's lines were taken net of, other kinds of line (what suspense holds, plays not paid),
-   and each adjustment for plays of earlier periods, explained in words; a new kind of ledger
-   line gets its summary line by adding one entry to ``SUMMARY_LINES``;
-2. **earnings by work**, and by station within each work: plays, minutes, amount;
+   and each adjustment for plays of earlier periods, explained in words; for a domestic payee
+   (``Payout``: its balance of the cycle), the gross, the domestic commission and the withholding
+   tax with their rates, the net for the cycle, what earlier cycles brought forward (carried below
+   the minimum payout, payments that failed) and what is carried forward to the next, down to the
+   net payable.  A new kind of ledger line gets its summary line by adding one entry to
+   ``SUMMARY_LINES``;
+2. **earnings by work**, and by station within each work: plays, minutes, amount (the lines of a
+   play: the gross; the cycle's own lines, its deductions, are in the summary and the detail);
 3. the **detail**: every line, its play's station-local and UTC time, seconds, share and
    amount, with what a reason code means written out (``REASONS``).
 
@@ -20,6 +25,12 @@ remainder** (``rounded_parts``): the net is the ledger's net rounded once (half-
 each station's by its lines, each part within one minor unit of its exact amount; the summary
 lines share the net the same way.  So every table sums to the total printed under it, and that
 total is the ledger's.  Minutes (tenths of a minute) are shared the same way.
+
+A summary with **subtotals** (a payee's gross, its net for the cycle) shows each subtotal as the
+ledger's figure rounded once (``statements.csv``'s gross and net), and the lines between two
+subtotals share their difference by largest remainder; the net payable is whole minor units.
+So the works add up to the gross, the deductions take it to the net, and what was brought and
+carried forward takes the net to the net payable, each figure within a minor unit of the ledger's.
 
 No database here: the lines come as ``StatementLine`` tuples, built from a SQLite row
 (``line_of_row``) or from PostgreSQL's plain fields (``line_of_fields``) into the same values.
@@ -34,6 +45,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from zamio.royalties.pricing.paid import COMMISSION, WITHHOLDING
 from zamio.values.money import AMOUNT_SCALE, currency_exponent, round_half_even
 
 SHARE_KEY = '"share":"'  # how a ledger line's details hold its share (percent, six places)
@@ -75,7 +87,8 @@ class StatementLine(NamedTuple):
 
 # --- what each reason code means ------------------------------------------------------------------
 
-#: Every reason code the pricing, the pool and the suspense declarations write on a ledger line, in words
+#: Every reason code the pricing, the pool, the suspense declarations and a cycle's deductions write on a ledger
+#: line, in words
 #: (tests/unit/test_statement_shape.py finds the codes in the code base and checks each has its sentence).
 REASONS = {
     # a play not paid (an ``ineligible`` line of zero)
@@ -101,6 +114,10 @@ REASONS = {
     "superseded": "Taken back: a corrected report of the play replaced it.",
     "non_distributable": "Taken out of suspense: declared non-distributable once the time limit to claim it "
                          "had passed.",
+    # a cycle's deductions from a domestic payee (no play: booked when the cycle was locked)
+    COMMISSION: "Domestic commission: the part of the cycle's gross royalties the society keeps for its work.",
+    WITHHOLDING: "Withholding tax: taken from the cycle's royalties after the commission and paid to the tax "
+                 "authority.",
 }
 
 
@@ -129,6 +146,46 @@ def line_note(line: StatementLine) -> str:
 # --- the summary ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class FailedPayment:
+    """A payment of an earlier cycle that failed, brought forward by this one: its reference, cycle, amount
+    (units) and the bank's or operator's reason."""
+
+    reference: str
+    cycle: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a balance carried forward (units) and why: the payable before, the net payable and the minimum
+    payout at its lock (units)."""
+
+    payable: int
+    net_payable: int
+    minimum: int
+
+    @property
+    def units(self) -> int:
+        return self.payable - self.net_payable
+
+
+@dataclass(frozen=True)
+class Payout:
+    """A domestic payee's balance of the cycle (``payout_balances``), with what explains it: the rates of its
+    deductions (percent as booked in their lines' details), its residency, the earlier balance it brought
+    forward from and the failed payments brought forward since."""
+
+    brought_forward: int
+    carried: Carried  # this cycle's: what it owed, paid and carried forward
+    residency: str = "resident"
+    commission_percent: str | None = None
+    tax_percent: str | None = None
+    earlier: Carried | None = None  # the payee's balance before, in this currency
+    failed: tuple[FailedPayment, ...] = ()
+
+
+@dataclass(frozen=True)
 class Sums:
     """What a recipient's lines add up to, as the summary lines read it (units)."""
 
@@ -136,32 +193,144 @@ class Sums:
     period: dict[str, int]  # the period's lines by kind (a reversal under the kind it takes back)
     adjustments: dict[str, int]  # earlier periods' lines by what explains them, in order of appearance
     admin_fee: int  # what the local society kept of a partner society's lines (its line item), else 0
+    currency: str = "GHS"
+    payout: Payout | None = None  # a domestic payee's balance of the cycle
 
 
-SummaryRule = Callable[[Sums], list[tuple[str, int]]]
+class Part(NamedTuple):
+    """A labelled amount of the summary (units); a subtotal is the sum of every part above it."""
+
+    label: str
+    units: int
+    subtotal: bool = False
+
+
+SummaryRule = Callable[[Sums], list[Part]]
+DEDUCTION_KINDS = (COMMISSION, WITHHOLDING)
+RESIDENCY = {"resident": "resident", "non_resident": "non-resident"}
 
 
 def kind_line(label: str, kind: str, with_fee: bool = False) -> SummaryRule:
     """The summary line of the period's lines of ``kind`` (shown when there are any); ``with_fee``: before the
     administration fee deducted from them."""
-    def lines(sums: Sums) -> list[tuple[str, int]]:
+    def lines(sums: Sums) -> list[Part]:
         if kind not in sums.period and not (with_fee and sums.admin_fee):
             return []
-        return [(label, sums.period.get(kind, 0) + (sums.admin_fee if with_fee else 0))]
+        return [Part(label, sums.period.get(kind, 0) + (sums.admin_fee if with_fee else 0))]
     return lines
 
 
-def admin_fee_line(sums: Sums) -> list[tuple[str, int]]:
-    return [("Administration fee kept by the society", -sums.admin_fee)] if sums.admin_fee else []
+def admin_fee_line(sums: Sums) -> list[Part]:
+    return [Part("Administration fee kept by the society", -sums.admin_fee)] if sums.admin_fee else []
 
 
-def adjustment_lines(sums: Sums) -> list[tuple[str, int]]:
-    return [(f"Adjustment for earlier periods \u2014 {why[:1].lower()}{why[1:].rstrip('.')}", units)
+def adjustment_lines(sums: Sums) -> list[Part]:
+    return [Part(f"Adjustment for earlier periods \u2014 {why[:1].lower()}{why[1:].rstrip('.')}", units)
             for why, units in sums.adjustments.items()]
 
 
-#: The summary, line by line: each rule gives its lines (none when it does not apply).  The kinds the
-#: period rules read are listed in ``SUMMARY_KINDS``; a kind no rule reads gets a line of its own.
+def other_lines(sums: Sums) -> list[Part]:
+    return [Part(f"Other lines ({kind})", units) for kind, units in sums.period.items() if kind not in SUMMARY_KINDS]
+
+
+def _deducted(sums: Sums) -> bool:
+    """Whether the lines are a payee's: a cycle's deductions taken from royalties (not an account's alone)."""
+    return any(k in sums.period for k in DEDUCTION_KINDS) and (
+        any(k not in DEDUCTION_KINDS for k in sums.period) or bool(sums.adjustments))
+
+
+def gross_line(sums: Sums) -> list[Part]:
+    return [Part("Gross royalties of the cycle", 0, subtotal=True)] if _deducted(sums) else []
+
+
+def percent_text(percent: str) -> str:
+    """A rate as booked ("10", "12.50") as a reader reads it ("10 %", "12.5 %")."""
+    if "." in percent:
+        percent = percent.rstrip("0").rstrip(".")
+    return f"{percent} %"
+
+
+def commission_line(sums: Sums) -> list[Part]:
+    if COMMISSION not in sums.period:
+        return []
+    if not _deducted(sums):
+        return [Part("Domestic commission kept from payees' royalties", sums.period[COMMISSION])]
+    rate = sums.payout.commission_percent if sums.payout else None
+    told = f", {percent_text(rate)} of the gross" if rate else ""
+    return [Part(f"Domestic commission kept by the society{told}", sums.period[COMMISSION])]
+
+
+def tax_line(sums: Sums) -> list[Part]:
+    if WITHHOLDING not in sums.period:
+        return []
+    if not _deducted(sums):
+        return [Part("Withholding tax taken from payees' royalties", sums.period[WITHHOLDING])]
+    told = ""
+    if sums.payout and sums.payout.tax_percent:
+        where = RESIDENCY.get(sums.payout.residency, sums.payout.residency.replace("_", " "))
+        told = f", {percent_text(sums.payout.tax_percent)} of the gross less the commission, the rate for a " \
+               f"{where} payee"
+    return [Part(f"Withholding tax{told}", sums.period[WITHHOLDING])]
+
+
+def amount_text(units: int, currency: str) -> str:
+    """An amount of a rule's label ("GHS 2.00"): a minimum payout, in whole minor units."""
+    exponent = currency_exponent(currency)
+    minor = round_half_even(units, units_per_minor(currency))
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    return f"{currency} {'-' if minor < 0 else ''}{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
+
+
+def carry_reason(carried: Carried, currency: str) -> str:
+    """Why a balance carried an amount forward, in words (the rules of ``payouts.balances.settle``)."""
+    one = amount_text(units_per_minor(currency), currency)
+    if carried.payable <= 0:
+        return "nothing is paid while the amount owed is not above zero"
+    if carried.net_payable or carried.payable < units_per_minor(currency):
+        return f"the part below {one}, paid once it makes a whole {one}"
+    return f"below the minimum payout of {amount_text(carried.minimum, currency)}"
+
+
+def net_line(sums: Sums) -> list[Part]:
+    """The net of the cycle (``statements.csv``'s net), shown when earlier or later cycles take it further."""
+    payout = sums.payout
+    if payout is None or not (payout.brought_forward or payout.carried.units):
+        return []
+    return [Part("Net royalties of the cycle", 0, subtotal=True)]
+
+
+def brought_forward_lines(sums: Sums) -> list[Part]:
+    """What earlier cycles left the payee: the amount its earlier balance carried forward, and the payments that
+    failed since, each named (one line for them all if they do not match what the balance brought)."""
+    payout = sums.payout
+    if payout is None or not payout.brought_forward:
+        return []
+    carried = payout.earlier.units if payout.earlier is not None else 0
+    found = []
+    if carried:
+        assert payout.earlier is not None
+        found.append(Part("Brought forward from earlier cycles \u2014 carried forward, "
+                          f"{carry_reason(payout.earlier, sums.currency)}", carried))
+    failed = payout.brought_forward - carried
+    if failed and sum(p.amount for p in payout.failed) == failed:
+        found += [Part(f"Brought forward from earlier cycles \u2014 payment {p.reference} of cycle {p.cycle} "
+                       f"failed: {p.reason}", p.amount) for p in payout.failed]
+    elif failed:
+        found.append(Part("Brought forward from earlier cycles \u2014 payments that failed", failed))
+    return found
+
+
+def carried_forward_line(sums: Sums) -> list[Part]:
+    payout = sums.payout
+    if payout is None or not payout.carried.units:
+        return []
+    return [Part(f"Carried forward to the next cycle \u2014 {carry_reason(payout.carried, sums.currency)}",
+                 -payout.carried.units)]
+
+
+#: The summary, line by line: each rule gives its lines (none when it does not apply), a subtotal the sum of the
+#: lines above it.  The kinds the period rules read are listed in ``SUMMARY_KINDS``; a kind no rule reads gets a
+#: line of its own.
 SUMMARY_LINES: tuple[SummaryRule, ...] = (
     kind_line("Royalties for plays of the period", "share", with_fee=True),
     admin_fee_line,
@@ -170,17 +339,32 @@ SUMMARY_LINES: tuple[SummaryRule, ...] = (
     kind_line("Declared non-distributable", "non_distributable"),
     kind_line("Plays of the period not paid", "ineligible"),
     adjustment_lines,
+    other_lines,
+    gross_line,
+    commission_line,
+    tax_line,
+    net_line,
+    brought_forward_lines,
+    carried_forward_line,
 )
-SUMMARY_KINDS = ("share", "admin_fee", "suspense", "non_distributable", "ineligible")
+SUMMARY_KINDS = ("share", "admin_fee", "suspense", "non_distributable", "ineligible", *DEDUCTION_KINDS)
 TOTAL_LABELS = {"suspense": "Total held in suspense", "non_distributable": "Total declared non-distributable",
-                "ineligible": "Total", "local_society": "Total administration fees"}
+                "ineligible": "Total", "local_society": "Total administration fees",
+                "domestic_commission": "Total domestic commission", "tax_authority": "Total withholding tax"}
 PAYABLE = "Net payable"
 
 
-def summary_units(sums: Sums) -> list[tuple[str, int]]:
-    """Given a recipient's sums, return the summary's labelled lines (units), in order, each that applies."""
-    found = [line for rule in SUMMARY_LINES for line in rule(sums)]
-    found += [(f"Other lines ({kind})", units) for kind, units in sums.period.items() if kind not in SUMMARY_KINDS]
+def summary_units(sums: Sums) -> list[Part]:
+    """Given a recipient's sums, return the summary's lines (units), in order, each that applies; a subtotal
+    holds the sum of the lines above it."""
+    found, running = [], 0
+    for rule in SUMMARY_LINES:
+        for part in rule(sums):
+            if part.subtotal:
+                part = part._replace(units=running)
+            else:
+                running += part.units
+            found.append(part)
     return found
 
 
@@ -270,6 +454,7 @@ class SummaryLine:
     label: str
     units: int
     minor: int
+    subtotal: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,13 +472,15 @@ class Statement:
 
 
 def plays_paid(line: StatementLine) -> int:
-    """The plays a line pays, as the line items count them: a reversal takes one back, an admin fee pays none."""
-    if line.recipient_type == "local_society":
+    """The plays a line pays, as the line items count them: a reversal takes one back, an admin fee pays none,
+    nor does a line of no play (a cycle's deduction)."""
+    if line.recipient_type == "local_society" or line.play is None:
         return 0
     return -1 if line.kind == "reversal" else 1
 
 
-def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLine]) -> Sums:
+def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLine],
+            payout: Payout | None = None) -> Sums:
     period: dict[str, int] = {}
     adjustments: dict[str, int] = {}
     for line in lines:
@@ -304,29 +491,66 @@ def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLin
             kind = line.reverses or line.kind
             period[kind] = period.get(kind, 0) + line.amount
     fee = figures.admin_fee if recipient.type == "society" else 0
-    return Sums(recipient.type, period, adjustments, fee)
+    return Sums(recipient.type, period, adjustments, fee, recipient.currency, payout)
 
 
-def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine]) -> Statement:
-    """Given a recipient, its line item's figures and its lines in play order, return its statement.
+def shown_summary(parts: Sequence[Part], per_minor: int, total: int) -> list[SummaryLine]:
+    """Given the summary's parts and subtotals (units), one minor unit in units and the total shown, return the
+    summary as shown: each subtotal its sum rounded once, the lines between two subtotals (or the last one and
+    the total) sharing their difference by largest remainder."""
+    shown: list[SummaryLine] = []
+    pending: list[Part] = []
+    before = 0  # the last subtotal shown, in minor units
 
-    Raise ValueError if the lines do not add up to the line item's net (the statement would not be the ledger's).
+    def settle(upto: int) -> None:
+        for part, minor in zip(pending, rounded_parts([p.units for p in pending], per_minor, upto - before)):
+            shown.append(SummaryLine(part.label, part.units, minor))
+        pending.clear()
+
+    for part in parts:
+        if part.subtotal:
+            rounded = round_half_even(part.units, per_minor)
+            settle(rounded)
+            shown.append(SummaryLine(part.label, part.units, rounded, subtotal=True))
+            before = rounded
+        else:
+            pending.append(part)
+    settle(total)
+    return shown
+
+
+def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine], payout: Payout | None = None
+          ) -> Statement:
+    """Given a recipient, its line item's figures, its lines in play order and, for a domestic payee, its
+    balance of the cycle, return its statement.
+
+    Raise ValueError if the lines do not add up to the line item's net, or the net with what was brought and
+    carried forward to the balance's net payable (the statement would not be the ledger's).
     """
     net = sum(line.amount for line in lines)
     if net != figures.net:
         raise ValueError(f"the statement lines of {recipient.type} {recipient.ref} ({recipient.currency}) sum to "
                          f"{net} units, its line item to {figures.net}")
     per_minor = units_per_minor(recipient.currency)
-    total_minor = round_half_even(net, per_minor)
-    labelled = summary_units(sums_of(recipient, figures, lines))
-    shown = rounded_parts([units for _, units in labelled], per_minor, total_minor)
-    summary = [SummaryLine(label, units, minor) for (label, units), minor in zip(labelled, shown)]
-    total = SummaryLine(TOTAL_LABELS.get(recipient.type, PAYABLE), net, total_minor)
+    net_minor = round_half_even(net, per_minor)
+    total = SummaryLine(TOTAL_LABELS.get(recipient.type, PAYABLE), net, net_minor)
+    if payout is not None:
+        payable = net + payout.brought_forward
+        if payable != payout.carried.payable:
+            raise ValueError(f"the balance of {recipient.type} {recipient.ref} ({recipient.currency}) owes "
+                             f"{payout.carried.payable} units, its lines and what was brought forward {payable}")
+        paid = payout.carried.net_payable
+        total = SummaryLine(PAYABLE, paid, round_half_even(paid, per_minor))
+    summary = shown_summary(summary_units(sums_of(recipient, figures, lines, payout)), per_minor, total.minor)
 
     works: dict[tuple[str, str, str], WorkEarned] = {}
     members: dict[tuple[tuple[str, str, str], str], list[int]] = {}
+    own: list[int] = []  # the lines of no play (a cycle's deductions): not earnings of a work
     every = Earned()
     for i, line in enumerate(lines):
+        if line.play is None and line.kind in DEDUCTION_KINDS:
+            own.append(i)
+            continue
         key = (line.title, line.artist, line.isrc)
         work = works.get(key)
         if work is None:
@@ -340,9 +564,12 @@ def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine]) ->
         every.add(line, plays)
         members.setdefault((key, line.station), []).append(i)
     ordered = sorted(works.values(), key=lambda w: (-w.units, w.title, w.artist, w.isrc))
-    every.minor, every.tenths = total_minor, round_half_even(every.ms, MS_PER_TENTH_MINUTE)
+    # The works share the gross (rounded once), the cycle's own lines the rest of the net.
+    every.minor, every.tenths = round_half_even(every.units, per_minor), round_half_even(every.ms, MS_PER_TENTH_MINUTE)
     _share(every, ordered, per_minor)
     minor = [0] * len(lines)
+    for i, part in zip(own, rounded_parts([lines[i].amount for i in own], per_minor, net_minor - every.minor)):
+        minor[i] = part
     for work in ordered:
         stations = sorted(work.stations.values(), key=lambda s: (-s.units, s.station))
         work.stations = {s.station: s for s in stations}
