@@ -122,6 +122,14 @@ def reason_codes_written() -> set[str]:
     for text in source.values():
         for pattern in patterns:
             found |= set(re.findall(pattern, text))
+    # a cycle's deductions: a line written with ``"reason": kind`` has the kind it is booked as for its reason
+    constants: dict[str, str] = {}  # NAME = "code" and NAME, OTHER = "code", "other" at a module's top level
+    every = "\n".join(source.values())
+    for names, values in re.findall(r'^([A-Z_]+(?:, [A-Z_]+)*) = ("[a-z_]+"(?:, "[a-z_]+")*)\s', every, re.M):
+        constants.update(zip(names.split(", "), re.findall(r'"([a-z_]+)"', values)))
+    for text in source.values():
+        if '"reason": kind' in text:
+            found |= {constants[name] for name in re.findall(r'_line\(cycle_id, ([A-Z_]+),', text)}
     rates = source[ROOT / "zamio" / "royalties" / "pricing" / "rates.py"]
     body = rates[rates.index("def ineligibility("):]
     found |= set(re.findall(r'return "([a-z_]+)"', body[:body.index("\ndef ", 1) if "\ndef " in body else None]))
@@ -132,7 +140,8 @@ def test_every_reason_code_written_on_a_ledger_line_has_a_sentence() -> None:
     codes = reason_codes_written()
     expected = {"below_min_seconds", "low_confidence", "category_not_paid", "no_rate_card", "no_day_period",
                 "bad_timezone", "local_time_out_of_range", "pricing_error", "unidentified", "no_agreement",
-                "bad_shares", "not_in_catalog", "no_eligible_plays", "recalculated", "superseded", "non_distributable"}
+                "bad_shares", "not_in_catalog", "no_eligible_plays", "recalculated", "superseded", "non_distributable",
+                "domestic_commission", "withholding_tax"}
     assert expected <= codes, f"the search for reason codes misses {expected - codes}"
     missing = codes - set(REASONS)
     assert not missing, f"reason codes without a sentence for statements (shape.REASONS): {sorted(missing)}"
