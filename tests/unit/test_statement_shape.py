@@ -13,7 +13,9 @@ from zamio.royalties.cycles.pool import NO_PLAYS
 from zamio.royalties.pricing.price import UNPRICED_REASONS
 from zamio.royalties.statements.shape import (
     REASONS,
+    Carried,
     Figures,
+    Payout,
     Recipient,
     StatementLine,
     reason_text,
@@ -155,3 +157,32 @@ def test_a_correction_by_hand_is_told_after_what_the_line_is() -> None:
     assert reason_text("superseded; correction: wrong station") == (
         "Taken back: a corrected report of the play replaced it. Corrected by the society: wrong station")
     assert reason_text("") == ""
+
+
+@given(st.lists(st.integers(-50_000, 80_000), min_size=1, max_size=12), st.integers(0, 9_999),
+       st.integers(0, 9_999), st.integers(-30_000, 60_000), st.sampled_from([0, 20_000]))
+def test_a_payees_subtotals_are_the_ledgers_and_its_lines_add_up_to_its_net_payable(
+        plays: list[int], commission: int, tax: int, brought: int, minimum: int) -> None:
+    # A payee's play lines, its commission and tax lines (no play), and what earlier cycles brought forward; the
+    # balance settles as payouts.balances does: whole pesewas paid when at least the minimum, else all carried.
+    lines = [line(amount, entry=n, title=f"W{n % 3}") for n, amount in enumerate(plays)]
+    lines += [line(-commission, 0.0, kind="domestic_commission", reason="domestic_commission", entry=90),
+              line(-tax, 0.0, kind="withholding_tax", reason="withholding_tax", entry=91)]
+    lines[-2:] = [x._replace(play=None, station="", title="", share="") for x in lines[-2:]]
+    gross, net = sum(plays), sum(plays) - commission - tax
+    payable = net + brought
+    paid = payable - payable % 100 if payable - payable % 100 > 0 and payable - payable % 100 >= minimum else 0
+    payout = Payout(brought, Carried(payable, paid, minimum), "non_resident", "10", "20",
+                    Carried(brought, 0, minimum) if brought else None)
+    statement = shape(AMA, Figures(0, net), lines, payout)
+    subtotals = {s.label: s.minor for s in statement.summary if s.subtotal}
+    assert subtotals["Gross royalties of the cycle"] == round_half_even(gross, 100)
+    assert statement.all_works.minor == round_half_even(gross, 100) == sum(w.minor for w in statement.works)
+    assert sum(statement.minor) == round_half_even(net, 100)  # the detail: the net of statements.csv
+    if brought or payable != paid:
+        assert subtotals["Net royalties of the cycle"] == round_half_even(net, 100)
+    assert statement.total.minor * 100 == paid
+    assert sum(s.minor for s in statement.summary if not s.subtotal) == statement.total.minor
+    shown = [s for s in statement.summary if not s.subtotal]
+    assert all(abs(s.minor * 100 - s.units) < 100 for s in shown)
+    assert statement.all_works.plays == len(plays)  # the deductions are no plays
