@@ -10,18 +10,19 @@ from hypothesis import strategies as st
 from tests.support import ROOT
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE
 from zamio.royalties.cycles.pool import NO_PLAYS
+from zamio.royalties.pricing import paid
 from zamio.royalties.pricing.price import UNPRICED_REASONS
+from zamio.royalties.statements import summary
 from zamio.royalties.statements.shape import (
     REASONS,
-    Carried,
     Figures,
-    Payout,
     Recipient,
     StatementLine,
     reason_text,
     rounded_parts,
     shape,
 )
+from zamio.royalties.statements.summary import Carried, Payout
 from zamio.values.money import round_half_even
 
 AMA = Recipient("contributor", "00014107338", "Ama Ghana", "GHS", (("IPI name number", "00014107338"),))
@@ -150,6 +151,10 @@ def test_every_reason_code_written_on_a_ledger_line_has_a_sentence() -> None:
     for code in codes:
         words = reason_text(code)
         assert words != code and words.endswith(".") and "_" not in words, code
+
+
+def test_the_summary_reads_the_deductions_under_the_kinds_they_are_booked_as() -> None:
+    assert (summary.COMMISSION, summary.WITHHOLDING) == (paid.COMMISSION, paid.WITHHOLDING)
 
 
 def test_a_correction_by_hand_is_told_after_what_the_line_is() -> None:

@@ -61,8 +61,8 @@ from zamio.db.tables import (
     tracks,
 )
 from zamio.db.types import DateText
-from zamio.royalties.pricing.paid import COMMISSION, DEDUCTION_KINDS, WITHHOLDING, cycle_lines
-from zamio.royalties.statements.shape import Carried, FailedPayment, Payout
+from zamio.royalties.pricing.paid import cycle_lines
+from zamio.royalties.statements.summary import COMMISSION, DEDUCTION_KINDS, WITHHOLDING, Carried, FailedPayment, Payout
 
 if TYPE_CHECKING:
     from zamio.royalties.statements.shape import StatementFields
