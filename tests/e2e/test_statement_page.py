@@ -34,6 +34,8 @@ from tests.support import Project, migrated_sqlite_url
 from tests.world import World
 
 AMA = "contributor-00014107338.GHS"
+CARRIED = "Carried forward to the next cycle"
+FRACTION = "the part below GHS 0.01, paid once it makes a whole GHS 0.01"
 ADDRESS = "12 Liberation Road; Airport Residential Area; Accra, Ghana"
 
 
@@ -106,8 +108,11 @@ def test_march_prints_lines_that_add_up_where_rounding_each_would_not(project: P
     assert [r["played_at_local"] for r in detail] == ["2026-03-02 12:00:00", "2026-03-03 12:00:00",
                                                       "2026-03-04 12:00:00"]
     page = (statements / f"{AMA}.html").read_text()
-    assert summary_of(page) == [("Royalties for plays of the period", "1.82")]
-    assert texts(page, r'id="net">(.*?)<') == ["1.82"] and texts(page, r'id="detail-total">(.*?)<') == ["1.82"]
+    # The net payable is whole pesewas: 18,100 paid, the 80 units below a pesewa carried forward.  Between the
+    # net (1.82) and the net payable (1.81) the carry of -80 units shows -0.01.
+    assert summary_of(page) == [("Royalties for plays of the period", "1.82"), (f"{CARRIED} \u2014 {FRACTION}",
+                                                                                "\u22120.01")]
+    assert texts(page, r'id="net">(.*?)<') == ["1.81"] and texts(page, r'id="detail-total">(.*?)<') == ["1.82"]
     assert "IPI name number" in page and "00014107338" in page and "1 to 31 March 2026" in page
 
 
@@ -124,11 +129,14 @@ def test_april_explains_each_adjustment_and_every_table_adds_up_to_the_ledger(pr
     page = (out / "statements" / f"{AMA}.html").read_text()
     # Summary: the period 7,800 + 6,060 = 13,860; taken back -6,060; after their period 3,060 + 6,060 = 9,120.
     # Floors 138 (remainder 60), -61 (40), 91 (20) = 168: the pesewa left goes to the period: 1.39.
+    # Then March's 80 units carried forward are brought forward: 16,920 + 80 = 17,000, a net payable of 1.70;
+    # between the net (1.69) and it, the 80 units show 0.01.
     assert summary_of(page) == [
         ("Royalties for plays of the period", "1.39"),
         ("Adjustment for earlier periods \u2014 taken back: a corrected report of the play replaced it", "\u22120.61"),
-        ("Adjustment for earlier periods \u2014 plays reported or priced after their period was closed", "0.91")]
-    assert texts(page, r'id="net">(.*?)<') == ["1.69"]
+        ("Adjustment for earlier periods \u2014 plays reported or priced after their period was closed", "0.91"),
+        (f"Brought forward from earlier cycles \u2014 carried forward, {FRACTION}", "0.01")]
+    assert texts(page, r'id="net">(.*?)<') == ["1.70"]
     # By station: Joy FM -6,060 + 3,060 + 6,060 + 6,060 = 9,120 (0.91), 2 plays, 152 s; Diaspora 7,800 (0.78),
     # 1 play, 100 s.  Minutes: 252 s = 4.2; Joy 2.53 → 2.5 and Diaspora 1.67 → 1.7 (the larger remainder).
     summary = rows(out / "statements" / f"{AMA}.summary.csv")
@@ -136,8 +144,9 @@ def test_april_explains_each_adjustment_and_every_table_adds_up_to_the_ledger(pr
             if r["section"] in ("work", "station", "works_total")] == [
         ("work", "", "3", "4.2", "1.69"), ("station", "Joy FM", "2", "2.5", "0.91"),
         ("station", "Diaspora Radio", "1", "1.7", "0.78"), ("works_total", "", "3", "4.2", "1.69")]
-    assert [r["amount"] for r in summary if r["section"] in ("summary", "total")] == ["1.39", "-0.61", "0.91",
-                                                                                       "1.69"]
+    assert [(r["section"], r["amount"]) for r in summary if r["section"] in ("summary", "subtotal", "total")] == [
+        ("summary", "1.39"), ("summary", "-0.61"), ("summary", "0.91"), ("subtotal", "1.69"), ("summary", "0.01"),
+        ("total", "1.70")]
     # Detail, in play order: Joy's lines -0.6060, 0.3060, 0.6060, 0.6060 share its 0.91: floors -61 (remainder
     # 40), 30, 60, 60 (60 each) = 89: the two pesewas left go to the first two remainders of 60: 0.31, 0.61.
     detail = rows(out / "statements" / f"{AMA}.csv")
@@ -203,8 +212,8 @@ def test_a_browser_shows_the_summary_and_the_total_and_prints_it_on_a4(april_pag
     dom = browse(april_page, "--dump-dom").stdout
     assert texts(dom, r'id="payee"[^>]*>(.*?)<') == ["Ama Ghana"]
     assert [label for label, _ in summary_of(dom)][0] == "Royalties for plays of the period"
-    assert [amount for _, amount in summary_of(dom)] == ["1.39", "\u22120.61", "0.91"]  # hand-computed above
-    assert texts(dom, r'id="net">(.*?)<') == ["1.69"] == texts(dom, r'id="works-total">(.*?)<')
+    assert [amount for _, amount in summary_of(dom)] == ["1.39", "\u22120.61", "0.91", "0.01"]  # hand-computed above
+    assert texts(dom, r'id="net">(.*?)<') == ["1.70"] and texts(dom, r'id="works-total">(.*?)<') == ["1.69"]
 
     shot = april_page.with_suffix(".png")
     browse(april_page, f"--screenshot={shot}")

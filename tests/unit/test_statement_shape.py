@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from tests.support import ROOT
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE
 from zamio.royalties.cycles.pool import NO_PLAYS
+from zamio.royalties.pricing import paid
 from zamio.royalties.pricing.price import UNPRICED_REASONS
+from zamio.royalties.statements import summary
 from zamio.royalties.statements.shape import (
     REASONS,
     Figures,
@@ -20,6 +22,7 @@ from zamio.royalties.statements.shape import (
     rounded_parts,
     shape,
 )
+from zamio.royalties.statements.summary import Carried, Payout
 from zamio.values.money import round_half_even
 
 AMA = Recipient("contributor", "00014107338", "Ama Ghana", "GHS", (("IPI name number", "00014107338"),))
@@ -122,6 +125,14 @@ def reason_codes_written() -> set[str]:
     for text in source.values():
         for pattern in patterns:
             found |= set(re.findall(pattern, text))
+    # a cycle's deductions: a line written with ``"reason": kind`` has the kind it is booked as for its reason
+    constants: dict[str, str] = {}  # NAME = "code" and NAME, OTHER = "code", "other" at a module's top level
+    every = "\n".join(source.values())
+    for names, values in re.findall(r'^([A-Z_]+(?:, [A-Z_]+)*) = ("[a-z_]+"(?:, "[a-z_]+")*)\s', every, re.M):
+        constants.update(zip(names.split(", "), re.findall(r'"([a-z_]+)"', values)))
+    for text in source.values():
+        if '"reason": kind' in text:
+            found |= {constants[name] for name in re.findall(r'_line\(cycle_id, ([A-Z_]+),', text)}
     rates = source[ROOT / "zamio" / "royalties" / "pricing" / "rates.py"]
     body = rates[rates.index("def ineligibility("):]
     found |= set(re.findall(r'return "([a-z_]+)"', body[:body.index("\ndef ", 1) if "\ndef " in body else None]))
@@ -132,7 +143,8 @@ def test_every_reason_code_written_on_a_ledger_line_has_a_sentence() -> None:
     codes = reason_codes_written()
     expected = {"below_min_seconds", "low_confidence", "category_not_paid", "no_rate_card", "no_day_period",
                 "bad_timezone", "local_time_out_of_range", "pricing_error", "unidentified", "no_agreement",
-                "bad_shares", "not_in_catalog", "no_eligible_plays", "recalculated", "superseded", "non_distributable"}
+                "bad_shares", "not_in_catalog", "no_eligible_plays", "recalculated", "superseded", "non_distributable",
+                "domestic_commission", "withholding_tax"}
     assert expected <= codes, f"the search for reason codes misses {expected - codes}"
     missing = codes - set(REASONS)
     assert not missing, f"reason codes without a sentence for statements (shape.REASONS): {sorted(missing)}"
@@ -141,8 +153,41 @@ def test_every_reason_code_written_on_a_ledger_line_has_a_sentence() -> None:
         assert words != code and words.endswith(".") and "_" not in words, code
 
 
+def test_the_summary_reads_the_deductions_under_the_kinds_they_are_booked_as() -> None:
+    assert (summary.COMMISSION, summary.WITHHOLDING) == (paid.COMMISSION, paid.WITHHOLDING)
+
+
 def test_a_correction_by_hand_is_told_after_what_the_line_is() -> None:
     assert reason_text("correction: wrong station") == "Corrected by the society: wrong station"
     assert reason_text("superseded; correction: wrong station") == (
         "Taken back: a corrected report of the play replaced it. Corrected by the society: wrong station")
     assert reason_text("") == ""
+
+
+@given(st.lists(st.integers(-50_000, 80_000), min_size=1, max_size=12), st.integers(0, 9_999),
+       st.integers(0, 9_999), st.integers(-30_000, 60_000), st.sampled_from([0, 20_000]))
+def test_a_payees_subtotals_are_the_ledgers_and_its_lines_add_up_to_its_net_payable(
+        plays: list[int], commission: int, tax: int, brought: int, minimum: int) -> None:
+    # A payee's play lines, its commission and tax lines (no play), and what earlier cycles brought forward; the
+    # balance settles as payouts.balances does: whole pesewas paid when at least the minimum, else all carried.
+    lines = [line(amount, entry=n, title=f"W{n % 3}") for n, amount in enumerate(plays)]
+    lines += [line(-commission, 0.0, kind="domestic_commission", reason="domestic_commission", entry=90),
+              line(-tax, 0.0, kind="withholding_tax", reason="withholding_tax", entry=91)]
+    lines[-2:] = [x._replace(play=None, station="", title="", share="") for x in lines[-2:]]
+    gross, net = sum(plays), sum(plays) - commission - tax
+    payable = net + brought
+    paid = payable - payable % 100 if payable - payable % 100 > 0 and payable - payable % 100 >= minimum else 0
+    payout = Payout(brought, Carried(payable, paid, minimum), "non_resident", "10", "20",
+                    Carried(brought, 0, minimum) if brought else None)
+    statement = shape(AMA, Figures(0, net), lines, payout)
+    subtotals = {s.label: s.minor for s in statement.summary if s.subtotal}
+    assert subtotals["Gross royalties of the cycle"] == round_half_even(gross, 100)
+    assert statement.all_works.minor == round_half_even(gross, 100) == sum(w.minor for w in statement.works)
+    assert sum(statement.minor) == round_half_even(net, 100)  # the detail: the net of statements.csv
+    if brought or payable != paid:
+        assert subtotals["Net royalties of the cycle"] == round_half_even(net, 100)
+    assert statement.total.minor * 100 == paid
+    assert sum(s.minor for s in statement.summary if not s.subtotal) == statement.total.minor
+    shown = [s for s in statement.summary if not s.subtotal]
+    assert all(abs(s.minor * 100 - s.units) < 100 for s in shown)
+    assert statement.all_works.plays == len(plays)  # the deductions are no plays

@@ -8,8 +8,8 @@ The third step of writing a cycle's statements: a shaped ``Statement``
   recipient, period, summary, earnings by work and station, and the detail rows, which are
   formatted here (a statement can have a million of them) and handed to the template whole;
 * its **detail CSV** (``LINE_COLUMNS``): one row per ledger line, the amount as the page shows it;
-* its **summary CSV** (``SUMMARY_COLUMNS``): the summary's lines, the total, and the earnings by
-  work and station, the same numbers as the page.
+* its **summary CSV** (``SUMMARY_COLUMNS``): the summary's lines (section ``summary``, a subtotal
+  ``subtotal``), the total, and the earnings by work and station, the same numbers as the page.
 
 Text cells are written by ``zamio.files.csvwrite`` (quoted, a formula-like title or name
 neutralised) and escaped for HTML (the template escapes what it prints); amounts are in the
@@ -51,7 +51,9 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 TYPE_LABELS = {"contributor": "Writer, composer or other contributor", "artist": "Performing artist",
                "publisher": "Publisher", "society": "Partner society",
                "local_society": "Administration fees of the society", "suspense": "Suspense account",
-               "ineligible": "Plays not paid", "non_distributable": "Non-distributable account"}
+               "ineligible": "Plays not paid", "non_distributable": "Non-distributable account",
+               "domestic_commission": "Domestic commission of the society",
+               "tax_authority": "Tax authority: withholding tax"}
 METHODS = {"per_second": "each play paid by the second, at the tariff in force for its station and time of day",
            "pool": "each station's licence fee shared among its plays by seconds weighted by time of day"}
 
@@ -220,8 +222,8 @@ class Formatter:
         currency = statement.recipient.currency
         row = self.summary_lines.row
         out = [csvwrite.text(SUMMARY_COLUMNS, [])]
-        out += [row(["summary", line.label, "", "", "", "", None, None, minor_text(line.minor, currency)])
-                for line in statement.summary]
+        out += [row(["subtotal" if line.subtotal else "summary", line.label, "", "", "", "", None, None,
+                     minor_text(line.minor, currency)]) for line in statement.summary]
         out.append(row(["total", statement.total.label, "", "", "", "", None, None,
                         minor_text(statement.total.minor, currency)]))
         for work in statement.works:
@@ -259,7 +261,8 @@ class Formatter:
                        "type_label": TYPE_LABELS.get(recipient.type, recipient.type), "ref": recipient.ref,
                        "identifiers": list(recipient.identifiers)},
             currency=currency,
-            summary=[{"label": line.label, "amount": money(line.minor)} for line in statement.summary],
+            summary=[{"label": line.label, "amount": money(line.minor), "subtotal": line.subtotal}
+                     for line in statement.summary],
             total={"label": statement.total.label, "amount": money(statement.total.minor)},
             works=works,
             works_total={"plays": every.plays, "minutes": minutes_text(every.tenths), "amount": money(every.minor)},

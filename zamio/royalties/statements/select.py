@@ -2,8 +2,9 @@
 
 A cycle's files are written in four steps, one module each:
 
-1. **select** (this module): the line items, the remittances, the recipients' identifiers, and
-   every statement line with its play, ordered by recipient (the id of its line item) and play time;
+1. **select** (this module): the line items, the remittances, the recipients' identifiers, the
+   domestic payees' balances (``payouts``), and every statement line with its play, ordered by
+   recipient (the id of its line item) and play time;
 2. **shape** (``zamio.royalties.statements.shape``): one recipient's lines become the statement a
    person reads: the summary, earnings by work and station, the detail, amounts that add up;
 3. **format** (``zamio.royalties.statements.formatting``): the statement as an HTML page (a
@@ -19,6 +20,7 @@ On PostgreSQL the statement lines come as plain fields through a server-side cur
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -47,8 +49,12 @@ from zamio.db.tables import (
     cycle_pricings,
     partner_remittances,
     partner_societies,
+    payment_events,
+    payments,
+    payout_balances,
     play_logs,
     publishers,
+    royalty_cycles,
     royalty_ledger,
     royalty_pricings,
     stations,
@@ -56,6 +62,7 @@ from zamio.db.tables import (
 )
 from zamio.db.types import DateText
 from zamio.royalties.pricing.paid import cycle_lines
+from zamio.royalties.statements.summary import COMMISSION, DEDUCTION_KINDS, WITHHOLDING, Carried, FailedPayment, Payout
 
 if TYPE_CHECKING:
     from zamio.royalties.statements.shape import StatementFields
@@ -132,6 +139,65 @@ def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
                                      cycle_line_items.c.recipient_type == "society",
                                      cycle_line_items.c.recipient_ref == partner_societies.c.code))
         .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code)))
+
+
+PARTNER = "society"  # a partner society's balance is its remittance, in its own currency: not on its statement
+Key = tuple[str, str, str]  # (recipient type, reference, currency)
+
+
+def _carried(row: Row[Any]) -> Carried:
+    return Carried(row.net_payable + row.carried_forward, row.net_payable, row.minimum)
+
+
+def payouts(conn: Connection, cycle_id: int) -> dict[Key, Payout]:
+    """Given a cycle, return each domestic payee's balance of it (``payout_balances``, written at its lock) with
+    what explains it: the rates its deduction lines were booked at, the payee's balance before (what it carried
+    forward) and the failed payments recorded between the two locks, by (recipient type, reference, currency)."""
+    b = payout_balances
+    mine = {(r.recipient_type, r.recipient_ref, r.currency): r for r in conn.execute(
+        select(b).where(b.c.cycle_id == cycle_id, b.c.recipient_type != PARTNER))}
+    if not mine:
+        return {}
+    rates: dict[Key, dict[str, str]] = {}
+    e = royalty_ledger
+    for kind, recipient_type, ref, currency, details in conn.execute(
+            select(e.c.kind, e.c.recipient_type, e.c.recipient_ref, e.c.currency, e.c.details)
+            .where(e.c.cycle_id == cycle_id, e.c.kind.in_(DEDUCTION_KINDS))):  # the accounts' lines: no balance
+        told = json.loads(details or "{}")
+        rates.setdefault((recipient_type, ref, currency), {})[kind] = str(told.get("percent", ""))
+    earlier: dict[Key, Row[Any]] = {}
+    failed: dict[Key, list[tuple[Any, FailedPayment]]] = {}
+    if any(r.brought_forward for r in mine.values()):
+        before = b.alias("before")
+        brought = select(b.c.id, b.c.recipient_type, b.c.recipient_ref, b.c.currency).where(
+            b.c.cycle_id == cycle_id, b.c.recipient_type != PARTNER, b.c.brought_forward != 0).subquery("brought")
+        last = (select(func.max(before.c.id).label("id"))
+                .join(brought, and_(before.c.recipient_type == brought.c.recipient_type,
+                                    before.c.recipient_ref == brought.c.recipient_ref,
+                                    before.c.currency == brought.c.currency, before.c.id < brought.c.id))
+                .group_by(brought.c.id).subquery("last"))
+        for r in conn.execute(select(b).join(last, last.c.id == b.c.id)):
+            earlier[r.recipient_type, r.recipient_ref, r.currency] = r
+        p = payments
+        for r in conn.execute(
+                select(p.c.reference, p.c.recipient_type, p.c.recipient_ref, p.c.currency, p.c.amount,
+                       royalty_cycles.c.name, payment_events.c.reason, payment_events.c.created_at)
+                .join(payment_events, and_(payment_events.c.payment_id == p.c.id, payment_events.c.status == "failed"))
+                .join(royalty_cycles, royalty_cycles.c.id == p.c.cycle_id)
+                .where(p.c.recipient_type != PARTNER).order_by(payment_events.c.id)):
+            failed.setdefault((r.recipient_type, r.recipient_ref, r.currency), []).append(
+                (r.created_at, FailedPayment(r.reference, r.name, r.amount, r.reason or "")))
+    found = {}
+    for key, row in mine.items():
+        before_row = earlier.get(key)
+        since = before_row.created_at if before_row is not None else None
+        # a failure brought forward by this lock was recorded after the payee's balance before and before it
+        told = tuple(f for at, f in failed.get(key, []) if (since is None or at > since) and at <= row.created_at)
+        rate = rates.get(key, {})
+        found[key] = Payout(row.brought_forward, _carried(row), row.residency, rate.get(COMMISSION) or None,
+                            rate.get(WITHHOLDING) or None, _carried(before_row) if before_row is not None else None,
+                            told)
+    return found
 
 
 def _has_deductions(conn: Connection, cycle_id: int) -> bool:

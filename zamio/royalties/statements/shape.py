@@ -3,12 +3,18 @@
 Given one recipient's ledger lines (from ``zamio.royalties.statements.select``), in play order,
 ``shape`` returns the ``Statement`` a person reads, top to bottom:
 
-1. the **summary**: labelled lines (``SUMMARY_LINES``), each shown only when it applies, that add
-   up to the net: the royalties for plays of the period, the administration fee a partner
-   society's lines were taken net of, other kinds of line (what suspense holds, plays not paid),
-   and each adjustment for plays of earlier periods, explained in words; a new kind of ledger
-   line gets its summary line by adding one entry to ``SUMMARY_LINES``;
-2. **earnings by work**, and by station within each work: plays, minutes, amount;
+1. the **summary**: labelled lines (``SUMMARY_LINES`` in ``zamio.royalties.statements.summary``),
+   each shown only when it applies, that add up to the total: the royalties for plays of the
+   period, the administration fee a partner society's lines were taken net of, other kinds of
+   line (what suspense holds, plays not paid), and each adjustment for plays of earlier
+   periods, explained in words; for a domestic payee
+   (``Payout``: its balance of the cycle), the gross, the domestic commission and the withholding
+   tax with their rates, the net for the cycle, what earlier cycles brought forward (carried below
+   the minimum payout, payments that failed) and what is carried forward to the next, down to the
+   net payable.  A new kind of ledger line gets its summary line by adding one entry to
+   ``SUMMARY_LINES``;
+2. **earnings by work**, and by station within each work: plays, minutes, amount (the lines of a
+   play: the gross; the cycle's own lines, its deductions, are in the summary and the detail);
 3. the **detail**: every line, its play's station-local and UTC time, seconds, share and
    amount, with what a reason code means written out (``REASONS``).
 
@@ -21,6 +27,12 @@ each station's by its lines, each part within one minor unit of its exact amount
 lines share the net the same way.  So every table sums to the total printed under it, and that
 total is the ledger's.  Minutes (tenths of a minute) are shared the same way.
 
+A summary with **subtotals** (a payee's gross, its net for the cycle) shows each subtotal as the
+ledger's figure rounded once (``statements.csv``'s gross and net), and the lines between two
+subtotals share their difference by largest remainder; the net payable is whole minor units.
+So the works add up to the gross, the deductions take it to the net, and what was brought and
+carried forward takes the net to the net payable, each figure within a minor unit of the ledger's.
+
 No database here: the lines come as ``StatementLine`` tuples, built from a SQLite row
 (``line_of_row``) or from PostgreSQL's plain fields (``line_of_fields``) into the same values.
 """
@@ -28,13 +40,25 @@ No database here: the lines come as ``StatementLine`` tuples, built from a SQLit
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from zamio.values.money import AMOUNT_SCALE, currency_exponent, round_half_even
+from zamio.royalties.statements.summary import (
+    COMMISSION,
+    DEDUCTION_KINDS,
+    PAYABLE,
+    TOTAL_LABELS,
+    WITHHOLDING,
+    Part,
+    Payout,
+    Sums,
+    summary_units,
+    units_per_minor,
+)
+from zamio.values.money import round_half_even
 
 SHARE_KEY = '"share":"'  # how a ledger line's details hold its share (percent, six places)
 REVERSES_KEY = "reverses_kind"  # how a reversal's details name the kind of line it takes back
@@ -75,7 +99,8 @@ class StatementLine(NamedTuple):
 
 # --- what each reason code means ------------------------------------------------------------------
 
-#: Every reason code the pricing, the pool and the suspense declarations write on a ledger line, in words
+#: Every reason code the pricing, the pool, the suspense declarations and a cycle's deductions write on a ledger
+#: line, in words
 #: (tests/unit/test_statement_shape.py finds the codes in the code base and checks each has its sentence).
 REASONS = {
     # a play not paid (an ``ineligible`` line of zero)
@@ -101,6 +126,10 @@ REASONS = {
     "superseded": "Taken back: a corrected report of the play replaced it.",
     "non_distributable": "Taken out of suspense: declared non-distributable once the time limit to claim it "
                          "had passed.",
+    # a cycle's deductions from a domestic payee (no play: booked when the cycle was locked)
+    COMMISSION: "Domestic commission: the part of the cycle's gross royalties the society keeps for its work.",
+    WITHHOLDING: "Withholding tax: taken from the cycle's royalties after the commission and paid to the tax "
+                 "authority.",
 }
 
 
@@ -126,64 +155,6 @@ def line_note(line: StatementLine) -> str:
     return " ".join(part for part in parts if part)
 
 
-# --- the summary ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Sums:
-    """What a recipient's lines add up to, as the summary lines read it (units)."""
-
-    recipient_type: str
-    period: dict[str, int]  # the period's lines by kind (a reversal under the kind it takes back)
-    adjustments: dict[str, int]  # earlier periods' lines by what explains them, in order of appearance
-    admin_fee: int  # what the local society kept of a partner society's lines (its line item), else 0
-
-
-SummaryRule = Callable[[Sums], list[tuple[str, int]]]
-
-
-def kind_line(label: str, kind: str, with_fee: bool = False) -> SummaryRule:
-    """The summary line of the period's lines of ``kind`` (shown when there are any); ``with_fee``: before the
-    administration fee deducted from them."""
-    def lines(sums: Sums) -> list[tuple[str, int]]:
-        if kind not in sums.period and not (with_fee and sums.admin_fee):
-            return []
-        return [(label, sums.period.get(kind, 0) + (sums.admin_fee if with_fee else 0))]
-    return lines
-
-
-def admin_fee_line(sums: Sums) -> list[tuple[str, int]]:
-    return [("Administration fee kept by the society", -sums.admin_fee)] if sums.admin_fee else []
-
-
-def adjustment_lines(sums: Sums) -> list[tuple[str, int]]:
-    return [(f"Adjustment for earlier periods \u2014 {why[:1].lower()}{why[1:].rstrip('.')}", units)
-            for why, units in sums.adjustments.items()]
-
-
-#: The summary, line by line: each rule gives its lines (none when it does not apply).  The kinds the
-#: period rules read are listed in ``SUMMARY_KINDS``; a kind no rule reads gets a line of its own.
-SUMMARY_LINES: tuple[SummaryRule, ...] = (
-    kind_line("Royalties for plays of the period", "share", with_fee=True),
-    admin_fee_line,
-    kind_line("Administration fees kept on partner societies' works", "admin_fee"),
-    kind_line("Held in suspense for plays of the period", "suspense"),
-    kind_line("Declared non-distributable", "non_distributable"),
-    kind_line("Plays of the period not paid", "ineligible"),
-    adjustment_lines,
-)
-SUMMARY_KINDS = ("share", "admin_fee", "suspense", "non_distributable", "ineligible")
-TOTAL_LABELS = {"suspense": "Total held in suspense", "non_distributable": "Total declared non-distributable",
-                "ineligible": "Total", "local_society": "Total administration fees"}
-PAYABLE = "Net payable"
-
-
-def summary_units(sums: Sums) -> list[tuple[str, int]]:
-    """Given a recipient's sums, return the summary's labelled lines (units), in order, each that applies."""
-    found = [line for rule in SUMMARY_LINES for line in rule(sums)]
-    found += [(f"Other lines ({kind})", units) for kind, units in sums.period.items() if kind not in SUMMARY_KINDS]
-    return found
-
-
 # --- rounding that adds up ----------------------------------------------------------------------
 
 def rounded_parts(parts: Sequence[int], per_shown: int, total: int) -> list[int]:
@@ -203,11 +174,6 @@ def rounded_parts(parts: Sequence[int], per_shown: int, total: int) -> list[int]
         for i in sorted(range(len(parts)), key=lambda i: -remainders[i])[:missing]:
             shown[i] += 1
     return shown
-
-
-def units_per_minor(currency: str) -> int:
-    """Given a currency, return how many ledger units one of its minor units is (GHS: 100)."""
-    return 10 ** (AMOUNT_SCALE - currency_exponent(currency))
 
 
 def milliseconds(seconds: float) -> int:
@@ -270,6 +236,7 @@ class SummaryLine:
     label: str
     units: int
     minor: int
+    subtotal: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,13 +254,15 @@ class Statement:
 
 
 def plays_paid(line: StatementLine) -> int:
-    """The plays a line pays, as the line items count them: a reversal takes one back, an admin fee pays none."""
-    if line.recipient_type == "local_society":
+    """The plays a line pays, as the line items count them: a reversal takes one back, an admin fee pays none,
+    nor does a line of no play (a cycle's deduction)."""
+    if line.recipient_type == "local_society" or line.play is None:
         return 0
     return -1 if line.kind == "reversal" else 1
 
 
-def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLine]) -> Sums:
+def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLine],
+            payout: Payout | None = None) -> Sums:
     period: dict[str, int] = {}
     adjustments: dict[str, int] = {}
     for line in lines:
@@ -304,29 +273,66 @@ def sums_of(recipient: Recipient, figures: Figures, lines: Iterable[StatementLin
             kind = line.reverses or line.kind
             period[kind] = period.get(kind, 0) + line.amount
     fee = figures.admin_fee if recipient.type == "society" else 0
-    return Sums(recipient.type, period, adjustments, fee)
+    return Sums(recipient.type, period, adjustments, fee, recipient.currency, payout)
 
 
-def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine]) -> Statement:
-    """Given a recipient, its line item's figures and its lines in play order, return its statement.
+def shown_summary(parts: Sequence[Part], per_minor: int, total: int) -> list[SummaryLine]:
+    """Given the summary's parts and subtotals (units), one minor unit in units and the total shown, return the
+    summary as shown: each subtotal its sum rounded once, the lines between two subtotals (or the last one and
+    the total) sharing their difference by largest remainder."""
+    shown: list[SummaryLine] = []
+    pending: list[Part] = []
+    before = 0  # the last subtotal shown, in minor units
 
-    Raise ValueError if the lines do not add up to the line item's net (the statement would not be the ledger's).
+    def settle(upto: int) -> None:
+        for part, minor in zip(pending, rounded_parts([p.units for p in pending], per_minor, upto - before)):
+            shown.append(SummaryLine(part.label, part.units, minor))
+        pending.clear()
+
+    for part in parts:
+        if part.subtotal:
+            rounded = round_half_even(part.units, per_minor)
+            settle(rounded)
+            shown.append(SummaryLine(part.label, part.units, rounded, subtotal=True))
+            before = rounded
+        else:
+            pending.append(part)
+    settle(total)
+    return shown
+
+
+def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine], payout: Payout | None = None
+          ) -> Statement:
+    """Given a recipient, its line item's figures, its lines in play order and, for a domestic payee, its
+    balance of the cycle, return its statement.
+
+    Raise ValueError if the lines do not add up to the line item's net, or the net with what was brought and
+    carried forward to the balance's net payable (the statement would not be the ledger's).
     """
     net = sum(line.amount for line in lines)
     if net != figures.net:
         raise ValueError(f"the statement lines of {recipient.type} {recipient.ref} ({recipient.currency}) sum to "
                          f"{net} units, its line item to {figures.net}")
     per_minor = units_per_minor(recipient.currency)
-    total_minor = round_half_even(net, per_minor)
-    labelled = summary_units(sums_of(recipient, figures, lines))
-    shown = rounded_parts([units for _, units in labelled], per_minor, total_minor)
-    summary = [SummaryLine(label, units, minor) for (label, units), minor in zip(labelled, shown)]
-    total = SummaryLine(TOTAL_LABELS.get(recipient.type, PAYABLE), net, total_minor)
+    net_minor = round_half_even(net, per_minor)
+    total = SummaryLine(TOTAL_LABELS.get(recipient.type, PAYABLE), net, net_minor)
+    if payout is not None:
+        payable = net + payout.brought_forward
+        if payable != payout.carried.payable:
+            raise ValueError(f"the balance of {recipient.type} {recipient.ref} ({recipient.currency}) owes "
+                             f"{payout.carried.payable} units, its lines and what was brought forward {payable}")
+        paid = payout.carried.net_payable
+        total = SummaryLine(PAYABLE, paid, round_half_even(paid, per_minor))
+    summary = shown_summary(summary_units(sums_of(recipient, figures, lines, payout)), per_minor, total.minor)
 
     works: dict[tuple[str, str, str], WorkEarned] = {}
     members: dict[tuple[tuple[str, str, str], str], list[int]] = {}
+    own: list[int] = []  # the lines of no play (a cycle's deductions): not earnings of a work
     every = Earned()
     for i, line in enumerate(lines):
+        if line.play is None and line.kind in DEDUCTION_KINDS:
+            own.append(i)
+            continue
         key = (line.title, line.artist, line.isrc)
         work = works.get(key)
         if work is None:
@@ -340,9 +346,12 @@ def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine]) ->
         every.add(line, plays)
         members.setdefault((key, line.station), []).append(i)
     ordered = sorted(works.values(), key=lambda w: (-w.units, w.title, w.artist, w.isrc))
-    every.minor, every.tenths = total_minor, round_half_even(every.ms, MS_PER_TENTH_MINUTE)
+    # The works share the gross (rounded once), the cycle's own lines the rest of the net.
+    every.minor, every.tenths = round_half_even(every.units, per_minor), round_half_even(every.ms, MS_PER_TENTH_MINUTE)
     _share(every, ordered, per_minor)
     minor = [0] * len(lines)
+    for i, part in zip(own, rounded_parts([lines[i].amount for i in own], per_minor, net_minor - every.minor)):
+        minor[i] = part
     for work in ordered:
         stations = sorted(work.stations.values(), key=lambda s: (-s.units, s.station))
         work.stations = {s.station: s for s in stations}

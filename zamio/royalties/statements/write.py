@@ -10,7 +10,8 @@ In the cycle's folder (default ``var/cycles/<name>``):
   with ``.csv``, its lines: ledger entry, play, station, UTC time, title, artist, ISRC,
   seconds, kind, share, amount as the page shows it, ``adjustment`` for plays of an earlier
   period, reason, station-local time and what the line means in words; and ``.summary.csv``,
-  the page's summary and earnings by work and station;
+  the page's summary (a domestic payee's down to its net payable, with its subtotals) and
+  earnings by work and station;
 * ``remittances.csv``: one row per partner society, in its currency;
 * ``usage/``: the usage report of each partner society (``zamio.royalties.statements.usage``);
 * ``summary.txt``: the reconciliation printed when the cycle was locked.
@@ -55,6 +56,7 @@ from zamio.royalties.statements.select import (
     identifiers,
     line_item_rows,
     local_society_name,
+    payouts,
     remittance_rows,
     statement_fields,
     statement_lines,
@@ -132,13 +134,14 @@ def write_recipient_statements(conn: Connection, cycle: StatementCycle, director
                                             presentation.address, presentation.logo), presentation.page_template())
     known = identifiers(conn)
     figures = {_RECIPIENT(r): Figures(r.admin_fee, r.net) for r in line_item_rows(conn, cycle.id, items)}
+    balances = payouts(conn, cycle.id)
     count = 0
     for (kind, ref, currency), group in groupby(shaped_lines(conn, cycle, items), key=_RECIPIENT):
         currency_exponent(currency)  # an unknown currency stops here, before its files
         lines = list(group)
         name = max((line.recipient_name for line in lines if line.recipient_name), default=None)
         recipient = Recipient(kind, ref, name, currency, tuple(known.get((kind, ref), ())))
-        statement = shape(recipient, figures[kind, ref, currency], lines)
+        statement = shape(recipient, figures[kind, ref, currency], lines, balances.get((kind, ref, currency)))
         detail_csv, detail_rows = formatter.detail(statement)
         stem = f"{file_stem(kind, ref)}.{currency}"
         _write_new(directory / f"{stem}.csv", detail_csv)
