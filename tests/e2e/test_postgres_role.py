@@ -154,7 +154,7 @@ def test_every_job_runs_as_the_role_the_readme_creates(readme_role: Project, son
     run(project, "import-catalog", "--stations", str(inputs / "stations.csv"), "--tracks", str(inputs / "tracks.csv"))
 
     scheduled = schedule.read_crontab()
-    assert len(scheduled) == 10
+    assert len(scheduled) == 11
     for job in scheduled:  # each as the schedule starts it; on a database this empty each has done its work
         run(project, job.script, *job.arguments, ZAMIO_STARTED_BY="schedule")
     assert project.scalar("SELECT count(*) FROM fingerprint_sets") == 1  # the track was fingerprinted
@@ -166,6 +166,8 @@ def test_every_job_runs_as_the_role_the_readme_creates(readme_role: Project, son
     run(project, "process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31",
         "--out", str(out))
     assert (out / "statements.csv").is_file()
+    run(project, "payouts", "--cycle", "2026-03", "--out", str(project.tmp_path / "payouts"))
+    run(project, "disputes", "list")
     run(project, "suspense-report")
     run(project, "zamio-status", "--check")  # every scheduled job has succeeded: nothing overdue or failing
 
