@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -45,7 +44,7 @@ def check_recipient(recipient: str) -> str:
 
 
 def queue_email(conn: Connection, *, dedupe_key: str, recipient: str, template: str,
-                context: Mapping[str, Any], attachments: Sequence[Attachment] = (),
+                context: Mapping[str, object], attachments: Sequence[Attachment] = (),
                 mail_templates: MailTemplates | None = None) -> bool:
     """Render ``template`` with ``context`` (by ``mail_templates``, loaded from TEMPLATES_DIR at the job's start;
     None: the shipped ones) and queue it for ``recipient`` under ``dedupe_key``, with the files in

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, func, select, update
 
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import email_outbox
 from zamio.mail import smtp
 from zamio.mail.attachments import AttachmentChanged
@@ -125,7 +125,7 @@ def deliver(delivery: Delivery, settings: smtp.SmtpSettings, limit: int) -> int:
     return sent
 
 
-def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: list[Row[Any]]) -> int:
+def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: Sequence[StoredRow]) -> int:
     """Send claimed ``rows`` over one SMTP session; return how many the server accepted."""
     try:
         client = smtp.connect(settings)
@@ -150,7 +150,7 @@ def send_batch(delivery: Delivery, settings: smtp.SmtpSettings, rows: list[Row[A
     return sent
 
 
-def send_one(delivery: Delivery, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: Row[Any]) -> int:
+def send_one(delivery: Delivery, client: smtplib.SMTP, settings: smtp.SmtpSettings, row: StoredRow) -> int:
     """Send one claimed message; record its outcome; return 1 if the server accepted it, else 0."""
     try:
         message = smtp.message_bytes(row, settings.mail_from)
@@ -177,7 +177,7 @@ def send_one(delivery: Delivery, client: smtplib.SMTP, settings: smtp.SmtpSettin
     return 1
 
 
-def _after_data_failure(delivery: Delivery, client: smtplib.SMTP, row: Row[Any], refusal: smtp.Refusal) -> int:
+def _after_data_failure(delivery: Delivery, client: smtplib.SMTP, row: StoredRow, refusal: smtp.Refusal) -> int:
     if refusal.code is None:
         # No reply: the server may have taken the message.  Leave it for a person rather than risk a duplicate.
         mark_unknown(delivery, row, refusal.text)
@@ -188,7 +188,7 @@ def _after_data_failure(delivery: Delivery, client: smtplib.SMTP, row: Row[Any],
     return 0
 
 
-def mark_transmitting(delivery: Delivery, row: Row[Any]) -> bool:
+def mark_transmitting(delivery: Delivery, row: StoredRow) -> bool:
     """Compare-and-set ``sending`` → ``transmitting`` for this owner, committed; False if the claim was lost."""
     with delivery.transactions() as conn:
         return conn.execute(
@@ -198,7 +198,7 @@ def mark_transmitting(delivery: Delivery, row: Row[Any]) -> bool:
         ).rowcount == 1
 
 
-def mark_sent(delivery: Delivery, row: Row[Any]) -> None:
+def mark_sent(delivery: Delivery, row: StoredRow) -> None:
     with delivery.transactions() as conn:
         conn.execute(
             update(email_outbox)
@@ -207,7 +207,7 @@ def mark_sent(delivery: Delivery, row: Row[Any]) -> None:
         )
 
 
-def mark_unknown(delivery: Delivery, row: Row[Any], reason: str) -> None:
+def mark_unknown(delivery: Delivery, row: StoredRow, reason: str) -> None:
     with delivery.transactions() as conn:
         conn.execute(
             update(email_outbox).where(OUTBOX.id == row.id)
@@ -216,11 +216,11 @@ def mark_unknown(delivery: Delivery, row: Row[Any], reason: str) -> None:
         )
 
 
-def retry_or_fail(delivery: Delivery, row: Row[Any], refusal: smtp.Refusal) -> None:
+def retry_or_fail(delivery: Delivery, row: StoredRow, refusal: smtp.Refusal) -> None:
     """Record a refusal: failed at once if permanent or out of attempts, else queued again after back-off."""
     reason = f"{refusal.code} {refusal.text}" if refusal.code else refusal.text
     final = refusal.permanent or row.attempts >= delivery.max_attempts
-    values: dict[str, Any] = {"status": "failed"} if final else {
+    values: dict[str, object] = {"status": "failed"} if final else {
         "status": "queued", "next_attempt_at": utcnow() + timedelta(seconds=backoff_seconds(row.attempts))}
     with delivery.transactions() as conn:
         conn.execute(
@@ -235,7 +235,7 @@ def retry_or_fail(delivery: Delivery, row: Row[Any], refusal: smtp.Refusal) -> N
         log.info("e-mail %s to %s: will retry: %s", row.id, row.recipient, reason)
 
 
-def fail_unsent(delivery: Delivery, row: Row[Any], reason: str) -> None:
+def fail_unsent(delivery: Delivery, row: StoredRow, reason: str) -> None:
     """Mark a claimed message failed before any of it reached the server (its attachment changed)."""
     with delivery.transactions() as conn:
         conn.execute(
@@ -245,7 +245,7 @@ def fail_unsent(delivery: Delivery, row: Row[Any], reason: str) -> None:
     delivery.progress.failed(f"e-mail {row.id} to {row.recipient}", reason)
 
 
-def unclaim(delivery: Delivery, rows: list[Row[Any]]) -> None:
+def unclaim(delivery: Delivery, rows: Sequence[StoredRow]) -> None:
     """Give claimed but untried messages back to the queue without counting an attempt."""
     with delivery.transactions() as conn:
         conn.execute(

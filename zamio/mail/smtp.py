@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from typing import Any
 
-from sqlalchemy import Row
-
+from zamio.db.engine import StoredRow
 from zamio.mail import attachments
 from zamio.runtime.config import Config
 from zamio.runtime.errors import ConfigError
@@ -93,7 +91,7 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     return client
 
 
-def build_message(row: Row[Any], mail_from: str) -> EmailMessage:
+def build_message(row: StoredRow, mail_from: str) -> EmailMessage:
     """Given an ``email_outbox`` row, return the MIME message: text, plus HTML as an alternative when present, then
     its attachments, read now; raise AttachmentChanged if one is missing or no longer the bytes it was queued with."""
     message = EmailMessage()
@@ -112,7 +110,7 @@ def build_message(row: Row[Any], mail_from: str) -> EmailMessage:
     return message
 
 
-def message_bytes(row: Row[Any], mail_from: str) -> bytes:
+def message_bytes(row: StoredRow, mail_from: str) -> bytes:
     """The message as sent on the wire: CRLF line ends (smtplib sends bytes as given), long lines encoded."""
     return build_message(row, mail_from).as_bytes(policy=policy.SMTP)
 

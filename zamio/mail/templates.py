@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -126,7 +125,7 @@ GLOBALS: dict[str, object] = {"money": money, "plural": plural, "duration": dura
 FILTERS: dict[str, Callable[..., str]] = {"show": show, "duration": duration}
 
 
-def _statement_ready(c: dict[str, Any]) -> dict[str, Any]:
+def _statement_ready(c: dict[str, object]) -> dict[str, object]:
     """The statement is linked (``statement_url``), attached (``attached``), or else available from the society
     (``contact``, when one is set): never a file's place on the server."""
     url = str(c.get("statement_url") or "")
@@ -135,7 +134,7 @@ def _statement_ready(c: dict[str, Any]) -> dict[str, Any]:
     return c
 
 
-def _stream_down(c: dict[str, Any]) -> dict[str, Any]:
+def _stream_down(c: dict[str, object]) -> dict[str, object]:
     from zamio.streams import redact_url
 
     return {**c, "url": redact_url(str(c["url"]))}
@@ -148,7 +147,7 @@ class Message:
 
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    prepare: Callable[[dict[str, object]], dict[str, object]] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -185,7 +184,7 @@ class MailTemplates:
     override: Path | None = None
     compiled: dict[str, tuple[jinja2.Template, ...]] = field(default_factory=dict, repr=False)
 
-    def render(self, template: str, context: Mapping[str, Any]) -> Rendered:
+    def render(self, template: str, context: Mapping[str, object]) -> Rendered:
         """Given a template name and its context, return the rendered message; raise TemplateError if either is
         wrong, TemplateFailed if a template fails on these values."""
         spec = TEMPLATES.get(template)
@@ -194,7 +193,7 @@ class MailTemplates:
         missing = [key for key in spec.required if context.get(key) in (None, "")]
         if missing:
             raise TemplateError(f"e-mail template {template!r} needs context key(s): {', '.join(missing)}")
-        given: dict[str, Any] = {**dict.fromkeys(spec.optional), **context}
+        given: dict[str, object] = {**dict.fromkeys(spec.optional), **context}
         values = {key: _hidden(value) for key, value in (spec.prepare(given) if spec.prepare else given).items()}
         subject_template, text_template, html_template = self.compiled[template]
         subject = one_line(hide_paths(_render(subject_template, values)))
@@ -272,7 +271,7 @@ def shipped() -> MailTemplates:
     return load(None)
 
 
-def render(template: str, context: Mapping[str, Any], mail_templates: MailTemplates | None = None) -> Rendered:
+def render(template: str, context: Mapping[str, object], mail_templates: MailTemplates | None = None) -> Rendered:
     """Given a template name and its context, return the rendered message with ``mail_templates`` (None: the shipped
     ones); raise TemplateError if either is wrong."""
     return (mail_templates or shipped()).render(template, context)

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, exc, select, update
 
@@ -43,6 +44,44 @@ START_TOLERANCE = timedelta(seconds=60)
 CURRENT = ("final", "duplicate")  # the statuses of a play that still stands as a report
 
 
+class PlayRow(TypedDict, total=False):
+    """A ``play_logs`` row as the converter, the import and the corrections write it (each gives the columns it
+    sets; the database's defaults fill the rest), or the columns of a stored play that place its airing."""
+
+    id: int
+    play_key: str
+    version: int
+    station_id: int
+    track_id: int | None
+    recording_key: str
+    recording_ref: str
+    acrcloud_id: str | None
+    isrc: str | None
+    title: str | None
+    artist: str | None
+    category: str
+    source: str
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float | Decimal
+    end_estimated: bool
+    single_observation: bool
+    status: str
+    supersedes_id: int | None
+    detection_count: int
+    confidence_avg: float | None
+    confidence_min: float | None
+    society_id: int | None
+    society_status: str
+    import_ref: str | None
+    created_at: datetime
+    finalised_at: datetime | None
+    first_captured_at: datetime | None
+    speed: float | None
+    duplicate_of: int | None
+    correction_id: int | None
+
+
 def recording_ref(isrc: str | None, track_id: int | None, acrcloud_id: str | None, recording_key: str) -> str:
     """The recording as every source can name it: ISRC, else catalog track, else ACRCloud id."""
     if isrc:
@@ -54,14 +93,14 @@ def recording_ref(isrc: str | None, track_id: int | None, acrcloud_id: str | Non
     return recording_key
 
 
-def with_recording_ref(row: dict[str, Any]) -> dict[str, Any]:
+def with_recording_ref(row: PlayRow) -> PlayRow:
     """The play row with its ``recording_ref`` filled in from its identifiers."""
     row["recording_ref"] = recording_ref(row.get("isrc"), row.get("track_id"), row.get("acrcloud_id"),
                                          row["recording_key"])
     return row
 
 
-def billed_play(conn: Connection, play: Mapping[str, Any], *, other_than: int | None = None) -> int | None:
+def billed_play(conn: Connection, play: PlayRow, *, other_than: int | None = None) -> int | None:
     """The id of the final play billing the airing ``play`` reports (other than ``other_than``), or None."""
     c = play_logs.c
     query = select(c.id).where(
@@ -74,7 +113,7 @@ def billed_play(conn: Connection, play: Mapping[str, Any], *, other_than: int | 
     return conn.execute(query).scalar()
 
 
-def store(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, int], int]:
+def store(conn: Connection, rows: Sequence[PlayRow]) -> dict[tuple[str, int], int]:
     """Insert play rows, each ``final`` one stored as a duplicate where its airing is billed already
     (insert-or-ignore on (play_key, version)); return the ids by (play_key, version).
 
@@ -90,7 +129,7 @@ def store(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, i
     return _ids(conn, rows)
 
 
-def _store_billable(conn: Connection, row: dict[str, Any]) -> None:
+def _store_billable(conn: Connection, row: PlayRow) -> None:
     billed = billed_play(conn, row)
     if billed is None:
         savepoint = conn.begin_nested()
@@ -105,11 +144,11 @@ def _store_billable(conn: Connection, row: dict[str, Any]) -> None:
         else:
             savepoint.commit()
             return
-    row.update(status="duplicate", duplicate_of=billed)
+    row.update({"status": "duplicate", "duplicate_of": billed})
     insert_ignore(conn, play_logs, [row], ["play_key", "version"])
 
 
-def _ids(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], int]:
+def _ids(conn: Connection, rows: Sequence[PlayRow]) -> dict[tuple[str, int], int]:
     wanted = {(row["play_key"], row["version"]) for row in rows}
     keys = sorted({key for key, _ in wanted})
     ids: dict[tuple[str, int], int] = {}
@@ -139,14 +178,15 @@ def rehome(conn: Connection, retired_ids: Sequence[int]) -> list[int]:
     return promoted
 
 
-def _duplicates_of(conn: Connection, play_ids: Sequence[int]) -> list[dict[str, Any]]:
+def _duplicates_of(conn: Connection, play_ids: Sequence[int]) -> list[PlayRow]:
     c = play_logs.c
-    found: list[dict[str, Any]] = []
+    found: list[PlayRow] = []
     ids = sorted(set(play_ids))
     for start in range(0, len(ids), 500):
         query = select(c.id, c.station_id, c.recording_ref, c.started_at, c.ended_at).where(
             c.status == "duplicate", c.duplicate_of.in_(ids[start:start + 500]))
-        found += [dict(row) for row in conn.execute(query).mappings()]
+        found += [PlayRow(id=row.id, station_id=row.station_id, recording_ref=row.recording_ref,
+                          started_at=row.started_at, ended_at=row.ended_at) for row in conn.execute(query)]
     return sorted(found, key=lambda row: row["id"])
 
 
@@ -163,7 +203,7 @@ def _promote(conn: Connection, play_id: int) -> bool:
     return True
 
 
-def same_facts(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+def same_facts(stored: Mapping[str, object], row: PlayRow) -> bool:
     """Whether a re-sent report states what its stored version states (else it is a correction)."""
     return all(_same(stored[name], row[name]) for name in ("started_at", "ended_at", "recording_ref", "track_id",
                                                              "isrc", "category", "confidence_avg"))

@@ -39,7 +39,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
@@ -171,7 +170,7 @@ def _link_withdrawn(new: NewPlay, gone: Sequence[store.StoredPlay]) -> NewPlay:
     return NewPlay(new.airing, new.play_key, new.version, overlap.id, new.detection_ids)
 
 
-def play_row(station_id: int, new: NewPlay, evidence: StationEvidence, now: datetime) -> dict[str, Any]:
+def play_row(station_id: int, new: NewPlay, evidence: StationEvidence, now: datetime) -> billing.PlayRow:
     """The ``play_logs`` row of a new play (status final)."""
     airing = new.airing
     first = evidence.facts[airing.detection_ids[0]]

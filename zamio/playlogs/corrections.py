@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 
@@ -397,7 +397,7 @@ def correct(conn: Connection, request: Request, who: audit.Who) -> Outcome:
     audit_id = audit.record(conn, who, change, event_key=key)
     store.retire(conn, plan.retire, corrected_by=audit_id)
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} | {"correction_id": audit_id} for r in plan.rows]
-    ids = billing.store(conn, rows)
+    ids = billing.store(conn, cast(list[billing.PlayRow], rows))  # the new versions, less the plan's own keys
     promoted = billing.rehome(conn, plan.retire)
     pairs = [(ids[(row["play_key"], row["version"])], d) for row, planned in zip(rows, plan.rows)
              for d in planned["_detections"]]

@@ -19,10 +19,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks
 from zamio.playlogs.airings import InvalidObservation, Observation
 from zamio.runtime.errors import ItemError
@@ -101,7 +101,7 @@ def _recording_seconds() -> ColumnElement[float]:
     return func.coalesce(tracks.c.duration_seconds, fingerprinted, detections.c.duration_seconds)
 
 
-def window_query(station_id: int, since: datetime, until: datetime, limit: int) -> Select[*tuple[Any, ...]]:
+def window_query(station_id: int, since: datetime, until: datetime, limit: int) -> Select[*tuple[object, ...]]:
     """The captures of one station from ``since`` to ``until`` (inclusive) with their detections."""
     joined = (
         captures.outerjoin(detections, detections.c.capture_id == captures.c.id)
@@ -142,7 +142,7 @@ def read_evidence(
     if len(rows) >= limit:
         evidence.cut_at = rows[-1].started_at
         rows = [r for r in rows if r.started_at < evidence.cut_at]
-    by_capture: dict[int, list[Row[*tuple[Any, ...]]]] = {}
+    by_capture: dict[int, list[StoredRow]] = {}
     for row in rows:
         by_capture.setdefault(row.capture_id, []).append(row)
     for capture_rows in by_capture.values():
@@ -150,7 +150,7 @@ def read_evidence(
     return evidence
 
 
-def _add_capture(evidence: StationEvidence, station_id: int, rows: list[Row[*tuple[Any, ...]]], now: datetime) -> None:
+def _add_capture(evidence: StationEvidence, station_id: int, rows: list[StoredRow], now: datetime) -> None:
     """Given the rows of one capture (one per detection, or one without), add its observation."""
     first = rows[0]
     seconds = float(first.seconds or 0.0)
@@ -199,7 +199,7 @@ def recording_key(track_id: int | None, acrcloud_id: str | None, isrc: str | Non
     return None
 
 
-def _facts(row: Row[*tuple[Any, ...]], now: datetime) -> DetectionFacts:
+def _facts(row: StoredRow, now: datetime) -> DetectionFacts:
     isrc = row.track_isrc or (row.isrc if row.isrc_valid is not False else None)
     due = row.convert_status == "pending" and (
         row.convert_next_attempt_at is None or row.convert_next_attempt_at <= now
@@ -225,7 +225,7 @@ def _facts(row: Row[*tuple[Any, ...]], now: datetime) -> DetectionFacts:
     )
 
 
-def _observation(row: Row[*tuple[Any, ...]], facts: DetectionFacts, station_id: int, seconds: float) -> Observation:
+def _observation(row: StoredRow, facts: DetectionFacts, station_id: int, seconds: float) -> Observation:
     """Given a detection row, return its match observation; raise an ItemError saying why it is unusable."""
     name = f"detection {row.detection_id} (capture {row.capture_id})"
     if row.detection_station_id != station_id:
@@ -248,7 +248,7 @@ def _observation(row: Row[*tuple[Any, ...]], facts: DetectionFacts, station_id: 
         raise InvalidObservation(f"{name}: {error}") from None
 
 
-def _check_offset(name: str, row: Row[*tuple[Any, ...]]) -> None:
+def _check_offset(name: str, row: StoredRow) -> None:
     offset = row.offset_seconds
     if offset is None or not math.isfinite(offset):
         raise ImpossibleTimes(f"{name} has no offset inside the recording; the start of the airing is unknown")

@@ -72,7 +72,7 @@ def _load_row(conn: Connection, row: Row, *, default_source: str, counts: dict[s
         counts["kept"] += 1  # a person corrected this play (bin/correct-plays): a partner's row does not undo it
         return
     if stored is not None:  # the reporter corrected its row: a new version of the play
-        play.update(version=stored["version"] + 1, supersedes_id=stored["id"])
+        play.update({"version": stored["version"] + 1, "supersedes_id": stored["id"]})
         store.retire(conn, [stored["id"]])
     billing.store(conn, [play])
     if stored is not None:
@@ -92,7 +92,7 @@ def _latest_version(conn: Connection, key: str) -> dict[str, Any] | None:
     return dict(found) if found else None
 
 
-def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, Any]:
+def play_from_row(conn: Connection, row: Row, default_source: str) -> billing.PlayRow:
     """Given one CSV row, return its ``play_logs`` row; raise RowError naming the bad field, its
     value and what is accepted."""
     station_id = _station(conn, cv.text(row, "station_ref"))
@@ -107,6 +107,7 @@ def play_from_row(conn: Connection, row: Row, default_source: str) -> dict[str, 
     source = row.get("source") or default_source
     reference = f"{source}:{row['import_ref']}" if row.get("import_ref") else source
     key = recording_key(track["id"] if track else None, None, isrc)
+    assert key is not None  # a track or an ISRC, as checked above
     now = utcnow()
     # A reporter's own reference names its row across corrections; without one the facts must.
     play_key = (f"import|s{station_id}|{reference}" if row.get("import_ref")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, func, select, update
 
@@ -166,7 +166,7 @@ def retire(conn: Connection, play_ids: Sequence[int], corrected_by: int | None =
     that pointed to them (``billing.rehome``).  A correction by hand names its audit entry
     (``corrected_by``), which pins the rows and their detections against rebuilds (``pinned``)."""
     changed = 0
-    values: dict[str, Any] = {"status": "superseded", "superseded_at": utcnow()}
+    values: dict[str, object] = {"status": "superseded", "superseded_at": utcnow()}
     if corrected_by is not None:
         values["corrected_by_id"] = corrected_by
     for part in chunks(list(play_ids)):
