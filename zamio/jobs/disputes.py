@@ -45,9 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from zamio.db.audit import MissingReason, Who
+from zamio.db.audit import Entry, MissingReason, Who
 from zamio.db.engine import utcnow
 from zamio.files import csvread
 from zamio.jobs.audit_options import add_by, who
@@ -55,7 +54,7 @@ from zamio.playlogs import disputes
 from zamio.playlogs.correction_requests import COLUMN_NAMES, FILE_COLUMNS, BadCorrection, Request, parse_request
 from zamio.playlogs.disputes import CLAIMANT_TYPES, DECISIONS, STATUSES, Claim, DisputeRefused, Scope
 from zamio.reports.evidence_pack import write_pack
-from zamio.royalties.pricing.holds import covered_money, held
+from zamio.royalties.pricing.holds import CoveredPlay, covered_money, held
 from zamio.royalties.pricing.preview import money_moved
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
@@ -265,7 +264,7 @@ def _show(ctx: JobContext, given: Settings) -> None:
         entries = disputes.history(conn, dispute)
         pack = write_pack(conn, dispute, args.evidence, ctx.config.host_name, utcnow()) if args.evidence else None
     if args.json:
-        shown: dict[str, Any] = dispute.as_json() | {"held_units": money}
+        shown: dict[str, object] = dispute.as_json() | {"held_units": money}
         shown["plays"] = [{"play_id": p.id, "station": p.station, "started_at": p.started_at, "seconds": p.seconds,
                            "recording": p.recording, "pricing": p.status, "held_units": p.held,
                            "currency": p.currency} for p in plays]
@@ -277,7 +276,8 @@ def _show(ctx: JobContext, given: Settings) -> None:
         print(pack.line(), flush=True)
 
 
-def _show_lines(dispute: disputes.Dispute, plays: list[Any], money: dict[str, int], entries: list[Any]) -> list[str]:
+def _show_lines(dispute: disputes.Dispute, plays: list[CoveredPlay], money: dict[str, int], entries: list[Entry]
+                ) -> list[str]:
     d = dispute
     out = [f"{d.label}  {d.status}{f' ({d.decision})' if d.decision else ''}: {d.claimant_type} {d.claimant_ref} "
            f"disputes {d.covers()}",

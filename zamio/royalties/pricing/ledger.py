@@ -34,12 +34,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from zamio.db.engine import is_sqlite
+from zamio.db.engine import StoredRow, is_sqlite
 from zamio.db.tables import royalty_ledger, royalty_pricings
 from zamio.royalties.pricing.price import PlayPricing
 from zamio.royalties.pricing.split import Line
@@ -76,12 +76,12 @@ STANDING_QUERY = select(royalty_ledger).where(
 ).order_by(royalty_ledger.c.id)
 
 
-def standing_lines(conn: Connection, previous: Iterable[Previous]) -> dict[int, list[Row[Any]]]:
+def standing_lines(conn: Connection, previous: Iterable[Previous]) -> dict[int, list[StoredRow]]:
     """Given latest pricings, return the ledger lines of exactly those versions, by play id."""
     wanted = {p.play_id: p.version for p in previous}
     if not wanted:
         return {}
-    found: dict[int, list[Row[Any]]] = {}
+    found: dict[int, list[StoredRow]] = {}
     for row in conn.execute(STANDING_QUERY, {"ids": sorted(wanted)}):
         if wanted.get(row.play_id) == row.version:
             found.setdefault(row.play_id, []).append(row)
@@ -100,7 +100,7 @@ _COPY_SPECIALS = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _line_values(issue: Issue, line: Line, seconds: float, run_id: str, now: datetime) -> tuple:
+def _line_values(issue: Issue, line: Line, seconds: float, run_id: str, now: datetime) -> tuple[object, ...]:
     """Given an issue and one of its lines, return the ledger row in LEDGER_COLUMNS order."""
     pricing = issue.pricing
     kind = line.kind
@@ -112,7 +112,7 @@ def _line_values(issue: Issue, line: Line, seconds: float, run_id: str, now: dat
     )
 
 
-def reversal_row(original: Row[Any], play_id: int, version: int, reason: str, run_id: str,
+def reversal_row(original: StoredRow, play_id: int, version: int, reason: str, run_id: str,
                  now: datetime, cycle_id: int | None = None, key: str | None = None) -> dict[str, object]:
     """Given a stored ledger line, return the line that cancels it (negated amount and seconds)."""
     return {
@@ -126,7 +126,7 @@ def reversal_row(original: Row[Any], play_id: int, version: int, reason: str, ru
     }
 
 
-def _pricing_values(issue: Issue, run_id: str, now: datetime) -> tuple:
+def _pricing_values(issue: Issue, run_id: str, now: datetime) -> tuple[object, ...]:
     """Given an issue, return its pricing row in PRICING_COLUMNS order."""
     p = issue.pricing
     return (
@@ -136,7 +136,7 @@ def _pricing_values(issue: Issue, run_id: str, now: datetime) -> tuple:
     )
 
 
-def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[Row[Any]]], run_id: str,
+def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[StoredRow]], run_id: str,
          now: datetime) -> list[Issue]:
     """Given outcomes to book and the standing lines of their previous versions, write them.
 
@@ -165,8 +165,8 @@ def book(conn: Connection, issues: Sequence[Issue], standing: Mapping[int, list[
     return booked
 
 
-def _reversal_values(issue: Issue, standing: Mapping[int, list[Row[Any]]], run_id: str,
-                     now: datetime) -> list[tuple]:
+def _reversal_values(issue: Issue, standing: Mapping[int, list[StoredRow]], run_id: str,
+                     now: datetime) -> list[tuple[object, ...]]:
     """Given an issue, return the reversals of its previous version's standing lines, as ledger rows."""
     if issue.previous is None:
         return []
@@ -176,15 +176,15 @@ def _reversal_values(issue: Issue, standing: Mapping[int, list[Row[Any]]], run_i
             for original in standing.get(play_id, [])]
 
 
-def _ledger_values(issue: Issue, standing: Mapping[int, list[Row[Any]]], run_id: str,
-                   now: datetime) -> list[tuple]:
+def _ledger_values(issue: Issue, standing: Mapping[int, list[StoredRow]], run_id: str,
+                   now: datetime) -> list[tuple[object, ...]]:
     """Given an issue, return its ledger rows: the reversals it books, then its own lines."""
     seconds = float(issue.pricing.seconds)
     return _reversal_values(issue, standing, run_id, now) + [
         _line_values(issue, line, seconds, run_id, now) for line in issue.pricing.lines]
 
 
-def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[Row[Any]]], run_id: str,
+def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[StoredRow]], run_id: str,
                  now: datetime) -> tuple[list[str], list[str]]:
     """Given issues, the standing lines of their previous versions, the run and its clock, return
     per issue its pricing row and its ledger rows (reversals, then lines) in COPY text.
@@ -217,7 +217,8 @@ def _issue_texts(issues: Sequence[Issue], standing: Mapping[int, list[Row[Any]]]
 
 
 @lru_cache(maxsize=1 << 16)
-def _line_parts(line: tuple) -> tuple[str, str, bool, str, str]:
+def _line_parts(line: tuple[str, str, str, str | None, int | None, str | None, Decimal | None]
+                ) -> tuple[str, str, bool, str, str]:
     """Given a line without its amount, return what every line of that recipient and kind writes:
     (entry key suffix, columns kind to society_id, whether it counts the seconds, reason, details),
     in COPY text."""
@@ -253,7 +254,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
     return insert_rows(conn, table, columns, [tuple(row[c] for c in columns) for row in rows], keys, returning)
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]],
                 keys: Sequence[str], returning: str | None = None) -> set[object]:
     """``bulk_insert`` for rows given as tuples in ``columns`` order."""
     if not rows:
@@ -269,7 +270,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     return {row[at] for row in rows}
 
 
-def _sqlite_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
+def _sqlite_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]],
                    keys: Sequence[str], returning: str | None) -> set[object]:
     # SQLite has one writer at a time and every write transaction starts with BEGIN IMMEDIATE, so
     # the versions this transaction read as latest cannot have been booked by another run since:
@@ -300,7 +301,7 @@ def _value_text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _column_text(values: tuple) -> Sequence[str]:
+def _column_text(values: tuple[object, ...]) -> Sequence[str]:
     """Given one column's values, return them in COPY text format, a whole column at a time.
 
     A column is mostly of one type (ids, keys, the run's clock), so the common cases are
@@ -317,9 +318,10 @@ def _column_text(values: tuple) -> Sequence[str]:
     if kinds <= _NUMBERS:
         return [(_NULL if v is None else str(v)) for v in values] if nullable else list(map(str, values))
     if kinds == _TEXT:
-        present = [v for v in values if v is not None] if nullable else values
+        texts = cast("tuple[str | None, ...]", values)
+        present = [v for v in texts if v is not None] if nullable else cast("tuple[str, ...]", values)
         if _COPY_SPECIALS.search("".join(present)) is None:
-            return [(_NULL if v is None else v) for v in values] if nullable else values
+            return [(_NULL if v is None else v) for v in texts] if nullable else present
     return [_value_text(v) for v in values]
 
 
@@ -328,7 +330,7 @@ _NUMBERS = frozenset((int, float))
 _TEXT = frozenset((str,))
 
 
-def _copy_text(rows: Sequence[tuple]) -> str:
+def _copy_text(rows: Sequence[tuple[object, ...]]) -> str:
     """Given rows of Python values, return them in COPY text format, one line per row."""
     if not rows:
         return ""

@@ -30,9 +30,19 @@ pays the line, NULL while none does.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 
 from zamio.db.tables import cycle_pricings, royalty_cycles, royalty_ledger
 
@@ -77,7 +87,8 @@ def plays_of(lines: Subquery) -> ColumnElement[int]:
                          (lines.c.kind == "reversal", -1), else_=1))
 
 
-def recipient_sums(lines: Subquery, *extra: ColumnElement[Any], source: FromClause | None = None) -> Select:
+def recipient_sums(lines: Subquery, *extra: SQLColumnExpression[object], source: FromClause | None = None
+                   ) -> Select[*tuple[object, ...]]:
     """Given lines (``cycle_lines`` or ``paid_lines``), return a SELECT of their sums per paying cycle,
     recipient, currency and society (and ``extra`` columns): ``name``, ``plays``, ``seconds``, ``net``.
 

@@ -59,7 +59,7 @@ class Catalog:
     societies: Societies
     holds: Holds = field(default_factory=Holds)
     _by_work: dict[int, Owed] = field(default_factory=dict, compare=False, repr=False)
-    _by_society: dict[tuple, Owed] = field(default_factory=dict, compare=False, repr=False)
+    _by_society: dict[tuple[int | None, str, date], Owed] = field(default_factory=dict, compare=False, repr=False)
     _by_track: dict[int, Owed | Society] = field(default_factory=dict, compare=False, repr=False)
 
     def work_owed(self, work: Work) -> Owed:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
@@ -49,6 +50,10 @@ class RateCard:
     currency: str
     effective_from: date
     effective_to: date | None
+
+
+#: A ``day_periods`` row: territory, period name, start and end minute of the day, first day in force.
+DayPeriod: TypeAlias = tuple[str, str, int, int, date]
 
 
 @dataclass(frozen=True)
@@ -148,19 +153,19 @@ def quantized_float(value: float, places: int) -> Decimal:
 class RateBook:
     """The rate data of one run, indexed for per-play lookups (built per run, never module-global)."""
 
-    def __init__(self, cards: Iterable[RateCard], periods: Iterable[tuple], rules: Iterable[EligibilityRule]):
+    def __init__(self, cards: Iterable[RateCard], periods: Iterable[DayPeriod], rules: Iterable[EligibilityRule]):
         self._cards: dict[tuple[str, str, str], list[RateCard]] = {}
         for card in sorted(cards, key=lambda c: c.effective_from, reverse=True):
             self._cards.setdefault((card.territory, card.station_class, card.period), []).append(card)
-        self._periods: dict[str, list[tuple]] = {}
+        self._periods: dict[str, list[DayPeriod]] = {}
         for row in sorted(periods, key=lambda p: (p[4], p[2]), reverse=True):
             self._periods.setdefault(row[0], []).append(row)
         self._rules: dict[str, list[EligibilityRule]] = {}
         for rule in sorted(rules, key=lambda r: r.effective_from, reverse=True):
             self._rules.setdefault(rule.territory, []).append(rule)
         self._zones: dict[str, ZoneInfo | None] = {}
-        self._card_memo: dict[tuple, RateCard | None] = {}
-        self._period_memo: dict[tuple[str, date], list[tuple]] = {}
+        self._card_memo: dict[tuple[str, str, str, date], RateCard | None] = {}
+        self._period_memo: dict[tuple[str, date], list[DayPeriod]] = {}
         self._schedules: dict[tuple[str, str, date], DaySchedule] = {}
 
     @classmethod
@@ -199,7 +204,7 @@ class RateBook:
                 return name
         return None
 
-    def _day_periods(self, territory: str, day: date) -> list[tuple]:
+    def _day_periods(self, territory: str, day: date) -> list[DayPeriod]:
         """Given a territory and a day, return the period rows in force, the first match first."""
         if (territory, day) not in self._period_memo:
             rows = self._periods.get(territory, [])

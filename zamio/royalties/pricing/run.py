@@ -39,13 +39,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
-from sqlalchemy import BigInteger, Connection, Row, Select, bindparam, select
+from sqlalchemy import BigInteger, Connection, Select, bindparam, select
 
 from zamio.db import audit
 from zamio.db.audit import Who
-from zamio.db.engine import is_sqlite, utcnow
+from zamio.db.engine import StoredRow, is_sqlite, utcnow
 from zamio.db.tables import play_logs, royalty_pricings, stations
 from zamio.royalties.pricing.holds import Holds, dispute_passes
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
@@ -74,10 +74,10 @@ Transaction = Callable[[], AbstractContextManager[Connection]]
 class PricingStats:
     """What a pricing run booked: plays per outcome status, unchanged plays, gross per currency."""
 
-    statuses: Counter = field(default_factory=Counter)
-    reasons: Counter = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     unchanged: int = 0
-    gross: Counter = field(default_factory=Counter)
+    gross: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def merged(cls, parts: list[PricingStats]) -> PricingStats:
@@ -118,12 +118,12 @@ PREVIOUS_COLUMNS = (  # ledger.Previous, field by field
 AFTER = bindparam("after", type_=BigInteger)  # the keyset: plays after the last one of the previous batch
 
 
-def _plays() -> Select:
+def _plays() -> Select[*tuple[object, ...]]:
     return (select(*PLAY_COLUMNS).join(stations, stations.c.id == play_logs.c.station_id)
             .where(play_logs.c.id > AFTER))
 
 
-def _with_latest(statuses: tuple[str, ...] | None = None) -> Select:
+def _with_latest(statuses: tuple[str, ...] | None = None) -> Select[*tuple[object, ...]]:
     query = (_plays().add_columns(*PREVIOUS_COLUMNS)
              .join(royalty_pricings, royalty_pricings.c.play_id == play_logs.c.id)
              .where(royalty_pricings.c.play_id > AFTER, _LATEST))
@@ -133,7 +133,7 @@ def _with_latest(statuses: tuple[str, ...] | None = None) -> Select:
 
 
 def candidate_queries(recalculate: bool, date_from: date | None, date_to: date | None,
-                      run_id: str = "", holds: Holds | None = None) -> list[tuple[str, Select]]:
+                      run_id: str = "", holds: Holds | None = None) -> list[tuple[str, Select[*tuple[object, ...]]]]:
     """Given the run's options, return (pass name, query) in the order they are run.
 
     Each query reads the plays to examine with their station's facts (``PLAY_COLUMNS``) and,
@@ -170,12 +170,12 @@ def candidate_queries(recalculate: bool, date_from: date | None, date_to: date |
 class Keyset:
     """The position of a pass over its query: the last play id handed out, shared by the workers of a run."""
 
-    def __init__(self, query: Select, size: int) -> None:
+    def __init__(self, query: Select[*tuple[object, ...]], size: int) -> None:
         self.query = query.limit(size)  # ordered by the play id
         self.after = 0
         self.done = False
         self.lock = threading.Lock()
-        self._driver_sql: tuple[str, dict[str, Any]] | None = None
+        self._driver_sql: tuple[str, dict[str, object]] | None = None
 
     def take(self, conn: Connection) -> tuple[list[PlayFacts], dict[int, Previous]]:
         """Given a connection, read the next batch (plays, latest pricing by play id); empty at the end.
@@ -190,12 +190,13 @@ class Keyset:
             if not rows:
                 self.done = True
                 return [], {}
-            self.after = rows[-1][0]
+            self.after = cast(int, rows[-1][0])  # the play id
         plays = with_mapped_societies(conn, [PlayFacts._make(row[:PLAY_FIELDS]) for row in rows])
-        latest = {row[PLAY_FIELDS]: Previous._make(row[PLAY_FIELDS:]) for row in rows if len(row) > PLAY_FIELDS}
+        previous = (Previous._make(row[PLAY_FIELDS:]) for row in rows if len(row) > PLAY_FIELDS)
+        latest = {p.play_id: p for p in previous}
         return plays, latest
 
-    def _rows(self, conn: Connection) -> Sequence[Row[Any]]:
+    def _rows(self, conn: Connection) -> Sequence[StoredRow]:
         if is_sqlite(conn):  # SQLite keeps instants and dates as text: the column types read them
             return conn.execute(self.query, {"after": self.after}).all()
         # On PostgreSQL the driver's own values are those the column types would give (instants are

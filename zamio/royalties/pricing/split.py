@@ -139,7 +139,8 @@ class SharePlan:
     weights: tuple[int, ...]  # the parties' weights scaled to integers, in exact proportion
     keys: tuple[tuple[str, str], ...]  # tie-break: (recipient type, reference)
     shares: tuple[Decimal, ...]  # percent of the play each line stands for
-    heads: tuple[tuple, ...] = field(init=False, repr=False, compare=False)  # each line's fields but its amount
+    # each line's fields but its amount: recipient type, reference, name, share
+    heads: tuple[tuple[str, str, str | None, Decimal], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", tuple((p.payee.recipient_type, p.payee.ref, p.payee.name, share)

@@ -35,13 +35,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from zamio.db import audit
 from zamio.db.audit import UNATTRIBUTED, Who
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import cycle_pricings, play_logs, royalty_cycles, royalty_pricings
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE  # the account
 from zamio.royalties.pricing.holds import DISPUTED
@@ -88,7 +87,7 @@ class Declared:
         return f"{verb} non-distributable: {plays}, {money} (the next cycle shows it: suspense −, non-distributable +)"
 
 
-def declaration(row: Row[*tuple[Any, ...]], held: list[Row[Any]], as_of: date, policy: Policy) -> Issue | None:
+def declaration(row: StoredRow, held: list[StoredRow], as_of: date, policy: Policy) -> Issue | None:
     """Given a pricing in suspense (a ``DECLARABLE_QUERY`` row) and its standing lines, return the version
     that moves its money to the non-distributable account, or None if it holds none."""
     accounts: dict[str, int] = {}
@@ -115,7 +114,7 @@ def default_reason(as_of: date, policy: Policy) -> str:
             f"(last day of use {policy.last_day_of_use(as_of)})")
 
 
-def declare_batch(conn: Connection, rows: Sequence[Row[*tuple[Any, ...]]], as_of: date, policy: Policy, run_id: str,
+def declare_batch(conn: Connection, rows: Sequence[StoredRow], as_of: date, policy: Policy, run_id: str,
                   done: Declared, who: Who | None = None) -> None:
     """Given declarable pricings, book their declarations and their audit entry (by ``who``, else unattributed);
     add what was booked to ``done``."""

@@ -141,7 +141,7 @@ def aged(item: Item, as_of: date, policy: Policy) -> AgedItem:
 
 # --- reading the suspense accounts ---------------------------------------------
 
-def _priced_lines_query() -> Select:
+def _priced_lines_query() -> Select[*tuple[object, ...]]:
     """Suspense lines of plays, summed per account, currency, station, play date and method: the lines that
     are money (``zamio.royalties.pricing.paid``: a pool cycle's weights are not)."""
     line, pricing = paid_lines(), royalty_pricings
@@ -162,7 +162,7 @@ def _priced_lines_query() -> Select:
             .group_by(line.c.recipient_ref, line.c.currency, stations.c.station_ref, pricing.c.play_date, method))
 
 
-def _fee_lines_query() -> Select:
+def _fee_lines_query() -> Select[*tuple[object, ...]]:
     """Suspense lines of pool fees without plays, with the last day of the cycle that booked them."""
     line = royalty_ledger
     return (select(line.c.recipient_ref, line.c.currency, royalty_cycles.c.period_to,
@@ -218,7 +218,7 @@ def _month(day: date) -> str:
 
 def held_items(conn: Connection) -> list[Item]:
     """Given a connection, return every item of money still held in suspense (net amount not zero)."""
-    found: dict[tuple, Item] = {}
+    found: dict[tuple[str, str, str, str, str], Item] = {}
     for row in conn.execute(_priced_lines_query()):
         key = (row.recipient_ref, row.station_ref, _month(row.play_date), row.currency, row.method)
         item = Item(row.recipient_ref, row.station_ref, key[2], row.currency, row.method, int(row.plays),
