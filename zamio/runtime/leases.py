@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Column, Connection, Row, Table, and_, or_, select, update
+from sqlalchemy import Column, Connection, Table, and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from zamio.db.engine import is_sqlite, utcnow
+from zamio.db.engine import StoredRow, is_sqlite, utcnow
 
 #: Back-off after the n-th failure: BASE × 2^(n-1), capped.
 BACKOFF_BASE_SECONDS = 60
@@ -46,7 +45,7 @@ def claim(
     where: ColumnElement[bool] | None = None,
     order_by: Sequence[ColumnElement[object]] = (),
     now: datetime | None = None,
-) -> list[Row[Any]]:  # Row[Any]: as the queues' consumers take their batches
+) -> list[StoredRow]:
     """Lease up to ``limit`` free, due rows of ``table`` matching ``where`` to ``owner``; return them."""
     now = now or utcnow()
     key = _key_column(table)
