@@ -274,16 +274,24 @@ def chance_probability(score: int, runner_up: int) -> float:
     return float(gammainc(score, runner_up + 1.0))
 
 
-def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1) -> MatchResult | None:
+def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1,
+              near_speed: bool = True) -> MatchResult | None:
     """Given an excerpt's ``Query``, a triplet ``Lookup`` and ``pairs_of`` (``pairs_from``
     a ``Fetch`` of stored triplet rows by track, or a cache of unfolded tracks), return
     the recognised track, or None (see the module docstring: candidates by triplets, the
     decision by pairs).  With fewer than ``min_candidates`` candidates the answer is
-    None: too few rivals to tell chance."""
-    tracks = candidates(query.triplets, lookup)
+    None: too few rivals to tell chance.  With ``near_speed`` (the default), each
+    candidate is tried near the speed of its own best triplet bin (``Query.pairs_near``,
+    as the query's profile asks): every candidate, the rivals that set the level of
+    chance included, gets the same chances to align.  Without it, every candidate is
+    tried under every hypothesis of ``query.pairs``."""
+    tracks, speeds = ranked_candidates(query.triplets, lookup)
     if tracks.size == 0 or tracks.size < min_candidates:
         return None
-    return match(query.pairs, pairs_of(tracks))
+    if not near_speed:
+        return match(query.pairs, pairs_of(tracks))
+    prints, windows = query.pairs_near(speeds)
+    return match(prints, pairs_of(tracks), allowed=(tracks, windows))
 
 
 def pairs_from(fetch: Fetch) -> PairsOf:
@@ -345,20 +353,28 @@ def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> n
     """Given an excerpt's triplet prints and a triplet ``Lookup``, return up to ``limit``
     track ids, best first: ranked by the aligned anchors of their best bin, then by its
     aligned rows."""
+    return ranked_candidates(query, lookup, limit)[0]
+
+
+def ranked_candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
+    """``candidates``, and for each the speed hypothesis (index) of its best bin."""
     if query.hashes.size == 0:
-        return np.zeros(0, np.int32)
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
     hashes, track_ids, offsets = lookup(np.unique(query.hashes))
     rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     votes = vote(join_hits(query, rows), rows, query.speeds.size)
     order = np.lexsort((-votes.count, -votes.anchors))
     ranked = votes.track[order]
     _, first = np.unique(ranked, return_index=True)
-    return ranked[np.sort(first)][:limit].astype(np.int32)
+    best = order[np.sort(first)][:limit]
+    return votes.track[best].astype(np.int32), votes.speed_index[best].astype(np.int64)
 
 
-def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
+def match(query: QueryPrints, lookup: Lookup,
+          allowed: tuple[np.ndarray, np.ndarray] | None = None) -> MatchResult | None:
     """Given an excerpt's query prints and a ``Lookup`` into the index, return the
-    recognised track, or None if nothing passes ``accept``."""
+    recognised track, or None if nothing passes ``accept``.  ``allowed`` (track ids,
+    booleans ``[track, speed hypothesis]``) limits each track to some hypotheses."""
     if query.hashes.size == 0:
         return None
     unique = np.unique(query.hashes)
@@ -366,6 +382,8 @@ def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
     rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     hits = join_hits(query, rows)
     votes = vote(hits, rows, query.speeds.size)
+    if allowed is not None:
+        votes = _only_allowed(votes, *allowed)
     if votes.count.size == 0:
         return None
     best, runner_up = best_bins(votes)
@@ -376,6 +394,17 @@ def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
     confidence = 1.0 - chance_probability(aligned, runner_up)
     return MatchResult(int(votes.track[best]), offset, speed, int(votes.count[best]), aligned,
                        runner_up, evidence(aligned, runner_up), confidence, int(unique.size))
+
+
+def _only_allowed(votes: Votes, tracks: np.ndarray, windows: np.ndarray) -> Votes:
+    """The bins of ``votes`` whose speed hypothesis is allowed for their track (row of
+    ``windows`` for each of ``tracks``); tracks not listed keep none."""
+    order = np.argsort(tracks, kind="stable")
+    at = np.minimum(np.searchsorted(tracks[order], votes.track), tracks.size - 1)
+    listed = tracks[order][at] == votes.track
+    keep = listed & windows[order[at], votes.speed_index]
+    return Votes(votes.track[keep], votes.speed_index[keep], votes.offset_bin[keep], votes.count[keep],
+                 votes.anchors[keep], votes.weight[keep], votes.hits)
 
 
 def accept(aligned: int, runner_up: int, min_evidence: float | None = None) -> bool:
