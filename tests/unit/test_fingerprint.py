@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zamio.demo import synth
-from zamio.recognition import audio
+from zamio.recognition import audio, match
 from zamio.recognition import fingerprint as fp
 
 RATE = audio.ANALYSIS_RATE
@@ -215,7 +215,7 @@ def test_pairs_are_decided_on_a_finer_grid_near_the_speed_found():
     query = fp.query_fingerprint(samples)
     slow = int(np.flatnonzero(query.triplets.speeds == 2 ** (-2 / 36))[0])
     stretch = int(np.flatnonzero(query.triplets.pitches != query.triplets.speeds)[-1])
-    prints, windows = query.pairs_near(np.array([slow, stretch, slow]))
+    prints, windows = match.pairs_near(query, np.array([slow, stretch, slow]))
     # Half a cell either side, half a cell apart: three hypotheses each, hashed once.
     cells = 36 * np.log2(prints.speeds)
     varispeed = prints.pitches == prints.speeds

@@ -109,7 +109,7 @@ class QueryProfile:
     speed_step_cells: float = 1.0
     # ... and, once every hypothesis is tried, each candidate is decided by the pairs under
     # hypotheses half a cell apart within half a cell of the speed its own triplets found
-    # (``Query.pairs_near``; None: under the triplets' own hypotheses).  A clip played
+    # (``zamio.recognition.match.pairs_near``; None: under the triplets' own hypotheses).  A clip played
     # between two hypotheses is then decided near its own speed, and chance has three
     # hypotheses per candidate to rise in, not all of them (bench/results/recognition.md).
     pair_speed_step_cells: float = 0.5
@@ -218,7 +218,8 @@ class Query:
     """An excerpt's prints for the two stages of recognition: ``triplets`` find the
     candidate recordings, ``pairs`` decide among them (triplet and pair hashes).
     ``landmarks`` (the pairs before hashing) and ``profile`` let the decision hash the
-    pairs on a finer grid around the speed the triplets found (``pairs_near``); the
+    pairs on a finer grid around the speed the triplets found
+    (``zamio.recognition.match.pairs_near``); the
     ``pairs`` are then hashed at nominal speed only (what the first pass of
     ``zamio.recognition.index.identify`` reads), else under the triplets' hypotheses."""
 
@@ -226,52 +227,6 @@ class Query:
     pairs: QueryPrints
     landmarks: Landmarks | None = None
     profile: QueryProfile | None = None
-
-    def usual(self) -> Query:
-        """This query under the varispeeds of ``usual_min_speed``..``usual_max_speed``
-        alone, the pairs under the same hypotheses (see ``QueryProfile``)."""
-        profile = self.profile
-        assert profile is not None and self.landmarks is not None  # made by query_fingerprint
-        pitches = self.triplets.speeds if self.triplets.pitches is None else self.triplets.pitches
-        wanted = ((pitches == self.triplets.speeds) & (self.triplets.speeds >= profile.usual_min_speed - 1e-9)
-                  & (self.triplets.speeds <= profile.usual_max_speed + 1e-9))
-        triplets = self.triplets.only(wanted)
-        lm = self.landmarks
-        pairs = _under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), (triplets.speeds, triplets.speeds),
-                              self.pairs.duration_seconds)
-        return Query(triplets, pairs)
-
-    def pairs_near(self, speed_indices: np.ndarray) -> tuple[QueryPrints, np.ndarray]:
-        """Given triplet hypotheses (indices), return pair prints under the hypotheses within
-        ``speed_window_cells`` of any of them, every ``pair_speed_step_cells`` (the pitch
-        moves with the tempo for varispeed and stays for a time-stretch), and which of
-        those hypotheses lie in the window of each: booleans ``[given, hypotheses]``.
-        Without landmarks or a window: ``pairs``, every hypothesis in every window."""
-        profile = self.profile
-        if self.landmarks is None or profile is None or profile.speed_window_cells is None:
-            return self.pairs, np.ones((len(speed_indices), self.pairs.speeds.size), bool)
-        steps = int(np.floor(profile.speed_window_cells / profile.pair_speed_step_cells + 1e-9))
-        ratios = np.power(2.0, np.arange(-steps, steps + 1) * profile.pair_speed_step_cells / STEPS_PER_OCTAVE)
-        pitches = self.triplets.speeds if self.triplets.pitches is None else self.triplets.pitches
-        tried_pitch: list[np.ndarray] = []
-        tried_tempo: list[np.ndarray] = []
-        window: list[np.ndarray] = []
-        for k in np.asarray(speed_indices).tolist():
-            pitch, tempo = float(pitches[k]), float(self.triplets.speeds[k])
-            tried_pitch.append(pitch * ratios if abs(pitch - tempo) < 1e-9 else np.full(ratios.size, pitch))
-            tried_tempo.append(tempo * ratios)
-            window.append(np.full(ratios.size, len(window)))
-        # The windows of nearby hypotheses overlap: hash each (pitch, tempo) once.
-        both = np.stack([np.concatenate(tried_pitch), np.concatenate(tried_tempo)])
-        cells = np.rint(STEPS_PER_OCTAVE / profile.pair_speed_step_cells * np.log2(both)).astype(np.int64)
-        keys, first, which = np.unique(cells[0] * 100_003 + cells[1], return_index=True, return_inverse=True)
-        inside = np.zeros((len(window), keys.size), bool)
-        inside[np.concatenate(window) if window else np.zeros(0, np.int64), which] = True
-        lm = self.landmarks
-        prints = _under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t),
-                               (np.concatenate(tried_pitch)[first], np.concatenate(tried_tempo)[first]),
-                               self.pairs.duration_seconds)
-        return prints, inside
 
 
 def spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -619,11 +574,11 @@ def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE
         tried_pairs = (np.ones(1), np.ones(1))
     else:
         tried_pairs = tried
-    return Query(_under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t), tried, duration),
-                 _under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), tried_pairs, duration), lm, profile)
+    return Query(under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t), tried, duration),
+                 under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), tried_pairs, duration), lm, profile)
 
 
-def _under_speeds(hash_at: Callable[[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]],
+def under_speeds(hash_at: Callable[[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]],
                   tried: tuple[np.ndarray, np.ndarray], duration: float) -> QueryPrints:
     """Return the ``QueryPrints`` of ``hash_at(pitch, tempo) -> (hashes, times, mask)``
     over the (pitch, tempo) hypotheses ``tried``; their ``speeds`` are the tempos (what

@@ -57,6 +57,7 @@ from zamio.recognition.match import (
     by_track,
     lookup_in,
     recognise,
+    usual_query,
 )
 
 #: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
@@ -364,8 +365,10 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs)
-    usual = recognise(query.usual(), lookup, pairs, near_speed=False)
-    return usual if usual is not None else recognise(query, lookup, pairs)
+    usual = recognise(usual_query(query), lookup, pairs, near_speed=False)
+    # Every hypothesis gives chance the most bins: as the first pass, it answers only with
+    # a full set of rivals to tell chance by.
+    return usual if usual is not None else recognise(query, lookup, pairs, min_candidates=CANDIDATES)
 
 
 def nominal_only(query: Query) -> Query:

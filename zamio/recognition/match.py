@@ -47,7 +47,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc
 
-from zamio.recognition.fingerprint import FRAME_SECONDS, PAIR_HASH_SPACE, Query, QueryPrints, pairs_of_triplets
+from zamio.recognition.fingerprint import (
+    FRAME_SECONDS,
+    PAIR_HASH_SPACE,
+    STEPS_PER_OCTAVE,
+    Query,
+    QueryPrints,
+    landmarks_to_hashes,
+    pairs_of_triplets,
+    under_speeds,
+)
 
 #: Stored rows as three equal-length arrays: (hashes, track_ids, offsets).
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -281,7 +290,7 @@ def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: i
     the recognised track, or None (see the module docstring: candidates by triplets, the
     decision by pairs).  With fewer than ``min_candidates`` candidates the answer is
     None: too few rivals to tell chance.  With ``near_speed`` (the default), each
-    candidate is tried near the speed of its own best triplet bin (``Query.pairs_near``,
+    candidate is tried near the speed of its own best triplet bin (``pairs_near``,
     as the query's profile asks): every candidate, the rivals that set the level of
     chance included, gets the same chances to align.  Without it, every candidate is
     tried under every hypothesis of ``query.pairs``."""
@@ -290,8 +299,58 @@ def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: i
         return None
     if not near_speed:
         return match(query.pairs, pairs_of(tracks))
-    prints, windows = query.pairs_near(speeds)
+    prints, windows = pairs_near(query, speeds)
     return match(prints, pairs_of(tracks), allowed=(tracks, windows))
+
+
+def usual_query(query: Query) -> Query:
+    """Given a query made by ``query_fingerprint``, return it under the varispeeds of
+    ``usual_min_speed``..``usual_max_speed`` alone, the pairs under the same hypotheses
+    (see ``QueryProfile``)."""
+    profile = query.profile
+    assert profile is not None and query.landmarks is not None  # made by query_fingerprint
+    triplets = query.triplets
+    pitches = triplets.speeds if triplets.pitches is None else triplets.pitches
+    wanted = ((pitches == triplets.speeds) & (triplets.speeds >= profile.usual_min_speed - 1e-9)
+              & (triplets.speeds <= profile.usual_max_speed + 1e-9))
+    usual = triplets.only(wanted)
+    lm = query.landmarks
+    pairs = under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), (usual.speeds, usual.speeds),
+                         query.pairs.duration_seconds)
+    return Query(usual, pairs)
+
+
+def pairs_near(query: Query, speed_indices: np.ndarray) -> tuple[QueryPrints, np.ndarray]:
+    """Given a query and triplet hypotheses (indices), return pair prints under the
+    hypotheses within ``speed_window_cells`` of any of them, every
+    ``pair_speed_step_cells`` (the pitch moves with the tempo for varispeed and stays for
+    a time-stretch), and which of those hypotheses lie in the window of each: booleans
+    ``[given, hypotheses]``.  Without landmarks or a window: ``query.pairs``, every
+    hypothesis in every window."""
+    profile = query.profile
+    if query.landmarks is None or profile is None or profile.speed_window_cells is None:
+        return query.pairs, np.ones((len(speed_indices), query.pairs.speeds.size), bool)
+    steps = int(np.floor(profile.speed_window_cells / profile.pair_speed_step_cells + 1e-9))
+    ratios = np.power(2.0, np.arange(-steps, steps + 1) * profile.pair_speed_step_cells / STEPS_PER_OCTAVE)
+    pitches = query.triplets.speeds if query.triplets.pitches is None else query.triplets.pitches
+    tried_pitch: list[np.ndarray] = []
+    tried_tempo: list[np.ndarray] = []
+    window: list[np.ndarray] = []
+    for k in np.asarray(speed_indices).tolist():
+        pitch, tempo = float(pitches[k]), float(query.triplets.speeds[k])
+        tried_pitch.append(pitch * ratios if abs(pitch - tempo) < 1e-9 else np.full(ratios.size, pitch))
+        tried_tempo.append(tempo * ratios)
+        window.append(np.full(ratios.size, len(window)))
+    # The windows of nearby hypotheses overlap: hash each (pitch, tempo) once.
+    both = np.stack([np.concatenate(tried_pitch), np.concatenate(tried_tempo)])
+    cells = np.rint(STEPS_PER_OCTAVE / profile.pair_speed_step_cells * np.log2(both)).astype(np.int64)
+    keys, first, which = np.unique(cells[0] * 100_003 + cells[1], return_index=True, return_inverse=True)
+    inside = np.zeros((len(window), keys.size), bool)
+    inside[np.concatenate(window), which] = True
+    lm = query.landmarks
+    prints = under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), (both[0][first], both[1][first]),
+                          query.pairs.duration_seconds)
+    return prints, inside
 
 
 def pairs_from(fetch: Fetch) -> PairsOf:
