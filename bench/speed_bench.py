@@ -13,8 +13,7 @@ Builds, deterministically (seeded), a query set from the DEV corpus (``--corpus`
   resampling, as a station speeding a record up or a DJ slowing it down; the source span is
   longer or shorter so the clip keeps its length);
 * ``stretch-3``, ``stretch+3``: tempo alone, pitch kept (ffmpeg ``atempo``), as some playout
-  systems do;
-* and, with ``--broadcast``, the conditions of a broadcast chain (``BROADCAST``).
+  systems do.
 
 Excerpts of the held-out tracks under the same conditions are negatives, and so are
 ``--speech`` clips of each length of a presenter talking, generated with espeak-ng
@@ -55,8 +54,6 @@ PROFILES = {"before": QueryProfile(min_speed=0.98, max_speed=1.045, speed_step_c
                                    speed_window_cells=None, stretch_tempos=()),
             "now": QUERY_PROFILE}
 SPEED_CONDITIONS = ["clean", *[f"speed{p:+d}" for p in range(-5, 6) if p], "stretch-3", "stretch+3"]
-#: The broadcast chain, one step at a time and all together (ffmpeg filters; see ``broadcast``).
-BROADCAST = ["band", "multiband", "aac32", "aac48", "talkover", "crossfade", "chain"]
 SPEECH_TEXTS = [
     "Good morning Accra, you are listening to the breakfast show, and the time is seven fifteen.",
     "Traffic update: the motorway is busy this morning, so take the ring road if you can.",
@@ -98,30 +95,20 @@ def write_wav(path: str, y: np.ndarray) -> None:
     wavfile.write(path, RATE, np.round(y * 32767).astype(np.int16))
 
 
-def ffmpeg(y: np.ndarray, *args: str, extra_input: np.ndarray | None = None) -> np.ndarray:
-    """Run ``y`` (mono float at RATE) through ffmpeg with output ``args``; return mono float at RATE."""
+def atempo(y: np.ndarray, tempo: float) -> np.ndarray:
+    """``y`` (mono float at RATE) played at ``tempo`` with its pitch kept (ffmpeg ``atempo``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         src, out = os.path.join(folder, "a.wav"), os.path.join(folder, "out.wav")
         write_wav(src, y)
-        inputs = ["-i", src]
-        if extra_input is not None:
-            write_wav(os.path.join(folder, "b.wav"), extra_input)
-            inputs += ["-i", os.path.join(folder, "b.wav")]
-        middle = os.path.join(folder, "mid" + (args[-1] if args and args[-1].startswith(".") else ""))
-        if args and args[-1].startswith("."):  # an encoding round trip: encode to a file, then decode
-            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *args[:-1], middle], check=True)
-            inputs = ["-i", middle]
-            args = ()
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *args, "-ac", "1", "-ar", str(RATE),
-                        "-c:a", "pcm_s16le", out], check=True)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-af", f"atempo={tempo}", "-ac", "1",
+                        "-ar", str(RATE), "-c:a", "pcm_s16le", out], check=True)
         return read_wav(out)
 
 
-def render(x: np.ndarray, i0: int, n: int, condition: str, other: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    """The clip of ``n`` samples from ``i0`` of ``x`` under ``condition``; ``other`` is another
-    song (for the crossfade), ``speech`` a presenter (for the talk-over)."""
+def render(x: np.ndarray, i0: int, n: int, condition: str) -> np.ndarray:
+    """The clip of ``n`` samples from ``i0`` of ``x`` under ``condition``."""
     from scipy.signal import resample_poly
 
     if condition == "clean":
@@ -132,51 +119,8 @@ def render(x: np.ndarray, i0: int, n: int, condition: str, other: np.ndarray, sp
         return resample_poly(x[i0:i0 + m], 100, 100 + pct)[:n]
     if condition.startswith("stretch"):
         tempo = (100 + int(condition[7:])) / 100
-        return ffmpeg(x[i0:i0 + int(n * tempo) + RATE], "-af", f"atempo={tempo}")[:n]
-    return broadcast(x[i0:i0 + n], condition, other, speech)
-
-
-def broadcast(clip: np.ndarray, condition: str, other: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    """``clip`` through one step of a broadcast chain, or all of them (``chain``):
-
-    * ``band``: band limit 50 Hz – 15 kHz (FM's audio band);
-    * ``multiband``: three-band compression and a limiter, as a station's processor
-      (ffmpeg ``mcompand`` and ``alimiter``), loud and dense;
-    * ``aac32``, ``aac48``: AAC round trips at 32 and 48 kbit/s (internet streams);
-    * ``talkover``: a presenter talking over the first 3 s (speech as loud as the music);
-    * ``crossfade``: the last 2 s of another song fading out over the first 2 s.
-    """
-    n = clip.size
-    if condition == "band":
-        return ffmpeg(clip, "-af", "highpass=f=50,lowpass=f=15000")[:n]
-    if condition == "multiband":
-        return ffmpeg(clip, "-af", "mcompand=args='0.005,0.1 6 -47/-40,-34/-34,-17/-33,0/-30 100 | "
-                                   "0.003,0.05 6 -47/-40,-34/-34,-17/-33,0/-30 1000 | "
-                                   "0.000625,0.0125 6 -47/-40,-34/-34,-15/-33,0/-30 10000',"
-                                   "volume=9dB,alimiter=limit=0.9:attack=2:release=30")[:n]
-    if condition.startswith("aac"):
-        return _fit(ffmpeg(clip, "-c:a", "aac", "-b:a", f"{condition[3:]}k", "-f", "adts", ".aac"), n)
-    if condition == "talkover":
-        k = min(3 * RATE, n)
-        words = speech[:k] * (np.sqrt(np.mean(clip[:k] ** 2) / max(np.mean(speech[:k] ** 2), 1e-12)))
-        out = clip.copy()
-        out[:words.size] += words
-        return out
-    if condition == "crossfade":
-        k = min(2 * RATE, n)
-        fade = np.linspace(0.0, 1.0, k)
-        out = clip.copy()
-        out[:k] = clip[:k] * fade + other[-k:] * (1.0 - fade)
-        return out
-    if condition == "chain":
-        y = broadcast(broadcast(clip, "crossfade", other, speech), "talkover", other, speech)
-        y = broadcast(broadcast(y, "band", other, speech), "multiband", other, speech)
-        return broadcast(y, "aac32", other, speech)
+        return atempo(x[i0:i0 + int(n * tempo) + RATE], tempo)[:n]
     raise ValueError(f"unknown condition {condition}")
-
-
-def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    return y[:n] if y.size >= n else np.r_[y, np.zeros(n - y.size)]
 
 
 def speech_clip(folder: str, k: int) -> np.ndarray:
@@ -200,11 +144,10 @@ def make_queries(corpus: str, out: str, conditions: list[str], per_track: int, s
     os.makedirs(out, exist_ok=True)
     manifest = json.load(open(os.path.join(corpus, "manifest.json")))
     tracks = sorted(manifest["tracks"], key=lambda t: t["file"])
-    talk = [speech_clip(out, k) for k in range(max(speech, 4))]
+    talk = [speech_clip(out, k) for k in range(speech)]
     queries = []
-    for number, track in enumerate(tracks):
+    for track in tracks:
         x = read_wav(os.path.join(corpus, track["file"]))
-        other = read_wav(os.path.join(corpus, tracks[(number + 1) % len(tracks)]["file"]))
         stem = os.path.splitext(os.path.basename(track["file"]))[0]
         for length in (5.0, 10.0):
             rng = np.random.default_rng(seed_for(SEED, track["file"], length))
@@ -215,7 +158,7 @@ def make_queries(corpus: str, out: str, conditions: list[str], per_track: int, s
                 for condition in conditions:
                     rel = f"{condition}/{int(length)}s/{track['split']}__{stem}__{k}.wav"
                     os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
-                    write_wav(os.path.join(out, rel), render(x, i0, n, condition, other, talk[k % len(talk)]))
+                    write_wav(os.path.join(out, rel), render(x, i0, n, condition))
                     queries.append({"file": rel, "truth": track["file"] if track["split"] == "catalog" else None,
                                     "condition": condition, "length": length, "negative": track["split"]})
     for length in (5.0, 10.0):
@@ -281,7 +224,7 @@ def summarise(result: dict, headline: str) -> str:
         groups.setdefault((r["condition"] if r["truth"] else f"negative: {r['negative']}, {r['condition']}"
                            if r["negative"] != "speech" else "negative: speech", r["length"], r["truth"] is None),
                           []).append(r)
-    order = {c: i for i, c in enumerate(SPEED_CONDITIONS + BROADCAST)}
+    order = {c: i for i, c in enumerate(SPEED_CONDITIONS)}
     for (condition, length, negative), rows in sorted(groups.items(), key=lambda g: (
             g[0][2], order.get(g[0][0].split(", ")[-1], 99), g[0][0], g[0][1])):
         cells = []
@@ -321,10 +264,9 @@ def main() -> None:
                     help="sqlite, or a PostgreSQL server URL (a scratch database is created on it)")
     ap.add_argument("--per-track", type=int, default=3)
     ap.add_argument("--speech", type=int, default=60, help="speech clips of each length (negatives)")
-    ap.add_argument("--broadcast", action="store_true", help="the broadcast-chain conditions instead of the speeds")
     a = ap.parse_args()
-    conditions = ["clean", *BROADCAST] if a.broadcast else SPEED_CONDITIONS
-    kind = "broadcast" if a.broadcast else "speed"
+    conditions = SPEED_CONDITIONS
+    kind = "speed"
     queries_dir = os.path.join(a.queries, kind)
     queries = make_queries(a.corpus, queries_dir, conditions, a.per_track, a.speech)
     os.makedirs(a.workdir, exist_ok=True)
