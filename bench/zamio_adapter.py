@@ -161,11 +161,12 @@ def recognition_migrations(workdir: str):
     import shutil
     from pathlib import Path
 
-    from zamio.runtime.migrate import SQL_DIR
+    from zamio.runtime.install import data_path
 
+    sql_dir = data_path("sql")
     folder = Path(workdir) / "sql"
     folder.mkdir(exist_ok=True)
-    for path in sorted([*SQL_DIR.glob("000[128]_*.sql"), *SQL_DIR.glob("001[14]_*.sql")]):
+    for path in sorted([*sql_dir.glob("000[128]_*.sql"), *sql_dir.glob("001[14]_*.sql")]):
         shutil.copy(path, folder / path.name)
     return folder
 

@@ -15,7 +15,8 @@ Usage::
         fake.requests[-1].fields["signature_version"] == "1"
 
 ``fake.respond_match(isrc="GBAYE0601498")`` answers the next request with a match of one recording
-of that ISRC (any ISRC the service may send, well-formed or not), as the real service names one.
+of that ISRC (any ISRC the service may send, well-formed or not), as the real service names one;
+``offsets=False`` leaves the offset fields out of it.
 
 Scenarios: ``match`` (two candidates, the second scoring higher, ISRCs as a list),
 ``no_match`` (1001), ``no_fingerprint`` (2004), ``invalid_key`` (3001),
@@ -96,13 +97,16 @@ class ReceivedRequest:
     answered: int | None = None
 
 
-def match_of(isrc: str, title: str = "Song", artist: str = "Band", score: int = 100) -> dict:
-    """The answer naming one recording with this ISRC, heard from its start (offset 0)."""
+def match_of(isrc: str, title: str = "Song", artist: str = "Band", score: int = 100, offsets: bool = True,
+             duration_ms: int = 200000) -> dict:
+    """The answer naming one recording with this ISRC, heard from its start (offset 0); without
+    ``offsets``, the answer leaves out every offset field, as the service may."""
     acrid = hashlib.md5(isrc.encode()).hexdigest()
     music = {"acrid": acrid, "title": title, "score": score, "artists": [{"name": artist}],
-             "album": {"name": title}, "duration_ms": 200000, "play_offset_ms": 6000, "db_begin_time_offset_ms": 0,
-             "db_end_time_offset_ms": 6000, "sample_begin_time_offset_ms": 0, "sample_end_time_offset_ms": 6000,
-             "external_ids": {"isrc": isrc}}
+             "album": {"name": title}, "duration_ms": duration_ms, "external_ids": {"isrc": isrc}}
+    if offsets:
+        music.update(play_offset_ms=6000, db_begin_time_offset_ms=0, db_end_time_offset_ms=6000,
+                     sample_begin_time_offset_ms=0, sample_end_time_offset_ms=6000)
     return {"status": {"msg": "Success", "code": 0, "version": "1.0"}, "result_type": 0, "cost_time": 0.5,
             "metadata": {"timestamp_utc": "2026-05-18 14:59:20", "music": [music]}}
 

@@ -363,12 +363,14 @@ class World:
         self.load()
         run(self.project, "auto-fingerprint-new-tracks")
 
-    def hear(self, station: Station | str, at: str | datetime, *files: Path) -> None:
-        """Record audio files as heard on ``station`` at ``at`` (bin/detect-audio --record): a capture each,
-        and a detection for each the catalog recognises."""
+    def hear(self, station: Station | str, at: str | datetime, *files: Path, acrcloud: FakeAcrCloud | None = None,
+             codes: Iterable[int] = (0,), **env: str) -> subprocess.CompletedProcess[str]:
+        """Record audio files as heard on ``station`` at ``at`` (bin/detect-audio --record --json): a capture
+        each, and a detection for each the catalog recognises, or ``acrcloud`` does (with ``env`` added, such
+        as its budgets); return the finished process."""
         self.load()
-        run(self.project, "detect-audio", "--record", "--station", _ref(station), "--at", instant(at).isoformat(),
-            *map(str, files))
+        return run(self.project, "detect-audio", "--json", "--record", "--station", _ref(station), "--at",
+                   instant(at).isoformat(), *map(str, files), codes=codes, env={**acrcloud_env(acrcloud), **env})
 
     def snippet(self, station: Station | str, at: str | datetime, audio: Path) -> None:
         """Upload a recording of ``station`` made at ``at`` to the snippet inbox, as a recording device does:
@@ -391,12 +393,9 @@ class World:
         ``acrcloud`` about what the catalog does not recognise; ``host`` names the host scanning (ZAMIO_HOST_NAME),
         which keeps the snippets' audio in its var/."""
         self.load()
-        env = {"SCAN_CONCURRENCY": "1"}
+        env = {"SCAN_CONCURRENCY": "1", **acrcloud_env(acrcloud)}
         if host is not None:
             env["ZAMIO_HOST_NAME"] = host
-        if acrcloud is not None:
-            env.update(ACRCLOUD_HOST=f"http://{acrcloud.host}", ACRCLOUD_ACCESS_KEY=ACCESS_KEY,
-                       ACRCLOUD_ACCESS_SECRET=ACCESS_SECRET)
         run(self.project, "scan-station-streams", "--only", "snippets", codes=codes, env=env)
 
     def convert(self, as_of: str | datetime) -> None:
@@ -448,6 +447,14 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("recording") / "heard.wav"
     synth.write_wav(path, synth.song(71, seconds=8.0))
     return path
+
+
+def acrcloud_env(acrcloud: FakeAcrCloud | None) -> dict[str, str]:
+    """The settings that point a script at the fake ACRCloud (none without one)."""
+    if acrcloud is None:
+        return {}
+    return {"ACRCLOUD_HOST": f"http://{acrcloud.host}", "ACRCLOUD_ACCESS_KEY": ACCESS_KEY,
+            "ACRCLOUD_ACCESS_SECRET": ACCESS_SECRET}
 
 
 def _ref(thing: Station | Track | str) -> str:

@@ -285,7 +285,7 @@ def test_duration_never_negative_nor_longer_than_the_recording():
 
 def test_invalid_observations_are_item_errors_naming_the_capture():
     with pytest.raises(InvalidObservation, match="capture 7.*offset") as caught:
-        Observation(7, T0, 20.0, "match", recording_key="A")
+        Observation(7, T0, 20.0, "match", recording_key="A", offset_seconds=float("nan"))
     assert isinstance(caught.value, ItemError) and caught.value.reason == "invalid_observation"
     with pytest.raises(InvalidObservation, match="naive"):
         Observation(8, T0.replace(tzinfo=None), 20.0, "no_match")
@@ -448,3 +448,64 @@ def test_runs_from_the_stored_boundary_store_each_airing_once(spec, seed):
             stored[key] = airing
             boundary = airing.first_captured_at
     assert stored == snapshot(build_airings(observations, LATER))
+
+
+# --- detections without an offset (an ACRCloud answer without its offset fields) ---------------
+
+
+def unplaced(capture_id: int, t: datetime, key: str, **fields) -> Observation:
+    return replace(match(capture_id, t, key, 0.0, **fields), offset_seconds=None)
+
+
+def test_without_offsets_a_play_runs_from_the_first_capture_to_the_end_of_the_last():
+    observations = [unplaced(1, at(0), "A"), unplaced(2, at(120), "A"), other(3, at(240))]
+    (play,) = build_airings(observations, LATER)
+    # Heard from 12:00:00 (capture 1) to the end of capture 2 (12:02:00 + 20 s): 140 s, never the 240 s song.
+    assert (play.started_at, play.ended_at, play.played_seconds) == (at(0), at(140), 140.0)
+    assert play.capture_ids == (1, 2) and play.end_estimated and not play.single_observation
+    assert airing_key(play) == "A|20260302T120000Z|c1"
+
+
+def test_without_an_offset_a_single_detection_is_the_capture_heard():
+    (play,) = build_airings([unplaced(1, at(0), "A"), other(2, at(10), "silence")], LATER)
+    assert (play.started_at, play.ended_at, play.single_observation) == (at(0), at(10), True)
+    (alone,) = build_airings([unplaced(1, at(0), "A")], LATER)
+    assert (alone.started_at, alone.ended_at) == (at(0), at(20))
+
+
+def test_without_offsets_the_same_song_after_its_length_is_another_airing():
+    # 240 s from the first capture, plus the tolerance, is the latest a detection can still join.
+    observations = [unplaced(1, at(0), "A"), unplaced(2, at(120), "A"), unplaced(3, at(250), "A")]
+    assert [x.capture_ids for x in build_airings(observations, LATER)] == [(1, 2, 3)]
+    observations = [unplaced(1, at(0), "A"), unplaced(2, at(120), "A"), unplaced(3, at(251), "A")]
+    assert [x.capture_ids for x in build_airings(observations, LATER)] == [(1, 2), (3,)]
+    assert build_airings(observations[:1], at(250 + 300 - 1))[0].final is False
+    assert build_airings(observations[:1], at(250 + 300))[0].final is True
+
+
+def test_a_detection_without_an_offset_joins_an_airing_placed_by_others():
+    song = {"recording_seconds": 400.0}
+    observations = [match(1, at(0), "A", 30.0, **song), unplaced(2, at(120), "A", **song),
+                    match(3, at(240), "A", 270.0, **song), other(4, at(400))]
+    (play,) = build_airings(observations, LATER)
+    # The placed detections say 11:59:30; 400 s later it ended, before the capture at 12:06:40.
+    assert play.capture_ids == (1, 2, 3) and (play.started_at, play.ended_at) == (at(-30), at(370))
+
+
+@settings(max_examples=60, deadline=None)
+@given(SEGMENTS, st.integers(0, 10**6))
+def test_without_offsets_plays_never_run_beyond_what_was_on_air(spec, seed):
+    """Every detection in one airing, and each airing inside the airings of its recording that were
+    really on air at its first and its last capture: the conservative side for money."""
+    programme = programme_from(spec)
+    observations = [replace(o, offset_seconds=None) if o.outcome == "match" else o for o in broadcast(spec, seed)]
+    airings = build_airings(observations, LATER)
+    detections = sorted(o.detection_id for o in observations if o.outcome == "match")
+    assert sorted(d for x in airings for d in x.detection_ids) == detections
+    by_capture = {o.capture_id: o for o in observations}
+    for airing in airings:
+        first, last = by_capture[airing.capture_ids[0]], by_capture[airing.capture_ids[-1]]
+        on_air = [s for s in programme if s.key == airing.recording_key]
+        started = next(s for s in on_air if s.start <= first.captured_at <= s.end)
+        ended = next(s for s in on_air if s.start <= last.captured_at <= s.end)
+        assert started.start <= airing.started_at <= airing.ended_at <= ended.end

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zamio.demo import synth
-from zamio.recognition import audio
+from zamio.recognition import audio, match
 from zamio.recognition import fingerprint as fp
 
 RATE = audio.ANALYSIS_RATE
@@ -198,12 +198,34 @@ def test_speed_hypothesis_recovers_the_original_hashes():
     assert found[best] > 2 * found[int(np.flatnonzero(query.speeds == 1.0)[0])]
 
 
-def test_speed_hypotheses_bracket_radio_speed_ups():
+def test_speed_hypotheses_bracket_five_percent_both_ways():
     speeds = fp.speed_hypotheses()
     assert 1.0 in speeds
-    assert speeds.min() < 0.985 and speeds.max() > 1.03
+    assert speeds.min() < 0.95 and speeds.max() > 1.05
     step = fp.STEPS_PER_OCTAVE * np.diff(np.log2(speeds))
     np.testing.assert_allclose(step, 1.0)
+    pitches, tempos = fp.hypotheses()
+    stretched = pitches != tempos
+    np.testing.assert_allclose(tempos[stretched], [2 ** (-1.5 / 36), 2 ** (1.5 / 36)])  # 2.9 % either side
+    assert (pitches[stretched] == 1.0).all() and tempos.size == speeds.size + 2
+
+
+def test_pairs_are_decided_on_a_finer_grid_near_the_speed_found():
+    samples = audio.resample(synth.song(5, 6.0), synth.SYNTH_RATE)
+    query = fp.query_fingerprint(samples)
+    slow = int(np.flatnonzero(query.triplets.speeds == 2 ** (-2 / 36))[0])
+    stretch = int(np.flatnonzero(query.triplets.pitches != query.triplets.speeds)[-1])
+    prints, windows = match.pairs_near(query, np.array([slow, stretch, slow]))
+    # Half a cell either side, half a cell apart: three hypotheses each, hashed once.
+    cells = 36 * np.log2(prints.speeds)
+    varispeed = prints.pitches == prints.speeds
+    np.testing.assert_allclose(cells[varispeed], [-2.5, -2.0, -1.5])
+    np.testing.assert_allclose(cells[~varispeed], [1.0, 1.5, 2.0])
+    np.testing.assert_allclose(prints.pitches[~varispeed], 1.0)  # a time-stretch keeps the pitch
+    np.testing.assert_array_equal(windows, [varispeed, ~varispeed, varispeed])
+    k = int(np.flatnonzero(~varispeed & np.isclose(cells, 2.0))[0])
+    expected, _, _ = fp.landmarks_to_hashes(query.landmarks, 1.0, tempo=2 ** (2.0 / 36))
+    np.testing.assert_array_equal(prints.hashes[prints.speed_index == k], expected)
 
 
 def test_too_short_input_gives_no_hashes():

@@ -52,14 +52,26 @@ def test_noisy_excerpt_at_5_db_snr_is_found(catalog):
     assert r is not None and r.track_id == 14
 
 
-@pytest.mark.parametrize("percent", [2, 3])
-def test_sped_up_excerpt_is_found_with_its_speed(catalog, percent):
+@pytest.mark.parametrize("percent", [-5, -4, -3, -1, 2, 3, 5])
+def test_sped_up_or_slowed_excerpt_is_found_with_its_speed(catalog, percent):
     source = catalog.excerpt(11, 6.0, 10.0 * (1 + percent / 100) + 0.1)
     played = synth.change_speed(source, percent)[: 10 * synth.SYNTH_RATE]
     r = catalog.identify(played)
     assert r is not None and r.track_id == 11
     assert abs(r.speed - (1 + percent / 100)) < 0.005
     assert abs(r.offset_seconds - 6.0) < 0.15
+
+
+@pytest.mark.parametrize("tempo", [0.97, 1.03])
+def test_time_stretched_excerpt_is_found_with_its_tempo(catalog, tmp_path, tempo):
+    """A playout system's time-stretch (ffmpeg atempo): tempo changed, pitch kept."""
+    wav = tmp_path / "source.wav"
+    synth.write_wav(wav, 0.8 * catalog.excerpt(12, 4.0, 10.0 * tempo + 1.0))
+    stretched = ffmpeg_encode(wav, tmp_path / "stretched.wav", ["-af", f"atempo={tempo}"])
+    r = catalog.identify(audio.decode_file(stretched)[: 10 * audio.ANALYSIS_RATE], audio.ANALYSIS_RATE)
+    assert r is not None and r.track_id == 12
+    assert abs(r.speed - tempo) < 0.01  # the tempo: original seconds per second played
+    assert abs(r.offset_seconds - 4.0) < 0.2
 
 
 def test_sped_up_noisy_mp3_is_found(catalog, tmp_path):

@@ -2,9 +2,10 @@
 
 Each file (any format ffmpeg reads) is matched on its first --seconds; the
 output names the track, where the excerpt sits in it, the playback speed and
-the confidence.  A bad file prints an error and the others go on (exit 1).
-With --record the results are stored as captures and detections of a station,
-as an uploaded snippet would be.
+the confidence.  When ACRCloud is configured, a file the catalog does not
+recognise is sent to it, within the same budgets as the scan.  A bad file
+prints an error and the others go on (exit 1).  With --record the results are
+stored as captures and detections of a station, as an uploaded snippet would be.
 
 Examples:
     bin/detect-audio clip.mp3
@@ -23,6 +24,7 @@ from zamio.db.engine import utcnow
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.scanning.detect import DEFAULT_ANALYSE_SECONDS, find_station, format_result, recognise, record
+from zamio.scanning.fallback import fallback_settings, open_fallback
 from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 
 
@@ -83,27 +85,37 @@ def parse_time(text: str | None) -> datetime:
 
 def main(ctx: JobContext) -> None:
     """Recognise each file, print one line per file, record it with ``--record``;
-    a file that fails is counted failed (exit 1) and the others go on."""
-    from zamio.recognition.index import pair_cache  # loads numpy, which --help does without
+    a file that fails is counted failed (exit 1) and the others go on.  ACRCloud
+    refusing the credentials ends the run (exit 78) once that file is recorded."""
+    from zamio.scanning.hearing import Recogniser  # loads numpy, which --help does without
 
+    assert ctx.engine is not None  # the job needs the database: the runner opened it
     given = settings(ctx.args)
     recording = given.recording
     station_id = None
     if recording is not None:
         with ctx.transaction(read_only=True) as conn:
             station_id = find_station(conn, recording.station_ref)
-    cache = pair_cache(ctx.config.recognition_cache_mb)  # files of one song name the same candidates
+    fallback = open_fallback(ctx.engine, fallback_settings(ctx.config), ctx.dry_run)
+    # One recogniser for all the files: files of one song name the same candidates.
+    recogniser = Recogniser(ctx.engine, fallback, cpu_slots=1, cache_mb=ctx.config.recognition_cache_mb)
+    via_acrcloud = 0
     for path in given.files:
-        result, file_audio, heard = recognise(ctx.transaction, path, given.analyse_seconds, cache)
+        result, file_audio, heard = recognise(ctx.transaction, recogniser, path, given.analyse_seconds)
         print(format_result(result, given.as_json), flush=True)
         if result.error:
             ctx.failed(str(path), f"{result.error}: {result.message}")
         else:
             ctx.ok()
+        via_acrcloud += heard.acr is not None and heard.outcome == "match"
         if recording is not None:
             assert station_id is not None  # found before the first file
             with ctx.transaction() as conn:
                 record(conn, path, file_audio, heard, station_id, recording.station_ref, recording.heard_at)
+        if heard.fatal is not None:
+            raise heard.fatal
+    if fallback is not None:
+        ctx.note(f"{via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
 
 
 JOB = Job("detect-audio", __doc__, main, add_arguments=add_arguments, lock_scope="host")

@@ -19,9 +19,9 @@ from zamio.mail import templates as mail_templates
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
-from zamio.scanning.fallback import acrcloud_client_config
+from zamio.scanning.fallback import fallback_settings
 from zamio.scanning.job import scan_station_streams
-from zamio.scanning.settings import HEARING_WORKERS_PER_CORE, FallbackSettings, ScanSettings
+from zamio.scanning.settings import HEARING_WORKERS_PER_CORE, ScanSettings
 
 #: The run's settings are the scanner's own dataclass: the scanning modules read it throughout.
 Settings = ScanSettings
@@ -69,16 +69,9 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         operator_email=config.operator_email,
         recognition_cache_mb=config.recognition_cache_mb,
         host_name=config.host_name,
-        fallback=_fallback_settings(config),
+        fallback=fallback_settings(config),
         mail_templates=mail_templates.load(config.templates_dir) if only != "snippets" else None,
     )
-
-
-def _fallback_settings(config: Config) -> FallbackSettings | None:
-    if not config.acrcloud_configured:
-        return None
-    return FallbackSettings(acrcloud_client_config(config), run_budget=config.acrcloud_run_budget,
-                            daily_budget=config.acrcloud_daily_budget)
 
 
 def main(ctx: JobContext) -> None:

@@ -52,6 +52,16 @@ Rules (royalties reference, checklist 7.1), decided here once:
    interval plus the capture length).  A ``no_match`` after the last detection does not
    make an airing final by itself, because a later agreeing detection would rejoin it.
    The builder returns open airings with ``final=False``; the job stores only final ones.
+6. **Without an offset.**  A detection may say which recording is on air but not where
+   in it the clip starts (an ACRCloud answer without its offset fields).  It then implies
+   no start: it joins the airing in progress of the same recording if it was captured
+   before that airing could have ended (for a recording known only from such detections,
+   the first capture plus the recording's duration), and does not take part in the start
+   estimate when other detections of the airing have an offset.  An airing known only
+   from such detections starts at its first capture (the recording was on air from then
+   at least) and ends at the end of its last capture, or at the next capture showing
+   something else if that began earlier: the played duration heard, never the recording's
+   full length (``end_estimated`` True, the conservative side for money).
 
 Running incrementally (what the job does every few minutes, per station): keep a watermark
 W, the ``first_captured_at`` of the latest airing stored.  Pass the observations captured
@@ -103,9 +113,10 @@ class Observation:
     """One capture of one station and what recognition made of it.
 
     ``offset_seconds`` is where the captured clip starts inside the recording, in recording
-    seconds (negative when the recording began during the capture); it is required for a
-    match.  ``speed`` is the measured playback speed (1.02 = 2 % fast).  Construction raises
-    InvalidObservation naming the capture if a field is unusable.
+    seconds (negative when the recording began during the capture); None for a match whose
+    recogniser did not say (rule 6 of the module docstring).  ``speed`` is the measured
+    playback speed (1.02 = 2 % fast).  Construction raises InvalidObservation naming the
+    capture if a field is unusable.
     """
 
     capture_id: int
@@ -134,9 +145,12 @@ class Observation:
 
     @property
     def implied_start(self) -> datetime:
-        """For a match, the instant the recording started: captured_at − offset / speed."""
-        if self.offset_seconds is None:
+        """For a match, the instant the recording started: captured_at − offset / speed;
+        without an offset, the capture's start (the recording was on air from then at least)."""
+        if self.outcome != "match":
             raise ValueError(f"capture {self.capture_id} is not a match: it implies no start")
+        if self.offset_seconds is None:
+            return self.captured_at
         return self.captured_at - timedelta(seconds=self.offset_seconds / self.speed)
 
 
@@ -152,8 +166,8 @@ def _observation_problem(obs: Observation) -> str | None:
         return None
     if not obs.recording_key:
         return "a match has no recording key"
-    if obs.offset_seconds is None or not math.isfinite(obs.offset_seconds):
-        return "a match has no offset inside the recording"
+    if obs.offset_seconds is not None and not math.isfinite(obs.offset_seconds):
+        return f"offset {obs.offset_seconds!r} s inside the recording is not a finite number"
     if not (math.isfinite(obs.speed) and obs.speed > 0):
         return f"speed {obs.speed!r} is not a positive number"
     duration = obs.recording_seconds
@@ -207,10 +221,11 @@ class _Rules:
 class _Estimate:
     """What the detections of one airing say together."""
 
-    start: datetime  # median implied start
+    start: datetime  # median implied start (the first capture when no detection has an offset)
     speed: float  # median speed
     recording_seconds: float | None
-    natural_end: datetime | None  # start + duration / speed, when the duration is known
+    natural_end: datetime | None  # start + duration / speed, when the duration and an offset are known
+    latest_end: datetime | None  # the latest the recording can end, when its duration is known
 
 
 def build_airings(
@@ -285,17 +300,19 @@ def _joins(members: list[Observation], obs: Observation, rules: _Rules) -> bool:
     last = members[-1]
     if obs.recording_key != last.recording_key:
         return False
-    agrees = abs(obs.implied_start - last.implied_start) <= rules.tolerance
-    impossible_restart = obs.implied_start < last.ended_at - OFFSET_PRECISION
-    if not (agrees or impossible_restart):
-        return False
+    placed = [m for m in members if m.offset_seconds is not None]
+    if obs.offset_seconds is not None and placed:  # without an offset there is no start to compare
+        agrees = abs(obs.implied_start - placed[-1].implied_start) <= rules.tolerance
+        impossible_restart = obs.implied_start < last.ended_at - OFFSET_PRECISION
+        if not (agrees or impossible_restart):
+            return False
     return obs.captured_at <= _horizon(members, _estimate(members, rules), rules)
 
 
 def _horizon(members: list[Observation], est: _Estimate, rules: _Rules) -> datetime:
     """The latest capture time at which another detection could still join this airing."""
-    if est.natural_end is not None:
-        return est.natural_end + rules.tolerance
+    if est.latest_end is not None:
+        return est.latest_end + rules.tolerance
     return members[-1].ended_at + rules.unknown_horizon
 
 
@@ -318,24 +335,33 @@ def _estimate(members: list[Observation], rules: _Rules) -> _Estimate:
 
     The detections are clustered by implied start (within the tolerance); the start and
     speed are the medians of the cluster that best explains them all (see ``_best_cluster``),
-    so one detection with a wrong offset does not drag the start.
+    so one detection with a wrong offset does not drag the start.  Only detections with an
+    offset take part; with none, the start is the first capture (rule 6).
     """
     durations = [m.recording_seconds for m in members if m.recording_seconds is not None]
     duration = durations[0] if durations else None
-    cluster = _best_cluster(members, duration, rules.tolerance)
+    placed = [m for m in members if m.offset_seconds is not None]
+    if not placed:
+        speed = _median([m.speed for m in members])
+        start = members[0].captured_at
+        latest = start + timedelta(seconds=duration / speed) if duration is not None else None
+        return _Estimate(start, speed, duration, None, latest)
+    cluster = _best_cluster(placed, members, duration, rules.tolerance)
     start = _median_datetime([m.implied_start for m in cluster])
     speed = _median([m.speed for m in cluster])
     natural_end = start + timedelta(seconds=duration / speed) if duration is not None else None
-    return _Estimate(start, speed, duration, natural_end)
+    return _Estimate(start, speed, duration, natural_end, natural_end)
 
 
-def _best_cluster(members: list[Observation], duration: float | None, tolerance: timedelta) -> list[Observation]:
-    """Given an airing's detections, return those whose implied starts agree and explain the most.
+def _best_cluster(placed: list[Observation], members: list[Observation], duration: float | None,
+                  tolerance: timedelta) -> list[Observation]:
+    """Given an airing's detections with an offset (``placed``) and all of them, return
+    those of ``placed`` whose implied starts agree and explain the most.
 
     Preferred, in order: a cluster whose start puts every detection inside the airing,
     the largest, the one holding the first detection.
     """
-    ordered = sorted(members, key=lambda m: (m.implied_start, m.capture_id))
+    ordered = sorted(placed, key=lambda m: (m.implied_start, m.capture_id))
     clusters = [[ordered[0]]]
     for m in ordered[1:]:
         if m.implied_start - clusters[-1][-1].implied_start <= tolerance:
@@ -351,7 +377,7 @@ def _best_cluster(members: list[Observation], duration: float | None, tolerance:
         end = start + timedelta(seconds=duration / speed) if duration is not None else None
         covers = all(start - tolerance <= m.captured_at and (end is None or m.captured_at <= end + tolerance)
                      for m in members)
-        return covers, len(cluster), members[0] in cluster
+        return covers, len(cluster), placed[0] in cluster
 
     return max(clusters, key=merit)
 
@@ -376,6 +402,8 @@ def _end(members: list[Observation], est: _Estimate, after: Observation | None) 
     """Given an airing's detections, estimate and the first capture after them, return (end, estimated)."""
     if est.natural_end is None:
         end = members[-1].ended_at  # lower bound: heard at least this long
+        if est.latest_end is not None:
+            end = min(end, est.latest_end)
         return (min(end, after.captured_at) if after else end), True
     if after is not None and after.captured_at < est.natural_end and est.natural_end > after.ended_at:
         return after.captured_at, False  # seen cut short by other content or silence

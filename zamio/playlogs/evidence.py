@@ -250,6 +250,8 @@ def _observation(row: StoredRow, facts: DetectionFacts, station_id: int, seconds
 
 def _check_offset(name: str, row: StoredRow) -> None:
     offset = row.offset_seconds
+    if offset is None and row.source == "acrcloud":
+        return  # ACRCloud named the recording but not where the clip sits in it: heard from the capture on
     if offset is None or not math.isfinite(offset):
         raise ImpossibleTimes(f"{name} has no offset inside the recording; the start of the airing is unknown")
     if offset < -(float(row.seconds or 0.0) + OFFSET_SLACK_SECONDS):

@@ -100,11 +100,28 @@ class QueryProfile:
     peaks_per_second: float = 20.0  # pairs: every partner inside the target zone
     triplet_peaks_per_second: float = 8.0  # the strongest of the same peaks
     triplet_partners: int = 6  # 15 triplets per anchor: enough to rank the recording among the candidates
-    # Stations play fast rather than slow.  Each hypothesis also covers about half a
-    # step either side, so 0.98..1.045 (4 hypotheses) recognises 0.97..1.055.
-    min_speed: float = 0.98
-    max_speed: float = 1.045
-    speed_step_cells: float = 1.0  # hypothesis spacing in log-frequency cells
+    # Varispeed (pitch and tempo together): stations and DJ mixes play records fast and
+    # slow, vinyl and tape transfers drift both ways.  The triplets are looked up under
+    # one hypothesis per log-frequency cell from 3 cells slow to 3 fast (5.6 % slow to
+    # 5.9 % fast, 7 hypotheses) ...
+    min_speed: float = 0.945
+    max_speed: float = 1.055
+    speed_step_cells: float = 1.0
+    # ... and, once every hypothesis is tried, each candidate is decided by the pairs under
+    # hypotheses half a cell apart within half a cell of the speed its own triplets found
+    # (``zamio.recognition.match.pairs_near``; None: under the triplets' own hypotheses).  A clip played
+    # between two hypotheses is then decided near its own speed, and chance has three
+    # hypotheses per candidate to rise in, not all of them (bench/results/recognition.md).
+    pair_speed_step_cells: float = 0.5
+    speed_window_cells: float | None = 0.5
+    # Time-stretch (tempo alone, pitch kept), as some playout systems do: the tempos tried,
+    # 1.5 cells (2.9 %) either side; the pairs' window covers the tempos between.
+    stretch_tempos: tuple[float, ...] = (2 ** (-1.5 / STEPS_PER_OCTAVE), 2 ** (1.5 / STEPS_PER_OCTAVE))
+    # Stations play fast rather than slow: before every hypothesis, the varispeeds of this
+    # range are tried the way they always were (pairs under each of them, for every
+    # candidate), so what was recognised there still is, the same way.
+    usual_min_speed: float = 0.98
+    usual_max_speed: float = 1.045
 
 
 INDEX_PROFILE = IndexProfile()
@@ -163,7 +180,9 @@ class QueryPrints:
 
     ``hashes`` int32; ``times`` the anchor times in frames of the *original* recording
     relative to the excerpt start (float32, already multiplied by the speed);
-    ``speed_index`` int16 into ``speeds`` (playback speed ratios, 1.0 = nominal).
+    ``speed_index`` int16 into ``speeds`` (playback speed ratios, 1.0 = nominal: the
+    tempo, which places the excerpt in time) and ``pitches`` (the pitch ratio of each
+    hypothesis: its speed for varispeed, 1 for a time-stretch; None: the speeds).
     """
 
     hashes: np.ndarray
@@ -171,15 +190,43 @@ class QueryPrints:
     speed_index: np.ndarray
     speeds: np.ndarray
     duration_seconds: float
+    pitches: np.ndarray | None = None
+
+    def near(self, speed_index: int, cells: float) -> QueryPrints:
+        """Return these prints under the hypotheses whose pitch and tempo are both within
+        ``cells`` log-frequency cells of hypothesis ``speed_index``'s (indices renumbered)."""
+        pitches = self.speeds if self.pitches is None else self.pitches
+        step = 1.0 / STEPS_PER_OCTAVE
+        close = ((np.abs(np.log2(pitches / pitches[speed_index])) <= cells * step + 1e-9)
+                 & (np.abs(np.log2(self.speeds / self.speeds[speed_index])) <= cells * step + 1e-9))
+        return self.only(close)
+
+    def only(self, wanted: np.ndarray) -> QueryPrints:
+        """Return these prints under the hypotheses ``wanted`` (booleans; indices renumbered)."""
+        pitches = self.speeds if self.pitches is None else self.pitches
+        close = np.asarray(wanted, bool)
+        kept = np.flatnonzero(close)
+        renumber = np.full(self.speeds.size, -1, np.int16)
+        renumber[kept] = np.arange(kept.size)
+        keep = close[self.speed_index]
+        return QueryPrints(self.hashes[keep], self.times[keep], renumber[self.speed_index[keep]], self.speeds[kept],
+                           self.duration_seconds, pitches[kept])
 
 
 @dataclass(frozen=True)
 class Query:
     """An excerpt's prints for the two stages of recognition: ``triplets`` find the
-    candidate recordings, ``pairs`` decide among them (triplet and pair hashes)."""
+    candidate recordings, ``pairs`` decide among them (triplet and pair hashes).
+    ``landmarks`` (the pairs before hashing) and ``profile`` let the decision hash the
+    pairs on a finer grid around the speed the triplets found
+    (``zamio.recognition.match.pairs_near``); the
+    ``pairs`` are then hashed at nominal speed only (what the first pass of
+    ``zamio.recognition.index.identify`` reads), else under the triplets' hypotheses."""
 
     triplets: QueryPrints
     pairs: QueryPrints
+    landmarks: Landmarks | None = None
+    profile: QueryProfile | None = None
 
 
 def spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -446,37 +493,42 @@ PAIR_HASH_SPACE = 1 << _PAIR_HASH_BITS  # every pair hash is below this
 _KEY_FRAME_BITS = 21  # frames of 32 ms: 18 hours, far beyond the longest audio zamio decodes
 
 
-def landmarks_to_hashes(lm: Landmarks, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def landmarks_to_hashes(lm: Landmarks, speed: float = 1.0,
+                        tempo: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Given pair landmarks observed at playback ``speed``, return (pair hashes int32,
     anchor times float32 in original frames, keep mask) as the original recording would
-    hash them: f -> f / speed, t -> t * speed.  Landmarks leaving the field ranges are
+    hash them: f -> f / speed, t -> t * speed (t -> t * ``tempo`` when given: a
+    time-stretch changes the tempo alone).  Landmarks leaving the field ranges are
     dropped (mask False)."""
+    tempo = speed if tempo is None else tempo
     shift = STEPS_PER_OCTAVE * np.log2(speed)
     f1 = np.floor(lm.u1 - shift).astype(np.int64)
     du = np.rint(lm.u2 - lm.u1).astype(np.int64)
-    dt = np.rint(lm.dt * speed).astype(np.int64)
+    dt = np.rint(lm.dt * tempo).astype(np.int64)
     ok = (f1 >= 0) & (f1 < FREQ_CELLS) & (np.abs(du) <= MAX_DU_STEPS) & (dt <= MAX_DT_FRAMES)
-    return pack_pair_hash(f1[ok], du[ok], dt[ok]), (lm.t1[ok] * speed).astype(np.float32), ok
+    return pack_pair_hash(f1[ok], du[ok], dt[ok]), (lm.t1[ok] * tempo).astype(np.float32), ok
 
 
-def triplets_to_hashes(tr: Triplets, speed: float = 1.0,
-                       held_notes: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def triplets_to_hashes(tr: Triplets, speed: float = 1.0, held_notes: bool = False,
+                       tempo: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Given triplets observed at playback ``speed``, return (hashes int32, anchor
     times float32 in original frames, keep mask) as the original recording would hash
-    them: f -> f / speed, t -> t * speed.  Triplets leaving the field ranges are dropped
-    (mask False), and so are those of a held note (both frequency differences zero)
-    unless ``held_notes``: alike in every recording, they are worthless to look up,
-    but the index keeps them for the pairs they hold."""
+    them: f -> f / speed, t -> t * speed (t -> t * ``tempo`` when given: a time-stretch
+    changes the tempo alone).  Triplets leaving the field ranges are dropped (mask
+    False), and so are those of a held note (both frequency differences zero) unless
+    ``held_notes``: alike in every recording, they are worthless to look up, but the
+    index keeps them for the pairs they hold."""
+    tempo = speed if tempo is None else tempo
     shift = STEPS_PER_OCTAVE * np.log2(speed)
     f1 = np.floor(tr.u1 - shift).astype(np.int64)
     du2 = np.rint(tr.u2 - tr.u1).astype(np.int64)
     du3 = np.rint(tr.u3 - tr.u1).astype(np.int64)
-    dt2 = np.maximum(np.rint(tr.dt2 * speed).astype(np.int64), MIN_DT_FRAMES)
-    dt3 = np.rint(tr.dt3 * speed).astype(np.int64)
+    dt2 = np.maximum(np.rint(tr.dt2 * tempo).astype(np.int64), MIN_DT_FRAMES)
+    dt3 = np.rint(tr.dt3 * tempo).astype(np.int64)
     ok = ((f1 >= 0) & (f1 < FREQ_CELLS) & (np.abs(du2) <= MAX_DU_STEPS) & (np.abs(du3) <= MAX_DU_STEPS)
           & (dt3 <= MAX_DT_FRAMES) & (held_notes | (du2 != 0) | (du3 != 0)))
     hashes = pack_hash(f1[ok], du2[ok], du3[ok], dt2[ok], np.maximum(dt3[ok], dt2[ok]))
-    return hashes, (tr.t1[ok] * speed).astype(np.float32), ok
+    return hashes, (tr.t1[ok] * tempo).astype(np.float32), ok
 
 
 def fingerprint(samples: np.ndarray, profile: IndexProfile = INDEX_PROFILE) -> Fingerprint:
@@ -499,27 +551,44 @@ def speed_hypotheses(profile: QueryProfile = QUERY_PROFILE) -> np.ndarray:
     return np.power(2.0, np.arange(lo, hi + 1) * step)
 
 
+def hypotheses(profile: QueryProfile = QUERY_PROFILE) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (pitch, tempo) ratios tried by the query side, as two arrays: the
+    varispeed ``speed_hypotheses`` (pitch and tempo alike), then the time-stretches of
+    ``stretch_tempos`` (pitch 1)."""
+    speeds = speed_hypotheses(profile)
+    stretches = np.asarray(profile.stretch_tempos, np.float64)
+    return np.r_[speeds, np.ones(stretches.size)], np.r_[speeds, stretches]
+
+
 def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE) -> Query:
     """Given an excerpt's mono samples at ``ANALYSIS_RATE``, return its triplet and pair
     hashes under every speed hypothesis (see ``Query``): many more per second than the
     index stores, so that the index's landmarks are found among them."""
     spec = spectrogram(samples)
     ranked = _ranked_candidates(spec)
-    speeds = speed_hypotheses(profile)
     duration = samples.size / ANALYSIS_RATE
     tr = peaks_to_triplets(_select_peaks(spec, ranked, profile.triplet_peaks_per_second), profile.triplet_partners)
     lm = peaks_to_landmarks(_select_peaks(spec, ranked, profile.peaks_per_second), None)
-    return Query(_under_speeds(lambda s: triplets_to_hashes(tr, s), speeds, duration),
-                 _under_speeds(lambda s: landmarks_to_hashes(lm, s), speeds, duration))
+    tried = hypotheses(profile)
+    if profile.speed_window_cells is not None:  # the decision hashes the pairs near the speed found
+        tried_pairs = (np.ones(1), np.ones(1))
+    else:
+        tried_pairs = tried
+    return Query(under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t), tried, duration),
+                 under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), tried_pairs, duration), lm, profile)
 
 
-def _under_speeds(hash_at: Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]], speeds: np.ndarray,
-                  duration: float) -> QueryPrints:
-    """Return the ``QueryPrints`` of ``hash_at(speed) -> (hashes, times, mask)`` over ``speeds``."""
+def under_speeds(hash_at: Callable[[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  tried: tuple[np.ndarray, np.ndarray], duration: float) -> QueryPrints:
+    """Return the ``QueryPrints`` of ``hash_at(pitch, tempo) -> (hashes, times, mask)``
+    over the (pitch, tempo) hypotheses ``tried``; their ``speeds`` are the tempos (what
+    places the excerpt in time)."""
+    pitches, tempos = tried
     hashes, times, index = [], [], []
-    for k, s in enumerate(speeds):
-        h, t, _ = hash_at(s)
+    for k, (pitch, tempo) in enumerate(zip(pitches.tolist(), tempos.tolist(), strict=True)):
+        h, t, _ = hash_at(pitch, tempo)
         hashes.append(h)
         times.append(t)
         index.append(np.full(h.size, k, np.int16))
-    return QueryPrints(np.concatenate(hashes), np.concatenate(times), np.concatenate(index), speeds, duration)
+    return QueryPrints(np.concatenate(hashes), np.concatenate(times), np.concatenate(index), tempos, duration,
+                       pitches)

@@ -47,7 +47,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc
 
-from zamio.recognition.fingerprint import FRAME_SECONDS, PAIR_HASH_SPACE, Query, QueryPrints, pairs_of_triplets
+from zamio.recognition.fingerprint import (
+    FRAME_SECONDS,
+    PAIR_HASH_SPACE,
+    STEPS_PER_OCTAVE,
+    Query,
+    QueryPrints,
+    landmarks_to_hashes,
+    pairs_of_triplets,
+    under_speeds,
+)
 
 #: Stored rows as three equal-length arrays: (hashes, track_ids, offsets).
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -274,16 +283,74 @@ def chance_probability(score: int, runner_up: int) -> float:
     return float(gammainc(score, runner_up + 1.0))
 
 
-def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1) -> MatchResult | None:
+def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1,
+              near_speed: bool = True) -> MatchResult | None:
     """Given an excerpt's ``Query``, a triplet ``Lookup`` and ``pairs_of`` (``pairs_from``
     a ``Fetch`` of stored triplet rows by track, or a cache of unfolded tracks), return
     the recognised track, or None (see the module docstring: candidates by triplets, the
     decision by pairs).  With fewer than ``min_candidates`` candidates the answer is
-    None: too few rivals to tell chance."""
-    tracks = candidates(query.triplets, lookup)
+    None: too few rivals to tell chance.  With ``near_speed`` (the default), each
+    candidate is tried near the speed of its own best triplet bin (``pairs_near``,
+    as the query's profile asks): every candidate, the rivals that set the level of
+    chance included, gets the same chances to align.  Without it, every candidate is
+    tried under every hypothesis of ``query.pairs``."""
+    tracks, speeds = ranked_candidates(query.triplets, lookup)
     if tracks.size == 0 or tracks.size < min_candidates:
         return None
-    return match(query.pairs, pairs_of(tracks))
+    if not near_speed:
+        return match(query.pairs, pairs_of(tracks))
+    prints, windows = pairs_near(query, speeds)
+    return match(prints, pairs_of(tracks), allowed=(tracks, windows))
+
+
+def usual_query(query: Query) -> Query:
+    """Given a query made by ``query_fingerprint``, return it under the varispeeds of
+    ``usual_min_speed``..``usual_max_speed`` alone, the pairs under the same hypotheses
+    (see ``QueryProfile``)."""
+    profile = query.profile
+    assert profile is not None and query.landmarks is not None  # made by query_fingerprint
+    triplets = query.triplets
+    pitches = triplets.speeds if triplets.pitches is None else triplets.pitches
+    wanted = ((pitches == triplets.speeds) & (triplets.speeds >= profile.usual_min_speed - 1e-9)
+              & (triplets.speeds <= profile.usual_max_speed + 1e-9))
+    usual = triplets.only(wanted)
+    lm = query.landmarks
+    pairs = under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), (usual.speeds, usual.speeds),
+                         query.pairs.duration_seconds)
+    return Query(usual, pairs)
+
+
+def pairs_near(query: Query, speed_indices: np.ndarray) -> tuple[QueryPrints, np.ndarray]:
+    """Given a query and triplet hypotheses (indices), return pair prints under the
+    hypotheses within ``speed_window_cells`` of any of them, every
+    ``pair_speed_step_cells`` (the pitch moves with the tempo for varispeed and stays for
+    a time-stretch), and which of those hypotheses lie in the window of each: booleans
+    ``[given, hypotheses]``.  Without landmarks or a window: ``query.pairs``, every
+    hypothesis in every window."""
+    profile = query.profile
+    if query.landmarks is None or profile is None or profile.speed_window_cells is None:
+        return query.pairs, np.ones((len(speed_indices), query.pairs.speeds.size), bool)
+    steps = int(np.floor(profile.speed_window_cells / profile.pair_speed_step_cells + 1e-9))
+    ratios = np.power(2.0, np.arange(-steps, steps + 1) * profile.pair_speed_step_cells / STEPS_PER_OCTAVE)
+    pitches = query.triplets.speeds if query.triplets.pitches is None else query.triplets.pitches
+    tried_pitch: list[np.ndarray] = []
+    tried_tempo: list[np.ndarray] = []
+    window: list[np.ndarray] = []
+    for k in np.asarray(speed_indices).tolist():
+        pitch, tempo = float(pitches[k]), float(query.triplets.speeds[k])
+        tried_pitch.append(pitch * ratios if abs(pitch - tempo) < 1e-9 else np.full(ratios.size, pitch))
+        tried_tempo.append(tempo * ratios)
+        window.append(np.full(ratios.size, len(window)))
+    # The windows of nearby hypotheses overlap: hash each (pitch, tempo) once.
+    both = np.stack([np.concatenate(tried_pitch), np.concatenate(tried_tempo)])
+    cells = np.rint(STEPS_PER_OCTAVE / profile.pair_speed_step_cells * np.log2(both)).astype(np.int64)
+    keys, first, which = np.unique(cells[0] * 100_003 + cells[1], return_index=True, return_inverse=True)
+    inside = np.zeros((len(window), keys.size), bool)
+    inside[np.concatenate(window), which] = True
+    lm = query.landmarks
+    prints = under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), (both[0][first], both[1][first]),
+                          query.pairs.duration_seconds)
+    return prints, inside
 
 
 def pairs_from(fetch: Fetch) -> PairsOf:
@@ -345,20 +412,28 @@ def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> n
     """Given an excerpt's triplet prints and a triplet ``Lookup``, return up to ``limit``
     track ids, best first: ranked by the aligned anchors of their best bin, then by its
     aligned rows."""
+    return ranked_candidates(query, lookup, limit)[0]
+
+
+def ranked_candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
+    """``candidates``, and for each the speed hypothesis (index) of its best bin."""
     if query.hashes.size == 0:
-        return np.zeros(0, np.int32)
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
     hashes, track_ids, offsets = lookup(np.unique(query.hashes))
     rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     votes = vote(join_hits(query, rows), rows, query.speeds.size)
     order = np.lexsort((-votes.count, -votes.anchors))
     ranked = votes.track[order]
     _, first = np.unique(ranked, return_index=True)
-    return ranked[np.sort(first)][:limit].astype(np.int32)
+    best = order[np.sort(first)][:limit]
+    return votes.track[best].astype(np.int32), votes.speed_index[best].astype(np.int64)
 
 
-def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
+def match(query: QueryPrints, lookup: Lookup,
+          allowed: tuple[np.ndarray, np.ndarray] | None = None) -> MatchResult | None:
     """Given an excerpt's query prints and a ``Lookup`` into the index, return the
-    recognised track, or None if nothing passes ``accept``."""
+    recognised track, or None if nothing passes ``accept``.  ``allowed`` (track ids,
+    booleans ``[track, speed hypothesis]``) limits each track to some hypotheses."""
     if query.hashes.size == 0:
         return None
     unique = np.unique(query.hashes)
@@ -366,6 +441,8 @@ def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
     rows = (np.asarray(hashes), np.asarray(track_ids), np.asarray(offsets))
     hits = join_hits(query, rows)
     votes = vote(hits, rows, query.speeds.size)
+    if allowed is not None:
+        votes = _only_allowed(votes, *allowed)
     if votes.count.size == 0:
         return None
     best, runner_up = best_bins(votes)
@@ -376,6 +453,17 @@ def match(query: QueryPrints, lookup: Lookup) -> MatchResult | None:
     confidence = 1.0 - chance_probability(aligned, runner_up)
     return MatchResult(int(votes.track[best]), offset, speed, int(votes.count[best]), aligned,
                        runner_up, evidence(aligned, runner_up), confidence, int(unique.size))
+
+
+def _only_allowed(votes: Votes, tracks: np.ndarray, windows: np.ndarray) -> Votes:
+    """The bins of ``votes`` whose speed hypothesis is allowed for their track (row of
+    ``windows`` for each of ``tracks``); tracks not listed keep none."""
+    order = np.argsort(tracks, kind="stable")
+    at = np.minimum(np.searchsorted(tracks[order], votes.track), tracks.size - 1)
+    listed = tracks[order][at] == votes.track
+    keep = listed & windows[order[at], votes.speed_index]
+    return Votes(votes.track[keep], votes.speed_index[keep], votes.offset_bin[keep], votes.count[keep],
+                 votes.anchors[keep], votes.weight[keep], votes.hits)
 
 
 def accept(aligned: int, runner_up: int, min_evidence: float | None = None) -> bool:

@@ -6,17 +6,22 @@ the fingerprint code are loaded once.  Each file gives one line of output (text,
 or a JSON object with ``--json``); a file that cannot be read or decoded gives
 an ``error`` and the others are still processed.
 
+Files are heard by the scanner's own :class:`~zamio.scanning.hearing.Recogniser`:
+the local catalog first, then, when ACRCloud is configured, the ACRCloud fallback
+with the same run and day budgets and circuit breaker as the scan.
+
 With ``--record --station REF --at TIME`` each file is stored by the scanner's
 writer (:mod:`zamio.scanning.records`) as an uploaded snippet would be: a
 ``captures`` row (source ``file``, key ``file:<sha256>:<station_ref>:<time>``)
-with its outcome, and for a match a ``detections`` row (source ``local``).
-Recording the same file again for the same station and time changes nothing.
+with its outcome, and for a match a ``detections`` row (source ``local`` or
+``acrcloud``).  Recording the same file again for the same station and time
+changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,11 +32,12 @@ from zamio.db.tables import artists, stations, tracks
 from zamio.runtime.errors import DataError, ItemError
 from zamio.runtime.progress import Transactions
 from zamio.scanning.outcomes import Heard
-from zamio.scanning.records import CaptureFacts, record_capture
+from zamio.scanning.records import CaptureFacts, record_capture, track_by_isrc
 
 if TYPE_CHECKING:
-    from zamio.recognition.index import PairCache
+    from zamio.recognition.acrcloud import AcrCloudResult
     from zamio.recognition.match import MatchResult
+    from zamio.scanning.hearing import Recogniser
 
 DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
 MAX_FILE_SECONDS = 3 * 3600.0
@@ -78,14 +84,13 @@ class FileAudio:
     seconds: float = 0.0
 
 
-def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
-              cache: PairCache | None = None) -> tuple[Detection, FileAudio, Heard]:
-    """Given a file, the seconds from its start to match on (and a ``PairCache`` kept
-    across files, or None), return its ``Detection`` (an error on any item problem), its
-    ``FileAudio`` and what was heard in it, as the scanner's writer records it."""
+def recognise(transactions: Transactions, recogniser: Recogniser, path: Path,
+              analyse_seconds: float) -> tuple[Detection, FileAudio, Heard]:
+    """Given a file and the seconds from its start to match on, return its ``Detection``
+    (an error on any item problem), its ``FileAudio`` and what ``recogniser`` heard in
+    it (the local catalog, else the ACRCloud fallback it holds), as the scanner's writer
+    records it."""
     from zamio.recognition import audio
-    from zamio.recognition.index import identify
-    from zamio.scanning.hearing import judged
 
     result = Detection(file=str(path))
     try:
@@ -103,14 +108,20 @@ def recognise(transactions: Transactions, path: Path, analyse_seconds: float,
         return _failed(result, error), FileAudio(data, codec), Heard(outcome, error=error, failed=True)
     seconds = samples.size / audio.ANALYSIS_RATE
     result.seconds = round(seconds, 3)
+    heard = recogniser.recognise(samples[: int(analyse_seconds * audio.ANALYSIS_RATE)])
+    heard = replace(heard, seconds=seconds)  # the file's length, not the part analysed
     with transactions(read_only=True) as conn:
-        found = identify(conn, samples[: int(analyse_seconds * audio.ANALYSIS_RATE)], cache)
-        if found is not None:
-            _fill_match(conn, result, found)
-    if found is not None:
-        return result, FileAudio(data, codec, seconds), Heard("match", seconds, local=found)
-    heard = judged(Heard("no_match", seconds), samples[: int(analyse_seconds * audio.ANALYSIS_RATE)])
-    result.content = heard.content
+        if heard.local is not None:
+            _fill_match(conn, result, heard.local)
+        elif heard.outcome == "match" and heard.acr is not None:
+            _fill_acrcloud(conn, result, heard.acr)
+    if heard.outcome != "match":
+        result.content = heard.content
+    if heard.error is not None:
+        if heard.failed:
+            _failed(result, heard.error)
+        else:  # ACRCloud found nothing, or was not asked: a plain no-match, with the reason
+            result.message = str(heard.error)
     return result, FileAudio(data, codec, seconds), heard
 
 
@@ -132,6 +143,23 @@ def _fill_match(conn: Connection, result: Detection, found: MatchResult) -> None
     result.score = found.score
 
 
+def _fill_acrcloud(conn: Connection, result: Detection, answer: AcrCloudResult) -> None:
+    """Fill ``result`` from ACRCloud's best candidate; the catalog track is named when
+    exactly one active track has its ISRC, as the detection will name it."""
+    from zamio.scanning.fallback import detection_fields
+
+    fields = detection_fields(answer)
+    result.match, result.source = True, "acrcloud"
+    result.title, result.artist, result.isrc = fields["title"], fields["artist"], fields["isrc"]
+    result.track_id = track_by_isrc(conn, fields["isrc"])
+    if result.track_id is not None:
+        result.track_ref = conn.execute(select(tracks.c.track_ref).where(tracks.c.id == result.track_id)).scalar()
+    offset, confidence, score = fields["offset_seconds"], fields["confidence"], fields["score"]
+    result.offset_seconds = round(offset, 3) if offset is not None else None
+    result.confidence = round(confidence, 4) if confidence is not None else None
+    result.score = round(score) if score is not None else None
+
+
 def format_result(result: Detection, as_json: bool) -> str:
     """Return the output line of one result: a JSON object, or text for people."""
     if as_json:
@@ -139,9 +167,16 @@ def format_result(result: Detection, as_json: bool) -> str:
     if result.error:
         return f"{result.file}: error: {result.error}: {result.message}"
     if not result.match:
-        return f"{result.file}: no match" + (f" ({result.content})" if result.content else "")
-    return (f"{result.file}: {result.track_ref} {result.title!r} by {result.artist} at {result.offset_seconds:.1f} s, "
-            f"speed {result.speed:.3f}, confidence {result.confidence:.3f}")
+        content = f" ({result.content})" if result.content else ""
+        return f"{result.file}: no match{content}" + (f": {result.message}" if result.message else "")
+    if result.source == "local":
+        return (f"{result.file}: {result.track_ref} {result.title!r} by {result.artist} at "
+                f"{result.offset_seconds:.1f} s, speed {result.speed:.3f}, confidence {result.confidence:.3f}")
+    named = f"{result.track_ref} " if result.track_ref else ""
+    where = f" at {result.offset_seconds:.1f} s" if result.offset_seconds is not None else ""
+    sure = f", confidence {result.confidence:.3f}" if result.confidence is not None else ""
+    isrc = f" ({result.isrc})" if result.isrc else ""
+    return f"{result.file}: {named}{result.title!r} by {result.artist}{isrc}{where}{sure}, by ACRCloud"
 
 
 def record(conn: Connection, path: Path, file_audio: FileAudio, heard: Heard, station_id: int, station_ref: str,

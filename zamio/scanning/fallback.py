@@ -36,6 +36,7 @@ from zamio.recognition.acrcloud import (
 )
 from zamio.runtime.config import Config
 from zamio.runtime.errors import ItemError
+from zamio.scanning.settings import FallbackSettings
 
 LIMIT_BREAKER_SECONDS = 3600  # "limit exceeded": quotas reset slowly, ask again in an hour
 UNAVAILABLE_BREAKER_SECONDS = 300  # down after the client's own retries: give it five minutes
@@ -70,6 +71,24 @@ def acrcloud_client_config(config: Config) -> AcrCloudConfig:
             scheme, host = prefix[:-3], host[len(prefix):]
     return AcrCloudConfig(host=host.rstrip("/"), access_key=str(config.acrcloud_access_key),
                           access_secret=str(config.acrcloud_access_secret), scheme=scheme)
+
+
+def fallback_settings(config: Config) -> FallbackSettings | None:
+    """Given the configuration, return the ACRCloud fallback it asks for (client and
+    budgets), or None when ACRCloud is not configured.  Every job that recognises
+    audio (the scan, ``detect-audio``) reads it here, so they fall back alike."""
+    if not config.acrcloud_configured:
+        return None
+    return FallbackSettings(acrcloud_client_config(config), run_budget=config.acrcloud_run_budget,
+                            daily_budget=config.acrcloud_daily_budget)
+
+
+def open_fallback(engine: Engine, wanted: FallbackSettings | None, dry_run: bool) -> AcrCloudFallback | None:
+    """Given the fallback a run asks for, return it ready to use, or None when there is
+    none or the run is a dry run (which sends nothing anywhere)."""
+    if wanted is None or dry_run:
+        return None
+    return AcrCloudFallback(engine, wanted.client, run_budget=wanted.run_budget, daily_budget=wanted.daily_budget)
 
 
 def samples_to_pcm(samples: np.ndarray, seconds: float = MAX_SAMPLE_SECONDS, rate_hz: int = 8000) -> bytes:

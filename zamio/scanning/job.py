@@ -150,15 +150,6 @@ def scan_station_streams(engine: Engine, transactions: Transactions, settings: S
         raise scan.tally.fatal
 
 
-def _fallback(engine: Engine, settings: ScanSettings, dry_run: bool) -> AcrCloudFallback | None:
-    from zamio.scanning.fallback import AcrCloudFallback
-
-    wanted = settings.fallback
-    if wanted is None or dry_run:  # a dry run sends nothing anywhere
-        return None
-    return AcrCloudFallback(engine, wanted.client, run_budget=wanted.run_budget, daily_budget=wanted.daily_budget)
-
-
 def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloudFallback | None) -> None:
     progress.note(f"{tally.captures} captures, {tally.matched} matched")
     if tally.unmatched_music:
@@ -207,9 +198,10 @@ class _Scan:
     def recogniser(self) -> Recogniser:
         """Made on first use (in the main thread): a run with nothing to do never loads numpy and the decoder."""
         from zamio.scanning.decoding import BatchDecoder
+        from zamio.scanning.fallback import open_fallback
         from zamio.scanning.hearing import Recogniser
 
-        self.fallback = _fallback(self.engine, self.settings, self.dry_run)
+        self.fallback = open_fallback(self.engine, self.settings.fallback, self.dry_run)
         cores = self.settings.cores
         decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS,
                                should_stop=self.abandoned.is_set)
