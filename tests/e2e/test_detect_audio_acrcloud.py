@@ -66,7 +66,7 @@ def test_what_the_catalog_does_not_know_goes_to_acrcloud(project: Project, audio
     assert text.stdout.splitlines() == [
         f"{audio['unknown']}: 'Mpempem' by Daddy Lumba, Ofori Amponsah (GHA129800012) at 52.2 s, confidence 1.000, "
         "by ACRCloud",
-        f"{audio['other']}: no match: ACRCloud found nothing (1001 No result)"]
+        f"{audio['other']}: no match (music): ACRCloud found nothing (1001 No result)"]  # a song of no catalog
     assert project.scalar("SELECT requests FROM acrcloud_usage") == 4
 
 
