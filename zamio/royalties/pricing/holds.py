@@ -8,7 +8,9 @@ a pass of its own per open dispute (``dispute_passes``): the plays it covers who
 pricing does not hold them yet, priced before the dispute was opened; plays of its scope
 priced later are held as they are priced.  A held play is in suspense, so every run
 re-examines it, and once the dispute is resolved its money goes to whoever the play belongs
-to then (a reversal of the suspense line and the new lines), paid by the next cycle.
+to then (a reversal of the suspense line and the new lines), paid by the next cycle.  A pool
+cycle asks ``Holds.dispute_of`` too, for the part of a licence fee it gives each play
+(``zamio.royalties.cycles.pool``).
 
 The open disputes are read once per run (they are few): their station and period, their
 recording, and the ids of every version of the plays they name.
