@@ -51,7 +51,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Row, and_, func, select
 
 from zamio.db.tables import (
     disputes,
@@ -293,7 +293,7 @@ def _split_chunk(conn: Connection, cycle_id: int, fee: Fee, chunk: list[tuple[An
 # --- money held by disputes, released once they are resolved --------------------------------------------------
 
 
-def held_lines(conn: Connection, territory: str) -> list[Any]:
+def held_lines(conn: Connection, territory: str) -> list[Row[Any]]:
     """Given a territory, return the lines its pool cycles booked to disputes now resolved and not released yet,
     by id."""
     line, back = royalty_ledger, royalty_ledger.alias("back")
@@ -319,7 +319,7 @@ def _fee(conn: Connection, fee_id: int) -> Fee:
     return Fee(**row._mapping)
 
 
-def release(conn: Connection, cycle_id: int, held: Any, societies: Societies, holds: Holds, run_id: str,
+def release(conn: Connection, cycle_id: int, held: Row[Any], societies: Societies, holds: Holds, run_id: str,
             now: datetime) -> int:
     """Given a pool line a resolved dispute held, reverse it and pay its units to whom the play belongs to now
     (module docstring), as lines of ``cycle_id``; return the units released (0: the play's current version is
