@@ -63,7 +63,7 @@ from zamio.db.tables import (
     station_licence_fees,
     stations,
 )
-from zamio.playlogs.disputes import RESOLVED
+from zamio.playlogs.disputes import RESOLVED, account
 from zamio.royalties.pricing.holds import DISPUTED, Holds
 from zamio.royalties.pricing.ledger import bulk_insert, reversal_row
 from zamio.royalties.pricing.price import Catalog, owed_for_play
@@ -79,7 +79,6 @@ BATCH_PLAYS = 1000
 NO_PLAYS = "no_eligible_plays"
 ONE_DAY = timedelta(days=1)
 RELEASED = "dispute_released"  # the reason of the reversal of a pool line a resolved dispute held
-HELD_ACCOUNT = re.compile(r"^dispute:D-(\d+)$")
 LINE_FEE = re.compile(r"^c\d+:f(\d+):")  # the fee a pool line's entry key names
 
 _latest = royalty_pricings.alias("latest")
@@ -295,18 +294,20 @@ def _split_chunk(conn: Connection, cycle_id: int, fee: Fee, chunk: list[tuple[An
 
 def held_lines(conn: Connection, territory: str) -> list[Row[Any]]:
     """Given a territory, return the lines its pool cycles booked to disputes now resolved and not released yet,
-    by id."""
-    line, back = royalty_ledger, royalty_ledger.alias("back")
-    rows = conn.execute(
-        select(line).join(royalty_cycles, royalty_cycles.c.id == line.c.cycle_id)
-        .where(royalty_cycles.c.territory == territory, royalty_cycles.c.method == "pool",
-               line.c.kind == "suspense", line.c.reason == DISPUTED, line.c.play_id.is_not(None),
-               ~select(back.c.id).where(back.c.reverses_id == line.c.id).exists())
-        .order_by(line.c.id)).all()
-    ids = {int(m[1]) for m in (HELD_ACCOUNT.match(r.recipient_ref) for r in rows) if m}
-    resolved = set(conn.execute(select(disputes.c.id).where(disputes.c.id.in_(sorted(ids)),
-                                                            disputes.c.status == RESOLVED)).scalars()) if ids else set()
-    return [r for r in rows if (m := HELD_ACCOUNT.match(r.recipient_ref)) and int(m[1]) in resolved]
+    by id.  Read by account (the ledger's recipient index): the pool lines of those accounts are the held lines
+    and their reversals."""
+    resolved = conn.execute(select(disputes.c.id).where(disputes.c.status == RESOLVED).order_by(disputes.c.id)
+                            ).scalars().all()
+    found: list[Row[Any]] = []
+    for start in range(0, len(resolved), BATCH_PLAYS):
+        accounts = [account(int(i)) for i in resolved[start:start + BATCH_PLAYS]]
+        found += conn.execute(
+            select(royalty_ledger).join(royalty_cycles, royalty_cycles.c.id == royalty_ledger.c.cycle_id)
+            .where(royalty_ledger.c.recipient_type == "suspense", royalty_ledger.c.recipient_ref.in_(accounts),
+                   royalty_cycles.c.territory == territory, royalty_cycles.c.method == "pool")).all()
+    released = {r.reverses_id for r in found if r.kind == "reversal"}
+    return sorted((r for r in found if r.kind == "suspense" and r.reason == DISPUTED and r.play_id is not None
+                   and r.id not in released), key=lambda r: r.id)
 
 
 def _fee(conn: Connection, fee_id: int) -> Fee:
