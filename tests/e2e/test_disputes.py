@@ -89,10 +89,10 @@ def statement(world: World, name: str) -> dict[tuple[str, str], int]:
     return {(r["recipient_type"], r["recipient"]): round(float(r["net"]) * 10_000) for r in rows}
 
 
-def close(world: World, name: str) -> dict[tuple[str, str], int]:
-    """Close month ``name``; check the reconciliation the job printed (payees + suspense + fees = gross) and that
-    the statements' nets sum to that gross; return the statements."""
-    printed = world.close_cycle(name).stdout
+def close(world: World, name: str, method: str | None = None) -> dict[tuple[str, str], int]:
+    """Close month ``name`` (by ``method``, else per second); check the reconciliation the job printed (payees +
+    suspense + fees = gross) and that the statements' nets sum to that gross; return the statements."""
+    printed = world.close_cycle(name, method=method).stdout
     found = dict(re.findall(r"^\s*GHS (gross priced|payees|suspense|admin fees)\s+(-?[\d,]+\.\d{4})$", printed,
                             re.MULTILINE))
     units = {k: round(float(v.replace(",", "")) * 10_000) for k, v in found.items()}
@@ -230,6 +230,82 @@ def test_a_recording_s_shares_dispute_holds_every_play_of_it_and_corrections_fro
     reconciles(project)
     reason = project.scalar("SELECT reason FROM audit_log WHERE action = 'play.void'")
     assert reason == "an advert for Odo Ltd, not the song"
+
+
+def pool_lines(project: Project, cycle: str) -> dict[tuple[str, str], int]:
+    """The lines a pool cycle wrote, per recipient (units), recipients at zero left out."""
+    return {(kind, ref): int(units) for kind, ref, units in project.query(
+        "SELECT l.recipient_type, l.recipient_ref, sum(l.amount) FROM royalty_ledger l JOIN royalty_cycles c "
+        "ON c.id = l.cycle_id WHERE c.name = :c GROUP BY l.recipient_type, l.recipient_ref", c=cycle) if units}
+
+
+def pool_world(project: Project) -> World:
+    """The plays of ``build``, and JOY's licence fee for March: GHS 45.00 = 450,000 units over its 450 weighted
+    seconds (200 + 150 + 100, all regular: × 1.0), 1,000 units a second: play 1 200,000 (Ama 120,000, Sika
+    80,000), play 2 150,000 (Ama 90,000, Sika 60,000), play 3 100,000 (Efua).  PEACE has no fee."""
+    world = build(project)
+    world.licence_fee("JOY", "2026-03-01", "2026-03-31", "45.00")
+    return world
+
+
+def test_a_pool_cycle_holds_a_disputed_play_s_part_and_the_next_pool_cycle_releases_it_to_the_new_parties(
+        project: Project) -> None:
+    """Efua disputes JOY's 03-04 (play 2).  March, pooled while it is open, pays Ama 120,000, Sika 80,000 and Efua
+    100,000 and holds play 2's part, 150,000, in dispute:D-000001 (gross 450,000: the fee).  Upheld as Kente:
+    April (no fee of its own) releases it as adjustments, Efua +150,000 and the account −150,000; gross 0."""
+    world = pool_world(project)
+    disputes(project, "open", "--claimant-type", "artist", "--claimant", "efua-mensah", "--station", "JOY",
+             "--from", "2026-03-04", "--to", "2026-03-04", "--reason", "JOY's log has Kente at 12:00")
+    world.price()
+    march = close(world, "2026-03", "pool")
+    assert march == {AMA: 120_000, SIKA: 80_000, EFUA: 100_000, HELD: 150_000}
+    assert pool_lines(project, "2026-03") == march
+    held = project.query("SELECT l.play_id, l.amount, l.reason FROM royalty_ledger l "
+                         "WHERE l.cycle_id IS NOT NULL AND l.recipient_ref = 'dispute:D-000001'")
+    assert [tuple(r) for r in held] == [(world_play_id(project, 2), 150_000, "disputed")]
+    assert "held now in suspense account dispute:D-000001: GHS 15.0000" in disputes(project, "show", "D-000001")
+    disputes(project, "resolve", "D-000001", "--decision", "upheld", "--reassign-to", "T-KEN",
+             "--reason", "JOY's playout log confirms Kente", "--by", "kofi.mensah")
+    world.price()
+    april = close(world, "2026-04", "pool")
+    assert april == {EFUA: 150_000, HELD: -150_000}
+    lines = list(csv.DictReader(io.StringIO(
+        (world.cycle_folder("2026-04") / "statements" / "artist-efua-mensah.GHS.csv").read_text())))
+    assert [(line["amount"], bool(line["adjustment"])) for line in lines] == [("15.00", True)]
+    [suspense_file] = (world.cycle_folder("2026-04") / "statements").glob("suspense-dispute*D-000001*.GHS.csv")
+    taken = list(csv.DictReader(io.StringIO(suspense_file.read_text())))
+    assert [(line["amount"], line["reason"]) for line in taken] == [("-15.00", "dispute_released")]
+    assert "GHS 15.0000" not in disputes(project, "show", "D-000001")
+    # Released once: a later pool cycle finds nothing left to release, and the fee was paid whole, once.
+    world.close_cycle("2026-05", method="pool")
+    assert pool_lines(project, "2026-05") == {}
+    assert sum(sum(pool_lines(project, c).values()) for c in ("2026-03", "2026-04", "2026-05")) == 450_000
+
+
+def test_a_voided_disputed_play_s_pool_part_is_spread_again_over_the_station_s_other_plays_of_its_days(
+        project: Project) -> None:
+    """Sika disputes Odo's shares: JOY's plays 1 and 2 (200,000 + 150,000 = 350,000) are held by March's pool,
+    Kente (play 3, 100,000 to Efua) is paid.  Resolved partly, voiding play 2: April releases play 1's 200,000
+    to Ama 120,000 and Sika 80,000, and spreads play 2's 150,000 again over March's eligible JOY plays left,
+    1 and 3 (300 weighted seconds, 500 units a second): play 1 100,000 (Ama 60,000, Sika 40,000), play 3 50,000
+    (Efua).  Ama 180,000, Sika 120,000, Efua 50,000, the account −350,000."""
+    world = pool_world(project)
+    disputes(project, "open", "--claimant-type", "publisher", "--claimant", "sika-music", "--recording", "T-ODO",
+             "--shares", "--reason", "Kojo's share is 50 %")
+    world.price()
+    assert close(world, "2026-03", "pool") == {EFUA: 100_000, HELD: 350_000}
+    file = project.tmp_path / "decision.csv"
+    file.write_text(f"action,play_ids,reason\nvoid,{world_play_id(project, 2)},a trailer, not the song\n")
+    disputes(project, "resolve", "D-000001", "--decision", "partly", "--corrections", str(file),
+             "--reason", "shares stand; one play was a trailer")
+    world.price()
+    assert close(world, "2026-04", "pool") == {AMA: 180_000, SIKA: 120_000, EFUA: 50_000, HELD: -350_000}
+    # Over both cycles the fee, 450,000, went to the plays that stand: play 1 300,000, play 3 150,000.
+    total: dict[tuple[str, str], int] = {}
+    for cycle in ("2026-03", "2026-04"):
+        for key, units in pool_lines(project, cycle).items():
+            total[key] = total.get(key, 0) + units
+    assert {k: v for k, v in total.items() if v} == {AMA: 180_000, SIKA: 120_000, EFUA: 150_000}
 
 
 def test_bad_input_is_refused_naming_what_to_do_and_changes_nothing(project: Project) -> None:

@@ -4,7 +4,9 @@ Each example is a fresh database and a history of steps a society's systems go t
 partners reporting airings (one to three of them, with clock jitter, re-sent rows under new
 references and corrected durations), detections converted into plays, pricing runs (some
 killed mid-run, some ``--recalculate``), share changes, new rate cards, a recording held in
-suspense until the catalog learns it, suspense declared non-distributable, and cycles closed.
+suspense until the catalog learns it, suspense declared non-distributable, plays corrected by
+hand, disputes opened (over a station's days, a play, a recording) and resolved (rejected,
+upheld with a reassignment, or voiding what they cover), and cycles closed.
 After every step the invariants people are paid by are checked against the database and the
 files, with sums computed here from the rows, never by the code's own queries:
 
@@ -12,12 +14,18 @@ files, with sums computed here from the rows, never by the code's own queries:
 * a locked cycle reconciles: the gross of the pricings it pays equals its ledger lines, its
   line items and its statements file, to the minor unit;
 * every licence fee is spread by days (pro rata, by cumulative rounding) or still pending, never lost;
+* money an open dispute holds is never paid: after a completed pricing run every covered play's
+  priced money stands in the account of the oldest open dispute covering it, and no pool cycle
+  closed while a dispute was open paid a play it covers to anyone;
+* a resolved dispute's account comes back to zero: its pricing lines once a pricing run has
+  completed, its pool lines once a pool cycle was closed after the resolution;
 * a reference row that priced a play never changes;
 * regenerating a cycle's files gives the same bytes;
 * every artist's dashboard and report show, per cycle, what her statements pay.
 
 Two drivers share the steps and invariants: seeded histories of exactly ``ZAMIO_MODEL_STEPS``
-steps (always long, always ending priced and closed), and hypothesis's own exploration, which
+steps (always long, always ending priced and closed, then with every open dispute decided and
+one more pool cycle closed, which releases what the pools held), and hypothesis's own exploration, which
 shrinks a failing history to its shortest form.  CI runs a few derandomised examples per
 database (``ZAMIO_MODEL_EXAMPLES``, default 3, of ``ZAMIO_MODEL_STEPS`` steps, default 10); a
 longer run sets them higher, and ``ZAMIO_MODEL_RANDOM=1`` draws new histories each time.
@@ -67,10 +75,22 @@ PARTNERS = ["monitor", "station-log", "society"]
 CYCLES = {"2026-03-a": ("2026-03-01", "2026-03-05", "per_second"),
           "2026-03-b": ("2026-03-06", "2026-03-31", "per_second"),
           "2026-04": ("2026-04-01", "2026-04-30", "pool"), "2026-05": ("2026-05-01", "2026-05-31", "pool")}
+#: The pool cycle a seeded history ends with, once its open disputes are decided: it releases what they held.
+LAST_CYCLES = {**CYCLES, "2026-06": ("2026-06-01", "2026-06-30", "pool")}
 #: An annual fee, and an awkward one whose days cross the pool cycles (GHS 10.00 over 61 days).
 LICENCE_FEES = "station_ref,period_from,period_to,amount,currency\n" \
                "joy,2026-01-01,2026-12-31,365.00,GHS\npeace,2026-03-15,2026-05-14,10.00,GHS\n"
 AIRING_SECONDS = 200
+#: What a dispute step disputes: a station's days, one play, a recording's shares or its identity.
+DISPUTE_SCOPES = ["days", "play", "shares", "identity"]
+#: How a dispute step resolves the oldest open dispute.
+RESOLUTIONS = {"rejected": ["--decision", "rejected"], "upheld": ["--decision", "upheld", "--reassign-to", "t2"],
+               "void": ["--decision", "partly", "--void"]}
+#: The plays a dispute covers (the scope as docs/royalties.md and bin/disputes state it), written here.
+COVERED = ("SELECT d.id AS dispute_id, p.id AS play_id FROM disputes d JOIN play_logs p ON ("
+           " (d.station_id = p.station_id AND p.started_at >= d.starts_at AND p.started_at < d.ends_at)"
+           " OR (d.track_id IS NOT NULL AND p.track_id = d.track_id) OR (d.isrc IS NOT NULL AND p.isrc = d.isrc)"
+           " OR EXISTS (SELECT 1 FROM dispute_plays x WHERE x.dispute_id = d.id AND x.play_key = p.play_key))")
 
 
 def catalog_files(folder: Path) -> list[str]:
@@ -116,6 +136,9 @@ class MoneyHistory(RuleBasedStateMachine):
         self.used_rates: dict[int, tuple] = {}
         self.closed: dict[str, Path] = {}
         self.detected: set[int] = set()
+        self.disputes = 0
+        self.open_at_close: dict[str, set[int]] = {}  # a pool cycle: the disputes open when it was locked
+        self.resolved_at_close: dict[str, set[int]] = {}  # a pool cycle: the disputes resolved before it was locked
 
     def _database_url(self) -> str:
         if self.database_kind == "sqlite":
@@ -221,14 +244,55 @@ class MoneyHistory(RuleBasedStateMachine):
         self.project.script("import-catalog", "--rate-cards", str(path), timeout=300)  # a refusal is fine
         self.priced_completely = False
 
+    @rule(pick=st.integers(0, 40), seconds=st.sampled_from([120, 185]))
+    def play_corrected(self, pick: int, seconds: int) -> None:
+        """A play's length corrected by hand from the station's log (a new version of the play)."""
+        ids = [row[0] for row in self.project.query("SELECT id FROM play_logs WHERE status = 'final' ORDER BY id")]
+        if ids:
+            self.run("correct-plays", "retime", str(ids[pick % len(ids)]), "--seconds", str(seconds),
+                     "--reason", "station log")
+            self.priced_completely = False
+
+    @rule(scope=st.sampled_from(DISPUTE_SCOPES), day=st.integers(2, 14))
+    def dispute_opened(self, scope: str, day: int) -> None:
+        """Joy FM disputes plays: its days, one play, a recording's shares or identity (refused: none covered)."""
+        if scope == "days":
+            what = ["--station", "joy", "--from", f"2026-03-{day:02d}", "--to", f"2026-03-{day + 7:02d}"]
+        elif scope == "play":
+            ids = [row[0] for row in self.project.query("SELECT id FROM play_logs WHERE status = 'final' "
+                                                        "ORDER BY id")]
+            if not ids:
+                return
+            what = ["--plays", str(ids[day % len(ids)])]
+        else:
+            what = ["--recording", "t0", "--shares"] if scope == "shares" else \
+                ["--recording", TRACKS["t1"], "--identity"]
+        self.disputes += 1
+        self.run("disputes", "open", "--claimant-type", "station", "--claimant", "joy", *what,
+                 "--reason", f"claim {self.disputes}")
+        self.priced_completely = False
+
+    @rule(decision=st.sampled_from(sorted(RESOLUTIONS)))
+    def dispute_resolved(self, decision: str) -> None:
+        """The oldest open dispute is decided: rejected, upheld reassigning its plays to t2, or its plays voided."""
+        oldest = self.project.scalar("SELECT min(id) FROM disputes WHERE status = 'open'")
+        if oldest is not None:
+            self.run("disputes", "resolve", f"D-{oldest:06d}", *RESOLUTIONS[decision], "--reason", "decided")
+            self.priced_completely = False
+
     @rule(name=st.sampled_from(sorted(CYCLES)))
     def close_cycle(self, name: str) -> None:
-        first, last, method = CYCLES[name]
+        first, last, method = LAST_CYCLES[name]
         out = self.root / "cycles" / name
+        locked_before = self._locked(name)
+        statuses = {row[0]: row[1] for row in self.project.query("SELECT id, status FROM disputes")}
         self.run("process-royalty-cycle", "--name", name, "--from", first, "--to", last, "--method", method,
                  "--out", str(out))
         if self._locked(name):
             self.closed[name] = out
+            if not locked_before and method == "pool":
+                self.open_at_close[name] = {i for i, status in statuses.items() if status == "open"}
+                self.resolved_at_close[name] = {i for i, status in statuses.items() if status == "resolved"}
         self.priced_completely = False  # closing prices pending plays, but later reports wait
         self.figures_people_read_agree()
 
@@ -244,11 +308,16 @@ class MoneyHistory(RuleBasedStateMachine):
         standing = {row[0] for row in self.project.query(
             "SELECT r.play_id FROM royalty_pricings r WHERE r.status <> 'reversed' AND NOT EXISTS ("
             " SELECT 1 FROM royalty_pricings n WHERE n.play_id = r.play_id AND n.version > r.version)")}
+        voided = {(row.station_id, _as_date(row.started_at)) for row in self.project.query(  # by a dispute
+            "SELECT p.station_id, p.started_at FROM play_logs p JOIN audit_log a ON a.entity_id = "
+            "CAST(p.id AS TEXT) WHERE a.action = 'play.void'")}
         by_airing: dict[tuple, list] = defaultdict(list)
         for play in plays:  # the history's airings are on distinct days, each reported within 20 s of noon
             by_airing[(play.station_id, _as_date(play.started_at))].append(play)
         for airing, reports in by_airing.items():
             billed = [p for p in reports if p.status == "final"]
+            if airing in voided and not billed:  # no version of it stands; a report under a new reference may
+                continue
             assert len(billed) == 1, f"airing {airing}: {len(billed)} billed plays among {len(reports)} reports"
             priced = [p for p in reports if p.id in standing]
             assert len(priced) <= 1, f"airing {airing} priced {len(priced)} times"
@@ -261,7 +330,7 @@ class MoneyHistory(RuleBasedStateMachine):
         Either way the ledger, the line items and statements.csv show that money, to the minor unit."""
         for name, out in self.closed.items():
             cycle_id = self.project.scalar("SELECT id FROM royalty_cycles WHERE name = :n", n=name)
-            if CYCLES[name][2] == "per_second":
+            if LAST_CYCLES[name][2] == "per_second":
                 pricings = self.project.query(
                     "SELECT r.gross, r.previous_gross FROM royalty_pricings r JOIN cycle_pricings c "
                     "ON c.play_id = r.play_id AND c.version = r.version WHERE c.cycle_id = :c", c=cycle_id)
@@ -304,6 +373,60 @@ class MoneyHistory(RuleBasedStateMachine):
                 assert units == worth, f"fee {fee_id}: days {day_from}..{day_to} paid {units}, worth {worth}"
                 covered = day_to + timedelta(days=1)
             assert covered <= last + timedelta(days=1) and sum(p[2] for p in parts) <= amount
+
+    @invariant()
+    def held_money_is_never_paid(self) -> None:
+        """After a completed pricing run, every covered play priced to money (not ineligible, unpriced or
+        declared) stands whole in the account of the oldest open dispute covering it; a pool cycle never pays
+        (a share or an admin fee) a play covered by a dispute open when it was locked."""
+        covered = self.project.query(COVERED)
+        opened = {row[0] for row in self.project.query("SELECT id FROM disputes WHERE status = 'open'")}
+        if self.priced_completely:
+            holder: dict[int, int] = {}  # play → the oldest open dispute covering it
+            for dispute_id, play_id in covered:
+                if dispute_id in opened:
+                    holder[play_id] = min(holder.get(play_id, dispute_id), dispute_id)
+            for play_id, dispute_id in holder.items():
+                latest = self.project.query(
+                    "SELECT r.version, r.status, r.reason, r.gross FROM royalty_pricings r JOIN play_logs p "
+                    "ON p.id = r.play_id WHERE r.play_id = :p AND p.status = 'final' ORDER BY r.version DESC",
+                    p=play_id)
+                if not latest or latest[0].status in ("ineligible", "unpriced", "non_distributable"):
+                    continue
+                version = latest[0].version
+                assert (latest[0].status, latest[0].reason) == ("suspense", "disputed"), \
+                    f"play {play_id} covered by open D-{dispute_id:06d} is priced {latest[0].status}"
+                lines = self.project.query(
+                    "SELECT recipient_ref, amount FROM royalty_ledger WHERE play_id = :p AND version = :v "
+                    "AND cycle_id IS NULL AND kind <> 'reversal'", p=play_id, v=version)
+                assert [(ref, amount) for ref, amount in lines] == [(f"dispute:D-{dispute_id:06d}", latest[0].gross)], \
+                    f"play {play_id}: its money is not all held by D-{dispute_id:06d}: {lines}"
+        by_play: dict[int, set[int]] = defaultdict(set)
+        for dispute_id, play_id in covered:
+            by_play[play_id].add(dispute_id)
+        for name, held_by in self.open_at_close.items():
+            for play_id, ref in self.project.query(
+                    "SELECT l.play_id, l.recipient_ref FROM royalty_ledger l JOIN royalty_cycles c "
+                    "ON c.id = l.cycle_id WHERE c.name = :n AND l.kind IN ('share', 'admin_fee')", n=name):
+                assert not by_play.get(play_id, set()) & held_by, \
+                    f"{name} paid {ref} for play {play_id}, held by D-{min(by_play[play_id] & held_by):06d}"
+
+    @invariant()
+    def resolved_disputes_release_everything(self) -> None:
+        """A resolved dispute's account holds nothing: no pricing line once a pricing run has completed, no pool
+        line once a pool cycle was locked after the resolution."""
+        resolved = {row[0] for row in self.project.query("SELECT id FROM disputes WHERE status = 'resolved'")}
+        released_by_pool = set().union(*self.resolved_at_close.values()) if self.resolved_at_close else set()
+        for dispute_id in resolved:
+            account = f"dispute:D-{dispute_id:06d}"
+            if self.priced_completely:
+                held = self.project.scalar("SELECT coalesce(sum(amount), 0) FROM royalty_ledger "
+                                           "WHERE recipient_ref = :a AND cycle_id IS NULL", a=account)
+                assert held == 0, f"{account} still holds {held} pricing units after a completed pricing run"
+            if dispute_id in released_by_pool:
+                held = self.project.scalar("SELECT coalesce(sum(amount), 0) FROM royalty_ledger "
+                                           "WHERE recipient_ref = :a AND cycle_id IS NOT NULL", a=account)
+                assert held == 0, f"{account} still holds {held} pool units after a later pool cycle"
 
     @invariant()
     def used_reference_rows_never_change(self) -> None:
@@ -407,9 +530,14 @@ STEP_KINDS = [
     (MoneyHistory.close_cycle, lambda r: dict(name=r.choice(sorted(CYCLES)))),
     (MoneyHistory.catalog_learns_track, lambda r: {}),
     (MoneyHistory.suspense_declared, lambda r: {}),
+    (MoneyHistory.play_corrected, lambda r: dict(pick=r.randrange(40), seconds=r.choice([120, 185]))),
+    (MoneyHistory.dispute_opened, lambda r: dict(scope=r.choice(DISPUTE_SCOPES), day=r.randint(2, 14))),
+    (MoneyHistory.dispute_opened, lambda r: dict(scope=r.choice(DISPUTE_SCOPES), day=r.randint(2, 14))),
+    (MoneyHistory.dispute_resolved, lambda r: dict(decision=r.choice(sorted(RESOLUTIONS)))),
 ]
 INVARIANTS = [MoneyHistory.each_airing_billed_at_most_once, MoneyHistory.locked_cycles_reconcile,
-              MoneyHistory.every_fee_is_spread_by_days_or_pending,
+              MoneyHistory.every_fee_is_spread_by_days_or_pending, MoneyHistory.held_money_is_never_paid,
+              MoneyHistory.resolved_disputes_release_everything,
               MoneyHistory.used_reference_rows_never_change, MoneyHistory.regeneration_is_byte_identical]
 
 
@@ -432,6 +560,15 @@ def replay_seeded_history(machine: type[MoneyHistory], seed: int, steps: int) ->
         history.price(recalculate=False)  # every history ends priced and closed: the strictest state
         for name in sorted(CYCLES):
             history.close_cycle(name)
+        for check in INVARIANTS:
+            check(history)
+        # Then every dispute still open is decided, and the last pool cycle releases what the pools held.
+        for _ in range(int(history.project.scalar("SELECT count(*) FROM disputes WHERE status = 'open'"))):
+            decision = draw.choice(sorted(RESOLUTIONS))
+            done.append(f"dispute_resolved({decision!r})")
+            history.dispute_resolved(decision)
+        history.price(recalculate=False)
+        history.close_cycle("2026-06")
         for check in INVARIANTS:
             check(history)
     except AssertionError as failure:

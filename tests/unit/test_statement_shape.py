@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from tests.support import ROOT
 from zamio.royalties.cycles.closing import NON_DISTRIBUTABLE
-from zamio.royalties.cycles.pool import NO_PLAYS
+from zamio.royalties.cycles.pool import NO_PLAYS, RELEASED
 from zamio.royalties.pricing import paid
+from zamio.royalties.pricing.holds import DISPUTED
 from zamio.royalties.pricing.price import UNPRICED_REASONS
 from zamio.royalties.statements import summary
 from zamio.royalties.statements.shape import (
@@ -116,7 +117,7 @@ def test_every_table_of_a_statement_adds_up_to_the_ledgers_net(drawn: list[tuple
 def reason_codes_written() -> set[str]:
     """Every reason code the code base writes on a ledger line, found in its source."""
     source = {path: path.read_text() for path in (ROOT / "zamio" / "royalties").rglob("*.py")}
-    found = set(UNPRICED_REASONS) | {NO_PLAYS, NON_DISTRIBUTABLE}
+    found = set(UNPRICED_REASONS) | {NO_PLAYS, NON_DISTRIBUTABLE, DISPUTED, RELEASED}
     patterns = [r'suspense_reason="([a-z_]+)"',  # suspense (split, price)
                 r'Issue\([^()]*\([^()]*\)[^()]*,\s*"([a-z_]+)"\)',  # reversals of a new version (run)
                 r'Issue\([^()]*,\s*"([a-z_]+)"\)',

@@ -37,7 +37,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, insert, or_, select, update
+from sqlalchemy import CompoundSelect, Connection, Select, and_, insert, select, union, update
 
 from zamio.catalog.identifiers import normalise_isrc, validate_isrc
 from zamio.db import audit
@@ -230,22 +230,26 @@ def listed(conn: Connection, status: str | None = None, claimant_type: str | Non
     return [_dispute(conn, row) for row in conn.execute(query)]
 
 
-def covering(play: FromClause = play_logs) -> ColumnElement[bool]:
-    """The condition that a play (a row of ``play``, play_logs or an alias of it) is covered by the dispute row
-    of ``disputes``: its station over the period, its recording, or its key named."""
-    return or_(
-        and_(_d.station_id == play.c.station_id, play.c.started_at >= _d.starts_at, play.c.started_at < _d.ends_at),
-        and_(_d.track_id.is_not(None), play.c.track_id == _d.track_id),
-        and_(_d.isrc.is_not(None), play.c.isrc == _d.isrc),
-        exists().where(dispute_plays.c.dispute_id == _d.id, dispute_plays.c.play_key == play.c.play_key)
-        .correlate_except(dispute_plays),
+def covered_ids(dispute_id: int) -> CompoundSelect:
+    """The query of the ids of the plays (of any status) a dispute covers: its station over the period, its
+    recording (catalog track or ISRC), or its key named.  One branch per way of covering, each an equality an
+    index of play_logs answers (station and start, track, ISRC, key), so a dispute reads its own plays, not
+    every play."""
+    p = play_logs.c
+    return union(
+        select(p.id).join(disputes, and_(_d.station_id == p.station_id, p.started_at >= _d.starts_at,
+                                         p.started_at < _d.ends_at)).where(_d.id == dispute_id),
+        select(p.id).join(disputes, _d.track_id == p.track_id).where(_d.id == dispute_id),
+        select(p.id).join(disputes, _d.isrc == p.isrc).where(_d.id == dispute_id),
+        select(p.id).join(dispute_plays, dispute_plays.c.play_key == p.play_key)
+        .where(dispute_plays.c.dispute_id == dispute_id),
     )
 
 
 def covered_plays(dispute_id: int, statuses: Sequence[str] = ("final",)) -> Select:
     """The query of the plays of ``statuses`` a dispute covers (play_logs rows), in play id order."""
     return (select(play_logs).where(play_logs.c.status.in_(list(statuses)),
-                                    exists().where(_d.id == dispute_id, covering()))
+                                    play_logs.c.id.in_(covered_ids(dispute_id)))
             .order_by(play_logs.c.id))
 
 

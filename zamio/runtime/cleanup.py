@@ -79,7 +79,7 @@ BATCH_SIZE = 5000
 #: The play that bills the airing play ``p`` reports: a duplicate report is evidence of the play it names.
 BILLED = "CASE WHEN p.status = 'duplicate' THEN p.duplicate_of ELSE p.id END"
 
-#: A play ``p`` an open dispute covers (``zamio.playlogs.disputes.covering``, sql/0024): its station over the
+#: A play ``p`` an open dispute covers (``zamio.playlogs.disputes.covered_ids``, sql/0024): its station over the
 #: dispute's period, its recording, or its key named.
 OPEN_DISPUTE = ("EXISTS (SELECT 1 FROM disputes d WHERE d.status = 'open' AND ("
                 "(d.station_id = p.station_id AND p.started_at >= d.starts_at AND p.started_at < d.ends_at) "

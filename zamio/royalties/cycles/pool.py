@@ -26,20 +26,35 @@ between the parties owed exactly as a per-second price would be.  A part with no
 eligible play to spread over is held whole in suspense (``no_eligible_plays:<station>``,
 reason ``no_eligible_plays``), never dropped.  The lines are written with the cycle's
 id; the part row with them, in the same transaction.
+
+**Plays under dispute.**  A play's part is spread whatever its pricing holds, but while an
+open dispute covers the play (``zamio.royalties.pricing.holds``: the oldest, if several do)
+the part is not split: it is booked whole to the dispute's suspense account
+(``dispute:D-000001``, reason ``disputed``).  Once the dispute is resolved, the next pool
+cycle of the territory **releases** each such line, as adjustments, as it pays late fee
+days: the line is reversed (reason ``dispute_released``) and its units go to whom the play
+belongs to then: the play's current version, split as any part (an upheld reassignment: the
+new recording's parties; a rejection: the original ones), or, when no version of the play
+is eligible any more (voided, or no longer paid), spread again over the station's eligible
+plays of the same part by weighted seconds (none: held in ``no_eligible_plays:<station>``).
+The reversal and the new lines sum to zero, so the cycle still reconciles to the fees it
+spread.  A play whose current version is not priced yet waits for a later cycle.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Row, and_, func, select
 
 from zamio.db.tables import (
+    disputes,
     licence_fee_parts,
     play_logs,
     royalty_cycles,
@@ -48,7 +63,9 @@ from zamio.db.tables import (
     station_licence_fees,
     stations,
 )
-from zamio.royalties.pricing.ledger import bulk_insert
+from zamio.playlogs.disputes import RESOLVED, account
+from zamio.royalties.pricing.holds import DISPUTED, Holds
+from zamio.royalties.pricing.ledger import bulk_insert, reversal_row
 from zamio.royalties.pricing.price import Catalog, owed_for_play
 from zamio.royalties.pricing.rates import exact_seconds
 from zamio.royalties.pricing.split import Line, split
@@ -61,6 +78,8 @@ ELIGIBLE_STATUSES = ("priced", "suspense")
 BATCH_PLAYS = 1000
 NO_PLAYS = "no_eligible_plays"
 ONE_DAY = timedelta(days=1)
+RELEASED = "dispute_released"  # the reason of the reversal of a pool line a resolved dispute held
+LINE_FEE = re.compile(r"^c\d+:f(\d+):")  # the fee a pool line's entry key names
 
 _latest = royalty_pricings.alias("latest")
 WEIGHTS_QUERY = (
@@ -116,6 +135,7 @@ class PoolSpread:
 
     spread: dict[str, int] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
+    released: dict[str, int] = field(default_factory=dict)  # units of resolved disputes released, per currency
 
 
 def fees_started_by(conn: Connection, territory: str, last_day: date) -> list[Fee]:
@@ -210,7 +230,7 @@ def _row(cycle_id: int, key: str, play_id: int | None, version: int, line: Line,
     }
 
 
-def spread_part(conn: Connection, cycle_id: int, part: Part, societies: Societies, run_id: str,
+def spread_part(conn: Connection, cycle_id: int, part: Part, societies: Societies, holds: Holds, run_id: str,
                 now: datetime) -> int:
     """Given a part of a licence fee, allocate it over the station's weighted plays of its days, write the
     lines and the part row; return the units written (always exactly ``part.amount``)."""
@@ -220,6 +240,15 @@ def spread_part(conn: Connection, cycle_id: int, part: Part, societies: Societie
                                                created_at=now)], ["fee_id", "day_from"])
     if part.amount == 0:  # a few days of a small fee can round to nothing: the days are spread, no line
         return 0
+    return _spread_over_plays(conn, cycle_id, part, part.amount, f"c{cycle_id}:f{fee.id}", societies, holds,
+                              run_id, now)
+
+
+def _spread_over_plays(conn: Connection, cycle_id: int, part: Part, units: int, prefix: str, societies: Societies,
+                       holds: Holds, run_id: str, now: datetime) -> int:
+    """Given a part's days and units to spread over its station's eligible plays of them (the part itself, or a
+    released play's units), write the lines keyed under ``prefix``; return the units written (``units``)."""
+    fee = part.fee
     plays = conn.execute(WEIGHTS_QUERY.where(
         royalty_pricings.c.station_id == fee.station_id,
         and_(royalty_pricings.c.play_date >= part.day_from, royalty_pricings.c.play_date <= part.day_to))).all()
@@ -227,44 +256,122 @@ def spread_part(conn: Connection, cycle_id: int, part: Part, societies: Societie
     if not plays or sum(weights) == 0:
         log.warning("licence fee %d of station %s, days %s to %s: no eligible play to spread %s %s over; held in "
                     "suspense (%s:%s)", fee.id, fee.station_ref, part.day_from, part.day_to,
-                    fee.currency, from_units(part.amount), NO_PLAYS, fee.station_ref)
-        line = Line("suspense", "suspense", f"{NO_PLAYS}:{fee.station_ref}", None, part.amount, reason=NO_PLAYS)
-        key = f"c{cycle_id}:f{fee.id}:d{part.day_from.isoformat()}:suspense"
+                    fee.currency, from_units(units), NO_PLAYS, fee.station_ref)
+        line = Line("suspense", "suspense", f"{NO_PLAYS}:{fee.station_ref}", None, units, reason=NO_PLAYS)
+        key = f"{prefix}:d{part.day_from.isoformat()}:suspense"
         bulk_insert(conn, royalty_ledger, [_row(cycle_id, key, None, 0, line, fee.currency, 0.0, run_id, now)],
                     ["entry_key"])
-        return part.amount
-    amounts = allocate(part.amount, weights, tie_break=[p.play_id for p in plays])
+        return units
+    amounts = allocate(units, weights, tie_break=[p.play_id for p in plays])
     for start in range(0, len(plays), BATCH_PLAYS):
         chunk = list(zip(plays[start:start + BATCH_PLAYS], amounts[start:start + BATCH_PLAYS]))
-        _split_chunk(conn, cycle_id, fee, chunk, societies, run_id, now)
+        _split_chunk(conn, cycle_id, fee, chunk, prefix, societies, holds, run_id, now)
     return sum(amounts)
 
 
-def _split_chunk(conn: Connection, cycle_id: int, fee: Fee, chunk: list[tuple[Any, int]], societies: Societies,
-                 run_id: str, now: datetime) -> None:
+def _split_chunk(conn: Connection, cycle_id: int, fee: Fee, chunk: list[tuple[Any, int]], prefix: str,
+                 societies: Societies, holds: Holds, run_id: str, now: datetime) -> None:
     facts = {p.id: p for p in load_plays(conn, [p.play_id for p, _ in chunk])}
     catalog = Catalog(load_works(conn, [f.track_id for f in facts.values() if f.track_id is not None]), societies)
     rows = []
     for weight_row, amount in chunk:
         play = facts[weight_row.play_id]
-        owed = owed_for_play(play, catalog, weight_row.play_date)  # agreements in force on the local date
-        for line in split(amount, owed, societies.local, play.recording_key):
-            key = f"c{cycle_id}:f{fee.id}:p{play.id}:{line.kind}:{line.recipient_type}:{line.recipient_ref}"
+        hold = holds.dispute_of(play) if holds.holds else None
+        if hold is not None:  # an open dispute covers the play: its part waits, whole, in the dispute's account
+            lines = [Line("suspense", "suspense", hold.account, None, amount, reason=DISPUTED)]
+        else:
+            owed = owed_for_play(play, catalog, weight_row.play_date)  # agreements in force on the local date
+            lines = split(amount, owed, societies.local, play.recording_key)
+        for line in lines:
+            key = f"{prefix}:p{play.id}:{line.kind}:{line.recipient_type}:{line.recipient_ref}"
             rows.append(_row(cycle_id, key, play.id, weight_row.version, line, fee.currency,
                              float(weight_row.seconds), run_id, now))
     bulk_insert(conn, royalty_ledger, rows, ["entry_key"])
 
 
+# --- money held by disputes, released once they are resolved --------------------------------------------------
+
+
+def held_lines(conn: Connection, territory: str) -> list[Row[Any]]:
+    """Given a territory, return the lines its pool cycles booked to disputes now resolved and not released yet,
+    by id.  Read by account (the ledger's recipient index): the pool lines of those accounts are the held lines
+    and their reversals."""
+    resolved = conn.execute(select(disputes.c.id).where(disputes.c.status == RESOLVED).order_by(disputes.c.id)
+                            ).scalars().all()
+    found: list[Row[Any]] = []
+    for start in range(0, len(resolved), BATCH_PLAYS):
+        accounts = [account(int(i)) for i in resolved[start:start + BATCH_PLAYS]]
+        found += conn.execute(
+            select(royalty_ledger).join(royalty_cycles, royalty_cycles.c.id == royalty_ledger.c.cycle_id)
+            .where(royalty_ledger.c.recipient_type == "suspense", royalty_ledger.c.recipient_ref.in_(accounts),
+                   royalty_cycles.c.territory == territory, royalty_cycles.c.method == "pool")).all()
+    released = {r.reverses_id for r in found if r.kind == "reversal"}
+    return sorted((r for r in found if r.kind == "suspense" and r.reason == DISPUTED and r.play_id is not None
+                   and r.id not in released), key=lambda r: r.id)
+
+
+def _fee(conn: Connection, fee_id: int) -> Fee:
+    row = conn.execute(
+        select(station_licence_fees.c.id, station_licence_fees.c.station_id, stations.c.station_ref,
+               station_licence_fees.c.period_from, station_licence_fees.c.period_to,
+               station_licence_fees.c.amount, station_licence_fees.c.currency)
+        .join(stations, stations.c.id == station_licence_fees.c.station_id)
+        .where(station_licence_fees.c.id == fee_id)).one()
+    return Fee(**row._mapping)
+
+
+def release(conn: Connection, cycle_id: int, held: Row[Any], societies: Societies, holds: Holds, run_id: str,
+            now: datetime) -> int:
+    """Given a pool line a resolved dispute held, reverse it and pay its units to whom the play belongs to now
+    (module docstring), as lines of ``cycle_id``; return the units released (0: the play's current version is
+    not priced yet, and the line waits)."""
+    found = LINE_FEE.match(held.entry_key)
+    assert found is not None  # written by spread_part under its cycle and fee
+    fee = _fee(conn, int(found[1]))
+    key = play_logs.alias("key")
+    current = conn.execute(
+        select(play_logs.c.id).join(key, key.c.play_key == play_logs.c.play_key)
+        .where(key.c.id == held.play_id, play_logs.c.status == "final")).scalar()
+    pricing = None
+    if current is not None:
+        newest = conn.execute(select(royalty_pricings.c.status).where(royalty_pricings.c.play_id == current)
+                              .order_by(royalty_pricings.c.version.desc()).limit(1)).scalar()
+        if newest is None:
+            return 0
+        pricing = conn.execute(WEIGHTS_QUERY.where(royalty_pricings.c.play_id == current)).first()
+    bulk_insert(conn, royalty_ledger, [reversal_row(held, held.play_id, held.version, RELEASED, run_id, now,
+                                                    cycle_id=cycle_id, key=f"c{cycle_id}:r{held.id}")],
+                ["entry_key"])
+    prefix = f"c{cycle_id}:f{fee.id}:r{held.id}"
+    if pricing is not None and exact_seconds(pricing.seconds) * (pricing.multiplier or Decimal(1)) > 0:
+        _split_chunk(conn, cycle_id, fee, [(pricing, held.amount)], prefix, societies, holds, run_id, now)
+        return int(held.amount)
+    day = conn.execute(select(royalty_pricings.c.play_date).where(
+        royalty_pricings.c.play_id == held.play_id, royalty_pricings.c.version == held.version)).scalar_one()
+    part = conn.execute(select(licence_fee_parts.c.day_from, licence_fee_parts.c.day_to).where(
+        licence_fee_parts.c.fee_id == fee.id, licence_fee_parts.c.day_from <= day,
+        licence_fee_parts.c.day_to >= day)).one()
+    return _spread_over_plays(conn, cycle_id, Part(fee, part.day_from, part.day_to, int(held.amount)),
+                              int(held.amount), prefix, societies, holds, run_id, now)
+
+
 def distribute(conn: Connection, cycle_id: int, territory: str, period_from: date, period_to: date, run_id: str,
                now: datetime) -> PoolSpread:
-    """Given a pool cycle being closed, spread every licence fee day due (module docstring); return the units
-    spread and the units still pending, per currency."""
-    societies = Societies.load(conn)
+    """Given a pool cycle being closed, spread every licence fee day due and release what resolved disputes held
+    (module docstring); return the units spread, still pending and released, per currency."""
+    societies, holds = Societies.load(conn), Holds.load(conn)
     parts, pending = parts_due(conn, territory, period_from, period_to)
     result = PoolSpread(pending=pending)
     for part in parts:
-        units = spread_part(conn, cycle_id, part, societies, run_id, now)
+        units = spread_part(conn, cycle_id, part, societies, holds, run_id, now)
         result.spread[part.fee.currency] = result.spread.get(part.fee.currency, 0) + units
+    for held in held_lines(conn, territory):
+        units = release(conn, cycle_id, held, societies, holds, run_id, now)
+        result.released[held.currency] = result.released.get(held.currency, 0) + units
+    for currency, units in sorted(result.released.items()):
+        if units:
+            log.info("%s %s held in pool cycles by disputes now resolved: released to whom the plays belong to",
+                     currency, from_units(units))
     for currency, units in sorted(pending.items()):
         if units:
             log.info("%s %s of licence fees are for days after %s: spread by the pool cycles that cover them",

@@ -8,7 +8,9 @@ a pass of its own per open dispute (``dispute_passes``): the plays it covers who
 pricing does not hold them yet, priced before the dispute was opened; plays of its scope
 priced later are held as they are priced.  A held play is in suspense, so every run
 re-examines it, and once the dispute is resolved its money goes to whoever the play belongs
-to then (a reversal of the suspense line and the new lines), paid by the next cycle.
+to then (a reversal of the suspense line and the new lines), paid by the next cycle.  A pool
+cycle asks ``Holds.dispute_of`` too, for the part of a licence fee it gives each play
+(``zamio.royalties.cycles.pool``).
 
 The open disputes are read once per run (they are few): their station and period, their
 recording, and the ids of every version of the plays they name.
@@ -23,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from zamio.db.tables import dispute_plays, disputes, play_logs, royalty_pricings, stations, tracks
-from zamio.playlogs.disputes import OPEN, account, covered_plays, covering, label
+from zamio.playlogs.disputes import OPEN, account, covered_ids, covered_plays, label
 from zamio.royalties.pricing.paid import paid_lines
 from zamio.royalties.pricing.works import PlayFacts
 
@@ -95,7 +97,7 @@ def dispute_passes(holds: Holds, base: Select) -> list[tuple[str, Select]]:
     open dispute: the plays it covers whose latest pricing does not hold them in its account."""
     passes = []
     for hold in holds.holds:
-        covered = exists().where(disputes.c.id == hold.id, covering())
+        covered = play_logs.c.id.in_(covered_ids(hold.id))
         not_held = or_(royalty_pricings.c.reason.is_(None), royalty_pricings.c.reason != DISPUTED,
                        royalty_pricings.c.status != SUSPENSE)
         passes.append((f"dispute {label(hold.id)}", base.where(covered, not_held)))

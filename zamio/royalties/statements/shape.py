@@ -120,10 +120,13 @@ REASONS = {
     "not_in_catalog": "Held in suspense: the recording is the society's own repertoire but not in its catalog "
                       "yet.",
     "no_eligible_plays": "Held in suspense: the station's licence fee had no eligible plays to be shared among.",
+    "disputed": "Held in suspense: a dispute over the play is open; the money waits for its decision.",
     # a line taken back
     "recalculated": "Taken back and paid again: the play was priced again after a correction of the tariff, the "
                     "shares or the society it belongs to.",
     "superseded": "Taken back: a corrected report of the play replaced it.",
+    "dispute_released": "Taken out of suspense: the dispute that held it was resolved, and the money goes to whom "
+                        "the play belongs to.",
     "non_distributable": "Taken out of suspense: declared non-distributable once the time limit to claim it "
                          "had passed.",
     # a cycle's deductions from a domestic payee (no play: booked when the cycle was locked)
