@@ -5,7 +5,7 @@ Creates a scratch database and bulk-loads the royalty benchmark's world (``royal
 200 stations, 20,000 tracks with ISRCs, N plays over March 2026 with COPY), then, in one run:
 
 1. **without** the recording indexes: drops ``ix_play_logs_track`` and ``ix_play_logs_isrc``
-   (``sql/0034``) and ANALYZEs; opens ``--runs`` disputes over the shares of distinct
+   (``sql/0028``) and ANALYZEs; opens ``--runs`` disputes over the shares of distinct
    recordings with ``bin/disputes open --recording t<k> --shares`` (the job as an operator runs
    it: it finds the recording, inserts the dispute and counts the current plays it covers) and
    prints each wall time (mostly the interpreter starting, on a busy host); then the same
@@ -13,7 +13,7 @@ Creates a scratch database and bulk-loads the royalty benchmark's world (``royal
    the last of them, the count of its plays by the query used before
    ``zamio.playlogs.disputes.covered_ids`` (one OR of the ways of covering, tested against
    every play) and by ``covered_plays``, and the latter's plan;
-2. **with** them: creates them again as ``sql/0034`` does, ANALYZEs, and opens ``--runs``
+2. **with** them: creates them again as ``sql/0028`` does, ANALYZEs, and opens ``--runs``
    disputes over other recordings and counts the same way.
 
 It prints the median of each and their ratio.  Each recording has about N / 20,000 plays.
@@ -51,7 +51,7 @@ from zamio.runtime.migrate import migrate  # noqa: E402
 
 DATABASE_PREFIX = "zamio_bench_dispute_"
 INDEXES = ("ix_play_logs_track", "ix_play_logs_isrc")
-MIGRATION = ROOT / "sql" / "0034_play_logs_recording_indexes.sql"
+MIGRATION = ROOT / "sql" / "0028_play_logs_recording_indexes.sql"
 
 
 def opened_in_process(engine: Engine, recordings: list[int]) -> list[float]:
@@ -133,7 +133,7 @@ def measure(engine: Engine, url: str, runs: int, work: Path) -> tuple[float, flo
             if body.strip():
                 conn.execute(text(body))
         conn.execute(text("ANALYZE play_logs"))
-    print("with them (sql/0034):")
+    print("with them (sql/0028):")
     within = open_disputes(url, [step * (runs + k + 1) for k in range(runs)], work)
     indexed = opened_in_process(engine, [step * (runs + k + 1) for k in range(runs)])
     print(f"  open_dispute in process: {', '.join(f'{t:.3f}' for t in indexed)} s")

@@ -88,7 +88,7 @@ _CORRECTED = "correction_id IS NOT NULL OR corrected_by_id IS NOT NULL"
 Index("ix_play_logs_corrected", play_logs.c.station_id, play_logs.c.started_at,
       sqlite_where=text(_CORRECTED), postgresql_where=text(_CORRECTED))
 
-# The plays of a recording, by catalog track and by ISRC: what a dispute over a recording covers (sql/0034).
+# The plays of a recording, by catalog track and by ISRC: what a dispute over a recording covers (sql/0028).
 Index("ix_play_logs_track", play_logs.c.track_id)
 Index("ix_play_logs_isrc", play_logs.c.isrc)
 
