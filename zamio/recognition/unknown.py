@@ -46,6 +46,10 @@ from zamio.recognition.match import accept, chance_probability
 #: few seconds of overlap, not a query of every peak against a whole song.  12 peaks a
 #: second align about 90 hashes over 6 s of one song, against at most 14 by chance.
 UNKNOWN_PROFILE = IndexProfile(peaks_per_second=12.0)
+#: Never join on fewer aligned hashes (about 2 s of shared audio), whatever the odds say: the
+#: catalog's minimum (``match.MIN_ALIGNED``) is for a dense query against a whole song, and two
+#: different songs of one style share up to a dozen aligned hashes (bench/unknown_bench.py).
+MIN_ALIGNED = 24
 OFFSET_BIN_FRAMES = 2  # time differences within 64 ms vote together (decoder jitter)
 #: A joining capture keeps its prints when it reaches this far beyond the span heard so far.
 NEW_PART_SECONDS = 2.0
@@ -157,7 +161,8 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
               recording_of: dict[int, int]) -> Vote | None:
     """Given a capture's hashes and frames, the stored rows (hash, capture, frame) sharing
     its hashes and the recording of each filed capture, return the best alignment when
-    ``match.accept`` takes it over the best alignment with any other recording, else None."""
+    ``match.accept`` takes it over the best alignment with any other recording and it has at
+    least ``MIN_ALIGNED`` hashes, else None."""
     s_hash, s_capture, s_frame = stored
     if not hashes.size or not s_hash.size:
         return None
@@ -178,7 +183,7 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     group = recording_of.get(capture_id, -capture_id)
     others = [int(n) for c, n in zip(keys[0], tally, strict=True) if recording_of.get(int(c), -int(c)) != group]
     runner_up = max(others, default=0)
-    if not accept(aligned, runner_up):
+    if aligned < MIN_ALIGNED or not accept(aligned, runner_up):
         return None
     in_bin = (s_capture[stored_at] == capture_id) & (bins == keys[1, best])
     return Vote(capture_id, int(np.median(diff[in_bin])), aligned, runner_up)
