@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from sqlalchemy import func, select  # noqa: E402
 from zamio.catalog.imports import upsert_station, upsert_track  # noqa: E402
 from zamio.db.engine import open_engine  # noqa: E402
 from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
+from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.demo import synth  # noqa: E402
 from zamio.recognition import audio, fingerprint, unknown  # noqa: E402
 from zamio.recognition.index import store_fingerprints  # noqa: E402
@@ -58,14 +60,17 @@ def database(url: str | None, folder: Path) -> str:
     if url is None:
         target = f"sqlite:///{folder / 'zamio.db'}"
     else:
-        import psycopg
+        import psycopg2
 
         name = f"zamio_unknown_bench_{int(time.time())}"
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        target = url.rsplit("/", 1)[0] + f"/{name}"
+        admin = parse_database_url(url, "--database-url")
+        conn = psycopg2.connect(admin.libpq_dsn)
+        conn.autocommit = True
+        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        target = admin.with_database(name).text
     subprocess.run([sys.executable, str(ROOT / "bin" / "migrate"), "-q"], check=True,
-                   env={**__import__("os").environ, "DATABASE_URL": target})
+                   env={**os.environ, "DATABASE_URL": target}, stdout=subprocess.DEVNULL)
     return target
 
 
