@@ -14,7 +14,9 @@ heard, under a lock, so two runs never file the same audio into two recordings:
   (capture, time difference) are counted as the catalog's matcher counts them, and the
   best capture is accepted by ``zamio.recognition.match.accept`` against the best of any
   other recording;
-* nothing found: the capture stays a candidate (``single``), heard once;
+* nothing found: the capture stays a candidate (``single``), heard once; so does one that
+  matches a candidate of the same station at the same moment (one hearing recorded twice,
+  as a file and a snippet);
 * it matches a candidate: the two become a new unknown recording, ``U-000001`` onwards,
   whose time starts at the candidate's first second;
 * it matches a capture of an unknown recording: it joins that recording, placed in its
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -138,6 +140,10 @@ def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
                      .values(status="single", filed_at=now))
         return []
     other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == vote.capture_id)).one()
+    if other.unknown_id is None and same_hearing(other, row):
+        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
+                     .values(status="single", filed_at=now))
+        return []
     filed: list[Filed] = []
     if other.unknown_id is None:  # a candidate heard again: a new unknown recording
         recording_id = _new_recording(conn, other, now)
@@ -155,6 +161,14 @@ def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
         conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
     filed.append(_filed(conn, row, recording_id, offset, vote))
     return filed
+
+
+def same_hearing(first: Row[*tuple[Any, ...]], second: Row[*tuple[Any, ...]]) -> bool:
+    """Whether two captures are one hearing recorded twice (a file and a snippet of the same
+    moment): the same station, their times overlapping.  That is not the song heard again."""
+    start, end = first.started_at, first.started_at + timedelta(seconds=float(first.seconds))
+    return (first.station_id == second.station_id and second.started_at < end
+            and start < second.started_at + timedelta(seconds=float(second.seconds)))
 
 
 def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
