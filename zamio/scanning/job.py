@@ -146,20 +146,23 @@ def scan_station_streams(engine: Engine, transactions: Transactions, settings: S
     scan.log_pace()
     with transactions() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
-    file_unknown_music(transactions, progress, scan.tally)
+    file_unknown_music(transactions, progress, scan.tally, dry_run=dry_run)
     _summarise(progress, scan.tally, in_gap, scan.fallback)
     if scan.tally.fatal is not None:
         raise scan.tally.fatal
 
 
-def file_unknown_music(transactions: Transactions, progress: Progress, tally: Tally) -> None:
+def file_unknown_music(transactions: Transactions, progress: Progress, tally: Tally, *, dry_run: bool) -> None:
     """File the music heard with no match, this run's and any a killed run left, into
-    unknown recordings (``zamio.recognition.unknown``), a batch per transaction."""
+    unknown recordings (``zamio.recognition.unknown``), a batch per transaction.  A dry
+    run files one batch and rolls it back."""
+    from zamio.recognition.unknown import FILE_BATCH
+
     while not progress.should_stop():
         with transactions() as conn:
-            processed, filed = file_unknown(conn)
+            processed, filed = file_unknown(conn, FILE_BATCH)
         tally.unknown_heard += len(filed)
-        if not processed:
+        if dry_run or processed < FILE_BATCH:
             return
 
 
