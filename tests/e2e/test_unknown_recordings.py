@@ -161,3 +161,26 @@ def test_overlapping_excerpts_of_one_song_join_one_unknown_recording(project, ov
     # The detections place neither capture before the song's start: the earlier is at the song's start.
     offsets = project.query("SELECT offset_seconds FROM detections WHERE source = 'unknown' ORDER BY offset_seconds")
     assert [round(o.offset_seconds, 3) for o in offsets] == [max(early_at, 0.0), max(late_at, 0.0)]
+
+
+
+def test_two_hosts_scanning_at_once_file_one_song_into_one_recording(postgres_url: str, tmp_path: Path,
+                                                                     scan_audio) -> None:
+    """Four stations play one song the catalog lacks; two hosts on one PostgreSQL database scan at once,
+    each taking the links the other has not claimed, and file under one lock: one recording of four captures."""
+    hosts = {name: Project(postgres_url, tmp_path / name) for name in ("alpha", "beta")}
+    refs = ("r1", "r2", "r3", "r4")
+    routes = {f"/{ref}.mp3": AudioRoute(scan_audio.mp3(UNKNOWN_SEEDS[0])) for ref in refs}
+    with StreamServer(routes) as server:
+        stations(hosts["alpha"], server, {ref: f"/{ref}.mp3" for ref in refs})
+        runs = [host.popen("scan-station-streams", "--concurrency", "2", env=host.env(
+            ZAMIO_HOST_NAME=name, SCAN_ALLOW_PRIVATE_ADDRESSES="true", SCAN_CAPTURE_SECONDS=CAPTURE))
+            for name, host in hosts.items()]
+        outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    project = hosts["alpha"]
+    assert members(project) == dict.fromkeys(refs, ("joined", "U-000001"))
+    assert [r.unknown_ref for r in unknown_rows(project)] == ["U-000001"]
+    assert project.scalar("SELECT count(*) FROM detections WHERE source = 'unknown'") == 4
+    for host in hosts.values():
+        host.engine.dispose()
