@@ -122,19 +122,14 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH) -> tuple[int, list[F
     return len(pending), filed
 
 
-def count_pending(conn: Connection) -> int:
-    """How many captures wait to be filed."""
-    return conn.execute(select(func.count()).select_from(unknown_captures)
-                        .where(unknown_captures.c.status == "pending")).scalar_one()
-
-
 def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
     now = utcnow()
     own = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
                        .where(unknown_prints.c.capture_id == row.capture_id)).all()
     hashes = np.array([r.hash for r in own], np.int64)
     frames = np.array([r.frame for r in own], np.int64)
-    vote = best_vote(hashes, frames, _stored_rows(conn, row.capture_id, hashes), _recordings_of(conn))
+    stored = _stored_rows(conn, row.capture_id, hashes)
+    vote = best_vote(hashes, frames, stored, _recordings_of(conn, np.unique(stored[1]).tolist()))
     if vote is None:
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
@@ -219,10 +214,15 @@ def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple
     return table[:, 0], table[:, 1], table[:, 2]
 
 
-def _recordings_of(conn: Connection) -> dict[int, int]:
-    query = select(unknown_captures.c.capture_id, unknown_captures.c.unknown_id).where(
-        unknown_captures.c.unknown_id.is_not(None))
-    return {int(c): int(u) for c, u in conn.execute(query)}
+def _recordings_of(conn: Connection, capture_ids: list[int]) -> dict[int, int]:
+    """The unknown recording of each of these captures that belongs to one."""
+    found: dict[int, int] = {}
+    for start in range(0, len(capture_ids), LOOKUP_BATCH):
+        query = select(unknown_captures.c.capture_id, unknown_captures.c.unknown_id).where(
+            unknown_captures.c.capture_id.in_(capture_ids[start:start + LOOKUP_BATCH]),
+            unknown_captures.c.unknown_id.is_not(None))
+        found.update((int(c), int(u)) for c, u in conn.execute(query))
+    return found
 
 
 def unknown_ref(number: int) -> str:
