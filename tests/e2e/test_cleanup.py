@@ -151,9 +151,11 @@ def test_each_host_deletes_the_capture_audio_it_keeps(postgres_url: str, tmp_pat
     hosts = {name: Project(postgres_url, tmp_path / name) for name in ("alpha", "beta")}
     add_station(hosts["alpha"], "joy")
     recent = datetime.now(UTC).isoformat()
+    # Each old snippet is music heard once (two songs): the same song twice would be an unknown recording.
+    old_songs = {"alpha": UNKNOWN_SEEDS[0], "beta": UNKNOWN_SEEDS[2]}
     for name, host in hosts.items():
         inbox = host.var_dir / "inbox"
-        drop(inbox, "old.mp3", scan_audio.mp3(UNKNOWN_SEEDS[0]), {"station_ref": "joy", "chunk_id": f"{name}-old",
+        drop(inbox, "old.mp3", scan_audio.mp3(old_songs[name]), {"station_ref": "joy", "chunk_id": f"{name}-old",
                                                     "started_at": "2020-01-06T12:00:00Z"})
         drop(inbox, "new.mp3", scan_audio.mp3(UNKNOWN_SEEDS[1]), {"station_ref": "joy", "chunk_id": f"{name}-new",
                                                         "started_at": recent})
@@ -174,6 +176,11 @@ def test_each_host_deletes_the_capture_audio_it_keeps(postgres_url: str, tmp_pat
             host.var_dir / "snippets"))}, name
     kept = sorted(r.chunk_id for r in hosts["alpha"].query("SELECT chunk_id FROM captures"))
     assert kept == ["alpha-new", "beta-new"]
+    # The old snippets, music heard once, left the unknown index; the new ones (one song at one moment on
+    # one station: one hearing recorded twice, no unknown recording) wait in it as candidates.
+    indexed = hosts["alpha"].query("SELECT c.chunk_id, u.status FROM unknown_captures u "
+                                   "JOIN captures c ON c.id = u.capture_id ORDER BY c.chunk_id")
+    assert [tuple(r) for r in indexed] == [("alpha-new", "single"), ("beta-new", "single")]
     assert all(path.is_file() for chunk, (_, path) in stored.items() if chunk.endswith("-new"))
     assert not any(path.exists() for chunk, (_, path) in stored.items() if chunk.endswith("-old"))
     for host in hosts.values():

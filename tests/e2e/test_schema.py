@@ -79,6 +79,9 @@ NO_NATURAL_KEY = {
     # A track's rows are replaced whole in one transaction, keyed by fingerprint_sets (track, version);
     # a unique index per row would double the storage per second of audio.
     "fingerprints",
+    # A capture's rows are written once, in the transaction of its unknown_captures row (keyed by capture),
+    # and deleted whole; the same per-row index would double them as it would the catalog's.
+    "unknown_prints",
 }
 
 

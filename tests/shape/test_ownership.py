@@ -55,6 +55,9 @@ OWNERS = {
     "fingerprint_sets": "zamio.recognition.index",
     "fingerprints": "zamio.recognition.index",
     "fingerprint_work": "zamio.recognition.enrolment",
+    "unknown_recordings": "zamio.recognition.unknown",
+    "unknown_captures": "zamio.recognition.unknown",
+    "unknown_prints": "zamio.recognition.unknown",
     # scanning
     "captures": "zamio.scanning.records",
     "detections": "zamio.scanning.records",

@@ -179,7 +179,7 @@ def play_row(station_id: int, new: NewPlay, evidence: StationEvidence, now: date
         "play_key": new.play_key, "version": new.version, "station_id": station_id,
         "track_id": first.track_id, "recording_key": airing.recording_key, "acrcloud_id": first.acrcloud_id,
         "isrc": first.isrc, "title": first.title, "artist": first.artist, "category": airing.category,
-        "source": "local" if "local" in sources else "acrcloud",
+        "source": next((source for source in ("local", "acrcloud") if source in sources), "unknown"),
         "started_at": airing.started_at, "ended_at": airing.ended_at,
         "duration_seconds": round(airing.played_seconds, 6),
         "end_estimated": airing.end_estimated, "single_observation": airing.single_observation,

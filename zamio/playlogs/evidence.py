@@ -7,6 +7,9 @@ two sources (local and ACRCloud), one is primary: local first, then the higher
 confidence.  A second detection naming the same recording joins the play as extra
 evidence; one naming another recording is a *conflict* and is kept out.
 
+A detection of source ``unknown`` names an unknown recording (``zamio.recognition.unknown``):
+its recording key is the recording's ``U-000001``.
+
 A detection is unusable when it names no recording, or its times cannot be right
 (an offset past the end of the recording, a capture of another station, a capture
 recorded as failed).  Each such detection is reported with a typed error so the
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from zamio.db.engine import StoredRow
-from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks
+from zamio.db.tables import artists, captures, detections, fingerprint_sets, tracks, unknown_recordings
 from zamio.playlogs.airings import InvalidObservation, Observation
 from zamio.runtime.errors import ItemError
 
@@ -107,6 +110,7 @@ def window_query(station_id: int, since: datetime, until: datetime, limit: int) 
         captures.outerjoin(detections, detections.c.capture_id == captures.c.id)
         .outerjoin(tracks, tracks.c.id == detections.c.track_id)
         .outerjoin(artists, artists.c.id == tracks.c.artist_id)
+        .outerjoin(unknown_recordings, unknown_recordings.c.id == detections.c.unknown_id)
     )
     return (
         select(
@@ -118,7 +122,7 @@ def window_query(station_id: int, since: datetime, until: datetime, limit: int) 
             detections.c.convert_status, detections.c.convert_attempts, detections.c.convert_next_attempt_at,
             tracks.c.title.label("track_title"), tracks.c.isrc.label("track_isrc"), tracks.c.category,
             tracks.c.society_id.label("track_society_id"), artists.c.name.label("track_artist"),
-            _recording_seconds().label("recording_seconds"),
+            _recording_seconds().label("recording_seconds"), unknown_recordings.c.unknown_ref,
         )
         .select_from(joined)
         .where(captures.c.station_id == station_id, captures.c.started_at >= since, captures.c.started_at <= until)
@@ -188,15 +192,18 @@ def _add_match(evidence: StationEvidence, usable: list[tuple[DetectionFacts, Obs
             evidence.conflicts.append((facts, primary))
 
 
-def recording_key(track_id: int | None, acrcloud_id: str | None, isrc: str | None) -> str | None:
-    """The identity of a recording across detections: catalog track, else ACRCloud id, else ISRC."""
+def recording_key(track_id: int | None, acrcloud_id: str | None, isrc: str | None,
+                  unknown_ref: str | None = None) -> str | None:
+    """The identity of a recording across detections: catalog track, else ACRCloud id, else ISRC,
+    else the unknown recording heard (``U-000001``: its plays are held in suspense
+    ``unidentified:U-000001`` until it is named)."""
     if track_id is not None:
         return f"track:{track_id}"
     if acrcloud_id:
         return f"acr:{acrcloud_id}"
     if isrc:
         return f"isrc:{isrc}"
-    return None
+    return unknown_ref
 
 
 def _facts(row: StoredRow, now: datetime) -> DetectionFacts:
@@ -208,7 +215,7 @@ def _facts(row: StoredRow, now: datetime) -> DetectionFacts:
         detection_id=row.detection_id,
         capture_id=row.capture_id,
         source=row.source,
-        recording_key=recording_key(row.track_id, row.acrcloud_id, isrc),
+        recording_key=recording_key(row.track_id, row.acrcloud_id, isrc, row.unknown_ref),
         track_id=row.track_id,
         acrcloud_id=row.acrcloud_id,
         isrc=isrc,

@@ -7,6 +7,8 @@ What goes, each after its own retention (:class:`Retention`, defaults in :data:`
 * job runs (the newest run and the newest success of every job stay, so
   ``zamio-status`` still knows when each job last succeeded);
 * detections that are not part of any play;
+* music with no match heard once and never again: its prints in the unknown index and its
+  candidate row (``zamio.recognition.unknown``), after the captures' retention;
 * captures that have no detection left (so no play can lead to them), with their audio file;
 * the audio FILE of every older capture whose money is settled (:data:`MONEY_HOLDS`):
   the row and its ``audio_sha256`` stay, so the trace play → detection → capture →
@@ -105,6 +107,10 @@ MONEY_HOLDS = (
 MONEY_DEPENDS = ("EXISTS (SELECT 1 FROM detections hd JOIN play_detections hp ON hp.detection_id = hd.id "
                  "JOIN play_logs p ON p.id = hp.play_id WHERE hd.capture_id = c.id AND ("
                  + " OR ".join(MONEY_HOLDS) + "))")
+#: Music with no match heard once and never again (an unknown-recording candidate, sql/0029).
+HEARD_ONCE = "FROM unknown_captures u WHERE u.status = 'single' AND u.started_at < :cutoff"
+#: A capture the unknown index still holds: it goes once its candidate row has gone.
+IN_UNKNOWN_INDEX = "EXISTS (SELECT 1 FROM unknown_captures u WHERE u.capture_id = c.id)"
 OLD_AUDIO = "FROM captures c WHERE c.started_at < :cutoff AND c.audio_path IS NOT NULL"
 #: The captures whose audio files a host (``:host``) keeps, whatever their age.
 HOST_AUDIO = "FROM captures c WHERE c.audio_host = :host AND c.audio_path IS NOT NULL"
@@ -139,18 +145,23 @@ STEPS = (
          "SELECT d.id FROM detections d WHERE d.detected_at < :cutoff "
          "AND NOT EXISTS (SELECT 1 FROM play_detections pd WHERE pd.detection_id = d.id)", "detections",
          cursor="d.id"),
+    Step("unknown-index prints of music heard once", "unknown_prints", "capture_id",
+         f"SELECT u.capture_id {HEARD_ONCE}", "captures", cursor="u.capture_id"),
+    Step("music heard once", "unknown_captures", "capture_id",
+         f"SELECT u.capture_id {HEARD_ONCE}", "captures", cursor="u.capture_id"),
     Step("captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
          "AND (c.audio_host IS NULL OR c.audio_path IS NULL) "
-         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", cursor="c.id"),
+         f"AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id) AND NOT {IN_UNKNOWN_INDEX}",
+         "captures", cursor="c.id"),
     Step("capture audio files", "captures", "id",
          f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host IS NULL AND NOT {MONEY_DEPENDS}",
          "audio", action="forget_file", cursor="c.id"),
     Step("this host's captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
          "AND c.audio_host = :host AND c.audio_path IS NOT NULL "
-         "AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id)", "captures", scope="host",
-         cursor="c.id"),
+         f"AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id) AND NOT {IN_UNKNOWN_INDEX}",
+         "captures", scope="host", cursor="c.id"),
     Step("this host's capture audio files", "captures", "id",
          f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host = :host AND NOT {MONEY_DEPENDS}",
          "audio", action="forget_file", scope="host", cursor="c.id"),

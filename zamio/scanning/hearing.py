@@ -128,13 +128,18 @@ class Recogniser:
 
 def judged(heard: Heard, samples: np.ndarray) -> Heard:
     """Given a no-match and its samples, return it with what the samples contain
-    (music, speech or noise); unchanged when they are too short to judge."""
+    (music, speech or noise) and, for music, the prints of the unknown index; unchanged
+    when they are too short to judge."""
     from zamio.recognition.content import classify
 
     verdict = classify(samples)
     if verdict is None:
         return heard
-    return replace(heard, content=verdict.kind, music_probability=verdict.music)
+    if verdict.kind != "music":
+        return replace(heard, content=verdict.kind, music_probability=verdict.music)
+    from zamio.recognition.unknown import prints
+
+    return replace(heard, content=verdict.kind, music_probability=verdict.music, prints=prints(samples))
 
 
 def from_first_frame(data: bytes, codec: str | None) -> bytes:

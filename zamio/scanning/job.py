@@ -55,7 +55,7 @@ from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
 from zamio.scanning.pools import WorkerPool
-from zamio.scanning.records import CaptureFacts, record_capture
+from zamio.scanning.records import CaptureFacts, file_unknown, record_capture
 from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS, PROCESSING_MARGIN_SECONDS, ScanSettings
 from zamio.streams import Capture, CaptureStopped, StreamError, capture, redact_url
 
@@ -103,6 +103,7 @@ class Tally:
     captures: int = 0
     matched: int = 0
     unmatched_music: int = 0  # no-match captures judged music
+    unknown_heard: int = 0  # captures filed into unknown recordings
     via_acrcloud: int = 0
     link_failures: int = 0
     snippets: int = 0
@@ -145,15 +146,32 @@ def scan_station_streams(engine: Engine, transactions: Transactions, settings: S
     scan.log_pace()
     with transactions() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
+    file_unknown_music(transactions, progress, scan.tally, dry_run=dry_run)
     _summarise(progress, scan.tally, in_gap, scan.fallback)
     if scan.tally.fatal is not None:
         raise scan.tally.fatal
+
+
+def file_unknown_music(transactions: Transactions, progress: Progress, tally: Tally, *, dry_run: bool) -> None:
+    """File the music heard with no match, this run's and any a killed run left, into
+    unknown recordings (``zamio.recognition.unknown``), a batch per transaction.  A dry
+    run files one batch and rolls it back."""
+    from zamio.recognition.unknown import FILE_BATCH
+
+    while not progress.should_stop():
+        with transactions() as conn:
+            processed, filed = file_unknown(conn, FILE_BATCH)
+        tally.unknown_heard += len(filed)
+        if dry_run or processed < FILE_BATCH:
+            return
 
 
 def _summarise(progress: Progress, tally: Tally, in_gap: int, fallback: AcrCloudFallback | None) -> None:
     progress.note(f"{tally.captures} captures, {tally.matched} matched")
     if tally.unmatched_music:
         progress.note(f"{tally.unmatched_music} unmatched captures of music")
+    if tally.unknown_heard:
+        progress.note(f"{tally.unknown_heard} captures filed into unknown recordings")
     if fallback is not None:
         progress.note(f"{tally.via_acrcloud} via ACRCloud ({fallback.requests_spent} requests)")
     if tally.link_failures:

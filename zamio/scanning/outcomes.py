@@ -13,6 +13,7 @@ from zamio.runtime.errors import ItemError, ZamioError
 
 if TYPE_CHECKING:
     from zamio.recognition.acrcloud import AcrCloudResult
+    from zamio.recognition.fingerprint import Fingerprint
     from zamio.recognition.match import MatchResult
 
 
@@ -31,7 +32,9 @@ class Heard:
     (the link or the fallback misbehaved); ``fatal``: a whole-run problem met on the way
     (ACRCloud refused the credentials), raised by the job once the capture is recorded;
     ``content`` and ``music_probability``: what a no-match contains (music, speech or
-    noise, see :mod:`zamio.recognition.content`), None when it was not judged.
+    noise, see :mod:`zamio.recognition.content`), None when it was not judged;
+    ``prints``: the fingerprint of a no-match judged music, for the unknown index
+    (:mod:`zamio.recognition.unknown`).
     """
 
     outcome: str
@@ -43,3 +46,4 @@ class Heard:
     fatal: ZamioError | None = None
     content: str | None = None
     music_probability: float | None = None
+    prints: Fingerprint | None = None

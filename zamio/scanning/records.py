@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Required, TypedDict
+from typing import TYPE_CHECKING, Required, TypedDict
 
 from sqlalchemy import Connection, select
 
@@ -26,6 +26,9 @@ from zamio.db.engine import insert_ignore, utcnow
 from zamio.db.tables import artists, captures, detections, tracks
 from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
+
+if TYPE_CHECKING:
+    from zamio.recognition.unknown import Filed
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 
@@ -116,6 +119,10 @@ def record_capture(conn: Connection, facts: CaptureFacts, heard: Heard) -> tuple
     capture_id = conn.execute(select(captures.c.id).where(captures.c.capture_key == row["capture_key"])).scalar_one()
     if not inserted:
         return capture_id, False
+    if heard.prints is not None and heard.outcome == "no_match":
+        from zamio.recognition.unknown import store_candidate
+
+        store_candidate(conn, capture_id, facts.station_id, facts.started_at, row["seconds"], heard.prints)
     detection = detection_row(conn, capture_id, facts, heard)
     written = detection is not None and insert_ignore(conn, detections, [detection], ["capture_id", "source"]) > 0
     return capture_id, written
@@ -186,3 +193,21 @@ def track_by_isrc(conn: Connection, isrc: str | None) -> int | None:
         return None
     ids = conn.execute(select(tracks.c.id).where(tracks.c.isrc == isrc, tracks.c.active).limit(2)).scalars().all()
     return ids[0] if len(ids) == 1 else None
+
+
+def file_unknown(conn: Connection, limit: int | None = None) -> tuple[int, list[Filed]]:
+    """File pending music captures with no match into unknown recordings
+    (``zamio.recognition.unknown.file_pending``) and write a detection of source ``unknown``
+    for each capture filed into one; return how many were filed and those captures."""
+    from zamio.recognition.unknown import FILE_BATCH, file_pending
+
+    processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit)
+    now = utcnow()
+    rows = [{"capture_id": f.capture_id, "station_id": f.station_id, "detected_at": f.started_at, "source": "unknown",
+             "unknown_id": f.unknown_id, "title": f.unknown_ref,
+             # A capture that begins before the part of the song first heard: the song was on air from its start.
+             "offset_seconds": max(f.offset_seconds, 0.0),
+             "confidence": f.confidence, "score": float(f.aligned), "created_at": now} for f in filed]
+    if rows:
+        insert_ignore(conn, detections, rows, ["capture_id", "source"])
+    return processed, filed

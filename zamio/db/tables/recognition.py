@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
 
 from zamio.db.tables.base import id_column, lease_columns, metadata, ref
 from zamio.db.types import DateText, UTCDateTime
@@ -117,6 +117,7 @@ detections = Table(
     Column("convert_next_attempt_at", UTCDateTime),
     Column("convert_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    ref("unknown_id", "unknown_recordings"),  # source 'unknown': the unknown recording heard (sql/0029)
     UniqueConstraint("capture_id", "source"),
 )
 Index("ix_detections_convert", detections.c.convert_status, detections.c.station_id, detections.c.detected_at)
@@ -129,3 +130,48 @@ acrcloud_usage = Table(
     Column("blocked_until", UTCDateTime),
     Column("last_status", Integer),
 )
+
+# Unknown recordings (sql/0029): music the catalog does not hold, heard more than once.
+unknown_recordings = Table(
+    "unknown_recordings",
+    metadata,
+    id_column(),
+    Column("unknown_ref", Text, nullable=False, unique=True),  # U-000001
+    Column("first_heard_at", UTCDateTime, nullable=False),
+    Column("last_heard_at", UTCDateTime, nullable=False),
+    Column("span_from", Float, nullable=False),  # the part of the song heard so far, in its own seconds
+    Column("span_to", Float, nullable=False),
+    Column("icy_title", Text),  # the first stream title a station sent with it
+    Column("excerpt_path", Text),  # the first of its captures that kept audio
+    Column("excerpt_host", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+unknown_captures = Table(
+    "unknown_captures",
+    metadata,
+    Column("capture_id", BigInteger, ForeignKey("captures.id"), primary_key=True, autoincrement=False),
+    ref("station_id", "stations", nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("hash_count", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # pending | single | joined
+    ref("unknown_id", "unknown_recordings"),
+    Column("offset_seconds", Float),  # where the capture starts in the unknown recording's time
+    Column("aligned", Integer),  # the aligned hashes that joined it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("filed_at", UTCDateTime),
+)
+Index("ix_unknown_captures_status", unknown_captures.c.status, unknown_captures.c.started_at)
+Index("ix_unknown_captures_unknown", unknown_captures.c.unknown_id)
+
+# The unknown index: like fingerprints, but of captures, and never read by a catalog lookup.
+unknown_prints = Table(
+    "unknown_prints",
+    metadata,
+    Column("hash", Integer, nullable=False),
+    Column("capture_id", BigInteger, nullable=False),
+    Column("frame", Integer, nullable=False),
+)
+Index("ix_unknown_prints_hash", unknown_prints.c.hash)
+Index("ix_unknown_prints_capture", unknown_prints.c.capture_id)

@@ -1,0 +1,274 @@
+"""Unknown recordings: music the catalog does not hold, told apart by its fingerprints.
+
+A capture that matched nothing and was judged music (``zamio.recognition.content``) is
+fingerprinted with the catalog's engine (``zamio.recognition.fingerprint``) into the
+*unknown index*: ``unknown_prints``, a table of its own that the catalog's lookups
+(``zamio.recognition.index``) never read.  The scan writes the capture's prints and its
+``unknown_captures`` row (status ``pending``) with the capture; that is all the hot path
+pays (:func:`prints` and :func:`store_candidate`).
+
+:func:`file_pending` then files the pending captures one by one, in the order they were
+heard, under a lock, so two runs never file the same audio into two recordings:
+
+* the capture's hashes are looked up among the captures filed before it; the votes of
+  (capture, time difference) are counted as the catalog's matcher counts them, and the
+  best capture is accepted by ``zamio.recognition.match.accept`` against the best of any
+  other recording;
+* nothing found: the capture stays a candidate (``single``), heard once; so does one that
+  matches a candidate of the same station at the same moment (one hearing recorded twice,
+  as a file and a snippet);
+* it matches a candidate: the two become a new unknown recording, ``U-000001`` onwards,
+  whose time starts at the candidate's first second;
+* it matches a capture of an unknown recording: it joins that recording, placed in its
+  time by the aligned hashes.  Excerpts that overlap chain into one recording: each
+  member's prints stay in the index while they cover a part of the song not heard before
+  (the recording's span grows), and are dropped when they add nothing.
+
+Each capture filed into a recording is returned (:class:`Filed`), for the scan to record
+its detection; the recording keeps its first and last time heard, the first stream title
+a station sent with it and the first of its captures that kept audio (its excerpt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+
+from zamio.db.engine import insert_ignore, is_sqlite, utcnow
+from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
+from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint, IndexProfile, fingerprint
+from zamio.recognition.match import accept, chance_probability
+
+#: Denser than the catalog's index: both sides of a lookup here are stored prints of a
+#: few seconds of overlap, not a query of every peak against a whole song.  12 peaks a
+#: second align about 90 hashes over 6 s of one song, against at most 14 by chance.
+UNKNOWN_PROFILE = IndexProfile(peaks_per_second=12.0)
+#: Never join on fewer aligned hashes (about 2 s of shared audio), whatever the odds say: the
+#: catalog's minimum (``match.MIN_ALIGNED``) is for a dense query against a whole song, and two
+#: different songs of one style share up to a dozen aligned hashes (bench/unknown_bench.py).
+MIN_ALIGNED = 24
+OFFSET_BIN_FRAMES = 2  # time differences within 64 ms vote together (decoder jitter)
+#: A joining capture keeps its prints when it reaches this far beyond the span heard so far.
+NEW_PART_SECONDS = 2.0
+LOOKUP_BATCH = 5000  # hashes per statement (under SQLite's parameter limit)
+FILE_BATCH = 200  # pending captures filed per call
+#: PostgreSQL advisory lock key of filing ("zamio" "U"): SQLite's one writer already serialises it.
+FILING_LOCK = 0x7A616D55
+REF_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A capture filed into an unknown recording (a detection of it)."""
+
+    capture_id: int
+    station_id: int
+    started_at: datetime
+    unknown_id: int
+    unknown_ref: str
+    offset_seconds: float
+    aligned: int  # the hashes aligned with the capture it matched (a new recording's first: the same)
+    confidence: float  # 1 - the chance of so many aligned hashes by accident
+
+
+@dataclass(frozen=True)
+class Vote:
+    """The best alignment of a new capture with an earlier one."""
+
+    capture_id: int
+    offset_frames: int  # the new capture's start in the earlier capture's frames
+    aligned: int
+    runner_up: int
+
+
+def prints(samples: np.ndarray) -> Fingerprint:
+    """Given a capture's samples at ``ANALYSIS_RATE``, return the prints the unknown index keeps."""
+    return fingerprint(samples, UNKNOWN_PROFILE)
+
+
+def store_candidate(conn: Connection, capture_id: int, station_id: int, started_at: datetime, seconds: float,
+                    fp: Fingerprint) -> bool:
+    """Add a music capture with no match to the unknown index, to be filed; return False
+    when it was added before (nothing is written twice)."""
+    hashes, frames = np.asarray(fp.hashes, np.int64), np.asarray(fp.offsets, np.int64)
+    row = {"capture_id": capture_id, "station_id": station_id, "started_at": started_at,
+           "seconds": round(float(seconds), 3), "hash_count": int(hashes.size), "status": "pending",
+           "created_at": utcnow()}
+    if insert_ignore(conn, unknown_captures, [row], ["capture_id"]) == 0:
+        return False
+    if hashes.size:
+        conn.execute(insert(unknown_prints), [{"hash": h, "capture_id": capture_id, "frame": f}
+                                              for h, f in zip(hashes.tolist(), frames.tolist(), strict=True)])
+    return True
+
+
+def file_pending(conn: Connection, limit: int = FILE_BATCH) -> tuple[int, list[Filed]]:
+    """File up to ``limit`` pending captures in the order heard (see the module docstring);
+    return how many were filed and those filed into unknown recordings (a new recording's
+    first capture included)."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+    pending = conn.execute(select(unknown_captures).where(unknown_captures.c.status == "pending")
+                           .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
+                           .limit(limit)).all()
+    filed: list[Filed] = []
+    for row in pending:
+        filed += _file(conn, row)
+    return len(pending), filed
+
+
+def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
+    now = utcnow()
+    own = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
+                       .where(unknown_prints.c.capture_id == row.capture_id)).all()
+    hashes = np.array([r.hash for r in own], np.int64)
+    frames = np.array([r.frame for r in own], np.int64)
+    stored = _stored_rows(conn, row.capture_id, hashes)
+    vote = best_vote(hashes, frames, stored, _recordings_of(conn, np.unique(stored[1]).tolist()))
+    if vote is None:
+        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
+                     .values(status="single", filed_at=now))
+        return []
+    other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == vote.capture_id)).one()
+    if other.unknown_id is None and same_hearing(other, row):
+        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
+                     .values(status="single", filed_at=now))
+        return []
+    filed: list[Filed] = []
+    if other.unknown_id is None:  # a candidate heard again: a new unknown recording
+        recording_id = _new_recording(conn, other, now)
+        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == other.capture_id)
+                     .values(status="joined", unknown_id=recording_id, offset_seconds=0.0, aligned=vote.aligned))
+        filed.append(_filed(conn, other, recording_id, 0.0, vote))
+        other_offset = 0.0
+    else:
+        recording_id, other_offset = other.unknown_id, float(other.offset_seconds)
+    offset = round(other_offset + vote.offset_frames * FRAME_SECONDS, 3)
+    conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
+                 .values(status="joined", unknown_id=recording_id, offset_seconds=offset, aligned=vote.aligned,
+                         filed_at=now))
+    if not _extend(conn, recording_id, row, offset):
+        conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
+    filed.append(_filed(conn, row, recording_id, offset, vote))
+    return filed
+
+
+def same_hearing(first: Row[*tuple[Any, ...]], second: Row[*tuple[Any, ...]]) -> bool:
+    """Whether two captures are one hearing recorded twice (a file and a snippet of the same
+    moment): the same station, their times overlapping.  That is not the song heard again."""
+    start, end = first.started_at, first.started_at + timedelta(seconds=float(first.seconds))
+    return (first.station_id == second.station_id and second.started_at < end
+            and start < second.started_at + timedelta(seconds=float(second.seconds)))
+
+
+def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
+              recording_of: dict[int, int]) -> Vote | None:
+    """Given a capture's hashes and frames, the stored rows (hash, capture, frame) sharing
+    its hashes and the recording of each filed capture, return the best alignment when
+    ``match.accept`` takes it over the best alignment with any other recording and it has at
+    least ``MIN_ALIGNED`` hashes, else None."""
+    s_hash, s_capture, s_frame = stored
+    if not hashes.size or not s_hash.size:
+        return None
+    order = np.argsort(hashes, kind="stable")
+    q_hash, q_frame = hashes[order], frames[order]
+    lo = np.searchsorted(q_hash, s_hash, "left")
+    hi = np.searchsorted(q_hash, s_hash, "right")
+    counts = hi - lo
+    if not counts.sum():
+        return None
+    stored_at = np.repeat(np.arange(s_hash.size), counts)
+    query_at = np.concatenate([np.arange(a, b) for a, b in zip(lo[counts > 0], hi[counts > 0], strict=True)])
+    diff = s_frame[stored_at] - q_frame[query_at]
+    bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
+    keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
+    best = int(np.argmax(tally))
+    capture_id, aligned = int(keys[0, best]), int(tally[best])
+    group = recording_of.get(capture_id, -capture_id)
+    others = [int(n) for c, n in zip(keys[0], tally, strict=True) if recording_of.get(int(c), -int(c)) != group]
+    runner_up = max(others, default=0)
+    if aligned < MIN_ALIGNED or not accept(aligned, runner_up):
+        return None
+    in_bin = (s_capture[stored_at] == capture_id) & (bins == keys[1, best])
+    return Vote(capture_id, int(np.median(diff[in_bin])), aligned, runner_up)
+
+
+def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the unknown index sharing a hash with the capture, of captures filed before it."""
+    found: list[Sequence[int]] = []
+    distinct = np.unique(hashes).tolist()
+    filed = unknown_captures.c.status != "pending"
+    for start in range(0, len(distinct), LOOKUP_BATCH):
+        query = (select(unknown_prints.c.hash, unknown_prints.c.capture_id, unknown_prints.c.frame)
+                 .select_from(unknown_prints.join(unknown_captures,
+                                                  unknown_captures.c.capture_id == unknown_prints.c.capture_id))
+                 .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), filed,
+                        unknown_prints.c.capture_id != capture_id))
+        found += [tuple(r) for r in conn.execute(query)]
+    table = np.array(found, np.int64).reshape(-1, 3)
+    return table[:, 0], table[:, 1], table[:, 2]
+
+
+def _recordings_of(conn: Connection, capture_ids: list[int]) -> dict[int, int]:
+    """The unknown recording of each of these captures that belongs to one."""
+    found: dict[int, int] = {}
+    for start in range(0, len(capture_ids), LOOKUP_BATCH):
+        query = select(unknown_captures.c.capture_id, unknown_captures.c.unknown_id).where(
+            unknown_captures.c.capture_id.in_(capture_ids[start:start + LOOKUP_BATCH]),
+            unknown_captures.c.unknown_id.is_not(None))
+        found.update((int(c), int(u)) for c, u in conn.execute(query))
+    return found
+
+
+def unknown_ref(number: int) -> str:
+    """The reference of the ``number``-th unknown recording: U-000001 onwards."""
+    return f"U-{number:0{REF_DIGITS}d}"
+
+
+def _new_recording(conn: Connection, first: Row[*tuple[Any, ...]], now: datetime) -> int:
+    last = conn.execute(select(func.max(unknown_recordings.c.unknown_ref))).scalar()
+    number = int(last.removeprefix("U-")) + 1 if last else 1
+    heard = _heard(conn, first.capture_id)
+    row = {"unknown_ref": unknown_ref(number), "first_heard_at": first.started_at, "last_heard_at": first.started_at,
+           "span_from": 0.0, "span_to": round(float(first.seconds), 3), "icy_title": heard.icy_title,
+           "excerpt_path": heard.audio_path, "excerpt_host": heard.audio_host if heard.audio_path else None,
+           "created_at": now}
+    primary = conn.execute(insert(unknown_recordings).values(**row)).inserted_primary_key
+    assert primary is not None
+    return int(primary[0])
+
+
+def _extend(conn: Connection, recording_id: int, row: Row[*tuple[Any, ...]], offset: float) -> bool:
+    """Record a capture joining a recording; return whether it covers a new part of the song."""
+    recording = conn.execute(select(unknown_recordings).where(unknown_recordings.c.id == recording_id)).one()
+    end = offset + float(row.seconds)
+    new_part = offset < recording.span_from - NEW_PART_SECONDS or end > recording.span_to + NEW_PART_SECONDS
+    heard = _heard(conn, row.capture_id)
+    values: dict[str, object] = {
+        "first_heard_at": min(recording.first_heard_at, row.started_at),
+        "last_heard_at": max(recording.last_heard_at, row.started_at),
+        "span_from": round(min(recording.span_from, offset), 3), "span_to": round(max(recording.span_to, end), 3)}
+    if recording.icy_title is None and heard.icy_title:
+        values["icy_title"] = heard.icy_title
+    if recording.excerpt_path is None and heard.audio_path:
+        values.update(excerpt_path=heard.audio_path, excerpt_host=heard.audio_host)
+    conn.execute(update(unknown_recordings).where(unknown_recordings.c.id == recording_id).values(**values))
+    return new_part
+
+
+def _heard(conn: Connection, capture_id: int) -> Row[*tuple[Any, ...]]:
+    return conn.execute(select(captures.c.icy_title, captures.c.audio_path, captures.c.audio_host)
+                        .where(captures.c.id == capture_id)).one()
+
+
+def _filed(conn: Connection, row: Row[*tuple[Any, ...]], recording_id: int, offset: float, vote: Vote) -> Filed:
+    ref = conn.execute(select(unknown_recordings.c.unknown_ref)
+                       .where(unknown_recordings.c.id == recording_id)).scalar_one()
+    confidence = 1.0 - chance_probability(vote.aligned, vote.runner_up)
+    return Filed(int(row.capture_id), int(row.station_id), row.started_at, recording_id, ref, offset, vote.aligned,
+                 round(confidence, 6))
