@@ -4,7 +4,8 @@ In the cycle's folder (default ``var/cycles/<name>``):
 
 * ``statements.csv``: one row per recipient (``recipient_type, recipient,
   recipient_name, currency, plays, seconds, gross, admin_fee, net``); amounts
-  in the currency's minor units written as decimals (GHS ``12.35``);
+  in the currency's minor units written as decimals (GHS ``12.35``); a domestic
+  payee with a balance of the cycle but no line, a row of zeros;
 * ``statements/<type>-<recipient>.<currency>.html``: the statement a recipient reads (summary,
   earnings by work and station, every line explained; ``zamio.royalties.statements.shape``),
   with ``.csv``, its lines: ledger entry, play, station, UTC time, title, artist, ISRC,
