@@ -22,9 +22,13 @@ import pytest
 
 from tests.e2e.test_payouts import APRIL, MARCH, answer, pay, rows, world
 from tests.e2e.test_report_layout import chromium
+from tests.e2e.test_royalties_statements import files
 from tests.e2e.test_statement_page import browse, texts
 from tests.support import Project, migrated_sqlite_url
 from tests.world import World
+from zamio.db.engine import transaction
+from zamio.royalties.cycles.process import find_cycle
+from zamio.royalties.statements.workers import write_statements
 
 AMA, EFUA, SIKA = "artist-ama-ghana.GHS", "artist-efua-mensah.GHS", "publisher-sika-music.GHS"
 GROSS, NET, PAYABLE = "Gross royalties of the cycle", "Net royalties of the cycle", "Net payable"
@@ -191,6 +195,14 @@ def test_a_payee_with_no_plays_gets_a_statement_of_what_it_brings_and_carries_fo
         assert written == {stem + tail for stem in listed for tail in (".html", ".csv", ".summary.csv")}, folder
     # PRS earns nothing in April either: its GBP 58 units carried again are its balance, not a statement in GHS.
     assert not (april / "statements" / "society-052.GBP.html").exists()
+    # Written by two or three processes, each statement of a balance alone is written once, the same bytes.
+    single = files(april / "statements")
+    with transaction(project.engine, read_only=True) as conn:
+        cycle = find_cycle(conn, APRIL)
+        for workers in (2, 3):
+            folder = project.tmp_path / f"workers-{workers}"
+            assert write_statements(conn, cycle, folder, workers=workers, min_recipients=0) == len(single) // 3
+            assert files(folder / "statements") == single, workers
 
 
 @pytest.fixture
