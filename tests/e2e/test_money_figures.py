@@ -17,13 +17,16 @@ from tests.money_world import APRIL, MARCH, PAID, SUSPENSE_ACCOUNT, entity_id
 from tests.support import Project
 
 #: statements.csv's net column, by hand: units ÷ 100 rounded half-even to pesewas (43,725 → 437.25 → 4.37;
-#: 15,750 → 157.5 → 158 → 1.58; 9,225 → 92.25 → 0.92).
+#: 15,750 → 157.5 → 158 → 1.58; 9,225 → 92.25 → 0.92).  Yaw Tetteh is paid 0.92 of his 9,225 units in March and
+#: the 25 below a pesewa are carried forward; no line pays him in April, where they are brought forward and carried
+#: again: his April statement is that balance alone, a row of zeros.
 NET_TEXT = {
     MARCH: {("contributor", "ama-ghana"): "1.80", ("publisher", "sika-music"): "4.37",
             ("artist", "efua-mensah"): "1.58", ("contributor", "yaw-tetteh"): "0.92",
             ("suspense", SUSPENSE_ACCOUNT): "1.20"},
     APRIL: {("contributor", "ama-ghana"): "30.00", ("publisher", "sika-music"): "20.00",
-            ("artist", "efua-mensah"): "37.50", ("suspense", SUSPENSE_ACCOUNT): "12.50"},
+            ("artist", "efua-mensah"): "37.50", ("contributor", "yaw-tetteh"): "0.00",
+            ("suspense", SUSPENSE_ACCOUNT): "12.50"},
 }
 #: Whose page shows a recipient's statement: an artist's and a publisher's own, and the artist whose
 #: contributor party it is (Ama Ghana, paid as contributor on her own song Odo).

@@ -24,7 +24,8 @@ from zamio.royalties.payouts.balances import Balance, recipient_balance
 MARCH, APRIL = "2026-03", "2026-04"
 
 
-def world(project: Project) -> World:
+def world(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO")) -> World:
+    """README's example; ``april``: the works Joy FM plays in April, 100 s each from the 2nd, one a day."""
     (project.var_dir / "test.env").write_text("MIN_PAYOUT=GHS=2.00\n")
     money = World(project)
     joy = money.station("JOY", "class_a", name="Joy FM")
@@ -42,9 +43,11 @@ def world(project: Project) -> World:
     money.payee("artist", "efua-mensah", name="Efua Mensah", bank=("GCB Bank", "1234567890", "010101"))
     money.payee("society", "052", name="PRS", bank=("Barclays", "GB29NWBK60161331926819", "20-00-00"))
     for at, seconds, track in (("2026-03-02 12:00", 200, odo), ("2026-03-03 12:00", 200, kente),
-                               ("2026-03-04 12:00", 123, harmattan), ("2026-03-05 12:00", 100, london),
-                               ("2026-04-02 12:00", 100, harmattan), ("2026-04-03 12:00", 100, odo)):
+                               ("2026-03-04 12:00", 123, harmattan), ("2026-03-05 12:00", 100, london)):
         money.play(joy, at, seconds, track=track)
+    works = {"T-ODO": odo, "T-KEN": kente, "T-HAR": harmattan, "T-LON": london}
+    for day, ref in enumerate(april, start=2):
+        money.play(joy, f"2026-04-{day:02d} 12:00", 100, track=works[ref])
     money.licence_fee(joy, "2026-04-01", "2026-04-30", "10.00")
     money.load()
     return money

@@ -22,9 +22,13 @@ import pytest
 
 from tests.e2e.test_payouts import APRIL, MARCH, answer, pay, rows, world
 from tests.e2e.test_report_layout import chromium
+from tests.e2e.test_royalties_statements import files
 from tests.e2e.test_statement_page import browse, texts
 from tests.support import Project, migrated_sqlite_url
 from tests.world import World
+from zamio.db.engine import transaction
+from zamio.royalties.cycles.process import find_cycle
+from zamio.royalties.statements.workers import write_statements
 
 AMA, EFUA, SIKA = "artist-ama-ghana.GHS", "artist-efua-mensah.GHS", "publisher-sika-music.GHS"
 GROSS, NET, PAYABLE = "Gross royalties of the cycle", "Net royalties of the cycle", "Net payable"
@@ -54,9 +58,9 @@ def statements_row(folder: Path, ref: str) -> dict[str, str]:
     return row
 
 
-def march_and_april(project: Project) -> World:
-    """March closed and paid, Ama's payment failed, April closed."""
-    money = world(project)
+def march_and_april(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO")) -> World:
+    """March closed and paid, Ama's payment failed, April (Joy FM playing ``april``) closed."""
+    money = world(project, april)
     money.close_cycle(MARCH)
     pay(project, "--cycle", MARCH)
     folder = project.var_dir / "payouts" / MARCH
@@ -137,6 +141,68 @@ def test_each_payees_summary_is_its_gross_deductions_and_net_payable_and_the_nex
                                                  ("summary", "Administration fee kept by the society", "-0.22"),
                                                  ("total", PAYABLE, "1.28")]
     assert [r["net_in_currency"] for r in rows(march / "remittances.csv")] == ["0.17"]  # 1,658 GBP units
+
+
+def test_a_payee_with_no_plays_gets_a_statement_of_what_it_brings_and_carries_forward(project: Project) -> None:
+    # April plays Kente alone: Sika (carried from March) and Ama (her March payment failed) earn nothing in April.
+    money = march_and_april(project, april=("T-KEN",))
+    april = money.cycle_folder(APRIL)
+    reference = project.scalar("SELECT reference FROM payments WHERE recipient_ref = 'ama-ghana'")
+
+    # Sika: no line in April; March's 1.4945 brought forward is still below GHS 2.00: carried again whole, net
+    # payable 0.00.  Between the net (0) and the total (0): 149.45 and -149.45, floors 149 (remainder 45) and
+    # -150 (55); the pesewa goes to the carry: 1.49, -1.49.
+    assert summary(april, SIKA) == [
+        ("subtotal", NET, "0.00"),
+        ("summary", "Brought forward from earlier cycles \u2014 carried forward, below the minimum payout of "
+                    "GHS 2.00", "1.49"),
+        ("summary", BELOW, "-1.49"),
+        ("total", PAYABLE, "0.00")]
+    # Ama: no line in April; her failed March payment 2.1600 brought forward is paid: net payable 2.16.
+    assert summary(april, AMA) == [
+        ("subtotal", NET, "0.00"),
+        ("summary", f"Brought forward from earlier cycles \u2014 payment {reference} of cycle 2026-03 failed: "
+                    "wallet blocked", "2.16"),
+        ("total", PAYABLE, "2.16")]
+    # Efua, April's only play: the fee 10.0000 is hers; commission 1.0000; tax 10 % of 9.0000 = 0.9000; 8.1000.
+    assert summary(april, EFUA) == [("summary", PERIOD, "10.00"), ("subtotal", GROSS, "10.00"),
+                                    ("summary", COMMISSION, "-1.00"), ("summary", RESIDENT, "-0.90"),
+                                    ("total", PAYABLE, "8.10")]
+    # statements.csv lists both with nothing earned in the cycle, named as March's lines named them.
+    assert statements_row(april, "sika-music") == {
+        "recipient_type": "publisher", "recipient": "sika-music", "recipient_name": "Sika Music", "currency": "GHS",
+        "plays": "0", "seconds": "0.000", "gross": "0.00", "admin_fee": "0.00", "net": "0.00"}
+    assert statements_row(april, "ama-ghana") == {
+        "recipient_type": "artist", "recipient": "ama-ghana", "recipient_name": "Ama Ghana", "currency": "GHS",
+        "plays": "0", "seconds": "0.000", "gross": "0.00", "admin_fee": "0.00", "net": "0.00"}
+    # Their pages: the summary CSV's figures, no works nor detail, and a line saying there were no plays.
+    for stem in (SIKA, AMA):
+        page = (april / "statements" / f"{stem}.html").read_text()
+        assert [(kind if kind != "line" else "summary", label, amount.replace("\u2212", "-"))
+                for kind, label, amount in page_summary(page)] == summary(april, stem), stem
+        assert 'id="works"' not in page and 'id="detail"' not in page, stem
+        assert "No plays this period: no play of 1 to 30 April 2026 earned you royalties" in page, stem
+        assert texts(page, r'<dt>Plays</dt><dd>(.*?)</dd>') == ["0, 0.0 minutes"], stem
+        assert rows(april / "statements" / f"{stem}.csv") == [], stem  # the detail CSV: its header alone
+        works = list(csv.DictReader(io.StringIO((april / "statements" / f"{stem}.summary.csv").read_text())))
+        assert [(r["section"], r["plays"], r["amount"]) for r in works if r["section"] not in (
+            "summary", "subtotal", "total")] == [("works_total", "0", "0.00")], stem
+
+    # Every statement of both cycles is listed in statements.csv, and every row has its page and CSV files.
+    for folder in (money.cycle_folder(MARCH), april):
+        listed = {f"{r['recipient_type']}-{r['recipient']}.{r['currency']}" for r in rows(folder / "statements.csv")}
+        written = {p.name for p in (folder / "statements").iterdir()}
+        assert written == {stem + tail for stem in listed for tail in (".html", ".csv", ".summary.csv")}, folder
+    # PRS earns nothing in April either: its GBP 58 units carried again are its balance, not a statement in GHS.
+    assert not (april / "statements" / "society-052.GBP.html").exists()
+    # Written by two or three processes, each statement of a balance alone is written once, the same bytes.
+    single = files(april / "statements")
+    with transaction(project.engine, read_only=True) as conn:
+        cycle = find_cycle(conn, APRIL)
+        for workers in (2, 3):
+            folder = project.tmp_path / f"workers-{workers}"
+            assert write_statements(conn, cycle, folder, workers=workers, min_recipients=0) == len(single) // 3
+            assert files(folder / "statements") == single, workers
 
 
 @pytest.fixture

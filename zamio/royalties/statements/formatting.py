@@ -26,7 +26,7 @@ import html
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import Markup
 
@@ -180,19 +180,115 @@ class _Numbers(dict):
         return cells
 
 
+class _Amounts(dict):
+    """An amount in minor units of one currency as the CSV files write it and as a page shows it, remembered per
+    amount (most amounts of a cycle recur: a play's price, zero)."""
+
+    def __init__(self, currency: str) -> None:
+        super().__init__()
+        self.currency = currency
+
+    def __missing__(self, minor: int) -> tuple[Number, str]:
+        texts = self[minor] = (minor_text(minor, self.currency), shown_amount(minor, self.currency))
+        return texts
+
+
+class _Minutes(dict):
+    """Tenths of a minute as minutes with one place, remembered per value."""
+
+    def __missing__(self, tenths: int) -> Number:
+        text = self[tenths] = minutes_text(tenths)
+        return text
+
+
+class CycleFacts(NamedTuple):
+    """The cycle as the page shows it (``cycle``)."""
+
+    name: str
+    period: str
+    first: str
+    last: str
+    method: str
+
+
+class RecipientFacts(NamedTuple):
+    """Who the page is for (``recipient``)."""
+
+    name: str
+    type: str
+    type_label: str
+    ref: str
+    identifiers: list[tuple[str, str]]
+
+
+class SummaryRow(NamedTuple):
+    """A line of the page's summary (``summary``), or its total (``total``: not a subtotal)."""
+
+    label: str
+    amount: str
+    subtotal: bool = False
+
+
+class StationRow(NamedTuple):
+    """A station within a work of the page (``work.stations``)."""
+
+    station: str
+    plays: int
+    minutes: str
+    amount: str
+
+
+class WorkRow(NamedTuple):
+    """A work of the page (``works``)."""
+
+    title: str
+    artist: str
+    isrc: str
+    plays: int
+    minutes: str
+    amount: str
+    stations: list[StationRow]
+
+
+class TotalRow(NamedTuple):
+    """The works' total (``works_total``)."""
+
+    plays: int
+    minutes: str
+    amount: str
+
+
+LINE_HEADER = csvwrite.text(LINE_COLUMNS, [])
+SUMMARY_HEADER = csvwrite.text(SUMMARY_COLUMNS, [])
+
+
 class Formatter:
-    """Formats the statements of one cycle (one per process): its texts are quoted and escaped once."""
+    """Formats the statements of one cycle (one per process): its texts are quoted and escaped once, its amounts
+    and minutes formatted once.
+
+    The page's values are tuples with named fields (``work.title``, as a template reads them), which the template
+    reads without the lookups a dictionary costs: a statement can list thousands of works and stations.
+    """
 
     def __init__(self, cycle: StatementCycle, letterhead: Letterhead, template: jinja2.Template) -> None:
         self.cycle, self.letterhead, self.template = cycle, letterhead, template
-        self.texts, self.numbers = _Cells(), _Numbers()
-        self.summary_lines = csvwrite.Lines()
+        self.texts, self.numbers, self.minutes = _Cells(), _Numbers(), _Minutes()
+        self.amounts: dict[str, _Amounts] = {}
+        self.facts = CycleFacts(cycle.name, period_text(cycle.period_from, cycle.period_to),
+                                cycle.period_from.isoformat(), cycle.period_to.isoformat(),
+                                METHODS.get(cycle.method, cycle.method))
+
+    def _amounts(self, currency: str) -> _Amounts:
+        found = self.amounts.get(currency)
+        if found is None:
+            found = self.amounts[currency] = _Amounts(currency)
+        return found
 
     def detail(self, statement: Statement) -> tuple[str, str]:
         """Given a statement, return its detail CSV file and its detail rows in HTML."""
         texts, numbers = self.texts, self.numbers
-        currency = statement.recipient.currency
-        csv_lines, rows = [csvwrite.text(LINE_COLUMNS, [])], []
+        amounts = self._amounts(statement.recipient.currency)
+        csv_lines, rows = [LINE_HEADER], []
         for line, minor, note in zip(statement.lines, statement.minor, statement.notes):
             st_csv, st_html = texts[line.station]
             ti_csv, ti_html = texts[line.title]
@@ -203,7 +299,7 @@ class Formatter:
             no_csv, no_html = texts[note]
             sh_csv, sh_html = numbers[line.share]
             se_csv, se_html = numbers[f"{line.seconds:.3f}"]
-            money = minor_text(minor, currency)
+            money, shown = amounts[minor]
             play = str(line.play) if line.play else ""
             adjusted = "adjustment" if line.adjustment else ""
             csv_lines.append(f"{line.entry},{play},{st_csv},{line.played_utc},{ti_csv},{ar_csv},{is_csv},{se_csv},"
@@ -213,60 +309,51 @@ class Formatter:
                         f'<td class="t">{line.played_utc}</td><td>{st_html}</td><td>{ti_html}'
                         f'<span class="sub">{ar_html}{" · " + is_html if is_html else ""}</span></td>'
                         f'<td class="n">{se_html}</td><td class="n">{sh_html + " %" if sh_html else ""}</td>'
-                        f'<td class="n">{shown_amount(minor, currency)}</td><td class="why">{no_html}</td></tr>\n')
+                        f'<td class="n">{shown}</td><td class="why">{no_html}</td></tr>\n')
         return "".join(csv_lines), "".join(rows)
 
     def summary_csv(self, statement: Statement) -> str:
         """Given a statement, return its summary CSV: the summary, the total and the earnings by work and
-        station, as the page shows them."""
-        currency = statement.recipient.currency
-        row = self.summary_lines.row
-        out = [csvwrite.text(SUMMARY_COLUMNS, [])]
-        out += [row(["subtotal" if line.subtotal else "summary", line.label, "", "", "", "", None, None,
-                     minor_text(line.minor, currency)]) for line in statement.summary]
-        out.append(row(["total", statement.total.label, "", "", "", "", None, None,
-                        minor_text(statement.total.minor, currency)]))
+        station, as the page shows them (each row the cells ``csvwrite`` writes, from remembered cells)."""
+        texts, minutes = self.texts, self.minutes
+        amounts = self._amounts(statement.recipient.currency)
+        out = [SUMMARY_HEADER]
+        out += [f"{'subtotal' if line.subtotal else 'summary'},{texts[line.label][0]},,,,,,,{amounts[line.minor][0]}\n"
+                for line in statement.summary]
+        out.append(f"total,{texts[statement.total.label][0]},,,,,,,{amounts[statement.total.minor][0]}\n")
         for work in statement.works:
-            out.append(row(["work", "", work.title, work.artist, work.isrc, "", work.plays, minutes_text(work.tenths),
-                            minor_text(work.minor, currency)]))
-            out += [row(["station", "", work.title, work.artist, work.isrc, s.station, s.plays,
-                         minutes_text(s.tenths), minor_text(s.minor, currency)]) for s in work.stations.values()]
+            named = f"{texts[work.title][0]},{texts[work.artist][0]},{texts[work.isrc][0]}"
+            out.append(f"work,,{named},,{work.plays},{minutes[work.tenths]},{amounts[work.minor][0]}\n")
+            out += [f"station,,{named},{texts[s.station][0]},{s.plays},{minutes[s.tenths]},{amounts[s.minor][0]}\n"
+                    for s in work.stations.values()]
         every = statement.all_works
-        out.append(row(["works_total", "", "", "", "", "", every.plays, minutes_text(every.tenths),
-                        minor_text(every.minor, currency)]))
+        out.append(f"works_total,,,,,,{every.plays},{minutes[every.tenths]},{amounts[every.minor][0]}\n")
         return "".join(out)
 
     def page(self, statement: Statement, detail_rows: str) -> str:
         """Given a statement and its detail rows, return its HTML page from the template."""
-        cycle, recipient = self.cycle, statement.recipient
+        recipient = statement.recipient
         currency = recipient.currency
-
-        def money(minor: int) -> str:
-            return shown_amount(minor, currency)
-
-        works = [{"title": w.title, "artist": w.artist, "isrc": w.isrc, "plays": w.plays,
-                  "minutes": minutes_text(w.tenths), "amount": money(w.minor),
-                  "stations": [{"station": s.station, "plays": s.plays, "minutes": minutes_text(s.tenths),
-                                "amount": money(s.minor)} for s in w.stations.values()]}
+        amounts, minutes = self._amounts(currency), self.minutes
+        works = [WorkRow(w.title, w.artist, w.isrc, w.plays, minutes[w.tenths], amounts[w.minor][1],
+                         [StationRow(s.station, s.plays, minutes[s.tenths], amounts[s.minor][1])
+                          for s in w.stations.values()])
                  for w in statement.works]
         every = statement.all_works
         return templates.render(
             self.template,
             letterhead=self.letterhead,
-            title=f"Royalty statement {cycle.name}",
-            cycle={"name": cycle.name, "period": period_text(cycle.period_from, cycle.period_to),
-                   "first": cycle.period_from.isoformat(), "last": cycle.period_to.isoformat(),
-                   "method": METHODS.get(cycle.method, cycle.method)},
-            recipient={"name": recipient.name or recipient.ref, "type": recipient.type,
-                       "type_label": TYPE_LABELS.get(recipient.type, recipient.type), "ref": recipient.ref,
-                       "identifiers": list(recipient.identifiers)},
+            title=f"Royalty statement {self.cycle.name}",
+            cycle=self.facts,
+            recipient=RecipientFacts(recipient.name or recipient.ref, recipient.type,
+                                     TYPE_LABELS.get(recipient.type, recipient.type), recipient.ref,
+                                     list(recipient.identifiers)),
             currency=currency,
-            summary=[{"label": line.label, "amount": money(line.minor), "subtotal": line.subtotal}
-                     for line in statement.summary],
-            total={"label": statement.total.label, "amount": money(statement.total.minor)},
+            summary=[SummaryRow(line.label, amounts[line.minor][1], line.subtotal) for line in statement.summary],
+            total=SummaryRow(statement.total.label, amounts[statement.total.minor][1]),
             works=works,
-            works_total={"plays": every.plays, "minutes": minutes_text(every.tenths), "amount": money(every.minor)},
+            works_total=TotalRow(every.plays, minutes[every.tenths], amounts[every.minor][1]),
             detail_rows=Markup(detail_rows),  # noqa: S704 (every cell escaped in ``detail``)
             detail_count=len(statement.lines),
-            detail_total=money(sum(statement.minor)),
+            detail_total=amounts[sum(statement.minor)][1],
         )

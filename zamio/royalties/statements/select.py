@@ -30,11 +30,14 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Float,
     FromClause,
+    Integer,
     Join,
     Row,
     and_,
     case,
+    cast,
     func,
     literal,
     select,
@@ -87,9 +90,17 @@ class StatementCycle:
 
 
 def statement_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
-    """Given a cycle, return its line items (one per recipient and currency), in file order."""
-    return list(conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id).order_by(
-        cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref, cycle_line_items.c.currency)))
+    """Given a cycle, return a row per statement, in file order: its line items (one per recipient and currency),
+    and a row of zeros for each domestic payee with a balance but no line item (``balance_only``)."""
+    item, b = cycle_line_items, payout_balances
+    zero = cast(literal(0), BigInteger)
+    rows = union_all(
+        select(item.c.recipient_type, item.c.recipient_ref, item.c.recipient_name, item.c.currency, item.c.plays,
+               item.c.seconds, item.c.gross, item.c.admin_fee, item.c.net).where(item.c.cycle_id == cycle_id),
+        select(b.c.recipient_type, b.c.recipient_ref, _known_name(), b.c.currency, cast(literal(0), Integer),
+               cast(literal(0), Float), zero, zero, zero)
+        .where(*_without_line_item(cycle_id))).subquery("statements")
+    return list(conn.execute(select(rows).order_by(rows.c.recipient_type, rows.c.recipient_ref, rows.c.currency)))
 
 
 def line_item_rows(conn: Connection, cycle_id: int, items: ItemRange = (None, None)) -> list[Row[Any]]:
@@ -198,6 +209,35 @@ def payouts(conn: Connection, cycle_id: int) -> dict[Key, Payout]:
                             rate.get(WITHHOLDING) or None, _carried(before_row) if before_row is not None else None,
                             told)
     return found
+
+
+def balance_only(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+    """Given a cycle, return the domestic payees it has a balance for but no line item: no line of the cycle
+    pays them, and what earlier cycles left them is brought forward (and paid or carried forward again).  Each
+    row: recipient type, reference, name and currency, in file order."""
+    b = payout_balances
+    return list(conn.execute(
+        select(b.c.recipient_type, b.c.recipient_ref, _known_name(), b.c.currency)
+        .where(*_without_line_item(cycle_id)).order_by(b.c.recipient_type, b.c.recipient_ref, b.c.currency)))
+
+
+def _known_name() -> ColumnElement[Any]:
+    """A balance's recipient name, else the one its latest earlier balance gave (a payee paid before without
+    payment details loaded is named as its lines named it)."""
+    b, earlier = payout_balances, payout_balances.alias("earlier")
+    latest = (select(earlier.c.recipient_name)
+              .where(earlier.c.recipient_type == b.c.recipient_type, earlier.c.recipient_ref == b.c.recipient_ref,
+                     earlier.c.currency == b.c.currency, earlier.c.id < b.c.id, earlier.c.recipient_name.is_not(None))
+              .order_by(earlier.c.id.desc()).limit(1).scalar_subquery())
+    return func.coalesce(b.c.recipient_name, latest).label("recipient_name")
+
+
+def _without_line_item(cycle_id: int) -> list[ColumnElement[bool]]:
+    """The conditions on ``payout_balances`` of a domestic payee's balance of the cycle without a line item."""
+    b, item = payout_balances, cycle_line_items
+    paid = select(item.c.id).where(item.c.cycle_id == cycle_id, item.c.recipient_type == b.c.recipient_type,
+                                   item.c.recipient_ref == b.c.recipient_ref, item.c.currency == b.c.currency)
+    return [b.c.cycle_id == cycle_id, b.c.recipient_type != PARTNER, ~paid.exists()]
 
 
 def _has_deductions(conn: Connection, cycle_id: int) -> bool:

@@ -215,11 +215,6 @@ class Earned:
     tenths: int = 0
     minor: int = 0
 
-    def add(self, line: StatementLine, plays: int) -> None:
-        self.plays += plays
-        self.ms += milliseconds(line.seconds)
-        self.units += line.amount
-
 
 @dataclass
 class StationEarned(Earned):
@@ -328,26 +323,36 @@ def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine], pa
         total = SummaryLine(PAYABLE, paid, round_half_even(paid, per_minor))
     summary = shown_summary(summary_units(sums_of(recipient, figures, lines, payout)), per_minor, total.minor)
 
+    # Each line is added to its station within its work, once; a work's sums are its stations', the works' total
+    # theirs (integers: the same sums in any order).
     works: dict[tuple[str, str, str], WorkEarned] = {}
-    members: dict[tuple[tuple[str, str, str], str], list[int]] = {}
+    groups: dict[tuple[tuple[str, str, str], str], tuple[list[int], list[int]]] = {}  # → [plays, ms, units], lines
     own: list[int] = []  # the lines of no play (a cycle's deductions): not earnings of a work
-    every = Earned()
     for i, line in enumerate(lines):
         if line.play is None and line.kind in DEDUCTION_KINDS:
             own.append(i)
             continue
         key = (line.title, line.artist, line.isrc)
+        group = groups.get((key, line.station))
+        if group is None:
+            group = groups[key, line.station] = ([0, 0, 0], [])
+        sums, indices = group
+        sums[0] += plays_paid(line)
+        sums[1] += milliseconds(line.seconds)
+        sums[2] += line.amount
+        indices.append(i)
+    members: dict[tuple[tuple[str, str, str], str], list[int]] = {}
+    for (key, name), ((plays, ms, units), indices) in groups.items():
         work = works.get(key)
         if work is None:
-            work = works[key] = WorkEarned(title=line.title, artist=line.artist, isrc=line.isrc)
-        station = work.stations.get(line.station)
-        if station is None:
-            station = work.stations[line.station] = StationEarned(station=line.station)
-        plays = plays_paid(line)
-        work.add(line, plays)
-        station.add(line, plays)
-        every.add(line, plays)
-        members.setdefault((key, line.station), []).append(i)
+            work = works[key] = WorkEarned(title=key[0], artist=key[1], isrc=key[2])
+        work.stations[name] = StationEarned(plays, ms, units, station=name)
+        work.plays += plays
+        work.ms += ms
+        work.units += units
+        members[key, name] = indices
+    every = Earned(sum(w.plays for w in works.values()), sum(w.ms for w in works.values()),
+                   sum(w.units for w in works.values()))
     ordered = sorted(works.values(), key=lambda w: (-w.units, w.title, w.artist, w.isrc))
     # The works share the gross (rounded once), the cycle's own lines the rest of the net.
     every.minor, every.tenths = round_half_even(every.units, per_minor), round_half_even(every.ms, MS_PER_TENTH_MINUTE)
@@ -363,7 +368,12 @@ def shape(recipient: Recipient, figures: Figures, lines: list[StatementLine], pa
             indices = members[(work.title, work.artist, work.isrc), station.station]
             for i, part in zip(indices, rounded_parts([lines[i].amount for i in indices], per_minor, station.minor)):
                 minor[i] = part
-    return Statement(recipient, summary, total, ordered, every, lines, minor, [line_note(line) for line in lines])
+    notes: dict[tuple[str, bool], str] = {}  # what explains a line depends on its reason and period only
+    for line in lines:
+        if (line.reason, line.adjustment) not in notes:
+            notes[line.reason, line.adjustment] = line_note(line)
+    return Statement(recipient, summary, total, ordered, every, lines, minor,
+                     [notes[line.reason, line.adjustment] for line in lines])
 
 
 def _share(whole: Earned, parts: Sequence[Earned], per_minor: int) -> None:

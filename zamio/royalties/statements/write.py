@@ -4,7 +4,8 @@ In the cycle's folder (default ``var/cycles/<name>``):
 
 * ``statements.csv``: one row per recipient (``recipient_type, recipient,
   recipient_name, currency, plays, seconds, gross, admin_fee, net``); amounts
-  in the currency's minor units written as decimals (GHS ``12.35``);
+  in the currency's minor units written as decimals (GHS ``12.35``); a domestic
+  payee with a balance of the cycle but no line, a row of zeros;
 * ``statements/<type>-<recipient>.<currency>.html``: the statement a recipient reads (summary,
   earnings by work and station, every line explained; ``zamio.royalties.statements.shape``),
   with ``.csv``, its lines: ledger entry, play, station, UTC time, title, artist, ISRC,
@@ -53,6 +54,7 @@ from zamio.royalties.statements.formatting import (
 from zamio.royalties.statements.select import (
     ItemRange,
     StatementCycle,
+    balance_only,
     identifiers,
     line_item_rows,
     local_society_name,
@@ -128,26 +130,38 @@ def write_recipient_statements(conn: Connection, cycle: StatementCycle, director
     return how many statements.
 
     ``items`` limits it to the recipients of a range of line item ids; ``presentation`` gives the
-    letterhead and the society's templates.
+    letterhead and the society's templates.  The domestic payees with a balance of the cycle but no line
+    (``balance_only``) get a statement of their balance alone, written with the range that starts at the
+    first line item (each by one process only).
     """
     formatter = Formatter(cycle, Letterhead(presentation.name or local_society_name(conn) or "",
                                             presentation.address, presentation.logo), presentation.page_template())
     known = identifiers(conn)
     figures = {_RECIPIENT(r): Figures(r.admin_fee, r.net) for r in line_item_rows(conn, cycle.id, items)}
     balances = payouts(conn, cycle.id)
-    count = 0
-    for (kind, ref, currency), group in groupby(shaped_lines(conn, cycle, items), key=_RECIPIENT):
-        currency_exponent(currency)  # an unknown currency stops here, before its files
-        lines = list(group)
-        name = max((line.recipient_name for line in lines if line.recipient_name), default=None)
+
+    def write(kind: str, ref: str, name: str | None, currency: str, lines: list[StatementLine],
+              found: Figures) -> None:
         recipient = Recipient(kind, ref, name, currency, tuple(known.get((kind, ref), ())))
-        statement = shape(recipient, figures[kind, ref, currency], lines, balances.get((kind, ref, currency)))
+        statement = shape(recipient, found, lines, balances.get((kind, ref, currency)))
         detail_csv, detail_rows = formatter.detail(statement)
         stem = f"{file_stem(kind, ref)}.{currency}"
         _write_new(directory / f"{stem}.csv", detail_csv)
         _write_new(directory / f"{stem}.summary.csv", formatter.summary_csv(statement))
         _write_new(directory / f"{stem}.html", formatter.page(statement, detail_rows))
+
+    count = 0
+    for (kind, ref, currency), group in groupby(shaped_lines(conn, cycle, items), key=_RECIPIENT):
+        currency_exponent(currency)  # an unknown currency stops here, before its files
+        lines = list(group)
+        write(kind, ref, max((line.recipient_name for line in lines if line.recipient_name), default=None),
+              currency, lines, figures[kind, ref, currency])
         count += 1
+    if items[0] is None:
+        for row in balance_only(conn, cycle.id):
+            currency_exponent(row.currency)
+            write(row.recipient_type, row.recipient_ref, row.recipient_name, row.currency, [], Figures(0, 0))
+            count += 1
     return count
 
 
