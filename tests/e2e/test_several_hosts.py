@@ -21,13 +21,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
 from tests import money_world
 from tests.smtpserver import SmtpServer
 from tests.support import Project
-from tests.world import World, recording  # noqa: F401  (the fixture)
+from tests.world import World
 from zamio.demo import synth
 
 EMAILS = {"Ama Ghana": "ama@example.com", "Yaw Tetteh": "yaw@example.com"}
@@ -108,7 +109,7 @@ def test_a_shared_folder_that_is_missing_stops_the_job_before_it_writes(project:
 
 @pytest.mark.postgres
 def test_two_hosts_cleaning_at_once_each_delete_only_their_own_files(postgres_url: str, tmp_path: Path,
-                                                                       recording: Path) -> None:  # noqa: F811
+                                                                       hiss: Path) -> None:
     hosts = {name: Project(postgres_url, tmp_path / name) for name in ("alpha", "beta")}
     catalog = World(hosts["alpha"])
     catalog.station("joy")
@@ -117,8 +118,8 @@ def test_two_hosts_cleaning_at_once_each_delete_only_their_own_files(postgres_ur
     for name, host in hosts.items():
         world = World(host)
         for day in range(1, 6):  # five snippets of 2020, past any retention, and one of now
-            world.snippet("joy", f"2020-01-0{day} 12:00", recording)
-        world.snippet("joy", now - timedelta(minutes=5), recording)
+            world.snippet("joy", f"2020-01-0{day} 12:00", hiss)
+        world.snippet("joy", now - timedelta(minutes=5), hiss)
         world.scan_snippets(host=name)
     kept_by = {name: {Path(r.audio_path): r.started_at for r in hosts["alpha"].query(
         "SELECT audio_path, started_at FROM captures WHERE audio_host = :host", host=name)} for name in hosts}
@@ -163,11 +164,21 @@ def test_two_hosts_cleaning_at_once_each_delete_only_their_own_files(postgres_ur
 
 
 @pytest.fixture(scope="module")
+def hiss(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight seconds of radio hiss, as a WAV file: a capture of it is noise, kept with no detection (music heard
+    again would become an unknown recording, with detections)."""
+    path = tmp_path_factory.mktemp("hiss") / "hiss.wav"
+    synth.write_wav(path, np.random.default_rng(5).standard_normal(8 * synth.SYNTH_RATE).astype(np.float32) * 0.2)
+    return path
+
+
+@pytest.fixture(scope="module")
 def songs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Twenty seconds of each of two catalog songs and of one the catalog does not hold, as WAV files."""
+    """Twenty seconds of each of two catalog songs and of two the catalog does not hold, as WAV files (two, so
+    that neither is heard twice: a song heard again becomes an unknown recording, with detections)."""
     folder = tmp_path_factory.mktemp("songs")
     found = {}
-    for name, seed in (("odo", 61), ("kente", 62), ("unknown", 63)):
+    for name, seed in (("odo", 61), ("kente", 62), ("unknown", 63), ("another", 64)):
         found[name] = folder / f"{name}.wav"
         synth.write_wav(found[name], synth.song(seed, seconds=20.0))
     return found
@@ -180,7 +191,7 @@ def test_a_retired_hosts_audio_references_are_released_except_where_money_holds(
     * ``paid``: Odo 01-10 12:00, priced, paid by cycle 2024-01 (settled with no dispute window);
     * ``pending``: Kente 02-10 12:00, priced, in no cycle yet: its money holds its evidence;
     * ``nothing``: an unknown song 01-11 12:00, no detection, no play;
-    * ``alpha``: the unknown song 01-12 12:00 on alpha, which keeps running.
+    * ``alpha``: another unknown song 01-12 12:00 on alpha, which keeps running.
     """
     retired = Project(project.database_url, project.tmp_path / "monitor-2")
     world = World(project)
@@ -193,7 +204,7 @@ def test_a_retired_hosts_audio_references_are_released_except_where_money_holds(
     for at, song in (("2024-01-10 12:00", "odo"), ("2024-02-10 12:00", "kente"), ("2024-01-11 12:00", "unknown")):
         away.snippet(joy, at, songs[song])
     away.scan_snippets(host="monitor-2")
-    world.snippet(joy, "2024-01-12 12:00", songs["unknown"])
+    world.snippet(joy, "2024-01-12 12:00", songs["another"])
     world.scan_snippets(host="alpha")
     world.convert("2024-03-01 00:00")
     world.price()
