@@ -227,27 +227,29 @@ def summarise(result: dict, headline: str) -> str:
     order = {c: i for i, c in enumerate(SPEED_CONDITIONS)}
     for (condition, length, negative), rows in sorted(groups.items(), key=lambda g: (
             g[0][2], order.get(g[0][0].split(", ")[-1], 99), g[0][0], g[0][1])):
-        cells = []
-        for name in names:
-            ok = sum(r[name]["ok"] for r in rows)
-            cells.append(f"{100 * (len(rows) - ok) / len(rows):.1f}" if negative else f"{100 * ok / len(rows):.1f}")
-        times = [np.array([r[name]["ms"] for r in rows]) for name in names]
-        cells += [f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times]
-        cells.append(f"{times[1].mean() / times[0].mean():.2f}")
+        cells = _cells(rows, names, negative, false_positive_digits=1)
         out.append(f"| {condition} | {int(length)} s | {len(rows)} | " + " | ".join(cells) + " |")
     for negative in (True, False):
         for length in (5.0, 10.0):
             rows = [r for r in records if (r["truth"] is None) == negative and r["length"] == length]
             label = "all negatives" if negative else "all positives"
-            cells = []
-            for name in names:
-                ok = sum(r[name]["ok"] for r in rows)
-                cells.append(f"{100 * (len(rows) - ok) / len(rows):.2f}" if negative else f"{100 * ok / len(rows):.1f}")
-            times = [np.array([r[name]["ms"] for r in rows]) for name in names]
-            cells += [f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times]
-            cells.append(f"{times[1].mean() / times[0].mean():.2f}")
+            cells = _cells(rows, names, negative, false_positive_digits=2)
             out.append(f"| **{label}** | {int(length)} s | {len(rows)} | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def _cells(rows: list[dict], names: list[str], negative: bool, false_positive_digits: int) -> list[str]:
+    """One table row's cells: per query side its accuracy (or, for negatives, its false positives), then per side
+    its mean / p95 milliseconds, then the ratio of the second side's mean time to the first's."""
+    cells = []
+    for name in names:
+        ok = sum(r[name]["ok"] for r in rows)
+        cells.append(f"{100 * (len(rows) - ok) / len(rows):.{false_positive_digits}f}" if negative
+                     else f"{100 * ok / len(rows):.1f}")
+    times = [np.array([r[name]["ms"] for r in rows]) for name in names]
+    cells += [f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times]
+    cells.append(f"{times[1].mean() / times[0].mean():.2f}")
+    return cells
 
 
 def machine_load() -> str:

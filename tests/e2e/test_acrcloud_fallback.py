@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.fake_acrcloud import ACCESS_KEY, ACCESS_SECRET, FakeAcrCloud
+from tests.fake_acrcloud import ACCESS_SECRET, FakeAcrCloud
 from tests.scan_helpers import (  # noqa: F401
     CATALOG_SEEDS,
     UNKNOWN_SEEDS,
@@ -21,13 +21,13 @@ from tests.scan_helpers import (  # noqa: F401
     seed_catalog,
 )
 from tests.streamserver import AudioRoute, StreamServer
+from tests.world import acrcloud_env
 from zamio.db.engine import utcnow
 from zamio.db.tables import acrcloud_usage, detections, stations
 
 
 def acr_env(fake: FakeAcrCloud, **extra: str) -> dict[str, str]:
-    return {"ACRCLOUD_HOST": f"http://{fake.host}", "ACRCLOUD_ACCESS_KEY": ACCESS_KEY,
-            "ACRCLOUD_ACCESS_SECRET": ACCESS_SECRET, "SCAN_CONCURRENCY": "1", **extra}
+    return {**acrcloud_env(fake), "SCAN_CONCURRENCY": "1", **extra}
 
 
 def unknown_stations(project, server: StreamServer, audio, count: int = 3) -> list[str]:

@@ -136,6 +136,10 @@ def test_every_message_ships_its_subject_text_and_html() -> None:
     assert {"mail_layout.txt.j2", "mail_layout.html.j2"} <= shipped
 
 
+def test_the_shipped_templates_read_only_the_values_their_e_mails_are_given(tmp_path: Path) -> None:
+    load(tmp_path)  # an override folder with nothing in it: every template is the shipped one, each checked
+
+
 def test_a_society_template_wins_and_is_escaped_like_the_shipped_one(tmp_path: Path) -> None:
     (tmp_path / "weekly_artist_summary.html.j2").write_text(
         '{% extends "shipped/weekly_artist_summary.html.j2" %}\n'
