@@ -265,9 +265,13 @@ class _Runner:
             return code
         finally:
             if self.ctx.stop_requested:
-                # Asked to stop, the process is on its way out: a further Ctrl-C or SIGTERM during the
-                # interpreter's own exit would end it with a KeyboardInterrupt traceback; ignore it.
+                # Asked to stop, the process is on its way out with its exit code decided. A further
+                # Ctrl-C or SIGTERM must not change it: the interpreter resets the handlers it installed
+                # to the default (die by the signal) while it exits, but leaves an ignored signal
+                # ignored, so ignore them from here.
                 self.stopping_at_once = True
+                for signum in STOP_SIGNALS:
+                    signal.signal(signum, signal.SIG_IGN)
             else:
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
