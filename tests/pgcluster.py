@@ -18,6 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ BIN = Path(os.environ.get("ZAMIO_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin
 LOG_PREFIX = "[%a|%v] "
 LOGGED = re.compile(r"\[(?P<app>[^|\]]*)\|(?P<vxid>[^\]]*)\] LOG:  statement: (?P<sql>.*)")
 CATCH_UP_SECONDS = 60.0
+STANDBY_OPTIONS = "-c hot_standby=on -c hot_standby_feedback=on"
 
 
 def missing_binaries() -> str | None:
@@ -98,7 +101,7 @@ class StandbyCluster:
                 "-X",
                 "stream",
             )
-            cluster._start(standby, "-c hot_standby=on -c hot_standby_feedback=on")
+            cluster._start(standby, STANDBY_OPTIONS)
             cluster.standbys.append(standby)
         return cluster
 
@@ -115,6 +118,15 @@ class StandbyCluster:
             f"-c log_statement=all -c log_line_prefix='{LOG_PREFIX}' "
         )
         self._run("pg_ctl", "-D", str(server.folder), "-o", common + options, "-l", str(server.log), "-w", "start")
+
+    @contextmanager
+    def stopped(self, standby: Server) -> Iterator[None]:
+        """``standby`` shut down for the length of a ``with`` block, then started again."""
+        self._run("pg_ctl", "-D", str(standby.folder), "-m", "fast", "-w", "stop")
+        try:
+            yield
+        finally:
+            self._start(standby, STANDBY_OPTIONS)
 
     def stop(self) -> None:
         for server in [*self.standbys, self.primary]:

@@ -8,7 +8,8 @@ READ transaction per capture on a replica.
 * Two scan hosts, two snippets each, both replicas named: each host's two captures are looked up one on
   each replica (round robin per capture), nothing is looked up on the primary, no replica is written to,
   and the detections are the ones a scan of the same audio on the primary alone records.
-* A replica that does not answer: its captures go to the other one, with a warning; none is lost.
+* A replica shut down: its captures go to the other one, with a warning, and with none up to the primary;
+  none is lost.
 * A replica whose replay is paused while a track is fingerprinted again on the primary (its audio
   replaced): the capture of the old audio matches on the replica, is refused by the primary's stamp and
   recognised again on the primary, where it matches nothing.
@@ -154,37 +155,36 @@ def test_scan_hosts_spread_their_lookups_over_the_replicas_and_record_what_the_p
 
 
 @pytest.mark.postgres
-def test_a_replica_that_does_not_answer_gives_its_captures_to_the_other(
+def test_a_replica_that_is_down_gives_its_captures_to_the_other(
     cluster: StandbyCluster, catalog: Project, songs: dict[str, Path]
 ) -> None:
     name = catalog.database.sqlalchemy_url.database
     assert name is not None
-    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/{name}"
-    alive = cluster.standbys[1]
-    delta = host(catalog, "delta", [dead, alive.url(name)])
+    down, alive = cluster.standbys
+    delta = host(catalog, "delta", [down.url(name), alive.url(name)])
     alive.mark()
     cluster.primary.mark()
+    with cluster.stopped(down):
+        world = World(delta)
+        for minute, song in enumerate(("odo", "kente", "adowa")):
+            world.snippet("joy", f"2026-05-04 14:0{minute}", songs[song])
+        result = delta.script("scan-station-streams", "--only", "snippets", env=delta.env(SCAN_CONCURRENCY="1"))
+        assert result.returncode == 0, result.stderr
+        assert f"the replica {down.url(name)} cannot serve fingerprint lookups" in result.stderr
+        assert [track for track, _, _ in detections(catalog, "joy")] == ["t-odo", "t-kente", "t-adowa"]
+        assert lookups_by_host(alive.statements()) == {"zamio scan delta": 3}
+        assert not [sql for _, _, sql in cluster.primary.statements() if LOOKUP in sql]
 
-    world = World(delta)
-    for minute, song in enumerate(("odo", "kente", "adowa")):
-        world.snippet("joy", f"2026-05-04 14:0{minute}", songs[song])
-    result = delta.script("scan-station-streams", "--only", "snippets", "-v", env=delta.env(SCAN_CONCURRENCY="1"))
-    assert result.returncode == 0, result.stderr
-    assert "cannot serve fingerprint lookups" in result.stderr
-    assert [track for track, _, _ in detections(catalog, "joy")] == ["t-odo", "t-kente", "t-adowa"]
-    assert lookups_by_host(alive.statements()) == {"zamio scan delta": 3}
-    assert not [sql for _, _, sql in cluster.primary.statements() if LOOKUP in sql]
+        # bin/detect-audio looks up where the scan does.
+        heard = delta.script("detect-audio", "--json", str(songs["highlife"]))
+        assert heard.returncode == 0 and '"t-highlife"' in heard.stdout, heard.stdout + heard.stderr
+        assert lookups_by_host(alive.statements()) == {"zamio scan delta": 3, "zamio detect-audio delta": 1}
 
-    # bin/detect-audio looks up where the scan does.
-    heard = delta.script("detect-audio", "--json", str(songs["highlife"]))
-    assert heard.returncode == 0 and '"t-highlife"' in heard.stdout, heard.stdout + heard.stderr
-    assert lookups_by_host(alive.statements()) == {"zamio scan delta": 3, "zamio detect-audio delta": 1}
-
-    # No replica at all answers: the primary looks up, with a warning; still nothing is lost.
-    lonely = host(catalog, "epsilon", [dead])
-    scan(lonely, "epsilon", "adom", [songs["highlife"]])
-    assert [track for track, _, _ in detections(catalog, "adom")] == ["t-highlife"]
-    assert lookups_by_host(cluster.primary.statements()) == {"zamio scan-station-streams": 1}
+        # No replica answers: the primary looks up, with a warning; still no capture is lost.
+        lonely = host(catalog, "epsilon", [down.url(name), f"postgresql://postgres@127.0.0.1:{free_port()}/{name}"])
+        scan(lonely, "epsilon", "adom", [songs["highlife"]])
+        assert [track for track, _, _ in detections(catalog, "adom")] == ["t-highlife"]
+        assert lookups_by_host(cluster.primary.statements()) == {"zamio scan-station-streams": 1}
 
 
 @pytest.mark.postgres

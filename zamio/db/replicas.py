@@ -31,7 +31,6 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -66,7 +65,8 @@ class _Replica:
 
 
 class LookupDatabases:
-    """Where one process's read-only lookups go: ``replicas`` in turn, ``primary`` behind them.
+    """Where one process's read-only lookups go: ``replicas`` (engines, each with its name for
+    people) in turn, ``primary`` behind them.
 
     Without replicas every piece of work runs on the primary, as a read-only transaction
     there.  Thread-safe: the scan's hearing threads share one.  ``served`` counts the
@@ -76,13 +76,13 @@ class LookupDatabases:
     def __init__(
         self,
         primary: Engine,
-        replicas: Sequence[Engine] = (),
+        replicas: Sequence[tuple[Engine, str]] = (),
         *,
         first: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
-        self._replicas = [_Replica(engine, engine.url.render_as_string(hide_password=True)) for engine in replicas]
+        self._replicas = [_Replica(engine, name) for engine, name in replicas]
         self._next = first % len(self._replicas) if self._replicas else 0
         self._clock = clock
         self._lock = threading.Lock()
@@ -96,12 +96,15 @@ class LookupDatabases:
         (nothing is connected yet) and return the router; the host name picks the first."""
         catalog = primary.url.render_as_string(hide_password=True)
         engines = [
-            open_engine(
-                url,
-                application_name=f"{application_name} {host_name}",
-                connect_timeout_seconds=REPLICA_CONNECT_TIMEOUT_SECONDS,
-            ).execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True, **{CATALOG_OPTION: catalog}
+            (
+                open_engine(
+                    url,
+                    application_name=f"{application_name} {host_name}",
+                    connect_timeout_seconds=REPLICA_CONNECT_TIMEOUT_SECONDS,
+                ).execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True, **{CATALOG_OPTION: catalog}
+                ),
+                url.display,
             )
             for url in urls
         ]
@@ -202,15 +205,3 @@ def _first_line(error: BaseException) -> str:
     orig = getattr(error, "orig", None) or error
     text = str(orig).strip()
     return text.splitlines()[0] if text else type(orig).__name__
-
-
-@contextmanager
-def lookup_databases(
-    primary: Engine, urls: Sequence[DatabaseUrl], *, host_name: str, application_name: str
-) -> Iterator[LookupDatabases]:
-    """``LookupDatabases.open`` for the length of a ``with`` block, the replicas' connections closed after it."""
-    databases = LookupDatabases.open(primary, urls, host_name=host_name, application_name=application_name)
-    try:
-        yield databases
-    finally:
-        databases.close()
