@@ -182,6 +182,35 @@ def test_the_song_heard_again_after_naming_is_the_track_s_never_a_new_unknown_re
     assert [r.unknown_ref for r in project.query("SELECT unknown_ref FROM unknown_recordings")] == ["U-000001"]
 
 
+def test_a_capture_filed_into_the_named_recording_after_the_naming_is_a_detection_of_the_track(
+    project: Project, song: dict[str, Path]
+) -> None:
+    """A file of the song recorded by hand for Peace FM (detect-audio --record) before the song was registered
+    waits in the unknown index, not yet filed.  The naming hears it again (a local detection of T-NEW); the next
+    scan files it into U-000001, and its detection there names T-NEW too, placed in the track's time: one
+    airing of the track, never a U-000002."""
+    world = heard_twice(project, song)
+    world.hear("PEACE", "2026-05-10 12:00", song["song"])
+    assert project.scalar("SELECT status FROM unknown_captures WHERE started_at > '2026-05-09'") == "pending"
+    register(world, song)
+    assert "recognised as T-NEW: 2" in identify(project, "U-000001", "--track", "T-NEW", "--reason", REASON)
+    world.scan_snippets()  # the inbox is empty: the run files what waits in the unknown index
+    heard = project.query(
+        "SELECT u.status, r.unknown_ref, d.source, t.track_ref, d.offset_seconds FROM unknown_captures u "
+        "JOIN unknown_recordings r ON r.id = u.unknown_id JOIN detections d ON d.capture_id = u.capture_id "
+        "JOIN tracks t ON t.id = d.track_id WHERE u.started_at > '2026-05-09' ORDER BY d.source"
+    )
+    assert [(h.status, h.unknown_ref, h.source, h.track_ref) for h in heard] == [
+        ("joined", "U-000001", "local", "T-NEW"),
+        ("joined", "U-000001", "unknown", "T-NEW"),
+    ]
+    assert all(abs(h.offset_seconds) < 0.1 for h in heard)  # both place the capture at the song's start
+    assert project.scalar("SELECT count(*) FROM unknown_recordings") == 1
+    world.convert("2026-05-11 00:00")
+    track_id = project.scalar("SELECT id FROM tracks WHERE track_ref = 'T-NEW'")
+    assert [p[:3] for p in plays(project) if p[3].startswith("05-10")] == [("PEACE", f"track:{track_id}", "local")]
+
+
 def test_a_merged_recording_s_plays_captures_and_prints_move_to_the_survivor(
     project: Project, song: dict[str, Path]
 ) -> None:
