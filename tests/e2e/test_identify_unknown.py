@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -251,12 +252,17 @@ def test_a_merged_recording_s_plays_captures_and_prints_move_to_the_survivor(
 def test_bad_input_is_refused_naming_what_to_do_and_changes_nothing(project: Project, song: dict[str, Path]) -> None:
     world = heard_twice(project, song)
     world.track("T-BARE", "No audio yet", "Kofi Kinaata")
-    world.load()
+    moved = project.tmp_path / "moved.wav"
+    shutil.copyfile(song["song"], moved)
+    world.track("T-GONE", "Audio moved away since", "Kofi Kinaata", audio_path=moved)
+    world.fingerprint()
+    moved.unlink()
     cases = [
         (("U-000009", "--track", "T-BARE"), 65, "there is no unknown recording U-000009"),
         (("X-12", "--track", "T-BARE"), 65, "'X-12' is not an unknown recording's reference"),
         (("U-000001", "--track", "T-NONE"), 65, "track 'T-NONE' is not in the catalog"),
         (("U-000001", "--track", "T-BARE"), 65, "track 'T-BARE' has no fingerprints yet"),
+        (("U-000001", "--track", "T-GONE"), 65, f"the audio of track T-GONE ({moved}) cannot be read"),
         (("U-000001", "--merge-into", "U-000001"), 65, "U-000001 cannot be merged into itself"),
         (("U-000001",), 2, "--track REF"),
     ]

@@ -39,8 +39,9 @@ from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
 from zamio.playlogs import identify
 from zamio.recognition import naming
+from zamio.recognition.naming import NamingRefused
 from zamio.royalties.pricing.preview import money_moved
-from zamio.runtime.errors import UsageError
+from zamio.runtime.errors import ItemError, UsageError
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -92,7 +93,13 @@ def _name(ctx: JobContext, ref: str, track_ref: str, person: Who) -> tuple[ident
         )
         ctx.skipped()
         return target, recording.first_heard_at
-    track_prints = prints(decode_file(target.audio_path, should_stop=ctx.should_stop))
+    try:
+        track_prints = prints(decode_file(target.audio_path, should_stop=ctx.should_stop))
+    except (ItemError, OSError) as error:
+        raise NamingRefused(
+            f"the audio of track {target.ref} ({target.audio_path}) cannot be read: {error}; fix its audio_path "
+            "(bin/import-catalog --tracks), then name the recording"
+        ) from None
     with ctx.transaction() as conn:
         outcome = identify.name(conn, ref, target, track_prints, person)
         _show(conn, outcome, ctx.dry_run)
@@ -102,7 +109,7 @@ def _name(ctx: JobContext, ref: str, track_ref: str, person: Who) -> tuple[ident
 
 def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
     """Print what naming or merging did, and the money it moves, in its own transaction."""
-    verb = "named as track" if outcome.target[:2] != "U-" else "merged into"
+    verb = "merged into" if outcome.merged else "named as track"
     lines = [
         f"{outcome.recording.ref} {verb} {outcome.target} (audit entry {outcome.audit_id}): "
         f"{len(outcome.moved)} plays move"
@@ -113,7 +120,7 @@ def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
             f"  its time 0 lies at {found.offset_seconds:.3f} s in {outcome.target} ({found.aligned} of "
             f"{found.captures} captures in the unknown index align)"
         )
-    elif outcome.target[:2] != "U-":
+    elif not outcome.merged:
         lines.append(
             f"  none of its captures' prints align with {outcome.target}'s audio (another speed or mix?): "
             f"its prints leave the unknown index ({outcome.prints_forgotten} rows); the catalog hears it now"

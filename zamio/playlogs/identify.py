@@ -55,7 +55,7 @@ class Track:
 
 @dataclass
 class Outcome:
-    """What naming or merging did (``already``: done before, by the entry given; nothing was changed)."""
+    """What naming or merging did."""
 
     recording: Recording
     target: str  # the track's reference, or the surviving U-
@@ -65,7 +65,7 @@ class Outcome:
     pending: int = 0  # detections not yet in plays that now name the target
     captures_moved: int = 0  # merge: captures moved to the survivor
     prints_forgotten: int = 0
-    already: audit.Entry | None = None
+    merged: bool = False  # merged into another unknown recording (``target``), not named
 
     @property
     def retired(self) -> list[int]:
@@ -213,9 +213,8 @@ def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who) -> Ou
         after={"merged_into": survivor.ref, "offset_seconds": shift},
     )
     audit_id = audit.record(conn, who, change, event_key=event_key(recording))
-    outcome = Outcome(
-        recording, survivor.ref, audit_id, _move_plays(conn, recording.ref, who, unknown_ref=survivor.ref), found
-    )
+    moved = _move_plays(conn, recording.ref, who, unknown_ref=survivor.ref)
+    outcome = Outcome(recording, survivor.ref, audit_id, moved, found, merged=True)
     outcome.captures_moved = naming.merge(conn, recording.id, survivor.id, shift, who.actor, audit_id, utcnow())
     outcome.pending = records.move_pending(conn, recording.id, survivor.id, survivor.ref, shift)
     return outcome
