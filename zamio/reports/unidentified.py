@@ -120,7 +120,8 @@ def _plays_query(selection: Selection) -> Select[*tuple[object, ...]]:
     """Current plays per recording and station, with the first and last capture behind them."""
     heard = func.coalesce(captures.c.started_at, play_logs.c.started_at)
     source = (
-        play_logs.join(stations, stations.c.id == play_logs.c.station_id)
+        play_logs.join(unknown_recordings, unknown_recordings.c.unknown_ref == play_logs.c.recording_key)
+        .join(stations, stations.c.id == play_logs.c.station_id)
         .outerjoin(play_detections, play_detections.c.play_id == play_logs.c.id)
         .outerjoin(detections, detections.c.id == play_detections.c.detection_id)
         .outerjoin(captures, captures.c.id == detections.c.capture_id)
@@ -176,12 +177,13 @@ def recordings(conn: Connection, selection: Selection) -> list[Recording]:
         ref = row.recipient_ref.removeprefix(ACCOUNT_PREFIX)
         if int(row.units):
             found.setdefault(ref, Recording(ref)).held[row.currency] = int(row.units)
-    _describe(conn, found)
-    return [r for r in found.values() if r.plays or r.held]
+    known = _describe(conn, found)  # an account named like one whose recording does not exist is not listed
+    return [r for r in found.values() if r.ref in known and (r.plays or r.held)]
 
 
-def _describe(conn: Connection, found: dict[str, Recording]) -> None:
-    """Fill in each recording's stream title and excerpt from ``unknown_recordings``."""
+def _describe(conn: Connection, found: dict[str, Recording]) -> set[str]:
+    """Fill in each recording's stream title and excerpt from ``unknown_recordings``; return the refs found."""
+    known: set[str] = set()
     refs = list(found)
     for start in range(0, len(refs), 500):
         query = select(
@@ -191,12 +193,14 @@ def _describe(conn: Connection, found: dict[str, Recording]) -> None:
             unknown_recordings.c.excerpt_host,
         ).where(unknown_recordings.c.unknown_ref.in_(refs[start : start + 500]))
         for row in conn.execute(query):
+            known.add(row.unknown_ref)
             recording = found[row.unknown_ref]
             recording.icy_title, recording.excerpt_path, recording.excerpt_host = (
                 row.icy_title,
                 row.excerpt_path,
                 row.excerpt_host,
             )
+    return known
 
 
 def ranked(found: list[Recording], order: str, limit: int | None = None) -> list[Recording]:

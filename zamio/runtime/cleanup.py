@@ -128,8 +128,10 @@ UNKNOWN_HOLDS_MONEY = (
 #: audio a person listens to before naming it (``bin/unidentified-report``).
 HELD_EXCERPT = ("EXISTS (SELECT 1 FROM unknown_captures uc JOIN unknown_recordings ur ON ur.id = uc.unknown_id "
                 f"WHERE uc.capture_id = c.id AND ur.excerpt_path = c.audio_path AND {UNKNOWN_HOLDS_MONEY})")
-#: The condition that capture ``c``'s audio file stays: money depends on it, or it is a held recording's excerpt.
-AUDIO_HELD = f"({MONEY_DEPENDS} OR {HELD_EXCERPT})"
+#: The condition that capture ``c``'s audio file may go: no money depends on it and it is no held recording's
+#: excerpt.  Written as two NOT EXISTS side by side, never as NOT (… OR …): PostgreSQL turns the first into two
+#: anti-joins and runs the second once per capture (1.5 s against 8 s over 30,000 old captures).
+AUDIO_FREE = f"NOT {MONEY_DEPENDS} AND NOT {HELD_EXCERPT}"
 #: Music with no match heard once and never again (an unknown-recording candidate, sql/0029).
 HEARD_ONCE = "FROM unknown_captures u WHERE u.status = 'single' AND u.started_at < :cutoff"
 #: The captures of unknown recordings not heard since the cutoff whose money is released, that still have prints.
@@ -185,7 +187,7 @@ STEPS = (
          f"AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id) AND NOT {IN_UNKNOWN_INDEX}",
          "captures", cursor="c.id"),
     Step("capture audio files", "captures", "id",
-         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host IS NULL AND NOT {AUDIO_HELD}",
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host IS NULL AND {AUDIO_FREE}",
          "audio", action="forget_file", cursor="c.id"),
     Step("this host's captures without detections", "captures", "id",
          "SELECT c.id, c.audio_path AS path FROM captures c WHERE c.started_at < :cutoff "
@@ -193,7 +195,7 @@ STEPS = (
          f"AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.capture_id = c.id) AND NOT {IN_UNKNOWN_INDEX}",
          "captures", scope="host", cursor="c.id"),
     Step("this host's capture audio files", "captures", "id",
-         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host = :host AND NOT {AUDIO_HELD}",
+         f"SELECT c.id, c.audio_path AS path {OLD_AUDIO} AND c.audio_host = :host AND {AUDIO_FREE}",
          "audio", action="forget_file", scope="host", cursor="c.id"),
 )
 assert not {s.table for s in STEPS} & PROTECTED_TABLES, "a retention step names a protected table"
@@ -287,10 +289,19 @@ def count_rows(transactions: Transactions, step: Step, clock: Clock, cutoff: dat
 
 
 def held_evidence(transactions: Transactions, clock: Clock, cutoff: datetime) -> int:
-    """Count the capture audio files older than ``cutoff`` that stay because money depends on them."""
+    """Count the capture audio files older than ``cutoff`` that stay because money depends on them (or they are
+    the excerpt of an unknown recording whose suspense holds money)."""
     with transactions(read_only=True) as conn:
-        held = conn.execute(text(f"SELECT count(*) {OLD_AUDIO} AND {AUDIO_HELD}"), _params(conn, clock, cutoff))
-        return int(held.scalar_one())
+        return held_files(conn, OLD_AUDIO, _params(conn, clock, cutoff))
+
+
+def held_files(conn: Connection, captures_from: str, params: dict[str, str | datetime]) -> int:
+    """Count the captures of ``captures_from`` (``FROM captures c WHERE …``) whose audio file stays: those money
+    depends on, plus the held excerpts among the rest (two counts, each a semi- or anti-join, see AUDIO_FREE)."""
+    money = conn.execute(text(f"SELECT count(*) {captures_from} AND {MONEY_DEPENDS}"), params).scalar_one()
+    excerpts = conn.execute(text(f"SELECT count(*) {captures_from} AND NOT {MONEY_DEPENDS} AND {HELD_EXCERPT}"),
+                            params).scalar_one()
+    return int(money) + int(excerpts)
 
 
 def apply(transactions: Transactions, progress: Progress, step: Step, clock: Clock, cutoff: datetime,
@@ -391,7 +402,7 @@ def release_retired_host(transactions: Transactions, progress: Progress, host: s
                          dispute_window_days: int = DISPUTE_WINDOW_DAYS) -> Released:
     """Forget the audio files of the captures ``host`` kept, now that it is out of service and its files with it.
 
-    Each capture naming ``host`` whose money does not depend on its audio (:data:`AUDIO_HELD`, with the
+    Each capture naming ``host`` whose money does not depend on its audio (:data:`AUDIO_FREE`, with the
     dispute window of ``dispute_window_days``) loses its ``audio_path``; the row, its ``audio_sha256`` and its
     ``audio_host`` stay, and the captures without detections then go with the database part's retention.  No
     file is deleted: this host does not keep them.  Each batch is one transaction with one audit entry
@@ -412,15 +423,15 @@ def release_retired_host(transactions: Transactions, progress: Progress, host: s
             raise UsageError(f"host {host} ran {last.job} at {last.started_at:%Y-%m-%d %H:%M} UTC: it is not retired; "
                              "stop its schedule, and release its captures a day after its last run")
         params = _params(conn, clock, now, host)
-        free = f"SELECT count(*) {HOST_AUDIO} AND NOT {AUDIO_HELD}"
-        held = int(conn.execute(text(f"SELECT count(*) {HOST_AUDIO} AND {AUDIO_HELD}"), params).scalar_one())
+        free = f"SELECT count(*) {HOST_AUDIO} AND {AUDIO_FREE}"
+        held = held_files(conn, HOST_AUDIO, params)
         if dry_run:
             return Released(int(conn.execute(text(free), params).scalar_one()), held)
     released, after = 0, 0
     while not progress.should_stop():
         with transactions() as conn:
             rows = conn.execute(text(f"SELECT c.id, c.audio_path {HOST_AUDIO} AND c.id > :after "
-                                     f"AND NOT {AUDIO_HELD} ORDER BY c.id LIMIT :batch"),
+                                     f"AND {AUDIO_FREE} ORDER BY c.id LIMIT :batch"),
                                 {**_params(conn, clock, now, host), "after": after, "batch": batch_size}).all()
             if rows:
                 _forget(conn, [row.id for row in rows])
