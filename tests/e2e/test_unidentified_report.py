@@ -229,6 +229,9 @@ def test_the_report_ranks_unknown_recordings_with_their_money_and_a_player_per_e
 
 
 def test_default_files_go_to_the_reports_folder_and_bad_input_is_refused(project: Project) -> None:
+    dry = project.script("unidentified-report", "--dry-run")
+    assert dry.returncode == 0 and "would write" in dry.stderr, dry.stderr
+    assert not (project.var_dir / "reports").exists()
     result = project.script("unidentified-report")
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in (project.var_dir / "reports").iterdir())
