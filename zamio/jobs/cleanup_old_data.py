@@ -4,6 +4,10 @@ Deletes, each after its retention: expired cache entries, sent e-mails, old
 job runs, detections that are not part of a play, captures left without
 detections (with their audio files), the audio files (not the rows or audio
 hashes) of older captures whose money is settled, and rejected snippet files.
+Music with no match heard once is forgotten after UNKNOWN_RETENTION_DAYS (90,
+--unknown-days); an unknown recording keeps its excerpt file and its prints
+while its suspense account unidentified:U-... holds money, and its prints go
+once it is released and the recording was not heard for as long.
 The audio behind a play stays until every pricing of the play was paid by a
 cycle locked more than EVIDENCE_DISPUTE_WINDOW_DAYS (365) ago.  Works in batches, then
 refreshes database statistics.  --dry-run prints what would go.
@@ -21,6 +25,7 @@ job for a day.
 Examples:
     bin/cleanup-old-data --dry-run
     bin/cleanup-old-data --captures-days 180 --audio-days 60
+    bin/cleanup-old-data --unknown-days 365
     bin/cleanup-old-data --retired-host monitor-2 --by ama --dry-run
 """
 
@@ -58,13 +63,19 @@ HELP = {
     "job_runs": "delete job runs after N days (the last run and last success of each job stay)",
     "emails": "delete sent e-mails after N days",
     "snippets": "delete rejected snippet files after N days",
+    "unknown": "forget music with no match heard once after N days (its unknown-index prints and candidate row), "
+               "and the prints of an unknown recording not heard for N days once its suspense holds no money",
 }
+#: The retentions whose default is a setting rather than a constant: option → the setting's name.
+FROM_SETTINGS = {"unknown": "UNKNOWN_RETENTION_DAYS"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for option, days in DEFAULT_DAYS.items():
-        parser.add_argument(f"--{option.replace('_', '-')}-days", dest=f"{option}_days", type=_days, default=days,
-                            metavar="N", help=f"{HELP[option]} (default {days})")
+        setting = FROM_SETTINGS.get(option)
+        default = f"{setting}, else {days}" if setting else str(days)
+        parser.add_argument(f"--{option.replace('_', '-')}-days", dest=f"{option}_days", type=_days,
+                            default=None if setting else days, metavar="N", help=f"{HELP[option]} (default {default})")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
                         help=f"rows deleted per transaction (default {BATCH_SIZE})")
     parser.add_argument("--no-maintenance", action="store_true",
@@ -92,6 +103,7 @@ class Settings:
 
 def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
     days = {option: getattr(args, f"{option}_days") for option in DEFAULT_DAYS}
+    days["unknown"] = days["unknown"] or config.unknown_retention_days
     retired = (args.retired_host or "").strip() or None
     if args.retired_host is not None and retired is None:
         raise UsageError("--retired-host is empty: give the name the host recorded (captures.audio_host)")

@@ -94,6 +94,7 @@ class Config:
     recognition_cache_mb: int = 256
     fingerprint_index_covering: bool = False
     evidence_dispute_window_days: int = 365
+    unknown_retention_days: int = 90  # music with no match heard once is forgotten after it (cleanup-old-data)
     min_payout: tuple[tuple[str, int], ...] = ()  # (currency, units): below it a payee's money is carried forward
 
     @property
@@ -213,6 +214,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
         evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
+        unknown_retention_days=reader.integer("UNKNOWN_RETENTION_DAYS", 90, minimum=1),
         min_payout=reader.amounts("MIN_PAYOUT"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
