@@ -90,7 +90,7 @@ class Config:
     statements_folder: Path | None = None  # STATEMENTS_DIR: None for var/cycles
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
-    fingerprint_index_covering: bool = False
+    fingerprint_index_covering: bool = True
     evidence_dispute_window_days: int = 365
     min_payout: tuple[tuple[str, int], ...] = ()  # (currency, units): below it a payee's money is carried forward
 
@@ -203,7 +203,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         statements_folder=reader.absolute_folder("STATEMENTS_DIR"),
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
-        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", True),
         evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
         min_payout=reader.amounts("MIN_PAYOUT"),
     )
