@@ -3,6 +3,7 @@
 
     bench/fingerprint_bench.py --database sqlite --database postgresql://postgres@127.0.0.1:5432/postgres
     bench/fingerprint_bench.py --database postgresql://postgres@127.0.0.1:5432/postgres --scale 10000
+    bench/fingerprint_bench.py --database postgresql://... --scale 1000 --scale 100000 --side-by-side --cold
     bench/fingerprint_bench.py --database sqlite --paired 100
     bench/fingerprint_bench.py --memory                      # the engine alone, index in memory
 
@@ -17,7 +18,10 @@
    tracks of ``SYNTHETIC_TRACK_SECONDS`` whose rows draw each hash field from the DEV
    catalog's distribution of that field (``synthetic_hashes``), bulk-loaded; then
    ``--scale-queries`` queries of 10 s (all conditions, positives and negatives) give
-   latency mean/p95, top-1 and false positives at that size.
+   latency mean/p95, top-1 and false positives at that size.  ``--side-by-side`` grows
+   every ``--scale`` size at once and answers each query by each in turn (the machine's
+   load then falls on all alike); ``--cold`` answers each query cold first (PostgreSQL on
+   this host: the database's files dropped from the kernel's page cache).
 3. ``--paired N``: N 10 s queries answered alternately by the in-memory index, the
    database keeping nothing between queries, and the database with the pair cache a
    scan run keeps (``--cache-mb``), in one process: the database's added latency and
