@@ -3,6 +3,7 @@
 
     bench/fingerprint_bench.py --database sqlite --database postgresql://postgres@127.0.0.1:5432/postgres
     bench/fingerprint_bench.py --database postgresql://postgres@127.0.0.1:5432/postgres --scale 10000
+    bench/fingerprint_bench.py --database postgresql://... --scale 1000 --scale 100000 --side-by-side --cold
     bench/fingerprint_bench.py --database sqlite --paired 100
     bench/fingerprint_bench.py --memory                      # the engine alone, index in memory
 
@@ -17,7 +18,10 @@
    tracks of ``SYNTHETIC_TRACK_SECONDS`` whose rows draw each hash field from the DEV
    catalog's distribution of that field (``synthetic_hashes``), bulk-loaded; then
    ``--scale-queries`` queries of 10 s (all conditions, positives and negatives) give
-   latency mean/p95, top-1 and false positives at that size.
+   latency mean/p95, top-1 and false positives at that size.  ``--side-by-side`` grows
+   every ``--scale`` size at once and answers each query by each in turn (the machine's
+   load then falls on all alike); ``--cold`` answers each query cold first (PostgreSQL on
+   this host: the database's files dropped from the kernel's page cache).
 3. ``--paired N``: N 10 s queries answered alternately by the in-memory index, the
    database keeping nothing between queries, and the database with the pair cache a
    scan run keeps (``--cache-mb``), in one process: the database's added latency and
@@ -41,6 +45,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from zamio.db.url import SQLITE, parse_database_url  # noqa: E402
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION  # noqa: E402
+from zamio.recognition.index import copy_payload, copy_rows_postgres  # noqa: E402
 
 SHARED_BENCH = os.environ.get("SHARED_BENCH", "/work/shared/bench")
 MEMORY_ADAPTER = "bench.zamio_adapter:ZamioFingerprinter"
@@ -123,87 +129,137 @@ def paired_latency(corpus: str, database: str, n: int, workdir: str, cache_mb: i
                                              "cache_hits": kept and kept.hits, "cache_misses": kept and kept.misses}
 
 
-def scaled_run(corpus: str, database: str, tracks: int, n_queries: int, workdir: str, cache_mb: int) -> dict:
-    """Grow a database to ``tracks`` tracks (DEV catalog + synthetic rows) and measure
-    10 s queries against it; return the figures."""
+def scaled_runs(corpus: str, database: str, sizes: list[int], n_queries: int, workdir: str, cache_mb: int,
+                cold_queries: bool = False) -> list[dict]:
+    """Grow a database to each of ``sizes`` tracks (DEV catalog + synthetic rows), all at
+    once, and measure 10 s queries against them; return the figures of each.  Every query
+    is answered by each database in turn, so that the load of the machine falls on all
+    alike.  Each answer is cold first if ``cold_queries`` (PostgreSQL on this machine: the
+    database's files dropped from the kernel's page cache, nothing kept), then warm
+    keeping nothing, then with the run's cache."""
+    from bench.zamio_adapter import evict
+
+    grown = [grow(corpus, database, tracks, f"{workdir}/{tracks}", cache_mb) for tracks in sizes]
+    times: list[dict[str, list]] = [{"records": [], "nothing_kept": [], "cold": []} for _ in sizes]
+    kept = [system.cache for system, _ in grown]
+    for q in ten_second_queries(corpus, n_queries):
+        path = os.path.join(corpus, "queries", q["file"])
+        for (system, _), cache, measured in zip(grown, kept, times, strict=True):
+            system.cache = None  # the same query keeping nothing between queries, for comparison
+            if cold_queries:  # first from disk: no page of the database in the kernel's cache
+                evict(system.engine)
+                measured["cold"].append(timed(system, path))
+            measured["nothing_kept"].append(timed(system, path))
+            system.cache = cache
+            t0 = time.perf_counter()
+            match = system.query(path)[0]
+            measured["records"].append((q, match, time.perf_counter() - t0))
+    _, audio_s = catalog_paths(corpus)
+    results = []
+    for tracks, (system, loaded), cache, measured in zip(sizes, grown, kept, times, strict=True):
+        system.close()
+        results.append(summarise_scaled(measured["records"], corpus, tracks, *loaded, short_name(database), audio_s)
+                       | {"cache_mb": cache_mb, "cache_hits": cache and cache.hits,
+                          "cache_misses": cache and cache.misses, "side_by_side_with": sizes,
+                          **mean_p95("nothing_kept", measured["nothing_kept"]),
+                          **(mean_p95("cold", measured["cold"]) if cold_queries else {})})
+    return results
+
+
+def grow(corpus: str, database: str, tracks: int, workdir: str, cache_mb: int):
+    """Return a ``ZamioDatabaseFingerprinter`` holding the DEV catalog and synthetic tracks up
+    to ``tracks``, and (synthetic rows, bytes, seconds the load took)."""
     from bench.zamio_adapter import ZamioDatabaseFingerprinter, analyse, index_bytes
 
-    paths, audio_s = catalog_paths(corpus)
+    os.makedirs(workdir, exist_ok=True)
+    paths, _ = catalog_paths(corpus)
     system = ZamioDatabaseFingerprinter(workdir, database=database, cache_mb=str(cache_mb))
     system.index(paths)
     t0 = time.perf_counter()
     rows = load_synthetic(system.engine, tracks - len(paths), seed=tracks)
     load_s = time.perf_counter() - t0
     analyse(system.engine)
-    size = index_bytes(system.engine)
-    records, nothing_kept = [], []
-    kept = system.cache
-    for q in ten_second_queries(corpus, n_queries):
-        path = os.path.join(corpus, "queries", q["file"])
-        system.cache = None  # the same query keeping nothing between queries, for comparison
-        t0 = time.perf_counter()
-        system.query(path)
-        nothing_kept.append(time.perf_counter() - t0)
-        system.cache = kept
-        t0 = time.perf_counter()
-        match = system.query(path)[0]
-        records.append((q, match, time.perf_counter() - t0))
-    system.close()
-    return summarise_scaled(records, corpus, tracks, rows, size, load_s, short_name(database), audio_s) | {
-        "cache_mb": cache_mb, "cache_hits": kept and kept.hits, "cache_misses": kept and kept.misses,
-        "nothing_kept_mean_ms": round(1000 * float(np.mean(nothing_kept)), 1),
-        "nothing_kept_p95_ms": round(1000 * float(np.percentile(nothing_kept, 95)), 1)}
+    return system, (rows, index_bytes(system.engine), load_s)
+
+
+def timed(system, path: str) -> float:
+    t0 = time.perf_counter()
+    system.query(path)
+    return time.perf_counter() - t0
+
+
+def mean_p95(name: str, seconds: list[float]) -> dict:
+    return {f"{name}_mean_ms": round(1000 * float(np.mean(seconds)), 1),
+            f"{name}_p95_ms": round(1000 * float(np.percentile(seconds, 95)), 1)}
 
 
 def load_synthetic(engine, count: int, seed: int) -> int:
-    """Bulk-load ``count`` synthetic tracks' rows (ids from 10,000,000) whose hashes are
-    drawn from the rows already stored; return the number of rows loaded."""
-    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
-    from zamio.recognition.index import copy_payload, copy_rows_postgres
+    """Bulk-load ``count`` synthetic tracks (ids from 10,000,000) whose hashes are drawn
+    from the rows already stored, in the layout ``store_fingerprints`` writes (PostgreSQL:
+    the looked-up rows in ``fingerprints``, each whole set packed in ``fingerprint_sets``);
+    return the number of hashes loaded."""
+    from zamio.recognition.index import looked_up
 
     with engine.connect() as conn:
-        stored = np.asarray(conn.exec_driver_sql("SELECT hash FROM fingerprints").scalars().all(), np.int32)
+        stored = np.asarray(stored_hashes(conn), np.int32)
     rng = np.random.default_rng(seed)
     _drop_indexes(engine)  # a bulk load then one index build is several times faster
     per_track = int(SYNTHETIC_TRACK_SECONDS * ROWS_PER_AUDIO_SECOND)
     max_frame = int(SYNTHETIC_TRACK_SECONDS / 0.032)
     loaded = 0
     for start in range(0, count, LOAD_CHUNK_TRACKS):
-        n = min(LOAD_CHUNK_TRACKS, count - start) * per_track
+        tracks = min(LOAD_CHUNK_TRACKS, count - start)
+        n = tracks * per_track
         track_ids = 10_000_000 + start + np.arange(n, dtype=np.int32) // per_track
         hashes, frames = synthetic_hashes(stored, n, rng), rng.integers(0, max_frame, n, dtype=np.int32)
         with engine.begin() as conn:
+            _register_synthetic(conn, 10_000_000 + start, tracks, hashes, frames, per_track)
             if engine.dialect.name == "sqlite":
                 conn.connection.dbapi_connection.executemany(
                     "INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (?, ?, ?, ?)",
                     zip(hashes.tolist(), track_ids.tolist(), frames.tolist(), [FINGERPRINT_VERSION] * n, strict=True))
             else:
-                copy_rows_postgres(conn, copy_payload(track_ids, hashes, frames, FINGERPRINT_VERSION))
+                keep = looked_up(hashes, FINGERPRINT_VERSION)
+                copy_rows_postgres(conn, copy_payload(track_ids[keep], hashes[keep], frames[keep],
+                                                      FINGERPRINT_VERSION))
         loaded += n
-        print(f"  loaded {start + LOAD_CHUNK_TRACKS} / {count} synthetic tracks", file=sys.stderr, flush=True)
+        print(f"  loaded {start + tracks} / {count} synthetic tracks", file=sys.stderr, flush=True)
     _create_indexes(engine)
-    _register_synthetic(engine, count, per_track)
     return loaded
 
 
-def _register_synthetic(engine, count: int, rows_per_track: int) -> None:
+def stored_hashes(conn) -> list[int]:
+    """Every stored hash of the DEV catalog, held notes included (PostgreSQL: from the packed sets)."""
+    from zamio.recognition.index import unpack_set
+
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql("SELECT hash FROM fingerprints").scalars().all()
+    packed = conn.exec_driver_sql("SELECT packed FROM fingerprint_sets").scalars().all()
+    return [h for value in packed for h in unpack_set(bytes(value))[0].tolist()]
+
+
+def _register_synthetic(conn, first_id: int, count: int, hashes: np.ndarray, frames: np.ndarray,
+                        rows_per_track: int) -> None:
     """Make the synthetic tracks catalog tracks with a fingerprint set, as every track of a
     real catalog is: recognition may then keep them in its pair cache like any other."""
     from sqlalchemy import insert, select
 
     from zamio.db.engine import utcnow
     from zamio.db.tables import fingerprint_sets, tracks
-    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+    from zamio.recognition.index import pack_set
 
     now = utcnow()
-    ids = range(10_000_000, 10_000_000 + count)
-    with engine.begin() as conn:
-        artist = conn.execute(select(tracks.c.artist_id).limit(1)).scalar_one()
-        conn.execute(insert(tracks), [{"id": i, "track_ref": f"synthetic-{i}", "title": f"synthetic {i}",
-                                       "artist_id": artist, "created_at": now, "updated_at": now} for i in ids])
-        conn.execute(insert(fingerprint_sets), [
-            {"track_id": i, "version": FINGERPRINT_VERSION, "hash_count": rows_per_track,
-             "audio_seconds": SYNTHETIC_TRACK_SECONDS, "audio_sha256": "0" * 64, "created_at": now} for i in ids])
+    postgresql = conn.dialect.name == "postgresql"
+    artist = conn.execute(select(tracks.c.artist_id).limit(1)).scalar_one()
+    conn.execute(insert(tracks), [{"id": first_id + i, "track_ref": f"synthetic-{first_id + i}",
+                                   "title": f"synthetic {first_id + i}", "artist_id": artist, "created_at": now,
+                                   "updated_at": now} for i in range(count)])
+    rows = [slice(i * rows_per_track, (i + 1) * rows_per_track) for i in range(count)]
+    conn.execute(insert(fingerprint_sets), [
+        {"track_id": first_id + i, "version": FINGERPRINT_VERSION, "hash_count": rows_per_track,
+         "audio_seconds": SYNTHETIC_TRACK_SECONDS, "audio_sha256": "0" * 64, "created_at": now,
+         "packed": pack_set(hashes[own], frames[own]) if postgresql else None}
+        for i, own in enumerate(rows)])
 
 
 def synthetic_hashes(stored: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -221,24 +277,30 @@ def synthetic_hashes(stored: np.ndarray, n: int, rng: np.random.Generator) -> np
 
 def _drop_indexes(engine) -> None:
     with engine.begin() as conn:
-        for name in FINGERPRINT_INDEXES:
+        for name in FINGERPRINT_INDEXES[engine.dialect.name]:
             conn.exec_driver_sql(f"DROP INDEX {name}")
 
 
 def _create_indexes(engine) -> None:
-    from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
-
     postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if postgresql:  # sorting hundreds of millions of keys in 64 MB spills to disk many times over
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '2GB'")
-        for name, columns in FINGERPRINT_INDEXES.items():
-            # the hash index is partial on PostgreSQL, as sql/0011_fingerprints_track_btree.sql makes it
-            condition = f"WHERE {HASH_INDEX_CONDITION}" if postgresql and name == "ix_fingerprints_hash" else ""
-            conn.exec_driver_sql(f"CREATE INDEX {name} ON fingerprints ({columns}) {condition}")
+        for name, definition in FINGERPRINT_INDEXES[engine.dialect.name].items():
+            conn.exec_driver_sql(f"CREATE INDEX {name} ON fingerprints {definition}")
 
 
-FINGERPRINT_INDEXES = {"ix_fingerprints_hash": "hash", "ix_fingerprints_track_version": "track_id, version"}
+def _fingerprint_indexes() -> dict[str, dict[str, str]]:
+    from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
+    from zamio.recognition.index import COVERING_COLUMNS, HASH_INDEX_FILLFACTOR
+
+    # as sql/0030_packed_fingerprint_sets.sql makes them
+    return {"postgresql": {"ix_fingerprints_hash": f"(hash) INCLUDE ({COVERING_COLUMNS}) WITH (fillfactor = "
+                                                   f"{HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}"},
+            "sqlite": {"ix_fingerprints_hash": "(hash)", "ix_fingerprints_track_version": "(track_id, version)"}}
+
+
+FINGERPRINT_INDEXES = _fingerprint_indexes()
 
 
 def summarise_scaled(records, corpus: str, tracks: int, rows: int, size: int, load_s: float, database: str,
@@ -268,6 +330,10 @@ def main() -> None:
     ap.add_argument("--max-queries", type=int, default=0, help="a seeded subset of the protocol's queries")
     ap.add_argument("--scale", type=int, action="append", default=[], metavar="TRACKS")
     ap.add_argument("--scale-queries", type=int, default=60)
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="--scale: grow every size at once and answer each query by each in turn")
+    ap.add_argument("--cold", action="store_true",
+                    help="--scale on PostgreSQL: answer each query cold first (needs the server's files: same host)")
     ap.add_argument("--paired", type=int, default=0, metavar="N")
     ap.add_argument("--cache-mb", type=int, default=256,
                     help="the pair cache of the database runs, as a scan run keeps it (0: none)")
@@ -288,9 +354,10 @@ def main() -> None:
         figures = paired_latency(corpus, database, a.paired, f"{a.workdir}/paired", a.cache_mb)
         save(a.out, f"paired_{short_name(database)}.json", figures)
     for database in a.database:
-        for tracks in a.scale:
-            figures = scaled_run(corpus, database, tracks, a.scale_queries, f"{a.workdir}/scale", a.cache_mb)
-            save(a.out, f"scale_{short_name(database)}_{tracks}.json", figures)
+        for sizes in [a.scale] if a.side_by_side else [[tracks] for tracks in a.scale]:
+            for figures in scaled_runs(corpus, database, sizes, a.scale_queries, f"{a.workdir}/scale",
+                                       a.cache_mb, a.cold):
+                save(a.out, f"scale_{short_name(database)}_{figures['tracks']}.json", figures)
 
 
 def save(out_dir: str, name: str, figures: dict) -> None:

@@ -157,7 +157,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
 def recognition_migrations(workdir: str):
     """Return a folder holding the migrations that make the fingerprint tables (0001,
-    0002, 0008, 0011, 0014): all the benchmark needs, and independent of other stages' schema work."""
+    0002, 0008, 0011, 0014, 0030): all the benchmark needs, and independent of other stages' schema work."""
     import shutil
     from pathlib import Path
 
@@ -166,7 +166,8 @@ def recognition_migrations(workdir: str):
     sql_dir = data_path("sql")
     folder = Path(workdir) / "sql"
     folder.mkdir(exist_ok=True)
-    for path in sorted([*sql_dir.glob("000[128]_*.sql"), *sql_dir.glob("001[14]_*.sql")]):
+    for path in sorted([*sql_dir.glob("000[128]_*.sql"), *sql_dir.glob("001[14]_*.sql"),
+                        *sql_dir.glob("0030_packed_fingerprint_sets.sql")]):
         shutil.copy(path, folder / path.name)
     return folder
 
@@ -181,7 +182,7 @@ def scratch_database(database: str, workdir: str) -> tuple[str, tuple[str, str] 
         return f"sqlite:///{path}", None
     import psycopg2
 
-    name = f"zamio_bench_{uuid.uuid4().hex[:10]}"
+    name = f"{os.environ.get('BENCH_DATABASE_PREFIX', 'zamio_bench')}_{uuid.uuid4().hex[:10]}"
     server = parse_database_url(database, "database")
     admin = psycopg2.connect(server.libpq_dsn)
     admin.autocommit = True
@@ -222,7 +223,8 @@ def analyse(engine) -> None:
 
 
 def index_bytes(engine) -> int:
-    """PostgreSQL: pg_total_relation_size of fingerprints (heap, indexes, maps).
+    """PostgreSQL: pg_total_relation_size of fingerprints and fingerprint_sets (heaps,
+    indexes, maps, and the packed sets in TOAST).
     SQLite: the database file after a WAL checkpoint (every table, mostly fingerprints)."""
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
@@ -232,7 +234,26 @@ def index_bytes(engine) -> int:
             raw.close()
         return os.path.getsize(engine.url.database)
     with engine.connect() as conn:
-        return int(conn.exec_driver_sql("SELECT pg_total_relation_size('fingerprints')").scalar())
+        return int(conn.exec_driver_sql("SELECT pg_total_relation_size('fingerprints') "
+                                        "+ pg_total_relation_size('fingerprint_sets')").scalar())
+
+
+def evict(engine) -> None:
+    """Drop the database's files from the operating system's page cache (PostgreSQL on this
+    machine), so that the next query reads its pages from disk: a cold query.  Written
+    pages are flushed first (CHECKPOINT), as the kernel keeps dirty pages.  The server's
+    own shared buffers (128 MB here) cannot be emptied without a restart."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+        folder = conn.exec_driver_sql(
+            "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database "
+            "WHERE datname = current_database()").scalar()
+    for name in os.listdir(folder):
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def backend_cpu_seconds(pid: int) -> float:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import exc, select, text
+from sqlalchemy import exc, insert, select, text
 
 from tests.audio_fixtures import ENCODINGS, excerpt_file, read_song, song_files, store_catalog  # noqa: F401
-from tests.support import Project
-from zamio.db.engine import transaction
+from tests.support import ROOT, Project
+from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import fingerprint_sets
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
@@ -16,9 +16,31 @@ from zamio.recognition import index as recognition
 
 
 def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
+    """A track's whole stored set as recognition reads a candidate's (PostgreSQL: its packed
+    value; SQLite: its rows)."""
+    with transaction(project.engine, read_only=True) as conn:
+        hashes, _, frames = recognition.make_fetch(conn, version=version)(np.array([track_id]))
+    return sorted(zip(hashes.tolist(), frames.tolist()))
+
+
+def table_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
     rows = project.query("SELECT hash, frame FROM fingerprints WHERE track_id = :t AND version = :v "
                          "ORDER BY hash, frame", t=track_id, v=version)
     return [tuple(r) for r in rows]
+
+
+def held_note(hashes: np.ndarray) -> np.ndarray:
+    _, du2, du3, _, _ = fingerprint.unpack_hash(hashes)
+    return (du2 == 0) & (du3 == 0)
+
+
+def expected_table_rows(project: Project, fp: fingerprint.Fingerprint) -> list[tuple]:
+    """The rows ``fingerprints`` holds of a set: all on SQLite; on PostgreSQL all but the
+    triplets of held notes of version 2, which only its packed value holds."""
+    if project.engine.dialect.name == "sqlite" or fp.version != 2:
+        return expected_rows(fp)
+    keep = ~held_note(fp.hashes)
+    return sorted(zip(fp.hashes[keep].tolist(), fp.offsets[keep].tolist()))
 
 
 def expected_rows(fp: fingerprint.Fingerprint) -> list[tuple]:
@@ -42,11 +64,13 @@ def test_a_stored_set_reads_back_exactly_and_a_second_store_replaces_it(project:
         recognition.store_fingerprints(conn, a, prints["song-21"], "a" * 64, 20.0)
         recognition.store_fingerprints(conn, b, prints["song-22"], "b" * 64, 20.0)
     assert stored_rows(project, a) == expected_rows(prints["song-21"])
+    assert table_rows(project, a) == expected_table_rows(project, prints["song-21"])
     # Store song-22's prints under track a: a's rows are replaced whole, b's are untouched.
     with transaction(project.engine) as conn:
         recognition.store_fingerprints(conn, a, prints["song-22"], "c" * 64, 19.5)
     assert stored_rows(project, a) == expected_rows(prints["song-22"])
     assert stored_rows(project, b) == expected_rows(prints["song-22"])
+    assert table_rows(project, a) == table_rows(project, b) == expected_table_rows(project, prints["song-22"])
     sets = project.query("SELECT track_id, version, hash_count, audio_seconds, audio_sha256 FROM fingerprint_sets "
                          "ORDER BY track_id")
     assert [tuple(s) for s in sets] == [
@@ -207,16 +231,17 @@ def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_on
 
     before = looked_up()
     assert len(before) >= 40
+    # the covering form is the default (sql/0031_packed_fingerprint_sets.sql)
     compacted = recognition.maintain_hash_index(project.engine, below=1.01)  # always sparser than that
-    assert compacted.action == "compacted" and not compacted.covering and 0 < compacted.density < 1.01
-    assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
-    assert recognition.maintain_hash_index(project.engine, below=0.0).action is None
-    made = recognition.maintain_hash_index(project.engine, covering=True, below=0.0)
-    assert made.action == "made covering" and not made.covering
+    assert compacted.action == "compacted" and compacted.covering and 0 < compacted.density < 1.01
     assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
-    assert recognition.maintain_hash_index(project.engine, covering=True, below=0.0).covering
-    assert recognition.maintain_hash_index(project.engine, covering=False, below=0.0).action == "made compact"
+    assert recognition.maintain_hash_index(project.engine, below=0.0).action is None
+    made = recognition.maintain_hash_index(project.engine, covering=False, below=0.0)
+    assert made.action == "made compact" and made.covering
     assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
+    assert not recognition.maintain_hash_index(project.engine, covering=False, below=0.0).covering
+    assert recognition.maintain_hash_index(project.engine, covering=True, below=0.0).action == "made covering"
+    assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
 
 
 def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks) -> None:
@@ -230,4 +255,91 @@ def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks)
         versions = conn.execute(select(fingerprint_sets.c.version).order_by(fingerprint_sets.c.version)).scalars()
         assert list(versions) == [1, 2]
         count = conn.execute(text("SELECT count(*) FROM fingerprints")).scalar()
-    assert count == 2 * prints["song-21"].hashes.size
+    held = int(held_note(prints["song-21"].hashes).sum())
+    assert held > 0
+    # version 1 keeps every row; version 2 all but its held notes on PostgreSQL (in its packed value)
+    per_set = prints["song-21"].hashes.size
+    assert count == 2 * per_set - (held if project.engine.dialect.name == "postgresql" else 0)
+
+
+def test_the_migration_packs_the_sets_stored_before_it_and_recognition_answers_alike(empty_project: Project,
+                                                                                      song_files, tmp_path) -> None:
+    from tests.audio_fixtures import add_tracks
+    from zamio.runtime import migrate
+
+    engine = empty_project.engine
+    before = tmp_path / "sql-before"
+    before.mkdir()
+    for path in (ROOT / "sql").glob("*.sql"):
+        if path.name < "0031":
+            (before / path.name).write_text(path.read_text())
+    migrate.migrate(engine, before)
+    prints = {ref: fingerprint.fingerprint(read_song(path)) for ref, path in song_files.items()}
+    with transaction(engine) as conn:
+        ids = add_tracks(conn, song_files)
+        for ref, fp in prints.items():  # the rows and the record the code before the migration wrote
+            conn.execute(text("INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (:h, :t, :f, 2)"),
+                         [{"h": h, "t": ids[ref], "f": f} for h, f in zip(fp.hashes.tolist(), fp.offsets.tolist())])
+            conn.execute(insert(fingerprint_sets).values(track_id=ids[ref], version=2, hash_count=fp.hashes.size,
+                                                         audio_seconds=20.0, audio_sha256="a" * 64,
+                                                         created_at=utcnow()))
+        conn.execute(text("INSERT INTO fingerprints (hash, track_id, frame, version) VALUES (77, 999, 3, 2)"))
+    migrate.migrate(engine)
+
+    postgresql = engine.dialect.name == "postgresql"
+    for ref, fp in prints.items():
+        assert stored_rows(empty_project, ids[ref]) == expected_rows(fp), ref
+        assert table_rows(empty_project, ids[ref]) == expected_table_rows(empty_project, fp), ref
+        packed = empty_project.scalar("SELECT packed FROM fingerprint_sets WHERE track_id = :t", t=ids[ref])
+        # built by SQL, the same bytes the code writes
+        assert (bytes(packed) == recognition.pack_set(fp.hashes, fp.offsets)) if postgresql else packed is None
+    # rows of no recorded set could never be deleted again without an index on tracks
+    assert empty_project.scalar("SELECT count(*) FROM fingerprints WHERE track_id = 999") == (0 if postgresql else 1)
+    song = read_song(song_files["song-22"])
+    with transaction(engine, read_only=True) as conn:
+        found = recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE])
+    assert found is not None and found.track_id == ids["song-22"] and abs(found.offset_seconds - 6.0) < 0.2
+
+
+def test_a_packed_set_reads_back_in_frame_order_and_a_broken_one_is_refused() -> None:
+    hashes = np.array([9, 4, 2**31 - 1, 4, 0], np.int32)
+    frames = np.array([7, 7, 0, 2, 40_000], np.int32)
+    packed = recognition.pack_set(hashes, frames)
+    assert len(packed) == 40
+    back_hashes, back_frames = recognition.unpack_set(packed)
+    assert back_hashes.tolist() == [2**31 - 1, 4, 4, 9, 0] and back_frames.tolist() == [0, 2, 7, 7, 40_000]
+    assert back_hashes.dtype == back_frames.dtype == np.int32
+    with pytest.raises(ValueError, match="36 bytes"):
+        recognition.unpack_set(packed[:36])
+
+
+def test_two_stores_of_one_track_at_once_leave_one_whole_set(project: Project, two_tracks) -> None:
+    if project.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite lets one writer at a time in: the second store starts after the first commits")
+    import threading
+
+    ids, prints = two_tracks
+    a = ids["song-21"]
+    first = project.engine.connect()
+    first.begin()
+    recognition.store_fingerprints(first, a, prints["song-21"], "a" * 64, 20.0)  # not committed yet
+    errors: list[BaseException] = []
+
+    def second_store() -> None:
+        try:
+            with transaction(project.engine) as conn:
+                recognition.store_fingerprints(conn, a, prints["song-22"], "b" * 64, 20.0)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    second = threading.Thread(target=second_store)
+    second.start()
+    # the second store waits for a lock the first holds until it commits (the track's own)
+    while not project.scalar("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+        assert second.is_alive()
+    first.commit()
+    first.close()
+    second.join()
+    assert errors == []
+    assert stored_rows(project, a) == expected_rows(prints["song-22"])
+    assert table_rows(project, a) == expected_table_rows(project, prints["song-22"])

@@ -159,8 +159,8 @@ def test_every_job_runs_as_the_role_the_readme_creates(readme_role: Project, son
         run(project, job.script, *job.arguments, ZAMIO_STARTED_BY="schedule")
     assert project.scalar("SELECT count(*) FROM fingerprint_sets") == 1  # the track was fingerprinted
     # The nightly index rebuild into the other form: CREATE INDEX CONCURRENTLY and the swap, as the owner.
-    rebuilt = run(project, "cleanup-old-fingerprints", FINGERPRINT_INDEX_COVERING="true")
-    assert "made covering" in rebuilt.stderr
+    rebuilt = run(project, "cleanup-old-fingerprints", FINGERPRINT_INDEX_COVERING="false")
+    assert "made compact" in rebuilt.stderr
     run(project, "calculate-royalty-distributions")
     out = project.tmp_path / "cycle"
     run(project, "process-royalty-cycle", "--name", "2026-03", "--from", "2026-03-01", "--to", "2026-03-31",

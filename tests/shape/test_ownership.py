@@ -95,8 +95,6 @@ SHARED_WRITES = {
         "leases links to scanners and records their health: the scanner's columns of a catalog row",
     ("fingerprint_work", "zamio.catalog.imports"):
         "a new or changed track is queued for fingerprinting in the import's transaction",
-    ("fingerprints", "zamio.recognition.enrolment"):
-        "replaces a track's fingerprints when a new fingerprint version is enrolled",
     ("fingerprint_sets", "zamio.recognition.enrolment"):
         "marks a track's older fingerprint sets for cleanup-old-fingerprints",
     ("unknown_recordings", "zamio.recognition.naming"):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from zamio.db.engine import upsert, utcnow
-from zamio.db.tables import fingerprint_sets, fingerprint_work, fingerprints, tracks
+from zamio.db.tables import fingerprint_sets, fingerprint_work, tracks
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.runtime import leases
 from zamio.runtime.errors import ItemError, UsageError
@@ -235,8 +235,9 @@ def old_sets(conn: Connection, keep: int) -> list[tuple[int, int]]:
 
 def delete_set(conn: Connection, track_id: int, version: int) -> int:
     """Delete one fingerprint set (its rows and its record); return the rows deleted."""
-    rows = conn.execute(delete(fingerprints).where(fingerprints.c.track_id == track_id,
-                                                   fingerprints.c.version == version)).rowcount
+    from zamio.recognition.index import delete_lookup_rows
+
+    rows = delete_lookup_rows(conn, track_id, version, lock=True)
     conn.execute(delete(fingerprint_sets).where(fingerprint_sets.c.track_id == track_id,
                                                 fingerprint_sets.c.version == version))
-    return max(rows, 0)
+    return rows

@@ -7,17 +7,22 @@ connection first and run inside the caller's transaction.
 Storage: one row (hash, track_id, frame, version) per stored hash, written in
 bulk (PostgreSQL ``COPY ... (FORMAT binary)``, SQLite ``executemany``).  A
 track's set of one version is replaced whole inside one transaction, so a
-reader sees the old set or the new one, never a mixture or nothing.
+reader sees the old set or the new one, never a mixture or nothing.  On
+PostgreSQL the table holds only the hashes a lookup may ask for, in a covering
+hash index, and the whole set (held notes included) is packed into one value of
+``fingerprint_sets.packed`` (``pack_set``), which is what recognition reads of a
+candidate: one row instead of a heap page per hundred rows (sql/0031).  SQLite
+keeps every row in ``fingerprints`` and reads a candidate's set from there.
 
 Lookup: the distinct triplet hashes of an excerpt go to the database in few round
 trips (PostgreSQL: one join of ``unnest(int4[])`` with the hash index per
 ``LOOKUP_BATCH_POSTGRES`` hashes, rows returned by binary COPY straight into
 numpy; SQLite: ``IN`` lists of at most ``LOOKUP_BATCH_SQLITE`` parameters), only
 rows of ``FINGERPRINT_VERSION``; then the rows of the few candidate tracks they
-point at are fetched whole (``zamio.recognition.match.recognise``: one statement on the track
-index).  The table is never loaded whole.  The cost of a lookup is about one index
-probe per distinct hash, so ``identify`` first tries the hashes of nominal playback
-speed alone.
+point at are fetched whole (``zamio.recognition.match.recognise``: one statement on
+``fingerprint_sets`` on PostgreSQL, on the track index on SQLite).  The table is
+never loaded whole.  The cost of a lookup is about one index probe per distinct
+hash, so ``identify`` first tries the hashes of nominal playback speed alone.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from zamio.db.engine import is_sqlite, upsert, utcnow
 from zamio.db.replicas import CATALOG_OPTION
 from zamio.db.tables import fingerprint_sets, fingerprints
-from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
+from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION, HELD_NOTE, HELD_NOTE_FIELD
 from zamio.recognition.fingerprint import (
     FINGERPRINT_VERSION,
     QUERY_PROFILE,
@@ -92,16 +97,78 @@ def store_fingerprints(
     # Deleting first is as atomic as deleting last: both happen in this one transaction,
     # readers keep seeing the old set until it commits, and the delete then needs no
     # way to tell old rows from new rows of the same (track, version).
-    conn.execute(delete(fingerprints).where(fingerprints.c.track_id == track_id,
-                                            fingerprints.c.version == fp.version))
     if is_sqlite(conn):
+        conn.execute(delete(fingerprints).where(fingerprints.c.track_id == track_id,
+                                                fingerprints.c.version == fp.version))
         _insert_sqlite(conn, track_id, hashes, frames, fp.version)
+        packed = None
     else:
-        _copy_postgres(conn, track_id, hashes, frames, fp.version)
+        delete_lookup_rows(conn, track_id, fp.version, lock=True)
+        keep = looked_up(hashes, fp.version)
+        _copy_postgres(conn, track_id, hashes[keep], frames[keep], fp.version)
+        packed = pack_set(hashes, frames)
     upsert(conn, fingerprint_sets, [dict(
         track_id=track_id, version=fp.version, hash_count=int(hashes.size), audio_seconds=float(audio_seconds),
-        audio_sha256=audio_sha256, created_at=utcnow(),
+        audio_sha256=audio_sha256, created_at=utcnow(), packed=packed,
     )], keys=["track_id", "version"])
+
+
+def looked_up(hashes: np.ndarray, version: int) -> np.ndarray:
+    """Given a set's hashes, return the mask of those a lookup may ask for: all but the
+    triplets of held notes of version 2 (``HASH_INDEX_CONDITION``, in numpy)."""
+    if version != 2:
+        return np.ones(hashes.size, bool)
+    return ((hashes >> HELD_NOTE_FIELD[0]) & HELD_NOTE_FIELD[1]) != HELD_NOTE
+
+
+#: A track's whole set in one value of ``fingerprint_sets.packed`` (PostgreSQL): every
+#: hash as a big-endian int4, then every frame alike, in the order of (frame, hash).  A
+#: plain format, so that the migration that brought it (sql/0031) builds the same bytes
+#: in SQL with ``int4send``.
+PACKED_VALUE = np.dtype(">i4")
+
+
+def pack_set(hashes: np.ndarray, frames: np.ndarray) -> bytes:
+    """Given a set's int32 hashes and frames (equal lengths), return its packed value."""
+    order = np.lexsort((hashes, frames))
+    return hashes[order].astype(PACKED_VALUE).tobytes() + frames[order].astype(PACKED_VALUE).tobytes()
+
+
+def unpack_set(packed: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Given a value of ``pack_set``, return (hashes, frames) as int32 arrays, in (frame, hash) order.
+    Raise ValueError if its length is not a whole number of (hash, frame) rows."""
+    if len(packed) % (2 * PACKED_VALUE.itemsize):
+        raise ValueError(f"a packed fingerprint set of {len(packed)} bytes is not whole (hash, frame) rows")
+    values = np.frombuffer(packed, PACKED_VALUE)
+    half = values.size // 2
+    return values[:half].astype(np.int32), values[half:].astype(np.int32)
+
+
+#: Advisory lock class of a track's fingerprint sets ("zF"), with the track id as the second key.
+SET_LOCK_CLASS = 0x7A46
+
+
+def delete_lookup_rows(conn: Connection, track_id: int, version: int, *, lock: bool = False) -> int:
+    """Given a track's set of ``version``, delete its rows from ``fingerprints`` (PostgreSQL:
+    through the hash index, by the hashes of its packed set, as the table has no index on
+    tracks); return the rows deleted.  ``lock`` first takes the track's lock for the rest
+    of the transaction, so that two transactions replacing one set take turns (each reads
+    the set the other committed) instead of each keeping rows the other wrote."""
+    if is_sqlite(conn):  # SQLite has one writer at a time
+        return max(0, conn.execute(delete(fingerprints).where(fingerprints.c.track_id == track_id,
+                                                              fingerprints.c.version == version)).rowcount)
+    if lock:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(class)s, %(track)s)",
+                             {"class": SET_LOCK_CLASS, "track": track_id})
+    packed = conn.execute(select(fingerprint_sets.c.packed).where(fingerprint_sets.c.track_id == track_id,
+                                                                  fingerprint_sets.c.version == version)).scalar()
+    if packed is None:
+        return 0
+    hashes, _ = unpack_set(packed)
+    literal = "{" + ",".join(map(str, np.unique(hashes).tolist())) + "}"
+    return max(0, conn.exec_driver_sql(
+        f"DELETE FROM fingerprints WHERE hash = ANY('{literal}'::int4[]) AND track_id = %(track)s "
+        f"AND version = %(version)s AND {LOOKUP_CONDITION}", {"track": track_id, "version": version}).rowcount)
 
 
 def _checked_arrays(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +238,9 @@ COVERING_COLUMNS = "track_id, frame, version"
 #: quarter larger than it need be (bench/results/recognition.md).  Below this density it
 #: is rebuilt (``maintain_hash_index``).
 REBUILD_HASH_INDEX_BELOW = 0.8
+#: Leaf pages of the hash index are built full (sql/0031_packed_fingerprint_sets.sql): a
+#: catalog grows by a small part of itself a day, and a rebuild follows once it is sparse.
+HASH_INDEX_FILLFACTOR = 100
 _NEXT_INDEX = HASH_INDEX + "_next"
 
 
@@ -200,7 +270,7 @@ def hash_index_density(conn: Connection) -> tuple[float, bool] | None:
     return float(row[0]) * HASH_INDEX_ENTRY_BYTES[covering] / (float(row[1]) * PAGE_BYTES), covering
 
 
-def maintain_hash_index(engine: Engine, *, covering: bool = False,
+def maintain_hash_index(engine: Engine, *, covering: bool = True,
                         below: float = REBUILD_HASH_INDEX_BELOW) -> HashIndexState:
     """Given an engine, give the hash index of ``fingerprints`` the form asked for
     (``covering`` or compact) and rebuild it if its density is under ``below``
@@ -242,9 +312,9 @@ def _drop_leftovers(conn: Connection) -> None:
 def _swap_in(conn: Connection, covering: bool) -> None:
     """Build the hash index in the other form beside the current one, then swap them."""
     include = f" INCLUDE ({COVERING_COLUMNS})" if covering else ""
-    # The same keys and condition as sql/0011_fingerprints_track_btree.sql makes.
+    # The same keys, fill and condition as sql/0031_packed_fingerprint_sets.sql makes.
     conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {_NEXT_INDEX} ON fingerprints (hash){include} "
-                         f"WHERE {HASH_INDEX_CONDITION}")
+                         f"WITH (fillfactor = {HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}")
     # The swap: two statements in one message are one transaction, so there is no moment
     # without the index, and the exclusive lock the drop takes lasts an instant.
     conn.exec_driver_sql(f"DROP INDEX {HASH_INDEX}; ALTER INDEX {_NEXT_INDEX} RENAME TO {HASH_INDEX}")
@@ -304,8 +374,16 @@ def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> Rows:
 
 def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> Rows:
     literal = "{" + ",".join(map(str, track_ids.tolist())) + "}"
-    return _copy_out(conn, f"SELECT hash, track_id, frame FROM fingerprints "
-                           f"WHERE track_id = ANY('{literal}'::int4[]) AND version = {int(version)}")
+    sets = conn.exec_driver_sql(f"SELECT track_id, packed FROM fingerprint_sets "
+                                f"WHERE track_id = ANY('{literal}'::int8[]) AND version = {int(version)} "
+                                f"AND packed IS NOT NULL").all()
+    parts = [(*unpack_set(bytes(packed)), track) for track, packed in sets]
+    if not parts:
+        empty = np.zeros(0, np.int32)
+        return empty, empty, empty
+    return (np.concatenate([h for h, _, _ in parts]),
+            np.concatenate([np.full(h.size, t, np.int32) for h, _, t in parts]),
+            np.concatenate([f for _, f, _ in parts]))
 
 
 def _copy_out(conn: Connection, select_sql: str) -> Rows:

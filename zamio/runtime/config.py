@@ -92,7 +92,7 @@ class Config:
     statements_folder: Path | None = None  # STATEMENTS_DIR: None for var/cycles
     stream_failure_alert_after: int = 5
     recognition_cache_mb: int = 256
-    fingerprint_index_covering: bool = False
+    fingerprint_index_covering: bool = True
     evidence_dispute_window_days: int = 365
     unknown_retention_days: int = 90  # music with no match heard once is forgotten after it (cleanup-old-data)
     min_payout: tuple[tuple[str, int], ...] = ()  # (currency, units): below it a payee's money is carried forward
@@ -212,7 +212,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         statements_folder=reader.absolute_folder("STATEMENTS_DIR"),
         stream_failure_alert_after=reader.integer("STREAM_FAILURE_ALERT_AFTER", 5, minimum=1),
         recognition_cache_mb=reader.integer("RECOGNITION_CACHE_MB", 256, minimum=0),
-        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", False),
+        fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", True),
         evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
         unknown_retention_days=reader.integer("UNKNOWN_RETENTION_DAYS", 90, minimum=1),
         min_payout=reader.amounts("MIN_PAYOUT"),

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     Table,
     Text,
@@ -29,13 +30,21 @@ fingerprints = Table(
     Column("frame", Integer, nullable=False),
     Column("version", SmallInteger, nullable=False),
 )
-# PostgreSQL leaves out the triplets of held notes, never looked up (sql/0011_fingerprints_track_btree.sql):
-# the rows the hash index holds, and the condition every lookup repeats so that it may use the index.
+# The triplets of held notes (both frequency differences zero: bits 11..22 of a version 2
+# hash equal 2015) are never looked up (sql/0011_fingerprints_track_btree.sql): the hash
+# index leaves them out, and every lookup repeats its condition so that it may use it.
+HELD_NOTE_FIELD = (11, 4095)  # (shift, mask) of the two frequency differences in a version 2 hash
+HELD_NOTE = 2015
 HASH_INDEX_CONDITION = "version <> 2 OR (hash >> 11) & 4095 <> 2015"
-Index("ix_fingerprints_hash", fingerprints.c.hash, postgresql_where=text(HASH_INDEX_CONDITION))
-# Reads a track's whole set: replacing it, cleaning old versions, and the candidate
-# tracks of every recognition (sql/0011_fingerprints_track_btree.sql).
-Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version)
+# On PostgreSQL the index covers the rest of the row, so that a lookup reads the index
+# alone (sql/0031_packed_fingerprint_sets.sql); cleanup-old-fingerprints may give it the
+# compact form (FINGERPRINT_INDEX_COVERING=false).
+Index("ix_fingerprints_hash", fingerprints.c.hash, postgresql_where=text(HASH_INDEX_CONDITION),
+      postgresql_include=["track_id", "frame", "version"])
+# SQLite reads a track's whole set from its rows: replacing it, cleaning old versions, and
+# the candidate tracks of every recognition.  PostgreSQL reads fingerprint_sets.packed
+# instead and holds no such index (sql/0031_packed_fingerprint_sets.sql).
+Index("ix_fingerprints_track_version", fingerprints.c.track_id, fingerprints.c.version).ddl_if(dialect="sqlite")
 
 fingerprint_sets = Table(
     "fingerprint_sets",
@@ -46,6 +55,9 @@ fingerprint_sets = Table(
     Column("audio_seconds", Float, nullable=False),
     Column("audio_sha256", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # PostgreSQL: the whole set packed in one value (zamio.recognition.index.pack_set),
+    # which recognition reads of a candidate; NULL on SQLite, which reads fingerprints.
+    Column("packed", LargeBinary),
     UniqueConstraint("track_id", "version"),
 )
 
