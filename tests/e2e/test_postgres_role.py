@@ -154,7 +154,7 @@ def test_every_job_runs_as_the_role_the_readme_creates(readme_role: Project, son
     run(project, "import-catalog", "--stations", str(inputs / "stations.csv"), "--tracks", str(inputs / "tracks.csv"))
 
     scheduled = schedule.read_crontab()
-    assert len(scheduled) == 11
+    assert len(scheduled) == 12
     for job in scheduled:  # each as the schedule starts it; on a database this empty each has done its work
         run(project, job.script, *job.arguments, ZAMIO_STARTED_BY="schedule")
     assert project.scalar("SELECT count(*) FROM fingerprint_sets") == 1  # the track was fingerprinted
