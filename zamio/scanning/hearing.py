@@ -87,13 +87,14 @@ class Recogniser:
 
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
-        the local match, else the fallback's answer, else a no-match that says whether
-        it is music (see :func:`judged`)."""
-        from zamio.recognition.index import identify
+        the local match (the whole capture, else one of its halves when it spans a change
+        of song: ``zamio.recognition.changeover``), else the fallback's answer, else a
+        no-match that says whether it is music (see :func:`judged`)."""
+        from zamio.recognition.changeover import identify_capture
 
         seconds = samples.size / audio.ANALYSIS_RATE
         with self._cpu, transaction(self.engine, read_only=True) as conn:
-            found = identify(conn, samples, self.pair_cache)
+            found = identify_capture(conn, samples, self.pair_cache)
         if found is not None:
             return Heard("match", seconds, local=found)
         if self.fallback is None:
