@@ -41,23 +41,30 @@ def detectable(slot: Slot, day: datetime) -> bool:
 
 def match_plays(slots: list[Slot], plays: list[tuple[str, datetime]],
                 day: datetime) -> tuple[int, int, int, list[float]]:
-    """(detectable scheduled, matched, false detections, start errors in seconds)."""
+    """(detectable scheduled, matched, false detections, start errors in seconds).  A play of a
+    scheduled airing that no capture lay wholly inside (a jingle, a song cut short, heard in a
+    capture across a change of song) is neither expected nor false."""
     expected = [s for s in slots if s.track is not None and detectable(s, day)]
     unmatched = list(plays)
-    errors: list[float] = []
-    for slot in expected:
-        assert slot.track is not None  # expected holds the slots that play a track
-        ref = slot.track.ref
-        started = slot.start - timedelta(seconds=slot.offset * 100 / (100 + slot.speed_percent))
-        best = min(
-            (p for p in unmatched if p[0] == ref),
-            key=lambda p: abs((p[1] - started).total_seconds()),
-            default=None,
-        )
-        if best is not None and abs((best[1] - started).total_seconds()) <= START_TOLERANCE_SECONDS:
-            unmatched.remove(best)
-            errors.append(abs((best[1] - started).total_seconds()))
+    errors = [error for slot in expected if (error := _take_play(slot, unmatched)) is not None]
+    for slot in slots:
+        if slot.track is not None and not detectable(slot, day):
+            _take_play(slot, unmatched)
     return len(expected), len(errors), len(unmatched), errors
+
+
+def _take_play(slot: Slot, unmatched: list[tuple[str, datetime]]) -> float | None:
+    """Remove from ``unmatched`` the play of ``slot``'s recording that started nearest to it,
+    within ``START_TOLERANCE_SECONDS``, and return its start error in seconds; None if there is none."""
+    assert slot.track is not None  # only slots that play a track are looked for
+    ref = slot.track.ref
+    started = slot.start - timedelta(seconds=slot.offset * 100 / (100 + slot.speed_percent))
+    best = min((p for p in unmatched if p[0] == ref), key=lambda p: abs((p[1] - started).total_seconds()),
+               default=None)
+    if best is None or abs((best[1] - started).total_seconds()) > START_TOLERANCE_SECONDS:
+        return None
+    unmatched.remove(best)
+    return abs((best[1] - started).total_seconds())
 
 
 def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycle_dir: Path, reports: Path,

@@ -1,6 +1,7 @@
 """Recognition served by read replicas, each match confirmed against the primary.
 
-``identify`` (``zamio.recognition.index``) reads three things: the rows of the excerpt's
+A capture is recognised whole, else by halves (``zamio.recognition.changeover``); each
+``identify`` (``zamio.recognition.index``) of it reads three things: the rows of the excerpt's
 triplet hashes, the candidates' ``fingerprint_sets`` stamps and the candidates' rows.
 With ``FINGERPRINT_DATABASE_URL`` all three come from one replica in one REPEATABLE READ
 transaction (``zamio.db.replicas``), so they agree with each other: the replica answers
@@ -30,7 +31,8 @@ from sqlalchemy import Connection
 
 from zamio.db.engine import transaction
 from zamio.db.replicas import LookupDatabases
-from zamio.recognition.index import PairCache, SetStamp, identify, set_stamps
+from zamio.recognition.changeover import identify_capture
+from zamio.recognition.index import PairCache, SetStamp, set_stamps
 from zamio.recognition.match import MatchResult
 
 log = logging.getLogger(__name__)
@@ -38,14 +40,14 @@ log = logging.getLogger(__name__)
 
 def identify_on(databases: LookupDatabases, samples: np.ndarray, cache: PairCache | None = None) -> MatchResult | None:
     """Given where lookups go and an excerpt's samples (as ``identify`` takes them), return
-    what ``identify`` finds on a replica, confirmed against the primary (see the module
+    what ``identify_capture`` finds on a replica, confirmed against the primary (see the module
     docstring), or on the primary when there is none or none can serve."""
     if not databases.replicated:  # one database, as without FINGERPRINT_DATABASE_URL
         with transaction(databases.primary, read_only=True) as conn:
-            return identify(conn, samples, cache)
+            return identify_capture(conn, samples, cache)
 
     def on_replica(conn: Connection) -> tuple[MatchResult | None, SetStamp | None]:
-        found = identify(conn, samples, cache)
+        found = identify_capture(conn, samples, cache)
         return found, (set_stamps(conn, [found.track_id]).get(found.track_id) if found is not None else None)
 
     (found, stamp), replica = databases.read(on_replica)
@@ -61,4 +63,4 @@ def identify_on(databases: LookupDatabases, samples: np.ndarray, cache: PairCach
         found.track_id,
     )
     with transaction(databases.primary, read_only=True) as conn:
-        return identify(conn, samples, cache)
+        return identify_capture(conn, samples, cache)

@@ -91,8 +91,10 @@ class Recogniser:
 
     def recognise(self, samples: np.ndarray) -> Heard:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
-        the local match, else the fallback's answer, else a no-match that says whether
-        it is music (see :func:`judged`)."""
+        the local match (the whole capture, else one of its halves when it spans a change
+        of song: ``zamio.recognition.changeover``; on a replica when lookups have them:
+        ``zamio.recognition.replicated``), else the fallback's answer, else a no-match
+        that says whether it is music (see :func:`judged`)."""
         from zamio.recognition.replicated import identify_on
 
         seconds = samples.size / audio.ANALYSIS_RATE
