@@ -161,6 +161,53 @@ def test_identify_through_the_database(project: Project, song_files, tmp_path) -
     assert abs(sped.speed - 1.02) < 0.005
 
 
+def sped(song: np.ndarray, start_s: float, percent: int, seconds: float = 10.0) -> np.ndarray:
+    """``seconds`` of ``song`` (at the analysis rate) from ``start_s``, played ``percent`` fast."""
+    rate = audio.ANALYSIS_RATE
+    source = song[int(start_s * rate): int((start_s + seconds * (1 + percent / 100) + 0.1) * rate)]
+    return synth.change_speed(source, percent)[: int(seconds * rate)]
+
+
+def test_every_pass_answers_with_a_full_set_of_rivals_or_with_all_a_small_catalog_has(project: Project,
+                                                                                      song_files, tmp_path) -> None:
+    # Three recordings: no pass can name CANDIDATES of them, so the usual varispeeds decide
+    # with the two rivals there are, and a clip played 3 % fast is recognised.
+    with transaction(project.engine) as conn:
+        small = store_catalog(conn, song_files)
+    clip = sped(read_song(song_files["song-22"]), 5.0, 3)
+    with transaction(project.engine, read_only=True) as conn:
+        found = recognition.identify(conn, clip)
+        named = match.ranked_candidates(fingerprint.query_fingerprint(clip).triplets, recognition.make_lookup(conn))
+    assert named[0].size <= len(small) < match.CANDIDATES
+    assert found is not None and found.track_id == small["song-22"] and abs(found.speed - 1.03) < 0.01
+
+    # Ten more.  Clips are then decided by the usual varispeeds when they name a full set of
+    # rivals, else by every hypothesis when that does, else by the usual ones with the rivals
+    # there are; each way recognises its clips.
+    files = {}
+    for seed in range(31, 41):
+        files[f"song-{seed}"] = tmp_path / f"song-{seed}.wav"
+        synth.write_wav(files[f"song-{seed}"], synth.song(seed, 20.0))
+    with transaction(project.engine) as conn:
+        ids = store_catalog(conn, files)
+    songs = {ref: read_song(path) for ref, path in files.items()}
+    cases = [("song-36", -2), ("song-33", -5), ("song-36", -5), ("song-36", 2), ("song-34", 3)]
+    ways = set()
+    with transaction(project.engine, read_only=True) as conn:
+        lookup = recognition.make_lookup(conn)
+        for ref, percent in cases:
+            clip = sped(songs[ref], 4.0, percent)
+            query = fingerprint.query_fingerprint(clip)
+            usual = match.ranked_candidates(match.usual_query(query).triplets, lookup)[0].size
+            every = match.ranked_candidates(query.triplets, lookup)[0].size
+            ways.add("usual" if usual == match.CANDIDATES else "every" if every == match.CANDIDATES else "fewer")
+            found = recognition.identify(conn, clip)
+            assert found is not None and found.track_id == ids[ref], (ref, percent)
+            assert abs(found.speed - (1 + percent / 100)) < 0.01 and abs(found.offset_seconds - 4.0) < 0.2
+        assert recognition.identify(conn, audio.resample(synth.song(99, 10.0), synth.SYNTH_RATE)) is None
+    assert ways == {"usual", "every", "fewer"}
+
+
 def test_a_shared_cache_answers_alike_and_rereads_a_track_fingerprinted_again(project: Project, song_files) -> None:
     with transaction(project.engine) as conn:
         ids = store_catalog(conn, song_files)

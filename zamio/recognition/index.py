@@ -62,6 +62,7 @@ from zamio.recognition.match import (
     TrackPairs,
     by_track,
     lookup_in,
+    ranked_candidates,
     recognise,
     usual_query,
 )
@@ -434,9 +435,11 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     the time); if that finds nothing, the usual varispeeds (2 % slow to 4.5 % fast)
     as they were always tried; then every hypothesis, each candidate decided near its
     own speed (``QueryProfile``).  Each pass is a complete ``recognise`` with its own
-    chance estimate; the first may answer only when it found a full set of
-    ``CANDIDATES``, since fewer rivals understate chance.  ``profile`` is the query
-    side's (the default unless a benchmark compares another).
+    chance estimate, and answers only when it found a full set of ``CANDIDATES``, since
+    fewer rivals understate chance; only when even every hypothesis names fewer (a
+    catalog of fewer recordings) do the usual varispeeds decide with the rivals there
+    are.  ``profile`` is the query side's (the default unless a benchmark compares
+    another).
     """
     query = query_fingerprint(samples, profile)
     lookup = _CachingLookup(make_lookup(conn))
@@ -444,10 +447,26 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs)
-    usual = recognise(usual_query(query), lookup, pairs, near_speed=False)
-    # Every hypothesis gives chance the most bins: as the first pass, it answers only with
-    # a full set of rivals to tell chance by.
-    return usual if usual is not None else recognise(query, lookup, pairs, min_candidates=CANDIDATES)
+    if not query.profile.usual_needs_full_rivals:
+        usual = recognise(usual_query(query), lookup, pairs, near_speed=False)
+        return usual if usual is not None else recognise(query, lookup, pairs, min_candidates=CANDIDATES)
+    # Every pass answers only with a full set of rivals to tell chance by: every hypothesis
+    # gives chance the most bins, and the usual ones, with few rivals, set it too low.
+    usual = recognise(usual_query(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
+    if usual is not None:
+        return usual
+    every = recognise(query, lookup, pairs, min_candidates=CANDIDATES)
+    return every if every is not None else _with_the_rivals_there_are(query, lookup, pairs)
+
+
+def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+    """Given a query no pass recognised with a full set of rivals, return what the usual
+    varispeeds recognise with fewer, if even every hypothesis names fewer than ``CANDIDATES``
+    recordings (a catalog that small, or a clip sharing triplets with so few, has no more
+    rivals to give), else None."""
+    if ranked_candidates(query.triplets, lookup)[0].size >= CANDIDATES:
+        return None
+    return recognise(usual_query(query), lookup, pairs, near_speed=False)
 
 
 def nominal_only(query: Query) -> Query:

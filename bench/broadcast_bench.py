@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Recognition of clips as a radio station delivers them, through the database (a script, not a test).
+
+    nice -n 10 bench/broadcast_bench.py --database sqlite
+    nice -n 10 bench/broadcast_bench.py --database postgresql://postgres:postgres@127.0.0.1:5432/postgres
+
+Builds, deterministically (seeded), a query set from the DEV corpus (``--corpus``, see
+``bench/fingerprint_bench.py``) into ``--queries``: from every catalog track 2 excerpts of
+5 s and 2 of 10 s (``--per-track``), from every held-out track 3 of each (``--per-heldout``,
+negatives), each under every condition of ``CONDITIONS``:
+
+* ``clean``;
+* ``band``: 50 Hz high-pass and 15 kHz low-pass (second order), the FM band.  The corpus
+  is sampled at 22.05 kHz, so it holds nothing above 11.025 kHz: every processed condition
+  runs at 44.1 kHz (upsampled, as a station's playout does), where the 15 kHz low-pass
+  exists but finds nothing to remove; the 50 Hz high-pass is the part that acts;
+* ``multiband``: a 3-band compressor (ffmpeg ``mcompand``, crossovers 200 Hz and 2 kHz,
+  every band 10 dB up at −40 dBFS and 12 dB down at 0 dBFS) into a limiter driven 6 dB
+  (``alimiter``, ceiling −3 dBFS): the loudness processing of an FM or stream chain;
+* ``aac32``, ``aac48``: ffmpeg's native AAC-LC encoder at 32 and 48 kbit/s, stereo at
+  44.1 kHz as a stream carries it, decoded back;
+* ``talkover``: a presenter (espeak-ng) talking over the clip's first ``TALK_SECONDS``,
+  the voice ``TALK_DB`` louder than the music (RMS over the talk; the music not ducked);
+  the clip's start stands for the song's intro;
+* ``crossfade``: the previous song (a held-out track, another one for held-out clips, at
+  the clip's loudness) fading out linearly over the first ``CROSSFADE_SECONDS`` while
+  this one fades in;
+* ``chain``: everything at once: talk-over, then band limit, multiband, limiter, AAC 48k;
+* ``snr5``, ``snr0``: white noise at 5 and 0 dB SNR (as the shared protocol's
+  ``make_queries.py``: relative to the excerpt's power);
+* ``speed-5``, ``speed+5``: varispeed, pitch and tempo together (``bench/speed_bench.py``).
+
+The processed conditions render a second of audio either side of the clip and cut the
+clip out, so compressor and encoder have settled as they have on air.  Negatives are the
+held-out excerpts under every condition and ``--speech`` clips of each length of a
+presenter talking (espeak-ng), each as recorded and through the station's processing
+(``speech-chain``: band, multiband, limiter, AAC 48k).
+
+The catalog is stored in a fresh database through ``zamio.recognition.index``
+(``bench.zamio_adapter``), and every query is answered by ``identify`` three times, in
+turn (the order reversed every other query): warm and cold with the current query side,
+and warm with the previous one (``PROFILES``), so the two sides' accuracy, false positives
+and times come from one run on one machine, whatever else runs on it.
+
+* warm: one connection kept for the run and one pair cache that already holds every
+  catalog track (as ``bench/speed_bench.py``; a scan run's steady state);
+* cold: a connection opened for the query on an engine that keeps none (SQLite: an
+  empty page cache of its own; PostgreSQL: a new server backend, with no plan or
+  catalog cache) and an empty pair cache, so every candidate's set is read and unfolded.
+  The operating system's file cache and PostgreSQL's shared buffers stay warm: dropping
+  them needs the whole machine, which others share.  The connect itself is not timed.
+
+Prints a Markdown table and writes ``broadcast_<database>.json`` (every query) and
+``broadcast_<database>.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from bench.speed_bench import RATE, machine_load, read_wav, seed_for, speech_clip, write_wav  # noqa: E402
+from bench.speed_bench import render as render_speed  # noqa: E402
+from zamio.recognition.fingerprint import QUERY_PROFILE, QueryProfile  # noqa: E402
+
+SEED = 2026
+#: The query side as it was (the usual varispeeds answering with any number of rival
+#: candidates) and as it is now; each answer is recorded under its mode's name.
+PROFILES = {"before": QueryProfile(usual_needs_full_rivals=False), "now": QUERY_PROFILE}
+MODES = {"warm": "now", "cold": "now", "before": "before"}  # mode -> profile; "before" is warm
+CONDITIONS = ["clean", "band", "multiband", "aac32", "aac48", "talkover", "crossfade", "chain", "snr5", "snr0",
+              "speed-5", "speed+5"]
+SPEECH_CONDITIONS = ["clean", "chain"]
+CHAIN_RATE = 44100  # the processing's rate: a station's playout and stream
+MARGIN_SECONDS = 1.0  # rendered either side of the clip so compressor and encoder have settled
+TALK_SECONDS = 3.5
+TALK_DB = 6.0  # the voice above the music, RMS over the talk
+CROSSFADE_SECONDS = 3.0
+BAND = "highpass=f=50:poles=2,lowpass=f=15000:poles=2"
+_BAND_CURVE = "6 -60/-60,-40/-30,-20/-16,0/-12"
+MULTIBAND = (f"mcompand=args='0.005,0.1 {_BAND_CURVE} 200 | 0.003,0.05 {_BAND_CURVE} 2000"
+             f" | 0.001,0.025 {_BAND_CURVE} 22000',alimiter=level_in=2:limit=0.7:attack=5:release=50")
+#: ffmpeg filters and AAC bit rate (kbit/s, None: none) of the processed conditions.
+PROCESSING = {"band": (BAND, None), "multiband": (MULTIBAND, None), "aac32": ("anull", 32), "aac48": ("anull", 48),
+              "chain": (f"{BAND},{MULTIBAND}", 48)}
+
+
+def station_processing(y: np.ndarray, filters: str, aac_kbps: int | None) -> np.ndarray:
+    """``y`` (mono float at RATE) through ``filters`` at CHAIN_RATE and, with ``aac_kbps``, an
+    AAC-LC round trip (stereo, as streamed); returned mono at RATE, as long as ``y``."""
+    with tempfile.TemporaryDirectory() as folder:
+        src, coded, out = (os.path.join(folder, name) for name in ("in.wav", "coded.m4a", "out.wav"))
+        write_wav(src, y)
+        first = ["-af", f"aresample={CHAIN_RATE},{filters}"]
+        if aac_kbps:
+            _ffmpeg(src, coded, [*first, "-ac", "2", "-c:a", "aac", "-b:a", f"{aac_kbps}k"])
+            _ffmpeg(coded, out, ["-ac", "1", "-ar", str(RATE), "-c:a", "pcm_s16le"])
+        else:
+            _ffmpeg(src, out, [*first, "-ac", "1", "-ar", str(RATE), "-c:a", "pcm_s16le"])
+        z = read_wav(out)
+    return np.pad(z, (0, max(0, y.size - z.size)))[:y.size]
+
+
+def _ffmpeg(src: str, out: str, args: list[str]) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, *args, out], check=True)
+
+
+def rms(y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(y**2))) if y.size else 0.0
+
+
+def talk_over(y: np.ndarray, at: int, voice: np.ndarray) -> np.ndarray:
+    """``y`` with ``voice`` (a presenter's speech) mixed in from sample ``at`` for TALK_SECONDS,
+    TALK_DB above the music's RMS over that span, faded out over its last 50 ms."""
+    n = int(TALK_SECONDS * RATE)
+    music = y[at:at + n]
+    talk = voice[:n] * (rms(music) / max(rms(voice[:n]), 1e-9) * 10 ** (TALK_DB / 20))
+    fade = int(0.05 * RATE)
+    talk[-fade:] *= np.linspace(1.0, 0.0, fade)
+    out = y.copy()
+    out[at:at + n] += talk
+    return out
+
+
+def crossfade(y: np.ndarray, at: int, previous: np.ndarray) -> np.ndarray:
+    """``y`` fading in linearly from sample ``at`` over CROSSFADE_SECONDS while ``previous`` (the
+    song before, brought to ``y``'s loudness) fades out; before ``at`` only ``previous`` plays."""
+    n = int(CROSSFADE_SECONDS * RATE)
+    ramp = np.linspace(0.0, 1.0, n)
+    tail = previous[:at + n] * (rms(y[at:]) / max(rms(previous[:at + n]), 1e-9))
+    out = y.copy()
+    out[:at] = tail[:at]
+    out[at:at + n] = y[at:at + n] * ramp + tail[at:] * ramp[::-1]
+    return out
+
+
+def with_noise(y: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """``y`` plus white Gaussian noise ``snr_db`` below its power (as the shared make_queries.py)."""
+    noise = np.random.default_rng(seed).standard_normal(y.size)
+    return y + noise * np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10))
+
+
+def render(x: np.ndarray, i0: int, n: int, condition: str, *, voice: np.ndarray, previous: np.ndarray,
+           seed: int) -> np.ndarray:
+    """The clip of ``n`` samples from ``i0`` of ``x`` under ``condition`` (see the module docstring);
+    ``voice`` and ``previous`` are the presenter and the song before, ``seed`` the noise's."""
+    if condition.startswith("snr"):
+        return with_noise(x[i0:i0 + n], float(condition[3:]), seed)
+    if condition == "clean" or condition.startswith("speed"):
+        return render_speed(x, i0, n, condition)
+    margin = int(MARGIN_SECONDS * RATE)
+    y = x[i0 - margin:i0 + n + margin]
+    if condition in ("talkover", "chain"):
+        y = talk_over(y, margin, voice)
+    if condition == "crossfade":
+        y = crossfade(y, margin, previous)
+    if condition in PROCESSING:
+        y = station_processing(y, *PROCESSING[condition])
+    if condition not in ("talkover", "crossfade", *PROCESSING):
+        raise ValueError(f"unknown condition {condition}")
+    return y[margin:margin + n]
+
+
+def make_queries(corpus: str, out: str, per_track: int, per_heldout: int, speech: int) -> list[dict]:
+    """Write the query set (see the module docstring) into ``out`` and return its records; a set
+    already there, made with the same settings, is reused."""
+    listed = os.path.join(out, "queries.json")
+    wanted = {"conditions": CONDITIONS, "per_track": per_track, "per_heldout": per_heldout, "speech": speech,
+              "seed": SEED, "talk": [TALK_SECONDS, TALK_DB], "crossfade": CROSSFADE_SECONDS,
+              "processing": PROCESSING}
+    if os.path.exists(listed):
+        found = json.load(open(listed))
+        if found["made_with"] == json.loads(json.dumps(wanted)):
+            return found["queries"]
+    os.makedirs(out, exist_ok=True)
+    tracks = sorted(json.load(open(os.path.join(corpus, "manifest.json")))["tracks"], key=lambda t: t["file"])
+    heldout = [t["file"] for t in tracks if t["split"] != "catalog"]
+    voices = [speech_clip(out, k) for k in range(max(speech, 10))]
+    queries = []
+    for track in tracks:
+        x = read_wav(os.path.join(corpus, track["file"]))
+        count = per_track if track["split"] == "catalog" else per_heldout
+        others = [h for h in heldout if h != track["file"]]
+        for length in (5.0, 10.0):
+            rng = np.random.default_rng(seed_for(SEED, track["file"], length))
+            span = length * 1.06 + 2 * MARGIN_SECONDS
+            for k, start in enumerate(np.sort(rng.uniform(2.0, x.size / RATE - span - 2.0, count))):
+                before = read_wav(os.path.join(corpus, others[int(rng.integers(len(others)))]))
+                b0 = int(rng.uniform(10.0, before.size / RATE - 10.0) * RATE)
+                context = {"voice": voices[int(rng.integers(len(voices)))], "previous": before[b0:],
+                           "seed": seed_for(SEED, track["file"], length, k)}
+                stem = os.path.splitext(os.path.basename(track["file"]))[0]
+                for condition in CONDITIONS:
+                    rel = f"{condition}/{int(length)}s/{track['split']}__{stem}__{k}.wav"
+                    clip = render(x, int(start * RATE), int(length * RATE), condition, **context)
+                    _save(out, rel, clip)
+                    queries.append({"file": rel, "truth": track["file"] if track["split"] == "catalog" else None,
+                                    "condition": condition, "length": length, "negative": track["split"],
+                                    "track": track["file"], "start": round(float(start), 3)})
+        print(f"[broadcast] rendered {track['file']}", file=sys.stderr, flush=True)
+    queries += speech_queries(out, voices, speech)
+    json.dump({"made_with": wanted, "queries": queries}, open(listed, "w"), indent=0)
+    return queries
+
+
+def speech_queries(out: str, voices: list[np.ndarray], speech: int) -> list[dict]:
+    """Write ``speech`` clips of each length of a presenter talking, as recorded and through the
+    station's processing; return their records (negatives)."""
+    queries = []
+    for length in (5.0, 10.0):
+        n = int(length * RATE)
+        for k in range(speech):
+            y, margin = voices[k], int(MARGIN_SECONDS * RATE)
+            i0 = int(np.random.default_rng(seed_for(SEED, "speech", k, length)).uniform(margin, y.size - n - margin))
+            for condition in SPEECH_CONDITIONS:
+                clip = y[i0:i0 + n] if condition == "clean" else station_processing(
+                    y[i0 - margin:i0 + n + margin], *PROCESSING["chain"])[margin:margin + n]
+                rel = f"speech-{condition}/{int(length)}s/speech__{k}.wav"
+                _save(out, rel, clip)
+                queries.append({"file": rel, "truth": None, "condition": f"speech-{condition}", "length": length,
+                                "negative": "speech", "track": None})
+    return queries
+
+
+def _save(out: str, rel: str, clip: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
+    write_wav(os.path.join(out, rel), clip)
+
+
+def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workdir: str) -> dict:
+    """Index the DEV catalog in ``database`` and answer every query warm and cold; return the records."""
+    from bench.fingerprint_bench import catalog_paths
+    from bench.zamio_adapter import ZamioDatabaseFingerprinter
+    from zamio.db.engine import open_engine
+    from zamio.recognition import audio
+    from zamio.recognition.index import pairs_of
+
+    paths, _ = catalog_paths(corpus)
+    system = ZamioDatabaseFingerprinter(workdir, database=database, cache_mb="256")
+    system.index(paths)
+    truth_of = {os.path.relpath(path, corpus): track_id for track_id, path in system.track_paths.items()}
+    with system.conn.begin():  # warm: every catalog track's pairs in the cache before the first query
+        pairs_of(system.conn, system.cache)(np.array(sorted(system.track_paths), np.int32))
+    cold_engine = open_engine(system.url)
+    records = []
+    for n, q in enumerate(queries):
+        samples = audio.decode_file(os.path.join(queries_dir, q["file"]))
+        record = dict(q)
+        for mode in list(MODES) if n % 2 == 0 else list(MODES)[::-1]:
+            found, ms = answer(system, cold_engine, samples, mode)
+            ok = (found is not None and found.track_id == truth_of[q["truth"]]) if q["truth"] else found is None
+            record[mode] = {"ms": ms, "track": None if found is None else system.track_paths[found.track_id],
+                            "ok": ok, "evidence": None if found is None else round(found.evidence, 2)}
+        records.append(record)
+        if n % 200 == 0:
+            print(f"[broadcast] {n}/{len(queries)}", file=sys.stderr, flush=True)
+    cold_engine.dispose()
+    system.close()
+    return {"records": records, "database": system.name}
+
+
+def answer(system, cold_engine, samples: np.ndarray, mode: str):
+    """``identify`` on the run's warm connection and cache, or on a fresh connection with an
+    empty cache (cold); return (result, milliseconds)."""
+    from zamio.recognition.index import PairCache, identify
+
+    conn = cold_engine.connect() if mode == "cold" else system.conn
+    cache = PairCache() if mode == "cold" else system.cache
+    try:
+        t0 = time.perf_counter()
+        with conn.begin():
+            found = identify(conn, samples, cache, PROFILES[MODES[mode]])
+        return found, 1000 * (time.perf_counter() - t0)
+    finally:
+        if mode == "cold":
+            conn.close()
+            cold_engine.dispose()  # the next cold query connects afresh
+
+
+def group_of(record: dict) -> str:
+    if record["truth"]:
+        return record["condition"]
+    if record["negative"] == "speech":
+        return f"negative: {record['condition']}"
+    return f"negative: held-out, {record['condition']}"
+
+
+def summarise(result: dict, headline: str) -> str:
+    """The Markdown table of one run: per condition and length, top-1 (positives) or false
+    positives (negatives), and warm and cold mean / p95 ms."""
+    records = result["records"]
+    out = [headline, "",
+           "| condition | len | n | top-1 % / FP % | before: top-1 % / FP % | warm mean / p95 ms | "
+           "cold mean / p95 ms | before: warm mean / p95 ms |",
+           "|---|---|---|---|---|---|---|---|"]
+    order = [*CONDITIONS, *(f"speech-{c}" for c in SPEECH_CONDITIONS)]
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for r in records:
+        groups.setdefault((group_of(r), r["length"]), []).append(r)
+    for (group, length), rows in sorted(groups.items(), key=lambda g: (
+            g[0][0].startswith("negative"), order.index(g[0][0].split(", ")[-1].removeprefix("negative: ")),
+            g[0][0], g[0][1])):
+        out.append(f"| {group} | {int(length)} s | {len(rows)} | " + " | ".join(_cells(rows)) + " |")
+    for negative in (False, True):
+        for length in (5.0, 10.0):
+            rows = [r for r in records if (r["truth"] is None) == negative and r["length"] == length]
+            label = "all negatives" if negative else "all positives"
+            out.append(f"| **{label}** | {int(length)} s | {len(rows)} | " + " | ".join(_cells(rows, 2)) + " |")
+    return "\n".join(out)
+
+
+def _cells(rows: list[dict], digits: int = 1) -> list[str]:
+    """Accuracy (positives) or false positives (negatives) of the current side's warm answers
+    (its cold ones are the same answers, checked in ``main``) and of the previous side's, then
+    mean / p95 ms warm, cold, and warm with the previous side."""
+    shares = []
+    for mode in ("warm", "before"):
+        ok = sum(r[mode]["ok"] for r in rows)
+        shares.append(f"{100 * (len(rows) - ok if rows[0]['truth'] is None else ok) / len(rows):.{digits}f}")
+    times = [np.array([r[mode]["ms"] for r in rows]) for mode in ("warm", "cold", "before")]
+    return [*shares, *(f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times)]
+
+
+def misses(records: list[dict], mode: str) -> list[str]:
+    """One line per query ``mode`` answered wrongly: condition, length, clip, and what was answered."""
+    return [f"{r['condition']} {int(r['length'])} s {r['file']}: answered {r[mode]['track']}"
+            f" (evidence {r[mode]['evidence']})" for r in records if not r[mode]["ok"]]
+
+
+def side_by_side(out: str) -> str:
+    """The Markdown table of ``docs/recognition.md`` from the runs in ``out`` on both databases:
+    per condition and length, top-1 (or false positives) now and before, and each database's
+    warm and cold mean (p95) ms."""
+    runs = {db: json.load(open(os.path.join(out, f"broadcast_{db}.json"))) for db in ("sqlite", "postgresql")}
+    rows: dict[tuple[str, float], dict[str, list[dict]]] = {}
+    for db, run_ in runs.items():
+        for r in run_["records"]:
+            key = ("all negatives" if r["truth"] is None else r["condition"], r["length"])
+            rows.setdefault(key, {}).setdefault(db, []).append(r)
+    out_lines = ["| condition | len | n | top-1 % / FP % (before) | PostgreSQL warm · cold ms, mean (p95) "
+                 "| SQLite warm · cold ms, mean (p95) |", "|---|---|---|---|---|---|"]
+    order = [*CONDITIONS, "all negatives"]
+    for (condition, length), by_db in sorted(rows.items(), key=lambda g: (order.index(g[0][0]), -g[0][1])):
+        answers = by_db["postgresql"]
+        if any(a["warm"]["ok"] != b["warm"]["ok"] for a, b in zip(answers, by_db["sqlite"], strict=True)):
+            raise SystemExit(f"the databases answer {condition} {length} s differently: compare the JSON files")
+        now, before = _cells(answers, 2 if condition == "all negatives" else 1)[:2]
+        times = []
+        for db in ("postgresql", "sqlite"):
+            t = {m: np.array([r[m]["ms"] for r in by_db[db]]) for m in ("warm", "cold")}
+            times.append(" · ".join(f"{v.mean():.0f} ({np.percentile(v, 95):.0f})" for v in t.values()))
+        out_lines.append(f"| {condition} | {int(length)} s | {len(answers)} | {now} ({before}) | "
+                         f"{times[0]} | {times[1]} |")
+    return "\n".join(out_lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="/tmp/dev" if os.path.exists("/tmp/dev") else "/work/corpus")
+    ap.add_argument("--queries", default="/tmp/zamio-broadcast-queries", help="where the query set is written")
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    ap.add_argument("--workdir", default="/tmp/zamio-broadcast-work")
+    ap.add_argument("--database", default="sqlite", metavar="URL",
+                    help="sqlite, or a PostgreSQL server URL (a scratch database is created on it)")
+    ap.add_argument("--per-track", type=int, default=2, help="excerpts of each length per catalog track")
+    ap.add_argument("--per-heldout", type=int, default=3, help="excerpts of each length per held-out track")
+    ap.add_argument("--speech", type=int, default=30, help="speech clips of each length (negatives)")
+    ap.add_argument("--only-queries", action="store_true", help="write the query set and stop")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="print the table of both databases' runs already in --out and stop")
+    a = ap.parse_args()
+    if a.side_by_side:
+        print(side_by_side(a.out))
+        return
+    queries = make_queries(a.corpus, a.queries, a.per_track, a.per_heldout, a.speech)
+    if a.only_queries:
+        return
+    os.makedirs(a.workdir, exist_ok=True)
+    load_before = machine_load()
+    t0 = time.perf_counter()
+    result = run(a.corpus, a.queries, queries, a.database, a.workdir)
+    differ = sum(r["warm"]["track"] != r["cold"]["track"] for r in result["records"])
+    headline = (f"broadcast conditions, DEV catalog (24 tracks) in {result['database']}, {len(queries)} queries, "
+                f"each answered warm and cold, and warm by the previous query side, in turn ({differ} answers "
+                f"differ between warm and cold); {os.cpu_count()} cores, {load_before} before, {machine_load()} "
+                f"after ({time.perf_counter() - t0:.0f} s)")
+    table = summarise(result, headline)
+    wrong = {side: misses(result["records"], mode) for side, mode in (("now", "warm"), ("before", "before"))}
+    print(table + "\n\nWrong answers now:\n" + "\n".join(wrong["now"])
+          + "\n\nWrong answers before:\n" + "\n".join(wrong["before"]))
+    os.makedirs(a.out, exist_ok=True)
+    name = f"broadcast_{result['database'].removeprefix('zamio-')}"
+    made_with = json.load(open(os.path.join(a.queries, "queries.json")))["made_with"]
+    json.dump({"headline": headline, "made_with": made_with, "profiles": {n: vars(p) for n, p in PROFILES.items()},
+               "wrong": wrong, **result}, open(os.path.join(a.out, f"{name}.json"), "w"), indent=0)
+    open(os.path.join(a.out, f"{name}.md"), "w").write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
