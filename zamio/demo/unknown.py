@@ -86,7 +86,8 @@ class UnknownMoney:
             "found again in the kept snippets",
             f"  paid:  {format_amount(self.released, 'GHS')} released to its parties "
             f"({'equal to the held amount' if self.released == self.held else 'NOT the held amount'}), "
-            f"{format_amount(self.still_held, 'GHS')} left in suspense",
+            f"{format_amount(self.still_held, 'GHS')} left in suspense; its parties' royalties for all its plays "
+            "(before the commission and tax the cycle deducts):",
             *(f"         {party:30} {format_amount(units, 'GHS'):>16}" for party, units in sorted(self.paid.items())),
         ]
 
