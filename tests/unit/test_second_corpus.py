@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
-from bench.second_corpus import choose, render
+from bench.second_corpus import choose, corpus_groups, render
 from zamio.demo import synth
 
 RATE = synth.SYNTH_RATE
@@ -73,3 +73,19 @@ def test_speed_conditions_move_pitch_and_keep_the_length() -> None:
     assert faster.size == slower.size == n
     assert abs(dominant_hz(faster) - 1020.0) < 0.5  # 1,000 Hz played 2 % fast
     assert abs(dominant_hz(slower) - 970.0) < 0.5  # and 3 % slow
+
+
+def test_files_sharing_a_name_in_one_package_get_a_group_each() -> None:
+    tracks = [
+        ("songs", "/music/songs/chaos_god/song.ogg"),
+        ("songs", "/music/songs/Metal madness/song.ogg"),
+        ("songs", "/music/songs/intro.ogg"),
+        ("game", "/game/music/song.ogg"),
+    ]
+
+    assert corpus_groups(tracks) == {
+        "/music/songs/chaos_god/song.ogg": "songs.chaos_god",
+        "/music/songs/Metal madness/song.ogg": "songs.Metal_madness",
+        "/music/songs/intro.ogg": "songs",
+        "/game/music/song.ogg": "game",
+    }
