@@ -47,7 +47,7 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-# The shared protocol's query helpers (make_queries.py), so the confuser queries are made the same way.
+# The shared protocol's query functions (make_queries.py), so the confuser queries are made the same way.
 SHARED_BENCH = os.environ.get("SHARED_BENCH", "/work/shared/bench")
 
 from scipy.io import wavfile  # noqa: E402
