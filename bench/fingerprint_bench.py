@@ -292,7 +292,7 @@ def _create_indexes(engine) -> None:
 
 def _fingerprint_indexes() -> dict[str, dict[str, str]]:
     from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
-    from zamio.recognition.index import COVERING_COLUMNS, HASH_INDEX_FILLFACTOR
+    from zamio.recognition.hash_index import COVERING_COLUMNS, HASH_INDEX_FILLFACTOR
 
     # as sql/0030_packed_fingerprint_sets.sql makes them
     return {"postgresql": {"ix_fingerprints_hash": f"(hash) INCLUDE ({COVERING_COLUMNS}) WITH (fillfactor = "

@@ -118,7 +118,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
     def maintain(self):
         """Do what the nightly ``cleanup-old-fingerprints`` does to the index (rebuild the
         hash index once inserts track by track have left it sparse) and say what it gave."""
-        from zamio.recognition.index import maintain_hash_index
+        from zamio.recognition.hash_index import maintain_hash_index
 
         before = self.index_size_bytes()
         state = maintain_hash_index(self.engine)

@@ -13,6 +13,7 @@ from zamio.db.tables import fingerprint_sets
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
 from zamio.recognition import index as recognition
+from zamio.recognition.hash_index import maintain_hash_index
 
 
 def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
@@ -258,7 +259,7 @@ def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_on
         for ref, track_id in ids.items():
             recognition.store_fingerprints(conn, track_id, prints[ref], "a" * 64, 20.0)
     if project.engine.dialect.name == "sqlite":
-        assert recognition.maintain_hash_index(project.engine, covering=True).action is None
+        assert maintain_hash_index(project.engine, covering=True).action is None
         return
     # What rebuilds killed half-way leave: an invalid index named like REINDEX's new one, a half-built next one.
     with project.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -279,15 +280,15 @@ def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_on
     before = looked_up()
     assert len(before) >= 40
     # the covering form is the default (sql/0031_packed_fingerprint_sets.sql)
-    compacted = recognition.maintain_hash_index(project.engine, below=1.01)  # always sparser than that
+    compacted = maintain_hash_index(project.engine, below=1.01)  # always sparser than that
     assert compacted.action == "compacted" and compacted.covering and 0 < compacted.density < 1.01
     assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
-    assert recognition.maintain_hash_index(project.engine, below=0.0).action is None
-    made = recognition.maintain_hash_index(project.engine, covering=False, below=0.0)
+    assert maintain_hash_index(project.engine, below=0.0).action is None
+    made = maintain_hash_index(project.engine, covering=False, below=0.0)
     assert made.action == "made compact" and made.covering
     assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
-    assert not recognition.maintain_hash_index(project.engine, covering=False, below=0.0).covering
-    assert recognition.maintain_hash_index(project.engine, covering=True, below=0.0).action == "made covering"
+    assert not maintain_hash_index(project.engine, covering=False, below=0.0).covering
+    assert maintain_hash_index(project.engine, covering=True, below=0.0).action == "made covering"
     assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
 
 

@@ -63,7 +63,7 @@ def main(ctx: JobContext) -> None:
 
 
 def _compact_index(ctx: JobContext) -> None:
-    from zamio.recognition.index import maintain_hash_index
+    from zamio.recognition.hash_index import maintain_hash_index
 
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     state = maintain_hash_index(ctx.engine, covering=ctx.config.fingerprint_index_covering)
