@@ -101,7 +101,7 @@ def build_database(url: str, catalog_files: list[Path]) -> dict[str, int]:
 
 def catalog_database(workdir: Path, run_dir: Path) -> tuple[str, dict[str, int]]:
     """A copy of the fingerprinted SQLite catalog in ``run_dir``, built once per source version."""
-    sources = [ROOT / "zamio" / "fingerprint.py", ROOT / "zamio" / "recognition.py",
+    sources = [ROOT / "zamio" / "recognition" / "fingerprint.py", ROOT / "zamio" / "recognition" / "index.py",
                *sorted((ROOT / "sql").glob("*.sql"))]
     key = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
     template, ids_file = workdir / f"catalog-{key}.db", workdir / f"catalog-{key}.json"

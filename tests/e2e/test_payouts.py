@@ -24,10 +24,14 @@ from zamio.royalties.payouts.balances import Balance, recipient_balance
 MARCH, APRIL = "2026-03", "2026-04"
 
 
-def world(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO")) -> World:
-    """README's example; ``april``: the works Joy FM plays in April, 100 s each from the 2nd, one a day."""
+def world(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO"), emails: dict[str, str] | None = None
+          ) -> World:
+    """README's example; ``april``: the works Joy FM plays in April, 100 s each from the 2nd, one a day;
+    ``emails``: artists' addresses, by name."""
     (project.var_dir / "test.env").write_text("MIN_PAYOUT=GHS=2.00\n")
     money = World(project)
+    for name, email in (emails or {}).items():
+        money.artist(name, email=email)
     joy = money.station("JOY", "class_a", name="Joy FM")
     odo = money.track("T-ODO", "Odo", "Ama Ghana")
     kente = money.track("T-KEN", "Kente", "Efua Mensah")

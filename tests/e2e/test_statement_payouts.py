@@ -58,9 +58,10 @@ def statements_row(folder: Path, ref: str) -> dict[str, str]:
     return row
 
 
-def march_and_april(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO")) -> World:
+def march_and_april(project: Project, april: tuple[str, ...] = ("T-HAR", "T-ODO"),
+                    emails: dict[str, str] | None = None) -> World:
     """March closed and paid, Ama's payment failed, April (Joy FM playing ``april``) closed."""
-    money = world(project, april)
+    money = world(project, april, emails)
     money.close_cycle(MARCH)
     pay(project, "--cycle", MARCH)
     folder = project.var_dir / "payouts" / MARCH
@@ -145,7 +146,7 @@ def test_each_payees_summary_is_its_gross_deductions_and_net_payable_and_the_nex
 
 def test_a_payee_with_no_plays_gets_a_statement_of_what_it_brings_and_carries_forward(project: Project) -> None:
     # April plays Kente alone: Sika (carried from March) and Ama (her March payment failed) earn nothing in April.
-    money = march_and_april(project, april=("T-KEN",))
+    money = march_and_april(project, april=("T-KEN",), emails={"Ama Ghana": "ama@example.com"})
     april = money.cycle_folder(APRIL)
     reference = project.scalar("SELECT reference FROM payments WHERE recipient_ref = 'ama-ghana'")
 
@@ -195,6 +196,13 @@ def test_a_payee_with_no_plays_gets_a_statement_of_what_it_brings_and_carries_fo
         assert written == {stem + tail for stem in listed for tail in (".html", ".csv", ".summary.csv")}, folder
     # PRS earns nothing in April either: its GBP 58 units carried again are its balance, not a statement in GHS.
     assert not (april / "statements" / "society-052.GBP.html").exists()
+    # Ama has an address: April's e-mail tells her that her statement shows her failed payment brought forward, and
+    # carries that statement; nobody else of April has one.
+    queued = project.query("SELECT recipient, body_text, attachments FROM email_outbox "
+                           "WHERE dedupe_key LIKE 'statement_ready:2026-04:%'")
+    assert [(recipient, AMA in attachments) for recipient, _, attachments in queued] == [("ama@example.com", True)]
+    assert ("You had no plays in it; your statement shows the balance earlier cycles left you: GHS 2.16 payable "
+            "now.") in " ".join(queued[0][1].split())
     # Written by two or three processes, each statement of a balance alone is written once, the same bytes.
     single = files(april / "statements")
     with transaction(project.engine, read_only=True) as conn:

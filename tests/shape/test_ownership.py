@@ -99,6 +99,12 @@ SHARED_WRITES = {
         "replaces a track's fingerprints when a new fingerprint version is enrolled",
     ("fingerprint_sets", "zamio.recognition.enrolment"):
         "marks a track's older fingerprint sets for cleanup-old-fingerprints",
+    ("unknown_recordings", "zamio.recognition.naming"):
+        "records a recording named or merged by hand (bin/identify-unknown): its resolution columns",
+    ("unknown_captures", "zamio.recognition.naming"):
+        "a merge moves the merged recording's captures to the recording that stays",
+    ("unknown_prints", "zamio.recognition.naming"):
+        "a named recording whose audio does not align with its track's leaves the unknown index",
     ("detections", "zamio.playlogs.store"):
         "convert-matches marks the detections it has turned into plays (the queue's consumer)",
     ("play_logs", "zamio.playlogs.billing"):

@@ -77,3 +77,38 @@ def test_a_postgresql_url_without_its_driver_says_which_extra_to_install(monkeyp
     assert "psycopg2 is not installed" in message and ".[postgres]" in message and ".[postgres-source]" in message
     assert "secret" not in message
     assert parse_database_url("sqlite:///var/zamio.db").libpq_dsn is None  # SQLite needs no driver
+
+
+PRIMARY = "postgresql://zamio:primary-secret@db.example:5432/zamio"
+
+
+def test_fingerprint_replicas_are_read_from_a_comma_separated_list(tmp_path: Path) -> None:
+    loaded = config.load_config({"ZAMIO_VAR_DIR": str(tmp_path), "DATABASE_URL": PRIMARY,
+                                 "FINGERPRINT_DATABASE_URL": " postgresql://zamio:p%2Cw@replica-1/zamio , "
+                                                             "postgres://zamio@replica-2:5433/zamio"})
+    assert [url.display for url in loaded.fingerprint_replicas] == [
+        "postgresql://zamio@replica-1/zamio", "postgresql://zamio@replica-2:5433/zamio"]
+    assert loaded.fingerprint_replicas[0].sqlalchemy_url.password == "p,w"  # a comma in a password is %2C
+    assert "p%2Cw" not in repr(loaded) and "p,w" not in repr(loaded)
+    unset = config.load_config({"ZAMIO_VAR_DIR": str(tmp_path), "DATABASE_URL": PRIMARY})
+    assert unset.fingerprint_replicas == ()
+
+
+@pytest.mark.parametrize(
+    "primary, replicas, message",
+    [("sqlite:///zamio.db", "postgresql://zamio:replica-secret@replica-1/zamio",
+      "FINGERPRINT_DATABASE_URL names read replicas of PostgreSQL, but DATABASE_URL names a SQLite database"),
+     (PRIMARY, "postgresql://zamio:replica-secret@replica-1/zamio,,postgresql://replica-2/zamio",
+      "FINGERPRINT_DATABASE_URL has an empty URL between its commas"),
+     (PRIMARY, "sqlite:///replica-secret.db", "FINGERPRINT_DATABASE_URL names a SQLite database"),
+     (PRIMARY, "postgresql://zamio:replica-secret@replica-1:99999/zamio",
+      "FINGERPRINT_DATABASE_URL has a port that is not a number from 1 to 65535"),
+     (PRIMARY, "mysql://zamio:replica-secret@replica-1/zamio",
+      "FINGERPRINT_DATABASE_URL names a database zamio does not support")],
+)
+def test_a_wrong_fingerprint_replicas_setting_is_refused_naming_it(tmp_path: Path, primary: str, replicas: str,
+                                                                   message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load_config({"ZAMIO_VAR_DIR": str(tmp_path), "DATABASE_URL": primary,
+                            "FINGERPRINT_DATABASE_URL": replicas})
+    assert message in str(caught.value) and "secret" not in str(caught.value)

@@ -25,6 +25,8 @@ CONTEXTS = {
         {**STATEMENT, "attached": True, "contact": "royalties@society.example"},
         {**STATEMENT, "contact": "royalties@society.example"},
         {**STATEMENT, "contact": None},
+        {**STATEMENT, "amount_units": 0, "balance_only": True, "carried_units": 14_945, "attached": True},
+        {**STATEMENT, "amount_units": 21_600, "balance_only": True, "carried_units": 0, "attached": True},
     ],
     "stream_down": [{"station": "Joy FM", "url": "http://dj:s3cret@radio.example:8000/live/stream.mp3",
                      "since": datetime(2026, 3, 1, 6, 30, tzinfo=UTC), "failures": 5,
@@ -78,13 +80,24 @@ def test_an_error_quoted_in_an_alert_keeps_the_last_name_of_its_paths() -> None:
 
 
 def test_the_statement_e_mail_says_where_the_statement_is() -> None:
-    linked, attached, too_large, no_contact = (render("statement_ready", c).text for c in CONTEXTS["statement_ready"])
+    linked, attached, too_large, no_contact = (render("statement_ready", c).text
+                                               for c in CONTEXTS["statement_ready"][:4])
     assert ("Read your statement here: https://portal.example.org/statements/2026-03/statements/"
             "contributor-ama-ghana.GHS.html") in linked
     assert "Your statement is attached" in attached and "attached" not in linked
     assert "available from the society; write to royalties@society.example for a copy" in too_large
     assert "available from the society; ask the society for a copy" in no_contact
     assert "GHS 1.80" in linked  # 18,000 units of GHS 0.0001
+
+
+def test_a_statement_of_a_balance_alone_says_what_is_paid_and_what_is_carried_forward() -> None:
+    carried, paid = (render("statement_ready", c) for c in CONTEXTS["statement_ready"][4:])
+    assert ("You had no plays in it; your statement shows the balance earlier cycles left you: GHS 0.00 payable "
+            "now, and GHS 1.49 carried forward to the next cycle.") in " ".join(carried.text.split())
+    assert "You had no plays in it; your statement shows the balance earlier cycles left you: GHS 2.16 payable " \
+           "now." in " ".join(paid.text.split())
+    assert "carried forward" not in paid.text and "carried forward" in carried.html
+    assert "Your statement shows" not in carried.text + paid.text
 
 
 def test_a_statement_link_must_be_a_web_address() -> None:

@@ -44,7 +44,7 @@ def utcnow() -> datetime:
 
 
 def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, application_name: str = "zamio",
-                read_only: bool = False) -> Engine:
+                read_only: bool = False, connect_timeout_seconds: int = 10) -> Engine:
     """Create the engine for ``url``: SQLite with WAL and immediate write transactions, or PostgreSQL.
 
     Bound parameters are hidden from SQLAlchemy's statement log (``-vvv``) and from the
@@ -52,7 +52,8 @@ def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, applic
     with their passwords and whatever else a row holds.
 
     ``read_only``: the caller only reads, and a SQLite file in a folder this user may not
-    write is opened read-only (see :func:`_read_only_sqlite_url`).
+    write is opened read-only (see :func:`_read_only_sqlite_url`).  ``connect_timeout_seconds``
+    bounds the wait for a PostgreSQL server's answer.
     """
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     if database.is_sqlite:
@@ -69,7 +70,7 @@ def open_engine(url: str | DatabaseUrl, *, busy_timeout_ms: int = 30_000, applic
         database.sqlalchemy_url,
         hide_parameters=True,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 10, "application_name": application_name[:63]},
+        connect_args={"connect_timeout": connect_timeout_seconds, "application_name": application_name[:63]},
     )
 
 

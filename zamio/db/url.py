@@ -34,6 +34,8 @@ EXAMPLES = "sqlite:////var/lib/zamio/zamio.db or postgresql://zamio:PASSWORD@db.
 LIBPQ_SCHEME = "postgresql"  # libpq reads only postgresql:// and postgres:// URIs, no +driver
 #: The drivers each kind may name after its ``+``: the ones zamio installs.
 DRIVERS = {SQLITE: ("pysqlite",), POSTGRESQL: ("psycopg2",)}
+#: The variable naming the hot standbys that serve fingerprint lookups (``zamio.db.replicas``).
+REPLICAS_VARIABLE = "FINGERPRINT_DATABASE_URL"
 PORT_PROBLEM = "has a port that is not a number from 1 to 65535"
 #: A host name, an IPv4 address or an IPv6 address (brackets already removed), or a socket folder.
 HOST_PATTERN = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?|/[^\s]*")
@@ -159,6 +161,27 @@ def _libpq_problem(url: URL) -> str | None:
         return f"has the query parameter {name.group(1)!r}, which PostgreSQL does not know" if name else \
             "has a part PostgreSQL cannot read"
     return None
+
+
+def parse_replica_urls(text: str | None, primary: DatabaseUrl) -> tuple[DatabaseUrl, ...]:
+    """Given ``FINGERPRINT_DATABASE_URL`` (None or blank: no replica; else URLs separated
+    by commas, a comma inside a password written ``%2C``) and the primary's parsed URL,
+    return the replicas' URLs; raise ConfigError naming the variable when one is malformed,
+    names SQLite, or when the primary is SQLite (a SQLite file has no replicas)."""
+    parts = [part.strip() for part in (text or "").split(",")]
+    if not any(parts):
+        return ()
+    if primary.is_sqlite:
+        raise ConfigError(f"{REPLICAS_VARIABLE} names read replicas of PostgreSQL, but DATABASE_URL names a SQLite "
+                          f"database, which has none: unset {REPLICAS_VARIABLE}, or move to PostgreSQL")
+    if not all(parts):
+        raise ConfigError(f"{REPLICAS_VARIABLE} has an empty URL between its commas: list the replicas' URLs "
+                          "separated by single commas")
+    urls = tuple(parse_database_url(part, REPLICAS_VARIABLE) for part in parts)
+    if any(url.is_sqlite for url in urls):
+        raise ConfigError(f"{REPLICAS_VARIABLE} names a SQLite database: it takes the URLs of PostgreSQL hot standbys "
+                          "of the database DATABASE_URL names")
+    return urls
 
 
 def setting_error(driver_message: str, variable: str = "DATABASE_URL") -> ConfigError | None:

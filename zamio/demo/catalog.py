@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from zamio.demo import synth
-from zamio.demo.programme import CATALOG, RATE, render
+from zamio.demo.programme import CATALOG, RATE, UNKNOWN_SONG, render
 
 PUBLISHER = "Gold Coast Music Publishing"
 
@@ -77,6 +77,28 @@ def write_catalog(folder: Path) -> dict[str, Path]:
                     "branch_code", "mobile_money_number", "mobile_money_network"], PAYEES)
     return {"tracks": tracks, "contributors": contributors, "agreements": agreements,
             "commission-rates": commission, "withholding-rates": withholding, "payees": payees}
+
+
+#: The shares of the song the catalog lacks, registered once it has been heard, held and identified.
+UNKNOWN_SONG_CONTRIBUTORS = (
+    (UNKNOWN_SONG.ref, "Adjoa Frimpong", "composer", "60", "", "adjoa@example.org", ""),
+    (UNKNOWN_SONG.ref, "Kwame Nkansah", "producer", "40", "", "", ""),
+)
+
+
+def write_unknown_song(folder: Path) -> dict[str, Path]:
+    """Write the registration of the song the catalog lacked (its audio, track and shares) into ``folder``;
+    return the CSV paths by kind."""
+    song = UNKNOWN_SONG
+    (folder / "audio").mkdir(parents=True, exist_ok=True)
+    synth.write_wav(folder / "audio" / f"{song.ref}.wav", render(song), RATE)
+    tracks = folder / "registered-tracks.csv"
+    _write(tracks, ["track_ref", "title", "artist", "audio_path", "isrc", "category"],
+           [(song.ref, song.title, song.artist, f"audio/{song.ref}.wav", song.isrc or "", song.category)])
+    contributors = folder / "registered-contributors.csv"
+    _write(contributors, ["track_ref", "name", "role", "share_percent", "publisher", "email", "ipi"],
+           UNKNOWN_SONG_CONTRIBUTORS)
+    return {"tracks": tracks, "contributors": contributors}
 
 
 def write_stations(folder: Path, urls: dict[str, str]) -> Path:

@@ -56,6 +56,15 @@ CATALOG = (
 )
 SONGS = tuple(t for t in CATALOG if t.category == "music")
 JINGLE = next(t for t in CATALOG if t.category == "jingle")
+#: A song on air that the catalog lacks until the demo registers it: heard, held in suspense, named, paid.
+#: Shorter than the snippets' period, so each airing is heard by one snippet.
+UNKNOWN_SONG = DemoTrack("ZM-101", "Chale Wote", "Adjoa Frimpong", 108, 100, isrc="GHA012600101")
+#: The hours whose first song is the unknown one; the last airing is played 2 % fast, which the unknown
+#: index (nominal speed) does not join to the others, and the catalog's matcher finds once it is registered.
+UNKNOWN_HOURS = {9: 0, 13: 0, 17: 0, 20: 2}
+#: The unknown song starts this long before a snippet, so that every airing's snippet hears the same seconds.
+UNKNOWN_LEAD_SECONDS = 3.0
+SNIPPET_PERIOD = timedelta(minutes=2)
 
 
 def render(track: DemoTrack) -> np.ndarray:
@@ -67,7 +76,8 @@ def render(track: DemoTrack) -> np.ndarray:
 
 def day_schedule(day_start: datetime, seed: int = 7) -> list[Slot]:
     """A broadcast day: songs back to back, the jingle, talk breaks, one song twice in a row,
-    an A-B-A, a song sped up 2 %, a noisy song and a song cut short."""
+    an A-B-A, a song sped up 2 %, a noisy song and a song cut short, and at ``UNKNOWN_HOURS`` the
+    song the catalog lacks after the talk."""
     rng = np.random.default_rng(seed)
     slots: list[Slot] = []
     t = day_start
@@ -79,8 +89,15 @@ def day_schedule(day_start: datetime, seed: int = 7) -> list[Slot]:
             slots.append(Slot(t, JINGLE.seconds, JINGLE))
             t += timedelta(seconds=JINGLE.seconds)
             talk = float(rng.integers(60, 150))
+            if hour in UNKNOWN_HOURS:  # talk until the unknown song can start just before a snippet
+                talk += _until_snippet(day_start, t + timedelta(seconds=talk))
             slots.append(Slot(t, talk, None))
             t += timedelta(seconds=talk)
+            if hour in UNKNOWN_HOURS:
+                speed = UNKNOWN_HOURS[hour]
+                seconds = UNKNOWN_SONG.seconds * 100 / (100 + speed)
+                slots.append(Slot(t, seconds, UNKNOWN_SONG, speed))
+                t += timedelta(seconds=seconds)
             continue
         track = SONGS[int(rng.integers(len(SONGS)))]
         speed = 2 if rng.random() < 0.15 else 0
@@ -91,6 +108,13 @@ def day_schedule(day_start: datetime, seed: int = 7) -> list[Slot]:
         slots.append(Slot(t, seconds, track, speed, snr))
         t += timedelta(seconds=seconds)
     return slots
+
+
+def _until_snippet(day_start: datetime, t: datetime) -> float:
+    """Seconds from ``t`` until ``UNKNOWN_LEAD_SECONDS`` before the next snippet of the day."""
+    period = SNIPPET_PERIOD.total_seconds()
+    elapsed = (t - day_start).total_seconds() + UNKNOWN_LEAD_SECONDS
+    return -elapsed % period
 
 
 def live_schedule(start: datetime, songs: tuple[DemoTrack, ...], minutes: float) -> list[Slot]:

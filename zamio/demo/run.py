@@ -22,11 +22,13 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zamio.demo import catalog, programme, synth
+from zamio.db.engine import open_engine
+from zamio.demo import catalog, programme, synth, unknown
 from zamio.demo.mailsink import MailSink
 from zamio.demo.server import Channel, DemoRadio
 from zamio.demo.summary import summarise
 from zamio.runtime.config import PROJECT_ROOT
+from zamio.values.money import format_amount
 
 if TYPE_CHECKING:
     import numpy as np
@@ -145,6 +147,7 @@ class Demo:
         self.say("mapping ISRCs to partner societies, pricing and splitting the plays")
         self.job("update-pro-mappings")
         self.job("calculate-royalty-distributions")
+        self.identify_unknown_song(schedule)
         self.say("closing a royalty cycle for the simulated day")
         cycle_dir, payouts = self.folder / "cycle", self.folder / "payouts"
         self.job("process-royalty-cycle", "--name", f"DEMO-{date}", "--from", date, "--to", date,
@@ -169,6 +172,30 @@ class Demo:
         self.say("job health")
         print(self.job("zamio-status").stdout)
         return summarise(self.folder, schedule, day, DAY_STATION, cycle_dir, reports, payouts)
+
+
+    def identify_unknown_song(self, schedule: list[programme.Slot]) -> None:
+        """The song the catalog lacks, heard and held: register it and name its unknown recording, so that the
+        cycle pays its parties."""
+        engine = open_engine(f"sqlite:///{self.folder / 'zamio.db'}")
+        try:
+            with engine.connect() as conn:
+                held = unknown.unknown_money(conn, schedule)
+        finally:
+            engine.dispose()
+        song = programme.UNKNOWN_SONG
+        if held.ref is None:
+            self.say(f"{song.title!r}, a song the catalog lacks, was not filed as an unknown recording")
+            return
+        self.say(f"{song.title!r}, not in the catalog, became unknown recording {held.ref}: {held.heard} plays, "
+                 f"{format_amount(held.held, 'GHS')} held in suspense; registering the song and naming the recording")
+        files = catalog.write_unknown_song(self.folder / "catalog")
+        self.job("import-catalog", "--tracks", str(files["tracks"]), "--contributors", str(files["contributors"]))
+        self.job("auto-fingerprint-new-tracks")
+        self.job("identify-unknown", held.ref, "--track", song.ref, "--by", "demo",
+                 "--reason", f"{song.title} by {song.artist}: registered with its shares")
+        self.job("convert-matches")
+        self.job("calculate-royalty-distributions")
 
 
 def weekly_summaries(folder: Path) -> int:

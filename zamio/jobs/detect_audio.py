@@ -87,6 +87,7 @@ def main(ctx: JobContext) -> None:
     """Recognise each file, print one line per file, record it with ``--record``;
     a file that fails is counted failed (exit 1) and the others go on.  ACRCloud
     refusing the credentials ends the run (exit 78) once that file is recorded."""
+    from zamio.db.replicas import LookupDatabases
     from zamio.scanning.hearing import Recogniser  # loads numpy, which --help does without
 
     assert ctx.engine is not None  # the job needs the database: the runner opened it
@@ -98,7 +99,10 @@ def main(ctx: JobContext) -> None:
             station_id = find_station(conn, recording.station_ref)
     fallback = open_fallback(ctx.engine, fallback_settings(ctx.config), ctx.dry_run)
     # One recogniser for all the files: files of one song name the same candidates.
-    recogniser = Recogniser(ctx.engine, fallback, cpu_slots=1, cache_mb=ctx.config.recognition_cache_mb)
+    lookups = LookupDatabases.open(ctx.engine, ctx.config.fingerprint_replicas, host_name=ctx.config.host_name,
+                                   application_name="zamio detect-audio")
+    recogniser = Recogniser(ctx.engine, fallback, cpu_slots=1, cache_mb=ctx.config.recognition_cache_mb,
+                            lookups=lookups)
     via_acrcloud = 0
     for path in given.files:
         result, file_audio, heard = recognise(ctx.transaction, recogniser, path, given.analyse_seconds)

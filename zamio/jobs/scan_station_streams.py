@@ -69,6 +69,7 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         operator_email=config.operator_email,
         recognition_cache_mb=config.recognition_cache_mb,
         host_name=config.host_name,
+        fingerprint_replicas=config.fingerprint_replicas,
         fallback=fallback_settings(config),
         mail_templates=mail_templates.load(config.templates_dir) if only != "snippets" else None,
     )

@@ -159,7 +159,8 @@ class Message:
 #: ``{title, plays}``; earnings: ``{amount_units, currency}``, one per currency.
 TEMPLATES: dict[str, Message] = {
     "statement_ready": Message(("cycle", "amount_units", "currency"),
-                               ("recipient_name", "statement_url", "attached", "contact"), _statement_ready),
+                               ("recipient_name", "statement_url", "attached", "contact", "balance_only",
+                                "carried_units"), _statement_ready),
     "stream_down": Message(("station", "url", "since", "failures", "last_reason"),
                            ("station_ref", "stream_link_id", "priority"), _stream_down),
     "job_failing": Message(("job", "since", "last_error"), ("state",)),

@@ -61,12 +61,13 @@ class Request:
     station_ref: str | None = None
     evidence: str | None = None
     at: datetime | None = None
+    unknown_ref: str | None = None  # reassign to an unknown recording (U-000001): bin/identify-unknown's merge
 
     def asked(self) -> dict[str, object]:
         """The fields given, as JSON-able values."""
         fields = {"action": self.action, "play_ids": list(self.play_ids), "track_ref": self.track_ref,
                   "isrc": self.isrc, "start": self.start, "seconds": self.seconds, "station_ref": self.station_ref,
-                  "evidence": self.evidence, "at": self.at}
+                  "evidence": self.evidence, "at": self.at, "unknown_ref": self.unknown_ref}
         return {name: value for name, value in fields.items() if value not in (None, [])}
 
     def event_key(self, reason: str) -> str:

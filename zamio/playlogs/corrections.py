@@ -198,7 +198,11 @@ def _station(conn: Connection, ref: str) -> int:
 
 def _recording(conn: Connection, request: Request) -> dict[str, Any]:
     """The play columns naming the recording a reassign or add gives: a catalog track (by reference, or the one
-    carrying the ISRC), else the ISRC alone."""
+    carrying the ISRC), else the ISRC alone, or an unknown recording (``U-000001``)."""
+    if request.unknown_ref:  # an unknown recording: no track, no society, its plays held in suspense
+        return {"track_id": None, "track_ref": None, "isrc": None, "title": request.unknown_ref, "artist": None,
+                "category": "music", "acrcloud_id": None, "society_id": None, "society_status": "unmapped",
+                "recording_key": request.unknown_ref}
     query = (select(tracks.c.id, tracks.c.track_ref, tracks.c.isrc, tracks.c.title, tracks.c.category,
                     tracks.c.society_id, artists.c.name.label("artist"))
              .outerjoin(artists, artists.c.id == tracks.c.artist_id))

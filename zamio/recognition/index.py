@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.engine.interfaces import DBAPICursor
 
 from zamio.db.engine import is_sqlite, upsert, utcnow
+from zamio.db.replicas import CATALOG_OPTION
 from zamio.db.tables import fingerprint_sets, fingerprints
 from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
 from zamio.recognition.fingerprint import (
@@ -485,17 +486,24 @@ _SET_STAMPS = (select(fingerprint_sets.c.track_id, fingerprint_sets.c.created_at
                       fingerprint_sets.c.track_id.in_(bindparam("tracks", expanding=True))))
 
 
+def set_stamps(conn: Connection, track_ids: list[int], *, version: int = FINGERPRINT_VERSION) -> dict[int, SetStamp]:
+    """Given track ids, return the stamp of each one's ``fingerprint_sets`` row of ``version``
+    (tracks without one left out): equal stamps mean the same stored set."""
+    rows = conn.execute(_SET_STAMPS, {"version": version, "tracks": track_ids})
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
 def pairs_of(conn: Connection, cache: PairCache, *, version: int = FINGERPRINT_VERSION) -> PairsOf:
     """Given a connection and a ``PairCache``, return a ``zamio.recognition.match.PairsOf``: candidates
     found in the cache with their set's current stamp are used as they are, the others
     are read in one statement on the track index, unfolded and cached."""
     fetch = make_fetch(conn, version=version)
-    database = conn.engine.url.render_as_string(hide_password=True)
+    # A replica reads the primary's catalog: its connections name it, so that one cache serves them all.
+    database = conn.get_execution_options().get(CATALOG_OPTION) or conn.engine.url.render_as_string(hide_password=True)
 
     def pairs(tracks: np.ndarray) -> Lookup:
         wanted = [int(t) for t in tracks]
-        stamps = {row[0]: tuple(row[1:]) for row in conn.execute(_SET_STAMPS, {"version": version,
-                                                                             "tracks": wanted})}
+        stamps = set_stamps(conn, wanted, version=version)
         found = {t: cache.get((database, t, version), stamps[t]) for t in wanted if t in stamps}
         missing = [t for t in wanted if found.get(t) is None]
         if missing:

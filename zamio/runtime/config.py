@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from zamio.db.url import DatabaseUrl, parse_database_url
+from zamio.db.url import DatabaseUrl, parse_database_url, parse_replica_urls
 from zamio.runtime.errors import ConfigError
 from zamio.runtime.install import home
 from zamio.values.decimals import NumberFormatError, parse_decimal
@@ -31,7 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 Number = TypeVar("Number", int, float)
 
 #: Variables that may be given as ``NAME_FILE`` instead of ``NAME``.
-SECRET_VARIABLES = ("DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
+SECRET_VARIABLES = ("DATABASE_URL", "FINGERPRINT_DATABASE_URL", "SMTP_PASSWORD", "ACRCLOUD_ACCESS_SECRET")
 
 #: The station classes, one vocabulary for stations and rate cards.  Each is read in any case, with a
 #: space or hyphen for the underscore ("Class A", "class-a"), and A, B, C alone name class_a, class_b, class_c.
@@ -59,6 +59,8 @@ class Config:
     var_dir: Path
     host_name: str
     sqlite_busy_timeout_ms: int = 30_000
+    #: FINGERPRINT_DATABASE_URL: hot standbys of the PostgreSQL database that serve fingerprint lookups
+    fingerprint_database_url: str | None = field(default=None, repr=False)
     ping_url: str | None = None
     ping_timeout_seconds: float = 10.0
     operator_email: str | None = None
@@ -102,6 +104,11 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database.is_sqlite
+
+    @property
+    def fingerprint_replicas(self) -> tuple[DatabaseUrl, ...]:
+        """``fingerprint_database_url`` parsed: the replicas' URLs, none when unset (checked by :func:`load_config`)."""
+        return parse_replica_urls(self.fingerprint_database_url, self.database)
 
     @property
     def inbox_dir(self) -> Path:
@@ -172,6 +179,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         var_dir=var_dir,
         host_name=s.get("ZAMIO_HOST_NAME") or socket.gethostname(),
         sqlite_busy_timeout_ms=reader.integer("SQLITE_BUSY_TIMEOUT_MS", 30_000, minimum=0),
+        fingerprint_database_url=reader.text("FINGERPRINT_DATABASE_URL"),
         ping_url=reader.url("ZAMIO_PING_URL"),
         ping_timeout_seconds=reader.number("ZAMIO_PING_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         operator_email=reader.email("ZAMIO_OPERATOR_EMAIL"),
@@ -208,7 +216,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         min_payout=reader.amounts("MIN_PAYOUT"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
-    parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
+    database = parse_database_url(str(values["database_url"]))  # raises ConfigError naming DATABASE_URL
+    parse_replica_urls(values["fingerprint_database_url"], database)  # type: ignore[arg-type]  # str | None
     _check_acrcloud(s)
     return Config(**values)  # type: ignore[arg-type]
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 from sqlalchemy import Engine
 
-from zamio.db.engine import transaction
+from zamio.db.replicas import LookupDatabases
 from zamio.recognition import audio
 from zamio.recognition.acrcloud import (
     NO_FINGERPRINT,
@@ -54,14 +54,18 @@ class Recogniser:
     ``cpu_slots`` bounds how many recognitions run at once (FFTs and matching), so the
     hearing threads do not all crunch numbers at the same moment.  With a ``decoder``,
     captures in a format ffmpeg is told (MP3, AAC, MPEG-TS) are decoded in batches.
+    ``lookups`` says where fingerprints are looked up (``FINGERPRINT_DATABASE_URL``'s
+    replicas, see :mod:`zamio.recognition.replicated`); by default ``engine``.
     """
 
     def __init__(self, engine: Engine, fallback: AcrCloudFallback | None, cpu_slots: int,
                  decoder: BatchDecoder | None = None, cache_mb: int = 0,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, lookups: LookupDatabases | None = None) -> None:
         from zamio.recognition.index import pair_cache
 
         self.engine = engine
+        # Fingerprint lookups go to the read replicas when there are any, else to ``engine``.
+        self.lookups = lookups if lookups is not None else LookupDatabases(engine)
         self.fallback = fallback
         self.decoder = decoder
         self.should_stop = should_stop
@@ -89,11 +93,11 @@ class Recogniser:
         """Given decoded samples at ``audio.ANALYSIS_RATE`` that are not silent, return
         the local match, else the fallback's answer, else a no-match that says whether
         it is music (see :func:`judged`)."""
-        from zamio.recognition.index import identify
+        from zamio.recognition.replicated import identify_on
 
         seconds = samples.size / audio.ANALYSIS_RATE
-        with self._cpu, transaction(self.engine, read_only=True) as conn:
-            found = identify(conn, samples, self.pair_cache)
+        with self._cpu:
+            found = identify_on(self.lookups, samples, self.pair_cache)
         if found is not None:
             return Heard("match", seconds, local=found)
         if self.fallback is None:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from zamio.db.engine import utcnow
+from zamio.db.replicas import LookupDatabases
 from zamio.runtime.errors import ItemError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
 from zamio.scanning import alerts, gaps, links, snippets
@@ -223,8 +224,11 @@ class _Scan:
         cores = self.settings.cores
         decoder = BatchDecoder(leaders=max(1, cores // 2), timeout_seconds=DECODE_TIMEOUT_SECONDS,
                                should_stop=self.abandoned.is_set)
+        lookups = LookupDatabases.open(self.engine, self.settings.fingerprint_replicas,
+                                       host_name=self.settings.host_name or "", application_name="zamio scan")
         return Recogniser(self.engine, self.fallback, cpu_slots=cores, decoder=decoder,
-                          cache_mb=self.settings.recognition_cache_mb, should_stop=self.abandoned.is_set)
+                          cache_mb=self.settings.recognition_cache_mb, should_stop=self.abandoned.is_set,
+                          lookups=lookups)
 
     def log_pace(self) -> None:
         """Say how fast the hearing stage went (-v): what capacity planning needs."""
@@ -234,6 +238,8 @@ class _Scan:
         batches = f"; {decoder.decoded} decoded in {decoder.batches} shared ffmpeg runs" if decoder else ""
         log.info("hearing: %.2f s per capture with %d workers, about %.1f captures/s%s",
                  self.pace.seconds, self.pace.workers, self.pace.per_second, batches)
+        if self.recogniser.lookups.replicated:
+            log.info("fingerprint lookups served: %s", self.recogniser.lookups.summary())
 
     def run(self, capture_pool: WorkerPool, hearing_pool: WorkerPool) -> None:
         self.capture_pool, self.hearing_pool = capture_pool, hearing_pool

@@ -20,10 +20,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Required, TypedDict
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from zamio.db.engine import insert_ignore, utcnow
-from zamio.db.tables import artists, captures, detections, tracks
+from zamio.db.tables import artists, captures, detections, tracks, unknown_recordings
 from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
 
@@ -203,11 +203,65 @@ def file_unknown(conn: Connection, limit: int | None = None) -> tuple[int, list[
 
     processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit)
     now = utcnow()
-    rows = [{"capture_id": f.capture_id, "station_id": f.station_id, "detected_at": f.started_at, "source": "unknown",
-             "unknown_id": f.unknown_id, "title": f.unknown_ref,
-             # A capture that begins before the part of the song first heard: the song was on air from its start.
-             "offset_seconds": max(f.offset_seconds, 0.0),
-             "confidence": f.confidence, "score": float(f.aligned), "created_at": now} for f in filed]
+    named = _named_tracks(conn, {f.unknown_id for f in filed})
+    rows: list[dict[str, object]] = []
+    for f in filed:
+        row: dict[str, object] = {
+            "capture_id": f.capture_id, "station_id": f.station_id, "detected_at": f.started_at, "source": "unknown",
+            "unknown_id": f.unknown_id, "title": f.unknown_ref,
+            # A capture that begins before the part of the song first heard: the song was on air from its start.
+            "offset_seconds": max(f.offset_seconds, 0.0),
+            "confidence": f.confidence, "score": float(f.aligned), "created_at": now}
+        if f.unknown_id in named:  # named by hand: the capture is heard as the track, placed in its time
+            track_id, track_offset = named[f.unknown_id]
+            row.update(catalog_fields(conn, track_id), offset_seconds=max(f.offset_seconds + track_offset, 0.0))
+        rows.append(row)
     if rows:
         insert_ignore(conn, detections, rows, ["capture_id", "source"])
     return processed, filed
+
+
+def _named_tracks(conn: Connection, recording_ids: set[int]) -> dict[int, tuple[int, float]]:
+    """The unknown recordings among these named as a catalog track: id -> (track id, where the
+    recording's time 0 lies in the track)."""
+    if not recording_ids:
+        return {}
+    u = unknown_recordings.c
+    query = select(u.id, u.track_id, u.track_offset_seconds).where(u.id.in_(sorted(recording_ids)),
+                                                                    u.track_id.is_not(None))
+    return {int(r.id): (int(r.track_id), float(r.track_offset_seconds or 0.0)) for r in conn.execute(query)}
+
+
+def name_pending(conn: Connection, recording_id: int, track_id: int, track_offset: float) -> int:
+    """Make the detections of an unknown recording not yet turned into plays name the catalog track it was
+    named as, placed in the track's time; return how many changed.  Those already in plays stay as
+    they were heard: their plays move by correction."""
+    pending = conn.execute(select(detections.c.id, detections.c.offset_seconds).where(
+        detections.c.unknown_id == recording_id, detections.c.track_id.is_(None),
+        detections.c.convert_status != "converted")).all()
+    fields = catalog_fields(conn, track_id)
+    for detection_id, offset in pending:
+        conn.execute(update(detections).where(detections.c.id == detection_id).values(
+            **fields, offset_seconds=max(float(offset or 0.0) + track_offset, 0.0)))
+    return len(pending)
+
+
+def move_pending(conn: Connection, merged_id: int, survivor_id: int, survivor_ref: str, shift: float) -> int:
+    """Make the detections of a merged unknown recording not yet turned into plays name the recording it
+    was merged into, placed in its time; return how many changed."""
+    pending = conn.execute(select(detections.c.id, detections.c.offset_seconds).where(
+        detections.c.unknown_id == merged_id, detections.c.convert_status != "converted")).all()
+    for detection_id, offset in pending:
+        conn.execute(update(detections).where(detections.c.id == detection_id).values(
+            unknown_id=survivor_id, title=survivor_ref, offset_seconds=max(float(offset or 0.0) + shift, 0.0)))
+    return len(pending)
+
+
+def record_late_match(conn: Connection, capture_id: int, station_id: int, started_at: datetime, track_id: int,
+                      offset_seconds: float, speed: float, confidence: float, score: float) -> bool:
+    """Write the local detection of a kept capture recognised again, later, as a catalog track (it had no
+    match when heard); return False when the capture has one already (nothing is written twice)."""
+    row = {"capture_id": capture_id, "station_id": station_id, "detected_at": started_at, "source": "local",
+           **catalog_fields(conn, track_id), "offset_seconds": offset_seconds, "speed": speed,
+           "confidence": confidence, "score": score, "created_at": utcnow()}
+    return insert_ignore(conn, detections, [row], ["capture_id", "source"]) > 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from zamio.streams import CaptureLimits
 
 if TYPE_CHECKING:
+    from zamio.db.url import DatabaseUrl
     from zamio.mail.templates import MailTemplates
     from zamio.recognition.acrcloud import AcrCloudConfig
 
@@ -56,7 +57,8 @@ class ScanSettings:
     ``station_refs`` (from ``--station``) limits the run to those stations, due or not;
     ``station_ids`` are their ids once looked up.  ``operator_email`` receives the
     stream-down e-mails, ``recognition_cache_mb`` bounds the candidates kept across
-    captures (0: none), and ``fallback`` is None when ACRCloud is not configured.  ``mail_templates`` render
+    captures (0: none), ``fingerprint_replicas`` serve the fingerprint lookups (none: the
+    database itself), and ``fallback`` is None when ACRCloud is not configured.  ``mail_templates`` render
     the stream-down e-mails (None: the shipped ones).
     """
 
@@ -76,6 +78,7 @@ class ScanSettings:
     operator_email: str | None = None
     recognition_cache_mb: int = 0
     host_name: str | None = None  # kept on each snippet capture: the host whose var/ holds its audio
+    fingerprint_replicas: tuple[DatabaseUrl, ...] = field(default=(), repr=False)  # FINGERPRINT_DATABASE_URL
     fallback: FallbackSettings | None = None
     mail_templates: MailTemplates | None = field(default=None, repr=False)
 

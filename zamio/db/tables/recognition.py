@@ -145,6 +145,13 @@ unknown_recordings = Table(
     Column("excerpt_path", Text),  # the first of its captures that kept audio
     Column("excerpt_host", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # Named or merged by hand (sql/0030, bin/identify-unknown): resolved, never filed under its U- again.
+    ref("track_id", "tracks"),
+    Column("track_offset_seconds", Float),  # where the recording's time 0 lies in the track
+    ref("merged_into_id", "unknown_recordings"),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", Text),
+    ref("resolved_audit_id", "audit_log"),
 )
 
 unknown_captures = Table(

@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, Row, select
 
-from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, publishers
+from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, payout_balances, publishers
 from zamio.mail import MailTemplates, queue_email
 from zamio.mail.attachments import Attachment, record
+from zamio.royalties.statements.select import balance_only
 from zamio.royalties.statements.write import file_stem
 
 log = logging.getLogger(__name__)
@@ -90,15 +91,56 @@ def queue_statement_emails(conn: Connection, cycle: Row[Any], folder: Path, mail
     items = conn.execute(select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle.id).order_by(
         cycle_line_items.c.recipient_type, cycle_line_items.c.recipient_ref))
     for item in items:
-        email = emails.get((item.recipient_type, item.recipient_ref))
-        if email is None:
-            continue
-        where, attachments = delivery(cycle.name, folder,
-                                      f"{file_stem(item.recipient_type, item.recipient_ref)}.{item.currency}", mail)
-        context = {"cycle": cycle.name, "amount_units": item.net, "currency": item.currency,
-                   "recipient_name": item.recipient_name or item.recipient_ref, **where}
-        queued += bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{item.recipient_type}:"
-                                   f"{item.recipient_ref}:{item.currency}", recipient=email,
-                                   template="statement_ready", context=context, attachments=attachments,
-                                   mail_templates=mail.templates))
+        queued += _queue(conn, cycle, folder, mail, emails, _Notice(
+            item.recipient_type, item.recipient_ref, item.recipient_name, item.currency, item.net))
+    # A payee the cycle paid nothing but brought an earlier balance forward has a statement of it too: it says
+    # what was paid from that balance, or that it is carried forward again.
+    for notice in _balance_notices(conn, cycle.id):
+        queued += _queue(conn, cycle, folder, mail, emails, notice)
     return queued
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """What one statement_ready e-mail tells: whose statement, in which currency, and the amount it shows
+    (a line item's net; for a statement of a balance alone, its net payable and what it carries forward)."""
+
+    recipient_type: str
+    recipient_ref: str
+    recipient_name: str | None
+    currency: str
+    amount_units: int
+    carried_units: int = 0
+    balance_only: bool = False
+
+
+def _queue(conn: Connection, cycle: Row[Any], folder: Path, mail: StatementMail,
+           emails: dict[tuple[str, str], str], notice: _Notice) -> bool:
+    """Queue ``notice``'s e-mail when its recipient has an address; return whether it was new."""
+    email = emails.get((notice.recipient_type, notice.recipient_ref))
+    if email is None:
+        return False
+    where, attachments = delivery(
+        cycle.name, folder, f"{file_stem(notice.recipient_type, notice.recipient_ref)}.{notice.currency}", mail)
+    context = {"cycle": cycle.name, "amount_units": notice.amount_units, "currency": notice.currency,
+               "recipient_name": notice.recipient_name or notice.recipient_ref, **where}
+    if notice.balance_only:
+        context |= {"balance_only": True, "carried_units": notice.carried_units}
+    return bool(queue_email(conn, dedupe_key=f"statement_ready:{cycle.name}:{notice.recipient_type}:"
+                            f"{notice.recipient_ref}:{notice.currency}", recipient=email,
+                            template="statement_ready", context=context, attachments=attachments,
+                            mail_templates=mail.templates))
+
+
+def _balance_notices(conn: Connection, cycle_id: int) -> list[_Notice]:
+    """The e-mails of the cycle's statements of a balance alone (``balance_only``)."""
+    b = payout_balances
+    amounts = {(r.recipient_type, r.recipient_ref, r.currency): r for r in conn.execute(
+        select(b.c.recipient_type, b.c.recipient_ref, b.c.currency, b.c.net_payable, b.c.carried_forward)
+        .where(b.c.cycle_id == cycle_id))}
+    notices = []
+    for row in balance_only(conn, cycle_id):
+        amount = amounts[row.recipient_type, row.recipient_ref, row.currency]
+        notices.append(_Notice(row.recipient_type, row.recipient_ref, row.recipient_name, row.currency,
+                               amount.net_payable, carried_units=amount.carried_forward, balance_only=True))
+    return notices

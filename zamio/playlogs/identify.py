@@ -1,0 +1,221 @@
+"""Naming an unknown recording as a catalog track, or merging two (``bin/identify-unknown``).
+
+An unknown recording's plays are held whole in suspense ``unidentified:U-000001``
+(*Royalties*).  When a person finds out what the song is and it is in the catalog, naming
+the recording, in one transaction:
+
+* moves each of its current plays to the track by correction (``reassign``, a new version of
+  the play with its own ``play.reassign`` audit entry, ``zamio.playlogs.corrections``), so
+  the next ``calculate-royalty-distributions`` reverses what the suspense account was booked
+  and prices the new versions to the track's parties (a play of a locked cycle: an
+  adjustment in the next cycle);
+* records the recording as named (``zamio.recognition.naming``): the track, who and when,
+  under one ``unknown.identify`` audit entry, and where the recording's time lies in the
+  track;
+* makes its detections not yet turned into plays name the track
+  (``zamio.scanning.records.name_pending``).
+
+Merging (``U-000045`` found to be the same song as ``U-000123``) does the same with the
+surviving recording in place of the track (``unknown.merge``): the plays move to it, the
+merged recording's captures and their prints move to it.
+
+The audit entry of the naming is keyed by the recording: it is written once, so a
+recording is named or merged once.  A run that finds its own naming done (killed after the
+transaction, or run again) does nothing more to the plays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, select, text
+
+from zamio.db import audit
+from zamio.db.engine import is_sqlite, utcnow
+from zamio.db.tables import fingerprint_sets, play_logs, tracks
+from zamio.playlogs import corrections
+from zamio.playlogs.billing import CURRENT
+from zamio.playlogs.correction_requests import Request
+from zamio.recognition import naming
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
+from zamio.recognition.naming import Alignment, NamingRefused, Recording
+from zamio.recognition.unknown import FILING_LOCK
+from zamio.scanning import records
+
+
+@dataclass(frozen=True)
+class Track:
+    """The catalog track a recording is named as."""
+
+    id: int
+    ref: str
+    title: str
+    audio_path: str
+
+
+@dataclass
+class Outcome:
+    """What naming or merging did (``already``: done before, by the entry given; nothing was changed)."""
+
+    recording: Recording
+    target: str  # the track's reference, or the surviving U-
+    audit_id: int
+    moved: list[corrections.Outcome] = field(default_factory=list)
+    alignment: Alignment | None = None
+    pending: int = 0  # detections not yet in plays that now name the target
+    captures_moved: int = 0  # merge: captures moved to the survivor
+    prints_forgotten: int = 0
+    already: audit.Entry | None = None
+
+    @property
+    def retired(self) -> list[int]:
+        return [p for o in self.moved for p in o.retired]
+
+    @property
+    def billed(self) -> list[int]:
+        return [p for o in self.moved for p in o.billed]
+
+
+def event_key(recording: Recording) -> str:
+    """The audit event key of resolving a recording: one per recording, whatever it is resolved as."""
+    return f"identify-unknown:{recording.ref}"
+
+
+def track(conn: Connection, track_ref: str) -> Track:
+    """Given a track reference, return the track; raise NamingRefused when it is not in the catalog, has no
+    audio or has no fingerprints of the current version."""
+    row = conn.execute(
+        select(tracks.c.id, tracks.c.track_ref, tracks.c.title, tracks.c.audio_path).where(
+            tracks.c.track_ref == track_ref
+        )
+    ).first()
+    if row is None:
+        raise NamingRefused(
+            f"track {track_ref!r} is not in the catalog: import it with bin/import-catalog --tracks "
+            "(with its audio_path and its contributors), fingerprint it, then name the recording"
+        )
+    fingerprinted = conn.execute(
+        select(fingerprint_sets.c.track_id).where(
+            fingerprint_sets.c.track_id == row.id, fingerprint_sets.c.version == FINGERPRINT_VERSION
+        )
+    ).first()
+    if not row.audio_path or fingerprinted is None:
+        raise NamingRefused(
+            f"track {track_ref!r} has no fingerprints yet: run bin/batch-fingerprint-tracks --track "
+            f"{track_ref} (its audio_path must name the recording's audio), then name the recording"
+        )
+    return Track(int(row.id), row.track_ref, row.title, row.audio_path)
+
+
+def open_recording(conn: Connection, ref_text: str, *, lock: bool = False) -> Recording:
+    """The recording named by ``ref_text``; raise NamingRefused when there is none or it is resolved."""
+    recording = naming.find(conn, ref_text, lock=lock)
+    if recording.resolved_at is not None:
+        track_ref = _track_ref(conn, recording.track_id)
+        raise NamingRefused(
+            f"{recording.ref} is resolved already: {naming.resolution(conn, recording, track_ref)}; "
+            "nothing was changed (bin/zamio-status --audit shows the entry)"
+        )
+    return recording
+
+
+def _track_ref(conn: Connection, track_id: int | None) -> str | None:
+    if track_id is None:
+        return None
+    return conn.execute(select(tracks.c.track_ref).where(tracks.c.id == track_id)).scalar()
+
+
+def done_before(conn: Connection, ref_text: str) -> audit.Entry | None:
+    """The audit entry that resolved the recording, if it is resolved."""
+    recording = naming.find(conn, ref_text)
+    return audit.find(conn, event_key(recording)) if recording.resolved_at is not None else None
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise with the scan's filing of the unknown index (SQLite's one writer already does)."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+
+
+def _current_plays(conn: Connection, ref: str) -> list[int]:
+    return list(
+        conn.execute(
+            select(play_logs.c.id)
+            .where(play_logs.c.recording_key == ref, play_logs.c.status.in_(CURRENT))
+            .order_by(play_logs.c.started_at, play_logs.c.id)
+        ).scalars()
+    )
+
+
+def _move_plays(
+    conn: Connection, ref: str, who: audit.Who, track_ref: str | None = None, unknown_ref: str | None = None
+) -> list[corrections.Outcome]:
+    """Reassign every current play of recording ``ref`` to a catalog track or another unknown recording."""
+    return [
+        corrections.correct(conn, Request("reassign", (play_id,), track_ref=track_ref, unknown_ref=unknown_ref), who)
+        for play_id in _current_plays(conn, ref)
+    ]
+
+
+def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerprint, who: audit.Who) -> Outcome:
+    """Name the recording as the track, in ``conn``'s transaction (see the module docstring): ``track_prints``
+    is the track's audio fingerprinted as the unknown index's (``zamio.recognition.unknown.prints``).  Raise
+    NamingRefused (nothing changed) for an unknown or resolved recording, ``audit.MissingReason`` without a
+    reason."""
+    who = audit.check(who)
+    _lock(conn)
+    recording = open_recording(conn, ref_text, lock=True)
+    found = naming.track_alignment(naming.prints_by_capture(conn, recording.id), track_prints)
+    plays = _current_plays(conn, recording.ref)
+    change = audit.Change(
+        "unknown.identify",
+        "unknown_recording",
+        recording.ref,
+        before={"unknown_ref": recording.ref, "plays": plays},
+        after={
+            "track_ref": target.ref,
+            "track_id": target.id,
+            "track_offset_seconds": found.offset_seconds if found else None,
+        },
+    )
+    audit_id = audit.record(conn, who, change, event_key=event_key(recording))
+    outcome = Outcome(
+        recording, target.ref, audit_id, _move_plays(conn, recording.ref, who, track_ref=target.ref), found
+    )
+    offset = found.offset_seconds if found is not None else None
+    naming.mark_named(conn, recording.id, target.id, offset, who.actor, audit_id, utcnow())
+    if found is not None:
+        outcome.pending = records.name_pending(conn, recording.id, target.id, found.offset_seconds)
+    else:  # its time cannot be placed in the track: leave the song to the catalog's matcher
+        outcome.prints_forgotten = naming.forget_prints(conn, recording.id)
+        outcome.pending = records.name_pending(conn, recording.id, target.id, 0.0)
+    return outcome
+
+
+def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who) -> Outcome:
+    """Merge the recording into another unknown recording of the same song, in ``conn``'s transaction.  Raise
+    NamingRefused (nothing changed) for an unknown or resolved recording on either side, or a recording merged
+    into itself."""
+    who = audit.check(who)
+    _lock(conn)
+    recording = open_recording(conn, ref_text, lock=True)
+    survivor = open_recording(conn, into_text, lock=True)
+    if survivor.id == recording.id:
+        raise NamingRefused(f"{recording.ref} cannot be merged into itself: name the recording it is the same song as")
+    found = naming.recording_alignment(conn, recording.id, survivor.id)
+    shift = found.offset_seconds if found is not None else 0.0
+    plays = _current_plays(conn, recording.ref)
+    change = audit.Change(
+        "unknown.merge",
+        "unknown_recording",
+        recording.ref,
+        before={"unknown_ref": recording.ref, "plays": plays},
+        after={"merged_into": survivor.ref, "offset_seconds": shift},
+    )
+    audit_id = audit.record(conn, who, change, event_key=event_key(recording))
+    outcome = Outcome(
+        recording, survivor.ref, audit_id, _move_plays(conn, recording.ref, who, unknown_ref=survivor.ref), found
+    )
+    outcome.captures_moved = naming.merge(conn, recording.id, survivor.id, shift, who.actor, audit_id, utcnow())
+    outcome.pending = records.move_pending(conn, recording.id, survivor.id, survivor.ref, shift)
+    return outcome
