@@ -3,28 +3,27 @@
     nice -n 10 .venv/bin/python bench/unknown_week_bench.py                          # SQLite, scratch folder
     nice -n 10 .venv/bin/python bench/unknown_week_bench.py --database postgresql://postgres:postgres@127.0.0.1:5432/postgres
 
-Several stations (``--stations``, 5) stream a week of programme from real HTTP servers on
-127.0.0.1 (``tests.streamserver``): songs with talk, advertisements and station jingles between
-them.  The week is compressed in time: each station's day is ``--items`` programme items (10),
-and the scanner hears each item once, in one 20 s capture, one scan tick per item slot
-(``bin/scan-station-streams --station …`` for every station; the server switches to the next
-item between ticks).  So a "week" is 7 × ``--items`` ticks of a few seconds each, not 5,040
-two-minute ticks, and an item is heard once where a real scan hears a song two or three times.
+Several stations (``--stations``, 5) stream their programme from real HTTP servers on
+127.0.0.1 (``tests.streamserver``): whole songs with talk, advertisement breaks and station
+jingles between them.  The week is compressed: each station airs ``--hours`` (3) of programme,
+standing for its week, and the scanner hears it as it would, a 20 s capture every two minutes of
+programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
+on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
+each station to what it airs at that moment between ticks; a capture may straddle two items).
 
 Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
-orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``).  A third of
-them are left out of the catalog; each of those is aired a set number of times (``AIRINGS``:
-1 to 12), on whichever stations the seeded draw gives, at a random point of the song, or at its
-start with the presenter talking over the intro, or at its end fading out.  Talk is espeak-ng
-(presenters, news, callers on the telephone); advertisements are fixed spots (the same voice
-over the same music bed, aired again and again, as spots are); jingles are each station's
-ident (a short chord figure and a spoken station name over it).  Every capture is MP3
-128 kbit/s as served and decoded by the scanner.
+orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
+A third of them are left out of the catalog; each of those is aired a set number of times
+(``AIRINGS``: 1 to 12), on whichever stations the seeded draw gives; the presenter talks over the
+intro of a third of the airings, half of them fade out.  Talk is espeak-ng (presenters, news,
+callers on the telephone); advertisements are fixed spots (the same voice over the same music
+bed, aired again and again, as spots are); jingles are each station's ident (a short chord figure
+and a spoken station name over it).  Every capture is MP3 128 kbit/s as served.
 
 The real jobs run, through their scripts: ``bin/migrate``, ``bin/import-catalog`` (stations,
 the registered two thirds with their contributors, a rate card), ``bin/auto-fingerprint-new-tracks``,
 the scan ticks, ``bin/convert-matches`` and ``bin/calculate-royalty-distributions``.  The bench
-keeps the truth (which item each station aired at each tick) and reports:
+keeps the truth (what each station aired when) and reports:
 
 * of the unregistered songs aired 3 times or more: how many became exactly one U- recording,
   several (split), or none;
@@ -32,7 +31,9 @@ keeps the truth (which item each station aired at each tick) and reports:
 * the share of the unregistered songs' airings that became a play of their right U- recording;
 * the cost: the unknown machinery's CPU per capture, measured side by side on the week's own
   unknown-music captures (heard and recorded in a transaction rolled back, once with its
-  prints, candidate row and filing, once without), and the scan's whole CPU per capture.
+  prints, candidate row and filing, once without), and the scan's whole CPU per capture;
+* once ``bin/identify-unknown`` names each U- recording as its song (imported with its shares),
+  the held money released to each party against the shares computed here from the plays.
 
 It prints a Markdown table and writes ``unknown_week_<database>.json`` into ``--out``.
 Rendered audio is cached in ``--work`` (default ``/tmp/zamio-week-bench``).
@@ -57,6 +58,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +93,7 @@ GENERATED_SECONDS = 180.0
 RATE = synth.SYNTH_RATE
 CAPTURE_SECONDS = 20.0
 SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two minutes of programme
+TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
 #: Airings of each unregistered song over the week (the list repeats for more songs).
@@ -103,6 +107,7 @@ JINGLE_SECONDS = 10.0
 INTRO_TALK_SECONDS = 9.0  # the presenter talks over a song's first seconds, the music ducked
 FADE_SECONDS = 8.0
 RATE_PER_SECOND = "0.012"  # GHS per second, every period, multiplier 1: 120 ten-thousandths a second
+RATES_FROM = "2026-01-01"  # after the cards the migrations ship (2024-01-01), so these price every play
 STATION_NAMES = ("Joy", "Peace", "Citi", "Luv", "Nhyira", "Skyy", "Ahotor", "Kessben")
 
 
@@ -155,11 +160,11 @@ class Week:
             if slot.start < t + SERVED_SECONDS and slot.end > t
         ]
 
-    def slot_heard(self, tick: int, station: int) -> Slot:
+    def slot_heard(self, tick: int, station: int) -> Slot | None:
         """The item that fills most of the capture's ``CAPTURE_SECONDS``."""
         t = self.phases[station] + tick * SCAN_EVERY_SECONDS
         covering = [(min(t + CAPTURE_SECONDS, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
-        return max(covering, key=lambda pair: pair[0])[1]
+        return max(covering, key=lambda pair: pair[0])[1] if covering else None  # None: the programme had ended
 
 
 # -- the programme ----------------------------------------------------------------------------------
@@ -568,7 +573,7 @@ def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
         for k, url in enumerate(urls)
     ]
     rates = [
-        ["GH", "class_b", period, RATE_PER_SECOND, "1.0", "GHS", "2020-01-01", ""]
+        ["GH", "class_b", period, RATE_PER_SECOND, "1.0", "GHS", RATES_FROM, ""]
         for period in ("off_peak", "prime", "regular")
     ]
     args = [
@@ -611,9 +616,12 @@ def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engin
     station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
     cpu_before, began = children_cpu(), time.monotonic()
     for tick in range(week.ticks):
+        # A play lasts until its station's next capture: ticks closer than a capture would cut plays short.
+        time.sleep(max(0.0, began + tick * TICK_WALL_SECONDS - time.monotonic()))
         for station, route in enumerate(routes):
             route.set_audio(mp3_of(week, tick, station, work))
-        jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q")
+        # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
+        jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
         with engine.connect() as conn:  # the captures this tick recorded: ids after the last one seen
             found = conn.execute(
                 text(
@@ -675,7 +683,11 @@ def label(slot: Slot) -> str:
 
 def evaluate(week: Week, found: dict[str, list]) -> dict:
     """Precision and recall of the unknown recordings, and the airings captured as plays, against the truth."""
-    slot_of = {capture: week.slot_heard(tick, station) for capture, (tick, station) in week.heard.items()}
+    slot_of = {
+        capture: slot
+        for capture, (tick, station) in week.heard.items()
+        if (slot := week.slot_heard(tick, station)) is not None
+    }
     members: dict[str, list[int]] = {}
     for capture_id, _, ref in found["filed"]:
         if ref is not None:
@@ -691,8 +703,8 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
     }
     songs = song_outcomes(week, slot_of, found)
     for capture, (tick, station) in sorted(week.heard.items()):  # where in its song each capture was heard
-        slot = slot_of[capture]
-        if slot.item.song in songs:
+        slot = slot_of.get(capture)
+        if slot is not None and slot.item.song in songs:
             at = week.phases[station] + tick * SCAN_EVERY_SECONDS - slot.start
             songs[slot.item.song]["heard_at"].append(heard_at(capture, at, slot, found))
     often = [ref for ref, song in songs.items() if song["airings"] >= 3]
@@ -869,9 +881,10 @@ def name_recordings(jobs: Jobs, engine, week: Week, figures: dict, folder: Path)
 
 
 def price_by_hand(seconds: float) -> int:
-    """A play's price in ten-thousandths of a cedi: seconds (to the millisecond) × GHS 0.012, half up."""
-    milliseconds = round(seconds * 1000)
-    return (milliseconds * 120 + 500) // 1000
+    """A play's price in ten-thousandths of a cedi: its seconds to the millisecond (half even) × 120, the
+    product rounded once to a whole unit, half even."""
+    milliseconds = int(Decimal(seconds).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN) * 1000)
+    return round(Fraction(milliseconds * 120, 1000))
 
 
 def split_by_hand(amount: int, song: str) -> dict[str, int]:
