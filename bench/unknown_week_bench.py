@@ -1,0 +1,1107 @@
+"""A simulated broadcast week: do the songs the catalog lacks become one unknown recording each?
+
+    nice -n 10 .venv/bin/python bench/unknown_week_bench.py                          # SQLite, scratch folder
+    nice -n 10 .venv/bin/python bench/unknown_week_bench.py --database postgresql://postgres:postgres@127.0.0.1:5432/postgres
+
+Several stations (``--stations``, 5) stream their programme from real HTTP servers on
+127.0.0.1 (``tests.streamserver``): whole songs with talk, advertisement breaks and station
+jingles between them.  The week is compressed: each station airs ``--hours`` (3) of programme,
+standing for its week, and the scanner hears it as it would, a 20 s capture every two minutes of
+programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
+on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
+each station to what it airs at that moment between ticks; a capture may straddle two items).
+
+Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
+orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
+A third of them are left out of the catalog; each of those is aired a set number of times
+(``AIRINGS``: 1 to 12), on whichever stations the seeded draw gives; the presenter talks over the
+intro of a third of the airings, half of them fade out.  Talk is espeak-ng (presenters, news,
+callers on the telephone); advertisements are fixed spots (the same voice over the same music
+bed, aired again and again, as spots are); jingles are each station's ident (a short chord figure
+and a spoken station name over it).  Every capture is MP3 128 kbit/s as served.
+
+The real jobs run, through their scripts: ``bin/migrate``, ``bin/import-catalog`` (stations,
+the registered two thirds with their contributors, a rate card), ``bin/auto-fingerprint-new-tracks``,
+the scan ticks, ``bin/convert-matches`` and ``bin/calculate-royalty-distributions``.  The bench
+keeps the truth (what each station aired when) and reports:
+
+* of the unregistered songs aired 3 times or more: how many became exactly one U- recording,
+  several (split), or none;
+* of the U- recordings: how many are one unregistered song, a catalog song, speech/ads/jingles;
+* the share of the unregistered songs' airings that became a play of their right U- recording;
+* the cost: the unknown machinery's CPU per capture, measured side by side on the week's own
+  unknown-music captures (heard and recorded in a transaction rolled back, once with its
+  prints, candidate row and filing, once without), and the scan's whole CPU per capture;
+* once ``bin/identify-unknown`` names each U- recording as its song (imported with its shares),
+  the held money released to each party against the shares computed here from the plays.
+
+It prints a Markdown table and writes ``unknown_week_<database>.json`` into ``--out``.
+Rendered audio is cached in ``--work`` (default ``/tmp/zamio-week-bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.music_bench import HELD_VOICES, TEXTS, TRAIN_VOICES  # noqa: E402
+from tests.streamserver import AudioRoute, StreamServer  # noqa: E402
+from zamio.db.engine import open_engine  # noqa: E402
+from zamio.db.url import parse_database_url  # noqa: E402
+from zamio.demo import synth  # noqa: E402
+from zamio.recognition import audio, unknown  # noqa: E402
+from zamio.scanning.hearing import Recogniser  # noqa: E402
+from zamio.scanning.records import CaptureFacts, file_unknown, record_capture  # noqa: E402
+
+MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music")
+SONG_SKIP = (
+    "defeat",
+    "victory",
+    "silence",
+    "frantic-old",
+    "battle-epic",
+    "elf-land",
+    "main_menu",
+    "sad",
+    "transience",
+)  # stings, near-silence, duplicates; the short pieces are advertisement beds
+AD_BEDS = ("sad", "transience", "main_menu", "elf-land")
+GENERATED_SECONDS = 180.0
+RATE = synth.SYNTH_RATE
+CAPTURE_SECONDS = 20.0
+SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two minutes of programme
+TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
+MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
+SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
+#: Airings of each unregistered song over the week (the list repeats for more songs).
+AIRINGS = (1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12)
+KIND_WEIGHTS = {"song": 0.55, "talk": 0.15, "ad": 0.15, "jingle": 0.15}  # of the items, by count
+TALK_SECONDS = (45, 120)
+SPOT_SECONDS = 30.0
+SPOTS_PER_BREAK = (2, 3)
+ADS = 6
+JINGLE_SECONDS = 10.0
+INTRO_TALK_SECONDS = 9.0  # the presenter talks over a song's first seconds, the music ducked
+FADE_SECONDS = 8.0
+RATE_PER_SECOND = "0.012"  # GHS per second, every period, multiplier 1: 120 ten-thousandths a second
+RATES_FROM = "2026-01-01"  # after the cards the migrations ship (2024-01-01), so these price every play
+STATION_NAMES = ("Joy", "Peace", "Citi", "Luv", "Nhyira", "Skyy", "Ahotor", "Kessben")
+
+
+@dataclass(frozen=True)
+class Song:
+    ref: str
+    title: str
+    source: str  # an .ogg path, or "synth:<seed>"
+    seconds: float
+    registered: bool
+
+
+@dataclass(frozen=True)
+class Item:
+    """One programme item as aired: ``spec`` describes its audio."""
+
+    kind: str  # song | talk | ad | jingle
+    spec: dict
+    seconds: float
+    song: str | None = None  # the song's ref, for a song
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An item on a station's timeline, from ``start`` (programme seconds)."""
+
+    station: int
+    start: float
+    item: Item
+
+    @property
+    def end(self) -> float:
+        return self.start + self.item.seconds
+
+
+@dataclass
+class Week:
+    songs: dict[str, Song]
+    timelines: list[list[Slot]]
+    phases: list[float]  # when each station's first capture starts (programme seconds)
+    ticks: int
+    heard: dict[int, tuple[int, int]] = field(default_factory=dict)  # capture id -> (tick, station index)
+
+    def window(self, tick: int, station: int) -> list[tuple[Slot, float, float]]:
+        """The parts of items served for this capture: (slot, from, to) in the item's own seconds."""
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
+        return [
+            (slot, max(t, slot.start) - slot.start, min(t + SERVED_SECONDS, slot.end) - slot.start)
+            for slot in self.timelines[station]
+            if slot.start < t + SERVED_SECONDS and slot.end > t
+        ]
+
+    def slot_heard(self, tick: int, station: int) -> Slot | None:
+        """The item that fills most of the capture's ``CAPTURE_SECONDS``."""
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
+        covering = [(min(t + CAPTURE_SECONDS, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
+        return max(covering, key=lambda pair: pair[0])[1] if covering else None  # None: the programme had ended
+
+
+# -- the programme ----------------------------------------------------------------------------------
+
+
+def songs(generated: int, rng: np.random.Generator) -> dict[str, Song]:
+    pieces = sorted(p for p in MUSIC.glob("*.ogg") if not p.stem.startswith(SONG_SKIP))
+    found = [Song(f"W-{p.stem}", p.stem.replace("_", " ").title(), str(p), probe_seconds(p), True) for p in pieces]
+    found += [
+        Song(f"G-{seed}", f"Generated {seed}", f"synth:{seed}", GENERATED_SECONDS, True)
+        for seed in range(7000, 7000 + generated)
+    ]
+    unregistered = set(rng.permutation(len(found))[: len(found) // 3].tolist())
+    return {s.ref: replace(s, registered=k not in unregistered) for k, s in enumerate(found)}
+
+
+def probe_seconds(path: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out.strip())
+
+
+def programme(catalogue: dict[str, Song], stations: int, hours: float, rng: np.random.Generator) -> list[list[Slot]]:
+    """Each station's timeline of ``hours``: kinds drawn by ``KIND_WEIGHTS``; the unregistered songs'
+    airings (``AIRINGS``) placed in song slots drawn at random over all stations, catalog songs in the others.
+    Airings that fall past the end are not aired."""
+    per_station = int(hours * 3600 / 150) + 8  # items of 150 s on average, and a margin
+    kinds = rng.choice(list(KIND_WEIGHTS), size=(stations, per_station), p=list(KIND_WEIGHTS.values()))
+    song_slots = [(s, k) for s in range(stations) for k in range(per_station) if kinds[s, k] == "song"]
+    unregistered = [ref for ref, song in catalogue.items() if not song.registered]
+    wanted = [ref for k, ref in enumerate(unregistered) for _ in range(AIRINGS[k % len(AIRINGS)])]
+    if len(wanted) > len(song_slots) // 2:
+        raise SystemExit(f"{len(wanted)} airings of unregistered songs need more song slots: raise --hours")
+    order = rng.permutation(len(song_slots))
+    chosen = {song_slots[order[k]]: ref for k, ref in enumerate(wanted)}
+    registered = [ref for ref, song in catalogue.items() if song.registered]
+    timelines = []
+    for s in range(stations):
+        at, timeline = 0.0, []
+        for k in range(per_station):
+            kind = str(kinds[s, k])
+            item = (
+                song_item(catalogue[chosen.get((s, k)) or str(rng.choice(registered))], rng)
+                if kind == "song"
+                else other_item(kind, s, rng)
+            )
+            if at < hours * 3600:
+                timeline.append(Slot(s, at, item))
+            at += item.seconds
+        timelines.append(timeline)
+    return timelines
+
+
+def song_item(song: Song, rng: np.random.Generator) -> Item:
+    """An airing of a whole song: the presenter over its intro (a third of airings), its end faded (half)."""
+    spec = {
+        "kind": "song",
+        "source": song.source,
+        "seconds": song.seconds,
+        "fade": bool(rng.random() < 0.5),
+        "talk": talk_spec(rng, 2) if rng.random() < 0.3 else None,
+    }
+    return Item("song", spec, song.seconds, song.ref)
+
+
+def talk_spec(rng: np.random.Generator, sentences: int) -> dict:
+    voices = TRAIN_VOICES + HELD_VOICES
+    return {
+        "text": " ".join(str(t) for t in rng.choice(TEXTS, size=sentences, replace=True)),
+        "voice": str(rng.choice(voices)),
+        "speed": int(rng.integers(140, 200)),
+        "pitch": int(rng.integers(30, 70)),
+    }
+
+
+def other_item(kind: str, station: int, rng: np.random.Generator) -> Item:
+    if kind == "talk":
+        seconds = float(rng.integers(*TALK_SECONDS))
+        spec = {"kind": "talk", **talk_spec(rng, int(seconds // 5) + 1), "phone": bool(rng.random() < 0.2)}
+        return Item("talk", spec, seconds)
+    if kind == "ad":
+        spots = [
+            int(n)
+            for n in rng.choice(ADS, size=int(rng.integers(SPOTS_PER_BREAK[0], SPOTS_PER_BREAK[1] + 1)), replace=False)
+        ]
+        return Item("ad", {"kind": "ad", "spots": spots}, SPOT_SECONDS * len(spots))
+    return Item("jingle", {"kind": "jingle", "station": station}, JINGLE_SECONDS)
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def render_window(parts: list[tuple[Slot, float, float]]) -> np.ndarray:
+    """The served audio of one capture, ``SERVED_SECONDS`` at ``RATE``, before the MP3 encoding."""
+    pieces = [render_part(slot.item, a, b) for slot, a, b in parts]
+    return fit(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), int(SERVED_SECONDS * RATE))
+
+
+def render_part(item: Item, a: float, b: float) -> np.ndarray:
+    """Seconds ``a`` to ``b`` of an item."""
+    n = int(round((b - a) * RATE))
+    if item.kind != "song":
+        whole = item_audio(json.dumps(item.spec, sort_keys=True))
+        return fit(whole[int(a * RATE) :], n)
+    spec = item.spec
+    music = excerpt(spec["source"], a, b - a)
+    t = a + np.arange(n, dtype=np.float32) / RATE  # the song's own time of each sample
+    if spec["fade"]:
+        music *= np.clip((item.seconds - t) / FADE_SECONDS, 0.05, 1.0).astype(np.float32)
+    if spec["talk"] and a < INTRO_TALK_SECONDS:
+        voice = fit(
+            item_audio(json.dumps({"kind": "voice", **spec["talk"]}, sort_keys=True)), int(INTRO_TALK_SECONDS * RATE)
+        )
+        under = t < INTRO_TALK_SECONDS
+        level = rms(music) / max(rms(voice), 1e-6)
+        music[under] = music[under] * np.float32(10 ** (-8 / 20)) + voice[(t[under] * RATE).astype(int)] * level
+    return music
+
+
+@functools.lru_cache(maxsize=64)
+def item_audio(spec_json: str) -> np.ndarray:
+    """The whole audio of a talk, an advertisement break, a jingle or an intro's voice."""
+    spec = json.loads(spec_json)
+    if spec["kind"] == "voice":
+        return speak(spec)
+    if spec["kind"] == "talk":
+        voice = speak(spec)
+        return telephone(voice) if spec["phone"] else voice
+    if spec["kind"] == "ad":
+        return np.concatenate([ad_spot(n) for n in spec["spots"]])
+    return jingle(spec["station"])
+
+
+@functools.lru_cache(maxsize=ADS)
+def ad_spot(spot: int) -> np.ndarray:
+    """Advertisement ``spot``: a fixed read over a fixed bed 6 to 14 dB under the voice (``SPOT_SECONDS``)."""
+    rng = np.random.default_rng(900 + spot)
+    n = int(SPOT_SECONDS * RATE)
+    voice = fit(
+        speak(
+            {
+                "text": " ".join(str(t) for t in rng.choice(TEXTS, size=3, replace=False)),
+                "voice": str(rng.choice(TRAIN_VOICES)),
+                "speed": 170,
+                "pitch": 50,
+            }
+        ),
+        n,
+    )
+    bed_name = AD_BEDS[spot % len(AD_BEDS)]
+    bed = (
+        fit(excerpt(str(MUSIC / f"{bed_name}.ogg"), 0.0, SPOT_SECONDS), n)
+        if spot < len(AD_BEDS)
+        else fit(synth.song(8000 + spot, SPOT_SECONDS), n)
+    )
+    level = -float(rng.uniform(6, 14))
+    return (voice + bed * rms(voice) / max(rms(bed), 1e-6) * np.float32(10 ** (level / 20))).astype(np.float32)
+
+
+def jingle(station: int) -> np.ndarray:
+    """Station ``station``'s ident: a chord figure, then its name spoken over the figure looped 8 dB under."""
+    figure = synth.jingle(300 + station, 4.0)
+    name = STATION_NAMES[station % len(STATION_NAMES)]
+    voice = speak(
+        {
+            "text": f"You are listening to {name} FM. {name} FM, always with you.",
+            "voice": "en+m3",
+            "speed": 160,
+            "pitch": 45,
+        }
+    )
+    n = int(JINGLE_SECONDS * RATE)
+    bed = fit(figure, n) * np.float32(10 ** (-8 / 20))
+    bed[: figure.size] = figure
+    talk = np.zeros(n, np.float32)
+    talk[figure.size :][: voice.size] = voice[: n - figure.size] * rms(figure) / max(rms(voice), 1e-6)
+    return (bed + talk).astype(np.float32)
+
+
+def excerpt(source: str, start: float, seconds: float) -> np.ndarray:
+    n = int(round(seconds * RATE))
+    if source.startswith("synth:"):
+        return fit(generated(int(source.removeprefix("synth:")))[int(start * RATE) :], n)
+    cmd = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{seconds:.3f}",
+        "-i",
+        source,
+        "-ac",
+        "1",
+        "-ar",
+        str(RATE),
+        "-f",
+        "f32le",
+        "-",
+    ]
+    return fit(np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.float32), n)
+
+
+@functools.lru_cache(maxsize=16)
+def generated(seed: int) -> np.ndarray:
+    return synth.song(seed, GENERATED_SECONDS)
+
+
+def speak(spec: dict) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "voice.wav"
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                spec["voice"],
+                "-s",
+                str(spec["speed"]),
+                "-p",
+                str(spec["pitch"]),
+                "-g",
+                "4",
+                "-w",
+                str(wav),
+                spec["text"],
+            ],
+            check=True,
+            capture_output=True,
+        )
+        cmd = ["ffmpeg", "-v", "error", "-i", str(wav), "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"]
+        raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.float32) * np.float32(0.8)
+
+
+def telephone(x: np.ndarray) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    band = sosfilt(butter(4, [300, 3400], btype="band", fs=RATE, output="sos"), x)
+    peak = float(np.max(np.abs(band))) or 1.0
+    return (np.clip(band / peak * 1.4, -1, 1) * 0.7).astype(np.float32)
+
+
+def fit(x: np.ndarray, n: int) -> np.ndarray:
+    """``n`` samples: cut, or padded with the start again (a looped bed, a short read)."""
+    if x.size == 0:
+        return np.zeros(n, np.float32)
+    return np.resize(x, n).astype(np.float32) if x.size < n else x[:n].astype(np.float32)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def mp3_of(week: Week, tick: int, station: int, work: Path) -> bytes:
+    """The MP3 (128 kbit/s) served for one capture, rendered once and cached in ``work`` by what it holds."""
+    parts = [(slot.item.spec, round(a, 3), round(b, 3)) for slot, a, b in week.window(tick, station)]
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+    path = work / "captures" / f"{key}.mp3"
+    if not path.exists():
+        x = render_window(week.window(tick, station))
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        x = x / peak * np.float32(0.9) if peak > 0.9 else x
+        pcm = np.clip(np.round(x * 32767), -32768, 32767).astype("<i2").tobytes()
+        cmd = [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(RATE),
+            "-ac",
+            "1",
+            "-i",
+            "-",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-f",
+            "mp3",
+            "-",
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(subprocess.run(cmd, input=pcm, capture_output=True, check=True).stdout)
+        partial.replace(path)
+    return path.read_bytes()
+
+
+def render_all(week: Week, work: Path, jobs: int) -> None:
+    """Render every capture of the week into the cache, in ``jobs`` processes."""
+    global RENDERING
+    RENDERING = week  # the workers are forked: they inherit it
+    todo = [(tick, station) for tick in range(week.ticks) for station in range(len(week.timelines))]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(render_one, todo, [work] * len(todo), chunksize=8))
+
+
+RENDERING: Week | None = None
+
+
+def render_one(where: tuple[int, int], work: Path) -> None:
+    assert RENDERING is not None
+    mp3_of(RENDERING, *where, work)
+
+
+# -- the database and the jobs --------------------------------------------------------------------
+
+
+def database(target: str, folder: Path) -> str:
+    """A fresh migrated database: a SQLite file in ``folder``, or a scratch database on the PostgreSQL server."""
+    if target == "sqlite":
+        url = f"sqlite:///{folder / 'zamio.db'}"
+    else:
+        import psycopg2
+
+        name = f"zamio_week_bench_{int(time.time())}"
+        admin = parse_database_url(target, "--database")
+        conn = psycopg2.connect(admin.libpq_dsn)
+        conn.autocommit = True
+        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        url = admin.with_database(name).text
+    return url
+
+
+def drop(url: str, target: str, folder: Path) -> None:
+    """Remove the scratch database and folder."""
+    if target != "sqlite":
+        import psycopg2
+
+        conn = psycopg2.connect(parse_database_url(target, "--database").libpq_dsn)
+        conn.autocommit = True
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{parse_database_url(url, "url").sqlalchemy_url.database}"')
+        conn.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Jobs:
+    """The project's scripts, run as cron runs them, against one database and a private var/."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        (folder / "var").mkdir(parents=True, exist_ok=True)
+        (folder / "bench.env").touch()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "ZAMIO_VAR_DIR": str(folder / "var"),
+            "ZAMIO_ENV_FILE": str(folder / "bench.env"),
+            "SCAN_ALLOW_PRIVATE_ADDRESSES": "true",
+            "SCAN_CAPTURE_SECONDS": f"{CAPTURE_SECONDS:g}",
+        }
+
+    def run(self, name: str, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bin" / name), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if result.returncode not in ok:
+            raise SystemExit(f"bin/{name} {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+        return result.stderr
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        out.writerows(rows)
+    return path
+
+
+def track_files(catalogue: list[Song], folder: Path, name: str) -> list[str]:
+    """``--tracks`` and ``--contributors`` files of these songs (two writers each, 60/40)."""
+    rows = []
+    for song in catalogue:
+        path = song.source
+        if song.source.startswith("synth:"):
+            path = str(folder / f"{song.ref}.wav")
+            synth.write_wav(path, synth.song(int(song.source.removeprefix("synth:")), GENERATED_SECONDS))
+        rows.append([song.ref, song.title, f"Artist {song.ref}", path])
+    tracks = write_csv(folder / f"{name}-tracks.csv", ["track_ref", "title", "artist", "audio_path"], rows)
+    shares = [
+        [s.ref, f"{role.title()} {s.ref}", role, share]
+        for s in catalogue
+        for role, share in (("composer", "60"), ("lyricist", "40"))
+    ]
+    contributors = write_csv(
+        folder / f"{name}-contributors.csv", ["track_ref", "name", "role", "share_percent"], shares
+    )
+    return ["--tracks", str(tracks), "--contributors", str(contributors)]
+
+
+def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
+    """Stations, the registered songs with their contributors and one rate card, then their fingerprints."""
+    stations = [
+        [f"st{k + 1}", f"{STATION_NAMES[k % len(STATION_NAMES)]} FM", "Accra", "Greater Accra", "class_b", url]
+        for k, url in enumerate(urls)
+    ]
+    rates = [
+        ["GH", "class_b", period, RATE_PER_SECOND, "1.0", "GHS", RATES_FROM, ""]
+        for period in ("off_peak", "prime", "regular")
+    ]
+    args = [
+        "--stations",
+        str(
+            write_csv(
+                folder / "stations.csv",
+                ["station_ref", "name", "city", "region", "station_class", "stream_url"],
+                stations,
+            )
+        ),
+        "--rate-cards",
+        str(
+            write_csv(
+                folder / "rates.csv",
+                [
+                    "territory",
+                    "station_class",
+                    "period",
+                    "rate_per_second",
+                    "multiplier",
+                    "currency",
+                    "effective_from",
+                    "effective_to",
+                ],
+                rates,
+            )
+        ),
+    ]
+    registered = [s for s in week.songs.values() if s.registered]
+    jobs.run("import-catalog", *args, *track_files(registered, folder, "registered"), "-q")
+    jobs.run("auto-fingerprint-new-tracks", "-q")
+
+
+def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engine) -> dict[str, float]:  # noqa: ANN001
+    """One scan tick per item slot: every station serves its item, ``bin/scan-station-streams`` hears
+    them all; each capture is tied to its (tick, station) by the tick's time window."""
+    from sqlalchemy import text
+
+    station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
+    cpu_before, began = children_cpu(), time.monotonic()
+    for tick in range(week.ticks):
+        # A play lasts until its station's next capture: ticks closer than a capture would cut plays short.
+        time.sleep(max(0.0, began + tick * TICK_WALL_SECONDS - time.monotonic()))
+        for station, route in enumerate(routes):
+            route.set_audio(mp3_of(week, tick, station, work))
+        # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
+        jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
+        with engine.connect() as conn:  # the captures this tick recorded: ids after the last one seen
+            found = conn.execute(
+                text(
+                    "SELECT c.id, s.station_ref FROM captures c JOIN stations s ON s.id = c.station_id "
+                    "WHERE c.id > :last"
+                ),
+                {"last": max(week.heard, default=0)},
+            ).all()
+        for capture_id, station_ref in found:
+            week.heard[capture_id] = (tick, int(station_ref.removeprefix("st")) - 1)
+        if sys.stderr.isatty():
+            print(f"\rtick {tick + 1}/{week.ticks}", end="", file=sys.stderr)
+    scan_cpu = children_cpu() - cpu_before
+    return {
+        "scan_cpu_seconds": scan_cpu,
+        "scan_wall_seconds": time.monotonic() - began,
+        "scan_cpu_per_capture": scan_cpu / max(len(week.heard), 1),
+    }
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_cpu() -> float:
+    """CPU of this process and of its finished children (ffmpeg decoding)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + children_cpu()
+
+
+# -- what the week made, against the truth --------------------------------------------------------
+
+
+FACTS = {
+    "captures": "SELECT id, outcome, content FROM captures",
+    "matched": "SELECT d.capture_id, t.track_ref FROM detections d JOIN tracks t ON t.id = d.track_id "
+    "WHERE d.source = 'local'",
+    "filed": "SELECT c.capture_id, c.status, u.unknown_ref FROM unknown_captures c "
+    "LEFT JOIN unknown_recordings u ON u.id = c.unknown_id",
+    "plays": "SELECT p.id, p.recording_key, d.capture_id FROM play_logs p "
+    "JOIN play_detections pd ON pd.play_id = p.id JOIN detections d ON d.id = pd.detection_id "
+    "WHERE p.status = 'final' AND p.recording_key LIKE 'U-%'",
+    "held": "SELECT recipient_ref, sum(amount) AS amount FROM royalty_ledger WHERE kind = 'suspense' "
+    "GROUP BY recipient_ref",
+}
+
+
+def facts(engine) -> dict[str, list]:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return {name: conn.execute(text(sql)).all() for name, sql in FACTS.items()}
+
+
+def label(slot: Slot) -> str:
+    return f"song:{slot.item.song}" if slot.item.song else slot.item.kind
+
+
+def evaluate(week: Week, found: dict[str, list]) -> dict:
+    """Precision and recall of the unknown recordings, and the airings captured as plays, against the truth."""
+    slot_of = {
+        capture: slot
+        for capture, (tick, station) in week.heard.items()
+        if (slot := week.slot_heard(tick, station)) is not None
+    }
+    members: dict[str, list[int]] = {}
+    for capture_id, _, ref in found["filed"]:
+        if ref is not None:
+            members.setdefault(ref, []).append(capture_id)
+    truth_of = {ref: recording_truth(week, [slot_of[c] for c in captures]) for ref, captures in members.items()}
+    kinds = [truth for truth, _ in truth_of.values()]
+    recordings = {
+        "made": len(members),
+        "one_unregistered_song": kinds.count("unregistered"),
+        "catalog_song": kinds.count("catalog"),
+        "speech_ads_jingles": kinds.count("talk"),
+        "mixed_songs": kinds.count("mixed"),
+    }
+    songs = song_outcomes(week, slot_of, found)
+    for capture, (tick, station) in sorted(week.heard.items()):  # where in its song each capture was heard
+        slot = slot_of.get(capture)
+        if slot is not None and slot.item.song in songs:
+            at = week.phases[station] + tick * SCAN_EVERY_SECONDS - slot.start
+            songs[slot.item.song]["heard_at"].append(heard_at(capture, at, slot, found))
+    often = [ref for ref, song in songs.items() if song["airings"] >= 3]
+    held = {ref: int(amount) for ref, amount in found["held"]}
+    return {
+        "captures": len(week.heard),
+        "unregistered_songs": len(songs),
+        "aired_3_or_more": len(often),
+        "exactly_one": sum(len(songs[ref]["recordings"]) == 1 for ref in often),
+        "split": sum(len(songs[ref]["recordings"]) > 1 for ref in often),
+        "none": sum(not songs[ref]["recordings"] for ref in often),
+        "recordings": recordings,
+        "recording_truth": {ref: t for ref, (_, t) in truth_of.items()},
+        "airings_captured_as_plays": airings_as_plays(week, slot_of, found, truth_of),
+        "songs": songs,
+        "held_ten_thousandths": sum(v for k, v in held.items() if k.startswith("unidentified:U-")),
+        "held_by_recording": {
+            k.removeprefix("unidentified:"): v for k, v in held.items() if k.startswith("unidentified:U-")
+        },
+    }
+
+
+def recording_truth(week: Week, slots: list[Slot]) -> tuple[str, str]:
+    """What an unknown recording is: ``unregistered`` (one song the catalog lacks), ``catalog``
+    (mostly a catalog song), ``talk`` (mostly speech, ads or jingles) or ``mixed``; and its labels."""
+    labels = sorted({label(s) for s in slots})
+    top = max(labels, key=lambda name: sum(label(s) == name for s in slots))
+    if len(labels) == 1 and top.startswith("song:") and not week.songs[top[5:]].registered:
+        return "unregistered", top
+    if not top.startswith("song:"):
+        return "talk", "+".join(labels)
+    if len([name for name in labels if name.startswith("song:")]) > 1:
+        return "mixed", "+".join(labels)
+    return ("catalog" if week.songs[top[5:]].registered else "mixed"), "+".join(labels)
+
+
+def unregistered_airings(week: Week) -> dict[str, list[Slot]]:
+    aired: dict[str, list[Slot]] = {}
+    for timeline in week.timelines:
+        for slot in timeline:
+            if slot.item.song and not week.songs[slot.item.song].registered:
+                aired.setdefault(slot.item.song, []).append(slot)
+    return aired
+
+
+def song_outcomes(week: Week, slot_of: dict[int, Slot], found: dict[str, list]) -> dict[str, dict]:
+    """For each unregistered song aired: its airings, how each of its captures was heard, its U- recordings."""
+    outcome = {row.id: f"{row.outcome}/{row.content}" for row in found["captures"]}
+    matched = dict(found["matched"])
+    filed = {capture: (status, ref) for capture, status, ref in found["filed"]}
+    result: dict[str, dict] = {}
+    for ref, slots in unregistered_airings(week).items():
+        heard: dict[str, int] = {}
+        recordings: set[str] = set()
+        for capture, slot in slot_of.items():
+            if slot.item.song != ref:
+                continue
+            status, unknown_ref = filed.get(capture, (None, None))
+            way = f"matched {matched[capture]}" if capture in matched else status or outcome[capture]
+            heard[way] = heard.get(way, 0) + 1
+            if unknown_ref:
+                recordings.add(unknown_ref)
+        result[ref] = {
+            "heard_at": [],
+            "airings": len(slots),
+            "airings_heard": len({id(s) for s in slot_of.values() if s in slots}),
+            "captures": heard,
+            "recordings": sorted(recordings),
+        }
+    return result
+
+
+def heard_at(capture: int, at: float, slot: Slot, found: dict[str, list]) -> str:
+    """One capture of a song: its station, airing, part of the song and what became of it."""
+    filed = {c: (status, ref) for c, status, ref in found["filed"]}
+    matched = dict(found["matched"])
+    outcome = {row.id: f"{row.outcome}/{row.content}" for row in found["captures"]}
+    status, ref = filed.get(capture, (None, None))
+    what = (
+        f"matched {matched[capture]}" if capture in matched else f"{status} {ref or ''}" if status else outcome[capture]
+    )
+    spec = slot.item.spec
+    how = "+".join(name for name, on in (("talk-over", spec.get("talk")), ("fade", spec.get("fade"))) if on)
+    return (
+        f"st{slot.station + 1} airing at {slot.start / 60:.0f} min, @ {at:.0f}..{at + CAPTURE_SECONDS:.0f} s "
+        f"of {slot.item.seconds:.0f} s{' ' + how if how else ''}: {what.strip()}"
+    )
+
+
+def airings_as_plays(
+    week: Week, slot_of: dict[int, Slot], found: dict[str, list], truth_of: dict[str, tuple[str, str]]
+) -> dict[str, int]:
+    """Airings of unregistered songs with a capture in a play of that song's own U- recording."""
+    right = {
+        (slot_of[capture].station, slot_of[capture].start)
+        for _, recording_key, capture in found["plays"]
+        if truth_of.get(recording_key, ("", ""))[1] == label(slot_of[capture])
+    }
+    heard = {(slot.station, slot.start) for slot in slot_of.values()}
+    counted = {"airings": 0, "heard": 0, "as_plays": 0, "airings_of_songs_aired_3_or_more": 0, "of_those_as_plays": 0}
+    for slots in unregistered_airings(week).values():
+        for slot in slots:
+            key = (slot.station, slot.start)
+            counted["airings"] += 1
+            counted["heard"] += key in heard
+            counted["as_plays"] += key in right
+            if len(slots) >= 3:
+                counted["airings_of_songs_aired_3_or_more"] += 1
+                counted["of_those_as_plays"] += key in right
+    return counted
+
+
+# -- naming: the unregistered songs registered, their U- recordings named ---------------------------
+
+
+HELD_PLAYS = (
+    "SELECT p.id, p.recording_key, p.duration_seconds, l.amount FROM play_logs p "
+    "JOIN royalty_ledger l ON l.play_id = p.id WHERE l.kind = 'suspense' AND p.recording_key LIKE 'U-%'"
+)
+PAID = (
+    "SELECT l.recipient_name, sum(l.amount) AS amount FROM royalty_ledger l WHERE l.kind = 'share' "
+    "GROUP BY l.recipient_name"
+)
+
+
+def name_recordings(jobs: Jobs, engine, week: Week, figures: dict, folder: Path) -> dict:  # noqa: ANN001
+    """Import the unregistered songs with their shares, name each U- recording of one such song as it
+    (``bin/identify-unknown``), price again, and compare what each party is paid with what its
+    shares of the held plays come to, computed here from the plays' seconds and the rate."""
+    from sqlalchemy import text
+
+    unregistered = [s for s in week.songs.values() if not s.registered]
+    jobs.run("import-catalog", *track_files(unregistered, folder, "unregistered"), "-q")
+    jobs.run("auto-fingerprint-new-tracks", "-q")
+    with engine.connect() as conn:
+        held = conn.execute(text(HELD_PLAYS)).all()
+        paid_before = {name: int(amount) for name, amount in conn.execute(text(PAID))}
+    named = {
+        ref: truth[5:]
+        for ref, truth in figures["recording_truth"].items()
+        if truth.startswith("song:") and not week.songs[truth[5:]].registered and "+" not in truth
+    }
+    for ref, song in sorted(named.items()):
+        jobs.run("identify-unknown", ref, "--track", song, "--reason", "registered after a week on air", "-q")
+    jobs.run(
+        "convert-matches", "--as-of", (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), "-q"
+    )
+    jobs.run("calculate-royalty-distributions", "-q")
+    with engine.connect() as conn:
+        paid = {name: int(amount) - paid_before.get(name, 0) for name, amount in conn.execute(text(PAID))}
+    expected: dict[str, int] = {}
+    held_named = held_priced_by_hand = 0
+    for _, recording_key, seconds, amount in held:
+        if recording_key not in named:
+            continue
+        price = price_by_hand(seconds)
+        held_named += int(amount)
+        held_priced_by_hand += price
+        for party, part in split_by_hand(price, named[recording_key]).items():
+            expected[party] = expected.get(party, 0) + part
+    right = sum(min(paid.get(party, 0), owed) for party, owed in expected.items())
+    wrong = {party: paid.get(party, 0) - owed for party, owed in expected.items() if paid.get(party, 0) != owed}
+    return {
+        "recordings_named": len(named),
+        "held_for_them": held_named,
+        "held_as_priced_by_hand": held_priced_by_hand,
+        "expected_total": sum(expected.values()),
+        "paid_to_right_parties": right,
+        "released_share": right / held_named if held_named else None,
+        "parties": len(expected),
+        "parties_paid_otherwise": wrong,
+        "still_held_other_recordings": sum(int(a) for _, r, _, a in held if r not in named),
+    }
+
+
+def price_by_hand(seconds: float) -> int:
+    """A play's price in ten-thousandths of a cedi: its seconds to the millisecond (half even) × 120, the
+    product rounded once to a whole unit, half even."""
+    milliseconds = int(Decimal(seconds).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN) * 1000)
+    return round(Fraction(milliseconds * 120, 1000))
+
+
+def split_by_hand(amount: int, song: str) -> dict[str, int]:
+    """60/40 between the composer and the lyricist; the odd unit to the larger remainder (largest remainder)."""
+    composer, lyricist = amount * 60 // 100, amount * 40 // 100
+    if composer + lyricist < amount:
+        if (amount * 60) % 100 >= (amount * 40) % 100:
+            composer += 1
+        else:
+            lyricist += 1
+    return {f"Composer {song}": composer, f"Lyricist {song}": lyricist}
+
+
+# -- the cost, side by side ---------------------------------------------------------------------
+
+
+def cost(engine, week: Week, found: dict[str, list], work: Path, limit: int) -> dict[str, float]:  # noqa: ANN001
+    """CPU per capture of the week's unknown-music captures, heard again and recorded in a transaction
+    that is rolled back: with the unknown machinery (prints, candidate row, filing into the week's
+    index) and without (hearing less the prints, recorded without them)."""
+    unknown_music = sorted(capture for capture, _, _ in found["filed"])[:: max(1, len(found["filed"]) // limit)]
+    recogniser = Recogniser(engine, None, cpu_slots=1)
+    station_ids = {int(row.station_ref.removeprefix("st")) - 1: row.station_id for row in station_rows(engine)}
+    skipped: dict[str, int] = {}
+    on, off, parts = [], [], {"prints": [], "record_with": [], "filing": [], "record_without": []}
+    for n, capture in enumerate(unknown_music):
+        tick, station = week.heard[capture]
+        mp3 = mp3_of(week, tick, station, work)[: int(MP3_BYTES_PER_SECOND * (CAPTURE_SECONDS + 1))]  # as captured
+        began = own_cpu()
+        heard = recogniser.hear(mp3, "mp3", f"capture {capture}", CAPTURE_SECONDS + 5)
+        hearing = own_cpu() - began
+        if heard.prints is None:  # heard otherwise this time: not timed, and counted
+            skipped[f"{heard.outcome}/{heard.content}"] = skipped.get(f"{heard.outcome}/{heard.content}", 0) + 1
+            continue
+        samples = audio.decode_bytes(mp3, format_hint="mp3", name="again", max_seconds=CAPTURE_SECONDS + 5)
+        began = own_cpu()
+        unknown.prints(samples)
+        parts["prints"].append(own_cpu() - began)
+        at = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
+        facts_now = CaptureFacts(station_ids[station], "stream", at, mp3, codec="mp3")
+        with_filing = rolled_back(
+            engine, lambda conn, f=facts_now, h=heard: record_capture(conn, f, h), lambda conn: file_unknown(conn, 1)
+        )
+        silent = replace(heard, prints=None)  # as before the unknown index: no prints kept
+        without = rolled_back(engine, lambda conn, f=facts_now, h=silent: record_capture(conn, f, h))
+        parts["record_with"].append(with_filing[0])
+        parts["filing"].append(with_filing[1])
+        parts["record_without"].append(without[0])
+        on.append(hearing + sum(with_filing))
+        off.append(hearing - parts["prints"][-1] + without[0])
+    if not on:
+        raise SystemExit(f"no capture of unknown music was heard as such again: {skipped}")
+    figures = {
+        "captures_timed": len(on),
+        "captures_heard_otherwise": skipped,
+        "median_cpu_on": statistics.median(on),
+        "median_cpu_off": statistics.median(off),
+        "mean_cpu_on": statistics.fmean(on),
+        "mean_cpu_off": statistics.fmean(off),
+    }
+    figures.update({f"median_{name}": statistics.median(values) for name, values in parts.items()})
+    return figures
+
+
+def station_rows(engine) -> list:  # noqa: ANN001
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id AS station_id, station_ref FROM stations")).all()
+
+
+def rolled_back(engine, *steps) -> list[float]:  # noqa: ANN001
+    """The CPU of each step, run in order in one transaction that is then rolled back."""
+    spent = []
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        for step in steps:
+            began = own_cpu()
+            step(conn)
+            spent.append(own_cpu() - began)
+        transaction.rollback()
+    return spent
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def table(name: str, figures: dict, spent: dict) -> str:
+    often, recordings, plays = figures["aired_3_or_more"], figures["recordings"], figures["airings_captured_as_plays"]
+    talk = recordings["speech_ads_jingles"]
+    rows = [
+        (
+            "unregistered songs aired 3+ times in exactly one U- recording (target ≥ 95 %)",
+            f"{figures['exactly_one']} / {often} = {pct(figures['exactly_one'], often)}",
+        ),
+        ("… split over several U- recordings", str(figures["split"])),
+        ("… in none", str(figures["none"])),
+        ("U- recordings made", str(recordings["made"])),
+        (
+            "… of one unregistered song (precision)",
+            f"{recordings['one_unregistered_song']} = {pct(recordings['one_unregistered_song'], recordings['made'])}",
+        ),
+        ("… speech, ads or jingles (target < 2 %)", f"{talk} = {pct(talk, recordings['made'])}"),
+        ("… a catalog song", str(recordings["catalog_song"])),
+        ("… several songs mixed", str(recordings["mixed_songs"])),
+        (
+            "airings of unregistered songs that became a play of their U- recording",
+            f"{plays['as_plays']} / {plays['airings']} = {pct(plays['as_plays'], plays['airings'])}",
+        ),
+        (
+            "… of the songs aired 3 times or more",
+            f"{plays['of_those_as_plays']} / {plays['airings_of_songs_aired_3_or_more']} = "
+            f"{pct(plays['of_those_as_plays'], plays['airings_of_songs_aired_3_or_more'])}",
+        ),
+        ("held in suspense for U- recordings", f"GHS {figures['held_ten_thousandths'] / 10000:.4f}"),
+        ("scan CPU per capture (whole bin/scan-station-streams, all ticks)", f"{spent['scan_cpu_per_capture']:.3f} s"),
+        (
+            "unknown-music capture, CPU with the unknown machinery / without (median)",
+            f"{spent['median_cpu_on']:.3f} s / {spent['median_cpu_off']:.3f} s = "
+            f"×{spent['median_cpu_on'] / spent['median_cpu_off']:.3f}",
+        ),
+        (
+            "… of which prints, candidate rows, filing (median)",
+            f"{spent['median_prints']:.3f} s, {spent['median_record_with'] - spent['median_record_without']:.3f} s, "
+            f"{spent['median_filing']:.3f} s",
+        ),
+    ]
+    naming = figures.get("naming")
+    if naming:
+        rows.append(
+            (
+                "held money released to the right parties after naming (target exactly 100 %)",
+                f"{naming['paid_to_right_parties']} / {naming['held_for_them']} ten-thousandths = "
+                f"{pct(naming['paid_to_right_parties'], naming['held_for_them'])}, "
+                f"{len(naming['parties_paid_otherwise'])} of {naming['parties']} parties paid otherwise",
+            )
+        )
+    lines = [f"| {name} | |", "| --- | --- |"] + [f"| {what} | {value} |" for what, value in rows]
+    return "\n".join(lines)
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="sqlite (a scratch file), or a PostgreSQL admin URL (a scratch database is created on it)",
+    )
+    parser.add_argument("--stations", type=int, default=5)
+    parser.add_argument("--hours", type=float, default=3.0, help="programme hours per station, standing for its week")
+    parser.add_argument("--generated", type=int, default=12, help="generated songs beside the recorded ones")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database and folder (named on stderr)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes rendering the audio")
+    parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    catalogue = songs(args.generated, rng)
+    timelines = programme(catalogue, args.stations, args.hours, rng)
+    phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
+    ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - SERVED_SECONDS) // SCAN_EVERY_SECONDS) + 1
+    week = Week(catalogue, timelines, phases, ticks)
+    began = time.monotonic()
+    render_all(week, args.work, args.jobs)  # before the week airs, so a tick costs the scan alone
+    print(f"rendered {args.stations * ticks} captures in {time.monotonic() - began:.0f} s", file=sys.stderr)
+    folder = Path(tempfile.mkdtemp(prefix="zamio-week-bench-"))
+    url = database(args.database, folder)
+    print(f"scratch folder {folder}, database {url}", file=sys.stderr)
+    jobs = Jobs(url, folder)
+    jobs.run("migrate", "-q")
+    engine = open_engine(url)
+    routes = [AudioRoute(mp3_of(week, 0, k, args.work)) for k in range(args.stations)]
+    with StreamServer({f"/st{k + 1}": route for k, route in enumerate(routes)}) as server:
+        load_world(jobs, week, [server.url(f"/st{k + 1}") for k in range(args.stations)], folder)
+        spent = air_week(jobs, week, routes, args.work, engine)
+    later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    jobs.run("convert-matches", "--as-of", later, "-q")
+    jobs.run("calculate-royalty-distributions", "-q")
+    found = facts(engine)
+    figures = evaluate(week, found)
+    spent.update(cost(engine, week, found, args.work, args.cost_captures))
+    if (ROOT / "bin" / "identify-unknown").exists():
+        figures["naming"] = name_recordings(jobs, engine, week, figures, folder)
+    engine.dispose()
+    if not args.keep:
+        drop(url, args.database, folder)
+    kind = "sqlite" if args.database == "sqlite" else "postgresql"
+    conditions = {
+        "database": kind,
+        "stations": args.stations,
+        "programme_hours_per_station": args.hours,
+        "captures_per_station": ticks,
+        "songs": len(catalogue),
+        "unregistered": sum(not s.registered for s in catalogue.values()),
+        "capture_seconds": CAPTURE_SECONDS,
+        "seed": args.seed,
+    }
+    print(
+        table(
+            f"{kind}: {args.stations} stations × {args.hours:g} h of programme, "
+            f"{len(catalogue)} songs ({conditions['unregistered']} unregistered)",
+            figures,
+            spent,
+        )
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"unknown_week_{kind}.json").write_text(
+        json.dumps({"conditions": conditions, "figures": figures, "cost": spent}, indent=1, default=str) + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
