@@ -42,6 +42,12 @@ def test_invalid_values_name_the_variable_not_the_value(name: str, value: str) -
     assert name in str(caught.value) and "secret" not in str(caught.value) and value not in str(caught.value)
 
 
+def test_scan_slots_go_up_to_512() -> None:
+    assert config.load_config({"SCAN_CONCURRENCY": "512"}).scan_concurrency == 512
+    with pytest.raises(ConfigError, match="SCAN_CONCURRENCY"):
+        config.load_config({"SCAN_CONCURRENCY": "513"})
+
+
 def test_secrets_may_come_from_files(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("hunter2\n")
     loaded = config.load_config({"SMTP_PASSWORD_FILE": str(tmp_path / "pw")})

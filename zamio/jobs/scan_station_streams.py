@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from zamio.mail import templates as mail_templates
-from zamio.runtime.config import Config
+from zamio.runtime.config import MAX_SCAN_CONCURRENCY, Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.scanning.fallback import fallback_settings
@@ -47,8 +47,8 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
     concurrency = args.concurrency or config.scan_concurrency
     if not 3.0 <= capture_seconds <= 120.0:
         raise UsageError("--capture-seconds must be between 3 and 120")
-    if not 1 <= concurrency <= 256:
-        raise UsageError("--concurrency must be between 1 and 256")
+    if not 1 <= concurrency <= MAX_SCAN_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_SCAN_CONCURRENCY}")
     only = getattr(args, "only", None)
     station_refs = tuple(dict.fromkeys(getattr(args, "stations", None) or ()))
     if station_refs and only == "snippets":

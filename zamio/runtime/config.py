@@ -41,6 +41,10 @@ STATION_CLASS_ALIASES = {"a": "class_a", "b": "class_b", "c": "class_c"}
 IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
                (b"GIF89a", "image/gif"))
 LOGO_MAX_BYTES = 256 * 1024
+#: The most capture slots a scan run may have: each is a thread reading one stream (about 16 KB/s, and
+#: up to a capture's audio in memory: 320 KB for 20 s of MP3 at 128 kbit/s); a slot holds a 20 s capture
+#: about 17 s of real time, so 512 slots take some 2,000 captures in a tick (bench/results/scanning.md).
+MAX_SCAN_CONCURRENCY = 512
 STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
                            "underscore; A, B and C alone for class_a, class_b and class_c)")
 
@@ -204,7 +208,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         acrcloud_daily_budget=reader.integer("ACRCLOUD_DAILY_BUDGET", 1000, minimum=0),
         acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
         capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
-        scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=256),
+        scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=MAX_SCAN_CONCURRENCY),
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),
         snippet_inbox=Path(s["SNIPPET_INBOX"]) if s.get("SNIPPET_INBOX") else None,
