@@ -239,18 +239,11 @@ def _save(out: str, rel: str, clip: np.ndarray) -> None:
 
 def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workdir: str) -> dict:
     """Index the DEV catalog in ``database`` and answer every query warm and cold; return the records."""
-    from bench.fingerprint_bench import catalog_paths
-    from bench.zamio_adapter import ZamioDatabaseFingerprinter
+    from bench.fingerprint_bench import warm_catalog
     from zamio.db.engine import open_engine
     from zamio.recognition import audio
-    from zamio.recognition.index import pairs_of
 
-    paths, _ = catalog_paths(corpus)
-    system = ZamioDatabaseFingerprinter(workdir, database=database, cache_mb="256")
-    system.index(paths)
-    truth_of = {os.path.relpath(path, corpus): track_id for track_id, path in system.track_paths.items()}
-    with system.conn.begin():  # warm: every catalog track's pairs in the cache before the first query
-        pairs_of(system.conn, system.cache)(np.array(sorted(system.track_paths), np.int32))
+    system, truth_of = warm_catalog(corpus, database, workdir)  # every track's pairs cached before the first query
     cold_engine = open_engine(system.url)
     records = []
     for n, q in enumerate(queries):

@@ -63,6 +63,23 @@ def catalog_paths(corpus: str) -> tuple[list[str], float]:
     return sorted(os.path.join(corpus, t["file"]) for t in tracks), sum(t["duration"] for t in tracks)
 
 
+def warm_catalog(corpus: str, database: str, workdir: str):
+    """Index the corpus's catalog into ``database`` and read every track's pairs into the pair cache (warm);
+    return the fingerprinter and the track id of each catalog file, by its path in the corpus."""
+    import numpy as np
+
+    from bench.zamio_adapter import ZamioDatabaseFingerprinter
+    from zamio.recognition.index import pairs_of
+
+    paths, _ = catalog_paths(corpus)
+    system = ZamioDatabaseFingerprinter(workdir, database=database, cache_mb="256")
+    system.index(paths)
+    truth_of = {os.path.relpath(path, corpus): track_id for track_id, path in system.track_paths.items()}
+    with system.conn.begin():
+        pairs_of(system.conn, system.cache)(np.array(sorted(system.track_paths), np.int32))
+    return system, truth_of
+
+
 def short_name(database: str) -> str:
     """The kind of a ``--database`` (``sqlite`` for a scratch file, or a URL): sqlite or postgresql."""
     return SQLITE if database == SQLITE else parse_database_url(database, "--database").kind
@@ -294,7 +311,7 @@ def _fingerprint_indexes() -> dict[str, dict[str, str]]:
     from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
     from zamio.recognition.hash_index import COVERING_COLUMNS, HASH_INDEX_FILLFACTOR
 
-    # as sql/0030_packed_fingerprint_sets.sql makes them
+    # as sql/0031_packed_fingerprint_sets.sql makes them
     return {"postgresql": {"ix_fingerprints_hash": f"(hash) INCLUDE ({COVERING_COLUMNS}) WITH (fillfactor = "
                                                    f"{HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}"},
             "sqlite": {"ix_fingerprints_hash": "(hash)", "ix_fingerprints_track_version": "(track_id, version)"}}
