@@ -88,8 +88,8 @@ def main(ctx: JobContext) -> None:
         return
     given.folder.mkdir(parents=True, exist_ok=True)
     written = write(doc, given.folder, base, given.formats)
-    for path in written:
-        print(path)
+    if not ctx.args.quiet:  # the schedule's runs (-q) print nothing, so cron mails only a failure
+        print(*written, sep="\n")
     ctx.ok(len(written))
     ctx.note(f"{doc['totals']['plays']} plays, {len(written)} file(s) in {given.folder}")
 

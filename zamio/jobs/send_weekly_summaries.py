@@ -69,7 +69,8 @@ def main(ctx: JobContext) -> None:
     given = settings(ctx.args, ctx.config)
     tally = send_weekly_summaries(ctx.transaction, given.summaries, ctx)
     line = tally.line()
-    print(("dry run, nothing queued: " if ctx.dry_run else "") + line)
+    if not ctx.args.quiet:  # the schedule's runs (-q) print nothing, so cron mails only a failure
+        print(("dry run, nothing queued: " if ctx.dry_run else "") + line)
     ctx.note(line)
 
 
