@@ -29,12 +29,10 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:  # n
     return subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin/ folder of a fresh virtual environment with zamio installed from a wheel."""
-    root = tmp_path_factory.mktemp("package")
+def build_wheel(root: Path) -> Path:
+    """The wheel of a copy of the checkout's shipped files, built in ``root``."""
     source = root / "source"
-    source.mkdir()
+    source.mkdir(parents=True)
     for name in SHIPPED:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -42,16 +40,28 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(ROOT / name, source / name)
     built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"), str(source)])
     assert built.returncode == 0, built.stderr
-    venv = root / "venv"
-    assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
-    site = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
-                .stdout.strip())
-    (site / "zamio-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    wheel = next((root / "dist").glob("zamio-*.whl"))
-    done = _run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
-                 "--no-index", str(wheel)])
+    return next((root / "dist").glob("zamio-*.whl"))
+
+
+def install_wheel(wheel: Path, venv: Path, inside: tuple[str, ...] = ()) -> Path:
+    """``wheel`` installed into a fresh virtual environment at ``venv``, its dependencies the test environment's;
+    its ``bin/`` folder.  ``inside``: the command that runs each step where ``venv`` is (a namespace)."""
+    assert _run([*inside, sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
+    linked = _run([*inside, str(venv / "bin" / "python"), "-c",
+                   "import sys, sysconfig; open(sysconfig.get_path('purelib') + '/zamio-test-dependencies.pth', 'w')"
+                   ".write(sys.argv[1] + '\\n')", sysconfig.get_path("purelib")])
+    assert linked.returncode == 0, linked.stderr
+    done = _run([*inside, sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                 "--no-deps", "--no-index", str(wheel)])
     assert done.returncode == 0, done.stderr
     return venv / "bin"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh virtual environment with zamio installed from a wheel."""
+    root = tmp_path_factory.mktemp("package")
+    return install_wheel(build_wheel(root), root / "venv")
 
 
 def _env(home: Path) -> dict[str, str]:
