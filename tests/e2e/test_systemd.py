@@ -82,6 +82,8 @@ mount -t tmpfs zamio-systemd-run /run
 # A user manager starts only where /run/systemd/system says that systemd is the system's manager.
 mkdir -p /run/systemd/system {RUNTIME_DIR}
 chmod 700 {RUNTIME_DIR}
+# The journal the test starts beside the manager keeps its files here, not in the host's journal.
+if [ -d /var/log/journal ]; then mount -t tmpfs zamio-systemd-journal /var/log/journal; fi
 mount -t tmpfs zamio-systemd-opt /opt
 mkdir {HOME}
 mount --bind {host_home} {HOME}
@@ -189,6 +191,10 @@ def finished_runs(database: Path) -> dict[str, list[tuple[str, str]]]:
 def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "build")
     commands = install_wheel(wheel, HOME / ".venv", inside=("nsenter", "-t", str(manager.process.pid), "-m", "--"))
+    env_file = tmp_path / "opt-zamio" / ".env"
+    # A value with a comment after it, which systemd's own EnvironmentFile= would have kept in the value.
+    env_file.write_text("SMTP_PORT=587  # the relay's submission port\n")
+    env_file.chmod(0o600)
     manager.run(str(HOME / ".venv" / "bin" / "migrate"), "-q", cwd=HOME)
     manager.run(str(HOME / ".venv" / "bin" / "python"), "-m", "zamio.runtime.schedule", "--write", "units", cwd=HOME)
 
@@ -208,6 +214,12 @@ def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_p
             (adapted / "test.conf").write_text("[Timer]\nOnActiveSec=1s\nRandomizedDelaySec=0\nAccuracySec=1s\n")
     before = datetime.now(UTC)
     manager.systemctl("daemon-reload")
+    # A journal for the services' output, as a unit of the manager (which stops it at the end).
+    manager.run("systemd-run", "--user", "--unit=zamio-test-journal", "/lib/systemd/systemd-journald")
+    deadline = time.monotonic() + 30
+    while not manager.run("test", "-S", "/run/systemd/journal/stdout", check=False).returncode == 0:
+        assert time.monotonic() < deadline, "the journal did not start"
+        time.sleep(0.1)
     manager.systemctl("enable", "--now", *timers)
 
     database = tmp_path / "opt-zamio" / "var" / "zamio.db"
@@ -222,6 +234,14 @@ def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_p
         assert manager.property(service, "Result") == "success", service
         assert manager.property(service, "ExecStart").startswith(f"{{ path={commands / job} ;"), service
     assert list((tmp_path / "opt-zamio" / "var" / "reports").iterdir()), "the nightly report was not written"
+
+    # A run that fails writes its error to the journal at priority err, so `journalctl -p err` finds it.
+    env_file.write_text("SMTP_PORT=five-eight-seven\n")
+    manager.run("systemctl", "--user", "start", "zamio-send-emails.service", check=False)
+    assert manager.property("zamio-send-emails.service", "ExecMainStatus") == "78"
+    errors = manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "err..err", "-t", "send-emails").stdout
+    assert "level=error job=send-emails" in errors and "SMTP_PORT must be" in errors, errors
+    assert "level=error" not in manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "warning..info").stdout
 
     # systemd's own reading of the calendars: the nightly cleanup at 02:30 and the Monday summaries at 06:00,
     # on the society's clock (CRON_TZ) whatever the host's zone.
