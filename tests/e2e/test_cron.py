@@ -110,7 +110,8 @@ def finished_runs(database: Path) -> dict[str, list[tuple[str, str, str]]]:
     if not database.exists():
         return {}
     with sqlite3.connect(database, timeout=30) as db:
-        rows = db.execute("SELECT job, started_by, status, host FROM job_runs WHERE finished_at IS NOT NULL").fetchall()
+        rows = db.execute("SELECT job, started_by, status, host FROM job_runs WHERE finished_at IS NOT NULL "
+                          "ORDER BY started_at").fetchall()
     runs: dict[str, list[tuple[str, str, str]]] = {}
     for job, started_by, status, host in rows:
         runs.setdefault(job, []).append((started_by, status, host))
