@@ -102,7 +102,8 @@ mkdir {sandbox}/mta/upper {sandbox}/mta/work
 printf '#!/bin/sh\\ncat > "{mailbox}/$$.mail"\\n' > {sandbox}/mta/upper/sendmail
 chmod 755 {sandbox}/mta/upper/sendmail
 mount -t overlay zamio-cron-sbin -o lowerdir=/usr/sbin,upperdir={sandbox}/mta/upper,workdir={sandbox}/mta/work /usr/sbin
-exec {CRON} -f
+# Should the test be killed, cron stops on its own, not running these lines every minute for good.
+exec timeout {WAIT_SECONDS * 3} {CRON} -f
 """
 
 

@@ -87,8 +87,9 @@ if [ -d /var/log/journal ]; then mount -t tmpfs zamio-systemd-journal /var/log/j
 mount -t tmpfs zamio-systemd-opt /opt
 mkdir {HOME}
 mount --bind {host_home} {HOME}
-exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 XDG_RUNTIME_DIR={RUNTIME_DIR} HOME={manager_home} \
-    XDG_CONFIG_HOME={config} {SYSTEMD} --user
+# Should the test be killed, the manager stops on its own, its timers with it.
+exec timeout {WAIT_SECONDS * 4} env -i PATH=/usr/bin:/bin LANG=C.UTF-8 XDG_RUNTIME_DIR={RUNTIME_DIR} \
+    HOME={manager_home} XDG_CONFIG_HOME={config} {SYSTEMD} --user
 """
 
 
