@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ from tests.e2e.test_report_layout import chromium
 from tests.e2e.test_statement_payouts import SIKA, march_and_april
 from tests.support import Project, migrated_sqlite_url
 from zamio.demo.look import MINUTE_OF_READING, SCREEN_HEIGHT, SCREEN_WIDTH, Ledger, ledger_figures, look
+
+# Sika Music's April (pool): the fee GHS 10.00 over two plays of 100 s, 50,000 each; Harmattan (Kojo) is its work.
+# 50,000 − 5,000 − 4,500 = 40,500, and March's 14,945 brought forward: 55,445, paid 55,400.
+SIKA_APRIL = Ledger(50_000, 40_500, 55_400, {("Harmattan", "Kojo"): (1, 50_000)})
 
 
 @pytest.fixture
@@ -47,17 +52,18 @@ def test_the_ledger_figures_of_a_per_second_and_a_pool_cycle(paid: Project) -> N
         # March, per second: Ama 200 s × 0.015 = 30,000; commission 3,000; tax 20 % of 27,000 = 5,400: 21,600,
         # all of it payable.  Sika 123 s = 18,450; 1,845 and 10 % of 16,605 = 1,660 (half-even): 14,945, below
         # GHS 2.00: nothing payable.
-        assert ledger_figures(conn, MARCH, "artist", "ama-ghana", "GHS") == Ledger(30_000, 21_600, 21_600)
-        assert ledger_figures(conn, MARCH, "publisher", "sika-music", "GHS") == Ledger(18_450, 14_945, 0)
-        # April, pool: the fee GHS 10.00 over two plays of 100 s, 50,000 each.  Sika: 50,000 − 5,000 − 4,500 =
-        # 40,500, and March's 14,945 brought forward: 55,445, paid 55,400.  Efua has nothing in April.
-        assert ledger_figures(conn, APRIL, "publisher", "sika-music", "GHS") == Ledger(50_000, 40_500, 55_400)
-        assert ledger_figures(conn, APRIL, "artist", "efua-mensah", "GHS") == Ledger(0, 0, None)
+        assert ledger_figures(conn, MARCH, "artist", "ama-ghana", "GHS") == Ledger(
+            30_000, 21_600, 21_600, {("Odo", "Ama Ghana"): (1, 30_000)})
+        assert ledger_figures(conn, MARCH, "publisher", "sika-music", "GHS") == Ledger(
+            18_450, 14_945, 0, {("Harmattan", "Kojo"): (1, 18_450)})
+        # April, pool: SIKA_APRIL.  Efua has nothing in April.
+        assert ledger_figures(conn, APRIL, "publisher", "sika-music", "GHS") == SIKA_APRIL
+        assert ledger_figures(conn, APRIL, "artist", "efua-mensah", "GHS") == Ledger(0, 0, None, {})
 
 
 def test_a_statement_read_in_a_minute_and_equal_to_the_ledger(paid: Project) -> None:
     page = copy(paid, "look")
-    seen = look(page, Ledger(50_000, 40_500, 55_400), "GHS", page.parent)
+    seen = look(page, SIKA_APRIL, "GHS", page.parent)
     assert seen.problems == [] and seen.ok, seen.problems
     assert 30 < seen.words <= MINUTE_OF_READING, seen.words
     assert seen.screenshot is not None
@@ -68,19 +74,30 @@ def test_a_statement_read_in_a_minute_and_equal_to_the_ledger(paid: Project) -> 
 
 def test_a_figure_off_by_a_pesewa_or_a_summary_pushed_down_is_told(paid: Project) -> None:
     forged = copy(paid, "forged", ('id="net">5.54<', 'id="net">5.55<'))
-    seen = look(forged, Ledger(50_000, 40_500, 55_400), "GHS", forged.parent, screenshot=False)
+    seen = look(forged, SIKA_APRIL, "GHS", forged.parent, screenshot=False)
     assert seen.problems == ["the net payable shows 5.55, the ledger 5.54",
                              "the summary's lines add up to 5.54, not to its 'Net payable' 5.55"]
 
     # The same page against a ledger whose gross and net differ by a unit more than a pesewa's half: 50,050 is
     # 5.005, 5.00 half-even; 50,051 is 5.01.
-    seen = look(copy(paid, "exact"), Ledger(50_051, 40_500, 55_400), "GHS", paid.tmp_path / "exact",
+    seen = look(copy(paid, "exact"), replace(SIKA_APRIL, gross=50_051), "GHS", paid.tmp_path / "exact",
                 screenshot=False)
     assert seen.problems == ["the works total shows 5.00, the ledger 5.01"]
+    # A work is within a pesewa of its lines, and shows as many plays: 5.00 against 5.0100 or two plays is told.
+    for works in ({("Harmattan", "Kojo"): (1, 50_100)}, {("Harmattan", "Kojo"): (2, 50_000)}):
+        plays, units = works["Harmattan", "Kojo"]
+        seen = look(copy(paid, f"works-{plays}-{units}"), replace(SIKA_APRIL, works=works), "GHS",
+                    paid.tmp_path / f"works-{plays}-{units}", screenshot=False)
+        assert seen.problems == [f"the work 'Harmattan' shows 1 plays and 5.00, the ledger {plays} plays and "
+                                 f"{units / 10_000:.4f}"]
+    seen = look(copy(paid, "other"), replace(SIKA_APRIL, works={("Odo", "Ama Ghana"): (1, 50_000)}), "GHS",
+                paid.tmp_path / "other", screenshot=False)
+    assert seen.problems == ["the work 'Harmattan' (Kojo) is paid by no line of the ledger",
+                             "the work 'Odo' (Ama Ghana) of the ledger is not on the page"]
 
     # A banner a screen high above the letterhead: the figures are right, but nobody finds them at a glance.
     pushed = copy(paid, "pushed", ("<body>", f'<body><div style="height:{SCREEN_HEIGHT}px"></div>'))
-    seen = look(pushed, Ledger(50_000, 40_500, 55_400), "GHS", pushed.parent, screenshot=False)
+    seen = look(pushed, SIKA_APRIL, "GHS", pushed.parent, screenshot=False)
     assert [p.split(" (")[0] for p in seen.problems] == [
         f"the {part} is below the first screen" for part in ("letterhead", "recipient", "period", "summary",
                                                              "net payable")]

@@ -12,6 +12,8 @@ period, how much and why) holds at most ``MINUTE_OF_READING`` words.
 
 **Every number equals the ledger**: the net payable is the recipient's balance of the cycle
 (``payout_balances``); the works total is its gross, the sum of its ledger lines of the cycle's plays;
+each work shows the plays its lines pay and their amount, shared out with the others to less than a
+minor unit from the exact sum;
 the detail's total is the net, those lines and the cycle's deductions from them; and every table adds
 up on the page: the summary's lines to each subtotal and to the net payable, the stations to their
 work, the works and the detail's lines to their totals.  The ledger is read here in plain SQL, apart
@@ -40,6 +42,7 @@ from zamio.values.money import AMOUNT_SCALE, currency_exponent
 SCREEN_WIDTH, SCREEN_HEIGHT = 794, 1123  # one A4 page on a screen, CSS px at 96 dpi
 MINUTE_OF_READING = 200  # words a reader takes in in a minute, figures and labels alike
 MINUS = "\u2212"
+UNTITLED = "Recording without a title"  # the statement's words for a work without a title
 FIRST_SCREEN = {"letterhead": ".society-name", "recipient": "#payee", "period": "#period", "summary": "#summary",
                 "net payable": "#net"}
 
@@ -71,7 +74,10 @@ document.getElementById("page").addEventListener("load", function () {{
   }});
   var works = Array.prototype.map.call(doc.querySelectorAll("#works tbody.work"), function (work) {{
     function amount(row) {{ var n = row.querySelectorAll("td.n"); return n[n.length - 1].textContent.trim(); }}
-    return [amount(work.querySelector(".work-row")),
+    var head = work.querySelector(".work-row"), sub = head.querySelector(".sub");
+    return [head.querySelector("th").firstChild.textContent.trim(),
+            sub ? sub.textContent.split(" \u00b7 ")[0].trim() : "",
+            head.querySelectorAll("td.n")[0].textContent.trim(), amount(head),
             Array.prototype.map.call(work.querySelectorAll(".station-row"), amount)];
   }});
   var detail = Array.prototype.map.call(doc.querySelectorAll("#detail tbody tr"), function (row) {{
@@ -86,6 +92,9 @@ document.getElementById("page").addEventListener("load", function () {{
 """
 
 
+Work = tuple[str, str]  # (title, artist) as the statement names a work
+
+
 @dataclass(frozen=True)
 class Ledger:
     """A recipient's figures of a cycle from the ledger and its balance, in units."""
@@ -93,6 +102,7 @@ class Ledger:
     gross: int  # its lines of the cycle's plays (and a pool cycle's licence fees)
     net: int  # those and the cycle's deductions from them
     net_payable: int | None  # its balance at the lock; None when it has none
+    works: dict[Work, tuple[int, int]] = field(default_factory=dict)  # plays and units of each work
 
 
 @dataclass
@@ -142,7 +152,26 @@ def ledger_figures(conn: Connection, cycle: str, recipient_type: str, recipient_
     payable = conn.execute(text("SELECT net_payable FROM payout_balances WHERE cycle_id = :cycle AND "
                                 "recipient_type = :type AND recipient_ref = :ref AND currency = :currency"),
                            mine).scalar()
-    return Ledger(priced + fees, priced + fees + deducted, None if payable is None else int(payable))
+    return Ledger(priced + fees, priced + fees + deducted, None if payable is None else int(payable),
+                  works_of(conn, mine, method))
+
+
+def works_of(conn: Connection, mine: dict[str, object], method: str) -> dict[Work, tuple[int, int]]:
+    """Given a recipient of a cycle (``ledger_figures``' parameters), return the plays and units of each work its
+    lines of plays pay: a play taken back counts −1, as on the statement."""
+    paid = "l.cycle_id = :cycle"
+    if method != "pool":
+        paid += (" OR (l.cycle_id IS NULL AND EXISTS (SELECT 1 FROM cycle_pricings c WHERE c.cycle_id = :cycle "
+                 "AND c.play_id = l.play_id AND c.version = l.version))")
+    rows = conn.execute(text(
+        "SELECT coalesce(t.title, p.title), coalesce(a.name, p.artist), "
+        "sum(CASE WHEN l.kind = 'reversal' THEN -1 ELSE 1 END), sum(l.amount) "
+        "FROM royalty_ledger l JOIN play_logs p ON p.id = l.play_id LEFT JOIN tracks t ON t.id = p.track_id "
+        "LEFT JOIN artists a ON a.id = t.artist_id "
+        f"WHERE ({paid}) AND l.recipient_type = :type AND l.recipient_ref = :ref AND l.currency = :currency "
+        "AND l.kind NOT IN ('domestic_commission', 'withholding_tax') "
+        "GROUP BY coalesce(t.title, p.title), coalesce(a.name, p.artist)"), mine)
+    return {(title or UNTITLED, artist or ""): (int(plays), int(units)) for title, artist, plays, units in rows}
 
 
 def shown(units: int, currency: str) -> Decimal:
@@ -232,7 +261,17 @@ def ledger_problems(figures: dict[str, Any], ledger: Ledger, currency: str) -> l
             running += amount(cell)
         elif amount(cell) != running:
             problems.append(f"the summary's lines add up to {running}, not to its {label!r} {cell}")
-    works = [(amount(work), [amount(s) for s in stations]) for work, stations in figures["works"]]
+    step = Decimal(1).scaleb(-currency_exponent(currency))
+    for title, artist, plays, work, _ in figures["works"]:
+        found = ledger.works.get((title, artist))
+        if found is None:
+            problems.append(f"the work {title!r} ({artist}) is paid by no line of the ledger")
+        elif int(plays) != found[0] or abs(amount(work) - Decimal(found[1]).scaleb(-AMOUNT_SCALE)) >= step:
+            problems.append(f"the work {title!r} shows {plays} plays and {work}, the ledger {found[0]} plays and "
+                            f"{Decimal(found[1]).scaleb(-AMOUNT_SCALE)}")
+    missing = set(ledger.works) - {(title, artist) for title, artist, *_ in figures["works"]}
+    problems += [f"the work {title!r} ({artist}) of the ledger is not on the page" for title, artist in sorted(missing)]
+    works = [(amount(work), [amount(s) for s in stations]) for _, _, _, work, stations in figures["works"]]
     for number, (work, stations) in enumerate(works, start=1):
         if stations and sum(stations) != work:
             problems.append(f"the stations of work {number} add up to {sum(stations)}, not to its {work}")

@@ -5,7 +5,7 @@ reach the bar, every ledger amount adds up to the gross priced, the payment
 files of ``bin/payouts`` account for the statements' net exactly, the money
 held for the song the catalog lacked was released whole to its parties once it
 was named, the statement of the cycle's largest payee is read in a minute in
-headless Chromium with every figure equal to the ledger (``zamio.demo.look``;
+headless Chromium, and every payee's statement shows figures equal to the ledger (``zamio.demo.look``;
 skipped without Chromium unless ``ZAMIO_REQUIRE_CHROMIUM=1``), and every weekly
 summary queued reached the local mail sink; CI reads that line.
 """
@@ -90,10 +90,9 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
         money = money_by_recipient(conn)
         owed = owed_by_cycle(conn)
         song = unknown_money(conn, slots)
-        statement = largest_statement(cycle.folder)
-        seen = None if statement is None else look(
-            statement.page, ledger_figures(conn, cycle.name, statement.recipient_type, statement.recipient_ref,
-                                           statement.currency), statement.currency, folder / "look")
+        statements = payee_statements(cycle.folder)
+        seen = [look(s.page, ledger_figures(conn, cycle.name, s.recipient_type, s.recipient_ref, s.currency),
+                     s.currency, folder / "look", screenshot=n == 0) for n, s in enumerate(statements)]
         weekly, weekly_ok = weekly_lines(conn, week, folder / "mail")
     # The song the catalog lacked is told apart below: its plays start where it was first heard, not at its start.
     known = [slot for slot in slots if slot.track != UNKNOWN_SONG]
@@ -116,10 +115,17 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
     print("A song the catalog lacked (heard, held, named, paid):")
     print("\n".join(song.lines()))
     print(f"Statements: {cycle.folder}")
-    if statement is not None and seen is not None:
-        print(f"Statement to read (open it in a browser, print it on A4): {statement.page}")
-        print("\n".join(seen.lines()))
-    looked = seen is not None and (seen.ok or seen.skipped is not None)
+    if statements:
+        print(f"Statement to read (open it in a browser, print it on A4): {statements[0].page}")
+        print("\n".join(seen[0].lines()))
+        for other in seen[1:]:
+            for problem in other.problems:
+                print(f"  {other.page.name}: MISMATCH: {problem}")
+        if len(seen) > 1 and seen[0].skipped is None:
+            wrong = sum(not other.ok for other in seen[1:])
+            print(f"  the {len(seen) - 1} other payees' statements: "
+                  f"{f'{wrong} with a MISMATCH' if wrong else 'every figure equals the ledger'}")
+    looked = bool(seen) and all(s.ok or s.skipped is not None for s in seen)
     paid, files_ok = payout_lines(owed, payment_files(payouts))
     print(f"Payments (bin/payouts): {payouts}")
     print("\n".join(paid))
@@ -150,16 +156,14 @@ class Statement:
     page: Path
 
 
-def largest_statement(cycle_dir: Path) -> Statement | None:
-    """The statement that pays the most to a person or publisher in the cycle, or None."""
+def payee_statements(cycle_dir: Path) -> list[Statement]:
+    """The statements of the cycle's people and publishers, the one that pays the most first."""
     with open(cycle_dir / "statements.csv", encoding="utf-8", newline="") as listed:
         payees = [row for row in csv.DictReader(listed) if row["recipient_type"] in PAYEES]
-    if not payees:
-        return None
-    top = max(payees, key=lambda row: (Decimal(row["net"]), row["recipient"]))
-    stem = file_stem(top["recipient_type"], top["recipient"])
-    return Statement(top["recipient_type"], top["recipient"], top["currency"],
-                     cycle_dir / "statements" / f"{stem}.{top['currency']}.html")
+    payees.sort(key=lambda row: (-Decimal(row["net"]), row["recipient"]))
+    return [Statement(row["recipient_type"], row["recipient"], row["currency"], cycle_dir / "statements" /
+                      f"{file_stem(row['recipient_type'], row['recipient'])}.{row['currency']}.html")
+            for row in payees]
 
 
 WEEKLY_SUBJECTS = ("Weekly summary for ", "Your week on air: ")
