@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.test_payouts import APRIL, MARCH
 from tests.e2e.test_report_layout import chromium
-from tests.e2e.test_statement_payouts import SIKA, march_and_april
+from tests.e2e.test_statement_payouts import AMA, SIKA, march_and_april
 from tests.support import Project, migrated_sqlite_url
 from zamio.demo.look import MINUTE_OF_READING, SCREEN_HEIGHT, SCREEN_WIDTH, Ledger, ledger_figures, look
 
@@ -101,3 +101,18 @@ def test_a_figure_off_by_a_pesewa_or_a_summary_pushed_down_is_told(paid: Project
     assert [p.split(" (")[0] for p in seen.problems] == [
         f"the {part} is below the first screen" for part in ("letterhead", "recipient", "period", "summary",
                                                              "net payable")]
+
+
+def test_a_statement_of_a_balance_alone_has_no_works_and_equals_the_ledger(tmp_path: Path) -> None:
+    chromium()
+    project = Project(migrated_sqlite_url(tmp_path / "zamio.db"), tmp_path)
+    project.var_dir.mkdir(parents=True, exist_ok=True)
+    march_and_april(project, april=("T-KEN",))  # Ama earns nothing in April; her failed 21,600 is paid then
+    with project.engine.connect() as conn:
+        figures = ledger_figures(conn, APRIL, "artist", "ama-ghana", "GHS")
+    assert figures == Ledger(0, 0, 21_600, {})
+    page = tmp_path / "cycles" / APRIL / "statements" / f"{AMA}.html"
+    seen = look(page, figures, "GHS", tmp_path / "alone", screenshot=False)
+    assert seen.problems == [] and seen.ok, seen.problems
+    seen = look(page, replace(figures, net_payable=21_700), "GHS", tmp_path / "alone", screenshot=False)
+    assert seen.problems == ["the net payable shows 2.16, the ledger 2.17"]
