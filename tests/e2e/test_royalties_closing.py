@@ -101,9 +101,10 @@ def test_a_close_killed_between_its_lock_and_its_files_is_finished_by_running_it
     reference = twin.tmp_path / "cycles" / "2026-03"
     uninterrupted = twin.script("process-royalty-cycle", *CYCLE, "--out", str(reference))
     assert uninterrupted.returncode == 0, uninterrupted.stderr
-    # statements.csv, remittances.csv, summary.txt, PRS's usage report and its invalid rows, and a page, a
-    # lines CSV and a summary CSV for each of Ama, Yaw, GHAMRO and PRS: byte for byte the uninterrupted close's.
-    assert files(out) == files(reference) and len(files(out)) == 17
+    # statements.csv, remittances.csv, balances.csv, summary.txt, PRS's usage report and its invalid rows, and a
+    # page, a lines CSV and a summary CSV for each of Ama, Yaw, GHAMRO and PRS: byte for byte the uninterrupted
+    # close's.
+    assert files(out) == files(reference) and len(files(out)) == 18
     assert outbox(twin) == MAILS
 
     third = project.script("process-royalty-cycle", *CYCLE, "--out", str(out))

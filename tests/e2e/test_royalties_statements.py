@@ -92,8 +92,8 @@ def test_files_replace_the_statements_folder_whole(project: Project) -> None:
     result = project.script("process-royalty-cycle", "--name", "2026-03", "--regenerate", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert files(out / "statements") == written
-    assert sorted(p.name for p in out.iterdir()) == ["remittances.csv", "statements", "statements.csv",
-                                                      "summary.txt", "usage"]
+    assert sorted(p.name for p in out.iterdir()) == ["balances.csv", "remittances.csv", "statements",
+                                                      "statements.csv", "summary.txt", "usage"]
 
 
 SECONDS = [0.0625, -0.0, 0.0, 1e-7, -1e-7, 120.0, 2.0005, 12345.6785, float("nan")]

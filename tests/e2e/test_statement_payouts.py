@@ -142,6 +142,25 @@ def test_each_payees_summary_is_its_gross_deductions_and_net_payable_and_the_nex
                                                  ("summary", "Administration fee kept by the society", "-0.22"),
                                                  ("total", PAYABLE, "1.28")]
     assert [r["net_in_currency"] for r in rows(march / "remittances.csv")] == ["0.17"]  # 1,658 GBP units
+    # balances.csv says, exact to the unit, what each is owed, paid now and carried forward; PRS's remittance of
+    # 1,658 GBP units (0.17 in remittances.csv, rounded) is paid £0.16, the 58 units below a penny carried forward.
+    # Columns: gross, commission, withholding tax, brought forward, net payable, carried forward, minimum payout.
+    def balances(folder: Path) -> list[tuple[str, ...]]:
+        return [(r["recipient"], r["currency"], r["gross"], r["commission"], r["withholding_tax"],
+                 r["brought_forward"], r["net_payable"], r["carried_forward"], r["minimum_payout"])
+                for r in rows(folder / "balances.csv")]
+
+    assert balances(march) == [
+        ("ama-ghana", "GHS", "3.0000", "0.3000", "0.5400", "0.0000", "2.1600", "0.0000", "2.0000"),
+        ("efua-mensah", "GHS", "3.0000", "0.3000", "0.2700", "0.0000", "2.4300", "0.0000", "2.0000"),
+        ("sika-music", "GHS", "1.8450", "0.1845", "0.1660", "0.0000", "0.0000", "1.4945", "2.0000"),
+        ("052", "GBP", "0.1658", "0.0000", "0.0000", "0.0000", "0.1600", "0.0058", "0.0000")]
+    # April (pool): Ama's failed 2.16 and Sika's 1.4945 are brought forward; PRS earns nothing and carries its
+    # 58 units again; Efua has no balance.
+    assert balances(april) == [
+        ("ama-ghana", "GHS", "5.0000", "0.5000", "0.9000", "2.1600", "5.7600", "0.0000", "2.0000"),
+        ("sika-music", "GHS", "5.0000", "0.5000", "0.4500", "1.4945", "5.5400", "0.0045", "2.0000"),
+        ("052", "GBP", "0.0000", "0.0000", "0.0000", "0.0058", "0.0000", "0.0058", "0.0000")]
 
 
 def test_a_payee_with_no_plays_gets_a_statement_of_what_it_brings_and_carries_forward(project: Project) -> None:

@@ -17,8 +17,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +24,7 @@ from zamio.db.engine import open_engine
 from zamio.demo import catalog, programme, synth, unknown
 from zamio.demo.mailsink import MailSink
 from zamio.demo.server import Channel, DemoRadio
-from zamio.demo.summary import summarise
+from zamio.demo.summary import Cycle, summarise, weekly_summaries
 from zamio.runtime.config import PROJECT_ROOT
 from zamio.values.money import format_amount
 
@@ -40,6 +38,7 @@ LIVE_TICKS = 3
 TICK_SECONDS = 20
 DAY_STATION = "TAKORADI-COMMUNITY"
 MIN_PAYOUT = "20.00"  # GHS: below it a payee's money is carried forward to the next cycle
+SOCIETY_ADDRESS = "12 Liberation Road; Airport Residential Area; Accra, Ghana"  # on the statements' letterhead
 
 
 class Demo:
@@ -75,7 +74,7 @@ class Demo:
         (self.folder / "demo.env").write_text(
             "SCAN_ALLOW_PRIVATE_ADDRESSES=true\nSCAN_INTERVAL_SECONDS=15\nSCAN_CAPTURE_SECONDS=10\n"
             f"ZAMIO_OPERATOR_EMAIL=operator@zamio.example\nSMTP_HOST=127.0.0.1\nSMTP_PORT={smtp_port}\n"
-            f"MIN_PAYOUT=GHS={MIN_PAYOUT}\n"
+            f"MIN_PAYOUT=GHS={MIN_PAYOUT}\nSOCIETY_ADDRESS={SOCIETY_ADDRESS}\n"
         )
 
     def run(self) -> int:
@@ -171,7 +170,10 @@ class Demo:
               f"filed in {sink.folder}")
         self.say("job health")
         print(self.job("zamio-status").stdout)
-        return summarise(self.folder, schedule, day, DAY_STATION, cycle_dir, reports, payouts)
+        self.say("reading the largest payee's statement in headless Chromium, and the money, the payments and the "
+                 "e-mails against the ledger")
+        return summarise(self.folder, schedule, day, DAY_STATION, Cycle(f"DEMO-{date}", cycle_dir), reports, payouts,
+                         week)
 
 
     def identify_unknown_song(self, schedule: list[programme.Slot]) -> None:
@@ -196,13 +198,6 @@ class Demo:
                  "--reason", f"{song.title} by {song.artist}: registered with its shares")
         self.job("convert-matches")
         self.job("calculate-royalty-distributions")
-
-
-def weekly_summaries(folder: Path) -> int:
-    """How many of the e-mails filed in ``folder`` are weekly summaries, told by their subjects."""
-    subjects = (BytesParser(policy=policy.default).parsebytes(path.read_bytes(), headersonly=True)["Subject"] or ""
-                for path in folder.glob("*.eml"))
-    return sum(subject.startswith(("Weekly summary for ", "Your week on air: ")) for subject in subjects)
 
 
 def main() -> int:

@@ -2,22 +2,29 @@
 
 Prints ``RESULT: OK`` when recall and precision of the simulated day's plays
 reach the bar, every ledger amount adds up to the gross priced, the payment
-files of ``bin/payouts`` account for the statements' net exactly, and the money
+files of ``bin/payouts`` account for the statements' net exactly, the money
 held for the song the catalog lacked was released whole to its parties once it
-was named; CI reads that line.
+was named, the statement of the cycle's largest payee is read in a minute in
+headless Chromium, and every payee's statement shows figures equal to the ledger (``zamio.demo.look``;
+skipped without Chromium unless ``ZAMIO_REQUIRE_CHROMIUM=1``), and every weekly
+summary queued reached the local mail sink; CI reads that line.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 from sqlalchemy import Connection, text
 
 from zamio.db.engine import open_engine
+from zamio.demo.look import ledger_figures, look
 from zamio.demo.programme import UNKNOWN_SONG, Slot
 from zamio.demo.unknown import unknown_money
 from zamio.royalties.statements.write import file_stem
@@ -67,8 +74,8 @@ def _take_play(slot: Slot, unmatched: list[tuple[str, datetime]]) -> float | Non
     return abs((best[1] - started).total_seconds())
 
 
-def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycle_dir: Path, reports: Path,
-              payouts: Path) -> int:
+def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycle: Cycle, reports: Path,
+              payouts: Path, week: str) -> int:
     engine = open_engine(f"sqlite:///{folder / 'zamio.db'}")
     with engine.connect() as conn:
         plays = [
@@ -83,6 +90,10 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
         money = money_by_recipient(conn)
         owed = owed_by_cycle(conn)
         song = unknown_money(conn, slots)
+        statements = payee_statements(cycle.folder)
+        seen = [look(s.page, ledger_figures(conn, cycle.name, s.recipient_type, s.recipient_ref, s.currency),
+                     s.currency, folder / "look", screenshot=n == 0) for n, s in enumerate(statements)]
+        weekly, weekly_ok = weekly_lines(conn, week, folder / "mail")
     # The song the catalog lacked is told apart below: its plays start where it was first heard, not at its start.
     known = [slot for slot in slots if slot.track != UNKNOWN_SONG]
     plays = [play for play in plays if play[0] != UNKNOWN_SONG.ref]
@@ -103,28 +114,77 @@ def summarise(folder: Path, slots: list[Slot], day: datetime, station: str, cycl
           f"{'reconciles' if reconciled else 'DOES NOT RECONCILE'}")
     print("A song the catalog lacked (heard, held, named, paid):")
     print("\n".join(song.lines()))
-    print(f"Statements: {cycle_dir}")
-    statement = largest_statement(cycle_dir)
-    if statement is not None:
-        print(f"Statement to read (open it in a browser, print it on A4): {statement}")
+    print(f"Statements: {cycle.folder}")
+    if statements:
+        print(f"Statement to read (open it in a browser, print it on A4): {statements[0].page}")
+        print("\n".join(seen[0].lines()))
+        for other in seen[1:]:
+            for problem in other.problems:
+                print(f"  {other.page.name}: MISMATCH: {problem}")
+        if len(seen) > 1 and seen[0].skipped is None:
+            wrong = sum(not other.ok for other in seen[1:])
+            print(f"  the {len(seen) - 1} other payees' statements: "
+                  f"{f'{wrong} with a MISMATCH' if wrong else 'every figure equals the ledger'}")
+    looked = bool(seen) and all(s.ok or s.skipped is not None for s in seen)
     paid, files_ok = payout_lines(owed, payment_files(payouts))
     print(f"Payments (bin/payouts): {payouts}")
     print("\n".join(paid))
     for html in sorted(reports.glob("*.html")):
         print(f"Report: {html}")
-    ok = recall >= MIN_RECALL and precision >= MIN_PRECISION and reconciled and gross > 0 and files_ok and song.ok
+    print(weekly)
+    ok = (recall >= MIN_RECALL and precision >= MIN_PRECISION and reconciled and gross > 0 and files_ok and song.ok
+          and looked and weekly_ok)
     print("RESULT: OK" if ok else "RESULT: MISMATCH")
     return 0 if ok else 1
 
 
-def largest_statement(cycle_dir: Path) -> Path | None:
-    """The page of the statement that pays the most to a person or publisher in the cycle, or None."""
+@dataclass(frozen=True)
+class Cycle:
+    """The demo's cycle: its name and the folder bin/process-royalty-cycle wrote it into."""
+
+    name: str
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A recipient's statement page of the cycle."""
+
+    recipient_type: str
+    recipient_ref: str
+    currency: str
+    page: Path
+
+
+def payee_statements(cycle_dir: Path) -> list[Statement]:
+    """The statements of the cycle's people and publishers, the one that pays the most first."""
     with open(cycle_dir / "statements.csv", encoding="utf-8", newline="") as listed:
         payees = [row for row in csv.DictReader(listed) if row["recipient_type"] in PAYEES]
-    if not payees:
-        return None
-    top = max(payees, key=lambda row: (Decimal(row["net"]), row["recipient"]))
-    return cycle_dir / "statements" / f"{file_stem(top['recipient_type'], top['recipient'])}.{top['currency']}.html"
+    payees.sort(key=lambda row: (-Decimal(row["net"]), row["recipient"]))
+    return [Statement(row["recipient_type"], row["recipient"], row["currency"], cycle_dir / "statements" /
+                      f"{file_stem(row['recipient_type'], row['recipient'])}.{row['currency']}.html")
+            for row in payees]
+
+
+WEEKLY_SUBJECTS = ("Weekly summary for ", "Your week on air: ")
+
+
+def weekly_summaries(folder: Path) -> int:
+    """How many of the e-mails filed in ``folder`` are weekly summaries, told by their subjects."""
+    subjects = (BytesParser(policy=policy.default).parsebytes(path.read_bytes(), headersonly=True)["Subject"] or ""
+                for path in folder.glob("*.eml"))
+    return sum(subject.startswith(WEEKLY_SUBJECTS) for subject in subjects)
+
+
+def weekly_lines(conn: Connection, week: str, sink: Path) -> tuple[str, bool]:
+    """The weekly summaries of ``week`` queued against those the mail sink received, and whether every one
+    queued (at least one) arrived once."""
+    queued = int(conn.execute(text("SELECT count(*) FROM weekly_summaries WHERE week = :week"),
+                              {"week": week}).scalar_one())
+    arrived = weekly_summaries(sink)
+    ok = queued > 0 and arrived == queued
+    return (f"Weekly summaries of {week}: {queued} queued, {arrived} received by the local mail sink ({sink}): "
+            f"{'all arrived' if ok else 'MISMATCH'}"), ok
 
 
 def money_by_recipient(conn: Connection) -> tuple[int, dict[tuple[str, str], int], bool]:

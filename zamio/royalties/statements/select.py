@@ -152,6 +152,15 @@ def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
         .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code)))
 
 
+def balance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+    """Given a cycle, return every recipient's balance of it (``payout_balances``, written at its lock): domestic
+    payees and partner societies (a society's is its remittance, in its own currency), in recipient order.  None
+    for a cycle locked before balances were kept."""
+    b = payout_balances
+    return list(conn.execute(select(b).where(b.c.cycle_id == cycle_id)
+                             .order_by(b.c.recipient_type, b.c.recipient_ref, b.c.currency)))
+
+
 PARTNER = "society"  # a partner society's balance is its remittance, in its own currency: not on its statement
 Key = tuple[str, str, str]  # (recipient type, reference, currency)
 

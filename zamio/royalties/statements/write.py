@@ -14,6 +14,14 @@ In the cycle's folder (default ``var/cycles/<name>``):
   the page's summary (a domestic payee's down to its net payable, with its subtotals) and
   earnings by work and station;
 * ``remittances.csv``: one row per partner society, in its currency;
+* ``balances.csv``: what the cycle owes each recipient, domestic payees and partner societies alike
+  (``payout_balances``, written at the lock): ``recipient_type, recipient, recipient_name, currency,
+  gross, commission, withholding_tax, brought_forward, net_payable, carried_forward,
+  minimum_payout``, exact to the unit (GHS ``1.4945``), so that on every row gross − commission −
+  withholding tax + brought forward = net payable + carried forward.  For a partner society the
+  gross is its remittance's ``net_in_currency``: ``remittances.csv`` rounds it to the minor unit,
+  this file says what is paid now and what is carried forward to the next cycle.  Not written
+  for a cycle locked before balances were kept;
 * ``usage/``: the usage report of each partner society (``zamio.royalties.statements.usage``);
 * ``summary.txt``: the reconciliation printed when the cycle was locked.
 
@@ -55,6 +63,7 @@ from zamio.royalties.statements.select import (
     ItemRange,
     StatementCycle,
     balance_only,
+    balance_rows,
     identifiers,
     line_item_rows,
     local_society_name,
@@ -65,12 +74,14 @@ from zamio.royalties.statements.select import (
     statement_rows,
 )
 from zamio.royalties.statements.shape import FieldLines, Figures, Recipient, StatementLine, line_of_row, shape
-from zamio.values.money import currency_exponent
+from zamio.values.money import currency_exponent, from_units
 
 STATEMENT_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "plays", "seconds",
                      "gross", "admin_fee", "net"]
 REMITTANCE_COLUMNS = ["society_code", "society", "currency", "gross_ghs_units", "gross", "admin_fee", "net",
                       "ledger_currency", "exchange_rate", "net_in_currency"]
+BALANCE_COLUMNS = ["recipient_type", "recipient", "recipient_name", "currency", "gross", "commission",
+                   "withholding_tax", "brought_forward", "net_payable", "carried_forward", "minimum_payout"]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -107,6 +118,24 @@ def remittances_csv(conn: Connection, cycle_id: int) -> str:
          decimal_text(r.admin_fee, r.ledger_currency), decimal_text(r.net, r.ledger_currency), r.ledger_currency,
          Number(format(r.exchange_rate, "f")), decimal_text(r.net_in_currency, r.currency)]
         for r in remittance_rows(conn, cycle_id)])
+
+
+def exact_text(units: int) -> Number:
+    """Given units, return the amount exact to the unit as a plain decimal ("1.4945")."""
+    return Number(format(from_units(units), "f"))
+
+
+def balances_csv(conn: Connection, cycle_id: int) -> str | None:
+    """Given a cycle, return ``balances.csv``: each recipient's balance, exact; None for a cycle without
+    balances (locked before they were kept)."""
+    found = balance_rows(conn, cycle_id)
+    if not found:
+        return None
+    return csvwrite.text(BALANCE_COLUMNS, [
+        [r.recipient_type, r.recipient_ref, r.recipient_name or "", r.currency,
+         *map(exact_text, (r.gross, r.commission, r.withholding_tax, r.brought_forward, r.net_payable,
+                           r.carried_forward, r.minimum))]
+        for r in found])
 
 
 def shaped_lines(conn: Connection, cycle: StatementCycle, items: ItemRange = (None, None)
