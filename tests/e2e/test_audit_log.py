@@ -122,20 +122,30 @@ def test_each_manual_change_of_money_is_recorded_with_who_why_before_and_after(p
     assert "--by and --reason go with --declare" in run(project, "suspense-report", "--by", "x", code=2)
 
 
-def test_an_import_that_changes_what_decides_money_is_one_entry_with_its_counts(project: Project) -> None:
-    """Tracks, stations and repertoire have no entry per row: an import that adds or changes their money columns
-    (a track's publisher, a station's class) gets one entry with the rows before, added and changed; an import
-    that changes none of them (the same files again, a track's title) gets none."""
+def facts(rows: int, added: list[str] | None = None, changed: dict | None = None) -> dict:
+    """A table's part of a ``catalog.imported`` entry's after: its rows, the rows added, the values changed."""
+    return {"rows": rows, "added": len(added or []), "changed": len(changed or {}), "added_rows": added or [],
+            "changed_rows": changed or {}}
+
+
+#: Before any import: the 17 societies the migrations know, nothing else.
+EMPTY = {"partner_repertoire": {"rows": 0, "changed_rows": {}}, "partner_societies": {"rows": 17, "changed_rows": {}},
+         "stations": {"rows": 0, "changed_rows": {}}, "tracks": {"rows": 0, "changed_rows": {}}}
+
+
+def test_an_import_that_changes_what_decides_money_is_one_entry_naming_the_rows(project: Project) -> None:
+    """Tracks, stations, repertoire and societies have no entry per row: an import that adds or changes what in
+    them decides money or names who is paid (a track's publisher, a station's class, a claim's share, a society's
+    name or currency) gets one entry naming the rows added, and the values each changed row had and has; an
+    import that changes none of it (the same files again, a track's title, a society's e-mail) gets none."""
     stations, tracks = write(project, "stations.csv", STATIONS), write(project, "tracks.csv", TRACKS)
     run(project, "import-catalog", "--stations", stations, "--tracks", tracks, "--by", "catalog.team")
     [first] = entries(project, "catalog.imported")
     assert (first.actor, first.entity, first.entity_id) == ("catalog.team", "catalog", "tracks.csv, stations.csv")
     assert first.reason == "loaded from tracks.csv, stations.csv"
-    assert json.loads(first.before_json) == {"partner_repertoire": {"rows": 0}, "stations": {"rows": 0},
-                                             "tracks": {"rows": 0}}
-    assert json.loads(first.after_json) == {"partner_repertoire": {"added": 0, "changed": 0, "rows": 0},
-                                            "stations": {"added": 1, "changed": 0, "rows": 1},
-                                            "tracks": {"added": 1, "changed": 0, "rows": 1}}
+    assert json.loads(first.before_json) == EMPTY
+    assert json.loads(first.after_json) == {"partner_repertoire": facts(0), "partner_societies": facts(17),
+                                            "stations": facts(1, ["JOY"]), "tracks": facts(1, ["T-ODO"])}
     run(project, "import-catalog", "--stations", stations, "--tracks", tracks)
     retitled = write(project, "retitled.csv", "track_ref,title,artist,audio_path\nT-ODO,Odo (radio edit),Ama Ghana,\n")
     run(project, "import-catalog", "--tracks", retitled)
@@ -145,4 +155,32 @@ def test_an_import_that_changes_what_decides_money_is_one_entry_with_its_counts(
     run(project, "import-catalog", "--tracks", published, "--by", "catalog.team", "--reason", "Sika publishes Odo")
     second = entries(project, "catalog.imported")[-1]
     assert second.reason == "Sika publishes Odo"
-    assert json.loads(second.after_json)["tracks"] == {"added": 0, "changed": 1, "rows": 1}
+    assert json.loads(second.before_json)["tracks"] == {"rows": 1, "changed_rows": {"T-ODO": {"publisher": None}}}
+    assert json.loads(second.after_json)["tracks"] == facts(1, changed={"T-ODO": {"publisher": "Sika Music"}})
+
+    # PRS renamed, and paid in euros from now on; a society of its own added with a claim; the claim's share then
+    # corrected.  An e-mail address alone decides nothing: no entry.
+    societies = ("code,name,short_name,currency,country,email\n"
+                 "052,PRS for Music Ltd,PRSM,{currency},GB,{email}\n901,Sika Rights,SIKA,GHS,GH,\n")
+    run(project, "import-catalog", "--societies", write(project, "societies.csv", societies.format(
+        currency="EUR", email="")), "--repertoire", write(project, "claims.csv", "society_code,isrc,share_percent\n"
+                                                          "901,GHA012600001,50\n"),
+        "--by", "ama", "--reason", "PRS's new name and bank")
+    third = entries(project, "catalog.imported")[-1]
+    assert (third.actor, third.reason) == ("ama", "PRS's new name and bank")
+    before, after = json.loads(third.before_json), json.loads(third.after_json)
+    assert before["partner_societies"] == {"rows": 17, "changed_rows": {
+        "052": {"name": "Performing Right Society (PRS for Music)", "short_name": "PRS", "currency": "GBP"}}}
+    assert after["partner_societies"] == facts(18, ["901"], {
+        "052": {"name": "PRS for Music Ltd", "short_name": "PRSM", "currency": "EUR"}})
+    assert after["partner_repertoire"] == facts(1, ["901 GHA012600001"])
+    run(project, "import-catalog", "--societies", write(project, "societies.csv", societies.format(
+        currency="EUR", email="rights@prs.example")))
+    assert len(entries(project, "catalog.imported")) == 3
+    run(project, "import-catalog", "--repertoire", write(project, "claims.csv", "society_code,isrc,share_percent\n"
+                                                         "901,GHA012600001,62.5\n"), "--by", "ama")
+    fourth = entries(project, "catalog.imported")[-1]
+    assert json.loads(fourth.before_json)["partner_repertoire"]["changed_rows"] == {
+        "901 GHA012600001": {"share_percent": "50"}}
+    assert json.loads(fourth.after_json)["partner_repertoire"] == facts(1, changed={
+        "901 GHA012600001": {"share_percent": "62.5"}})

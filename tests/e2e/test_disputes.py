@@ -232,6 +232,47 @@ def test_a_recording_s_shares_dispute_holds_every_play_of_it_and_corrections_fro
     assert reason == "an advert for Odo Ltd, not the song"
 
 
+def test_a_recording_s_identity_dispute_holds_its_track_s_plays_and_those_naming_its_isrc_until_resolved(
+        project: Project) -> None:
+    """Odo carries the ISRC GHA012600001.  JOY reports 03-02 12:00, 200 s of Odo by its track (30,000: Ama 18,000,
+    Sika 12,000); PEACE reports 03-04 12:00, 100 s by the ISRC alone (no track: 15,000 held for the ISRC, in
+    ``unidentified:isrc:GHA012600001``); JOY 03-05 12:00, 100 s of Kente (15,000 to Efua).  Efua says what was
+    heard as that recording was her Kente: the identity dispute over the ISRC covers both Odo plays and holds
+    45,000.  March, closed while it is open, pays Efua her 15,000 and the account holds 45,000.  Upheld, both
+    plays reassigned to Kente: the next pricing books 300 s of Kente, 45,000, to Efua, and April pays it to her
+    out of the account."""
+    world = World(project)
+    joy, peace = world.station("JOY", name="Joy FM"), world.station("PEACE", name="Peace FM")
+    odo = world.track("T-ODO", "Odo", "Ama Ghana", isrc="GHA012600001")
+    world.track("T-KEN", "Kente", "Efua Mensah")
+    world.contributor(odo, "Ama Ghana", "60")
+    world.contributor(odo, "Kojo Beats", "40", role="producer", publisher="Sika Music")
+    world.play(joy, "2026-03-02 12:00", 200, track=odo)
+    world.play(peace, "2026-03-04 12:00", 100, isrc="GHA012600001")
+    world.play(joy, "2026-03-05 12:00", 100, track="T-KEN")
+    world.price()
+    unidentified = ("suspense", "unidentified:isrc:GHA012600001")
+    assert owed(project) == {AMA: 18_000, SIKA: 12_000, unidentified: 15_000, EFUA: 15_000}
+    opened = disputes(project, "open", "--claimant-type", "artist", "--claimant", "efua-mensah", "--recording",
+                      "GHA012600001", "--identity", "--reason", "the stations played Kente", "--by", "ama.owusu")
+    assert "2 current plays covered" in opened
+    world.price()
+    assert owed(project) == {EFUA: 15_000, HELD: 45_000}
+    reconciles(project)
+    assert {k: v for k, v in close(world, "2026-03").items() if v} == {EFUA: 15_000, HELD: 45_000}
+    resolved = disputes(project, "resolve", "D-000001", "--decision", "upheld", "--reassign-to", "T-KEN",
+                        "--reason", "both stations' logs have Kente", "--by", "kofi.mensah")
+    assert resolved.count("reassign play") == 2
+    world.price()
+    assert owed(project) == {EFUA: 60_000}
+    reconciles(project)
+    assert close(world, "2026-04") == {EFUA: 45_000, HELD: -45_000}
+    current = project.query("SELECT s.station_ref, t.track_ref, p.duration_seconds FROM play_logs p "
+                            "JOIN stations s ON s.id = p.station_id JOIN tracks t ON t.id = p.track_id "
+                            "WHERE p.status = 'final' ORDER BY p.started_at")
+    assert [tuple(r) for r in current] == [("JOY", "T-KEN", 200.0), ("PEACE", "T-KEN", 100.0), ("JOY", "T-KEN", 100.0)]
+
+
 def pool_lines(project: Project, cycle: str) -> dict[tuple[str, str], int]:
     """The lines a pool cycle wrote, per recipient (units), recipients at zero left out."""
     return {(kind, ref): int(units) for kind, ref, units in project.query(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, Select, and_, select, update
 
 from zamio.catalog.identifiers import (
     normalise_ipi_name,
@@ -344,7 +344,7 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
     whatever its reason, refuses the whole import (DataError, exit 65) after every
     rejected row is listed.  Each money reference row added or corrected, and each
     contributor share set or changed, is recorded in the audit log by ``who``; so is, as one
-    entry with counts, an import that adds or changes what else decides money (``MONEY_FACTS``).
+    entry naming the rows, an import that adds or changes what else decides money (``MONEY_FACTS``).
     """
     loaders = {name: _loader(name) for name, _ in files}
     for name, path in files:
@@ -369,41 +369,68 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
     return EXIT_DATA if any(report.exit_code == EXIT_DATA for _, _, report in reports) else None
 
 
-#: The rows of a table that decide money and that the per-row entries (reference rows, shares) do not record: a
-#: track's artist, publishers, society, ISRC and category; a station's class, zone and territory; a partner
-#: society's claim to an ISRC.  An import that changes any is recorded as one entry with the counts.
-MONEY_FACTS: dict[str, tuple[Any, ...]] = {
-    "tracks": (tracks.c.id, tracks.c.artist_id, tracks.c.publisher_id, tracks.c.society_id, tracks.c.isrc,
-               tracks.c.category),
-    "stations": (stations.c.id, stations.c.station_class, stations.c.timezone, stations.c.country),
-    "partner_repertoire": (partner_repertoire.c.id, partner_repertoire.c.society_id, partner_repertoire.c.isrc,
-                           partner_repertoire.c.share_percent),
+#: The rows that decide money, or name who is paid, and that the per-row entries (reference rows, shares) do not
+#: record: a track's artist, publisher, society, ISRC and category; a station's class, time zone and territory; a
+#: partner society's claim to an ISRC; a partner society's names (the names its statements and remittances show),
+#: country and currency.  Each query gives the row's id, its reference as people write it in the files, then the
+#: columns compared.  An import that changes any is recorded as one entry, naming the rows.
+MONEY_FACTS: dict[str, Select[Any]] = {
+    "tracks": select(tracks.c.id, tracks.c.track_ref.label("ref"), artists.c.name.label("artist"),
+                     publishers.c.name.label("publisher"), partner_societies.c.code.label("society"), tracks.c.isrc,
+                     tracks.c.category)
+    .select_from(tracks.outerjoin(artists, artists.c.id == tracks.c.artist_id)
+                 .outerjoin(publishers, publishers.c.id == tracks.c.publisher_id)
+                 .outerjoin(partner_societies, partner_societies.c.id == tracks.c.society_id)),
+    "stations": select(stations.c.id, stations.c.station_ref.label("ref"), stations.c.station_class,
+                       stations.c.timezone, stations.c.country),
+    "partner_repertoire": select(partner_repertoire.c.id,
+                                 (partner_societies.c.code + " " + partner_repertoire.c.isrc).label("ref"),
+                                 partner_repertoire.c.share_percent)
+    .select_from(partner_repertoire.join(partner_societies, partner_societies.c.id == partner_repertoire.c.society_id)),
+    "partner_societies": select(partner_societies.c.id, partner_societies.c.code.label("ref"),
+                                partner_societies.c.name, partner_societies.c.short_name, partner_societies.c.country,
+                                partner_societies.c.currency),
 }
 
+#: A table's rows by id: (the row's reference, its compared columns by name).
+Facts = dict[int, tuple[str, dict[str, object]]]
 
-def money_facts(conn: Connection) -> dict[str, dict[int, tuple[object, ...]]]:
-    """The money-deciding columns of every row of the ``MONEY_FACTS`` tables, by table and row id."""
-    return {table: {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns))}
-            for table, columns in MONEY_FACTS.items()}
+
+def money_facts(conn: Connection) -> dict[str, Facts]:
+    """The compared columns of every row of the ``MONEY_FACTS`` tables, by table and row id."""
+    return {table: {row.id: (str(row.ref), {k: v for k, v in row._mapping.items() if k not in ("id", "ref")})
+                    for row in conn.execute(query)}
+            for table, query in MONEY_FACTS.items()}
 
 
 def record_import(conn: Connection, who: Who | None, paths: Sequence[Path],
-                  before: dict[str, dict[int, tuple[object, ...]]],
-                  after: dict[str, dict[int, tuple[object, ...]]]) -> int | None:
+                  before: dict[str, Facts], after: dict[str, Facts]) -> int | None:
     """Given an import's files and the ``money_facts`` before and after it, record one audit entry
-    (``catalog.imported``) with each table's rows before, and rows, added and changed after, when any changed;
-    return its id, or None when the import changed none of them."""
-    counts = {table: {"rows": len(after[table]), "added": len(after[table].keys() - before[table].keys()),
-                      "changed": sum(1 for key, facts in after[table].items()
-                                     if key in before[table] and before[table][key] != facts)}
-              for table in MONEY_FACTS}
-    if not any(c["added"] or c["changed"] for c in counts.values()):
+    (``catalog.imported``) when any row was added or changed, and return its id (None when none was).
+
+    Per table, the entry's before holds the row count and, for each changed row (by its reference), the
+    values of the columns that changed; its after, the row count, the counts and references of the rows added
+    and, for each changed row, the new values of those columns."""
+    told_before: dict[str, object] = {}
+    told_after: dict[str, object] = {}
+    changed = False
+    for table in MONEY_FACTS:
+        old, new = before[table], after[table]
+        added = sorted(new[key][0] for key in new.keys() - old.keys())
+        moved = {key: [c for c, v in new[key][1].items() if old[key][1].get(c) != v]
+                 for key in sorted(new.keys() & old.keys())}
+        moved = {key: columns for key, columns in moved.items() if columns}
+        told_before[table] = {"rows": len(old), "changed_rows": {
+            old[key][0]: {c: old[key][1][c] for c in columns} for key, columns in moved.items()}}
+        told_after[table] = {"rows": len(new), "added": len(added), "changed": len(moved), "added_rows": added,
+                             "changed_rows": {new[key][0]: {c: new[key][1][c] for c in columns}
+                                              for key, columns in moved.items()}}
+        changed = changed or bool(added or moved)
+    if not changed:
         return None
     who = who or Who(audit.UNATTRIBUTED, f"loaded from {', '.join(p.name for p in paths)}")
     return audit.record(conn, who, audit.Change(
-        "catalog.imported", "catalog", ", ".join(p.name for p in paths),
-        before={table: {"rows": len(before[table])} for table in MONEY_FACTS},
-        after=counts))
+        "catalog.imported", "catalog", ", ".join(p.name for p in paths), before=told_before, after=told_after))
 
 
 def _refusal(refused: list[tuple[Path, ImportReport]]) -> str:

@@ -11,9 +11,10 @@ transaction of the change itself (so the entry exists exactly when the change do
   (``cycle.files_despite_changed_inputs``; entity ``cycle``, its name);
 * ``bin/import-catalog`` adding or correcting a money reference row (``reference.added``,
   ``reference.corrected``; entity: the table, with the row's id; payees and their payment details
-  too), and one entry per import that adds or changes tracks, stations or partner repertoire in
-  what decides money (``catalog.imported``; entity ``catalog``, the files; the rows before, and
-  added and changed after);
+  too), and one entry per import that adds or changes tracks, stations, partner repertoire or
+  partner societies in what decides money or names who is paid (``catalog.imported``; entity
+  ``catalog``, the files; the rows added by reference, and the changed columns of each row
+  changed, before and after);
 * ``bin/disputes`` opening and resolving a dispute (``dispute.open``, ``dispute.resolve``; entity
   ``dispute``, its label ``D-000001``);
 * ``bin/payouts --mark-sent`` and ``--mark-settled`` recording a confirmation file
