@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -45,7 +44,7 @@ from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.files import write_cycle_files
 from zamio.royalties.statements.formatting import Presentation
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
-from zamio.runtime.progress import Progress, Transactions
+from zamio.runtime.progress import Progress, Transactions, within
 from zamio.values.money import from_units
 
 log = logging.getLogger(__name__)
@@ -209,7 +208,7 @@ def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, 
         price_pending(transaction, run_id, should_stop=should_stop, workers=WORKERS)
     with transaction() as conn:
         if dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
-            price_pending(lambda: nullcontext(conn), run_id)
+            price_pending(within(conn), run_id)
         return close_cycle(conn, spec, run_id)
 
 
