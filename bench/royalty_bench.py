@@ -89,6 +89,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -820,7 +821,7 @@ def run(engine: Engine, fair_db: Engine | None, args: argparse.Namespace, load_a
               f"in {seconds:.1f} s = {figures.fair:,.0f} plays/s; "
               + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     t0 = time.perf_counter()
-    stats = price_pending(lambda: transaction(engine), "bench", workers=args.workers, batch_size=args.batch_size)
+    stats = price_pending(partial(transaction, engine), "bench", workers=args.workers, batch_size=args.batch_size)
     priced = time.perf_counter() - t0
     figures.engine = args.plays / priced
     against = [f"{figures.engine / figures.fair:,.1f}× the fair baseline"] if figures.fair else []

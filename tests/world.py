@@ -40,7 +40,8 @@ Two older worlds write their rows straight into the database, where a test needs
 makes at that scale or shape; they live here too, so there is one place to look:
 
 * ``CaptureWorld``: a catalog, stations and what the scanner recorded (captures, detections), sampled
-  from a programme of airings (``programme``), for the play-log conversion and the money model;
+  from a programme of airings (``programme``) or drawn at random for a busy day of several stations
+  (``busy_day``), for the play-log conversion and the money model;
 * ``fixed_world``: a small fixed world of plays for the dashboard cache, the reports and the retention
   (three stations, one named like an HTML tag, one in UTC+1; artists, publishers, tracks, captures,
   detections, plays, some superseded, and coverage gaps).
@@ -549,6 +550,36 @@ class CaptureWorld:
                 self.capture(station, t, "match", track=on[0][0], offset=s - on[0][1])
             else:
                 self.capture(station, t, "no_match")
+
+    def busy_day(self, stations_count: int = 3, hours: float = 4) -> None:
+        """Several new stations' captures every two minutes for ``hours``, written in bulk (no audio): songs,
+        jingles and talk drawn from the tracks A, B, C and J, restarts, and captures that matched nothing."""
+        rnd = random.Random(5)
+        rows_c, rows_d = [], []
+        now = utcnow()
+        refs = [self.station(f"s{n}") for n in range(stations_count)]
+        for station_id in refs:
+            t, schedule = -60.0, []
+            while t < hours * 3600:
+                ref = rnd.choice(["A", "B", "C", "J", None])
+                length = 30.0 if ref == "J" else rnd.uniform(60, 240)
+                schedule.append((ref, t, length))
+                t += length
+            for n in range(int(hours * 30)):
+                s = n * 120.0 + station_id
+                on = [(ref, b) for ref, b, length in schedule if ref and b <= s and s + 20 <= b + length]
+                outcome = "match" if on else rnd.choice(["no_match", "silence", "error"])
+                started = T0 + timedelta(seconds=s)
+                rows_c.append(dict(capture_key=f"busy:{station_id}:{n}", station_id=station_id, source="stream",
+                                   started_at=started, seconds=20.0, outcome=outcome, created_at=now))
+                if on:
+                    rows_d.append((f"busy:{station_id}:{n}", dict(
+                        station_id=station_id, detected_at=started, source="local", track_id=self.tracks[on[0][0]],
+                        offset_seconds=s - on[0][1] + rnd.uniform(-1, 1), confidence=0.8, created_at=now)))
+        with self.engine.begin() as conn:
+            conn.execute(captures.insert(), rows_c)
+            keys = dict(conn.execute(select(captures.c.capture_key, captures.c.id)).all())
+            conn.execute(detections.insert(), [dict(row, capture_id=keys[key]) for key, row in rows_d])
 
     def plays(self, status: str = "final") -> list:
         return self.project.query(

@@ -9,13 +9,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from bench.playlog_eval import reset_plays
 from tests.support import Project
 from tests.world import LATER, T0, CaptureWorld
-from zamio.db.engine import utcnow
-from zamio.db.tables import captures, detections
 from zamio.playlogs.convert import ConvertSettings, convert_station
 
 
@@ -155,42 +152,13 @@ def test_two_sources_on_one_capture_agree_or_conflict_and_external_plays(world: 
     assert play.duration_seconds == 200.0
 
 
-def busy_day(world: CaptureWorld, stations_count: int = 3, hours: float = 4) -> None:
-    """Several stations' detections, written in bulk (no audio): songs, jingles, talk, restarts."""
-    rnd = random.Random(5)
-    rows_c, rows_d = [], []
-    now = utcnow()
-    refs = [world.station(f"s{n}") for n in range(stations_count)]
-    for station_id in refs:
-        t, schedule = -60.0, []
-        while t < hours * 3600:
-            ref = rnd.choice(["A", "B", "C", "J", None])
-            length = 30.0 if ref == "J" else rnd.uniform(60, 240)
-            schedule.append((ref, t, length))
-            t += length
-        for n in range(int(hours * 30)):
-            s = n * 120.0 + station_id
-            on = [(ref, b) for ref, b, length in schedule if ref and b <= s and s + 20 <= b + length]
-            outcome = "match" if on else rnd.choice(["no_match", "silence", "error"])
-            rows_c.append(dict(capture_key=f"busy:{station_id}:{n}", station_id=station_id, source="stream",
-                               started_at=at(s), seconds=20.0, outcome=outcome, created_at=now))
-            if on:
-                rows_d.append((f"busy:{station_id}:{n}", dict(
-                    station_id=station_id, detected_at=at(s), source="local", track_id=world.tracks[on[0][0]],
-                    offset_seconds=s - on[0][1] + rnd.uniform(-1, 1), confidence=0.8, created_at=now)))
-    with world.engine.begin() as conn:
-        conn.execute(captures.insert(), rows_c)
-        keys = dict(conn.execute(select(captures.c.capture_key, captures.c.id)).all())
-        conn.execute(detections.insert(), [dict(row, capture_id=keys[key]) for key, row in rows_d])
-
-
 def final_keys_unique(project: Project) -> bool:
     return project.scalar("SELECT count(*) FROM (SELECT play_key FROM play_logs WHERE status = 'final' "
                           "GROUP BY play_key HAVING count(*) > 1) dup") == 0
 
 
 def test_killed_runs_then_a_rerun_store_the_same_plays_as_one_clean_run(world: CaptureWorld):
-    busy_day(world)
+    world.busy_day()
     began = time.monotonic()
     clean = world.convert("--batch-rows", "40")
     took = time.monotonic() - began  # kills land within a run's length, whatever the machine's speed
@@ -210,7 +178,7 @@ def test_killed_runs_then_a_rerun_store_the_same_plays_as_one_clean_run(world: C
 
 
 def test_two_runs_at_once_never_store_an_airing_twice(world: CaptureWorld):
-    busy_day(world, stations_count=2, hours=2)
+    world.busy_day(stations_count=2, hours=2)
     procs = [world.project.popen("convert-matches", "--as-of", LATER, "--batch-rows", "20") for _ in range(2)]
     codes = sorted(p.wait(timeout=120) for p in procs)
     for p in procs:

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_two_runs_at_once_book_each_play_once(pg_project: Project) -> None:
 
     def run(engine) -> None:  # noqa: ANN001
         start.wait()
-        price_pending(lambda: transaction(engine), "racer", batch_size=100)
+        price_pending(partial(transaction, engine), "racer", batch_size=100)
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     race(threads, engines)

@@ -10,6 +10,7 @@ import csv
 import io
 import threading
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -196,7 +197,7 @@ def test_two_declarations_at_once_and_a_pricing_run_book_each_play_once(postgres
 
     def declare(engine) -> None:  # noqa: ANN001
         start.wait()
-        done = declare_past_limit(lambda: transaction(engine), f"run-{id(engine)}", date(2030, 1, 15), Policy(3),
+        done = declare_past_limit(partial(transaction, engine), f"run-{id(engine)}", date(2030, 1, 15), Policy(3),
                                   batch_size=5)
         found.append(done.plays)
 

@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, exists, insert, or_, select, update
-from sqlalchemy import Row as StoredRow
 
 from zamio.catalog.reference import HUNDRED, NEW_ROW, keep_or_correct, record_reference
 from zamio.db.audit import Who
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import (
     domestic_commission_rates,
     partner_societies,
@@ -61,12 +60,12 @@ def _ledger_names(key: str, value: int) -> ColumnElement[bool]:
     return or_(d.like(f'%"{key}":{value},%'), d.like(f'%"{key}":{value}}}%'))
 
 
-def _used_commission_rate(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_commission_rate(conn: Connection, row: StoredRow) -> str | None:
     used = conn.execute(select(exists().where(_ledger_names("commission_rate_id", row.id)))).scalar()
     return "was applied by a locked cycle" if used else None
 
 
-def _used_tax_rate(conn: Connection, row: StoredRow[*tuple[Any, ...]]) -> str | None:
+def _used_tax_rate(conn: Connection, row: StoredRow) -> str | None:
     used = conn.execute(select(exists().where(_ledger_names("tax_rate_id", row.id)))).scalar()
     return "was applied by a locked cycle" if used else None
 

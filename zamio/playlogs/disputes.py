@@ -230,7 +230,7 @@ def listed(conn: Connection, status: str | None = None, claimant_type: str | Non
     return [_dispute(conn, row) for row in conn.execute(query)]
 
 
-def covered_ids(dispute_id: int) -> CompoundSelect:
+def covered_ids(dispute_id: int) -> CompoundSelect[int]:
     """The query of the ids of the plays (of any status) a dispute covers: its station over the period, its
     recording (catalog track or ISRC), or its key named.  One branch per way of covering, each an equality an
     index of play_logs answers (station and start, track, ISRC, key), so a dispute reads its own plays, not
@@ -246,7 +246,7 @@ def covered_ids(dispute_id: int) -> CompoundSelect:
     )
 
 
-def covered_plays(dispute_id: int, statuses: Sequence[str] = ("final",)) -> Select:
+def covered_plays(dispute_id: int, statuses: Sequence[str] = ("final",)) -> Select[*tuple[object, ...]]:
     """The query of the plays of ``statuses`` a dispute covers (play_logs rows), in play id order."""
     return (select(play_logs).where(play_logs.c.status.in_(list(statuses)),
                                     play_logs.c.id.in_(covered_ids(dispute_id)))

@@ -178,7 +178,7 @@ class AcrCloudResult:
     no_fingerprint: bool = False
     best: AcrCloudMatch | None = None
     candidates: tuple[AcrCloudMatch, ...] = ()
-    raw: dict = field(default_factory=dict, repr=False)
+    raw: dict[str, object] = field(default_factory=dict, repr=False)
 
 
 def sign(access_key: str, access_secret: str, timestamp: str, data_type: str = DATA_TYPE) -> str:
@@ -249,7 +249,7 @@ class _Attempts(Retry):
                    raise_on_status=False, respect_retry_after_header=False,
                    backoff_factor=client.config.backoff_seconds, client=client)
 
-    def new(self, **kwargs: Any) -> Self:
+    def new(self, **kwargs: object) -> Self:
         return super().new(client=self.client, **kwargs)
 
     def get_backoff_time(self) -> float:
@@ -411,7 +411,7 @@ def _status(document: Any, http_status: int) -> tuple[int, str]:
     return code, str(status.get("msg") or "")
 
 
-def _by_status(code: int, message: str, document: dict) -> AcrCloudResult:
+def _by_status(code: int, message: str, document: dict[str, object]) -> AcrCloudResult:
     if code == SUCCESS:
         candidates = parse_candidates(document)
         best = max(candidates, key=lambda c: -1.0 if c.score is None else c.score, default=None)
@@ -439,7 +439,7 @@ def _mentions_limit(message: str) -> bool:
     return "limit" in lowered or "qps" in lowered
 
 
-def parse_candidates(document: dict) -> tuple[AcrCloudMatch, ...]:
+def parse_candidates(document: dict[str, object]) -> tuple[AcrCloudMatch, ...]:
     """Given a status-0 document, return its ``metadata.music`` candidates in order.
 
     Raise AcrCloudBadResponse when ``metadata`` or ``music`` has the wrong shape.
@@ -452,10 +452,10 @@ def parse_candidates(document: dict) -> tuple[AcrCloudMatch, ...]:
     return tuple(parse_match(entry) for entry in music)
 
 
-def parse_match(entry: dict) -> AcrCloudMatch:
+def parse_match(entry: dict[str, object]) -> AcrCloudMatch:
     """Given one ``metadata.music[]`` entry, return its AcrCloudMatch (missing fields: None)."""
     ids = entry.get("external_ids")
-    external: dict[str, Any] = ids if isinstance(ids, dict) else {}
+    external: dict[str, object] = ids if isinstance(ids, dict) else {}
     return AcrCloudMatch(
         acrid=_text(entry.get("acrid")), title=_text(entry.get("title")),
         artists=tuple(name for name in map(_name, _list(entry.get("artists"))) if name),
@@ -471,23 +471,23 @@ def parse_match(entry: dict) -> AcrCloudMatch:
         release_date=_text(entry.get("release_date")))
 
 
-def _list(value: Any) -> list:
+def _list(value: object) -> list[object]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None
     return str(value).strip() or None
 
 
-def _name(value: Any) -> str | None:
+def _name(value: object) -> str | None:
     return _text(value.get("name")) if isinstance(value, dict) else _text(value)
 
 
-def _first(value: Any) -> str | None:
+def _first(value: object) -> str | None:
     return next((text for text in map(_text, _list(value)) if text), None)
 
 

@@ -202,7 +202,7 @@ def _antialias_filter(up: int, down: int) -> np.ndarray:
     return firwin(taps, cutoff, window=("kaiser", 5.0))  # resample_poly scales it by up
 
 
-def check_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> int:
+def check_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> int:
     """Given a path, return the size in bytes of the regular file it names, looked up
     without opening it (opening a FIFO waits for a writer; a device never ends).
 
@@ -225,7 +225,7 @@ def _file_kind(mode: int) -> str:
     return next((kind for is_kind, kind in kinds if is_kind(mode)), "a special file")
 
 
-def read_blocks(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+def read_blocks(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES,
                 block_bytes: int = _READ_BLOCK_BYTES) -> Iterator[bytes]:
     """Given the path of a regular file (checked by ``check_file`` first), yield its bytes
     in blocks of at most ``block_bytes``; raise ``FileTooLarge`` once more than
@@ -241,13 +241,13 @@ def read_blocks(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
             yield block
 
 
-def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """Given the path of a regular file, return its bytes; raise as ``read_blocks`` does."""
     return b"".join(read_blocks(path, max_bytes=max_bytes))
 
 
 def decode_file(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     max_seconds: float | None = None,
     timeout_seconds: float = 60,
@@ -467,7 +467,7 @@ def _feed(stdin: IO[bytes], data: bytes) -> None:
             pass
 
 
-def _wait(proc: subprocess.Popen, deadline: float, should_stop: Callable[[], bool] | None,
+def _wait(proc: subprocess.Popen[bytes], deadline: float, should_stop: Callable[[], bool] | None,
           name: str) -> tuple[bytes, bytes]:
     """Return ffmpeg's (stdout, stderr) once it exits; raise TimeoutExpired at ``deadline``
     and ``DecodeStopped`` when ``should_stop()`` turns true while it runs."""
@@ -482,7 +482,7 @@ def _wait(proc: subprocess.Popen, deadline: float, should_stop: Callable[[], boo
                 raise DecodeStopped(f"decoding {name} was stopped: the run was asked to stop") from None
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:  # it ended on its own meanwhile

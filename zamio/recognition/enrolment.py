@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Row, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from zamio.db.engine import upsert, utcnow
+from zamio.db.engine import StoredRow, upsert, utcnow
 from zamio.db.tables import fingerprint_sets, fingerprint_work, tracks
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.runtime import leases
@@ -145,7 +145,7 @@ def fingerprint_queued(transactions: Transactions, progress: Progress, *, owner:
         yield claimed[0].track_id
 
 
-def process_claimed(transactions: Transactions, progress: Progress, owner: str, work: Row) -> None:
+def process_claimed(transactions: Transactions, progress: Progress, owner: str, work: StoredRow) -> None:
     """Fingerprint one ``fingerprint_work`` row claimed by ``owner`` and record the outcome on it."""
     with transactions(read_only=True) as conn:
         track = conn.execute(select(tracks).where(tracks.c.id == work.track_id)).first()
@@ -203,8 +203,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record_failure(transactions: Transactions, progress: Progress, owner: str, work: Row, track: Row | None,
-                    error: ItemError) -> None:
+def _record_failure(transactions: Transactions, progress: Progress, owner: str, work: StoredRow,
+                    track: StoredRow | None, error: ItemError) -> None:
     parked = work.attempts >= MAX_ATTEMPTS
     reason = f"{error.reason}: {error}"
     with transactions() as conn:
@@ -217,7 +217,7 @@ def _record_failure(transactions: Transactions, progress: Progress, owner: str, 
     progress.failed(f"track {ref}" + (f" (parked after {work.attempts} attempts)" if parked else ""), reason)
 
 
-def _put_back(transactions: Transactions, owner: str, work: Row) -> None:
+def _put_back(transactions: Transactions, owner: str, work: StoredRow) -> None:
     """Release a track whose decode was stopped as it was before the claim: the attempt is not counted."""
     with transactions() as conn:
         leases.release(conn, fingerprint_work, work.track_id, owner, attempts=work.attempts - 1, updated_at=utcnow())

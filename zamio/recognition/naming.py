@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import unknown_captures, unknown_prints, unknown_recordings
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint
 from zamio.recognition.unknown import best_vote, unknown_ref
@@ -90,7 +90,7 @@ def find(conn: Connection, text: str, *, lock: bool = False) -> Recording:
     return _recording(row)
 
 
-def _recording(row: Row[Any]) -> Recording:
+def _recording(row: StoredRow) -> Recording:
     return Recording(
         int(row.id),
         row.unknown_ref,

@@ -34,12 +34,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from zamio.db.engine import insert_ignore, is_sqlite, utcnow
+from zamio.db.engine import StoredRow, insert_ignore, is_sqlite, utcnow
 from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint, IndexProfile, fingerprint
 from zamio.recognition.match import accept, chance_probability
@@ -122,7 +121,7 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH) -> tuple[int, list[F
     return len(pending), filed
 
 
-def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
+def _file(conn: Connection, row: StoredRow) -> list[Filed]:
     now = utcnow()
     own = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
                        .where(unknown_prints.c.capture_id == row.capture_id)).all()
@@ -158,7 +157,7 @@ def _file(conn: Connection, row: Row[*tuple[Any, ...]]) -> list[Filed]:
     return filed
 
 
-def same_hearing(first: Row[*tuple[Any, ...]], second: Row[*tuple[Any, ...]]) -> bool:
+def same_hearing(first: StoredRow, second: StoredRow) -> bool:
     """Whether two captures are one hearing recorded twice (a file and a snippet of the same
     moment): the same station, their times overlapping.  That is not the song heard again."""
     start, end = first.started_at, first.started_at + timedelta(seconds=float(first.seconds))
@@ -230,7 +229,7 @@ def unknown_ref(number: int) -> str:
     return f"U-{number:0{REF_DIGITS}d}"
 
 
-def _new_recording(conn: Connection, first: Row[*tuple[Any, ...]], now: datetime) -> int:
+def _new_recording(conn: Connection, first: StoredRow, now: datetime) -> int:
     last = conn.execute(select(func.max(unknown_recordings.c.unknown_ref))).scalar()
     number = int(last.removeprefix("U-")) + 1 if last else 1
     heard = _heard(conn, first.capture_id)
@@ -243,7 +242,7 @@ def _new_recording(conn: Connection, first: Row[*tuple[Any, ...]], now: datetime
     return int(primary[0])
 
 
-def _extend(conn: Connection, recording_id: int, row: Row[*tuple[Any, ...]], offset: float) -> bool:
+def _extend(conn: Connection, recording_id: int, row: StoredRow, offset: float) -> bool:
     """Record a capture joining a recording; return whether it covers a new part of the song."""
     recording = conn.execute(select(unknown_recordings).where(unknown_recordings.c.id == recording_id)).one()
     end = offset + float(row.seconds)
@@ -261,12 +260,12 @@ def _extend(conn: Connection, recording_id: int, row: Row[*tuple[Any, ...]], off
     return new_part
 
 
-def _heard(conn: Connection, capture_id: int) -> Row[*tuple[Any, ...]]:
+def _heard(conn: Connection, capture_id: int) -> StoredRow:
     return conn.execute(select(captures.c.icy_title, captures.c.audio_path, captures.c.audio_host)
                         .where(captures.c.id == capture_id)).one()
 
 
-def _filed(conn: Connection, row: Row[*tuple[Any, ...]], recording_id: int, offset: float, vote: Vote) -> Filed:
+def _filed(conn: Connection, row: StoredRow, recording_id: int, offset: float, vote: Vote) -> Filed:
     ref = conn.execute(select(unknown_recordings.c.unknown_ref)
                        .where(unknown_recordings.c.id == recording_id)).scalar_one()
     confidence = 1.0 - chance_probability(vote.aligned, vote.runner_up)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Connection
 
@@ -26,6 +26,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATE = "stream_down"
+
+
+class StreamDown(TypedDict):
+    """The ``stream_down`` template context."""
+
+    station: str
+    since: str  # the last success, or words saying it never had one
+    failures: int
+    last_reason: str
+    url: str  # without credentials
+    station_ref: str
+    stream_link_id: int
+    priority: int
 
 
 def should_alert(link: Link, failures: int, alert_after: int) -> bool:
@@ -73,7 +86,7 @@ def queue_stream_down(conn: Connection, link: Link, *, failures: int, reason: st
     return queued
 
 
-def alert_context(link: Link, *, failures: int, reason: str, message: str) -> dict:
+def alert_context(link: Link, *, failures: int, reason: str, message: str) -> StreamDown:
     """The template context of a ``stream_down`` e-mail (no credentials in the URL)."""
     since = (f"{link.last_success_at:%Y-%m-%d %H:%M} UTC" if link.last_success_at
              else "it was added (it has never worked)")

@@ -236,7 +236,7 @@ def trimmed_response(result: AcrCloudResult) -> str:
              for entry in (metadata.get("music") or []) if isinstance(entry, dict)]
     document = {"status": result.raw.get("status"), "music": music}
     text = json.dumps(document, ensure_ascii=False, sort_keys=True)
-    while len(text) > RAW_RESPONSE_MAX_CHARS and document["music"]:
-        document["music"].pop()
+    while len(text) > RAW_RESPONSE_MAX_CHARS and music:
+        music.pop()  # the document's list: the last candidates go first
         text = json.dumps(document, ensure_ascii=False, sort_keys=True)
     return text[:RAW_RESPONSE_MAX_CHARS]

@@ -25,11 +25,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select, update
 
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import stations, stream_links
 from zamio.runtime import leases
 from zamio.runtime.errors import UsageError
@@ -126,7 +125,7 @@ def claim_station_links(conn: Connection, *, owner: str, station_ids: Collection
     return claimed, busy
 
 
-def _preferred(rows: list[Row[*tuple[Any, ...]]], now: datetime) -> Row[*tuple[Any, ...]] | None:
+def _preferred(rows: list[StoredRow], now: datetime) -> StoredRow | None:
     """The link a person asking for a scan now means: the first not backing off, else the first."""
     ready = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
     candidates = ready or rows
@@ -162,7 +161,7 @@ def _eligible(now: datetime) -> ColumnElement[bool]:
                 ~preferred_exists, ~sibling_leased)
 
 
-def _link(row: Row[*tuple[Any, ...]], station: Row[*tuple[Any, ...]]) -> Link:
+def _link(row: StoredRow, station: StoredRow) -> Link:
     return Link(id=row.id, station_id=row.station_id, station_ref=station.station_ref,
                 station_name=station.name, contact_email=station.contact_email, url=row.url,
                 priority=row.priority, consecutive_failures=row.consecutive_failures,

@@ -18,7 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
+
+Arguments = TypeVarTuple("Arguments")
+Result = TypeVar("Result")
 
 #: A work item on the queue; None tells a thread to end.
 _Item = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None
@@ -36,11 +39,11 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._closed = False
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, fn: Callable[[*Arguments], Result], *args: *Arguments) -> Future[Result]:
         """Run ``fn(*args)`` on a thread of the pool; the future holds its result or exception."""
         if self._closed:
             raise RuntimeError(f"the {self.name} pool is shut down")
-        future: Future[Any] = Future()
+        future: Future[Result] = Future()
         self._queue.put((future, fn, args))
         if not self._idle.acquire(blocking=False) and len(self._threads) < self.size:
             thread = threading.Thread(target=self._serve, name=f"{self.name}_{len(self._threads)}", daemon=True)

@@ -193,7 +193,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return document
 
 
-def _text_field(document: dict, path: Path, name: str) -> str:
+def _text_field(document: dict[str, object], path: Path, name: str) -> str:
     value = document.get(name)
     if not isinstance(value, str) or not value.strip():
         raise BadSnippet(f"{path.name}: {name} is missing or empty; the side-car needs station_ref, "
@@ -212,7 +212,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _started_at(document: dict, path: Path) -> datetime:
+def _started_at(document: dict[str, object], path: Path) -> datetime:
     raw = _text_field(document, path, "started_at")
     try:
         return parse_play_time(raw, utcnow())

@@ -17,11 +17,11 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import artists, contributors, cycle_line_items, partner_societies, payout_balances, publishers
 from zamio.mail import MailTemplates, queue_email
 from zamio.mail.attachments import Attachment, record
@@ -82,7 +82,7 @@ def delivery(cycle_name: str, folder: Path, stem: str,
                                                          for path, kind in files]
 
 
-def queue_statement_emails(conn: Connection, cycle: Row[Any], folder: Path, mail: StatementMail) -> int:
+def queue_statement_emails(conn: Connection, cycle: StoredRow, folder: Path, mail: StatementMail) -> int:
     """Given a locked cycle whose files are in ``folder``, queue ``statement_ready`` to each paid recipient with
     an e-mail; return how many were new (a message queued before under the same key is not queued again).
     """
@@ -114,7 +114,7 @@ class _Notice:
     balance_only: bool = False
 
 
-def _queue(conn: Connection, cycle: Row[Any], folder: Path, mail: StatementMail,
+def _queue(conn: Connection, cycle: StoredRow, folder: Path, mail: StatementMail,
            emails: dict[tuple[str, str], str], notice: _Notice) -> bool:
     """Queue ``notice``'s e-mail when its recipient has an address; return whether it was new."""
     email = emails.get((notice.recipient_type, notice.recipient_ref))

@@ -51,8 +51,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import (
     disputes,
     licence_fee_parts,
@@ -292,13 +293,13 @@ def _split_chunk(conn: Connection, cycle_id: int, fee: Fee, chunk: list[tuple[An
 # --- money held by disputes, released once they are resolved --------------------------------------------------
 
 
-def held_lines(conn: Connection, territory: str) -> list[Row[Any]]:
+def held_lines(conn: Connection, territory: str) -> list[StoredRow]:
     """Given a territory, return the lines its pool cycles booked to disputes now resolved and not released yet,
     by id.  Read by account (the ledger's recipient index): the pool lines of those accounts are the held lines
     and their reversals."""
     resolved = conn.execute(select(disputes.c.id).where(disputes.c.status == RESOLVED).order_by(disputes.c.id)
                             ).scalars().all()
-    found: list[Row[Any]] = []
+    found: list[StoredRow] = []
     for start in range(0, len(resolved), BATCH_PLAYS):
         accounts = [account(int(i)) for i in resolved[start:start + BATCH_PLAYS]]
         found += conn.execute(
@@ -320,7 +321,7 @@ def _fee(conn: Connection, fee_id: int) -> Fee:
     return Fee(**row._mapping)
 
 
-def release(conn: Connection, cycle_id: int, held: Row[Any], societies: Societies, holds: Holds, run_id: str,
+def release(conn: Connection, cycle_id: int, held: StoredRow, societies: Societies, holds: Holds, run_id: str,
             now: datetime) -> int:
     """Given a pool line a resolved dispute held, reverse it and pay its units to whom the play belongs to now
     (module docstring), as lines of ``cycle_id``; return the units released (0: the play's current version is

@@ -27,17 +27,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from zamio.db import audit
 from zamio.db.audit import UNATTRIBUTED, Who
-from zamio.db.engine import utcnow
+from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
 from zamio.royalties.cycles.notices import StatementMail, queue_statement_emails
@@ -46,7 +44,7 @@ from zamio.royalties.pricing.run import WORKERS, price_pending
 from zamio.royalties.statements.files import write_cycle_files
 from zamio.royalties.statements.formatting import Presentation
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
-from zamio.runtime.progress import Progress, Transactions
+from zamio.runtime.progress import Progress, Transactions, within
 from zamio.values.money import from_units
 
 log = logging.getLogger(__name__)
@@ -81,7 +79,7 @@ class CycleSpec:
     minimums: tuple[tuple[str, int], ...] = ()  # the minimum payout per currency, in units (MIN_PAYOUT)
 
 
-def find_cycle(conn: Connection, name: str) -> Row[Any] | None:
+def find_cycle(conn: Connection, name: str) -> StoredRow | None:
     """Given a cycle name, return its row, or None."""
     return conn.execute(select(royalty_cycles).where(royalty_cycles.c.name == name)).first()
 
@@ -104,7 +102,7 @@ def _new_cycle(conn: Connection, spec: CycleSpec, now: datetime) -> int:
     return key[0]
 
 
-def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any], list[closing.Totals]]:
+def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[StoredRow, list[closing.Totals]]:
     """Given an open period, lock it in ``conn``'s transaction; return the locked row and its totals.
 
     Its files and e-mails come after the commit (``finish``).
@@ -144,7 +142,7 @@ def close_cycle(conn: Connection, spec: CycleSpec, run_id: str) -> tuple[Row[Any
     return locked, found
 
 
-def report_lines(cycle: Row[Any], found: list[closing.Totals]) -> list[str]:
+def report_lines(cycle: StoredRow, found: list[closing.Totals]) -> list[str]:
     """Given a cycle and its totals, return the reconciliation as printed (exact, four decimals).
 
     Suspense declared non-distributable, the domestic commission and the withholding tax are shown only in
@@ -171,18 +169,18 @@ def report_lines(cycle: Row[Any], found: list[closing.Totals]) -> list[str]:
     return lines
 
 
-def summary_lines(cycle: Row[Any]) -> list[str]:
+def summary_lines(cycle: StoredRow) -> list[str]:
     """Given a locked cycle, return its stored reconciliation, then its input snapshot if one was recorded."""
     recorded = snapshot.stored(cycle)
     return report_lines(cycle, stored_totals(cycle)) + (snapshot.lines(recorded) if recorded else [])
 
 
-def stored_totals(cycle: Row[Any]) -> list[closing.Totals]:
+def stored_totals(cycle: StoredRow) -> list[closing.Totals]:
     """Given a locked cycle row, return the totals recorded when it was locked."""
     return [closing.Totals(**t) for t in json.loads(cycle.totals or "[]")]
 
 
-def write_files(conn: Connection, cycle: Row[Any], folder: Path, presentation: Presentation) -> None:
+def write_files(conn: Connection, cycle: StoredRow, folder: Path, presentation: Presentation) -> None:
     """Given a locked cycle, (re)write its files in ``folder`` from the database (the statements with
     ``presentation``'s letterhead and templates).
 
@@ -199,7 +197,7 @@ def write_files(conn: Connection, cycle: Row[Any], folder: Path, presentation: P
 
 
 def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, dry_run: bool,
-                    should_stop: Callable[[], bool]) -> tuple[Row[Any], list[closing.Totals]]:
+                    should_stop: Callable[[], bool]) -> tuple[StoredRow, list[closing.Totals]]:
     """Price the pending plays, then lock the period in one transaction (``close_cycle``); return the locked
     row and its totals.
 
@@ -210,11 +208,11 @@ def price_and_close(transaction: Transactions, spec: CycleSpec, run_id: str, *, 
         price_pending(transaction, run_id, should_stop=should_stop, workers=WORKERS)
     with transaction() as conn:
         if dry_run:  # the pricing must be visible to the close, inside the one rolled-back transaction
-            price_pending(lambda: nullcontext(conn), run_id)
+            price_pending(within(conn), run_id)
         return close_cycle(conn, spec, run_id)
 
 
-def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail,
+def write_and_finish(transaction: Transactions, cycle: StoredRow, folder: Path, mail: StatementMail,
                      presentation: Presentation) -> int:
     """Given a cycle just locked, write its files in ``folder``, then queue its e-mails (as ``mail`` says) and
     mark it finished; return how many e-mails were queued.  Raise FilesNotWritten as ``write_files`` does."""
@@ -223,7 +221,7 @@ def write_and_finish(transaction: Transactions, cycle: Row[Any], folder: Path, m
     return finish(transaction, cycle, folder, mail)
 
 
-def finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: StatementMail) -> int:
+def finish(transaction: Transactions, cycle: StoredRow, folder: Path, mail: StatementMail) -> int:
     """Given a locked cycle whose files are written in ``folder``, queue its e-mails (as ``mail`` says) and mark
     it finished, in one transaction; return how many e-mails were queued now."""
     with transaction() as conn:
@@ -234,7 +232,7 @@ def finish(transaction: Transactions, cycle: Row[Any], folder: Path, mail: State
     return queued
 
 
-def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progress: Progress, *, regenerate: bool,
+def rerun_locked(transaction: Transactions, cycle: StoredRow, folder: Path, progress: Progress, *, regenerate: bool,
                  despite_changes: bool, dry_run: bool, mail: StatementMail, presentation: Presentation,
                  who: Who | None = None) -> None:
     """A locked cycle: finish its close if it was interrupted, else regenerate its files in ``folder`` or just
@@ -262,7 +260,7 @@ def rerun_locked(transaction: Transactions, cycle: Row[Any], folder: Path, progr
 DESPITE_CHANGES_REASON = "files written as locked although inputs changed since the lock"
 
 
-def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, presentation: Presentation, *,
+def checked_files(transaction: Transactions, cycle: StoredRow, folder: Path, presentation: Presentation, *,
                   despite_changes: bool, dry_run: bool, who: Who | None = None) -> bool:
     """Check a locked cycle's inputs against its snapshot, then write its files; return whether they were written
     (not in a dry run).  Files written despite changed inputs get an audit entry (by ``who``: the person and
@@ -283,7 +281,7 @@ def checked_files(transaction: Transactions, cycle: Row[Any], folder: Path, pres
     return not dry_run
 
 
-def check_inputs(conn: Connection, cycle: Row[Any], despite_changes: bool = False) -> list[str]:
+def check_inputs(conn: Connection, cycle: StoredRow, despite_changes: bool = False) -> list[str]:
     """Given a locked cycle, compare its inputs now with those recorded at the lock; print the verdict and
     return the changes.
 

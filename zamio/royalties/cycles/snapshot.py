@@ -37,11 +37,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, Table, and_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, select, text
 
-from zamio.db.engine import is_sqlite
+from zamio.db.engine import StoredRow, is_sqlite
 from zamio.db.tables import (
     artists,
     contributors,
@@ -174,8 +174,8 @@ GROUP BY p.currency ORDER BY p.currency
 """)
 
 
-def _paid_rows(cycle_id: int) -> Select:
-    """A SELECT of the pricings paid, in digest order."""
+def _paid_rows(cycle_id: int) -> Select[str, int, int, int, int]:
+    """A SELECT of the pricings paid, in digest order: currency, play, version, gross, previous gross."""
     m, p = cycle_pricings, royalty_pricings
     return (select(p.c.currency, m.c.play_id, m.c.version, p.c.gross, p.c.previous_gross)
             .join(p, and_(p.c.play_id == m.c.play_id, p.c.version == m.c.version))
@@ -210,13 +210,13 @@ def play_set(conn: Connection, cycle_id: int) -> PlaySet:
 
 # --- the share tables of the works paid ----------------------------------------
 
-def _works_paid(cycle_id: int) -> Select:
+def _works_paid(cycle_id: int) -> Select[int]:
     """A SELECT of the distinct track ids of the plays paid."""
     return (select(play_logs.c.track_id).join(cycle_pricings, cycle_pricings.c.play_id == play_logs.c.id)
             .where(cycle_pricings.c.cycle_id == cycle_id, play_logs.c.track_id.is_not(None)).distinct())
 
 
-def _share_rows(cycle_id: int) -> Select:
+def _share_rows(cycle_id: int) -> Select[int, *tuple[object, ...]]:
     """One row per contributor of each work paid (a work without contributors: one row of its own facts)."""
     c = contributors
     return (select(tracks.c.id, tracks.c.artist_id, artists.c.publisher_id.label("artist_publisher_id"),
@@ -303,12 +303,12 @@ def columns_of(snapshot: Snapshot) -> dict[str, str]:
             "plays_digest": digests["plays"], "rates_digest": digests["rates"], "shares_digest": digests["shares"]}
 
 
-def stored(cycle: Row[Any]) -> Snapshot | None:
+def stored(cycle: StoredRow) -> Snapshot | None:
     """Given a cycle row, return the snapshot recorded when it was locked (None: locked before they were)."""
     return json.loads(cycle.input_snapshot) if getattr(cycle, "input_snapshot", None) else None
 
 
-def inputs_of(cycle: Row[Any]) -> CycleInputs:
+def inputs_of(cycle: StoredRow) -> CycleInputs:
     """Given a cycle row, return what defines its inputs."""
     return CycleInputs(cycle.id, cycle.territory, cycle.period_from, cycle.period_to, cycle.method)
 
@@ -396,7 +396,7 @@ def _described(columns: Iterable[str], values: Iterable[object]) -> str:
     return ", ".join(f"{c} {v}" for c, v in zip(columns, values) if v is not None)
 
 
-def check(conn: Connection, cycle: Row[Any]) -> Iterator[str]:
+def check(conn: Connection, cycle: StoredRow) -> Iterator[str]:
     """Given a locked cycle with a recorded snapshot, yield what changed in its inputs since (nothing: unchanged)."""
     recorded = stored(cycle)
     if recorded is None:

@@ -33,11 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
-from zamio.db.engine import insert_ignore, utcnow
+from zamio.db.engine import StoredRow, insert_ignore, utcnow
 from zamio.db.tables import partner_remittances, partner_societies, payees, payment_events, payments, royalty_cycles
 from zamio.files import csvwrite
 from zamio.files.csvread import ImportReport, RowError, load_rows
@@ -55,7 +54,7 @@ HELD_COLUMNS = ["recipient_type", "recipient", "name", "currency", "amount", "re
 DETAIL_COLUMNS = ("bank_name", "account_number", "branch_code", "mobile_money_number", "mobile_money_network")
 
 
-def locked_cycle(conn: Connection, name: str) -> Row[Any]:
+def locked_cycle(conn: Connection, name: str) -> StoredRow:
     """Given a cycle name, return its row; raise DataError unless it is locked."""
     cycle = conn.execute(select(royalty_cycles).where(royalty_cycles.c.name == name)).first()
     if cycle is None:
@@ -80,11 +79,11 @@ class Prepared:
     held: list[tuple[Balance, str]] = field(default_factory=list)
 
 
-def _details(conn: Connection) -> dict[tuple[str, str], Row[Any]]:
+def _details(conn: Connection) -> dict[tuple[str, str], StoredRow]:
     return {(r.recipient_type, r.recipient_ref): r for r in conn.execute(select(payees))}
 
 
-def prepare(conn: Connection, cycle: Row[Any], run_id: str, now: datetime | None = None) -> Prepared:
+def prepare(conn: Connection, cycle: StoredRow, run_id: str, now: datetime | None = None) -> Prepared:
     """Given a locked cycle, prepare a payment for each balance with a net payable that has none yet and payment
     details (module docstring); return what was done."""
     now = now or utcnow()
@@ -179,7 +178,7 @@ def payment_files(found: list[Payment], held: list[tuple[Balance, str]]) -> dict
     return files
 
 
-def reconciliation(cycle: Row[Any], all_balances: list[Balance], found: list[Payment],
+def reconciliation(cycle: StoredRow, all_balances: list[Balance], found: list[Payment],
                    held: list[tuple[Balance, str]]) -> list[str]:
     """Given a cycle's balances, payments and held balances, return per currency its net payable and where it is:
     in this run's files, sent or settled before, failed, held; they sum to the net payable."""
@@ -247,7 +246,7 @@ def confirm(conn: Connection, path: Path, step: str, report: ImportReport, run_i
     return dict(counts)
 
 
-def failed_since(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+def failed_since(conn: Connection, cycle_id: int) -> list[StoredRow]:
     """Given a cycle, return its failed payments with the reason (they are brought forward by the next lock)."""
     return list(conn.execute(
         select(payments.c.reference, payments.c.recipient_type, payments.c.recipient_ref, payments.c.currency,

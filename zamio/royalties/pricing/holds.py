@@ -92,7 +92,8 @@ class Holds:
         return None
 
 
-def dispute_passes(holds: Holds, base: Select) -> list[tuple[str, Select]]:
+def dispute_passes(holds: Holds, base: Select[*tuple[object, ...]]
+                   ) -> list[tuple[str, Select[*tuple[object, ...]]]]:
     """Given the run's open disputes and the query of final plays with their latest pricing, return one pass per
     open dispute: the plays it covers whose latest pricing does not hold them in its account."""
     passes = []

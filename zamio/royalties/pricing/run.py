@@ -35,7 +35,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -59,6 +59,7 @@ from zamio.royalties.pricing.works import (
     load_works,
     with_mapped_societies,
 )
+from zamio.runtime.progress import Transactions
 from zamio.values.money import format_amount
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ BATCH_PLAYS = 5000
 WORKERS = 2  # batches priced at once by the job on PostgreSQL: one in Python while one is written
 RECHECKED_STATUSES = ("suspense", "unpriced")
 DECLARED_STATUS = "non_distributable"  # never re-examined: see zamio.royalties.suspense.declarations
-Transaction = Callable[[], AbstractContextManager[Connection]]
 
 
 @dataclass
@@ -213,7 +213,7 @@ class Keyset:
         return conn.exec_driver_sql(sql, {**params, "after": self.after}).all()
 
 
-def batches(transaction: Transaction, keyset: Keyset, should_stop: Callable[[], bool]
+def batches(transaction: Transactions, keyset: Keyset, should_stop: Callable[[], bool]
             ) -> Iterator[tuple[Connection, list[PlayFacts], dict[int, Previous]]]:
     """Yield (connection, plays, latest pricing by play id) for the keyset's next batches, each
     inside its own transaction, until the pass is over or ``should_stop()``."""
@@ -267,15 +267,15 @@ def price_batch(conn: Connection, plays: list[PlayFacts], latest: dict[int, Prev
     return booked
 
 
-def price_pending(transaction: Transaction, run_id: str, *, batch_size: int = BATCH_PLAYS,
+def price_pending(transaction: Transactions, run_id: str, *, batch_size: int = BATCH_PLAYS,
                   should_stop: Callable[[], bool] = lambda: False, recalculate: bool = False,
                   date_from: date | None = None, date_to: date | None = None,
                   progress: Callable[[int], None] | None = None, workers: int = 1) -> PricingStats:
     """Given a transaction factory, run the three pricing passes; return what was booked.
 
-    ``transaction()`` must return a context manager yielding a connection in a fresh
-    transaction (a job's :class:`~zamio.runtime.progress.Transactions`), or the same one for a single-transaction run
-    (then ``workers`` must be 1).  With ``workers`` > 1 on PostgreSQL, that many batches are
+    ``transaction()`` opens a fresh transaction (a job's :class:`~zamio.runtime.progress.Transactions`), or
+    gives the same one for a single-transaction run (:func:`~zamio.runtime.progress.within`; then ``workers``
+    must be 1).  With ``workers`` > 1 on PostgreSQL, that many batches are
     priced at once, each in its own transaction on its own connection: one prices while another
     waits for the database.  SQLite has one writer at a time: there, batches go one by one.
     """

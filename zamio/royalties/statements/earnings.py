@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict, final
 
-from sqlalchemy import Column, Connection, FromClause, Row, Select, Subquery, case, func, select
+from sqlalchemy import Column, Connection, FromClause, Select, Subquery, case, func, select
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import artists, contributors, play_logs, publishers, royalty_cycles, royalty_ledger, tracks
 from zamio.files.csvread import RowError, slug
 from zamio.royalties.pricing.paid import DEDUCTION_KINDS, paid_lines, recipient_sums
@@ -150,7 +151,7 @@ class _Sums:
     def __init__(self) -> None:
         self.parts: dict[tuple[int | None, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
 
-    def add(self, row: Row[Any]) -> None:
+    def add(self, row: StoredRow) -> None:
         part = self.parts[(row.paid_by, row.recipient_type, row.recipient_ref, row.currency)]
         part[0] += int(row.net)
         part[1] += int(row.plays)
@@ -161,7 +162,7 @@ class _Sums:
         return sorted(found, key=_order)
 
 
-def _sums(lines: Subquery, aired: Aired | None, by_work: bool = False) -> Select:
+def _sums(lines: Subquery, aired: Aired | None, by_work: bool = False) -> Select[*tuple[object, ...]]:
     """``recipient_sums`` of ``lines``; with ``aired`` only those of plays aired then; ``by_work`` adds the
     work (track) played and its artist to the keys."""
     source: FromClause = lines

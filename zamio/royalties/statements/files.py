@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
+from zamio.db.engine import StoredRow
 from zamio.royalties.statements.formatting import SHIPPED, Presentation
 from zamio.royalties.statements.usage import write_usage_reports
 from zamio.royalties.statements.workers import write_statements
@@ -23,7 +23,7 @@ from zamio.royalties.statements.write import balances_csv, remittances_csv, stat
 log = logging.getLogger(__name__)
 
 
-def write_cycle_files(conn: Connection, cycle: Row[Any], folder: Path, summary: list[str],
+def write_cycle_files(conn: Connection, cycle: StoredRow, folder: Path, summary: list[str],
                       presentation: Presentation = SHIPPED) -> None:
     """Given a locked cycle and its reconciliation lines, (re)write all its files in ``folder``; the statements
     with ``presentation``'s letterhead and templates."""

@@ -26,7 +26,7 @@ import html
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from markupsafe import Markup
 
@@ -72,6 +72,15 @@ def logo_uri(image: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(image).decode('ascii')}"
 
 
+class PresentationJson(TypedDict):
+    """A ``Presentation`` as JSON, handed to the statement writers' processes."""
+
+    name: str | None
+    address: list[str]
+    logo: str | None
+    templates_dir: str | None
+
+
 @dataclass(frozen=True)
 class Presentation:
     """How statements look: the letterhead (its name None: the local society's name in the catalog) and the
@@ -82,12 +91,12 @@ class Presentation:
     logo: str | None = None
     templates_dir: Path | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> PresentationJson:
         return {"name": self.name, "address": list(self.address), "logo": self.logo,
                 "templates_dir": str(self.templates_dir) if self.templates_dir else None}
 
     @classmethod
-    def of_json(cls, told: dict[str, Any]) -> Presentation:
+    def of_json(cls, told: PresentationJson) -> Presentation:
         folder = told.get("templates_dir")
         return cls(told.get("name"), tuple(told.get("address") or ()), told.get("logo"),
                    Path(folder) if folder else None)
@@ -156,7 +165,7 @@ def period_text(first: date, last: date) -> str:
 
 # --- the files -------------------------------------------------------------------------------------
 
-class _Cells(dict):
+class _Cells(dict[str, tuple[str, str]]):
     """A text's CSV cell (as ``csvwrite`` writes it) and HTML text, remembered per distinct text."""
 
     def __init__(self) -> None:
@@ -168,7 +177,7 @@ class _Cells(dict):
         return cells
 
 
-class _Numbers(dict):
+class _Numbers(dict[str, tuple[str, str]]):
     """A number's CSV cell and HTML text, remembered per distinct text (a share, seconds)."""
 
     def __init__(self) -> None:
@@ -180,7 +189,7 @@ class _Numbers(dict):
         return cells
 
 
-class _Amounts(dict):
+class _Amounts(dict[int, tuple[Number, str]]):
     """An amount in minor units of one currency as the CSV files write it and as a page shows it, remembered per
     amount (most amounts of a cycle recur: a play's price, zero)."""
 
@@ -193,7 +202,7 @@ class _Amounts(dict):
         return texts
 
 
-class _Minutes(dict):
+class _Minutes(dict[int, Number]):
     """Tenths of a minute as minutes with one place, remembered per value."""
 
     def __missing__(self, tenths: int) -> Number:

@@ -34,7 +34,6 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Join,
-    Row,
     and_,
     case,
     cast,
@@ -44,6 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from zamio.db.engine import StoredRow
 from zamio.db.tables import (
     artists,
     audit_log,
@@ -85,11 +85,11 @@ class StatementCycle:
     period_to: date
 
     @classmethod
-    def of(cls, cycle: Row[Any]) -> StatementCycle:
+    def of(cls, cycle: StoredRow) -> StatementCycle:
         return cls(cycle.id, cycle.name, cycle.method, cycle.period_from, cycle.period_to)
 
 
-def statement_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+def statement_rows(conn: Connection, cycle_id: int) -> list[StoredRow]:
     """Given a cycle, return a row per statement, in file order: its line items (one per recipient and currency),
     and a row of zeros for each domestic payee with a balance but no line item (``balance_only``)."""
     item, b = cycle_line_items, payout_balances
@@ -103,7 +103,7 @@ def statement_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
     return list(conn.execute(select(rows).order_by(rows.c.recipient_type, rows.c.recipient_ref, rows.c.currency)))
 
 
-def line_item_rows(conn: Connection, cycle_id: int, items: ItemRange = (None, None)) -> list[Row[Any]]:
+def line_item_rows(conn: Connection, cycle_id: int, items: ItemRange = (None, None)) -> list[StoredRow]:
     """Given a cycle and a range of its line item ids, return those line items."""
     low, high = items
     query = select(cycle_line_items).where(cycle_line_items.c.cycle_id == cycle_id)
@@ -140,7 +140,7 @@ def local_society_name(conn: Connection) -> str | None:
                         .order_by(partner_societies.c.id).limit(1)).scalar()
 
 
-def remittance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+def remittance_rows(conn: Connection, cycle_id: int) -> list[StoredRow]:
     """Given a cycle, return its remittances with their society and the currency of its ledger lines."""
     return list(conn.execute(
         select(partner_remittances, partner_societies.c.code, partner_societies.c.short_name,
@@ -165,7 +165,7 @@ PARTNER = "society"  # a partner society's balance is its remittance, in its own
 Key = tuple[str, str, str]  # (recipient type, reference, currency)
 
 
-def _carried(row: Row[Any]) -> Carried:
+def _carried(row: StoredRow) -> Carried:
     return Carried(row.net_payable + row.carried_forward, row.net_payable, row.minimum)
 
 
@@ -185,7 +185,7 @@ def payouts(conn: Connection, cycle_id: int) -> dict[Key, Payout]:
             .where(e.c.cycle_id == cycle_id, e.c.kind.in_(DEDUCTION_KINDS))):  # the accounts' lines: no balance
         told = json.loads(details or "{}")
         rates.setdefault((recipient_type, ref, currency), {})[kind] = str(told.get("percent", ""))
-    earlier: dict[Key, Row[Any]] = {}
+    earlier: dict[Key, StoredRow] = {}
     failed: dict[Key, list[tuple[Any, FailedPayment]]] = {}
     if any(r.brought_forward for r in mine.values()):
         before = b.alias("before")
@@ -220,7 +220,7 @@ def payouts(conn: Connection, cycle_id: int) -> dict[Key, Payout]:
     return found
 
 
-def balance_only(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+def balance_only(conn: Connection, cycle_id: int) -> list[StoredRow]:
     """Given a cycle, return the domestic payees it has a balance for but no line item: no line of the cycle
     pays them, and what earlier cycles left them is brought forward (and paid or carried forward again).  Each
     row: recipient type, reference, name and currency, in file order."""
@@ -339,7 +339,7 @@ def _sort_key() -> ColumnElement[int]:
 
 
 def statement_lines(conn: Connection, cycle_id: int, method: str, items: ItemRange = (None, None)
-                    ) -> Iterator[Row[*tuple[Any, ...]]]:
+                    ) -> Iterator[StoredRow]:
     """Given a cycle, yield its ledger lines with their play, ordered by recipient then play time.
 
     ``items`` = [low, high) limits them to the recipients of a range of the cycle's line item ids.

@@ -43,7 +43,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from zamio.royalties.statements.summary import (
@@ -494,7 +494,7 @@ class FieldLines:
         self.shares: dict[str | None, str] = {}
         self.reverses: dict[tuple[str, str | None], str] = {}
 
-    def line(self, fields: Sequence[Any]) -> StatementLine:
+    def line(self, fields: StatementFields) -> StatementLine:
         (recipient_type, ref, currency, name, amount, seconds, entry, play, station, played_at, title, artist,
          isrc, kind, details, is_adjustment, reason, timezone) = fields
         share = self.shares.get(details)

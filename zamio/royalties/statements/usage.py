@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from zamio.catalog.identifiers import (
     normalise_ipi_name,
@@ -26,6 +25,7 @@ from zamio.catalog.identifiers import (
     validate_isrc,
     validate_iswc,
 )
+from zamio.db.engine import StoredRow
 from zamio.db.tables import artists, contributors, partner_repertoire, partner_societies, play_logs, stations, tracks
 from zamio.files import csvwrite
 from zamio.royalties.pricing.paid import cycle_lines
@@ -69,7 +69,7 @@ def _contributor_ipis(conn: Connection, track_ids: set[int]) -> dict[int, list[s
     return found
 
 
-def usage_rows(conn: Connection, cycle_id: int, method: str) -> Sequence[Row[*tuple[Any, ...]]]:
+def usage_rows(conn: Connection, cycle_id: int, method: str) -> Sequence[StoredRow]:
     """Given a cycle, return the society share lines it pays with their play and identifiers."""
     e = cycle_lines(cycle_id, method)
     return conn.execute(
@@ -90,7 +90,7 @@ def usage_rows(conn: Connection, cycle_id: int, method: str) -> Sequence[Row[*tu
         .order_by(partner_societies.c.code, play_logs.c.started_at, e.c.id)).all()
 
 
-def write_usage_reports(conn: Connection, cycle: Row[Any], folder: Path) -> dict[str, int]:
+def write_usage_reports(conn: Connection, cycle: StoredRow, folder: Path) -> dict[str, int]:
     """Given a cycle, write each partner society's usage report; return invalid row counts by society code."""
     rows = usage_rows(conn, cycle.id, cycle.method)
     ipis = _contributor_ipis(conn, {r.track_id for r in rows if r.track_id is not None})

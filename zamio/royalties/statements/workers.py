@@ -34,9 +34,9 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, func, select
 
-from zamio.db.engine import open_engine, transaction
+from zamio.db.engine import StoredRow, open_engine, transaction
 from zamio.db.tables import cycle_line_items
 from zamio.db.url import parse_database_url
 from zamio.royalties.statements.formatting import SHIPPED, Presentation
@@ -55,7 +55,7 @@ class StatementWorkerFailed(ZamioError):
     """A statement worker exited with an error: no file was put in place (running the close again finishes it)."""
 
 
-def write_statements(conn: Connection, cycle: Row[Any], folder: Path, workers: int = WORKERS,
+def write_statements(conn: Connection, cycle: StoredRow, folder: Path, workers: int = WORKERS,
                      min_recipients: int = MIN_RECIPIENTS, presentation: Presentation = SHIPPED) -> int:
     """Given a locked cycle, write its per-recipient statements into ``folder/statements`` with up to
     ``workers`` processes, replacing the files there; return how many statements.  ``presentation``: the

@@ -47,9 +47,10 @@ from zamio.royalties.pricing.holds import DISPUTED
 from zamio.royalties.pricing.ledger import Issue, Previous, book, standing_lines
 from zamio.royalties.pricing.price import PlayPricing
 from zamio.royalties.pricing.rates import exact_seconds
-from zamio.royalties.pricing.run import DECLARED_STATUS, Transaction
+from zamio.royalties.pricing.run import DECLARED_STATUS
 from zamio.royalties.pricing.split import PERCENT_WHOLE, Line
 from zamio.royalties.suspense.report import SUSPENSE, Policy
+from zamio.runtime.progress import Transactions
 from zamio.values.money import from_units
 
 BATCH_PLAYS = 5000
@@ -140,7 +141,7 @@ def declare_batch(conn: Connection, rows: Sequence[StoredRow], as_of: date, poli
             event_key=f"suspense.declare:{run_id}:{first}")
 
 
-def declare_past_limit(transaction: Transaction, run_id: str, as_of: date, policy: Policy, *,
+def declare_past_limit(transaction: Transactions, run_id: str, as_of: date, policy: Policy, *,
                        batch_size: int = BATCH_PLAYS, should_stop: Callable[[], bool] = lambda: False,
                        who: Who | None = None) -> Declared:
     """Given a transaction factory, a day and the policy, declare every play past the limit on that day
