@@ -152,7 +152,7 @@ def remittance_rows(conn: Connection, cycle_id: int) -> list[StoredRow]:
         .where(partner_remittances.c.cycle_id == cycle_id).order_by(partner_societies.c.code)))
 
 
-def balance_rows(conn: Connection, cycle_id: int) -> list[Row[Any]]:
+def balance_rows(conn: Connection, cycle_id: int) -> list[StoredRow]:
     """Given a cycle, return every recipient's balance of it (``payout_balances``, written at its lock): domestic
     payees and partner societies (a society's is its remittance, in its own currency), in recipient order.  None
     for a cycle locked before balances were kept."""
