@@ -33,7 +33,7 @@ import subprocess
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, text
 
@@ -221,7 +221,7 @@ def look(page: Path, ledger: Ledger, currency: str, folder: Path, screenshot: bo
         seen.problems.append(f"chromium did not lay the page out (exit {result.returncode}): "
                              f"{result.stderr.strip()[-300:]}")
         return seen
-    figures = json.loads(html.unescape(result.stdout[start + len('<pre id="seen">'):end]))
+    figures: PageFigures = json.loads(html.unescape(result.stdout[start + len('<pre id="seen">'):end]))
     seen.words = int(figures["words"])
     seen.problems += first_screen_problems(figures) + ledger_problems(figures, ledger, currency)
     if screenshot:
@@ -234,7 +234,21 @@ def look(page: Path, ledger: Ledger, currency: str, folder: Path, screenshot: bo
     return seen
 
 
-def first_screen_problems(figures: dict[str, Any]) -> list[str]:
+class PageFigures(TypedDict):
+    """What the frame's script reads off the page: figures as printed, the summary's rows as (kind, label,
+    amount), each work as (title, artist, plays, amount, its stations' amounts), and where each part ends."""
+
+    words: int
+    ends: dict[str, float | None]
+    net: str | None
+    works_total: str | None
+    detail_total: str | None
+    summary: list[tuple[str, str, str]]
+    works: list[tuple[str, str, str, str, list[str]]]
+    detail: list[str]
+
+
+def first_screen_problems(figures: PageFigures) -> list[str]:
     """What a reader would not find on the first screen, or too many words to read in a minute."""
     problems = [f"the {name} is {'missing' if end is None else f'below the first screen (ends at {end:.0f} px)'}"
                 for name, end in figures["ends"].items() if end is None or end > SCREEN_HEIGHT]
@@ -244,7 +258,7 @@ def first_screen_problems(figures: dict[str, Any]) -> list[str]:
     return problems
 
 
-def ledger_problems(figures: dict[str, Any], ledger: Ledger, currency: str) -> list[str]:
+def ledger_problems(figures: PageFigures, ledger: Ledger, currency: str) -> list[str]:
     """Every figure of the page that differs from the ledger, and every table that does not add up."""
     problems = []
     expected = {"net payable": (figures["net"], ledger.net_payable), "works total": (figures["works_total"],
@@ -274,9 +288,10 @@ def ledger_problems(figures: dict[str, Any], ledger: Ledger, currency: str) -> l
     missing = set(ledger.works) - {(title, artist) for title, artist, *_ in figures["works"]}
     problems += [f"the work {title!r} ({artist}) of the ledger is not on the page" for title, artist in sorted(missing)]
     works = [(amount(work), [amount(s) for s in stations]) for _, _, _, work, stations in figures["works"]]
-    for number, (work, stations) in enumerate(works, start=1):
-        if stations and sum(stations) != work:
-            problems.append(f"the stations of work {number} add up to {sum(stations)}, not to its {work}")
+    for number, (work_amount, station_amounts) in enumerate(works, start=1):
+        if station_amounts and sum(station_amounts) != work_amount:
+            problems.append(f"the stations of work {number} add up to {sum(station_amounts)}, not to its "
+                            f"{work_amount}")
     if figures["works_total"] is not None and sum(w for w, _ in works) != amount(figures["works_total"]):
         problems.append(f"the works add up to {sum(w for w, _ in works)}, not to their total {figures['works_total']}")
     if figures["detail_total"] is not None and sum(map(amount, figures["detail"])) != amount(figures["detail_total"]):
