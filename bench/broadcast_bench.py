@@ -74,9 +74,9 @@ from bench.speed_bench import render as render_speed  # noqa: E402
 from zamio.recognition.fingerprint import QUERY_PROFILE, QueryProfile  # noqa: E402
 
 SEED = 2026
-#: The query side as it was (the usual varispeeds answering with any number of rival
-#: candidates) and as it is now; each answer is recorded under its mode's name.
-PROFILES = {"before": QueryProfile(usual_needs_full_rivals=False), "now": QUERY_PROFILE}
+#: The query side as it was (the usual varispeeds answering only when they name a full set of rival
+#: candidates themselves) and as it is now; each answer is recorded under its mode's name.
+PROFILES = {"before": QueryProfile(usual_pooled_rivals=False), "now": QUERY_PROFILE}
 MODES = {"warm": "now", "cold": "now", "before": "before"}  # mode -> profile; "before" is warm
 CONDITIONS = ["clean", "band", "multiband", "aac32", "aac48", "talkover", "crossfade", "chain", "snr5", "snr0",
               "speed-5", "speed+5"]

@@ -122,10 +122,12 @@ class QueryProfile:
     # candidate), so what was recognised there still is, the same way.
     usual_min_speed: float = 0.98
     usual_max_speed: float = 1.045
-    # ... answering, like the nominal pass, only with a full set of rival candidates: with
-    # one to five, chance is set far too low and quiet 5 s clips of other music were
-    # accepted (bench/results/recognition.md, "Clips as radio delivers them").  False: as before.
-    usual_needs_full_rivals: bool = True
+    # ... decided against their own candidates and those every hypothesis names, when
+    # together they make a full set of rivals: a quiet 5 s clip often shares triplets under
+    # the usual varispeeds with one to five recordings only, against which chance is set far
+    # too low (bench/results/recognition.md, "Clips as radio delivers them").  False: as
+    # before, answering only when the usual varispeeds name a full set themselves.
+    usual_pooled_rivals: bool = True
 
 
 INDEX_PROFILE = IndexProfile()
