@@ -351,10 +351,7 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs)
-    if query.profile.usual_pooled_rivals:
-        usual = usual_against_every_rival(query, lookup, pairs)
-    else:
-        usual = recognise(usual_query(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
+    usual = usual_against_every_rival(query, lookup, pairs)
     if usual is not None:
         return usual
     every = recognise(query, lookup, pairs, min_candidates=CANDIDATES)
