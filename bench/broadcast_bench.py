@@ -37,10 +37,9 @@ presenter talking (espeak-ng), each as recorded and through the station's proces
 (``speech-chain``: band, multiband, limiter, AAC 48k).
 
 The catalog is stored in a fresh database through ``zamio.recognition.index``
-(``bench.zamio_adapter``), and every query is answered by ``identify`` three times, in
-turn (the order reversed every other query): warm and cold with the current query side,
-and warm with the previous one (``PROFILES``), so the two sides' accuracy, false positives
-and times come from one run on one machine, whatever else runs on it.
+(``bench.zamio_adapter``), and every query is answered by ``identify`` twice, in turn
+(the order reversed every other query): warm and cold, so both figures come from one run
+on one machine, whatever else runs on it.
 
 * warm: one connection kept for the run and one pair cache that already holds every
   catalog track (as ``bench/speed_bench.py``; a scan run's steady state);
@@ -71,13 +70,9 @@ sys.path.insert(0, REPO)
 
 from bench.speed_bench import RATE, machine_load, read_wav, seed_for, speech_clip, write_wav  # noqa: E402
 from bench.speed_bench import render as render_speed  # noqa: E402
-from zamio.recognition.fingerprint import QUERY_PROFILE, QueryProfile  # noqa: E402
 
 SEED = 2026
-#: The query side as it was (the usual varispeeds answering with any number of rival
-#: candidates) and as it is now; each answer is recorded under its mode's name.
-PROFILES = {"before": QueryProfile(usual_needs_full_rivals=False), "now": QUERY_PROFILE}
-MODES = {"warm": "now", "cold": "now", "before": "before"}  # mode -> profile; "before" is warm
+MODES = ("warm", "cold")  # each answer is recorded under its mode's name
 CONDITIONS = ["clean", "band", "multiband", "aac32", "aac48", "talkover", "crossfade", "chain", "snr5", "snr0",
               "speed-5", "speed+5"]
 SPEECH_CONDITIONS = ["clean", "chain"]
@@ -249,7 +244,7 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
     for n, q in enumerate(queries):
         samples = audio.decode_file(os.path.join(queries_dir, q["file"]))
         record = dict(q)
-        for mode in list(MODES) if n % 2 == 0 else list(MODES)[::-1]:
+        for mode in MODES if n % 2 == 0 else MODES[::-1]:
             found, ms = answer(system, cold_engine, samples, mode)
             ok = (found is not None and found.track_id == truth_of[q["truth"]]) if q["truth"] else found is None
             record[mode] = {"ms": ms, "track": None if found is None else system.track_paths[found.track_id],
@@ -272,7 +267,7 @@ def answer(system, cold_engine, samples: np.ndarray, mode: str):
     try:
         t0 = time.perf_counter()
         with conn.begin():
-            found = identify(conn, samples, cache, PROFILES[MODES[mode]])
+            found = identify(conn, samples, cache)
         return found, 1000 * (time.perf_counter() - t0)
     finally:
         if mode == "cold":
@@ -293,9 +288,8 @@ def summarise(result: dict, headline: str) -> str:
     positives (negatives), and warm and cold mean / p95 ms."""
     records = result["records"]
     out = [headline, "",
-           "| condition | len | n | top-1 % / FP % | before: top-1 % / FP % | warm mean / p95 ms | "
-           "cold mean / p95 ms | before: warm mean / p95 ms |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| condition | len | n | top-1 % / FP % | warm mean / p95 ms | cold mean / p95 ms |",
+           "|---|---|---|---|---|---|"]
     order = [*CONDITIONS, *(f"speech-{c}" for c in SPEECH_CONDITIONS)]
     groups: dict[tuple[str, float], list[dict]] = {}
     for r in records:
@@ -313,15 +307,12 @@ def summarise(result: dict, headline: str) -> str:
 
 
 def _cells(rows: list[dict], digits: int = 1) -> list[str]:
-    """Accuracy (positives) or false positives (negatives) of the current side's warm answers
-    (its cold ones are the same answers, checked in ``main``) and of the previous side's, then
-    mean / p95 ms warm, cold, and warm with the previous side."""
-    shares = []
-    for mode in ("warm", "before"):
-        ok = sum(r[mode]["ok"] for r in rows)
-        shares.append(f"{100 * (len(rows) - ok if rows[0]['truth'] is None else ok) / len(rows):.{digits}f}")
-    times = [np.array([r[mode]["ms"] for r in rows]) for mode in ("warm", "cold", "before")]
-    return [*shares, *(f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times)]
+    """Accuracy (positives) or false positives (negatives) of the warm answers (the cold ones
+    are the same answers, checked in ``main``), then mean / p95 ms warm and cold."""
+    ok = sum(r["warm"]["ok"] for r in rows)
+    share = f"{100 * (len(rows) - ok if rows[0]['truth'] is None else ok) / len(rows):.{digits}f}"
+    times = [np.array([r[mode]["ms"] for r in rows]) for mode in MODES]
+    return [share, *(f"{t.mean():.0f} / {np.percentile(t, 95):.0f}" for t in times)]
 
 
 def misses(records: list[dict], mode: str) -> list[str]:
@@ -332,7 +323,7 @@ def misses(records: list[dict], mode: str) -> list[str]:
 
 def side_by_side(out: str) -> str:
     """The Markdown table of ``docs/recognition.md`` from the runs in ``out`` on both databases:
-    per condition and length, top-1 (or false positives) now and before, and each database's
+    per condition and length, top-1 (or false positives), and each database's
     warm and cold mean (p95) ms."""
     runs = {db: json.load(open(os.path.join(out, f"broadcast_{db}.json"))) for db in ("sqlite", "postgresql")}
     rows: dict[tuple[str, float], dict[str, list[dict]]] = {}
@@ -340,19 +331,19 @@ def side_by_side(out: str) -> str:
         for r in run_["records"]:
             key = ("all negatives" if r["truth"] is None else r["condition"], r["length"])
             rows.setdefault(key, {}).setdefault(db, []).append(r)
-    out_lines = ["| condition | len | n | top-1 % / FP % (before) | PostgreSQL warm · cold ms, mean (p95) "
+    out_lines = ["| condition | len | n | top-1 % / FP % | PostgreSQL warm · cold ms, mean (p95) "
                  "| SQLite warm · cold ms, mean (p95) |", "|---|---|---|---|---|---|"]
     order = [*CONDITIONS, "all negatives"]
     for (condition, length), by_db in sorted(rows.items(), key=lambda g: (order.index(g[0][0]), -g[0][1])):
         answers = by_db["postgresql"]
         if any(a["warm"]["ok"] != b["warm"]["ok"] for a, b in zip(answers, by_db["sqlite"], strict=True)):
             raise SystemExit(f"the databases answer {condition} {length} s differently: compare the JSON files")
-        now, before = _cells(answers, 2 if condition == "all negatives" else 1)[:2]
+        share = _cells(answers, 2 if condition == "all negatives" else 1)[0]
         times = []
         for db in ("postgresql", "sqlite"):
-            t = {m: np.array([r[m]["ms"] for r in by_db[db]]) for m in ("warm", "cold")}
+            t = {m: np.array([r[m]["ms"] for r in by_db[db]]) for m in MODES}
             times.append(" · ".join(f"{v.mean():.0f} ({np.percentile(v, 95):.0f})" for v in t.values()))
-        out_lines.append(f"| {condition} | {int(length)} s | {len(answers)} | {now} ({before}) | "
+        out_lines.append(f"| {condition} | {int(length)} s | {len(answers)} | {share} | "
                          f"{times[0]} | {times[1]} |")
     return "\n".join(out_lines)
 
@@ -384,18 +375,17 @@ def main() -> None:
     result = run(a.corpus, a.queries, queries, a.database, a.workdir)
     differ = sum(r["warm"]["track"] != r["cold"]["track"] for r in result["records"])
     headline = (f"broadcast conditions, DEV catalog (24 tracks) in {result['database']}, {len(queries)} queries, "
-                f"each answered warm and cold, and warm by the previous query side, in turn ({differ} answers "
+                f"each answered warm and cold in turn ({differ} answers "
                 f"differ between warm and cold); {os.cpu_count()} cores, {load_before} before, {machine_load()} "
                 f"after ({time.perf_counter() - t0:.0f} s)")
     table = summarise(result, headline)
-    wrong = {side: misses(result["records"], mode) for side, mode in (("now", "warm"), ("before", "before"))}
-    print(table + "\n\nWrong answers now:\n" + "\n".join(wrong["now"])
-          + "\n\nWrong answers before:\n" + "\n".join(wrong["before"]))
+    wrong = misses(result["records"], "warm")
+    print(table + "\n\nWrong answers:\n" + "\n".join(wrong))
     os.makedirs(a.out, exist_ok=True)
     name = f"broadcast_{result['database'].removeprefix('zamio-')}"
     made_with = json.load(open(os.path.join(a.queries, "queries.json")))["made_with"]
-    json.dump({"headline": headline, "made_with": made_with, "profiles": {n: vars(p) for n, p in PROFILES.items()},
-               "wrong": wrong, **result}, open(os.path.join(a.out, f"{name}.json"), "w"), indent=0)
+    json.dump({"headline": headline, "made_with": made_with, "wrong": wrong, **result},
+              open(os.path.join(a.out, f"{name}.json"), "w"), indent=0)
     open(os.path.join(a.out, f"{name}.md"), "w").write(table + "\n")
 
 

@@ -169,8 +169,8 @@ def sped(song: np.ndarray, start_s: float, percent: int, seconds: float = 10.0) 
     return synth.change_speed(source, percent)[: int(seconds * rate)]
 
 
-def test_every_pass_answers_with_a_full_set_of_rivals_or_with_all_a_small_catalog_has(project: Project,
-                                                                                      song_files, tmp_path) -> None:
+def test_every_pass_decides_against_a_full_set_of_rivals_or_all_a_small_catalog_has(project: Project,
+                                                                                     song_files, tmp_path) -> None:
     # Three recordings: no pass can name CANDIDATES of them, so the usual varispeeds decide
     # with the two rivals there are, and a clip played 3 % fast is recognised.
     with transaction(project.engine) as conn:
@@ -182,9 +182,10 @@ def test_every_pass_answers_with_a_full_set_of_rivals_or_with_all_a_small_catalo
     assert named[0].size <= len(small) < match.CANDIDATES
     assert found is not None and found.track_id == small["song-22"] and abs(found.speed - 1.03) < 0.01
 
-    # Ten more.  Clips are then decided by the usual varispeeds when they name a full set of
-    # rivals, else by every hypothesis when that does, else by the usual ones with the rivals
-    # there are; each way recognises its clips.
+    # Ten more.  The usual varispeeds decide against their own candidates and those every
+    # hypothesis names, then every hypothesis with a full set: clips whose usual varispeeds
+    # name a full set, clips where only every hypothesis does, and clips with fewer rivals
+    # than that are each recognised.
     files = {}
     for seed in range(31, 41):
         files[f"song-{seed}"] = tmp_path / f"song-{seed}.wav"

@@ -119,13 +119,10 @@ class QueryProfile:
     stretch_tempos: tuple[float, ...] = (2 ** (-1.5 / STEPS_PER_OCTAVE), 2 ** (1.5 / STEPS_PER_OCTAVE))
     # Stations play fast rather than slow: before every hypothesis, the varispeeds of this
     # range are tried the way they always were (pairs under each of them, for every
-    # candidate), so what was recognised there still is, the same way.
+    # candidate), so what was recognised there still is, the same way, though against the
+    # rivals every hypothesis names too (``zamio.recognition.index.usual_against_every_rival``).
     usual_min_speed: float = 0.98
     usual_max_speed: float = 1.045
-    # ... answering, like the nominal pass, only with a full set of rival candidates: with
-    # one to five, chance is set far too low and quiet 5 s clips of other music were
-    # accepted (bench/results/recognition.md, "Clips as radio delivers them").  False: as before.
-    usual_needs_full_rivals: bool = True
 
 
 INDEX_PROFILE = IndexProfile()

@@ -61,6 +61,7 @@ from zamio.recognition.match import (
     TrackPairs,
     by_track,
     lookup_in,
+    match,
     ranked_candidates,
     recognise,
     usual_query,
@@ -337,11 +338,12 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     the time); if that finds nothing, the usual varispeeds (2 % slow to 4.5 % fast)
     as they were always tried; then every hypothesis, each candidate decided near its
     own speed (``QueryProfile``).  Each pass is a complete ``recognise`` with its own
-    chance estimate, and answers only when it found a full set of ``CANDIDATES``, since
-    fewer rivals understate chance; only when even every hypothesis names fewer (a
-    catalog of fewer recordings) do the usual varispeeds decide with the rivals there
-    are.  ``profile`` is the query side's (the default unless a benchmark compares
-    another).
+    chance estimate, and answers only against a full set of ``CANDIDATES``, since fewer
+    rivals understate chance: the usual varispeeds' own candidates together with those
+    every hypothesis names (``usual_against_every_rival``), for the other passes their
+    own.  Only when even every hypothesis names fewer (a catalog of fewer recordings)
+    do the usual varispeeds decide with the rivals there are.  ``profile`` is the query
+    side's (the default unless a benchmark compares another).
     """
     query = query_fingerprint(samples, profile)
     lookup = _CachingLookup(make_lookup(conn))
@@ -349,16 +351,28 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs)
-    if not query.profile.usual_needs_full_rivals:
-        usual = recognise(usual_query(query), lookup, pairs, near_speed=False)
-        return usual if usual is not None else recognise(query, lookup, pairs, min_candidates=CANDIDATES)
-    # Every pass answers only with a full set of rivals to tell chance by: every hypothesis
-    # gives chance the most bins, and the usual ones, with few rivals, set it too low.
-    usual = recognise(usual_query(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
+    usual = usual_against_every_rival(query, lookup, pairs)
     if usual is not None:
         return usual
     every = recognise(query, lookup, pairs, min_candidates=CANDIDATES)
     return every if every is not None else _with_the_rivals_there_are(query, lookup, pairs)
+
+
+def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+    """Given a query made by ``query_fingerprint``, return what its usual varispeeds
+    (``usual_query``) recognise against their own candidates and those the triplets of
+    every hypothesis name, or None if together they are fewer than ``CANDIDATES``.  A quiet
+    or sparse 5 s clip often shares triplets under the usual varispeeds with one to five
+    recordings only: against so few, chance is set far too low (clips of other music were
+    accepted at 2.7 to 11 standard deviations), while asking the usual varispeeds alone
+    for a full set loses clips that every hypothesis's rivals leave well recognised."""
+    usual = usual_query(query)
+    own = ranked_candidates(usual.triplets, lookup)[0]
+    every = ranked_candidates(query.triplets, lookup)[0]
+    tracks = np.concatenate([own, every[~np.isin(every, own)]])
+    if own.size == 0 or tracks.size < CANDIDATES:
+        return None
+    return match(usual.pairs, pairs(tracks))
 
 
 def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
