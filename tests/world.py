@@ -96,7 +96,7 @@ COLUMNS = {
                   "fee_effective_from"),
     "tracks": ("track_ref", "title", "artist", "audio_path", "isrc", "iswc", "album", "duration_seconds",
                "publisher", "category", "society_code"),
-    "artists": ("artist", "email", "weekly_summary"),
+    "artists": ("artist", "email", "weekly_summary", "publisher"),
     "stations": ("station_ref", "name", "city", "region", "station_class", "stream_url", "backup_stream_url",
                  "timezone", "contact_email", "weekly_summary"),
     "contributors": ("track_ref", "name", "role", "share_percent", "publisher", "email", "ipi"),
@@ -215,9 +215,11 @@ class World:
                   weekly_summary=weekly_summary)
         return Station(self, ref)
 
-    def artist(self, name: str, *, email: str | None = None, weekly_summary: str | None = None) -> None:
-        """An artist's row of the artists file: her e-mail address and weekly summary setting."""
-        self._add("artists", artist=name, email=email, weekly_summary=weekly_summary)
+    def artist(self, name: str, *, email: str | None = None, weekly_summary: str | None = None,
+               publisher: str | None = None) -> None:
+        """An artist's row of the artists file: her e-mail address, weekly summary setting and default
+        publisher (a name; the one paid for her works that name none)."""
+        self._add("artists", artist=name, email=email, weekly_summary=weekly_summary, publisher=publisher)
 
     def track(self, ref: str, title: str, artist: str, *, publisher: str | None = None, isrc: str | None = None,
               iswc: str | None = None, society: str | None = None, category: str | None = None,
