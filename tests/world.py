@@ -593,7 +593,7 @@ class CaptureWorld:
         return self.project.script("convert-matches", "--as-of", LATER, *args)
 
     def digest(self) -> str:
-        from bench.playlog_eval import digest
+        from tests.broadcast import digest
 
         with self.engine.connect() as conn:
             return digest(conn)

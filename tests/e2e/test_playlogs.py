@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.playlog_eval import reset_plays
+from tests.broadcast import reset_plays
 from tests.support import Project
 from tests.world import LATER, T0, CaptureWorld
 from zamio.playlogs.convert import ConvertSettings, convert_station
