@@ -493,7 +493,13 @@ LATER = "2026-03-03T00:00:00Z"
 
 
 class CaptureWorld:
-    """A catalog, stations and what the scanner recorded, written straight into the database."""
+    """A catalog, stations and what the scanner recorded, written straight into the database.
+
+    Two shapes it can write are ones the scanner never does: a second detection on one capture (``detect``;
+    ``zamio.scanning.records`` writes one per capture, and a capture with a detection is never heard again),
+    and an ACRCloud detection naming a catalog track without an ISRC (the scanner names the track by the ISRC
+    ACRCloud gave).  A detection naming no recording is written as ACRCloud's, which the scanner stores for a
+    best candidate without an acrid or a valid ISRC; a local one always names its track."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
