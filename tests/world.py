@@ -43,8 +43,9 @@ makes at that scale or shape; they live here too, so there is one place to look:
   from a programme of airings (``programme``) or drawn at random for a busy day of several stations
   (``busy_day``), for the play-log conversion and the money model;
 * ``fixed_world``: a small fixed world of plays for the dashboard cache, the reports and the retention
-  (three stations, one named like an HTML tag, one in UTC+1; artists, publishers, tracks, captures,
-  detections, plays, some superseded, and coverage gaps).
+  (three stations, one named like an HTML tag, one in UTC+1; captures, detections, plays, some
+  superseded, and coverage gaps), over a catalog of artists, their default publishers and tracks
+  loaded by bin/import-catalog.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, insert, select
 
 from tests.fake_acrcloud import ACCESS_KEY, ACCESS_SECRET, FakeAcrCloud
 from tests.support import Project
@@ -79,7 +80,6 @@ from zamio.db.tables import (
     detections,
     play_detections,
     play_logs,
-    publishers,
     stations,
     stream_links,
     tracks,
@@ -96,7 +96,7 @@ COLUMNS = {
                   "fee_effective_from"),
     "tracks": ("track_ref", "title", "artist", "audio_path", "isrc", "iswc", "album", "duration_seconds",
                "publisher", "category", "society_code"),
-    "artists": ("artist", "email", "weekly_summary"),
+    "artists": ("artist", "email", "weekly_summary", "publisher"),
     "stations": ("station_ref", "name", "city", "region", "station_class", "stream_url", "backup_stream_url",
                  "timezone", "contact_email", "weekly_summary"),
     "contributors": ("track_ref", "name", "role", "share_percent", "publisher", "email", "ipi"),
@@ -215,9 +215,11 @@ class World:
                   weekly_summary=weekly_summary)
         return Station(self, ref)
 
-    def artist(self, name: str, *, email: str | None = None, weekly_summary: str | None = None) -> None:
-        """An artist's row of the artists file: her e-mail address and weekly summary setting."""
-        self._add("artists", artist=name, email=email, weekly_summary=weekly_summary)
+    def artist(self, name: str, *, email: str | None = None, weekly_summary: str | None = None,
+               publisher: str | None = None) -> None:
+        """An artist's row of the artists file: her e-mail address, weekly summary setting and default
+        publisher (a name; the one paid for her works that name none)."""
+        self._add("artists", artist=name, email=email, weekly_summary=weekly_summary, publisher=publisher)
 
     def track(self, ref: str, title: str, artist: str, *, publisher: str | None = None, isrc: str | None = None,
               iswc: str | None = None, society: str | None = None, category: str | None = None,
@@ -491,7 +493,13 @@ LATER = "2026-03-03T00:00:00Z"
 
 
 class CaptureWorld:
-    """A catalog, stations and what the scanner recorded, written straight into the database."""
+    """A catalog, stations and what the scanner recorded, written straight into the database.
+
+    Two shapes it can write are ones the scanner never does: a second detection on one capture (``detect``;
+    ``zamio.scanning.records`` writes one per capture, and a capture with a detection is never heard again),
+    and an ACRCloud detection naming a catalog track without an ISRC (the scanner names the track by the ISRC
+    ACRCloud gave).  A detection naming no recording is written as ACRCloud's, which the scanner stores for a
+    best candidate without an acrid or a valid ISRC; a local one always names its track."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -591,7 +599,7 @@ class CaptureWorld:
         return self.project.script("convert-matches", "--as-of", LATER, *args)
 
     def digest(self) -> str:
-        from bench.playlog_eval import digest
+        from tests.broadcast import digest
 
         with self.engine.connect() as conn:
             return digest(conn)
@@ -599,29 +607,32 @@ class CaptureWorld:
 
 # --- a fixed world of plays, straight into the database -------------------------------------------
 
-FIXED_WORLD_TABLES = ("publishers", "artists", "tracks", "stations", "stream_links", "captures", "detections",
-                      "play_logs")
+FIXED_WORLD_TABLES = ("stations", "stream_links", "captures", "detections", "play_logs")
 
 STATION_NAMES = {1: "Joy FM", 2: "<script>alert('x')</script> Radio", 3: "=HYPERLINK(\"http://evil\") FM"}
 
 
-def fixed_world(engine: Engine, now: datetime, plays: int = 240, days: int = 40, seed_value: int = 7) -> list[dict]:
-    """Write the fixed test world ending at ``now``; return the play rows written."""
+def fixed_world(project: Project, now: datetime, plays: int = 240, days: int = 40,
+                seed_value: int = 7) -> list[dict]:
+    """Write the fixed test world ending at ``now``; return the play rows written.
+
+    The catalog goes through bin/import-catalog, the artists file first so that ids follow the files' order:
+    artists 1 Ama Ghana (default publisher 1, Pub <One> & Co), 2 -Kofi (none), 3 Efua (default publisher 2,
+    @Two Publishing); tracks 1 Sunrise and 2 Harmattan (published by @Two Publishing) by Ama Ghana, 3 +Coast by
+    -Kofi, 4 Kente by Efua."""
     rng = random.Random(seed_value)
     created = now - timedelta(days=400)
-    with engine.begin() as conn:
-        conn.execute(insert(publishers), [
-            {"id": 1, "publisher_ref": "P1", "name": "Pub <One> & Co", "created_at": created},
-            {"id": 2, "publisher_ref": "P2", "name": "@Two Publishing", "created_at": created}])
-        conn.execute(insert(artists), [
-            {"id": 1, "artist_ref": "A1", "name": "Ama Ghana", "publisher_id": 1, "created_at": created},
-            {"id": 2, "artist_ref": "A2", "name": "-Kofi", "publisher_id": None, "created_at": created},
-            {"id": 3, "artist_ref": "A3", "name": "Efua", "publisher_id": 2, "created_at": created}])
-        conn.execute(insert(tracks), [
-            {"id": n, "track_ref": f"T{n}", "title": title, "artist_id": artist, "publisher_id": pub,
-             "created_at": created, "updated_at": created}
-            for n, title, artist, pub in [(1, "Sunrise", 1, None), (2, "Harmattan", 1, 2), (3, "+Coast", 2, None),
-                                          (4, "Kente", 3, None)]])
+    catalog = World(project, project.tmp_path / "fixed-world")
+    catalog.artist("Ama Ghana", publisher="Pub <One> & Co")
+    catalog.artist("-Kofi")
+    catalog.artist("Efua", publisher="@Two Publishing")
+    catalog.load()
+    for n, title, artist, publisher in [(1, "Sunrise", "Ama Ghana", None),
+                                        (2, "Harmattan", "Ama Ghana", "@Two Publishing"),
+                                        (3, "+Coast", "-Kofi", None), (4, "Kente", "Efua", None)]:
+        catalog.track(f"T{n}", title, artist, publisher=publisher)
+    catalog.load()
+    with project.engine.begin() as conn:
         conn.execute(insert(stations), [
             {"id": n, "station_ref": ref, "name": STATION_NAMES[n], "station_class": cls, "timezone": zone,
              "active": active, "created_at": created}

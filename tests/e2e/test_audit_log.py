@@ -129,22 +129,25 @@ def facts(rows: int, added: list[str] | None = None, changed: dict | None = None
 
 
 #: Before any import: the 17 societies the migrations know, nothing else.
-EMPTY = {"partner_repertoire": {"rows": 0, "changed_rows": {}}, "partner_societies": {"rows": 17, "changed_rows": {}},
-         "stations": {"rows": 0, "changed_rows": {}}, "tracks": {"rows": 0, "changed_rows": {}}}
+EMPTY = {"artists": {"rows": 0, "changed_rows": {}}, "partner_repertoire": {"rows": 0, "changed_rows": {}},
+         "partner_societies": {"rows": 17, "changed_rows": {}}, "stations": {"rows": 0, "changed_rows": {}},
+         "tracks": {"rows": 0, "changed_rows": {}}}
 
 
 def test_an_import_that_changes_what_decides_money_is_one_entry_naming_the_rows(project: Project) -> None:
-    """Tracks, stations, repertoire and societies have no entry per row: an import that adds or changes what in
-    them decides money or names who is paid (a track's publisher, a station's class, a claim's share, a society's
-    name or currency) gets one entry naming the rows added, and the values each changed row had and has; an
-    import that changes none of it (the same files again, a track's title, a society's e-mail) gets none."""
+    """Tracks, artists, stations, repertoire and societies have no entry per row: an import that adds or changes
+    what in them decides money or names who is paid (a track's publisher, an artist's default publisher, a
+    station's class, a claim's share, a society's name or currency) gets one entry naming the rows added, and
+    the values each changed row had and has; an import that changes none of it (the same files again, a track's
+    title, a society's e-mail) gets none."""
     stations, tracks = write(project, "stations.csv", STATIONS), write(project, "tracks.csv", TRACKS)
     run(project, "import-catalog", "--stations", stations, "--tracks", tracks, "--by", "catalog.team")
     [first] = entries(project, "catalog.imported")
     assert (first.actor, first.entity, first.entity_id) == ("catalog.team", "catalog", "tracks.csv, stations.csv")
     assert first.reason == "loaded from tracks.csv, stations.csv"
     assert json.loads(first.before_json) == EMPTY
-    assert json.loads(first.after_json) == {"partner_repertoire": facts(0), "partner_societies": facts(17),
+    assert json.loads(first.after_json) == {"artists": facts(1, ["ama-ghana"]), "partner_repertoire": facts(0),
+                                            "partner_societies": facts(17),
                                             "stations": facts(1, ["JOY"]), "tracks": facts(1, ["T-ODO"])}
     run(project, "import-catalog", "--stations", stations, "--tracks", tracks)
     retitled = write(project, "retitled.csv", "track_ref,title,artist,audio_path\nT-ODO,Odo (radio edit),Ama Ghana,\n")
@@ -157,6 +160,12 @@ def test_an_import_that_changes_what_decides_money_is_one_entry_naming_the_rows(
     assert second.reason == "Sika publishes Odo"
     assert json.loads(second.before_json)["tracks"] == {"rows": 1, "changed_rows": {"T-ODO": {"publisher": None}}}
     assert json.loads(second.after_json)["tracks"] == facts(1, changed={"T-ODO": {"publisher": "Sika Music"}})
+    signed = write(project, "artists.csv", "artist,email,publisher\nAma Ghana,ama@example.com,Pub X\n")
+    run(project, "import-catalog", "--artists", signed, "--by", "catalog.team", "--reason", "Ama signs with Pub X")
+    signing = entries(project, "catalog.imported")[-1]
+    assert signing.reason == "Ama signs with Pub X"
+    assert json.loads(signing.before_json)["artists"] == {"rows": 1, "changed_rows": {"ama-ghana": {"publisher": None}}}
+    assert json.loads(signing.after_json)["artists"] == facts(1, changed={"ama-ghana": {"publisher": "Pub X"}})
 
     # PRS renamed, and paid in euros from now on; a society of its own added with a claim; the claim's share then
     # corrected.  An e-mail address alone decides nothing: no entry.
@@ -176,7 +185,7 @@ def test_an_import_that_changes_what_decides_money_is_one_entry_naming_the_rows(
     assert after["partner_repertoire"] == facts(1, ["901 GHA012600001"])
     run(project, "import-catalog", "--societies", write(project, "societies.csv", societies.format(
         currency="EUR", email="rights@prs.example")))
-    assert len(entries(project, "catalog.imported")) == 3
+    assert len(entries(project, "catalog.imported")) == 4
     run(project, "import-catalog", "--repertoire", write(project, "claims.csv", "society_code,isrc,share_percent\n"
                                                          "901,GHA012600001,62.5\n"), "--by", "ama")
     fourth = entries(project, "catalog.imported")[-1]

@@ -3,7 +3,7 @@
 Three stations play known schedules (back-to-back songs, the same song an hour apart, A-B-A,
 a song sped up 2 %, a jingle, talk, talk over an intro at low SNR, a song cut short, dead
 air, a stream dead for ten minutes).  Clips cut every two minutes are recognised once per
-session with ``zamio.recognition.index.identify`` (bench/playlog_eval.py); each database then gets
+session with ``zamio.recognition.index.identify`` (tests/broadcast.py); each database then gets
 the same captures and detections, bin/convert-matches runs, and its plays are compared with
 the schedules.  Errors that recognition caused (a fingerprint locking onto a repeated section
 and reporting a wrong offset) are counted apart from the play builder's own.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import playlog_eval as ev
+from tests import broadcast as ev
 from tests.support import Project
 
 HOURS = 2.0
@@ -55,7 +55,7 @@ def test_runs_every_two_minutes_store_the_plays_of_one_run(project: Project, sim
         one_run = ev.digest(conn)
     with project.engine.begin() as conn:
         ev.reset_plays(conn)
-    ev.run_as_cron(project.engine, ev._station_ids(project.engine), HOURS)
+    ev.run_as_cron(project.engine, ev.station_ids(project.engine), HOURS)
     with project.engine.connect() as conn:
         assert ev.digest(conn) == one_run
         assert ev.duplicates(conn) == 0

@@ -57,7 +57,7 @@ def read_value(project: Project, key: str) -> dict:
 
 @pytest.fixture
 def seeded(project: Project) -> Project:
-    fixed_world(project.engine, datetime.now(UTC))
+    fixed_world(project, datetime.now(UTC))
     return project
 
 

@@ -33,7 +33,7 @@ def protected_state(project: Project) -> dict[str, tuple[int, str]]:
 def old_world(project: Project) -> None:
     """The seed world ten years back, plus audio files, old operations rows, and money of every kind made by the
     royalty jobs (tests.money_world: a per-second and a pool cycle; the old plays, before any tariff, unpriced)."""
-    fixed_world(project.engine, YEARS_AGO, plays=60, days=20)
+    fixed_world(project, YEARS_AGO, plays=60, days=20)
     money_world.build(project, codes=(0, 1))
     now = datetime.now(UTC)
     with project.engine.begin() as conn:

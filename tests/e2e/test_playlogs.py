@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.playlog_eval import reset_plays
+from tests.broadcast import reset_plays
 from tests.support import Project
 from tests.world import LATER, T0, CaptureWorld
 from zamio.playlogs.convert import ConvertSettings, convert_station
@@ -109,7 +109,8 @@ def test_a_late_detection_writes_a_new_version_and_supersedes_the_old(world: Cap
 
 def test_unconvertible_detection_is_retried_then_parked_and_the_rest_converts(world: CaptureWorld):
     world.programme("joy", [("A", -30, 240)], T0, 3)
-    world.capture("joy", at(400), "match", track=None, offset=12.0)  # names no recording
+    # ACRCloud's best candidate without an acrid or a valid ISRC: a detection naming no recording
+    world.capture("joy", at(400), "match", track=None, offset=12.0, source="acrcloud")
     world.capture("joy", at(520), "no_match")
     first = world.convert("--max-attempts", "2")
     assert first.returncode == 1 and "unknown_recording" in first.stderr

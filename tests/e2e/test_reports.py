@@ -66,7 +66,7 @@ def rows(path: Path) -> list[list[str]]:
 
 @pytest.fixture
 def world(project: Project) -> Project:
-    fixed_world(project.engine, datetime.now(UTC) - timedelta(days=1))
+    fixed_world(project, datetime.now(UTC) - timedelta(days=1))
     return project
 
 
@@ -166,7 +166,7 @@ def test_last_30_days_report_matches_the_warm_cache(world: Project) -> None:
 
 def test_dry_run_writes_nothing_and_unknown_refs_are_usage_errors(world: Project) -> None:
     out = world.tmp_path / "nothing"
-    dry = world.script("generate-analytics-report", "--type", "publisher", "--ref", "P1", "--dry-run",
+    dry = world.script("generate-analytics-report", "--type", "publisher", "--ref", "pub-one-co", "--dry-run",
                        "--out", str(out))
     assert dry.returncode == 0 and "would write" in dry.stderr and not out.exists()
     missing = world.script("generate-analytics-report", "--type", "station", "--ref", "NOPE")

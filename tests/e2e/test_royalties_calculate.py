@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from tests.support import Project
-from tests.world import World, store_imported_play
+from tests.world import World, run, store_imported_play
 from zamio.db.engine import transaction
 from zamio.royalties.pricing.run import PricingStats, price_pending
 
@@ -48,6 +48,34 @@ def test_local_track_with_three_contributors_and_a_publisher(project: Project) -
     assert stats.statuses == {"priced": 1}
     assert price(project).booked == 0  # a second run books nothing
     assert project.scalar("SELECT count(*) FROM royalty_ledger") == 3
+
+
+def test_a_work_without_contributors_pays_its_own_publisher_else_the_artists_default_publisher(
+        project: Project) -> None:
+    world = World(project)
+    station = world.station()
+    world.artist("Ama", publisher="Sika Music")
+    world.artist("Kojo", publisher="Sika Music")
+    world.artist("Efua")
+    odo = world.track("t1", "Odo", "Ama")  # names no publisher: Ama's default
+    kente = world.track("t2", "Kente", "Kojo", publisher="Pub X")  # its own publisher comes first
+    sunrise = world.track("t3", "Sunrise", "Efua")  # no publisher at all: Efua herself
+    plays = [world.play(station, f"2026-03-02 0{7 + n}:00", 100, track=track)
+             for n, track in enumerate((odo, kente, sunrise))]
+    world.load()
+    price(project)
+    # class A prime: 0.015 × 1.5 × 100 s = GHS 2.25 = 22500 units, 100 % to one party.
+    assert [lines(project, play.id) for play in plays] == [
+        {"share:publisher:sika-music": 22500}, {"share:publisher:pub-x": 22500}, {"share:artist:efua": 22500}]
+    # A file without the column keeps the default publisher; an empty cell takes it away.
+    again = project.tmp_path / "artists-again.csv"
+    again.write_text("artist,email\nAma,\n")
+    run(project, "import-catalog", "--artists", str(again))
+    assert project.scalar("SELECT p.publisher_ref FROM artists a JOIN publishers p ON p.id = a.publisher_id "
+                          "WHERE a.artist_ref = 'ama'") == "sika-music"
+    world.artist("Ama", publisher=None)
+    world.load()
+    assert project.scalar("SELECT publisher_id FROM artists WHERE artist_ref = 'ama'") is None
 
 
 def test_foreign_work_under_an_agreement_with_a_15_percent_admin_fee(project: Project) -> None:

@@ -71,8 +71,9 @@ def test_a_society_split_keeps_the_fee_and_pays_the_rest_exactly(total, fee):
     assert (admin.recipient_type, admin.kind, share.recipient_type) == ("local_society", "admin_fee", "society")
 
 
-def work(*contributors: Contributor, artist_publisher: Payee | None = None) -> Work:
-    return Work(1, ARTIST, artist_publisher, None, None, tuple(contributors))
+def work(*contributors: Contributor, artist_publisher: Payee | None = None,
+         track_publisher: Payee | None = None) -> Work:
+    return Work(1, ARTIST, artist_publisher, track_publisher, None, tuple(contributors))
 
 
 def test_equal_remainders_go_to_the_smallest_recipient_reference():
@@ -101,6 +102,13 @@ def test_a_track_without_contributors_pays_its_artist_or_the_artists_publisher()
     assert catalog_parties(work()).parties[0].payee == ARTIST
     pub = Payee("publisher", "pub-a", "A Pub")
     assert catalog_parties(work(artist_publisher=pub)).parties[0].payee == pub
+
+
+def test_the_tracks_own_publisher_comes_before_the_artists_default_publisher():
+    default, own = Payee("publisher", "pub-a", "A Pub"), Payee("publisher", "pub-t", "T Pub")
+    assert catalog_parties(work(artist_publisher=default, track_publisher=own)).parties == (
+        Party(own, Decimal(100)),)
+    assert catalog_parties(work(track_publisher=own)).parties[0].payee == own
 
 
 def test_an_agreement_is_in_force_from_its_start_until_the_day_before_expiry():

@@ -6,10 +6,13 @@ reference (``track_ref``, ``station_ref``, (track, party, role)); artists and
 publishers are created from their names (reference: a slug of the name).  A file
 giving one reference twice has the later line refused, naming the earlier one.
 
-The artists file gives what the tracks file cannot: an artist's e-mail address and
-whether she receives the weekly summary (``weekly_summary`` yes or no).  That column,
-in the artists and the stations file, keeps what is stored when it is empty or absent
-(yes for a new row), so an older file loaded again never subscribes anyone back.
+The artists file gives what the tracks file cannot: an artist's e-mail address,
+whether she receives the weekly summary (``weekly_summary`` yes or no) and her
+default publisher (``publisher``: the publisher paid for her works that name none of
+their own; empty for none).  The weekly summary column, in the artists and the
+stations file, keeps what is stored when it is empty or absent (yes for a new row),
+so an older file loaded again never subscribes anyone back; a file without the
+publisher column keeps the publisher stored.
 
 A re-imported track whose ``audio_path`` changed is queued again in
 ``fingerprint_work``, so ``auto-fingerprint-new-tracks`` fingerprints the new
@@ -64,7 +67,7 @@ TRACK_OPTIONAL = ("isrc", "iswc", "album", "duration_seconds", "publisher", "cat
 STATION_COLUMNS = ("station_ref", "name", "city", "region", "station_class", "stream_url")
 STATION_OPTIONAL = ("backup_stream_url", "timezone", "contact_email", "weekly_summary")
 ARTIST_COLUMNS = ("artist",)
-ARTIST_OPTIONAL = ("email", "weekly_summary")
+ARTIST_OPTIONAL = ("email", "weekly_summary", "publisher")
 CONTRIBUTOR_COLUMNS = ("track_ref", "name", "role", "share_percent")
 CONTRIBUTOR_OPTIONAL = ("publisher", "email", "ipi")
 
@@ -84,8 +87,8 @@ def load_stations(conn: Connection, path: Path, report: ImportReport, who: Who |
 
 
 def load_artists(conn: Connection, path: Path, report: ImportReport, who: Who | None = None) -> None:
-    """Load an artists CSV (``ARTIST_COLUMNS`` + ``ARTIST_OPTIONAL``): each artist's e-mail address and weekly
-    summary setting; an artist the tracks have not named yet is added."""
+    """Load an artists CSV (``ARTIST_COLUMNS`` + ``ARTIST_OPTIONAL``): each artist's e-mail address, weekly
+    summary setting and default publisher; an artist the tracks have not named yet is added."""
     cv.load_rows(conn, path, report, upsert_artist, ARTIST_COLUMNS, ARTIST_OPTIONAL, key=_artist_key)
 
 
@@ -137,13 +140,16 @@ def ensure_artist(conn: Connection, name: str) -> int:
 
 
 def upsert_artist(conn: Connection, row: Row) -> int:
-    """Set the e-mail address (empty: none) and, when given, the weekly summary setting of the artist of one
-    CSV row, adding the artist if the tracks have not named her yet; return her id.  Raise RowError on a bad
-    field."""
+    """Set the e-mail address (empty: none), when given the weekly summary setting and, when the file has the
+    column, the default publisher (empty: none) of the artist of one CSV row, adding the artist if the tracks
+    have not named her yet; return her id.  Raise RowError on a bad field."""
     values: dict[str, object] = {"email": cv.email(row, "email")}
     subscribed = cv.yes_no(row, "weekly_summary")
     if subscribed is not None:
         values["weekly_summary"] = subscribed
+    if "publisher" in row:
+        publisher = row["publisher"]
+        values["publisher_id"] = ensure_publisher(conn, publisher) if publisher else None
     artist_id = ensure_artist(conn, cv.text(row, "artist"))
     conn.execute(update(artists).where(artists.c.id == artist_id).values(**values))
     return artist_id
@@ -370,10 +376,11 @@ def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]]
 
 
 #: The rows that decide money, or name who is paid, and that the per-row entries (reference rows, shares) do not
-#: record: a track's artist, publisher, society, ISRC and category; a station's class, time zone and territory; a
-#: partner society's claim to an ISRC; a partner society's names (the names its statements and remittances show),
-#: country and currency.  Each query gives the row's id, its reference as people write it in the files, then the
-#: columns compared.  An import that changes any is recorded as one entry, naming the rows.
+#: record: a track's artist, publisher, society, ISRC and category; an artist's default publisher; a station's
+#: class, time zone and territory; a partner society's claim to an ISRC; a partner society's names (the names its
+#: statements and remittances show), country and currency.  Each query gives the row's id, its reference as people
+#: write it in the files, then the columns compared.  An import that changes any is recorded as one entry, naming
+#: the rows.
 MONEY_FACTS: dict[str, Select[Any]] = {
     "tracks": select(tracks.c.id, tracks.c.track_ref.label("ref"), artists.c.name.label("artist"),
                      publishers.c.name.label("publisher"), partner_societies.c.code.label("society"), tracks.c.isrc,
@@ -381,6 +388,8 @@ MONEY_FACTS: dict[str, Select[Any]] = {
     .select_from(tracks.outerjoin(artists, artists.c.id == tracks.c.artist_id)
                  .outerjoin(publishers, publishers.c.id == tracks.c.publisher_id)
                  .outerjoin(partner_societies, partner_societies.c.id == tracks.c.society_id)),
+    "artists": select(artists.c.id, artists.c.artist_ref.label("ref"), publishers.c.name.label("publisher"))
+    .select_from(artists.outerjoin(publishers, publishers.c.id == artists.c.publisher_id)),
     "stations": select(stations.c.id, stations.c.station_ref.label("ref"), stations.c.station_class,
                        stations.c.timezone, stations.c.country),
     "partner_repertoire": select(partner_repertoire.c.id,

@@ -8,7 +8,9 @@ Rules (the contract the tests check with hand-computed statements):
   paid through that publisher (the recipient is the publisher); parts owed to the
   same recipient are added together before splitting.
 * **Catalog work, no contributors**: the artist is owed 100 %, paid through the
-  artist's publisher if there is one, else the track's publisher, else directly.
+  track's publisher if it names one, else the artist's default publisher (the
+  artists file's ``publisher``), else directly: the work's own publishing deal is
+  the more specific fact, as on the dashboards and reports.
 * **Foreign work** (a catalog track registered to a partner society, or an
   external recording mapped to one): owed to that society under the reciprocal
   agreement in force on the play's date for the station's territory: of the rows
@@ -199,7 +201,7 @@ class Line(NamedTuple):
 def catalog_parties(work: Work) -> Owed:
     """Given a catalog work, return the parties owed (weights in percent) or suspense ``bad_shares``."""
     if not work.contributors:
-        payee = work.artist_publisher or work.track_publisher or work.artist
+        payee = work.track_publisher or work.artist_publisher or work.artist
         return Owed(parties=(Party(payee, PERCENT_WHOLE),))
     shares = [c.share for c in work.contributors]
     if sum(shares) != PERCENT_WHOLE or any(s < 0 for s in shares):

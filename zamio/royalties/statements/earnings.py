@@ -19,8 +19,8 @@ work; a ``publisher`` for what is paid through it.  An artist's figures are ther
   IPI as the artist, or, registered with an IPI, her name;
 * **through her publisher**: the publisher lines of plays of her own works that pay the
   publisher for her alone: every publisher line of a work of hers without contributors
-  (the split owes such a work 100 % to the artist and pays it to the artist's publisher,
-  else the work's publisher), and, on a work with contributors, the lines of a publisher
+  (the split owes such a work 100 % to the artist and pays it to the work's publisher,
+  else the artist's default publisher), and, on a work with contributors, the lines of a publisher
   through which only she is paid.  A publisher paid for her and co-writers together gets
   one line for all of them (the split adds their parts before allocating), which cannot be
   divided back exactly: that money shows on the publisher's figures, not on hers.
