@@ -95,6 +95,7 @@ CONDITIONS = ["clean", "band", "multiband", "aac32", "aac48", "talkover", "cross
 #: Measured on the second catalog too (on DEV by ``bench/speed_bench.py``): tempo alone, pitch kept.
 STRETCH_CONDITIONS = ["stretch-3", "stretch+3"]
 SPEECH_CONDITIONS = ["clean", "chain"]
+CHECKPOINT = 56  # queries between two saves of a run's records
 CHAIN_RATE = 44100  # the processing's rate: a station's playout and stream
 MARGIN_SECONDS = 1.0  # rendered either side of the clip so compressor and encoder have settled
 TALK_SECONDS = 3.5
@@ -223,9 +224,6 @@ def make_second_queries(corpus: str, out: str, clips: int, heldout_clips: int, s
     wanted = {"catalog": "second", "conditions": conditions, "clips": clips, "heldout_clips": heldout_clips,
               "speech": speech, "seed": SEED, "talk": [TALK_SECONDS, TALK_DB], "crossfade": CROSSFADE_SECONDS,
               "processing": PROCESSING}
-    found = made_before(out, wanted)
-    if found is not None:
-        return found
     tracks = sorted(json.load(open(os.path.join(corpus, "manifest.json")))["tracks"], key=lambda t: t["file"])
     catalog = [t for t in tracks if t["split"] == "catalog"]
     heldout = [t for t in tracks if t["split"] != "catalog"]
@@ -234,6 +232,10 @@ def make_second_queries(corpus: str, out: str, clips: int, heldout_clips: int, s
                 [:clips]),
               *(heldout[i] for i in np.random.default_rng(seed_for(SEED, "heldout")).permutation(len(heldout))
                 [:heldout_clips])]
+    found = made_before(out, wanted) or made_before(out, {**wanted, **larger(out, wanted)})
+    if found is not None:  # (from a larger set: its records of the chosen tracks and the speech)
+        names = {t["file"] for t in chosen}
+        return [q for q in found if q["track"] in names or q["negative"] == "speech"]
     voices = [speech_clip(out, k) for k in range(max(speech, 10))]
     queries = []
     for track in chosen:
@@ -259,6 +261,15 @@ def made_before(out: str, wanted: dict) -> list[dict] | None:
             return found["queries"]
     os.makedirs(out, exist_ok=True)
     return None
+
+
+def larger(out: str, wanted: dict) -> dict:
+    """The track counts of the second catalog's query set in ``out`` if they are at least ``wanted``'s
+    (so it holds ``wanted``'s set: its tracks are the first of one seeded order); else ``{}``."""
+    listed = os.path.join(out, "queries.json")
+    made = json.load(open(listed))["made_with"] if os.path.exists(listed) else {}
+    counts = {k: made.get(k, 0) for k in ("clips", "heldout_clips")}
+    return counts if all(counts[k] >= wanted[k] for k in counts) else {}
 
 
 def audible_start(x: np.ndarray, length: float, rng: np.random.Generator, tries: int = 20) -> float:
@@ -324,9 +335,10 @@ def _save(out: str, rel: str, clip: np.ndarray) -> None:
 
 
 def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workdir: str, *,
-        beside: tuple[str, ...] = (), modes: tuple[str, ...] = tuple(MODES)) -> dict:
+        beside: tuple[str, ...] = (), modes: tuple[str, ...] = tuple(MODES), checkpoint=None) -> dict:
     """Index the catalog of ``corpus`` (and of the ``beside`` corpora) in ``database`` and answer
-    every query in each of ``modes``; return the records."""
+    every query in each of ``modes``; return the records, also given to ``checkpoint`` every
+    ``CHECKPOINT`` queries (a long run stopped keeps what it measured)."""
     from bench.fingerprint_bench import warm_catalog
     from zamio.db.engine import open_engine
     from zamio.recognition import audio
@@ -344,11 +356,26 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
             record[mode] = {"ms": ms, "track": None if found is None else system.track_paths[found.track_id],
                             "ok": ok, "evidence": None if found is None else round(found.evidence, 2)}
         records.append(record)
-        if n % 200 == 0:
-            print(f"[broadcast] {n}/{len(queries)}", file=sys.stderr, flush=True)
+        if checkpoint and (n + 1) % CHECKPOINT == 0:
+            checkpoint({"records": records, "database": system.name, "tracks": len(system.track_paths)})
+            print(f"[broadcast] {n + 1}/{len(queries)}", file=sys.stderr, flush=True)
     cold_engine.dispose()
     system.close()
     return {"records": records, "database": system.name, "tracks": len(system.track_paths)}
+
+
+def interleaved(queries: list[dict]) -> list[dict]:
+    """``queries`` in rounds: every clip of the first catalog track, of the first held-out track and
+    of the first speech clip, then of the second of each, and so on, so that a run stopped early
+    has measured every condition about as often."""
+    groups: dict[str, list[dict]] = {}
+    for q in queries:
+        groups.setdefault(q["track"] or q["file"].rsplit("__", 1)[-1], []).append(q)
+    kinds: dict[str, list[list[dict]]] = {}
+    for group in groups.values():
+        kinds.setdefault(group[0]["negative"], []).append(group)
+    rounds = max(len(g) for g in kinds.values())
+    return [q for i in range(rounds) for kind in kinds.values() if i < len(kind) for q in kind[i]]
 
 
 def answer(system, cold_engine, samples: np.ndarray, mode: str):
@@ -426,10 +453,10 @@ def side_by_side(out: str, prefix: str = "broadcast_") -> str:
     """The Markdown table of ``bench/results/recognition.md`` from the runs ``<prefix><database>.json``
     in ``out`` on both databases: per condition and length, top-1 (or false positives) now and
     before, and each database's warm and cold mean (p95) ms; then any clip they answer differently."""
-    runs = {db: json.load(open(os.path.join(out, f"{prefix}{db}.json"))) for db in ("sqlite", "postgresql")}
+    runs = both_runs(out, prefix)
     rows: dict[tuple[str, float], dict[str, list[dict]]] = {}
-    for db, run_ in runs.items():
-        for r in run_["records"]:
+    for db, records in runs.items():
+        for r in records:
             key = ("all negatives" if r["truth"] is None else r["condition"], r["length"])
             rows.setdefault(key, {}).setdefault(db, []).append(r)
     out_lines = ["| condition | len | n | top-1 % / FP % (before) | PostgreSQL warm · cold ms, mean (p95) "
@@ -444,7 +471,15 @@ def side_by_side(out: str, prefix: str = "broadcast_") -> str:
             times.append(" · ".join(f"{v.mean():.0f} ({np.percentile(v, 95):.0f})" for v in t.values()))
         out_lines.append(f"| {condition} | {int(length)} s | {len(answers)} | {now} ({before}) | "
                          f"{times[0]} | {times[1]} |")
-    return "\n".join(out_lines + differences(runs["postgresql"]["records"], runs["sqlite"]["records"]))
+    return "\n".join(out_lines + differences(runs["postgresql"], runs["sqlite"]))
+
+
+def both_runs(out: str, prefix: str) -> dict[str, list[dict]]:
+    """The records of the runs ``<prefix><database>.json`` in ``out``, of the clips both databases answered."""
+    runs = {db: json.load(open(os.path.join(out, f"{prefix}{db}.json")))["records"] for db in ("postgresql", "sqlite")}
+    common = {r["file"] for r in runs["postgresql"]} & {r["file"] for r in runs["sqlite"]}
+    return {db: sorted((r for r in records if r["file"] in common), key=lambda r: r["file"])
+            for db, records in runs.items()}
 
 
 def differences(postgresql: list[dict], sqlite: list[dict]) -> list[str]:
@@ -462,7 +497,7 @@ def doc_table(out: str, prefix: str) -> str:
     """The table of ``docs/recognition.md`` from the runs ``<prefix><database>.json`` in ``out`` on both
     databases: per condition, top-1 of 10 s and 5 s clips, then per length and database warm · cold
     mean (p95) ms; a last row of false positives per length; then any clip answered differently."""
-    runs = {db: json.load(open(os.path.join(out, f"{prefix}{db}.json")))["records"] for db in ("postgresql", "sqlite")}
+    runs = both_runs(out, prefix)
     lines = ["| condition | 10 s | 5 s | 10 s ms, PostgreSQL warm · cold (p95) | 10 s ms, SQLite warm · cold (p95) "
              "| 5 s ms, PostgreSQL warm · cold (p95) | 5 s ms, SQLite warm · cold (p95) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -521,20 +556,30 @@ def main() -> None:
     if a.only_queries:
         return
     os.makedirs(a.workdir, exist_ok=True)
-    load_before = machine_load()
-    t0 = time.perf_counter()
+    load_before, t0 = machine_load(), time.perf_counter()
     modes = tuple(m for m in MODES if not (a.without_before and m == "before"))
+
+    def save(result: dict) -> None:
+        catalog = (f"excerpts of the second catalog, it and DEV ({result['tracks']} tracks)" if a.second
+                   else f"DEV catalog ({result['tracks']} tracks)")
+        write_results(a, prefix, result, f"broadcast conditions, {catalog} in {result['database']}, "
+                      f"{len(result['records'])} of {len(queries)} queries, each answered warm and cold"
+                      f"{'' if a.without_before else ', and warm by the previous query side'}, in turn",
+                      f"{os.cpu_count()} cores, {load_before} before, {machine_load()} after "
+                      f"({time.perf_counter() - t0:.0f} s)")
+
     if a.second:
-        result = run(a.second, a.queries, queries, a.database, a.workdir, beside=(a.corpus,), modes=modes)
-        catalog = f"excerpts of the second catalog, it and DEV ({result['tracks']} tracks)"
+        result = run(a.second, a.queries, interleaved(queries), a.database, a.workdir, beside=(a.corpus,),
+                     modes=modes, checkpoint=save)
     else:
         result = run(a.corpus, a.queries, queries, a.database, a.workdir, modes=modes)
-        catalog = f"DEV catalog ({result['tracks']} tracks)"
+    save(result)
+
+
+def write_results(a: argparse.Namespace, prefix: str, result: dict, conditions: str, load: str) -> None:
+    """Print the table of a run and write it and its records (``<prefix><database>.md`` and ``.json``)."""
     differ = sum(r["warm"]["track"] != r["cold"]["track"] for r in result["records"])
-    headline = (f"broadcast conditions, {catalog} in {result['database']}, {len(queries)} queries, each answered "
-                f"warm and cold{'' if a.without_before else ', and warm by the previous query side'}, in turn "
-                f"({differ} answers differ between warm and cold); {os.cpu_count()} cores, {load_before} before, "
-                f"{machine_load()} after ({time.perf_counter() - t0:.0f} s)")
+    headline = f"{conditions} ({differ} answers differ between warm and cold); {load}"
     table = summarise(result, headline)
     wrong = {side: misses(result["records"], mode) for side, mode in (("now", "warm"), ("before", "before"))}
     print(table + "\n\nWrong answers now:\n" + "\n".join(wrong["now"])
