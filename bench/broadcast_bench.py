@@ -345,22 +345,23 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
 
     # every track's pairs cached before the first query
     system, truth_of = warm_catalog(corpus, database, workdir, beside)
-    cold_engine = open_engine(system.url)
-    records = []
-    for n, q in enumerate(queries):
-        samples = audio.decode_file(os.path.join(queries_dir, q["file"]))
-        record = dict(q)
-        for mode in modes if n % 2 == 0 else modes[::-1]:
-            found, ms = answer(system, cold_engine, samples, mode)
-            ok = (found is not None and found.track_id == truth_of[q["truth"]]) if q["truth"] else found is None
-            record[mode] = {"ms": ms, "track": None if found is None else system.track_paths[found.track_id],
-                            "ok": ok, "evidence": None if found is None else round(found.evidence, 2)}
-        records.append(record)
-        if checkpoint and (n + 1) % CHECKPOINT == 0:
-            checkpoint({"records": records, "database": system.name, "tracks": len(system.track_paths)})
-            print(f"[broadcast] {n + 1}/{len(queries)}", file=sys.stderr, flush=True)
-    cold_engine.dispose()
-    system.close()
+    cold_engine, records = open_engine(system.url), []
+    try:  # the scratch database is dropped, however the run ends
+        for n, q in enumerate(queries):
+            samples = audio.decode_file(os.path.join(queries_dir, q["file"]))
+            record = dict(q)
+            for mode in modes if n % 2 == 0 else modes[::-1]:
+                found, ms = answer(system, cold_engine, samples, mode)
+                ok = (found is not None and found.track_id == truth_of[q["truth"]]) if q["truth"] else found is None
+                record[mode] = {"ms": ms, "track": None if found is None else system.track_paths[found.track_id],
+                                "ok": ok, "evidence": None if found is None else round(found.evidence, 2)}
+            records.append(record)
+            if checkpoint and (n + 1) % CHECKPOINT == 0:
+                checkpoint({"records": records, "database": system.name, "tracks": len(system.track_paths)})
+                print(f"[broadcast] {n + 1}/{len(queries)}", file=sys.stderr, flush=True)
+    finally:
+        cold_engine.dispose()
+        system.close()
     return {"records": records, "database": system.name, "tracks": len(system.track_paths)}
 
 
@@ -423,6 +424,8 @@ def summarise(result: dict, headline: str) -> str:
     for negative in (False, True):
         for length in (5.0, 10.0):
             rows = [r for r in records if (r["truth"] is None) == negative and r["length"] == length]
+            if not rows:  # a set of negatives alone (--clips 0)
+                continue
             label = "all negatives" if negative else "all positives"
             out.append(f"| **{label}** | {int(length)} s | {len(rows)} | " + " | ".join(_cells(rows, 2)) + " |")
     return "\n".join(out)
