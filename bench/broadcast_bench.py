@@ -504,7 +504,8 @@ def doc_table(out: str, prefix: str) -> str:
     lines = ["| condition | 10 s | 5 s | 10 s ms, PostgreSQL warm · cold (p95) | 10 s ms, SQLite warm · cold (p95) "
              "| 5 s ms, PostgreSQL warm · cold (p95) | 5 s ms, SQLite warm · cold (p95) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
-    present = [c for c in (*CONDITIONS, *STRETCH_CONDITIONS) if any(r["condition"] == c for r in runs["sqlite"])]
+    present = [c for c in (*CONDITIONS, *STRETCH_CONDITIONS)
+               if any(r["condition"] == c and r["truth"] for r in runs["sqlite"])]
     for condition in [*present, None]:  # None: the negatives
 
         def pick(db: str, length: float, condition: str | None = condition) -> list[dict]:
