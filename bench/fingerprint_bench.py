@@ -63,18 +63,21 @@ def catalog_paths(corpus: str) -> tuple[list[str], float]:
     return sorted(os.path.join(corpus, t["file"]) for t in tracks), sum(t["duration"] for t in tracks)
 
 
-def warm_catalog(corpus: str, database: str, workdir: str):
-    """Index the corpus's catalog into ``database`` and read every track's pairs into the pair cache (warm);
-    return the fingerprinter and the track id of each catalog file, by its path in the corpus."""
+def warm_catalog(corpus: str, database: str, workdir: str, beside: tuple[str, ...] = ()):
+    """Index the corpus's catalog, and those of the ``beside`` corpora, into ``database`` and read every
+    track's pairs into the pair cache (warm); return the fingerprinter and the track id of each catalog
+    file of ``corpus``, by its path in the corpus."""
     import numpy as np
 
     from bench.zamio_adapter import ZamioDatabaseFingerprinter
     from zamio.recognition.index import pairs_of
 
-    paths, _ = catalog_paths(corpus)
+    paths = [path for folder in (corpus, *beside) for path in catalog_paths(folder)[0]]
     system = ZamioDatabaseFingerprinter(workdir, database=database, cache_mb="256")
     system.index(paths)
-    truth_of = {os.path.relpath(path, corpus): track_id for track_id, path in system.track_paths.items()}
+    mine = set(catalog_paths(corpus)[0])
+    truth_of = {os.path.relpath(path, corpus): track_id for track_id, path in system.track_paths.items()
+                if path in mine}
     with system.conn.begin():
         pairs_of(system.conn, system.cache)(np.array(sorted(system.track_paths), np.int32))
     return system, truth_of
