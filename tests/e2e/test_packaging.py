@@ -43,13 +43,14 @@ def build_wheel(root: Path) -> Path:
     return next((root / "dist").glob("zamio-*.whl"))
 
 
-def install_wheel(wheel: Path, venv: Path, inside: tuple[str, ...] = ()) -> Path:
-    """``wheel`` installed into a fresh virtual environment at ``venv``, its dependencies the test environment's;
-    its ``bin/`` folder.  ``inside``: the command that runs each step where ``venv`` is (a namespace)."""
+def install_wheel(wheel: Path, venv: Path, inside: tuple[str, ...] = (), dependencies: Path | None = None) -> Path:
+    """``wheel`` installed into a fresh virtual environment at ``venv``, its dependencies the test environment's
+    (found at ``dependencies``, by default where this process finds them); its ``bin/`` folder.  ``inside``: the
+    command that runs each step where ``venv`` is (a namespace)."""
     assert _run([*inside, sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
     linked = _run([*inside, str(venv / "bin" / "python"), "-c",
                    "import sys, sysconfig; open(sysconfig.get_path('purelib') + '/zamio-test-dependencies.pth', 'w')"
-                   ".write(sys.argv[1] + '\\n')", sysconfig.get_path("purelib")])
+                   ".write(sys.argv[1] + '\\n')", str(dependencies or sysconfig.get_path("purelib"))])
     assert linked.returncode == 0, linked.stderr
     done = _run([*inside, sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
                  "--no-deps", "--no-index", str(wheel)])

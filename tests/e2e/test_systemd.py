@@ -30,6 +30,7 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import sysconfig
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,9 @@ from zamio.runtime import schedule
 REQUIRE_SYSTEMD = os.environ.get("ZAMIO_REQUIRE_SYSTEMD") == "1"
 SYSTEMD = "/lib/systemd/systemd"
 HOME = Path("/opt/zamio")
+# The test environment's packages, which the installed package uses as its dependencies, seen where the
+# services' PrivateTmp= does not hide them (the checkout, and so its .venv, may be under /tmp).
+DEPENDENCIES = Path("/opt/zamio-test-dependencies")
 RUNTIME_DIR = "/run/user/0"
 CGROUP_V1 = ("systemd", "unified", "cpu", "memory", "pids")
 WAIT_SECONDS = 300
@@ -85,8 +89,9 @@ chmod 700 {RUNTIME_DIR}
 # The journal the test starts beside the manager keeps its files here, not in the host's journal.
 if [ -d /var/log/journal ]; then mount -t tmpfs zamio-systemd-journal /var/log/journal; fi
 mount -t tmpfs zamio-systemd-opt /opt
-mkdir {HOME}
+mkdir {HOME} {DEPENDENCIES}
 mount --bind {host_home} {HOME}
+mount --bind {sysconfig.get_path('purelib')} {DEPENDENCIES}
 # Should the test be killed, the manager stops on its own, its timers with it.
 exec timeout {WAIT_SECONDS * 4} env -i PATH=/usr/bin:/bin LANG=C.UTF-8 XDG_RUNTIME_DIR={RUNTIME_DIR} \
     HOME={manager_home} XDG_CONFIG_HOME={config} {SYSTEMD} --user
@@ -191,7 +196,8 @@ def finished_runs(database: Path) -> dict[str, list[tuple[str, str]]]:
 
 def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "build")
-    commands = install_wheel(wheel, HOME / ".venv", inside=("nsenter", "-t", str(manager.process.pid), "-m", "--"))
+    commands = install_wheel(wheel, HOME / ".venv", inside=("nsenter", "-t", str(manager.process.pid), "-m", "--"),
+                             dependencies=DEPENDENCIES)
     env_file = tmp_path / "opt-zamio" / ".env"
     # A value with a comment after it, which systemd's own EnvironmentFile= would have kept in the value.
     env_file.write_text("SMTP_PORT=587  # the relay's submission port\n")
