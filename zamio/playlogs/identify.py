@@ -10,10 +10,11 @@ the recording, in one transaction:
   and prices the new versions to the track's parties (a play of a locked cycle: an
   adjustment in the next cycle);
 * joins a moved play to the play of another unknown recording already moved to the same
-  track when the two report one airing (``zamio.playlogs.billing``: same station, starts at
-  most a minute apart, times overlapping or touching): two parts of one song heard on
-  consecutive captures, named apart.  Stored as it is, the later one would be a duplicate
-  and never priced, although it reports seconds of the airing the other does not; a
+  track (merging: to the surviving recording's own play) when the two report one airing
+  (``zamio.playlogs.billing``: same station, starts at most a minute apart, times
+  overlapping or touching): two parts of one song heard on consecutive captures, named
+  apart.  Stored as it is, the later one would be a duplicate and never priced, although it
+  reports seconds of the airing the other does not; a
   ``merge`` correction (its own ``play.merge`` audit entry) makes them one play from the
   earlier start to the later end, priced once, so seconds both claimed are paid once and
   the rest of the held money is reversed out of suspense with the plays it was held for;
