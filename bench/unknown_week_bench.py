@@ -33,7 +33,9 @@ keeps the truth (what each station aired when) and reports:
   unknown-music captures (heard and recorded in a transaction rolled back, once with its
   prints, candidate row and filing, once without), and the scan's whole CPU per capture;
 * once ``bin/identify-unknown`` names each U- recording as its song (imported with its shares),
-  the held money released to each party against the shares computed here from the plays.
+  the held money released to each party against the shares computed here from the plays: the held plays
+  of one station that the billing rule makes one airing once named (a song heard at two points of an airing
+  as two U- recordings) are one play from the earlier start to the later end, paid once.
 
 It prints a Markdown table and writes ``unknown_week_<database>.json`` into ``--out``.
 Rendered audio is cached in ``--work`` (default ``/tmp/zamio-week-bench``).
@@ -821,9 +823,13 @@ def airings_as_plays(
 
 
 HELD_PLAYS = (
-    "SELECT p.id, p.recording_key, p.duration_seconds, l.amount FROM play_logs p "
-    "JOIN royalty_ledger l ON l.play_id = p.id WHERE l.kind = 'suspense' AND p.recording_key LIKE 'U-%'"
+    "SELECT p.id, p.recording_key, p.duration_seconds, l.amount, p.station_id, p.started_at, p.ended_at "
+    "FROM play_logs p JOIN royalty_ledger l ON l.play_id = p.id "
+    "WHERE l.kind = 'suspense' AND p.recording_key LIKE 'U-%' ORDER BY p.started_at, p.id"
 )
+#: Plays of one recording on one station starting at most this far apart, their times overlapping or touching,
+#: report one airing (``zamio.playlogs.billing``): named as one track, two such plays are paid as one.
+AIRING_START_TOLERANCE = timedelta(seconds=60)
 PAID = (
     "SELECT l.recipient_name, sum(l.amount) AS amount FROM royalty_ledger l WHERE l.kind = 'share' "
     "GROUP BY l.recipient_name"
@@ -855,29 +861,86 @@ def name_recordings(jobs: Jobs, engine, week: Week, figures: dict, folder: Path)
     jobs.run("calculate-royalty-distributions", "-q")
     with engine.connect() as conn:
         paid = {name: int(amount) - paid_before.get(name, 0) for name, amount in conn.execute(text(PAID))}
+    held_named = sum(int(row[3]) for row in held if row[1] in named)
+    held_priced_by_hand = sum(price_by_hand(row[2]) for row in held if row[1] in named)
+    airings = airings_after_naming([row for row in held if row[1] in named], named)
     expected: dict[str, int] = {}
-    held_named = held_priced_by_hand = 0
-    for _, recording_key, seconds, amount in held:
-        if recording_key not in named:
-            continue
-        price = price_by_hand(seconds)
-        held_named += int(amount)
-        held_priced_by_hand += price
-        for party, part in split_by_hand(price, named[recording_key]).items():
+    for airing in airings:
+        for party, part in split_by_hand(price_by_hand(airing.seconds), airing.song).items():
             expected[party] = expected.get(party, 0) + part
     right = sum(min(paid.get(party, 0), owed) for party, owed in expected.items())
     wrong = {party: paid.get(party, 0) - owed for party, owed in expected.items() if paid.get(party, 0) != owed}
+    expected_total = sum(expected.values())
     return {
         "recordings_named": len(named),
         "held_for_them": held_named,
         "held_as_priced_by_hand": held_priced_by_hand,
-        "expected_total": sum(expected.values()),
+        "held_plays": sum(1 for row in held if row[1] in named),
+        "airings_paid": len(airings),
+        "airings_of_several_held_plays": sum(1 for a in airings if a.plays > 1),
+        "expected_total": expected_total,
+        "reversed_for_seconds_held_twice": held_named - expected_total,
         "paid_to_right_parties": right,
-        "released_share": right / held_named if held_named else None,
+        "released_share": right / expected_total if expected_total else None,
         "parties": len(expected),
         "parties_paid_otherwise": wrong,
-        "still_held_other_recordings": sum(int(a) for _, r, _, a in held if r not in named),
+        "still_held_other_recordings": sum(int(row[3]) for row in held if row[1] not in named),
     }
+
+
+@dataclass
+class NamedAiring:
+    """One airing of a named song on one station as the plays moved to it make it: from the earliest start of
+    its held plays to the latest end."""
+
+    station: int
+    song: str
+    started: datetime
+    ended: datetime
+    stored_seconds: float  # a play alone is paid for its stored seconds; joined ones for end − start
+    plays: int = 1
+
+    @property
+    def seconds(self) -> float:
+        return self.stored_seconds if self.plays == 1 else (self.ended - self.started).total_seconds()
+
+
+def airings_after_naming(held: list, named: dict[str, str]) -> list[NamedAiring]:
+    """The airings the held plays make once named, worked out here from the billing rule: recordings named in
+    order of their reference, each one's plays by start; a play of the song on the same station starting at most
+    ``AIRING_START_TOLERANCE`` from an airing's start, its times overlapping or touching the airing's, is a part
+    of that airing (the airing then runs from the earlier start to the later end), else an airing of its own."""
+    airings: list[NamedAiring] = []
+    for ref in sorted(named):
+        for _, recording_key, seconds, _, station, started, ended in held:
+            if recording_key != ref:
+                continue
+            start, end = moment(started), moment(ended)
+            song = named[ref]
+            found = next(
+                (
+                    a
+                    for a in airings
+                    if a.station == station
+                    and a.song == song
+                    and abs(a.started - start) <= AIRING_START_TOLERANCE
+                    and a.started <= end
+                    and a.ended >= start
+                ),
+                None,
+            )
+            if found is None:
+                airings.append(NamedAiring(station, song, start, end, float(seconds)))
+            else:
+                found.started, found.ended = min(found.started, start), max(found.ended, end)
+                found.plays += 1
+    return airings
+
+
+def moment(value: datetime | str) -> datetime:
+    """A timestamp as the database returns it (SQLite: text), naive UTC."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.replace(tzinfo=None) if at.tzinfo is not None else at
 
 
 def price_by_hand(seconds: float) -> int:
@@ -1017,9 +1080,12 @@ def table(name: str, figures: dict, spent: dict) -> str:
         rows.append(
             (
                 "held money released to the right parties after naming (target exactly 100 %)",
-                f"{naming['paid_to_right_parties']} / {naming['held_for_them']} ten-thousandths = "
-                f"{pct(naming['paid_to_right_parties'], naming['held_for_them'])}, "
-                f"{len(naming['parties_paid_otherwise'])} of {naming['parties']} parties paid otherwise",
+                f"{naming['paid_to_right_parties']} / {naming['expected_total']} ten-thousandths = "
+                f"{pct(naming['paid_to_right_parties'], naming['expected_total'])}, "
+                f"{len(naming['parties_paid_otherwise'])} of {naming['parties']} parties paid otherwise; "
+                f"held {naming['held_for_them']} for {naming['held_plays']} plays, which make "
+                f"{naming['airings_paid']} airings ({naming['airings_of_several_held_plays']} of several plays): "
+                f"{naming['reversed_for_seconds_held_twice']} reversed out of suspense for seconds held twice",
             )
         )
     lines = [f"| {name} | |", "| --- | --- |"] + [f"| {what} | {value} |" for what, value in rows]

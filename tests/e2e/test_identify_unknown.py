@@ -16,6 +16,9 @@ import csv
 import io
 import re
 import shutil
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +39,18 @@ REASON = "Kofi Kinaata, Confession: registered 2026-04-01"
 @pytest.fixture(scope="module")
 def song(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Path]:  # noqa: F811
     """The song the catalog lacks: as aired (a 20 s WAV), as a station plays it 3 % fast (varispeed: pitch
-    and tempo, 19.417 s) and a second song for the merge."""
+    and tempo, 19.417 s), a second song for the merge, and a 40 s song made of the two, one after the other."""
     folder = tmp_path_factory.mktemp("unknown-song")
     samples = scan_audio.songs[UNKNOWN_SEEDS[0]].samples
     fast = audio.resample(np.asarray(samples), round(synth.SYNTH_RATE * 1.03), synth.SYNTH_RATE)
-    paths = {"song": folder / "song.wav", "fast": folder / "fast.wav", "other": folder / "other.wav"}
+    paths = {"song": folder / "song.wav", "fast": folder / "fast.wav", "other": folder / "other.wav",
+             "whole": folder / "whole.wav", "late": folder / "late.wav"}
     synth.write_wav(paths["song"], samples)
     synth.write_wav(paths["fast"], fast.astype(np.float32))
     synth.write_wav(paths["other"], scan_audio.songs[UNKNOWN_SEEDS[1]].samples)
+    whole = np.concatenate([np.asarray(samples), np.asarray(scan_audio.songs[UNKNOWN_SEEDS[1]].samples)])
+    synth.write_wav(paths["whole"], whole.astype(np.float32))  # a 40 s song: "song", then "other"
+    synth.write_wav(paths["late"], whole[23 * synth.SYNTH_RATE :].astype(np.float32))  # its last 17 s
     return paths
 
 
@@ -247,6 +254,102 @@ def test_a_merged_recording_s_plays_captures_and_prints_move_to_the_survivor(
     identify(project, "U-000001", "--track", "T-NEW", "--reason", REASON)
     world.price()
     assert owed(project) == {KOFI: 7_200, KOJO: 4_800}
+
+
+def test_two_recordings_of_one_song_heard_on_consecutive_captures_of_one_airing_are_paid_as_one_airing(
+    project: Project, song: dict[str, Path]
+) -> None:
+    """A 40 s song the catalog lacks airs at 12:00:00 on Joy FM (2 March) and Peace FM (3 March); each station's
+    device records it in two snippets, the second at 12:00:20.  Joy FM's hold its seconds 0–20 and 20–40, Peace
+    FM's 0–20 and 23–40 (a device that started late).  No snippet holds audio of both halves: the first half is
+    U-000001, the second U-000002 (Peace FM's heard 3 s into it), each heard twice.  Held (GHS 0.015 a second):
+    U-000001's plays 12:00:00–12:00:20 on both, 3,000 each; U-000002's Joy FM 12:00:20–12:00:40 (3,000) and
+    Peace FM from about 12:00:17 (its time 0 three seconds, to the prints' time step, before the snippet) for
+    U-000002's 20 s: about 3,000.
+
+    Named as T-LONG (Kofi 60 %, Kojo 40 %), the two plays of each airing report one airing of T-LONG (one
+    station, starts at most a minute apart, times touching on Joy FM and overlapping by 3 s on Peace FM).  Each
+    airing is paid once, as one play from its first start to its last end: Joy FM 40 s = 6,000 units, Peace FM
+    about 37 s = about 5,550 units, split 60/40.  Every held unit leaves suspense: what the two airings are worth
+    to the parties, and the about 450 held twice for Peace FM's 12:00:17–12:00:20 reversed with the plays they
+    were held for, on the ledger lines that reverse them."""
+    world = World(project)
+    world.station("JOY", name="Joy FM")
+    world.station("PEACE", name="Peace FM")
+    for station, day, second_half in (("JOY", "02", "other"), ("PEACE", "03", "late")):
+        world.snippet(station, f"2026-03-{day} 12:00:00", song["song"])
+        world.snippet(station, f"2026-03-{day} 12:00:20", song[second_half])
+    world.scan_snippets()
+    world.convert("2026-03-06 00:00")
+    world.price()
+    # Peace FM's late snippet is placed in U-000002 by its prints, to their time step: about 3 s in.
+    late = project.query(
+        "SELECT p.started_at, p.duration_seconds FROM play_logs p JOIN stations s ON s.id = p.station_id "
+        "WHERE s.station_ref = 'PEACE' AND p.recording_key = 'U-000002'"
+    )[0]
+    late_start = late.started_at if not isinstance(late.started_at, str) else datetime.fromisoformat(late.started_at)
+    lead = (datetime(2026, 3, 3, 12, 0, 20) - late_start.replace(tzinfo=None)).total_seconds()
+    assert 2.9 < lead < 3.1 and abs(float(late.duration_seconds) - 20.0) < 0.01
+    late_held = units(float(late.duration_seconds))
+    peace = units(20.0 - lead + float(late.duration_seconds))  # one play from 12:00:00 to the late play's end
+    second = ("suspense", "unidentified:U-000002")
+    assert owed(project) == {HELD: 6_000, second: 3_000 + late_held}
+    track = world.track("T-LONG", "Confession (album version)", "Kofi Kinaata", audio_path=song["whole"])
+    world.contributor(track, "Kofi Kinaata", "60")
+    world.contributor(track, "Kojo Beats", "40", role="producer")
+    world.fingerprint()
+    assert "2 plays move" in identify(project, "U-000001", "--track", "T-LONG", "--reason", REASON)
+    done = identify(project, "U-000002", "--track", "T-LONG", "--reason", REASON)
+    assert "2 plays move" in done and done.count("two parts of one airing, paid as one play") == 2, done
+    world.convert("2026-03-06 00:00")
+    world.price()
+    reconciles(project)
+    track_id = project.scalar("SELECT id FROM tracks WHERE track_ref = 'T-LONG'")
+    standing = project.query(
+        "SELECT s.station_ref, p.recording_key, p.status, p.duration_seconds FROM play_logs p "
+        "JOIN stations s ON s.id = p.station_id WHERE p.status IN ('final', 'duplicate') ORDER BY p.started_at"
+    )
+    assert [(p.station_ref, p.recording_key, p.status) for p in standing] == [
+        ("JOY", f"track:{track_id}", "final"),
+        ("PEACE", f"track:{track_id}", "final"),
+    ]
+    assert [round(float(p.duration_seconds)) for p in standing] == [40, 37]
+    assert 5_530 < peace < 5_570
+    assert owed(project) == {KOFI: 3_600 + split(peace)[0], KOJO: 2_400 + split(peace)[1]}
+    # The ledger: the suspense lines of the four held plays are reversed whole, the two airings paid once each.
+    reversed_ = project.query(
+        "SELECT l.recipient_ref, l.amount, p.recording_key FROM royalty_ledger l JOIN play_logs p ON p.id = l.play_id "
+        "WHERE l.reverses_id IS NOT NULL ORDER BY p.recording_key, l.id"
+    )
+    assert sorted((r.recipient_ref, int(r.amount)) for r in reversed_) == sorted(
+        [
+            ("unidentified:U-000001", -3_000),
+            ("unidentified:U-000001", -3_000),
+            ("unidentified:U-000002", -3_000),
+            ("unidentified:U-000002", -late_held),
+        ]
+    )
+    paid = project.query(
+        "SELECT p.duration_seconds, sum(l.amount) AS total FROM royalty_ledger l JOIN play_logs p ON p.id = l.play_id "
+        "WHERE l.kind = 'share' GROUP BY p.id, p.duration_seconds ORDER BY p.duration_seconds"
+    )
+    assert [(round(float(r.duration_seconds)), int(r.total)) for r in paid] == [(37, peace), (40, 6_000)]
+    assert 6_000 + 3_000 + late_held - peace - 6_000 > 0  # the seconds both Peace FM plays held, reversed unpaid
+    assert project.scalar("SELECT count(*) FROM audit_log WHERE action = 'play.merge'") == 2
+
+
+def units(seconds: float) -> int:
+    """0.015 GHS × seconds (to the millisecond), in units of GHS 0.0001, rounded once half even."""
+    milliseconds = int(Decimal(seconds).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN) * 1000)
+    return round(Fraction(milliseconds * 150, 1000))
+
+
+def split(amount: int) -> tuple[int, int]:
+    """60/40, the unit left to the larger remainder."""
+    kofi, kojo = amount * 60 // 100, amount * 40 // 100
+    if kofi + kojo < amount:
+        kofi, kojo = (kofi + 1, kojo) if amount * 60 % 100 >= amount * 40 % 100 else (kofi, kojo + 1)
+    return kofi, kojo
 
 
 def test_bad_input_is_refused_naming_what_to_do_and_changes_nothing(project: Project, song: dict[str, Path]) -> None:

@@ -112,7 +112,7 @@ def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
     verb = "merged into" if outcome.merged else "named as track"
     lines = [
         f"{outcome.recording.ref} {verb} {outcome.target} (audit entry {outcome.audit_id}): "
-        f"{len(outcome.moved)} plays move"
+        f"{sum(o.request.action == 'reassign' for o in outcome.moved)} plays move"
     ]
     found = outcome.alignment
     if found is not None:
@@ -126,7 +126,10 @@ def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
             f"its prints leave the unknown index ({outcome.prints_forgotten} rows); the catalog hears it now"
         )
     for correction in outcome.moved:
-        lines += correction.lines()[1:]
+        done = correction.lines()
+        if correction.request.action == "merge":
+            lines.append(f"  {done[0]} two parts of one airing, paid as one play")
+        lines += done[1:]
     if outcome.captures_moved:
         lines.append(f"  {outcome.captures_moved} captures (and their prints) move to {outcome.target}")
     if outcome.pending:

@@ -9,6 +9,15 @@ the recording, in one transaction:
   the next ``calculate-royalty-distributions`` reverses what the suspense account was booked
   and prices the new versions to the track's parties (a play of a locked cycle: an
   adjustment in the next cycle);
+* joins a moved play to the play of another unknown recording already moved to the same
+  track (merging: to the surviving recording's own play) when the two report one airing
+  (``zamio.playlogs.billing``: same station, starts at most a minute apart, times
+  overlapping or touching): two parts of one song heard on consecutive captures, named
+  apart.  Stored as it is, the later one would be a duplicate and never priced, although it
+  reports seconds of the airing the other does not; a
+  ``merge`` correction (its own ``play.merge`` audit entry) makes them one play from the
+  earlier start to the later end, priced once, so seconds both claimed are paid once and
+  the rest of the held money is reversed out of suspense with the plays it was held for;
 * records the recording as named (``zamio.recognition.naming``): the track, who and when,
   under one ``unknown.identify`` audit entry, and where the recording's time lies in the
   track;
@@ -42,6 +51,9 @@ from zamio.recognition.naming import Alignment, NamingRefused, Recording
 from zamio.recognition.unknown import FILING_LOCK
 from zamio.scanning import records
 
+#: The source of a play made from detections of an unknown recording (``zamio.recognition.unknown``).
+SOURCE_UNKNOWN = "unknown"
+
 
 @dataclass(frozen=True)
 class Track:
@@ -73,7 +85,9 @@ class Outcome:
 
     @property
     def billed(self) -> list[int]:
-        return [p for o in self.moved for p in o.billed]
+        """The plays made billable that still stand (a moved play joined to another by a merge does not)."""
+        gone = set(self.retired)
+        return [p for o in self.moved for p in o.billed if p not in gone]
 
 
 def event_key(recording: Recording) -> str:
@@ -150,11 +164,34 @@ def _current_plays(conn: Connection, ref: str) -> list[int]:
 def _move_plays(
     conn: Connection, ref: str, who: audit.Who, track_ref: str | None = None, unknown_ref: str | None = None
 ) -> list[corrections.Outcome]:
-    """Reassign every current play of recording ``ref`` to a catalog track or another unknown recording."""
-    return [
-        corrections.correct(conn, Request("reassign", (play_id,), track_ref=track_ref, unknown_ref=unknown_ref), who)
-        for play_id in _current_plays(conn, ref)
-    ]
+    """Reassign every current play of recording ``ref`` to a catalog track or another unknown recording; a moved
+    play that reports an airing another moved unknown play bills is merged with it (see the module docstring)."""
+    done: list[corrections.Outcome] = []
+    for play_id in _current_plays(conn, ref):
+        moved = corrections.correct(
+            conn, Request("reassign", (play_id,), track_ref=track_ref, unknown_ref=unknown_ref), who
+        )
+        done.append(moved)
+        done += _join_parts_of_one_airing(conn, moved, who)
+    return done
+
+
+def _join_parts_of_one_airing(
+    conn: Connection, moved: corrections.Outcome, who: audit.Who
+) -> list[corrections.Outcome]:
+    """Merge each version ``moved`` stored as a duplicate of a play heard by the unknown index with that play."""
+    joined = []
+    for play in moved.after:
+        if play.status != "duplicate" or play.source != SOURCE_UNKNOWN or play.id is None:
+            continue
+        billed = conn.execute(
+            select(play_logs.c.id, play_logs.c.source).where(
+                play_logs.c.id == select(play_logs.c.duplicate_of).where(play_logs.c.id == play.id).scalar_subquery()
+            )
+        ).first()
+        if billed is not None and billed.source == SOURCE_UNKNOWN:
+            joined.append(corrections.correct(conn, Request("merge", (int(billed.id), play.id)), who))
+    return joined
 
 
 def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerprint, who: audit.Who) -> Outcome:
