@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,11 +40,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from royalty_bench import ADMIN_URL, TRACKS, generate, load_average, server_facts  # noqa: E402
+from scratch_postgres import scratch_database  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from zamio.db.audit import Who  # noqa: E402
-from zamio.db.engine import open_engine  # noqa: E402
-from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.playlogs.disputes import Claim, Scope, covered_plays, open_dispute  # noqa: E402
 from zamio.runtime.migrate import migrate  # noqa: E402
 
@@ -150,13 +148,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     load_at_start = load_average()
-    name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:8]}"
-    admin = open_engine(args.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = parse_database_url(args.admin_url, "--admin-url").with_database(name).text
-    engine = open_engine(url)
-    try:
+    with scratch_database(args.admin_url, DATABASE_PREFIX, args.keep) as (url, engine):
         print(f"conditions: {args.plays:,} plays, {TRACKS:,} tracks; {server_facts(engine)}; {os.cpu_count()} CPUs; "
               f"load average (1, 5, 15 min) {load_at_start} at start")
         migrate(engine)
@@ -168,13 +160,6 @@ def main() -> None:
         print(f"disputes open --recording, median of {args.runs}: {without:.3f} s without the indexes, "
               f"{within:.3f} s with them: {without / within:.2f}×; its function (open_dispute) {inside:.4f} s and "
               f"{indexed:.4f} s: {inside / indexed:.1f}× (load average {load_average()} at the end)")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        else:
-            print(f"kept database {url}")
 
 
 if __name__ == "__main__":

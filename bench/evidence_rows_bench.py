@@ -32,7 +32,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -43,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from royalty_bench import ADMIN_URL, load_average, server_facts  # noqa: E402
+from scratch_postgres import scratch_database  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from zamio.db.engine import open_engine, transaction  # noqa: E402
-from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.recognition.match import MatchResult  # noqa: E402
 from zamio.runtime.migrate import migrate  # noqa: E402
 from zamio.scanning.outcomes import Heard  # noqa: E402
@@ -164,21 +163,11 @@ def main() -> None:
     scale = 30 / args.days
     print(f"conditions: one station, {args.days} days, a 20 s capture every {args.interval:g} s, {args.tracks} "
           f"recordings; load average {load_average()} at start")
-    name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:8]}"
-    admin = open_engine(args.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = parse_database_url(args.admin_url, "--admin-url").with_database(name).text
-    engine = open_engine(url)
-    try:
+    with scratch_database(args.admin_url, DATABASE_PREFIX) as (url, engine):
         print(f"PostgreSQL: {server_facts(engine)}")
         with tempfile.TemporaryDirectory(prefix="zamio-evidence-bench-") as folder:
             captured, detected = run_one(url, engine, args, Path(folder))
         sizes = postgres_sizes(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     print(f"  {captured:,} captures recorded, {detected:,} of them detections of a song")
     for table, (rows, size) in sizes.items():
         print(f"  {table}: {rows:,} rows, {size:,} bytes ({size / max(rows, 1):.0f} a row with its indexes)")

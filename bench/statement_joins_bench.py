@@ -31,7 +31,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -43,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from royalty_bench import ADMIN_URL, STATIONS, TRACKS, generate, load_average, server_facts  # noqa: E402
+from scratch_postgres import scratch_database  # noqa: E402
 from sqlalchemy import Engine, event, select, text  # noqa: E402
 
 from zamio.db.audit import Who  # noqa: E402
-from zamio.db.engine import open_engine, transaction  # noqa: E402
-from zamio.db.url import parse_database_url  # noqa: E402
+from zamio.db.engine import transaction  # noqa: E402
 from zamio.playlogs.correction_requests import Request  # noqa: E402
 from zamio.playlogs.corrections import correct  # noqa: E402
 from zamio.royalties.cycles.process import CycleSpec, close_cycle  # noqa: E402
@@ -175,15 +174,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     load_at_start = load_average()
-    name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:8]}"
-    admin = open_engine(args.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = parse_database_url(args.admin_url, "--admin-url").with_database(name).text
-    engine = open_engine(url)
-    conditions = (f"{args.plays:,} plays, {STATIONS:,} stations, {TRACKS:,} tracks, {args.corrections:,} corrected "
-                  f"by hand; {server_facts(engine)}; {os.cpu_count()} CPUs")
-    try:
+    with scratch_database(args.admin_url, DATABASE_PREFIX, args.keep) as (_, engine):
+        conditions = (f"{args.plays:,} plays, {STATIONS:,} stations, {TRACKS:,} tracks, {args.corrections:,} "
+                      f"corrected by hand; {server_facts(engine)}; {os.cpu_count()} CPUs")
         print(f"conditions: {conditions}; load average (1, 5, 15 min) {load_at_start} at start")
         migrate(engine)
         timed("generated", lambda: generate(engine, args.plays))
@@ -206,13 +199,6 @@ def main() -> None:
               f"{median['server with']:.2f} s and {median['server without']:.2f} s: "
               f"{median['server with'] / median['server without']:.3f}× "
               f"(load average {load_average()} at the end; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        else:
-            print(f"kept database {url}")
 
 
 if __name__ == "__main__":
