@@ -159,10 +159,21 @@ def _named(answer: dict) -> str:
 
 
 def report(out: str) -> None:
+    """Print the tables and changed clips of every saved run, and how many answers the two
+    databases' runs of one query set give differently."""
+    runs: dict[str, dict[str, dict]] = {}
     for name in sorted(os.listdir(out)):
         if name.startswith("verify_") and name.endswith(".json"):
             result = json.load(open(os.path.join(out, name)))
+            runs.setdefault(name.split("_")[1], {})[result["database"]] = result
             print(table(result) + "\n\nAnswers changed:\n" + "\n".join(changed(result["records"])) + "\n")
+    for catalog, by_database in runs.items():
+        if len(by_database) == 2:
+            first, second = by_database.values()
+            answers = {r["file"]: r for r in second["records"]}
+            differ = [r["file"] for r in first["records"] if r["file"] in answers
+                      for mode in ("before", "after") if r[mode]["track"] != answers[r["file"]][mode]["track"]]
+            print(f"{catalog}: {' and '.join(by_database)} answer {len(differ)} queries differently: {differ}")
 
 
 def main() -> None:

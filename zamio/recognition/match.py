@@ -24,7 +24,10 @@ track played at speed ``s`` from frame ``r - q``, every true hit agrees on the s
 (track, s, r - q).  Hits are counted in offset bins ``OFFSET_BIN_FRAMES`` wide (two
 adjacent bins are summed, so a few frames of drift from a slightly wrong speed
 hypothesis do not split the count).  See ``accept`` for the rule that decides
-whether the best bin is a match or chance.
+whether the best bin is a match or chance; below ``VERIFY_BELOW`` standard deviations a
+match must also show that the excerpt's peaks lie where the recording's are
+(``zamio.recognition.verify``), since chance alignments of unrelated real music reach the
+same 2.5 to 4 standard deviations as the weakest true answers.
 
 Where in the track: music repeats itself (a chorus, a four-bar loop), and the index
 keeps only the strongest peaks of each second, so a stretch of a track whose stored
