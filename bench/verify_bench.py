@@ -12,7 +12,9 @@ every held-out track, 30 speech clips); with it the second catalog's, indexed be
 (``--clips`` catalog tracks, every one of ``--heldout-clips`` held-out tracks, 20 speech
 clips, the time-stretches too); with ``--protocol`` the DEV corpus's own query set of the shared
 protocol (``CORPUS/queries``: clean, SNR 10, 5 and 0 dB, MP3 64k, 2 % fast; 216 negatives of
-held-out music).  The catalog is indexed once and warmed (every track's
+held-out music); with ``--second --confusers`` ``bench/confuser_bench.py``'s set (excerpts of
+both catalogs and of both corpora's held-out tracks, and speech: clean, SNR 5 and 0 dB, MP3
+64k, 2 % fast, 3 % slow).  The catalog is indexed once and warmed (every track's
 pairs in the pair cache), and every query is answered by ``identify`` on that connection
 in each mode, in turn (the order reversed every other query), so that both rules meet the
 same machine load:
@@ -74,7 +76,9 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
     from zamio.recognition import audio
     from zamio.recognition.index import identify
 
-    system, truth_of = warm_catalog(corpus, database, workdir, beside)
+    system, _ = warm_catalog(corpus, database, workdir, beside)
+    track_of = {path: track_id for track_id, path in system.track_paths.items()}
+    folders = {"dev": beside[0] if beside else corpus, "second": corpus}  # the confuser set's truths
     records: list[dict] = []
     try:
         for n, q in enumerate(queries):
@@ -85,7 +89,8 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
                     t0 = time.perf_counter()
                     found = identify(system.conn, samples, system.cache)
                     ms = 1000 * (time.perf_counter() - t0)
-                ok = (found is not None and found.track_id == truth_of[q["truth"]]) if q["truth"] else found is None
+                truth = track_of[truth_path(q, corpus, folders)] if q["truth"] else None
+                ok = found is None if truth is None else found is not None and found.track_id == truth
                 record[mode] = {"ms": round(ms, 2), "ok": ok,
                                 "track": None if found is None else system.track_paths[found.track_id],
                                 "evidence": None if found is None else round(found.evidence, 2),
@@ -99,6 +104,15 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
         system.close()
     checkpoint(records, system.name)
     return {"records": records, "database": system.name}
+
+
+def truth_path(q: dict, corpus: str, folders: dict[str, str]) -> str:
+    """The catalog file a positive query should be recognised as: its truth is a path in
+    ``corpus``, or in the DEV or second corpus for the confuser set (``dev/...``, ``second/...``)."""
+    if "set" in q and q["truth"].split("/", 1)[0] in folders:
+        name, rel = q["truth"].split("/", 1)
+        return os.path.join(folders[name], rel)
+    return os.path.join(corpus, q["truth"])
 
 
 def table(result: dict, modes: tuple[str, ...] = ("before", "after")) -> str:
@@ -181,6 +195,8 @@ def main() -> None:
     ap.add_argument("--corpus", default="/tmp/dev" if os.path.exists("/tmp/dev") else "/work/corpus")
     ap.add_argument("--second", metavar="CORPUS", help="excerpts of this second corpus, its catalog beside DEV's")
     ap.add_argument("--protocol", action="store_true", help="the query set of the shared protocol in --corpus")
+    ap.add_argument("--confusers", action="store_true",
+                    help="with --second: bench/confuser_bench.py's query set of both catalogs")
     ap.add_argument("--queries", help="where the query set is (written if absent)")
     ap.add_argument("--database", default="sqlite", metavar="URL")
     ap.add_argument("--workdir", default="/tmp/zamio-verify-work")
@@ -194,7 +210,11 @@ def main() -> None:
     if a.report:
         report(a.out)
         return
-    if a.protocol:
+    if a.confusers:
+        a.queries = os.path.join(a.second, "queries-confusers")
+        listed = json.load(open(os.path.join(a.queries, "queries.json")))["queries"]
+        queries = [{**q, "negative": q["split"], "condition": f"{q['set']} {q['condition']}"} for q in listed]
+    elif a.protocol:
         a.queries = os.path.join(a.corpus, "queries")
         listed = json.load(open(os.path.join(a.queries, "queries.json")))["queries"]
         queries = [{**q, "negative": q["split"]} for q in listed]
@@ -205,7 +225,7 @@ def main() -> None:
         a.queries = a.queries or "/tmp/zamio-broadcast-queries"
         queries = make_queries(a.corpus, a.queries, 2, 3, 30)
     modes = ("scored",) if a.only_scored else ("before", "after", *(("scored",) if a.scored else ()))
-    catalog = "second" if a.second else "protocol" if a.protocol else "dev"
+    catalog = "confusers" if a.confusers else "second" if a.second else "protocol" if a.protocol else "dev"
     load_before, t0 = machine_load(), time.perf_counter()
     os.makedirs(a.workdir, exist_ok=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.audio_fixtures import store_catalog
+from tests.audio_fixtures import ENCODINGS, ffmpeg_encode, store_catalog
 from tests.support import Project
 from zamio.db.engine import transaction
 from zamio.demo import synth
@@ -32,7 +32,8 @@ def ten_songs(tmp_path_factory) -> dict[str, Path]:
 def scattered_clip(folder: Path) -> Path:
     """Ten seconds made as chance aligns a recording: slices of 0.6 s of song-21, each taken
     up to 3 frames (96 ms) early or late, so that their hashes fall in one offset bin of the
-    vote but not on one line, with 2 s of song-22 over seconds 7 to 9 as the rival."""
+    vote but not on one line, with 2 s of song-22 over seconds 7 to 9 as the rival; encoded
+    to MP3 by ffmpeg."""
     rate = synth.SYNTH_RATE
     a, b = synth.song(21, 20.0), synth.song(22, 20.0)
     rng = np.random.default_rng(2)
@@ -42,18 +43,18 @@ def scattered_clip(folder: Path) -> Path:
         source = 4 * rate + pos + int(rng.integers(-3, 4) * FRAME * rate)
         clip[pos:pos + piece] = a[source:source + piece]
     clip[7 * rate:9 * rate] = b[9 * rate:11 * rate]
-    path = folder / "scattered.wav"
-    synth.write_wav(path, 0.7 * clip / np.abs(clip).max())
-    return path
+    wav = folder / "scattered.wav"
+    synth.write_wav(wav, 0.7 * clip / np.abs(clip).max())
+    return ffmpeg_encode(wav, folder / "scattered.mp3", ENCODINGS["mp3"][1])
 
 
 def noisy_clip(folder: Path, seed: int, start: float) -> Path:
-    """Ten seconds of song ``seed`` from ``start`` under white noise at 0 dB SNR, as a WAV file."""
+    """Ten seconds of song ``seed`` from ``start`` under white noise at 0 dB SNR, as an MP3 file."""
     song = synth.song(seed, 20.0)
     clip = song[int(start * synth.SYNTH_RATE):int((start + 10.0) * synth.SYNTH_RATE)]
-    path = folder / f"noisy-{seed}.wav"
-    synth.write_wav(path, synth.add_noise(clip, 0.0, seed=seed))
-    return path
+    wav = folder / f"noisy-{seed}.wav"
+    synth.write_wav(wav, synth.add_noise(clip, 0.0, seed=seed))
+    return ffmpeg_encode(wav, folder / f"noisy-{seed}.mp3", ENCODINGS["mp3"][1])
 
 
 def test_a_marginal_match_off_the_line_is_refused_and_a_noisy_true_one_kept(project: Project, ten_songs, tmp_path,
