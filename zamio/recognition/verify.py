@@ -79,10 +79,12 @@ class Agreement:
 
     @property
     def coverage(self) -> float:
+        """The share of the recording's peaks in the span that agree."""
         return self.agreeing / self.peaks if self.peaks else 0.0
 
     @property
     def own_share(self) -> float:
+        """The share of the bin's own peaks that agree."""
         return self.own_agreeing / self.own if self.own else 0.0
 
 
