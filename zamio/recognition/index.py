@@ -372,7 +372,7 @@ def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf) -> M
     tracks = np.concatenate([own, every[~np.isin(every, own)]])
     if own.size == 0 or tracks.size < CANDIDATES:
         return None
-    return match(usual.pairs, pairs(tracks))
+    return match(usual.pairs, pairs(tracks), landmarks=query.landmarks)
 
 
 def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
