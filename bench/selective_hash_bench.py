@@ -19,6 +19,8 @@ recordings are candidates, and how many rows the lookup returns) differs.  The b
 * ``loud``: whether each partner is stronger than the anchor (1 bit each), which a change of
   speed or a codec leaves mostly alone but noise may flip.
 
+Beside them, ``STOP_LISTS``: the version 2 hash with its commonest hashes never looked up.
+
 ``accuracy``: the DEV catalog (``--dev``) in memory, every query of the DEV query set
 (clean, SNR 10/5/0 dB, MP3 64k, 2 % fast; 5 s and 10 s; held-out tracks as negatives) and of
 ``bench/speed_bench.py``'s set (varispeed -5 % to +5 %, time-stretch +-3 %, espeak-ng speech)
@@ -26,7 +28,9 @@ answered through ``zamio.recognition.index.identify_query`` (the passes ``identi
 every variant in turn.  ``selectivity``: the DEV corpus and the second corpus (``--corpus2``,
 catalog and held-out tracks: every real recording at hand) in one index; clean 10 s and 5 s
 excerpts of their tracks are looked up at nominal speed (the first pass, the one almost every
-clip ends in) and the rows of tracks other than the excerpt's own are counted.
+clip ends in) and the rows of tracks other than the excerpt's own are counted, and the
+same lookups are made among as many synthetic rows as ``bench/fingerprint_bench.py`` grows its
+scale catalogs with (how far those stand for real music).
 
 Writes ``--out/selective_hash.json``; ``--report`` prints its Markdown tables.
 """
@@ -47,6 +51,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from zamio.db.tables.fingerprints import HELD_NOTE, HELD_NOTE_FIELD  # noqa: E402
 from zamio.recognition import audio  # noqa: E402
 from zamio.recognition.fingerprint import (  # noqa: E402
     INDEX_PROFILE,
@@ -89,6 +94,12 @@ VARIANTS: dict[str, Variant] = {
                                   | (f["s12"] > 0).astype(np.int64) << 1 | (f["s13"] > 0))),
     "du+4": (4, lambda f: _fine(f["du2"], 4) << 2 | _fine(f["du3"], 4)),
 }
+
+
+#: Stop-lists of the version 2 hash: name -> the share of the index's looked-up rows (held notes
+#: left out) that the commonest hashes hold, which the lookup then never asks for (the hashes a
+#: nightly job would list).
+STOP_LISTS = {"v2 stop 5 %": 0.05, "v2 stop 10 %": 0.10, "v2 stop 20 %": 0.20}
 
 
 def triplet_indices(peaks: Peaks, partners: int, lone_partner: bool) -> tuple[np.ndarray, ...]:
@@ -145,6 +156,12 @@ def synthetic_index(stored: np.ndarray, n: int) -> ArrayIndex:
     return index
 
 
+def _without(lookup: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+             stopped: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, ...]]:
+    """``lookup`` that never asks for the dense ids ``stopped`` marks."""
+    return lambda hashes: lookup(hashes[(hashes < 0) | ~stopped[np.maximum(hashes, 0)]])
+
+
 class Catalog:
     """Every track's rows in memory, looked up under each variant."""
 
@@ -165,6 +182,23 @@ class Catalog:
             dense = np.searchsorted(self.vocab[name], keys).astype(np.int32)
             self.index[name] = ArrayIndex.of_rows((dense, ids, frames))
             self.index[name].rows()
+        self.lookups: dict[str, Callable[[np.ndarray], tuple[np.ndarray, ...]]] = {
+            name: index.lookup for name, index in self.index.items()}
+        self.keys_of = {name: name for name in VARIANTS}
+        counts = np.bincount(self.index["v2"].rows()[0], minlength=self.vocab["v2"].size)
+        shift, mask = HELD_NOTE_FIELD
+        counts[(self.vocab["v2"] >> shift) & mask == HELD_NOTE] = 0  # never looked up anyway
+        commonest = np.argsort(-counts, kind="stable")
+        held = np.cumsum(counts[commonest]) / max(counts.sum(), 1)
+        self.stop_lists: dict[str, dict[str, float]] = {}
+        for name, share in STOP_LISTS.items():
+            listed = commonest[:int(np.searchsorted(held, share)) + 1]
+            stopped = np.zeros(counts.size, bool)
+            stopped[listed] = True
+            self.lookups[name] = _without(self.index["v2"].lookup, stopped)
+            self.keys_of[name] = "v2"
+            self.stop_lists[name] = {"hashes": int(listed.size), "of_distinct": int(np.count_nonzero(counts)),
+                                     "fewest_rows": int(counts[listed].min())}
 
     def dense(self, name: str, keys: np.ndarray) -> np.ndarray:
         """The variant's keys as the dense ids its index holds (-1: held by no track)."""
@@ -205,9 +239,8 @@ def with_keys(query: Query, dense: np.ndarray) -> Query:
 def answer(catalog: Catalog, query: Query, keys: dict[str, np.ndarray], truth: int | None) -> dict[str, dict]:
     """Every variant's answer to one excerpt and the rows its nominal-speed lookup returns."""
     out = {}
-    for name in VARIANTS:
-        q = with_keys(query, catalog.dense(name, keys[name]))
-        lookup = catalog.index[name].lookup
+    for name, lookup in catalog.lookups.items():
+        q = with_keys(query, catalog.dense(catalog.keys_of[name], keys[catalog.keys_of[name]]))
         rows = lookup(np.unique(nominal_only(q).triplets.hashes))
         own = int(np.count_nonzero(rows[1] == truth)) if truth is not None else 0
         named = ranked_candidates(nominal_only(q).triplets, lookup)[0].size
@@ -272,7 +305,7 @@ def _answer_file(job: dict) -> dict:
         samples = audio.decode_file(job["path"])
     except audio.SilentAudio:  # a quiet passage: a scan records silence and never asks
         return {**job, "answers": {name: {"track": None, "silent": True, "rows": 0, "own_rows": 0, "candidates": 0}
-                                   for name in VARIANTS}}
+                                   for name in [*VARIANTS, *STOP_LISTS]}}
     query, keys, _ = query_variants(samples)
     return {**job, "answers": answer(_CATALOG, query, keys, job.get("truth_id"))}
 
@@ -337,7 +370,9 @@ def selectivity(args: argparse.Namespace) -> dict:
     dev_catalog = [i for i, p in enumerate(paths) if p in catalog_files(args.dev)]
     with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder, dev_catalog)) as pool:
         records = list(pool.map(_answer_excerpt, jobs, chunksize=8))
-    return {"records": records, "tracks": len(paths), "audio_hours": round(seconds / 3600, 2)}
+    stop_lists = Catalog([cached_track((p, folder)) for p in paths]).stop_lists
+    return {"records": records, "tracks": len(paths), "audio_hours": round(seconds / 3600, 2),
+            "stop_lists": stop_lists}
 
 
 def accuracy_table(result: dict) -> str:
@@ -349,7 +384,7 @@ def accuracy_table(result: dict) -> str:
                 fp[name].append(a["track"] is not None)
             else:
                 rows[(r.get("set", "dev"), r["condition"], r["length"])][name].append(a["track"] == r["truth_id"])
-    names = [n for n in VARIANTS if n in result["records"][0]["answers"]]
+    names = list(result["records"][0]["answers"])
     lines = ["| condition | clips | " + " | ".join(names) + " |", "| --- | --- |" + " --- |" * len(names)]
     for (queries, condition, length), by in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
         lines.append(f"| {queries}: {condition} {length:g} s | {len(by[names[0]])} | "
@@ -367,7 +402,7 @@ def kept_table(result: dict) -> str:
         if r["truth_id"] is not None and not r["condition"].startswith(("speed", "stretch")):
             for name, a in r["answers"].items():
                 own[r["condition"]][name] += a["own_rows"]
-    names = [n for n in VARIANTS if n in result["records"][0]["answers"]]
+    names = list(result["records"][0]["answers"])
     lines = ["| condition | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for condition, by in sorted(own.items()):
         lines.append(f"| {condition} | " + " | ".join(f"{100 * by[n] / max(by[names[0]], 1):.0f} %" for n in names)
@@ -376,7 +411,7 @@ def kept_table(result: dict) -> str:
 
 
 def selectivity_table(result: dict) -> str:
-    names = [n for n in VARIANTS if n in result["records"][0]["answers"]]
+    names = list(result["records"][0]["answers"])
     lines = ["| excerpts | figure | " + " | ".join(names) + " |", "| --- | --- |" + " --- |" * len(names)]
     for length in (5.0, 10.0):
         recs = [r for r in result["records"] if r["length"] == length]
@@ -391,6 +426,9 @@ def selectivity_table(result: dict) -> str:
         lines.append("| | rows of the excerpt's own track, mean | "
                      + " | ".join(f"{own[n].mean():.0f}" for n in names) + " |")
         lines.append("| | top-1 | " + " | ".join(f"{100 * right[n]:.1f} %" for n in names) + " |")
+    for name, listed in result.get("stop_lists", {}).items():
+        lines.append(f"\n{name}: the {listed['hashes']:,} commonest of {listed['of_distinct']:,} looked-up hashes "
+                     f"(each of {listed['fewest_rows']} rows or more).")
     synthetic = [r["answers"]["v2"].get("synthetic_rows") for r in result["records"]]
     if None not in synthetic:
         real = [r["answers"]["v2"]["rows"] - r["answers"]["v2"]["own_rows"] for r in result["records"]]
@@ -405,7 +443,7 @@ ANSWER_FIELDS = ("track", "evidence", "rows", "own_rows", "candidates", "synthet
 
 def compact(result: dict) -> dict:
     """``result`` as saved: each record's answers a list of ``ANSWER_FIELDS`` per variant."""
-    names = [n for n in VARIANTS if n in result["records"][0]["answers"]]
+    names = list(result["records"][0]["answers"])
     records = [{**r, "answers": [[r["answers"][n].get(f) for f in ANSWER_FIELDS] for n in names]}
                for r in result["records"]]
     return {**result, "variants": names, "records": records}
