@@ -259,15 +259,20 @@ def answer(catalog: Catalog, query: Query, keys: dict[str, np.ndarray], truth: i
 
 def dev_queries(corpus: str, speed_queries: str) -> list[dict]:
     """The DEV query set and speed_bench's: path, truth (the track's path, None for a
-    negative), condition and length of each."""
+    negative), condition, length and set of each."""
     listed = json.load(open(os.path.join(corpus, "queries", "queries.json")))["queries"]
     out = [{"path": os.path.join(corpus, "queries", q["file"]),
             "truth": os.path.join(corpus, q["truth"]) if q["split"] == "catalog" else None,
             "condition": q["condition"], "length": q["length"], "set": "dev"} for q in listed]
-    speed = json.load(open(os.path.join(speed_queries, "queries.json")))["queries"]
-    out += [{"path": os.path.join(speed_queries, q["file"]), "truth": q["truth"] and os.path.join(corpus, q["truth"]),
-             "condition": q["condition"], "length": q["length"], "set": "speed"} for q in speed]
-    return out
+    return out + made_queries(corpus, speed_queries, "speed")
+
+
+def made_queries(corpus: str, folder: str, name: str) -> list[dict]:
+    """The query set ``bench/speed_bench.py`` or ``bench/broadcast_bench.py`` wrote into ``folder``
+    (excerpts of the DEV corpus), as ``dev_queries`` gives its records."""
+    listed = json.load(open(os.path.join(folder, "queries.json")))["queries"]
+    return [{"path": os.path.join(folder, q["file"]), "truth": q["truth"] and os.path.join(corpus, q["truth"]),
+             "condition": q["condition"], "length": q["length"], "set": name} for q in listed]
 
 
 def confuser_queries(corpus2: str) -> list[dict]:
@@ -325,9 +330,12 @@ def accuracy(args: argparse.Namespace) -> dict:
     os.makedirs(folder, exist_ok=True)
     with ProcessPoolExecutor(args.jobs) as pool:
         list(pool.map(cached_track, [(p, folder) for p in paths]))
-    jobs = dev_queries(args.dev, args.speed_queries)
-    if args.catalog == "both":
-        jobs += confuser_queries(args.corpus2)
+    if args.broadcast_queries:
+        jobs = made_queries(args.dev, args.broadcast_queries, "broadcast")
+    else:
+        jobs = dev_queries(args.dev, args.speed_queries)
+        if args.catalog == "both":
+            jobs += confuser_queries(args.corpus2)
     for j in jobs:
         j["truth_id"] = paths.index(j["truth"]) if j["truth"] else None
     with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder)) as pool:
@@ -466,6 +474,8 @@ def main() -> None:
                     help="bench/speed_bench.py's query set (made by it)")
     ap.add_argument("--catalog", choices=["dev", "both"], default="dev",
                     help="accuracy: the DEV catalog alone, or with the second corpus's (330 real tracks)")
+    ap.add_argument("--broadcast-queries", metavar="DIR",
+                    help="accuracy: bench/broadcast_bench.py's query set instead (its --only-queries writes it)")
     ap.add_argument("--work", default="/tmp/zamio-selective-work")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
@@ -478,11 +488,12 @@ def main() -> None:
         result = (accuracy if args.step == "accuracy" else selectivity)(args)
         result["conditions"] = {"load_average": [round(v, 1) for v in os.getloadavg()],
                                 "seconds": round(time.time() - t0)}
-        found[args.step if args.step == "selectivity" else f"accuracy_{args.catalog}"] = result
+        broadcast = "_broadcast" if args.broadcast_queries else ""
+        found[args.step if args.step == "selectivity" else f"accuracy_{args.catalog}{broadcast}"] = result
         json.dump({k: compact(v) for k, v in found.items()}, open(saved, "w"), separators=(",", ":"))
-    for catalog in ("dev", "both"):
-        if f"accuracy_{catalog}" in found:
-            figures = found[f"accuracy_{catalog}"]
+    for key in ("accuracy_dev", "accuracy_both", "accuracy_both_broadcast"):
+        if key in found:
+            figures = found[key]
             print(f"Accuracy, {figures['tracks']} catalog tracks in memory:\n")
             print(accuracy_table(figures) + "\n")
             print("The right track's rows in the nominal-speed lookup, against v2:\n")
