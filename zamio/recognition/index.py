@@ -346,8 +346,13 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     side's (the default unless a benchmark compares another).
     """
     query = query_fingerprint(samples, profile)
-    lookup = _CachingLookup(make_lookup(conn))
-    pairs = pairs_of(conn, cache if cache is not None else PairCache())
+    return identify_query(query, _CachingLookup(make_lookup(conn)),
+                          pairs_of(conn, cache if cache is not None else PairCache()))
+
+
+def identify_query(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+    """The passes of ``identify`` over any triplet ``Lookup`` and ``PairsOf`` (a benchmark
+    runs them over an index in memory)."""
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs)
