@@ -52,6 +52,9 @@ CELL_TOLERANCE = 1
 #: 0.12 to 0.83, both as high in one of 15.
 MIN_COVERAGE = 0.3
 MIN_OWN_AGREEING = 0.5
+#: How far the share of agreeing peaks of an answer must stand above that of a related
+#: recording it is weighed against head to head (``ahead``).
+MIN_LEAD = 0.2
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,14 @@ def verified(agreement: Agreement) -> bool:
     docstring): at least ``MIN_OWN_AGREEING`` of the bin's own peaks and ``MIN_COVERAGE`` of
     all the recording's peaks in the span agree."""
     return agreement.own_share >= MIN_OWN_AGREEING and agreement.coverage >= MIN_COVERAGE
+
+
+def ahead(mine: Agreement, theirs: Agreement) -> bool:
+    """Given the agreement of an answer and of a related recording at its own alignment (a
+    version sharing material with it), return True if the answer's share of agreeing peaks
+    stands at least ``MIN_LEAD`` above the other's: the excerpt is of this version.  Where
+    the two share the excerpt's material, both hold the same peaks and neither leads."""
+    return mine.coverage >= theirs.coverage + MIN_LEAD
 
 
 def _shifted(peaks: tuple[np.ndarray, np.ndarray], start: int) -> tuple[np.ndarray, np.ndarray]:
