@@ -129,13 +129,10 @@ def test_two_versions_that_hold_the_same_peaks_are_refused() -> None:
 
 
 def test_a_lead_under_min_lead_is_refused() -> None:
-    # B holds nine of the ten peaks and one of its own part: 1.0 against 0.9, a lead of 0.1.
-    assert verify.MIN_LEAD == 0.2
-    a = (100 + QUERY_T, np.full(10, 50))
-    b = (100 + QUERY_T, np.r_[np.full(9, 50), 53])
-    mine, theirs = (verify.check(QUERY_T, QUERY_U, peaks, VERSION_OWN, AT) for peaks in (a, b))
-    assert (mine.agreeing, theirs.agreeing) == (10, 9)
-    assert not verify.ahead(mine, theirs)
-    # ... and two more of B's own: 1.0 against 0.7, a lead of 0.3
-    b = (100 + QUERY_T, np.r_[np.full(7, 50), np.full(3, 53)])
-    assert verify.ahead(mine, verify.check(QUERY_T, QUERY_U, b, VERSION_OWN, AT))
+    assert verify.MIN_LEAD == 0.1
+    mine = verify.Agreement(peaks=100, agreeing=95, own=40, own_agreeing=40)
+    assert not verify.ahead(mine, verify.Agreement(peaks=100, agreeing=90, own=40, own_agreeing=40))  # 0.05
+    assert verify.ahead(mine, verify.Agreement(peaks=100, agreeing=80, own=40, own_agreeing=40))  # 0.15
+    # shares, not counts: 38 of 40 (0.95) against 170 of 200 (0.85)
+    assert verify.ahead(verify.Agreement(40, 38, 10, 10), verify.Agreement(200, 170, 10, 10))
+    assert not verify.ahead(verify.Agreement(40, 38, 10, 10), verify.Agreement(200, 180, 10, 10))  # 0.95 and 0.9
