@@ -21,8 +21,11 @@ same machine load:
 
 * ``before``: matches accepted on evidence alone (``VERIFY_BELOW`` set to 0: never checked);
 * ``after``: the rule as ``zamio.recognition.match`` has it;
-* ``scored`` (with ``--scored``, untimed): the old rule's answers with every one checked and
-  none refused, to see where the right and wrong answers stand on the check.
+* ``scored`` (with ``--scored``): the old rule's answers with every one checked and
+  none refused, to see where the right and wrong answers stand on the check, and every
+  head-to-head answer (``match.HEAD_TO_HEAD``) given whatever the lead;
+* ``verify`` (with ``--versions``, in place of ``before``): the rule without the head-to-head
+  of two related recordings, to set against it.
 
 Writes ``--out/verify_<catalog>_<database>.json`` (every query, every mode); ``--report``
 prints, per condition and length, top-1 or false positives before and after, the extra
@@ -58,15 +61,18 @@ RESULTS = os.path.join(REPO, "bench", "results")
 @contextmanager
 def rule(mode: str):
     """The acceptance of ``mode`` (see the module docstring) while the block runs."""
-    kept = match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING
+    kept = match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING, match.HEAD_TO_HEAD, verify.MIN_LEAD
     if mode == "before":
         match.VERIFY_BELOW = 0.0
+    elif mode == "verify":
+        match.HEAD_TO_HEAD = False
     elif mode == "scored":
         match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING = float("inf"), 0.0, 0.0
+        verify.MIN_LEAD = -1.0
     try:
         yield
     finally:
-        match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING = kept
+        match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING, match.HEAD_TO_HEAD, verify.MIN_LEAD = kept
 
 
 def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workdir: str, modes: tuple[str, ...],
@@ -98,7 +104,9 @@ def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workd
                                 "track": None if found is None else system.track_paths[found.track_id],
                                 "evidence": None if found is None else round(found.evidence, 2),
                                 "agreement": None if found is None or found.agreement is None
-                                else vars(found.agreement)}
+                                else vars(found.agreement),
+                                "rival": None if found is None or found.rival_agreement is None
+                                else vars(found.rival_agreement)}
             records.append(record)
             if (n + 1) % 100 == 0:
                 checkpoint(records, system.name)
@@ -183,13 +191,14 @@ def report(out: str) -> None:
         if name.startswith("verify_") and name.endswith(".json"):
             result = json.load(open(os.path.join(out, name)))
             runs.setdefault(name.split("_")[1], {})[result["database"]] = result
-            print(table(result) + "\n\nAnswers changed:\n" + "\n".join(changed(result["records"])) + "\n")
+            pair = tuple(result["modes"][:2])
+            print(table(result, pair) + "\n\nAnswers changed:\n" + "\n".join(changed(result["records"], *pair)) + "\n")
     for catalog, by_database in runs.items():
         if len(by_database) == 2:
             first, second = by_database.values()
             answers = {r["file"]: r for r in second["records"]}
             differ = [r["file"] for r in first["records"] if r["file"] in answers
-                      for mode in ("before", "after") if r[mode]["track"] != answers[r["file"]][mode]["track"]]
+                      for mode in first["modes"][:2] if r[mode]["track"] != answers[r["file"]][mode]["track"]]
             print(f"{catalog}: {' and '.join(by_database)} answer {len(differ)} queries differently: {differ}")
 
 
@@ -207,6 +216,8 @@ def main() -> None:
     ap.add_argument("--heldout-clips", type=int, default=34, help="with --second: held-out tracks excerpted")
     ap.add_argument("--scored", action="store_true", help="answer in the scored mode too")
     ap.add_argument("--only-scored", action="store_true", help="answer in the scored mode alone")
+    ap.add_argument("--versions", action="store_true",
+                    help="compare the rule without the head-to-head of related recordings (verify) with it (after)")
     ap.add_argument("--out", default=RESULTS)
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args()
@@ -227,7 +238,8 @@ def main() -> None:
     else:
         a.queries = a.queries or "/tmp/zamio-broadcast-queries"
         queries = make_queries(a.corpus, a.queries, 2, 3, 30)
-    modes = ("scored",) if a.only_scored else ("before", "after", *(("scored",) if a.scored else ()))
+    modes = ("scored",) if a.only_scored else ("verify" if a.versions else "before", "after",
+                                               *(("scored",) if a.scored else ()))
     catalog = "confusers" if a.confusers else "second" if a.second else "protocol" if a.protocol else "dev"
     load_before, t0 = machine_load(), time.perf_counter()
     os.makedirs(a.workdir, exist_ok=True)

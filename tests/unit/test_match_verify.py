@@ -103,3 +103,36 @@ def test_peaks_of_the_excerpt_and_of_stored_pairs() -> None:
     pair = fingerprint.pack_pair_hash(np.array([10, 40]), np.array([10, -2]), np.array([5, 63]))
     st, sc = verify.stored_peaks(pair, np.array([3, 8]))
     assert list(zip(st.tolist(), sc.tolist())) == [(3, 10), (8, 40), (8, 20), (71, 38)]
+
+
+# Two versions of a recording weighed head to head, each at its own alignment: the excerpt's
+# ten peaks (QUERY_T at cell 50, frames 100..200 of either).
+VERSION_OWN = (100 + QUERY_T[:4], np.full(4, 50))  # the bin's own hashes: four of the shared peaks
+
+
+def test_the_version_whose_peaks_all_agree_beats_one_that_shares_half() -> None:
+    # Version A holds the excerpt's ten peaks; version B the first five, and five of its own
+    # part (3 cells up) where the excerpt has the others: A 10 of 10 agree, B 5 of 10.
+    a = (100 + QUERY_T, np.full(10, 50))
+    b = (100 + QUERY_T, np.r_[np.full(5, 50), np.full(5, 53)])
+    mine, theirs = (verify.check(QUERY_T, QUERY_U, peaks, VERSION_OWN, AT) for peaks in (a, b))
+    assert (mine.peaks, mine.agreeing, theirs.peaks, theirs.agreeing) == (10, 10, 10, 5)
+    assert verify.ahead(mine, theirs)  # 1.0 against 0.5
+    assert not verify.ahead(theirs, mine)
+
+
+def test_two_versions_that_hold_the_same_peaks_are_refused() -> None:
+    same = (100 + QUERY_T, np.full(10, 50))
+    mine = theirs = verify.check(QUERY_T, QUERY_U, same, VERSION_OWN, AT)
+    assert mine == verify.Agreement(10, 10, 4, 4)
+    assert not verify.ahead(mine, theirs)
+
+
+def test_a_lead_under_min_lead_is_refused() -> None:
+    assert verify.MIN_LEAD == 0.1
+    mine = verify.Agreement(peaks=100, agreeing=95, own=40, own_agreeing=40)
+    assert not verify.ahead(mine, verify.Agreement(peaks=100, agreeing=90, own=40, own_agreeing=40))  # 0.05
+    assert verify.ahead(mine, verify.Agreement(peaks=100, agreeing=80, own=40, own_agreeing=40))  # 0.15
+    # shares, not counts: 38 of 40 (0.95) against 170 of 200 (0.85)
+    assert verify.ahead(verify.Agreement(40, 38, 10, 10), verify.Agreement(200, 170, 10, 10))
+    assert not verify.ahead(verify.Agreement(40, 38, 10, 10), verify.Agreement(200, 180, 10, 10))  # 0.95 and 0.9

@@ -95,6 +95,14 @@ RELOCATE_MIN_FRACTION = 0.6
 # answers, 7 of which the check would refuse (bench/results/verify.md).
 VERIFY_BELOW = 4.0
 
+# Two recordings that share material (an edit, a remix, a re-recording sharing stems): an
+# excerpt of either aligns strongly with both, the runner-up is the other version rather than
+# chance, and the evidence of the right one stays low.  When the runner-up is itself a match
+# against every other recording, the two are compared head to head, each at its own
+# alignment, by how many of their peaks agree with the excerpt's (``verify.ahead``); the
+# evidence and confidence of the answer are then against the best of the other recordings.
+HEAD_TO_HEAD = True
+
 
 @dataclass(frozen=True)
 class MatchResult:
@@ -107,7 +115,10 @@ class MatchResult:
     ``evidence``: standard deviations above chance (see ``evidence``);
     ``confidence``: 0..1 (1 - chance probability of such a bin); ``query_hashes``:
     distinct hashes looked up; ``agreement``: how the excerpt's peaks agree with the
-    recording's (``verify.check``), None when not checked (evidence of ``VERIFY_BELOW`` or more).
+    recording's (``verify.check``), None when not checked (evidence of ``VERIFY_BELOW`` or more);
+    ``rival_agreement``: the same of a related recording the answer was weighed against head to
+    head (see ``HEAD_TO_HEAD``; ``runner_up`` is then the best bin of the other recordings),
+    else None.
     """
 
     track_id: int
@@ -120,6 +131,7 @@ class MatchResult:
     confidence: float
     query_hashes: int
     agreement: verify.Agreement | None = None
+    rival_agreement: verify.Agreement | None = None
 
 
 @dataclass(frozen=True)
@@ -463,18 +475,50 @@ def match(query: QueryPrints, lookup: Lookup,
         return None
     best, runner_up = best_bins(votes)
     aligned = int(votes.anchors[best])
+    rival = None
     if not accept(aligned, runner_up):
-        return None
+        rival = _version_rival(votes, best) if landmarks is not None else None
+        if rival is None:
+            return None
     located = _where_in_track(votes, best)
     offset, speed = _locate(query, rows, hits, votes, located)
-    agreement = None
-    if landmarks is not None and evidence(aligned, runner_up) < VERIFY_BELOW:
+    agreement = rival_agreement = None
+    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < VERIFY_BELOW):
         agreement = _agreement(query, lookup, rows, hits, votes, located, (offset, speed), landmarks)
         if not verify.verified(agreement):
             return None
+    if rival is not None:
+        assert agreement is not None and landmarks is not None  # a rival is sought with landmarks alone
+        rival_located = _where_in_track(votes, rival)
+        rival_agreement = _agreement(query, lookup, rows, hits, votes, rival_located,
+                                     _locate(query, rows, hits, votes, rival_located), landmarks)
+        if not verify.ahead(agreement, rival_agreement):
+            return None
+        runner_up = _best_other(votes, (int(votes.track[best]), int(votes.track[rival])))
     confidence = 1.0 - chance_probability(aligned, runner_up)
     return MatchResult(int(votes.track[best]), offset, speed, int(votes.count[best]), aligned,
-                       runner_up, evidence(aligned, runner_up), confidence, int(unique.size), agreement)
+                       runner_up, evidence(aligned, runner_up), confidence, int(unique.size), agreement,
+                       rival_agreement)
+
+
+def _best_other(votes: Votes, tracks: tuple[int, ...]) -> int:
+    """The aligned anchors of the best bin of any track but ``tracks`` (0 if none)."""
+    other = ~np.isin(votes.track, tracks)
+    return int(votes.anchors[other].max()) if other.any() else 0
+
+
+def _version_rival(votes: Votes, best: int) -> int | None:
+    """Given the best bin, which ``accept`` refuses against the runner-up, return the runner-up
+    bin if it is itself a match against every other track (``accept`` against the best bin of
+    a third): a recording related to the best one (an edit, a remix, a re-recording sharing its
+    stems), not chance, which ``match`` then weighs against the best one head to head; None
+    otherwise."""
+    other = np.flatnonzero(votes.track != votes.track[best])
+    if not HEAD_TO_HEAD or other.size == 0:
+        return None
+    rival = int(other[np.argmax(votes.anchors[other])])
+    third = _best_other(votes, (int(votes.track[best]), int(votes.track[rival])))
+    return rival if accept(int(votes.anchors[rival]), third) else None
 
 
 def _only_allowed(votes: Votes, tracks: np.ndarray, windows: np.ndarray) -> Votes:
