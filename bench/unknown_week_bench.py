@@ -610,16 +610,18 @@ def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
     jobs.run("auto-fingerprint-new-tracks", "-q")
 
 
-def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engine) -> dict[str, float]:  # noqa: ANN001
-    """One scan tick per item slot: every station serves its item, ``bin/scan-station-streams`` hears
-    them all; each capture is tied to its (tick, station) by the tick's time window."""
+def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engine,  # noqa: ANN001
+             tick_seconds: float = TICK_WALL_SECONDS) -> dict[str, float]:
+    """One scan tick per item slot, ``tick_seconds`` of wall time apart: every station serves its item,
+    ``bin/scan-station-streams`` hears them all; each capture is tied to its (tick, station) by the tick's
+    time window."""
     from sqlalchemy import text
 
     station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
     cpu_before, began = children_cpu(), time.monotonic()
     for tick in range(week.ticks):
         # A play lasts until its station's next capture: ticks closer than a capture would cut plays short.
-        time.sleep(max(0.0, began + tick * TICK_WALL_SECONDS - time.monotonic()))
+        time.sleep(max(0.0, began + tick * tick_seconds - time.monotonic()))
         for station, route in enumerate(routes):
             route.set_audio(mp3_of(week, tick, station, work))
         # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
@@ -1109,6 +1111,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and folder (named on stderr)")
     parser.add_argument("--jobs", type=int, default=2, help="processes rendering the audio")
+    parser.add_argument(
+        "--tick-seconds",
+        type=float,
+        default=TICK_WALL_SECONDS,
+        help=f"wall time between ticks ({TICK_WALL_SECONDS:g}: compressed; {SCAN_EVERY_SECONDS:g}: the programme's own "
+        "time, so the captures' times are two minutes apart as on air and sequence evidence can be seen)",
+    )
     parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -1131,7 +1140,7 @@ def main(argv: list[str] | None = None) -> int:
     routes = [AudioRoute(mp3_of(week, 0, k, args.work)) for k in range(args.stations)]
     with StreamServer({f"/st{k + 1}": route for k, route in enumerate(routes)}) as server:
         load_world(jobs, week, [server.url(f"/st{k + 1}") for k in range(args.stations)], folder)
-        spent = air_week(jobs, week, routes, args.work, engine)
+        spent = air_week(jobs, week, routes, args.work, engine, args.tick_seconds)
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     jobs.run("convert-matches", "--as-of", later, "-q")
     jobs.run("calculate-royalty-distributions", "-q")
@@ -1153,6 +1162,7 @@ def main(argv: list[str] | None = None) -> int:
         "unregistered": sum(not s.registered for s in catalogue.values()),
         "capture_seconds": CAPTURE_SECONDS,
         "seed": args.seed,
+        "tick_wall_seconds": args.tick_seconds,
     }
     print(
         table(

@@ -197,11 +197,13 @@ def track_by_isrc(conn: Connection, isrc: str | None) -> int | None:
 
 def file_unknown(conn: Connection, limit: int | None = None) -> tuple[int, list[Filed]]:
     """File pending music captures with no match into unknown recordings
-    (``zamio.recognition.unknown.file_pending``) and write a detection of source ``unknown``
+    (``zamio.recognition.unknown.file_pending``), merging recordings found to be one song
+    (``zamio.playlogs.identify.merge_same_song``), and write a detection of source ``unknown``
     for each capture filed into one; return how many were filed and those captures."""
+    from zamio.playlogs.identify import merge_same_song
     from zamio.recognition.unknown import FILE_BATCH, file_pending
 
-    processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit)
+    processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit, merge_same_song)
     now = utcnow()
     named = _named_tracks(conn, {f.unknown_id for f in filed})
     rows: list[dict[str, object]] = []
