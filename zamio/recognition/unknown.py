@@ -71,8 +71,10 @@ FILE_BATCH = 200  # pending captures filed per call
 FILING_LOCK = 0x7A616D55
 REF_DIGITS = 6
 #: The stretches of a capture aligned with two recordings must overlap this much for the two to be
-#: one song (hashes near a change of song may reach a second or so across it).
-BRIDGE_OVERLAP_SECONDS = 4.0
+#: one song.  Measured (tests/unit/test_unknown.py): 6 s of audio shared by both make stretches
+#: overlapping by 3.5 to 4.6 s (the quantiles and the prints' edges trim each end), a change of song
+#: in the capture makes them 1 to 6 s apart.
+BRIDGE_OVERLAP_SECONDS = 2.0
 #: The stretch of a capture an alignment covers: these quantiles of its aligned hashes' frames.
 STRETCH_QUANTILES = (5.0, 95.0)
 
@@ -162,11 +164,15 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
                            .limit(limit)).all()
     filed: list[Filed] = []
     for row in pending:
-        found, bridge = _file(conn, row, merge is not None)
+        found, bridged = _file(conn, row, merge is not None)
         filed += found
-        for same in ([bridge] if bridge else []) + ([sequence.evidence(conn, found[-1])] if found and merge else []):
-            if same is not None and merge is not None and merge(conn, same):
-                filed = [_moved(f, same, conn) for f in filed]
+        if merge is None or not found:
+            continue
+        if bridged is not None and merge(conn, bridged):
+            filed = [_moved(f, bridged, conn) for f in filed]
+        followed = sequence.evidence(conn, found[-1])  # after the bridge's merge: the recordings as they now are
+        if followed is not None and merge(conn, followed):
+            filed = [_moved(f, followed, conn) for f in filed]
     return len(pending), filed
 
 
