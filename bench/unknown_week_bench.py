@@ -488,7 +488,8 @@ class OnAirRoute(AudioRoute):
     after it each listener connected (its capture's time is late by that much)."""
 
     def __init__(self, audio: bytes) -> None:
-        super().__init__(audio)
+        # Paced at real time with no burst, as a live stream flows: a capture's time is its first byte's.
+        super().__init__(audio, byte_rate=MP3_BYTES_PER_SECOND, pace=1.0)
         self.on_air_at = 0.0
         self.late: list[float] = []
 
