@@ -26,7 +26,9 @@ the recording, in one transaction:
 
 Merging (``U-000045`` found to be the same song as ``U-000123``) does the same with the
 surviving recording in place of the track (``unknown.merge``): the plays move to it, the
-merged recording's captures and their prints move to it.
+merged recording's captures and their prints move to it.  The scan's filing merges the same
+way when its captures prove two recordings one song (:func:`merge_same_song`, actor
+``unknown-filing``, the evidence in the audit entry; ``zamio.recognition.unknown``).
 
 The audit entry of the naming is keyed by the recording: it is written once, so a
 recording is named or merged once.  A run that finds its own naming done (killed after the
