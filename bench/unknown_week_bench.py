@@ -10,6 +10,10 @@ standing for its week, and the scanner hears it as it would, a 20 s capture ever
 programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
 on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
 each station to what it airs at that moment between ticks; a capture may straddle two items).
+Each tick's scan starts ``ON_AIR_LEAD_SECONDS`` early and every station holds its answer until the
+tick's instant, then flows at real time, so a capture's time follows the programme's as on a live
+stream, whatever the scan's start-up took; ``--tick-seconds 120`` runs the programme in its own time,
+so the captures of a station are two minutes apart as on air (what the filing's sequence evidence reads).
 
 Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
 orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
