@@ -194,8 +194,8 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     frames = np.array([r.frame for r in own], np.int64)
     stored = _stored_rows(conn, row.capture_id, hashes)
     recording_of = _recordings_of(conn, np.unique(stored[1]).tolist())
-    groups = group_votes(hashes, frames, stored, recording_of)
-    pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if bridges else None
+    groups = group_votes(hashes, frames, stored, recording_of) if bridges else []
+    pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if groups else None
     vote = pair[0].vote if pair is not None else best_vote(hashes, frames, stored, recording_of)
     if vote is None:
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
