@@ -10,6 +10,10 @@ standing for its week, and the scanner hears it as it would, a 20 s capture ever
 programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
 on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
 each station to what it airs at that moment between ticks; a capture may straddle two items).
+Each tick's scan starts ``ON_AIR_LEAD_SECONDS`` early and every station holds its answer until the
+tick's instant, then flows at real time, so a capture's time follows the programme's as on a live
+stream, whatever the scan's start-up took; ``--tick-seconds 120`` runs the programme in its own time,
+so the captures of a station are two minutes apart as on air (what the filing's sequence evidence reads).
 
 Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
 orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
@@ -98,6 +102,10 @@ SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two mi
 TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
+#: A tick's scan starts this long before its programme instant, and each station holds its answer until that
+#: instant: a capture's time then follows the programme's, whatever the scan's start-up took (up to this).
+#: Under the scanner's read timeout (10 s of nothing sent: the stream is stalled).
+ON_AIR_LEAD_SECONDS = 8.0
 #: Airings of each unregistered song over the week (the list repeats for more songs).
 AIRINGS = (1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12)
 KIND_WEIGHTS = {"song": 0.55, "talk": 0.15, "ad": 0.15, "jingle": 0.15}  # of the items, by count
@@ -479,6 +487,25 @@ def render_one(where: tuple[int, int], work: Path) -> None:
     mp3_of(RENDERING, *where, work)
 
 
+class OnAirRoute(AudioRoute):
+    """A station whose answer waits for the programme instant its audio stands for (``on_air_at``, monotonic
+    seconds), so a capture's first byte arrives at that instant, as on a live stream; ``late`` keeps how long
+    after it each listener connected (its capture's time is late by that much)."""
+
+    def __init__(self, audio: bytes) -> None:
+        # Paced at real time with no burst, as a live stream flows: a capture's time is its first byte's.
+        super().__init__(audio, byte_rate=MP3_BYTES_PER_SECOND, pace=1.0)
+        self.on_air_at = 0.0
+        self.late: list[float] = []
+
+    def serve(self, h) -> None:  # noqa: ANN001
+        wait = self.on_air_at - time.monotonic()
+        self.late.append(round(max(0.0, -wait), 3))
+        if wait > 0:
+            time.sleep(wait)
+        super().serve(h)
+
+
 # -- the database and the jobs --------------------------------------------------------------------
 
 
@@ -610,18 +637,22 @@ def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
     jobs.run("auto-fingerprint-new-tracks", "-q")
 
 
-def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engine) -> dict[str, float]:  # noqa: ANN001
-    """One scan tick per item slot: every station serves its item, ``bin/scan-station-streams`` hears
-    them all; each capture is tied to its (tick, station) by the tick's time window."""
+def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engine,  # noqa: ANN001
+             tick_seconds: float = TICK_WALL_SECONDS) -> dict[str, float]:
+    """One scan tick per item slot, ``tick_seconds`` of wall time apart: every station serves its item from
+    the tick's instant on (``OnAirRoute``), ``bin/scan-station-streams`` started ``ON_AIR_LEAD_SECONDS``
+    before it hears them all; each capture is tied to its (tick, station) by the tick's time window."""
     from sqlalchemy import text
 
     station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
     cpu_before, began = children_cpu(), time.monotonic()
     for tick in range(week.ticks):
         # A play lasts until its station's next capture: ticks closer than a capture would cut plays short.
-        time.sleep(max(0.0, began + tick * TICK_WALL_SECONDS - time.monotonic()))
+        on_air = began + ON_AIR_LEAD_SECONDS + tick * tick_seconds
+        time.sleep(max(0.0, on_air - ON_AIR_LEAD_SECONDS - time.monotonic()))
         for station, route in enumerate(routes):
             route.set_audio(mp3_of(week, tick, station, work))
+            route.on_air_at = on_air
         # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
         jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
         with engine.connect() as conn:  # the captures this tick recorded: ids after the last one seen
@@ -637,7 +668,11 @@ def air_week(jobs: Jobs, week: Week, routes: list[AudioRoute], work: Path, engin
         if sys.stderr.isatty():
             print(f"\rtick {tick + 1}/{week.ticks}", end="", file=sys.stderr)
     scan_cpu = children_cpu() - cpu_before
+    late = sorted(x for route in routes for x in route.late)
     return {
+        "connected_late_median_seconds": statistics.median(late) if late else 0.0,
+        "connected_late_over_1s": sum(x > 1.0 for x in late),
+        "connections": len(late),
         "scan_cpu_seconds": scan_cpu,
         "scan_wall_seconds": time.monotonic() - began,
         "scan_cpu_per_capture": scan_cpu / max(len(week.heard), 1),
@@ -1109,6 +1144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and folder (named on stderr)")
     parser.add_argument("--jobs", type=int, default=2, help="processes rendering the audio")
+    parser.add_argument(
+        "--tick-seconds",
+        type=float,
+        default=TICK_WALL_SECONDS,
+        help=f"wall time between ticks ({TICK_WALL_SECONDS:g}: compressed; {SCAN_EVERY_SECONDS:g}: the programme's own "
+        "time, so the captures' times are two minutes apart as on air and sequence evidence can be seen)",
+    )
     parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -1128,10 +1170,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = Jobs(url, folder)
     jobs.run("migrate", "-q")
     engine = open_engine(url)
-    routes = [AudioRoute(mp3_of(week, 0, k, args.work)) for k in range(args.stations)]
+    routes = [OnAirRoute(mp3_of(week, 0, k, args.work)) for k in range(args.stations)]
     with StreamServer({f"/st{k + 1}": route for k, route in enumerate(routes)}) as server:
         load_world(jobs, week, [server.url(f"/st{k + 1}") for k in range(args.stations)], folder)
-        spent = air_week(jobs, week, routes, args.work, engine)
+        spent = air_week(jobs, week, routes, args.work, engine, args.tick_seconds)
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     jobs.run("convert-matches", "--as-of", later, "-q")
     jobs.run("calculate-royalty-distributions", "-q")
@@ -1153,6 +1195,7 @@ def main(argv: list[str] | None = None) -> int:
         "unregistered": sum(not s.registered for s in catalogue.values()),
         "capture_seconds": CAPTURE_SECONDS,
         "seed": args.seed,
+        "tick_wall_seconds": args.tick_seconds,
     }
     print(
         table(

@@ -77,3 +77,30 @@ def test_the_best_of_the_same_recording_is_not_its_own_runner_up(songs) -> None:
     hashes, frames = query(songs[51], 4.0, 16.0)
     assert unknown.best_vote(hashes, frames, index, {1: 7, 2: 7}) is not None
     assert unknown.best_vote(hashes, frames, index, {}) is None
+
+
+def test_a_capture_whose_same_seconds_align_with_two_recordings_bridges_them(songs) -> None:
+    """Recording 7 holds seconds 0–12 of a song, recording 8 seconds 6–18 (captures 1 and 2): a capture of
+    seconds 3–15 aligns with both over its seconds 3–9 (song 6–12); the older, 7, comes first.  Its stretches:
+    song 3–12 of recording 7 is the capture's 0–9 s, song 6–15 of recording 8 its 3–12 s, each trimmed a
+    little at both ends (the 5–95 % quantiles of the aligned hashes, the prints' edges): 6 s in common, more
+    than the 2 s asked."""
+    index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[51], 6.0, 18.0)})
+    groups = unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7, 2: 8})
+    pair = unknown.bridge(groups, {7, 8})
+    assert pair is not None and [g.group for g in pair] == [7, 8]
+    (a_from, a_to), (b_from, b_to) = pair[0].stretch, pair[1].stretch
+    assert 0.0 <= a_from < 1.5 and 6.5 < a_to <= 9.0 and 3.0 <= b_from < 4.5 and 9.0 < b_to <= 12.0
+    assert min(a_to, b_to) - max(a_from, b_from) >= unknown.BRIDGE_OVERLAP_SECONDS
+    assert unknown.bridge(groups, {7}) is None  # recording 8 named or merged: nothing to merge
+
+
+def test_a_capture_across_the_end_of_one_recording_and_the_start_of_another_bridges_nothing(songs) -> None:
+    """Recording 7 is seconds 0–12 of one song, recording 8 seconds 0–12 of another; a capture of the first's
+    last 6 s followed by the other's first 6 s aligns with both, over different seconds of the capture."""
+    index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
+    joined = np.concatenate([songs[51][int(6.0 * RATE):int(12.0 * RATE)], songs[52][: int(6.0 * RATE)]])
+    groups = unknown.group_votes(*query(joined, 0.0, 12.0), index, {1: 7, 2: 8})
+    assert {g.group for g in groups[:2]} == {7, 8}
+    assert all(g.vote.aligned >= unknown.MIN_ALIGNED for g in groups[:2])
+    assert unknown.bridge(groups, {7, 8}) is None

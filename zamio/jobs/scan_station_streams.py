@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
 
 from zamio.mail import templates as mail_templates
 from zamio.runtime.config import MAX_SCAN_CONCURRENCY, Config
@@ -22,6 +25,9 @@ from zamio.runtime.runner import Job, JobContext
 from zamio.scanning.fallback import fallback_settings
 from zamio.scanning.job import scan_station_streams
 from zamio.scanning.settings import HEARING_WORKERS_PER_CORE, ScanSettings
+
+if TYPE_CHECKING:
+    from zamio.recognition.unknown import SameSong
 
 #: The run's settings are the scanner's own dataclass: the scanning modules read it throughout.
 Settings = ScanSettings
@@ -79,7 +85,15 @@ def main(ctx: JobContext) -> None:
     """Scan the due stream links and the snippet inbox once; the run's summary says what was found."""
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     scan_station_streams(ctx.engine, ctx.transaction, settings(ctx.args, ctx.config), ctx,
-                         owner=ctx.owner, dry_run=ctx.dry_run)
+                         owner=ctx.owner, dry_run=ctx.dry_run, merge=_merge_same_song)
+
+
+def _merge_same_song(conn: Connection, same: SameSong) -> bool:
+    """Filing's merge of two unknown recordings found to be one song: the play logs' (imported when first
+    needed, so a scan that finds none loads no corrections machinery)."""
+    from zamio.playlogs.identify import merge_same_song
+
+    return merge_same_song(conn, same)
 
 
 JOB = Job("scan-station-streams", __doc__, main, add_arguments=add_arguments, period_seconds=120, lock_scope="host")

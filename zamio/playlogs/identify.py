@@ -26,7 +26,9 @@ the recording, in one transaction:
 
 Merging (``U-000045`` found to be the same song as ``U-000123``) does the same with the
 surviving recording in place of the track (``unknown.merge``): the plays move to it, the
-merged recording's captures and their prints move to it.
+merged recording's captures and their prints move to it.  The scan's filing merges the same
+way when its captures prove two recordings one song (:func:`merge_same_song`, actor
+``unknown-filing``, the evidence in the audit entry; ``zamio.recognition.unknown``).
 
 The audit entry of the naming is keyed by the recording: it is written once, so a
 recording is named or merged once.  A run that finds its own naming done (killed after the
@@ -48,7 +50,7 @@ from zamio.playlogs.correction_requests import Request
 from zamio.recognition import naming
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.recognition.naming import Alignment, NamingRefused, Recording
-from zamio.recognition.unknown import FILING_LOCK
+from zamio.recognition.unknown import FILING_LOCK, SameSong
 from zamio.scanning import records
 
 #: The source of a play made from detections of an unknown recording (``zamio.recognition.unknown``).
@@ -229,29 +231,52 @@ def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerpri
     return outcome
 
 
-def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who) -> Outcome:
+def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who, *, shift: float | None = None,
+          evidence: dict[str, object] | None = None) -> Outcome:
     """Merge the recording into another unknown recording of the same song, in ``conn``'s transaction.  Raise
     NamingRefused (nothing changed) for an unknown or resolved recording on either side, or a recording merged
-    into itself."""
+    into itself.  ``shift``: the merged recording's time 0 in the survivor's when the evidence gives it
+    (otherwise measured from their shared audio); ``evidence``: kept in the audit entry."""
     who = audit.check(who)
     _lock(conn)
     recording = open_recording(conn, ref_text, lock=True)
     survivor = open_recording(conn, into_text, lock=True)
     if survivor.id == recording.id:
         raise NamingRefused(f"{recording.ref} cannot be merged into itself: name the recording it is the same song as")
-    found = naming.recording_alignment(conn, recording.id, survivor.id)
-    shift = found.offset_seconds if found is not None else 0.0
+    found = naming.recording_alignment(conn, recording.id, survivor.id) if shift is None else None
+    if shift is None:
+        shift = found.offset_seconds if found is not None else 0.0
     plays = _current_plays(conn, recording.ref)
-    change = audit.Change(
-        "unknown.merge",
-        "unknown_recording",
-        recording.ref,
-        before={"unknown_ref": recording.ref, "plays": plays},
-        after={"merged_into": survivor.ref, "offset_seconds": shift},
-    )
+    after: dict[str, object] = {"merged_into": survivor.ref, "offset_seconds": shift}
+    if evidence is not None:
+        after["evidence"] = evidence
+    change = audit.Change("unknown.merge", "unknown_recording", recording.ref,
+                          before={"unknown_ref": recording.ref, "plays": plays}, after=after)
     audit_id = audit.record(conn, who, change, event_key=event_key(recording))
     moved = _move_plays(conn, recording.ref, who, unknown_ref=survivor.ref)
     outcome = Outcome(recording, survivor.ref, audit_id, moved, found, merged=True)
     outcome.captures_moved = naming.merge(conn, recording.id, survivor.id, shift, who.actor, audit_id, utcnow())
     outcome.pending = records.move_pending(conn, recording.id, survivor.id, survivor.ref, shift)
     return outcome
+
+
+#: The actor of the merges the scan's filing makes on its own evidence.
+FILING_ACTOR = "unknown-filing"
+
+
+def merge_same_song(conn: Connection, same: SameSong) -> bool:
+    """Merge two open unknown recordings that filing found to be one song (``zamio.recognition.unknown``):
+    the younger into the older, at the place the evidence gives, with an audit entry naming the evidence;
+    return False when either is resolved already or a play cannot be moved (nothing changed: the filing goes
+    on, the two left for a person to merge with ``bin/identify-unknown``)."""
+    younger, older = naming.ref_of(conn, same.younger_id), naming.ref_of(conn, same.older_id)
+    reason = f"filing heard {younger} and {older} as one song ({same.kind})"
+    savepoint = conn.begin_nested()
+    try:
+        merge(conn, younger, older, audit.Who(FILING_ACTOR, reason), shift=same.shift_seconds,
+              evidence={"kind": same.kind, **same.details})
+    except (NamingRefused, corrections.CorrectionRefused):
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True

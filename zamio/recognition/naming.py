@@ -1,4 +1,5 @@
-"""Unknown recordings named or merged by hand: the unknown index's side of ``bin/identify-unknown``.
+"""Unknown recordings named or merged: the unknown index's side of ``bin/identify-unknown`` (and of the
+merges the scan's filing makes, ``zamio.playlogs.identify.merge_same_song``).
 
 An unknown recording (``zamio.recognition.unknown``) is *resolved* once a person has said what
 it is: **named** (the catalog track it turned out to be, ``track_id``) or **merged** (another

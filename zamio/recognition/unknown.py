@@ -27,12 +27,23 @@ heard, under a lock, so two runs never file the same audio into two recordings:
 Each capture filed into a recording is returned (:class:`Filed`), for the scan to record
 its detection; the recording keeps its first and last time heard, the first stream title
 a station sent with it and the first of its captures that kept audio (its excerpt).
+
+Filing also finds two open recordings to be one song (:class:`SameSong`), and hands the
+evidence to the caller's ``merge`` (``zamio.playlogs.identify.merge_same_song``: the younger
+merged into the older, plays, held money and prints following, an audit entry naming it):
+
+* *a bridge*: the capture's same seconds align confidently with both (each accepted against
+  the best of any third recording, the two aligned stretches of the capture overlapping by at
+  least ``BRIDGE_OVERLAP_SECONDS``).  A capture holding the end of one song and the start of
+  the next aligns with both too, but with stretches that do not overlap: never merged;
+* *a sequence* (``zamio.recognition.sequence``): the two heard on consecutive captures of one
+  station with the same gap in the song's time on at least two airings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -59,6 +70,13 @@ FILE_BATCH = 200  # pending captures filed per call
 #: PostgreSQL advisory lock key of filing ("zamio" "U"): SQLite's one writer already serialises it.
 FILING_LOCK = 0x7A616D55
 REF_DIGITS = 6
+#: The stretches of a capture aligned with two recordings must overlap this much for the two to be
+#: one song.  Measured (tests/unit/test_unknown.py): 6 s of audio shared by both make stretches
+#: overlapping by 3.5 to 4.6 s (the quantiles and the prints' edges trim each end), a change of song
+#: in the capture makes them 1 to 6 s apart.
+BRIDGE_OVERLAP_SECONDS = 2.0
+#: The stretch of a capture an alignment covers: these quantiles of its aligned hashes' frames.
+STRETCH_QUANTILES = (5.0, 95.0)
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,31 @@ class Vote:
     runner_up: int
 
 
+@dataclass(frozen=True)
+class GroupVote:
+    """A capture's best alignment with one recording (or one candidate), and the stretch of the
+    capture it covers (seconds from the capture's start)."""
+
+    group: int  # the recording's id, or minus the candidate capture's id
+    vote: Vote
+    stretch: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SameSong:
+    """Evidence found while filing that two open unknown recordings are one song."""
+
+    younger_id: int
+    older_id: int
+    shift_seconds: float  # the younger's time 0 in the older's time
+    kind: str  # "bridge" or "sequence"
+    details: dict[str, object] = field(default_factory=dict)  # JSON-able, for the audit entry
+
+
+#: Merges two recordings found to be one song in the caller's transaction; returns whether it merged.
+Merger = Callable[[Connection, SameSong], bool]
+
+
 def prints(samples: np.ndarray) -> Fingerprint:
     """Given a capture's samples at ``ANALYSIS_RATE``, return the prints the unknown index keeps."""
     return fingerprint(samples, UNKNOWN_PROFILE)
@@ -106,10 +149,14 @@ def store_candidate(conn: Connection, capture_id: int, station_id: int, started_
     return True
 
 
-def file_pending(conn: Connection, limit: int = FILE_BATCH) -> tuple[int, list[Filed]]:
+def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None = None) -> tuple[int, list[Filed]]:
     """File up to ``limit`` pending captures in the order heard (see the module docstring);
     return how many were filed and those filed into unknown recordings (a new recording's
-    first capture included)."""
+    first capture included), each naming the recording it belongs to once the batch is done.
+    ``merge``: called with each piece of evidence that two open recordings are one song; without
+    it the evidence is not looked for."""
+    from zamio.recognition import sequence
+
     if not is_sqlite(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
     pending = conn.execute(select(unknown_captures).where(unknown_captures.c.status == "pending")
@@ -117,27 +164,48 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH) -> tuple[int, list[F
                            .limit(limit)).all()
     filed: list[Filed] = []
     for row in pending:
-        filed += _file(conn, row)
+        found, bridged = _file(conn, row, merge is not None)
+        filed += found
+        if merge is None or not found:
+            continue
+        if bridged is not None and merge(conn, bridged):
+            filed = [_moved(f, bridged, conn) for f in filed]
+        followed = sequence.evidence(conn, found[-1])  # after the bridge's merge: the recordings as they now are
+        if followed is not None and merge(conn, followed):
+            filed = [_moved(f, followed, conn) for f in filed]
     return len(pending), filed
 
 
-def _file(conn: Connection, row: StoredRow) -> list[Filed]:
+def _moved(filed: Filed, same: SameSong, conn: Connection) -> Filed:
+    """A capture filed into a recording since merged into another: filed into that one, in its time."""
+    if filed.unknown_id != same.younger_id:
+        return filed
+    ref = conn.execute(select(unknown_recordings.c.unknown_ref)
+                       .where(unknown_recordings.c.id == same.older_id)).scalar_one()
+    return replace(filed, unknown_id=same.older_id, unknown_ref=ref,
+                   offset_seconds=round(filed.offset_seconds + same.shift_seconds, 3))
+
+
+def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed], SameSong | None]:
     now = utcnow()
     own = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
                        .where(unknown_prints.c.capture_id == row.capture_id)).all()
     hashes = np.array([r.hash for r in own], np.int64)
     frames = np.array([r.frame for r in own], np.int64)
     stored = _stored_rows(conn, row.capture_id, hashes)
-    vote = best_vote(hashes, frames, stored, _recordings_of(conn, np.unique(stored[1]).tolist()))
+    recording_of = _recordings_of(conn, np.unique(stored[1]).tolist())
+    groups = group_votes(hashes, frames, stored, recording_of) if bridges else []
+    pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if groups else None
+    vote = pair[0].vote if pair is not None else best_vote(hashes, frames, stored, recording_of)
     if vote is None:
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
-        return []
+        return [], None
     other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == vote.capture_id)).one()
     if other.unknown_id is None and same_hearing(other, row):
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
-        return []
+        return [], None
     filed: list[Filed] = []
     if other.unknown_id is None:  # a candidate heard again: a new unknown recording
         recording_id = _new_recording(conn, other, now)
@@ -154,7 +222,86 @@ def _file(conn: Connection, row: StoredRow) -> list[Filed]:
     if not _extend(conn, recording_id, row, offset):
         conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
     filed.append(_filed(conn, row, recording_id, offset, vote))
-    return filed
+    return filed, _bridged(conn, row, pair) if pair is not None else None
+
+
+def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote]) -> SameSong:
+    """The evidence of a capture aligned with two recordings over the same seconds: the capture
+    joined the older (``pair[0]``); the younger's time 0 in the older's time follows from where
+    the capture starts in each."""
+    older, younger = pair
+    starts = [_start_in(conn, g.vote) for g in pair]
+    return SameSong(younger.group, older.group, round(starts[0] - starts[1], 3), "bridge", {
+        "capture_id": int(row.capture_id), "station_id": int(row.station_id), "started_at": row.started_at.isoformat(),
+        "aligned": [older.vote.aligned, younger.vote.aligned],
+        "stretches": [list(older.stretch), list(younger.stretch)]})
+
+
+def _start_in(conn: Connection, vote: Vote) -> float:
+    """Where a capture aligned by ``vote`` starts in the time of the recording of the capture it aligned with."""
+    offset = conn.execute(select(unknown_captures.c.offset_seconds)
+                          .where(unknown_captures.c.capture_id == vote.capture_id)).scalar()
+    return float(offset or 0.0) + vote.offset_frames * FRAME_SECONDS
+
+
+def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
+                recording_of: dict[int, int]) -> list[GroupVote]:
+    """Given what ``best_vote`` is given, return the capture's best alignment with each recording (and each
+    candidate capture) it shares hashes with, best first; ``runner_up`` of each is the best of any other."""
+    s_hash, s_capture, s_frame = stored
+    if not hashes.size or not s_hash.size:
+        return []
+    order = np.argsort(hashes, kind="stable")
+    q_hash, q_frame = hashes[order], frames[order]
+    lo = np.searchsorted(q_hash, s_hash, "left")
+    hi = np.searchsorted(q_hash, s_hash, "right")
+    counts = hi - lo
+    if not counts.sum():
+        return []
+    stored_at = np.repeat(np.arange(s_hash.size), counts)
+    query_at = np.concatenate([np.arange(a, b) for a, b in zip(lo[counts > 0], hi[counts > 0], strict=True)])
+    diff = s_frame[stored_at] - q_frame[query_at]
+    bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
+    keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
+    best: dict[int, int] = {}  # group -> the column of its best (capture, bin)
+    for column in np.argsort(-tally, kind="stable").tolist():
+        best.setdefault(recording_of.get(int(keys[0, column]), -int(keys[0, column])), column)
+    ranked = sorted(best.items(), key=lambda item: -int(tally[item[1]]))
+    found = []
+    for rank, (group, column) in enumerate(ranked):
+        runner_up = int(tally[ranked[1 if rank == 0 else 0][1]]) if len(ranked) > 1 else 0
+        in_bin = (s_capture[stored_at] == keys[0, column]) & (bins == keys[1, column])
+        lo_q, hi_q = np.percentile(q_frame[query_at][in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
+        vote = Vote(int(keys[0, column]), int(np.median(diff[in_bin])), int(tally[column]), runner_up)
+        found.append(GroupVote(group, vote, (round(float(lo_q), 3), round(float(hi_q), 3))))
+    return found
+
+
+def bridge(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
+    """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return
+    the two best, the older first, when both are open recordings, each accepted against the best of any
+    third and the stretches of the capture they cover overlap by ``BRIDGE_OVERLAP_SECONDS``; else None."""
+    if len(groups) < 2 or not {groups[0].group, groups[1].group} <= open_ids:
+        return None
+    third = groups[2].vote.aligned if len(groups) > 2 else 0
+    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in groups[:2]):
+        return None
+    (a_from, a_to), (b_from, b_to) = groups[0].stretch, groups[1].stretch
+    if min(a_to, b_to) - max(a_from, b_from) < BRIDGE_OVERLAP_SECONDS:
+        return None
+    first, second = sorted((replace(g, vote=replace(g.vote, runner_up=third)) for g in groups[:2]),
+                           key=lambda g: g.group)
+    return first, second
+
+
+def _open_recordings(conn: Connection, ids: set[int]) -> set[int]:
+    """Those of these ids that are unknown recordings neither named nor merged."""
+    wanted = sorted(i for i in ids if i > 0)
+    if not wanted:
+        return set()
+    query = select(unknown_recordings.c.id).where(unknown_recordings.c.id.in_(wanted),
+                                                  unknown_recordings.c.resolved_at.is_(None))
+    return {int(i) for i in conn.execute(query).scalars()}
 
 
 def same_hearing(first: StoredRow, second: StoredRow) -> bool:

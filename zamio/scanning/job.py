@@ -61,6 +61,7 @@ from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS, PROCESSING_MARGIN_SE
 from zamio.streams import Capture, CaptureStopped, StreamError, capture, redact_url
 
 if TYPE_CHECKING:
+    from zamio.recognition.unknown import Merger
     from zamio.scanning.fallback import AcrCloudFallback
     from zamio.scanning.hearing import Recogniser
 
@@ -126,9 +127,10 @@ class TimedProgress(Progress, Protocol):
 
 
 def scan_station_streams(engine: Engine, transactions: Transactions, settings: ScanSettings,
-                         progress: TimedProgress, *, owner: str, dry_run: bool) -> None:
+                         progress: TimedProgress, *, owner: str, dry_run: bool, merge: Merger | None = None) -> None:
     """Scan the due stream links and the snippet inbox once, claiming links as ``owner``;
-    a dry run calls no fallback and moves no snippet.
+    a dry run calls no fallback and moves no snippet.  ``merge``: how filing merges two unknown
+    recordings it finds to be one song (``zamio.recognition.unknown``).
 
     Raise ConfigError (exit 78) when ACRCloud refuses the credentials, UsageError (exit 2)
     when ``settings.station_refs`` names no station; failed links and rejected snippets
@@ -147,13 +149,14 @@ def scan_station_streams(engine: Engine, transactions: Transactions, settings: S
     scan.log_pace()
     with transactions() as conn:
         in_gap = gaps.record_open_gaps(conn, utcnow(), settings.gap_seconds)
-    file_unknown_music(transactions, progress, scan.tally, dry_run=dry_run)
+    file_unknown_music(transactions, progress, scan.tally, dry_run=dry_run, merge=merge)
     _summarise(progress, scan.tally, in_gap, scan.fallback)
     if scan.tally.fatal is not None:
         raise scan.tally.fatal
 
 
-def file_unknown_music(transactions: Transactions, progress: Progress, tally: Tally, *, dry_run: bool) -> None:
+def file_unknown_music(transactions: Transactions, progress: Progress, tally: Tally, *, dry_run: bool,
+                       merge: Merger | None = None) -> None:
     """File the music heard with no match, this run's and any a killed run left, into
     unknown recordings (``zamio.recognition.unknown``), a batch per transaction.  A dry
     run files one batch and rolls it back."""
@@ -161,7 +164,7 @@ def file_unknown_music(transactions: Transactions, progress: Progress, tally: Ta
 
     while not progress.should_stop():
         with transactions() as conn:
-            processed, filed = file_unknown(conn, FILE_BATCH)
+            processed, filed = file_unknown(conn, FILE_BATCH, merge)
         tally.unknown_heard += len(filed)
         if dry_run or processed < FILE_BATCH:
             return

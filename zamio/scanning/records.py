@@ -28,7 +28,7 @@ from zamio.scanning.fallback import detection_fields
 from zamio.scanning.outcomes import Heard
 
 if TYPE_CHECKING:
-    from zamio.recognition.unknown import Filed
+    from zamio.recognition.unknown import Filed, Merger
 
 ERROR_MESSAGE_MAX_CHARS = 2000
 
@@ -195,13 +195,15 @@ def track_by_isrc(conn: Connection, isrc: str | None) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def file_unknown(conn: Connection, limit: int | None = None) -> tuple[int, list[Filed]]:
+def file_unknown(conn: Connection, limit: int | None = None, merge: Merger | None = None) -> tuple[int, list[Filed]]:
     """File pending music captures with no match into unknown recordings
-    (``zamio.recognition.unknown.file_pending``) and write a detection of source ``unknown``
-    for each capture filed into one; return how many were filed and those captures."""
+    (``zamio.recognition.unknown.file_pending``), merging with ``merge`` the recordings found to
+    be one song (the scan job gives ``zamio.playlogs.identify.merge_same_song``), and write a
+    detection of source ``unknown`` for each capture filed into one; return how many were filed
+    and those captures."""
     from zamio.recognition.unknown import FILE_BATCH, file_pending
 
-    processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit)
+    processed, filed = file_pending(conn, FILE_BATCH if limit is None else limit, merge)
     now = utcnow()
     named = _named_tracks(conn, {f.unknown_id for f in filed})
     rows: list[dict[str, object]] = []

@@ -1,0 +1,208 @@
+"""Filing finds two unknown recordings to be one song and merges them, on SQLite and PostgreSQL.
+
+Everything goes through the real scripts: WAV snippets heard by ``scan-station-streams``, ``convert-matches``
+and ``calculate-royalty-distributions``.  The song the catalog lacks is 60 s long, three synthetic songs of
+20 s one after the other (``UNKNOWN_SEEDS``); each snippet holds a part of it, named by its seconds in the
+song (``10-40``: seconds 10 to 40).  Joy FM and Peace FM are ``class_a`` in Accra (UTC+0): GHS 0.015 a
+second at 12:00; amounts are units of GHS 0.0001, so a held play of 20 s is 3,000 units, of 30 s 4,500.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.e2e.test_disputes import owed, reconciles
+from tests.scan_helpers import UNKNOWN_SEEDS, scan_audio  # noqa: F401
+from tests.support import Project
+from tests.world import World
+from zamio.demo import synth
+
+RATE = synth.SYNTH_RATE
+FIRST, SECOND = ("suspense", "unidentified:U-000001"), ("suspense", "unidentified:U-000002")
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Path]:  # noqa: F811
+    """The parts of the 60 s song the snippets hold."""
+    folder = tmp_path_factory.mktemp("unknown-long-song")
+    whole = np.concatenate([np.asarray(scan_audio.songs[s].samples) for s in UNKNOWN_SEEDS]).astype(np.float32)
+    paths = {}
+    for a, b in ((0, 20), (30, 50), (10, 40), (20, 40), (10, 30)):
+        paths[f"{a}-{b}"] = folder / f"long-{a}-{b}.wav"
+        synth.write_wav(paths[f"{a}-{b}"], whole[a * RATE : b * RATE])
+    return paths
+
+
+def units(seconds: float) -> int:
+    """0.015 GHS × seconds (to the millisecond), in units of GHS 0.0001, rounded once half even."""
+    milliseconds = int(Decimal(seconds).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN) * 1000)
+    return round(Fraction(milliseconds * 150, 1000))
+
+
+def members(project: Project) -> dict[str, list[tuple[str, str]]]:
+    """Each unknown recording's captures: (station, day of March), in the order heard."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in project.query(
+        "SELECT r.unknown_ref, s.station_ref, u.started_at FROM unknown_captures u "
+        "JOIN unknown_recordings r ON r.id = u.unknown_id JOIN stations s ON s.id = u.station_id "
+        "ORDER BY u.started_at"
+    ):
+        found.setdefault(row.unknown_ref, []).append((row.station_ref, str(row.started_at)[8:19].replace("T", " ")))
+    return found
+
+
+def merges(project: Project) -> list[tuple[str, str, dict]]:
+    """The merges filing made: the merged recording, the survivor, the evidence."""
+    rows = project.query(
+        "SELECT entity_id, after_json FROM audit_log WHERE action = 'unknown.merge' AND actor = 'unknown-filing' "
+        "ORDER BY id"
+    )
+    return [(r.entity_id, json.loads(r.after_json)["merged_into"], json.loads(r.after_json)) for r in rows]
+
+
+def held_plays(project: Project, key: str) -> list[tuple[str, float]]:
+    """The current plays of one recording key: (station, seconds), oldest first."""
+    rows = project.query(
+        "SELECT s.station_ref, p.duration_seconds FROM play_logs p JOIN stations s ON s.id = p.station_id "
+        "WHERE p.recording_key = :k AND p.status = 'final' ORDER BY p.started_at",
+        k=key,
+    )
+    return [(r.station_ref, float(r.duration_seconds)) for r in rows]
+
+
+def two_stations(project: Project) -> World:
+    world = World(project)
+    world.station("JOY", name="Joy FM")
+    world.station("PEACE", name="Peace FM")
+    return world
+
+
+def test_a_capture_aligned_with_two_recordings_over_the_same_seconds_merges_them(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Seconds 0–20 aired on 2 and 3 March are U-000001, seconds 30–50 on 4 and 5 March U-000002; seconds 10–40
+    on 6 March join U-000002 (the 10 s they share with it align better than those shared with U-000001), so
+    U-000002 reaches back over seconds 10–20 that U-000001 holds too.  Held then: U-000001 two plays of 20 s
+    (6,000), U-000002 two of 20 s and one of 30 s (10,500).  Seconds 10–40 again on 7 March: their first
+    seconds align with U-000001 and, the same seconds, with U-000002's 6 March capture: one song.  U-000002
+    is merged into U-000001, 30 s into its time; its three plays move (10,500 held under U-000001 now), and
+    the 7 March play is U-000001's, from the song's start as U-000001 places it."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "30-50"),
+                               ("PEACE", "05", "30-50"), ("JOY", "06", "10-40")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    assert members(project) == {"U-000001": [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00")],
+                                "U-000002": [("JOY", "04 12:00:00"), ("PEACE", "05 12:00:00"), ("JOY", "06 12:00:00")]}
+    assert owed(project) == {FIRST: 3_000 + 3_000, SECOND: 3_000 + 3_000 + 4_500}
+    assert merges(project) == []
+
+    world.snippet("PEACE", "2026-03-07 12:00", parts["10-40"])
+    world.scan_snippets()
+    world.convert("2026-03-08 00:00")
+    world.price()
+    reconciles(project)
+    [(merged, survivor, after)] = merges(project)
+    assert (merged, survivor) == ("U-000002", "U-000001")
+    assert after["evidence"]["kind"] == "bridge" and abs(after["offset_seconds"] - 30.0) < 0.1
+    capture = project.scalar("SELECT id FROM captures WHERE started_at = (SELECT max(started_at) FROM captures)")
+    assert after["evidence"]["capture_id"] == capture
+    assert [s for s, _ in members(project)["U-000001"]] == ["JOY", "PEACE", "JOY", "PEACE", "JOY", "PEACE"]
+    assert set(members(project)) == {"U-000001"}
+    moved = project.scalar("SELECT count(*) FROM audit_log WHERE action = 'play.reassign' AND actor = 'unknown-filing'")
+    assert moved == 3 and held_plays(project, "U-000002") == []
+    plays = held_plays(project, "U-000001")
+    assert [round(s, 3) for _, s in plays[:5]] == [20.0, 20.0, 20.0, 20.0, 30.0]
+    # The 7 March capture starts about 10 s into U-000001: its play runs from the song's start to its end.
+    last = plays[5][1]
+    assert 39.9 < last < 40.1
+    assert owed(project) == {FIRST: 6_000 + 10_500 + units(last)}
+    # Filing again finds nothing pending and changes nothing.
+    world.scan_snippets()
+    assert len(merges(project)) == 1 and owed(project) == {FIRST: 6_000 + 10_500 + units(last)}
+
+
+def test_a_capture_across_the_end_of_one_song_and_the_start_of_the_next_merges_nothing(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Seconds 0–20 (one synthetic song) are U-000001, seconds 20–40 (the next) U-000002, each aired twice.
+    Seconds 10–30, aired twice, hold the end of the one and the start of the other: each aligns with both, but
+    over different seconds of the capture.  No merge: the two recordings keep their captures."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "20-40"),
+                               ("PEACE", "05", "20-40"), ("JOY", "06", "10-30"), ("PEACE", "07", "10-30")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    world.scan_snippets()
+    assert merges(project) == []
+    found = members(project)
+    assert found["U-000001"][:2] == [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00")]
+    assert found["U-000002"][:2] == [("JOY", "04 12:00:00"), ("PEACE", "05 12:00:00")]
+    assert project.scalar("SELECT count(*) FROM unknown_recordings WHERE resolved_at IS NOT NULL") == 0
+
+
+def test_two_recordings_heard_one_after_the_other_on_two_airings_are_merged_and_one_airing_is_not_enough(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Seconds 0–20 aired on 2 and 3 March are U-000001, seconds 30–50 on 4 and 5 March U-000002 (held 6,000
+    each).  On 6 March Joy FM's device records the song at 12:00:00 (0–20) and 12:00:30 (30–50): U-000002's
+    time 0 comes 0 + 30 − 0 = 30 s after U-000001's, heard on one airing: no merge.  Peace FM's on 7 March
+    records the same, a second airing that agrees: U-000002 is merged into U-000001, 30 s into its time, its
+    three plays moving with their held money (9,000); Peace FM's airing is one play of U-000001, 0–50 s
+    (7,500)."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "30-50"),
+                               ("PEACE", "05", "30-50")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"])
+    world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"])
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    assert merges(project) == []
+    assert owed(project) == {FIRST: 9_000, SECOND: 9_000}
+
+    world.snippet("PEACE", "2026-03-07 12:00:00", parts["0-20"])
+    world.snippet("PEACE", "2026-03-07 12:00:30", parts["30-50"])
+    world.scan_snippets()
+    world.convert("2026-03-08 00:00")
+    world.price()
+    reconciles(project)
+    [(merged, survivor, after)] = merges(project)
+    assert (merged, survivor) == ("U-000002", "U-000001")
+    assert after["evidence"]["kind"] == "sequence" and abs(after["offset_seconds"] - 30.0) < 0.1
+    assert len(after["evidence"]["pairs"]) == 2 and after["evidence"]["disagreeing"] == 0
+    assert set(members(project)) == {"U-000001"} and held_plays(project, "U-000002") == []
+    # Merged before Peace FM's 7 March captures were plays: the second is placed 30 s into U-000001, so its play
+    # runs from the song's start, 12:00:00, to 12:00:50 and the first (12:00:00-12:00:20) is part of it.
+    assert [round(s, 3) for _, s in held_plays(project, "U-000001")] == [20.0] * 6 + [50.0]
+    assert owed(project) == {FIRST: 9_000 + 9_000 + units(50.0)} == {FIRST: 25_500}
+    world.scan_snippets()
+    assert len(merges(project)) == 1
+
+
+def test_two_filing_runs_at_once_merge_once(project: Project, parts: dict[str, Path], tmp_path: Path) -> None:
+    """The two airings of the sequence test reach two hosts' inboxes, Joy FM's one and Peace FM's the other,
+    and both hosts scan at once on one database, each filing under the filing lock: one merge, one
+    recording of the four captures."""
+    world = two_stations(project)
+    world.load()
+    other = World(Project(project.database_url, tmp_path / "beta"))
+    for host, station, day in ((world, "JOY", "02"), (other, "PEACE", "03")):
+        host.snippet(station, f"2026-03-{day} 12:00:00", parts["0-20"])
+        host.snippet(station, f"2026-03-{day} 12:00:30", parts["30-50"])
+    runs = [host.project.popen("scan-station-streams", "--only", "snippets",
+                               env=host.project.env(SCAN_CONCURRENCY="1", ZAMIO_HOST_NAME=name))
+            for name, host in (("alpha", world), ("beta", other))]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert [(m, s) for m, s, _ in merges(project)] == [("U-000002", "U-000001")]
+    assert set(members(project)) == {"U-000001"} and len(members(project)["U-000001"]) == 4
+    other.project.engine.dispose()

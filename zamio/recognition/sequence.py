@@ -1,0 +1,220 @@
+"""Sequence evidence: two unknown recordings heard one after the other are one song heard at two points.
+
+The scan hears a station every two minutes or so; two airings of one song whose captures fall
+at the same points make one unknown recording per point heard (``zamio.recognition.unknown``),
+each right, never joined, since no capture holds audio of two of them.  Yet each airing tells
+how they lie in the song: capture *a* of recording R heard at ``t_a``, ``o_a`` seconds into R's
+time, and the station's next capture *b* of recording R2 at ``t_b``, ``o_b`` into R2's, place
+R2's time 0 at ``o_a + (t_b - t_a) - o_b`` in R's time, if they are one song.  Two different
+songs give that figure by chance; two airings giving it again, within ``TOLERANCE_SECONDS``,
+do not.  :func:`evidence` is asked after each capture filed into a recording and returns the
+:class:`~zamio.recognition.unknown.SameSong` to merge when:
+
+* the consecutive captures of one station heard as R and R2 (either first) place R2 within
+  ``TOLERANCE_SECONDS`` of one another on at least ``MIN_AIRINGS`` airings (different stations,
+  or song starts at least ``SAME_AIRING_SECONDS`` apart), and at least half of all such pairs
+  agree;
+* placed so, the two recordings that overlap in the song's time share the audio there
+  (``zamio.recognition.naming.recording_alignment`` agrees within ``TOLERANCE_SECONDS``);
+* no capture contradicts it: a capture of a station next to one of theirs, falling within the
+  song so placed, heard as a catalog track or as a third recording.
+
+The residual risk is two different songs always aired back to back with the same gap between
+them (a segue of two album tracks, a jingle always followed by the same bed): every airing
+places the second at the same point after the first, and no airing of one without the other
+contradicts it.  Such a pair is merged; ``bin/identify-unknown`` then names the merged
+recording as one of the two tracks (``docs/operations.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from zamio.db.engine import StoredRow
+from zamio.db.tables import captures, detections, unknown_captures, unknown_recordings
+from zamio.recognition.unknown import Filed, SameSong
+
+#: Placements agreeing this closely are one: capture start times (the stream's first byte, its
+#: buffered burst taken off) and offsets (aligned to 64 ms) are each good to a few hundred ms.
+#: Measured (bench/results/unknown_week.md): two airings' pairs of one song agreed within 6 ms.
+TOLERANCE_SECONDS = 1.0
+MIN_AIRINGS = 2
+#: Two hearings of a song whose starts on one station lie closer than this are one airing.
+SAME_AIRING_SECONDS = 900.0
+#: Consecutive captures further apart than this are not read as one song heard on (a scan gap).
+MAX_GAP_SECONDS = 600.0
+#: A neighbouring capture contradicts only when it lies this far inside the song's placed span.
+INSIDE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A capture of an unknown recording: where and when, and where in the recording's time."""
+
+    capture_id: int
+    station_id: int
+    started_at: datetime
+    offset: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Consecutive captures of one station, one of each recording: R2's time 0 placed in R's time."""
+
+    station_id: int
+    song_start: float  # the airing's start on the station, seconds since the epoch, as R places it
+    shift: float
+
+
+def evidence(conn: Connection, filed: Filed) -> SameSong | None:
+    """Given a capture just filed into a recording, return the evidence that the recording and another
+    heard next to it on its station are one song, or None (see the module docstring)."""
+    row = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == filed.capture_id)).one()
+    for neighbour in _neighbours(conn, row.station_id, row.started_at):
+        other = _recording_of(conn, neighbour)
+        if other is None or other == row.unknown_id or not _open(conn, other, int(row.unknown_id)):
+            continue
+        older, younger = sorted((int(row.unknown_id), other))
+        found = _placement(conn, older, younger)
+        if found is not None:
+            return found
+    return None
+
+
+def _placement(conn: Connection, older: int, younger: int) -> SameSong | None:
+    """The evidence that ``younger`` lies at one point of ``older``'s time, if the pairs show it."""
+    first, second = _members(conn, older), _members(conn, younger)
+    pairs = _pairs(conn, first, second)
+    best = _agreeing(pairs)
+    if not _distinct_airings(best) or 2 * len(best) < len(pairs):
+        return None
+    shift = round(sorted(p.shift for p in best)[len(best) // 2], 3)
+    if not _audio_agrees(conn, older, younger, shift) or _contradicted(conn, first, second, shift):
+        return None
+    return SameSong(younger, older, shift, "sequence", {
+        "pairs": [{"station_id": p.station_id, "shift_seconds": round(p.shift, 3)} for p in best],
+        "disagreeing": len(pairs) - len(best), "tolerance_seconds": TOLERANCE_SECONDS})
+
+
+def _pairs(conn: Connection, first: list[Heard], second: list[Heard]) -> list[Pair]:
+    found = []
+    for a in first:
+        for b in second:
+            gap = (b.started_at - a.started_at).total_seconds()
+            if a.station_id != b.station_id or not 0 < abs(gap) <= MAX_GAP_SECONDS:
+                continue
+            if _consecutive(conn, a, b):
+                found.append(Pair(a.station_id, a.started_at.timestamp() - a.offset, a.offset + gap - b.offset))
+    return found
+
+
+def _agreeing(pairs: list[Pair]) -> list[Pair]:
+    """The largest set of pairs whose placements lie within ``TOLERANCE_SECONDS`` of one another."""
+    ordered = sorted(pairs, key=lambda p: p.shift)
+    best: list[Pair] = []
+    for i, p in enumerate(ordered):
+        group = [q for q in ordered[i:] if q.shift - p.shift <= TOLERANCE_SECONDS]
+        if len(group) > len(best):
+            best = group
+    return best
+
+
+def _distinct_airings(pairs: list[Pair]) -> bool:
+    """Whether at least ``MIN_AIRINGS`` of the pairs come from different airings."""
+    airings: list[Pair] = []
+    for p in pairs:
+        if all(p.station_id != q.station_id or abs(p.song_start - q.song_start) >= SAME_AIRING_SECONDS
+               for q in airings):
+            airings.append(p)
+    return len(airings) >= MIN_AIRINGS
+
+
+def _audio_agrees(conn: Connection, older: int, younger: int, shift: float) -> bool:
+    """Placed at ``shift``, recordings overlapping in the song's time must share that audio where they do."""
+    from zamio.recognition.naming import recording_alignment
+
+    spans = conn.execute(select(unknown_recordings.c.id, unknown_recordings.c.span_from, unknown_recordings.c.span_to)
+                         .where(unknown_recordings.c.id.in_([older, younger]))).all()
+    by_id = {int(r.id): (float(r.span_from), float(r.span_to)) for r in spans}
+    (a_from, a_to), (b_from, b_to) = by_id[older], by_id[younger]
+    if min(a_to, b_to + shift) - max(a_from, b_from + shift) < INSIDE_SECONDS:
+        return True
+    found = recording_alignment(conn, younger, older)
+    return found is not None and abs(found.offset_seconds - shift) <= TOLERANCE_SECONDS
+
+
+def _contradicted(conn: Connection, first: list[Heard], second: list[Heard], shift: float) -> bool:
+    """Whether a capture next to one of theirs, within the song placed so, was heard as another song."""
+    placed = [(h, h.offset) for h in first] + [(h, h.offset + shift) for h in second]
+    song_from = min(at for _, at in placed)
+    song_to = max(at + h.seconds for h, at in placed)
+    own = {h.capture_id for h, _ in placed}
+    recordings = {_recording_of(conn, first[0].capture_id), _recording_of(conn, second[0].capture_id)}
+    for heard, at in placed:
+        for neighbour in _neighbours(conn, heard.station_id, heard.started_at):
+            if neighbour in own:
+                continue
+            n = conn.execute(select(captures.c.started_at, captures.c.seconds).where(captures.c.id == neighbour)).one()
+            start = at + (n.started_at - heard.started_at).total_seconds()
+            inside = start >= song_from + INSIDE_SECONDS and start + float(n.seconds) <= song_to - INSIDE_SECONDS
+            if inside and _another_song(conn, neighbour, recordings):
+                return True
+    return False
+
+
+def _another_song(conn: Connection, capture_id: int, recordings: set[int | None]) -> bool:
+    """Whether the capture was heard as a catalog track or as an unknown recording not among these."""
+    other = _recording_of(conn, capture_id)
+    if other is not None and other not in recordings:
+        return True
+    matched = conn.execute(select(detections.c.id).where(detections.c.capture_id == capture_id,
+                                                         detections.c.source != "unknown",
+                                                         detections.c.track_id.is_not(None)).limit(1)).first()
+    return matched is not None
+
+
+def _members(conn: Connection, recording_id: int) -> list[Heard]:
+    rows = conn.execute(select(unknown_captures).where(unknown_captures.c.unknown_id == recording_id)
+                        .order_by(unknown_captures.c.started_at)).all()
+    return [_heard(r) for r in rows]
+
+
+def _heard(row: StoredRow) -> Heard:
+    return Heard(int(row.capture_id), int(row.station_id), row.started_at, float(row.offset_seconds or 0.0),
+                 float(row.seconds))
+
+
+def _neighbours(conn: Connection, station_id: int, started_at: datetime) -> list[int]:
+    """The station's captures just before and just after this moment."""
+    c = captures.c
+    before = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at < started_at)
+                          .order_by(c.started_at.desc(), c.id.desc()).limit(1)).scalar()
+    after = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at > started_at)
+                         .order_by(c.started_at, c.id).limit(1)).scalar()
+    return [int(i) for i in (before, after) if i is not None]
+
+
+def _consecutive(conn: Connection, a: Heard, b: Heard) -> bool:
+    """Whether no capture of their station lies strictly between the two."""
+    early, late = sorted((a.started_at, b.started_at))
+    between = conn.execute(select(captures.c.id).where(captures.c.station_id == a.station_id,
+                                                       captures.c.started_at > early,
+                                                       captures.c.started_at < late).limit(1)).first()
+    return between is None
+
+
+def _recording_of(conn: Connection, capture_id: int) -> int | None:
+    found = conn.execute(select(unknown_captures.c.unknown_id).where(unknown_captures.c.capture_id == capture_id,
+                                                                     unknown_captures.c.status == "joined")).scalar()
+    return int(found) if found is not None else None
+
+
+def _open(conn: Connection, *recording_ids: int) -> bool:
+    """Whether these recordings are all neither named nor merged."""
+    found = conn.execute(select(unknown_recordings.c.id).where(unknown_recordings.c.id.in_(recording_ids),
+                                                               unknown_recordings.c.resolved_at.is_(None))).all()
+    return len(found) == len(set(recording_ids))
