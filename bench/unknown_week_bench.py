@@ -108,7 +108,9 @@ MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 SERVED_MARGIN_SECONDS = 6.0  # served per capture beyond the longest capture: the connect burst fits
 #: A tick's scan starts this long before its programme instant, and each station holds its answer until that
 #: instant: a capture's time then follows the programme's, whatever the scan's start-up took (up to this).
-ON_AIR_LEAD_SECONDS = 15.0
+#: Under the scan's read timeout (``zamio.streams.model``, 10 s) with a margin: a scan that starts up fast
+#: connects almost this long before the instant, and a station silent for the read timeout is a stalled one.
+ON_AIR_LEAD_SECONDS = 9.0
 
 
 def served_seconds() -> float:
