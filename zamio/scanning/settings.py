@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,7 +81,6 @@ class ScanSettings:
     fingerprint_replicas: tuple[DatabaseUrl, ...] = field(default=(), repr=False)  # FINGERPRINT_DATABASE_URL
     fallback: FallbackSettings | None = None
     mail_templates: MailTemplates | None = field(default=None, repr=False)
-    listen_seconds: float = 0.0
 
     @property
     def limits(self) -> CaptureLimits:
@@ -92,18 +91,6 @@ class ScanSettings:
             min_seconds=min(5.0, self.capture_seconds),
             allow_private=self.allow_private,
         )
-
-    @property
-    def listens(self) -> bool:
-        """Whether stations playing unknown music are captured longer."""
-        return self.listen_seconds > self.capture_seconds
-
-    @property
-    def listen_limits(self) -> CaptureLimits:
-        """The bounds of a long capture: the window is longer, the slack that of an ordinary one
-        (connecting and stalls take no longer for a longer window)."""
-        return replace(self.limits, seconds=self.listen_seconds,
-                       total_timeout=self.limits.total_timeout - self.capture_seconds + self.listen_seconds)
 
     @property
     def time_per_capture(self) -> float:
