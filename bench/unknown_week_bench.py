@@ -104,8 +104,9 @@ MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
 #: A tick's scan starts this long before its programme instant, and each station holds its answer until that
 #: instant: a capture's time then follows the programme's, whatever the scan's start-up took (up to this).
-#: Under the scanner's read timeout (10 s of nothing sent: the stream is stalled).
-ON_AIR_LEAD_SECONDS = 8.0
+#: Under the scan's read timeout (``zamio.streams.model``, 10 s) with a margin: a scan that starts up fast
+#: connects almost this long before the instant, and a station silent for the read timeout is a stalled one.
+ON_AIR_LEAD_SECONDS = 9.0
 #: Airings of each unregistered song over the week (the list repeats for more songs).
 AIRINGS = (1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12)
 KIND_WEIGHTS = {"song": 0.55, "talk": 0.15, "ad": 0.15, "jingle": 0.15}  # of the items, by count
