@@ -9,6 +9,7 @@ Everything is generated at test time (seeded) and cached for the session.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -95,11 +96,16 @@ DB_SONG_SECONDS = 20.0
 @pytest.fixture(scope="session")
 def song_files(tmp_path_factory) -> dict[str, Path]:
     """Three synthetic songs as 22.05 kHz 16-bit WAV files, by track_ref (``song-21`` ...)."""
-    folder = tmp_path_factory.mktemp("songs")
+    return write_songs(tmp_path_factory.mktemp("songs"), DB_SONG_SEEDS, DB_SONG_SECONDS)
+
+
+def write_songs(folder: Path, seeds: Iterable[int], seconds: float) -> dict[str, Path]:
+    """Write the synthetic song of each seed, ``seconds`` long, as a WAV file in ``folder``;
+    return the files by track_ref (``song-<seed>``)."""
     files = {}
-    for seed in DB_SONG_SEEDS:
+    for seed in seeds:
         files[f"song-{seed}"] = folder / f"song-{seed}.wav"
-        synth.write_wav(files[f"song-{seed}"], synth.song(seed, DB_SONG_SECONDS))
+        synth.write_wav(files[f"song-{seed}"], synth.song(seed, seconds))
     return files
 
 

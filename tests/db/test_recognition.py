@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import exc, insert, select, text
 
-from tests.audio_fixtures import ENCODINGS, excerpt_file, read_song, song_files, store_catalog  # noqa: F401
+from tests.audio_fixtures import ENCODINGS, excerpt_file, read_song, song_files, store_catalog, write_songs  # noqa: F401
 from tests.support import ROOT, Project
 from zamio.db.engine import transaction, utcnow
 from zamio.db.tables import fingerprint_sets
@@ -186,10 +186,7 @@ def test_every_pass_decides_against_a_full_set_of_rivals_or_all_a_small_catalog_
     # hypothesis names, then every hypothesis with a full set: clips whose usual varispeeds
     # name a full set, clips where only every hypothesis does, and clips with fewer rivals
     # than that are each recognised.
-    files = {}
-    for seed in range(31, 41):
-        files[f"song-{seed}"] = tmp_path / f"song-{seed}.wav"
-        synth.write_wav(files[f"song-{seed}"], synth.song(seed, 20.0))
+    files = write_songs(tmp_path, range(31, 41), 20.0)
     with transaction(project.engine) as conn:
         ids = store_catalog(conn, files)
     songs = {ref: read_song(path) for ref, path in files.items()}

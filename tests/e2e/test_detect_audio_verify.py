@@ -8,25 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.audio_fixtures import ENCODINGS, ffmpeg_encode, store_catalog
+from tests.audio_fixtures import ENCODINGS, ffmpeg_encode, store_catalog, write_songs
 from tests.support import Project
 from zamio.db.engine import transaction
 from zamio.demo import synth
 from zamio.recognition import audio, match
 from zamio.recognition.changeover import identify_capture
+from zamio.recognition.fingerprint import FRAME_SECONDS
 
 CATALOG_SEEDS = range(21, 31)  # ten songs of 20 s
-FRAME = 0.032  # seconds per fingerprint frame
 
 
 @pytest.fixture(scope="module")
 def ten_songs(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("ten-songs")
-    files = {}
-    for seed in CATALOG_SEEDS:
-        files[f"song-{seed}"] = folder / f"song-{seed}.wav"
-        synth.write_wav(files[f"song-{seed}"], synth.song(seed, 20.0))
-    return files
+    return write_songs(tmp_path_factory.mktemp("ten-songs"), CATALOG_SEEDS, 20.0)
 
 
 def scattered_clip(folder: Path) -> Path:
@@ -40,7 +35,7 @@ def scattered_clip(folder: Path) -> Path:
     clip = np.zeros(10 * rate)
     for pos in range(0, clip.size, int(0.6 * rate)):
         piece = min(int(0.6 * rate), clip.size - pos)
-        source = 4 * rate + pos + int(rng.integers(-3, 4) * FRAME * rate)
+        source = 4 * rate + pos + int(rng.integers(-3, 4) * FRAME_SECONDS * rate)
         clip[pos:pos + piece] = a[source:source + piece]
     clip[7 * rate:9 * rate] = b[9 * rate:11 * rate]
     wav = folder / "scattered.wav"

@@ -484,14 +484,15 @@ def match(query: QueryPrints, lookup: Lookup,
     offset, speed = _locate(query, rows, hits, votes, located)
     agreement = rival_agreement = None
     if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < VERIFY_BELOW):
-        agreement = _agreement(query, lookup, rows, hits, votes, located, (offset, speed), landmarks)
+        every = lookup(np.arange(PAIR_HASH_SPACE, dtype=np.int32))  # every row of the candidates
+        seen = (every, rows, hits, votes, verify.query_peaks(landmarks))  # read once, for either recording
+        agreement = _agreement(query, *seen, located, (offset, speed))
         if not verify.verified(agreement):
             return None
     if rival is not None:
         assert agreement is not None and landmarks is not None  # a rival is sought with landmarks alone
         rival_located = _where_in_track(votes, rival)
-        rival_agreement = _agreement(query, lookup, rows, hits, votes, rival_located,
-                                     _locate(query, rows, hits, votes, rival_located), landmarks)
+        rival_agreement = _agreement(query, *seen, rival_located, _locate(query, rows, hits, votes, rival_located))
         if not verify.ahead(agreement, rival_agreement):
             return None
         runner_up = _best_other(votes, (int(votes.track[best]), int(votes.track[rival])))
@@ -550,14 +551,13 @@ def _where_in_track(votes: Votes, best: int) -> int:
     return int(rivals[np.argmax(votes.weight[rivals])])
 
 
-def _agreement(query: QueryPrints, lookup: Lookup, rows: Rows, hits: Hits, votes: Votes, best: int,
-               where: tuple[float, float], landmarks: Landmarks) -> verify.Agreement:
-    """``verify.check`` of the excerpt's peaks against the recording's at the alignment
-    found (bin ``best``, offset and tempo ``where``): the recording's rows are every row the
-    lookup holds of it (a ``Lookup`` asked for every pair hash returns every row of the
-    candidates)."""
+def _agreement(query: QueryPrints, every: Rows, rows: Rows, hits: Hits, votes: Votes,
+               peaks: tuple[np.ndarray, np.ndarray], best: int, where: tuple[float, float]) -> verify.Agreement:
+    """``verify.check`` of the excerpt's ``peaks`` (``verify.query_peaks``) against the
+    recording's at the alignment found (bin ``best``, offset and tempo ``where``): the
+    recording's rows are its rows among ``every`` row of the candidates (what a ``Lookup``
+    asked for every pair hash returns)."""
     track = int(votes.track[best])
-    every = lookup(np.arange(PAIR_HASH_SPACE, dtype=np.int32))
     mine = np.asarray(every[1]) == track
     sel = _bin_hits(hits, votes, best)
     own_rows = rows[0][hits[3][sel]], rows[2][hits[3][sel]]
@@ -565,8 +565,7 @@ def _agreement(query: QueryPrints, lookup: Lookup, rows: Rows, hits: Hits, votes
     offset, tempo = where
     at = verify.Alignment(offset / FRAME_SECONDS, tempo, float(pitches[votes.speed_index[best]]),
                           query.duration_seconds / FRAME_SECONDS)
-    qt, qu = verify.query_peaks(landmarks)
-    return verify.check(qt, qu, verify.stored_peaks(np.asarray(every[0])[mine], np.asarray(every[2])[mine]),
+    return verify.check(*peaks, verify.stored_peaks(np.asarray(every[0])[mine], np.asarray(every[2])[mine]),
                         verify.stored_peaks(*own_rows), at)
 
 
