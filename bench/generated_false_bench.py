@@ -138,7 +138,8 @@ def main() -> None:
     (args.out / name).write_text(json.dumps({"load": os.getloadavg(), "verify_below": args.verify_below,
                                              "rows": rows}, indent=1))
     names = ", ".join(f"G-{seed}" for seed in catalog)
-    print(f"load average {os.getloadavg()[0]:.1f}; second look below {args.verify_below:g}; catalog {names}\n")
+    print(f"load average {os.getloadavg()[0]:.1f}; second look below {args.verify_below:g}; catalog {names}"
+          " (the pair cache kept across excerpts: warm after the first)\n")
     print("| song | in catalog | clip | excerpts | answered | right | wrong | wrong: pass, evidence |")
     print("|---|---|---|---|---|---|---|---|")
     for seed in [*args.left_out, *catalog[: args.controls]]:

@@ -78,7 +78,8 @@ def main() -> None:
                     print(json.dumps(record), flush=True)
     finally:
         system.close()
-    headline = (f"versions of {' and '.join(a.pair)}, {len(records)} excerpts, scored ({system.name}); "
+    headline = (f"versions of {' and '.join(a.pair)}, {len(records)} excerpts, scored ({system.name}), warm: "
+                f"catalog of {len(system.track_paths)} tracks, every one's pairs in the pair cache; "
                 f"{os.cpu_count()} cores, {load_before} before, {machine_load()} after")
     json.dump({"headline": headline, "records": records},
               open(os.path.join(a.out, f"versions_{system.name.removeprefix('zamio-')}.json"), "w"), indent=0)
