@@ -248,21 +248,10 @@ def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray
                 recording_of: dict[int, int]) -> list[GroupVote]:
     """Given what ``best_vote`` is given, return the capture's best alignment with each recording (and each
     candidate capture) it shares hashes with, best first; ``runner_up`` of each is the best of any other."""
-    s_hash, s_capture, s_frame = stored
-    if not hashes.size or not s_hash.size:
+    votes = _tally(hashes, frames, stored)
+    if votes is None:
         return []
-    order = np.argsort(hashes, kind="stable")
-    q_hash, q_frame = hashes[order], frames[order]
-    lo = np.searchsorted(q_hash, s_hash, "left")
-    hi = np.searchsorted(q_hash, s_hash, "right")
-    counts = hi - lo
-    if not counts.sum():
-        return []
-    stored_at = np.repeat(np.arange(s_hash.size), counts)
-    query_at = np.concatenate([np.arange(a, b) for a, b in zip(lo[counts > 0], hi[counts > 0], strict=True)])
-    diff = s_frame[stored_at] - q_frame[query_at]
-    bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
-    keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
+    keys, tally = votes.keys, votes.tally
     best: dict[int, int] = {}  # group -> the column of its best (capture, bin)
     for column in np.argsort(-tally, kind="stable").tolist():
         best.setdefault(recording_of.get(int(keys[0, column]), -int(keys[0, column])), column)
@@ -270,9 +259,9 @@ def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray
     found = []
     for rank, (group, column) in enumerate(ranked):
         runner_up = int(tally[ranked[1 if rank == 0 else 0][1]]) if len(ranked) > 1 else 0
-        in_bin = (s_capture[stored_at] == keys[0, column]) & (bins == keys[1, column])
-        lo_q, hi_q = np.percentile(q_frame[query_at][in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
-        vote = Vote(int(keys[0, column]), int(np.median(diff[in_bin])), int(tally[column]), runner_up)
+        in_bin = votes.in_bin(column)
+        lo_q, hi_q = np.percentile(votes.query_frame[in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
+        vote = Vote(int(keys[0, column]), int(np.median(votes.diff[in_bin])), int(tally[column]), runner_up)
         found.append(GroupVote(group, vote, (round(float(lo_q), 3), round(float(hi_q), 3))))
     return found
 
@@ -312,12 +301,27 @@ def same_hearing(first: StoredRow, second: StoredRow) -> bool:
             and start < second.started_at + timedelta(seconds=float(second.seconds)))
 
 
-def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
-              recording_of: dict[int, int]) -> Vote | None:
-    """Given a capture's hashes and frames, the stored rows (hash, capture, frame) sharing
-    its hashes and the recording of each filed capture, return the best alignment when
-    ``match.accept`` takes it over the best alignment with any other recording and it has at
-    least ``MIN_ALIGNED`` hashes, else None."""
+@dataclass(frozen=True)
+class _Tally:
+    """A capture's hashes against the stored rows sharing them: per hit, the stored capture, the
+    capture's own frame and the time difference (frames) with its offset bin; and the votes of each
+    (stored capture, offset bin), as ``keys`` columns and their ``tally``."""
+
+    capture: np.ndarray
+    query_frame: np.ndarray
+    diff: np.ndarray
+    bins: np.ndarray
+    keys: np.ndarray
+    tally: np.ndarray
+
+    def in_bin(self, column: int) -> np.ndarray:
+        """Booleans over the hits: those voting for column ``column`` of ``keys``."""
+        return (self.capture == self.keys[0, column]) & (self.bins == self.keys[1, column])
+
+
+def _tally(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Tally | None:
+    """Join a capture's (hashes, frames) with the stored rows (hash, capture, frame) sharing its hashes and
+    count the votes of (stored capture, offset bin); None when no hash is shared."""
     s_hash, s_capture, s_frame = stored
     if not hashes.size or not s_hash.size:
         return None
@@ -333,6 +337,19 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     diff = s_frame[stored_at] - q_frame[query_at]
     bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
     keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
+    return _Tally(s_capture[stored_at], q_frame[query_at], diff, bins, keys, tally)
+
+
+def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
+              recording_of: dict[int, int]) -> Vote | None:
+    """Given a capture's hashes and frames, the stored rows (hash, capture, frame) sharing
+    its hashes and the recording of each filed capture, return the best alignment when
+    ``match.accept`` takes it over the best alignment with any other recording and it has at
+    least ``MIN_ALIGNED`` hashes, else None."""
+    votes = _tally(hashes, frames, stored)
+    if votes is None:
+        return None
+    keys, tally = votes.keys, votes.tally
     best = int(np.argmax(tally))
     capture_id, aligned = int(keys[0, best]), int(tally[best])
     group = recording_of.get(capture_id, -capture_id)
@@ -340,8 +357,7 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     runner_up = max(others, default=0)
     if aligned < MIN_ALIGNED or not accept(aligned, runner_up):
         return None
-    in_bin = (s_capture[stored_at] == capture_id) & (bins == keys[1, best])
-    return Vote(capture_id, int(np.median(diff[in_bin])), aligned, runner_up)
+    return Vote(capture_id, int(np.median(votes.diff[votes.in_bin(best)])), aligned, runner_up)
 
 
 def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
