@@ -105,15 +105,13 @@ class Tally:
     refused: list[str] = field(default_factory=list)
 
 
-def due(conn: Connection) -> list[Due]:
-    """The recordings a check looks at now, oldest first (see the module docstring)."""
+def due(conn: Connection, newest: datetime) -> list[Due]:
+    """The recordings a check looks at now, oldest first (see the module docstring), given when the newest
+    fingerprint set was created (a recording checked after it has no set new to it)."""
     since = func.coalesce(unknown_recordings.c.catalog_checked_at, unknown_recordings.c.first_heard_at)
-    newer = (select(fingerprint_sets.c.track_id)
-             .where(fingerprint_sets.c.version == FINGERPRINT_VERSION, fingerprint_sets.c.created_at > since)
-             .exists())
     columns = (unknown_recordings.c.id, unknown_recordings.c.unknown_ref, unknown_recordings.c.first_heard_at,
                since.label("since"), unknown_recordings.c.track_id)
-    open_ones = select(*columns).where(unknown_recordings.c.resolved_at.is_(None), newer)
+    open_ones = select(*columns).where(unknown_recordings.c.resolved_at.is_(None), since < newest)
     unfinished = select(*columns).where(
         unknown_recordings.c.resolved_by == ACTOR, unknown_recordings.c.track_id.is_not(None),
         or_(unknown_recordings.c.catalog_checked_at.is_(None),
@@ -130,10 +128,13 @@ def _moment(value: datetime | str) -> datetime:
     return parse_sqlite_time(value) if isinstance(value, str) else value
 
 
-def new_tracks(conn: Connection, since: datetime) -> dict[int, datetime]:
-    """The tracks whose current fingerprint set was created after ``since``, with when."""
+def new_tracks(conn: Connection, track_ids: set[int], since: datetime) -> dict[int, datetime]:
+    """Of the tracks ``track_ids``, those whose current fingerprint set was created after ``since``, with when."""
+    if not track_ids:
+        return {}
     rows = conn.execute(select(fingerprint_sets.c.track_id, fingerprint_sets.c.created_at).where(
-        fingerprint_sets.c.version == FINGERPRINT_VERSION, fingerprint_sets.c.created_at > since))
+        fingerprint_sets.c.version == FINGERPRINT_VERSION, fingerprint_sets.c.track_id.in_(sorted(track_ids)),
+        fingerprint_sets.c.created_at > since))
     return {int(r.track_id): r.created_at for r in rows}
 
 
@@ -188,8 +189,8 @@ def check(transactions: Transactions, progress: Progress, host_name: str) -> Tal
     """Check every due recording (see the module docstring), one at a time; return what was done."""
     began = utcnow()
     with transactions(read_only=True) as conn:
-        recordings = due(conn)
         newest = latest_set(conn)
+        recordings = due(conn, newest) if newest is not None else []
     looked_at = min(newest, began - timedelta(seconds=SETTLE_SECONDS)) if newest is not None else None
     tally = Tally()
     cache = PairCache()
@@ -210,8 +211,8 @@ def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tal
     """Recognise the recording's captures and name it when they agree on a new track; return the track it was
     named as, or None when it stays open."""
     with transactions(read_only=True) as conn:
-        new = new_tracks(conn, recording.since)
         tried, heard = hear(conn, recording.id, cache)
+        new = new_tracks(conn, {capture.track_id for capture in heard}, recording.since)
     tally.checked += 1
     found = decide(recording.ref, heard, new)
     if isinstance(found, Unnamed):
