@@ -39,7 +39,13 @@ keeps the truth (what each station aired when) and reports:
 * once ``bin/identify-unknown`` names each U- recording as its song (imported with its shares),
   the held money released to each party against the shares computed here from the plays: the held plays
   of one station that the billing rule makes one airing once named (a song heard at two points of an airing
-  as two U- recordings) are one play from the earlier start to the later end, paid once.
+  as two U- recordings) are one play from the earlier start to the later end, paid once;
+* the same registration on a copy of the week's database with no naming by hand: the fingerprinting
+  job names from the catalog what the captures' kept prints show (``UNKNOWN_AUTO_NAMING``), and the
+  held money released to the right parties is compared with the manual naming's, to the unit.
+
+``--keep`` keeps the scratch folder and database; ``--naming-again FOLDER`` compares the two namings
+again on fresh copies of a kept week (migrated first), without airing it again.
 
 It prints a Markdown table and writes ``unknown_week_<database>.json`` into ``--out``.
 Rendered audio is cached in ``--work`` (default ``/tmp/zamio-week-bench``).
@@ -527,6 +533,31 @@ def database(target: str, folder: Path) -> str:
     return url
 
 
+def copy_database(url: str, suffix: str) -> str:
+    """A copy of the database as it stands (no connection open on it): a SQLite file beside it, or a
+    PostgreSQL database made from it as a template; an earlier copy of the same name is replaced."""
+    parsed = parse_database_url(url, "url")
+    if parsed.is_sqlite:
+        import sqlite3
+
+        assert parsed.sqlite_file is not None
+        source = parsed.sqlite_file
+        target = source.with_name(f"{source.stem}_{suffix}.db")
+        target.unlink(missing_ok=True)
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+        return f"sqlite:///{target}"
+    import psycopg2
+
+    name = f"{parsed.sqlalchemy_url.database}_{suffix}"
+    conn = psycopg2.connect(parsed.with_database("postgres").libpq_dsn)  # not the template: it must be unused
+    conn.autocommit = True
+    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+    conn.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.sqlalchemy_url.database}"')
+    conn.close()
+    return parsed.with_database(name).text
+
+
 def drop(url: str, target: str, folder: Path) -> None:
     """Remove the scratch database and folder."""
     if target != "sqlite":
@@ -534,7 +565,9 @@ def drop(url: str, target: str, folder: Path) -> None:
 
         conn = psycopg2.connect(parse_database_url(target, "--database").libpq_dsn)
         conn.autocommit = True
-        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{parse_database_url(url, "url").sqlalchemy_url.database}"')
+        name = parse_database_url(url, "url").sqlalchemy_url.database
+        for copy in ("", "_manual", "_catalog", "_half"):
+            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}{copy}"')
         conn.close()
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -554,6 +587,16 @@ class Jobs:
             "SCAN_CAPTURE_SECONDS": f"{CAPTURE_SECONDS:g}",
         }
 
+    def with_settings(self, **settings: str) -> Jobs:
+        """The same scripts with these settings in their environment as well."""
+        other = Jobs.__new__(Jobs)
+        other.env = {**self.env, **settings}
+        return other
+
+    def on(self, url: str) -> Jobs:
+        """The same scripts against another database."""
+        return self.with_settings(DATABASE_URL=url)
+
     def run(self, name: str, *args: str, ok: tuple[int, ...] = (0,)) -> str:
         result = subprocess.run(
             [sys.executable, str(ROOT / "bin" / name), *args],
@@ -564,7 +607,7 @@ class Jobs:
         )
         if result.returncode not in ok:
             raise SystemExit(f"bin/{name} {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
-        return result.stderr
+        return result.stdout + result.stderr
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -873,24 +916,91 @@ PAID = (
 
 
 def name_recordings(jobs: Jobs, engine, week: Week, figures: dict, folder: Path) -> dict:  # noqa: ANN001
-    """Import the unregistered songs with their shares, name each U- recording of one such song as it
-    (``bin/identify-unknown``), price again, and compare what each party is paid with what its
-    shares of the held plays come to, computed here from the plays' seconds and the rate."""
+    """Import the unregistered songs with their shares and fingerprint them with naming from the catalog
+    switched off, name each U- recording of one such song as it by hand (``bin/identify-unknown``), price
+    again, and compare what each party is paid with what its shares of the held plays come to, computed
+    here from the plays' seconds and the rate."""
+    named = named_by_truth(week, figures, single_song_only=True)
+    held, paid_before = held_and_paid(engine)
+    manual = jobs.with_settings(UNKNOWN_AUTO_NAMING="false")
+    unregistered = [s for s in week.songs.values() if not s.registered]
+    manual.run("import-catalog", *track_files(unregistered, folder, "unregistered"), "-q")
+    manual.run("auto-fingerprint-new-tracks", "-q")
+    for ref, song in sorted(named.items()):
+        manual.run("identify-unknown", ref, "--track", song, "--reason", "registered after a week on air", "-q")
+    return released(manual, engine, held, paid_before, named)
+
+
+def name_from_catalog(jobs: Jobs, engine, week: Week, figures: dict, folder: Path,  # noqa: ANN001
+                      half: bool = False) -> dict:
+    """The same registration on a copy of the week's database, with naming from the catalog on (the
+    default): ``bin/auto-fingerprint-new-tracks`` alone names what it can, no one names anything by hand.
+    The money is compared with what naming every U- recording of one song by hand would pay.  ``half``:
+    only every other unregistered song (by reference) is registered; the recordings of the others must
+    stay open."""
     from sqlalchemy import text
 
-    unregistered = [s for s in week.songs.values() if not s.registered]
-    jobs.run("import-catalog", *track_files(unregistered, folder, "unregistered"), "-q")
-    jobs.run("auto-fingerprint-new-tracks", "-q")
+    unregistered = sorted((s for s in week.songs.values() if not s.registered), key=lambda s: s.ref)
+    if half:
+        unregistered = unregistered[::2]
+    registering = {s.ref for s in unregistered}
+    named = {ref: song for ref, song in named_by_truth(week, figures, single_song_only=True).items()
+             if song in registering}
+    held, paid_before = held_and_paid(engine)
+    jobs.run("import-catalog", *track_files(unregistered, folder, "half" if half else "unregistered"), "-q")
+    log = jobs.run("auto-fingerprint-new-tracks")
+    figures_out = released(jobs, engine, held, paid_before, named)
+    truth = figures["recording_truth"]
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT u.unknown_ref, t.track_ref, u.resolved_by FROM unknown_recordings u "
+            "LEFT JOIN tracks t ON t.id = u.track_id WHERE u.resolved_by = 'catalog-naming'"
+        )).all()
+        still_open = conn.execute(text(
+            "SELECT count(*) FROM unknown_recordings WHERE resolved_at IS NULL"
+        )).scalar_one()
+    by_catalog = {ref: track for ref, track, _ in rows}
+    figures_out.update({
+        "named_from_catalog": len(by_catalog),
+        "named_right": sum(truth.get(ref) == f"song:{track}" for ref, track in by_catalog.items()),
+        "named_wrong": {ref: [track, truth.get(ref)] for ref, track in by_catalog.items()
+                        if truth.get(ref) != f"song:{track}"},
+        "of_one_unregistered_song": len(named),
+        "songs_registered": len(registering),
+        "left_open": int(still_open),
+        "left_open_of_songs_not_registered": sum(
+            1 for ref, song in truth.items() if ref not in by_catalog and song.startswith("song:")
+            and song[5:] not in registering and not week.songs[song[5:]].registered),
+        "job_log_lines": [line for line in log.splitlines() if "named" in line or "conflict" in line][-40:],
+    })
+    return figures_out
+
+
+def named_by_truth(week: Week, figures: dict, *, single_song_only: bool) -> dict[str, str]:
+    """The U- recordings of one unregistered song (by the bench's truth), each with its song."""
+    return {
+        ref: truth[5:]
+        for ref, truth in figures["recording_truth"].items()
+        if truth.startswith("song:") and not week.songs[truth[5:]].registered
+        and (not single_song_only or "+" not in truth)
+    }
+
+
+def held_and_paid(engine) -> tuple[list, dict[str, int]]:  # noqa: ANN001
+    """The held plays of U- recordings and what each party was paid before the registration."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         held = conn.execute(text(HELD_PLAYS)).all()
         paid_before = {name: int(amount) for name, amount in conn.execute(text(PAID))}
-    named = {
-        ref: truth[5:]
-        for ref, truth in figures["recording_truth"].items()
-        if truth.startswith("song:") and not week.songs[truth[5:]].registered and "+" not in truth
-    }
-    for ref, song in sorted(named.items()):
-        jobs.run("identify-unknown", ref, "--track", song, "--reason", "registered after a week on air", "-q")
+    return held, paid_before
+
+
+def released(jobs: Jobs, engine, held: list, paid_before: dict[str, int], named: dict[str, str]) -> dict:  # noqa: ANN001
+    """Make the plays of the captures heard again, price, and compare what each party was paid with what the
+    held plays of the recordings ``named`` (by the truth) come to, worked out here."""
+    from sqlalchemy import text
+
     jobs.run(
         "convert-matches", "--as-of", (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), "-q"
     )
@@ -920,6 +1030,7 @@ def name_recordings(jobs: Jobs, engine, week: Week, figures: dict, folder: Path)
         "released_share": right / expected_total if expected_total else None,
         "parties": len(expected),
         "parties_paid_otherwise": wrong,
+        "paid_in_all": sum(paid.values()),
         "still_held_other_recordings": sum(int(row[3]) for row in held if row[1] not in named),
     }
 
@@ -1124,12 +1235,49 @@ def table(name: str, figures: dict, spent: dict) -> str:
                 f"{naming['reversed_for_seconds_held_twice']} reversed out of suspense for seconds held twice",
             )
         )
+    by_catalog = figures.get("catalog_naming")
+    if by_catalog:
+        rows.append(
+            (
+                "… with no naming by hand: named from the catalog once the songs were registered",
+                f"{by_catalog['paid_to_right_parties']} / {by_catalog['expected_total']} ten-thousandths = "
+                f"{pct(by_catalog['paid_to_right_parties'], by_catalog['expected_total'])}, "
+                f"{len(by_catalog['parties_paid_otherwise'])} of {by_catalog['parties']} parties paid otherwise; "
+                f"{by_catalog['named_from_catalog']} U- recordings named ({by_catalog['named_right']} right, "
+                f"{len(by_catalog['named_wrong'])} wrong) of {by_catalog['of_one_unregistered_song']} of one "
+                f"unregistered song; {by_catalog['left_open']} left open",
+            )
+        )
+    half = figures.get("catalog_naming_half")
+    if half:
+        rows.append(
+            (
+                "… every other unregistered song registered: named from the catalog",
+                f"{half['paid_to_right_parties']} / {half['expected_total']} ten-thousandths = "
+                f"{pct(half['paid_to_right_parties'], half['expected_total'])} of the registered songs' held money; "
+                f"{half['named_from_catalog']} named ({half['named_right']} right, {len(half['named_wrong'])} wrong), "
+                f"{half['left_open_of_songs_not_registered']} recordings of the songs not registered left open",
+            )
+        )
     lines = [f"| {name} | |", "| --- | --- |"] + [f"| {what} | {value} |" for what, value in rows]
     return "\n".join(lines)
 
 
 def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "n/a"
+
+
+def compare_naming(jobs: Jobs, url: str, week: Week, figures: dict, folder: Path) -> None:
+    """Register the unregistered songs on two copies of the week's database: on one each U- recording of one
+    song is named by hand, on the other naming from the catalog alone names what it can."""
+    jobs.run("migrate", "-q")  # a week kept by an earlier version of the code
+    half = functools.partial(name_from_catalog, half=True)
+    for suffix, step, key in (("manual", name_recordings, "naming"), ("catalog", name_from_catalog, "catalog_naming"),
+                              ("half", half, "catalog_naming_half")):
+        copy = copy_database(url, suffix)
+        engine = open_engine(copy)
+        figures[key] = step(jobs.on(copy), engine, week, figures, folder)
+        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1155,6 +1303,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--naming-again",
+        type=Path,
+        metavar="FOLDER",
+        help="the scratch folder of a run made with --keep: compare the naming again on fresh copies of its week "
+        "(same seed and sizes), without airing it again",
+    )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     catalogue = songs(args.generated, rng)
@@ -1162,6 +1317,11 @@ def main(argv: list[str] | None = None) -> int:
     phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
     ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - SERVED_SECONDS) // SCAN_EVERY_SECONDS) + 1
     week = Week(catalogue, timelines, phases, ticks)
+    if args.naming_again is not None:
+        kept = json.loads((args.naming_again / "week.json").read_text())
+        url, figures, spent = kept["url"], kept["figures"], kept["spent"]
+        compare_naming(Jobs(url, args.naming_again), url, week, figures, args.naming_again)
+        return report(args, week, figures, spent)
     began = time.monotonic()
     render_all(week, args.work, args.jobs)  # before the week airs, so a tick costs the scan alone
     print(f"rendered {args.stations * ticks} captures in {time.monotonic() - began:.0f} s", file=sys.stderr)
@@ -1181,11 +1341,17 @@ def main(argv: list[str] | None = None) -> int:
     found = facts(engine)
     figures = evaluate(week, found)
     spent.update(cost(engine, week, found, args.work, args.cost_captures))
-    if (ROOT / "bin" / "identify-unknown").exists():
-        figures["naming"] = name_recordings(jobs, engine, week, figures, folder)
     engine.dispose()
+    (folder / "week.json").write_text(json.dumps({"url": url, "figures": figures, "spent": spent}, default=str))
+    compare_naming(jobs, url, week, figures, folder)
     if not args.keep:
         drop(url, args.database, folder)
+    return report(args, week, figures, spent)
+
+
+def report(args: argparse.Namespace, week: Week, figures: dict, spent: dict) -> int:
+    """Print the table and write the JSON of the run."""
+    catalogue, ticks = week.songs, week.ticks
     kind = "sqlite" if args.database == "sqlite" else "postgresql"
     conditions = {
         "database": kind,
@@ -1211,7 +1377,6 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"conditions": conditions, "figures": figures, "cost": spent}, indent=1, default=str) + "\n"
     )
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -98,7 +98,8 @@ SHARED_WRITES = {
     ("fingerprint_sets", "zamio.recognition.enrolment"):
         "marks a track's older fingerprint sets for cleanup-old-fingerprints",
     ("unknown_recordings", "zamio.recognition.naming"):
-        "records a recording named or merged by hand (bin/identify-unknown): its resolution columns",
+        "records a recording named or merged (bin/identify-unknown, or from the catalog by the fingerprinting "
+        "jobs): its resolution columns, and when it was last checked against the catalog's new tracks",
     ("unknown_captures", "zamio.recognition.naming"):
         "a merge moves the merged recording's captures to the recording that stays",
     ("unknown_prints", "zamio.recognition.naming"):

@@ -190,7 +190,8 @@ class Demo:
             self.say(f"{song.title!r}, a song the catalog lacks, was not filed as an unknown recording")
             return
         self.say(f"{song.title!r}, not in the catalog, became unknown recording {held.ref}: {held.heard} plays, "
-                 f"{format_amount(held.held, 'GHS')} held in suspense; registering the song and naming the recording")
+                 f"{format_amount(held.held, 'GHS')} held in suspense; registering the song: fingerprinting it "
+                 "names the recording from the catalog")
         files = catalog.write_unknown_song(self.folder / "catalog")
         self.job("import-catalog", "--tracks", str(files["tracks"]), "--contributors", str(files["contributors"]))
         self.job("auto-fingerprint-new-tracks")

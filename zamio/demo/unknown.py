@@ -2,10 +2,10 @@
 
 The simulated day airs ``programme.UNKNOWN_SONG`` at a few hours.  Heard twice, it becomes an
 unknown recording (``U-000001`` or later: other music may have been filed before it) whose plays
-are held in suspense; the demo then registers the song and names the recording with
-``bin/identify-unknown``.  Here: finding the recording among those filed (the one whose captures
-were heard while the song was on air), and reading back heard / held / named / paid from the
-ledger for the summary.
+are held in suspense; the demo then registers the song, whose fingerprinting names the recording
+from the catalog (``bin/identify-unknown`` then finds it named).  Here: finding the recording
+among those filed (the one whose captures were heard while the song was on air), and reading
+back heard / held / named / paid from the ledger for the summary.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class UnknownMoney:
     still_held: int  # left in its suspense account
     found_again: int  # plays of the track from kept captures heard again
     paid: dict[str, int]  # per party, for every play of the track
+    named_by: str | None = None  # who named it: catalog-naming (the fingerprinting job) or a person
 
     @property
     def ok(self) -> bool:
@@ -82,7 +83,7 @@ class UnknownMoney:
             f"  heard: {UNKNOWN_SONG.title!r}, not in the catalog, aired {self.airings} times; {self.heard} plays "
             f"of unknown recording {self.ref}",
             f"  held:  {format_amount(self.held, 'GHS')} in suspense unidentified:{self.ref}",
-            f"  named: {self.ref} as {self.named_as} by bin/identify-unknown; {self.found_again} missed airing(s) "
+            f"  named: {self.ref} as {self.named_as} by {self.named_by}; {self.found_again} missed airing(s) "
             "found again in the kept snippets",
             f"  paid:  {format_amount(self.released, 'GHS')} released to its parties "
             f"({'equal to the held amount' if self.released == self.held else 'NOT the held amount'}), "
@@ -95,12 +96,14 @@ class UnknownMoney:
 def unknown_money(conn: Connection, slots: list[Slot]) -> UnknownMoney:
     """Read the unknown song's figures back from the database (see ``UnknownMoney``)."""
     airings = sum(1 for slot in slots if slot.track == UNKNOWN_SONG)
-    found = conn.execute(
+    named = conn.execute(
         text(
-            "SELECT r.unknown_ref FROM unknown_recordings r JOIN tracks t ON t.id = r.track_id WHERE t.track_ref = :t"
+            "SELECT r.unknown_ref, r.resolved_by FROM unknown_recordings r JOIN tracks t ON t.id = r.track_id "
+            "WHERE t.track_ref = :t ORDER BY r.id"
         ),
         {"t": UNKNOWN_SONG.ref},
-    ).scalar()
+    ).first()
+    found, named_by = (named.unknown_ref, named.resolved_by) if named is not None else (None, None)
     ref = found or heard_as(conn, slots)
     if ref is None:
         return UnknownMoney(None, airings, 0, 0, None, 0, 0, 0, {})
@@ -127,4 +130,5 @@ def unknown_money(conn: Connection, slots: list[Slot]) -> UnknownMoney:
             {"t": UNKNOWN_SONG.ref},
         )
     }
-    return UnknownMoney(ref, airings, heard, held, UNKNOWN_SONG.ref if found else None, released, still, again, paid)
+    return UnknownMoney(ref, airings, heard, held, UNKNOWN_SONG.ref if found else None, released, still, again, paid,
+                        named_by)

@@ -5,6 +5,13 @@ current version, then fingerprints up to --limit of them.  Hosts running it at
 the same time share the queue.  A track whose audio fails is retried with
 back-off and parked as failed after 5 attempts (see bin/zamio-status).
 
+Then the open unknown recordings are checked against the tracks new to them: one whose
+captures' kept prints the catalog now recognises as one new track, and as no other, is
+named as it as bin/identify-unknown names it (actor catalog-naming, the evidence in the
+audit entry), its held money released by the next calculate-royalty-distributions run;
+one whose captures name different tracks is left open and listed.  UNKNOWN_AUTO_NAMING=false
+switches the check off (docs/operations.md).
+
 Examples:
     bin/auto-fingerprint-new-tracks --limit 50
     bin/auto-fingerprint-new-tracks --dry-run
@@ -50,6 +57,20 @@ def main(ctx: JobContext) -> None:
         ctx.note(f"{queued} tracks queued")
     for _ in fingerprint_queued(ctx.transaction, ctx, owner=ctx.owner, limit=given.limit):
         pass  # each track is counted as it is done
+    name_from_catalog(ctx)
+
+
+def name_from_catalog(ctx: JobContext) -> None:
+    """Check the open unknown recordings against the tracks new to them, unless UNKNOWN_AUTO_NAMING is off."""
+    if not ctx.config.unknown_auto_naming or ctx.should_stop():
+        return
+    from zamio.playlogs import catalog_naming
+
+    tally = catalog_naming.check(ctx.transaction, ctx, ctx.config.host_name)
+    for line in catalog_naming.lines(tally):
+        print(line, flush=True)
+    if tally.named or tally.unnamed:
+        ctx.note(f"{len(tally.named)} unknown recordings named from the catalog, {len(tally.unnamed)} left open")
 
 
 JOB = Job("auto-fingerprint-new-tracks", __doc__, main, add_arguments=add_arguments, period_seconds=600,

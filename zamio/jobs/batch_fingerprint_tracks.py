@@ -1,7 +1,9 @@
 """Fingerprint chosen tracks now, with a progress bar on a terminal.
 
 Tracks that already have the current fingerprint version are skipped unless
---force is given (which also retries tracks parked as failed).
+--force is given (which also retries tracks parked as failed).  Then the open unknown
+recordings are checked against the new tracks, as bin/auto-fingerprint-new-tracks does
+(UNKNOWN_AUTO_NAMING).
 
 Examples:
     bin/batch-fingerprint-tracks --track GH-001 GH-002
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from zamio.jobs.auto_fingerprint_new_tracks import name_from_catalog
 from zamio.recognition.enrolment import fingerprint_queued, has_current, requeue, select_tracks
 from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
@@ -55,6 +58,7 @@ def main(ctx: JobContext) -> None:
     working = fingerprint_queued(ctx.transaction, ctx, owner=ctx.owner, limit=len(chosen), track_ids=track_ids)
     for _ in ctx.progress(working, total=len(chosen), label="fingerprinting"):
         pass  # each track is counted as it is done
+    name_from_catalog(ctx)
 
 
 JOB = Job("batch-fingerprint-tracks", __doc__, main, add_arguments=add_arguments, lock_scope="host")

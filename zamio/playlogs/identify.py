@@ -196,26 +196,28 @@ def _join_parts_of_one_airing(
     return joined
 
 
-def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerprint, who: audit.Who) -> Outcome:
+def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerprint, who: audit.Who, *,
+         evidence: dict[str, object] | None = None) -> Outcome:
     """Name the recording as the track, in ``conn``'s transaction (see the module docstring): ``track_prints``
     is the track's audio fingerprinted as the unknown index's (``zamio.recognition.unknown.prints``).  Raise
     NamingRefused (nothing changed) for an unknown or resolved recording, ``audit.MissingReason`` without a
-    reason."""
+    reason.  ``evidence``: what showed the recording to be the track, kept in the audit entry (a naming
+    from the catalog, ``zamio.playlogs.catalog_naming``)."""
     who = audit.check(who)
     _lock(conn)
     recording = open_recording(conn, ref_text, lock=True)
     found = naming.track_alignment(naming.prints_by_capture(conn, recording.id), track_prints)
     plays = _current_plays(conn, recording.ref)
+    after: dict[str, object] = {
+        "track_ref": target.ref,
+        "track_id": target.id,
+        "track_offset_seconds": found.offset_seconds if found else None,
+    }
+    if evidence is not None:
+        after["evidence"] = evidence
     change = audit.Change(
-        "unknown.identify",
-        "unknown_recording",
-        recording.ref,
-        before={"unknown_ref": recording.ref, "plays": plays},
-        after={
-            "track_ref": target.ref,
-            "track_id": target.id,
-            "track_offset_seconds": found.offset_seconds if found else None,
-        },
+        "unknown.identify", "unknown_recording", recording.ref, before={"unknown_ref": recording.ref, "plays": plays},
+        after=after,
     )
     audit_id = audit.record(conn, who, change, event_key=event_key(recording))
     outcome = Outcome(

@@ -345,7 +345,12 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     do the usual varispeeds decide with the rivals there are.  ``profile`` is the query
     side's (the default unless a benchmark compares another).
     """
-    query = query_fingerprint(samples, profile)
+    return identify_prints(conn, query_fingerprint(samples, profile), cache)
+
+
+def identify_prints(conn: Connection, query: Query, cache: PairCache | None = None) -> MatchResult | None:
+    """``identify`` of a query made otherwise than from samples (the prints the unknown index kept of a
+    capture, ``zamio.recognition.kept_prints``)."""
     return identify_query(query, _CachingLookup(make_lookup(conn)),
                           pairs_of(conn, cache if cache is not None else PairCache()))
 

@@ -216,6 +216,13 @@ def mark_named(
     )
 
 
+def mark_checked(conn: Connection, recording_id: int, up_to: datetime) -> None:
+    """Record that the recording was checked against the fingerprint sets created up to ``up_to``
+    (``zamio.playlogs.catalog_naming``)."""
+    conn.execute(update(unknown_recordings).where(unknown_recordings.c.id == recording_id)
+                 .values(catalog_checked_at=up_to))
+
+
 def forget_prints(conn: Connection, recording_id: int) -> int:
     """Take a named recording's prints out of the unknown index (its audio did not align with the
     track's: the catalog's matcher, which tries other speeds, hears the song from now on); return

@@ -99,6 +99,8 @@ class Config:
     fingerprint_index_covering: bool = True
     evidence_dispute_window_days: int = 365
     unknown_retention_days: int = 90  # music with no match heard once is forgotten after it (cleanup-old-data)
+    #: UNKNOWN_AUTO_NAMING: the fingerprinting jobs name an unknown recording its captures show to be a new track
+    unknown_auto_naming: bool = True
     min_payout: tuple[tuple[str, int], ...] = ()  # (currency, units): below it a payee's money is carried forward
 
     @property
@@ -219,6 +221,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         fingerprint_index_covering=reader.boolean("FINGERPRINT_INDEX_COVERING", True),
         evidence_dispute_window_days=reader.integer("EVIDENCE_DISPUTE_WINDOW_DAYS", 365, minimum=0),
         unknown_retention_days=reader.integer("UNKNOWN_RETENTION_DAYS", 90, minimum=1),
+        unknown_auto_naming=reader.boolean("UNKNOWN_AUTO_NAMING", True),
         min_payout=reader.amounts("MIN_PAYOUT"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})

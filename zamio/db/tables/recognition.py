@@ -152,6 +152,8 @@ unknown_recordings = Table(
     Column("resolved_at", UTCDateTime),
     Column("resolved_by", Text),
     ref("resolved_audit_id", "audit_log"),
+    # Checked against the fingerprint sets created up to then (sql/0033, zamio.playlogs.catalog_naming).
+    Column("catalog_checked_at", UTCDateTime),
 )
 
 unknown_captures = Table(

@@ -1,0 +1,279 @@
+"""Naming unknown recordings from the catalog once their song is registered (``UNKNOWN_AUTO_NAMING``).
+
+An unknown recording (``U-000123``) holds its plays' money in suspense until it is named as a
+catalog track (``bin/identify-unknown``).  When a society registers the song (the track
+imported with its audio and fingerprinted), the recording's captures now match the catalog; the
+fingerprinting jobs (``bin/auto-fingerprint-new-tracks``, ``bin/batch-fingerprint-tracks``)
+then check the open recordings against the tracks new to them, after fingerprinting:
+
+* a recording is due when a fingerprint set of the current version was created after it was
+  last checked (never checked: after it was first heard; a capture heard after a set existed was
+  recognised by the scan itself).  The tracks of those sets are its *new* tracks;
+* each of its captures whose prints the unknown index keeps is recognised by the catalog's
+  matcher from those prints (``zamio.recognition.kept_prints``), with the usual acceptance:
+  evidence against the other candidates and the second look (``zamio.recognition.verify``);
+* when the captures recognised (one at least) all name one new track, the recording is named as
+  it through ``zamio.playlogs.identify.name``, as ``bin/identify-unknown`` names it (plays moved
+  as new versions, the held money released by the next pricing run, locked cycles adjusted),
+  actor ``catalog-naming``, the captures and their evidence in the audit entry; then its kept
+  captures of no match are heard again (``zamio.scanning.rehearing``);
+* captures naming two tracks, or a track the catalog held before (one the scan missed), leave
+  the recording open: it is listed (:class:`Unnamed`) for a person to decide.
+
+Safe to run twice at once and to kill: the naming takes the identify path's locks and refuses
+a recording resolved meanwhile (``NamingRefused``); ``catalog_checked_at`` is written only once
+a recording is decided, and once a named one's captures were heard again (a recording named by
+a killed run is heard again by the next).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, or_, select
+
+from zamio.db import audit
+from zamio.db.engine import utcnow
+from zamio.db.tables import fingerprint_sets, tracks, unknown_captures, unknown_recordings
+from zamio.playlogs.corrections import CorrectionRefused
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+from zamio.recognition.index import PairCache
+from zamio.recognition.naming import NamingRefused, mark_checked
+from zamio.runtime.errors import ItemError
+from zamio.runtime.progress import Progress, Transactions
+
+#: The actor of the namings this check makes (audit_log, ``unknown_recordings.resolved_by``).
+ACTOR = "catalog-naming"
+#: A fingerprint set is written in one short transaction whose ``created_at`` is taken in it: one committed
+#: after a check read the sets may carry an earlier time.  A check records at most this long before it began
+#: as looked at, so a set committed that late is still new to the next check.
+SETTLE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Due:
+    """A recording to check: open, with sets created after ``since``; or named by this check before and
+    its kept captures not yet heard again (``named``)."""
+
+    id: int
+    ref: str
+    first_heard_at: datetime
+    since: datetime
+    track_id: int | None = None
+
+    @property
+    def named(self) -> bool:
+        return self.track_id is not None
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A capture of the recording the catalog's matcher recognised from its kept prints."""
+
+    capture_id: int
+    track_id: int
+    track_ref: str
+    evidence: float
+    aligned: int
+    runner_up: int
+    coverage: float | None  # the second look's share of the track's peaks that agree; None: not asked
+
+    def as_evidence(self) -> dict[str, object]:
+        return {"capture_id": self.capture_id, "track_ref": self.track_ref, "evidence": round(self.evidence, 2),
+                "aligned": self.aligned, "runner_up": self.runner_up,
+                "coverage": None if self.coverage is None else round(self.coverage, 3)}
+
+
+@dataclass(frozen=True)
+class Unnamed:
+    """A recording left open although captures of it were recognised: ``named`` tracks by capture count."""
+
+    ref: str
+    named: dict[str, int]
+    why: str
+
+
+@dataclass
+class Tally:
+    """What a check did."""
+
+    checked: int = 0
+    named: list[tuple[str, str]] = field(default_factory=list)  # (U-, track) named now
+    unnamed: list[Unnamed] = field(default_factory=list)
+    heard_again: int = 0  # kept captures of no match recognised as a named track
+    refused: list[str] = field(default_factory=list)
+
+
+def due(conn: Connection, newest: datetime) -> list[Due]:
+    """The recordings a check looks at now, oldest first (see the module docstring), given when the newest
+    fingerprint set was created (a recording checked after it has no set new to it)."""
+    since = func.coalesce(unknown_recordings.c.catalog_checked_at, unknown_recordings.c.first_heard_at)
+    columns = (unknown_recordings.c.id, unknown_recordings.c.unknown_ref, unknown_recordings.c.first_heard_at,
+               since.label("since"), unknown_recordings.c.track_id)
+    open_ones = select(*columns).where(unknown_recordings.c.resolved_at.is_(None), since < newest)
+    unfinished = select(*columns).where(
+        unknown_recordings.c.resolved_by == ACTOR, unknown_recordings.c.track_id.is_not(None),
+        or_(unknown_recordings.c.catalog_checked_at.is_(None),
+            unknown_recordings.c.catalog_checked_at < unknown_recordings.c.resolved_at))
+    found = [*conn.execute(open_ones.order_by(unknown_recordings.c.id)),
+             *conn.execute(unfinished.order_by(unknown_recordings.c.id))]
+    return [Due(int(r.id), r.unknown_ref, r.first_heard_at, _moment(r.since), r.track_id) for r in found]
+
+
+def _moment(value: datetime | str) -> datetime:
+    """``coalesce`` of two instants as the database returns it (SQLite: its text)."""
+    from zamio.db.types import parse_sqlite_time
+
+    return parse_sqlite_time(value) if isinstance(value, str) else value
+
+
+def new_tracks(conn: Connection, track_ids: set[int], since: datetime) -> dict[int, datetime]:
+    """Of the tracks ``track_ids``, those whose current fingerprint set was created after ``since``, with when."""
+    if not track_ids:
+        return {}
+    rows = conn.execute(select(fingerprint_sets.c.track_id, fingerprint_sets.c.created_at).where(
+        fingerprint_sets.c.version == FINGERPRINT_VERSION, fingerprint_sets.c.track_id.in_(sorted(track_ids)),
+        fingerprint_sets.c.created_at > since))
+    return {int(r.track_id): r.created_at for r in rows}
+
+
+def latest_set(conn: Connection) -> datetime | None:
+    """When the newest fingerprint set of the current version was created."""
+    return conn.execute(select(func.max(fingerprint_sets.c.created_at))
+                        .where(fingerprint_sets.c.version == FINGERPRINT_VERSION)).scalar()
+
+
+def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, list[Heard]]:
+    """Recognise each capture of the recording whose prints the unknown index keeps; return how many
+    were tried and those the catalog's matcher recognised."""
+    from zamio.recognition.index import identify_prints
+    from zamio.recognition.kept_prints import query_of_prints
+    from zamio.recognition.naming import prints_by_capture
+
+    kept = prints_by_capture(conn, recording_id)
+    seconds = dict(conn.execute(select(unknown_captures.c.capture_id, unknown_captures.c.seconds)
+                                .where(unknown_captures.c.unknown_id == recording_id)).tuples().all())
+    heard = []
+    for capture_id, (hashes, frames, _) in sorted(kept.items()):
+        result = identify_prints(conn, query_of_prints(hashes, frames, float(seconds[capture_id])), cache)
+        if result is not None:
+            agreement = result.agreement
+            heard.append(Heard(capture_id, result.track_id, _track_ref(conn, result.track_id), result.evidence,
+                               result.aligned, result.runner_up, agreement.coverage if agreement else None))
+    return len(kept), heard
+
+
+def _track_ref(conn: Connection, track_id: int) -> str:
+    return str(conn.execute(select(tracks.c.track_ref).where(tracks.c.id == track_id)).scalar_one())
+
+
+def decide(ref: str, heard: list[Heard], new: dict[int, datetime]) -> int | Unnamed | None:
+    """The new track every recognised capture names; an ``Unnamed`` when they name two tracks or one the
+    catalog held before; None when no capture was recognised."""
+    if not heard:
+        return None
+    named: dict[str, int] = {}
+    for capture in heard:
+        named[capture.track_ref] = named.get(capture.track_ref, 0) + 1
+    tracks_named = {capture.track_id for capture in heard}
+    if len(tracks_named) > 1:
+        return Unnamed(ref, named, "its captures name different tracks")
+    (track_id,) = tracks_named
+    if track_id not in new:
+        return Unnamed(ref, named, "its captures name a track the catalog held before (the scan missed it)")
+    return track_id
+
+
+def check(transactions: Transactions, progress: Progress, host_name: str) -> Tally:
+    """Check every due recording (see the module docstring), one at a time; return what was done."""
+    began = utcnow()
+    with transactions(read_only=True) as conn:
+        newest = latest_set(conn)
+        recordings = due(conn, newest) if newest is not None else []
+    looked_at = min(newest, began - timedelta(seconds=SETTLE_SECONDS)) if newest is not None else None
+    tally = Tally()
+    cache = PairCache()
+    for recording in recordings:
+        if progress.should_stop():
+            break
+        if not recording.named:
+            track_id = _check_one(transactions, recording, cache, tally)
+            if track_id is None:
+                _mark_checked(transactions, recording, looked_at)
+                continue
+            recording = Due(recording.id, recording.ref, recording.first_heard_at, recording.since, track_id)
+        _hear_again(transactions, progress, recording, host_name, tally)
+    return tally
+
+
+def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tally: Tally) -> int | None:
+    """Recognise the recording's captures and name it when they agree on a new track; return the track it was
+    named as, or None when it stays open."""
+    with transactions(read_only=True) as conn:
+        tried, heard = hear(conn, recording.id, cache)
+        new = new_tracks(conn, {capture.track_id for capture in heard}, recording.since)
+    tally.checked += 1
+    found = decide(recording.ref, heard, new)
+    if isinstance(found, Unnamed):
+        tally.unnamed.append(found)
+    if not isinstance(found, int):
+        return None
+    evidence = {"captures_tried": tried, "captures": [capture.as_evidence() for capture in heard],
+                "track_fingerprinted_at": new[found].isoformat()}
+    return found if _name(transactions, recording, heard, evidence, tally) else None
+
+
+def _name(transactions: Transactions, recording: Due, heard: list[Heard], evidence: dict[str, object],
+          tally: Tally) -> bool:
+    """Name the recording as the track its captures name, as ``bin/identify-unknown`` does; False when it
+    was resolved meanwhile or a play of it cannot be moved (nothing changed)."""
+    from zamio.playlogs import identify
+    from zamio.recognition.audio import decode_file
+    from zamio.recognition.unknown import prints
+
+    track_ref = heard[0].track_ref
+    reason = (f"registered: {len(heard)} of {evidence['captures_tried']} captures' kept prints recognised as "
+              f"track {track_ref} by the catalog's matcher, none as another")
+    try:
+        with transactions(read_only=True) as conn:
+            target = identify.track(conn, track_ref)
+        track_prints = prints(decode_file(target.audio_path))
+        with transactions() as conn:
+            identify.name(conn, recording.ref, target, track_prints, audit.Who(ACTOR, reason), evidence=evidence)
+    except (NamingRefused, CorrectionRefused, ItemError, OSError) as error:
+        tally.refused.append(f"{recording.ref}: {error}")
+        return False
+    tally.named.append((recording.ref, track_ref))
+    return True
+
+
+def _hear_again(transactions: Transactions, progress: Progress, recording: Due, host_name: str, tally: Tally) -> None:
+    """Hear the named recording's kept captures of no match again, then record it checked."""
+    from zamio.scanning.rehearing import hear_again
+
+    assert recording.track_id is not None
+    heard = hear_again(transactions, progress, recording.track_id, recording.first_heard_at, host_name)
+    tally.heard_again += len(heard.found)
+    if not progress.should_stop():
+        _mark_checked(transactions, recording, utcnow())
+
+
+def _mark_checked(transactions: Transactions, recording: Due, looked_at: datetime | None) -> None:
+    if looked_at is None:
+        return
+    with transactions() as conn:
+        mark_checked(conn, recording.id, max(looked_at, recording.since))
+
+
+def lines(tally: Tally) -> list[str]:
+    """What a check did, for the job's output."""
+    out = [f"{ref} named as track {track} from its captures' kept prints" for ref, track in tally.named]
+    out += [f"{u.ref} left open, {u.why}: " + ", ".join(f"{t} ({n} captures)" for t, n in sorted(u.named.items()))
+            for u in tally.unnamed]
+    out += [f"naming refused: {why}" for why in tally.refused]
+    if tally.checked or tally.heard_again:
+        out.append(f"unknown recordings checked against the new tracks: {tally.checked}, named {len(tally.named)}, "
+                   f"left open with captures recognised {len(tally.unnamed)}; kept captures heard again as "
+                   f"their tracks: {tally.heard_again}")
+    return out
