@@ -77,17 +77,6 @@ REF_DIGITS = 6
 BRIDGE_OVERLAP_SECONDS = 2.0
 #: The stretch of a capture an alignment covers: these quantiles of its aligned hashes' frames.
 STRETCH_QUANTILES = (5.0, 95.0)
-#: A capture joins (or makes) a recording only when its alignment covers this share of its seconds,
-#: the stretch between ``STRETCH_QUANTILES`` widened back to the whole by their share: so a piece
-#: spanning a change of song, which aligns over its part of each song only, joins neither.
-#: Measured on 8 wesnoth pieces (20 s from 30 s in, against the same shifted): 20 s shared covers 0.99 to
-#: 1.05 of the piece, 15 s 0.62 to 0.75, 12 s 0.52 to 0.57, 10 s 0.34 to 0.48.  Pieces overlapping by half
-#: give any 20 s of another hearing 15 s or more shared with one of them.
-COVER_SHARE = 0.6
-#: Pieces of two hearings continue alike (one recording) when they place a piece within this of each other.
-CONTINUATION_TOLERANCE_SECONDS = 1.0
-#: The longest capture: captures of one station starting this much earlier cannot overlap a capture.
-LONGEST_CAPTURE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +101,6 @@ class Vote:
     offset_frames: int  # the new capture's start in the earlier capture's frames
     aligned: int
     runner_up: int
-    stretch: tuple[float, float] = (0.0, 0.0)  # the seconds of the new capture it covers (STRETCH_QUANTILES)
 
 
 @dataclass(frozen=True)
@@ -204,16 +192,11 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
                        .where(unknown_prints.c.capture_id == row.capture_id)).all()
     hashes = np.array([r.hash for r in own], np.int64)
     frames = np.array([r.frame for r in own], np.int64)
-    hearing = _same_hearing(conn, row)  # never aligned with directly: another piece of one long capture
-    stored = _stored_rows(conn, row.capture_id, hashes, {int(h.capture_id) for h in hearing})
+    stored = _stored_rows(conn, row.capture_id, hashes)
     recording_of = _recordings_of(conn, np.unique(stored[1]).tolist())
     groups = group_votes(hashes, frames, stored, recording_of) if bridges else []
     pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if groups else None
     vote = pair[0].vote if pair is not None else best_vote(hashes, frames, stored, recording_of)
-    if vote is not None and not covers(vote, _to_cover(conn, row, vote.capture_id)):
-        vote, pair = None, None
-    if vote is not None and vote.capture_id not in recording_of:
-        vote = _recording_instead(conn, row, groups, vote) or vote
     if vote is None:
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
@@ -224,12 +207,7 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
                      .values(status="single", filed_at=now))
         return [], None
     filed: list[Filed] = []
-    continued = _continued(conn, row, hearing, other, vote) if other.unknown_id is None else None
-    if continued is not None:  # both hearings go on in one recording: the candidate joins it
-        recording_id, other_offset = continued
-        _join(conn, other, recording_id, other_offset, vote, now)
-        filed.append(_filed(conn, other, recording_id, other_offset, vote))
-    elif other.unknown_id is None:  # a candidate heard again: a new unknown recording
+    if other.unknown_id is None:  # a candidate heard again: a new unknown recording
         recording_id = _new_recording(conn, other, now)
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == other.capture_id)
                      .values(status="joined", unknown_id=recording_id, offset_seconds=0.0, aligned=vote.aligned))
@@ -238,90 +216,13 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     else:
         recording_id, other_offset = other.unknown_id, float(other.offset_seconds)
     offset = round(other_offset + vote.offset_frames * FRAME_SECONDS, 3)
-    _join(conn, row, recording_id, offset, vote, now)
-    filed.append(_filed(conn, row, recording_id, offset, vote))
-    return filed, _bridged(conn, row, pair) if pair is not None else None
-
-
-def _join(conn: Connection, row: StoredRow, recording_id: int, offset: float, vote: Vote, now: datetime) -> None:
-    """File a capture into a recording at ``offset``; its prints stay only when it adds a new part of the song."""
     conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                  .values(status="joined", unknown_id=recording_id, offset_seconds=offset, aligned=vote.aligned,
                          filed_at=now))
     if not _extend(conn, recording_id, row, offset):
         conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
-
-
-def covers(vote: Vote, seconds: float) -> bool:
-    """Whether an alignment covers ``COVER_SHARE`` of ``seconds`` of the capture (see there)."""
-    low, high = STRETCH_QUANTILES
-    widened = (vote.stretch[1] - vote.stretch[0]) * 100.0 / (high - low)
-    return widened >= COVER_SHARE * seconds
-
-
-def _to_cover(conn: Connection, row: StoredRow, other_id: int) -> float:
-    """The seconds an alignment of a capture with another must cover: the longer of the two that is a
-    piece of a long capture (the audio they share is as long in both), none when neither is one (ordinary
-    captures join on a few seconds shared, as the bridge and the placing of excerpts need)."""
-    other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == other_id)).one()
-    return max([float(c.seconds) for c in (row, other) if is_piece(conn, c)], default=0.0)
-
-
-def is_piece(conn: Connection, row: StoredRow) -> bool:
-    """Whether a capture is a piece of a long capture: another capture of its station overlaps it in time."""
-    ends = row.started_at + timedelta(seconds=float(row.seconds))
-    near = conn.execute(select(captures.c.id, captures.c.station_id, captures.c.started_at, captures.c.seconds).where(
-        captures.c.station_id == row.station_id, captures.c.id != row.capture_id, captures.c.started_at < ends,
-        captures.c.started_at > row.started_at - timedelta(seconds=LONGEST_CAPTURE_SECONDS))).all()
-    return any(float(c.seconds or 0.0) > 0 and c.started_at + timedelta(seconds=float(c.seconds)) > row.started_at
-               for c in near)
-
-
-def _recording_instead(conn: Connection, row: StoredRow, groups: list[GroupVote], vote: Vote) -> Vote | None:
-    """A capture that aligns best with a candidate joins, rather, a recording it aligns with confidently
-    too (at least ``MIN_ALIGNED`` hashes, accepted against any group but the candidate, covering enough):
-    a new recording beside one of the same song would split it."""
-    for found in groups:
-        if found.group <= 0:
-            continue
-        rivals = [g.vote.aligned for g in groups if g.group not in (found.group, -vote.capture_id)]
-        if (found.vote.aligned >= MIN_ALIGNED and accept(found.vote.aligned, max(rivals, default=0))
-                and covers(found.vote, _to_cover(conn, row, found.vote.capture_id))):
-            return replace(found.vote, runner_up=max(rivals, default=0))
-    return None
-
-
-def _same_hearing(conn: Connection, row: StoredRow) -> list[StoredRow]:
-    """The other captures in the index of the same station whose times overlap the capture's: pieces of
-    one long capture (or one hearing recorded twice), never evidence of the song heard again."""
-    ends = row.started_at + timedelta(seconds=float(row.seconds))
-    near = conn.execute(select(unknown_captures).where(
-        unknown_captures.c.station_id == row.station_id, unknown_captures.c.capture_id != row.capture_id,
-        unknown_captures.c.started_at < ends,
-        unknown_captures.c.started_at > row.started_at - timedelta(seconds=LONGEST_CAPTURE_SECONDS))).all()
-    return [other for other in near if same_hearing(other, row)]
-
-
-def _continued(conn: Connection, row: StoredRow, hearing: list[StoredRow], candidate: StoredRow,
-               vote: Vote) -> tuple[int, float] | None:
-    """When a capture aligns with a candidate of another hearing, and a piece of each hearing overlapping
-    them is in one recording, placing them where the alignment places the capture (both hearings going on
-    alike through the song): that recording and the candidate's offset in it, else None."""
-    mine = [(int(h.unknown_id), float(h.offset_seconds) + _seconds_between(h, row))
-            for h in hearing if h.unknown_id is not None and h.offset_seconds is not None]
-    if not mine:
-        return None
-    theirs = [(int(h.unknown_id), float(h.offset_seconds) + _seconds_between(h, candidate))
-              for h in _same_hearing(conn, candidate) if h.unknown_id is not None and h.offset_seconds is not None]
-    for recording_id, candidate_at in theirs:
-        row_at = candidate_at + vote.offset_frames * FRAME_SECONDS
-        if any(r == recording_id and abs(at - row_at) <= CONTINUATION_TOLERANCE_SECONDS for r, at in mine):
-            return recording_id, round(candidate_at, 3)
-    return None
-
-
-def _seconds_between(first: StoredRow, second: StoredRow) -> float:
-    return (second.started_at - first.started_at).total_seconds()
+    filed.append(_filed(conn, row, recording_id, offset, vote))
+    return filed, _bridged(conn, row, pair) if pair is not None else None
 
 
 def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote]) -> SameSong:
@@ -360,9 +261,8 @@ def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray
         runner_up = int(tally[ranked[1 if rank == 0 else 0][1]]) if len(ranked) > 1 else 0
         in_bin = votes.in_bin(column)
         lo_q, hi_q = np.percentile(votes.query_frame[in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
-        stretch = (round(float(lo_q), 3), round(float(hi_q), 3))
-        vote = Vote(int(keys[0, column]), int(np.median(votes.diff[in_bin])), int(tally[column]), runner_up, stretch)
-        found.append(GroupVote(group, vote, stretch))
+        vote = Vote(int(keys[0, column]), int(np.median(votes.diff[in_bin])), int(tally[column]), runner_up)
+        found.append(GroupVote(group, vote, (round(float(lo_q), 3), round(float(hi_q), 3))))
     return found
 
 
@@ -457,16 +357,11 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     runner_up = max(others, default=0)
     if aligned < MIN_ALIGNED or not accept(aligned, runner_up):
         return None
-    in_bin = votes.in_bin(best)
-    lo_q, hi_q = np.percentile(votes.query_frame[in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
-    return Vote(capture_id, int(np.median(votes.diff[in_bin])), aligned, runner_up,
-                (round(float(lo_q), 3), round(float(hi_q), 3)))
+    return Vote(capture_id, int(np.median(votes.diff[votes.in_bin(best)])), aligned, runner_up)
 
 
-def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray,
-                 excluded: set[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of the unknown index sharing a hash with the capture, of captures filed before it
-    other than ``excluded``."""
+def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the unknown index sharing a hash with the capture, of captures filed before it."""
     found: list[Sequence[int]] = []
     distinct = np.unique(hashes).tolist()
     filed = unknown_captures.c.status != "pending"
@@ -476,7 +371,7 @@ def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray,
                                                   unknown_captures.c.capture_id == unknown_prints.c.capture_id))
                  .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), filed,
                         unknown_prints.c.capture_id != capture_id))
-        found += [tuple(r) for r in conn.execute(query) if r.capture_id not in excluded]
+        found += [tuple(r) for r in conn.execute(query)]
     table = np.array(found, np.int64).reshape(-1, 3)
     return table[:, 0], table[:, 1], table[:, 2]
 
