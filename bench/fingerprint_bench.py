@@ -160,7 +160,8 @@ def scaled_runs(corpus: str, database: str, sizes: list[int], n_queries: int, wo
     from bench.zamio_adapter import evict
 
     grown = [grow(corpus, database, tracks, f"{workdir}/{tracks}", cache_mb) for tracks in sizes]
-    times: list[dict[str, list]] = [{"records": [], "nothing_kept": [], "cold": []} for _ in sizes]
+    times: list[dict[str, list]] = [{"records": [], "nothing_kept": [], "cold": [], "rows": [], "load": []}
+                                    for _ in sizes]
     kept = [system.cache for system, _ in grown]
     for q in ten_second_queries(corpus, n_queries):
         path = os.path.join(corpus, "queries", q["file"])
@@ -174,6 +175,8 @@ def scaled_runs(corpus: str, database: str, sizes: list[int], n_queries: int, wo
             t0 = time.perf_counter()
             match = system.query(path)[0]
             measured["records"].append((q, match, time.perf_counter() - t0))
+            measured["rows"].append(nominal_rows(system, path))  # after the timed answers
+            measured["load"].append(os.getloadavg()[0])
     _, audio_s = catalog_paths(corpus)
     results = []
     for tracks, (system, loaded), cache, measured in zip(sizes, grown, kept, times, strict=True):
@@ -182,6 +185,10 @@ def scaled_runs(corpus: str, database: str, sizes: list[int], n_queries: int, wo
                        | {"cache_mb": cache_mb, "cache_hits": cache and cache.hits,
                           "cache_misses": cache and cache.misses, "side_by_side_with": sizes,
                           **mean_p95("nothing_kept", measured["nothing_kept"]),
+                          "nominal_lookup_rows_mean": round(float(np.mean(measured["rows"])), 1),
+                          "nominal_lookup_rows_p95": round(float(np.percentile(measured["rows"], 95)), 1),
+                          "load_average_mean": round(float(np.mean(measured["load"])), 2),
+                          "load_average_max": round(float(np.max(measured["load"])), 2),
                           **(mean_p95("cold", measured["cold"]) if cold_queries else {})})
     return results
 
@@ -202,6 +209,18 @@ def grow(corpus: str, database: str, tracks: int, workdir: str, cache_mb: int):
     return system, (rows, index_bytes(system.engine), load_s)
 
 
+def nominal_rows(system, path: str) -> int:
+    """The rows the first pass's triplet lookup (nominal speed) returns for a query: what
+    grows with the catalog."""
+    from zamio.recognition import audio
+    from zamio.recognition.fingerprint import query_fingerprint
+    from zamio.recognition.index import make_lookup, nominal_only
+
+    keys = np.unique(nominal_only(query_fingerprint(audio.decode_file(path))).triplets.hashes)
+    with system.conn.begin():
+        return int(make_lookup(system.conn)(keys)[0].size)
+
+
 def timed(system, path: str) -> float:
     t0 = time.perf_counter()
     system.query(path)
@@ -218,10 +237,10 @@ def load_synthetic(engine, count: int, seed: int) -> int:
     from the rows already stored, in the layout ``store_fingerprints`` writes (PostgreSQL:
     the looked-up rows in ``fingerprints``, each whole set packed in ``fingerprint_sets``);
     return the number of hashes loaded."""
-    from zamio.recognition.index import looked_up
+    from zamio.recognition.index import looked_up, stored_columns
 
     with engine.connect() as conn:
-        stored = np.asarray(stored_hashes(conn), np.int32)
+        stored = stored_keys(conn)
     rng = np.random.default_rng(seed)
     _drop_indexes(engine)  # a bulk load then one index build is several times faster
     per_track = int(SYNTHETIC_TRACK_SECONDS * ROWS_PER_AUDIO_SECOND)
@@ -231,7 +250,8 @@ def load_synthetic(engine, count: int, seed: int) -> int:
         tracks = min(LOAD_CHUNK_TRACKS, count - start)
         n = tracks * per_track
         track_ids = 10_000_000 + start + np.arange(n, dtype=np.int32) // per_track
-        hashes, frames = synthetic_hashes(stored, n, rng), rng.integers(0, max_frame, n, dtype=np.int32)
+        hashes, frames = stored_columns(synthetic_hashes(stored, n, rng),
+                                        rng.integers(0, max_frame, n, dtype=np.int32), FINGERPRINT_VERSION)
         with engine.begin() as conn:
             _register_synthetic(conn, 10_000_000 + start, tracks, hashes, frames, per_track)
             if engine.dialect.name == "sqlite":
@@ -248,14 +268,18 @@ def load_synthetic(engine, count: int, seed: int) -> int:
     return loaded
 
 
-def stored_hashes(conn) -> list[int]:
-    """Every stored hash of the DEV catalog, held notes included (PostgreSQL: from the packed sets)."""
-    from zamio.recognition.index import unpack_set
+def stored_keys(conn) -> np.ndarray:
+    """Every stored hash of the DEV catalog (version 3: lookup keys, the extra bits read
+    back from the frames), held notes included (PostgreSQL: from the packed sets)."""
+    from zamio.recognition.index import key_rows, unpack_set
 
     if conn.dialect.name == "sqlite":
-        return conn.exec_driver_sql("SELECT hash FROM fingerprints").scalars().all()
-    packed = conn.exec_driver_sql("SELECT packed FROM fingerprint_sets").scalars().all()
-    return [h for value in packed for h in unpack_set(bytes(value))[0].tolist()]
+        rows = np.array(conn.exec_driver_sql("SELECT hash, frame FROM fingerprints").all(), np.int32).reshape(-1, 2)
+        hashes, frames = rows[:, 0], rows[:, 1]
+    else:
+        packed = [unpack_set(bytes(v)) for v in conn.exec_driver_sql("SELECT packed FROM fingerprint_sets").scalars()]
+        hashes, frames = (np.concatenate([p[i] for p in packed]) for i in (0, 1))
+    return np.asarray(key_rows(hashes, frames, FINGERPRINT_VERSION)[0], np.int64)
 
 
 def _register_synthetic(conn, first_id: int, count: int, hashes: np.ndarray, frames: np.ndarray,
@@ -283,16 +307,21 @@ def _register_synthetic(conn, first_id: int, count: int, hashes: np.ndarray, fra
 
 
 def synthetic_hashes(stored: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n`` hashes whose fields (anchor frequency, the two frequency differences,
-    the pair of time gaps) follow the stored rows' distributions, each field drawn
-    independently: common bands stay common, and the whole hash space is used as a
-    large catalog would use it (re-drawing the stored hashes themselves would pile every
-    row onto the values a 24-track catalog happens to contain)."""
-    from zamio.recognition.fingerprint import pack_hash, unpack_hash
+    """Draw ``n`` hashes (version 3: lookup keys) whose fields (anchor frequency, the two
+    frequency differences, the pair of time gaps) follow the stored rows' distributions,
+    each field drawn independently: common bands stay common, and the whole hash space is
+    used as a large catalog would use it (re-drawing the stored hashes themselves would pile
+    every row onto the values a 24-track catalog happens to contain).  Each difference's
+    extra bit (version 3) is drawn with it, from the same stored row: real music's share of
+    upper half-cells for that difference, not a fair coin."""
+    from zamio.recognition.hashes import lookup_keys, pack_hash, split_keys, unpack_hash
 
-    f1, du2, du3, dt2, dt3 = unpack_hash(stored)
+    hashes, extra = split_keys(stored)
+    f1, du2, du3, dt2, dt3 = unpack_hash(hashes)
     gaps = rng.integers(0, stored.size, n)  # the two gaps are drawn together: they are ordered
-    return pack_hash(rng.choice(f1, n), rng.choice(du2, n), rng.choice(du3, n), dt2[gaps], dt3[gaps])
+    second, third = rng.integers(0, stored.size, n), rng.integers(0, stored.size, n)
+    fine = (extra[second] >> 1) << 1 | (extra[third] & 1)
+    return lookup_keys(pack_hash(rng.choice(f1, n), du2[second], du3[third], dt2[gaps], dt3[gaps]), fine)
 
 
 def _drop_indexes(engine) -> None:
@@ -311,12 +340,10 @@ def _create_indexes(engine) -> None:
 
 
 def _fingerprint_indexes() -> dict[str, dict[str, str]]:
-    from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
-    from zamio.recognition.hash_index import COVERING_COLUMNS, HASH_INDEX_FILLFACTOR
+    from zamio.recognition.hash_index import index_definition
 
-    # as sql/0031_packed_fingerprint_sets.sql makes them
-    return {"postgresql": {"ix_fingerprints_hash": f"(hash) INCLUDE ({COVERING_COLUMNS}) WITH (fillfactor = "
-                                                   f"{HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}"},
+    # as sql/0033_fingerprint_lookup_keys.sql makes them
+    return {"postgresql": {"ix_fingerprints_hash": index_definition()},
             "sqlite": {"ix_fingerprints_hash": "(hash)", "ix_fingerprints_track_version": "(track_id, version)"}}
 
 
@@ -331,6 +358,8 @@ def summarise_scaled(records, corpus: str, tracks: int, rows: int, size: int, lo
     correct = sum(1 for q, m, _ in positives if m and os.path.basename(m) == os.path.basename(q["truth"]))
     return {"database": database, "tracks": tracks, "synthetic_rows": rows, "load_s": round(load_s, 1),
             "bytes": size, "audio_hours": round((dev_audio_s + (tracks - 24) * SYNTHETIC_TRACK_SECONDS) / 3600, 1),
+            "bytes_per_audio_second": round(size / (dev_audio_s + (tracks - 24) * SYNTHETIC_TRACK_SECONDS), 1),
+            "fingerprint_version": FINGERPRINT_VERSION,
             "queries": len(records), "top1_percent": round(100 * correct / max(1, len(positives)), 1),
             "fpr_percent": round(100 * sum(1 for _, m, _ in negatives if m) / max(1, len(negatives)), 1),
             "latency_mean_ms": round(1000 * float(latencies.mean()), 1),

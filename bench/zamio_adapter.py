@@ -157,7 +157,7 @@ class ZamioDatabaseFingerprinter(ZamioFingerprinter):
 
 def recognition_migrations(workdir: str):
     """Return a folder holding the migrations that make the fingerprint tables (0001,
-    0002, 0008, 0011, 0014, 0031, 0032): all the benchmark needs, and independent of other stages' schema work."""
+    0002, 0008, 0011, 0014, 0031, 0032, 0033): all the benchmark needs, and independent of other stages' schema work."""
     import shutil
     from pathlib import Path
 
@@ -168,7 +168,8 @@ def recognition_migrations(workdir: str):
     folder.mkdir(exist_ok=True)
     for path in sorted([*sql_dir.glob("000[128]_*.sql"), *sql_dir.glob("001[14]_*.sql"),
                         *sql_dir.glob("0031_packed_fingerprint_sets.sql"),
-                        *sql_dir.glob("0032_fingerprint_lookup_per_hash.sql")]):
+                        *sql_dir.glob("0032_fingerprint_lookup_per_hash.sql"),
+                        *sql_dir.glob("0033_fingerprint_lookup_keys.sql")]):
         shutil.copy(path, folder / path.name)
     return folder
 

@@ -14,6 +14,7 @@ from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
 from zamio.recognition import index as recognition
 from zamio.recognition.hash_index import maintain_hash_index
+from zamio.recognition.hashes import unpack_hash
 
 
 def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
@@ -25,23 +26,34 @@ def stored_rows(project: Project, track_id: int, version: int = fingerprint.FING
 
 
 def table_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
+    """A track's rows in ``fingerprints`` as stored (version 3: the extra bits in the frame's high bits)."""
     rows = project.query("SELECT hash, frame FROM fingerprints WHERE track_id = :t AND version = :v "
                          "ORDER BY hash, frame", t=track_id, v=version)
     return [tuple(r) for r in rows]
 
 
 def held_note(hashes: np.ndarray) -> np.ndarray:
-    _, du2, du3, _, _ = fingerprint.unpack_hash(hashes)
+    _, du2, du3, _, _ = unpack_hash(np.asarray(hashes, np.int64) & (2**31 - 1))
     return (du2 == 0) & (du3 == 0)
+
+
+def stored_columns(fp: fingerprint.Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """The (hash, frame) columns of a set's rows, worked out here: version 3 keeps a key's
+    bits 31 and 32 in bits 29 and 30 of the frame."""
+    keys = np.asarray(fp.hashes, np.int64)
+    if fp.version < 3:
+        return keys, np.asarray(fp.offsets, np.int64)
+    return keys % 2**31, np.asarray(fp.offsets, np.int64) + (keys // 2**31) * 2**29
 
 
 def expected_table_rows(project: Project, fp: fingerprint.Fingerprint) -> list[tuple]:
     """The rows ``fingerprints`` holds of a set: all on SQLite; on PostgreSQL all but the
-    triplets of held notes of version 2, which only its packed value holds."""
-    if project.engine.dialect.name == "sqlite" or fp.version != 2:
-        return expected_rows(fp)
-    keep = ~held_note(fp.hashes)
-    return sorted(zip(fp.hashes[keep].tolist(), fp.offsets[keep].tolist()))
+    triplets of held notes of version 2 and later, which only its packed value holds."""
+    hashes, frames = stored_columns(fp)
+    keep = np.ones(hashes.size, bool)
+    if project.engine.dialect.name != "sqlite" and fp.version >= 2:
+        keep = ~held_note(fp.hashes)
+    return sorted(zip(hashes[keep].tolist(), frames[keep].tolist()))
 
 
 def expected_rows(fp: fingerprint.Fingerprint) -> list[tuple]:
@@ -115,7 +127,7 @@ def test_lookup_in_small_batches_returns_every_row_of_the_current_version(projec
             index.add(track_id, prints[ref].hashes, prints[ref].offsets)
         other = fingerprint.Fingerprint(prints["song-21"].hashes, prints["song-21"].offsets, 7, 20.0)
         recognition.store_fingerprints(conn, ids["song-21"], other, "a" * 64, 20.0)  # another version: never returned
-    _, du2, du3, _, _ = fingerprint.unpack_hash(prints["song-21"].hashes)
+    _, du2, du3, _, _ = unpack_hash(prints["song-21"].hashes)
     held = prints["song-21"].hashes[(du2 == 0) & (du3 == 0)]
     looked_up = prints["song-21"].hashes[(du2 != 0) | (du3 != 0)]
     wanted = np.concatenate([looked_up[:40], np.array([5, 6, 7], np.int32)])  # a few unknown hashes
@@ -133,7 +145,9 @@ def test_lookup_in_small_batches_returns_every_row_of_the_current_version(projec
     # triplets of held notes are stored for the pairs they hold, never looked up by hash
     assert held.size > 0 and held_rows[0].size == 0
     assert as_set(fetched) == as_set(index.fetch(np.array([ids["song-21"]])))
-    assert all(r.dtype == np.int32 for r in batched)
+    # version 3 keys: 31-bit hashes with two bits above, which the lookup matched as well
+    assert batched[0].dtype == np.int64 and (batched[0] >> 31).max() > 0
+    assert batched[1].dtype == batched[2].dtype == np.int32
 
 
 def test_identify_through_the_database(project: Project, song_files, tmp_path) -> None:
@@ -284,17 +298,18 @@ def test_the_hash_index_is_rebuilt_sparse_or_in_the_other_form_beside_the_old_on
     assert maintain_hash_index(project.engine, below=0.0).action is None
     made = maintain_hash_index(project.engine, covering=False, below=0.0)
     assert made.action == "made compact" and made.covering
-    assert hash_indexes() == [("ix_fingerprints_hash", True, 1)] and looked_up() == before
+    assert hash_indexes() == [("ix_fingerprints_hash", True, 2)] and looked_up() == before  # (hash, frame)
     assert not maintain_hash_index(project.engine, covering=False, below=0.0).covering
     assert maintain_hash_index(project.engine, covering=True, below=0.0).action == "made covering"
     assert hash_indexes() == [("ix_fingerprints_hash", True, 4)] and looked_up() == before
 
 
-def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks) -> None:
+def test_fingerprint_sets_key_is_track_and_version(project: Project, two_tracks, song_files) -> None:
     ids, prints = two_tracks
     with transaction(project.engine) as conn:
+        v2 = fingerprint.fingerprint(read_song(song_files["song-21"]), version=2)
         for version in (1, 2):
-            fp = fingerprint.Fingerprint(prints["song-21"].hashes, prints["song-21"].offsets, version, 20.0)
+            fp = fingerprint.Fingerprint(v2.hashes, v2.offsets, version, 20.0)
             recognition.store_fingerprints(conn, ids["song-21"], fp, "a" * 64, 20.0)
             recognition.store_fingerprints(conn, ids["song-21"], fp, "a" * 64, 20.0)
     with project.engine.connect() as conn:
@@ -320,7 +335,7 @@ def test_the_migration_packs_the_sets_stored_before_it_and_recognition_answers_a
         if path.name < "0031":
             (before / path.name).write_text(path.read_text())
     migrate.migrate(engine, before)
-    prints = {ref: fingerprint.fingerprint(read_song(path)) for ref, path in song_files.items()}
+    prints = {ref: fingerprint.fingerprint(read_song(path), version=2) for ref, path in song_files.items()}
     with transaction(engine) as conn:
         ids = add_tracks(conn, song_files)
         for ref, fp in prints.items():  # the rows and the record the code before the migration wrote
@@ -334,16 +349,18 @@ def test_the_migration_packs_the_sets_stored_before_it_and_recognition_answers_a
 
     postgresql = engine.dialect.name == "postgresql"
     for ref, fp in prints.items():
-        assert stored_rows(empty_project, ids[ref]) == expected_rows(fp), ref
-        assert table_rows(empty_project, ids[ref]) == expected_table_rows(empty_project, fp), ref
+        assert stored_rows(empty_project, ids[ref], version=2) == expected_rows(fp), ref
+        assert table_rows(empty_project, ids[ref], version=2) == expected_table_rows(empty_project, fp), ref
         packed = empty_project.scalar("SELECT packed FROM fingerprint_sets WHERE track_id = :t", t=ids[ref])
         # built by SQL, the same bytes the code writes
         assert (bytes(packed) == recognition.pack_set(fp.hashes, fp.offsets)) if postgresql else packed is None
     # rows of no recorded set could never be deleted again without an index on tracks
     assert empty_project.scalar("SELECT count(*) FROM fingerprints WHERE track_id = 999") == (0 if postgresql else 1)
+    # the version 2 sets answer through the lookup of sql/0033 (keyed on hash and frame) as before it
     song = read_song(song_files["song-22"])
     with transaction(engine, read_only=True) as conn:
-        found = recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE])
+        found = recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE], version=2)
+        assert recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE]) is None
     assert found is not None and found.track_id == ids["song-22"] and abs(found.offset_seconds - 6.0) < 0.2
 
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from zamio.demo import synth
 from zamio.recognition import audio, match
 from zamio.recognition import fingerprint as fp
+from zamio.recognition import hashes as hs
 
 RATE = audio.ANALYSIS_RATE
 
@@ -29,7 +30,7 @@ def test_triplet_hash_packing_round_trips(values):
     dt2, dt3 = min(a, b), max(a, b)
     h = fp.pack_hash(*(np.array([v]) for v in (f1, du2, du3, dt2, dt3)))
     assert h.dtype == np.int32 and h[0] >= 0
-    assert [int(v[0]) for v in fp.unpack_hash(h)] == [f1, du2, du3, dt2, dt3]
+    assert [int(v[0]) for v in hs.unpack_hash(h)] == [f1, du2, du3, dt2, dt3]
 
 
 def test_distinct_triplet_fields_give_distinct_hashes():
@@ -46,7 +47,7 @@ def test_distinct_triplet_fields_give_distinct_hashes():
 def test_pair_hash_packing_round_trips(f1, du, dt):
     h = fp.pack_pair_hash(np.array([f1]), np.array([du]), np.array([dt]))
     assert h.dtype == np.int32 and h[0] >= 0
-    assert [int(v[0]) for v in fp.unpack_pair_hash(h)] == [f1, du, dt]
+    assert [int(v[0]) for v in hs.unpack_pair_hash(h)] == [f1, du, dt]
 
 
 def test_distinct_pair_fields_give_distinct_hashes():
@@ -57,7 +58,7 @@ def test_distinct_pair_fields_give_distinct_hashes():
 
 def test_a_triplet_holds_its_two_pairs():
     h = fp.pack_hash(np.array([40, 40]), np.array([3, -5]), np.array([-7, -5]), np.array([4, 9]), np.array([10, 9]))
-    pair_hashes, tracks, frames = fp.pairs_of_triplets(h, np.array([5, 5], np.int32), np.array([100, 200], np.int32))
+    pair_hashes, tracks, frames = hs.pairs_of_triplets(h, np.array([5, 5], np.int32), np.array([100, 200], np.int32))
     expected = {(int(fp.pack_pair_hash(40, 3, 4)), 100), (int(fp.pack_pair_hash(40, -7, 10)), 100),
                 (int(fp.pack_pair_hash(40, -5, 9)), 200)}  # the second triplet's pairs are one pair
     assert set(zip(pair_hashes.tolist(), frames.tolist())) == expected
@@ -112,8 +113,9 @@ def test_fingerprint_is_deterministic_and_lean():
     x = audio.resample(synth.song(21, 20.0), synth.SYNTH_RATE)
     a, b = fp.fingerprint(x), fp.fingerprint(x.copy())
     np.testing.assert_array_equal(a.hashes, b.hashes)
-    assert a.hashes.dtype == np.int32 and a.offsets.dtype == np.int32
-    assert a.version == fp.FINGERPRINT_VERSION
+    assert a.hashes.dtype == np.int64 and a.offsets.dtype == np.int32  # version 3: lookup keys
+    assert a.version == fp.FINGERPRINT_VERSION == 3
+    assert a.hashes.min() >= 0 and a.hashes.max() < 2**33
     assert abs(a.duration_seconds - 20.0) < 1e-3
     assert 10 < a.hashes.size / 20.0 <= 25  # the storage budget: about 20 rows per second
     assert a.offsets.min() >= 0 and a.offsets.max() * fp.FRAME_SECONDS < 20.0
@@ -133,7 +135,7 @@ def test_landmarks_respect_the_target_zone_and_fanout():
 def test_stored_triplets_hold_the_pairs_of_every_anchor_and_partner():
     x = audio.resample(synth.song(25, 12.0), synth.SYNTH_RATE)
     stored = fp.fingerprint(x)
-    pair_hashes, _, frames = fp.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
+    pair_hashes, _, frames = hs.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
     peaks = fp.find_peaks(fp.spectrogram(x), fp.INDEX_PROFILE.peaks_per_second)
     lm = fp.peaks_to_landmarks(peaks, fp.INDEX_PROFILE.partners)
     expected, _, ok = fp.landmarks_to_hashes(lm)
@@ -178,10 +180,10 @@ def test_query_side_contains_the_index_side():
     triplets = query.triplets
     at_nominal = set(triplets.hashes[triplets.speeds[triplets.speed_index] == 1.0].tolist())
     # the index's triplets of held notes are never looked up
-    f1, du2, du3, _, _ = fp.unpack_hash(stored.hashes)
+    f1, du2, du3, _, _ = hs.unpack_hash(stored.hashes & hs.HASH_MASK)
     looked_up = set(stored.hashes[(du2 != 0) | (du3 != 0)].tolist())
     assert len(looked_up & at_nominal) / len(looked_up) > 0.9
-    pair_hashes, _, _ = fp.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
+    pair_hashes, _, _ = hs.pairs_of_triplets(stored.hashes, np.zeros(stored.hashes.size, np.int32), stored.offsets)
     pairs = query.pairs
     pairs_at_nominal = set(pairs.hashes[pairs.speeds[pairs.speed_index] == 1.0].tolist())
     assert len(set(pair_hashes.tolist()) & pairs_at_nominal) / len(set(pair_hashes.tolist())) > 0.95
@@ -244,3 +246,49 @@ def test_held_note_triplets_are_what_the_partial_hash_index_leaves_out():
     f1, du2, du3, dt2, dt3 = (a[ordered] for a in (f1, du2, du3, dt2, dt3))
     h = fp.pack_hash(f1, du2, du3, dt2, dt3).astype(np.int64)
     np.testing.assert_array_equal(((h >> 11) & 4095) == 2015, (du2 == 0) & (du3 == 0))
+
+
+def test_the_extra_bits_say_in_which_half_of_its_cell_each_difference_lies():
+    du2 = np.array([0.3, -0.3, 2.6, -0.4, 4.0, 1.49, -1.51], np.float32)
+    du3 = np.array([-0.2, 0.1, -2.6, 0.0, 3.5, -7.25, 0.75], np.float32)
+    # du2 - rint(du2) >= 0 gives the high bit, du3's the low one (rint rounds 3.5 to 4: -0.5)
+    expected = [0b10, 0b01, 0b01, 0b01, 0b10, 0b10, 0b10]
+    assert hs.fine_bits(du2, du3).tolist() == expected
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 3))
+def test_lookup_keys_round_trip(h, extra):
+    keys = hs.lookup_keys(np.array([h], np.int32), np.array([extra]))
+    assert keys.dtype == np.int64 and int(keys[0]) == h + (extra << 31)
+    hashes, bits = hs.split_keys(keys)
+    assert (int(hashes[0]), int(bits[0])) == (h, extra) and hashes.dtype == np.int32
+
+
+def test_version_3_keys_are_version_2_hashes_with_the_half_cells_of_the_differences_above():
+    x = audio.resample(synth.song(25, 12.0), synth.SYNTH_RATE)
+    v2, v3 = fp.fingerprint(x, version=2), fp.fingerprint(x)
+    assert v2.version == 2 and v2.hashes.dtype == np.int32
+    np.testing.assert_array_equal(v3.hashes & hs.HASH_MASK, v2.hashes)
+    np.testing.assert_array_equal(v3.offsets, v2.offsets)
+    # the two bits are spread over real use: none of the four values is missing
+    assert set((v3.hashes >> 31).tolist()) == {0, 1, 2, 3}
+    q2, q3 = fp.query_fingerprint(x, version=2), fp.query_fingerprint(x)
+    np.testing.assert_array_equal(q3.triplets.hashes & hs.HASH_MASK, q2.triplets.hashes)
+    np.testing.assert_array_equal(q3.pairs.hashes, q2.pairs.hashes)  # pairs are alike in both
+
+
+def test_every_speed_hypothesis_gives_a_triplet_the_key_it_had_at_nominal_speed():
+    # A varispeed moves every log-frequency by the same amount: the differences, and the half
+    # cells they fall in, stay; the anchor cell is moved back by the hypothesis.
+    u = np.array([[40.3, 43.6, 37.1], [60.9, 58.2, 66.95]], np.float32)  # differences 3.3, -3.2; -2.7, 6.05
+
+    def triplets(shift: float) -> fp.Triplets:
+        played = (u + np.float32(shift)).astype(np.float32)
+        return fp.Triplets(np.array([10, 10], np.int32), played[:, 0], played[:, 1], played[:, 2],
+                           np.array([5, 7], np.int32), np.array([9, 20], np.int32))
+
+    nominal, _, _ = fp.triplets_to_hashes(triplets(0.0))
+    assert (nominal >> 31).tolist() == [0b10, 0b11]
+    for speed in fp.speed_hypotheses():
+        played, _, _ = fp.triplets_to_hashes(triplets(fp.STEPS_PER_OCTAVE * np.log2(speed)), speed, tempo=1.0)
+        np.testing.assert_array_equal(played, nominal)

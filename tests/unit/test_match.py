@@ -8,6 +8,7 @@ import pytest
 from tests.audio_fixtures import ENCODINGS, catalog, ffmpeg_encode  # noqa: F401
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
+from zamio.recognition.hashes import pairs_of_triplets
 
 
 def test_array_index_lookup_returns_exactly_the_matching_rows():
@@ -104,7 +105,7 @@ def test_no_hits_is_no_match():
 
 def test_candidates_are_the_tracks_with_most_aligned_triplets(catalog):
     query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
-    ranked = match.candidates(query.triplets, catalog.index.lookup, limit=3)
+    ranked = match.ranked_candidates(query.triplets, catalog.index.lookup, limit=3)[0]
     assert ranked[0] == 12 and 1 <= ranked.size <= 3 and np.unique(ranked).size == ranked.size
 
 
@@ -118,7 +119,7 @@ def test_array_index_fetches_whole_tracks():
 
 def test_pairs_of_cached_tracks_answer_as_one_index_of_their_unfolded_rows(catalog):
     tracks = np.array([12, 3, 7], np.int32)
-    unfolded = match.ArrayIndex.of_rows(fingerprint.pairs_of_triplets(*catalog.index.fetch(tracks)))
+    unfolded = match.ArrayIndex.of_rows(pairs_of_triplets(*catalog.index.fetch(tracks)))
     per_track = match.lookup_in([match.TrackPairs(int(t), *catalog.index.fetch(np.array([t]))[::2]) for t in tracks])
     query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
 

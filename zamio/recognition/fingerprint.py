@@ -30,7 +30,8 @@ The scheme is Wang's (2003) peak landmarks, recognised in two stages:
 
 Array conventions: ``spectrogram`` is ``[frames, bins]`` float32 in dB; times are
 integer frame indices of ``FRAME_SECONDS``; hashes are int32 (non-negative, they fit
-a PostgreSQL ``integer``) and every stored hash carries ``FINGERPRINT_VERSION``.
+a PostgreSQL ``integer``; version 3 looks triplets up by int64 keys, a hash and two bits
+above it, ``zamio.recognition.hashes``) and every stored hash carries ``FINGERPRINT_VERSION``.
 """
 
 from __future__ import annotations
@@ -41,10 +42,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from zamio.recognition.audio import ANALYSIS_RATE
+from zamio.recognition.hashes import (
+    EXTRA_BITS,
+    HASH_MASK,
+    MAX_DT_FRAMES,
+    MAX_DU_STEPS,
+    MIN_DT_FRAMES,
+    fine_bits,
+    lookup_keys,
+    pack_hash,
+    pack_pair_hash,
+)
 
 # Bump when anything below changes the hashes an index would store.
 # 1: peak pairs (20-bit hashes).  2: triplets (31-bit hashes), verified as pairs.
-FINGERPRINT_VERSION = 2
+# 3: the triplets of 2, looked up by their hash and two finer frequency bits
+#    (``zamio.recognition.hashes.fine_bits``): the same pairs, fewer rows of other recordings.
+FINGERPRINT_VERSION = 3
 
 WINDOW_SAMPLES = 1024  # 128 ms at 8 kHz: 7.8 Hz bins resolve low notes
 HOP_SAMPLES = 256  # 32 ms frames
@@ -55,21 +69,6 @@ MIN_HZ = 125.0  # below this, bins are too coarse for a log scale and full of ru
 STEPS_PER_OCTAVE = 36  # log-frequency cell: 1/3 semitone, 1.94 % (about one speed step)
 FREQ_CELLS = 256  # 8 bits of anchor frequency: 125 Hz .. 125 * 2**(256/36) Hz > 4 kHz
 MIN_BIN = int(np.ceil(MIN_HZ / BIN_HZ))
-
-# Target zone of an anchor's partners:
-MAX_DT_FRAMES = 63  # partner at most 2.0 s after the anchor (6 bits)
-MIN_DT_FRAMES = 1
-MAX_DU_STEPS = 31  # |log-frequency difference| at most 31 cells (just under an octave)
-
-F1_BITS = 8
-DU_BITS = 6  # du + MAX_DU_STEPS in 0..62
-# Pair hash, 20 bits: anchor cell (8) | du (6) | dt (6).
-DT_BITS = 6
-# Triplet hash, 31 bits: anchor cell (8) | du of the first partner (6) | du of the
-# second (6) | the two time gaps (11).  The gaps are ordered (1 <= dt2 <= dt3 <= 63:
-# partners come in time order), so the pair has 63 * 64 / 2 = 2,016 values and fits
-# 11 bits where two independent fields would need 12.
-GAPS_BITS = 11
 
 # Peak picking: a peak is the maximum of its neighbourhood, and ranks among the
 # strongest few of the candidates within +-RANK_WINDOW_FRAMES (a density budget that
@@ -166,8 +165,9 @@ class Triplets:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What the index stores for one recording: ``hashes`` and anchor ``offsets``
-    (frames of ``FRAME_SECONDS``), both int32 and of equal length."""
+    """What the index stores for one recording: ``hashes`` and anchor ``offsets`` (frames
+    of ``FRAME_SECONDS``, int32), of equal length.  The hashes of ``version`` 2 are int32,
+    those of 3 int64 lookup keys (``zamio.recognition.hashes``)."""
 
     hashes: np.ndarray
     offsets: np.ndarray
@@ -179,8 +179,9 @@ class Fingerprint:
 class QueryPrints:
     """Hashes of an excerpt under every speed hypothesis.
 
-    ``hashes`` int32; ``times`` the anchor times in frames of the *original* recording
-    relative to the excerpt start (float32, already multiplied by the speed);
+    ``hashes`` int32 (triplets of version 3: int64 lookup keys); ``times`` the anchor
+    times in frames of the *original* recording relative to the excerpt start (float32,
+    already multiplied by the speed);
     ``speed_index`` int16 into ``speeds`` (playback speed ratios, 1.0 = nominal: the
     tempo, which places the excerpt in time) and ``pitches`` (the pitch ratio of each
     hypothesis: its speed for varispeed, 1 for a time-stretch; None: the speeds).
@@ -201,6 +202,14 @@ class QueryPrints:
         close = ((np.abs(np.log2(pitches / pitches[speed_index])) <= cells * step + 1e-9)
                  & (np.abs(np.log2(self.speeds / self.speeds[speed_index])) <= cells * step + 1e-9))
         return self.only(close)
+
+    def any_extra_bits(self) -> QueryPrints:
+        """Return these prints (version 3 triplet keys) once under each value of the extra
+        bits, so that a lookup finds every stored row of their hashes, as version 2 did."""
+        hashes = np.asarray(self.hashes, np.int64) & HASH_MASK
+        every = np.concatenate([lookup_keys(hashes, np.full(hashes.size, bits)) for bits in range(1 << EXTRA_BITS)])
+        return QueryPrints(every, np.tile(self.times, 1 << EXTRA_BITS), np.tile(self.speed_index, 1 << EXTRA_BITS),
+                           self.speeds, self.duration_seconds, self.pitches)
 
     def only(self, wanted: np.ndarray) -> QueryPrints:
         """Return these prints under the hypotheses ``wanted`` (booleans; indices renumbered)."""
@@ -423,77 +432,6 @@ def peaks_to_triplets(peaks: Peaks, partners: int, lone_partner: bool = False) -
     return Triplets(t[a], u[a], u[p], u[q], (t[p] - t[a]).astype(np.int32), (t[q] - t[a]).astype(np.int32))
 
 
-def pack_pair_hash(f1: np.ndarray, du: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """Pack quantised fields into int32 pair hashes: anchor cell ``f1`` (0..255),
-    frequency difference ``du`` in cells (-MAX_DU_STEPS..MAX_DU_STEPS), gap ``dt``
-    frames (0..63)."""
-    f1 = np.asarray(f1, np.int64)
-    du = np.asarray(du, np.int64) + MAX_DU_STEPS
-    dt = np.asarray(dt, np.int64)
-    return ((f1 << (DU_BITS + DT_BITS)) | (du << DT_BITS) | dt).astype(np.int32)
-
-
-def unpack_pair_hash(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse of ``pack_pair_hash``: return (f1, du, dt) as int32 arrays."""
-    h = np.asarray(h, np.int64)
-    dt = h & ((1 << DT_BITS) - 1)
-    du = ((h >> DT_BITS) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
-    f1 = h >> (DU_BITS + DT_BITS)
-    return f1.astype(np.int32), du.astype(np.int32), dt.astype(np.int32)
-
-
-def pack_hash(f1: np.ndarray, du2: np.ndarray, du3: np.ndarray, dt2: np.ndarray, dt3: np.ndarray) -> np.ndarray:
-    """Pack quantised fields into int32 triplet hashes: anchor cell ``f1`` (0..255),
-    frequency differences ``du2``, ``du3`` in cells (-MAX_DU_STEPS..MAX_DU_STEPS), gaps
-    ``dt2``, ``dt3`` in frames (1 <= dt2 <= dt3 <= MAX_DT_FRAMES)."""
-    f1, dt2, dt3 = (np.asarray(x, np.int64) for x in (f1, dt2, dt3))
-    du2 = np.asarray(du2, np.int64) + MAX_DU_STEPS
-    du3 = np.asarray(du3, np.int64) + MAX_DU_STEPS
-    gaps = dt3 * (dt3 - 1) // 2 + dt2 - 1  # the ordered pair's rank: 0 .. 2,015
-    return ((((f1 << DU_BITS) | du2) << DU_BITS | du3) << GAPS_BITS | gaps).astype(np.int32)
-
-
-def unpack_hash(h: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Inverse of ``pack_hash``: return (f1, du2, du3, dt2, dt3) as int32 arrays."""
-    h = np.asarray(h, np.int64)
-    gaps = h & ((1 << GAPS_BITS) - 1)
-    du3 = ((h >> GAPS_BITS) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
-    du2 = ((h >> (GAPS_BITS + DU_BITS)) & ((1 << DU_BITS) - 1)) - MAX_DU_STEPS
-    f1 = h >> (GAPS_BITS + 2 * DU_BITS)
-    # dt3 is the largest n with n (n - 1) / 2 <= gaps
-    dt3 = np.floor((1 + np.sqrt(1 + 8 * gaps)) / 2).astype(np.int64)
-    dt3 -= dt3 * (dt3 - 1) // 2 > gaps
-    dt2 = gaps - dt3 * (dt3 - 1) // 2 + 1
-    return tuple(x.astype(np.int32) for x in (f1, du2, du3, dt2, dt3))
-
-
-def pairs_of_triplets(hashes: np.ndarray, tracks: np.ndarray,
-                      frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Given stored triplet rows (hashes, track ids, anchor frames), return the pair rows
-    they hold, (pair hashes, track ids, frames) with each distinct row once: the pairs
-    (anchor, first partner) and (anchor, second partner) of every triplet, which are
-    the pairs a pair index of the same peaks would have stored."""
-    f1, du2, du3, dt2, dt3 = unpack_hash(hashes)
-    h = np.concatenate([pack_pair_hash(f1, du2, dt2), pack_pair_hash(f1, du3, dt3)]).astype(np.int64)
-    track_ids, track = np.unique(np.asarray(tracks), return_inverse=True)
-    f = np.tile(np.asarray(frames, np.int64), 2)
-    if f.size and int(f.max()) >> _KEY_FRAME_BITS:
-        raise ValueError(f"a fingerprint frame is beyond {2 ** _KEY_FRAME_BITS} (the audio is too long)")
-    # One int64 key per row (track's rank, frame, pair hash), so that one flat sort finds
-    # the distinct rows: a recording's pair comes from two or three of its triplets.
-    key = np.sort((((np.tile(track.astype(np.int64), 2) << _KEY_FRAME_BITS) | f) << _PAIR_HASH_BITS) | h)
-    key = key[np.r_[True, key[1:] != key[:-1]]] if key.size else key
-    track_frame = key >> _PAIR_HASH_BITS
-    return ((key & ((1 << _PAIR_HASH_BITS) - 1)).astype(np.int32),
-            track_ids[track_frame >> _KEY_FRAME_BITS].astype(np.int32),
-            (track_frame & ((1 << _KEY_FRAME_BITS) - 1)).astype(np.int32))
-
-
-_PAIR_HASH_BITS = F1_BITS + DU_BITS + DT_BITS
-PAIR_HASH_SPACE = 1 << _PAIR_HASH_BITS  # every pair hash is below this
-_KEY_FRAME_BITS = 21  # frames of 32 ms: 18 hours, far beyond the longest audio zamio decodes
-
-
 def landmarks_to_hashes(lm: Landmarks, speed: float = 1.0,
                         tempo: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Given pair landmarks observed at playback ``speed``, return (pair hashes int32,
@@ -511,36 +449,44 @@ def landmarks_to_hashes(lm: Landmarks, speed: float = 1.0,
 
 
 def triplets_to_hashes(tr: Triplets, speed: float = 1.0, held_notes: bool = False,
-                       tempo: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Given triplets observed at playback ``speed``, return (hashes int32, anchor
-    times float32 in original frames, keep mask) as the original recording would hash
-    them: f -> f / speed, t -> t * speed (t -> t * ``tempo`` when given: a time-stretch
-    changes the tempo alone).  Triplets leaving the field ranges are dropped (mask
-    False), and so are those of a held note (both frequency differences zero) unless
-    ``held_notes``: alike in every recording, they are worthless to look up, but the
-    index keeps them for the pairs they hold."""
+                       tempo: float | None = None,
+                       version: int = FINGERPRINT_VERSION) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given triplets observed at playback ``speed``, return (hashes, anchor times float32
+    in original frames, keep mask) as the original recording would hash them: f -> f /
+    speed, t -> t * speed (t -> t * ``tempo`` when given: a time-stretch changes the tempo
+    alone).  The hashes are int32 under ``version`` 2, int64 lookup keys under 3
+    (``zamio.recognition.hashes.lookup_keys``).  Triplets leaving the field ranges are
+    dropped (mask False), and so are those of a held note (both frequency differences
+    zero) unless ``held_notes``: alike in every recording, they are worthless to look
+    up, but the index keeps them for the pairs they hold."""
     tempo = speed if tempo is None else tempo
     shift = STEPS_PER_OCTAVE * np.log2(speed)
     f1 = np.floor(tr.u1 - shift).astype(np.int64)
-    du2 = np.rint(tr.u2 - tr.u1).astype(np.int64)
-    du3 = np.rint(tr.u3 - tr.u1).astype(np.int64)
+    # The differences are the same under every speed (a log-frequency shift cancels).
+    fine2, fine3 = tr.u2 - tr.u1, tr.u3 - tr.u1
+    du2 = np.rint(fine2).astype(np.int64)
+    du3 = np.rint(fine3).astype(np.int64)
     dt2 = np.maximum(np.rint(tr.dt2 * tempo).astype(np.int64), MIN_DT_FRAMES)
     dt3 = np.rint(tr.dt3 * tempo).astype(np.int64)
     ok = ((f1 >= 0) & (f1 < FREQ_CELLS) & (np.abs(du2) <= MAX_DU_STEPS) & (np.abs(du3) <= MAX_DU_STEPS)
           & (dt3 <= MAX_DT_FRAMES) & (held_notes | (du2 != 0) | (du3 != 0)))
     hashes = pack_hash(f1[ok], du2[ok], du3[ok], dt2[ok], np.maximum(dt3[ok], dt2[ok]))
+    if version >= 3:
+        hashes = lookup_keys(hashes, fine_bits(fine2[ok], fine3[ok]))
     return hashes, (tr.t1[ok] * tempo).astype(np.float32), ok
 
 
-def fingerprint(samples: np.ndarray, profile: IndexProfile = INDEX_PROFILE) -> Fingerprint:
+def fingerprint(samples: np.ndarray, profile: IndexProfile = INDEX_PROFILE,
+                version: int = FINGERPRINT_VERSION) -> Fingerprint:
     """Given a recording's mono samples at ``ANALYSIS_RATE``, return the triplet hashes to
     store (about ``profile.peaks_per_second`` times 3 triplets per anchor, per second)
-    with their anchor frame offsets.  Together they hold every pair of an anchor and
-    one of its partners (``pairs_of_triplets``), held notes included."""
+    with their anchor frame offsets, as ``version`` (2 or 3) hashes them.  Together they
+    hold every pair of an anchor and one of its partners (``pairs_of_triplets``), held
+    notes included."""
     peaks = find_peaks(spectrogram(samples), profile.peaks_per_second)
     tr = peaks_to_triplets(peaks, profile.partners, lone_partner=True)
-    hashes, _, ok = triplets_to_hashes(tr, held_notes=True)
-    return Fingerprint(hashes, tr.t1[ok].astype(np.int32), FINGERPRINT_VERSION, samples.size / ANALYSIS_RATE)
+    hashes, _, ok = triplets_to_hashes(tr, held_notes=True, version=version)
+    return Fingerprint(hashes, tr.t1[ok].astype(np.int32), version, samples.size / ANALYSIS_RATE)
 
 
 def speed_hypotheses(profile: QueryProfile = QUERY_PROFILE) -> np.ndarray:
@@ -561,10 +507,12 @@ def hypotheses(profile: QueryProfile = QUERY_PROFILE) -> tuple[np.ndarray, np.nd
     return np.r_[speeds, np.ones(stretches.size)], np.r_[speeds, stretches]
 
 
-def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE) -> Query:
-    """Given an excerpt's mono samples at ``ANALYSIS_RATE``, return its triplet and pair
-    hashes under every speed hypothesis (see ``Query``): many more per second than the
-    index stores, so that the index's landmarks are found among them."""
+def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE,
+                      version: int = FINGERPRINT_VERSION) -> Query:
+    """Given an excerpt's mono samples at ``ANALYSIS_RATE``, return its triplet hashes
+    (``version``'s: lookup keys under 3) and pair hashes under every speed hypothesis (see
+    ``Query``): many more per second than the index stores, so that the index's landmarks
+    are found among them."""
     spec = spectrogram(samples)
     ranked = _ranked_candidates(spec)
     duration = samples.size / ANALYSIS_RATE
@@ -575,7 +523,7 @@ def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE
         tried_pairs = (np.ones(1), np.ones(1))
     else:
         tried_pairs = tried
-    return Query(under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t), tried, duration),
+    return Query(under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t, version=version), tried, duration),
                  under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), tried_pairs, duration), lm, profile)
 
 

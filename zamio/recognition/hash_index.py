@@ -1,8 +1,9 @@
 """The hash index of ``fingerprints`` on PostgreSQL: its two forms, how full it is, and its rebuild.
 
-The lookup (``zamio.recognition.index``) reads rows by hash through ``ix_fingerprints_hash``.
-In its covering form (the default) the index carries the track, frame and version too, so a
-lookup reads the index alone; the compact form holds the hash only, a tenth less storage, and
+The lookup (``zamio.recognition.index``) reads rows by hash and range of frames through
+``ix_fingerprints_hash``, keyed on (hash, frame) (sql/0033).  In its covering form (the
+default) the index carries the track and version too, so a lookup reads the index alone;
+the compact form holds the key only, a tenth less storage, and
 each row a lookup returns is then read from the table.  ``bin/cleanup-old-fingerprints`` gives
 the index the form ``FINGERPRINT_INDEX_COVERING`` asks for and rebuilds it once it is sparse.
 SQLite has nothing of this to do.
@@ -20,12 +21,13 @@ from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION
 HASH_INDEX = "ix_fingerprints_hash"
 PAGE_BYTES = 8192
 #: Bytes of one entry of the hash index with its line pointer (4): the index tuple is
-#: 8 bytes of header and the int4 key, padded to 16; the covering form adds track_id,
-#: frame and version (10 bytes), padded to 24.
+#: 8 bytes of header and the key (hash, frame), 16; the covering form adds track_id and
+#: version (6 bytes), padded to 24.
 HASH_INDEX_ENTRY_BYTES = {False: 20, True: 28}
 #: The columns the covering form carries beside the hash, so that a lookup reads the
 #: index alone (an index-only scan) instead of one heap page per row it returns.
-COVERING_COLUMNS = "track_id, frame, version"
+KEY_COLUMNS = "hash, frame"
+COVERING_COLUMNS = "track_id, version"
 #: A b-tree built in one pass fills its leaf pages to 90 %.  Rows stored track by track
 #: insert random hashes, which split pages and leave the hash index about 70 % full: a
 #: quarter larger than it need be (bench/results/recognition.md).  Below this density it
@@ -93,6 +95,12 @@ def maintain_hash_index(engine: Engine, *, covering: bool = True,
     return HashIndexState(density, is_covering, None)
 
 
+def index_definition(covering: bool = True) -> str:
+    """The hash index's columns, fill and condition, as sql/0033_fingerprint_lookup_keys.sql makes them."""
+    include = f" INCLUDE ({COVERING_COLUMNS})" if covering else ""
+    return f"({KEY_COLUMNS}){include} WITH (fillfactor = {HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}"
+
+
 def _drop_leftovers(conn: Connection) -> None:
     leftovers = conn.exec_driver_sql(
         "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
@@ -104,10 +112,7 @@ def _drop_leftovers(conn: Connection) -> None:
 
 def _swap_in(conn: Connection, covering: bool) -> None:
     """Build the hash index in the other form beside the current one, then swap them."""
-    include = f" INCLUDE ({COVERING_COLUMNS})" if covering else ""
-    # The same keys, fill and condition as sql/0031_packed_fingerprint_sets.sql makes.
-    conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {_NEXT_INDEX} ON fingerprints (hash){include} "
-                         f"WITH (fillfactor = {HASH_INDEX_FILLFACTOR}) WHERE {HASH_INDEX_CONDITION}")
+    conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {_NEXT_INDEX} ON fingerprints {index_definition(covering)}")
     # The swap: two statements in one message are one transaction, so there is no moment
     # without the index, and the exclusive lock the drop takes lasts an instant.
     conn.exec_driver_sql(f"DROP INDEX {HASH_INDEX}; ALTER INDEX {_NEXT_INDEX} RENAME TO {HASH_INDEX}")

@@ -51,6 +51,7 @@ from zamio.recognition.fingerprint import (
     QueryProfile,
     query_fingerprint,
 )
+from zamio.recognition.hashes import HASH_BITS, split_keys
 from zamio.recognition.match import (
     CANDIDATES,
     Fetch,
@@ -94,7 +95,7 @@ def store_fingerprints(
     rollback leaves the previous set untouched.  Raise ValueError if the arrays differ
     in length or hold values outside int4.
     """
-    hashes, frames = _checked_arrays(fp)
+    hashes, frames = stored_columns(*_checked_arrays(fp), fp.version)
     # Deleting first is as atomic as deleting last: both happen in this one transaction,
     # readers keep seeing the old set until it commits, and the delete then needs no
     # way to tell old rows from new rows of the same (track, version).
@@ -115,11 +116,48 @@ def store_fingerprints(
 
 
 def looked_up(hashes: np.ndarray, version: int) -> np.ndarray:
-    """Given a set's hashes, return the mask of those a lookup may ask for: all but the
-    triplets of held notes of version 2 (``HASH_INDEX_CONDITION``, in numpy)."""
-    if version != 2:
+    """Given a set's stored hashes, return the mask of those a lookup may ask for: all but
+    the triplets of held notes of version 2 and later (``HASH_INDEX_CONDITION``, in numpy)."""
+    if version < 2:
         return np.ones(hashes.size, bool)
     return ((hashes >> HELD_NOTE_FIELD[0]) & HELD_NOTE_FIELD[1]) != HELD_NOTE
+
+
+#: Version 3 keeps a triplet's extra lookup bits (``zamio.recognition.hashes``) in the
+#: frame column's high bits, above the frame itself: the hash column stays an ``integer``,
+#: every row and index entry keeps its size, and the hash index, keyed on (hash, frame),
+#: finds the rows of one key as one range of frames (sql/0033).  2**29 frames of 32 ms are
+#: 198 days of audio.
+FRAME_BITS = 29
+FRAME_MASK = (1 << FRAME_BITS) - 1
+
+
+def stored_columns(keys: np.ndarray, frames: np.ndarray, version: int) -> tuple[np.ndarray, np.ndarray]:
+    """Given a set's hashes (version 3: lookup keys) and frames, return the (hash, frame)
+    int32 columns the tables store for ``version``."""
+    if version < 3:
+        return keys.astype(np.int32), frames.astype(np.int32)
+    hashes, extra = split_keys(keys)
+    return hashes, (frames.astype(np.int32) | (extra << FRAME_BITS)).astype(np.int32)
+
+
+def key_rows(hashes: np.ndarray, frames: np.ndarray, version: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of ``stored_columns``: given stored (hash, frame) columns, return (hashes or
+    version 3 lookup keys, frames)."""
+    if version < 3:
+        return hashes, frames
+    extra = (frames >> FRAME_BITS).astype(np.int64)
+    return hashes.astype(np.int64) | (extra << HASH_BITS), (frames & FRAME_MASK).astype(np.int32)
+
+
+def key_ranges(keys: np.ndarray, version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given lookup keys, return the (hash, lowest frame, highest frame) of the stored rows
+    each one asks for (int32 arrays): under version 3, the frames that carry its extra bits."""
+    hashes, extra = split_keys(keys)
+    if version < 3:
+        return hashes, np.zeros(hashes.size, np.int32), np.full(hashes.size, INT4_MAX, np.int32)
+    low = extra.astype(np.int64) << FRAME_BITS
+    return hashes, low.astype(np.int32), (low | FRAME_MASK).astype(np.int32)
 
 
 #: A track's whole set in one value of ``fingerprint_sets.packed`` (PostgreSQL): every
@@ -176,10 +214,12 @@ def _checked_arrays(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
     hashes, frames = np.asarray(fp.hashes), np.asarray(fp.offsets)
     if hashes.shape != frames.shape or hashes.ndim != 1:
         raise ValueError(f"fingerprint arrays differ: {hashes.shape} hashes, {frames.shape} offsets")
+    keyed = fp.version >= 3  # a lookup key has two bits above the hash; the frame gives them room
+    highest = {"hash": (1 << (HASH_BITS + 2)) - 1 if keyed else INT4_MAX, "offset": FRAME_MASK if keyed else INT4_MAX}
     for name, values in (("hash", hashes), ("offset", frames)):
-        if values.size and (int(values.min()) < 0 or int(values.max()) > INT4_MAX):
-            raise ValueError(f"a fingerprint {name} is outside 0..{INT4_MAX}")
-    return hashes.astype(np.int32), frames.astype(np.int32)
+        if values.size and (int(values.min()) < 0 or int(values.max()) > highest[name]):
+            raise ValueError(f"a fingerprint {name} is outside 0..{highest[name]}")
+    return hashes.astype(np.int64), frames.astype(np.int32)
 
 
 def _driver_cursor(conn: Connection) -> DBAPICursor:
@@ -234,7 +274,7 @@ def make_lookup(conn: Connection, *, version: int = FINGERPRINT_VERSION, batch_s
     fetch = _fetch_sqlite if sqlite else _fetch_postgres
 
     def lookup(hashes: np.ndarray) -> Rows:
-        parts = [fetch(conn, chunk, version) for chunk in _chunks(np.unique(hashes), size)]
+        parts = [fetch(conn, chunk, version) for chunk in _chunks(np.unique(hashes).astype(np.int64), size)]
         if not parts:
             empty = np.zeros(0, np.int32)
             return empty, empty, empty
@@ -266,14 +306,22 @@ def _chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
 LOOKUP_CONDITION = f"({HASH_INDEX_CONDITION})"
 
 
-def _fetch_postgres(conn: Connection, hashes: np.ndarray, version: int) -> Rows:
-    # The hashes are our own int32 values, so inlining them is safe; COPY cannot take
+def _fetch_postgres(conn: Connection, keys: np.ndarray, version: int) -> Rows:
+    # The keys are our own integers, so inlining them is safe; COPY cannot take
     # parameters, and binary COPY out lands in numpy without a Python object per row.
-    # The function (sql/0014_fingerprint_lookup_function.sql) probes the hash index once
-    # per hash under LOOKUP_CONDITION, with the planner settings that plan needs.
-    literal = "{" + ",".join(map(str, hashes.tolist())) + "}"
-    return _copy_out(conn, f"SELECT hash, track_id, frame "
-                           f"FROM zamio_fingerprint_rows('{literal}', {int(version)}::int2)")
+    # The function (sql/0033_fingerprint_lookup_keys.sql) probes the hash index once per
+    # key, for its hash and range of frames, under LOOKUP_CONDITION, with the planner
+    # settings that plan needs.
+    arrays = ["'{" + ",".join(map(str, column.tolist())) + "}'" for column in key_ranges(keys, version)]
+    function = f"zamio_fingerprint_rows({', '.join(arrays)}, {int(version)}::int2)"
+    hashes, track_ids, frames = _copy_out(conn, f"SELECT hash, track_id, frame FROM {function}")
+    return _keyed(hashes, track_ids, frames, version)
+
+
+def _keyed(hashes: np.ndarray, track_ids: np.ndarray, frames: np.ndarray, version: int) -> Rows:
+    """Stored rows as the engine reads them: (hashes or version 3 lookup keys, track ids, frames)."""
+    keys, clean = key_rows(hashes, frames, version)
+    return keys, track_ids, clean
 
 
 def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int) -> Rows:
@@ -284,10 +332,10 @@ def _fetch_tracks_postgres(conn: Connection, track_ids: np.ndarray, version: int
     parts = [(*unpack_set(bytes(packed)), track) for track, packed in sets]
     if not parts:
         empty = np.zeros(0, np.int32)
-        return empty, empty, empty
-    return (np.concatenate([h for h, _, _ in parts]),
-            np.concatenate([np.full(h.size, t, np.int32) for h, _, t in parts]),
-            np.concatenate([f for _, f, _ in parts]))
+        return _keyed(empty, empty, empty, version)
+    return _keyed(np.concatenate([h for h, _, _ in parts]),
+                  np.concatenate([np.full(h.size, t, np.int32) for h, _, t in parts]),
+                  np.concatenate([f for _, f, _ in parts]), version)
 
 
 def _copy_out(conn: Connection, select_sql: str) -> Rows:
@@ -305,12 +353,16 @@ def _copy_out(conn: Connection, select_sql: str) -> Rows:
     return rows["hash"].astype(np.int32), rows["track"].astype(np.int32), rows["frame"].astype(np.int32)
 
 
-def _fetch_sqlite(conn: Connection, hashes: np.ndarray, version: int) -> Rows:
-    return _select_sqlite(conn, f"hash IN ({{marks}}) AND {LOOKUP_CONDITION}", hashes, version)
+def _fetch_sqlite(conn: Connection, keys: np.ndarray, version: int) -> Rows:
+    # SQLite indexes the hash alone: the rows of a hash whose extra bits differ are left out here.
+    hashes = np.unique(split_keys(keys)[0])
+    rows = _keyed(*_select_sqlite(conn, f"hash IN ({{marks}}) AND {LOOKUP_CONDITION}", hashes, version), version)
+    wanted = np.isin(rows[0], keys)
+    return rows[0][wanted], rows[1][wanted], rows[2][wanted]
 
 
 def _fetch_tracks_sqlite(conn: Connection, track_ids: np.ndarray, version: int) -> Rows:
-    return _select_sqlite(conn, "track_id IN ({marks})", track_ids, version)
+    return _keyed(*_select_sqlite(conn, "track_id IN ({marks})", track_ids, version), version)
 
 
 def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version: int) -> Rows:
@@ -326,7 +378,7 @@ def _select_sqlite(conn: Connection, condition: str, values: np.ndarray, version
 
 
 def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = None,
-             profile: QueryProfile = QUERY_PROFILE) -> MatchResult | None:
+             profile: QueryProfile = QUERY_PROFILE, version: int = FINGERPRINT_VERSION) -> MatchResult | None:
     """Given mono float32 samples at ``zamio.recognition.audio.ANALYSIS_RATE`` (decode with
     ``zamio.recognition.audio``), return the catalog track they are an excerpt of (``track_id`` is
     ``tracks.id``) with offset, speed and confidence, or None if nothing matches.
@@ -343,11 +395,12 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     every hypothesis names (``usual_against_every_rival``), for the other passes their
     own.  Only when even every hypothesis names fewer (a catalog of fewer recordings)
     do the usual varispeeds decide with the rivals there are.  ``profile`` is the query
-    side's (the default unless a benchmark compares another).
+    side's (the default unless a benchmark compares another); ``version`` the fingerprint
+    sets answered from (the current one unless a benchmark compares another).
     """
-    query = query_fingerprint(samples, profile)
-    return identify_query(query, _CachingLookup(make_lookup(conn)),
-                          pairs_of(conn, cache if cache is not None else PairCache()))
+    query = query_fingerprint(samples, profile, version)
+    return identify_query(query, _CachingLookup(make_lookup(conn, version=version)),
+                          pairs_of(conn, cache if cache is not None else PairCache(), version=version))
 
 
 def identify_query(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:

@@ -13,7 +13,7 @@ in-memory index for tests and benchmarks).  Nothing here sees the whole index.
 Two stages (``recognise``): the excerpt's triplet hashes, selective enough that a
 lookup returns few rows of other recordings however large the catalog, vote for the
 ``CANDIDATES`` best recordings; their stored triplets are unfolded into pair
-landmarks (``zamio.recognition.fingerprint.pairs_of_triplets``) and ``match`` decides among them
+landmarks (``zamio.recognition.hashes.pairs_of_triplets``) and ``match`` decides among them
 with the excerpt's pairs, which survive noise better than triplets on short excerpts.
 The candidates beyond the first are the excerpt's nearest rivals: their best bins are
 what chance reaches (see ``evidence``).
@@ -53,15 +53,14 @@ from scipy.special import gammainc
 from zamio.recognition import verify
 from zamio.recognition.fingerprint import (
     FRAME_SECONDS,
-    PAIR_HASH_SPACE,
     STEPS_PER_OCTAVE,
     Landmarks,
     Query,
     QueryPrints,
     landmarks_to_hashes,
-    pairs_of_triplets,
     under_speeds,
 )
+from zamio.recognition.hashes import HASH_MASK, PAIR_HASH_SPACE, pairs_of_triplets
 
 #: Stored rows as three equal-length arrays: (hashes, track_ids, offsets).
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -151,8 +150,8 @@ class Votes:
 
 
 class ArrayIndex:
-    """An in-memory index of (hash, track_id, offset) rows sorted by hash; its
-    ``lookup`` method is a ``Lookup``.  For tests, benchmarks and the demo."""
+    """An in-memory index of (hash, track_id, offset) rows sorted by hash (int64: version 3
+    lookup keys); its ``lookup`` method is a ``Lookup``.  For tests, benchmarks and the demo."""
 
     def __init__(self) -> None:
         self._parts: list[Rows] = []
@@ -160,7 +159,7 @@ class ArrayIndex:
 
     def add(self, track_id: int, hashes: np.ndarray, offsets: np.ndarray) -> None:
         """Store the rows of one track."""
-        self._parts.append((hashes.astype(np.int32), np.full(hashes.size, track_id, np.int32),
+        self._parts.append((hashes.astype(np.int64), np.full(hashes.size, track_id, np.int32),
                             offsets.astype(np.int32)))
         self._sorted = None
 
@@ -195,7 +194,7 @@ class ArrayIndex:
         """Return an index holding ``rows`` (hashes, track_ids, offsets)."""
         index = cls()
         hashes, track_ids, offsets = rows
-        index._parts.append((np.asarray(hashes, np.int32), np.asarray(track_ids, np.int32),
+        index._parts.append((np.asarray(hashes, np.int64), np.asarray(track_ids, np.int32),
                              np.asarray(offsets, np.int32)))
         return index
 
@@ -230,7 +229,8 @@ def row_weights(rows: Rows) -> np.ndarray:
     rh, rt, _ = rows
     if rh.size == 0:
         return np.zeros(0, np.float64)
-    key = (rh.astype(np.int64) << 32) | rt.astype(np.int64)
+    # One int64 per (hash, track): a 33-bit key shifted past bit 63 wraps, still distinct.
+    key = (rh.astype(np.int64) << 31) | rt.astype(np.int64)
     _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     return 1.0 / counts[inverse]
 
@@ -434,15 +434,19 @@ def lookup_in(tracks: list[TrackPairs]) -> Lookup:
     return lookup
 
 
-def candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> np.ndarray:
-    """Given an excerpt's triplet prints and a triplet ``Lookup``, return up to ``limit``
-    track ids, best first: ranked by the aligned anchors of their best bin, then by its
-    aligned rows."""
-    return ranked_candidates(query, lookup, limit)[0]
-
-
 def ranked_candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
-    """``candidates``, and for each the speed hypothesis (index) of its best bin."""
+    """Given an excerpt's triplet prints and a triplet ``Lookup``, return up to ``limit``
+    track ids, best first (by the aligned anchors of their best bin, then by its aligned
+    rows), and for each the speed hypothesis (index) of its best bin.  Version 3
+    keys that name fewer than ``limit`` recordings (a catalog of a few dozen) are ranked by
+    their hashes alone, as version 2 did: chance needs its rivals (bench/results/recognition.md)."""
+    ranked = _ranked(query, lookup, limit)
+    if ranked[0].size < limit and query.hashes.size and int(query.hashes.max()) > HASH_MASK:
+        return _ranked(query.any_extra_bits(), lookup, limit)
+    return ranked
+
+
+def _ranked(query: QueryPrints, lookup: Lookup, limit: int) -> tuple[np.ndarray, np.ndarray]:
     if query.hashes.size == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
     hashes, track_ids, offsets = lookup(np.unique(query.hashes))

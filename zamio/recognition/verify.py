@@ -40,11 +40,10 @@ import numpy as np
 
 from zamio.recognition.fingerprint import (
     FREQ_CELLS,
-    MAX_DU_STEPS,
     STEPS_PER_OCTAVE,
     Landmarks,
-    unpack_pair_hash,
 )
+from zamio.recognition.hashes import MAX_DU_STEPS, unpack_pair_hash
 
 #: Tolerance of "the same place": a frame (32 ms) and a log-frequency cell (1/3 semitone)
 #: either way, the quantisation of the stored rows and of a speed hypothesis's re-hashing.

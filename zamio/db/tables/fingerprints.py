@@ -31,16 +31,17 @@ fingerprints = Table(
     Column("version", SmallInteger, nullable=False),
 )
 # The triplets of held notes (both frequency differences zero: bits 11..22 of a version 2
-# hash equal 2015) are never looked up (sql/0011_fingerprints_track_btree.sql): the hash
+# or 3 hash equal 2015) are never looked up (sql/0011_fingerprints_track_btree.sql): the hash
 # index leaves them out, and every lookup repeats its condition so that it may use it.
-HELD_NOTE_FIELD = (11, 4095)  # (shift, mask) of the two frequency differences in a version 2 hash
+HELD_NOTE_FIELD = (11, 4095)  # (shift, mask) of the two frequency differences in a triplet hash
 HELD_NOTE = 2015
-HASH_INDEX_CONDITION = "version <> 2 OR (hash >> 11) & 4095 <> 2015"
-# On PostgreSQL the index covers the rest of the row, so that a lookup reads the index
-# alone (sql/0031_packed_fingerprint_sets.sql); cleanup-old-fingerprints may give it the
-# compact form (FINGERPRINT_INDEX_COVERING=false).
-Index("ix_fingerprints_hash", fingerprints.c.hash, postgresql_where=text(HASH_INDEX_CONDITION),
-      postgresql_include=["track_id", "frame", "version"])
+HASH_INDEX_CONDITION = "version < 2 OR (hash >> 11) & 4095 <> 2015"
+# On PostgreSQL the index is keyed on (hash, frame), as version 3 keeps a triplet's extra
+# lookup bits in the frame's high bits (sql/0033_fingerprint_lookup_keys.sql), and covers
+# the rest of the row, so that a lookup reads the index alone (sql/0031); cleanup-old-fingerprints
+# may give it the compact form (FINGERPRINT_INDEX_COVERING=false).
+Index("ix_fingerprints_hash", fingerprints.c.hash, fingerprints.c.frame, postgresql_where=text(HASH_INDEX_CONDITION),
+      postgresql_include=["track_id", "version"])
 # SQLite reads a track's whole set from its rows: replacing it, cleaning old versions, and
 # the candidate tracks of every recognition.  PostgreSQL reads fingerprint_sets.packed
 # instead and holds no such index (sql/0031_packed_fingerprint_sets.sql).
