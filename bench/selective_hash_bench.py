@@ -130,7 +130,7 @@ def index_track(path: str) -> dict[str, np.ndarray]:
     samples = audio.decode_file(path)
     peaks = find_peaks(spectrogram(samples), INDEX_PROFILE.peaks_per_second)
     tr, fields = triplets_of(peaks, triplet_indices(peaks, INDEX_PROFILE.partners, lone_partner=True))
-    hashes, _, ok = triplets_to_hashes(tr, held_notes=True)
+    hashes, _, ok = triplets_to_hashes(tr, held_notes=True, version=2)
     return {"hashes": hashes, "frames": tr.t1[ok].astype(np.int32), **{k: v[ok] for k, v in fields.items()}}
 
 
@@ -165,7 +165,8 @@ def _without(lookup: Callable[[np.ndarray], tuple[np.ndarray, ...]],
 class Catalog:
     """Every track's rows in memory, looked up under each variant."""
 
-    def __init__(self, tracks: list[dict[str, np.ndarray]], synthetic_from: list[int] | None = None) -> None:
+    def __init__(self, tracks: list[dict[str, np.ndarray]], synthetic_from: list[int] | None = None,
+                 names: list[str] | None = None) -> None:
         self.base = [t["hashes"] for t in tracks]
         self.synthetic = None if synthetic_from is None else synthetic_index(
             np.concatenate([self.base[i] for i in synthetic_from]), sum(h.size for h in self.base))
@@ -182,9 +183,14 @@ class Catalog:
             dense = np.searchsorted(self.vocab[name], keys).astype(np.int32)
             self.index[name] = ArrayIndex.of_rows((dense, ids, frames))
             self.index[name].rows()
+        # Version 3 as zamio runs it: du+2's keys themselves in the index, so that a clip whose
+        # keys name fewer than eight recordings is ranked by its hashes alone (match.ranked_candidates).
+        self.index["v3"] = ArrayIndex.of_rows((hashes | (VARIANTS["du+2"][1](fields) << 31), ids, frames))
+        self.index["v3"].rows()
+        self.raw_keys = {"v3"}
         self.lookups: dict[str, Callable[[np.ndarray], tuple[np.ndarray, ...]]] = {
             name: index.lookup for name, index in self.index.items()}
-        self.keys_of = {name: name for name in VARIANTS}
+        self.keys_of = {name: name for name in VARIANTS} | {"v3": "du+2"}
         counts = np.bincount(self.index["v2"].rows()[0], minlength=self.vocab["v2"].size)
         shift, mask = HELD_NOTE_FIELD
         counts[(self.vocab["v2"] >> shift) & mask == HELD_NOTE] = 0  # never looked up anyway
@@ -199,6 +205,8 @@ class Catalog:
             self.keys_of[name] = "v2"
             self.stop_lists[name] = {"hashes": int(listed.size), "of_distinct": int(np.count_nonzero(counts)),
                                      "fewest_rows": int(counts[listed].min())}
+        if names:  # the variants asked for, in their order
+            self.lookups = {name: self.lookups[name] for name in names}
 
     def dense(self, name: str, keys: np.ndarray) -> np.ndarray:
         """The variant's keys as the dense ids its index holds (-1: held by no track)."""
@@ -213,13 +221,13 @@ class Catalog:
 def query_variants(samples: np.ndarray) -> tuple[Query, dict[str, np.ndarray], np.ndarray]:
     """The excerpt's ``Query`` and, for every variant, the 64-bit key of each of its triplet
     prints (the prints' order), checked against ``query_fingerprint``'s hashes."""
-    query = query_fingerprint(samples)
+    query = query_fingerprint(samples, version=2)
     spec = spectrogram(samples)
     peaks = _select_peaks(spec, _ranked_candidates(spec), QUERY_PROFILE.triplet_peaks_per_second)
     tr, fields = triplets_of(peaks, triplet_indices(peaks, QUERY_PROFILE.triplet_partners, lone_partner=False))
     hashes, kept = [], []
     for pitch, tempo in zip(*(h.tolist() for h in hypotheses(QUERY_PROFILE)), strict=True):
-        h, _, ok = triplets_to_hashes(tr, pitch, tempo=tempo)
+        h, _, ok = triplets_to_hashes(tr, pitch, tempo=tempo, version=2)
         hashes.append(h)
         kept.append(np.flatnonzero(ok))
     if not np.array_equal(np.concatenate(hashes), query.triplets.hashes):
@@ -227,7 +235,10 @@ def query_variants(samples: np.ndarray) -> tuple[Query, dict[str, np.ndarray], n
     rows = np.concatenate(kept)
     base = query.triplets.hashes.astype(np.int64)
     chosen = {k: v[rows] for k, v in fields.items()}
-    return query, {name: base | (extra(chosen) << 31) for name, (_, extra) in VARIANTS.items()}, rows
+    keys = {name: base | (extra(chosen) << 31) for name, (_, extra) in VARIANTS.items()}
+    if not np.array_equal(keys["du+2"], query_fingerprint(samples).triplets.hashes):
+        raise AssertionError("fingerprint version 3's keys are not du+2's")
+    return query, keys, rows
 
 
 def with_keys(query: Query, dense: np.ndarray) -> Query:
@@ -240,7 +251,8 @@ def answer(catalog: Catalog, query: Query, keys: dict[str, np.ndarray], truth: i
     """Every variant's answer to one excerpt and the rows its nominal-speed lookup returns."""
     out = {}
     for name, lookup in catalog.lookups.items():
-        q = with_keys(query, catalog.dense(catalog.keys_of[name], keys[catalog.keys_of[name]]))
+        wanted = keys[catalog.keys_of[name]]
+        q = with_keys(query, wanted if name in catalog.raw_keys else catalog.dense(catalog.keys_of[name], wanted))
         rows = lookup(np.unique(nominal_only(q).triplets.hashes))
         own = int(np.count_nonzero(rows[1] == truth)) if truth is not None else 0
         named = ranked_candidates(nominal_only(q).triplets, lookup)[0].size
@@ -299,9 +311,10 @@ def catalog_files(root: str) -> list[str]:
 _CATALOG: Catalog | None = None
 
 
-def _load(paths: list[str], folder: str, synthetic_from: list[int] | None = None) -> None:
+def _load(paths: list[str], folder: str, synthetic_from: list[int] | None = None,
+          names: list[str] | None = None) -> None:
     global _CATALOG
-    _CATALOG = Catalog([cached_track((p, folder)) for p in paths], synthetic_from)
+    _CATALOG = Catalog([cached_track((p, folder)) for p in paths], synthetic_from, names)
 
 
 def _answer_file(job: dict) -> dict:
@@ -310,7 +323,7 @@ def _answer_file(job: dict) -> dict:
         samples = audio.decode_file(job["path"])
     except audio.SilentAudio:  # a quiet passage: a scan records silence and never asks
         return {**job, "answers": {name: {"track": None, "silent": True, "rows": 0, "own_rows": 0, "candidates": 0}
-                                   for name in [*VARIANTS, *STOP_LISTS]}}
+                                   for name in _CATALOG.lookups}}
     query, keys, _ = query_variants(samples)
     return {**job, "answers": answer(_CATALOG, query, keys, job.get("truth_id"))}
 
@@ -338,7 +351,7 @@ def accuracy(args: argparse.Namespace) -> dict:
             jobs += confuser_queries(args.corpus2)
     for j in jobs:
         j["truth_id"] = paths.index(j["truth"]) if j["truth"] else None
-    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder)) as pool:
+    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder, None, args.variants)) as pool:
         records = list(pool.map(_answer_file, jobs, chunksize=8))
     return {"records": records, "tracks": len(paths)}
 
@@ -376,7 +389,8 @@ def selectivity(args: argparse.Namespace) -> dict:
             jobs.append({"samples_path": name, "track": os.path.basename(path), "truth_id": i,
                          "condition": "clean", "length": length})
     dev_catalog = [i for i, p in enumerate(paths) if p in catalog_files(args.dev)]
-    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder, dev_catalog)) as pool:
+    loaded = (paths, folder, dev_catalog, args.variants)
+    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=loaded) as pool:
         records = list(pool.map(_answer_excerpt, jobs, chunksize=8))
     stop_lists = Catalog([cached_track((p, folder)) for p in paths]).stop_lists
     return {"records": records, "tracks": len(paths), "audio_hours": round(seconds / 3600, 2),
@@ -480,6 +494,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--variants", type=lambda text: text.split(","), metavar="A,B",
+                    help="answer by these variants only (v3: fingerprint version 3 as zamio runs it; "
+                         "results then go under a key suffixed with them)")
     args = ap.parse_args()
     saved = os.path.join(args.out, "selective_hash.json")
     found = {k: expand(v) for k, v in json.load(open(saved)).items()} if os.path.exists(saved) else {}
@@ -489,17 +506,18 @@ def main() -> None:
         result["conditions"] = {"load_average": [round(v, 1) for v in os.getloadavg()],
                                 "seconds": round(time.time() - t0)}
         broadcast = "_broadcast" if args.broadcast_queries else ""
-        found[args.step if args.step == "selectivity" else f"accuracy_{args.catalog}{broadcast}"] = result
+        chosen = "_" + "_".join(args.variants) if args.variants else ""
+        found[(args.step if args.step == "selectivity" else f"accuracy_{args.catalog}{broadcast}") + chosen] = result
         json.dump({k: compact(v) for k, v in found.items()}, open(saved, "w"), separators=(",", ":"))
-    for key in ("accuracy_dev", "accuracy_both", "accuracy_both_broadcast"):
+    for key in sorted(k for k in found if k.startswith("accuracy")):
         if key in found:
             figures = found[key]
             print(f"Accuracy, {figures['tracks']} catalog tracks in memory:\n")
             print(accuracy_table(figures) + "\n")
             print("The right track's rows in the nominal-speed lookup, against v2:\n")
             print(kept_table(figures) + "\n")
-    if "selectivity" in found:
-        s = found["selectivity"]
+    for key in sorted(k for k in found if k.startswith("selectivity")):
+        s = found[key]
         print(f"Selectivity, {s['tracks']} real tracks ({s['audio_hours']} h) in memory, nominal-speed lookup:\n")
         print(selectivity_table(s))
 
