@@ -129,8 +129,10 @@ Merger = Callable[[Connection, SameSong], bool]
 
 
 def prints(samples: np.ndarray) -> Fingerprint:
-    """Given a capture's samples at ``ANALYSIS_RATE``, return the prints the unknown index keeps."""
-    return fingerprint(samples, UNKNOWN_PROFILE)
+    """Given a capture's samples at ``ANALYSIS_RATE``, return the prints the unknown index keeps:
+    the triplet hashes of version 2, which fit its ``integer`` column and which it matches as
+    a whole (its captures are few; the catalog's extra lookup bits of version 3 buy it nothing)."""
+    return fingerprint(samples, UNKNOWN_PROFILE, version=2)
 
 
 def store_candidate(conn: Connection, capture_id: int, station_id: int, started_at: datetime, seconds: float,
