@@ -19,7 +19,11 @@ recordings are candidates, and how many rows the lookup returns) differs.  The b
 * ``loud``: whether each partner is stronger than the anchor (1 bit each), which a change of
   speed or a codec leaves mostly alone but noise may flip.
 
-Beside them, ``STOP_LISTS``: the version 2 hash with its commonest hashes never looked up.
+Beside them, ``STOP_LISTS``: the version 2 hash with its commonest hashes never looked up, and
+``v3``: fingerprint version 3 as zamio runs it (``du+2``'s keys, which the run checks are the keys
+``query_fingerprint`` makes, in an index of the keys themselves, so that a clip whose keys name
+fewer than eight recordings is ranked by its hashes alone).  ``--variants v2,du+2,v3`` answers by
+those alone (the results go under a key suffixed with their names).
 
 ``accuracy``: the DEV catalog (``--dev``) in memory, every query of the DEV query set
 (clean, SNR 10/5/0 dB, MP3 64k, 2 % fast; 5 s and 10 s; held-out tracks as negatives) and of

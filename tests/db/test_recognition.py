@@ -145,9 +145,34 @@ def test_lookup_in_small_batches_returns_every_row_of_the_current_version(projec
     # triplets of held notes are stored for the pairs they hold, never looked up by hash
     assert held.size > 0 and held_rows[0].size == 0
     assert as_set(fetched) == as_set(index.fetch(np.array([ids["song-21"]])))
-    # version 3 keys: 31-bit hashes with two bits above, which the lookup matched as well
-    assert batched[0].dtype == np.int64 and (batched[0] >> 31).max() > 0
-    assert batched[1].dtype == batched[2].dtype == np.int32
+    assert all(r.dtype == np.int32 for r in batched)
+
+
+def test_version_3_stores_the_keys_bits_in_the_frame_and_a_lookup_matches_them(project: Project, two_tracks,
+                                                                               song_files) -> None:
+    ids, _ = two_tracks
+    prints = {ref: fingerprint.fingerprint(read_song(song_files[ref]), version=3) for ref in ids}
+    index = match.ArrayIndex()
+    with transaction(project.engine) as conn:
+        for ref, track_id in ids.items():
+            recognition.store_fingerprints(conn, track_id, prints[ref], "a" * 64, 20.0)
+            index.add(track_id, prints[ref].hashes, prints[ref].offsets)
+    a, keys = ids["song-21"], prints["song-21"].hashes
+    assert table_rows(project, a, version=3) == expected_table_rows(project, prints["song-21"])
+    assert stored_rows(project, a, version=3) == expected_rows(prints["song-21"])  # keys and frames read back
+    looked_up = keys[~held_note(keys)][:60]
+    # the same hashes under other extra bits: rows of those keys only, never of these
+    others = (looked_up % 2**31) + ((looked_up // 2**31 + 1) % 4) * 2**31
+    with transaction(project.engine, read_only=True) as conn:
+        batched = recognition.make_lookup(conn, version=3, batch_size=7)(looked_up)
+        moved = recognition.make_lookup(conn, version=3)(others)
+
+    def as_set(rows):
+        return sorted(zip(*(r.tolist() for r in rows)))
+
+    assert len(as_set(batched)) >= 60 and as_set(batched) == as_set(index.lookup(looked_up))
+    assert batched[0].dtype == np.int64 and set(batched[0].tolist()) <= set(looked_up.tolist())
+    assert as_set(moved) == as_set(index.lookup(others)) and not set(moved[0].tolist()) & set(looked_up.tolist())
 
 
 def test_identify_through_the_database(project: Project, song_files, tmp_path) -> None:
@@ -360,7 +385,7 @@ def test_the_migration_packs_the_sets_stored_before_it_and_recognition_answers_a
     song = read_song(song_files["song-22"])
     with transaction(engine, read_only=True) as conn:
         found = recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE], version=2)
-        assert recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE]) is None
+        assert recognition.identify(conn, song[6 * audio.ANALYSIS_RATE: 16 * audio.ANALYSIS_RATE], version=3) is None
     assert found is not None and found.track_id == ids["song-22"] and abs(found.offset_seconds - 6.0) < 0.2
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from tests.audio_fixtures import add_tracks, read_song, song_files  # noqa: F401
 from tests.support import Project
 from zamio.db.engine import transaction
-from zamio.recognition import audio, fingerprint
+from zamio.recognition import fingerprint
 from zamio.recognition import index as recognition
 
 
@@ -113,47 +113,6 @@ def test_cleanup_keeps_the_two_newest_versions_and_never_empties_a_track(project
         assert covering.returncode == 0 and "made covering" in covering.stderr, covering.stderr
         assert project.scalar("SELECT i.indnatts FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                               "WHERE c.relname = 'ix_fingerprints_hash'") == 4
-
-
-def test_a_catalog_of_version_2_answers_until_the_job_fingerprints_it_again_as_version_3(
-        project: Project, song_files) -> None:
-    with transaction(project.engine) as conn:  # what the release before wrote, its work done
-        ids = add_tracks(conn, song_files)
-        for ref, path in song_files.items():
-            recognition.store_fingerprints(conn, ids[ref], fingerprint.fingerprint(read_song(path), version=2),
-                                           "a" * 64, 20.0)
-    project.execute("INSERT INTO fingerprint_work (track_id, status, updated_at) "
-                    "SELECT id, 'done', CURRENT_TIMESTAMP FROM tracks")
-    song = read_song(song_files["song-22"])
-    clip = song[5 * audio.ANALYSIS_RATE: 15 * audio.ANALYSIS_RATE]
-
-    def answer(**version: int) -> tuple[int, float] | None:
-        with transaction(project.engine, read_only=True) as conn:
-            found = recognition.identify(conn, clip, **version)
-        return None if found is None else (found.track_id, round(found.offset_seconds))
-
-    assert answer(version=2) == (ids["song-22"], 5)  # the old sets answer as they did
-    assert answer() is None  # no set of the current version yet
-    dry = project.script("auto-fingerprint-new-tracks", "--dry-run")
-    assert dry.returncode == 0 and "3 tracks lack fingerprint v3" in dry.stderr, dry.stderr
-    run = project.script("auto-fingerprint-new-tracks")
-    assert run.returncode == 0 and "3 ok, 0 failed" in run.stderr, run.stderr
-    sets = project.query("SELECT version, count(*) FROM fingerprint_sets GROUP BY version ORDER BY version")
-    assert [tuple(r) for r in sets] == [(2, 3), (3, 3)]
-    assert answer() == (ids["song-22"], 5)
-    # the rows of version 3: the hash, and the key's two bits above it in bits 29 and 30 of the frame
-    keys = fingerprint.fingerprint(song).hashes
-    frames = fingerprint.fingerprint(song).offsets.astype(np.int64)
-    keep = np.ones(keys.size, bool)
-    if project.engine.dialect.name == "postgresql":  # held notes are in the packed set alone
-        keep = (keys >> 11) % 4096 != 2015
-    expected = sorted(zip((keys % 2**31)[keep].tolist(), (frames + (keys // 2**31) * 2**29)[keep].tolist()))
-    stored = project.query("SELECT hash, frame FROM fingerprints WHERE track_id = :t AND version = 3 "
-                           "ORDER BY hash, frame", t=ids["song-22"])
-    assert [tuple(r) for r in stored] == expected and max(f for _, f in expected) >= 2**29
-    assert project.script("cleanup-old-fingerprints", "--keep", "1").returncode == 0
-    assert project.scalar("SELECT count(*) FROM fingerprints WHERE version = 2") == 0
-    assert answer() == (ids["song-22"], 5) and answer(version=2) is None
 
 
 def test_a_host_that_fingerprints_the_reference_differently_writes_nothing(

@@ -57,8 +57,10 @@ from zamio.recognition.hashes import (
 # Bump when anything below changes the hashes an index would store.
 # 1: peak pairs (20-bit hashes).  2: triplets (31-bit hashes), verified as pairs.
 # 3: the triplets of 2, looked up by their hash and two finer frequency bits
-#    (``zamio.recognition.hashes.fine_bits``): the same pairs, fewer rows of other recordings.
-FINGERPRINT_VERSION = 3
+#    (``zamio.recognition.hashes.fine_bits``): the same pairs, 3.4 times fewer rows of other
+#    recordings.  Built and measured, not the default: on 328 real tracks it lost 3 of 72 slow
+#    (2 %) 5 s clips and 2 of 75 at SNR 0 dB that version 2 recognises (bench/results/recognition.md).
+FINGERPRINT_VERSION = 2
 
 WINDOW_SAMPLES = 1024  # 128 ms at 8 kHz: 7.8 Hz bins resolve low notes
 HOP_SAMPLES = 256  # 32 ms frames
