@@ -25,9 +25,7 @@ same machine load:
   none refused, to see where the right and wrong answers stand on the check, and every
   head-to-head answer (``match.HEAD_TO_HEAD``) given whatever the lead;
 * ``verify`` (with ``--versions``, in place of ``before``): the rule without the head-to-head
-  of two related recordings, to set against it;
-* ``eight`` (with ``--sparse``, in place of ``before``): every bin needs ``MIN_ALIGNED`` anchors,
-  as before a bin of ``MIN_ALIGNED_CHECKED`` could stand through the second look.
+  of two related recordings, to set against it.
 
 Writes ``--out/verify_<catalog>_<database>.json`` (every query, every mode); ``--report``
 prints, per condition and length, top-1 or false positives before and after, the extra
@@ -64,10 +62,7 @@ RESULTS = os.path.join(REPO, "bench", "results")
 def rule(mode: str):
     """The acceptance of ``mode`` (see the module docstring) while the block runs."""
     kept = match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING, match.HEAD_TO_HEAD, verify.MIN_LEAD
-    fewest = match.MIN_ALIGNED_CHECKED
-    if mode == "eight":
-        match.MIN_ALIGNED_CHECKED = match.MIN_ALIGNED
-    elif mode == "before":
+    if mode == "before":
         match.VERIFY_BELOW = 0.0
     elif mode == "verify":
         match.HEAD_TO_HEAD = False
@@ -78,7 +73,6 @@ def rule(mode: str):
         yield
     finally:
         match.VERIFY_BELOW, verify.MIN_COVERAGE, verify.MIN_OWN_AGREEING, match.HEAD_TO_HEAD, verify.MIN_LEAD = kept
-        match.MIN_ALIGNED_CHECKED = fewest
 
 
 def run(corpus: str, queries_dir: str, queries: list[dict], database: str, workdir: str, modes: tuple[str, ...],
@@ -224,8 +218,6 @@ def main() -> None:
     ap.add_argument("--only-scored", action="store_true", help="answer in the scored mode alone")
     ap.add_argument("--versions", action="store_true",
                     help="compare the rule without the head-to-head of related recordings (verify) with it (after)")
-    ap.add_argument("--sparse", action="store_true",
-                    help="compare every bin needing MIN_ALIGNED anchors (eight) with the rule (after)")
     ap.add_argument("--out", default=RESULTS)
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args()
@@ -246,8 +238,8 @@ def main() -> None:
     else:
         a.queries = a.queries or "/tmp/zamio-broadcast-queries"
         queries = make_queries(a.corpus, a.queries, 2, 3, 30)
-    first = "verify" if a.versions else "eight" if a.sparse else "before"
-    modes = ("scored",) if a.only_scored else (first, "after", *(("scored",) if a.scored else ()))
+    modes = ("scored",) if a.only_scored else ("verify" if a.versions else "before", "after",
+                                               *(("scored",) if a.scored else ()))
     catalog = "confusers" if a.confusers else "second" if a.second else "protocol" if a.protocol else "dev"
     load_before, t0 = machine_load(), time.perf_counter()
     os.makedirs(a.workdir, exist_ok=True)

@@ -80,11 +80,8 @@ OFFSET_BIN_FRAMES = 4  # 128 ms: drift of a speed guess off by half a step over 
 
 # Acceptance (see ``accept`` and ``evidence``).  On the DEV benchmark the 216 excerpts
 # of unknown music reach at most 2.1 standard deviations; 2.5 leaves a margin.
-MIN_ALIGNED = 8  # never accept fewer aligned hashes on the statistics alone
+MIN_ALIGNED = 8  # never accept fewer aligned hashes, whatever the statistics say
 MIN_EVIDENCE = 2.5  # standard deviations above the best chance bin
-# A sparse excerpt (a chord dying away) aligns fewer anchors even with its own recording: down
-# to MIN_ALIGNED_CHECKED, a bin must also pass the second look (bench/results/recognition.md).
-MIN_ALIGNED_CHECKED = 6
 
 # Bins of the recognised track that may hold the offset instead of the best one (see the
 # module docstring).  On the broadcast-day evaluation (2,000 matches) 0.6 put every
@@ -479,15 +476,14 @@ def match(query: QueryPrints, lookup: Lookup,
     best, runner_up = best_bins(votes)
     aligned = int(votes.anchors[best])
     rival = None
-    if not accept(aligned, runner_up, min_aligned=MIN_ALIGNED if landmarks is None else MIN_ALIGNED_CHECKED):
+    if not accept(aligned, runner_up):
         rival = _version_rival(votes, best) if landmarks is not None else None
         if rival is None:
             return None
     located = _where_in_track(votes, best)
     offset, speed = _locate(query, rows, hits, votes, located)
     agreement = rival_agreement = None
-    if landmarks is not None and (rival is not None or aligned < MIN_ALIGNED
-                                  or evidence(aligned, runner_up) < VERIFY_BELOW):
+    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < VERIFY_BELOW):
         every = lookup(np.arange(PAIR_HASH_SPACE, dtype=np.int32))  # every row of the candidates
         seen = (every, rows, hits, votes, verify.query_peaks(landmarks))  # read once, for either recording
         agreement = _agreement(query, *seen, located, (offset, speed))
@@ -537,13 +533,13 @@ def _only_allowed(votes: Votes, tracks: np.ndarray, windows: np.ndarray) -> Vote
                  votes.anchors[keep], votes.weight[keep], votes.hits)
 
 
-def accept(aligned: int, runner_up: int, min_evidence: float | None = None, min_aligned: int | None = None) -> bool:
+def accept(aligned: int, runner_up: int, min_evidence: float | None = None) -> bool:
     """Return True if a best bin of ``aligned`` anchors is a match rather than chance,
-    given the best bin ``runner_up`` of any other track: at least ``min_aligned``
-    (default ``MIN_ALIGNED``) anchors and ``evidence`` of at least ``min_evidence``
-    (default ``MIN_EVIDENCE``) standard deviations."""
-    level = MIN_EVIDENCE if min_evidence is None else min_evidence
-    return aligned >= (MIN_ALIGNED if min_aligned is None else min_aligned) and evidence(aligned, runner_up) >= level
+    given the best bin ``runner_up`` of any other track: at least ``MIN_ALIGNED``
+    anchors and ``evidence`` of at least ``min_evidence`` (default ``MIN_EVIDENCE``)
+    standard deviations."""
+    threshold = MIN_EVIDENCE if min_evidence is None else min_evidence
+    return aligned >= MIN_ALIGNED and evidence(aligned, runner_up) >= threshold
 
 
 def _where_in_track(votes: Votes, best: int) -> int:
