@@ -18,7 +18,9 @@ then check the open recordings against the tracks new to them, after fingerprint
   actor ``catalog-naming``, the captures and their evidence in the audit entry; then its kept
   captures of no match are heard again (``zamio.scanning.rehearing``);
 * captures naming two tracks, or a track the catalog held before (one the scan missed), leave
-  the recording open: it is listed (:class:`Unnamed`) for a person to decide.
+  the recording open: it is listed (:class:`Unnamed`) for a person to decide, and what the catalog
+  suggests is kept on it (``catalog_suggestion``: each track named, by how many captures, with their
+  best evidence) for ``bin/unidentified-report`` to show; each check replaces the last one's.
 
 Safe to run twice at once and to kill: the naming takes the identify path's locks and refuses
 a recording resolved meanwhile (``NamingRefused``); ``catalog_checked_at`` is written only once
@@ -28,6 +30,7 @@ a killed run is heard again by the next).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -92,6 +95,18 @@ class Unnamed:
     ref: str
     named: dict[str, int]
     why: str
+    suggestion: str = ""  # JSON kept on the recording (sql/0034), written by the check
+
+
+def suggestion(heard: list[Heard], titles: dict[str, str]) -> str:
+    """What the catalog suggests for a recording left open, as kept in ``catalog_suggestion``: each track its
+    captures named (most captures first, then by ref), with its title, the captures and their best evidence."""
+    by_track: dict[str, list[Heard]] = {}
+    for capture in heard:
+        by_track.setdefault(capture.track_ref, []).append(capture)
+    ordered = sorted(by_track.items(), key=lambda item: (-len(item[1]), item[0]))
+    return json.dumps([{"track_ref": ref, "title": titles.get(ref, ""), "captures": len(captures),
+                        "evidence": round(max(c.evidence for c in captures), 1)} for ref, captures in ordered])
 
 
 @dataclass
@@ -168,6 +183,14 @@ def _track_ref(conn: Connection, track_id: int) -> str:
     return str(conn.execute(select(tracks.c.track_ref).where(tracks.c.id == track_id)).scalar_one())
 
 
+def _titles(conn: Connection, heard: list[Heard]) -> dict[str, str]:
+    ids = sorted({capture.track_id for capture in heard})
+    if not ids:
+        return {}
+    rows = conn.execute(select(tracks.c.track_ref, tracks.c.title).where(tracks.c.id.in_(ids)))
+    return {str(row.track_ref): str(row.title or "") for row in rows}
+
+
 def decide(ref: str, heard: list[Heard], new: dict[int, datetime]) -> int | Unnamed | None:
     """The new track every recognised capture names; an ``Unnamed`` when they name two tracks or one the
     catalog held before; None when no capture was recognised."""
@@ -199,25 +222,28 @@ def check(transactions: Transactions, progress: Progress, host_name: str) -> Tal
             break
         if not recording.named:
             track_id = _check_one(transactions, recording, cache, tally)
-            if track_id is None:
-                _mark_checked(transactions, recording, looked_at)
+            if not isinstance(track_id, int):
+                _mark_checked(transactions, recording, looked_at, track_id.suggestion if track_id else None)
                 continue
             recording = Due(recording.id, recording.ref, recording.first_heard_at, recording.since, track_id)
         _hear_again(transactions, progress, recording, host_name, tally)
     return tally
 
 
-def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tally: Tally) -> int | None:
+def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tally: Tally) -> int | Unnamed | None:
     """Recognise the recording's captures and name it when they agree on a new track; return the track it was
-    named as, or None when it stays open."""
+    named as, what the catalog suggests when it is left open, or None when it stays open with no suggestion."""
     with transactions(read_only=True) as conn:
         tried, heard = hear(conn, recording.id, cache)
         new = new_tracks(conn, {capture.track_id for capture in heard}, recording.since)
+        titles = _titles(conn, heard)
     tally.checked += 1
     found = decide(recording.ref, heard, new)
     if isinstance(found, Unnamed):
+        found = Unnamed(found.ref, found.named, found.why, suggestion(heard, titles))
         tally.unnamed.append(found)
-    if not isinstance(found, int):
+        return found
+    if found is None:
         return None
     evidence = {"captures_tried": tried, "captures": [capture.as_evidence() for capture in heard],
                 "track_fingerprinted_at": new[found].isoformat()}
@@ -259,11 +285,12 @@ def _hear_again(transactions: Transactions, progress: Progress, recording: Due, 
         _mark_checked(transactions, recording, utcnow())
 
 
-def _mark_checked(transactions: Transactions, recording: Due, looked_at: datetime | None) -> None:
+def _mark_checked(transactions: Transactions, recording: Due, looked_at: datetime | None,
+                  suggested: str | None = None) -> None:
     if looked_at is None:
         return
     with transactions() as conn:
-        mark_checked(conn, recording.id, max(looked_at, recording.since))
+        mark_checked(conn, recording.id, max(looked_at, recording.since), suggested)
 
 
 def lines(tally: Tally) -> list[str]:

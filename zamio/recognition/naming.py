@@ -212,15 +212,20 @@ def mark_named(
             resolved_at=now,
             resolved_by=actor,
             resolved_audit_id=audit_id,
+            catalog_suggestion=None,
         )
     )
 
 
-def mark_checked(conn: Connection, recording_id: int, up_to: datetime) -> None:
+def mark_checked(conn: Connection, recording_id: int, up_to: datetime, suggestion: str | None = None) -> None:
     """Record that the recording was checked against the fingerprint sets created up to ``up_to``
-    (``zamio.playlogs.catalog_naming``)."""
+    (``zamio.playlogs.catalog_naming``), with what the catalog suggests for it if it was left open (JSON),
+    replacing the last check's; an open recording's only: a recording resolved meanwhile keeps none."""
     conn.execute(update(unknown_recordings).where(unknown_recordings.c.id == recording_id)
                  .values(catalog_checked_at=up_to))
+    conn.execute(update(unknown_recordings)
+                 .where(unknown_recordings.c.id == recording_id, unknown_recordings.c.resolved_at.is_(None))
+                 .values(catalog_suggestion=suggestion))
 
 
 def forget_prints(conn: Connection, recording_id: int) -> int:
@@ -267,6 +272,7 @@ def merge(
     conn.execute(
         update(unknown_recordings)
         .where(unknown_recordings.c.id == merged_id)
-        .values(merged_into_id=survivor_id, resolved_at=now, resolved_by=actor, resolved_audit_id=audit_id)
+        .values(merged_into_id=survivor_id, resolved_at=now, resolved_by=actor, resolved_audit_id=audit_id,
+                catalog_suggestion=None)
     )
     return len(members)

@@ -14,7 +14,11 @@ or those of ``--station`` and of the UTC days ``--from``..``--to``), the report 
   netted, so money released when the recording is named, or declared non-distributable, is
   no longer held;
 * the first stream title a station sent with it, and its excerpt (the first of its captures
-  that kept audio) and whether the file is still on this host.
+  that kept audio) and whether the file is still on this host;
+* what the catalog suggests, when the check against newly registered tracks
+  (``zamio.playlogs.catalog_naming``) left the recording open: each track its captures named,
+  by how many captures and their best evidence, and the ``bin/identify-unknown`` command that
+  names it so once a person has listened.
 
 Ranked by plays (then money held) or by money held (then plays); money in several currencies
 ranks by its sum of units.  The CSV and HTML files are written by
@@ -23,6 +27,7 @@ ranks by its sum of units.  The CSV and HTML files are written by
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -79,6 +84,36 @@ class Hearing:
         return local_text(self.at.astimezone(UTC).replace(tzinfo=None), zone(self.timezone))
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """A track the catalog suggests for a recording left open: its captures that named it and their best
+    evidence (``unknown_recordings.catalog_suggestion``)."""
+
+    track_ref: str
+    title: str
+    captures: int
+    evidence: float
+
+    @property
+    def text(self) -> str:
+        """``T-A Side A (2 captures, evidence 41.5)``."""
+        noun = "capture" if self.captures == 1 else "captures"
+        title = f" {self.title}" if self.title else ""
+        return f"{self.track_ref}{title} ({self.captures} {noun}, evidence {self.evidence:.1f})"
+
+    def command(self, unknown_ref: str) -> str:
+        """What names the recording as this track, once a person has listened and says why."""
+        return f'bin/identify-unknown {unknown_ref} --track {self.track_ref} --reason "<why>"'
+
+
+def suggestions(kept: str | None) -> list[Suggestion]:
+    """The suggestions kept on a recording (JSON, or NULL: none)."""
+    if not kept:
+        return []
+    return [Suggestion(str(item["track_ref"]), str(item.get("title") or ""), int(item["captures"]),
+                       float(item["evidence"])) for item in json.loads(kept)]
+
+
 @dataclass
 class Recording:
     """One unknown recording as the report shows it."""
@@ -92,6 +127,7 @@ class Recording:
     icy_title: str | None = None
     excerpt_path: str | None = None
     excerpt_host: str | None = None
+    suggested: list[Suggestion] = field(default_factory=list)
 
     @property
     def held_units(self) -> int:
@@ -191,6 +227,7 @@ def _describe(conn: Connection, found: dict[str, Recording]) -> set[str]:
             unknown_recordings.c.icy_title,
             unknown_recordings.c.excerpt_path,
             unknown_recordings.c.excerpt_host,
+            unknown_recordings.c.catalog_suggestion,
         ).where(unknown_recordings.c.unknown_ref.in_(refs[start : start + 500]))
         for row in conn.execute(query):
             known.add(row.unknown_ref)
@@ -200,6 +237,7 @@ def _describe(conn: Connection, found: dict[str, Recording]) -> set[str]:
                 row.excerpt_path,
                 row.excerpt_host,
             )
+            recording.suggested = suggestions(row.catalog_suggestion)
     return known
 
 

@@ -11,7 +11,9 @@ The **page** is the template ``unidentified.html.j2``, shipped beside the statem
 player whose ``src`` is the excerpt's file relative to the page's folder (URL-quoted), so the
 page works opened from disk, or moved with the excerpts' folder beside it; an excerpt whose
 file has gone shows "excerpt deleted", one kept by another host names that host, and a
-recording heard only on streams (which keep no audio) says it has no excerpt.
+recording heard only on streams (which keep no audio) says it has no excerpt.  A recording the
+catalog check left open shows what the catalog suggests (``suggested``: each track, its captures
+and best evidence) with the command that names it (``suggested_command``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ CSV_COLUMNS = [
     "icy_title",
     "excerpt",
     "excerpt_status",
+    "suggested",
+    "suggested_command",
 ]
 KEPT, DELETED, ELSEWHERE, NONE = "kept", "deleted", "on another host", "none"
 
@@ -120,6 +124,8 @@ def csv_text(found: list[Recording], var_dir: Path, this_host: str) -> str:
             recording.icy_title or "",
             str(state.file) if state.file else "",
             state.status if state.status != ELSEWHERE else f"on host {state.host}",
+            "; ".join(s.text for s in recording.suggested),
+            "; ".join(s.command(recording.ref) for s in recording.suggested),
         ]
         for currency, amount in recording.held_amounts() or [("", Decimal(0))]:
             rows.append([*common, currency, recording.held.get(currency, 0), amount, *tail])
@@ -195,6 +201,7 @@ def _page_row(rank: int, recording: Recording, state: Excerpt, page: Path) -> di
         "icy_title": recording.icy_title or "",
         "src": audio_src(state.file, page) if state.status == KEPT and state.file else None,
         "excerpt_words": state.words,
+        "suggested": [{"text": s.text, "command": s.command(recording.ref)} for s in recording.suggested],
     }
 
 

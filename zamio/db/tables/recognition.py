@@ -154,6 +154,8 @@ unknown_recordings = Table(
     ref("resolved_audit_id", "audit_log"),
     # Checked against the fingerprint sets created up to then (sql/0033, zamio.playlogs.catalog_naming).
     Column("catalog_checked_at", UTCDateTime),
+    # What the catalog suggests for it when the check left it open, JSON (sql/0034); NULL once named or merged.
+    Column("catalog_suggestion", Text),
 )
 
 unknown_captures = Table(
