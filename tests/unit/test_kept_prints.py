@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.audio_fixtures import ENCODINGS, ffmpeg_encode
+from tests.audio_fixtures import ENCODINGS, Catalog, ffmpeg_encode
 from zamio.demo import synth
 from zamio.playlogs.catalog_naming import Heard, Unnamed, decide
 from zamio.recognition import audio, fingerprint, match, unknown
@@ -30,11 +30,7 @@ def songs() -> dict[int, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def index(songs) -> match.ArrayIndex:
-    built = match.ArrayIndex()
-    for track_id in SEEDS:
-        fp = fingerprint.fingerprint(audio.resample(songs[track_id], synth.SYNTH_RATE))
-        built.add(track_id, fp.hashes, fp.offsets)
-    return built
+    return Catalog({seed: songs[seed] for seed in SEEDS}).index
 
 
 def kept(songs, song: int, start_s: float, snr_db: float | None, folder: Path) -> fingerprint.Query:

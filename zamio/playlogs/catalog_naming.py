@@ -221,11 +221,11 @@ def check(transactions: Transactions, progress: Progress, host_name: str) -> Tal
         if progress.should_stop():
             break
         if not recording.named:
-            track_id = _check_one(transactions, recording, cache, tally)
-            if not isinstance(track_id, int):
-                _mark_checked(transactions, recording, looked_at, track_id.suggestion if track_id else None)
+            outcome = _check_one(transactions, recording, cache, tally)
+            if not isinstance(outcome, int):
+                _mark_checked(transactions, recording, looked_at, outcome.suggestion if outcome else None)
                 continue
-            recording = Due(recording.id, recording.ref, recording.first_heard_at, recording.since, track_id)
+            recording = Due(recording.id, recording.ref, recording.first_heard_at, recording.since, outcome)
         _hear_again(transactions, progress, recording, host_name, tally)
     return tally
 
