@@ -14,7 +14,7 @@ import pytest
 from tests.support import ROOT, Project, migrated_sqlite_url
 
 #: Seconds of writing side by side; without BEGIN IMMEDIATE the first read-then-write clash fails within one.
-SOAK_SECONDS = float(os.environ.get("ZAMIO_SOAK_SECONDS", "20"))
+SOAK_SECONDS = float(os.environ.get("ZAMIO_SOAK_SECONDS", "10"))
 
 WRITER = textwrap.dedent(
     """
