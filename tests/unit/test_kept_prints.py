@@ -17,7 +17,7 @@ from zamio.demo import synth
 from zamio.playlogs.catalog_naming import Heard, Unnamed, decide
 from zamio.recognition import audio, fingerprint, match, unknown
 from zamio.recognition.index import identify_query, nominal_only
-from zamio.recognition.kept_prints import peaks_of_prints, query_of_prints
+from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, peaks_of_prints, query_of_prints
 
 SEEDS = range(31, 51)  # twenty recordings in the catalog
 OUTSIDE = (97, 98, 99)  # songs it does not hold
@@ -76,7 +76,8 @@ def test_the_peaks_a_capture_s_triplets_hold_are_its_peaks_within_a_cell(songs) 
                                                  (50, 5.0, 5.0)])
 def test_a_capture_of_a_catalog_song_is_recognised_from_its_kept_prints(songs, index, tmp_path, song, start_s,
                                                                         snr_db) -> None:
-    found = identify_query(kept(songs, song, start_s, snr_db, tmp_path), index.lookup, match.pairs_from(index.fetch))
+    found = identify_query(kept(songs, song, start_s, snr_db, tmp_path), index.lookup, match.pairs_from(index.fetch),
+                          VERIFY_OFF_NOMINAL)
     assert found is not None and found.track_id == song
     assert abs(found.offset_seconds - start_s) < 0.2
     assert found.evidence >= match.MIN_EVIDENCE
@@ -84,7 +85,8 @@ def test_a_capture_of_a_catalog_song_is_recognised_from_its_kept_prints(songs, i
 
 @pytest.mark.parametrize("song", OUTSIDE)
 def test_a_capture_of_music_the_catalog_lacks_names_no_track(songs, index, tmp_path, song) -> None:
-    assert identify_query(kept(songs, song, 10.0, None, tmp_path), index.lookup, match.pairs_from(index.fetch)) is None
+    assert identify_query(kept(songs, song, 10.0, None, tmp_path), index.lookup, match.pairs_from(index.fetch),
+                          VERIFY_OFF_NOMINAL) is None
 
 
 @pytest.mark.parametrize("song,start_s,percent", [(33, 4.0, -4), (38, 10.0, -2), (42, 0.0, 2), (47, 15.0, 4)])
@@ -93,7 +95,7 @@ def test_a_capture_played_fast_or_slow_is_recognised_from_its_kept_prints(songs,
     """Played ``percent`` % fast, the capture's ``start_s`` seconds of air are ``start_s`` × (1 + percent / 100)
     of the song, and the song runs at 1 + percent / 100."""
     found = identify_query(kept(songs, song, start_s, None, tmp_path, percent), index.lookup,
-                           match.pairs_from(index.fetch))
+                           match.pairs_from(index.fetch), VERIFY_OFF_NOMINAL)
     assert found is not None and found.track_id == song
     assert abs(found.offset_seconds - start_s * (1 + percent / 100)) < 0.2
     assert abs(found.speed - (1 + percent / 100)) < 0.005
@@ -105,7 +107,7 @@ def test_a_capture_played_fast_or_slow_is_recognised_from_its_kept_prints(songs,
 def test_a_capture_of_music_the_catalog_lacks_names_no_track_at_any_speed(songs, index, tmp_path, song,
                                                                           percent) -> None:
     assert identify_query(kept(songs, song, 10.0, None, tmp_path, percent), index.lookup,
-                          match.pairs_from(index.fetch)) is None
+                          match.pairs_from(index.fetch), VERIFY_OFF_NOMINAL) is None
 
 
 def test_at_nominal_speed_the_query_of_kept_prints_is_the_one_made_with_no_other_speed(songs, tmp_path) -> None:

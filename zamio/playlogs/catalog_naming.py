@@ -163,7 +163,7 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
     """Recognise each capture of the recording whose prints the unknown index keeps; return how many
     were tried and those the catalog's matcher recognised."""
     from zamio.recognition.index import identify_prints
-    from zamio.recognition.kept_prints import query_of_prints
+    from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints
     from zamio.recognition.naming import prints_by_capture
 
     kept = prints_by_capture(conn, recording_id)
@@ -171,7 +171,8 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
                                 .where(unknown_captures.c.unknown_id == recording_id)).tuples().all())
     heard = []
     for capture_id, (hashes, frames, _) in sorted(kept.items()):
-        result = identify_prints(conn, query_of_prints(hashes, frames, float(seconds[capture_id])), cache)
+        query = query_of_prints(hashes, frames, float(seconds[capture_id]))
+        result = identify_prints(conn, query, cache, VERIFY_OFF_NOMINAL)
         if result is not None:
             agreement = result.agreement
             heard.append(Heard(capture_id, result.track_id, _track_ref(conn, result.track_id), result.evidence,

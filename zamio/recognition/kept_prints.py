@@ -26,6 +26,8 @@ other speeds; evidence against the best of the other candidates, and the second 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from zamio.recognition.fingerprint import (
@@ -40,6 +42,12 @@ from zamio.recognition.fingerprint import (
 
 #: A peak recovered from a hash lies somewhere in its cell: the middle of it.
 CELL_MIDDLE = 0.5
+#: An answer at any speed hypothesis, past the nominal pass, takes the second look whatever its evidence
+#: (``index.identify_query``'s ``verify_below``).  On generated songs played 2 to 4 % fast or slow, the evidence
+#: alone let 3 of 168 captures of songs outside the catalog name a catalog song at 5 to 6 standard deviations
+#: (the excerpts' own audio named 2 of those 4 alike); asked always, the second look refused them all and lost
+#: none of 288 captures of catalog songs (bench/kept_speed_bench.py).  A naming moves money with no one listening.
+VERIFY_OFF_NOMINAL = math.inf
 
 
 def peaks_of_prints(hashes: np.ndarray, frames: np.ndarray) -> Peaks:
