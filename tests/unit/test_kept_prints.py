@@ -110,6 +110,28 @@ def test_a_capture_of_music_the_catalog_lacks_names_no_track_at_any_speed(songs,
                           match.pairs_from(index.fetch), VERIFY_OFF_NOMINAL) is None
 
 
+@pytest.fixture(scope="module")
+def bench_catalog() -> tuple[match.ArrayIndex, np.ndarray]:
+    """bench/kept_speed_bench.py's catalog (generated songs 1000 to 1023, 40 s) and song 2007, outside it."""
+    index = Catalog({seed: synth.song(seed, SONG_SECONDS) for seed in range(1000, 1024)}).index
+    return index, synth.song(2007, SONG_SECONDS)
+
+
+@pytest.mark.parametrize("start_s,percent", [(12.0, 2), (12.5, 3)])
+def test_a_chance_answer_at_another_speed_is_refused_by_the_second_look(bench_catalog, tmp_path, start_s,
+                                                                        percent) -> None:
+    """Song 2007 played 2 or 3 % fast shares a chance bin with song 1017 at another speed: the evidence alone
+    names 1017 (4.5 to 6.0 standard deviations, above ``VERIFY_BELOW``'s 4 where it would be asked); catalog naming
+    asks the second look of every answer past the nominal pass (``VERIFY_OFF_NOMINAL``), which refuses it."""
+    index, outside = bench_catalog
+    prints, seconds = kept_prints({2007: outside}, 2007, start_s, None, tmp_path, percent)
+    query = query_of_prints(prints.hashes, prints.offsets, seconds)
+    pairs = match.pairs_from(index.fetch)
+    by_evidence = identify_query(query, index.lookup, pairs)
+    assert by_evidence is not None and by_evidence.track_id == 1017 and by_evidence.agreement is None
+    assert identify_query(query, index.lookup, pairs, VERIFY_OFF_NOMINAL) is None
+
+
 def test_at_nominal_speed_the_query_of_kept_prints_is_the_one_made_with_no_other_speed(songs, tmp_path) -> None:
     """The speed hypotheses add to the query and change none of its nominal prints: under nominal speed alone,
     the query is the one a profile of no other speed makes, hash for hash and time for time, and every kept
