@@ -10,8 +10,9 @@ then check the open recordings against the tracks new to them, after fingerprint
   last checked (never checked: after it was first heard; a capture heard after a set existed was
   recognised by the scan itself).  The tracks of those sets are its *new* tracks;
 * each of its captures whose prints the unknown index keeps is recognised by the catalog's
-  matcher from those prints (``zamio.recognition.kept_prints``), with the usual acceptance:
-  evidence against the other candidates and the second look (``zamio.recognition.verify``);
+  matcher from those prints (``zamio.recognition.kept_prints``), at the speeds an excerpt is tried
+  at, with the usual acceptance: evidence against the other candidates and the second look
+  (``zamio.recognition.verify``), which an answer past the nominal pass always takes;
 * when the captures recognised (one at least) all name one new track, the recording is named as
   it through ``zamio.playlogs.identify.name``, as ``bin/identify-unknown`` names it (plays moved
   as new versions, the held money released by the next pricing run, locked cycles adjusted),
