@@ -1,9 +1,11 @@
 """A capture recognised by the catalog's matcher from the prints the unknown index kept of it
 (``zamio.recognition.kept_prints``), and the rule that names a recording from its captures
-(``zamio.playlogs.catalog_naming.decide``).  Synthetic songs, 20 s clips through MP3 64k, some under noise."""
+(``zamio.playlogs.catalog_naming.decide``).  Synthetic songs, 20 s clips through MP3 64k, some under noise, some
+played fast or slow."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +16,8 @@ from tests.audio_fixtures import ENCODINGS, Catalog, ffmpeg_encode
 from zamio.demo import synth
 from zamio.playlogs.catalog_naming import Heard, Unnamed, decide
 from zamio.recognition import audio, fingerprint, match, unknown
-from zamio.recognition.index import identify_query
-from zamio.recognition.kept_prints import peaks_of_prints, query_of_prints
+from zamio.recognition.index import identify_query, nominal_only
+from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, peaks_of_prints, query_of_prints
 
 SEEDS = range(31, 51)  # twenty recordings in the catalog
 OUTSIDE = (97, 98, 99)  # songs it does not hold
@@ -33,18 +35,25 @@ def index(songs) -> match.ArrayIndex:
     return Catalog({seed: songs[seed] for seed in SEEDS}).index
 
 
-def kept(songs, song: int, start_s: float, snr_db: float | None, folder: Path) -> fingerprint.Query:
-    """The query made from the unknown index's prints of a 20 s capture of ``song`` from ``start_s``, white
-    noise ``snr_db`` below it (None: none), through MP3 64k."""
+def kept_prints(songs, song: int, start_s: float, snr_db: float | None, folder: Path,
+                percent: int = 0) -> tuple[fingerprint.Fingerprint, float]:
+    """The unknown index's prints of a 20 s capture of ``song`` played ``percent`` % fast from ``start_s`` (of
+    the air's time), white noise ``snr_db`` below it (None: none), through MP3 64k; and the capture's seconds."""
     rate = synth.SYNTH_RATE
-    clip = songs[song][int(start_s * rate): int((start_s + CLIP_SECONDS) * rate)]
+    played = synth.change_speed(songs[song], percent) if percent else songs[song]
+    clip = played[int(start_s * rate): int((start_s + CLIP_SECONDS) * rate)]
     if snr_db is not None:
         clip = synth.add_noise(clip, snr_db, seed=song)
     wav = folder / "clip.wav"
     synth.write_wav(wav, clip)
     samples = audio.decode_file(ffmpeg_encode(wav, folder / "clip.mp3", ENCODINGS["mp3"][1]))
-    prints = unknown.prints(samples)
-    return query_of_prints(prints.hashes, prints.offsets, samples.size / audio.ANALYSIS_RATE)
+    return unknown.prints(samples), samples.size / audio.ANALYSIS_RATE
+
+
+def kept(songs, song: int, start_s: float, snr_db: float | None, folder: Path, percent: int = 0) -> fingerprint.Query:
+    """The query made from the kept prints of that capture (``kept_prints``)."""
+    prints, seconds = kept_prints(songs, song, start_s, snr_db, folder, percent)
+    return query_of_prints(prints.hashes, prints.offsets, seconds)
 
 
 def test_the_peaks_a_capture_s_triplets_hold_are_its_peaks_within_a_cell(songs) -> None:
@@ -67,7 +76,8 @@ def test_the_peaks_a_capture_s_triplets_hold_are_its_peaks_within_a_cell(songs) 
                                                  (50, 5.0, 5.0)])
 def test_a_capture_of_a_catalog_song_is_recognised_from_its_kept_prints(songs, index, tmp_path, song, start_s,
                                                                         snr_db) -> None:
-    found = identify_query(kept(songs, song, start_s, snr_db, tmp_path), index.lookup, match.pairs_from(index.fetch))
+    found = identify_query(kept(songs, song, start_s, snr_db, tmp_path), index.lookup, match.pairs_from(index.fetch),
+                          VERIFY_OFF_NOMINAL)
     assert found is not None and found.track_id == song
     assert abs(found.offset_seconds - start_s) < 0.2
     assert found.evidence >= match.MIN_EVIDENCE
@@ -75,7 +85,72 @@ def test_a_capture_of_a_catalog_song_is_recognised_from_its_kept_prints(songs, i
 
 @pytest.mark.parametrize("song", OUTSIDE)
 def test_a_capture_of_music_the_catalog_lacks_names_no_track(songs, index, tmp_path, song) -> None:
-    assert identify_query(kept(songs, song, 10.0, None, tmp_path), index.lookup, match.pairs_from(index.fetch)) is None
+    assert identify_query(kept(songs, song, 10.0, None, tmp_path), index.lookup, match.pairs_from(index.fetch),
+                          VERIFY_OFF_NOMINAL) is None
+
+
+@pytest.mark.parametrize("song,start_s,percent", [(33, 4.0, -4), (38, 10.0, -2), (42, 0.0, 2), (47, 15.0, 4)])
+def test_a_capture_played_fast_or_slow_is_recognised_from_its_kept_prints(songs, index, tmp_path, song, start_s,
+                                                                           percent) -> None:
+    """Played ``percent`` % fast, the capture's ``start_s`` seconds of air are ``start_s`` × (1 + percent / 100)
+    of the song, and the song runs at 1 + percent / 100."""
+    found = identify_query(kept(songs, song, start_s, None, tmp_path, percent), index.lookup,
+                           match.pairs_from(index.fetch), VERIFY_OFF_NOMINAL)
+    assert found is not None and found.track_id == song
+    assert abs(found.offset_seconds - start_s * (1 + percent / 100)) < 0.2
+    assert abs(found.speed - (1 + percent / 100)) < 0.005
+    assert found.evidence >= match.MIN_EVIDENCE
+
+
+@pytest.mark.parametrize("percent", [-4, -2, 2, 4])
+@pytest.mark.parametrize("song", OUTSIDE)
+def test_a_capture_of_music_the_catalog_lacks_names_no_track_at_any_speed(songs, index, tmp_path, song,
+                                                                          percent) -> None:
+    assert identify_query(kept(songs, song, 10.0, None, tmp_path, percent), index.lookup,
+                          match.pairs_from(index.fetch), VERIFY_OFF_NOMINAL) is None
+
+
+@pytest.fixture(scope="module")
+def bench_catalog() -> tuple[match.ArrayIndex, np.ndarray]:
+    """bench/kept_speed_bench.py's catalog (generated songs 1000 to 1023, 40 s) and song 2007, outside it."""
+    index = Catalog({seed: synth.song(seed, SONG_SECONDS) for seed in range(1000, 1024)}).index
+    return index, synth.song(2007, SONG_SECONDS)
+
+
+@pytest.mark.parametrize("start_s,percent", [(12.0, 2), (12.5, 3)])
+def test_a_chance_answer_at_another_speed_is_refused_by_the_second_look(bench_catalog, tmp_path, start_s,
+                                                                        percent) -> None:
+    """Song 2007 played 2 or 3 % fast shares a chance bin with song 1017 at another speed: the evidence alone
+    names 1017 (4.5 to 6.0 standard deviations, above ``VERIFY_BELOW``'s 4 where it would be asked); catalog naming
+    asks the second look of every answer past the nominal pass (``VERIFY_OFF_NOMINAL``), which refuses it."""
+    index, outside = bench_catalog
+    prints, seconds = kept_prints({2007: outside}, 2007, start_s, None, tmp_path, percent)
+    query = query_of_prints(prints.hashes, prints.offsets, seconds)
+    pairs = match.pairs_from(index.fetch)
+    by_evidence = identify_query(query, index.lookup, pairs)
+    assert by_evidence is not None and by_evidence.track_id == 1017 and by_evidence.agreement is None
+    assert identify_query(query, index.lookup, pairs, VERIFY_OFF_NOMINAL) is None
+
+
+def test_at_nominal_speed_the_query_of_kept_prints_is_the_one_made_with_no_other_speed(songs, tmp_path) -> None:
+    """The speed hypotheses add to the query and change none of its nominal prints: under nominal speed alone,
+    the query is the one a profile of no other speed makes, hash for hash and time for time, and every kept
+    print of two partners that is not a held note is among its triplets at its own frame (a kept print pairs an
+    anchor with two of its 3 nearest partners; the query, with two of its 6)."""
+    prints, seconds = kept_prints(songs, 36, 12.5, None, tmp_path)
+    nominal = dataclasses.replace(fingerprint.QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
+                                  speed_window_cells=None)
+    alone = query_of_prints(prints.hashes, prints.offsets, seconds, nominal)
+    first = nominal_only(query_of_prints(prints.hashes, prints.offsets, seconds))
+    for made, only in ((alone.triplets, first.triplets), (alone.pairs, first.pairs)):
+        assert np.array_equal(made.hashes, only.hashes) and np.array_equal(made.times, only.times)
+        assert list(made.speeds) == list(only.speeds) == [1.0] and not np.any(only.speed_index)
+    _, du2, du3, dt2, dt3 = fingerprint.unpack_hash(prints.hashes)
+    lone = (du2 == du3) & (dt2 == dt3)  # an anchor with a single partner p is kept as (anchor, p, p)
+    wanted = ((du2 != 0) | (du3 != 0)) & ~lone
+    kept_ones = set(zip(prints.hashes[wanted].tolist(), prints.offsets[wanted].tolist(), strict=True))
+    in_query = set(zip(first.triplets.hashes.tolist(), first.triplets.times.astype(int).tolist(), strict=True))
+    assert kept_ones and kept_ones <= in_query
 
 
 NEW = {7: datetime(2026, 4, 1, tzinfo=UTC)}

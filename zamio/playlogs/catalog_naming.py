@@ -10,8 +10,9 @@ then check the open recordings against the tracks new to them, after fingerprint
   last checked (never checked: after it was first heard; a capture heard after a set existed was
   recognised by the scan itself).  The tracks of those sets are its *new* tracks;
 * each of its captures whose prints the unknown index keeps is recognised by the catalog's
-  matcher from those prints (``zamio.recognition.kept_prints``), with the usual acceptance:
-  evidence against the other candidates and the second look (``zamio.recognition.verify``);
+  matcher from those prints (``zamio.recognition.kept_prints``), at the speeds an excerpt is tried
+  at, with the usual acceptance: evidence against the other candidates and the second look
+  (``zamio.recognition.verify``), which an answer past the nominal pass always takes;
 * when the captures recognised (one at least) all name one new track, the recording is named as
   it through ``zamio.playlogs.identify.name``, as ``bin/identify-unknown`` names it (plays moved
   as new versions, the held money released by the next pricing run, locked cycles adjusted),
@@ -163,7 +164,7 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
     """Recognise each capture of the recording whose prints the unknown index keeps; return how many
     were tried and those the catalog's matcher recognised."""
     from zamio.recognition.index import identify_prints
-    from zamio.recognition.kept_prints import query_of_prints
+    from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints
     from zamio.recognition.naming import prints_by_capture
 
     kept = prints_by_capture(conn, recording_id)
@@ -171,7 +172,8 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
                                 .where(unknown_captures.c.unknown_id == recording_id)).tuples().all())
     heard = []
     for capture_id, (hashes, frames, _) in sorted(kept.items()):
-        result = identify_prints(conn, query_of_prints(hashes, frames, float(seconds[capture_id])), cache)
+        query = query_of_prints(hashes, frames, float(seconds[capture_id]))
+        result = identify_prints(conn, query, cache, VERIFY_OFF_NOMINAL)
         if result is not None:
             agreement = result.agreement
             heard.append(Heard(capture_id, result.track_id, _track_ref(conn, result.track_id), result.evidence,

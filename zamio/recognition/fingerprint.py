@@ -567,14 +567,19 @@ def query_fingerprint(samples: np.ndarray, profile: QueryProfile = QUERY_PROFILE
     index stores, so that the index's landmarks are found among them."""
     spec = spectrogram(samples)
     ranked = _ranked_candidates(spec)
-    duration = samples.size / ANALYSIS_RATE
-    tr = peaks_to_triplets(_select_peaks(spec, ranked, profile.triplet_peaks_per_second), profile.triplet_partners)
-    lm = peaks_to_landmarks(_select_peaks(spec, ranked, profile.peaks_per_second), None)
+    return query_of_peaks(_select_peaks(spec, ranked, profile.triplet_peaks_per_second),
+                          _select_peaks(spec, ranked, profile.peaks_per_second), samples.size / ANALYSIS_RATE, profile)
+
+
+def query_of_peaks(triplet_peaks: Peaks, pair_peaks: Peaks, duration: float,
+                   profile: QueryProfile = QUERY_PROFILE) -> Query:
+    """Given an excerpt's peaks for the triplets and for the pairs and its length, return its ``Query``
+    under the hypotheses of ``profile`` (the pairs at nominal speed alone when they are decided near the
+    speed found)."""
+    tr = peaks_to_triplets(triplet_peaks, profile.triplet_partners)
+    lm = peaks_to_landmarks(pair_peaks, None)
     tried = hypotheses(profile)
-    if profile.speed_window_cells is not None:  # the decision hashes the pairs near the speed found
-        tried_pairs = (np.ones(1), np.ones(1))
-    else:
-        tried_pairs = tried
+    tried_pairs = tried if profile.speed_window_cells is None else (np.ones(1), np.ones(1))
     return Query(under_speeds(lambda s, t: triplets_to_hashes(tr, s, tempo=t), tried, duration),
                  under_speeds(lambda s, t: landmarks_to_hashes(lm, s, tempo=t), tried_pairs, duration), lm, profile)
 

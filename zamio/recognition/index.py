@@ -53,6 +53,7 @@ from zamio.recognition.fingerprint import (
 )
 from zamio.recognition.match import (
     CANDIDATES,
+    VERIFY_BELOW,
     Fetch,
     Lookup,
     MatchResult,
@@ -348,27 +349,31 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
     return identify_prints(conn, query_fingerprint(samples, profile), cache)
 
 
-def identify_prints(conn: Connection, query: Query, cache: PairCache | None = None) -> MatchResult | None:
+def identify_prints(conn: Connection, query: Query, cache: PairCache | None = None,
+                    verify_below: float = VERIFY_BELOW) -> MatchResult | None:
     """``identify`` of a query made otherwise than from samples (the prints the unknown index kept of a
-    capture, ``zamio.recognition.kept_prints``)."""
+    capture, ``zamio.recognition.kept_prints``); ``verify_below`` as ``identify_query``'s."""
     return identify_query(query, _CachingLookup(make_lookup(conn)),
-                          pairs_of(conn, cache if cache is not None else PairCache()))
+                          pairs_of(conn, cache if cache is not None else PairCache()), verify_below)
 
 
-def identify_query(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+def identify_query(query: Query, lookup: Lookup, pairs: PairsOf,
+                   verify_below: float = VERIFY_BELOW) -> MatchResult | None:
     """The passes of ``identify`` over any triplet ``Lookup`` and ``PairsOf`` (a benchmark
-    runs them over an index in memory)."""
+    runs them over an index in memory).  An answer of the passes after the nominal one takes the second
+    look below ``verify_below`` standard deviations (``match.match``; the nominal pass: ``VERIFY_BELOW``)."""
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
-        return first if first is not None else recognise(query, lookup, pairs)
-    usual = usual_against_every_rival(query, lookup, pairs)
+        return first if first is not None else recognise(query, lookup, pairs, verify_below=verify_below)
+    usual = usual_against_every_rival(query, lookup, pairs, verify_below)
     if usual is not None:
         return usual
-    every = recognise(query, lookup, pairs, min_candidates=CANDIDATES)
-    return every if every is not None else _with_the_rivals_there_are(query, lookup, pairs)
+    every = recognise(query, lookup, pairs, min_candidates=CANDIDATES, verify_below=verify_below)
+    return every if every is not None else _with_the_rivals_there_are(query, lookup, pairs, verify_below)
 
 
-def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf,
+                              verify_below: float = VERIFY_BELOW) -> MatchResult | None:
     """Given a query made by ``query_fingerprint``, return what its usual varispeeds
     (``usual_query``) recognise against their own candidates and those the triplets of
     every hypothesis name, or None if together they are fewer than ``CANDIDATES``.  A quiet
@@ -382,17 +387,18 @@ def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf) -> M
     tracks = np.concatenate([own, every[~np.isin(every, own)]])
     if own.size == 0 or tracks.size < CANDIDATES:
         return None
-    return match(usual.pairs, pairs(tracks), landmarks=query.landmarks)
+    return match(usual.pairs, pairs(tracks), landmarks=query.landmarks, verify_below=verify_below)
 
 
-def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf) -> MatchResult | None:
+def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf,
+                               verify_below: float) -> MatchResult | None:
     """Given a query no pass recognised with a full set of rivals, return what the usual
     varispeeds recognise with fewer, if even every hypothesis names fewer than ``CANDIDATES``
     recordings (a catalog that small, or a clip sharing triplets with so few, has no more
     rivals to give), else None."""
     if ranked_candidates(query.triplets, lookup)[0].size >= CANDIDATES:
         return None
-    return recognise(usual_query(query), lookup, pairs, near_speed=False)
+    return recognise(usual_query(query), lookup, pairs, near_speed=False, verify_below=verify_below)
 
 
 def nominal_only(query: Query) -> Query:

@@ -8,18 +8,25 @@ log-frequency cell and each partner's difference in cells and gap in frames
 anchor, and every partner, at its frame and cell.
 
 From those peaks :func:`query_of_prints` makes the query the catalog's matcher reads of an
-excerpt (``fingerprint.query_fingerprint``) at nominal speed: triplets of each peak with its
-``triplet_partners`` nearest (the candidates), pairs of each peak with every partner in the
-target zone (the decision) and those pairs as landmarks (the second look,
-``zamio.recognition.verify``).  The cells are whole (the quantisation of the hashes): each
-peak is placed in the middle of its cell, inside the second look's tolerance of a cell.
-Recognised by ``zamio.recognition.index.identify_query``, a capture is accepted as an excerpt
-is: evidence against the best of the other candidates, and the second look below
-``match.VERIFY_BELOW``.  Captures of a station's air are at nominal speed; the speed
-hypotheses of a query are not made.
+excerpt (``fingerprint.query_of_peaks``, as ``fingerprint.query_fingerprint`` makes it of audio):
+triplets of each peak with its ``triplet_partners`` nearest (the candidates), pairs of each peak
+with every partner in the target zone (the decision) and those pairs as landmarks (the second
+look, ``zamio.recognition.verify``), under the same speed hypotheses.  A record played s times
+fast moves every peak from frame t to t / s and every cell by 36 log2(s) (cells are
+log-frequency), so the peaks re-hashed under a hypothesis are those of the record at its own
+speed, as an excerpt's are: a station playing records 2 to 4 % fast or slow keeps captures
+whose prints name the song.  The cells are whole (the quantisation of the hashes): each peak is
+placed in the middle of its cell, inside the second look's tolerance of a cell; the varispeed
+hypotheses are whole cells apart, so a peak moves into a whole cell under each.  Recognised by
+``zamio.recognition.index.identify_query``, a capture is accepted as an excerpt is: its nominal
+prints first (the nominal query is the one made with no other speed, print for print), then the
+other speeds; evidence against the best of the other candidates, and the second look below
+``match.VERIFY_BELOW``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -28,16 +35,19 @@ from zamio.recognition.fingerprint import (
     QUERY_PROFILE,
     Peaks,
     Query,
-    QueryPrints,
-    landmarks_to_hashes,
-    peaks_to_landmarks,
-    peaks_to_triplets,
-    triplets_to_hashes,
+    QueryProfile,
+    query_of_peaks,
     unpack_hash,
 )
 
 #: A peak recovered from a hash lies somewhere in its cell: the middle of it.
 CELL_MIDDLE = 0.5
+#: An answer at any speed hypothesis, past the nominal pass, takes the second look whatever its evidence
+#: (``index.identify_query``'s ``verify_below``).  On generated songs played 2 to 4 % fast or slow, the evidence
+#: alone let 3 of 168 captures of songs outside the catalog name a catalog song at 5 to 6 standard deviations
+#: (the excerpts' own audio named 2 of those 4 alike); asked always, the second look refused them all and lost
+#: none of 288 captures of catalog songs (bench/kept_speed_bench.py).  A naming moves money with no one listening.
+VERIFY_OFF_NOMINAL = math.inf
 
 
 def peaks_of_prints(hashes: np.ndarray, frames: np.ndarray) -> Peaks:
@@ -52,20 +62,13 @@ def peaks_of_prints(hashes: np.ndarray, frames: np.ndarray) -> Peaks:
     return Peaks(t.astype(np.int32), (cell - 2048 + CELL_MIDDLE).astype(np.float32), np.zeros(t.size, np.float32))
 
 
-def query_of_prints(hashes: np.ndarray, frames: np.ndarray, seconds: float) -> Query:
-    """Given a capture's kept triplet prints and its length, return the catalog matcher's query of it at
-    nominal speed (see the module docstring); the query has no profile, so the matcher makes no other speed."""
+def query_of_prints(hashes: np.ndarray, frames: np.ndarray, seconds: float,
+                    profile: QueryProfile = QUERY_PROFILE) -> Query:
+    """Given a capture's kept triplet prints and its length, return the catalog matcher's query of it under
+    the speed hypotheses of ``profile`` (see the module docstring; another profile only where a benchmark
+    compares one)."""
     peaks = peaks_of_prints(hashes, frames)
-    profile = QUERY_PROFILE
-    triplets = peaks_to_triplets(peaks, profile.triplet_partners)
-    landmarks = peaks_to_landmarks(peaks, None)
-    return Query(_nominal(*triplets_to_hashes(triplets)[:2], seconds),
-                 _nominal(*landmarks_to_hashes(landmarks)[:2], seconds), landmarks, None)
-
-
-def _nominal(hashes: np.ndarray, times: np.ndarray, seconds: float) -> QueryPrints:
-    one = np.ones(1)
-    return QueryPrints(hashes, times, np.zeros(hashes.size, np.int16), one, seconds, one)
+    return query_of_peaks(peaks, peaks, seconds, profile)
 
 
 def frames_span(frames: np.ndarray) -> float:

@@ -310,7 +310,7 @@ def chance_probability(score: int, runner_up: int) -> float:
 
 
 def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1,
-              near_speed: bool = True) -> MatchResult | None:
+              near_speed: bool = True, verify_below: float = VERIFY_BELOW) -> MatchResult | None:
     """Given an excerpt's ``Query``, a triplet ``Lookup`` and ``pairs_of`` (``pairs_from``
     a ``Fetch`` of stored triplet rows by track, or a cache of unfolded tracks), return
     the recognised track, or None (see the module docstring: candidates by triplets, the
@@ -319,14 +319,15 @@ def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: i
     candidate is tried near the speed of its own best triplet bin (``pairs_near``,
     as the query's profile asks): every candidate, the rivals that set the level of
     chance included, gets the same chances to align.  Without it, every candidate is
-    tried under every hypothesis of ``query.pairs``."""
+    tried under every hypothesis of ``query.pairs``.  ``verify_below``: as ``match``'s."""
     tracks, speeds = ranked_candidates(query.triplets, lookup)
     if tracks.size == 0 or tracks.size < min_candidates:
         return None
     if not near_speed:
-        return match(query.pairs, pairs_of(tracks), landmarks=query.landmarks)
+        return match(query.pairs, pairs_of(tracks), landmarks=query.landmarks, verify_below=verify_below)
     prints, windows = pairs_near(query, speeds)
-    return match(prints, pairs_of(tracks), allowed=(tracks, windows), landmarks=query.landmarks)
+    return match(prints, pairs_of(tracks), allowed=(tracks, windows), landmarks=query.landmarks,
+                 verify_below=verify_below)
 
 
 def usual_query(query: Query) -> Query:
@@ -455,13 +456,13 @@ def ranked_candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATE
     return votes.track[best].astype(np.int32), votes.speed_index[best].astype(np.int64)
 
 
-def match(query: QueryPrints, lookup: Lookup,
-          allowed: tuple[np.ndarray, np.ndarray] | None = None,
-          landmarks: Landmarks | None = None) -> MatchResult | None:
+def match(query: QueryPrints, lookup: Lookup, allowed: tuple[np.ndarray, np.ndarray] | None = None,
+          landmarks: Landmarks | None = None, verify_below: float = VERIFY_BELOW) -> MatchResult | None:
     """Given an excerpt's query prints and a ``Lookup`` into the index, return the
     recognised track, or None if nothing passes ``accept``.  ``allowed`` (track ids,
     booleans ``[track, speed hypothesis]``) limits each track to some hypotheses.  With
-    the excerpt's ``landmarks``, a match below ``VERIFY_BELOW`` must also pass ``verify.verified``."""
+    the excerpt's ``landmarks``, a match below ``verify_below`` standard deviations must also pass
+    ``verify.verified``."""
     if query.hashes.size == 0:
         return None
     unique = np.unique(query.hashes)
@@ -483,7 +484,7 @@ def match(query: QueryPrints, lookup: Lookup,
     located = _where_in_track(votes, best)
     offset, speed = _locate(query, rows, hits, votes, located)
     agreement = rival_agreement = None
-    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < VERIFY_BELOW):
+    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < verify_below):
         every = lookup(np.arange(PAIR_HASH_SPACE, dtype=np.int32))  # every row of the candidates
         seen = (every, rows, hits, votes, verify.query_peaks(landmarks))  # read once, for either recording
         agreement = _agreement(query, *seen, located, (offset, speed))
