@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from zamio.recognition.enrolment import DEFAULT_LIMIT, count_missing, enqueue_missing, fingerprint_queued
-from zamio.recognition.fingerprint import FINGERPRINT_VERSION
-from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from zamio.recognition.enrolment import DEFAULT_LIMIT
+
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
                         help=f"fingerprint at most N tracks in this run (default {DEFAULT_LIMIT})")
 
@@ -45,6 +44,10 @@ def settings(args: argparse.Namespace) -> Settings:
 def main(ctx: JobContext) -> None:
     """Queue active tracks with audio that lack the current version, then
     fingerprint up to ``--limit`` of the due ones."""
+    from zamio.recognition.enrolment import count_missing, enqueue_missing, fingerprint_queued
+    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+    from zamio.recognition.reference import check_reference_fingerprint
+
     given = settings(ctx.args)
     if ctx.dry_run:
         with ctx.transaction(read_only=True) as conn:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from zamio.playlogs.export import FORMATS, play_records, utc_days, write, write_file
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from zamio.playlogs.export import FORMATS
+
     parser.add_argument("--from", dest="date_from", required=True, type=date.fromisoformat, metavar="DATE",
                         help="first day (YYYY-MM-DD, UTC) of plays to export")
     parser.add_argument("--to", dest="date_to", required=True, type=date.fromisoformat, metavar="DATE",
@@ -52,6 +53,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Write the plays of the range to ``--out`` or standard output."""
+    from zamio.playlogs.export import play_records, utc_days, write, write_file
+
     given = settings(ctx.args)
     start, end = utc_days(given.date_from, given.date_to)
     with ctx.transaction(read_only=True) as conn:

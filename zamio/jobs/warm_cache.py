@@ -19,13 +19,12 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from zamio.cache import FAMILIES, store
-from zamio.cache.warming import keys_held, listing_lines, value_of, warm
-from zamio.db.engine import utcnow
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from zamio.cache import FAMILIES, store
+
     parser.add_argument("--only", action="append", choices=sorted(FAMILIES), metavar="FAMILY",
                         help=f"warm only this family (repeatable): {', '.join(FAMILIES)}")
     parser.add_argument("--ttl-minutes", type=float, default=store.DEFAULT_TTL.total_seconds() / 60, metavar="M",
@@ -48,11 +47,16 @@ class Settings:
 
 
 def settings(args: argparse.Namespace) -> Settings:
+    from zamio.cache import FAMILIES
+
     return Settings(tuple(args.only or FAMILIES), args.ttl_minutes, args.show, args.list)
 
 
 def main(ctx: JobContext) -> int | None:
     """Warm every family (or the ``--only`` ones); or print one key (``--show``) or the keys held (``--list``)."""
+    from zamio.cache.warming import warm
+    from zamio.db.engine import utcnow
+
     given = settings(ctx.args)
     if given.show:
         return show(ctx, given.show)
@@ -63,6 +67,8 @@ def main(ctx: JobContext) -> int | None:
 
 
 def show(ctx: JobContext, key: str) -> int:
+    from zamio.cache.warming import value_of
+
     value = value_of(ctx.transaction, key)
     if value is None:
         ctx.failed(key, "no such entity")
@@ -72,6 +78,9 @@ def show(ctx: JobContext, key: str) -> int:
 
 
 def list_keys(ctx: JobContext, prefix: str) -> int:
+    from zamio.cache.warming import keys_held, listing_lines
+    from zamio.db.engine import utcnow
+
     now = utcnow()
     rows = keys_held(ctx.transaction, prefix)
     print("\n".join(listing_lines(rows, now)))
