@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from zamio.runtime.runner import Job, JobContext
 
+DEFAULT_LIMIT = 50  # tracks fingerprinted per run
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.recognition.enrolment import DEFAULT_LIMIT
-
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
                         help=f"fingerprint at most N tracks in this run (default {DEFAULT_LIMIT})")
 

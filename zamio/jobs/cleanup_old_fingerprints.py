@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
+KEEP_VERSIONS = 2  # the current fingerprint version and the one before it
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.recognition.enrolment import KEEP_VERSIONS
-
     parser.add_argument("--keep", type=int, default=KEEP_VERSIONS, metavar="N",
                         help=f"fingerprint versions kept per track, newest first (default {KEEP_VERSIONS})")
     parser.add_argument("--no-maintenance", action="store_true",

@@ -24,10 +24,10 @@ from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
 
+DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.scanning.detect import DEFAULT_ANALYSE_SECONDS
-
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format ffmpeg reads)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
     parser.add_argument("--seconds", type=float, default=DEFAULT_ANALYSE_SECONDS, metavar="N",

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
+RUN_LIMIT = 1000  # messages per run
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.mail.sender import LEASE_SECONDS, MAX_ATTEMPTS, RUN_LIMIT
+    from zamio.mail.sender import LEASE_SECONDS, MAX_ATTEMPTS
 
     parser.add_argument("--limit", type=int, default=RUN_LIMIT, metavar="N",
                         help=f"send at most N messages (default {RUN_LIMIT})")

@@ -32,12 +32,12 @@ from pathlib import Path
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
+ORDERS = ("plays", "money")  # what the list is ranked by (zamio.reports.unidentified.ranked)
+
 WEEK_SECONDS = 7 * 86400
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.reports.unidentified import ORDERS
-
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--order", choices=ORDERS, default="plays", help="rank by plays (default) or money held")
     order.add_argument(
