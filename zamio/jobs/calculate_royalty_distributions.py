@@ -23,6 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from zamio.jobs.audit_options import add_by, who
+from zamio.royalties.terms import BATCH_PLAYS, WORKERS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS
-
     parser.add_argument("--batch-size", type=int, default=BATCH_PLAYS, metavar="N",
                         help=f"plays per transaction (default {BATCH_PLAYS})")
     parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",

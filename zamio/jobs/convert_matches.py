@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from zamio.playlogs.airings import DEFAULT_SETTLE_SECONDS, DEFAULT_START_TOLERANCE_SECONDS
+from zamio.playlogs.terms import DEFAULT_BATCH_ROWS, DEFAULT_MAX_ATTEMPTS
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.playlogs.convert import DEFAULT_BATCH_ROWS, DEFAULT_MAX_ATTEMPTS
-
     parser.add_argument("--station", action="append", metavar="REF",
                         help="convert only this station (station_ref; repeat for more)")
     parser.add_argument("--as-of", metavar="TIME", type=as_of_time,

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zamio.jobs.audit_options import add_by, who
+from zamio.playlogs.terms import ACTIONS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -57,8 +58,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.playlogs.correction_requests import ACTIONS
-
     parser.add_argument("action", nargs="?", choices=ACTIONS, help="the correction (see above); omit with --file")
     parser.add_argument("play_ids", nargs="*", metavar="PLAY_ID", help="the play(s) corrected (play_id of "
                                                                       "bin/export-playlogs)")

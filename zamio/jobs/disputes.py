@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zamio.jobs.audit_options import add_by, who
+from zamio.playlogs.terms import CLAIMANT_TYPES, DECISIONS, STATUSES
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.values.money import from_units
@@ -63,8 +64,6 @@ COMMANDS = ("open", "list", "show", "resolve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.playlogs.disputes import CLAIMANT_TYPES, DECISIONS, STATUSES
-
     parser.add_argument("command", choices=COMMANDS, help="what to do (see above)")
     parser.add_argument("dispute", nargs="?", metavar="D-000001", help="show, resolve: the dispute")
     parser.add_argument("--claimant-type", choices=CLAIMANT_TYPES, help="open: who claims (list: filter)")

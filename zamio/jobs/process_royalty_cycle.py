@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zamio.jobs.audit_options import add_by, who
+from zamio.royalties.terms import DESPITE_CHANGES_REASON, DISTRIBUTION_METHODS
 from zamio.runtime.config import Config, image_type
 from zamio.runtime.errors import ConfigError, UsageError
 from zamio.runtime.runner import Job, JobContext
@@ -43,14 +44,12 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.royalties.cycles.process import DESPITE_CHANGES_REASON, METHODS
-
     parser.add_argument("--name", metavar="NAME", help="the cycle's name, e.g. 2026-03 or 2026-H1")
     parser.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="first day of the period (station-local dates)")
     parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="last day of the period, inclusive")
-    parser.add_argument("--method", choices=METHODS, default="per_second",
+    parser.add_argument("--method", choices=DISTRIBUTION_METHODS, default="per_second",
                         help="per_second: pay the priced plays; pool: spread each station's licence fee over "
                              "its weighted seconds (default per_second)")
     parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
@@ -95,8 +94,6 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
-    from zamio.royalties.cycles.process import DESPITE_CHANGES_REASON
-
     if args.trace is None and not args.name:
         raise UsageError("--name is required (or --trace ENTRY_ID)")
     if not args.despite_changed_inputs and (args.by is not None or args.reason is not None):

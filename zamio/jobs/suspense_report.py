@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from zamio.files import csvwrite
 from zamio.jobs.audit_options import add_by, who
+from zamio.royalties.terms import DEFAULT_LIMIT_YEARS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.royalties.suspense.report import DEFAULT_LIMIT_YEARS
-
     parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="the day ages are counted to (default today, UTC)")
     parser.add_argument("--years", type=int, default=DEFAULT_LIMIT_YEARS, metavar="N",
