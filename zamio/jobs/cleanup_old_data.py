@@ -41,6 +41,7 @@ from zamio.jobs.audit_options import add_by, who
 from zamio.runtime.config import Config
 from zamio.runtime.errors import TemporaryFailure, UsageError
 from zamio.runtime.locks import held_if_free, holder_label, job_lock
+from zamio.runtime.retention import BATCH_SIZE, DEFAULT_DAYS
 from zamio.runtime.runner import Job, JobContext
 
 if TYPE_CHECKING:
@@ -67,8 +68,6 @@ FROM_SETTINGS = {"unknown": "UNKNOWN_RETENTION_DAYS"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.runtime.cleanup import BATCH_SIZE, DEFAULT_DAYS
-
     for option, days in DEFAULT_DAYS.items():
         setting = FROM_SETTINGS.get(option)
         default = f"{setting}, else {days}" if setting else str(days)

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from zamio.reports.terms import FORMATS, REPORT_TYPES
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.reports import data
-    from zamio.reports.writing import FORMATS
-
-    parser.add_argument("--type", required=True, choices=data.REPORT_TYPES, help="what the report is about")
+    parser.add_argument("--type", required=True, choices=REPORT_TYPES, help="what the report is about")
     parser.add_argument("--ref", help="the station, artist or publisher ref (or numeric id); not for platform")
     parser.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD",
                         help="first day, inclusive (default: yesterday)")
@@ -50,8 +48,6 @@ def _date(text: str) -> date:
 
 def formats_of(text: str) -> tuple[str, ...]:
     """Given ``--format``, return the formats in a fixed order; raise UsageError for an unknown one."""
-    from zamio.reports.writing import FORMATS
-
     wanted = {f.strip().lower() for f in text.split(",") if f.strip()}
     unknown = wanted - set(FORMATS)
     if unknown or not wanted:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zamio.catalog.terms import IMPORT_ORDER
 from zamio.jobs.audit_options import add_by, who
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
@@ -61,8 +62,6 @@ IMPORT_HELP = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.catalog.imports import IMPORT_ORDER
-
     for name in IMPORT_ORDER:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="CSV", help=IMPORT_HELP[name])
     add_by(parser, "why the money reference rows and shares are loaded, kept in the audit log with each row added "
@@ -76,8 +75,6 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
-    from zamio.catalog.imports import IMPORT_ORDER
-
     files = tuple((name, getattr(args, name)) for name in IMPORT_ORDER if getattr(args, name) is not None)
     if not files:
         raise UsageError("name at least one file to import, e.g. --tracks tracks.csv (see --help)")
