@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from zamio.mail.terms import LEASE_SECONDS, MAX_ATTEMPTS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -25,8 +26,6 @@ RUN_LIMIT = 1000  # messages per run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.mail.sender import LEASE_SECONDS, MAX_ATTEMPTS
-
     parser.add_argument("--limit", type=int, default=RUN_LIMIT, metavar="N",
                         help=f"send at most N messages (default {RUN_LIMIT})")
     parser.add_argument("--max-attempts", type=int, default=MAX_ATTEMPTS, metavar="N",
