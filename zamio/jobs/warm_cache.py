@@ -19,15 +19,14 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from zamio.cache.terms import DEFAULT_TTL, FAMILY_NAMES
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from zamio.cache import FAMILIES, store
-
-    parser.add_argument("--only", action="append", choices=sorted(FAMILIES), metavar="FAMILY",
-                        help=f"warm only this family (repeatable): {', '.join(FAMILIES)}")
-    parser.add_argument("--ttl-minutes", type=float, default=store.DEFAULT_TTL.total_seconds() / 60, metavar="M",
+    parser.add_argument("--only", action="append", choices=sorted(FAMILY_NAMES), metavar="FAMILY",
+                        help=f"warm only this family (repeatable): {', '.join(FAMILY_NAMES)}")
+    parser.add_argument("--ttl-minutes", type=float, default=DEFAULT_TTL.total_seconds() / 60, metavar="M",
                         help="how long warmed values stay fresh (default 120)")
     parser.add_argument("--show", metavar="KEY", help="print the value of KEY (computed if missing or stale) and exit")
     parser.add_argument("--list", nargs="?", const="", metavar="PREFIX",
@@ -47,9 +46,7 @@ class Settings:
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    from zamio.cache import FAMILIES
-
-    return Settings(tuple(args.only or FAMILIES), args.ttl_minutes, args.show, args.list)
+    return Settings(tuple(args.only or FAMILY_NAMES), args.ttl_minutes, args.show, args.list)
 
 
 def main(ctx: JobContext) -> int | None:
