@@ -14,7 +14,8 @@
 An adapter imports its stages inside the functions that use them (names needed only for
 type hints under ``if TYPE_CHECKING:``), so that ``--help`` and a usage error answer before
 the library loads: at the top it imports only the standard library, the runner, and the
-``terms`` modules that hold the words and defaults its options offer (they load nothing).
+small modules that hold the words and defaults its options offer (each stage's ``terms``,
+``zamio.runtime.retention``; they load nothing).
 ``tests/shape/test_shape.py`` checks that no script's ``--help`` loads SQLAlchemy, numpy,
 scipy, Jinja2, psycopg2 or requests.
 
