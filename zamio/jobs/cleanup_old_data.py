@@ -99,7 +99,7 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
-    from zamio.runtime.cleanup import DEFAULT_DAYS, Retention
+    from zamio.runtime.cleanup import Retention
 
     days = {option: getattr(args, f"{option}_days") for option in DEFAULT_DAYS}
     days["unknown"] = days["unknown"] or config.unknown_retention_days

@@ -84,7 +84,7 @@ class Settings:
 def settings(args: argparse.Namespace, run_id: str) -> Settings:
     """The correction asked for; raise UsageError naming what is missing, unexpected or unreadable."""
     from zamio.db.engine import utcnow
-    from zamio.playlogs.correction_requests import ACTIONS, BadCorrection, parse_request
+    from zamio.playlogs.correction_requests import BadCorrection, parse_request
 
     if args.file is not None:
         given = [name for name in ("action", "track", "isrc", "start", "seconds", "station", "evidence", "at",

@@ -156,7 +156,7 @@ def _claim(args: argparse.Namespace) -> Claim:
 def settings(args: argparse.Namespace, run_id: str) -> Settings:
     """The command asked for; raise UsageError naming what is missing or does not belong to it."""
     from zamio.playlogs import disputes
-    from zamio.playlogs.disputes import DECISIONS, DisputeRefused
+    from zamio.playlogs.disputes import DisputeRefused
 
     given = {name for name in ("dispute", "claimant_type", "claimant", "station", "day_from", "day_to", "plays",
                                "recording", "shares", "identity", "status", "decision", "corrections", "void",
