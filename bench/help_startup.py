@@ -54,7 +54,7 @@ def report(medians: dict[Path, dict[str, float]]) -> None:
             print(f"  {name:34} {seconds:6.3f} s")
     if len(totals) == 2:
         first, second = totals
-        print(f"total {first.name} / total {second.name}: {totals[first] / totals[second]:.1f}x")
+        print(f"{second} takes {totals[second] / totals[first]:.1f}x as long as {first} in total")
 
 
 def main() -> int:
