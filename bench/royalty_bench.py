@@ -120,7 +120,7 @@ from zamio.db.tables import (  # noqa: E402
 )
 from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.royalties.pricing.ledger import LEDGER_COLUMNS, PRICING_COLUMNS  # noqa: E402
-from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS  # noqa: E402
+from zamio.royalties.terms import BATCH_PLAYS, WORKERS  # noqa: E402
 from zamio.runtime.config import normalise_station_class  # noqa: E402
 from zamio.runtime.migrate import migrate  # noqa: E402
 from zamio.values.money import allocate, format_amount, percent_of, round_units  # noqa: E402

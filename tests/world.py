@@ -71,7 +71,7 @@ from sqlalchemy import Connection, insert, select
 
 from tests.fake_acrcloud import ACCESS_KEY, ACCESS_SECRET, FakeAcrCloud
 from tests.support import Project
-from zamio.catalog.imports import IMPORT_ORDER
+from zamio.catalog.terms import IMPORT_ORDER
 from zamio.db.engine import insert_ignore, is_sqlite, utcnow
 from zamio.db.tables import (
     artists,

@@ -22,6 +22,7 @@ from tests.money_world import AMA, APRIL, EFUA, MARCH, SIKA, entity_id, figures
 from tests.support import Project
 from tests.world import STATION_NAMES, fixed_world
 from zamio import cache
+from zamio.cache.terms import FAMILY_NAMES
 from zamio.db.engine import READ_ONLY
 from zamio.db.tables import (
     cache_entries,
@@ -187,3 +188,9 @@ def test_an_artist_paid_as_a_contributor_and_through_her_publisher_sees_that_mon
     with project.engine.begin() as conn:
         conn.execute(cache_entries.delete())
     assert cache.get(project.engine, f"artist:{ama}")["earnings_by_cycle"] == warmed  # one key alone: the same
+
+
+def test_warm_cache_offers_the_families_the_cache_computes() -> None:
+    """bin/warm-cache's --only takes its choices from zamio.cache.terms (which loads nothing): the same families,
+    in the same order, as the functions that compute them."""
+    assert FAMILY_NAMES == tuple(cache.FAMILIES)

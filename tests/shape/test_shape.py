@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -50,6 +51,33 @@ def test_every_script_has_help_that_exits_0(script) -> None:
     result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout and "Example" in result.stdout
+
+
+#: The libraries a run loads and --help does without (zamio/jobs/__init__.py says how).
+HEAVY_LIBRARIES = ("sqlalchemy", "numpy", "scipy", "jinja2", "psycopg2", "requests")
+
+#: Runs a script with --help, then with an option it lacks, in this interpreter; prints the heavy libraries loaded.
+LOADED_BY_HELP = """
+import json, runpy, sys
+script, heavy = sys.argv[1], sys.argv[2:]
+for argv in ([script, "--help"], [script, "--no-such-option"]):
+    sys.argv = argv
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit:
+        pass
+print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_help_and_a_usage_error_load_no_heavy_library(script) -> None:
+    """A person typing --help, or a check running every script's, does not wait for the library to load."""
+    result = subprocess.run([sys.executable, "-c", LOADED_BY_HELP, str(script), *HEAVY_LIBRARIES],
+                            capture_output=True, text=True, timeout=30, env={**os.environ, "ZAMIO_NO_REEXEC": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and f"{script.name}: error:" in result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == []
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from zamio.cache.families import SCHEMA_VERSION, CacheValue
+from zamio.cache.terms import DEFAULT_TTL
 from zamio.db.engine import StoredRow, upsert
 from zamio.db.tables import cache_entries
 
-DEFAULT_TTL = timedelta(hours=2)  # warmed hourly: one missed run still leaves the values fresh
 WRITE_BATCH = 500  # keys per upsert statement batch (one transaction each)
 
 

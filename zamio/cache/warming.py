@@ -6,8 +6,9 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from zamio.cache import get, store, warm_family
+from zamio.cache import store
 from zamio.cache.families import CacheValue
+from zamio.cache.lookup import get, warm_family
 from zamio.db.engine import StoredRow
 from zamio.runtime.progress import Progress, Transactions
 

@@ -326,9 +326,6 @@ def upsert_contributor(conn: Connection, row: Row, who: Who | None = None) -> No
 
 # --- several files in one import --------------------------------------------------
 
-#: The files an import can load, in loading order (a file may refer to rows of an earlier one).
-IMPORT_ORDER = ("societies", "tracks", "artists", "stations", "contributors", "agreements", "repertoire",
-                "rate_cards", "exchange_rates", "licence_fees", "commission_rates", "withholding_rates", "payees")
 REFERENCE_FILES = ("societies", "agreements", "repertoire", "rate_cards", "exchange_rates", "licence_fees")
 #: What payouts read (zamio.catalog.payees): the domestic commission, withholding tax rates, payees.
 PAYOUT_FILES = ("commission_rates", "withholding_rates", "payees")
@@ -340,7 +337,7 @@ MONEY_FILES = (*REFERENCE_FILES, *PAYOUT_FILES, "contributors")
 
 def import_catalog(transactions: Transactions, files: Sequence[tuple[str, Path]], progress: Progress,
                    who: Who | None = None) -> int | None:
-    """Given the files to load as (name in ``IMPORT_ORDER``, path), in that order, load them all in
+    """Given the files to load as (name in ``terms.IMPORT_ORDER``, path), in that order, load them all in
     one transaction (a file that cannot be used at all writes nothing); count each loaded row ok and
     each rejected row failed.  Return ``EXIT_DATA`` (65) if a row was refused as bad data (a change
     to a reference row already used, ``zamio.catalog.reference``), else None: the failed rows make

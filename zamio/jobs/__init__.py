@@ -11,6 +11,14 @@
   ``ctx.transaction``, the settings, and ``ctx`` as a
   :class:`~zamio.runtime.progress.Progress`; prints the job's report.
 
+An adapter imports its stages inside the functions that use them (names needed only for
+type hints under ``if TYPE_CHECKING:``), so that ``--help`` and a usage error answer before
+the library loads: at the top it imports only the standard library, the runner, and the
+small modules that hold the words and defaults its options offer (each stage's ``terms``,
+``zamio.runtime.retention``; they load nothing).
+``tests/shape/test_shape.py`` checks that no script's ``--help`` loads SQLAlchemy, numpy,
+scipy, Jinja2, psycopg2 or requests.
+
 Domain modules never import argparse, the runner or this package (the contracts
 in ``setup.cfg`` check it).
 """

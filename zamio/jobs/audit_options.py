@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Who
 from zamio.runtime.errors import UsageError
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
 
 
 def operating_system_user() -> str:
@@ -32,6 +35,8 @@ def add_by(parser: argparse.ArgumentParser, reason: str) -> None:
 def who(args: argparse.Namespace, run_id: str, default_reason: str | None = None) -> Who:
     """Given the parsed options, the run's id and the reason to record when ``--reason`` is not given (None: it is
     required), return who makes the change and why; raise UsageError for an empty name or a missing reason."""
+    from zamio.db.audit import Who
+
     actor = operating_system_user() if args.by is None else args.by.strip()
     if not actor:
         raise UsageError("--by is empty: give the name of the person making the change")

@@ -22,10 +22,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from zamio.recognition.enrolment import DEFAULT_LIMIT, count_missing, enqueue_missing, fingerprint_queued
-from zamio.recognition.fingerprint import FINGERPRINT_VERSION
-from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
+
+DEFAULT_LIMIT = 50  # tracks fingerprinted per run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +44,10 @@ def settings(args: argparse.Namespace) -> Settings:
 def main(ctx: JobContext) -> None:
     """Queue active tracks with audio that lack the current version, then
     fingerprint up to ``--limit`` of the due ones."""
+    from zamio.recognition.enrolment import count_missing, enqueue_missing, fingerprint_queued
+    from zamio.recognition.fingerprint import FINGERPRINT_VERSION
+    from zamio.recognition.reference import check_reference_fingerprint
+
     given = settings(ctx.args)
     if ctx.dry_run:
         with ctx.transaction(read_only=True) as conn:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zamio.runtime.backup import make_backup
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -29,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(ctx: JobContext) -> int:
     """Write the backup folder and print its path."""
+    from zamio.runtime.backup import make_backup
+
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     result = make_backup(ctx.engine, ctx.config.database, ctx.config.var_dir, ctx.args.out)
     print(result.folder)

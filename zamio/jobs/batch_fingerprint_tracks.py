@@ -15,9 +15,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from zamio.jobs.auto_fingerprint_new_tracks import name_from_catalog
-from zamio.recognition.enrolment import fingerprint_queued, has_current, requeue, select_tracks
-from zamio.recognition.reference import check_reference_fingerprint
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -42,6 +39,10 @@ def settings(args: argparse.Namespace) -> Settings:
 def main(ctx: JobContext) -> None:
     """Fingerprint the tracks named by ``--track`` (or ``--all``) now, with a
     progress bar on a terminal; ``--force`` redoes tracks already done or parked."""
+    from zamio.jobs.auto_fingerprint_new_tracks import name_from_catalog
+    from zamio.recognition.enrolment import fingerprint_queued, has_current, requeue, select_tracks
+    from zamio.recognition.reference import check_reference_fingerprint
+
     given = settings(ctx.args)
     if not ctx.dry_run:
         check_reference_fingerprint()  # exit 78 before any write on a host whose numpy/scipy differ

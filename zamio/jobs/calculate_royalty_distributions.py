@@ -20,14 +20,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
-from zamio.royalties.pricing.price import UNPRICED_REASONS
-from zamio.royalties.pricing.run import BATCH_PLAYS, WORKERS, PricingStats, price_pending, record_recalculation
+from zamio.royalties.terms import BATCH_PLAYS, WORKERS
 from zamio.runtime.errors import UsageError
-from zamio.runtime.progress import Progress
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+    from zamio.royalties.pricing.run import PricingStats
+    from zamio.runtime.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +73,8 @@ def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
 def main(ctx: JobContext) -> None:
     """Price pending plays, count outcomes, report unpriced plays as failures; record a recalculation in the
     audit log."""
+    from zamio.royalties.pricing.run import price_pending, record_recalculation
+
     given = settings(ctx.args, ctx.run_id)
     stats = price_pending(
         ctx.transaction, ctx.run_id, batch_size=given.batch_size, should_stop=ctx.should_stop,
@@ -83,6 +88,8 @@ def main(ctx: JobContext) -> None:
 
 def count(stats: PricingStats, progress: Progress) -> None:
     """Count what a pricing run booked: priced plays ok, unchanged ones skipped, unpriced ones failed."""
+    from zamio.royalties.pricing.price import UNPRICED_REASONS
+
     unpriced = stats.statuses.get("unpriced", 0)
     progress.ok(stats.booked - unpriced)
     progress.skipped(stats.unchanged)

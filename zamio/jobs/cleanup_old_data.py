@@ -35,21 +35,18 @@ import argparse
 import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
-from zamio.runtime.cleanup import (
-    BATCH_SIZE,
-    DEFAULT_DAYS,
-    Folders,
-    Retention,
-    cleanup_old_data,
-    release_retired_host,
-)
 from zamio.runtime.config import Config
 from zamio.runtime.errors import TemporaryFailure, UsageError
 from zamio.runtime.locks import held_if_free, holder_label, job_lock
+from zamio.runtime.retention import BATCH_SIZE, DEFAULT_DAYS
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+    from zamio.runtime.cleanup import Retention
 
 #: The lock of the database part, taken by one host at a time (each run holds ``cleanup-old-data@HOST`` too).
 DATABASE_PART_LOCK = "cleanup-old-data"
@@ -102,6 +99,8 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Settings:
+    from zamio.runtime.cleanup import Retention
+
     days = {option: getattr(args, f"{option}_days") for option in DEFAULT_DAYS}
     days["unknown"] = days["unknown"] or config.unknown_retention_days
     retired = (args.retired_host or "").strip() or None
@@ -116,6 +115,8 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
 def main(ctx: JobContext) -> None:
     """Every retention step in order, then maintenance; in a dry run count what would go.  With
     ``--retired-host``, only release that host's audio references."""
+    from zamio.runtime.cleanup import Folders, cleanup_old_data
+
     given = settings(ctx.args, ctx.config, ctx.run_id)
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     config = ctx.config
@@ -133,6 +134,8 @@ def main(ctx: JobContext) -> None:
 def release(ctx: JobContext, host: str, by: Who, retention: Retention,
             database_part: AbstractContextManager[bool]) -> None:
     """Release retired ``host``'s audio references while holding the database part's lock."""
+    from zamio.runtime.cleanup import release_retired_host
+
     with database_part as ours:
         if not ours:
             raise TemporaryFailure("the database part of cleanup-old-data is under way on another host; run this "

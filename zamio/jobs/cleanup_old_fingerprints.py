@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from zamio.recognition.enrolment import CLEANUP_SETS_PER_TRANSACTION, KEEP_VERSIONS, delete_set, old_sets
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+KEEP_VERSIONS = 2  # the current fingerprint version and the one before it
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +43,8 @@ def main(ctx: JobContext) -> None:
     """Delete every fingerprint set older than the newest ``--keep`` versions of
     its track (a track always keeps its newest set, however old), a few sets per
     transaction."""
+    from zamio.recognition.enrolment import CLEANUP_SETS_PER_TRANSACTION, delete_set, old_sets
+
     given = settings(ctx.args)
     with ctx.transaction(read_only=True) as conn:
         stale = old_sets(conn, given.keep)

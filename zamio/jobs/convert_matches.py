@@ -19,23 +19,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from zamio.db.engine import utcnow
 from zamio.playlogs.airings import DEFAULT_SETTLE_SECONDS, DEFAULT_START_TOLERANCE_SECONDS
-from zamio.playlogs.convert import (
-    DEFAULT_BATCH_ROWS,
-    DEFAULT_MAX_ATTEMPTS,
-    LOOKBACK_SCAN_INTERVALS,
-    ConvertSettings,
-    StationResult,
-    convert_station,
-    pending_stations,
-    station_ids,
-)
+from zamio.playlogs.terms import DEFAULT_BATCH_ROWS, DEFAULT_MAX_ATTEMPTS
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.values.instants import ImplausibleTime, parse_play_time
+
+if TYPE_CHECKING:
+    from zamio.playlogs.convert import ConvertSettings, StationResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +55,8 @@ def as_of_time(text: str) -> datetime:
 
     The converter writes plays up to this time, so it is bounded like every play time people give.
     """
+    from zamio.db.engine import utcnow
+
     try:
         return parse_play_time(text, utcnow())
     except ImplausibleTime as error:
@@ -79,6 +75,8 @@ class Settings:
 
 def settings(args: argparse.Namespace, config: Config) -> Settings:
     """The converter's settings from its options and the scan settings of the configuration."""
+    from zamio.playlogs.convert import LOOKBACK_SCAN_INTERVALS, ConvertSettings
+
     interval = float(config.scan_interval_seconds)
     capture = float(config.capture_seconds)
     settle = args.settle_seconds if args.settle_seconds is not None else max(
@@ -96,6 +94,9 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Convert every station with waiting detections, one after another."""
+    from zamio.db.engine import utcnow
+    from zamio.playlogs.convert import StationResult, convert_station, pending_stations, station_ids
+
     given = settings(ctx.args, ctx.config)
     now = given.as_of or utcnow()
     with ctx.transaction(read_only=True) as conn:

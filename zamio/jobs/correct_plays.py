@@ -42,17 +42,19 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
-from zamio.db.audit import MissingReason, Who
-from zamio.db.engine import utcnow
 from zamio.jobs.audit_options import add_by, who
-from zamio.playlogs.correction_requests import ACTIONS, BadCorrection, Request, parse_request
-from zamio.playlogs.corrections import CorrectionRefused, Outcome, correct_file, correct_one
-from zamio.royalties.pricing.preview import money_moved
+from zamio.playlogs.terms import ACTIONS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from zamio.db.audit import Who
+    from zamio.playlogs.correction_requests import Request
+    from zamio.playlogs.corrections import Outcome
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +83,9 @@ class Settings:
 
 def settings(args: argparse.Namespace, run_id: str) -> Settings:
     """The correction asked for; raise UsageError naming what is missing, unexpected or unreadable."""
+    from zamio.db.engine import utcnow
+    from zamio.playlogs.correction_requests import BadCorrection, parse_request
+
     if args.file is not None:
         given = [name for name in ("action", "track", "isrc", "start", "seconds", "station", "evidence", "at",
                                    "reason") if getattr(args, name)] + (["PLAY_ID"] if args.play_ids else [])
@@ -102,6 +107,8 @@ def settings(args: argparse.Namespace, run_id: str) -> Settings:
 
 def show(dry_run: bool) -> Callable[[Connection, Outcome], None]:
     """What runs in each correction's transaction once it is made: print it and the money it moves."""
+    from zamio.royalties.pricing.preview import money_moved
+
     def inspect(conn: Connection, outcome: Outcome) -> None:
         lines = outcome.lines()
         if outcome.already is None:
@@ -116,6 +123,10 @@ def show(dry_run: bool) -> Callable[[Connection, Outcome], None]:
 
 def main(ctx: JobContext) -> None:
     """Make the correction asked for, or those of the file; print each and the money it moves."""
+    from zamio.db.audit import MissingReason
+    from zamio.db.engine import utcnow
+    from zamio.playlogs.corrections import CorrectionRefused, correct_file, correct_one
+
     given = settings(ctx.args, ctx.run_id)
     inspect = show(ctx.dry_run)
     if given.file is not None:

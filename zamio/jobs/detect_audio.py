@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from zamio.db.engine import utcnow
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
-from zamio.scanning.detect import DEFAULT_ANALYSE_SECONDS, find_station, format_result, recognise, record
-from zamio.scanning.fallback import fallback_settings, open_fallback
 from zamio.values.instants import ImplausibleTime, NoOffset, parse_play_time
+
+DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +70,8 @@ def _recording(args: argparse.Namespace) -> Recording:
 def parse_time(text: str | None) -> datetime:
     """Given an ISO 8601 time with a zone, return it in UTC; raise UsageError if it is not one, or if
     it is before 1970 or more than a day ahead of now (no play can have that time)."""
+    from zamio.db.engine import utcnow
+
     if not text:
         raise UsageError("--record needs --at TIME (ISO 8601 with a zone, e.g. 2026-03-01T10:00:00Z)")
     try:
@@ -88,6 +89,8 @@ def main(ctx: JobContext) -> None:
     a file that fails is counted failed (exit 1) and the others go on.  ACRCloud
     refusing the credentials ends the run (exit 78) once that file is recorded."""
     from zamio.db.replicas import LookupDatabases
+    from zamio.scanning.detect import find_station, format_result, recognise, record
+    from zamio.scanning.fallback import fallback_settings, open_fallback
     from zamio.scanning.hearing import Recogniser  # loads numpy, which --help does without
 
     assert ctx.engine is not None  # the job needs the database: the runner opened it

@@ -45,20 +45,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Entry, MissingReason, Who
-from zamio.db.engine import utcnow
-from zamio.files import csvread
 from zamio.jobs.audit_options import add_by, who
-from zamio.playlogs import disputes
-from zamio.playlogs.correction_requests import COLUMN_NAMES, FILE_COLUMNS, BadCorrection, Request, parse_request
-from zamio.playlogs.disputes import CLAIMANT_TYPES, DECISIONS, STATUSES, Claim, DisputeRefused, Scope
-from zamio.reports.evidence_pack import write_pack
-from zamio.royalties.pricing.holds import CoveredPlay, covered_money, held
-from zamio.royalties.pricing.preview import money_moved
+from zamio.playlogs.terms import CLAIMANT_TYPES, DECISIONS, STATUSES
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.values.money import from_units
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Entry, Who
+    from zamio.playlogs import disputes
+    from zamio.playlogs.correction_requests import Request
+    from zamio.playlogs.disputes import Claim
+    from zamio.royalties.pricing.holds import CoveredPlay
 
 COMMANDS = ("open", "list", "show", "resolve")
 
@@ -119,6 +119,8 @@ def _day(value: str | None, option: str) -> date:
 
 
 def _claim(args: argparse.Namespace) -> Claim:
+    from zamio.playlogs.disputes import Claim, Scope
+
     if not args.claimant_type or not (args.claimant or "").strip():
         raise UsageError("open needs the claimant: --claimant-type artist|publisher|society|station --claimant REF")
     scopes = [name for name, given in (("--station", args.station), ("--plays", args.plays),
@@ -153,6 +155,9 @@ def _claim(args: argparse.Namespace) -> Claim:
 
 def settings(args: argparse.Namespace, run_id: str) -> Settings:
     """The command asked for; raise UsageError naming what is missing or does not belong to it."""
+    from zamio.playlogs import disputes
+    from zamio.playlogs.disputes import DisputeRefused
+
     given = {name for name in ("dispute", "claimant_type", "claimant", "station", "day_from", "day_to", "plays",
                                "recording", "shares", "identity", "status", "decision", "corrections", "void",
                                "reassign_to", "evidence", "json", "by", "reason") if getattr(args, name)}
@@ -186,6 +191,11 @@ def _money(units: dict[str, int]) -> str:
 
 def _file_requests(path: Path, maker: Who) -> list[tuple[Request, Who, str]]:
     """The corrections of a file, each with who makes it and its line; raise DisputeRefused naming a bad row."""
+    from zamio.db.engine import utcnow
+    from zamio.files import csvread
+    from zamio.playlogs.correction_requests import COLUMN_NAMES, FILE_COLUMNS, BadCorrection, parse_request
+    from zamio.playlogs.disputes import DisputeRefused
+
     found = []
     now = utcnow()
     for line, row in csvread.read_rows(path, ("action", "reason"), FILE_COLUMNS):
@@ -204,6 +214,9 @@ def _file_requests(path: Path, maker: Who) -> list[tuple[Request, Who, str]]:
 
 
 def _open(ctx: JobContext, given: Settings) -> None:
+    from zamio.db.engine import utcnow
+    from zamio.playlogs import disputes
+
     assert given.claim is not None and given.who is not None
     with ctx.transaction() as conn:
         opened = disputes.open_dispute(conn, given.claim, given.who, utcnow())
@@ -215,6 +228,11 @@ def _open(ctx: JobContext, given: Settings) -> None:
 
 
 def _resolve(ctx: JobContext, given: Settings) -> None:
+    from zamio.db.engine import utcnow
+    from zamio.playlogs import disputes
+    from zamio.royalties.pricing.holds import held
+    from zamio.royalties.pricing.preview import money_moved
+
     assert given.dispute_id is not None and given.who is not None
     args = ctx.args
     asked = _file_requests(args.corrections, given.who) if args.corrections else []
@@ -237,6 +255,9 @@ def _resolve(ctx: JobContext, given: Settings) -> None:
 
 
 def _listed(ctx: JobContext) -> None:
+    from zamio.playlogs import disputes
+    from zamio.royalties.pricing.holds import held
+
     args = ctx.args
     with ctx.transaction(read_only=True) as conn:
         found = disputes.listed(conn, args.status, args.claimant_type, args.claimant, args.station)
@@ -255,6 +276,11 @@ def _listed(ctx: JobContext) -> None:
 
 
 def _show(ctx: JobContext, given: Settings) -> None:
+    from zamio.db.engine import utcnow
+    from zamio.playlogs import disputes
+    from zamio.reports.evidence_pack import write_pack
+    from zamio.royalties.pricing.holds import covered_money, held
+
     assert given.dispute_id is not None
     args = ctx.args
     with ctx.transaction(read_only=True) as conn:
@@ -303,6 +329,9 @@ HANDLERS: dict[str, Callable[[JobContext, Settings], None]] = {
 
 def main(ctx: JobContext) -> None:
     """Run the command asked for; a dispute that cannot be opened or resolved as asked is refused, naming why."""
+    from zamio.db.audit import MissingReason
+    from zamio.playlogs.disputes import DisputeRefused
+
     given = settings(ctx.args, ctx.run_id)
     try:
         HANDLERS[given.command](ctx, given)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from zamio.playlogs.export import FORMATS, play_records, utc_days, write, write_file
+from zamio.playlogs.terms import EXPORT_FORMATS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="date_to", required=True, type=date.fromisoformat, metavar="DATE",
                         help="last day (YYYY-MM-DD, UTC), included")
     parser.add_argument("--station", action="append", metavar="REF", help="only this station (repeat for more)")
-    parser.add_argument("--format", choices=FORMATS, default="csv",
+    parser.add_argument("--format", choices=EXPORT_FORMATS, default="csv",
                         help="csv (default), json (one array) or jsonl (one object per line)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
 
@@ -40,7 +40,7 @@ class Settings:
     date_from: date
     date_to: date  # included
     stations: tuple[str, ...]  # station_refs; empty: every station
-    format: str  # one of FORMATS
+    format: str  # one of EXPORT_FORMATS
     out: Path | None  # None: standard output
 
 
@@ -52,6 +52,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Write the plays of the range to ``--out`` or standard output."""
+    from zamio.playlogs.export import play_records, utc_days, write, write_file
+
     given = settings(ctx.args)
     start, end = utc_days(given.date_from, given.date_to)
     with ctx.transaction(read_only=True) as conn:

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from zamio.db.engine import utcnow
-from zamio.reports import data
-from zamio.reports.writing import FORMATS, base_name, write
+from zamio.reports.terms import FORMATS, REPORT_TYPES
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--type", required=True, choices=data.REPORT_TYPES, help="what the report is about")
+    parser.add_argument("--type", required=True, choices=REPORT_TYPES, help="what the report is about")
     parser.add_argument("--ref", help="the station, artist or publisher ref (or numeric id); not for platform")
     parser.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD",
                         help="first day, inclusive (default: yesterday)")
@@ -77,6 +75,10 @@ def settings(args: argparse.Namespace, now: datetime, reports_dir: Callable[[], 
 
 def main(ctx: JobContext) -> None:
     """Resolve the subject, build the document in one read transaction, write the requested files."""
+    from zamio.db.engine import utcnow
+    from zamio.reports import data
+    from zamio.reports.writing import base_name, write
+
     now = utcnow()
     given = settings(ctx.args, now, ctx.config.reports_dir)
     with ctx.transaction(read_only=True) as conn:

@@ -32,17 +32,17 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
-from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
-from zamio.playlogs import identify
-from zamio.recognition import naming
-from zamio.recognition.naming import NamingRefused
-from zamio.royalties.pricing.preview import money_moved
 from zamio.runtime.errors import ItemError, UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from zamio.db.audit import Who
+    from zamio.playlogs import identify
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(ctx: JobContext) -> None:
     """Name or merge the recording asked for; print the plays moved, the money and the captures heard again."""
+    from zamio.playlogs import identify
+
     args = ctx.args
     if not (args.track or args.merge_into):
         raise UsageError("say what the recording is: --track REF (a catalog track) or --merge-into U-ID")
@@ -78,7 +80,10 @@ def main(ctx: JobContext) -> None:
 def _name(ctx: JobContext, ref: str, track_ref: str, person: Who) -> tuple[identify.Track, datetime]:
     """Name the recording as the track (or find it named as that track before); return the track and since when
     its kept captures are heard again."""
+    from zamio.playlogs import identify
+    from zamio.recognition import naming
     from zamio.recognition.audio import decode_file
+    from zamio.recognition.naming import NamingRefused
     from zamio.recognition.unknown import prints
 
     with ctx.transaction(read_only=True) as conn:
@@ -109,6 +114,8 @@ def _name(ctx: JobContext, ref: str, track_ref: str, person: Who) -> tuple[ident
 
 def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
     """Print what naming or merging did, and the money it moves, in its own transaction."""
+    from zamio.royalties.pricing.preview import money_moved
+
     verb = "merged into" if outcome.merged else "named as track"
     lines = [
         f"{outcome.recording.ref} {verb} {outcome.target} (audit entry {outcome.audit_id}): "

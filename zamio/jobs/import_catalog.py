@@ -35,12 +35,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.catalog.imports import IMPORT_ORDER, import_catalog
-from zamio.db.audit import Who
+from zamio.catalog.terms import IMPORT_ORDER
 from zamio.jobs.audit_options import add_by, who
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
 
 IMPORT_HELP = {
     "tracks": "tracks: track_ref,title,artist,audio_path [+isrc,iswc,album,duration_seconds,publisher,category,"
@@ -81,6 +84,8 @@ def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
 def main(ctx: JobContext) -> int | None:
     """Load each CSV given, in ``IMPORT_ORDER``, all in one transaction; exit 65 if a row was refused
     as bad data, else 1 if any row was rejected."""
+    from zamio.catalog.imports import import_catalog
+
     given = settings(ctx.args, ctx.run_id)
     return import_catalog(ctx.transaction, given.files, ctx, given.who)
 

@@ -20,7 +20,6 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from zamio.playlogs.imports import import_playlogs
 from zamio.runtime.runner import Job, JobContext
 
 
@@ -42,6 +41,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Load each file in a transaction of its own; report bad rows with their line numbers."""
+    from zamio.playlogs.imports import import_playlogs
+
     given = settings(ctx.args)
     import_playlogs(ctx.transaction, given.files, given.source, ctx)
 

@@ -11,12 +11,13 @@ Examples:
 
 from __future__ import annotations
 
-from zamio.runtime.migrate import migrate
 from zamio.runtime.runner import Job, JobContext
 
 
 def main(ctx: JobContext) -> None:
     """Apply the pending migrations, or list them in a dry run."""
+    from zamio.runtime.migrate import migrate
+
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     applied = migrate(ctx.engine, dry_run=ctx.dry_run)
     for migration in applied:

@@ -32,26 +32,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.db import audit
-from zamio.db.audit import Who
-from zamio.files.csvread import ImportReport
 from zamio.jobs.audit_options import add_by, who
-from zamio.royalties.payouts.balances import balances
-from zamio.royalties.payouts.payments import (
-    SENT,
-    SETTLED,
-    confirm,
-    cycle_payments,
-    locked_cycle,
-    payment_files,
-    prepare,
-    reconciliation,
-)
-from zamio.royalties.statements.formatting import decimal_text
-from zamio.royalties.statements.write import write_text
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +64,8 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, var_dir: Path, run_id: str = "") -> Settings:
+    from zamio.royalties.payouts.payments import SENT, SETTLED
+
     chosen = [name for name in ("cycle", "mark_sent", "mark_settled") if getattr(args, name)]
     if len(chosen) != 1:
         raise UsageError("give one of --cycle NAME, --mark-sent FILE or --mark-settled FILE (see --help)")
@@ -100,6 +90,11 @@ def main(ctx: JobContext) -> int | None:
 
 
 def pay(ctx: JobContext, given: Settings) -> None:
+    from zamio.royalties.payouts.balances import balances
+    from zamio.royalties.payouts.payments import cycle_payments, locked_cycle, payment_files, prepare, reconciliation
+    from zamio.royalties.statements.formatting import decimal_text
+    from zamio.royalties.statements.write import write_text
+
     assert given.cycle is not None and given.folder is not None
     with ctx.transaction() as conn:
         cycle = locked_cycle(conn, given.cycle)
@@ -122,6 +117,10 @@ def pay(ctx: JobContext, given: Settings) -> None:
 
 
 def record_confirmations(ctx: JobContext, given: Settings) -> int | None:
+    from zamio.db import audit
+    from zamio.files.csvread import ImportReport
+    from zamio.royalties.payouts.payments import confirm
+
     assert given.step is not None and given.confirmations is not None and given.who is not None
     report = ImportReport(name=given.confirmations.name)
     with ctx.transaction() as conn:

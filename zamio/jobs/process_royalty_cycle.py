@@ -28,27 +28,19 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Who
 from zamio.jobs.audit_options import add_by, who
-from zamio.mail import templates as mail_templates
-from zamio.royalties.cycles import snapshot
-from zamio.royalties.cycles.notices import StatementMail
-from zamio.royalties.cycles.process import (
-    DESPITE_CHANGES_REASON,
-    METHODS,
-    CycleSpec,
-    find_cycle,
-    price_and_close,
-    report_lines,
-    rerun_locked,
-    write_and_finish,
-)
-from zamio.royalties.pricing.trace import trace_entry
-from zamio.royalties.statements.formatting import Presentation, logo_uri
+from zamio.royalties.terms import DESPITE_CHANGES_REASON, DISTRIBUTION_METHODS
 from zamio.runtime.config import Config, image_type
 from zamio.runtime.errors import ConfigError, UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+    from zamio.royalties.cycles.notices import StatementMail
+    from zamio.royalties.cycles.process import CycleSpec
+    from zamio.royalties.statements.formatting import Presentation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first day of the period (station-local dates)")
     parser.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="last day of the period, inclusive")
-    parser.add_argument("--method", choices=METHODS, default="per_second",
+    parser.add_argument("--method", choices=DISTRIBUTION_METHODS, default="per_second",
                         help="per_second: pay the priced plays; pool: spread each station's licence fee over "
                              "its weighted seconds (default per_second)")
     parser.add_argument("--territory", default="GH", help="the territory closed (default GH)")
@@ -117,6 +109,9 @@ def settings(args: argparse.Namespace, config: Config, run_id: str = "") -> Sett
 def statement_mail(config: Config) -> StatementMail:
     """How statements reach their recipients: a link, else attached up to a size, else from the contact; and the
     e-mail's templates of TEMPLATES_DIR, checked now (a broken one exits 78 before a cycle is locked)."""
+    from zamio.mail import templates as mail_templates
+    from zamio.royalties.cycles.notices import StatementMail
+
     return StatementMail(config.statements_public_base_url, config.statement_attachment_max_bytes,
                          config.statements_contact or config.operator_email, mail_templates.load(config.templates_dir))
 
@@ -124,6 +119,8 @@ def statement_mail(config: Config) -> StatementMail:
 def statement_presentation(config: Config) -> Presentation:
     """How statements look: the letterhead of SOCIETY_NAME, SOCIETY_ADDRESS and SOCIETY_LOGO_FILE (embedded),
     and the templates of TEMPLATES_DIR, checked now (a broken template exits 78 before a cycle is locked)."""
+    from zamio.royalties.statements.formatting import Presentation, logo_uri
+
     logo = None
     if config.society_logo_file is not None:
         image = config.society_logo_file.read_bytes()
@@ -138,6 +135,8 @@ def statement_presentation(config: Config) -> Presentation:
 
 def new_cycle(given: Settings) -> CycleSpec:
     """The cycle to close, once ``--name`` names no locked cycle."""
+    from zamio.royalties.cycles.process import CycleSpec
+
     if given.regenerate or given.despite_changed_inputs:
         raise UsageError(f"cycle {given.name} is not locked: there is nothing to regenerate")
     if given.date_from is None or given.date_to is None:
@@ -149,6 +148,9 @@ def new_cycle(given: Settings) -> CycleSpec:
 
 def main(ctx: JobContext) -> int | None:
     """Trace an entry, report a locked cycle, or close a new one and write its files."""
+    from zamio.royalties.cycles.process import find_cycle, rerun_locked
+    from zamio.royalties.pricing.trace import trace_entry
+
     given = settings(ctx.args, ctx.config, ctx.run_id)
     if given.trace is not None:
         with ctx.transaction(read_only=True) as conn:
@@ -167,6 +169,9 @@ def main(ctx: JobContext) -> int | None:
 
 def close(ctx: JobContext, spec: CycleSpec, given: Settings) -> None:
     """Price, lock and print the new cycle; then, unless in a dry run, write its files and queue its e-mails."""
+    from zamio.royalties.cycles import snapshot
+    from zamio.royalties.cycles.process import price_and_close, report_lines, write_and_finish
+
     cycle, found = price_and_close(ctx.transaction, spec, ctx.run_id, dry_run=ctx.dry_run,
                                    should_stop=ctx.should_stop)
     recorded = snapshot.stored(cycle)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zamio.runtime.backup import postgres_is_empty, read_manifest, restore_backup
 from zamio.runtime.errors import DataError
 from zamio.runtime.runner import Job, JobContext
 
@@ -28,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(ctx: JobContext) -> int:
     """Check the backup, then restore the database and the var folder's files."""
+    from zamio.runtime.backup import postgres_is_empty, read_manifest, restore_backup
+
     folder: Path = ctx.args.backup
     database = ctx.config.database
     if not database.is_sqlite:

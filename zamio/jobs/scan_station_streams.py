@@ -16,21 +16,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
-from zamio.mail import templates as mail_templates
 from zamio.runtime.config import MAX_SCAN_CONCURRENCY, Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
-from zamio.scanning.fallback import fallback_settings
-from zamio.scanning.job import scan_station_streams
-from zamio.scanning.settings import HEARING_WORKERS_PER_CORE, ScanSettings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from zamio.recognition.unknown import SameSong
 
-#: The run's settings are the scanner's own dataclass: the scanning modules read it throughout.
-Settings = ScanSettings
+    # The run's settings are the scanner's own dataclass: the scanning modules read it throughout.
+    from zamio.scanning.settings import ScanSettings as Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings(args: argparse.Namespace, config: Config) -> Settings:
     """Given the parsed command line and the configuration, return the run's settings;
     raise UsageError for an out-of-range option."""
+    from zamio.mail import templates as mail_templates
+    from zamio.scanning.fallback import fallback_settings
+    from zamio.scanning.settings import HEARING_WORKERS_PER_CORE, ScanSettings
+
     capture_seconds = args.capture_seconds or config.capture_seconds
     concurrency = args.concurrency or config.scan_concurrency
     if not 3.0 <= capture_seconds <= 120.0:
@@ -83,6 +83,8 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Scan the due stream links and the snippet inbox once; the run's summary says what was found."""
+    from zamio.scanning.job import scan_station_streams
+
     assert ctx.engine is not None  # the job needs the database: the runner opened it
     scan_station_streams(ctx.engine, ctx.transaction, settings(ctx.args, ctx.config), ctx,
                          owner=ctx.owner, dry_run=ctx.dry_run, merge=_merge_same_song)

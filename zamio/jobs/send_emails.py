@@ -18,22 +18,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from zamio.mail import smtp
-from zamio.mail import templates as mail_templates
-from zamio.mail.alerts import queue_job_alerts
-from zamio.mail.sender import (
-    LEASE_SECONDS,
-    MAX_ATTEMPTS,
-    REQUEUE_STATES,
-    RUN_LIMIT,
-    Delivery,
-    count_due,
-    deliver,
-    requeue,
-    settle_interrupted,
-)
+from zamio.mail.terms import LEASE_SECONDS, MAX_ATTEMPTS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+RUN_LIMIT = 1000  # messages per run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +47,8 @@ class Settings:
 
 
 def settings(args: argparse.Namespace) -> Settings:
+    from zamio.mail.sender import REQUEUE_STATES
+
     if args.requeue and not (args.requeue in REQUEUE_STATES or args.requeue.isdigit()):
         raise UsageError("--requeue takes a message id, 'unknown' or 'failed'")
     return Settings(args.limit, args.max_attempts, args.lease_seconds, args.requeue or None, not args.no_alerts)
@@ -65,6 +56,11 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Queue operator alerts, settle interrupted deliveries, then deliver due messages over SMTP."""
+    from zamio.mail import smtp
+    from zamio.mail import templates as mail_templates
+    from zamio.mail.alerts import queue_job_alerts
+    from zamio.mail.sender import Delivery, count_due, deliver, requeue, settle_interrupted
+
     given = settings(ctx.args)
     if given.requeue:
         count = requeue(ctx.transaction, given.requeue)

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from zamio.db.engine import utcnow
-from zamio.mail import templates as mail_templates
-from zamio.reports.weekly import IsoWeek, Summaries, send_weekly_summaries
 from zamio.runtime.config import Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.runtime.schedule import schedule_time_zone
+
+if TYPE_CHECKING:
+    from zamio.reports.weekly import Summaries
 
 WEEK_SECONDS = 7 * 24 * 3600
 
@@ -50,6 +51,10 @@ class Settings:
 def settings(args: argparse.Namespace, config: Config) -> Settings:
     """The run's week and zone, and the e-mails' templates of TEMPLATES_DIR, checked now (a broken one exits 78
     before anything is queued)."""
+    from zamio.db.engine import utcnow
+    from zamio.mail import templates as mail_templates
+    from zamio.reports.weekly import IsoWeek, Summaries
+
     zone = schedule_time_zone() or "UTC"
     now = utcnow()
     week = None
@@ -66,6 +71,8 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Queue each recipient's summary of its week, once; print what was queued and what was skipped."""
+    from zamio.reports.weekly import send_weekly_summaries
+
     given = settings(ctx.args, ctx.config)
     tally = send_weekly_summaries(ctx.transaction, given.summaries, ctx)
     line = tally.line()

@@ -21,27 +21,17 @@ import argparse
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zamio.db.audit import Who
 from zamio.files import csvwrite
 from zamio.jobs.audit_options import add_by, who
-from zamio.royalties.statements.write import write_text
-from zamio.royalties.suspense.declarations import declare_past_limit, default_reason
-from zamio.royalties.suspense.report import (
-    CSV_COLUMNS,
-    DEFAULT_LIMIT_YEARS,
-    MAX_LIMIT_YEARS,
-    Policy,
-    ageing,
-    csv_rows,
-    declared_total,
-    held_items,
-    report_lines,
-    unpriced_lines,
-    unpriced_plays,
-)
+from zamio.royalties.terms import DEFAULT_LIMIT_YEARS
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+if TYPE_CHECKING:
+    from zamio.db.audit import Who
+    from zamio.royalties.suspense.report import Policy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +57,9 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
+    from zamio.royalties.suspense.declarations import default_reason
+    from zamio.royalties.suspense.report import MAX_LIMIT_YEARS, Policy
+
     if not 0 <= args.years <= MAX_LIMIT_YEARS:
         raise UsageError(f"--years {args.years}: give a number of years from 0 to {MAX_LIMIT_YEARS}")
     if not args.declare and (args.by is not None or args.reason is not None):
@@ -78,6 +71,19 @@ def settings(args: argparse.Namespace, run_id: str = "") -> Settings:
 
 def main(ctx: JobContext) -> None:
     """Print the ageing of the money in suspense, write ``--csv``, ``--declare`` if asked."""
+    from zamio.royalties.statements.write import write_text
+    from zamio.royalties.suspense.declarations import declare_past_limit
+    from zamio.royalties.suspense.report import (
+        CSV_COLUMNS,
+        ageing,
+        csv_rows,
+        declared_total,
+        held_items,
+        report_lines,
+        unpriced_lines,
+        unpriced_plays,
+    )
+
     given = settings(ctx.args, ctx.run_id)
     with ctx.transaction(read_only=True) as conn:
         items = ageing(held_items(conn), given.as_of, given.policy)

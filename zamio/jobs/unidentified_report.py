@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from zamio.db.engine import utcnow
-from zamio.reports import unidentified_page as page
-from zamio.reports.unidentified import ORDERS, Selection, ranked, recordings, station_ids
-from zamio.royalties.statements.write import write_text
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
+
+ORDERS = ("plays", "money")  # what the list is ranked by (zamio.reports.unidentified.ranked)
 
 WEEK_SECONDS = 7 * 86400
 
@@ -93,6 +91,8 @@ class Settings:
 
 def settings(args: argparse.Namespace, now: datetime, reports_dir: Path | None) -> Settings:
     """The report asked for; files default to ``reports_dir`` (None: it is needed only when a file is not named)."""
+    from zamio.reports import unidentified_page as page
+
     if args.date_from and args.date_to and args.date_to < args.date_from:
         raise UsageError(f"--to {args.date_to} is before --from {args.date_from}")
     csv_default, html_default = page.default_paths(reports_dir or Path("."), now.date())
@@ -109,6 +109,11 @@ def settings(args: argparse.Namespace, now: datetime, reports_dir: Path | None) 
 
 def main(ctx: JobContext) -> None:
     """Read the recordings in one read transaction, rank them, write the CSV and the page, print the summary."""
+    from zamio.db.engine import utcnow
+    from zamio.reports import unidentified_page as page
+    from zamio.reports.unidentified import Selection, ranked, recordings, station_ids
+    from zamio.royalties.statements.write import write_text
+
     now = utcnow()
     named = ctx.args.csv is not None and ctx.args.html is not None
     given = settings(ctx.args, now, None if named else ctx.config.reports_dir())

@@ -14,12 +14,13 @@ Examples:
 
 from __future__ import annotations
 
-from zamio.catalog.mappings import update_mappings
 from zamio.runtime.runner import Job, JobContext
 
 
 def main(ctx: JobContext) -> None:
     """Map every pending ISRC; count the ISRCs newly mapped, note those newly decided per status."""
+    from zamio.catalog.mappings import update_mappings
+
     decided = update_mappings(ctx.transaction, should_stop=ctx.should_stop)
     ctx.ok(decided["mapped"])
     for status, n in sorted(decided.items()):

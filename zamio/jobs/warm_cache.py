@@ -19,16 +19,14 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from zamio.cache import FAMILIES, store
-from zamio.cache.warming import keys_held, listing_lines, value_of, warm
-from zamio.db.engine import utcnow
+from zamio.cache.terms import DEFAULT_TTL, FAMILY_NAMES
 from zamio.runtime.runner import Job, JobContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--only", action="append", choices=sorted(FAMILIES), metavar="FAMILY",
-                        help=f"warm only this family (repeatable): {', '.join(FAMILIES)}")
-    parser.add_argument("--ttl-minutes", type=float, default=store.DEFAULT_TTL.total_seconds() / 60, metavar="M",
+    parser.add_argument("--only", action="append", choices=sorted(FAMILY_NAMES), metavar="FAMILY",
+                        help=f"warm only this family (repeatable): {', '.join(FAMILY_NAMES)}")
+    parser.add_argument("--ttl-minutes", type=float, default=DEFAULT_TTL.total_seconds() / 60, metavar="M",
                         help="how long warmed values stay fresh (default 120)")
     parser.add_argument("--show", metavar="KEY", help="print the value of KEY (computed if missing or stale) and exit")
     parser.add_argument("--list", nargs="?", const="", metavar="PREFIX",
@@ -48,11 +46,14 @@ class Settings:
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    return Settings(tuple(args.only or FAMILIES), args.ttl_minutes, args.show, args.list)
+    return Settings(tuple(args.only or FAMILY_NAMES), args.ttl_minutes, args.show, args.list)
 
 
 def main(ctx: JobContext) -> int | None:
     """Warm every family (or the ``--only`` ones); or print one key (``--show``) or the keys held (``--list``)."""
+    from zamio.cache.warming import warm
+    from zamio.db.engine import utcnow
+
     given = settings(ctx.args)
     if given.show:
         return show(ctx, given.show)
@@ -63,6 +64,8 @@ def main(ctx: JobContext) -> int | None:
 
 
 def show(ctx: JobContext, key: str) -> int:
+    from zamio.cache.warming import value_of
+
     value = value_of(ctx.transaction, key)
     if value is None:
         ctx.failed(key, "no such entity")
@@ -72,6 +75,9 @@ def show(ctx: JobContext, key: str) -> int:
 
 
 def list_keys(ctx: JobContext, prefix: str) -> int:
+    from zamio.cache.warming import keys_held, listing_lines
+    from zamio.db.engine import utcnow
+
     now = utcnow()
     rows = keys_held(ctx.transaction, prefix)
     print("\n".join(listing_lines(rows, now)))

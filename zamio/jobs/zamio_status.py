@@ -28,12 +28,10 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from zamio.db.audit import CSV_COLUMNS, entries
 from zamio.files import csvwrite
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 from zamio.runtime.schedule import read_crontab
-from zamio.runtime.status import attention, attention_files, audit_text, collect, problems, render
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +78,8 @@ def settings(args: argparse.Namespace) -> Settings:
 def main(ctx: JobContext) -> int:
     """Print the table (or JSON); with ``--check`` exit 1 if a job is overdue or failing; with ``--audit`` list the
     audit log of the period."""
+    from zamio.runtime.status import attention, attention_files, collect, problems, render
+
     given = settings(ctx.args)
     if given.audit:
         return list_audit(ctx, given)
@@ -101,6 +101,9 @@ def main(ctx: JobContext) -> int:
 
 def list_audit(ctx: JobContext, given: Settings) -> int:
     """Print the audit log entries of the period asked for, as text, JSON or CSV."""
+    from zamio.db.audit import CSV_COLUMNS, entries
+    from zamio.runtime.status import audit_text
+
     with ctx.transaction(read_only=True) as conn:
         found = entries(conn, given.since, given.until)
     if given.as_json:

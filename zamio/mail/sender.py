@@ -45,16 +45,14 @@ from zamio.db.engine import StoredRow, utcnow
 from zamio.db.tables import email_outbox
 from zamio.mail import smtp
 from zamio.mail.attachments import AttachmentChanged
+from zamio.mail.terms import LEASE_SECONDS, MAX_ATTEMPTS
 from zamio.runtime.errors import ConfigError, ServiceUnavailable
 from zamio.runtime.leases import backoff_seconds, claim
 from zamio.runtime.progress import Progress, Transactions
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300  # longer than one SMTP conversation (SMTP_TIMEOUT_SECONDS, default 30 s) by far
 BATCH_SIZE = 20  # messages claimed, and sent over one connection, at a time
-MAX_ATTEMPTS = 8  # with back-off 1, 2, 4 ... minutes: about four hours of retries
-RUN_LIMIT = 1000  # messages per run
 CLAIMABLE = ("queued", "sending")
 REQUEUE_STATES = ("unknown", "failed")  # requeued all at once by state; any other message by its id
 OUTBOX = email_outbox.c

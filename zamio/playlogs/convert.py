@@ -56,13 +56,12 @@ from zamio.playlogs.airings import (
     settled,
 )
 from zamio.playlogs.evidence import StationEvidence, read_evidence, window_start
+from zamio.playlogs.terms import DEFAULT_BATCH_ROWS, DEFAULT_MAX_ATTEMPTS
 from zamio.runtime.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_ROWS = 5000  # capture rows read per station transaction (about a week of one station)
 MAX_BATCH_ROWS = 200_000
-DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_BACKOFF_BASE_SECONDS = 300.0  # 5, 10, 20, 40, 80 min: parked about 2.5 h after the first failure
 LOOKBACK_SCAN_INTERVALS = 3
 

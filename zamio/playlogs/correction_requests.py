@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from zamio.catalog.identifiers import normalise_isrc, validate_isrc
 from zamio.db import audit
+from zamio.playlogs.terms import ACTIONS
 from zamio.runtime.errors import ItemError
 from zamio.values.decimals import SECONDS, NumberFormatError, decimal_places, parse_decimal
 from zamio.values.instants import BadPlayTime, read_play_time
 
-ACTIONS = ("void", "reassign", "retime", "add", "merge", "split")
 MAX_PLAY_SECONDS = Decimal(6 * 3600)  # as bin/import-playlogs: longer than any airing of one recording
 
 #: How each field is named where a correction comes from: on the command line and as a CSV column.

@@ -1,6 +1,6 @@
 """Disputes (``bin/disputes``): a claim that plays, or a recording's shares or identity, are wrong.
 
-A claimant (an artist, a publisher, a partner society or a station, ``CLAIMANT_TYPES``)
+A claimant (an artist, a publisher, a partner society or a station, ``terms.CLAIMANT_TYPES``)
 disputes one of (``KINDS``):
 
 * **plays**: the plays of a station over station-local days (``station``, ``day_from``,
@@ -14,7 +14,7 @@ A dispute is a row of ``disputes`` (``D-000001`` is id 1) and, for plays named b
 ``dispute_plays``.  While it is open, every pricing of a play it covers, the plays added to
 its scope later included, books the play's money to the suspense account ``dispute:D-000001``
 (``zamio.royalties.pricing.holds``, the pricing's side), and ``bin/cleanup-old-data`` keeps
-the capture audio of those plays.  Resolving it records the decision (``DECISIONS``) and makes
+the capture audio of those plays.  Resolving it records the decision (``terms.DECISIONS``) and makes
 the corrections the decision implies in the same transaction, through the corrections' own
 path (``zamio.playlogs.corrections.correct``: new versions of plays, each with its audit entry);
 the next pricing run then prices the plays to whoever they belong to, and releases the money.
@@ -54,13 +54,10 @@ from zamio.db.tables import (
 from zamio.playlogs import corrections
 from zamio.playlogs.billing import CURRENT
 from zamio.playlogs.correction_requests import Request
+from zamio.playlogs.terms import DECISIONS, OPEN, RESOLVED
 from zamio.runtime.errors import ItemError
 
 KINDS = ("plays", "shares", "identity")
-CLAIMANT_TYPES = ("artist", "publisher", "society", "station")
-DECISIONS = ("upheld", "rejected", "partly")
-OPEN, RESOLVED = "open", "resolved"
-STATUSES = (OPEN, RESOLVED)
 LABEL = re.compile(r"^\s*D-?(\d{1,12})\s*$", re.IGNORECASE)
 #: Each claimant type: the table and column its reference is found in, and where such references come from.
 CLAIMANTS = {

@@ -23,7 +23,6 @@ from zamio.files import csvwrite
 
 COLUMNS = ("station_ref", "track_ref", "isrc", "title", "artist", "started_at", "ended_at", "duration_seconds",
            "source", "confidence", "detections", "category", "end_estimated", "single_observation", "play_id")
-FORMATS = ("csv", "json", "jsonl")
 #: One exported play: its COLUMNS, with text, numbers, flags and empty values only (they go to JSON and CSV).
 Record = dict[str, str | int | float | bool | None]
 

@@ -42,8 +42,6 @@ MAX_ATTEMPTS = 5  # then the track is parked as failed
 LEASE_SECONDS = 900  # longer than decoding and fingerprinting the longest track takes
 MAX_TRACK_SECONDS = 3 * 3600.0  # longer audio is refused (AudioTooLong), not decoded
 DECODE_TIMEOUT_SECONDS = 600
-DEFAULT_LIMIT = 50
-KEEP_VERSIONS = 2
 CLEANUP_SETS_PER_TRANSACTION = 20  # about 100,000 rows: a short transaction
 
 

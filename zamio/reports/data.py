@@ -43,7 +43,6 @@ from zamio.royalties.statements.earnings import (
 from zamio.royalties.statements.formatting import decimal_text
 from zamio.runtime.errors import UsageError
 
-REPORT_TYPES = ("station", "artist", "publisher", "platform")
 TOP_TRACKS = 20
 TOP_STATIONS = 15
 CONFIDENCE_BINS = 10  # 0.0-0.1 ... 0.9-1.0

@@ -41,7 +41,6 @@ from zamio.royalties.statements.shape import local_text, time_text, zone
 from zamio.runtime.errors import UsageError
 from zamio.values.money import from_units
 
-ORDERS = ("plays", "money")
 ACCOUNT_PREFIX = "unidentified:"
 UNKNOWN_KEYS = "U-%"  # the recording keys of unknown recordings' plays
 

@@ -12,8 +12,6 @@ from pathlib import Path
 from zamio.reports import csvout, html
 from zamio.reports.document import Report
 
-FORMATS = ("csv", "json", "html")
-
 
 def base_name(doc: Report) -> str:
     """The file name stem: ``<type>-<ref>-<from>[_<to>]``, with the ref reduced to safe characters."""

@@ -16,4 +16,6 @@ Four rooms, in the order money flows through them; each imports only the rooms b
   computed from (``snapshot``), and ``process``, the job that closes a cycle and writes its files;
 * ``suspense``: money held in suspense by age (``report``) and declaring it
   non-distributable (``declarations``).
+
+``terms`` holds the words and defaults the command line offers, in a module that loads nothing.
 """

@@ -1,6 +1,6 @@
 """Retention for operational data: what goes after how long; never money or its evidence.
 
-What goes, each after its own retention (:class:`Retention`, defaults in :data:`DEFAULT_DAYS`):
+What goes, each after its own retention (:class:`Retention`, defaults in :data:`zamio.runtime.retention.DEFAULT_DAYS`):
 
 * expired cache entries;
 * sent e-mails (failed and unknown ones stay for review);
@@ -69,6 +69,7 @@ from zamio.db.engine import utcnow
 from zamio.db.tables import job_runs
 from zamio.runtime.errors import UsageError
 from zamio.runtime.progress import Progress, Transactions
+from zamio.runtime.retention import BATCH_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ PROTECTED_TABLES = frozenset({
     "audit_log", "statements",
 })
 
-DEFAULT_DAYS = {"captures": 90, "detections": 90, "audio": 30, "job_runs": 90, "emails": 30, "snippets": 30,
-                "unknown": 90}
 DISPUTE_WINDOW_DAYS = 365
-BATCH_SIZE = 5000
 
 #: The play that bills the airing play ``p`` reports: a duplicate report is evidence of the play it names.
 BILLED = "CASE WHEN p.status = 'duplicate' THEN p.duplicate_of ELSE p.id END"

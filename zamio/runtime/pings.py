@@ -12,10 +12,10 @@ failing must not block the work it monitors).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+if TYPE_CHECKING:
+    from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ def ping_url(template: str, job: str, suffix: str, run_id: str) -> str:
 
 def ping_retry() -> Retry:
     """One retry of any failure (connection, answer, HTTP 4xx/5xx), at once."""
+    from urllib3.util.retry import Retry
+
     return Retry(total=PING_TRIES - 1, allowed_methods=None, status_forcelist=range(400, 600),
                  raise_on_status=False, respect_retry_after_header=False, backoff_factor=0)
 
@@ -38,6 +40,11 @@ def send_ping(template: str | None, job: str, suffix: str, run_id: str, timeout:
     """POST one ping; return True if it was accepted.  Never raises."""
     if not template:
         return False
+    # Imported past the check: requests takes 0.07-0.09 s to load, which a run without pings,
+    # and --help, need not pay.
+    import requests
+    from requests.adapters import HTTPAdapter
+
     url = ping_url(template, job, suffix, run_id)
     try:
         with requests.Session() as session:

@@ -47,8 +47,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Engine
-
 from zamio.runtime import errors
 from zamio.runtime.config import Config, load_config
 from zamio.runtime.install import version
@@ -56,6 +54,8 @@ from zamio.runtime.logs import SUMMARY, set_run_id, setup_logging
 from zamio.runtime.pings import send_ping
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
     from zamio.runtime.locks import JobLock
     from zamio.runtime.runs import RunRecord
 

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from zamio.recognition.match import MatchResult
     from zamio.scanning.hearing import Recogniser
 
-DEFAULT_ANALYSE_SECONDS = 30.0  # a longer file is recognised from its start
 MAX_FILE_SECONDS = 3 * 3600.0
 DECODE_TIMEOUT_SECONDS = 120
 

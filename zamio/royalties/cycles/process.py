@@ -40,15 +40,15 @@ from zamio.db.tables import royalty_cycles
 from zamio.royalties.cycles import closing, pool, snapshot
 from zamio.royalties.cycles.notices import StatementMail, queue_statement_emails
 from zamio.royalties.payouts import balances, deductions
-from zamio.royalties.pricing.run import WORKERS, price_pending
+from zamio.royalties.pricing.run import price_pending
 from zamio.royalties.statements.files import write_cycle_files
 from zamio.royalties.statements.formatting import Presentation
+from zamio.royalties.terms import DESPITE_CHANGES_REASON, WORKERS
 from zamio.runtime.errors import ConfigError, DataError, ZamioError
 from zamio.runtime.progress import Progress, Transactions, within
 from zamio.values.money import from_units
 
 log = logging.getLogger(__name__)
-METHODS = ("per_second", "pool")
 ROUNDING = "ROUND_HALF_EVEN"
 
 
@@ -255,9 +255,6 @@ def rerun_locked(transaction: Transactions, cycle: StoredRow, folder: Path, prog
               f"(--regenerate rewrites its files)")
         progress.note(f"cycle {cycle.name} already locked")
     print("\n".join(summary_lines(cycle)))
-
-
-DESPITE_CHANGES_REASON = "files written as locked although inputs changed since the lock"
 
 
 def checked_files(transaction: Transactions, cycle: StoredRow, folder: Path, presentation: Presentation, *,

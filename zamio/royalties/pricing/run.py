@@ -59,13 +59,12 @@ from zamio.royalties.pricing.works import (
     load_works,
     with_mapped_societies,
 )
+from zamio.royalties.terms import BATCH_PLAYS
 from zamio.runtime.progress import Transactions
 from zamio.values.money import format_amount
 
 log = logging.getLogger(__name__)
 
-BATCH_PLAYS = 5000
-WORKERS = 2  # batches priced at once by the job on PostgreSQL: one in Python while one is written
 RECHECKED_STATUSES = ("suspense", "unpriced")
 DECLARED_STATUS = "non_distributable"  # never re-examined: see zamio.royalties.suspense.declarations
 

@@ -46,9 +46,9 @@ from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
 from zamio.db.tables import artists, play_logs, royalty_cycles, royalty_ledger, royalty_pricings, stations, tracks
 from zamio.royalties.pricing.paid import paid_lines
+from zamio.royalties.terms import DEFAULT_LIMIT_YEARS
 from zamio.values.money import from_units
 
-DEFAULT_LIMIT_YEARS = 3
 MAX_LIMIT_YEARS = 100
 SUSPENSE = "suspense"
 POOL_FEE_REASON = "no_eligible_plays"  # a pool fee without plays: its account names the station
