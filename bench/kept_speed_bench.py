@@ -18,7 +18,7 @@ by ffmpeg and decoded as a scan decodes them; each capture keeps the unknown ind
 * ``speeds, whole-cell pairs``: as ``speeds, second look``, the pairs decided a whole cell apart instead of
   half a cell (the kept prints' cells are whole);
 * ``audio``: for reference, the capture's own audio recognised as the scan recognises an excerpt
-  (``fingerprint.query_fingerprint``; its time includes the spectrogram).
+  (``query_fingerprint``; its time includes the spectrogram).
 
 Reported per speed: the share of the catalog's captures recognised as their song, those named as
 another, and the outside songs' captures named as anything (a false answer); per query side, the
@@ -44,17 +44,18 @@ from zamio.demo import synth  # noqa: E402
 from zamio.recognition import audio, fingerprint, match, unknown  # noqa: E402
 from zamio.recognition.index import identify_query  # noqa: E402
 from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, query_fingerprint  # noqa: E402
 
 SONG_SECONDS = 40.0
 CLIP_SECONDS = 20.0
-NOMINAL = dataclasses.replace(fingerprint.QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
+NOMINAL = dataclasses.replace(QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
                               speed_window_cells=None)
 SECOND_LOOK = VERIFY_OFF_NOMINAL
-SIDES = {"nominal": (NOMINAL, match.VERIFY_BELOW), "speeds": (fingerprint.QUERY_PROFILE, match.VERIFY_BELOW),
-         "speeds, second look": (fingerprint.QUERY_PROFILE, SECOND_LOOK),
-         "speeds, whole-cell pairs": (dataclasses.replace(fingerprint.QUERY_PROFILE, pair_speed_step_cells=1.0),
+SIDES = {"nominal": (NOMINAL, match.VERIFY_BELOW), "speeds": (QUERY_PROFILE, match.VERIFY_BELOW),
+         "speeds, second look": (QUERY_PROFILE, SECOND_LOOK),
+         "speeds, whole-cell pairs": (dataclasses.replace(QUERY_PROFILE, pair_speed_step_cells=1.0),
                                       SECOND_LOOK),
-         "audio": (fingerprint.QUERY_PROFILE, match.VERIFY_BELOW)}
+         "audio": (QUERY_PROFILE, match.VERIFY_BELOW)}
 
 
 def capture(samples: np.ndarray, percent: int, start_s: float, folder: Path) -> np.ndarray:
@@ -111,7 +112,7 @@ def main() -> None:
                     for side, (profile, verify_below) in SIDES.items():
                         began = time.process_time()
                         if side == "audio":
-                            query = fingerprint.query_fingerprint(samples, profile)
+                            query = query_fingerprint(samples, profile)
                         else:
                             query = query_of_prints(kept.hashes, kept.offsets, seconds, profile)
                         found[side] = identify_query(query, index.lookup, pairs, verify_below)
