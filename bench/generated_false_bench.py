@@ -40,8 +40,8 @@ from zamio.db.url import parse_database_url  # noqa: E402
 from zamio.demo import synth  # noqa: E402
 from zamio.recognition import changeover, index, match  # noqa: E402
 from zamio.recognition.audio import decode_file  # noqa: E402
-from zamio.recognition.fingerprint import QUERY_PROFILE, query_fingerprint  # noqa: E402
 from zamio.recognition.match import CANDIDATES, MatchResult, recognise  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, query_fingerprint  # noqa: E402
 
 SECONDS = 180.0  # as the week's generated songs
 LEFT_OUT = (7001, 7009, 7011)

@@ -2,13 +2,22 @@
 
     nice -n 10 .venv/bin/python bench/kept_speed_bench.py
     nice -n 10 .venv/bin/python bench/kept_speed_bench.py --songs 40 --outside 20 --clips 3
+    nice -n 10 .venv/bin/python bench/kept_speed_bench.py --music /usr/share/games/wesnoth/1.16/data/core/music
 
 A catalog of generated songs (``zamio.demo.synth``, ``--songs`` of 40 s) is fingerprinted into an
 index in memory; ``--outside`` more songs are not in it.  Each song gives ``--clips`` captures of 20 s
 (seeded starts), played at each of ``--speeds`` (varispeed, ``synth.change_speed``), encoded MP3 64 kbit/s
 by ffmpeg and decoded as a scan decodes them; each capture keeps the unknown index's prints
 (``zamio.recognition.unknown.prints``) and nothing else.  From those prints the catalog's matcher
-(``zamio.recognition.index.identify_query``) is asked under each query side compared:
+(``zamio.recognition.index.identify_query``) is asked under each query side compared.
+
+With ``--music FOLDER`` the songs are recorded pieces instead (every ``*.ogg``, ``*.mp3``, ``*.flac`` or
+``*.wav`` of the folder at least ``MIN_PIECE_SECONDS`` long, decoded by ``audio.decode_file``, whole):
+``--songs`` of them, drawn by a seeded shuffle, in the catalog and ``--outside`` more outside it.  Their
+captures are varispeeded at the analysis rate (the same resampling as ``synth.change_speed``) and
+encoded MP3 64 kbit/s at 22,050 Hz, as the generated songs' are.
+
+The query sides:
 
 * ``nominal``: the query at nominal speed alone (no other speed hypothesis, as before);
 * ``speeds``: the query under the hypotheses an excerpt's query has (``QUERY_PROFILE``), accepted as an
@@ -18,7 +27,7 @@ by ffmpeg and decoded as a scan decodes them; each capture keeps the unknown ind
 * ``speeds, whole-cell pairs``: as ``speeds, second look``, the pairs decided a whole cell apart instead of
   half a cell (the kept prints' cells are whole);
 * ``audio``: for reference, the capture's own audio recognised as the scan recognises an excerpt
-  (``fingerprint.query_fingerprint``; its time includes the spectrogram).
+  (``query_fingerprint``; its time includes the spectrogram).
 
 Reported per speed: the share of the catalog's captures recognised as their song, those named as
 another, and the outside songs' captures named as anything (a false answer); per query side, the
@@ -44,27 +53,72 @@ from zamio.demo import synth  # noqa: E402
 from zamio.recognition import audio, fingerprint, match, unknown  # noqa: E402
 from zamio.recognition.index import identify_query  # noqa: E402
 from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, query_fingerprint  # noqa: E402
+from zamio.runtime.errors import ItemError  # noqa: E402
 
 SONG_SECONDS = 40.0
 CLIP_SECONDS = 20.0
-NOMINAL = dataclasses.replace(fingerprint.QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
+MIN_PIECE_SECONDS = 40.0  # shorter recorded pieces (stings, jingles) give too few distinct captures
+MUSIC_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
+MP3_RATE = 22050  # Hz the captures are encoded at, the generated songs' own rate
+NOMINAL = dataclasses.replace(QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
                               speed_window_cells=None)
 SECOND_LOOK = VERIFY_OFF_NOMINAL
-SIDES = {"nominal": (NOMINAL, match.VERIFY_BELOW), "speeds": (fingerprint.QUERY_PROFILE, match.VERIFY_BELOW),
-         "speeds, second look": (fingerprint.QUERY_PROFILE, SECOND_LOOK),
-         "speeds, whole-cell pairs": (dataclasses.replace(fingerprint.QUERY_PROFILE, pair_speed_step_cells=1.0),
+SIDES = {"nominal": (NOMINAL, match.VERIFY_BELOW), "speeds": (QUERY_PROFILE, match.VERIFY_BELOW),
+         "speeds, second look": (QUERY_PROFILE, SECOND_LOOK),
+         "speeds, whole-cell pairs": (dataclasses.replace(QUERY_PROFILE, pair_speed_step_cells=1.0),
                                       SECOND_LOOK),
-         "audio": (fingerprint.QUERY_PROFILE, match.VERIFY_BELOW)}
+         "audio": (QUERY_PROFILE, match.VERIFY_BELOW)}
 
 
-def capture(samples: np.ndarray, percent: int, start_s: float, folder: Path) -> np.ndarray:
-    """20 s of ``samples`` played ``percent`` % fast from ``start_s`` (of air time), through MP3 64k, decoded."""
+@dataclasses.dataclass(frozen=True)
+class Songs:
+    """The songs captured: samples at ``rate`` Hz by key, the keys in the catalog and outside it, names."""
+
+    samples: dict[int, np.ndarray]
+    rate: int
+    inside: list[int]
+    outside: list[int]
+    names: dict[int, str]
+
+
+def generated_songs(inside: int, outside: int) -> Songs:
+    """``inside`` generated songs of ``SONG_SECONDS`` for the catalog (seeds from 1000), ``outside`` more
+    (seeds from 2000)."""
+    keys_in, keys_out = list(range(1000, 1000 + inside)), list(range(2000, 2000 + outside))
+    samples = {seed: synth.song(seed, SONG_SECONDS) for seed in keys_in + keys_out}
+    return Songs(samples, synth.SYNTH_RATE, keys_in, keys_out, {seed: f"song {seed}" for seed in samples})
+
+
+def recorded_songs(folder: Path, inside: int, outside: int) -> Songs:
+    """Recorded pieces of ``folder`` at least ``MIN_PIECE_SECONDS`` long, decoded at the analysis rate;
+    a seeded shuffle puts ``inside`` of them in the catalog and ``outside`` more outside it."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in MUSIC_SUFFIXES)
+    pieces = {}
+    for path in paths:
+        try:
+            pieces[path.stem] = audio.decode_file(path, timeout_seconds=600)
+        except ItemError as error:  # wesnoth's silence.ogg, for one
+            print(f"left out: {error}")
+    long_enough = [name for name, x in pieces.items() if x.size >= MIN_PIECE_SECONDS * audio.ANALYSIS_RATE]
+    if len(long_enough) < inside + outside:
+        raise SystemExit(f"{folder}: {len(long_enough)} pieces of {MIN_PIECE_SECONDS:.0f} s or more, "
+                         f"{inside + outside} asked for")
+    chosen = [long_enough[k] for k in np.random.default_rng(11).permutation(len(long_enough))[:inside + outside]]
+    names = dict(enumerate(chosen, start=1))
+    keys = list(names)
+    return Songs({k: pieces[n] for k, n in names.items()}, audio.ANALYSIS_RATE, keys[:inside], keys[inside:], names)
+
+
+def capture(samples: np.ndarray, rate: int, percent: int, start_s: float, folder: Path) -> np.ndarray:
+    """20 s of ``samples`` (at ``rate`` Hz) played ``percent`` % fast from ``start_s`` (of air time), through
+    MP3 64k at ``MP3_RATE``, decoded."""
     played = synth.change_speed(samples, percent) if percent else samples
-    clip = played[int(start_s * synth.SYNTH_RATE): int((start_s + CLIP_SECONDS) * synth.SYNTH_RATE)]
+    clip = played[int(start_s * rate): int((start_s + CLIP_SECONDS) * rate)]
     wav, mp3 = folder / "clip.wav", folder / "clip.mp3"
-    synth.write_wav(wav, clip)
+    synth.write_wav(wav, clip, rate)
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
-                    "-c:a", "libmp3lame", "-b:a", "64k", str(mp3)], check=True)
+                    "-ar", str(MP3_RATE), "-c:a", "libmp3lame", "-b:a", "64k", str(mp3)], check=True)
     return audio.decode_file(mp3)
 
 
@@ -75,21 +129,50 @@ def answer(found: match.MatchResult | None) -> str:
             f"{found.runner_up}, evidence {found.evidence:.1f}")
 
 
+def catalog_index(songs: Songs) -> match.ArrayIndex:
+    index = match.ArrayIndex()
+    for key in songs.inside:
+        fp = fingerprint.fingerprint(audio.resample(songs.samples[key], songs.rate))
+        index.add(key, fp.hashes, fp.offsets)
+    return index
+
+
+def recognise(samples: np.ndarray, index: match.ArrayIndex, pairs: match.PairsOf,
+              cpu: dict[str, float]) -> dict[str, match.MatchResult | None]:
+    """The answer of every query side to one capture, adding each side's CPU time to ``cpu``."""
+    kept = unknown.prints(samples)
+    seconds = samples.size / audio.ANALYSIS_RATE
+    found = {}
+    for side, (profile, verify_below) in SIDES.items():
+        began = time.process_time()
+        if side == "audio":
+            query = query_fingerprint(samples, profile)
+        else:
+            query = query_of_prints(kept.hashes, kept.offsets, seconds, profile)
+        found[side] = identify_query(query, index.lookup, pairs, verify_below)
+        cpu[side] += time.process_time() - began
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--songs", type=int, default=24)
     parser.add_argument("--outside", type=int, default=12)
     parser.add_argument("--clips", type=int, default=2)
     parser.add_argument("--speeds", default="-4,-3,-2,0,2,3,4")
+    parser.add_argument("--music", type=Path, help="a folder of recorded pieces to use instead of generated songs")
     args = parser.parse_args()
     speeds = [int(p) for p in args.speeds.split(",")]
-    inside = list(range(1000, 1000 + args.songs))
-    outside = list(range(2000, 2000 + args.outside))
-    songs = {seed: synth.song(seed, SONG_SECONDS) for seed in inside + outside}
-    index = match.ArrayIndex()
-    for seed in inside:
-        fp = fingerprint.fingerprint(audio.resample(songs[seed], synth.SYNTH_RATE))
-        index.add(seed, fp.hashes, fp.offsets)
+    began = time.process_time()
+    if args.music:
+        songs = recorded_songs(args.music, args.songs, args.outside)
+    else:
+        songs = generated_songs(args.songs, args.outside)
+    inside, outside = songs.inside, songs.outside
+    index = catalog_index(songs)
+    print(f"decoding or generating the songs and indexing the catalog: {time.process_time() - began:.0f} s CPU")
+    if args.music:
+        print("outside the catalog: " + ", ".join(songs.names[k] for k in outside))
     pairs = match.pairs_from(index.fetch)
     rng = np.random.default_rng(7)
     right = {(side, p): 0 for side in SIDES for p in speeds}
@@ -97,31 +180,32 @@ def main() -> None:
     false = dict.fromkeys(right, 0)
     cpu = dict.fromkeys(SIDES, 0.0)
     same_nominal = differ_nominal = 0
-    captures = 0
+    captures = skipped = 0
     with tempfile.TemporaryDirectory() as scratch:
         for seed in inside + outside:
+            duration = songs.samples[seed].size / songs.rate
             for _ in range(args.clips):
-                start = float(rng.uniform(0.0, SONG_SECONDS * 0.96 - CLIP_SECONDS))
+                start = float(rng.uniform(0.0, duration * 0.96 - CLIP_SECONDS))
                 for percent in speeds:
-                    samples = capture(songs[seed], percent, start, Path(scratch))
-                    kept = unknown.prints(samples)
-                    seconds = samples.size / audio.ANALYSIS_RATE
+                    try:
+                        samples = capture(songs.samples[seed], songs.rate, percent, start, Path(scratch))
+                    except ItemError as error:  # a silent passage of a recorded piece: nothing to recognise
+                        skipped += 1
+                        print(f"{songs.names[seed]} from {start:.1f} s at {percent:+d} %: skipped, {error}")
+                        continue
                     captures += 1
-                    found = {}
-                    for side, (profile, verify_below) in SIDES.items():
-                        began = time.process_time()
-                        if side == "audio":
-                            query = fingerprint.query_fingerprint(samples, profile)
-                        else:
-                            query = query_of_prints(kept.hashes, kept.offsets, seconds, profile)
-                        found[side] = identify_query(query, index.lookup, pairs, verify_below)
-                        cpu[side] += time.process_time() - began
+                    found = recognise(samples, index, pairs, cpu)
+                    for side in SIDES:
                         named = found[side].track_id if found[side] is not None else None
                         if seed in inside:
                             right[side, percent] += named == seed
                             wrong[side, percent] += named is not None and named != seed
                         else:
                             false[side, percent] += named is not None
+                        if named is not None and named != seed:
+                            print(f"{songs.names[seed]} from {start:.1f} s at {percent:+d} %, {side}: "
+                                  f"named {songs.names[named]}, {answer(found[side])}, "
+                                  f"at speed {found[side].speed:.3f}")
                     if percent == 0 and found["nominal"] is not None:
                         a, b = found["nominal"], found["speeds, second look"]
                         identical = b is not None and (a.track_id, a.offset_seconds, a.aligned, a.runner_up) == (
@@ -129,11 +213,13 @@ def main() -> None:
                         same_nominal += identical
                         differ_nominal += not identical
                         if not identical:
-                            print(f"song {seed} from {start:.1f} s at nominal speed: nominal {answer(a)}, "
+                            print(f"{songs.names[seed]} from {start:.1f} s at nominal speed: nominal {answer(a)}, "
                                   f"speeds {answer(b)}")
     per_speed = args.clips * len(inside)
-    print(f"{len(inside)} songs in the catalog, {len(outside)} outside, {args.clips} captures of 20 s each per "
-          f"speed, MP3 64k; recognised from the kept prints\n")
+    kind = f"recorded pieces of {args.music}" if args.music else "generated songs"
+    print(f"{len(inside)} {kind} in the catalog, {len(outside)} outside, {args.clips} captures of 20 s each per "
+          f"speed, MP3 64k; recognised from the kept prints" + (f"; {skipped} silent captures skipped" if skipped
+                                                                   else "") + "\n")
     print("| query side | " + " | ".join(f"{p:+d} %" for p in speeds) + " |")
     print("|---|" + "---|" * len(speeds))
     for side in SIDES:

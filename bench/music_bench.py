@@ -387,7 +387,7 @@ def sweep(specs: list[dict], x: np.ndarray, model: tuple[np.ndarray, ...] | None
 def cost(specs: list[dict], work: Path) -> dict[str, float]:
     """CPU per clip of judging it, against computing its query fingerprint (the first step of
     recognising any capture today, before the index is read), on the same decoded clips."""
-    from zamio.recognition import fingerprint
+    from zamio.recognition.query import query_fingerprint
 
     judge, query = [], []
     for spec in specs:
@@ -398,7 +398,7 @@ def cost(specs: list[dict], work: Path) -> dict[str, float]:
         content.classify(samples)
         judge.append(time.process_time() - started)
         started = time.process_time()
-        fingerprint.query_fingerprint(samples)
+        query_fingerprint(samples)
         query.append(time.process_time() - started)
     figures = {"judge_ms": 1000 * float(np.median(judge)), "query_fingerprint_ms": 1000 * float(np.median(query))}
     print(f"cost on {len(judge)} clips (median CPU): judging {figures['judge_ms']:.0f} ms, the query "

@@ -54,6 +54,7 @@ from scipy.io import wavfile  # noqa: E402
 from scipy.signal import resample_poly  # noqa: E402
 
 from zamio.recognition import audio, fingerprint, match  # noqa: E402
+from zamio.recognition.query import Query, query_fingerprint  # noqa: E402
 
 # Debian packages of free games whose music the corpus takes, and where each keeps it.
 DEFAULT_MUSIC = r"(?i)/(music|mus|songs?)/"
@@ -164,14 +165,14 @@ def analysis_samples(path: str) -> tuple[str, np.ndarray]:
     return hashlib.sha256(samples.tobytes()).hexdigest(), samples
 
 
-def probe_prints(samples: np.ndarray) -> list[tuple[float, fingerprint.Query]]:
+def probe_prints(samples: np.ndarray) -> list[tuple[float, Query]]:
     """The start (s) and query fingerprint of each 10 s duplicate probe of one track."""
     n, rate = samples.size, audio.ANALYSIS_RATE
     starts = [int(f * max(0, n - PROBE_SECONDS * rate)) for f in SAME_MUSIC_PROBES]
-    return [(s / rate, fingerprint.query_fingerprint(samples[s : s + int(PROBE_SECONDS * rate)])) for s in starts]
+    return [(s / rate, query_fingerprint(samples[s : s + int(PROBE_SECONDS * rate)])) for s in starts]
 
 
-def _prints(path: str) -> tuple[str, fingerprint.Fingerprint, list[tuple[float, fingerprint.Query]]]:
+def _prints(path: str) -> tuple[str, fingerprint.Fingerprint, list[tuple[float, Query]]]:
     digest, samples = analysis_samples(path)
     return digest, fingerprint.fingerprint(samples), probe_prints(samples)
 
@@ -205,7 +206,7 @@ def choose(candidates: list[tuple[str, str]], dev_paths: list[str], jobs: int) -
 
 
 def same_music(
-    probes: list[tuple[float, fingerprint.Query]], index: match.ArrayIndex, kept: set[int]
+    probes: list[tuple[float, Query]], index: match.ArrayIndex, kept: set[int]
 ) -> tuple[int | None, list[int]]:
     """The kept track whose music a track holds: two probes recognised as it, at places as
     far apart in it as they are in the track (at the speed found; a faster or slower copy

@@ -55,22 +55,18 @@ from zamio.db.tables.fingerprints import HELD_NOTE, HELD_NOTE_FIELD  # noqa: E40
 from zamio.recognition import audio  # noqa: E402
 from zamio.recognition.fingerprint import (  # noqa: E402
     INDEX_PROFILE,
-    QUERY_PROFILE,
     Peaks,
-    Query,
-    QueryPrints,
     Triplets,
     _ranked_candidates,
     _select_peaks,
     find_peaks,
-    hypotheses,
     partner_table,
-    query_fingerprint,
     spectrogram,
     triplets_to_hashes,
 )
 from zamio.recognition.index import identify_query, nominal_only  # noqa: E402
 from zamio.recognition.match import ArrayIndex, MatchResult, TrackPairs, lookup_in, ranked_candidates  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, Query, QueryPrints, hypotheses, query_fingerprint  # noqa: E402
 
 #: The fields a variant's extra bits are drawn from, per stored or looked-up triplet.
 FIELDS = ("du2", "du3", "s12", "s13")

@@ -44,7 +44,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from zamio.recognition.fingerprint import QUERY_PROFILE, QueryProfile  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, QueryProfile  # noqa: E402
 
 RATE = 22050  # the corpus's sample rate
 SEED = 2002

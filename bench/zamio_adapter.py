@@ -33,11 +33,8 @@ sys.path.insert(0, os.environ.get("SHARED_BENCH", "/work/shared/bench"))
 from adapters import Fingerprinter  # noqa: E402
 
 from zamio.db.url import SQLITE, parse_database_url  # noqa: E402
-from zamio.recognition import (
-    audio,  # noqa: E402
-    fingerprint,
-    match,
-)
+from zamio.recognition import audio, fingerprint, match  # noqa: E402
+from zamio.recognition.query import QUERY_PROFILE, query_fingerprint  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -59,7 +56,7 @@ class ZamioFingerprinter(Fingerprinter):
 
     def config(self):
         return {"rate": audio.ANALYSIS_RATE, "index": vars(fingerprint.INDEX_PROFILE),
-                "query": vars(fingerprint.QUERY_PROFILE), **self.params}
+                "query": vars(QUERY_PROFILE), **self.params}
 
     def index(self, paths):
         for track_id, path in enumerate(paths):
@@ -70,7 +67,7 @@ class ZamioFingerprinter(Fingerprinter):
         np.stack([h, t, o], axis=1).astype("<i4").tofile(os.path.join(self.workdir, "rows.i4"))
 
     def query(self, path):
-        q = fingerprint.query_fingerprint(audio.decode_file(path))
+        q = query_fingerprint(audio.decode_file(path))
         result = match.recognise(q, self.store.lookup, match.pairs_from(self.store.fetch))
         if result is None:
             return None, 0.0

@@ -17,6 +17,7 @@ import pytest
 
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
+from zamio.recognition.query import query_fingerprint
 
 CATALOG_SEEDS = (11, 12, 13, 14)
 SONG_SECONDS = 24.0
@@ -55,7 +56,7 @@ class Catalog:
 
     def identify(self, samples: np.ndarray, rate: int = synth.SYNTH_RATE) -> match.MatchResult | None:
         """Recognise samples at ``rate`` against the catalog."""
-        query = fingerprint.query_fingerprint(audio.resample(samples, rate))
+        query = query_fingerprint(audio.resample(samples, rate))
         return match.recognise(query, self.index.lookup, match.pairs_from(self.index.fetch))
 
 

@@ -14,6 +14,7 @@ from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
 from zamio.recognition import index as recognition
 from zamio.recognition.hash_index import maintain_hash_index
+from zamio.recognition.query import query_fingerprint
 
 
 def stored_rows(project: Project, track_id: int, version: int = fingerprint.FINGERPRINT_VERSION) -> list[tuple]:
@@ -178,7 +179,7 @@ def test_every_pass_decides_against_a_full_set_of_rivals_or_all_a_small_catalog_
     clip = sped(read_song(song_files["song-22"]), 5.0, 3)
     with transaction(project.engine, read_only=True) as conn:
         found = recognition.identify(conn, clip)
-        named = match.ranked_candidates(fingerprint.query_fingerprint(clip).triplets, recognition.make_lookup(conn))
+        named = match.ranked_candidates(query_fingerprint(clip).triplets, recognition.make_lookup(conn))
     assert named[0].size <= len(small) < match.CANDIDATES
     assert found is not None and found.track_id == small["song-22"] and abs(found.speed - 1.03) < 0.01
 
@@ -196,7 +197,7 @@ def test_every_pass_decides_against_a_full_set_of_rivals_or_all_a_small_catalog_
         lookup = recognition.make_lookup(conn)
         for ref, percent in cases:
             clip = sped(songs[ref], 4.0, percent)
-            query = fingerprint.query_fingerprint(clip)
+            query = query_fingerprint(clip)
             usual = match.ranked_candidates(match.usual_query(query).triplets, lookup)[0].size
             every = match.ranked_candidates(query.triplets, lookup)[0].size
             ways.add("usual" if usual == match.CANDIDATES else "every" if every == match.CANDIDATES else "fewer")

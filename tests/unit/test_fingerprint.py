@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from zamio.demo import synth
 from zamio.recognition import audio, match
 from zamio.recognition import fingerprint as fp
+from zamio.recognition.query import hypotheses, query_fingerprint, speed_hypotheses
 
 RATE = audio.ANALYSIS_RATE
 
@@ -174,7 +175,7 @@ def test_held_notes_are_not_looked_up_but_are_stored():
 def test_query_side_contains_the_index_side():
     x = audio.resample(synth.song(23, 12.0), synth.SYNTH_RATE)
     stored = fp.fingerprint(x)
-    query = fp.query_fingerprint(x)
+    query = query_fingerprint(x)
     triplets = query.triplets
     at_nominal = set(triplets.hashes[triplets.speeds[triplets.speed_index] == 1.0].tolist())
     # the index's triplets of held notes are never looked up
@@ -191,7 +192,7 @@ def test_speed_hypothesis_recovers_the_original_hashes():
     source = synth.song(24, 12.0)
     stored = set(fp.fingerprint(audio.resample(source, synth.SYNTH_RATE)).hashes.tolist())
     played = audio.resample(synth.change_speed(source, 2), synth.SYNTH_RATE)
-    query = fp.query_fingerprint(played).triplets
+    query = query_fingerprint(played).triplets
     found = [len(stored & set(query.hashes[query.speed_index == k].tolist())) for k in range(query.speeds.size)]
     best = int(np.argmax(found))
     assert abs(query.speeds[best] - 1.02) < 0.01
@@ -199,12 +200,12 @@ def test_speed_hypothesis_recovers_the_original_hashes():
 
 
 def test_speed_hypotheses_bracket_five_percent_both_ways():
-    speeds = fp.speed_hypotheses()
+    speeds = speed_hypotheses()
     assert 1.0 in speeds
     assert speeds.min() < 0.95 and speeds.max() > 1.05
     step = fp.STEPS_PER_OCTAVE * np.diff(np.log2(speeds))
     np.testing.assert_allclose(step, 1.0)
-    pitches, tempos = fp.hypotheses()
+    pitches, tempos = hypotheses()
     stretched = pitches != tempos
     np.testing.assert_allclose(tempos[stretched], [2 ** (-1.5 / 36), 2 ** (1.5 / 36)])  # 2.9 % either side
     assert (pitches[stretched] == 1.0).all() and tempos.size == speeds.size + 2
@@ -212,7 +213,7 @@ def test_speed_hypotheses_bracket_five_percent_both_ways():
 
 def test_pairs_are_decided_on_a_finer_grid_near_the_speed_found():
     samples = audio.resample(synth.song(5, 6.0), synth.SYNTH_RATE)
-    query = fp.query_fingerprint(samples)
+    query = query_fingerprint(samples)
     slow = int(np.flatnonzero(query.triplets.speeds == 2 ** (-2 / 36))[0])
     stretch = int(np.flatnonzero(query.triplets.pitches != query.triplets.speeds)[-1])
     prints, windows = match.pairs_near(query, np.array([slow, stretch, slow]))
@@ -231,7 +232,7 @@ def test_pairs_are_decided_on_a_finer_grid_near_the_speed_found():
 def test_too_short_input_gives_no_hashes():
     f = fp.fingerprint(np.zeros(100, np.float32))
     assert f.hashes.size == 0 and f.offsets.size == 0
-    query = fp.query_fingerprint(np.zeros(100, np.float32))
+    query = query_fingerprint(np.zeros(100, np.float32))
     assert query.triplets.hashes.size == 0 and query.pairs.hashes.size == 0
 
 

@@ -18,6 +18,7 @@ from zamio.playlogs.catalog_naming import Heard, Unnamed, decide
 from zamio.recognition import audio, fingerprint, match, unknown
 from zamio.recognition.index import identify_query, nominal_only
 from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, peaks_of_prints, query_of_prints
+from zamio.recognition.query import QUERY_PROFILE, Query
 
 SEEDS = range(31, 51)  # twenty recordings in the catalog
 OUTSIDE = (97, 98, 99)  # songs it does not hold
@@ -50,7 +51,7 @@ def kept_prints(songs, song: int, start_s: float, snr_db: float | None, folder: 
     return unknown.prints(samples), samples.size / audio.ANALYSIS_RATE
 
 
-def kept(songs, song: int, start_s: float, snr_db: float | None, folder: Path, percent: int = 0) -> fingerprint.Query:
+def kept(songs, song: int, start_s: float, snr_db: float | None, folder: Path, percent: int = 0) -> Query:
     """The query made from the kept prints of that capture (``kept_prints``)."""
     prints, seconds = kept_prints(songs, song, start_s, snr_db, folder, percent)
     return query_of_prints(prints.hashes, prints.offsets, seconds)
@@ -138,7 +139,7 @@ def test_at_nominal_speed_the_query_of_kept_prints_is_the_one_made_with_no_other
     print of two partners that is not a held note is among its triplets at its own frame (a kept print pairs an
     anchor with two of its 3 nearest partners; the query, with two of its 6)."""
     prints, seconds = kept_prints(songs, 36, 12.5, None, tmp_path)
-    nominal = dataclasses.replace(fingerprint.QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
+    nominal = dataclasses.replace(QUERY_PROFILE, min_speed=1.0, max_speed=1.0, stretch_tempos=(),
                                   speed_window_cells=None)
     alone = query_of_prints(prints.hashes, prints.offsets, seconds, nominal)
     first = nominal_only(query_of_prints(prints.hashes, prints.offsets, seconds))

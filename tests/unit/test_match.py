@@ -8,6 +8,7 @@ import pytest
 from tests.audio_fixtures import ENCODINGS, catalog, ffmpeg_encode  # noqa: F401
 from zamio.demo import synth
 from zamio.recognition import audio, fingerprint, match
+from zamio.recognition.query import QueryPrints, query_fingerprint
 
 
 def test_array_index_lookup_returns_exactly_the_matching_rows():
@@ -97,13 +98,13 @@ def test_noise_is_rejected(catalog):
 
 def test_no_hits_is_no_match():
     empty = match.ArrayIndex()
-    q = fingerprint.query_fingerprint(audio.resample(synth.song(1, 5.0), synth.SYNTH_RATE))
+    q = query_fingerprint(audio.resample(synth.song(1, 5.0), synth.SYNTH_RATE))
     assert match.recognise(q, empty.lookup, match.pairs_from(empty.fetch)) is None
     assert match.match(q.pairs, empty.lookup) is None
 
 
 def test_candidates_are_the_tracks_with_most_aligned_triplets(catalog):
-    query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
+    query = query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
     ranked = match.candidates(query.triplets, catalog.index.lookup, limit=3)
     assert ranked[0] == 12 and 1 <= ranked.size <= 3 and np.unique(ranked).size == ranked.size
 
@@ -120,7 +121,7 @@ def test_pairs_of_cached_tracks_answer_as_one_index_of_their_unfolded_rows(catal
     tracks = np.array([12, 3, 7], np.int32)
     unfolded = match.ArrayIndex.of_rows(fingerprint.pairs_of_triplets(*catalog.index.fetch(tracks)))
     per_track = match.lookup_in([match.TrackPairs(int(t), *catalog.index.fetch(np.array([t]))[::2]) for t in tracks])
-    query = fingerprint.query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
+    query = query_fingerprint(audio.resample(catalog.excerpt(12, 3.0, 10.0), synth.SYNTH_RATE))
 
     def as_set(rows):
         return sorted(zip(*(r.tolist() for r in rows)))
@@ -176,7 +177,7 @@ def test_offset_is_placed_by_unrepeated_material_not_by_the_loop():
         for h, f in melody[k]:
             hashes.append(h)
             times.append(f - 300)
-    query = fingerprint.QueryPrints(np.array(hashes, np.int32), np.array(times, np.float32),
+    query = QueryPrints(np.array(hashes, np.int32), np.array(times, np.float32),
                                     np.zeros(len(hashes), np.int16), np.array([1.0]), 2.0)
     rows = idx.lookup(query.hashes)
     votes = match.vote(match.join_hits(query, rows), rows, 1)

@@ -11,8 +11,9 @@ import pytest
 
 from tests.audio_fixtures import ENCODINGS, Catalog, ffmpeg_encode
 from zamio.demo import synth
-from zamio.recognition import audio, fingerprint, match
+from zamio.recognition import audio, match
 from zamio.recognition import index as recognition
+from zamio.recognition.query import Query, QueryPrints, query_fingerprint
 
 SEEDS = range(31, 51)  # twenty recordings: enough for every hypothesis to name a full set of rivals
 SONG_SECONDS = 20.0
@@ -29,7 +30,7 @@ def index(songs) -> match.ArrayIndex:
     return Catalog({seed: songs[seed] for seed in SEEDS}).index
 
 
-def played(songs, song: int, start_s: float, percent: int, snr_db: float | None, folder: Path) -> fingerprint.Query:
+def played(songs, song: int, start_s: float, percent: int, snr_db: float | None, folder: Path) -> Query:
     """The query of 10 s of ``song`` from ``start_s`` played ``percent`` fast, with white noise
     ``snr_db`` below it (None: none), through MP3 64k."""
     rate = synth.SYNTH_RATE
@@ -39,15 +40,15 @@ def played(songs, song: int, start_s: float, percent: int, snr_db: float | None,
         clip = synth.add_noise(clip, snr_db, seed=song)
     wav = folder / "clip.wav"
     synth.write_wav(wav, clip)
-    return fingerprint.query_fingerprint(audio.decode_file(ffmpeg_encode(wav, folder / "clip.mp3",
+    return query_fingerprint(audio.decode_file(ffmpeg_encode(wav, folder / "clip.mp3",
                                                                          ENCODINGS["mp3"][1])))
 
 
-def named(query: fingerprint.QueryPrints, index: match.ArrayIndex) -> set[int]:
+def named(query: QueryPrints, index: match.ArrayIndex) -> set[int]:
     return set(match.ranked_candidates(query, index.lookup)[0].tolist())
 
 
-def best_anchors(query: fingerprint.QueryPrints, pairs: match.PairsOf, track_id: int) -> int:
+def best_anchors(query: QueryPrints, pairs: match.PairsOf, track_id: int) -> int:
     """The aligned anchors of ``track_id``'s best bin under ``query``'s hypotheses, voted alone."""
     rows = pairs(np.array([track_id], np.int32))(np.unique(query.hashes))
     votes = match.vote(match.join_hits(query, rows), rows, query.speeds.size)

@@ -28,9 +28,9 @@ import numpy as np
 from sqlalchemy import Connection
 
 from zamio.recognition.audio import ANALYSIS_RATE
-from zamio.recognition.fingerprint import QUERY_PROFILE, QueryProfile
 from zamio.recognition.index import PairCache, identify
 from zamio.recognition.match import MatchResult
+from zamio.recognition.query import QUERY_PROFILE, QueryProfile
 
 #: The shortest half tried: a 10 s stream capture gives two halves of 5 s, which the
 #: catalog recognises at nominal speed 98.6 % of the time (docs/recognition.md).

@@ -42,15 +42,7 @@ from zamio.db.engine import is_sqlite, upsert, utcnow
 from zamio.db.replicas import CATALOG_OPTION
 from zamio.db.tables import fingerprint_sets, fingerprints
 from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION, HELD_NOTE, HELD_NOTE_FIELD
-from zamio.recognition.fingerprint import (
-    FINGERPRINT_VERSION,
-    QUERY_PROFILE,
-    Fingerprint,
-    Query,
-    QueryPrints,
-    QueryProfile,
-    query_fingerprint,
-)
+from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.recognition.match import (
     CANDIDATES,
     VERIFY_BELOW,
@@ -67,6 +59,7 @@ from zamio.recognition.match import (
     recognise,
     usual_query,
 )
+from zamio.recognition.query import QUERY_PROFILE, Query, QueryPrints, QueryProfile, query_fingerprint
 
 #: Hashes per lookup statement.  A 10 s excerpt has about 5,000 distinct triplet hashes
 #: under all speed hypotheses, so one statement (one round trip) covers it on either database.

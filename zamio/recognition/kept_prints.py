@@ -8,7 +8,7 @@ log-frequency cell and each partner's difference in cells and gap in frames
 anchor, and every partner, at its frame and cell.
 
 From those peaks :func:`query_of_prints` makes the query the catalog's matcher reads of an
-excerpt (``fingerprint.query_of_peaks``, as ``fingerprint.query_fingerprint`` makes it of audio):
+excerpt (``query.query_of_peaks``, as ``query.query_fingerprint`` makes it of audio):
 triplets of each peak with its ``triplet_partners`` nearest (the candidates), pairs of each peak
 with every partner in the target zone (the decision) and those pairs as landmarks (the second
 look, ``zamio.recognition.verify``), under the same speed hypotheses.  A record played s times
@@ -30,15 +30,8 @@ import math
 
 import numpy as np
 
-from zamio.recognition.fingerprint import (
-    FRAME_SECONDS,
-    QUERY_PROFILE,
-    Peaks,
-    Query,
-    QueryProfile,
-    query_of_peaks,
-    unpack_hash,
-)
+from zamio.recognition.fingerprint import FRAME_SECONDS, Peaks, unpack_hash
+from zamio.recognition.query import QUERY_PROFILE, Query, QueryProfile, query_of_peaks
 
 #: A peak recovered from a hash lies somewhere in its cell: the middle of it.
 CELL_MIDDLE = 0.5

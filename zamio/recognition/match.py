@@ -55,12 +55,10 @@ from zamio.recognition.fingerprint import (
     PAIR_HASH_SPACE,
     STEPS_PER_OCTAVE,
     Landmarks,
-    Query,
-    QueryPrints,
     landmarks_to_hashes,
     pairs_of_triplets,
-    under_speeds,
 )
+from zamio.recognition.query import Query, QueryPrints, under_speeds
 
 #: Stored rows as three equal-length arrays: (hashes, track_ids, offsets).
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
