@@ -45,7 +45,6 @@ from zamio.db.tables.fingerprints import HASH_INDEX_CONDITION, HELD_NOTE, HELD_N
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.recognition.match import (
     CANDIDATES,
-    VERIFY_BELOW,
     Fetch,
     Lookup,
     MatchResult,
@@ -343,7 +342,7 @@ def identify(conn: Connection, samples: np.ndarray, cache: PairCache | None = No
 
 
 def identify_prints(conn: Connection, query: Query, cache: PairCache | None = None,
-                    verify_below: float = VERIFY_BELOW) -> MatchResult | None:
+                    verify_below: float | None = None) -> MatchResult | None:
     """``identify`` of a query made otherwise than from samples (the prints the unknown index kept of a
     capture, ``zamio.recognition.kept_prints``); ``verify_below`` as ``identify_query``'s."""
     return identify_query(query, _CachingLookup(make_lookup(conn)),
@@ -351,10 +350,10 @@ def identify_prints(conn: Connection, query: Query, cache: PairCache | None = No
 
 
 def identify_query(query: Query, lookup: Lookup, pairs: PairsOf,
-                   verify_below: float = VERIFY_BELOW) -> MatchResult | None:
+                   verify_below: float | None = None) -> MatchResult | None:
     """The passes of ``identify`` over any triplet ``Lookup`` and ``PairsOf`` (a benchmark
     runs them over an index in memory).  An answer of the passes after the nominal one takes the second
-    look below ``verify_below`` standard deviations (``match.match``; the nominal pass: ``VERIFY_BELOW``)."""
+    look below ``verify_below`` standard deviations (None: ``match.VERIFY_BELOW``, as the nominal pass always takes)."""
     first = recognise(nominal_only(query), lookup, pairs, min_candidates=CANDIDATES, near_speed=False)
     if first is not None or query.profile is None or query.profile.speed_window_cells is None:
         return first if first is not None else recognise(query, lookup, pairs, verify_below=verify_below)
@@ -366,7 +365,7 @@ def identify_query(query: Query, lookup: Lookup, pairs: PairsOf,
 
 
 def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf,
-                              verify_below: float = VERIFY_BELOW) -> MatchResult | None:
+                              verify_below: float | None = None) -> MatchResult | None:
     """Given a query made by ``query_fingerprint``, return what its usual varispeeds
     (``usual_query``) recognise against their own candidates and those the triplets of
     every hypothesis name, or None if together they are fewer than ``CANDIDATES``.  A quiet
@@ -384,7 +383,7 @@ def usual_against_every_rival(query: Query, lookup: Lookup, pairs: PairsOf,
 
 
 def _with_the_rivals_there_are(query: Query, lookup: Lookup, pairs: PairsOf,
-                               verify_below: float) -> MatchResult | None:
+                               verify_below: float | None) -> MatchResult | None:
     """Given a query no pass recognised with a full set of rivals, return what the usual
     varispeeds recognise with fewer, if even every hypothesis names fewer than ``CANDIDATES``
     recordings (a catalog that small, or a clip sharing triplets with so few, has no more

@@ -310,7 +310,7 @@ def chance_probability(score: int, runner_up: int) -> float:
 
 
 def recognise(query: Query, lookup: Lookup, pairs_of: PairsOf, min_candidates: int = 1,
-              near_speed: bool = True, verify_below: float = VERIFY_BELOW) -> MatchResult | None:
+              near_speed: bool = True, verify_below: float | None = None) -> MatchResult | None:
     """Given an excerpt's ``Query``, a triplet ``Lookup`` and ``pairs_of`` (``pairs_from``
     a ``Fetch`` of stored triplet rows by track, or a cache of unfolded tracks), return
     the recognised track, or None (see the module docstring: candidates by triplets, the
@@ -457,12 +457,12 @@ def ranked_candidates(query: QueryPrints, lookup: Lookup, limit: int = CANDIDATE
 
 
 def match(query: QueryPrints, lookup: Lookup, allowed: tuple[np.ndarray, np.ndarray] | None = None,
-          landmarks: Landmarks | None = None, verify_below: float = VERIFY_BELOW) -> MatchResult | None:
+          landmarks: Landmarks | None = None, verify_below: float | None = None) -> MatchResult | None:
     """Given an excerpt's query prints and a ``Lookup`` into the index, return the
     recognised track, or None if nothing passes ``accept``.  ``allowed`` (track ids,
     booleans ``[track, speed hypothesis]``) limits each track to some hypotheses.  With
-    the excerpt's ``landmarks``, a match below ``verify_below`` standard deviations must also pass
-    ``verify.verified``."""
+    the excerpt's ``landmarks``, a match below ``verify_below`` standard deviations (None:
+    ``VERIFY_BELOW``, read when called) must also pass ``verify.verified``."""
     if query.hashes.size == 0:
         return None
     unique = np.unique(query.hashes)
@@ -484,7 +484,8 @@ def match(query: QueryPrints, lookup: Lookup, allowed: tuple[np.ndarray, np.ndar
     located = _where_in_track(votes, best)
     offset, speed = _locate(query, rows, hits, votes, located)
     agreement = rival_agreement = None
-    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < verify_below):
+    below = VERIFY_BELOW if verify_below is None else verify_below
+    if landmarks is not None and (rival is not None or evidence(aligned, runner_up) < below):
         every = lookup(np.arange(PAIR_HASH_SPACE, dtype=np.int32))  # every row of the candidates
         seen = (every, rows, hits, votes, verify.query_peaks(landmarks))  # read once, for either recording
         agreement = _agreement(query, *seen, located, (offset, speed))
