@@ -32,6 +32,7 @@ a killed run is heard again by the next).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -82,6 +83,7 @@ class Heard:
     aligned: int
     runner_up: int
     coverage: float | None  # the second look's share of the track's peaks that agree; None: not asked
+    title: str = ""  # the track's, for what the catalog suggests
 
     def as_evidence(self) -> dict[str, object]:
         return {"capture_id": self.capture_id, "track_ref": self.track_ref, "evidence": round(self.evidence, 2),
@@ -99,14 +101,14 @@ class Unnamed:
     suggestion: str = ""  # JSON kept on the recording (sql/0034), written by the check
 
 
-def suggestion(heard: list[Heard], titles: dict[str, str]) -> str:
+def suggestion(heard: list[Heard]) -> str:
     """What the catalog suggests for a recording left open, as kept in ``catalog_suggestion``: each track its
     captures named (most captures first, then by ref), with its title, the captures and their best evidence."""
     by_track: dict[str, list[Heard]] = {}
     for capture in heard:
         by_track.setdefault(capture.track_ref, []).append(capture)
     ordered = sorted(by_track.items(), key=lambda item: (-len(item[1]), item[0]))
-    return json.dumps([{"track_ref": ref, "title": titles.get(ref, ""), "captures": len(captures),
+    return json.dumps([{"track_ref": ref, "title": captures[0].title, "captures": len(captures),
                         "evidence": round(max(c.evidence for c in captures), 1)} for ref, captures in ordered])
 
 
@@ -170,27 +172,27 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
     kept = prints_by_capture(conn, recording_id)
     seconds = dict(conn.execute(select(unknown_captures.c.capture_id, unknown_captures.c.seconds)
                                 .where(unknown_captures.c.unknown_id == recording_id)).tuples().all())
-    heard = []
+    recognised = []
     for capture_id, (hashes, frames, _) in sorted(kept.items()):
         query = query_of_prints(hashes, frames, float(seconds[capture_id]))
         result = identify_prints(conn, query, cache, VERIFY_OFF_NOMINAL)
         if result is not None:
-            agreement = result.agreement
-            heard.append(Heard(capture_id, result.track_id, _track_ref(conn, result.track_id), result.evidence,
-                               result.aligned, result.runner_up, agreement.coverage if agreement else None))
+            recognised.append((capture_id, result))
+    names = _names(conn, {result.track_id for _, result in recognised})
+    heard = [Heard(capture_id, result.track_id, names[result.track_id][0], result.evidence, result.aligned,
+                   result.runner_up, result.agreement.coverage if result.agreement else None,
+                   names[result.track_id][1])
+             for capture_id, result in recognised]
     return len(kept), heard
 
 
-def _track_ref(conn: Connection, track_id: int) -> str:
-    return str(conn.execute(select(tracks.c.track_ref).where(tracks.c.id == track_id)).scalar_one())
-
-
-def _titles(conn: Connection, heard: list[Heard]) -> dict[str, str]:
-    ids = sorted({capture.track_id for capture in heard})
-    if not ids:
+def _names(conn: Connection, track_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """The track_ref and title of each of the tracks ``track_ids``."""
+    if not track_ids:
         return {}
-    rows = conn.execute(select(tracks.c.track_ref, tracks.c.title).where(tracks.c.id.in_(ids)))
-    return {str(row.track_ref): str(row.title or "") for row in rows}
+    rows = conn.execute(select(tracks.c.id, tracks.c.track_ref, tracks.c.title)
+                        .where(tracks.c.id.in_(sorted(track_ids))))
+    return {int(row.id): (str(row.track_ref), str(row.title or "")) for row in rows}
 
 
 def decide(ref: str, heard: list[Heard], new: dict[int, datetime]) -> int | Unnamed | None:
@@ -198,9 +200,7 @@ def decide(ref: str, heard: list[Heard], new: dict[int, datetime]) -> int | Unna
     catalog held before; None when no capture was recognised."""
     if not heard:
         return None
-    named: dict[str, int] = {}
-    for capture in heard:
-        named[capture.track_ref] = named.get(capture.track_ref, 0) + 1
+    named = dict(Counter(capture.track_ref for capture in heard))
     tracks_named = {capture.track_id for capture in heard}
     if len(tracks_named) > 1:
         return Unnamed(ref, named, "its captures name different tracks")
@@ -238,11 +238,10 @@ def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tal
     with transactions(read_only=True) as conn:
         tried, heard = hear(conn, recording.id, cache)
         new = new_tracks(conn, {capture.track_id for capture in heard}, recording.since)
-        titles = _titles(conn, heard)
     tally.checked += 1
     found = decide(recording.ref, heard, new)
     if isinstance(found, Unnamed):
-        found = Unnamed(found.ref, found.named, found.why, suggestion(heard, titles))
+        found = Unnamed(found.ref, found.named, found.why, suggestion(heard))
         tally.unnamed.append(found)
         return found
     if found is None:
