@@ -1,0 +1,254 @@
+"""How many songs aired three times or more become exactly one unknown recording, by capture length?
+
+    nice -n 10 .venv/bin/python bench/hearing_filing_bench.py --music /usr/share/games/wesnoth/1.16/data/core/music
+
+Filing itself, at the size the broadcast week cannot reach in its wall time: real music the catalog
+lacks, aired on several stations back to back, each song 1 to 8 times, half the changes of song
+straight from one into the next (a segue, the case that could mix two songs in one recording) and
+half with 15 s of something else between them.  Each station is heard every 120 s of its programme at
+a phase of its own, for ``--listen`` seconds: 20 s is the ordinary capture, filed alone; longer is a
+long capture (``SCAN_LISTEN_SECONDS``), cut into 20 s pieces back to back (``zamio.recognition.pieces``)
+filed together as one hearing (``zamio.recognition.hearings``).  A piece mostly outside music is left
+out, as the content judge would leave it.
+
+Each piece is recorded through the scanner's writer (``record_capture``: its unknown prints, its
+``unknown_captures`` row) into a scratch SQLite database, in the order heard, and filed by the scan's
+filing (``file_unknown`` with the merge that filing makes: ``merge_same_song``), exactly as a scan tick
+files them; only the hearing (decoding, the catalog's matcher, the content judge) is left out, its
+verdict known.  The truth of every piece (the song it holds most of) is kept, and reported:
+
+* songs aired three times or more in exactly one recording (the target: 95 %), split over several, or
+  in none;
+* recordings holding pieces of two songs (each holding most of one), and pieces filed into a
+  recording of another song than the one they hold most of;
+* the share of the airings of songs aired twice or more heard in a recording;
+* printing and filing time per piece.
+
+Conditions: the pieces of every condition are cut from the same programme, so the conditions differ
+in the capture length alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from zamio.catalog.imports import upsert_station  # noqa: E402
+from zamio.db.engine import open_engine  # noqa: E402
+from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
+from zamio.recognition import audio, unknown  # noqa: E402
+from zamio.recognition.pieces import cut  # noqa: E402
+from zamio.scanning.outcomes import Heard  # noqa: E402
+from zamio.scanning.records import CaptureFacts, file_unknown, record_capture  # noqa: E402
+
+RATE = audio.ANALYSIS_RATE
+PIECE_SECONDS = 20.0
+EVERY_SECONDS = 120.0
+GAP_SECONDS = 15.0
+AIRINGS = (1, 2, 3, 3, 4, 5, 6, 8)  # airings of each song, in turn
+
+
+@dataclass(frozen=True)
+class Item:
+    """One airing on a station's timeline: song index (-1: something else), from and to (seconds)."""
+
+    song: int
+    start: float
+    end: float
+
+
+def decoded(path: Path) -> np.ndarray | None:
+    try:
+        return audio.decode_file(path)
+    except audio.SilentAudio:
+        return None
+
+
+def timelines(songs: list[np.ndarray], stations: int, rng: np.random.Generator) -> list[list[Item]]:
+    """Each song's airings dealt over the stations in a shuffled order, back to back or with a gap."""
+    airings = [i for i in range(len(songs)) for _ in range(AIRINGS[i % len(AIRINGS)])]
+    rng.shuffle(airings)
+    lines: list[list[Item]] = [[] for _ in range(stations)]
+    ends = [0.0] * stations
+    for n, song in enumerate(airings):
+        station = n % stations
+        if lines[station] and rng.random() < 0.5:
+            lines[station].append(Item(-1, ends[station], ends[station] + GAP_SECONDS))
+            ends[station] += GAP_SECONDS
+        seconds = songs[song].size / RATE
+        lines[station].append(Item(song, ends[station], ends[station] + seconds))
+        ends[station] += seconds
+    return lines
+
+
+def rendered(line: list[Item], songs: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The station's audio: the songs, and low noise for what is between them."""
+    parts = [songs[item.song] if item.song >= 0 else
+             (0.003 * rng.standard_normal(int((item.end - item.start) * RATE))).astype(np.float32) for item in line]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def song_at(line: list[Item], start: float, end: float) -> int:
+    """The song holding most of [start, end), or -1 when something else holds half of it or more."""
+    held: Counter[int] = Counter()
+    for item in line:
+        shared = min(end, item.end) - max(start, item.start)
+        if shared > 0:
+            held[item.song] += shared
+    song, seconds = held.most_common(1)[0]
+    return song if song >= 0 and seconds > (end - start) / 2 else -1
+
+
+def airing_of(line: list[Item], station: int, start: float, end: float, song: int) -> tuple[int, int] | None:
+    for index, item in enumerate(line):
+        if item.song == song and min(end, item.end) - max(start, item.start) > 0:
+            return (station, index)
+    return None
+
+
+def database(folder: Path) -> str:
+    target = f"sqlite:///{folder / 'zamio.db'}"
+    subprocess.run([sys.executable, str(ROOT / "bin" / "migrate"), "-q"], check=True,
+                   env={**os.environ, "DATABASE_URL": target}, stdout=subprocess.DEVNULL)
+    return target
+
+
+def run(listen: float, lines: list[list[Item]], audio_of: list[np.ndarray], songs: int,
+        phases: list[float]) -> dict[str, object]:
+    """Record and file every piece heard with captures of ``listen`` seconds; report against the truth."""
+    from zamio.playlogs.identify import merge_same_song
+
+    folder = Path(tempfile.mkdtemp(prefix="zamio-hearing-bench-"))
+    engine = open_engine(database(folder))
+    at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    truth: dict[int, tuple[int, tuple[int, int] | None]] = {}  # capture id -> (song, airing)
+    where: dict[int, float] = {}  # capture id -> its start in its song (seconds)
+    heard_airings: dict[int, set[tuple[int, int]]] = defaultdict(set)  # song -> airings it has a piece of
+    printing = 0.0
+    pieces = 0
+    captures = []
+    with engine.begin() as conn:
+        station_ids = [upsert_station(conn, {"station_ref": f"st{i}", "name": f"Station {i}",
+                                             "station_class": "class_b"}) for i in range(len(lines))]
+    for station, line in enumerate(lines):
+        t = phases[station]
+        while t + PIECE_SECONDS <= line[-1].end:
+            captures.append((t, station))
+            t += EVERY_SECONDS
+    for t, station in sorted(captures):
+        line, samples = lines[station], audio_of[station]
+        first, end = int(t * RATE), min(int((t + listen) * RATE), samples.size)
+        hearing = f"st{station}:{t:.3f}" if listen > PIECE_SECONDS else None
+        with engine.begin() as conn:
+            for a, b in cut(end - first, PIECE_SECONDS):
+                start_s, end_s = t + a / RATE, t + b / RATE
+                song = song_at(line, start_s, end_s)
+                if song < 0:
+                    continue  # talk, an advertisement: judged so, never filed
+                began = time.perf_counter()
+                prints = unknown.prints(samples[first + a:first + b])
+                printing += time.perf_counter() - began
+                pieces += 1
+                facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=start_s), b"",
+                                     seconds=(b - a) / RATE, hearing_key=hearing)
+                heard = Heard("no_match", (b - a) / RATE, content="music", music_probability=1.0, prints=prints)
+                capture_id, _ = record_capture(conn, facts, heard)
+                airing = airing_of(line, station, start_s, end_s, song)
+                truth[capture_id] = (song, airing)
+                where[capture_id] = round(start_s - next(i.start for i in line if i.song == song and i.end > start_s
+                                                         and i.start < end_s), 1)
+    wrong_merges: Counter[str] = Counter()  # merges of two recordings holding different songs, by kind
+
+    def merge(conn, same) -> bool:  # noqa: ANN001  (filing's merge, its evidence checked against the truth)
+        held = [Counter(truth[c][0] for c in conn.execute(select(unknown_captures.c.capture_id).where(
+            unknown_captures.c.unknown_id == recording)).scalars()) for recording in (same.younger_id, same.older_id)]
+        if all(held) and held[0].most_common(1)[0][0] != held[1].most_common(1)[0][0]:
+            wrong_merges[same.kind] += 1
+        return merge_same_song(conn, same)
+
+    began = time.perf_counter()
+    while True:
+        with engine.begin() as conn:
+            processed, _ = file_unknown(conn, merge=merge)
+        if not processed:
+            break
+    filing = time.perf_counter() - began
+    with engine.connect() as conn:
+        filed = conn.execute(select(unknown_captures.c.capture_id, unknown_recordings.c.unknown_ref)
+                             .join(unknown_recordings, unknown_recordings.c.id == unknown_captures.c.unknown_id)).all()
+    engine.dispose()
+    # The truth beside the scratch database, for looking into a result: capture id -> song, station, airing.
+    (folder / "truth.json").write_text(json.dumps({c: [s, a, where[c]] for c, (s, a) in truth.items()}))
+    print(f"scratch folder {folder}", file=sys.stderr)
+    recordings_of: dict[int, set[str]] = defaultdict(set)
+    songs_in: dict[str, Counter[int]] = defaultdict(Counter)
+    for capture_id, ref in filed:
+        song, airing = truth[capture_id]
+        recordings_of[song].add(ref)
+        songs_in[ref][song] += 1
+        if airing is not None:
+            heard_airings[song].add(airing)
+    aired = Counter(item.song for line in lines for item in line if item.song >= 0)
+    often = [s for s in range(songs) if aired[s] >= 3]
+    mixed = [ref for ref, held in songs_in.items() if len(held) > 1]
+    misfiled = sum(sum(held.values()) - max(held.values()) for held in songs_in.values())
+    twice = [s for s in range(songs) if aired[s] >= 2]
+    return {
+        "listen_seconds": listen, "pieces_filed": pieces,
+        "songs_aired_3_or_more": len(often),
+        "in_exactly_one_recording": sum(len(recordings_of[s]) == 1 for s in often),
+        "split": sum(len(recordings_of[s]) > 1 for s in often),
+        "in_none": sum(not recordings_of[s] for s in often),
+        "recordings": len(songs_in), "recordings_mixing_songs": len(mixed), "pieces_misfiled": misfiled,
+        "merges_of_two_songs": dict(wrong_merges),
+        "airings_heard_in_a_recording": sum(len(heard_airings[s]) for s in twice),
+        "airings_of_songs_aired_twice_or_more": sum(aired[s] for s in twice),
+        "printing_ms_per_piece": round(1000 * printing / max(pieces, 1), 1),
+        "filing_ms_per_piece": round(1000 * filing / max(pieces, 1), 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--music", type=Path, required=True, help="a folder of music files, the songs the catalog lacks")
+    ap.add_argument("--songs", type=int, default=0, help="songs drawn from --music (0: all of them)")
+    ap.add_argument("--stations", type=int, default=6)
+    ap.add_argument("--listen", type=float, nargs="+", default=[20.0, 79.0, 100.0],
+                    help="capture lengths (s); 20: ordinary captures")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    files = sorted(p for p in args.music.iterdir() if p.suffix.lower() in (".ogg", ".mp3", ".flac", ".wav"))
+    rng = np.random.default_rng(args.seed)
+    if args.songs:
+        files = [files[i] for i in sorted(rng.permutation(len(files))[:args.songs].tolist())]
+    songs = [s for s in map(decoded, files) if s is not None and s.size >= 60 * RATE]
+    lines = timelines(songs, args.stations, rng)
+    audio_of = [rendered(line, songs, rng) for line in lines]
+    phases = [float(rng.uniform(0, EVERY_SECONDS)) for _ in lines]
+    hours = sum(line[-1].end for line in lines) / 3600
+    segues = sum(1 for line in lines for a, b in zip(line, line[1:], strict=False) if a.song >= 0 and b.song >= 0)
+    print(f"{len(songs)} songs of {args.music} (at least 60 s), aired {sum(len(line) for line in lines)} items on "
+          f"{args.stations} stations ({hours:.1f} h of programme, {segues} changes of song with no gap), "
+          f"heard every {EVERY_SECONDS:.0f} s; seed {args.seed}", flush=True)
+    for listen in args.listen:
+        print(json.dumps(run(listen, lines, audio_of, len(songs), phases)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
