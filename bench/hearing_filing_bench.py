@@ -1,31 +1,28 @@
-"""How many songs aired three times or more become exactly one unknown recording, by capture length?
+"""How many songs aired three times or more become exactly one unknown recording, at scale?
 
     nice -n 10 .venv/bin/python bench/hearing_filing_bench.py --music /usr/share/games/wesnoth/1.16/data/core/music
+    nice -n 10 .venv/bin/python bench/hearing_filing_bench.py --music /work/corpus2/catalog --songs 100
 
-Filing itself, at the size the broadcast week cannot reach in its wall time: real music the catalog
-lacks, aired on several stations back to back, each song 1 to 8 times, half the changes of song
-straight from one into the next (a segue, the case that could mix two songs in one recording) and
-half with 15 s of something else between them.  Each station is heard every 120 s of its programme at
-a phase of its own, for ``--listen`` seconds: 20 s is the ordinary capture, filed alone; longer is a
-long capture (``SCAN_LISTEN_SECONDS``), cut into 20 s pieces back to back (``zamio.recognition.pieces``)
-filed together as one hearing (``zamio.recognition.hearings``).  A piece mostly outside music is left
-out, as the content judge would leave it.
+Filing itself, at the size the broadcast week (``bench/unknown_week_bench.py``) cannot reach in its wall
+time: real music the catalog lacks, aired on several stations back to back, each song 1 to 8 times, half
+the changes of song straight from one into the next (a segue, the case that could mix two songs in one
+recording) and half with 15 s of something else between them.  Each station is captured for
+``--capture`` seconds (20, as the scan) every 120 s of its programme at a phase of its own; a capture
+mostly outside music is left out, as the content judge would leave it.
 
-Each piece is recorded through the scanner's writer (``record_capture``: its unknown prints, its
+Each capture is recorded through the scanner's writer (``record_capture``: its unknown prints, its
 ``unknown_captures`` row) into a scratch SQLite database, in the order heard, and filed by the scan's
-filing (``file_unknown`` with the merge that filing makes: ``merge_same_song``), exactly as a scan tick
-files them; only the hearing (decoding, the catalog's matcher, the content judge) is left out, its
-verdict known.  The truth of every piece (the song it holds most of) is kept, and reported:
+filing (``file_unknown`` with the merge filing makes: ``merge_same_song``), exactly as a scan tick files
+them; only the hearing (decoding, the catalog's matcher, the content judge) is left out, its verdict
+known.  The truth of every capture (the song it holds most of) is kept beside the database
+(``truth.json``) and reported:
 
 * songs aired three times or more in exactly one recording (the target: 95 %), split over several, or
   in none;
-* recordings holding pieces of two songs (each holding most of one), and pieces filed into a
-  recording of another song than the one they hold most of;
-* the share of the airings of songs aired twice or more heard in a recording;
-* printing and filing time per piece.
-
-Conditions: the pieces of every condition are cut from the same programme, so the conditions differ
-in the capture length alone.
+* recordings holding captures of two songs, captures filed into a recording of another song than the
+  one they hold most of, and the merges filing made of two recordings of different songs, by kind;
+* the airings of songs aired twice or more heard in a recording;
+* printing and filing time per capture.
 """
 
 from __future__ import annotations
@@ -53,12 +50,10 @@ from zamio.catalog.imports import upsert_station  # noqa: E402
 from zamio.db.engine import open_engine  # noqa: E402
 from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
 from zamio.recognition import audio, unknown  # noqa: E402
-from zamio.recognition.pieces import cut  # noqa: E402
 from zamio.scanning.outcomes import Heard  # noqa: E402
 from zamio.scanning.records import CaptureFacts, file_unknown, record_capture  # noqa: E402
 
 RATE = audio.ANALYSIS_RATE
-PIECE_SECONDS = 20.0
 EVERY_SECONDS = 120.0
 GAP_SECONDS = 15.0
 AIRINGS = (1, 2, 3, 3, 4, 5, 6, 8)  # airings of each song, in turn
@@ -129,9 +124,9 @@ def database(folder: Path) -> str:
     return target
 
 
-def run(listen: float, lines: list[list[Item]], audio_of: list[np.ndarray], songs: int,
+def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], songs: int,
         phases: list[float]) -> dict[str, object]:
-    """Record and file every piece heard with captures of ``listen`` seconds; report against the truth."""
+    """Record and file every capture of ``capture`` seconds heard; report against the truth."""
     from zamio.playlogs.identify import merge_same_song
 
     folder = Path(tempfile.mkdtemp(prefix="zamio-hearing-bench-"))
@@ -139,40 +134,30 @@ def run(listen: float, lines: list[list[Item]], audio_of: list[np.ndarray], song
     at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     truth: dict[int, tuple[int, tuple[int, int] | None]] = {}  # capture id -> (song, airing)
     where: dict[int, float] = {}  # capture id -> its start in its song (seconds)
-    heard_airings: dict[int, set[tuple[int, int]]] = defaultdict(set)  # song -> airings it has a piece of
+    heard_airings: dict[int, set[tuple[int, int]]] = defaultdict(set)  # song -> airings it has a capture of
     printing = 0.0
-    pieces = 0
-    captures = []
+    filed_captures = 0
     with engine.begin() as conn:
         station_ids = [upsert_station(conn, {"station_ref": f"st{i}", "name": f"Station {i}",
                                              "station_class": "class_b"}) for i in range(len(lines))]
-    for station, line in enumerate(lines):
-        t = phases[station]
-        while t + PIECE_SECONDS <= line[-1].end:
-            captures.append((t, station))
-            t += EVERY_SECONDS
-    for t, station in sorted(captures):
+    moments = sorted((phases[station] + k * EVERY_SECONDS, station) for station, line in enumerate(lines)
+                     for k in range(int((line[-1].end - phases[station] - capture) // EVERY_SECONDS) + 1))
+    for t, station in moments:
         line, samples = lines[station], audio_of[station]
-        first, end = int(t * RATE), min(int((t + listen) * RATE), samples.size)
-        hearing = f"st{station}:{t:.3f}" if listen > PIECE_SECONDS else None
+        song = song_at(line, t, t + capture)
+        if song < 0:
+            continue  # talk, an advertisement: judged so, never filed
+        began = time.perf_counter()
+        prints = unknown.prints(samples[int(t * RATE):int((t + capture) * RATE)])
+        printing += time.perf_counter() - began
+        filed_captures += 1
+        facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=t), b"", seconds=capture)
+        heard = Heard("no_match", capture, content="music", music_probability=1.0, prints=prints)
         with engine.begin() as conn:
-            for a, b in cut(end - first, PIECE_SECONDS):
-                start_s, end_s = t + a / RATE, t + b / RATE
-                song = song_at(line, start_s, end_s)
-                if song < 0:
-                    continue  # talk, an advertisement: judged so, never filed
-                began = time.perf_counter()
-                prints = unknown.prints(samples[first + a:first + b])
-                printing += time.perf_counter() - began
-                pieces += 1
-                facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=start_s), b"",
-                                     seconds=(b - a) / RATE, hearing_key=hearing)
-                heard = Heard("no_match", (b - a) / RATE, content="music", music_probability=1.0, prints=prints)
-                capture_id, _ = record_capture(conn, facts, heard)
-                airing = airing_of(line, station, start_s, end_s, song)
-                truth[capture_id] = (song, airing)
-                where[capture_id] = round(start_s - next(i.start for i in line if i.song == song and i.end > start_s
-                                                         and i.start < end_s), 1)
+            capture_id, _ = record_capture(conn, facts, heard)
+        truth[capture_id] = (song, airing_of(line, station, t, t + capture, song))
+        where[capture_id] = round(t - next(i.start for i in line if i.song == song and i.end > t
+                                           and i.start < t + capture), 1)
     wrong_merges: Counter[str] = Counter()  # merges of two recordings holding different songs, by kind
 
     def merge(conn, same) -> bool:  # noqa: ANN001  (filing's merge, its evidence checked against the truth)
@@ -210,17 +195,17 @@ def run(listen: float, lines: list[list[Item]], audio_of: list[np.ndarray], song
     misfiled = sum(sum(held.values()) - max(held.values()) for held in songs_in.values())
     twice = [s for s in range(songs) if aired[s] >= 2]
     return {
-        "listen_seconds": listen, "pieces_filed": pieces,
+        "capture_seconds": capture, "captures_filed": filed_captures,
         "songs_aired_3_or_more": len(often),
         "in_exactly_one_recording": sum(len(recordings_of[s]) == 1 for s in often),
         "split": sum(len(recordings_of[s]) > 1 for s in often),
         "in_none": sum(not recordings_of[s] for s in often),
-        "recordings": len(songs_in), "recordings_mixing_songs": len(mixed), "pieces_misfiled": misfiled,
+        "recordings": len(songs_in), "recordings_mixing_songs": len(mixed), "captures_misfiled": misfiled,
         "merges_of_two_songs": dict(wrong_merges),
         "airings_heard_in_a_recording": sum(len(heard_airings[s]) for s in twice),
         "airings_of_songs_aired_twice_or_more": sum(aired[s] for s in twice),
-        "printing_ms_per_piece": round(1000 * printing / max(pieces, 1), 1),
-        "filing_ms_per_piece": round(1000 * filing / max(pieces, 1), 1),
+        "printing_ms_per_capture": round(1000 * printing / max(filed_captures, 1), 1),
+        "filing_ms_per_capture": round(1000 * filing / max(filed_captures, 1), 1),
     }
 
 
@@ -229,8 +214,7 @@ def main() -> None:
     ap.add_argument("--music", type=Path, required=True, help="a folder of music files, the songs the catalog lacks")
     ap.add_argument("--songs", type=int, default=0, help="songs drawn from --music (0: all of them)")
     ap.add_argument("--stations", type=int, default=6)
-    ap.add_argument("--listen", type=float, nargs="+", default=[20.0, 79.0, 100.0],
-                    help="capture lengths (s); 20: ordinary captures")
+    ap.add_argument("--capture", type=float, default=20.0, help="seconds captured every 120 s (the scan's: 20)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     files = sorted(p for p in args.music.iterdir() if p.suffix.lower() in (".ogg", ".mp3", ".flac", ".wav"))
@@ -246,8 +230,7 @@ def main() -> None:
     print(f"{len(songs)} songs of {args.music} (at least 60 s), aired {sum(len(line) for line in lines)} items on "
           f"{args.stations} stations ({hours:.1f} h of programme, {segues} changes of song with no gap), "
           f"heard every {EVERY_SECONDS:.0f} s; seed {args.seed}", flush=True)
-    for listen in args.listen:
-        print(json.dumps(run(listen, lines, audio_of, len(songs), phases)), flush=True)
+    print(json.dumps(run(args.capture, lines, audio_of, len(songs), phases)), flush=True)
 
 
 if __name__ == "__main__":

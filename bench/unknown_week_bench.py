@@ -8,16 +8,12 @@ Several stations (``--stations``, 5) stream their programme from real HTTP serve
 jingles between them.  The week is compressed: each station airs ``--hours`` (3) of programme,
 standing for its week, and the scanner hears it as it would, a 20 s capture every two minutes of
 programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
-on every station per two minutes, ``tick_wall_seconds()`` of wall time apart (the server switches
+on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
 each station to what it airs at that moment between ticks; a capture may straddle two items).
 Each tick's scan starts ``ON_AIR_LEAD_SECONDS`` early and every station holds its answer until the
 tick's instant, then flows at real time, so a capture's time follows the programme's as on a live
 stream, whatever the scan's start-up took; ``--tick-seconds 120`` runs the programme in its own time,
 so the captures of a station are two minutes apart as on air (what the filing's sequence evidence reads).
-With ``--listen-seconds`` (110, the scan's default) a station whose last capture was music with no match
-is captured that long, or as long as the tick's scan has time for (``run_limit``: the scan's own
-``--max-seconds`` unless ``--scan-max-seconds`` gives one), in 20 s pieces back to back filed together
-(``zamio.scanning.listening``, ``zamio.recognition.hearings``); 0 runs the week as before it.
 
 Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
 orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
@@ -109,36 +105,14 @@ GENERATED_SECONDS = 180.0
 RATE = synth.SYNTH_RATE
 CAPTURE_SECONDS = 20.0
 SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two minutes of programme
-#: SCAN_LISTEN_SECONDS of the run (``--listen-seconds``): a station whose last capture was music
-#: with no match is captured this long, in pieces; 0 captures every station for CAPTURE_SECONDS.
-LISTEN_SECONDS = 0.0
-#: ``--max-seconds`` of each tick's scan (``--scan-max-seconds``); None: the scan's own default.
-SCAN_MAX_SECONDS: float | None = None
+TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
-SERVED_MARGIN_SECONDS = 6.0  # served per capture beyond the longest capture: the connect burst fits
+SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
 #: A tick's scan starts this long before its programme instant, and each station holds its answer until that
 #: instant: a capture's time then follows the programme's, whatever the scan's start-up took (up to this).
 #: Under the scan's read timeout (``zamio.streams.model``, 10 s) with a margin: a scan that starts up fast
 #: connects almost this long before the instant, and a station silent for the read timeout is a stalled one.
 ON_AIR_LEAD_SECONDS = 9.0
-
-
-def served_seconds() -> float:
-    """Served per capture, looped: the longest capture and the connect burst fit before it repeats."""
-    return max(CAPTURE_SECONDS, LISTEN_SECONDS) + SERVED_MARGIN_SECONDS
-
-
-def run_limit() -> list[str]:
-    """``--max-seconds`` of a tick's scan: the scan's own default (96 s of its 120 s period, which shortens a
-    long capture to the time left, as on a production host) unless ``--scan-max-seconds`` gives one."""
-    return ["--max-seconds", f"{SCAN_MAX_SECONDS:g}"] if SCAN_MAX_SECONDS else []
-
-
-def tick_wall_seconds() -> float:
-    """Wall time between ticks, the two minutes of programme compressed: the longest capture and a margin."""
-    return max(CAPTURE_SECONDS, LISTEN_SECONDS) + 4.0
-
-
 #: Airings of each unregistered song over the week (the list repeats for more songs).
 AIRINGS = (1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 10, 12)
 KIND_WEIGHTS = {"song": 0.55, "talk": 0.15, "ad": 0.15, "jingle": 0.15}  # of the items, by count
@@ -192,23 +166,21 @@ class Week:
     timelines: list[list[Slot]]
     phases: list[float]  # when each station's first capture starts (programme seconds)
     ticks: int
-    #: capture id -> (tick, station index, seconds from the tick's capture start, seconds long): a long
-    #: capture is recorded in pieces, each a capture placed at its time
-    heard: dict[int, tuple[int, int, float, float]] = field(default_factory=dict)
+    heard: dict[int, tuple[int, int]] = field(default_factory=dict)  # capture id -> (tick, station index)
 
     def window(self, tick: int, station: int) -> list[tuple[Slot, float, float]]:
         """The parts of items served for this capture: (slot, from, to) in the item's own seconds."""
-        t, served = self.phases[station] + tick * SCAN_EVERY_SECONDS, served_seconds()
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
         return [
-            (slot, max(t, slot.start) - slot.start, min(t + served, slot.end) - slot.start)
+            (slot, max(t, slot.start) - slot.start, min(t + SERVED_SECONDS, slot.end) - slot.start)
             for slot in self.timelines[station]
-            if slot.start < t + served and slot.end > t
+            if slot.start < t + SERVED_SECONDS and slot.end > t
         ]
 
-    def slot_heard(self, tick: int, station: int, offset: float = 0.0, seconds: float = CAPTURE_SECONDS) -> Slot | None:
-        """The item that fills most of the capture (or piece) ``offset`` into the tick's capture, ``seconds`` long."""
-        t = self.phases[station] + tick * SCAN_EVERY_SECONDS + offset
-        covering = [(min(t + seconds, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
+    def slot_heard(self, tick: int, station: int) -> Slot | None:
+        """The item that fills most of the capture's ``CAPTURE_SECONDS``."""
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
+        covering = [(min(t + CAPTURE_SECONDS, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
         return max(covering, key=lambda pair: pair[0])[1] if covering else None  # None: the programme had ended
 
 
@@ -307,9 +279,9 @@ def other_item(kind: str, station: int, rng: np.random.Generator) -> Item:
 
 
 def render_window(parts: list[tuple[Slot, float, float]]) -> np.ndarray:
-    """The served audio of one capture, ``served_seconds()`` at ``RATE``, before the MP3 encoding."""
+    """The served audio of one capture, ``SERVED_SECONDS`` at ``RATE``, before the MP3 encoding."""
     pieces = [render_part(slot.item, a, b) for slot, a, b in parts]
-    return fit(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), int(served_seconds() * RATE))
+    return fit(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), int(SERVED_SECONDS * RATE))
 
 
 def render_part(item: Item, a: float, b: float) -> np.ndarray:
@@ -613,7 +585,6 @@ class Jobs:
             "ZAMIO_ENV_FILE": str(folder / "bench.env"),
             "SCAN_ALLOW_PRIVATE_ADDRESSES": "true",
             "SCAN_CAPTURE_SECONDS": f"{CAPTURE_SECONDS:g}",
-            "SCAN_LISTEN_SECONDS": f"{LISTEN_SECONDS:g}",
         }
 
     def with_settings(self, **settings: str) -> Jobs:
@@ -711,13 +682,12 @@ def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
 
 
 def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engine,  # noqa: ANN001
-             tick_seconds: float | None = None) -> dict[str, float]:
+             tick_seconds: float = TICK_WALL_SECONDS) -> dict[str, float]:
     """One scan tick per item slot, ``tick_seconds`` of wall time apart: every station serves its item from
     the tick's instant on (``OnAirRoute``), ``bin/scan-station-streams`` started ``ON_AIR_LEAD_SECONDS``
     before it hears them all; each capture is tied to its (tick, station) by the tick's time window."""
     from sqlalchemy import text
 
-    tick_seconds = tick_wall_seconds() if tick_seconds is None else tick_seconds
     station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
     cpu_before, began = children_cpu(), time.monotonic()
     for tick in range(week.ticks):
@@ -728,38 +698,28 @@ def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engin
             route.set_audio(mp3_of(week, tick, station, work))
             route.on_air_at = on_air
         # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
-        jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", *run_limit(),
-                 ok=(0, 1))
+        jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
         with engine.connect() as conn:  # the captures this tick recorded: ids after the last one seen
             found = conn.execute(
                 text(
-                    "SELECT c.id, s.station_ref, c.started_at, c.seconds FROM captures c "
-                    "JOIN stations s ON s.id = c.station_id WHERE c.id > :last"
+                    "SELECT c.id, s.station_ref FROM captures c JOIN stations s ON s.id = c.station_id "
+                    "WHERE c.id > :last"
                 ),
                 {"last": max(week.heard, default=0)},
             ).all()
-        first = {}  # the pieces of a long capture: placed from the start of the station's first one
-        for _, station_ref, started_at, _ in found:
-            first[station_ref] = min(first.get(station_ref, moment(started_at)), moment(started_at))
-        for capture_id, station_ref, started_at, seconds in found:
-            offset = (moment(started_at) - first[station_ref]).total_seconds()
-            week.heard[capture_id] = (tick, int(station_ref.removeprefix("st")) - 1, offset, float(seconds))
+        for capture_id, station_ref in found:
+            week.heard[capture_id] = (tick, int(station_ref.removeprefix("st")) - 1)
         if sys.stderr.isatty():
             print(f"\rtick {tick + 1}/{week.ticks}", end="", file=sys.stderr)
     scan_cpu = children_cpu() - cpu_before
     late = sorted(x for route in routes for x in route.late)
-    station_captures = len({(tick, station) for tick, station, _, _ in week.heard.values()})
     return {
         "connected_late_median_seconds": statistics.median(late) if late else 0.0,
         "connected_late_over_1s": sum(x > 1.0 for x in late),
         "connections": len(late),
         "scan_cpu_seconds": scan_cpu,
         "scan_wall_seconds": time.monotonic() - began,
-        "scan_cpu_per_tick": scan_cpu / max(week.ticks, 1),
         "scan_cpu_per_capture": scan_cpu / max(len(week.heard), 1),
-        "station_captures": station_captures,
-        "scan_cpu_per_station_capture": scan_cpu / max(station_captures, 1),
-        "long_captures": len({(t, s) for t, s, offset, _ in week.heard.values() if offset > 0}),
     }
 
 
@@ -806,8 +766,8 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
     """Precision and recall of the unknown recordings, and the airings captured as plays, against the truth."""
     slot_of = {
         capture: slot
-        for capture, (tick, station, offset, seconds) in week.heard.items()
-        if (slot := week.slot_heard(tick, station, offset, seconds)) is not None
+        for capture, (tick, station) in week.heard.items()
+        if (slot := week.slot_heard(tick, station)) is not None
     }
     members: dict[str, list[int]] = {}
     for capture_id, _, ref in found["filed"]:
@@ -823,11 +783,11 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
         "mixed_songs": kinds.count("mixed"),
     }
     songs = song_outcomes(week, slot_of, found)
-    for capture, (tick, station, offset, seconds) in sorted(week.heard.items()):  # where in its song each was heard
+    for capture, (tick, station) in sorted(week.heard.items()):  # where in its song each capture was heard
         slot = slot_of.get(capture)
         if slot is not None and slot.item.song in songs:
-            at = week.phases[station] + tick * SCAN_EVERY_SECONDS + offset - slot.start
-            songs[slot.item.song]["heard_at"].append(heard_at(capture, at, seconds, slot, found))
+            at = week.phases[station] + tick * SCAN_EVERY_SECONDS - slot.start
+            songs[slot.item.song]["heard_at"].append(heard_at(capture, at, slot, found))
     often = [ref for ref, song in songs.items() if song["airings"] >= 3]
     held = {ref: int(amount) for ref, amount in found["held"]}
     return {
@@ -898,7 +858,7 @@ def song_outcomes(week: Week, slot_of: dict[int, Slot], found: dict[str, list]) 
     return result
 
 
-def heard_at(capture: int, at: float, seconds: float, slot: Slot, found: dict[str, list]) -> str:
+def heard_at(capture: int, at: float, slot: Slot, found: dict[str, list]) -> str:
     """One capture of a song: its station, airing, part of the song and what became of it."""
     filed = {c: (status, ref) for c, status, ref in found["filed"]}
     matched = dict(found["matched"])
@@ -910,7 +870,7 @@ def heard_at(capture: int, at: float, seconds: float, slot: Slot, found: dict[st
     spec = slot.item.spec
     how = "+".join(name for name, on in (("talk-over", spec.get("talk")), ("fade", spec.get("fade"))) if on)
     return (
-        f"st{slot.station + 1} airing at {slot.start / 60:.0f} min, @ {at:.0f}..{at + seconds:.0f} s "
+        f"st{slot.station + 1} airing at {slot.start / 60:.0f} min, @ {at:.0f}..{at + CAPTURE_SECONDS:.0f} s "
         f"of {slot.item.seconds:.0f} s{' ' + how if how else ''}: {what.strip()}"
     )
 
@@ -1155,15 +1115,13 @@ def cost(engine, week: Week, found: dict[str, list], work: Path, limit: int) -> 
     """CPU per capture of the week's unknown-music captures, heard again and recorded in a transaction
     that is rolled back: with the unknown machinery (prints, candidate row, filing into the week's
     index) and without (hearing less the prints, recorded without them)."""
-    # Captures heard from the start of the tick's window (a long capture's first piece too): their audio is re-rendered.
-    whole = [capture for capture, _, _ in found["filed"] if week.heard[capture][2] == 0.0]
-    unknown_music = sorted(whole)[:: max(1, len(whole) // limit)]
+    unknown_music = sorted(capture for capture, _, _ in found["filed"])[:: max(1, len(found["filed"]) // limit)]
     recogniser = Recogniser(engine, None, cpu_slots=1)
     station_ids = {int(row.station_ref.removeprefix("st")) - 1: row.station_id for row in station_rows(engine)}
     skipped: dict[str, int] = {}
     on, off, parts = [], [], {"prints": [], "record_with": [], "filing": [], "record_without": []}
     for n, capture in enumerate(unknown_music):
-        tick, station, _, _ = week.heard[capture]
+        tick, station = week.heard[capture]
         mp3 = mp3_of(week, tick, station, work)[: int(MP3_BYTES_PER_SECOND * (CAPTURE_SECONDS + 1))]  # as captured
         began = own_cpu()
         heard = recogniser.hear(mp3, "mp3", f"capture {capture}", CAPTURE_SECONDS + 5)
@@ -1254,11 +1212,6 @@ def table(name: str, figures: dict, spent: dict) -> str:
         ("held in suspense for U- recordings", f"GHS {figures['held_ten_thousandths'] / 10000:.4f}"),
         ("scan CPU per capture (whole bin/scan-station-streams, all ticks)", f"{spent['scan_cpu_per_capture']:.3f} s"),
         (
-            "… per tick, per station scanned (a long capture's pieces together)",
-            f"{spent['scan_cpu_per_tick']:.3f} s, {spent['scan_cpu_per_station_capture']:.3f} s "
-            f"({spent['long_captures']} long captures of {spent['station_captures']})",
-        ),
-        (
             "unknown-music capture, CPU with the unknown machinery / without (median)",
             f"{spent['median_cpu_on']:.3f} s / {spent['median_cpu_off']:.3f} s = "
             f"×{spent['median_cpu_on'] / spent['median_cpu_off']:.3f}",
@@ -1338,19 +1291,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=3.0, help="programme hours per station, standing for its week")
     parser.add_argument("--generated", type=int, default=12, help="generated songs beside the recorded ones")
     parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--listen-seconds", type=float, default=110.0,
-                        help="SCAN_LISTEN_SECONDS of the scan (0: every capture CAPTURE_SECONDS, as before it)")
-    parser.add_argument("--scan-max-seconds", type=float, default=None,
-                        help="--max-seconds of each tick's scan (default: the scan's own, 96)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and folder (named on stderr)")
     parser.add_argument("--jobs", type=int, default=2, help="processes rendering the audio")
     parser.add_argument(
         "--tick-seconds",
         type=float,
-        default=None,
-        help=f"wall time between ticks (default: the longest capture and 4 s, compressed; {SCAN_EVERY_SECONDS:g}: "
-        "the programme's own time, so the captures' times are two minutes apart as on air and sequence evidence "
-        "can be seen)",
+        default=TICK_WALL_SECONDS,
+        help=f"wall time between ticks ({TICK_WALL_SECONDS:g}: compressed; {SCAN_EVERY_SECONDS:g}: the programme's own "
+        "time, so the captures' times are two minutes apart as on air and sequence evidence can be seen)",
     )
     parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
@@ -1363,15 +1311,11 @@ def main(argv: list[str] | None = None) -> int:
         "(same seed and sizes), without airing it again",
     )
     args = parser.parse_args(argv)
-    global LISTEN_SECONDS, SCAN_MAX_SECONDS
-    LISTEN_SECONDS, SCAN_MAX_SECONDS = args.listen_seconds, args.scan_max_seconds
-    if args.tick_seconds is None:
-        args.tick_seconds = tick_wall_seconds()
     rng = np.random.default_rng(args.seed)
     catalogue = songs(args.generated, rng)
     timelines = programme(catalogue, args.stations, args.hours, rng)
     phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
-    ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - served_seconds()) // SCAN_EVERY_SECONDS) + 1
+    ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - SERVED_SECONDS) // SCAN_EVERY_SECONDS) + 1
     week = Week(catalogue, timelines, phases, ticks)
     if args.naming_again is not None:
         kept = json.loads((args.naming_again / "week.json").read_text())
@@ -1417,9 +1361,6 @@ def report(args: argparse.Namespace, week: Week, figures: dict, spent: dict) -> 
         "songs": len(catalogue),
         "unregistered": sum(not s.registered for s in catalogue.values()),
         "capture_seconds": CAPTURE_SECONDS,
-        "listen_seconds": LISTEN_SECONDS,
-        "scan_max_seconds": SCAN_MAX_SECONDS,
-        "load_average_at_end": os.getloadavg(),
         "seed": args.seed,
         "tick_wall_seconds": args.tick_seconds,
     }

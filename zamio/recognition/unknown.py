@@ -45,7 +45,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select, text, update
@@ -54,9 +53,6 @@ from zamio.db.engine import StoredRow, insert_ignore, is_sqlite, utcnow
 from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint, IndexProfile, fingerprint
 from zamio.recognition.match import accept, chance_probability
-
-if TYPE_CHECKING:
-    from zamio.recognition.hearings import Alignment, Outcome
 
 #: Denser than the catalog's index: both sides of a lookup here are stored prints of a
 #: few seconds of overlap, not a query of every peak against a whole song.  12 peaks a
@@ -138,14 +134,13 @@ def prints(samples: np.ndarray) -> Fingerprint:
 
 
 def store_candidate(conn: Connection, capture_id: int, station_id: int, started_at: datetime, seconds: float,
-                    fp: Fingerprint, hearing_key: str | None = None) -> bool:
-    """Add a music capture with no match to the unknown index, to be filed (with the other pieces
-    of its long capture, ``hearing_key``, when it is one); return False when it was added before
-    (nothing is written twice)."""
+                    fp: Fingerprint) -> bool:
+    """Add a music capture with no match to the unknown index, to be filed; return False
+    when it was added before (nothing is written twice)."""
     hashes, frames = np.asarray(fp.hashes, np.int64), np.asarray(fp.offsets, np.int64)
     row = {"capture_id": capture_id, "station_id": station_id, "started_at": started_at,
            "seconds": round(float(seconds), 3), "hash_count": int(hashes.size), "status": "pending",
-           "hearing_key": hearing_key, "created_at": utcnow()}
+           "created_at": utcnow()}
     if insert_ignore(conn, unknown_captures, [row], ["capture_id"]) == 0:
         return False
     if hashes.size:
@@ -168,17 +163,7 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
                            .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
                            .limit(limit)).all()
     filed: list[Filed] = []
-    heard: set[int] = set()  # the pieces of long hearings filed with the first of them
     for row in pending:
-        if row.capture_id in heard:
-            continue
-        if row.hearing_key is not None:
-            found, merged = _file_hearing(conn, row.hearing_key, merge)
-            heard.update(f.capture_id for f in found)
-            heard.update(int(c) for c in conn.execute(select(unknown_captures.c.capture_id).where(
-                unknown_captures.c.hearing_key == row.hearing_key)).scalars())
-            filed = [_moved_all(f, merged, conn) for f in filed] + found
-            continue
         found, bridged = _file(conn, row, merge is not None)
         filed += found
         if merge is None or not found:
@@ -189,39 +174,6 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
         if followed is not None and merge(conn, followed):
             filed = [_moved(f, followed, conn) for f in filed]
     return len(pending), filed
-
-
-def _file_hearing(conn: Connection, key: str, merge: Merger | None) -> tuple[list[Filed], list[SameSong]]:
-    """File the pending pieces of one long hearing together (``zamio.recognition.hearings``); return the
-    pieces filed into recordings (other hearings' candidates they joined included) and the merges made."""
-    from zamio.recognition import hearings
-
-    rows = conn.execute(select(unknown_captures).where(unknown_captures.c.hearing_key == key,
-                                                       unknown_captures.c.status == "pending")).all()
-    outcome = hearings.decide(hearings.load(conn, rows), MIN_ALIGNED)
-    written = _apply_hearing(conn, outcome, utcnow())
-    merged = []
-    for younger, older, shift in outcome.merges if merge is not None else []:
-        same = SameSong(younger, older, shift, "hearing", {"hearing_key": key})
-        if merge is not None and merge(conn, same):
-            merged.append(same)
-    found = [_moved_all(_filed(conn, row, recording, offset, Vote(int(row.capture_id), 0, a.aligned, a.runner_up)),
-                        merged, conn) for row, recording, offset, a in written]
-    if merge is not None:  # the sequence evidence, as for a capture filed alone: after the merges above
-        from zamio.recognition import sequence
-
-        for index in range(len(found)):
-            followed = sequence.evidence(conn, found[index])
-            if followed is not None and merge(conn, followed):
-                merged.append(followed)
-                found = [_moved(f, followed, conn) for f in found]
-    return found, merged
-
-
-def _moved_all(filed: Filed, merged: list[SameSong], conn: Connection) -> Filed:
-    for same in merged:
-        filed = _moved(filed, same, conn)
-    return filed
 
 
 def _moved(filed: Filed, same: SameSong, conn: Connection) -> Filed:
@@ -240,7 +192,7 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
                        .where(unknown_prints.c.capture_id == row.capture_id)).all()
     hashes = np.array([r.hash for r in own], np.int64)
     frames = np.array([r.frame for r in own], np.int64)
-    stored = stored_rows(conn, row.capture_id, hashes)
+    stored = _stored_rows(conn, row.capture_id, hashes)
     recording_of = _recordings_of(conn, np.unique(stored[1]).tolist())
     groups = group_votes(hashes, frames, stored, recording_of) if bridges else []
     pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if groups else None
@@ -250,8 +202,6 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
                      .values(status="single", filed_at=now))
         return [], None
     other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == vote.capture_id)).one()
-    if other.hearing_key is not None and pair is None:  # a piece of a long hearing: joined only where it is covered
-        return _file_alone_by_hearing(conn, row)
     if other.unknown_id is None and same_hearing(other, row):
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
@@ -273,16 +223,6 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
         conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
     filed.append(_filed(conn, row, recording_id, offset, vote))
     return filed, _bridged(conn, row, pair) if pair is not None else None
-
-
-def _file_alone_by_hearing(conn: Connection, row: StoredRow) -> tuple[list[Filed], SameSong | None]:
-    """File a capture heard alone whose best alignment is a piece of a long hearing as a hearing of one piece
-    (``zamio.recognition.hearings``): it joins only over most of its seconds and of the piece's; no merge."""
-    from zamio.recognition import hearings
-
-    written = _apply_hearing(conn, hearings.decide(hearings.load(conn, [row]), MIN_ALIGNED), utcnow())
-    return [_filed(conn, r, recording, offset, Vote(int(r.capture_id), 0, a.aligned, a.runner_up))
-            for r, recording, offset, a in written], None
 
 
 def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote]) -> SameSong:
@@ -308,7 +248,7 @@ def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray
                 recording_of: dict[int, int]) -> list[GroupVote]:
     """Given what ``best_vote`` is given, return the capture's best alignment with each recording (and each
     candidate capture) it shares hashes with, best first; ``runner_up`` of each is the best of any other."""
-    votes = tally_votes(hashes, frames, stored)
+    votes = _tally(hashes, frames, stored)
     if votes is None:
         return []
     keys, tally = votes.keys, votes.tally
@@ -362,7 +302,7 @@ def same_hearing(first: StoredRow, second: StoredRow) -> bool:
 
 
 @dataclass(frozen=True)
-class Tally:
+class _Tally:
     """A capture's hashes against the stored rows sharing them: per hit, the stored capture, the
     capture's own frame and the time difference (frames) with its offset bin; and the votes of each
     (stored capture, offset bin), as ``keys`` columns and their ``tally``."""
@@ -379,8 +319,7 @@ class Tally:
         return (self.capture == self.keys[0, column]) & (self.bins == self.keys[1, column])
 
 
-def tally_votes(hashes: np.ndarray, frames: np.ndarray,
-                stored: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Tally | None:
+def _tally(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Tally | None:
     """Join a capture's (hashes, frames) with the stored rows (hash, capture, frame) sharing its hashes and
     count the votes of (stored capture, offset bin); None when no hash is shared."""
     s_hash, s_capture, s_frame = stored
@@ -398,7 +337,7 @@ def tally_votes(hashes: np.ndarray, frames: np.ndarray,
     diff = s_frame[stored_at] - q_frame[query_at]
     bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
     keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
-    return Tally(s_capture[stored_at], q_frame[query_at], diff, bins, keys, tally)
+    return _Tally(s_capture[stored_at], q_frame[query_at], diff, bins, keys, tally)
 
 
 def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -407,7 +346,7 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     its hashes and the recording of each filed capture, return the best alignment when
     ``match.accept`` takes it over the best alignment with any other recording and it has at
     least ``MIN_ALIGNED`` hashes, else None."""
-    votes = tally_votes(hashes, frames, stored)
+    votes = _tally(hashes, frames, stored)
     if votes is None:
         return None
     keys, tally = votes.keys, votes.tally
@@ -421,7 +360,7 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
     return Vote(capture_id, int(np.median(votes.diff[votes.in_bin(best)])), aligned, runner_up)
 
 
-def stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of the unknown index sharing a hash with the capture, of captures filed before it."""
     found: list[Sequence[int]] = []
     distinct = np.unique(hashes).tolist()
@@ -495,28 +434,3 @@ def _filed(conn: Connection, row: StoredRow, recording_id: int, offset: float, v
     confidence = 1.0 - chance_probability(vote.aligned, vote.runner_up)
     return Filed(int(row.capture_id), int(row.station_id), row.started_at, recording_id, ref, offset, vote.aligned,
                  round(confidence, 6))
-
-
-def _apply_hearing(conn: Connection, outcome: Outcome, now: datetime) -> list[tuple[StoredRow, int, float, Alignment]]:
-    """Write a hearing's outcome (``zamio.recognition.hearings.decide``): the recordings it makes (a group's
-    first piece, at its time 0, starts one), each piece joined and placed, the spans extended (a capture heard
-    alone adding no new part of the song gives its prints up), the pieces covered by nothing left candidates.
-    Return the pieces joined with their recording and offset; the merges (``outcome.merges``) are the
-    caller's to make."""
-    made: dict[int, int] = {}  # group -> the recording it made
-    written: list[tuple[StoredRow, int, float, Alignment]] = []
-    for part, recording, offset, alignment, group in sorted(outcome.joined, key=lambda j: (j[4], j[2])):
-        first = recording is None and group not in made
-        if recording is None:
-            recording = made[group] if group in made else made.setdefault(group, _new_recording(conn, part.row, now))
-        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == part.row.capture_id)
-                     .values(status="joined", unknown_id=recording, offset_seconds=offset, aligned=alignment.aligned,
-                             filed_at=now))
-        # A piece of a long hearing keeps its prints: an alignment's stretch of that hearing is read from them.
-        if not first and not _extend(conn, recording, part.row, offset) and part.row.hearing_key is None:
-            conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == part.row.capture_id))
-        written.append((part.row, recording, offset, alignment))
-    for part in outcome.single:
-        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == part.row.capture_id)
-                     .values(status="single", filed_at=now))
-    return written

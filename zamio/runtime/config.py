@@ -45,10 +45,6 @@ LOGO_MAX_BYTES = 256 * 1024
 #: up to a capture's audio in memory: 320 KB for 20 s of MP3 at 128 kbit/s); a slot holds a 20 s capture
 #: about 17 s of real time, so 512 slots take some 2,000 captures in a tick (bench/results/scanning.md).
 MAX_SCAN_CONCURRENCY = 512
-# A long capture (SCAN_LISTEN_SECONDS) lasts at most until the station's next capture, two minutes
-# after this one starts; it is shortened to end, with its slack (10 s) and the run's margin (8 s),
-# within the run's --max-seconds (96 by default: about 75 s).
-MAX_LISTEN_SECONDS = 110.0
 STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
                            "underscore; A, B and C alone for class_a, class_b and class_c)")
 
@@ -92,8 +88,6 @@ class Config:
     acrcloud_daily_budget: int = 1000
     acrcloud_run_budget: int = 60
     capture_seconds: float = 20.0
-    listen_seconds: float = 0.0  # SCAN_LISTEN_SECONDS: a station playing unknown music (0: as any other)
-    listen_stations: int = 0  # SCAN_LISTEN_STATIONS: long captures per run at most (0: 20 per core)
     scan_concurrency: int = 192
     scan_interval_seconds: int = 120
     allow_private_streams: bool = False
@@ -216,8 +210,6 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         acrcloud_daily_budget=reader.integer("ACRCLOUD_DAILY_BUDGET", 1000, minimum=0),
         acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
         capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
-        listen_seconds=reader.number("SCAN_LISTEN_SECONDS", 0.0, minimum=0.0, maximum=MAX_LISTEN_SECONDS),
-        listen_stations=reader.integer("SCAN_LISTEN_STATIONS", 0, minimum=0),
         scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=MAX_SCAN_CONCURRENCY),
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),

@@ -36,7 +36,7 @@ from zamio.recognition.acrcloud import (
 from zamio.runtime.errors import ItemError, TemporaryFailure
 from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
-from zamio.scanning.outcomes import FallbackFailed, Heard, Piece
+from zamio.scanning.outcomes import FallbackFailed, Heard
 from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS
 
 # ffmpeg's demuxer names for the codecs zamio.streams reports; others are probed.
@@ -81,31 +81,6 @@ class Recogniser:
             return Heard("silence", error=silent, failed=True)
         except ItemError as bad:
             return Heard("error", error=bad, failed=True)
-        return self.recognise(samples)
-
-    def hear_pieces(self, data: bytes, codec: str | None, name: str, max_seconds: float,
-                    piece_seconds: float) -> Heard:
-        """Given the encoded audio of a long capture, return what it contained with each of its
-        pieces heard (``Heard.pieces``, ``zamio.recognition.pieces.cut``: ``piece_seconds`` long,
-        back to back); a silent piece (the pause between two songs) is kept as silence."""
-        try:
-            samples = self._decode(from_first_frame(data, codec), FORMAT_HINTS.get(codec or ""), name, max_seconds)
-        except audio.SilentAudio as silent:
-            return Heard("silence", error=silent, failed=True)
-        except ItemError as bad:
-            return Heard("error", error=bad, failed=True)
-        from zamio.recognition.pieces import cut
-
-        pieces = tuple(Piece(round(first / audio.ANALYSIS_RATE, 3), round((end - first) / audio.ANALYSIS_RATE, 3),
-                             self._piece(samples[first:end])) for first, end in cut(samples.size, piece_seconds))
-        matched = any(piece.heard.outcome == "match" for piece in pieces)
-        return Heard("match" if matched else "no_match", samples.size / audio.ANALYSIS_RATE, pieces=pieces)
-
-    def _piece(self, samples: np.ndarray) -> Heard:
-        try:
-            audio.check_not_silent(samples)
-        except audio.SilentAudio as silent:
-            return Heard("silence", samples.size / audio.ANALYSIS_RATE, error=silent)
         return self.recognise(samples)
 
     def _decode(self, data: bytes, format_hint: str | None, name: str, max_seconds: float) -> np.ndarray:

@@ -52,7 +52,7 @@ from zamio.db.engine import utcnow
 from zamio.db.replicas import LookupDatabases
 from zamio.runtime.errors import ItemError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
-from zamio.scanning import alerts, gaps, links, listening, snippets
+from zamio.scanning import alerts, gaps, links, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
 from zamio.scanning.pools import WorkerPool
@@ -86,7 +86,6 @@ class Captured:
     clip: Capture | None
     error: ItemError | None = None  # a StreamError, or an unexpected failure of the slot
     stopped: bool = False  # the run was asked to stop before the capture had enough audio
-    listening: bool = False  # a long capture of unknown music, heard in pieces (zamio.scanning.listening)
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,6 @@ class _Scan:
         self.capture_pool: WorkerPool | None = None
         self.hearing_pool: WorkerPool | None = None
         self.unrecorded: dict[int, links.Link] = {}  # links claimed whose scan is not recorded yet
-        self.listening: set[int] = set()  # stations whose last capture was unknown music: captured longer
         self.abandoned = threading.Event()  # the run must end at once: give every piece of work up
         self.started_at = time.monotonic()
         self.next_pace_log = 0.0
@@ -357,11 +355,6 @@ class _Scan:
                                             exclude=self.tally.handled_links)
             else:
                 claimed = self._claim_named(conn, limit)
-            if self.settings.listens:
-                found = listening.listening_stations(conn, {link.station_id for link in claimed}, utcnow(),
-                                                     self.settings.interval_seconds)
-                room = self.settings.listen_stations - len(self.listening)  # the run's long captures are bounded
-                self.listening |= set([link.station_id for link in claimed if link.station_id in found][:max(0, room)])
         self.tally.handled_links.update(link.id for link in claimed)
         return claimed
 
@@ -382,14 +375,11 @@ class _Scan:
     def _capture_link(self, link: links.Link, window_seconds: float) -> Captured:
         """Read one link's audio (in a capture slot): no CPU-heavy work here."""
         attempted = utcnow()
-        # Listen longer, for as long as the run's time left allows (zamio.scanning.settings.listen_limits).
-        longer = self.settings.listen_limits(window_seconds) if link.station_id in self.listening else None
-        long = longer is not None
-        limits = longer or self.settings.limits
+        limits = self.settings.limits
         if window_seconds < limits.total_timeout:  # late in the run: end the capture in time
             limits = replace(limits, total_timeout=window_seconds)
         try:
-            return Captured(link, attempted, capture(link.url, limits, should_stop=self._stopping), listening=long)
+            return Captured(link, attempted, capture(link.url, limits, should_stop=self._stopping))
         except StreamError as error:
             return Captured(link, attempted, None, error)
         except CaptureStopped:
@@ -399,12 +389,8 @@ class _Scan:
         """Decode and recognise one capture (in a hearing worker)."""
         clip = captured.clip
         assert clip is not None
-        longest = 3 * max(self.settings.capture_seconds, self.settings.listen_seconds) + 10
-        if captured.listening:
-            heard = recogniser.hear_pieces(clip.audio, clip.codec, clip.url_used, longest,
-                                           piece_seconds=self.settings.capture_seconds)
-        else:
-            heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, max_seconds=longest)
+        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used,
+                                max_seconds=3 * self.settings.capture_seconds + 10)
         return LinkResult(captured.link, captured.attempted_at, clip, heard)
 
     def _done(self, work: Work, future: Future[Any]) -> None:
@@ -451,17 +437,13 @@ class _Scan:
             icy_title=clip.icy_title if clip else None, seconds=clip.seconds if clip else 0.0,
             burst_seconds=clip.burst_seconds if clip else None)
         with self.transactions() as conn:
-            if heard.pieces:
-                listening.record_pieces(conn, facts, heard)
-            else:
-                record_capture(conn, facts, heard)
+            record_capture(conn, facts, heard)
             if heard.outcome in ("match", "no_match"):
                 self._link_ok(conn, link, facts.started_at, result.attempted_at)
             else:
                 self._link_failed(conn, link, heard.error, result.attempted_at)
         self.unrecorded.pop(link.id, None)
-        for part in [piece.heard for piece in heard.pieces] or [heard]:
-            self._count(f"station {link.station_ref} link {link.id}", part)
+        self._count(f"station {link.station_ref} link {link.id}", heard)
         # A result changes which links are eligible (a failed primary frees its backup).
         self.links_exhausted = not self.settings.streams
 

@@ -92,7 +92,6 @@ class CaptureFacts:
     audio_host: str | None = None  # the host that keeps the file at audio_path
     seconds: float | None = None
     burst_seconds: float | None = None  # started_at is this much before the first byte arrived
-    hearing_key: str | None = None  # a piece of a long capture: the long capture's key (zamio.scanning.listening)
 
     @cached_property
     def audio_sha256(self) -> str | None:
@@ -123,8 +122,7 @@ def record_capture(conn: Connection, facts: CaptureFacts, heard: Heard) -> tuple
     if heard.prints is not None and heard.outcome == "no_match":
         from zamio.recognition.unknown import store_candidate
 
-        store_candidate(conn, capture_id, facts.station_id, facts.started_at, row["seconds"], heard.prints,
-                        hearing_key=facts.hearing_key)
+        store_candidate(conn, capture_id, facts.station_id, facts.started_at, row["seconds"], heard.prints)
     detection = detection_row(conn, capture_id, facts, heard)
     written = detection is not None and insert_ignore(conn, detections, [detection], ["capture_id", "source"]) > 0
     return capture_id, written

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +30,6 @@ DECODE_TIMEOUT_SECONDS = 30.0
 # Hearing threads per core: enough for ffmpeg batches of several captures (see
 # zamio.scanning.decoding) while the recognitions are bounded to one per core.
 HEARING_WORKERS_PER_CORE = 8
-# Long captures of stations playing unknown music one run makes at most, per core, unless
-# SCAN_LISTEN_STATIONS says: one costs about 3.6 CPU-s (its pieces recognised, judged, printed
-# and filed), so about 44 fit on two cores beside a tick of 1,000 ordinary captures
-# (bench/results/unknown_week.md, bench/results/scanning.md).
-LISTEN_STATIONS_PER_CORE = 20
 # Snippets longer than this are refused (device uploads are a few tens of seconds).
 MAX_SNIPPET_SECONDS = 600.0
 
@@ -86,8 +81,6 @@ class ScanSettings:
     fingerprint_replicas: tuple[DatabaseUrl, ...] = field(default=(), repr=False)  # FINGERPRINT_DATABASE_URL
     fallback: FallbackSettings | None = None
     mail_templates: MailTemplates | None = field(default=None, repr=False)
-    listen_seconds: float = 0.0  # a station playing unknown music is captured this long (zamio.scanning.listening)
-    listen_stations: int = 0  # long captures one run makes at most (SCAN_LISTEN_STATIONS)
 
     @property
     def limits(self) -> CaptureLimits:
@@ -98,21 +91,6 @@ class ScanSettings:
             min_seconds=min(5.0, self.capture_seconds),
             allow_private=self.allow_private,
         )
-
-    @property
-    def listens(self) -> bool:
-        """Whether stations playing unknown music are captured longer."""
-        return self.listen_seconds > self.capture_seconds
-
-    def listen_limits(self, window_seconds: float) -> CaptureLimits | None:
-        """The bounds of a long capture started with ``window_seconds`` of the run left: as long as
-        ``listen_seconds`` or the time left allows, the slack that of an ordinary capture (connecting
-        and stalls take no longer for a longer window); None when that is no longer than an ordinary one."""
-        slack = self.limits.total_timeout - self.capture_seconds
-        seconds = min(self.listen_seconds, window_seconds - slack)
-        if seconds <= self.capture_seconds:
-            return None
-        return replace(self.limits, seconds=seconds, total_timeout=seconds + slack)
 
     @property
     def time_per_capture(self) -> float:

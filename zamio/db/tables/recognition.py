@@ -172,12 +172,9 @@ unknown_captures = Table(
     Column("aligned", Integer),  # the aligned hashes that joined it
     Column("created_at", UTCDateTime, nullable=False),
     Column("filed_at", UTCDateTime),
-    # A piece of a long capture: the long capture's key, shared by its pieces (sql/0035; NULL: a hearing alone).
-    Column("hearing_key", Text),
 )
 Index("ix_unknown_captures_status", unknown_captures.c.status, unknown_captures.c.started_at)
 Index("ix_unknown_captures_unknown", unknown_captures.c.unknown_id)
-Index("ix_unknown_captures_hearing", unknown_captures.c.hearing_key)
 
 # The unknown index: like fingerprints, but of captures, and never read by a catalog lookup.
 unknown_prints = Table(
