@@ -22,7 +22,10 @@ known.  The truth of every capture (the song it holds most of) is kept beside th
 * recordings holding captures of two songs, captures filed into a recording of another song than the
   one they hold most of, and the merges filing made of two recordings of different songs, by kind;
 * the airings of songs aired twice or more heard in a recording;
-* printing and filing time per capture.
+* then every song registered (imported with its audio and fingerprinted) and looked up among the captures
+  heard once (``zamio.playlogs.heard_once``): the airings paid once registered (in a recording, or found
+  heard once), and any capture found as a song it holds less than 2 s of;
+* printing and filing time per capture, look-up time per track.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from zamio.catalog.imports import upsert_station  # noqa: E402
+from zamio.catalog.imports import upsert_station, upsert_track  # noqa: E402
 from zamio.db.engine import open_engine  # noqa: E402
 from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
 from zamio.recognition import audio, unknown  # noqa: E402
@@ -124,16 +127,18 @@ def database(folder: Path) -> str:
     return target
 
 
-def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], songs: int,
+def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], files: list[Path],
         phases: list[float]) -> dict[str, object]:
     """Record and file every capture of ``capture`` seconds heard; report against the truth."""
     from zamio.playlogs.identify import merge_same_song
 
+    songs = len(files)
     folder = Path(tempfile.mkdtemp(prefix="zamio-hearing-bench-"))
     engine = open_engine(database(folder))
     at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     truth: dict[int, tuple[int, tuple[int, int] | None]] = {}  # capture id -> (song, airing)
     where: dict[int, float] = {}  # capture id -> its start in its song (seconds)
+    holds: dict[int, set[int]] = {}  # capture id -> the songs it holds 2 s or more of
     heard_airings: dict[int, set[tuple[int, int]]] = defaultdict(set)  # song -> airings it has a capture of
     printing = 0.0
     filed_captures = 0
@@ -156,6 +161,7 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], son
         with engine.begin() as conn:
             capture_id, _ = record_capture(conn, facts, heard)
         truth[capture_id] = (song, airing_of(line, station, t, t + capture, song))
+        holds[capture_id] = {i.song for i in line if i.song >= 0 and min(t + capture, i.end) - max(t, i.start) >= 2.0}
         where[capture_id] = round(t - next(i.start for i in line if i.song == song and i.end > t
                                            and i.start < t + capture), 1)
     wrong_merges: Counter[str] = Counter()  # merges of two recordings holding different songs, by kind
@@ -177,6 +183,7 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], son
     with engine.connect() as conn:
         filed = conn.execute(select(unknown_captures.c.capture_id, unknown_recordings.c.unknown_ref)
                              .join(unknown_recordings, unknown_recordings.c.id == unknown_captures.c.unknown_id)).all()
+    registration = registered(engine, files, truth, holds, filed)
     engine.dispose()
     # The truth beside the scratch database, for looking into a result: capture id -> song, station, airing.
     (folder / "truth.json").write_text(json.dumps({c: [s, a, where[c]] for c, (s, a) in truth.items()}))
@@ -204,8 +211,61 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], son
         "merges_of_two_songs": dict(wrong_merges),
         "airings_heard_in_a_recording": sum(len(heard_airings[s]) for s in twice),
         "airings_of_songs_aired_twice_or_more": sum(aired[s] for s in twice),
+        "airings": sum(aired.values()), "airings_in_a_recording": len({truth[c][1] for c, _ in filed}),
+        **registration,
         "printing_ms_per_capture": round(1000 * printing / max(filed_captures, 1), 1),
         "filing_ms_per_capture": round(1000 * filing / max(filed_captures, 1), 1),
+    }
+
+
+class _Running:
+    """A run that is never asked to stop (``Progress`` as heard_once reads it)."""
+
+    @staticmethod
+    def should_stop() -> bool:
+        return False
+
+
+def registered(engine, files: list[Path], truth: dict[int, tuple[int, tuple[int, int] | None]],  # noqa: ANN001
+               holds: dict[int, set[int]], filed: list) -> dict[str, object]:  # noqa: ANN001
+    """Every song registered (imported with its audio and fingerprinted), then looked up among the airings heard
+    once (``zamio.playlogs.heard_once``): the airings paid once their songs are registered, by the recordings'
+    naming and by that look-up, and any capture found as a song it holds less than 2 s of (a wrong name)."""
+    from contextlib import contextmanager
+
+    from zamio.playlogs import heard_once
+    from zamio.recognition.fingerprint import fingerprint
+    from zamio.recognition.index import store_fingerprints
+
+    with engine.begin() as conn:
+        track_song = {}
+        for index, path in enumerate(files):
+            track_id = upsert_track(conn, {"track_ref": f"s{index}", "title": path.stem, "artist": "Bench",
+                                           "audio_path": str(path)}, path.parent)
+            samples = audio.decode_file(path)
+            store_fingerprints(conn, track_id, fingerprint(samples), f"bench-{index}", samples.size / RATE)
+            track_song[track_id] = index
+
+    @contextmanager
+    def transactions(read_only: bool = False):  # noqa: ANN202, ARG001
+        with engine.begin() as conn:
+            yield conn
+
+    began = time.perf_counter()
+    found = heard_once.check(transactions, _Running())  # type: ignore[arg-type]
+    looking = time.perf_counter() - began
+    in_recordings = {truth[c][1] for c, _ in filed if truth[c][1] is not None}
+    refs = {f"s{index}": index for index in track_song.values()}
+    right = [c for ref, c in found.found if truth[c][0] == refs[ref]]
+    wrong = [c for ref, c in found.found if refs[ref] not in holds[c]]
+    by_look_up = {truth[c][1] for c in right if truth[c][1] is not None}
+    return {
+        "after_registration_airings_paid": len(in_recordings | by_look_up),  # of "airings"
+        "of_which_found_heard_once": len(by_look_up - in_recordings),
+        "captures_heard_once_found": len(found.found),
+        "found_as_the_song_they_hold_least": len(found.found) - len(right) - len(wrong),  # the next song's start
+        "found_as_a_song_they_do_not_hold": len(wrong),
+        "look_up_candidates": found.candidates, "look_up_ms_per_track": round(1000 * looking / max(len(files), 1)),
     }
 
 
@@ -221,7 +281,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     if args.songs:
         files = [files[i] for i in sorted(rng.permutation(len(files))[:args.songs].tolist())]
-    songs = [s for s in map(decoded, files) if s is not None and s.size >= 60 * RATE]
+    decoded_files = [(p, s) for p, s in zip(files, map(decoded, files), strict=True)
+                     if s is not None and s.size >= 60 * RATE]
+    files, songs = [p for p, _ in decoded_files], [s for _, s in decoded_files]
     lines = timelines(songs, args.stations, rng)
     audio_of = [rendered(line, songs, rng) for line in lines]
     phases = [float(rng.uniform(0, EVERY_SECONDS)) for _ in lines]
@@ -230,7 +292,7 @@ def main() -> None:
     print(f"{len(songs)} songs of {args.music} (at least 60 s), aired {sum(len(line) for line in lines)} items on "
           f"{args.stations} stations ({hours:.1f} h of programme, {segues} changes of song with no gap), "
           f"heard every {EVERY_SECONDS:.0f} s; seed {args.seed}", flush=True)
-    print(json.dumps(run(args.capture, lines, audio_of, len(songs), phases)), flush=True)
+    print(json.dumps(run(args.capture, lines, audio_of, files, phases)), flush=True)
 
 
 if __name__ == "__main__":

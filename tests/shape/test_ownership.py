@@ -58,6 +58,7 @@ OWNERS = {
     "unknown_recordings": "zamio.recognition.unknown",
     "unknown_captures": "zamio.recognition.unknown",
     "unknown_prints": "zamio.recognition.unknown",
+    "unknown_track_checks": "zamio.playlogs.heard_once",
     # scanning
     "captures": "zamio.scanning.records",
     "detections": "zamio.scanning.records",

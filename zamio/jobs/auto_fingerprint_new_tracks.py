@@ -64,7 +64,8 @@ def main(ctx: JobContext) -> None:
 
 
 def name_from_catalog(ctx: JobContext) -> None:
-    """Check the open unknown recordings against the tracks new to them, unless UNKNOWN_AUTO_NAMING is off."""
+    """Check the open unknown recordings against the tracks new to them, then look the new tracks up among the
+    airings heard once (``zamio.playlogs.heard_once``), unless UNKNOWN_AUTO_NAMING is off."""
     if not ctx.config.unknown_auto_naming or ctx.should_stop():
         return
     from zamio.playlogs import catalog_naming
@@ -74,6 +75,15 @@ def name_from_catalog(ctx: JobContext) -> None:
         print(line, flush=True)
     if tally.named or tally.unnamed:
         ctx.note(f"{len(tally.named)} unknown recordings named from the catalog, {len(tally.unnamed)} left open")
+    if ctx.should_stop():
+        return
+    from zamio.playlogs import heard_once
+
+    found = heard_once.check(ctx.transaction, ctx)
+    for line in heard_once.lines(found):
+        print(line, flush=True)
+    if found.found:
+        ctx.note(f"{len(found.found)} airings heard once found as their newly registered tracks")
 
 
 JOB = Job("auto-fingerprint-new-tracks", __doc__, main, add_arguments=add_arguments, period_seconds=600,

@@ -376,6 +376,46 @@ def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple
     return table[:, 0], table[:, 1], table[:, 2]
 
 
+def singles_sharing_audio(conn: Connection, fp: Fingerprint, heard_before: datetime) -> list[int]:
+    """The captures heard once before ``heard_before`` (candidates of no recording: ``single``) whose kept prints
+    align with ``fp`` (a registered track's prints, made as the unknown index's) on ``MIN_ALIGNED`` hashes or
+    more at one time difference: the airings of the track heard once, to be recognised by the catalog's matcher."""
+    hashes, frames = np.asarray(fp.hashes, np.int64), np.asarray(fp.offsets, np.int64)
+    found: list[Sequence[int]] = []
+    distinct = np.unique(hashes).tolist()
+    single = (unknown_captures.c.status == "single") & unknown_captures.c.unknown_id.is_(None) & (
+        unknown_captures.c.started_at < heard_before)
+    for start in range(0, len(distinct), LOOKUP_BATCH):
+        query = (select(unknown_prints.c.hash, unknown_prints.c.capture_id, unknown_prints.c.frame)
+                 .select_from(unknown_prints.join(unknown_captures,
+                                                  unknown_captures.c.capture_id == unknown_prints.c.capture_id))
+                 .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), single))
+        found += [tuple(r) for r in conn.execute(query)]
+    table = np.array(found, np.int64).reshape(-1, 3)
+    votes = _tally(hashes, frames, (table[:, 0], table[:, 1], table[:, 2]))
+    if votes is None:
+        return []
+    best: dict[int, int] = {}
+    for capture_id, count in zip(votes.keys[0].tolist(), votes.tally.tolist(), strict=True):
+        best[capture_id] = max(best.get(capture_id, 0), count)
+    return sorted(capture_id for capture_id, count in best.items() if count >= MIN_ALIGNED)
+
+
+def kept_prints(conn: Connection, capture_id: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The prints the unknown index keeps of a capture (hashes, frames) and its seconds."""
+    rows = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
+                        .where(unknown_prints.c.capture_id == capture_id).order_by(unknown_prints.c.frame)).all()
+    seconds = conn.execute(select(unknown_captures.c.seconds)
+                           .where(unknown_captures.c.capture_id == capture_id)).scalar_one()
+    return (np.array([r.hash for r in rows], np.int64), np.array([r.frame for r in rows], np.int64),
+            float(seconds))
+
+
+def forget(conn: Connection, capture_id: int) -> None:
+    """Take a capture out of the unknown index: it is now heard as a catalog track, never again unknown music."""
+    conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == capture_id))
+
+
 def _recordings_of(conn: Connection, capture_ids: list[int]) -> dict[int, int]:
     """The unknown recording of each of these captures that belongs to one."""
     found: dict[int, int] = {}

@@ -186,3 +186,15 @@ unknown_prints = Table(
 )
 Index("ix_unknown_prints_hash", unknown_prints.c.hash)
 Index("ix_unknown_prints_capture", unknown_prints.c.capture_id)
+
+# Airings heard once, found when their song is registered: one row per fingerprint set whose prints were looked up
+# among the captures heard once before it (sql/0035, zamio.playlogs.heard_once).
+unknown_track_checks = Table(
+    "unknown_track_checks",
+    metadata,
+    Column("track_id", BigInteger, ForeignKey("tracks.id"), primary_key=True, autoincrement=False),
+    Column("set_created_at", UTCDateTime, primary_key=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("candidates", Integer, nullable=False),  # the captures heard once that shared its audio
+    Column("found", Integer, nullable=False),  # those the catalog's matcher recognised as the track
+)
