@@ -106,3 +106,24 @@ def test_switched_off_nothing_is_looked_up_and_the_next_run_with_it_on_finds_the
     world.convert("2026-03-31 00:00")
     world.price()
     assert owed(project) == {KOFI: 1_800, KOJO: 1_200}
+
+
+def test_two_runs_at_once_find_the_airing_once_and_it_is_paid_once(project: Project, song: dict[str, Path]) -> None:
+    """T-ONE fingerprinted with the look-up off; then two runs on two hosts at once (each host its own lock): the
+    airing gets one detection, the track one look-up, the parties are paid once."""
+    world = aired_once(project, song)
+    register(world, song, UNKNOWN_AUTO_NAMING="false")
+    runs = [project.popen("auto-fingerprint-new-tracks", env=project.env(ZAMIO_HOST_NAME=host))
+            for host in ("host-a", "host-b")]
+    outputs = []
+    for process in runs:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, out + err
+        outputs.append(out + err)
+    assert sum("airing heard once found as track T-ONE" in output for output in outputs) >= 1
+    assert project.scalar("SELECT count(*) FROM detections") == 1
+    assert project.scalar("SELECT count(*) FROM unknown_track_checks") == 1
+    world.convert("2026-03-31 00:00")
+    world.price()
+    reconciles(project)
+    assert owed(project) == {KOFI: 1_800, KOJO: 1_200}

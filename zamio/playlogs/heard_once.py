@@ -21,8 +21,9 @@ since its last such look up among those candidates (:func:`check`):
 * the fingerprint set is recorded as looked up (``unknown_track_checks``), with the candidates and those found.
 
 A candidate heard after the set was made was heard by a scan that knew the track, and is left as it is.
-One track at a time, in one transaction: a run killed leaves a track looked up whole or not at all, and two
-runs at once write each detection once (``record_late_match``) and each look-up once.
+One track at a time, in one transaction holding filing's lock (so a candidate never joins a recording while it
+becomes the track's): a run killed leaves a track looked up whole or not at all, and two runs at once write each
+detection once (``record_late_match``) and each look-up once.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ def look_up(transactions: Transactions, track: Registered, cache: PairCache, fou
         found.unreadable.append(track.track_ref)
         return
     with transactions() as conn:
-        from zamio.recognition.unknown import singles_sharing_audio
+        from zamio.recognition.unknown import hold_filing_lock, singles_sharing_audio
 
+        # Filing must not join a candidate to a recording while it becomes the track's: a capture with a
+        # detection of each would be two plays.
+        hold_filing_lock(conn)
         candidates = singles_sharing_audio(conn, track_prints, track.set_created_at)
         recognised = [capture_id for capture_id in candidates if _recognised_as(conn, capture_id, track, cache)]
         insert_ignore(conn, unknown_track_checks, [{

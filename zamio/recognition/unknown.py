@@ -149,6 +149,14 @@ def store_candidate(conn: Connection, capture_id: int, station_id: int, started_
     return True
 
 
+def hold_filing_lock(conn: Connection) -> None:
+    """Take filing's lock for the rest of the transaction: filing, and whatever takes captures heard once out of
+    the unknown index (``zamio.playlogs.heard_once``), one at a time.  SQLite's one writer already serialises
+    them."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+
+
 def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None = None) -> tuple[int, list[Filed]]:
     """File up to ``limit`` pending captures in the order heard (see the module docstring);
     return how many were filed and those filed into unknown recordings (a new recording's
@@ -157,8 +165,7 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
     it the evidence is not looked for."""
     from zamio.recognition import sequence
 
-    if not is_sqlite(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+    hold_filing_lock(conn)
     pending = conn.execute(select(unknown_captures).where(unknown_captures.c.status == "pending")
                            .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
                            .limit(limit)).all()
