@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, text, update
 
 from zamio.db.engine import StoredRow, insert_ignore, is_sqlite, utcnow
 from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
@@ -369,15 +369,21 @@ def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, 
 
 def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of the unknown index sharing a hash with the capture, of captures filed before it."""
+    return _rows_sharing(conn, hashes, (unknown_captures.c.status != "pending")
+                         & (unknown_prints.c.capture_id != capture_id))
+
+
+def _rows_sharing(conn: Connection, hashes: np.ndarray,
+                  which: ColumnElement[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows (hash, capture, frame) of the unknown index sharing one of ``hashes``, of the captures ``which``
+    selects (a condition on ``unknown_captures`` and ``unknown_prints``)."""
     found: list[Sequence[int]] = []
     distinct = np.unique(hashes).tolist()
-    filed = unknown_captures.c.status != "pending"
     for start in range(0, len(distinct), LOOKUP_BATCH):
         query = (select(unknown_prints.c.hash, unknown_prints.c.capture_id, unknown_prints.c.frame)
                  .select_from(unknown_prints.join(unknown_captures,
                                                   unknown_captures.c.capture_id == unknown_prints.c.capture_id))
-                 .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), filed,
-                        unknown_prints.c.capture_id != capture_id))
+                 .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), which))
         found += [tuple(r) for r in conn.execute(query)]
     table = np.array(found, np.int64).reshape(-1, 3)
     return table[:, 0], table[:, 1], table[:, 2]
@@ -388,18 +394,9 @@ def singles_sharing_audio(conn: Connection, fp: Fingerprint, heard_before: datet
     align with ``fp`` (a registered track's prints, made as the unknown index's) on ``MIN_ALIGNED`` hashes or
     more at one time difference: the airings of the track heard once, to be recognised by the catalog's matcher."""
     hashes, frames = np.asarray(fp.hashes, np.int64), np.asarray(fp.offsets, np.int64)
-    found: list[Sequence[int]] = []
-    distinct = np.unique(hashes).tolist()
     single = (unknown_captures.c.status == "single") & unknown_captures.c.unknown_id.is_(None) & (
         unknown_captures.c.started_at < heard_before)
-    for start in range(0, len(distinct), LOOKUP_BATCH):
-        query = (select(unknown_prints.c.hash, unknown_prints.c.capture_id, unknown_prints.c.frame)
-                 .select_from(unknown_prints.join(unknown_captures,
-                                                  unknown_captures.c.capture_id == unknown_prints.c.capture_id))
-                 .where(unknown_prints.c.hash.in_(distinct[start:start + LOOKUP_BATCH]), single))
-        found += [tuple(r) for r in conn.execute(query)]
-    table = np.array(found, np.int64).reshape(-1, 3)
-    votes = _tally(hashes, frames, (table[:, 0], table[:, 1], table[:, 2]))
+    votes = _tally(hashes, frames, _rows_sharing(conn, hashes, single))
     if votes is None:
         return []
     best: dict[int, int] = {}
