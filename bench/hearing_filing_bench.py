@@ -213,6 +213,7 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         "airings_of_songs_aired_twice_or_more": sum(aired[s] for s in twice),
         "airings": sum(aired.values()), "airings_in_a_recording": len({truth[c][1] for c, _ in filed}),
         **registration,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # the times' conditions: other work
         "printing_ms_per_capture": round(1000 * printing / max(filed_captures, 1), 1),
         "filing_ms_per_capture": round(1000 * filing / max(filed_captures, 1), 1),
     }

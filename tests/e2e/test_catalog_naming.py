@@ -68,7 +68,13 @@ def aired(project: Project, song: dict[str, Path]) -> World:
 def register(world: World, song: dict[str, Path], **env: str) -> str:
     """Confession is registered as T-NEW with its whole audio and shares, then fingerprinted
     (bin/auto-fingerprint-new-tracks with ``env``); return the job's output."""
-    track = world.track("T-NEW", "Confession", "Kofi Kinaata", audio_path=song["whole"])
+    return register_confession(world, "T-NEW", song["whole"], **env)
+
+
+def register_confession(world: World, track_ref: str, audio_path: Path, **env: str) -> str:
+    """Confession is registered as ``track_ref`` with this audio, Kofi Kinaata 60 % and Kojo Beats 40 %, then
+    fingerprinted (bin/auto-fingerprint-new-tracks with ``env``); return the job's output."""
+    track = world.track(track_ref, "Confession", "Kofi Kinaata", audio_path=audio_path)
     world.contributor(track, "Kofi Kinaata", "60")
     world.contributor(track, "Kojo Beats", "40", role="producer")
     world.load()

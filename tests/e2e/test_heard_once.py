@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.test_catalog_naming import register_confession
 from tests.e2e.test_disputes import owed, reconciles
 from tests.scan_helpers import UNKNOWN_SEEDS, scan_audio  # noqa: F401
 from tests.support import Project
@@ -53,12 +54,7 @@ def aired_once(project: Project, song: dict[str, Path]) -> World:
 
 def register(world: World, song: dict[str, Path], **env: str) -> str:
     """A is registered as T-ONE with its audio and shares, then fingerprinted; return the job's output."""
-    track = world.track("T-ONE", "Confession", "Kofi Kinaata", audio_path=song["a"])
-    world.contributor(track, "Kofi Kinaata", "60")
-    world.contributor(track, "Kojo Beats", "40", role="producer")
-    world.load()
-    done = run(world.project, "auto-fingerprint-new-tracks", env=env or None)
-    return done.stdout + done.stderr
+    return register_confession(world, "T-ONE", song["a"], **env)
 
 
 def test_an_airing_heard_once_is_paid_to_the_track_s_parties_once_its_song_is_registered(

@@ -35,10 +35,14 @@ from sqlalchemy import Connection, func, select
 
 from zamio.db.engine import insert_ignore, utcnow
 from zamio.db.tables import fingerprint_sets, tracks, unknown_captures, unknown_track_checks
+from zamio.recognition.audio import decode_file
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION
-from zamio.recognition.index import PairCache
+from zamio.recognition.index import PairCache, identify_prints
+from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints
+from zamio.recognition.unknown import forget, hold_filing_lock, kept_prints, prints, singles_sharing_audio
 from zamio.runtime.errors import ItemError
 from zamio.runtime.progress import Progress, Transactions
+from zamio.scanning.records import record_late_match
 
 
 @dataclass(frozen=True)
@@ -95,17 +99,12 @@ def check(transactions: Transactions, progress: Progress) -> Found:
 
 def look_up(transactions: Transactions, track: Registered, cache: PairCache, found: Found) -> None:
     """Find the track's airings heard once, write their detections and record the look-up, in one transaction."""
-    from zamio.recognition.audio import decode_file
-    from zamio.recognition.unknown import prints
-
     try:
         track_prints = prints(decode_file(track.audio_path))
     except (ItemError, OSError):
         found.unreadable.append(track.track_ref)
         return
     with transactions() as conn:
-        from zamio.recognition.unknown import hold_filing_lock, singles_sharing_audio
-
         # Filing must not join a candidate to a recording while it becomes the track's: a capture with a
         # detection of each would be two plays.
         hold_filing_lock(conn)
@@ -122,17 +121,10 @@ def look_up(transactions: Transactions, track: Registered, cache: PairCache, fou
 def _recognised_as(conn: Connection, capture_id: int, track: Registered, cache: PairCache) -> bool:
     """Recognise a capture heard once from its kept prints; when the catalog names this track, write its
     detection and take it out of the unknown index; return whether it was."""
-    from zamio.recognition.index import identify_prints
-    from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, query_of_prints
-    from zamio.recognition.unknown import forget, kept_prints
-    from zamio.scanning.records import record_late_match
-
-    hashes, frames, seconds = kept_prints(conn, capture_id)
-    result = identify_prints(conn, query_of_prints(hashes, frames, seconds), cache, VERIFY_OFF_NOMINAL)
+    hashes, frames, heard = kept_prints(conn, capture_id)
+    result = identify_prints(conn, query_of_prints(hashes, frames, float(heard.seconds)), cache, VERIFY_OFF_NOMINAL)
     if result is None or result.track_id != track.track_id:
         return False
-    heard = conn.execute(select(unknown_captures.c.station_id, unknown_captures.c.started_at)
-                         .where(unknown_captures.c.capture_id == capture_id)).one()
     written = record_late_match(conn, capture_id, int(heard.station_id), heard.started_at, track.track_id,
                                 float(result.offset_seconds), float(result.speed), float(result.confidence),
                                 float(result.score))

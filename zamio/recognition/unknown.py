@@ -405,14 +405,12 @@ def singles_sharing_audio(conn: Connection, fp: Fingerprint, heard_before: datet
     return sorted(capture_id for capture_id, count in best.items() if count >= MIN_ALIGNED)
 
 
-def kept_prints(conn: Connection, capture_id: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """The prints the unknown index keeps of a capture (hashes, frames) and its seconds."""
+def kept_prints(conn: Connection, capture_id: int) -> tuple[np.ndarray, np.ndarray, StoredRow]:
+    """The prints the unknown index keeps of a capture (hashes, frames) and its ``unknown_captures`` row."""
     rows = conn.execute(select(unknown_prints.c.hash, unknown_prints.c.frame)
                         .where(unknown_prints.c.capture_id == capture_id).order_by(unknown_prints.c.frame)).all()
-    seconds = conn.execute(select(unknown_captures.c.seconds)
-                           .where(unknown_captures.c.capture_id == capture_id)).scalar_one()
-    return (np.array([r.hash for r in rows], np.int64), np.array([r.frame for r in rows], np.int64),
-            float(seconds))
+    heard = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == capture_id)).one()
+    return np.array([r.hash for r in rows], np.int64), np.array([r.frame for r in rows], np.int64), heard
 
 
 def forget(conn: Connection, capture_id: int) -> None:
