@@ -6,8 +6,10 @@ Everything goes through the real scripts (``scan-station-streams``, ``import-cat
 of 20 s one after the other (A then B, ``UNKNOWN_SEEDS``); four airings hold seconds 0-20, 5-25, 15-35 and 20-40 of
 it.  Each overlaps the one before by 10 s or more, so the four chain into one unknown recording, U-000001.  The
 societies then register A and B as two tracks, T-A "Side A" and T-B "Side B": the captures holding mostly A
-(0-20, 5-25) name T-A, those holding mostly B (15-35, 20-40) name T-B, so the check leaves U-000001 open and keeps
-the suggestion: T-A and T-B, two captures each.  A second song C aired twice is U-000002; registered as T-C, the
+(0-20, 5-25) name T-A, those holding mostly B (15-35, 20-40) name T-B.  Side A's file runs on 20 s past A (a
+quiet run-out), so where U-000001's audio places them in it, the captures of B lie within its length: nothing
+tells the check that they are another song's, not T-A's, so it leaves U-000001 open and keeps the suggestion:
+T-A and T-B, two captures each.  A second song C aired twice is U-000002; registered as T-C, the
 check names it, and it shows no suggestion.  Once a person names U-000001 (``bin/identify-unknown``), its
 suggestion goes.
 """
@@ -41,7 +43,9 @@ def song(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Path
     for start, end in PARTS:
         paths[f"{start}-{end}"] = folder / f"part-{start}-{end}.wav"
         synth.write_wav(paths[f"{start}-{end}"], whole[start * RATE : end * RATE])
-    for name, samples in zip("abc", (a, b, c), strict=True):
+    # Side A's file runs on 20 s past A's end (a quiet run-out), as far as the captures of B reach.
+    side_a = np.concatenate([a, 0.001 * np.random.default_rng(3).standard_normal(b.size).astype(np.float32)])
+    for name, samples in zip("abc", (side_a, b, c), strict=True):
         paths[name] = folder / f"{name}.wav"
         synth.write_wav(paths[name], samples)
     return paths

@@ -10,6 +10,7 @@ second at 12:00; amounts are units of GHS 0.0001, so a held play of 20 s is 3,00
 from __future__ import annotations
 
 import json
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -17,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.test_catalog_naming import KOFI, KOJO, register_confession
 from tests.e2e.test_disputes import owed, reconciles
 from tests.scan_helpers import UNKNOWN_SEEDS, scan_audio  # noqa: F401
 from tests.support import Project
-from tests.world import World
+from tests.world import World, run
 from zamio.demo import synth
 
 RATE = synth.SYNTH_RATE
@@ -33,7 +35,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Pat
     folder = tmp_path_factory.mktemp("unknown-long-song")
     whole = np.concatenate([np.asarray(scan_audio.songs[s].samples) for s in UNKNOWN_SEEDS]).astype(np.float32)
     paths = {}
-    for a, b in ((0, 20), (30, 50), (10, 40), (20, 40), (10, 30)):
+    for a, b in ((0, 20), (30, 50), (10, 40), (20, 40), (10, 30), (20, 60), (15, 35)):
         paths[f"{a}-{b}"] = folder / f"long-{a}-{b}.wav"
         synth.write_wav(paths[f"{a}-{b}"], whole[a * RATE : b * RATE])
     return paths
@@ -206,3 +208,163 @@ def test_two_filing_runs_at_once_merge_once(project: Project, parts: dict[str, P
     assert [(m, s) for m, s, _ in merges(project)] == [("U-000002", "U-000001")]
     assert set(members(project)) == {"U-000001"} and len(members(project)["U-000001"]) == 4
     other.project.engine.dispose()
+
+
+def test_two_songs_merged_as_one_by_a_repeated_segue_are_split_apart_when_the_first_is_registered(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Seconds 0–20 (a synthetic song of exactly 20 s, "Confession") aired on 2 and 3 March, seconds 30–50 (other
+    music) on 4 and 5 March; on 6 March (Joy FM) and 7 March (Peace FM) Confession runs straight into the other
+    music, heard at 12:00:00 and 12:00:30.  Filing merges the two as one song, the second 30 s into the first's
+    time, before any play is made: the 4 and 5 March airings then run from the song's start as placed (11:59:30,
+    50 s), the 6 and 7 March ones 50 s from 12:00:00: 240 s held under U-000001, 36,000.
+
+    Confession is registered as T-A (Kofi 60 %, Kojo 40 %) with its 20 s of audio.  The catalog names U-000001
+    as T-A, and its captures placed 30 s into a 20 s track lie outside it: they are split off as U-000003 first,
+    with their plays.  The 6 and 7 March plays are split where Confession ends on air (12:00:20); each part moved
+    starts no earlier than U-000003's time 0 as its captures place it (12:00:00 on 4 and 5 March, 12:00:30 on 6 and
+    7 March).  T-A: four plays of 20 s, 12,000 (Kofi 7,200, Kojo 4,800).  U-000003: four plays of 20 s, 12,000
+    held.  The 12,000 between holds the seconds no song was heard in (11:59:30–12:00:00 on 4 and 5 March,
+    12:00:20–12:00:30 on 6 and 7 March), reversed with the plays that claimed them."""
+    world = segue_heard_as_one(project, parts)
+    output = register_confession(world, "T-A", parts["0-20"])
+    assert "U-000001 named as track T-A" in output and "split off as U-000003" in output, output
+    split_apart(project, world)
+    split = project.query("SELECT entity_id, actor, after_json FROM audit_log WHERE action = 'unknown.split'")
+    assert [(e.entity_id, e.actor, json.loads(e.after_json)["split_into"]) for e in split] == [
+        ("U-000001", "catalog-naming", "U-000003")]
+
+    # A second fingerprinting run finds nothing new: nothing is split or named twice, the money stays.
+    again = run(project, "auto-fingerprint-new-tracks")
+    assert "split off" not in again.stdout + again.stderr
+    world.price()
+    assert owed(project) == {KOFI: 7_200, KOJO: 4_800, ("suspense", "unidentified:U-000003"): 12_000}
+
+
+def segue_heard_as_one(project: Project, parts: dict[str, Path]) -> World:
+    """The airings of the test above, scanned, made plays and priced: U-000002 merged into U-000001."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "30-50"),
+                               ("PEACE", "05", "30-50")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    for station, day in (("JOY", "06"), ("PEACE", "07")):
+        world.snippet(station, f"2026-03-{day} 12:00:00", parts["0-20"])
+        world.snippet(station, f"2026-03-{day} 12:00:30", parts["30-50"])
+    world.scan_snippets()
+    world.convert("2026-03-08 00:00")
+    world.price()
+    assert [(m, s) for m, s, _ in merges(project)] == [("U-000002", "U-000001")]
+    assert [round(d, 3) for _, d in held_plays(project, "U-000001")] == [20.0, 20.0, 50.0, 50.0, 50.0, 50.0]
+    assert owed(project) == {FIRST: 36_000}
+    return world
+
+
+def split_apart(project: Project, world: World) -> None:
+    """U-000001 named as T-A and the other song's captures split off as U-000003, as the test above tells: the plays,
+    the captures and the money, priced."""
+    world.convert("2026-03-09 00:00")
+    world.price()
+    reconciles(project)
+    assert owed(project) == {KOFI: 7_200, KOJO: 4_800, ("suspense", "unidentified:U-000003"): 12_000}
+    plays = project.query("SELECT s.station_ref, p.started_at, p.duration_seconds, p.recording_key FROM play_logs p "
+                          "JOIN stations s ON s.id = p.station_id WHERE p.status = 'final' ORDER BY p.started_at")
+    assert [(p.station_ref, str(p.started_at)[8:19].replace("T", " "), round(float(p.duration_seconds), 3),
+             p.recording_key.startswith("U-")) for p in plays] == [
+        ("JOY", "02 12:00:00", 20.0, False), ("PEACE", "03 12:00:00", 20.0, False),
+        ("JOY", "04 12:00:00", 20.0, True), ("PEACE", "05 12:00:00", 20.0, True),
+        ("JOY", "06 12:00:00", 20.0, False), ("JOY", "06 12:00:30", 20.0, True),
+        ("PEACE", "07 12:00:00", 20.0, False), ("PEACE", "07 12:00:30", 20.0, True)]
+    assert members(project)["U-000003"] == [("JOY", "04 12:00:00"), ("PEACE", "05 12:00:00"),
+                                            ("JOY", "06 12:00:30"), ("PEACE", "07 12:00:30")]
+
+
+def test_a_person_naming_a_recording_of_two_songs_splits_off_the_other_and_a_dry_run_changes_nothing(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """The airings above; Confession registered as T-A with the catalog's naming off.  bin/identify-unknown --dry-run
+    shows the four captures split off and their plays, and changes nothing; the naming itself does what the
+    catalog's did above, under the person's name and reason."""
+    world = segue_heard_as_one(project, parts)
+    register_confession(world, "T-A", parts["0-20"], UNKNOWN_AUTO_NAMING="false")
+    asked = ("identify-unknown", "U-000001", "--track", "T-A", "--reason", "listened: Confession, then Odo",
+             "--by", "ama")
+    dry = run(project, *asked, "--dry-run")
+    assert "4 of its captures lie outside T-A" in dry.stdout and "split off as U-000003" in dry.stdout, dry.stdout
+    assert project.scalar("SELECT count(*) FROM unknown_recordings") == 2
+    assert project.scalar("SELECT count(*) FROM audit_log WHERE action = 'unknown.split'") == 0
+    done = run(project, *asked)
+    assert "split off as U-000003" in done.stdout, done.stdout
+    split = project.query("SELECT entity_id, actor, reason FROM audit_log WHERE action = 'unknown.split'")
+    assert [(e.entity_id, e.actor) for e in split] == [("U-000001", "ama")]
+    assert "listened: Confession, then Odo" in split[0].reason
+    split_apart(project, world)
+
+
+def test_both_songs_of_a_repeated_segue_registered_at_once_are_each_paid_their_own_airings(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """The airings of the test above; Confession registered as T-A (its 20 s) and the other music as T-B (seconds
+    20–60: the 30–50 captures lie 10 s into it, Ama Serwah 100 %) in one import, fingerprinted by one run.  The
+    captures of U-000001 name two tracks, each lying outside the other: the check names U-000001 as the one more of
+    its captures with kept prints name (of two as many, the one heard first in its time), the captures outside it
+    split off as U-000003, which it names as the other in the same run.  T-A: four plays of 20 s,
+    12,000 (Kofi 7,200, Kojo 4,800); T-B: four plays of 20 s, 12,000 to Ama; nothing stays held."""
+    world = segue_heard_as_one(project, parts)
+    confession = world.track("T-A", "Confession", "Kofi Kinaata", audio_path=parts["0-20"])
+    world.contributor(confession, "Kofi Kinaata", "60")
+    world.contributor(confession, "Kojo Beats", "40", role="producer")
+    other = world.track("T-B", "Odo", "Ama Serwah", audio_path=parts["20-60"])
+    world.contributor(other, "Ama Serwah", "100")
+    world.load()
+    done = run(project, "auto-fingerprint-new-tracks")
+    output = done.stdout + done.stderr
+    first, second = re.findall(r"U-00000([13]) named as track (T-[AB])", output)
+    assert (first[0], second[0]) == ("1", "3") and {first[1], second[1]} == {"T-A", "T-B"}, output
+    assert f"U-000001: its captures outside track {first[1]} split off as U-000003" in output
+    world.convert("2026-03-09 00:00")
+    world.price()
+    reconciles(project)
+    assert owed(project) == {KOFI: 7_200, KOJO: 4_800, ("contributor", "ama-serwah"): 12_000}
+
+
+def test_a_capture_across_the_change_of_song_goes_with_the_song_it_holds_most(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Confession (seconds 0–20) heard on 2 and 3 March is U-000001; on 4 and 5 March each station is heard at
+    12:00 15 s into Confession, aired straight into the other music: seconds 15–35, 5 s of the one and 15 s of
+    the other.  Both join U-000001 15 s into its time by the 5 s they share with it: held, 2 × 20 s and, from the
+    song's start as placed (11:59:45), 2 × 35 s (to the 64 ms its alignment is placed by).  Confession is then
+    registered as T-A (Kofi 60 %, Kojo 40 %) and the other music as T-B (seconds 20–60, Ama 100 %).  The catalog
+    hears U-000001's capture of 0–20 as T-A and its capture of 15–35 as T-B: placed in T-A it lies across T-A's
+    end, most of it beyond.  So U-000001 is named as T-A, the two captures of 15–35 split off as U-000002 (their
+    plays starting at its time 0, 12:00:00: 20 s each) and named as T-B.  T-A: 2 × 3,000 (Kofi 3,600, Kojo
+    2,400); T-B: 2 × 3,000 to Ama.  The 15 s each before 12:00 that U-000001 placed the song's start at are no
+    one's: the capture heard none of them."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "15-35"),
+                               ("PEACE", "05", "15-35")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    world.scan_snippets()
+    world.convert("2026-03-06 00:00")
+    world.price()
+    assert set(members(project)) == {"U-000001"}
+    held = [round(d, 3) for _, d in held_plays(project, "U-000001")]
+    assert held[:2] == [20.0, 20.0] and held[2] == held[3] and 34.9 < held[2] < 35.1  # placed by 64 ms frames
+    assert owed(project) == {FIRST: 6_000 + 2 * units(held[2])}
+
+    confession = world.track("T-A", "Confession", "Kofi Kinaata", audio_path=parts["0-20"])
+    world.contributor(confession, "Kofi Kinaata", "60")
+    world.contributor(confession, "Kojo Beats", "40", role="producer")
+    other = world.track("T-B", "Odo", "Ama Serwah", audio_path=parts["20-60"])
+    world.contributor(other, "Ama Serwah", "100")
+    world.load()
+    done = run(project, "auto-fingerprint-new-tracks")
+    output = done.stdout + done.stderr
+    assert "U-000001 named as track T-A" in output and "U-000002 named as track T-B" in output, output
+    assert "U-000001: its captures outside track T-A split off as U-000002" in output, output
+    world.convert("2026-03-06 00:00")
+    world.price()
+    reconciles(project)
+    assert owed(project) == {KOFI: 3_600, KOJO: 2_400, ("contributor", "ama-serwah"): 6_000}
+    assert members(project) == {"U-000001": [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00")],
+                                "U-000002": [("JOY", "04 12:00:00"), ("PEACE", "05 12:00:00")]}

@@ -14,7 +14,7 @@ import pytest
 
 from tests.audio_fixtures import ENCODINGS, Catalog, ffmpeg_encode
 from zamio.demo import synth
-from zamio.playlogs.catalog_naming import Heard, Unnamed, decide
+from zamio.playlogs.catalog_naming import Heard, Unnamed, crossed_edges, decide
 from zamio.recognition import audio, fingerprint, match, unknown
 from zamio.recognition.index import identify_query, nominal_only
 from zamio.recognition.kept_prints import VERIFY_OFF_NOMINAL, peaks_of_prints, query_of_prints
@@ -154,18 +154,39 @@ def test_at_nominal_speed_the_query_of_kept_prints_is_the_one_made_with_no_other
     assert kept_ones and kept_ones <= in_query
 
 
-NEW = {7: datetime(2026, 4, 1, tzinfo=UTC)}
+NEW = {7: datetime(2026, 4, 1, tzinfo=UTC), 8: datetime(2026, 4, 1, tzinfo=UTC)}
+LENGTHS = {7: 200.0, 8: 180.0}  # seconds of the tracks' audio
 
 
-def heard(track_id: int, ref: str) -> Heard:
-    return Heard(capture_id=track_id * 10, track_id=track_id, track_ref=ref, evidence=9.0, aligned=40, runner_up=3,
-                 coverage=None)
+def heard(track_id: int, ref: str, in_recording: float = 0.0, in_track: float = 0.0, n: int = 0) -> Heard:
+    return Heard(capture_id=track_id * 10 + n, track_id=track_id, track_ref=ref, evidence=9.0, aligned=40,
+                 runner_up=3, coverage=None, in_recording=in_recording, in_track=in_track, seconds=20.0)
 
 
 def test_a_recording_is_named_only_when_its_captures_name_one_new_track_and_no_other() -> None:
-    assert decide("U-000001", [heard(7, "T-NEW"), heard(7, "T-NEW")], NEW) == 7
-    assert decide("U-000001", [], NEW) is None
-    both = decide("U-000001", [heard(7, "T-NEW"), heard(3, "T-OLD"), heard(7, "T-NEW")], NEW)
+    assert decide("U-000001", [heard(7, "T-NEW"), heard(7, "T-NEW")], NEW, LENGTHS) == 7
+    assert decide("U-000001", [], NEW, LENGTHS) is None
+    both = decide("U-000001", [heard(7, "T-NEW"), heard(3, "T-OLD"), heard(7, "T-NEW")], NEW, LENGTHS)
     assert both == Unnamed("U-000001", {"T-NEW": 2, "T-OLD": 1}, "its captures name different tracks")
-    before = decide("U-000002", [heard(3, "T-OLD")], NEW)
+    before = decide("U-000002", [heard(3, "T-OLD")], NEW, LENGTHS)
     assert isinstance(before, Unnamed) and before.named == {"T-OLD": 1} and "held before" in before.why
+
+
+def test_captures_naming_another_track_name_the_recording_only_where_they_hold_audio_outside_the_first() -> None:
+    """T-NEW is 200 s; its two captures place the recording's time 0 at 10 s into it.  A capture naming T-NEXT
+    placed at 210 s (past the end: a segue heard as one song) or at 197 s (17 of its 20 s past the end: across the
+    change of song) leaves the recording T-NEW's, the capture to be split off; one placed at 189 s (its middle
+    within T-NEW) or at 110 s (wholly inside) leaves it open: the captures do not tell the songs apart."""
+    first = [heard(7, "T-NEW", 0.0, 10.0, 1), heard(7, "T-NEW", 120.0, 130.0, 2)]
+    assert decide("U-000001", [*first, heard(8, "T-NEXT", 200.0, 5.0)], NEW, LENGTHS) == 7
+    assert crossed_edges([*first, heard(8, "T-NEXT", 200.0, 5.0)], 7, 200.0) == frozenset()
+    assert decide("U-000001", [*first, heard(8, "T-NEXT", 187.0, 0.0)], NEW, LENGTHS) == 7
+    assert crossed_edges([*first, heard(8, "T-NEXT", 187.0, 0.0)], 7, 200.0) == {"end"}
+    assert crossed_edges([heard(8, "T-NEXT", -22.0, 200.0), *first], 7, 200.0) == {"start"}
+    for at in (179.0, 100.0):
+        inside = decide("U-000001", [*first, heard(8, "T-NEXT", at, 0.0)], NEW, LENGTHS)
+        assert isinstance(inside, Unnamed) and inside.why == "its captures name different tracks"
+    # As many captures of each: the one heard first in the recording's time, when the other lies outside it.
+    assert decide("U-000001", [heard(8, "T-NEXT", 200.0, 5.0), heard(7, "T-NEW", 0.0, 10.0)], NEW, LENGTHS) == 7
+    # A track whose length is not known (no current set) is never named past another's captures.
+    assert isinstance(decide("U-000001", [*first, heard(8, "T-NEXT", 200.0, 5.0)], NEW, {8: 180.0}), Unnamed)

@@ -5,6 +5,10 @@ suspense unidentified:U-000123 (bin/suspense-report lists them).  Once the song 
 imported (bin/import-catalog --tracks with its audio_path, --contributors with its shares;
 fingerprinted), naming it:
 
+  * first splits off the captures that lie outside the track where the recording's audio
+    places them in it (another song aired next to it on every airing, heard as one): a new
+    unknown recording holds them, their part of each play and its money (an unknown.split
+    audit entry);
   * moves each of its plays to the track as a new version (a reassign correction, with its
     audit entry), in one transaction with the recording's naming (who, when, the track);
     the next calculate-royalty-distributions run reverses the suspense lines and pays the
@@ -132,6 +136,17 @@ def _show(conn: Connection, outcome: identify.Outcome, dry_run: bool) -> None:
             f"  none of its captures' prints align with {outcome.target}'s audio (another speed or mix?): "
             f"its prints leave the unknown index ({outcome.prints_forgotten} rows); the catalog hears it now"
         )
+    split = outcome.split
+    if split is not None:
+        parts = sum(o.request.action == "reassign" for o in split.moved)
+        lines.append(
+            f"  {len(split.captures)} of its captures lie outside {outcome.target} where its audio places them "
+            f"(another song heard next to it on every airing): split off as {split.ref} "
+            f"(audit entry {split.audit_id}), its money still held; {parts} plays or parts of plays and "
+            f"{split.pending} detections not yet in plays move to it"
+        )
+        for correction in split.moved:
+            lines += correction.lines()[1:]
     for correction in outcome.moved:
         done = correction.lines()
         if correction.request.action == "merge":

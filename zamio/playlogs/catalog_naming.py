@@ -18,7 +18,11 @@ then check the open recordings against the tracks new to them, after fingerprint
   as new versions, the held money released by the next pricing run, locked cycles adjusted),
   actor ``catalog-naming``, the captures and their evidence in the audit entry; then its kept
   captures of no match are heard again (``zamio.scanning.rehearing``);
-* captures naming two tracks, or a track the catalog held before (one the scan missed), leave
+* captures naming two tracks, those naming the one most name placing the others outside it or across its
+  start or end, mostly beyond it (a segue aired on every airing, heard as one song; a capture across the
+  change of song: :func:`apart`), name the recording as that track; the naming splits the others off as a
+  recording of their own (``zamio.playlogs.identify.split_outside``), which the check names in turn;
+* captures naming two tracks otherwise, or a track the catalog held before (one the scan missed), leave
   the recording open: it is listed (:class:`Unnamed`) for a person to decide, and what the catalog
   suggests is kept on it (``catalog_suggestion``: each track named, by how many captures, with their
   best evidence) for ``bin/unidentified-report`` to show; each check replaces the last one's.
@@ -35,16 +39,18 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from statistics import median
 
 from sqlalchemy import Connection, func, or_, select
 
 from zamio.db import audit
 from zamio.db.engine import utcnow
 from zamio.db.tables import fingerprint_sets, tracks, unknown_captures, unknown_recordings
+from zamio.playlogs import identify
 from zamio.playlogs.corrections import CorrectionRefused
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION
 from zamio.recognition.index import PairCache
-from zamio.recognition.naming import NamingRefused, mark_checked
+from zamio.recognition.naming import NamingRefused, mark_checked, outside_track
 from zamio.runtime.errors import ItemError
 from zamio.runtime.progress import Progress, Transactions
 
@@ -84,6 +90,9 @@ class Heard:
     runner_up: int
     coverage: float | None  # the second look's share of the track's peaks that agree; None: not asked
     title: str = ""  # the track's, for what the catalog suggests
+    in_recording: float = 0.0  # where the capture starts in the recording's time, and in the track's
+    in_track: float = 0.0
+    seconds: float = 0.0
 
     def as_evidence(self) -> dict[str, object]:
         return {"capture_id": self.capture_id, "track_ref": self.track_ref, "evidence": round(self.evidence, 2),
@@ -121,6 +130,7 @@ class Tally:
     unnamed: list[Unnamed] = field(default_factory=list)
     heard_again: int = 0  # kept captures of no match recognised as a named track
     refused: list[str] = field(default_factory=list)
+    split: list[tuple[str, str, str, int]] = field(default_factory=list)  # (U-, track, U- split off, its id)
 
 
 def due(conn: Connection, newest: datetime) -> list[Due]:
@@ -156,6 +166,13 @@ def new_tracks(conn: Connection, track_ids: set[int], since: datetime) -> dict[i
     return {int(r.track_id): r.created_at for r in rows}
 
 
+def track_lengths(conn: Connection, track_ids: set[int]) -> dict[int, float]:
+    """The seconds of audio the current fingerprint sets of these tracks were made of."""
+    rows = conn.execute(select(fingerprint_sets.c.track_id, fingerprint_sets.c.audio_seconds).where(
+        fingerprint_sets.c.version == FINGERPRINT_VERSION, fingerprint_sets.c.track_id.in_(sorted(track_ids))))
+    return {int(r.track_id): float(r.audio_seconds) for r in rows}
+
+
 def latest_set(conn: Connection) -> datetime | None:
     """When the newest fingerprint set of the current version was created."""
     return conn.execute(select(func.max(fingerprint_sets.c.created_at))
@@ -173,16 +190,16 @@ def hear(conn: Connection, recording_id: int, cache: PairCache) -> tuple[int, li
     seconds = dict(conn.execute(select(unknown_captures.c.capture_id, unknown_captures.c.seconds)
                                 .where(unknown_captures.c.unknown_id == recording_id)).tuples().all())
     recognised = []
-    for capture_id, (hashes, frames, _) in sorted(kept.items()):
+    for capture_id, (hashes, frames, in_recording) in sorted(kept.items()):
         query = query_of_prints(hashes, frames, float(seconds[capture_id]))
         result = identify_prints(conn, query, cache, VERIFY_OFF_NOMINAL)
         if result is not None:
-            recognised.append((capture_id, result))
-    names = _names(conn, {result.track_id for _, result in recognised})
+            recognised.append((capture_id, in_recording, result))
+    names = _names(conn, {result.track_id for _, _, result in recognised})
     heard = [Heard(capture_id, result.track_id, names[result.track_id][0], result.evidence, result.aligned,
                    result.runner_up, result.agreement.coverage if result.agreement else None,
-                   names[result.track_id][1])
-             for capture_id, result in recognised]
+                   names[result.track_id][1], in_recording, result.offset_seconds, float(seconds[capture_id]))
+             for capture_id, in_recording, result in recognised]
     return len(kept), heard
 
 
@@ -195,19 +212,53 @@ def _names(conn: Connection, track_ids: set[int]) -> dict[int, tuple[str, str]]:
     return {int(row.id): (str(row.track_ref), str(row.title or "")) for row in rows}
 
 
-def decide(ref: str, heard: list[Heard], new: dict[int, datetime]) -> int | Unnamed | None:
-    """The new track every recognised capture names; an ``Unnamed`` when they name two tracks or one the
-    catalog held before; None when no capture was recognised."""
+def decide(ref: str, heard: list[Heard], new: dict[int, datetime], lengths: dict[int, float]) -> int | Unnamed | None:
+    """The new track the recognised captures name; an ``Unnamed`` when they name one the catalog held before, or
+    two tracks unless the captures naming the others lie outside the one most name (``apart``); None when no
+    capture was recognised."""
     if not heard:
         return None
     named = dict(Counter(capture.track_ref for capture in heard))
     tracks_named = {capture.track_id for capture in heard}
-    if len(tracks_named) > 1:
+    track_id = next(iter(tracks_named)) if len(tracks_named) == 1 else apart(heard, lengths)
+    if track_id is None:
         return Unnamed(ref, named, "its captures name different tracks")
-    (track_id,) = tracks_named
     if track_id not in new:
         return Unnamed(ref, named, "its captures name a track the catalog held before (the scan missed it)")
     return track_id
+
+
+def apart(heard: list[Heard], lengths: dict[int, float]) -> int | None:
+    """The track most captures name (of two as many, the one heard first in the recording's time) when every capture
+    naming another lies outside it or across its start or end (``crossed_edges``), placed by those that name it
+    (two songs aired back to back on every airing, heard as one recording): naming the recording as it splits the
+    others off (``zamio.playlogs.identify.split_outside``), and the check names them in turn.  None otherwise."""
+    counts = Counter(capture.track_id for capture in heard)
+    earliest = {t: min(c.in_recording for c in heard if c.track_id == t) for t in counts}
+    track_id = min(counts, key=lambda t: (-counts[t], earliest[t]))  # a tie: the one heard first in its time
+    if track_id not in lengths or crossed_edges(heard, track_id, lengths[track_id]) is None:
+        return None
+    return track_id
+
+
+def crossed_edges(heard: list[Heard], track_id: int, track_seconds: float) -> frozenset[str] | None:
+    """The edges of the track (``start``, ``end``) that captures naming another track lie across, most of each
+    beyond it (the song before or after it, heard in one recording with it), placed in the track by the captures
+    that name it; None when one lies within the track otherwise; empty when none lies across an edge."""
+    offset = median([c.in_track - c.in_recording for c in heard if c.track_id == track_id])
+    edges = set()
+    for capture in heard:
+        start = capture.in_recording + offset
+        middle = start + capture.seconds / 2
+        if capture.track_id == track_id or outside_track(start, capture.seconds, track_seconds):
+            continue
+        if start < 0 and middle < 0:
+            edges.add("start")
+        elif start + capture.seconds > track_seconds and middle > track_seconds:
+            edges.add("end")
+        else:
+            return None
+    return frozenset(edges)
 
 
 def check(transactions: Transactions, progress: Progress, host_name: str) -> Tally:
@@ -219,11 +270,14 @@ def check(transactions: Transactions, progress: Progress, host_name: str) -> Tal
     looked_at = min(newest, began - timedelta(seconds=SETTLE_SECONDS)) if newest is not None else None
     tally = Tally()
     cache = PairCache()
-    for recording in recordings:
+    for recording in recordings:  # grows by the recordings split off while naming, checked in turn
         if progress.should_stop():
             break
         if not recording.named:
+            splits = len(tally.split)
             outcome = _check_one(transactions, recording, cache, tally)
+            recordings += [Due(new_id, ref, recording.first_heard_at, recording.since)
+                           for _, _, ref, new_id in tally.split[splits:]]
             if not isinstance(outcome, int):
                 _mark_checked(transactions, recording, looked_at, outcome.suggestion if outcome else None)
                 continue
@@ -238,8 +292,9 @@ def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tal
     with transactions(read_only=True) as conn:
         tried, heard = hear(conn, recording.id, cache)
         new = new_tracks(conn, {capture.track_id for capture in heard}, recording.since)
+        lengths = track_lengths(conn, {capture.track_id for capture in heard})
     tally.checked += 1
-    found = decide(recording.ref, heard, new)
+    found = decide(recording.ref, heard, new, lengths)
     if isinstance(found, Unnamed):
         found = Unnamed(found.ref, found.named, found.why, suggestion(heard))
         tally.unnamed.append(found)
@@ -248,31 +303,49 @@ def _check_one(transactions: Transactions, recording: Due, cache: PairCache, tal
         return None
     evidence = {"captures_tried": tried, "captures": [capture.as_evidence() for capture in heard],
                 "track_fingerprinted_at": new[found].isoformat()}
-    return found if _name(transactions, recording, heard, evidence, tally) else None
+    across = crossed_edges(heard, found, lengths[found]) if found in lengths else None
+    return found if _name(transactions, recording, found, heard, evidence, across or frozenset(), tally) else None
 
 
-def _name(transactions: Transactions, recording: Due, heard: list[Heard], evidence: dict[str, object],
-          tally: Tally) -> bool:
-    """Name the recording as the track its captures name, as ``bin/identify-unknown`` does; False when it
-    was resolved meanwhile or a play of it cannot be moved (nothing changed)."""
-    from zamio.playlogs import identify
+def _name(transactions: Transactions, recording: Due, track_id: int, heard: list[Heard],
+          evidence: dict[str, object], across: frozenset[str], tally: Tally) -> bool:
+    """Name the recording as the track its captures name, as ``bin/identify-unknown`` does, splitting off what lies
+    outside it or, beyond the edges ``across``, mostly outside it; False when it was resolved meanwhile or a play of
+    it cannot be moved (nothing changed)."""
     from zamio.recognition.audio import decode_file
     from zamio.recognition.unknown import prints
 
-    track_ref = heard[0].track_ref
-    reason = (f"registered: {len(heard)} of {evidence['captures_tried']} captures' kept prints recognised as "
-              f"track {track_ref} by the catalog's matcher, none as another")
+    track_ref = next(c.track_ref for c in heard if c.track_id == track_id)
+    naming_it = sum(c.track_id == track_id for c in heard)
+    others = len(heard) - naming_it
+    reason = (f"registered: {naming_it} of {evidence['captures_tried']} captures' kept prints recognised as "
+              f"track {track_ref} by the catalog's matcher, "
+              + (f"{others} as other tracks beyond its edges" if others else "none as another"))
     try:
         with transactions(read_only=True) as conn:
             target = identify.track(conn, track_ref)
         track_prints = prints(decode_file(target.audio_path))
         with transactions() as conn:
-            identify.name(conn, recording.ref, target, track_prints, audit.Who(ACTOR, reason), evidence=evidence)
+            done = identify.name(conn, recording.ref, target, track_prints, audit.Who(ACTOR, reason),
+                                 evidence=evidence, across=across)
+            kept = _kept_against_the_catalog(done, heard, track_ref)
+            if kept:  # the unknown index placed them otherwise than the catalog's matcher: leave it to a person
+                raise NamingRefused(f"captures {', '.join(map(str, kept))} name other tracks than {track_ref} "
+                                    "and would stay in it; nothing was changed")
     except (NamingRefused, CorrectionRefused, ItemError, OSError) as error:
         tally.refused.append(f"{recording.ref}: {error}")
         return False
     tally.named.append((recording.ref, track_ref))
+    if done.split is not None:
+        tally.split.append((recording.ref, track_ref, done.split.ref, done.split.recording_id))
     return True
+
+
+def _kept_against_the_catalog(done: identify.Outcome, heard: list[Heard], track_ref: str) -> list[int]:
+    """The captures recognised as another track than the one the recording was named as that the naming did not
+    split off (the unknown index placed them within the track, the catalog's matcher elsewhere)."""
+    split = set(done.split.captures) if done.split else set()
+    return sorted(c.capture_id for c in heard if c.track_ref != track_ref and c.capture_id not in split)
 
 
 def _hear_again(transactions: Transactions, progress: Progress, recording: Due, host_name: str, tally: Tally) -> None:
@@ -297,6 +370,8 @@ def _mark_checked(transactions: Transactions, recording: Due, looked_at: datetim
 def lines(tally: Tally) -> list[str]:
     """What a check did, for the job's output."""
     out = [f"{ref} named as track {track} from its captures' kept prints" for ref, track in tally.named]
+    out += [f"{ref}: its captures outside track {track} split off as {new_ref}, still held"
+            for ref, track, new_ref, _ in tally.split]
     out += [f"{u.ref} left open, {u.why}: " + ", ".join(f"{t} ({n} captures)" for t, n in sorted(u.named.items()))
             for u in tally.unnamed]
     out += [f"naming refused: {why}" for why in tally.refused]

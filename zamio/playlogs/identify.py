@@ -4,6 +4,10 @@ An unknown recording's plays are held whole in suspense ``unidentified:U-000001`
 (*Royalties*).  When a person finds out what the song is and it is in the catalog, naming
 the recording, in one transaction:
 
+* first splits off the captures that lie outside the track where the recording's audio places them in
+  it (:func:`split_outside`: another song filing joined to it, two songs aired back to back on every
+  airing being one song to sequence evidence): a new unknown recording takes them, with their part of
+  each play, still held; the track's parties are paid for the track's airings only;
 * moves each of its current plays to the track by correction (``reassign``, a new version of
   the play with its own ``play.reassign`` audit entry, ``zamio.playlogs.corrections``), so
   the next ``calculate-royalty-distributions`` reverses what the suspense account was booked
@@ -38,12 +42,22 @@ transaction, or run again) does nothing more to the plays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import Connection, select, text
 
 from zamio.db import audit
 from zamio.db.engine import is_sqlite, utcnow
-from zamio.db.tables import fingerprint_sets, play_logs, tracks
+from zamio.db.tables import (
+    captures,
+    detections,
+    fingerprint_sets,
+    play_detections,
+    play_logs,
+    tracks,
+    unknown_captures,
+)
 from zamio.playlogs import corrections
 from zamio.playlogs.billing import CURRENT
 from zamio.playlogs.correction_requests import Request
@@ -68,6 +82,18 @@ class Track:
 
 
 @dataclass
+class SplitOff:
+    """Captures of a recording that lay outside the track it was named as, moved to a new unknown recording."""
+
+    ref: str  # the new recording's U-
+    recording_id: int
+    captures: list[int]
+    audit_id: int
+    moved: list[corrections.Outcome] = field(default_factory=list)  # its plays' splits and reassigns
+    pending: int = 0  # detections not yet in plays that now name it
+
+
+@dataclass
 class Outcome:
     """What naming or merging did."""
 
@@ -80,16 +106,22 @@ class Outcome:
     captures_moved: int = 0  # merge: captures moved to the survivor
     prints_forgotten: int = 0
     merged: bool = False  # merged into another unknown recording (``target``), not named
+    split: SplitOff | None = None  # captures outside the track, split off before the naming
+
+    @property
+    def corrections(self) -> list[corrections.Outcome]:
+        """Every correction made, in order: the split's, then the moves to the target."""
+        return (self.split.moved if self.split else []) + self.moved
 
     @property
     def retired(self) -> list[int]:
-        return [p for o in self.moved for p in o.retired]
+        return [p for o in self.corrections for p in o.retired]
 
     @property
     def billed(self) -> list[int]:
         """The plays made billable that still stand (a moved play joined to another by a merge does not)."""
         gone = set(self.retired)
-        return [p for o in self.moved for p in o.billed if p not in gone]
+        return [p for o in self.corrections for p in o.billed if p not in gone]
 
 
 def event_key(recording: Recording) -> str:
@@ -197,16 +229,21 @@ def _join_parts_of_one_airing(
 
 
 def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerprint, who: audit.Who, *,
-         evidence: dict[str, object] | None = None) -> Outcome:
+         evidence: dict[str, object] | None = None, across: frozenset[str] = frozenset()) -> Outcome:
     """Name the recording as the track, in ``conn``'s transaction (see the module docstring): ``track_prints``
     is the track's audio fingerprinted as the unknown index's (``zamio.recognition.unknown.prints``).  Raise
     NamingRefused (nothing changed) for an unknown or resolved recording, ``audit.MissingReason`` without a
     reason.  ``evidence``: what showed the recording to be the track, kept in the audit entry (a naming
-    from the catalog, ``zamio.playlogs.catalog_naming``)."""
+    from the catalog, ``zamio.playlogs.catalog_naming``); ``across``: the track's edges (``start``, ``end``) the
+    catalog heard another song across, beyond which a capture lying mostly outside the track is split off too."""
     who = audit.check(who)
     _lock(conn)
     recording = open_recording(conn, ref_text, lock=True)
     found = naming.track_alignment(naming.prints_by_capture(conn, recording.id), track_prints)
+    split = None
+    if found is not None:
+        split = split_outside(conn, recording, target, found.offset_seconds, track_prints.duration_seconds, who,
+                              across)
     plays = _current_plays(conn, recording.ref)
     after: dict[str, object] = {
         "track_ref": target.ref,
@@ -221,7 +258,8 @@ def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerpri
     )
     audit_id = audit.record(conn, who, change, event_key=event_key(recording))
     outcome = Outcome(
-        recording, target.ref, audit_id, _move_plays(conn, recording.ref, who, track_ref=target.ref), found
+        recording, target.ref, audit_id, _move_plays(conn, recording.ref, who, track_ref=target.ref), found,
+        split=split,
     )
     offset = found.offset_seconds if found is not None else None
     naming.mark_named(conn, recording.id, target.id, offset, who.actor, audit_id, utcnow())
@@ -231,6 +269,113 @@ def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerpri
         outcome.prints_forgotten = naming.forget_prints(conn, recording.id)
         outcome.pending = records.name_pending(conn, recording.id, target.id, 0.0)
     return outcome
+
+
+def split_outside(conn: Connection, recording: Recording, target: Track, track_offset: float, track_seconds: float,
+                  who: audit.Who, across: frozenset[str] = frozenset()) -> SplitOff | None:
+    """Split off the recording's captures that lie outside the track once placed in it (``naming.outside_track``),
+    and beyond the edges ``across`` those lying mostly outside it:
+    a new unknown recording takes them, with their prints, their detections not yet in plays and their part of
+    each play (a play holding captures of both is split where the track ends, or begins, on air), still held in
+    suspense, under an ``unknown.split`` audit entry.  Return None when every capture lies in the track; raise
+    NamingRefused (nothing changed) when none does, or when a play's captures go in and out of the track."""
+    outside, held = naming.captures_outside(conn, recording.id, track_offset, track_seconds, across)
+    if not outside:
+        return None
+    if len(outside) == held:
+        raise NamingRefused(f"none of {recording.ref}'s captures lie within track {target.ref} "
+                            f"({track_seconds:.1f} s) where its audio places them: it is not that track")
+    plays = [(play_id, _captures_of(conn, play_id, track_offset)) for play_id in _current_plays(conn, recording.ref)]
+    cuts = {play_id: _cut(recording, target, play_id, heard, set(outside), track_seconds) for play_id, heard in plays}
+    new_id, new_ref, offsets = naming.split_off(conn, recording.id, outside, utcnow())
+    change = audit.Change(
+        "unknown.split", "unknown_recording", recording.ref,
+        before={"unknown_ref": recording.ref, "captures": outside},
+        after={"split_into": new_ref, "track_ref": target.ref, "track_offset_seconds": round(track_offset, 3),
+               "track_seconds": round(track_seconds, 3), "plays": sorted(p for p, cut in cuts.items() if cut)})
+    reason = (f"{len(outside)} captures of {recording.ref} lie outside track {target.ref} placed by its audio: "
+              f"other audio joined to it, split off as {new_ref} before naming ({who.reason})")
+    split_who = audit.Who(who.actor, reason)
+    audit_id = audit.record(conn, split_who, change, event_key=f"{event_key(recording)}:split")
+    done = SplitOff(new_ref, new_id, outside, audit_id)
+    for play_id, heard in plays:
+        cut = cuts[play_id]
+        if cut is not None:
+            done.moved += _move_part(conn, play_id, cut, heard, offsets, new_ref, split_who)
+    done.pending = records.move_captures_pending(conn, offsets, new_id, new_ref)
+    return done
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """A capture of a play: its start, and where it starts in the track (None: not a capture of the recording)."""
+
+    capture_id: int
+    started_at: datetime
+    in_track: float | None
+
+
+def _captures_of(conn: Connection, play_id: int, track_offset: float) -> list[_Heard]:
+    """The captures of a play's detections, in the order heard, placed in the track."""
+    rows = conn.execute(select(captures.c.id, captures.c.started_at, unknown_captures.c.offset_seconds)
+                        .join(detections, detections.c.capture_id == captures.c.id)
+                        .join(play_detections, play_detections.c.detection_id == detections.c.id)
+                        .outerjoin(unknown_captures, unknown_captures.c.capture_id == captures.c.id)
+                        .where(play_detections.c.play_id == play_id).distinct()
+                        .order_by(captures.c.started_at, captures.c.id)).all()
+    return [_Heard(int(capture_id), started_at, None if offset is None else float(offset) + track_offset)
+            for capture_id, started_at, offset in rows]
+
+
+def _cut(recording: Recording, target: Track, play_id: int, heard: list[_Heard], outside: set[int],
+         track_seconds: float) -> tuple[datetime | None, bool] | None:
+    """Where play ``play_id`` divides between the track and the audio outside it: None when none of its captures lie
+    outside; (None, True) when all do; else the instant the track ends (or begins) on air, kept between the last
+    capture of the first part and the first of the second, and whether the second part is the one outside."""
+    sides = [h.capture_id in outside for h in heard]
+    if not any(sides):
+        return None
+    if all(sides):
+        return None, True
+    changes = [i for i in range(1, len(sides)) if sides[i] != sides[i - 1]]
+    if len(changes) > 1:
+        raise NamingRefused(
+            f"play {play_id} of {recording.ref} goes in and out of track {target.ref}: its captures "
+            f"{', '.join(str(h.capture_id) for h in heard)} are not one part of each; split the play by hand "
+            "(bin/correct-plays split), then name the recording"
+        )
+    last, first = heard[changes[0] - 1], heard[changes[0]]
+    second_outside = sides[changes[0]]
+    inside = last if second_outside else first
+    at = first.started_at
+    if inside.in_track is not None:  # the track's end after its last capture, or its start before its first
+        edge = track_seconds - inside.in_track if second_outside else -inside.in_track
+        at = min(max(inside.started_at + timedelta(seconds=edge), last.started_at + timedelta(milliseconds=1)),
+                 first.started_at)
+    return at, second_outside
+
+
+def _move_part(conn: Connection, play_id: int, cut: tuple[datetime | None, bool], heard: list[_Heard],
+               placed: dict[int, float], new_ref: str, who: audit.Who) -> list[corrections.Outcome]:
+    """Move the part of the play outside the track to the recording split off (the whole play when ``cut`` has no
+    instant): split it there first; start it no earlier than the new recording's time 0 as its captures place it
+    (``placed``: each moved capture's start in that time), as a play made of them now would; then reassign it."""
+    at, second_outside = cut
+    done = []
+    if at is not None:
+        split = corrections.correct(conn, Request("split", (play_id,), at=at), who)
+        done.append(split)
+        first, second = (p.id for p in split.after)
+        play_id = int(second if second_outside else first)  # type: ignore[arg-type]
+    song_start = min(h.started_at - timedelta(seconds=placed[h.capture_id]) for h in heard if h.capture_id in placed)
+    play = conn.execute(select(play_logs.c.started_at, play_logs.c.ended_at).where(play_logs.c.id == play_id)).one()
+    if play.started_at < song_start < play.ended_at:
+        seconds = Decimal(str(round((play.ended_at - song_start).total_seconds(), 3)))
+        retimed = corrections.correct(conn, Request("retime", (play_id,), start=song_start, seconds=seconds), who)
+        done.append(retimed)
+        play_id = int(retimed.after[0].id)  # type: ignore[arg-type]
+    done.append(corrections.correct(conn, Request("reassign", (play_id,), unknown_ref=new_ref), who))
+    return done
 
 
 def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who, *, shift: float | None = None,

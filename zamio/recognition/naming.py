@@ -12,6 +12,9 @@ fingerprinted the same way (``alignment``).  A capture the scan still files into
 recording (its prints stay in the index) is then placed in the track, and its detection names
 the track (``zamio.scanning.records.file_unknown``), never a new ``U-``.
 
+Naming also finds the captures that lie outside the track so placed (``captures_outside``) and moves them to
+a recording of their own first (``split_off``): audio of another song that filing joined to the recording.
+
 Merging moves the merged recording's captures, and with them their prints, to the surviving
 recording, their offsets moved into its time when the two recordings share audio; a capture
 that matches them later joins the survivor.  The plays and the money are the play logs'
@@ -28,14 +31,19 @@ import numpy as np
 from sqlalchemy import Connection, delete, select, update
 
 from zamio.db.engine import StoredRow
-from zamio.db.tables import unknown_captures, unknown_prints, unknown_recordings
+from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint
-from zamio.recognition.unknown import best_vote, unknown_ref
+from zamio.recognition.unknown import best_vote, next_ref, unknown_ref
 from zamio.runtime.errors import DataError
 
 _REF = re.compile(r"^\s*[Uu]-?0*(\d{1,9})\s*$")
 #: The stored rows of a track's prints are voted as one capture of this id (no capture has it).
 TRACK_AS_CAPTURE = 0
+#: A capture joins a recording on at least ``unknown.MIN_ALIGNED`` hashes, about 2 s of shared audio: placed in
+#: the track the recording is named as, a capture of that track overlaps it by that much.  One overlapping it by
+#: less lies outside the track: other audio that filing joined to the recording (two songs aired back to back
+#: with the same gap on every airing are one song to sequence evidence, ``zamio.recognition.sequence``).
+INSIDE_TRACK_SECONDS = 1.0
 
 
 class NamingRefused(DataError):
@@ -215,6 +223,75 @@ def mark_named(
             catalog_suggestion=None,
         )
     )
+
+
+def outside_track(start_in_track: float, seconds: float, track_seconds: float) -> bool:
+    """Whether a capture starting ``start_in_track`` seconds into a track of ``track_seconds`` lies outside it
+    (see ``INSIDE_TRACK_SECONDS``)."""
+    inside = min(start_in_track + seconds, track_seconds) - max(start_in_track, 0.0)
+    return inside < INSIDE_TRACK_SECONDS
+
+
+def captures_outside(conn: Connection, recording_id: int, track_offset: float, track_seconds: float,
+                     across: frozenset[str] = frozenset()) -> tuple[list[int], int]:
+    """The recording's captures that lie outside the track once its time 0 is placed ``track_offset`` seconds into
+    it, or mostly beyond one of the edges ``across`` (``start``, ``end``: where another song was heard across it),
+    in the order heard, and how many captures it holds."""
+    members = conn.execute(
+        select(unknown_captures.c.capture_id, unknown_captures.c.offset_seconds, unknown_captures.c.seconds)
+        .where(unknown_captures.c.unknown_id == recording_id)
+        .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
+    ).all()
+    outside = [int(capture_id) for capture_id, offset, seconds in members
+               if _beyond(float(offset or 0.0) + track_offset, float(seconds), track_seconds, across)]
+    return outside, len(members)
+
+
+def _beyond(start_in_track: float, seconds: float, track_seconds: float, across: frozenset[str]) -> bool:
+    middle = start_in_track + seconds / 2
+    return (outside_track(start_in_track, seconds, track_seconds) or ("start" in across and middle < 0)
+            or ("end" in across and middle > track_seconds))
+
+
+def split_off(conn: Connection, recording_id: int, capture_ids: list[int],
+              now: datetime) -> tuple[int, str, dict[int, float]]:
+    """Move these captures of the recording (and so their prints) to a new unknown recording whose time starts at
+    the first second they hold; return its id, its reference and each moved capture's start in its time.  Both
+    recordings' first and last time heard, span and excerpt are then read from the captures each holds."""
+    moved = conn.execute(select(unknown_captures.c.capture_id, unknown_captures.c.offset_seconds)
+                         .where(unknown_captures.c.capture_id.in_(capture_ids))).all()
+    base = min(float(offset or 0.0) for _, offset in moved)
+    ref = next_ref(conn)
+    primary = conn.execute(unknown_recordings.insert().values(
+        unknown_ref=ref, first_heard_at=now, last_heard_at=now, span_from=0.0, span_to=0.0, created_at=now
+    )).inserted_primary_key
+    assert primary is not None
+    new_id = int(primary[0])
+    offsets = {int(capture_id): round(float(offset or 0.0) - base, 3) for capture_id, offset in moved}
+    for capture_id, offset in offsets.items():
+        conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == capture_id)
+                     .values(unknown_id=new_id, offset_seconds=offset))
+    _read_from_members(conn, new_id)
+    _read_from_members(conn, recording_id)
+    return new_id, ref, offsets
+
+
+def _read_from_members(conn: Connection, recording_id: int) -> None:
+    """Set the recording's first and last time heard, span, stream title and excerpt from the captures it holds."""
+    rows = conn.execute(
+        select(unknown_captures.c.started_at, unknown_captures.c.offset_seconds, unknown_captures.c.seconds,
+               captures.c.icy_title, captures.c.audio_path, captures.c.audio_host)
+        .join(captures, captures.c.id == unknown_captures.c.capture_id)
+        .where(unknown_captures.c.unknown_id == recording_id)
+        .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
+    ).all()
+    excerpt = next((r for r in rows if r.audio_path), None)
+    conn.execute(update(unknown_recordings).where(unknown_recordings.c.id == recording_id).values(
+        first_heard_at=rows[0].started_at, last_heard_at=rows[-1].started_at,
+        span_from=round(min(float(r.offset_seconds or 0.0) for r in rows), 3),
+        span_to=round(max(float(r.offset_seconds or 0.0) + float(r.seconds) for r in rows), 3),
+        icy_title=next((r.icy_title for r in rows if r.icy_title), None),
+        excerpt_path=excerpt.audio_path if excerpt else None, excerpt_host=excerpt.audio_host if excerpt else None))
 
 
 def mark_checked(conn: Connection, recording_id: int, up_to: datetime, suggestion: str | None = None) -> None:

@@ -22,8 +22,9 @@ do not.  :func:`evidence` is asked after each capture filed into a recording and
 The residual risk is two different songs always aired back to back with the same gap between
 them (a segue of two album tracks, a jingle always followed by the same bed): every airing
 places the second at the same point after the first, and no airing of one without the other
-contradicts it.  Such a pair is merged; ``bin/identify-unknown`` then names the merged
-recording as one of the two tracks (``docs/operations.md``).
+contradicts it.  Such a pair is merged.  Naming the recording tells them apart, from the track's audio: the
+captures placed outside the track are split off as a recording of their own before the naming
+(``zamio.playlogs.identify.split_outside``, ``docs/operations.md``).
 """
 
 from __future__ import annotations

@@ -434,11 +434,15 @@ def unknown_ref(number: int) -> str:
     return f"U-{number:0{REF_DIGITS}d}"
 
 
-def _new_recording(conn: Connection, first: StoredRow, now: datetime) -> int:
+def next_ref(conn: Connection) -> str:
+    """The reference the next unknown recording gets (callers hold filing's lock)."""
     last = conn.execute(select(func.max(unknown_recordings.c.unknown_ref))).scalar()
-    number = int(last.removeprefix("U-")) + 1 if last else 1
+    return unknown_ref(int(last.removeprefix("U-")) + 1 if last else 1)
+
+
+def _new_recording(conn: Connection, first: StoredRow, now: datetime) -> int:
     heard = _heard(conn, first.capture_id)
-    row = {"unknown_ref": unknown_ref(number), "first_heard_at": first.started_at, "last_heard_at": first.started_at,
+    row = {"unknown_ref": next_ref(conn), "first_heard_at": first.started_at, "last_heard_at": first.started_at,
            "span_from": 0.0, "span_to": round(float(first.seconds), 3), "icy_title": heard.icy_title,
            "excerpt_path": heard.audio_path, "excerpt_host": heard.audio_host if heard.audio_path else None,
            "created_at": now}

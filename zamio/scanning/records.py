@@ -259,6 +259,19 @@ def move_pending(conn: Connection, merged_id: int, survivor_id: int, survivor_re
     return len(pending)
 
 
+def move_captures_pending(conn: Connection, offsets: dict[int, float], recording_id: int, ref: str) -> int:
+    """Make the detections of these captures not yet turned into plays name the unknown recording they were split
+    off into, each placed at its capture's start in its time (``offsets``: capture id -> seconds); return how many
+    changed."""
+    pending = conn.execute(select(detections.c.id, detections.c.capture_id).where(
+        detections.c.capture_id.in_(sorted(offsets)), detections.c.source == "unknown",
+        detections.c.convert_status != "converted")).all()
+    for detection_id, capture_id in pending:
+        conn.execute(update(detections).where(detections.c.id == detection_id).values(
+            unknown_id=recording_id, title=ref, offset_seconds=max(offsets[int(capture_id)], 0.0)))
+    return len(pending)
+
+
 def record_late_match(conn: Connection, capture_id: int, station_id: int, started_at: datetime, track_id: int,
                       offset_seconds: float, speed: float, confidence: float, score: float) -> bool:
     """Write the local detection of a kept capture recognised again, later, as a catalog track (it had no
