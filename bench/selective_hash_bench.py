@@ -92,6 +92,28 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+#: Multi-probe lookups: name -> (the variant whose index is looked up, margin).  A query triplet whose frequency
+#: difference lies within ``margin`` of a cell from the line between its two half cells (the cell's centre) is
+#: looked up under both halves of that bit (up to four keys a triplet): a peak that moved a little between the
+#: stored recording and the excerpt (a codec, noise, another speed) still meets its stored row.  The index and the
+#: storage are the variant's; only the query asks more.
+PROBES: dict[str, tuple[str, float]] = {"du+2 probe .1": ("du+2", 0.1), "du+2 probe .2": ("du+2", 0.2),
+                                        "du+2 probe .5": ("du+2", 0.5)}
+
+
+def probe_keys(keys: np.ndarray, fields: dict[str, np.ndarray], margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The du+2 ``keys`` of the query's triplets and those of the other half cells within ``margin`` (see
+    ``PROBES``); return the keys and, for each, the triplet it belongs to."""
+    near2 = np.abs(fields["du2"] - np.rint(fields["du2"])) < margin
+    near3 = np.abs(fields["du3"] - np.rint(fields["du3"])) < margin
+    every = np.arange(keys.size)
+    parts, take = [keys], [every]
+    for flip, near in ((2, near2), (1, near3), (3, near2 & near3)):
+        parts.append(keys[near] ^ (np.int64(flip) << 31))
+        take.append(every[near])
+    return np.concatenate(parts), np.concatenate(take)
+
+
 #: Stop-lists of the version 2 hash: name -> the share of the index's looked-up rows (held notes
 #: left out) that the commonest hashes hold, which the lookup then never asks for (the hashes a
 #: nightly job would list).
@@ -181,6 +203,9 @@ class Catalog:
         self.lookups: dict[str, Callable[[np.ndarray], tuple[np.ndarray, ...]]] = {
             name: index.lookup for name, index in self.index.items()}
         self.keys_of = {name: name for name in VARIANTS}
+        for name, (base, _) in PROBES.items():
+            self.lookups[name] = self.index[base].lookup
+            self.keys_of[name] = base
         counts = np.bincount(self.index["v2"].rows()[0], minlength=self.vocab["v2"].size)
         shift, mask = HELD_NOTE_FIELD
         counts[(self.vocab["v2"] >> shift) & mask == HELD_NOTE] = 0  # never looked up anyway
@@ -208,7 +233,8 @@ class Catalog:
 
 def query_variants(samples: np.ndarray) -> tuple[Query, dict[str, np.ndarray], np.ndarray]:
     """The excerpt's ``Query`` and, for every variant, the 64-bit key of each of its triplet
-    prints (the prints' order), checked against ``query_fingerprint``'s hashes."""
+    prints (the prints' order), checked against ``query_fingerprint``'s hashes; for a multi-probe
+    lookup (``PROBES``) its keys and the triplet each belongs to, under ``(name, "take")``."""
     query = query_fingerprint(samples)
     spec = spectrogram(samples)
     peaks = _select_peaks(spec, _ranked_candidates(spec), QUERY_PROFILE.triplet_peaks_per_second)
@@ -223,12 +249,18 @@ def query_variants(samples: np.ndarray) -> tuple[Query, dict[str, np.ndarray], n
     rows = np.concatenate(kept)
     base = query.triplets.hashes.astype(np.int64)
     chosen = {k: v[rows] for k, v in fields.items()}
-    return query, {name: base | (extra(chosen) << 31) for name, (_, extra) in VARIANTS.items()}, rows
+    keys = {name: base | (extra(chosen) << 31) for name, (_, extra) in VARIANTS.items()}
+    for name, (variant, margin) in PROBES.items():
+        keys[name], keys[f"{name} take"] = probe_keys(keys[variant], chosen, margin)
+    return query, keys, rows
 
 
-def with_keys(query: Query, dense: np.ndarray) -> Query:
+def with_keys(query: Query, dense: np.ndarray, take: np.ndarray | None = None) -> Query:
+    """The query with these keys in place of its hashes (``take``: the triplet each key belongs to, when a
+    multi-probe lookup gives a triplet several)."""
     t = query.triplets
-    return Query(QueryPrints(dense, t.times, t.speed_index, t.speeds, t.duration_seconds, t.pitches), query.pairs,
+    times, speed_index = (t.times, t.speed_index) if take is None else (t.times[take], t.speed_index[take])
+    return Query(QueryPrints(dense, times, speed_index, t.speeds, t.duration_seconds, t.pitches), query.pairs,
                  query.landmarks, query.profile)
 
 
@@ -236,7 +268,10 @@ def answer(catalog: Catalog, query: Query, keys: dict[str, np.ndarray], truth: i
     """Every variant's answer to one excerpt and the rows its nominal-speed lookup returns."""
     out = {}
     for name, lookup in catalog.lookups.items():
-        q = with_keys(query, catalog.dense(catalog.keys_of[name], keys[catalog.keys_of[name]]))
+        if SELECTED and name not in SELECTED:
+            continue
+        own_keys = keys[name] if name in PROBES else keys[catalog.keys_of[name]]
+        q = with_keys(query, catalog.dense(catalog.keys_of[name], own_keys), keys.get(f"{name} take"))
         rows = lookup(np.unique(nominal_only(q).triplets.hashes))
         own = int(np.count_nonzero(rows[1] == truth)) if truth is not None else 0
         named = ranked_candidates(nominal_only(q).triplets, lookup)[0].size
@@ -293,10 +328,14 @@ def catalog_files(root: str) -> list[str]:
 
 
 _CATALOG: Catalog | None = None
+#: The variants, stop-lists and probes answered (``--variants``); empty: all of them.
+SELECTED: list[str] = []
 
 
-def _load(paths: list[str], folder: str, synthetic_from: list[int] | None = None) -> None:
+def _load(paths: list[str], folder: str, synthetic_from: list[int] | None = None,
+          selected: list[str] | None = None) -> None:
     global _CATALOG
+    SELECTED[:] = selected or []
     _CATALOG = Catalog([cached_track((p, folder)) for p in paths], synthetic_from)
 
 
@@ -306,7 +345,7 @@ def _answer_file(job: dict) -> dict:
         samples = audio.decode_file(job["path"])
     except audio.SilentAudio:  # a quiet passage: a scan records silence and never asks
         return {**job, "answers": {name: {"track": None, "silent": True, "rows": 0, "own_rows": 0, "candidates": 0}
-                                   for name in [*VARIANTS, *STOP_LISTS]}}
+                                   for name in SELECTED or [*VARIANTS, *STOP_LISTS, *PROBES]}}
     query, keys, _ = query_variants(samples)
     return {**job, "answers": answer(_CATALOG, query, keys, job.get("truth_id"))}
 
@@ -334,7 +373,7 @@ def accuracy(args: argparse.Namespace) -> dict:
             jobs += confuser_queries(args.corpus2)
     for j in jobs:
         j["truth_id"] = paths.index(j["truth"]) if j["truth"] else None
-    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder)) as pool:
+    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder, None, args.variants)) as pool:
         records = list(pool.map(_answer_file, jobs, chunksize=8))
     return {"records": records, "tracks": len(paths)}
 
@@ -372,7 +411,8 @@ def selectivity(args: argparse.Namespace) -> dict:
             jobs.append({"samples_path": name, "track": os.path.basename(path), "truth_id": i,
                          "condition": "clean", "length": length})
     dev_catalog = [i for i, p in enumerate(paths) if p in catalog_files(args.dev)]
-    with ProcessPoolExecutor(args.jobs, initializer=_load, initargs=(paths, folder, dev_catalog)) as pool:
+    with ProcessPoolExecutor(args.jobs, initializer=_load,
+                             initargs=(paths, folder, dev_catalog, args.variants)) as pool:
         records = list(pool.map(_answer_excerpt, jobs, chunksize=8))
     stop_lists = Catalog([cached_track((p, folder)) for p in paths]).stop_lists
     return {"records": records, "tracks": len(paths), "audio_hours": round(seconds / 3600, 2),
@@ -476,6 +516,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--variants", nargs="+", metavar="NAME",
+                    help="answer by these variants, stop-lists and probes only (v2 first: the tables compare with it)")
+    ap.add_argument("--key", help="save the run under this key instead (another selection of variants)")
     args = ap.parse_args()
     saved = os.path.join(args.out, "selective_hash.json")
     found = {k: expand(v) for k, v in json.load(open(saved)).items()} if os.path.exists(saved) else {}
@@ -485,18 +528,19 @@ def main() -> None:
         result["conditions"] = {"load_average": [round(v, 1) for v in os.getloadavg()],
                                 "seconds": round(time.time() - t0)}
         broadcast = "_broadcast" if args.broadcast_queries else ""
-        found[args.step if args.step == "selectivity" else f"accuracy_{args.catalog}{broadcast}"] = result
+        found[args.key or (args.step if args.step == "selectivity" else f"accuracy_{args.catalog}{broadcast}")] = result
         json.dump({k: compact(v) for k, v in found.items()}, open(saved, "w"), separators=(",", ":"))
-    for key in ("accuracy_dev", "accuracy_both", "accuracy_both_broadcast"):
+    for key in [k for k in found if k.startswith("accuracy")]:
         if key in found:
             figures = found[key]
-            print(f"Accuracy, {figures['tracks']} catalog tracks in memory:\n")
+            print(f"Accuracy ({key}), {figures['tracks']} catalog tracks in memory:\n")
             print(accuracy_table(figures) + "\n")
             print("The right track's rows in the nominal-speed lookup, against v2:\n")
             print(kept_table(figures) + "\n")
-    if "selectivity" in found:
-        s = found["selectivity"]
-        print(f"Selectivity, {s['tracks']} real tracks ({s['audio_hours']} h) in memory, nominal-speed lookup:\n")
+    for key in [k for k in found if k.startswith("selectivity")]:
+        s = found[key]
+        print(f"Selectivity ({key}), {s['tracks']} real tracks ({s['audio_hours']} h) in memory, "
+              "nominal-speed lookup:\n")
         print(selectivity_table(s))
 
 
