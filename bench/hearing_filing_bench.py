@@ -22,9 +22,11 @@ known.  The truth of every capture (the song it holds most of) is kept beside th
 * recordings holding captures of two songs, captures filed into a recording of another song than the
   one they hold most of, and the merges filing made of two recordings of different songs, by kind;
 * the airings of songs aired twice or more heard in a recording;
-* then every song registered (imported with its audio and fingerprinted) and looked up among the captures
-  heard once (``zamio.playlogs.heard_once``): the airings paid once registered (in a recording, or found
-  heard once), and any capture found as a song it holds less than 2 s of;
+* then every song registered (imported with its audio and fingerprinted), the recordings named from the catalog
+  (``zamio.playlogs.catalog_naming``, splitting off what lies outside the track named) and the song looked up
+  among the captures heard once (``zamio.playlogs.heard_once``), as the fingerprinting jobs do: the captures
+  named as the song they hold most of, or as one they hold less than 2 s of; the airings paid to their own song
+  once registered (a capture of theirs named as it, or found heard once);
 * printing and filing time per capture, look-up time per track.
 """
 
@@ -234,7 +236,7 @@ def registered(engine, files: list[Path], truth: dict[int, tuple[int, tuple[int,
     naming and by that look-up, and any capture found as a song it holds less than 2 s of (a wrong name)."""
     from contextlib import contextmanager
 
-    from zamio.playlogs import heard_once
+    from zamio.playlogs import catalog_naming, heard_once
     from zamio.recognition.fingerprint import fingerprint
     from zamio.recognition.index import store_fingerprints
 
@@ -253,6 +255,14 @@ def registered(engine, files: list[Path], truth: dict[int, tuple[int, tuple[int,
             yield conn
 
     began = time.perf_counter()
+    naming = catalog_naming.check(transactions, _Running(), "bench")  # type: ignore[arg-type]
+    named_in = time.perf_counter() - began
+    with engine.connect() as conn:
+        named = {int(c): int(t) for c, t in conn.execute(
+            select(unknown_captures.c.capture_id, unknown_recordings.c.track_id)
+            .join(unknown_recordings, unknown_recordings.c.id == unknown_captures.c.unknown_id)
+            .where(unknown_recordings.c.track_id.is_not(None)))}
+    began = time.perf_counter()
     found = heard_once.check(transactions, _Running())  # type: ignore[arg-type]
     looking = time.perf_counter() - began
     in_recordings = {truth[c][1] for c, _ in filed if truth[c][1] is not None}
@@ -260,9 +270,17 @@ def registered(engine, files: list[Path], truth: dict[int, tuple[int, tuple[int,
     right = [c for ref, c in found.found if truth[c][0] == refs[ref]]
     wrong = [c for ref, c in found.found if refs[ref] not in holds[c]]
     by_look_up = {truth[c][1] for c in right if truth[c][1] is not None}
+    by_naming = {truth[c][1] for c, track in named.items() if track_song[track] == truth[c][0] and truth[c][1]}
     return {
-        "after_registration_airings_paid": len(in_recordings | by_look_up),  # of "airings"
-        "of_which_found_heard_once": len(by_look_up - in_recordings),
+        "after_registration_airings_in_a_recording_or_found": len(in_recordings | by_look_up),  # of "airings"
+        "recordings_named_from_the_catalog": len(naming.named), "left_open": len(naming.unnamed),
+        "naming_refused": len(naming.refused), "recordings_split_off_while_naming": len(getattr(naming, "split", [])),
+        "captures_named_as_the_song_they_hold_most": sum(track_song[t] == truth[c][0] for c, t in named.items()),
+        "captures_named_as_a_song_they_do_not_hold": sum(track_song[t] not in holds[c] for c, t in named.items()),
+        "captures_in_a_recording_left_unnamed": len(filed) - len(named),
+        "after_registration_airings_paid": len(by_naming | by_look_up),  # of "airings", to their own song
+        "of_which_found_heard_once": len(by_look_up - by_naming),
+        "catalog_naming_s": round(named_in, 1),
         "captures_heard_once_found": len(found.found),
         "found_as_the_song_they_hold_least": len(found.found) - len(right) - len(wrong),  # the next song's start
         "found_as_a_song_they_do_not_hold": len(wrong),
