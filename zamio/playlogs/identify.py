@@ -286,7 +286,8 @@ def split_outside(conn: Connection, recording: Recording, target: Track, track_o
         raise NamingRefused(f"none of {recording.ref}'s captures lie within track {target.ref} "
                             f"({track_seconds:.1f} s) where its audio places them: it is not that track")
     plays = [(play_id, _captures_of(conn, play_id, track_offset)) for play_id in _current_plays(conn, recording.ref)]
-    cuts = {play_id: _cut(recording, target, play_id, heard, set(outside), track_seconds) for play_id, heard in plays}
+    cuts = {play_id: play_cut(f"play {play_id} of {recording.ref}", target.ref, heard, set(outside), track_seconds)
+            for play_id, heard in plays}
     new_id, new_ref, offsets = naming.split_off(conn, recording.id, outside, utcnow())
     change = audit.Change(
         "unknown.split", "unknown_recording", recording.ref,
@@ -307,7 +308,7 @@ def split_outside(conn: Connection, recording: Recording, target: Track, track_o
 
 
 @dataclass(frozen=True)
-class _Heard:
+class PlayCapture:
     """A capture of a play: its start, and where it starts in the track (None: not a capture of the recording)."""
 
     capture_id: int
@@ -315,7 +316,7 @@ class _Heard:
     in_track: float | None
 
 
-def _captures_of(conn: Connection, play_id: int, track_offset: float) -> list[_Heard]:
+def _captures_of(conn: Connection, play_id: int, track_offset: float) -> list[PlayCapture]:
     """The captures of a play's detections, in the order heard, placed in the track."""
     rows = conn.execute(select(captures.c.id, captures.c.started_at, unknown_captures.c.offset_seconds)
                         .join(detections, detections.c.capture_id == captures.c.id)
@@ -323,15 +324,17 @@ def _captures_of(conn: Connection, play_id: int, track_offset: float) -> list[_H
                         .outerjoin(unknown_captures, unknown_captures.c.capture_id == captures.c.id)
                         .where(play_detections.c.play_id == play_id).distinct()
                         .order_by(captures.c.started_at, captures.c.id)).all()
-    return [_Heard(int(capture_id), started_at, None if offset is None else float(offset) + track_offset)
+    return [PlayCapture(int(capture_id), started_at, None if offset is None else float(offset) + track_offset)
             for capture_id, started_at, offset in rows]
 
 
-def _cut(recording: Recording, target: Track, play_id: int, heard: list[_Heard], outside: set[int],
-         track_seconds: float) -> tuple[datetime | None, bool] | None:
-    """Where play ``play_id`` divides between the track and the audio outside it: None when none of its captures lie
-    outside; (None, True) when all do; else the instant the track ends (or begins) on air, kept between the last
-    capture of the first part and the first of the second, and whether the second part is the one outside."""
+def play_cut(play: str, track_ref: str, heard: list[PlayCapture], outside: set[int],
+             track_seconds: float) -> tuple[datetime | None, bool] | None:
+    """Where a play (``play``: named so in a refusal) divides between the track and the audio outside it: None when
+    none of its captures lie outside; (None, True) when all do; else the instant the track ends (or begins) on air,
+    kept after the last capture of the first part and no later than the first of the second (a split gives each
+    part the detections of the captures begun in it), and whether the second part is the one outside.  Raise
+    NamingRefused when its captures go in and out of the track."""
     sides = [h.capture_id in outside for h in heard]
     if not any(sides):
         return None
@@ -340,7 +343,7 @@ def _cut(recording: Recording, target: Track, play_id: int, heard: list[_Heard],
     changes = [i for i in range(1, len(sides)) if sides[i] != sides[i - 1]]
     if len(changes) > 1:
         raise NamingRefused(
-            f"play {play_id} of {recording.ref} goes in and out of track {target.ref}: its captures "
+            f"{play} goes in and out of track {track_ref}: its captures "
             f"{', '.join(str(h.capture_id) for h in heard)} are not one part of each; split the play by hand "
             "(bin/correct-plays split), then name the recording"
         )
@@ -355,7 +358,7 @@ def _cut(recording: Recording, target: Track, play_id: int, heard: list[_Heard],
     return at, second_outside
 
 
-def _move_part(conn: Connection, play_id: int, cut: tuple[datetime | None, bool], heard: list[_Heard],
+def _move_part(conn: Connection, play_id: int, cut: tuple[datetime | None, bool], heard: list[PlayCapture],
                placed: dict[int, float], new_ref: str, who: audit.Who) -> list[corrections.Outcome]:
     """Move the part of the play outside the track to the recording split off (the whole play when ``cut`` has no
     instant): split it there first; start it no earlier than the new recording's time 0 as its captures place it
