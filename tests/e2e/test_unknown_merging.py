@@ -1,7 +1,9 @@
-"""Filing finds two unknown recordings to be one song and merges them, on SQLite and PostgreSQL.
+"""Filing finds two unknown recordings to be one song and merges them, and naming splits apart two songs it
+merged, on SQLite and PostgreSQL.
 
-Everything goes through the real scripts: WAV snippets heard by ``scan-station-streams``, ``convert-matches``
-and ``calculate-royalty-distributions``.  The song the catalog lacks is 60 s long, three synthetic songs of
+Everything goes through the real scripts: WAV snippets heard by ``scan-station-streams``, ``convert-matches``,
+``calculate-royalty-distributions``, ``import-catalog``, ``auto-fingerprint-new-tracks`` and
+``identify-unknown``.  The song the catalog lacks is 60 s long, three synthetic songs of
 20 s one after the other (``UNKNOWN_SEEDS``); each snippet holds a part of it, named by its seconds in the
 song (``10-40``: seconds 10 to 40).  Joy FM and Peace FM are ``class_a`` in Accra (UTC+0): GHS 0.015 a
 second at 12:00; amounts are units of GHS 0.0001, so a held play of 20 s is 3,000 units, of 30 s 4,500.
