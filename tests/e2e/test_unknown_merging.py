@@ -302,6 +302,19 @@ def test_a_person_naming_a_recording_of_two_songs_splits_off_the_other_and_a_dry
     split_apart(project, world)
 
 
+def register_both(world: World, parts: dict[str, Path]) -> str:
+    """Confession registered as T-A (its 20 s; Kofi 60 %, Kojo 40 %) and the other music as T-B (seconds 20–60;
+    Ama Serwah 100 %) in one import, fingerprinted by one run; return the job's output."""
+    confession = world.track("T-A", "Confession", "Kofi Kinaata", audio_path=parts["0-20"])
+    world.contributor(confession, "Kofi Kinaata", "60")
+    world.contributor(confession, "Kojo Beats", "40", role="producer")
+    other = world.track("T-B", "Odo", "Ama Serwah", audio_path=parts["20-60"])
+    world.contributor(other, "Ama Serwah", "100")
+    world.load()
+    done = run(world.project, "auto-fingerprint-new-tracks")
+    return done.stdout + done.stderr
+
+
 def test_both_songs_of_a_repeated_segue_registered_at_once_are_each_paid_their_own_airings(
     project: Project, parts: dict[str, Path]
 ) -> None:
@@ -312,14 +325,7 @@ def test_both_songs_of_a_repeated_segue_registered_at_once_are_each_paid_their_o
     split off as U-000003, which it names as the other in the same run.  T-A: four plays of 20 s,
     12,000 (Kofi 7,200, Kojo 4,800); T-B: four plays of 20 s, 12,000 to Ama; nothing stays held."""
     world = segue_heard_as_one(project, parts)
-    confession = world.track("T-A", "Confession", "Kofi Kinaata", audio_path=parts["0-20"])
-    world.contributor(confession, "Kofi Kinaata", "60")
-    world.contributor(confession, "Kojo Beats", "40", role="producer")
-    other = world.track("T-B", "Odo", "Ama Serwah", audio_path=parts["20-60"])
-    world.contributor(other, "Ama Serwah", "100")
-    world.load()
-    done = run(project, "auto-fingerprint-new-tracks")
-    output = done.stdout + done.stderr
+    output = register_both(world, parts)
     first, second = re.findall(r"U-00000([13]) named as track (T-[AB])", output)
     assert (first[0], second[0]) == ("1", "3") and {first[1], second[1]} == {"T-A", "T-B"}, output
     assert f"U-000001: its captures outside track {first[1]} split off as U-000003" in output
@@ -354,14 +360,7 @@ def test_a_capture_across_the_change_of_song_goes_with_the_song_it_holds_most(
     assert held[:2] == [20.0, 20.0] and held[2] == held[3] and 34.9 < held[2] < 35.1  # placed by 64 ms frames
     assert owed(project) == {FIRST: 6_000 + 2 * units(held[2])}
 
-    confession = world.track("T-A", "Confession", "Kofi Kinaata", audio_path=parts["0-20"])
-    world.contributor(confession, "Kofi Kinaata", "60")
-    world.contributor(confession, "Kojo Beats", "40", role="producer")
-    other = world.track("T-B", "Odo", "Ama Serwah", audio_path=parts["20-60"])
-    world.contributor(other, "Ama Serwah", "100")
-    world.load()
-    done = run(project, "auto-fingerprint-new-tracks")
-    output = done.stdout + done.stderr
+    output = register_both(world, parts)
     assert "U-000001 named as track T-A" in output and "U-000002 named as track T-B" in output, output
     assert "U-000001: its captures outside track T-A split off as U-000002" in output, output
     world.convert("2026-03-06 00:00")

@@ -45,10 +45,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from zamio.db import audit
-from zamio.db.engine import is_sqlite, utcnow
+from zamio.db.engine import utcnow
 from zamio.db.tables import (
     captures,
     detections,
@@ -64,7 +64,7 @@ from zamio.playlogs.correction_requests import Request
 from zamio.recognition import naming
 from zamio.recognition.fingerprint import FINGERPRINT_VERSION, Fingerprint
 from zamio.recognition.naming import Alignment, NamingRefused, Recording
-from zamio.recognition.unknown import FILING_LOCK, SameSong
+from zamio.recognition.unknown import SameSong, hold_filing_lock
 from zamio.scanning import records
 
 #: The source of a play made from detections of an unknown recording (``zamio.recognition.unknown``).
@@ -179,12 +179,6 @@ def done_before(conn: Connection, ref_text: str) -> audit.Entry | None:
     return audit.find(conn, event_key(recording)) if recording.resolved_at is not None else None
 
 
-def _lock(conn: Connection) -> None:
-    """Serialise with the scan's filing of the unknown index (SQLite's one writer already does)."""
-    if not is_sqlite(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
-
-
 def _current_plays(conn: Connection, ref: str) -> list[int]:
     return list(
         conn.execute(
@@ -237,7 +231,7 @@ def name(conn: Connection, ref_text: str, target: Track, track_prints: Fingerpri
     from the catalog, ``zamio.playlogs.catalog_naming``); ``across``: the track's edges (``start``, ``end``) the
     catalog heard another song across, beyond which a capture lying mostly outside the track is split off too."""
     who = audit.check(who)
-    _lock(conn)
+    hold_filing_lock(conn)
     recording = open_recording(conn, ref_text, lock=True)
     found = naming.track_alignment(naming.prints_by_capture(conn, recording.id), track_prints)
     split = None
@@ -388,7 +382,7 @@ def merge(conn: Connection, ref_text: str, into_text: str, who: audit.Who, *, sh
     into itself.  ``shift``: the merged recording's time 0 in the survivor's when the evidence gives it
     (otherwise measured from their shared audio); ``evidence``: kept in the audit entry."""
     who = audit.check(who)
-    _lock(conn)
+    hold_filing_lock(conn)
     recording = open_recording(conn, ref_text, lock=True)
     survivor = open_recording(conn, into_text, lock=True)
     if survivor.id == recording.id:
