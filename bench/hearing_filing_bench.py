@@ -28,6 +28,11 @@ known.  The truth of every capture (the song it holds most of) is kept beside th
   named as the song they hold most of, or as one they hold less than 2 s of; the airings paid to their own song
   once registered (a capture of theirs named as it, or found heard once);
 * printing and filing time per capture, look-up time per track.
+
+``--titles 1`` has the stations send stream titles (a share of them for a fraction): each song's own, and the
+station's name over what is between songs.  A capture keeps the last title it heard, as the stream reader does:
+the title of what was on air ``TITLE_LAG_SECONDS`` before its end, so a capture across a change of song carries
+the next song's title.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ RATE = audio.ANALYSIS_RATE
 EVERY_SECONDS = 120.0
 GAP_SECONDS = 15.0
 AIRINGS = (1, 2, 3, 3, 4, 5, 6, 8)  # airings of each song, in turn
+TITLE_LAG_SECONDS = 2.0  # a title reaches the stream a little after its audio (the encoder's buffer)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,12 @@ def song_at(line: list[Item], start: float, end: float) -> int:
     return song if song >= 0 and seconds > (end - start) / 2 else -1
 
 
+def title_at(line: list[Item], station: int, moment: float) -> str:
+    """The title the station sends at ``moment``: the song's, or its own name between songs."""
+    item = next((i for i in line if i.start <= moment < i.end), line[-1])
+    return f"Artist {item.song} - Song {item.song}" if item.song >= 0 else f"Station {station} FM"
+
+
 def airing_of(line: list[Item], station: int, start: float, end: float, song: int) -> tuple[int, int] | None:
     for index, item in enumerate(line):
         if item.song == song and min(end, item.end) - max(start, item.start) > 0:
@@ -130,8 +142,9 @@ def database(folder: Path) -> str:
 
 
 def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], files: list[Path],
-        phases: list[float]) -> dict[str, object]:
-    """Record and file every capture of ``capture`` seconds heard; report against the truth."""
+        phases: list[float], titled: set[int], spread: float = 0.0, seed: int = 0) -> dict[str, object]:
+    """Record and file every capture of ``capture`` seconds heard (with stream titles on the ``titled``
+    stations; each capture starting a random 0 to ``spread`` seconds into its 120 s); report against the truth."""
     from zamio.playlogs.identify import merge_same_song
 
     songs = len(files)
@@ -147,8 +160,10 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
     with engine.begin() as conn:
         station_ids = [upsert_station(conn, {"station_ref": f"st{i}", "name": f"Station {i}",
                                              "station_class": "class_b"}) for i in range(len(lines))]
-    moments = sorted((phases[station] + k * EVERY_SECONDS, station) for station, line in enumerate(lines)
-                     for k in range(int((line[-1].end - phases[station] - capture) // EVERY_SECONDS) + 1))
+    late = np.random.default_rng(seed + 1)
+    moments = sorted((phases[station] + k * EVERY_SECONDS + float(late.uniform(0, spread)), station)
+                     for station, line in enumerate(lines)
+                     for k in range(int((line[-1].end - phases[station] - capture - spread) // EVERY_SECONDS) + 1))
     for t, station in moments:
         line, samples = lines[station], audio_of[station]
         song = song_at(line, t, t + capture)
@@ -158,7 +173,9 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         prints = unknown.prints(samples[int(t * RATE):int((t + capture) * RATE)])
         printing += time.perf_counter() - began
         filed_captures += 1
-        facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=t), b"", seconds=capture)
+        title = title_at(line, station, t + capture - TITLE_LAG_SECONDS) if station in titled else None
+        facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=t), b"", seconds=capture,
+                             icy_title=title)
         heard = Heard("no_match", capture, content="music", music_probability=1.0, prints=prints)
         with engine.begin() as conn:
             capture_id, _ = record_capture(conn, facts, heard)
@@ -204,7 +221,7 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
     misfiled = sum(sum(held.values()) - max(held.values()) for held in songs_in.values())
     twice = [s for s in range(songs) if aired[s] >= 2]
     return {
-        "capture_seconds": capture, "captures_filed": filed_captures,
+        "capture_seconds": capture, "captures_filed": filed_captures, "stations_sending_titles": len(titled),
         "songs_aired_3_or_more": len(often),
         "in_exactly_one_recording": sum(len(recordings_of[s]) == 1 for s in often),
         "split": sum(len(recordings_of[s]) > 1 for s in often),
@@ -295,6 +312,9 @@ def main() -> None:
     ap.add_argument("--stations", type=int, default=6)
     ap.add_argument("--capture", type=float, default=20.0, help="seconds captured every 120 s (the scan's: 20)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--titles", type=float, default=0.0, help="share of the stations sending stream titles (0 to 1)")
+    ap.add_argument("--spread", type=float, default=0.0,
+                    help="each capture starts a random 0 to SPREAD seconds into its 120 s (0: on the dot)")
     args = ap.parse_args()
     files = sorted(p for p in args.music.iterdir() if p.suffix.lower() in (".ogg", ".mp3", ".flac", ".wav"))
     rng = np.random.default_rng(args.seed)
@@ -311,7 +331,9 @@ def main() -> None:
     print(f"{len(songs)} songs of {args.music} (at least 60 s), aired {sum(len(line) for line in lines)} items on "
           f"{args.stations} stations ({hours:.1f} h of programme, {segues} changes of song with no gap), "
           f"heard every {EVERY_SECONDS:.0f} s; seed {args.seed}", flush=True)
-    print(json.dumps(run(args.capture, lines, audio_of, files, phases)), flush=True)
+    titled = set(range(round(args.titles * args.stations)))
+    print(json.dumps({"spread_seconds": args.spread,
+                      **run(args.capture, lines, audio_of, files, phases, titled, args.spread, args.seed)}), flush=True)
 
 
 if __name__ == "__main__":

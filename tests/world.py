@@ -375,17 +375,18 @@ class World:
         return run(self.project, "detect-audio", "--json", "--record", "--station", _ref(station), "--at",
                    instant(at).isoformat(), *map(str, files), codes=codes, env={**acrcloud_env(acrcloud), **env})
 
-    def snippet(self, station: Station | str, at: str | datetime, audio: Path) -> None:
+    def snippet(self, station: Station | str, at: str | datetime, audio: Path, *, title: str | None = None) -> None:
         """Upload a recording of ``station`` made at ``at`` to the snippet inbox, as a recording device does:
-        the audio, then its side-car, both old enough to be taken by the next scan."""
+        the audio, then its side-car (with ``title``, the RadioText the device read, if given), both old enough
+        to be taken by the next scan."""
         chunk = f"chunk-{next(self.refs):04d}"  # the scan takes settled snippets in name order
         inbox = self.project.var_dir / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         path = inbox / f"{chunk}{audio.suffix}"
         shutil.copyfile(audio, path)
         sidecar = inbox / f"{path.name}.json"
-        sidecar.write_text(json.dumps({"station_ref": _ref(station), "chunk_id": chunk,
-                                       "started_at": instant(at).isoformat()}))
+        fields = {"station_ref": _ref(station), "chunk_id": chunk, "started_at": instant(at).isoformat()}
+        sidecar.write_text(json.dumps(fields if title is None else {**fields, "title": title}))
         settled = time.time() - SETTLE_SECONDS - 5
         for written in (path, sidecar):
             os.utime(written, (settled, settled))

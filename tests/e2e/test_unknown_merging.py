@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.test_catalog_naming import KOFI, KOJO, register_confession
 from tests.e2e.test_disputes import owed, reconciles
-from tests.scan_helpers import UNKNOWN_SEEDS, scan_audio  # noqa: F401
+from tests.scan_helpers import CATALOG_SEEDS, UNKNOWN_SEEDS, scan_audio  # noqa: F401
 from tests.support import Project
 from tests.world import World, run
 from zamio.demo import synth
@@ -85,6 +85,14 @@ def two_stations(project: Project) -> World:
     world.station("JOY", name="Joy FM")
     world.station("PEACE", name="Peace FM")
     return world
+
+
+def two_recordings(world: World, parts: dict[str, Path], second: str = "30-50") -> None:
+    """Upload what makes U-000001 and U-000002: seconds 0–20 heard on Joy FM on 2 March and Peace FM on 3 March,
+    then ``second`` on Joy FM on 4 March and Peace FM on 5 March, each at 12:00."""
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", second),
+                               ("PEACE", "05", second)):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
 
 
 def test_a_capture_aligned_with_two_recordings_over_the_same_seconds_merges_them(
@@ -162,9 +170,7 @@ def test_two_recordings_heard_one_after_the_other_on_two_airings_are_merged_and_
     three plays moving with their held money (9,000); Peace FM's airing is one play of U-000001, 0–50 s
     (7,500)."""
     world = two_stations(project)
-    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "30-50"),
-                               ("PEACE", "05", "30-50")):
-        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    two_recordings(world, parts)
     world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"])
     world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"])
     world.scan_snippets()
@@ -190,6 +196,100 @@ def test_two_recordings_heard_one_after_the_other_on_two_airings_are_merged_and_
     assert owed(project) == {FIRST: 9_000 + 9_000 + units(50.0)} == {FIRST: 25_500}
     world.scan_snippets()
     assert len(merges(project)) == 1
+
+
+def test_one_airing_whose_two_captures_carry_the_same_stream_title_is_enough_to_merge(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """As in the test above, U-000001 holds seconds 0–20 and U-000002 seconds 30–50 (6,000 held each).  On 6
+    March Joy FM's device records 0–20 at 12:00:00 and 30–50 at 12:00:30, both under the RadioText "Ama Ghana
+    - Sunrise": the station says one item was on air across both, so this one airing places U-000002 30 s into
+    U-000001 and they are merged.  U-000002's two plays move with their money (6,000); Joy FM's airing of 6
+    March is one play of U-000001 from 12:00:00 to 12:00:50 (7,500)."""
+    world = two_stations(project)
+    two_recordings(world, parts)
+    world.scan_snippets()
+    world.convert("2026-03-06 00:00")
+    world.price()
+    assert merges(project) == [] and owed(project) == {FIRST: 6_000, SECOND: 6_000}
+
+    world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"], title="Ama Ghana - Sunrise")
+    world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"], title="AMA GHANA -  Sunrise ")
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    reconciles(project)
+    [(merged, survivor, after)] = merges(project)
+    assert (merged, survivor) == ("U-000002", "U-000001")
+    [pair] = after["evidence"]["pairs"]
+    assert after["evidence"]["kind"] == "sequence" and pair["titles"] == "same"
+    assert abs(pair["shift_seconds"] - 30.0) < 0.1
+    assert set(members(project)) == {"U-000001"} and held_plays(project, "U-000002") == []
+    assert [round(s, 3) for _, s in held_plays(project, "U-000001")] == [20.0] * 4 + [50.0]
+    assert owed(project) == {FIRST: 6_000 + 6_000 + units(50.0)} == {FIRST: 19_500}
+    # The side-car's title is the capture's stream title, and the recording's (the first sent with it).
+    assert project.scalar("SELECT icy_title FROM unknown_recordings WHERE unknown_ref = 'U-000001'") == \
+        "Ama Ghana - Sunrise"
+    world.scan_snippets()
+    assert len(merges(project)) == 1
+
+
+#: Joy FM's device's captures of 6 March: (time, what it holds: a part of the song or a catalog song, RadioText).
+TITLES_NAMING_NO_SONG = {
+    # The station's own name, kept on from 11:47:00 to 12:00:50: 13 min 50 s, longer than a song.
+    "kept on": (("11:47:00", "0-20", "Joy FM 99.7"), ("12:00:00", "0-20", "Joy FM 99.7"),
+                ("12:00:30", "30-50", "Joy FM 99.7")),
+    # A change of title between the two captures: two items.
+    "changing": (("12:00:00", "0-20", "Ama Ghana - Sunrise"), ("12:00:30", "30-50", "Kojo Antwi - Mr Music Man")),
+    # The title was on while the station aired a catalog song: it did not change with the items.
+    "over a catalog song": (("11:58:00", "catalog", "Ama Ghana - Sunrise"), ("12:00:00", "0-20", "Ama Ghana - Sunrise"),
+                            ("12:00:30", "30-50", "Ama Ghana - Sunrise")),
+}
+
+
+@pytest.mark.parametrize("titles", sorted(TITLES_NAMING_NO_SONG))
+def test_a_title_that_names_no_one_item_merges_nothing(
+    project: Project, parts: dict[str, Path], scan_audio, tmp_path: Path, titles: str  # noqa: F811
+) -> None:
+    """The same two recordings, and one airing on Joy FM whose titles name no song: the station's name kept on
+    longer than a song, a title that changes between the two captures, or one that was on over a catalog song
+    too.  No evidence: each capture of the song is a play of its own recording, 3,000 each."""
+    world = two_stations(project)
+    catalog_song = tmp_path / "catalog-song.wav"
+    catalog_song.write_bytes(scan_audio.songs[CATALOG_SEEDS[0]].wav)
+    world.track("T-31", "Adwoa", "Ama Ghana", audio_path=catalog_song)
+    world.load()
+    run(project, "auto-fingerprint-new-tracks")
+    two_recordings(world, parts)
+    for at, part, title in TITLES_NAMING_NO_SONG[titles]:
+        world.snippet("JOY", f"2026-03-06 {at}", catalog_song if part == "catalog" else parts[part], title=title)
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    reconciles(project)
+    assert merges(project) == []
+    first = 2 + sum(part == "0-20" for _, part, _ in TITLES_NAMING_NO_SONG[titles])
+    assert [len(members(project)[ref]) for ref in ("U-000001", "U-000002")] == [first, 3]
+    held = {key: units for key, units in owed(project).items() if key in (FIRST, SECOND)}
+    assert held == {FIRST: 3_000 * first, SECOND: 9_000}
+
+
+def test_a_repeated_segue_under_two_titles_merges_nothing(project: Project, parts: dict[str, Path]) -> None:
+    """The two recordings, then the two airings that merge them with no titles (the segue test below), but with the
+    stations' titles: each airing's first capture under one title, its second under another.  The stations say
+    they changed song between the two captures, so the agreeing placements are no evidence: each capture is a play
+    of its own recording, 3,000 each."""
+    world = two_stations(project)
+    two_recordings(world, parts)
+    for station, day in (("JOY", "06"), ("PEACE", "07")):
+        world.snippet(station, f"2026-03-{day} 12:00:00", parts["0-20"], title="Kofi Kinaata - Confession")
+        world.snippet(station, f"2026-03-{day} 12:00:30", parts["30-50"], title="Ama Ghana - Sunrise")
+    world.scan_snippets()
+    world.convert("2026-03-08 00:00")
+    world.price()
+    reconciles(project)
+    assert merges(project) == []
+    assert owed(project) == {FIRST: 12_000, SECOND: 12_000}
 
 
 def test_two_filing_runs_at_once_merge_once(project: Project, parts: dict[str, Path], tmp_path: Path) -> None:
@@ -246,9 +346,7 @@ def test_two_songs_merged_as_one_by_a_repeated_segue_are_split_apart_when_the_fi
 def segue_heard_as_one(project: Project, parts: dict[str, Path]) -> World:
     """The airings of the test above, scanned, made plays and priced: U-000002 merged into U-000001."""
     world = two_stations(project)
-    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "30-50"),
-                               ("PEACE", "05", "30-50")):
-        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    two_recordings(world, parts)
     for station, day in (("JOY", "06"), ("PEACE", "07")):
         world.snippet(station, f"2026-03-{day} 12:00:00", parts["0-20"])
         world.snippet(station, f"2026-03-{day} 12:00:30", parts["30-50"])
@@ -349,9 +447,7 @@ def test_a_capture_across_the_change_of_song_goes_with_the_song_it_holds_most(
     2,400); T-B: 2 × 3,000 to Ama.  The 15 s each before 12:00 that U-000001 placed the song's start at are no
     one's: the capture heard none of them."""
     world = two_stations(project)
-    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "15-35"),
-                               ("PEACE", "05", "15-35")):
-        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    two_recordings(world, parts, "15-35")
     world.scan_snippets()
     world.convert("2026-03-06 00:00")
     world.price()

@@ -31,7 +31,7 @@ from zamio.files.csvread import RowError
 from zamio.playlogs.imports import parse_confidence, parse_started_at
 from zamio.runtime.config import STATION_CLASSES
 from zamio.runtime.errors import DataError
-from zamio.scanning.snippets import MAX_CHUNK_ID_CHARS, BadSnippet, read_sidecar
+from zamio.scanning.snippets import MAX_CHUNK_ID_CHARS, MAX_TITLE_CHARS, BadSnippet, read_sidecar
 from zamio.streams.errors import StreamError, StreamNotAudio, StreamTooLarge
 from zamio.streams.hls import DEFAULT_TARGET_SECONDS, choose_variant, parse_media
 from zamio.streams.icy import METADATA_UNIT_BYTES, IcyDemuxer, parse_metaint
@@ -601,32 +601,35 @@ ref_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
 
 
 @st.composite
-def sidecars(draw: st.DrawFn) -> tuple[bytes, tuple[str, str, datetime]]:
-    """A side-car as devices write it (any key order, extra keys, indented or not, escaped or not, a BOM)
-    and its station_ref, chunk_id and start."""
+def sidecars(draw: st.DrawFn) -> tuple[bytes, tuple[str, str, datetime, str | None]]:
+    """A side-car as devices write it (any key order, extra keys, a title or none, indented or not, escaped or
+    not, a BOM) and its station_ref, chunk_id, start and title as read (stripped; blank is none)."""
     station_ref, chunk_id = draw(ref_text), draw(ref_text.filter(lambda t: len(t) <= MAX_CHUNK_ID_CHARS))
     moment = draw(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2026, 5, 17)))
     zone = timezone(timedelta(minutes=draw(st.integers(-12 * 60, 14 * 60))))
     started = moment.replace(tzinfo=zone)
     fields = {"station_ref": station_ref, "chunk_id": chunk_id, "started_at": started.isoformat()}
+    title = draw(st.one_of(st.none(), titles))
+    if title is not None or draw(st.booleans()):
+        fields["title"] = title  # a null title is as good as none
     fields.update(draw(st.dictionaries(st.sampled_from(["device", "gain", "notes"]),
                                        st.one_of(st.integers(), any_text, st.none(), st.lists(st.booleans())),
                                        max_size=2)))
     items = draw(st.permutations(list(fields.items())))
     text = json.dumps(dict(items), ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 2, "\t"])))
     data = (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + text.encode("utf-8")
-    return data, (station_ref, chunk_id, started)
+    return data, (station_ref, chunk_id, started, (title or "").strip() or None)
 
 
 @fuzz_settings(100)
 @given(sidecars())
 def test_a_side_car_reads_as_written(tmp_path_factory: pytest.TempPathFactory, made: tuple) -> None:
-    data, (station_ref, chunk_id, started) = made
+    data, (station_ref, chunk_id, started, title) = made
     path = tmp_path_factory.mktemp("inbox") / "ab12.mp3.json"
     path.write_bytes(data)
     with within(BOUND_SECONDS, "reading a side-car"):
         got = read_sidecar(path)
-    assert (got.station_ref, got.chunk_id, got.started_at) == (station_ref, chunk_id, started)
+    assert (got.station_ref, got.chunk_id, got.started_at, got.title) == (station_ref, chunk_id, started, title)
     assert got.started_at.tzinfo == UTC
     tally("side-car json", LOADED, loaded=1)
 
@@ -643,6 +646,9 @@ sidecar_mutations = st.sampled_from([
     b'{"station_ref": "joy", "chunk_id": "c1", "started_at": "2026-05-18T14:59:20Z", "x": NaN}',
     b'{"station_ref": "joy", "chunk_id": "' + b"c" * 300 + b'", "started_at": "2026-05-18T14:59:20Z"}',
     b'{"station_ref": "joy", "chunk_id": "c1", "started_at": "2026-05-18T14:59:20Z"}\x00',
+    b'{"station_ref": "joy", "chunk_id": "c1", "started_at": "2026-05-18T14:59:20Z", "title": ["Ama"]}',
+    b'{"station_ref": "joy", "chunk_id": "c1", "started_at": "2026-05-18T14:59:20Z", "title": "A\\u0000"}',
+    b'{"station_ref": "joy", "chunk_id": "c1", "started_at": "2026-05-18T14:59:20Z", "title": "' + b"t" * 5000 + b'"}',
 ])
 
 
@@ -664,4 +670,7 @@ def test_a_side_car_of_any_bytes_is_read_or_refused_naming_it(tmp_path_factory: 
         assert value and value == value.strip() and "\x00" not in value
         value.encode("utf-8")  # no lone surrogate: every database and file name can hold it
     assert len(got.chunk_id) <= MAX_CHUNK_ID_CHARS and got.started_at.tzinfo == UTC
+    if got.title is not None:
+        assert got.title == got.title.strip() and "\x00" not in got.title and len(got.title) <= MAX_TITLE_CHARS
+        got.title.encode("utf-8")
     tally("side-car json", LOADED, loaded=1)

@@ -12,12 +12,23 @@ do not.  :func:`evidence` is asked after each capture filed into a recording and
 
 * the consecutive captures of one station heard as R and R2 (either first) place R2 within
   ``TOLERANCE_SECONDS`` of one another on at least ``MIN_AIRINGS`` airings (different stations,
-  or song starts at least ``SAME_AIRING_SECONDS`` apart), and at least half of all such pairs
-  agree;
+  or song starts at least ``SAME_AIRING_SECONDS`` apart), or on one airing whose two captures
+  carry the same stream title (:func:`titles_say`: the station says it aired one item across
+  both), and at least half of all such pairs agree;
+* the stations did not announce a change of item between the two on two of those airings (the same
+  two titles, one on each capture: :func:`announced_change`);
 * placed so, the two recordings that overlap in the song's time share the audio there
   (``zamio.recognition.naming.recording_alignment`` agrees within ``TOLERANCE_SECONDS``);
 * no capture contradicts it: a capture of a station next to one of theirs, falling within the
   song so placed, heard as a catalog track or as a third recording.
+
+A stream title is read as naming the item aired only where it changes with the items: a title
+the station kept on for longer than ``TITLE_RUN_SECONDS`` (its name, a programme's) names no item,
+and one also on a capture heard as another song confirms nothing.  A capture keeps the last title
+it heard, so one across a change of song carries the next song's title: a pair of it and the
+next capture looks like one item when it holds mostly the song before.  A station that leaves the
+last title on while it airs a song from outside its playout system does the same.  That is the
+titles' residual risk; naming tells the songs apart as below.
 
 The residual risk is two different songs always aired back to back with the same gap between
 them (a segue of two album tracks, a jingle always followed by the same bed): every airing
@@ -30,13 +41,13 @@ captures placed outside the track are split off as a recording of their own befo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
 from zamio.db.engine import StoredRow
 from zamio.db.tables import captures, detections, unknown_captures, unknown_recordings
-from zamio.recognition.unknown import Filed, SameSong
+from zamio.recognition.unknown import SameSong
 
 #: Placements agreeing this closely are one: capture start times (the stream's first byte, its
 #: buffered burst taken off) and offsets (aligned to 64 ms) are each good to a few hundred ms.
@@ -49,6 +60,10 @@ SAME_AIRING_SECONDS = 900.0
 MAX_GAP_SECONDS = 600.0
 #: A neighbouring capture contradicts only when it lies this far inside the song's placed span.
 INSIDE_SECONDS = 2.0
+#: A stream title kept on a station's consecutive captures for longer than this (first capture's
+#: start to last capture's end) is a station's or a programme's name, not a song's: songs aired on
+#: radio rarely run past 10 minutes.
+TITLE_RUN_SECONDS = 720.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Heard:
     started_at: datetime
     offset: float
     seconds: float
+    title: str | None  # the stream title the station sent with it, as :func:`title_key` compares it
 
 
 @dataclass(frozen=True)
@@ -69,12 +85,18 @@ class Pair:
     station_id: int
     song_start: float  # the airing's start on the station, seconds since the epoch, as R places it
     shift: float
+    said: str | None = None  # what the station's titles say of the two (:func:`titles_say`)
+    titles: tuple[str | None, str | None] = (None, None)  # the two captures' titles, in the order aired
+
+    @property
+    def titled(self) -> bool:
+        return self.said == "same"
 
 
-def evidence(conn: Connection, filed: Filed) -> SameSong | None:
-    """Given a capture just filed into a recording, return the evidence that the recording and another
-    heard next to it on its station are one song, or None (see the module docstring)."""
-    row = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == filed.capture_id)).one()
+def evidence(conn: Connection, capture_id: int) -> SameSong | None:
+    """Given a capture of a recording, return the evidence that the recording and another heard next to the
+    capture on its station are one song, or None (see the module docstring)."""
+    row = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == capture_id)).one()
     for neighbour in _neighbours(conn, row.station_id, row.started_at):
         other = _recording_of(conn, neighbour)
         if other is None or other == row.unknown_id or not _open(conn, other, int(row.unknown_id)):
@@ -91,26 +113,94 @@ def _placement(conn: Connection, older: int, younger: int) -> SameSong | None:
     first, second = _members(conn, older), _members(conn, younger)
     pairs = _pairs(conn, first, second)
     best = _agreeing(pairs)
-    if not _distinct_airings(best) or 2 * len(best) < len(pairs):
+    if not (_distinct_airings(best) or any(p.titled for p in best)) or 2 * len(best) < len(pairs):
+        return None
+    if announced_change(best):
         return None
     shift = round(sorted(p.shift for p in best)[len(best) // 2], 3)
     if not _audio_agrees(conn, older, younger, shift) or _contradicted(conn, first, second, shift):
         return None
     return SameSong(younger, older, shift, "sequence", {
-        "pairs": [{"station_id": p.station_id, "shift_seconds": round(p.shift, 3)} for p in best],
+        "pairs": [{"station_id": p.station_id, "shift_seconds": round(p.shift, 3), "titles": p.said}
+                  for p in best],
         "disagreeing": len(pairs) - len(best), "tolerance_seconds": TOLERANCE_SECONDS})
 
 
 def _pairs(conn: Connection, first: list[Heard], second: list[Heard]) -> list[Pair]:
     found = []
+    recordings = {_recording_of(conn, first[0].capture_id), _recording_of(conn, second[0].capture_id)}
     for a in first:
         for b in second:
             gap = (b.started_at - a.started_at).total_seconds()
             if a.station_id != b.station_id or not 0 < abs(gap) <= MAX_GAP_SECONDS:
                 continue
             if _consecutive(conn, a, b):
-                found.append(Pair(a.station_id, a.started_at.timestamp() - a.offset, a.offset + gap - b.offset))
+                early, late = (a, b) if gap > 0 else (b, a)
+                found.append(Pair(a.station_id, a.started_at.timestamp() - a.offset, a.offset + gap - b.offset,
+                                  titles_say(conn, a, b, recordings), (early.title, late.title)))
     return found
+
+
+def announced_change(pairs: list[Pair]) -> bool:
+    """Whether the stations announced the same change of item between the two recordings (the same two titles,
+    one then the other) on at least ``MIN_AIRINGS`` airings: a repeated segue of two items.  A change on one
+    airing alone says little: a capture across the end of a song carries the next item's title, which differs
+    from airing to airing."""
+    changes: dict[tuple[str | None, str | None], list[Pair]] = {}
+    for p in pairs:
+        if p.said == "different":
+            changes.setdefault(p.titles, []).append(p)
+    return any(_distinct_airings(same) for same in changes.values())
+
+
+def title_key(title: str | None) -> str | None:
+    """A stream title as titles are compared: blanks collapsed, case folded; None if blank."""
+    key = " ".join((title or "").split()).casefold()
+    return key or None
+
+
+def titles_say(conn: Connection, a: Heard, b: Heard, recordings: set[int | None]) -> str | None:
+    """What the station's titles say of consecutive captures ``a`` and ``b``: ``"same"`` when both carry one title
+    naming an item (:func:`_run_of`) and no capture of that title's run was heard as a catalog track or as an
+    unknown recording not among ``recordings``; ``"different"`` when they carry two titles each naming an item
+    (the station changed item between them); else None (a station sending no title, or its own name)."""
+    if a.title is None or b.title is None:
+        return None
+    if a.title == b.title:
+        run = _run_of(conn, a)
+        named = run is not None and not any(_another_song(conn, capture_id, recordings) for capture_id in run)
+        return "same" if named else None
+    return "different" if _run_of(conn, a) is not None and _run_of(conn, b) is not None else None
+
+
+def _run_of(conn: Connection, heard: Heard) -> list[int] | None:
+    """The station's consecutive captures carrying ``heard``'s title around it, or None when they last longer than
+    ``TITLE_RUN_SECONDS`` (first capture's start to last capture's end): then the title names no item."""
+    c = captures.c
+    near = conn.execute(select(c.id, c.started_at, c.seconds, c.icy_title)
+                        .where(c.station_id == heard.station_id,
+                               c.started_at >= heard.started_at - timedelta(seconds=TITLE_RUN_SECONDS),
+                               c.started_at <= heard.started_at + timedelta(seconds=TITLE_RUN_SECONDS))
+                        .order_by(c.started_at, c.id)).all()
+    first = last = [int(r.id) for r in near].index(heard.capture_id)
+    while first > 0 and title_key(near[first - 1].icy_title) == heard.title:
+        first -= 1
+    while last + 1 < len(near) and title_key(near[last + 1].icy_title) == heard.title:
+        last += 1
+    lasted = (near[last].started_at - near[first].started_at).total_seconds() + float(near[last].seconds or 0.0)
+    # A run reaching the window's edge and going on past it lasts longer than the window's half.
+    station, title = heard.station_id, heard.title
+    reaches_out = ((first == 0 and _runs_on(conn, station, near[first].started_at, -1, title))
+                   or (last == len(near) - 1 and _runs_on(conn, station, near[last].started_at, 1, title)))
+    if lasted > TITLE_RUN_SECONDS or reaches_out:
+        return None
+    return [int(r.id) for r in near[first:last + 1]]
+
+
+def _runs_on(conn: Connection, station_id: int, started_at: datetime, way: int, title: str | None) -> bool:
+    """Whether the station's capture just before (``way`` -1) or just after (1) this moment carries the title."""
+    return any(side == way and title_key(heard) == title
+               for side, heard, _ in _neighbours_at(conn, station_id, started_at))
 
 
 def _agreeing(pairs: list[Pair]) -> list[Pair]:
@@ -179,24 +269,35 @@ def _another_song(conn: Connection, capture_id: int, recordings: set[int | None]
 
 
 def _members(conn: Connection, recording_id: int) -> list[Heard]:
-    rows = conn.execute(select(unknown_captures).where(unknown_captures.c.unknown_id == recording_id)
-                        .order_by(unknown_captures.c.started_at)).all()
+    u = unknown_captures.c
+    rows = conn.execute(select(u.capture_id, u.station_id, u.started_at, u.offset_seconds, u.seconds,
+                               captures.c.icy_title)
+                        .join_from(unknown_captures, captures, captures.c.id == u.capture_id)
+                        .where(u.unknown_id == recording_id).order_by(u.started_at)).all()
     return [_heard(r) for r in rows]
 
 
 def _heard(row: StoredRow) -> Heard:
     return Heard(int(row.capture_id), int(row.station_id), row.started_at, float(row.offset_seconds or 0.0),
-                 float(row.seconds))
+                 float(row.seconds), title_key(row.icy_title))
 
 
 def _neighbours(conn: Connection, station_id: int, started_at: datetime) -> list[int]:
     """The station's captures just before and just after this moment."""
+    return [capture_id for _, _, capture_id in _neighbours_at(conn, station_id, started_at)]
+
+
+def _neighbours_at(conn: Connection, station_id: int, started_at: datetime) -> list[tuple[int, str | None, int]]:
+    """The station's captures just before (-1) and just after (1) this moment: (way, stream title, id)."""
     c = captures.c
-    before = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at < started_at)
-                          .order_by(c.started_at.desc(), c.id.desc()).limit(1)).scalar()
-    after = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at > started_at)
-                         .order_by(c.started_at, c.id).limit(1)).scalar()
-    return [int(i) for i in (before, after) if i is not None]
+    found = []
+    for way, side, order in ((-1, c.started_at < started_at, (c.started_at.desc(), c.id.desc())),
+                             (1, c.started_at > started_at, (c.started_at, c.id))):
+        row = conn.execute(select(c.id, c.icy_title).where(c.station_id == station_id, side)
+                           .order_by(*order).limit(1)).first()
+        if row is not None:
+            found.append((way, row.icy_title, int(row.id)))
+    return found
 
 
 def _consecutive(conn: Connection, a: Heard, b: Heard) -> bool:

@@ -37,7 +37,8 @@ merged into the older, plays, held money and prints following, an audit entry na
   least ``BRIDGE_OVERLAP_SECONDS``).  A capture holding the end of one song and the start of
   the next aligns with both too, but with stretches that do not overlap: never merged;
 * *a sequence* (``zamio.recognition.sequence``): the two heard on consecutive captures of one
-  station with the same gap in the song's time on at least two airings.
+  station with the same gap in the song's time on at least two airings, or on one airing whose
+  two captures carry the same stream title.
 """
 
 from __future__ import annotations
@@ -163,8 +164,6 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
     first capture included), each naming the recording it belongs to once the batch is done.
     ``merge``: called with each piece of evidence that two open recordings are one song; without
     it the evidence is not looked for."""
-    from zamio.recognition import sequence
-
     hold_filing_lock(conn)
     pending = conn.execute(select(unknown_captures).where(unknown_captures.c.status == "pending")
                            .order_by(unknown_captures.c.started_at, unknown_captures.c.capture_id)
@@ -173,14 +172,33 @@ def file_pending(conn: Connection, limit: int = FILE_BATCH, merge: Merger | None
     for row in pending:
         found, bridged = _file(conn, row, merge is not None)
         filed += found
-        if merge is None or not found:
-            continue
-        if bridged is not None and merge(conn, bridged):
-            filed = [_moved(f, bridged, conn) for f in filed]
-        followed = sequence.evidence(conn, found[-1])  # after the bridge's merge: the recordings as they now are
-        if followed is not None and merge(conn, followed):
-            filed = [_moved(f, followed, conn) for f in filed]
+        if merge is not None and found:
+            filed = _follow(conn, [f.capture_id for f in found], bridged, merge, filed)
     return len(pending), filed
+
+
+def _follow(conn: Connection, asked: list[int], same: SameSong | None, merge: Merger,
+            filed: list[Filed]) -> list[Filed]:
+    """Merge ``same`` (if any), then look for sequence evidence next to each capture ``asked`` (those just filed,
+    a candidate that just became a recording too) and next to those of each recording merged meanwhile, whose
+    neighbours on air may be a third recording's; return ``filed`` with the captures merged moved.  Each merge
+    leaves one open recording fewer, so this ends."""
+    from zamio.recognition import sequence
+
+    while same is not None or asked:
+        if same is not None:
+            moving = _captures_of(conn, same.younger_id)
+            if merge(conn, same):
+                filed = [_moved(f, same, conn) for f in filed]
+                asked += moving
+        same = sequence.evidence(conn, asked.pop(0)) if asked else None
+    return filed
+
+
+def _captures_of(conn: Connection, recording_id: int) -> list[int]:
+    return [int(c) for c in conn.execute(select(unknown_captures.c.capture_id)
+                                         .where(unknown_captures.c.unknown_id == recording_id)
+                                         .order_by(unknown_captures.c.started_at)).scalars()]
 
 
 def _moved(filed: Filed, same: SameSong, conn: Connection) -> Filed:

@@ -488,6 +488,7 @@ class _Scan:
         facts = CaptureFacts(station_id=int(examined.station_id or 0), source="snippet",
                              started_at=examined.sidecar.started_at, audio=examined.data,
                              chunk_id=examined.sidecar.chunk_id, codec=_codec(examined.data),
+                             icy_title=examined.sidecar.title,
                              audio_path=str(target), audio_host=self.settings.host_name)
         with self.transactions() as conn:
             earlier = self._record_chunk(conn, facts, examined.heard)

@@ -6,6 +6,10 @@ accepted too)::
 
     {"station_ref": "joy-fm", "chunk_id": "dev7-000123", "started_at": "2026-05-18T14:59:20+00:00"}
 
+It may add ``"title"``: what the station said it was airing while the device recorded
+(the RadioText an FM receiver decodes, or the stream's ICY title), kept as a streamed
+capture's stream title is (``captures.icy_title``).
+
 The side-car is the commit marker: a file without one is never touched.  Writers
 should create the side-car under a temporary name and rename it into place; as a
 second guard a snippet is taken only when both files are at least
@@ -59,6 +63,7 @@ SETTLE_SECONDS = 2.0  # files younger than this may still be being written
 MAX_SNIPPET_BYTES = 50_000_000
 MAX_SIDECAR_BYTES = 64_000
 MAX_CHUNK_ID_CHARS = 200
+MAX_TITLE_CHARS = 4080  # the longest ICY metadata block; RDS RadioText is 64 characters
 REJECTED_DIR = "rejected"
 CONFLICT_REASON = SNIPPET_CONFLICT_REASON  # zamio-status counts the snippets set aside with it
 CHUNK_HASH_CHARS = 16  # of the chunk_id's SHA-256 in a stored name: names that read alike stay apart
@@ -101,6 +106,7 @@ class Sidecar:
     station_ref: str
     chunk_id: str
     started_at: datetime
+    title: str | None = None  # what the station said it aired (RadioText, ICY title), if the device read it
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ def read_sidecar(path: Path) -> Sidecar:
     station_ref, chunk_id = (_text_field(document, path, name) for name in ("station_ref", "chunk_id"))
     if len(chunk_id) > MAX_CHUNK_ID_CHARS:
         raise BadSnippet(f"{path.name}: chunk_id is longer than {MAX_CHUNK_ID_CHARS} characters", "bad_sidecar")
-    return Sidecar(station_ref, chunk_id, _started_at(document, path))
+    return Sidecar(station_ref, chunk_id, _started_at(document, path), _title(document, path))
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -198,10 +204,29 @@ def _text_field(document: dict[str, object], path: Path, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadSnippet(f"{path.name}: {name} is missing or empty; the side-car needs station_ref, "
                          "chunk_id and started_at", "bad_sidecar")
+    _storable(value, path, name)
+    return value.strip()
+
+
+def _title(document: dict[str, object], path: Path) -> str | None:
+    """The optional title, stripped; None when absent or blank."""
+    value = document.get("title")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadSnippet(f"{path.name}: title must be text (what the station said it aired), or left out",
+                         "bad_sidecar")
+    _storable(value, path, "title")
+    if len(value) > MAX_TITLE_CHARS:
+        raise BadSnippet(f"{path.name}: title is longer than {MAX_TITLE_CHARS} characters", "bad_sidecar")
+    return value.strip() or None
+
+
+def _storable(value: str, path: Path, name: str) -> None:
+    """Raise BadSnippet when a text field holds what no database column can."""
     if "\x00" in value or not _encodable(value):
         raise BadSnippet(f"{path.name}: {name} holds a NUL character or an unpaired surrogate escape (\\ud800), "
                          "which no text field can hold; write it without", "bad_sidecar")
-    return value.strip()
 
 
 def _encodable(text: str) -> bool:
