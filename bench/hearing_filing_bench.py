@@ -327,11 +327,12 @@ def main() -> None:
     audio_of = [rendered(line, songs, rng) for line in lines]
     phases = [float(rng.uniform(0, EVERY_SECONDS)) for _ in lines]
     hours = sum(line[-1].end for line in lines) / 3600
+    titled = set(range(round(args.titles * args.stations)))
     segues = sum(1 for line in lines for a, b in zip(line, line[1:], strict=False) if a.song >= 0 and b.song >= 0)
     print(f"{len(songs)} songs of {args.music} (at least 60 s), aired {sum(len(line) for line in lines)} items on "
           f"{args.stations} stations ({hours:.1f} h of programme, {segues} changes of song with no gap), "
-          f"heard every {EVERY_SECONDS:.0f} s; seed {args.seed}", flush=True)
-    titled = set(range(round(args.titles * args.stations)))
+          f"heard every {EVERY_SECONDS:.0f} s (each capture 0 to {args.spread:.0f} s late), stream titles from "
+          f"{len(titled)} of them; seed {args.seed}", flush=True)
     print(json.dumps({"spread_seconds": args.spread,
                       **run(args.capture, lines, audio_of, files, phases, titled, args.spread, args.seed)}), flush=True)
 

@@ -111,14 +111,14 @@ def evidence(conn: Connection, capture_id: int) -> SameSong | None:
 def _placement(conn: Connection, older: int, younger: int) -> SameSong | None:
     """The evidence that ``younger`` lies at one point of ``older``'s time, if the pairs show it."""
     first, second = _members(conn, older), _members(conn, younger)
-    pairs = _pairs(conn, first, second)
+    pairs = _pairs(conn, first, second, {older, younger})
     best = _agreeing(pairs)
     if not (_distinct_airings(best) or any(p.titled for p in best)) or 2 * len(best) < len(pairs):
         return None
     if announced_change(best):
         return None
     shift = round(sorted(p.shift for p in best)[len(best) // 2], 3)
-    if not _audio_agrees(conn, older, younger, shift) or _contradicted(conn, first, second, shift):
+    if not _audio_agrees(conn, older, younger, shift) or _contradicted(conn, first, second, shift, {older, younger}):
         return None
     return SameSong(younger, older, shift, "sequence", {
         "pairs": [{"station_id": p.station_id, "shift_seconds": round(p.shift, 3), "titles": p.said}
@@ -126,9 +126,8 @@ def _placement(conn: Connection, older: int, younger: int) -> SameSong | None:
         "disagreeing": len(pairs) - len(best), "tolerance_seconds": TOLERANCE_SECONDS})
 
 
-def _pairs(conn: Connection, first: list[Heard], second: list[Heard]) -> list[Pair]:
+def _pairs(conn: Connection, first: list[Heard], second: list[Heard], recordings: set[int]) -> list[Pair]:
     found = []
-    recordings = {_recording_of(conn, first[0].capture_id), _recording_of(conn, second[0].capture_id)}
     for a in first:
         for b in second:
             gap = (b.started_at - a.started_at).total_seconds()
@@ -159,7 +158,7 @@ def title_key(title: str | None) -> str | None:
     return key or None
 
 
-def titles_say(conn: Connection, a: Heard, b: Heard, recordings: set[int | None]) -> str | None:
+def titles_say(conn: Connection, a: Heard, b: Heard, recordings: set[int]) -> str | None:
     """What the station's titles say of consecutive captures ``a`` and ``b``: ``"same"`` when both carry one title
     naming an item (:func:`_run_of`) and no capture of that title's run was heard as a catalog track or as an
     unknown recording not among ``recordings``; ``"different"`` when they carry two titles each naming an item
@@ -190,17 +189,21 @@ def _run_of(conn: Connection, heard: Heard) -> list[int] | None:
     lasted = (near[last].started_at - near[first].started_at).total_seconds() + float(near[last].seconds or 0.0)
     # A run reaching the window's edge and going on past it lasts longer than the window's half.
     station, title = heard.station_id, heard.title
-    reaches_out = ((first == 0 and _runs_on(conn, station, near[first].started_at, -1, title))
-                   or (last == len(near) - 1 and _runs_on(conn, station, near[last].started_at, 1, title)))
+    reaches_out = ((first == 0 and _title_beside(conn, station, near[first].started_at, -1) == title)
+                   or (last == len(near) - 1 and _title_beside(conn, station, near[last].started_at, 1) == title))
     if lasted > TITLE_RUN_SECONDS or reaches_out:
         return None
     return [int(r.id) for r in near[first:last + 1]]
 
 
-def _runs_on(conn: Connection, station_id: int, started_at: datetime, way: int, title: str | None) -> bool:
-    """Whether the station's capture just before (``way`` -1) or just after (1) this moment carries the title."""
-    return any(side == way and title_key(heard) == title
-               for side, heard, _ in _neighbours_at(conn, station_id, started_at))
+def _title_beside(conn: Connection, station_id: int, started_at: datetime, way: int) -> str | None:
+    """The title (as :func:`title_key` compares it) of the station's capture just before (``way`` -1) or just
+    after (1) this moment, or None."""
+    c = captures.c
+    side, order = ((c.started_at < started_at, (c.started_at.desc(), c.id.desc())) if way < 0
+                   else (c.started_at > started_at, (c.started_at, c.id)))
+    return title_key(conn.execute(select(c.icy_title).where(c.station_id == station_id, side)
+                                  .order_by(*order).limit(1)).scalar())
 
 
 def _agreeing(pairs: list[Pair]) -> list[Pair]:
@@ -238,13 +241,13 @@ def _audio_agrees(conn: Connection, older: int, younger: int, shift: float) -> b
     return found is not None and abs(found.offset_seconds - shift) <= TOLERANCE_SECONDS
 
 
-def _contradicted(conn: Connection, first: list[Heard], second: list[Heard], shift: float) -> bool:
+def _contradicted(conn: Connection, first: list[Heard], second: list[Heard], shift: float,
+                  recordings: set[int]) -> bool:
     """Whether a capture next to one of theirs, within the song placed so, was heard as another song."""
     placed = [(h, h.offset) for h in first] + [(h, h.offset + shift) for h in second]
     song_from = min(at for _, at in placed)
     song_to = max(at + h.seconds for h, at in placed)
     own = {h.capture_id for h, _ in placed}
-    recordings = {_recording_of(conn, first[0].capture_id), _recording_of(conn, second[0].capture_id)}
     for heard, at in placed:
         for neighbour in _neighbours(conn, heard.station_id, heard.started_at):
             if neighbour in own:
@@ -257,7 +260,7 @@ def _contradicted(conn: Connection, first: list[Heard], second: list[Heard], shi
     return False
 
 
-def _another_song(conn: Connection, capture_id: int, recordings: set[int | None]) -> bool:
+def _another_song(conn: Connection, capture_id: int, recordings: set[int]) -> bool:
     """Whether the capture was heard as a catalog track or as an unknown recording not among these."""
     other = _recording_of(conn, capture_id)
     if other is not None and other not in recordings:
@@ -284,20 +287,12 @@ def _heard(row: StoredRow) -> Heard:
 
 def _neighbours(conn: Connection, station_id: int, started_at: datetime) -> list[int]:
     """The station's captures just before and just after this moment."""
-    return [capture_id for _, _, capture_id in _neighbours_at(conn, station_id, started_at)]
-
-
-def _neighbours_at(conn: Connection, station_id: int, started_at: datetime) -> list[tuple[int, str | None, int]]:
-    """The station's captures just before (-1) and just after (1) this moment: (way, stream title, id)."""
     c = captures.c
-    found = []
-    for way, side, order in ((-1, c.started_at < started_at, (c.started_at.desc(), c.id.desc())),
-                             (1, c.started_at > started_at, (c.started_at, c.id))):
-        row = conn.execute(select(c.id, c.icy_title).where(c.station_id == station_id, side)
-                           .order_by(*order).limit(1)).first()
-        if row is not None:
-            found.append((way, row.icy_title, int(row.id)))
-    return found
+    before = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at < started_at)
+                          .order_by(c.started_at.desc(), c.id.desc()).limit(1)).scalar()
+    after = conn.execute(select(c.id).where(c.station_id == station_id, c.started_at > started_at)
+                         .order_by(c.started_at, c.id).limit(1)).scalar()
+    return [int(i) for i in (before, after) if i is not None]
 
 
 def _consecutive(conn: Connection, a: Heard, b: Heard) -> bool:
