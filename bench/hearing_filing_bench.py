@@ -18,7 +18,8 @@ known.  The truth of every capture (the song it holds most of) is kept beside th
 (``truth.json``) and reported:
 
 * songs aired three times or more in exactly one recording (the target: 95 %), split over several, or
-  in none;
+  in none; and in exactly one once a person merges the groups of recordings carrying one stream title that the
+  unidentified report shows (``zamio.recognition.titles.recording_title``), with the groups holding two songs;
 * recordings holding captures of two songs, captures filed into a recording of another song than the
   one they hold most of, and the merges filing made of two recordings of different songs, by kind;
 * the airings of songs aired twice or more heard in a recording;
@@ -202,6 +203,9 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
     with engine.connect() as conn:
         filed = conn.execute(select(unknown_captures.c.capture_id, unknown_recordings.c.unknown_ref)
                              .join(unknown_recordings, unknown_recordings.c.id == unknown_captures.c.unknown_id)).all()
+        began = time.perf_counter()
+        titled_as = title_groups(conn)
+        grouping = time.perf_counter() - began
     registration = registered(engine, files, truth, holds, filed)
     engine.dispose()
     # The truth beside the scratch database, for looking into a result: capture id -> song, station, airing.
@@ -220,6 +224,19 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
     mixed = [ref for ref, held in songs_in.items() if len(held) > 1]
     misfiled = sum(sum(held.values()) - max(held.values()) for held in songs_in.values())
     twice = [s for s in range(songs) if aired[s] >= 2]
+    song_of = {ref: held.most_common(1)[0][0] for ref, held in songs_in.items()}
+    groups: dict[str, set[str]] = defaultdict(set)
+    for ref, title in titled_as.items():
+        groups[title].add(ref)
+    grouped = [g for g in groups.values() if len(g) > 1]
+    group_of = {ref: frozenset(g) for g in grouped for ref in g}
+
+    def together(song: int) -> bool:
+        """Whether a person merging the report's title groups would hold the song in exactly one recording."""
+        refs = recordings_of[song]
+        joined = {group_of.get(ref, frozenset({ref})) for ref in refs}
+        return len(joined) == 1 and all(song_of[ref] == song for ref in next(iter(joined)) - refs)
+
     return {
         "capture_seconds": capture, "captures_filed": filed_captures, "stations_sending_titles": len(titled),
         "songs_aired_3_or_more": len(often),
@@ -228,6 +245,9 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         "in_none": sum(not recordings_of[s] for s in often),
         "recordings": len(songs_in), "recordings_mixing_songs": len(mixed), "captures_misfiled": misfiled,
         "merges_of_two_songs": dict(wrong_merges),
+        "recordings_with_a_title": len(titled_as), "title_groups": len(grouped),
+        "title_groups_of_two_songs": sum(len({song_of[ref] for ref in g}) > 1 for g in grouped),
+        "in_one_recording_once_title_groups_merged": sum(together(s) for s in often if recordings_of[s]),
         "airings_heard_in_a_recording": sum(len(heard_airings[s]) for s in twice),
         "airings_of_songs_aired_twice_or_more": sum(aired[s] for s in twice),
         "airings": sum(aired.values()), "airings_in_a_recording": len({truth[c][1] for c, _ in filed}),
@@ -235,7 +255,23 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # the times' conditions: other work
         "printing_ms_per_capture": round(1000 * printing / max(filed_captures, 1), 1),
         "filing_ms_per_capture": round(1000 * filing / max(filed_captures, 1), 1),
+        "title_grouping_ms_per_recording": round(1000 * grouping / max(len(songs_in), 1), 1),
     }
+
+
+def title_groups(conn) -> dict[str, str]:  # noqa: ANN001
+    """Each open recording's stream title, as the unidentified report reads it (``recording_title``): ref -> key."""
+    from zamio.recognition.titles import Runs, recording_title, title_key
+
+    runs = Runs()
+    found = {}
+    for recording_id, ref in conn.execute(select(unknown_recordings.c.id, unknown_recordings.c.unknown_ref)
+                                          .where(unknown_recordings.c.resolved_at.is_(None))
+                                          .order_by(unknown_recordings.c.id)):
+        key = title_key(recording_title(conn, recording_id, runs))
+        if key is not None:
+            found[ref] = key
+    return found
 
 
 class _Running:

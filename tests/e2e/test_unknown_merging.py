@@ -11,8 +11,11 @@ second at 12:00; amounts are units of GHS 0.0001, so a held play of 20 s is 3,00
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import shlex
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -80,6 +83,15 @@ def held_plays(project: Project, key: str) -> list[tuple[str, float]]:
     return [(r.station_ref, float(r.duration_seconds)) for r in rows]
 
 
+def report(project: Project, folder: Path) -> tuple[dict[str, dict[str, str]], str]:
+    """bin/unidentified-report's CSV rows, by recording, written into a new folder under ``folder``, and what it
+    printed."""
+    out = folder / f"report-{len(list(folder.glob('report-*')))}"
+    printed = run(project, "unidentified-report", "--csv", str(out / "u.csv"), "--html", str(out / "u.html")).stdout
+    rows = csv.DictReader(io.StringIO((out / "u.csv").read_text(encoding="utf-8")))
+    return {row["unknown_ref"]: row for row in rows}, printed
+
+
 def two_stations(project: Project) -> World:
     world = World(project)
     world.station("JOY", name="Joy FM")
@@ -87,12 +99,12 @@ def two_stations(project: Project) -> World:
     return world
 
 
-def two_recordings(world: World, parts: dict[str, Path], second: str = "30-50") -> None:
+def two_recordings(world: World, parts: dict[str, Path], second: str = "30-50", title: str | None = None) -> None:
     """Upload what makes U-000001 and U-000002: seconds 0–20 heard on Joy FM on 2 March and Peace FM on 3 March,
-    then ``second`` on Joy FM on 4 March and Peace FM on 5 March, each at 12:00."""
+    then ``second`` on Joy FM on 4 March and Peace FM on 5 March, each at 12:00 (under ``title`` if given)."""
     for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", second),
                                ("PEACE", "05", second)):
-        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part], title=title)
 
 
 def test_a_capture_aligned_with_two_recordings_over_the_same_seconds_merges_them(
@@ -161,18 +173,20 @@ def test_a_capture_across_the_end_of_one_song_and_the_start_of_the_next_merges_n
 
 
 def test_two_recordings_heard_one_after_the_other_on_two_airings_are_merged_and_one_airing_is_not_enough(
-    project: Project, parts: dict[str, Path]
+    project: Project, parts: dict[str, Path], tmp_path: Path
 ) -> None:
     """Seconds 0–20 aired on 2 and 3 March are U-000001, seconds 30–50 on 4 and 5 March U-000002 (held 6,000
     each).  On 6 March Joy FM's device records the song at 12:00:00 (0–20) and 12:00:30 (30–50): U-000002's
     time 0 comes 0 + 30 − 0 = 30 s after U-000001's, heard on one airing: no merge.  Peace FM's on 7 March
     records the same, a second airing that agrees: U-000002 is merged into U-000001, 30 s into its time, its
     three plays moving with their held money (9,000); Peace FM's airing is one play of U-000001, 0–50 s
-    (7,500)."""
+    (7,500).  Joy FM's device read the RadioText "Ama Ghana - Sunrise" with the first capture and the next
+    song's with the second, sent as it ended; one change of title on one airing refuses nothing, and the
+    recording's title is the song's: the next song's came while the recording went on."""
     world = two_stations(project)
     two_recordings(world, parts)
-    world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"])
-    world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"])
+    world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"], title="Ama Ghana - Sunrise")
+    world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"], title="Kojo Antwi - Mr Music Man")
     world.scan_snippets()
     world.convert("2026-03-07 00:00")
     world.price()
@@ -196,6 +210,7 @@ def test_two_recordings_heard_one_after_the_other_on_two_airings_are_merged_and_
     assert owed(project) == {FIRST: 9_000 + 9_000 + units(50.0)} == {FIRST: 25_500}
     world.scan_snippets()
     assert len(merges(project)) == 1
+    assert report(project, tmp_path)[0]["U-000001"]["title"] == "Ama Ghana - Sunrise"
 
 
 def test_one_airing_whose_two_captures_carry_the_same_stream_title_is_enough_to_merge(
@@ -290,6 +305,51 @@ def test_a_repeated_segue_under_two_titles_merges_nothing(project: Project, part
     reconciles(project)
     assert merges(project) == []
     assert owed(project) == {FIRST: 12_000, SECOND: 12_000}
+
+
+def test_recordings_under_one_title_no_airing_placed_are_grouped_by_the_report_for_a_person_to_merge(
+    project: Project, parts: dict[str, Path], scan_audio, tmp_path: Path  # noqa: F811
+) -> None:
+    """The two recordings, every airing under the title "Ama Ghana - Sunrise" and followed by silence under the
+    station's name: no airing heard both, so filing cannot place one in the other's time, and they stay apart
+    (3,000 held per play).  A third song aired on Joy FM
+    on 6 March at 12:00, 12:07 and 12:14 under the same title, which the station kept on for 14 min 20 s, longer
+    than a song: there it names no item.  bin/unidentified-report groups U-000001 and U-000002 by their title,
+    with the command merging the younger into the older, and leaves the third out of the group.  The command,
+    run as given with a reason, merges them: one recording, 12,000 held, in no group."""
+    world = two_stations(project)
+    two_recordings(world, parts, title="Ama Ghana - Sunrise")
+    between = tmp_path / "between.wav"  # what follows each airing: silence, under the station's name
+    synth.write_wav(between, np.zeros(20 * RATE, dtype=np.float32))
+    for station, day in (("JOY", "02"), ("PEACE", "03"), ("JOY", "04"), ("PEACE", "05")):
+        world.snippet(station, f"2026-03-{day} 12:03", between, title=f"{station} FM")
+    other_song = tmp_path / "other-song.wav"
+    other_song.write_bytes(scan_audio.songs[CATALOG_SEEDS[0]].wav)  # not in the catalog: unknown music
+    for at in ("12:00", "12:07", "12:14"):
+        world.snippet("JOY", f"2026-03-06 {at}", other_song, title="AMA GHANA - Sunrise")
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    assert merges(project) == [] and set(members(project)) == {"U-000001", "U-000002", "U-000003"}, members(project)
+
+    found, printed = report(project, tmp_path)
+    assert "2 recordings share a stream title with another (1 title)" in printed
+    wanted = {"U-000001": ("Ama Ghana - Sunrise", "U-000002", ""),
+              "U-000002": ("Ama Ghana - Sunrise", "U-000001",
+                           'bin/identify-unknown U-000002 --merge-into U-000001 --reason "<why>"'),
+              "U-000003": ("", "", "")}
+    assert {ref: (r["title"], r["same_title_as"], r["merge_command"]) for ref, r in found.items()} == wanted
+    assert (found["U-000001"]["held"], found["U-000002"]["held"]) == ("0.6000", "0.6000")
+
+    command = shlex.split(found["U-000002"]["merge_command"].replace("<why>", "one title; the verse and chorus"))
+    assert command[0] == "bin/identify-unknown"
+    run(project, "identify-unknown", *command[1:])
+    world.price()
+    reconciles(project)
+    found, printed = report(project, tmp_path)
+    assert set(found) == {"U-000001", "U-000003"} and "share a stream title" not in printed
+    assert (found["U-000001"]["plays"], found["U-000001"]["held"], found["U-000001"]["same_title_as"]) == (
+        "4", "1.2000", "")
 
 
 def test_two_filing_runs_at_once_merge_once(project: Project, parts: dict[str, Path], tmp_path: Path) -> None:

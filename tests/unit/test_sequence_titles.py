@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from zamio.recognition.sequence import SAME_AIRING_SECONDS, Pair, announced_change, title_key
+from zamio.recognition.sequence import SAME_AIRING_SECONDS, Pair, announced_change
+from zamio.recognition.titles import title_key
 
 DAY = 86_400.0
 

@@ -22,13 +22,13 @@ do not.  :func:`evidence` is asked after each capture filed into a recording and
 * no capture contradicts it: a capture of a station next to one of theirs, falling within the
   song so placed, heard as a catalog track or as a third recording.
 
-A stream title is read as naming the item aired only where it changes with the items: a title
-the station kept on for longer than ``TITLE_RUN_SECONDS`` (its name, a programme's) names no item,
-and one also on a capture heard as another song confirms nothing.  A capture keeps the last title
-it heard, so one across a change of song carries the next song's title: a pair of it and the
-next capture looks like one item when it holds mostly the song before.  A station that leaves the
-last title on while it airs a song from outside its playout system does the same.  That is the
-titles' residual risk; naming tells the songs apart as below.
+A stream title is read as naming the item aired only where it changes with the items
+(``zamio.recognition.titles``): a title the station kept on for longer than ``TITLE_RUN_SECONDS``
+(its name, a programme's) names no item, and one also on a capture heard as another song confirms
+nothing.  A capture keeps the last title it heard, so one across a change of song carries the next
+song's title: a pair of it and the next capture looks like one item when it holds mostly the song
+before.  A station that leaves the last title on while it airs a song from outside its playout
+system does the same.  That is the titles' residual risk; naming tells the songs apart as below.
 
 The residual risk is two different songs always aired back to back with the same gap between
 them (a segue of two album tracks, a jingle always followed by the same bed): every airing
@@ -41,12 +41,13 @@ captures placed outside the track are split off as a recording of their own befo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from zamio.db.engine import StoredRow
-from zamio.db.tables import captures, detections, unknown_captures, unknown_recordings
+from zamio.db.tables import captures, unknown_captures, unknown_recordings
+from zamio.recognition.titles import heard_as_track, run_of, title_key
 from zamio.recognition.unknown import SameSong
 
 #: Placements agreeing this closely are one: capture start times (the stream's first byte, its
@@ -60,10 +61,6 @@ SAME_AIRING_SECONDS = 900.0
 MAX_GAP_SECONDS = 600.0
 #: A neighbouring capture contradicts only when it lies this far inside the song's placed span.
 INSIDE_SECONDS = 2.0
-#: A stream title kept on a station's consecutive captures for longer than this (first capture's
-#: start to last capture's end) is a station's or a programme's name, not a song's: songs aired on
-#: radio rarely run past 10 minutes.
-TITLE_RUN_SECONDS = 720.0
 
 
 @dataclass(frozen=True)
@@ -152,58 +149,21 @@ def announced_change(pairs: list[Pair]) -> bool:
     return any(_distinct_airings(same) for same in changes.values())
 
 
-def title_key(title: str | None) -> str | None:
-    """A stream title as titles are compared: blanks collapsed, case folded; None if blank."""
-    key = " ".join((title or "").split()).casefold()
-    return key or None
-
-
 def titles_say(conn: Connection, a: Heard, b: Heard, recordings: set[int]) -> str | None:
     """What the station's titles say of consecutive captures ``a`` and ``b``: ``"same"`` when both carry one title
-    naming an item (:func:`_run_of`) and no capture of that title's run was heard as a catalog track or as an
-    unknown recording not among ``recordings``; ``"different"`` when they carry two titles each naming an item
-    (the station changed item between them); else None (a station sending no title, or its own name)."""
+    naming an item (``zamio.recognition.titles.run_of``) and no capture of that title's run was heard as a catalog
+    track or as an unknown recording not among ``recordings``; ``"different"`` when they carry two titles each
+    naming an item (the station changed item between them); else None (a station sending no title, or its own
+    name)."""
     if a.title is None or b.title is None:
         return None
     if a.title == b.title:
-        run = _run_of(conn, a)
+        run = run_of(conn, a.station_id, a.capture_id, a.started_at, a.title)
         named = run is not None and not any(_another_song(conn, capture_id, recordings) for capture_id in run)
         return "same" if named else None
-    return "different" if _run_of(conn, a) is not None and _run_of(conn, b) is not None else None
-
-
-def _run_of(conn: Connection, heard: Heard) -> list[int] | None:
-    """The station's consecutive captures carrying ``heard``'s title around it, or None when they last longer than
-    ``TITLE_RUN_SECONDS`` (first capture's start to last capture's end): then the title names no item."""
-    c = captures.c
-    near = conn.execute(select(c.id, c.started_at, c.seconds, c.icy_title)
-                        .where(c.station_id == heard.station_id,
-                               c.started_at >= heard.started_at - timedelta(seconds=TITLE_RUN_SECONDS),
-                               c.started_at <= heard.started_at + timedelta(seconds=TITLE_RUN_SECONDS))
-                        .order_by(c.started_at, c.id)).all()
-    first = last = [int(r.id) for r in near].index(heard.capture_id)
-    while first > 0 and title_key(near[first - 1].icy_title) == heard.title:
-        first -= 1
-    while last + 1 < len(near) and title_key(near[last + 1].icy_title) == heard.title:
-        last += 1
-    lasted = (near[last].started_at - near[first].started_at).total_seconds() + float(near[last].seconds or 0.0)
-    # A run reaching the window's edge and going on past it lasts longer than the window's half.
-    station, title = heard.station_id, heard.title
-    reaches_out = ((first == 0 and _title_beside(conn, station, near[first].started_at, -1) == title)
-                   or (last == len(near) - 1 and _title_beside(conn, station, near[last].started_at, 1) == title))
-    if lasted > TITLE_RUN_SECONDS or reaches_out:
-        return None
-    return [int(r.id) for r in near[first:last + 1]]
-
-
-def _title_beside(conn: Connection, station_id: int, started_at: datetime, way: int) -> str | None:
-    """The title (as :func:`title_key` compares it) of the station's capture just before (``way`` -1) or just
-    after (1) this moment, or None."""
-    c = captures.c
-    side, order = ((c.started_at < started_at, (c.started_at.desc(), c.id.desc())) if way < 0
-                   else (c.started_at > started_at, (c.started_at, c.id)))
-    return title_key(conn.execute(select(c.icy_title).where(c.station_id == station_id, side)
-                                  .order_by(*order).limit(1)).scalar())
+    named = (run_of(conn, a.station_id, a.capture_id, a.started_at, a.title) is not None
+             and run_of(conn, b.station_id, b.capture_id, b.started_at, b.title) is not None)
+    return "different" if named else None
 
 
 def _agreeing(pairs: list[Pair]) -> list[Pair]:
@@ -263,12 +223,7 @@ def _contradicted(conn: Connection, first: list[Heard], second: list[Heard], shi
 def _another_song(conn: Connection, capture_id: int, recordings: set[int]) -> bool:
     """Whether the capture was heard as a catalog track or as an unknown recording not among these."""
     other = _recording_of(conn, capture_id)
-    if other is not None and other not in recordings:
-        return True
-    matched = conn.execute(select(detections.c.id).where(detections.c.capture_id == capture_id,
-                                                         detections.c.source != "unknown",
-                                                         detections.c.track_id.is_not(None)).limit(1)).first()
-    return matched is not None
+    return (other is not None and other not in recordings) or heard_as_track(conn, capture_id)
 
 
 def _members(conn: Connection, recording_id: int) -> list[Heard]:

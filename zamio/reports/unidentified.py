@@ -15,6 +15,10 @@ or those of ``--station`` and of the UTC days ``--from``..``--to``), the report 
   no longer held;
 * the first stream title a station sent with it, and its excerpt (the first of its captures
   that kept audio) and whether the file is still on this host;
+* the **same title** group: the other recordings listed whose captures carry the same stream title
+  naming an item (``zamio.recognition.titles.recording_title``), parts of one song that no airing
+  heard together, or two airings that never overlapped, for a person to listen to and merge with
+  the ``bin/identify-unknown --merge-into`` command given (into the group's oldest recording);
 * what the catalog suggests, when the check against newly registered tracks
   (``zamio.playlogs.catalog_naming``) left the recording open: each track its captures named,
   by how many captures and their best evidence, and the ``bin/identify-unknown`` command that
@@ -36,6 +40,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from zamio.db.tables import captures, detections, play_detections, play_logs, stations, unknown_recordings
+from zamio.recognition.titles import Runs, recording_title, title_key
 from zamio.royalties.pricing.paid import paid_lines
 from zamio.royalties.statements.shape import local_text, time_text, zone
 from zamio.runtime.errors import UsageError
@@ -127,6 +132,17 @@ class Recording:
     excerpt_path: str | None = None
     excerpt_host: str | None = None
     suggested: list[Suggestion] = field(default_factory=list)
+    title: str | None = None  # the stream title naming an item its captures carry (open recordings only)
+    same_title: list[str] = field(default_factory=list)  # the other listed recordings carrying it, oldest first
+    merge_into: str | None = None  # the oldest of them, if older than this one
+
+    @property
+    def merge_command(self) -> str:
+        """What merges it into the oldest recording of its title's group, once a person has listened ("" for the
+        oldest, or a recording in no group)."""
+        if self.merge_into is None:
+            return ""
+        return f'bin/identify-unknown {self.ref} --merge-into {self.merge_into} --reason "<why>"'
 
     @property
     def held_units(self) -> int:
@@ -213,23 +229,28 @@ def recordings(conn: Connection, selection: Selection) -> list[Recording]:
         if int(row.units):
             found.setdefault(ref, Recording(ref)).held[row.currency] = int(row.units)
     known = _describe(conn, found)  # an account named like one whose recording does not exist is not listed
-    return [r for r in found.values() if r.ref in known and (r.plays or r.held)]
+    listed = [r for r in found.values() if r.ref in known and (r.plays or r.held)]
+    _group_by_title(conn, listed, known)
+    return listed
 
 
-def _describe(conn: Connection, found: dict[str, Recording]) -> set[str]:
-    """Fill in each recording's stream title and excerpt from ``unknown_recordings``; return the refs found."""
-    known: set[str] = set()
+def _describe(conn: Connection, found: dict[str, Recording]) -> dict[str, int | None]:
+    """Fill in each recording's stream title and excerpt from ``unknown_recordings``; return the refs found, each
+    with its id if it is open (neither named nor merged), else None."""
+    known: dict[str, int | None] = {}
     refs = list(found)
     for start in range(0, len(refs), 500):
         query = select(
             unknown_recordings.c.unknown_ref,
+            unknown_recordings.c.id,
+            unknown_recordings.c.resolved_at,
             unknown_recordings.c.icy_title,
             unknown_recordings.c.excerpt_path,
             unknown_recordings.c.excerpt_host,
             unknown_recordings.c.catalog_suggestion,
         ).where(unknown_recordings.c.unknown_ref.in_(refs[start : start + 500]))
         for row in conn.execute(query):
-            known.add(row.unknown_ref)
+            known[row.unknown_ref] = int(row.id) if row.resolved_at is None else None
             recording = found[row.unknown_ref]
             recording.icy_title, recording.excerpt_path, recording.excerpt_host = (
                 row.icy_title,
@@ -238,6 +259,22 @@ def _describe(conn: Connection, found: dict[str, Recording]) -> set[str]:
             )
             recording.suggested = suggestions(row.catalog_suggestion)
     return known
+
+
+def _group_by_title(conn: Connection, listed: list[Recording], ids: dict[str, int | None]) -> None:
+    """Give each open recording listed its stream title, and the others listed carrying the same one."""
+    runs = Runs()
+    by_title: dict[str, list[Recording]] = {}
+    open_ones = [(recording_id, r) for r in listed if (recording_id := ids[r.ref]) is not None]
+    for recording_id, recording in sorted(open_ones, key=lambda pair: pair[0]):
+        recording.title = recording_title(conn, recording_id, runs)
+        key = title_key(recording.title)
+        if key is not None:
+            by_title.setdefault(key, []).append(recording)
+    for group in by_title.values():
+        for recording in group:
+            recording.same_title = [other.ref for other in group if other is not recording]
+            recording.merge_into = group[0].ref if recording is not group[0] else None
 
 
 def ranked(found: list[Recording], order: str, limit: int | None = None) -> list[Recording]:

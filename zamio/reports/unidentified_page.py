@@ -13,7 +13,10 @@ page works opened from disk, or moved with the excerpts' folder beside it; an ex
 file has gone shows "excerpt deleted", one kept by another host names that host, and a
 recording heard only on streams (which keep no audio) says it has no excerpt.  A recording the
 catalog check left open shows what the catalog suggests (``suggested``: each track, its captures
-and best evidence) with the command that names it (``suggested_command``).
+and best evidence) with the command that names it (``suggested_command``).  A recording whose
+captures carry a stream title naming an item (``title``) names the others listed that carry it
+(``same_title_as``), with the command that merges it into the oldest of them (``merge_command``;
+empty for that oldest one), to be run once a person has listened to both.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from urllib.parse import quote
 import jinja2
 
 from zamio.files import csvwrite, templates
+from zamio.recognition.titles import title_key
 from zamio.reports.unidentified import Hearing, Recording, Selection, excerpt_file, held_totals, money_text
 from zamio.royalties.statements.formatting import TEMPLATES
 
@@ -52,6 +56,9 @@ CSV_COLUMNS = [
     "excerpt_status",
     "suggested",
     "suggested_command",
+    "title",
+    "same_title_as",
+    "merge_command",
 ]
 KEPT, DELETED, ELSEWHERE, NONE = "kept", "deleted", "on another host", "none"
 
@@ -126,6 +133,9 @@ def csv_text(found: list[Recording], var_dir: Path, this_host: str) -> str:
             state.status if state.status != ELSEWHERE else f"on host {state.host}",
             "; ".join(s.text for s in recording.suggested),
             "; ".join(s.command(recording.ref) for s in recording.suggested),
+            recording.title or "",
+            "; ".join(recording.same_title),
+            recording.merge_command,
         ]
         for currency, amount in recording.held_amounts() or [("", Decimal(0))]:
             rows.append([*common, currency, recording.held.get(currency, 0), amount, *tail])
@@ -202,6 +212,9 @@ def _page_row(rank: int, recording: Recording, state: Excerpt, page: Path) -> di
         "src": audio_src(state.file, page) if state.status == KEPT and state.file else None,
         "excerpt_words": state.words,
         "suggested": [{"text": s.text, "command": s.command(recording.ref)} for s in recording.suggested],
+        "title": recording.title or "",
+        "same_title": recording.same_title,
+        "merge_command": recording.merge_command,
     }
 
 
@@ -220,6 +233,12 @@ def summary_lines(found: list[Recording], order: str, selection: str, shown: int
         f"unknown recordings by {order} ({selection}): {len(found)} recordings, "
         f"{sum(r.plays for r in found)} plays, held {money_text(held_totals(found))}"
     ]
+    grouped = [r for r in found if r.same_title]
+    if grouped:
+        titles = len({title_key(r.title) for r in grouped})
+        lines.append(f"{len(grouped)} recordings share a stream title with another ({titles} "
+                     f"{'title' if titles == 1 else 'titles'}): listen, and merge those of one song (the page and "
+                     f"the CSV give the commands)")
     for rank, recording in enumerate(found[:shown], 1):
         heard = recording.first.utc if recording.first else "-"
         title = f"  {recording.icy_title!r}" if recording.icy_title else ""
