@@ -22,7 +22,9 @@ A third of them are left out of the catalog; each of those is aired a set number
 intro of a third of the airings, half of them fade out.  Talk is espeak-ng (presenters, news,
 callers on the telephone); advertisements are fixed spots (the same voice over the same music
 bed, aired again and again, as spots are); jingles are each station's ident (a short chord figure
-and a spoken station name over it).  Every capture is MP3 128 kbit/s as served.
+and a spoken station name over it).  Every capture is MP3 128 kbit/s as served.  ``--titles SHARE``
+has that share of the stations send ICY stream titles: a song's "Artist - Title", the station's name
+over anything else; a capture keeps the last title sent, that of what was on air 2 s before its end.
 
 The real jobs run, through their scripts: ``bin/migrate``, ``bin/import-catalog`` (stations,
 the registered two thirds with their contributors, a rate card), ``bin/auto-fingerprint-new-tracks``,
@@ -30,7 +32,8 @@ the scan ticks, ``bin/convert-matches`` and ``bin/calculate-royalty-distribution
 keeps the truth (what each station aired when) and reports:
 
 * of the unregistered songs aired 3 times or more: how many became exactly one U- recording,
-  several (split), or none;
+  several (split), or none; with titles, how many would be in exactly one once a person merged
+  the groups of recordings under one title that ``bin/unidentified-report`` shows;
 * of the U- recordings: how many are one unregistered song, a catalog song, speech/ads/jingles;
 * the share of the unregistered songs' airings that became a play of their right U- recording;
 * the cost: the unknown machinery's CPU per capture, measured side by side on the week's own
@@ -108,6 +111,8 @@ SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two mi
 TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
+TITLE_LAG_SECONDS = 2.0  # a title reaches the stream a little after its audio (the encoder's buffer)
+ICY_METAINT = 8192  # audio bytes between ICY metadata blocks on a station sending titles (0.5 s at 128 kbit/s)
 #: A tick's scan starts this long before its programme instant, and each station holds its answer until that
 #: instant: a capture's time then follows the programme's, whatever the scan's start-up took (up to this).
 #: Under the scan's read timeout (``zamio.streams.model``, 10 s) with a margin: a scan that starts up fast
@@ -167,6 +172,19 @@ class Week:
     phases: list[float]  # when each station's first capture starts (programme seconds)
     ticks: int
     heard: dict[int, tuple[int, int]] = field(default_factory=dict)  # capture id -> (tick, station index)
+    titled: frozenset[int] = frozenset()  # the stations sending stream titles
+
+    def title_heard(self, tick: int, station: int) -> str | None:
+        """The stream title a capture keeps, on a station sending titles: the last one sent, that of what was on
+        air ``TITLE_LAG_SECONDS`` before the capture's end (a song's "Artist - Title", else the station's name)."""
+        if station not in self.titled:
+            return None
+        moment = self.phases[station] + tick * SCAN_EVERY_SECONDS + CAPTURE_SECONDS - TITLE_LAG_SECONDS
+        on_air = next((slot for slot in self.timelines[station] if slot.start <= moment < slot.end), None)
+        if on_air is not None and on_air.item.song:
+            song = self.songs[on_air.item.song]
+            return f"Artist {song.ref} - {song.title}"
+        return f"{STATION_NAMES[station % len(STATION_NAMES)]} FM"
 
     def window(self, tick: int, station: int) -> list[tuple[Slot, float, float]]:
         """The parts of items served for this capture: (slot, from, to) in the item's own seconds."""
@@ -499,9 +517,9 @@ class OnAirRoute(AudioRoute):
     seconds), so a capture's first byte arrives at that instant, as on a live stream; ``late`` keeps how long
     after it each listener connected (its capture's time is late by that much)."""
 
-    def __init__(self, audio: bytes) -> None:
+    def __init__(self, audio: bytes, metaint: int | None = None) -> None:
         # Paced at real time with no burst, as a live stream flows: a capture's time is its first byte's.
-        super().__init__(audio, byte_rate=MP3_BYTES_PER_SECOND, pace=1.0)
+        super().__init__(audio, byte_rate=MP3_BYTES_PER_SECOND, pace=1.0, metaint=metaint)
         self.on_air_at = 0.0
         self.late: list[float] = []
 
@@ -695,7 +713,7 @@ def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engin
         on_air = began + ON_AIR_LEAD_SECONDS + tick * tick_seconds
         time.sleep(max(0.0, on_air - ON_AIR_LEAD_SECONDS - time.monotonic()))
         for station, route in enumerate(routes):
-            route.set_audio(mp3_of(week, tick, station, work))
+            route.set_audio(mp3_of(week, tick, station, work), week.title_heard(tick, station))
             route.on_air_at = on_air
         # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
         jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
@@ -805,6 +823,33 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
         "held_by_recording": {
             k.removeprefix("unidentified:"): v for k, v in held.items() if k.startswith("unidentified:U-")
         },
+    }
+
+
+def title_groups(jobs: Jobs, figures: dict, folder: Path) -> dict:
+    """``bin/unidentified-report``'s groups of recordings under one stream title: how many, how many hold recordings
+    of two songs, and the songs aired 3+ times that merging every group would leave in exactly one recording (a
+    group holding a recording of another song counts against it)."""
+    report_csv = folder / "unidentified.csv"
+    jobs.run("unidentified-report", "--csv", str(report_csv), "--html", str(folder / "unidentified.html"), "-q")
+    with report_csv.open(encoding="utf-8", newline="") as rows:
+        listed = list(csv.DictReader(rows))
+    group_of = {row["unknown_ref"]: frozenset({row["unknown_ref"], *row["same_title_as"].split("; ")})
+                for row in listed if row["same_title_as"]}
+    groups = set(group_of.values())
+    truth = figures["recording_truth"]
+
+    def together(song: str) -> bool:
+        refs = set(figures["songs"][song]["recordings"])
+        joined = {group_of.get(ref, frozenset({ref})) for ref in refs}
+        return len(joined) == 1 and all(truth.get(ref) == f"song:{song}" for ref in next(iter(joined)) - refs)
+
+    often = [ref for ref, song in figures["songs"].items() if song["airings"] >= 3 and song["recordings"]]
+    return {
+        "recordings_with_a_title": sum(bool(row["title"]) for row in listed),
+        "groups": len(groups),
+        "groups_of_two_songs": sum(len({truth.get(ref) for ref in group}) > 1 for group in groups),
+        "exactly_one_once_merged": sum(together(song) for song in often),
     }
 
 
@@ -1191,6 +1236,7 @@ def table(name: str, figures: dict, spent: dict) -> str:
             f"{figures['exactly_one']} / {often} = {pct(figures['exactly_one'], often)}",
         ),
         ("… split over several U- recordings", str(figures["split"])),
+        *title_rows(figures, often),
         ("… in none", str(figures["none"])),
         ("U- recordings made", str(recordings["made"])),
         (
@@ -1263,6 +1309,20 @@ def table(name: str, figures: dict, spent: dict) -> str:
     return "\n".join(lines)
 
 
+def title_rows(figures: dict, often: int) -> list[tuple[str, str]]:
+    """The table's rows on the report's groups of recordings under one stream title, when stations sent titles."""
+    grouped = figures.get("title_groups")
+    if not grouped or not grouped["recordings_with_a_title"]:
+        return []
+    merged = grouped["exactly_one_once_merged"]
+    return [
+        ("… in exactly one once a person merges the unidentified report's groups under one stream title",
+         f"{merged} / {often} = {pct(merged, often)}"),
+        ("… groups under one title (of two songs); U- recordings listed with a title",
+         f"{grouped['groups']} ({grouped['groups_of_two_songs']}); {grouped['recordings_with_a_title']}"),
+    ]
+
+
 def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "n/a"
 
@@ -1300,6 +1360,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"wall time between ticks ({TICK_WALL_SECONDS:g}: compressed; {SCAN_EVERY_SECONDS:g}: the programme's own "
         "time, so the captures' times are two minutes apart as on air and sequence evidence can be seen)",
     )
+    parser.add_argument("--titles", type=float, default=0.0,
+                        help="share of the stations sending ICY stream titles (0 to 1; run it with --tick-seconds 120: "
+                        "a title names an item by how long it stays on, read from the captures' times)")
     parser.add_argument("--cost-captures", type=int, default=40, help="unknown-music captures timed side by side")
     parser.add_argument("--work", type=Path, default=Path("/tmp/zamio-week-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -1316,7 +1379,7 @@ def main(argv: list[str] | None = None) -> int:
     timelines = programme(catalogue, args.stations, args.hours, rng)
     phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
     ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - SERVED_SECONDS) // SCAN_EVERY_SECONDS) + 1
-    week = Week(catalogue, timelines, phases, ticks)
+    week = Week(catalogue, timelines, phases, ticks, titled=frozenset(range(round(args.titles * args.stations))))
     if args.naming_again is not None:
         kept = json.loads((args.naming_again / "week.json").read_text())
         url, figures, spent = kept["url"], kept["figures"], kept["spent"]
@@ -1331,7 +1394,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = Jobs(url, folder)
     jobs.run("migrate", "-q")
     engine = open_engine(url)
-    routes = [OnAirRoute(mp3_of(week, 0, k, args.work)) for k in range(args.stations)]
+    routes = [OnAirRoute(mp3_of(week, 0, k, args.work), ICY_METAINT if k in week.titled else None)
+              for k in range(args.stations)]
     with StreamServer({f"/st{k + 1}": route for k, route in enumerate(routes)}) as server:
         load_world(jobs, week, [server.url(f"/st{k + 1}") for k in range(args.stations)], folder)
         spent = air_week(jobs, week, routes, args.work, engine, args.tick_seconds)
@@ -1340,6 +1404,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs.run("calculate-royalty-distributions", "-q")
     found = facts(engine)
     figures = evaluate(week, found)
+    figures["title_groups"] = title_groups(jobs, figures, folder)
     spent.update(cost(engine, week, found, args.work, args.cost_captures))
     engine.dispose()
     (folder / "week.json").write_text(json.dumps({"url": url, "figures": figures, "spent": spent}, default=str))
@@ -1363,6 +1428,7 @@ def report(args: argparse.Namespace, week: Week, figures: dict, spent: dict) -> 
         "capture_seconds": CAPTURE_SECONDS,
         "seed": args.seed,
         "tick_wall_seconds": args.tick_seconds,
+        "stations_sending_titles": len(week.titled),
     }
     print(
         table(

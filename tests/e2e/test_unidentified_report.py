@@ -184,6 +184,8 @@ def test_the_report_ranks_unknown_recordings_with_their_money_and_a_player_per_e
         "peace",
     )
     assert x["icy_title"] == "'" + TITLE and y["icy_title"] == ""  # the formula guarded, the rest as sent
+    # The live capture's title names an item (sent with it alone): X's title, in no group, Y none.
+    assert (x["title"], x["same_title_as"], x["merge_command"], y["title"]) == ("'" + TITLE, "", "", "")
     assert y["station_names"] == "Joy FM; Peace & <Love> FM"
     assert (x["excerpt"], x["excerpt_status"]) == (heard["x1"]["audio_path"], "kept")
     assert "U-000001" in stdout and "2 recordings, 6 plays" in stdout
