@@ -1275,7 +1275,7 @@ def table(name: str, figures: dict, spent: dict) -> str:
                 "held money released to the right parties after naming (target exactly 100 %)",
                 f"{naming['paid_to_right_parties']} / {naming['expected_total']} ten-thousandths = "
                 f"{pct(naming['paid_to_right_parties'], naming['expected_total'])}, "
-                f"{len(naming['parties_paid_otherwise'])} of {naming['parties']} parties paid otherwise; "
+                f"{otherwise(naming)}; "
                 f"held {naming['held_for_them']} for {naming['held_plays']} plays, which make "
                 f"{naming['airings_paid']} airings ({naming['airings_of_several_held_plays']} of several plays): "
                 f"{naming['reversed_for_seconds_held_twice']} reversed out of suspense for seconds held twice",
@@ -1288,7 +1288,7 @@ def table(name: str, figures: dict, spent: dict) -> str:
                 "… with no naming by hand: named from the catalog once the songs were registered",
                 f"{by_catalog['paid_to_right_parties']} / {by_catalog['expected_total']} ten-thousandths = "
                 f"{pct(by_catalog['paid_to_right_parties'], by_catalog['expected_total'])}, "
-                f"{len(by_catalog['parties_paid_otherwise'])} of {by_catalog['parties']} parties paid otherwise; "
+                f"{otherwise(by_catalog)}; "
                 f"{by_catalog['named_from_catalog']} U- recordings named ({by_catalog['named_right']} right, "
                 f"{len(by_catalog['named_wrong'])} wrong) of {by_catalog['of_one_unregistered_song']} of one "
                 f"unregistered song; {by_catalog['left_open']} left open",
@@ -1307,6 +1307,15 @@ def table(name: str, figures: dict, spent: dict) -> str:
         )
     lines = [f"| {name} | |", "| --- | --- |"] + [f"| {what} | {value} |" for what, value in rows]
     return "\n".join(lines)
+
+
+def otherwise(paid: dict) -> str:
+    """The parties paid other than their held plays come to: less (money lost), or more (the airings and seconds
+    the catalog found once the songs were registered, which no held play claimed)."""
+    gaps = paid["parties_paid_otherwise"].values()
+    less, more = [g for g in gaps if g < 0], [g for g in gaps if g > 0]
+    return (f"of {paid['parties']} parties {len(less)} paid less than their held plays, {len(more)} more "
+            f"({sum(more)} ten-thousandths for what the catalog found once registered)")
 
 
 def title_rows(figures: dict, often: int) -> list[tuple[str, str]]:
