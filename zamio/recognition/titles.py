@@ -55,21 +55,26 @@ def run_of(conn: Connection, station_id: int, capture_id: int, started_at: datet
         last += 1
     lasted = (near[last].started_at - near[first].started_at).total_seconds() + float(near[last].seconds or 0.0)
     # A run reaching the window's edge and going on past it lasts longer than the window's half.
-    reaches_out = ((first == 0 and _title_beside(conn, station_id, near[first].started_at, -1) == title)
-                   or (last == len(near) - 1 and _title_beside(conn, station_id, near[last].started_at, 1) == title))
+    reaches_out = ((first == 0 and _title_of(_capture_beside(conn, station_id, near[first].started_at, -1)) == title)
+                   or (last == len(near) - 1
+                       and _title_of(_capture_beside(conn, station_id, near[last].started_at, 1)) == title))
     if lasted > TITLE_RUN_SECONDS or reaches_out:
         return None
     return [int(r.id) for r in near[first:last + 1]]
 
 
-def _title_beside(conn: Connection, station_id: int, started_at: datetime, way: int) -> str | None:
-    """The title (as :func:`title_key` compares it) of the station's capture just before (``way`` -1) or just
-    after (1) this moment, or None."""
+def _capture_beside(conn: Connection, station_id: int, started_at: datetime, way: int) -> StoredRow | None:
+    """The station's capture (id and title) just before (``way`` -1) or just after (1) this moment, or None."""
     c = captures.c
     side, order = ((c.started_at < started_at, (c.started_at.desc(), c.id.desc())) if way < 0
                    else (c.started_at > started_at, (c.started_at, c.id)))
-    return title_key(conn.execute(select(c.icy_title).where(c.station_id == station_id, side)
-                                  .order_by(*order).limit(1)).scalar())
+    return conn.execute(select(c.id, c.icy_title).where(c.station_id == station_id, side)
+                        .order_by(*order).limit(1)).first()
+
+
+def _title_of(capture: StoredRow | None) -> str | None:
+    """A capture's title as :func:`title_key` compares it (None for no capture)."""
+    return title_key(capture.icy_title) if capture is not None else None
 
 
 def heard_as_track(conn: Connection, capture_id: int) -> bool:
@@ -102,11 +107,8 @@ class Runs:
 def _changed_within(conn: Connection, row: StoredRow, key: str, members: set[int]) -> bool:
     """Whether the title changed between the station's capture before this one and this one while both were heard
     as the recording: the song went on, so the new title is the next item's, sent as this capture ended."""
-    c = captures.c
-    before = conn.execute(select(c.id, c.icy_title).where(c.station_id == row.station_id,
-                                                          c.started_at < row.started_at)
-                          .order_by(c.started_at.desc(), c.id.desc()).limit(1)).first()
-    return before is not None and int(before.id) in members and title_key(before.icy_title) != key
+    before = _capture_beside(conn, int(row.station_id), row.started_at, -1)
+    return before is not None and int(before.id) in members and _title_of(before) != key
 
 
 def recording_title(conn: Connection, recording_id: int, runs: Runs | None = None) -> str | None:
