@@ -61,6 +61,7 @@ from zamio.catalog.imports import upsert_station, upsert_track  # noqa: E402
 from zamio.db.engine import open_engine  # noqa: E402
 from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
 from zamio.recognition import audio, unknown  # noqa: E402
+from zamio.scanning.listening import CHANGE_MARGIN_SECONDS, MIN_PIECE_SECONDS  # noqa: E402  (the scan's cut)
 from zamio.scanning.outcomes import Heard  # noqa: E402
 from zamio.scanning.records import CaptureFacts, file_unknown, record_capture  # noqa: E402
 
@@ -68,7 +69,7 @@ RATE = audio.ANALYSIS_RATE
 EVERY_SECONDS = 120.0
 GAP_SECONDS = 15.0
 AIRINGS = (1, 2, 3, 3, 4, 5, 6, 8)  # airings of each song, in turn
-TITLE_LAG_SECONDS = 2.0  # a title reaches the stream a little after its audio (the encoder's buffer)
+TITLE_LAG_SECONDS = 2.0  # a title reaches the stream a little after its audio (the encoder's buffer): --title-lag
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,17 @@ def title_at(line: list[Item], station: int, moment: float) -> str:
     return f"Artist {item.song} - Song {item.song}" if item.song >= 0 else f"Station {station} FM"
 
 
+def pieces(line: list[Item], start: float, seconds: float, lag: float,
+           margin: float = CHANGE_MARGIN_SECONDS) -> list[tuple[float, float]]:
+    """The parts of a capture between the changes of title its stream sent (each ``lag`` seconds after the audio
+    changed), ``margin`` seconds either side of each change left out, and none shorter than
+    ``MIN_PIECE_SECONDS``: (start, end) in programme seconds, as ``zamio.scanning.listening.pieces`` cuts."""
+    end = start + seconds
+    changes = sorted(item.start + lag for item in line[1:] if start < item.start + lag < end)
+    bounds = [start, *[x for c in changes for x in (c - margin, c + margin)], end]
+    return [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if b - a >= MIN_PIECE_SECONDS]
+
+
 def airing_of(line: list[Item], station: int, start: float, end: float, song: int) -> tuple[int, int] | None:
     for index, item in enumerate(line):
         if item.song == song and min(end, item.end) - max(start, item.start) > 0:
@@ -143,9 +155,13 @@ def database(folder: Path) -> str:
 
 
 def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], files: list[Path],
-        phases: list[float], titled: set[int], spread: float = 0.0, seed: int = 0) -> dict[str, object]:
+        phases: list[float], titled: set[int], spread: float = 0.0, seed: int = 0,
+        listen: float = 0.0, lag: float = TITLE_LAG_SECONDS,
+        margin: float = CHANGE_MARGIN_SECONDS) -> dict[str, object]:
     """Record and file every capture of ``capture`` seconds heard (with stream titles on the ``titled``
-    stations; each capture starting a random 0 to ``spread`` seconds into its 120 s); report against the truth."""
+    stations; each capture starting a random 0 to ``spread`` seconds into its 120 s); report against the truth.
+    With ``listen``, a station sending titles whose last capture was music is captured ``listen`` seconds,
+    recorded in the pieces its changes of title leave (``pieces``)."""
     from zamio.playlogs.identify import merge_same_song
 
     songs = len(files)
@@ -165,25 +181,36 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
     moments = sorted((phases[station] + k * EVERY_SECONDS + float(late.uniform(0, spread)), station)
                      for station, line in enumerate(lines)
                      for k in range(int((line[-1].end - phases[station] - capture - spread) // EVERY_SECONDS) + 1))
+    last_was_music = [False] * len(lines)
+    long_captures = 0
     for t, station in moments:
         line, samples = lines[station], audio_of[station]
-        song = song_at(line, t, t + capture)
-        if song < 0:
-            continue  # talk, an advertisement: judged so, never filed
-        began = time.perf_counter()
-        prints = unknown.prints(samples[int(t * RATE):int((t + capture) * RATE)])
-        printing += time.perf_counter() - began
-        filed_captures += 1
-        title = title_at(line, station, t + capture - TITLE_LAG_SECONDS) if station in titled else None
-        facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=t), b"", seconds=capture,
-                             icy_title=title)
-        heard = Heard("no_match", capture, content="music", music_probability=1.0, prints=prints)
-        with engine.begin() as conn:
-            capture_id, _ = record_capture(conn, facts, heard)
-        truth[capture_id] = (song, airing_of(line, station, t, t + capture, song))
-        holds[capture_id] = {i.song for i in line if i.song >= 0 and min(t + capture, i.end) - max(t, i.start) >= 2.0}
-        where[capture_id] = round(t - next(i.start for i in line if i.song == song and i.end > t
-                                           and i.start < t + capture), 1)
+        if listen and station in titled and last_was_music[station]:
+            parts = pieces(line, t, min(listen, line[-1].end - t), lag, margin)
+            long_captures += 1
+        else:
+            parts = [(t, t + capture)]
+        last_was_music[station] = False
+        for start, end in parts:
+            song = song_at(line, start, end)
+            if song < 0:
+                continue  # talk, an advertisement: judged so, never filed
+            last_was_music[station] = True
+            began = time.perf_counter()
+            prints = unknown.prints(samples[int(start * RATE):int(end * RATE)])
+            printing += time.perf_counter() - began
+            filed_captures += 1
+            title = title_at(line, station, end - lag) if station in titled else None
+            facts = CaptureFacts(station_ids[station], "stream", at + timedelta(seconds=start), b"",
+                                 seconds=end - start, icy_title=title)
+            heard = Heard("no_match", end - start, content="music", music_probability=1.0, prints=prints)
+            with engine.begin() as conn:
+                capture_id, _ = record_capture(conn, facts, heard)
+            truth[capture_id] = (song, airing_of(line, station, start, end, song))
+            holds[capture_id] = {i.song for i in line
+                                 if i.song >= 0 and min(end, i.end) - max(start, i.start) >= 2.0}
+            where[capture_id] = round(start - next(i.start for i in line if i.song == song and i.end > start
+                                                   and i.start < end), 1)
     wrong_merges: Counter[str] = Counter()  # merges of two recordings holding different songs, by kind
 
     def merge(conn, same) -> bool:  # noqa: ANN001  (filing's merge, its evidence checked against the truth)
@@ -238,7 +265,9 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         return len(joined) == 1 and all(song_of[ref] == song for ref in next(iter(joined)) - refs)
 
     return {
-        "capture_seconds": capture, "captures_filed": filed_captures, "stations_sending_titles": len(titled),
+        "capture_seconds": capture, "listen_seconds": listen, "title_lag_seconds": lag, "change_margin_seconds": margin,
+        "long_captures": long_captures,
+        "captures_filed": filed_captures, "stations_sending_titles": len(titled),
         "songs_aired_3_or_more": len(often),
         "in_exactly_one_recording": sum(len(recordings_of[s]) == 1 for s in often),
         "split": sum(len(recordings_of[s]) > 1 for s in often),
@@ -347,6 +376,12 @@ def main() -> None:
     ap.add_argument("--songs", type=int, default=0, help="songs drawn from --music (0: all of them)")
     ap.add_argument("--stations", type=int, default=6)
     ap.add_argument("--capture", type=float, default=20.0, help="seconds captured every 120 s (the scan's: 20)")
+    ap.add_argument("--listen", type=float, default=0.0,
+                    help="seconds captured of a station sending titles whose last capture was music (0: --capture)")
+    ap.add_argument("--title-lag", type=float, default=TITLE_LAG_SECONDS,
+                    help="seconds a change of title reaches the stream after its audio changed")
+    ap.add_argument("--change-margin", type=float, default=CHANGE_MARGIN_SECONDS,
+                    help="seconds left out either side of a change of title in a long capture")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--titles", type=float, default=0.0, help="share of the stations sending stream titles (0 to 1)")
     ap.add_argument("--spread", type=float, default=0.0,
@@ -370,7 +405,8 @@ def main() -> None:
           f"heard every {EVERY_SECONDS:.0f} s (each capture 0 to {args.spread:.0f} s late), stream titles from "
           f"{len(titled)} of them; seed {args.seed}", flush=True)
     print(json.dumps({"spread_seconds": args.spread,
-                      **run(args.capture, lines, audio_of, files, phases, titled, args.spread, args.seed)}), flush=True)
+                      **run(args.capture, lines, audio_of, files, phases, titled, args.spread, args.seed,
+                            args.listen, args.title_lag, args.change_margin)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Several stations (``--stations``, 5) stream their programme from real HTTP serve
 jingles between them.  The week is compressed: each station airs ``--hours`` (3) of programme,
 standing for its week, and the scanner hears it as it would, a 20 s capture every two minutes of
 programme at a phase of its own per station; one tick of ``bin/scan-station-streams --station …``
-on every station per two minutes, ``TICK_WALL_SECONDS`` of wall time apart (the server switches
+on every station per two minutes, ``tick_wall_seconds()`` of wall time apart (the server switches
 each station to what it airs at that moment between ticks; a capture may straddle two items).
 Each tick's scan starts ``ON_AIR_LEAD_SECONDS`` early and every station holds its answer until the
 tick's instant, then flows at real time, so a capture's time follows the programme's as on a live
@@ -24,7 +24,11 @@ callers on the telephone); advertisements are fixed spots (the same voice over t
 bed, aired again and again, as spots are); jingles are each station's ident (a short chord figure
 and a spoken station name over it).  Every capture is MP3 128 kbit/s as served.  ``--titles SHARE``
 has that share of the stations send ICY stream titles: a song's "Artist - Title", the station's name
-over anything else; a capture keeps the last title sent, that of what was on air 2 s before its end.
+over anything else, each sent 2 s after its item began on air.  With titles the scan listens longer
+(``--listen-seconds``, 60, the scan's default ``SCAN_LISTEN_SECONDS``; 0: never) to a station whose
+last capture was unknown music under a title naming its items, and records the long capture in pieces
+cut where the title changed (``zamio.scanning.listening``); each piece is placed in the programme by
+its time.
 
 The real jobs run, through their scripts: ``bin/migrate``, ``bin/import-catalog`` (stations,
 the registered two thirds with their contributors, a rate card), ``bin/auto-fingerprint-new-tracks``,
@@ -108,9 +112,23 @@ GENERATED_SECONDS = 180.0
 RATE = synth.SYNTH_RATE
 CAPTURE_SECONDS = 20.0
 SCAN_EVERY_SECONDS = 120.0  # the scan's interval: a capture starts every two minutes of programme
-TICK_WALL_SECONDS = CAPTURE_SECONDS + 4.0  # wall time between ticks: the two minutes of programme, compressed
+#: SCAN_LISTEN_SECONDS of the run (``--listen-seconds``): a station playing unknown music under titles that name
+#: its items is captured this long, in pieces; 0 (or no titles) captures every station for CAPTURE_SECONDS.
+LISTEN_SECONDS = 0.0
 MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s
-SERVED_SECONDS = 26.0  # served per capture, looped: the capture and the connect burst fit before it repeats
+SERVED_MARGIN_SECONDS = 6.0  # served per capture beyond the longest capture: the connect burst fits
+
+
+def served_seconds() -> float:
+    """Served per capture, looped: the longest capture and the connect burst fit before it repeats."""
+    return max(CAPTURE_SECONDS, LISTEN_SECONDS) + SERVED_MARGIN_SECONDS
+
+
+def tick_wall_seconds() -> float:
+    """Wall time between ticks, the two minutes of programme compressed: the longest capture and a margin."""
+    return max(CAPTURE_SECONDS, LISTEN_SECONDS) + 4.0
+
+
 TITLE_LAG_SECONDS = 2.0  # a title reaches the stream a little after its audio (the encoder's buffer)
 ICY_METAINT = 8192  # audio bytes between ICY metadata blocks on a station sending titles (0.5 s at 128 kbit/s)
 #: A tick's scan starts this long before its programme instant, and each station holds its answer until that
@@ -171,34 +189,45 @@ class Week:
     timelines: list[list[Slot]]
     phases: list[float]  # when each station's first capture starts (programme seconds)
     ticks: int
-    heard: dict[int, tuple[int, int]] = field(default_factory=dict)  # capture id -> (tick, station index)
+    #: capture id -> (tick, station index, seconds from the tick's instant, seconds long): a long capture is
+    #: recorded in pieces, each a capture placed at its time
+    heard: dict[int, tuple[int, int, float, float]] = field(default_factory=dict)
     titled: frozenset[int] = frozenset()  # the stations sending stream titles
 
-    def title_heard(self, tick: int, station: int) -> str | None:
-        """The stream title a capture keeps, on a station sending titles: the last one sent, that of what was on
-        air ``TITLE_LAG_SECONDS`` before the capture's end (a song's "Artist - Title", else the station's name)."""
+    def titles_served(self, tick: int, station: int, first_frame: int) -> tuple[tuple[int, str], ...]:
+        """The stream titles of the audio served for one capture, on a station sending titles: (byte of the served
+        MP3, title), each sent ``TITLE_LAG_SECONDS`` after its item began (a song's "Artist - Title", else the
+        station's name); the first is what the station sent last before the capture's instant."""
         if station not in self.titled:
-            return None
-        moment = self.phases[station] + tick * SCAN_EVERY_SECONDS + CAPTURE_SECONDS - TITLE_LAG_SECONDS
-        on_air = next((slot for slot in self.timelines[station] if slot.start <= moment < slot.end), None)
-        if on_air is not None and on_air.item.song:
-            song = self.songs[on_air.item.song]
+            return ()
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
+        sent = [(slot.start + TITLE_LAG_SECONDS - t, self.title_of(slot, station)) for slot in self.timelines[station]
+                if slot.start + TITLE_LAG_SECONDS < t + served_seconds()]
+        before = [title for at, title in sent if at <= 0]
+        first = [(0.0, before[-1])] if before else []
+        return tuple((first_frame + round(at * MP3_BYTES_PER_SECOND), title)
+                     for at, title in first + [(at, title) for at, title in sent if at > 0])
+
+    def title_of(self, slot: Slot, station: int) -> str:
+        if slot.item.song:
+            song = self.songs[slot.item.song]
             return f"Artist {song.ref} - {song.title}"
         return f"{STATION_NAMES[station % len(STATION_NAMES)]} FM"
 
     def window(self, tick: int, station: int) -> list[tuple[Slot, float, float]]:
         """The parts of items served for this capture: (slot, from, to) in the item's own seconds."""
-        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
+        t, served = self.phases[station] + tick * SCAN_EVERY_SECONDS, served_seconds()
         return [
-            (slot, max(t, slot.start) - slot.start, min(t + SERVED_SECONDS, slot.end) - slot.start)
+            (slot, max(t, slot.start) - slot.start, min(t + served, slot.end) - slot.start)
             for slot in self.timelines[station]
-            if slot.start < t + SERVED_SECONDS and slot.end > t
+            if slot.start < t + served and slot.end > t
         ]
 
-    def slot_heard(self, tick: int, station: int) -> Slot | None:
-        """The item that fills most of the capture's ``CAPTURE_SECONDS``."""
-        t = self.phases[station] + tick * SCAN_EVERY_SECONDS
-        covering = [(min(t + CAPTURE_SECONDS, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
+    def slot_heard(self, tick: int, station: int, offset: float = 0.0,
+                   seconds: float = CAPTURE_SECONDS) -> Slot | None:
+        """The item that fills most of the capture (or piece) ``offset`` into the tick's window, ``seconds`` long."""
+        t = self.phases[station] + tick * SCAN_EVERY_SECONDS + offset
+        covering = [(min(t + seconds, s.end) - max(t, s.start), s) for s, _, _ in self.window(tick, station)]
         return max(covering, key=lambda pair: pair[0])[1] if covering else None  # None: the programme had ended
 
 
@@ -297,9 +326,9 @@ def other_item(kind: str, station: int, rng: np.random.Generator) -> Item:
 
 
 def render_window(parts: list[tuple[Slot, float, float]]) -> np.ndarray:
-    """The served audio of one capture, ``SERVED_SECONDS`` at ``RATE``, before the MP3 encoding."""
+    """The served audio of one capture, ``served_seconds()`` at ``RATE``, before the MP3 encoding."""
     pieces = [render_part(slot.item, a, b) for slot, a, b in parts]
-    return fit(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), int(SERVED_SECONDS * RATE))
+    return fit(np.concatenate(pieces) if pieces else np.zeros(0, np.float32), int(served_seconds() * RATE))
 
 
 def render_part(item: Item, a: float, b: float) -> np.ndarray:
@@ -603,6 +632,7 @@ class Jobs:
             "ZAMIO_ENV_FILE": str(folder / "bench.env"),
             "SCAN_ALLOW_PRIVATE_ADDRESSES": "true",
             "SCAN_CAPTURE_SECONDS": f"{CAPTURE_SECONDS:g}",
+            "SCAN_LISTEN_SECONDS": f"{LISTEN_SECONDS:g}",
         }
 
     def with_settings(self, **settings: str) -> Jobs:
@@ -700,37 +730,50 @@ def load_world(jobs: Jobs, week: Week, urls: list[str], folder: Path) -> None:
 
 
 def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engine,  # noqa: ANN001
-             tick_seconds: float = TICK_WALL_SECONDS) -> dict[str, float]:
+             tick_seconds: float | None = None) -> dict[str, float]:
     """One scan tick per item slot, ``tick_seconds`` of wall time apart: every station serves its item from
     the tick's instant on (``OnAirRoute``), ``bin/scan-station-streams`` started ``ON_AIR_LEAD_SECONDS``
     before it hears them all; each capture is tied to its (tick, station) by the tick's time window."""
     from sqlalchemy import text
 
+    from zamio.streams.formats import sniff
+
     station_args = [arg for k in range(len(routes)) for arg in ("--station", f"st{k + 1}")]
+    tick_seconds = tick_seconds or tick_wall_seconds()
     cpu_before, began = children_cpu(), time.monotonic()
     for tick in range(week.ticks):
         # A play lasts until its station's next capture: ticks closer than a capture would cut plays short.
         on_air = began + ON_AIR_LEAD_SECONDS + tick * tick_seconds
         time.sleep(max(0.0, on_air - ON_AIR_LEAD_SECONDS - time.monotonic()))
         for station, route in enumerate(routes):
-            route.set_audio(mp3_of(week, tick, station, work), week.title_heard(tick, station))
+            served = mp3_of(week, tick, station, work)
+            found_frame = sniff(served[:16384])
+            route.titles = week.titles_served(tick, station, found_frame.offset if found_frame else 0)
+            route.set_audio(served)
             route.on_air_at = on_air
+        # The tick's instant on the clock the captures are timed by: a piece's place is its time less it.
+        on_air_utc = moment(datetime.now(UTC) + timedelta(seconds=on_air - time.monotonic()))
         # Exit 1: a link failed (a timeout on a loaded machine); the others are recorded, as on air.
         jobs.run("scan-station-streams", *station_args, "--concurrency", str(len(routes)), "-q", ok=(0, 1))
         with engine.connect() as conn:  # the captures this tick recorded: ids after the last one seen
             found = conn.execute(
                 text(
-                    "SELECT c.id, s.station_ref FROM captures c JOIN stations s ON s.id = c.station_id "
-                    "WHERE c.id > :last"
+                    "SELECT c.id, s.station_ref, c.started_at, c.seconds FROM captures c "
+                    "JOIN stations s ON s.id = c.station_id WHERE c.id > :last"
                 ),
                 {"last": max(week.heard, default=0)},
             ).all()
-        for capture_id, station_ref in found:
-            week.heard[capture_id] = (tick, int(station_ref.removeprefix("st")) - 1)
+        for capture_id, station_ref, started_at, seconds in found:
+            offset = max(0.0, (moment(started_at) - on_air_utc).total_seconds())
+            week.heard[capture_id] = (tick, int(station_ref.removeprefix("st")) - 1, round(offset, 1), float(seconds))
         if sys.stderr.isatty():
             print(f"\rtick {tick + 1}/{week.ticks}", end="", file=sys.stderr)
     scan_cpu = children_cpu() - cpu_before
     late = sorted(x for route in routes for x in route.late)
+    station_captures = len({(tick, station) for tick, station, _, _ in week.heard.values()})
+    pieces: dict[tuple[int, int], int] = {}
+    for tick, station, _, _ in week.heard.values():
+        pieces[(tick, station)] = pieces.get((tick, station), 0) + 1
     return {
         "connected_late_median_seconds": statistics.median(late) if late else 0.0,
         "connected_late_over_1s": sum(x > 1.0 for x in late),
@@ -738,6 +781,11 @@ def air_week(jobs: Jobs, week: Week, routes: list[OnAirRoute], work: Path, engin
         "scan_cpu_seconds": scan_cpu,
         "scan_wall_seconds": time.monotonic() - began,
         "scan_cpu_per_capture": scan_cpu / max(len(week.heard), 1),
+        "scan_cpu_per_tick": scan_cpu / max(week.ticks, 1),
+        "station_captures": station_captures,
+        "scan_cpu_per_station_capture": scan_cpu / max(station_captures, 1),
+        "long_captures": sum(1 for tick, station, _, seconds in week.heard.values()
+                             if seconds > CAPTURE_SECONDS + 2 or pieces[(tick, station)] > 1),
     }
 
 
@@ -784,8 +832,8 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
     """Precision and recall of the unknown recordings, and the airings captured as plays, against the truth."""
     slot_of = {
         capture: slot
-        for capture, (tick, station) in week.heard.items()
-        if (slot := week.slot_heard(tick, station)) is not None
+        for capture, (tick, station, offset, seconds) in week.heard.items()
+        if (slot := week.slot_heard(tick, station, offset, seconds)) is not None
     }
     members: dict[str, list[int]] = {}
     for capture_id, _, ref in found["filed"]:
@@ -801,11 +849,11 @@ def evaluate(week: Week, found: dict[str, list]) -> dict:
         "mixed_songs": kinds.count("mixed"),
     }
     songs = song_outcomes(week, slot_of, found)
-    for capture, (tick, station) in sorted(week.heard.items()):  # where in its song each capture was heard
+    for capture, (tick, station, offset, seconds) in sorted(week.heard.items()):  # where in its song each was heard
         slot = slot_of.get(capture)
         if slot is not None and slot.item.song in songs:
-            at = week.phases[station] + tick * SCAN_EVERY_SECONDS - slot.start
-            songs[slot.item.song]["heard_at"].append(heard_at(capture, at, slot, found))
+            at = week.phases[station] + tick * SCAN_EVERY_SECONDS + offset - slot.start
+            songs[slot.item.song]["heard_at"].append(heard_at(capture, at, seconds, slot, found))
     often = [ref for ref, song in songs.items() if song["airings"] >= 3]
     held = {ref: int(amount) for ref, amount in found["held"]}
     return {
@@ -903,7 +951,7 @@ def song_outcomes(week: Week, slot_of: dict[int, Slot], found: dict[str, list]) 
     return result
 
 
-def heard_at(capture: int, at: float, slot: Slot, found: dict[str, list]) -> str:
+def heard_at(capture: int, at: float, seconds: float, slot: Slot, found: dict[str, list]) -> str:
     """One capture of a song: its station, airing, part of the song and what became of it."""
     filed = {c: (status, ref) for c, status, ref in found["filed"]}
     matched = dict(found["matched"])
@@ -915,7 +963,7 @@ def heard_at(capture: int, at: float, slot: Slot, found: dict[str, list]) -> str
     spec = slot.item.spec
     how = "+".join(name for name, on in (("talk-over", spec.get("talk")), ("fade", spec.get("fade"))) if on)
     return (
-        f"st{slot.station + 1} airing at {slot.start / 60:.0f} min, @ {at:.0f}..{at + CAPTURE_SECONDS:.0f} s "
+        f"st{slot.station + 1} airing at {slot.start / 60:.0f} min, @ {at:.0f}..{at + seconds:.0f} s "
         f"of {slot.item.seconds:.0f} s{' ' + how if how else ''}: {what.strip()}"
     )
 
@@ -1026,8 +1074,8 @@ def named_by_truth(week: Week, figures: dict, *, single_song_only: bool) -> dict
     return {
         ref: truth[5:]
         for ref, truth in figures["recording_truth"].items()
-        if truth.startswith("song:") and not week.songs[truth[5:]].registered
-        and (not single_song_only or "+" not in truth)
+        if truth.startswith("song:") and (not single_song_only or "+" not in truth)
+        and not week.songs[truth[5:].split("+", 1)[0]].registered  # a recording of several: its first song
     }
 
 
@@ -1160,13 +1208,16 @@ def cost(engine, week: Week, found: dict[str, list], work: Path, limit: int) -> 
     """CPU per capture of the week's unknown-music captures, heard again and recorded in a transaction
     that is rolled back: with the unknown machinery (prints, candidate row, filing into the week's
     index) and without (hearing less the prints, recorded without them)."""
-    unknown_music = sorted(capture for capture, _, _ in found["filed"])[:: max(1, len(found["filed"]) // limit)]
+    # Ordinary captures (heard from the tick's instant, 20 s): their audio is the served window's start.
+    whole = [capture for capture, _, _ in found["filed"]
+             if week.heard[capture][2] < 1.0 and abs(week.heard[capture][3] - CAPTURE_SECONDS) < 1.5]
+    unknown_music = sorted(whole)[:: max(1, len(whole) // limit)]
     recogniser = Recogniser(engine, None, cpu_slots=1)
     station_ids = {int(row.station_ref.removeprefix("st")) - 1: row.station_id for row in station_rows(engine)}
     skipped: dict[str, int] = {}
     on, off, parts = [], [], {"prints": [], "record_with": [], "filing": [], "record_without": []}
     for n, capture in enumerate(unknown_music):
-        tick, station = week.heard[capture]
+        tick, station, _, _ = week.heard[capture]
         mp3 = mp3_of(week, tick, station, work)[: int(MP3_BYTES_PER_SECOND * (CAPTURE_SECONDS + 1))]  # as captured
         began = own_cpu()
         heard = recogniser.hear(mp3, "mp3", f"capture {capture}", CAPTURE_SECONDS + 5)
@@ -1257,6 +1308,11 @@ def table(name: str, figures: dict, spent: dict) -> str:
         ),
         ("held in suspense for U- recordings", f"GHS {figures['held_ten_thousandths'] / 10000:.4f}"),
         ("scan CPU per capture (whole bin/scan-station-streams, all ticks)", f"{spent['scan_cpu_per_capture']:.3f} s"),
+        (
+            "… per tick, per station scanned (a long capture's pieces together)",
+            f"{spent['scan_cpu_per_tick']:.3f} s, {spent['scan_cpu_per_station_capture']:.3f} s "
+            f"({spent['long_captures']} long captures of {spent['station_captures']})",
+        ),
         (
             "unknown-music capture, CPU with the unknown machinery / without (median)",
             f"{spent['median_cpu_on']:.3f} s / {spent['median_cpu_off']:.3f} s = "
@@ -1365,10 +1421,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tick-seconds",
         type=float,
-        default=TICK_WALL_SECONDS,
-        help=f"wall time between ticks ({TICK_WALL_SECONDS:g}: compressed; {SCAN_EVERY_SECONDS:g}: the programme's own "
-        "time, so the captures' times are two minutes apart as on air and sequence evidence can be seen)",
+        default=None,
+        help=f"wall time between ticks (default: the longest capture and 4 s, compressed; {SCAN_EVERY_SECONDS:g}: the "
+        "programme's own time, so the captures' times are two minutes apart as on air and sequence evidence is seen)",
     )
+    parser.add_argument("--listen-seconds", type=float, default=60.0,
+                        help="SCAN_LISTEN_SECONDS of the scan, on stations sending titles (0: every capture "
+                        f"{CAPTURE_SECONDS:g} s)")
     parser.add_argument("--titles", type=float, default=0.0,
                         help="share of the stations sending ICY stream titles (0 to 1; run it with --tick-seconds 120: "
                         "a title names an item by how long it stays on, read from the captures' times)")
@@ -1387,7 +1446,9 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = songs(args.generated, rng)
     timelines = programme(catalogue, args.stations, args.hours, rng)
     phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
-    ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - SERVED_SECONDS) // SCAN_EVERY_SECONDS) + 1
+    global LISTEN_SECONDS
+    LISTEN_SECONDS = args.listen_seconds if args.titles > 0 else 0.0  # without titles no station is heard longer
+    ticks = int((args.hours * 3600 - SCAN_EVERY_SECONDS - served_seconds()) // SCAN_EVERY_SECONDS) + 1
     week = Week(catalogue, timelines, phases, ticks, titled=frozenset(range(round(args.titles * args.stations))))
     if args.naming_again is not None:
         kept = json.loads((args.naming_again / "week.json").read_text())
@@ -1435,8 +1496,9 @@ def report(args: argparse.Namespace, week: Week, figures: dict, spent: dict) -> 
         "songs": len(catalogue),
         "unregistered": sum(not s.registered for s in catalogue.values()),
         "capture_seconds": CAPTURE_SECONDS,
+        "listen_seconds": LISTEN_SECONDS,
         "seed": args.seed,
-        "tick_wall_seconds": args.tick_seconds,
+        "tick_wall_seconds": args.tick_seconds or tick_wall_seconds(),
         "stations_sending_titles": len(week.titled),
     }
     print(

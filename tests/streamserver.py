@@ -18,12 +18,14 @@ Routes (each serves every request to its path; :class:`HlsRoute` serves its subt
 
 * :class:`AudioRoute` ``(audio, content_type="audio/mpeg", *, header=b"", byte_rate=None,
   pace=None, burst_bytes=0, metaint=None, title=None, name="Test Radio", bitrate_kbps=None,
-  status_line="HTTP/1.0 200 OK", chunked=False, loop=True, auth=None, reset_after=None)``:
+  status_line="HTTP/1.0 200 OK", chunked=False, loop=True, auth=None, reset_after=None, titles=())``:
   ``header`` once, then ``audio`` in a loop.  ``pace`` is a multiple of real time
   (``byte_rate`` bytes/s of audio; None = as fast as the client reads) after an initial
   ``burst_bytes``.  ``metaint`` adds ICY metadata when the client asks with
   ``Icy-MetaData: 1`` (the title in the first block and whenever it changes, L = 0 in
-  between).  ``status_line="ICY 200 OK"`` imitates SHOUTcast v1.  ``auth=(user,
+  between); ``titles``, pairs (byte of ``audio``, title), instead sends the title in force
+  at the audio's position as each block is sent (a playout changing title with its items).
+  ``status_line="ICY 200 OK"`` imitates SHOUTcast v1.  ``auth=(user,
   password)`` demands Basic auth.  ``reset_after`` resets the connection (TCP RST) after
   that many body bytes.  ``set_audio(audio, title=None)`` and ``set_title(title)`` change
   what is served while running; ``authorizations`` lists Authorization headers received;
@@ -318,8 +320,8 @@ class AudioRoute:
                  name: str | None = "Test Radio", bitrate_kbps: int | None = None,
                  status_line: str = "HTTP/1.0 200 OK", chunked: bool = False,
                  loop: bool = True, auth: tuple[str, str] | None = None,
-                 reset_after: int | None = None) -> None:
-        self.audio, self.title = audio, title
+                 reset_after: int | None = None, titles: tuple[tuple[int, str], ...] = ()) -> None:
+        self.audio, self.title, self.titles = audio, title, titles
         self.content_type, self.header = content_type, header
         self.byte_rate, self.pace, self.burst_bytes = byte_rate, pace, burst_bytes
         self.metaint, self.name, self.bitrate_kbps = metaint, name, bitrate_kbps
@@ -340,6 +342,11 @@ class AudioRoute:
         """Announce ``title`` in the next ICY metadata block."""
         with self._lock:
             self.title = title
+
+    def title_at(self, position: int) -> str | None:
+        """The title to announce at ``position`` of the audio: by ``titles`` when given, else ``title``."""
+        in_force = [title for start, title in self.titles if start <= position]
+        return in_force[-1] if in_force else self.title
 
     def serve(self, h: Handler) -> None:
         self.authorizations.append(h.headers.get("Authorization"))
@@ -460,11 +467,11 @@ class _Pacer:
             self.writer.write(part)
             self.until_meta -= len(part)
             if self.until_meta == 0:
-                self.writer.write(self._metadata_block())
+                self.writer.write(self._metadata_block(self.state["pos"] - len(chunk)))
                 self.until_meta = self.route.metaint
 
-    def _metadata_block(self) -> bytes:
-        title = self.route.title
+    def _metadata_block(self, position: int) -> bytes:
+        title = self.route.title_at(position)
         if title is None or title == self.sent_title:
             return b"\x00"
         self.sent_title = title

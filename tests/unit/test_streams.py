@@ -75,6 +75,13 @@ def decoded_seconds(data: bytes) -> float:
     return len(result.stdout) / 2 / DECODE_RATE_HZ
 
 
+def first_frame(data: bytes) -> int:
+    """Where the audio's first frame starts (after its ID3 tag)."""
+    found = sniff(data[:16384])
+    assert found is not None
+    return found.offset
+
+
 def looped(data: bytes, length: int) -> bytes:
     """``data`` repeated and cut to ``length`` bytes, as a looping route serves it."""
     return (data * (length // len(data) + 1))[:length]
@@ -86,6 +93,9 @@ def server(stream_audio):
     routes = {
         "/mp3": AudioRoute(a.mp3),
         "/icy": IcyAudioRoute(a.mp3, metaint=1000, title="Daddy Lumba - Mpempem"),
+        # The title changes 2 s into the audio (128 kbit/s: 16,000 bytes a second after its first frame).
+        "/icy-changes": IcyAudioRoute(a.mp3, metaint=1000, titles=(
+            (0, "Daddy Lumba - Mpempem"), (first_frame(a.mp3) + 32_000, "Kojo Antwi - Akwaaba"))),
         "/aac": AudioRoute(a.aac, "audio/aac"),
         "/ogg": AudioRoute(a.ogg, "application/ogg"),
         "/wav": AudioRoute(a.wav_pcm, "audio/wav", header=streaming_wav_header(a.wav_header)),
@@ -174,6 +184,15 @@ def test_icy_metadata_is_removed_from_the_audio_and_the_title_kept(server, strea
     assert clip.icy_title == "Daddy Lumba - Mpempem"
     assert clip.icy_name == "Test Radio"
     assert clip.bytes_read > len(clip.audio)  # the metadata bytes were read, then dropped
+
+
+def test_a_capture_places_each_title_the_stream_sent_in_its_audio(server):
+    clip = capture(server.url("/icy-changes"), limits())
+    first, change = clip.titles
+    assert first.title == "Daddy Lumba - Mpempem" and first.at_seconds < 0.1  # the first block, after 1,000 bytes
+    # The change arrives with the first block after the 2 s point: within 1,000 bytes (1/16 s) after it.
+    assert change.title == "Kojo Antwi - Akwaaba" and 2.0 <= change.at_seconds <= 2.0 + 1000 / 16_000 + 0.01
+    assert clip.icy_title == "Kojo Antwi - Akwaaba"  # the last title heard, as before
 
 
 def test_shoutcast_v1_status_line_title_name_and_bitrate(server):
@@ -531,6 +550,9 @@ def test_icy_demuxer_returns_the_audio_whatever_the_read_sizes(cuts, titles):
         pos += cut
     assert bytes(out) == audio
     assert demuxer.title == titles[-1].strip()
+    # Each title that differs from the one before, at the audio bytes sent before its block.
+    changes = [(min(metaint * (n + 1), len(audio)), title.strip()) for n, title in enumerate(titles)]
+    assert demuxer.titles == [change for n, change in enumerate(changes) if n == 0 or change[1] != changes[n - 1][1]]
 
 
 def test_icy_title_falls_back_to_latin_1():

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zamio.runtime.config import MAX_SCAN_CONCURRENCY, Config
+from zamio.runtime.config import MAX_LISTEN_SECONDS, MAX_SCAN_CONCURRENCY, Config
 from zamio.runtime.errors import UsageError
 from zamio.runtime.runner import Job, JobContext
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capture-seconds", type=float, metavar="N",
                         help="seconds of audio to capture per stream link (default: SCAN_CAPTURE_SECONDS, 20)")
+    parser.add_argument("--listen-seconds", type=float, metavar="N",
+                        help="seconds captured from a station playing unknown music under stream titles that name "
+                             "its items (default: SCAN_LISTEN_SECONDS, 60; 0, or no more than --capture-seconds: "
+                             "as any other)")
     parser.add_argument("--concurrency", type=int, metavar="N",
                         help="capture slots: streams read at once (default: SCAN_CONCURRENCY, 192)")
     parser.add_argument("--inbox", type=Path, metavar="DIR",
@@ -53,6 +57,9 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
     concurrency = args.concurrency or config.scan_concurrency
     if not 3.0 <= capture_seconds <= 120.0:
         raise UsageError("--capture-seconds must be between 3 and 120")
+    listen_seconds = config.listen_seconds if args.listen_seconds is None else args.listen_seconds
+    if not 0.0 <= listen_seconds <= MAX_LISTEN_SECONDS:
+        raise UsageError(f"--listen-seconds must be between 0 and {MAX_LISTEN_SECONDS:g}")
     if not 1 <= concurrency <= MAX_SCAN_CONCURRENCY:
         raise UsageError(f"--concurrency must be between 1 and {MAX_SCAN_CONCURRENCY}")
     only = getattr(args, "only", None)
@@ -61,6 +68,7 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         raise UsageError("--station scans stream links; it cannot be combined with --only snippets")
     return ScanSettings(
         capture_seconds=capture_seconds,
+        listen_seconds=listen_seconds,
         concurrency=concurrency,
         interval_seconds=config.scan_interval_seconds,
         alert_after=config.stream_failure_alert_after,

@@ -45,6 +45,9 @@ LOGO_MAX_BYTES = 256 * 1024
 #: up to a capture's audio in memory: 320 KB for 20 s of MP3 at 128 kbit/s); a slot holds a 20 s capture
 #: about 17 s of real time, so 512 slots take some 2,000 captures in a tick (bench/results/scanning.md).
 MAX_SCAN_CONCURRENCY = 512
+# A long capture (SCAN_LISTEN_SECONDS) must end, with its slack (10 s) and the run's margin (8 s),
+# within a run of --max-seconds (96 by default): ticks come every two minutes and never overlap.
+MAX_LISTEN_SECONDS = 75.0
 STATION_CLASS_SPELLINGS = ("class_a, class_b, class_c, online, community (any case, a space or hyphen for the "
                            "underscore; A, B and C alone for class_a, class_b and class_c)")
 
@@ -88,6 +91,7 @@ class Config:
     acrcloud_daily_budget: int = 1000
     acrcloud_run_budget: int = 60
     capture_seconds: float = 20.0
+    listen_seconds: float = 60.0  # SCAN_LISTEN_SECONDS: a station playing unknown music under titles (0: as any)
     scan_concurrency: int = 192
     scan_interval_seconds: int = 120
     allow_private_streams: bool = False
@@ -210,6 +214,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: object) -
         acrcloud_daily_budget=reader.integer("ACRCLOUD_DAILY_BUDGET", 1000, minimum=0),
         acrcloud_run_budget=reader.integer("ACRCLOUD_RUN_BUDGET", 60, minimum=0),
         capture_seconds=reader.number("SCAN_CAPTURE_SECONDS", 20.0, minimum=3.0, maximum=120.0),
+        listen_seconds=reader.number("SCAN_LISTEN_SECONDS", 60.0, minimum=0.0, maximum=MAX_LISTEN_SECONDS),
         scan_concurrency=reader.integer("SCAN_CONCURRENCY", 192, minimum=1, maximum=MAX_SCAN_CONCURRENCY),
         scan_interval_seconds=reader.integer("SCAN_INTERVAL_SECONDS", 120, minimum=10),
         allow_private_streams=reader.boolean("SCAN_ALLOW_PRIVATE_ADDRESSES", False),

@@ -17,8 +17,9 @@ a hearing under way ends with nothing to record.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Engine
@@ -36,8 +37,11 @@ from zamio.recognition.acrcloud import (
 from zamio.runtime.errors import ItemError, TemporaryFailure
 from zamio.scanning.decoding import BatchDecoder
 from zamio.scanning.fallback import AcrCloudFallback, FallbackSkipped
-from zamio.scanning.outcomes import FallbackFailed, Heard
+from zamio.scanning.outcomes import FallbackFailed, Heard, Piece
 from zamio.scanning.settings import DECODE_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from zamio.scanning.listening import Span
 
 # ffmpeg's demuxer names for the codecs zamio.streams reports; others are probed.
 FORMAT_HINTS = {"mp3": "mp3", "aac": "aac", "mpegts": "mpegts"}
@@ -73,14 +77,38 @@ class Recogniser:
         # Captures of one song, and a station's rotation, name the same candidates again.
         self.pair_cache = pair_cache(cache_mb)
 
-    def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float) -> Heard:
-        """Given encoded audio bytes, return what they contain (see :class:`Heard`)."""
+    def hear(self, data: bytes, codec: str | None, name: str, max_seconds: float,
+             spans: Sequence[Span] | None = None) -> Heard:
+        """Given encoded audio bytes, return what they contain (see :class:`Heard`).  With ``spans``
+        (the pieces of a long capture, ``zamio.scanning.listening.spans_of``), each piece is heard
+        (``Heard.pieces``); a silent piece is kept as silence."""
         try:
             samples = self._decode(from_first_frame(data, codec), FORMAT_HINTS.get(codec or ""), name, max_seconds)
         except audio.SilentAudio as silent:
             return Heard("silence", error=silent, failed=True)
         except ItemError as bad:
             return Heard("error", error=bad, failed=True)
+        return self.recognise(samples) if spans is None else self._hear_pieces(samples, name, spans)
+
+    def _hear_pieces(self, samples: np.ndarray, name: str, spans: Sequence[Span]) -> Heard:
+        rate = audio.ANALYSIS_RATE
+        heard = []
+        for span in spans:
+            part = samples[int(span.start * rate):int(span.end * rate)]
+            if part.size:
+                heard.append(Piece(span.start, round(part.size / rate, 3), span.title, self._piece(part)))
+        if not heard:
+            return Heard("error", samples.size / rate, failed=True, error=audio.EmptyAudio(
+                f"{name}: the capture decoded to {samples.size / rate:.1f} s, short of every piece cut from it; "
+                "the next scan captures the station again"))
+        matched = any(piece.heard.outcome == "match" for piece in heard)
+        return Heard("match" if matched else "no_match", samples.size / rate, pieces=tuple(heard))
+
+    def _piece(self, samples: np.ndarray) -> Heard:
+        try:
+            audio.check_not_silent(samples)
+        except audio.SilentAudio as silent:
+            return Heard("silence", samples.size / audio.ANALYSIS_RATE, error=silent)
         return self.recognise(samples)
 
     def _decode(self, data: bytes, format_hint: str | None, name: str, max_seconds: float) -> np.ndarray:

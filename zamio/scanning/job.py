@@ -52,7 +52,7 @@ from zamio.db.engine import utcnow
 from zamio.db.replicas import LookupDatabases
 from zamio.runtime.errors import ItemError, ZamioError
 from zamio.runtime.progress import Progress, Transactions
-from zamio.scanning import alerts, gaps, links, snippets
+from zamio.scanning import alerts, gaps, links, listening, snippets
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.pacing import HearingPace
 from zamio.scanning.pools import WorkerPool
@@ -86,6 +86,7 @@ class Captured:
     clip: Capture | None
     error: ItemError | None = None  # a StreamError, or an unexpected failure of the slot
     stopped: bool = False  # the run was asked to stop before the capture had enough audio
+    listening: bool = False  # a long capture of unknown music, heard in pieces (zamio.scanning.listening)
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ class _Scan:
         self.capture_pool: WorkerPool | None = None
         self.hearing_pool: WorkerPool | None = None
         self.unrecorded: dict[int, links.Link] = {}  # links claimed whose scan is not recorded yet
+        self.listening: set[int] = set()  # stations playing unknown music under naming titles: captured longer
         self.abandoned = threading.Event()  # the run must end at once: give every piece of work up
         self.started_at = time.monotonic()
         self.next_pace_log = 0.0
@@ -355,6 +357,9 @@ class _Scan:
                                             exclude=self.tally.handled_links)
             else:
                 claimed = self._claim_named(conn, limit)
+            if self.settings.listens:
+                self.listening |= listening.listening_stations(conn, {link.station_id for link in claimed}, utcnow(),
+                                                               self.settings.interval_seconds)
         self.tally.handled_links.update(link.id for link in claimed)
         return claimed
 
@@ -375,11 +380,13 @@ class _Scan:
     def _capture_link(self, link: links.Link, window_seconds: float) -> Captured:
         """Read one link's audio (in a capture slot): no CPU-heavy work here."""
         attempted = utcnow()
-        limits = self.settings.limits
+        # Listen longer only when the long capture fits in the time left whole.
+        long = link.station_id in self.listening and window_seconds >= self.settings.listen_limits.total_timeout
+        limits = self.settings.listen_limits if long else self.settings.limits
         if window_seconds < limits.total_timeout:  # late in the run: end the capture in time
             limits = replace(limits, total_timeout=window_seconds)
         try:
-            return Captured(link, attempted, capture(link.url, limits, should_stop=self._stopping))
+            return Captured(link, attempted, capture(link.url, limits, should_stop=self._stopping), listening=long)
         except StreamError as error:
             return Captured(link, attempted, None, error)
         except CaptureStopped:
@@ -389,8 +396,10 @@ class _Scan:
         """Decode and recognise one capture (in a hearing worker)."""
         clip = captured.clip
         assert clip is not None
-        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used,
-                                max_seconds=3 * self.settings.capture_seconds + 10)
+        longest = 3 * max(self.settings.capture_seconds, self.settings.listen_seconds) + 10
+        spans = (listening.spans_of(clip.seconds or self.settings.listen_seconds, clip.titles,
+                                    self.settings.capture_seconds) if captured.listening else None)
+        heard = recogniser.hear(clip.audio, clip.codec, clip.url_used, longest, spans)
         return LinkResult(captured.link, captured.attempted_at, clip, heard)
 
     def _done(self, work: Work, future: Future[Any]) -> None:
@@ -437,13 +446,17 @@ class _Scan:
             icy_title=clip.icy_title if clip else None, seconds=clip.seconds if clip else 0.0,
             burst_seconds=clip.burst_seconds if clip else None)
         with self.transactions() as conn:
-            record_capture(conn, facts, heard)
+            if heard.pieces:
+                listening.record_pieces(conn, facts, heard)
+            else:
+                record_capture(conn, facts, heard)
             if heard.outcome in ("match", "no_match"):
                 self._link_ok(conn, link, facts.started_at, result.attempted_at)
             else:
                 self._link_failed(conn, link, heard.error, result.attempted_at)
         self.unrecorded.pop(link.id, None)
-        self._count(f"station {link.station_ref} link {link.id}", heard)
+        for part in [piece.heard for piece in heard.pieces] or [heard]:
+            self._count(f"station {link.station_ref} link {link.id}", part)
         # A result changes which links are eligible (a failed primary frees its backup).
         self.links_exhausted = not self.settings.streams
 

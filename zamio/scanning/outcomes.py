@@ -34,7 +34,9 @@ class Heard:
     ``content`` and ``music_probability``: what a no-match contains (music, speech or
     noise, see :mod:`zamio.recognition.content`), None when it was not judged;
     ``prints``: the fingerprint of a no-match judged music, for the unknown index
-    (:mod:`zamio.recognition.unknown`).
+    (:mod:`zamio.recognition.unknown`); ``pieces``: what each piece of a long capture
+    contained (:mod:`zamio.scanning.listening`), each recorded as a capture of its own; the
+    outcome is then the whole's (``match`` when a piece matched, else ``no_match``).
     """
 
     outcome: str
@@ -47,3 +49,15 @@ class Heard:
     content: str | None = None
     music_probability: float | None = None
     prints: Fingerprint | None = None
+    pieces: tuple[Piece, ...] = ()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of a long capture: ``offset_seconds`` from its start, ``seconds`` long, under the
+    stream title ``title``, and what it contained."""
+
+    offset_seconds: float
+    seconds: float
+    title: str | None
+    heard: Heard

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,7 +59,9 @@ class ScanSettings:
     stream-down e-mails, ``recognition_cache_mb`` bounds the candidates kept across
     captures (0: none), ``fingerprint_replicas`` serve the fingerprint lookups (none: the
     database itself), and ``fallback`` is None when ACRCloud is not configured.  ``mail_templates`` render
-    the stream-down e-mails (None: the shipped ones).
+    the stream-down e-mails (None: the shipped ones).  ``listen_seconds``: the window of a station
+    playing unknown music under titles that name its items (``zamio.scanning.listening``; not more
+    than ``capture_seconds``: none is captured longer).
     """
 
     capture_seconds: float
@@ -81,6 +83,7 @@ class ScanSettings:
     fingerprint_replicas: tuple[DatabaseUrl, ...] = field(default=(), repr=False)  # FINGERPRINT_DATABASE_URL
     fallback: FallbackSettings | None = None
     mail_templates: MailTemplates | None = field(default=None, repr=False)
+    listen_seconds: float = 0.0
 
     @property
     def limits(self) -> CaptureLimits:
@@ -91,6 +94,18 @@ class ScanSettings:
             min_seconds=min(5.0, self.capture_seconds),
             allow_private=self.allow_private,
         )
+
+    @property
+    def listens(self) -> bool:
+        """Whether stations playing unknown music are captured longer."""
+        return self.listen_seconds > self.capture_seconds
+
+    @property
+    def listen_limits(self) -> CaptureLimits:
+        """The bounds of a long capture: a longer window, the slack of an ordinary one (connecting
+        and stalls take no longer for a longer window)."""
+        return replace(self.limits, seconds=self.listen_seconds,
+                       total_timeout=self.limits.total_timeout - self.capture_seconds + self.listen_seconds)
 
     @property
     def time_per_capture(self) -> float:

@@ -35,7 +35,7 @@ from zamio.streams.errors import (
 from zamio.streams.formats import Sniff, codec_from_content_type, id3_length, looks_like_text, media_type, sniff
 from zamio.streams.hls import capture_hls
 from zamio.streams.icy import IcyDemuxer, parse_metaint
-from zamio.streams.model import MAX_BURST_SECONDS, Capture, CaptureLimits
+from zamio.streams.model import MAX_BURST_SECONDS, Capture, CaptureLimits, HeardTitle
 from zamio.streams.playlists import MAX_PLAYLIST_BYTES, body_kind, declared_kind, is_hls, playlist_entries
 from zamio.streams.safety import Deadline, redact_url
 
@@ -195,7 +195,18 @@ def _read_audio(response: http.Response, demuxer: IcyDemuxer | None, head: bytes
                    bitrate_kbps=icy_kbps or round(rate * 8 / 1000),
                    bytes_read=response.body_bytes, seconds=round(seconds, 3),
                    partial=seconds < limits.seconds, first_byte_at=response.first_byte_at,
-                   burst_seconds=burst)
+                   burst_seconds=burst, titles=_heard_titles(demuxer, found.offset, len(audio), seconds))
+
+
+def _heard_titles(demuxer: IcyDemuxer | None, first_frame: int, audio_bytes: int,
+                  seconds: float) -> tuple[HeardTitle, ...]:
+    """Each title the stream sent, placed in the capture's audio by the bytes before it
+    (at the capture's mean byte rate: a variable bit rate moves it by a frame or two)."""
+    if demuxer is None or audio_bytes <= first_frame:
+        return ()
+    per_byte = seconds / (audio_bytes - first_frame)
+    return tuple(HeardTitle(round(min(max(0.0, (at - first_frame) * per_byte), seconds), 3), title)
+                 for at, title in demuxer.titles)
 
 
 def live_start(first_byte_at: datetime, last_byte_at: datetime, audio_seconds: float) -> tuple[datetime, float]:

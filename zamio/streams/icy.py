@@ -49,7 +49,9 @@ def stream_title(text: str) -> str | None:
 
 
 class IcyDemuxer:
-    """Feed it body bytes, get audio bytes back; it keeps the last StreamTitle.
+    """Feed it body bytes, get audio bytes back; it keeps the last StreamTitle, and in
+    ``titles`` each title that differs from the one before with the count of audio bytes
+    received when it arrived (where the station's item changed, give or take its encoder's buffer).
 
     ``where`` names the stream (redacted URL) in error messages.  Raise StreamTooLarge
     when metadata outgrows METADATA_ALLOWANCE_BYTES plus METADATA_MAX_SHARE of the audio.
@@ -59,6 +61,7 @@ class IcyDemuxer:
         self.metaint = metaint
         self.where = where
         self.title: str | None = None
+        self.titles: list[tuple[int, str]] = []
         self.audio_bytes = 0
         self.metadata_bytes = 0
         self._audio_left = metaint  # audio bytes until the next length byte
@@ -101,6 +104,8 @@ class IcyDemuxer:
     def _end_block(self) -> None:
         title = stream_title(decode_metadata(bytes(self._meta)))
         if title is not None:
+            if title != self.title:
+                self.titles.append((self.audio_bytes, title))
             self.title = title
         self._meta.clear()
         self._audio_left = self.metaint

@@ -42,6 +42,14 @@ class CaptureLimits:
 
 
 @dataclass(frozen=True)
+class HeardTitle:
+    """A stream title as a capture heard it: ``at_seconds`` into the capture's audio."""
+
+    at_seconds: float
+    title: str
+
+
+@dataclass(frozen=True)
 class Capture:
     """A window of audio read from a stream.
 
@@ -57,7 +65,10 @@ class Capture:
     duration: measured from the frames for MP3, AAC and Ogg, from the byte rate for
     WAV, from the segment durations for HLS.  ``partial`` is True when the stream
     stopped before ``CaptureLimits.seconds`` were read.  ``bytes_read`` counts every
-    body byte received, metadata and playlists included.
+    body byte received, metadata and playlists included.  ``titles``: the ICY titles the
+    stream sent while the capture was read, each that differs from the one before, with
+    the seconds of the capture's audio received before it (the first is what was on air
+    as the capture began; every later one is a change of item, close to where it happened).
     """
 
     url_used: str
@@ -73,3 +84,4 @@ class Capture:
     partial: bool = False
     first_byte_at: datetime | None = None
     burst_seconds: float | None = None
+    titles: tuple[HeardTitle, ...] = ()
