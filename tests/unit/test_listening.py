@@ -60,3 +60,24 @@ def test_no_piece_comes_near_a_change_and_each_carries_the_title_in_force(second
                                                 h.at_seconds + CHANGE_MARGIN_SECONDS)), seconds]
     clear = max((b - a for a, b in zip(edges[::2], edges[1::2], strict=True)), default=0.0)
     assert bool(found) == (clear >= MIN_PIECE_SECONDS)
+
+
+def test_a_run_starts_at_most_fifteen_long_captures_a_core_and_only_where_one_fits(tmp_path):
+    from zamio.scanning.job import _Scan
+    from zamio.scanning.links import Link
+    from zamio.scanning.listening import LONG_CAPTURES_PER_CORE
+    from zamio.scanning.settings import ScanSettings
+
+    settings = ScanSettings(capture_seconds=20.0, listen_seconds=60.0, concurrency=8, interval_seconds=120,
+                            alert_after=3, allow_private=False, inbox=tmp_path, snippets_dir=tmp_path,
+                            snippets=False, cores=2)
+    scan = _Scan(None, None, settings, None, owner="test", dry_run=True)  # type: ignore[arg-type]
+    links = [Link(n, n, f"st{n}", f"Station {n}", None, f"http://radio.example/{n}", 0, 0, None, None)
+             for n in range(40)]
+    scan.listening = {link.station_id for link in links if link.id != 3}  # station 3 plays a catalog song
+    whole = settings.listen_limits.total_timeout  # 60 s and the ordinary capture's slack: 70 s
+    assert whole == 70.0
+    assert not scan._listens_to(links[3], whole)
+    assert not scan._listens_to(links[0], whole - 1)  # the time left would cut it short: an ordinary one
+    started = [scan._listens_to(link, whole) for link in links if link.id != 3]
+    assert LONG_CAPTURES_PER_CORE == 15 and started == [True] * 30 + [False] * 9

@@ -214,6 +214,7 @@ class _Scan:
         self.hearing_pool: WorkerPool | None = None
         self.unrecorded: dict[int, links.Link] = {}  # links claimed whose scan is not recorded yet
         self.listening: set[int] = set()  # stations playing unknown music under naming titles: captured longer
+        self.long_captures = 0  # long captures started by this run
         self.abandoned = threading.Event()  # the run must end at once: give every piece of work up
         self.started_at = time.monotonic()
         self.next_pace_log = 0.0
@@ -347,7 +348,7 @@ class _Scan:
             assert self.recogniser is not None  # made here, in the main thread, before a worker needs it
         for link in claimed:
             self.capturing += 1
-            self._submit(self.capture_pool, link, self._capture_link, link, spare)
+            self._submit(self.capture_pool, link, self._capture_link, link, spare, self._listens_to(link, spare))
 
     def _claim(self, limit: int) -> list[links.Link]:
         with self.transactions() as conn:
@@ -377,11 +378,17 @@ class _Scan:
             self.progress.skipped()
         return claimed
 
-    def _capture_link(self, link: links.Link, window_seconds: float) -> Captured:
+    def _listens_to(self, link: links.Link, window_seconds: float) -> bool:
+        """Whether to capture long (in the main thread): listening station, whole fit, run's long captures left."""
+        if (link.station_id not in self.listening or window_seconds < self.settings.listen_limits.total_timeout
+                or self.long_captures >= listening.LONG_CAPTURES_PER_CORE * self.settings.cores):
+            return False
+        self.long_captures += 1
+        return True
+
+    def _capture_link(self, link: links.Link, window_seconds: float, long: bool = False) -> Captured:
         """Read one link's audio (in a capture slot): no CPU-heavy work here."""
         attempted = utcnow()
-        # Listen longer only when the long capture fits in the time left whole.
-        long = link.station_id in self.listening and window_seconds >= self.settings.listen_limits.total_timeout
         limits = self.settings.listen_limits if long else self.settings.limits
         if window_seconds < limits.total_timeout:  # late in the run: end the capture in time
             limits = replace(limits, total_timeout=window_seconds)

@@ -48,6 +48,11 @@ CHANGE_MARGIN_SECONDS = 8.0
 #: A part of a long capture shorter than this is left out: a jingle or a station's name between
 #: two songs, too short to identify a song anyway.
 MIN_PIECE_SECONDS = 10.0
+#: Long captures a run starts, per core; the other stations playing unknown music get ordinary ones.  A long
+#: capture costs about 0.4 CPU-seconds more than an ordinary one (bench/results/unknown_week.md); 15 a core
+#: take 6 of the 70 CPU-seconds a core gives a tick's hearing, what 1,000 stations a tick leave spare on two
+#: cores (bench/results/scanning.md), so listening never costs a station its capture.
+LONG_CAPTURES_PER_CORE = 15
 
 
 @dataclass(frozen=True)
