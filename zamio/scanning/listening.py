@@ -7,6 +7,8 @@ A station whose last capture was music with no match, under a stream title that 
 (:func:`listening_stations`), is captured for ``SCAN_LISTEN_SECONDS`` instead, so that the index
 holds most of each airing and two airings overlap.  Once a capture of it is a catalog song, talk,
 an advertisement, a failure or carries a title that names nothing, it is captured as usual again.
+A run starts at most ``LONG_CAPTURES_PER_CORE`` long captures a core, so that listening never
+crowds ordinary captures out of a full host.
 
 A long capture is recorded in pieces cut where the stream's title changed while it was read
 (:func:`pieces`): the station's items changed there, a few seconds either way (the title travels
@@ -42,8 +44,8 @@ from zamio.streams.model import HeardTitle
 RECENT_INTERVALS = 2
 #: Audio this close to a change of title is left out of a long capture's pieces: where the item
 #: changed is known only to the encoder's buffer (a few seconds either way).  5 s mixed two songs
-#: in one recording where titles came 6 s late (bench/hearing_filing_bench.py); 8 s did not, and
-#: cost one song of 70 in one recording on time.
+#: in one recording where titles came 6 s late (bench/hearing_filing_bench.py); 8 s did not, for
+#: one song of 70 fewer in one recording where they came on time.
 CHANGE_MARGIN_SECONDS = 8.0
 #: A part of a long capture shorter than this is left out: a jingle or a station's name between
 #: two songs, too short to identify a song anyway.
