@@ -61,9 +61,11 @@ from zamio.catalog.imports import upsert_station, upsert_track  # noqa: E402
 from zamio.db.engine import open_engine  # noqa: E402
 from zamio.db.tables import unknown_captures, unknown_recordings  # noqa: E402
 from zamio.recognition import audio, unknown  # noqa: E402
-from zamio.scanning.listening import CHANGE_MARGIN_SECONDS, MIN_PIECE_SECONDS  # noqa: E402  (the scan's cut)
+from zamio.scanning.listening import CHANGE_MARGIN_SECONDS  # noqa: E402
+from zamio.scanning.listening import pieces as cut  # noqa: E402  (the scan's cut)
 from zamio.scanning.outcomes import Heard  # noqa: E402
 from zamio.scanning.records import CaptureFacts, file_unknown, record_capture  # noqa: E402
+from zamio.streams.model import HeardTitle  # noqa: E402
 
 RATE = audio.ANALYSIS_RATE
 EVERY_SECONDS = 120.0
@@ -132,12 +134,10 @@ def title_at(line: list[Item], station: int, moment: float) -> str:
 def pieces(line: list[Item], start: float, seconds: float, lag: float,
            margin: float = CHANGE_MARGIN_SECONDS) -> list[tuple[float, float]]:
     """The parts of a capture between the changes of title its stream sent (each ``lag`` seconds after the audio
-    changed), ``margin`` seconds either side of each change left out, and none shorter than
-    ``MIN_PIECE_SECONDS``: (start, end) in programme seconds, as ``zamio.scanning.listening.pieces`` cuts."""
-    end = start + seconds
-    changes = sorted(item.start + lag for item in line[1:] if start < item.start + lag < end)
-    bounds = [start, *[x for c in changes for x in (c - margin, c + margin)], end]
-    return [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if b - a >= MIN_PIECE_SECONDS]
+    changed), cut by the scan's own ``zamio.scanning.listening.pieces`` with ``margin``: (start, end) in programme
+    seconds.  Their titles are read from the programme (``title_at``), so the cut's are left blank."""
+    heard = [HeardTitle(0.0, ""), *(HeardTitle(item.start + lag - start, "") for item in line[1:])]
+    return [(start + span.start, start + span.end) for span in cut(seconds, heard, margin=margin)]
 
 
 def airing_of(line: list[Item], station: int, start: float, end: float, song: int) -> tuple[int, int] | None:

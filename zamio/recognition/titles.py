@@ -92,16 +92,21 @@ class Runs:
     def __init__(self) -> None:
         self._known: dict[int, list[int] | None] = {}
 
-    def naming(self, conn: Connection, station_id: int, capture_id: int, started_at: datetime, title: str) -> bool:
-        """Whether the capture's title names the item it holds: its run is short, and none of it was heard as a
-        catalog track."""
+    def naming_run(self, conn: Connection, station_id: int, capture_id: int, started_at: datetime,
+                   title: str) -> list[int] | None:
+        """The capture's title run when the title names the item it holds (the run is short, and none of it was
+        heard as a catalog track), else None."""
         if capture_id not in self._known:
             run = run_of(conn, station_id, capture_id, started_at, title)
             if run is not None and any(heard_as_track(conn, member) for member in run):
                 run = None
             for member in run or [capture_id]:
                 self._known[member] = run
-        return self._known[capture_id] is not None
+        return self._known[capture_id]
+
+    def naming(self, conn: Connection, station_id: int, capture_id: int, started_at: datetime, title: str) -> bool:
+        """Whether the capture's title names the item it holds (:meth:`naming_run`)."""
+        return self.naming_run(conn, station_id, capture_id, started_at, title) is not None
 
 
 def _changed_within(conn: Connection, row: StoredRow, key: str, members: set[int]) -> bool:

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from zamio.db.tables import captures
-from zamio.recognition.titles import TITLE_RUN_SECONDS, heard_as_track, run_of, title_key
+from zamio.recognition.titles import TITLE_RUN_SECONDS, Runs, title_key
 from zamio.scanning.outcomes import Heard
 from zamio.scanning.records import CaptureFacts, record_capture
 from zamio.streams.model import HeardTitle
@@ -81,15 +81,18 @@ def listening_stations(conn: Connection, station_ids: Collection[int], now: date
                               & (latest.c.started_at == captures.c.started_at))
                         .where(captures.c.outcome == "no_match", captures.c.content == "music",
                                captures.c.icy_title.is_not(None))).all()
+    runs = Runs()
     return {int(row.station_id) for row in rows
-            if titles_name_items(conn, int(row.station_id), int(row.id), row.started_at, row.icy_title)}
+            if titles_name_items(conn, int(row.station_id), int(row.id), row.started_at, row.icy_title, runs)}
 
 
-def titles_name_items(conn: Connection, station_id: int, capture_id: int, started_at: datetime, title: str) -> bool:
+def titles_name_items(conn: Connection, station_id: int, capture_id: int, started_at: datetime, title: str,
+                      runs: Runs) -> bool:
     """Whether the station's titles follow its items at this capture: its title names an item (a run no longer
     than ``TITLE_RUN_SECONDS``, on no capture heard as a catalog track), and so did the different title the
     station sent before it.  A programme's name changes too, but stays on for more than that run."""
-    run = _naming_run(conn, station_id, capture_id, started_at, title_key(title))
+    key = title_key(title)
+    run = runs.naming_run(conn, station_id, capture_id, started_at, key) if key is not None else None
     if run is None:
         return False
     c = captures.c
@@ -98,20 +101,9 @@ def titles_name_items(conn: Connection, station_id: int, capture_id: int, starte
                                  c.started_at <= started_at, c.started_at >= started_at - timedelta(
                                      seconds=2 * TITLE_RUN_SECONDS))
                           .order_by(c.started_at.desc(), c.id.desc()).limit(1)).first()
-    if before is None:
-        return False
-    return _naming_run(conn, station_id, int(before.id), before.started_at, title_key(before.icy_title)) is not None
-
-
-def _naming_run(conn: Connection, station_id: int, capture_id: int, started_at: datetime,
-                key: str | None) -> list[int] | None:
-    """The capture's run of its title when the title names an item, else None."""
-    if key is None:
-        return None
-    run = run_of(conn, station_id, capture_id, started_at, key)
-    if run is None or any(heard_as_track(conn, member) for member in run):
-        return None
-    return run
+    before_key = title_key(before.icy_title) if before is not None else None
+    return before is not None and before_key is not None and runs.naming(
+        conn, station_id, int(before.id), before.started_at, before_key)
 
 
 def pieces(seconds: float, titles: Sequence[HeardTitle], *, margin: float = CHANGE_MARGIN_SECONDS,
