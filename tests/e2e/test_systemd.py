@@ -242,14 +242,6 @@ def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_p
         assert manager.property(service, "ExecStart").startswith(f"{{ path={commands / job} ;"), service
     assert list((tmp_path / "opt-zamio" / "var" / "reports").iterdir()), "the nightly report was not written"
 
-    # A run that fails writes its error to the journal at priority err, so `journalctl -p err` finds it.
-    env_file.write_text("SMTP_PORT=five-eight-seven\n")
-    manager.run("systemctl", "--user", "start", "zamio-send-emails.service", check=False)
-    assert manager.property("zamio-send-emails.service", "ExecMainStatus") == "78"
-    errors = manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "err..err", "-t", "send-emails").stdout
-    assert "level=error job=send-emails" in errors and "SMTP_PORT must be" in errors, errors
-    assert "level=error" not in manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "warning..info").stdout
-
     # systemd's own reading of the calendars: the nightly cleanup at 02:30 and the Monday summaries at 06:00,
     # on the society's clock (CRON_TZ) whatever the host's zone.
     zone = schedule.schedule_time_zone()
@@ -259,3 +251,18 @@ def test_systemd_timers_start_the_commands_pip_installed(manager: Manager, tmp_p
         elapse = manager.elapse(unit)
         assert elapse in {next_at(before, hour, minute, weekday, zone),
                           next_at(datetime.now(UTC), hour, minute, weekday, zone)}, (unit, elapse)
+
+    # A run that fails writes its error to the journal at priority err, so `journalctl -p err` finds it.
+    # The timers stop first: send-emails' own calendar (every five minutes) could otherwise start a run that read
+    # the good file, and the start below would only wait for that run's success.
+    manager.systemctl("stop", *timers)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while manager.property("zamio-send-emails.service", "ActiveState") not in {"inactive", "failed"}:
+        assert time.monotonic() < deadline, "send-emails did not finish its run"
+        time.sleep(0.2)
+    env_file.write_text("SMTP_PORT=five-eight-seven\n")
+    manager.run("systemctl", "--user", "start", "zamio-send-emails.service", check=False)
+    assert manager.property("zamio-send-emails.service", "ExecMainStatus") == "78"
+    errors = manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "err..err", "-t", "send-emails").stdout
+    assert "level=error job=send-emails" in errors and "SMTP_PORT must be" in errors, errors
+    assert "level=error" not in manager.run("journalctl", "--no-pager", "-o", "cat", "-p", "warning..info").stdout
