@@ -40,7 +40,8 @@ def parts(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Pat
     folder = tmp_path_factory.mktemp("unknown-long-song")
     whole = np.concatenate([np.asarray(scan_audio.songs[s].samples) for s in UNKNOWN_SEEDS]).astype(np.float32)
     paths = {}
-    for a, b in ((0, 20), (30, 50), (10, 40), (20, 40), (10, 30), (20, 60), (15, 35)):
+    for a, b in ((0, 20), (30, 50), (10, 40), (20, 40), (10, 30), (20, 60), (15, 35), (40, 60), (12, 32),
+                 (24, 38), (0, 12), (5, 25)):
         paths[f"{a}-{b}"] = folder / f"long-{a}-{b}.wav"
         synth.write_wav(paths[f"{a}-{b}"], whole[a * RATE : b * RATE])
     return paths
@@ -105,6 +106,23 @@ def two_recordings(world: World, parts: dict[str, Path], second: str = "30-50", 
     for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", second),
                                ("PEACE", "05", second)):
         world.snippet(station, f"2026-03-{day} 12:00", parts[part], title=title)
+
+
+SUNRISE = ("Ama Ghana - Sunrise", "Ama Ghana - Sunrise")
+
+
+def one_titled_airing(world: World, first: Path, second: Path, gap_seconds: int,
+                      titles: tuple[str, str] = SUNRISE) -> tuple[str, str, dict]:
+    """Joy FM airs ``first`` at 12:00:00 on 6 March and ``second`` ``gap_seconds`` later, under ``titles``; scan,
+    convert and price it; return the one merge filing made."""
+    world.snippet("JOY", "2026-03-06 12:00:00", first, title=titles[0])
+    world.snippet("JOY", f"2026-03-06 12:00:{gap_seconds:02d}", second, title=titles[1])
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    reconciles(world.project)
+    [merge] = merges(world.project)
+    return merge
 
 
 def test_a_capture_aligned_with_two_recordings_over_the_same_seconds_merges_them(
@@ -228,13 +246,8 @@ def test_one_airing_whose_two_captures_carry_the_same_stream_title_is_enough_to_
     world.price()
     assert merges(project) == [] and owed(project) == {FIRST: 6_000, SECOND: 6_000}
 
-    world.snippet("JOY", "2026-03-06 12:00:00", parts["0-20"], title="Ama Ghana - Sunrise")
-    world.snippet("JOY", "2026-03-06 12:00:30", parts["30-50"], title="AMA GHANA -  Sunrise ")
-    world.scan_snippets()
-    world.convert("2026-03-07 00:00")
-    world.price()
-    reconciles(project)
-    [(merged, survivor, after)] = merges(project)
+    merged, survivor, after = one_titled_airing(world, parts["0-20"], parts["30-50"], 30,
+                                                ("Ama Ghana - Sunrise", "AMA GHANA -  Sunrise "))
     assert (merged, survivor) == ("U-000002", "U-000001")
     [pair] = after["evidence"]["pairs"]
     assert after["evidence"]["kind"] == "sequence" and pair["titles"] == "same"
@@ -247,6 +260,109 @@ def test_one_airing_whose_two_captures_carry_the_same_stream_title_is_enough_to_
         "Ama Ghana - Sunrise"
     world.scan_snippets()
     assert len(merges(project)) == 1
+
+
+def test_a_capture_filling_a_hole_in_what_a_recording_heard_keeps_its_prints_for_the_next_airing_there(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """U-000001 holds seconds 0–20 (2 and 3 March), U-000002 seconds 40–60 (4 and 5 March); on 6 March Joy FM
+    airs 0–20 at 12:00:00 and 40–60 at 12:00:40 under one title, and U-000002 is merged 40 s into U-000001, which
+    now spans 0–60 with seconds 20–40 never heard.  Seconds 12–32 on 7 March join U-000001 on the 8 s they share
+    with 0–20, and they are the only capture holding 20–32: their prints stay in the unknown index although they
+    lie inside the span.  So seconds 24–38 on 8 March, which share audio with nothing else, join U-000001 12 s
+    after them, at 24 s, instead of staying a capture heard once."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("JOY", "04", "40-60"),
+                               ("PEACE", "05", "40-60")):
+        world.snippet(station, f"2026-03-{day} 12:00", parts[part])
+    merged, survivor, after = one_titled_airing(world, parts["0-20"], parts["40-60"], 40)
+    assert (merged, survivor) == ("U-000002", "U-000001") and abs(after["offset_seconds"] - 40.0) < 0.1
+
+    world.snippet("PEACE", "2026-03-07 12:00", parts["12-32"])
+    world.scan_snippets()
+    hole = project.scalar("SELECT capture_id FROM unknown_captures ORDER BY started_at DESC LIMIT 1")
+    assert project.scalar("SELECT count(*) FROM unknown_prints WHERE capture_id = :c", c=hole) > 0
+    world.snippet("JOY", "2026-03-08 12:00", parts["24-38"])
+    world.scan_snippets()
+    world.convert("2026-03-09 00:00")
+    world.price()
+    reconciles(project)
+
+    assert set(members(project)) == {"U-000001"}
+    assert members(project)["U-000001"][-2:] == [("PEACE", "07 12:00:00"), ("JOY", "08 12:00:00")]
+    offsets = project.query("SELECT offset_seconds FROM unknown_captures WHERE unknown_id IS NOT NULL "
+                            "ORDER BY started_at DESC LIMIT 2")
+    assert [round(float(r.offset_seconds)) for r in offsets] == [24, 12]
+    assert project.scalar("SELECT count(*) FROM unknown_captures WHERE status = 'single'") == 0
+    assert [station for station, _ in held_plays(project, "U-000001")][-1] == "JOY"
+
+
+@pytest.fixture(scope="module")
+def quiet_parts(tmp_path_factory: pytest.TempPathFactory, scan_audio) -> dict[str, Path]:  # noqa: F811
+    """Seconds 0–26 and 20–46 of a 46 s song whose seconds 20–26 are a silent break: 20 s of one synthetic song,
+    the break, 20 s of another."""
+    folder = tmp_path_factory.mktemp("unknown-quiet-song")
+    first, second = (np.asarray(scan_audio.songs[s].samples) for s in UNKNOWN_SEEDS[:2])
+    whole = np.concatenate([first, np.zeros(6 * RATE, np.float32), second]).astype(np.float32)
+    paths = {}
+    for a, b in ((0, 26), (20, 46)):
+        paths[f"{a}-{b}"] = folder / f"quiet-{a}-{b}.wav"
+        synth.write_wav(paths[f"{a}-{b}"], whole[a * RATE : b * RATE])
+    return paths
+
+
+def test_two_recordings_placed_to_share_only_a_silent_break_are_merged_by_one_titled_airing(
+    project: Project, quiet_parts: dict[str, Path]
+) -> None:
+    """U-000001 holds seconds 0–26 of the song (2 and 3 March), U-000002 seconds 20–46 (4 and 5 March): the 6 s
+    they share are the song's silent break, which has no prints to align.  On 6 March Joy FM airs 0–26 at
+    12:00:00 and 20–46 at 12:00:20 under one title, which places U-000002 20 s into U-000001, over the break.
+    Audio that cannot align says nothing against the placement, and the two are merged."""
+    world = two_stations(project)
+    for station, day, part in (("JOY", "02", "0-26"), ("PEACE", "03", "0-26"), ("JOY", "04", "20-46"),
+                               ("PEACE", "05", "20-46")):
+        world.snippet(station, f"2026-03-{day} 12:00", quiet_parts[part])
+    world.scan_snippets()
+    assert set(members(project)) == {"U-000001", "U-000002"} and merges(project) == []
+
+    merged, survivor, after = one_titled_airing(world, quiet_parts["0-26"], quiet_parts["20-46"], 20)
+    assert (merged, survivor) == ("U-000002", "U-000001")
+    assert after["evidence"]["kind"] == "sequence" and abs(after["offset_seconds"] - 20.0) < 0.1
+    assert set(members(project)) == {"U-000001"} and held_plays(project, "U-000002") == []
+
+
+def test_a_capture_heard_once_beside_a_recording_of_its_song_joins_it_with_the_capture_that_shows_it(
+    project: Project, parts: dict[str, Path]
+) -> None:
+    """Joy FM's device records seconds 0–20 of the song at 12:00:00 on 2 March and seconds 10–30 at 12:00:10: one
+    hearing recorded twice, so the second stays a capture heard once, the first a candidate.  Seconds 0–12 on
+    Peace FM on 3 March make U-000001 with the first.  Seconds 5–25 on Peace FM on 4 March align with U-000001
+    and with the capture heard once over the same seconds (10–20 of the song): that capture is this song too,
+    and joins U-000001 beside them, 10 s into its time.  Joy FM's hearing of 2 March stays one play, now from
+    12:00:00 to 12:00:30 (4,500); Peace FM's are 12 s (1,800) and, from the song's start as U-000001 places the
+    capture 5 s into it, 25 s (3,750)."""
+    world = two_stations(project)
+    world.snippet("JOY", "2026-03-02 12:00:00", parts["0-20"])
+    world.snippet("JOY", "2026-03-02 12:00:10", parts["10-30"])
+    world.snippet("PEACE", "2026-03-03 12:00", parts["0-12"])
+    world.scan_snippets()
+    assert members(project) == {"U-000001": [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00")]}
+    assert project.scalar("SELECT count(*) FROM unknown_captures WHERE status = 'single'") == 1
+
+    world.snippet("PEACE", "2026-03-04 12:00", parts["5-25"])
+    world.scan_snippets()
+    world.convert("2026-03-05 00:00")
+    world.price()
+    reconciles(project)
+    assert members(project) == {"U-000001": [("JOY", "02 12:00:00"), ("JOY", "02 12:00:10"),
+                                             ("PEACE", "03 12:00:00"), ("PEACE", "04 12:00:00")]}
+    offsets = project.query("SELECT offset_seconds FROM unknown_captures ORDER BY started_at")
+    assert [round(float(r.offset_seconds)) for r in offsets] == [0, 10, 0, 5]
+    assert project.scalar("SELECT count(*) FROM unknown_captures WHERE status = 'single'") == 0
+    plays = held_plays(project, "U-000001")
+    assert [(station, round(seconds)) for station, seconds in plays] == [("JOY", 30), ("PEACE", 12), ("PEACE", 25)]
+    assert owed(project) == {FIRST: sum(units(seconds) for _, seconds in plays)}
+    assert abs(owed(project)[FIRST] - (4_500 + 1_800 + 3_750)) <= 15  # the offsets are aligned to 64 ms
 
 
 #: Joy FM's device's captures of 6 March: (time, what it holds: a part of the song or a catalog song, RadioText).

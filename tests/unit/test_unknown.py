@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zamio.recognition import audio, unknown
 from zamio.recognition.fingerprint import FRAME_SECONDS
@@ -104,3 +106,55 @@ def test_a_capture_across_the_end_of_one_recording_and_the_start_of_another_brid
     assert {g.group for g in groups[:2]} == {7, 8}
     assert all(g.vote.aligned >= unknown.MIN_ALIGNED for g in groups[:2])
     assert unknown.bridge(groups, {7, 8}) is None
+
+
+def test_a_capture_whose_same_seconds_align_with_a_recording_and_a_candidate_brings_the_candidate_in(songs) -> None:
+    """Capture 1 of recording 7 holds seconds 0–12 of a song; capture 2, heard once (a candidate), seconds 6–18.
+    A capture of seconds 3–15 aligns with both over the same seconds: the recording comes first, then the
+    candidate (minus its capture id), whatever their order of votes; with two candidates, or the recording
+    named or merged, nothing is said."""
+    index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[51], 6.0, 18.0)})
+    groups = unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7})
+    found = unknown.candidate_beside(groups, {7})
+    assert found is not None and [g.group for g in found] == [7, -2]
+    # Capture 2 starts 3 s after the new capture: its frame of the new capture's start is about -3 s.
+    assert abs(found[1].vote.offset_frames * FRAME_SECONDS + 3.0) <= 2 * FRAME_SECONDS
+    assert unknown.candidate_beside(groups, set()) is None
+    assert unknown.candidate_beside(unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {}), set()) is None
+    swapped = unknown.candidate_beside(unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {2: 7}), {7})
+    assert swapped is not None and [g.group for g in swapped] == [7, -1]
+
+
+def test_a_capture_across_the_end_of_a_recording_and_the_start_of_a_candidate_brings_nothing_in(songs) -> None:
+    index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
+    joined = np.concatenate([songs[51][int(6.0 * RATE):int(12.0 * RATE)], songs[52][: int(6.0 * RATE)]])
+    groups = unknown.group_votes(*query(joined, 0.0, 12.0), index, {1: 7})
+    assert {g.group for g in groups[:2]} == {7, -2}
+    assert unknown.candidate_beside(groups, {7}) is None
+
+
+@pytest.mark.parametrize(("stretch", "heard", "unheard"), [
+    ((12.0, 32.0), [(0.0, 20.0), (40.0, 60.0)], 12.0),  # inside the span 0–60, seconds 20–32 never heard
+    ((12.0, 32.0), [(0.0, 20.0), (18.0, 40.0)], 0.0),
+    ((10.0, 50.0), [(0.0, 15.0), (20.0, 30.0), (33.0, 45.0)], 5.0),  # 15–20, 30–33, 45–50: the longest is 5
+    ((10.0, 50.0), [(12.0, 14.0)], 36.0),  # after the one stretch heard: 14–50
+    ((10.0, 30.0), [], 20.0),
+    ((10.0, 30.0), [(35.0, 40.0), (0.0, 5.0)], 20.0),  # heard elsewhere only, listed out of order
+])
+def test_the_longest_unheard_part_counts_holes_inside_the_span_heard(stretch, heard, unheard) -> None:
+    assert unknown.longest_unheard(stretch, heard) == pytest.approx(unheard)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 60), st.integers(1, 40),
+       st.lists(st.tuples(st.integers(0, 100), st.integers(1, 30)), max_size=6))
+def test_the_longest_unheard_part_is_the_longest_run_of_seconds_no_stretch_covers(start, length, heard) -> None:
+    """Counted second by second over whole seconds: the longest run of seconds of the stretch outside every one
+    heard."""
+    stretches = [(float(a), float(a + n)) for a, n in heard]
+    longest = run = 0
+    for second in range(start, start + length):
+        covered = any(a <= second < a + n for a, n in heard)
+        run = 0 if covered else run + 1
+        longest = max(longest, run)
+    assert unknown.longest_unheard((float(start), float(start + length)), stretches) == longest

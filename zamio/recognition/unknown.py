@@ -21,8 +21,13 @@ heard, under a lock, so two runs never file the same audio into two recordings:
   whose time starts at the candidate's first second;
 * it matches a capture of an unknown recording: it joins that recording, placed in its
   time by the aligned hashes.  Excerpts that overlap chain into one recording: each
-  member's prints stay in the index while they cover a part of the song not heard before
-  (the recording's span grows), and are dropped when they add nothing.
+  member's prints stay in the index while they cover a part of the song that no kept member
+  covers (beyond the span heard so far, or in a hole inside it, where airings heard at other
+  moments of the song left it unheard), and are dropped when they add nothing;
+* its same seconds match a recording and a candidate (:func:`candidate_beside`): the candidate
+  is the recording's song heard once more, a capture that missed it when it was filed (a
+  quiet passage, or heard before the recording existed).  The capture joins the recording, and
+  the candidate joins it too, placed through the capture.
 
 Each capture filed into a recording is returned (:class:`Filed`), for the scan to record
 its detection; the recording keeps its first and last time heard, the first stream title
@@ -64,7 +69,7 @@ UNKNOWN_PROFILE = IndexProfile(peaks_per_second=12.0)
 #: different songs of one style share up to a dozen aligned hashes (bench/unknown_bench.py).
 MIN_ALIGNED = 24
 OFFSET_BIN_FRAMES = 2  # time differences within 64 ms vote together (decoder jitter)
-#: A joining capture keeps its prints when it reaches this far beyond the span heard so far.
+#: A joining capture keeps its prints when it covers this much of the song that no kept member covers.
 NEW_PART_SECONDS = 2.0
 LOOKUP_BATCH = 5000  # hashes per statement (under SQLite's parameter limit)
 FILE_BATCH = 200  # pending captures filed per call
@@ -220,13 +225,18 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     stored = _stored_rows(conn, row.capture_id, hashes)
     recording_of = _recordings_of(conn, np.unique(stored[1]).tolist())
     groups = group_votes(hashes, frames, stored, recording_of) if bridges else []
-    pair = bridge(groups, _open_recordings(conn, {g.group for g in groups[:2]})) if groups else None
-    vote = pair[0].vote if pair is not None else best_vote(hashes, frames, stored, recording_of)
+    open_ids = _open_recordings(conn, {g.group for g in groups[:2]}) if groups else set()
+    pair = bridge(groups, open_ids) if groups else None
+    beside = candidate_beside(groups, open_ids) if groups and pair is None else None
+    if beside is not None and same_hearing(_unknown_capture(conn, -beside[1].group), row):
+        beside = None
+    vote = (pair[0].vote if pair is not None else beside[0].vote if beside is not None
+            else best_vote(hashes, frames, stored, recording_of))
     if vote is None:
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
         return [], None
-    other = conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == vote.capture_id)).one()
+    other = _unknown_capture(conn, vote.capture_id)
     if other.unknown_id is None and same_hearing(other, row):
         conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                      .values(status="single", filed_at=now))
@@ -241,13 +251,26 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     else:
         recording_id, other_offset = other.unknown_id, float(other.offset_seconds)
     offset = round(other_offset + vote.offset_frames * FRAME_SECONDS, 3)
+    filed.append(_join(conn, row, recording_id, offset, vote, now))
+    if beside is not None:  # the candidate heard the same seconds: it joins too, placed through this capture
+        filed.append(_join(conn, _unknown_capture(conn, -beside[1].group), recording_id,
+                           round(offset - beside[1].vote.offset_frames * FRAME_SECONDS, 3), beside[1].vote, now))
+    return filed, _bridged(conn, row, pair) if pair is not None else None
+
+
+def _join(conn: Connection, row: StoredRow, recording_id: int, offset: float, vote: Vote, now: datetime) -> Filed:
+    """File a capture into a recording, ``offset`` seconds into its time, keeping its prints if it covers a part
+    of the song not heard before."""
     conn.execute(update(unknown_captures).where(unknown_captures.c.capture_id == row.capture_id)
                  .values(status="joined", unknown_id=recording_id, offset_seconds=offset, aligned=vote.aligned,
                          filed_at=now))
     if not _extend(conn, recording_id, row, offset):
         conn.execute(delete(unknown_prints).where(unknown_prints.c.capture_id == row.capture_id))
-    filed.append(_filed(conn, row, recording_id, offset, vote))
-    return filed, _bridged(conn, row, pair) if pair is not None else None
+    return _filed(conn, row, recording_id, offset, vote)
+
+
+def _unknown_capture(conn: Connection, capture_id: int) -> StoredRow:
+    return conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == capture_id)).one()
 
 
 def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote]) -> SameSong:
@@ -306,6 +329,26 @@ def bridge(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, Grou
     first, second = sorted((replace(g, vote=replace(g.vote, runner_up=third)) for g in groups[:2]),
                            key=lambda g: g.group)
     return first, second
+
+
+def candidate_beside(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
+    """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return the
+    open recording and the candidate (a capture heard once) of the two best, in that order, when each is accepted
+    against the best of any third and the stretches of the capture they cover overlap by
+    ``BRIDGE_OVERLAP_SECONDS``: the candidate is the song the recording is, heard once more, and the capture
+    joins the recording rather than making a second recording of the song with the candidate.  Else None."""
+    if len(groups) < 2:
+        return None
+    recording, candidate = sorted(groups[:2], key=lambda g: g.group < 0)
+    if recording.group not in open_ids or candidate.group >= 0:
+        return None
+    third = groups[2].vote.aligned if len(groups) > 2 else 0
+    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in (recording, candidate)):
+        return None
+    (a_from, a_to), (b_from, b_to) = recording.stretch, candidate.stretch
+    if min(a_to, b_to) - max(a_from, b_from) < BRIDGE_OVERLAP_SECONDS:
+        return None
+    return replace(recording, vote=replace(recording.vote, runner_up=third)), candidate
 
 
 def _open_recordings(conn: Connection, ids: set[int]) -> set[int]:
@@ -470,10 +513,12 @@ def _new_recording(conn: Connection, first: StoredRow, now: datetime) -> int:
 
 
 def _extend(conn: Connection, recording_id: int, row: StoredRow, offset: float) -> bool:
-    """Record a capture joining a recording; return whether it covers a new part of the song."""
+    """Record a capture joining a recording; return whether it covers a part of the song that no member whose
+    prints are kept covers (:func:`longest_unheard`), so its prints must stay for later airings to join on."""
     recording = conn.execute(select(unknown_recordings).where(unknown_recordings.c.id == recording_id)).one()
     end = offset + float(row.seconds)
-    new_part = offset < recording.span_from - NEW_PART_SECONDS or end > recording.span_to + NEW_PART_SECONDS
+    heard_before = kept_stretches(conn, recording_id, leaving_out=row.capture_id)
+    new_part = longest_unheard((offset, end), heard_before) >= NEW_PART_SECONDS
     heard = _heard(conn, row.capture_id)
     values: dict[str, object] = {
         "first_heard_at": min(recording.first_heard_at, row.started_at),
@@ -485,6 +530,50 @@ def _extend(conn: Connection, recording_id: int, row: StoredRow, offset: float) 
         values.update(excerpt_path=heard.audio_path, excerpt_host=heard.audio_host)
     conn.execute(update(unknown_recordings).where(unknown_recordings.c.id == recording_id).values(**values))
     return new_part
+
+
+def kept_stretches(conn: Connection, recording_id: int, leaving_out: int | None = None) -> list[tuple[float, float]]:
+    """The stretches of the recording's time covered by its members whose prints the index keeps (but
+    ``leaving_out``), as (from, to) seconds: what a lookup in the index can align with."""
+    c = unknown_captures.c
+    kept = select(unknown_prints.c.capture_id).where(unknown_prints.c.capture_id == c.capture_id).exists()
+    which = [c.unknown_id == recording_id, kept] + ([c.capture_id != leaving_out] if leaving_out is not None else [])
+    rows = conn.execute(select(c.offset_seconds, c.seconds).where(*which)).all()
+    return [(float(r.offset_seconds or 0.0), float(r.offset_seconds or 0.0) + float(r.seconds)) for r in rows]
+
+
+def longest_unheard(stretch: tuple[float, float], heard: Sequence[tuple[float, float]]) -> float:
+    """The longest part of ``stretch`` (from, to) that none of the ``heard`` stretches covers, in seconds.
+
+    Not the span from the first to the last second heard: airings captured at other moments of the song leave
+    holes inside that span, and a capture filling one must keep its prints, or the next airing heard there
+    finds nothing to join and starts a second recording of the song."""
+    start, end = stretch
+    longest, reached = 0.0, start
+    for lo, hi in sorted(heard):
+        if hi <= reached:
+            continue
+        if lo >= end:
+            break
+        longest = max(longest, lo - reached)
+        reached = max(reached, hi)
+    return max(longest, end - reached, 0.0)
+
+
+def shared_seconds(first: Sequence[tuple[float, float]], second: Sequence[tuple[float, float]]) -> float:
+    """The seconds that both sets of stretches (from, to) cover."""
+    return sum(max(0.0, min(a_to, b_to) - max(a_from, b_from))
+               for a_from, a_to in _union(first) for b_from, b_to in _union(second))
+
+
+def _union(stretches: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(stretches):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _heard(conn: Connection, capture_id: int) -> StoredRow:
