@@ -112,13 +112,13 @@ SUNRISE = ("Ama Ghana - Sunrise", "Ama Ghana - Sunrise")
 
 
 def one_titled_airing(world: World, first: Path, second: Path, gap_seconds: int,
-                      titles: tuple[str, str] = SUNRISE) -> tuple[str, str, dict]:
-    """Joy FM airs ``first`` at 12:00:00 on 6 March and ``second`` ``gap_seconds`` later, under ``titles``; scan,
-    convert and price it; return the one merge filing made."""
-    world.snippet("JOY", "2026-03-06 12:00:00", first, title=titles[0])
-    world.snippet("JOY", f"2026-03-06 12:00:{gap_seconds:02d}", second, title=titles[1])
+                      titles: tuple[str, str] = SUNRISE, day: int = 6) -> tuple[str, str, dict]:
+    """Joy FM airs ``first`` at 12:00:00 on ``day`` March and ``second`` ``gap_seconds`` later, under ``titles``;
+    scan, convert and price it; return the one merge filing made."""
+    world.snippet("JOY", f"2026-03-{day:02d} 12:00:00", first, title=titles[0])
+    world.snippet("JOY", f"2026-03-{day:02d} 12:00:{gap_seconds:02d}", second, title=titles[1])
     world.scan_snippets()
-    world.convert("2026-03-07 00:00")
+    world.convert(f"2026-03-{day + 1:02d} 00:00")
     world.price()
     reconciles(world.project)
     [merge] = merges(world.project)
@@ -315,17 +315,22 @@ def test_two_recordings_placed_to_share_only_a_silent_break_are_merged_by_one_ti
     project: Project, quiet_parts: dict[str, Path]
 ) -> None:
     """U-000001 holds seconds 0–26 of the song (2 and 3 March), U-000002 seconds 20–46 (4 and 5 March): the 6 s
-    they share are the song's silent break, which has no prints to align.  On 6 March Joy FM airs 0–26 at
-    12:00:00 and 20–46 at 12:00:20 under one title, which places U-000002 20 s into U-000001, over the break.
-    Audio that cannot align says nothing against the placement, and the two are merged."""
+    they share are the song's silent break, which has no prints to align.  On 6 and 7 March both stations air
+    0–26 at 12:00:00 and 20–46 at 12:00:20 with no title: two airings placing U-000002 20 s into U-000001,
+    over the break, which is all two songs aired back to back twice would show too; their spans overlap and
+    do not align, so nothing is merged.  On 8 March Joy FM airs them so under one title: the station says one
+    item, the audio that cannot align says nothing against it, and the two are merged."""
     world = two_stations(project)
     for station, day, part in (("JOY", "02", "0-26"), ("PEACE", "03", "0-26"), ("JOY", "04", "20-46"),
                                ("PEACE", "05", "20-46")):
         world.snippet(station, f"2026-03-{day} 12:00", quiet_parts[part])
+    for station, day in (("JOY", "06"), ("PEACE", "07")):
+        world.snippet(station, f"2026-03-{day} 12:00:00", quiet_parts["0-26"])
+        world.snippet(station, f"2026-03-{day} 12:00:20", quiet_parts["20-46"])
     world.scan_snippets()
     assert set(members(project)) == {"U-000001", "U-000002"} and merges(project) == []
 
-    merged, survivor, after = one_titled_airing(world, quiet_parts["0-26"], quiet_parts["20-46"], 20)
+    merged, survivor, after = one_titled_airing(world, quiet_parts["0-26"], quiet_parts["20-46"], 20, day=8)
     assert (merged, survivor) == ("U-000002", "U-000001")
     assert after["evidence"]["kind"] == "sequence" and abs(after["offset_seconds"] - 20.0) < 0.1
     assert set(members(project)) == {"U-000001"} and held_plays(project, "U-000002") == []

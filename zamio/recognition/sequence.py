@@ -120,7 +120,9 @@ def _placement(conn: Connection, older: int, younger: int) -> SameSong | None:
     if announced_change(best):
         return None
     shift = round(sorted(p.shift for p in best)[len(best) // 2], 3)
-    if not _audio_agrees(conn, older, younger, shift) or _contradicted(conn, first, second, shift, {older, younger}):
+    one_item = any(p.titled for p in best) and not any(p.said == "different" for p in best)
+    if not _audio_agrees(conn, older, younger, shift, one_item) or _contradicted(conn, first, second, shift,
+                                                                                 {older, younger}):
         return None
     return SameSong(younger, older, shift, "sequence", {
         "pairs": [{"station_id": p.station_id, "shift_seconds": round(p.shift, 3), "titles": p.said}
@@ -192,20 +194,31 @@ def _distinct_airings(pairs: list[Pair]) -> bool:
     return len(airings) >= MIN_AIRINGS
 
 
-def _audio_agrees(conn: Connection, older: int, younger: int, shift: float) -> bool:
-    """Placed at ``shift``, recordings whose kept prints overlap in the song's time must align there, at that
-    shift.  Where they share less than ``AUDIO_CHECK_SECONDS`` the audio says nothing against the placement
-    unless it aligns them elsewhere: a few seconds, trimmed at the edges, of a quiet passage may not align."""
+def _audio_agrees(conn: Connection, older: int, younger: int, shift: float, one_item: bool) -> bool:
+    """Placed at ``shift``, recordings overlapping in the song's time must align there, at that shift.
+
+    Where a station's titles say the two were one item (``one_item``: a pair titled the same, none titled
+    differently), the overlap is the audio their kept prints hold, and under ``AUDIO_CHECK_SECONDS`` of it only an
+    alignment elsewhere refuses the placement: a few seconds of a quiet passage, trimmed at the edges, may not
+    align.  Otherwise, two airings agreeing on a gap is all the evidence, and the spans must align wherever they
+    overlap: two different songs aired back to back twice agree on a gap too."""
     from zamio.recognition.naming import recording_alignment
 
-    first = kept_stretches(conn, older)
-    second = [(lo + shift, hi + shift) for lo, hi in kept_stretches(conn, younger)]
-    shared = shared_seconds(first, second)
+    if one_item:
+        second = [(lo + shift, hi + shift) for lo, hi in kept_stretches(conn, younger)]
+        shared = shared_seconds(kept_stretches(conn, older), second)
+    else:
+        spans = conn.execute(select(unknown_recordings.c.id, unknown_recordings.c.span_from,
+                                    unknown_recordings.c.span_to)
+                             .where(unknown_recordings.c.id.in_([older, younger]))).all()
+        by_id = {int(r.id): (float(r.span_from), float(r.span_to)) for r in spans}
+        (a_from, a_to), (b_from, b_to) = by_id[older], by_id[younger]
+        shared = min(a_to, b_to + shift) - max(a_from, b_from + shift)
     if shared < INSIDE_SECONDS:
         return True
     found = recording_alignment(conn, younger, older)
     if found is None:
-        return shared < AUDIO_CHECK_SECONDS
+        return one_item and shared < AUDIO_CHECK_SECONDS
     return abs(found.offset_seconds - shift) <= TOLERANCE_SECONDS
 
 
