@@ -158,3 +158,14 @@ def test_the_longest_unheard_part_is_the_longest_run_of_seconds_no_stretch_cover
         run = 0 if covered else run + 1
         longest = max(longest, run)
     assert unknown.longest_unheard((float(start), float(start + length)), stretches) == longest
+
+
+@pytest.mark.parametrize(("first", "second", "shared"), [
+    ([(0.0, 26.0)], [(20.0, 46.0)], 6.0),
+    ([(0.0, 20.0), (10.0, 30.0)], [(25.0, 50.0)], 5.0),  # the first's two stretches overlap: counted once
+    ([(0.0, 20.0), (40.0, 60.0)], [(15.0, 45.0)], 10.0),  # 15–20 and 40–45
+    ([(0.0, 20.0)], [(20.0, 40.0)], 0.0),
+    ([], [(0.0, 10.0)], 0.0),
+])
+def test_the_seconds_two_sets_of_stretches_share(first, second, shared) -> None:
+    assert unknown.shared_seconds(first, second) == pytest.approx(shared)

@@ -18,8 +18,9 @@ do not.  :func:`evidence` is asked after each capture filed into a recording and
 * the stations did not announce a change of item between the two on two of those airings (the same
   two titles, one on each capture: :func:`announced_change`);
 * placed so, two recordings whose kept prints overlap in the song's time share the audio there
-  (``zamio.recognition.naming.recording_alignment`` agrees within ``TOLERANCE_SECONDS``); where
-  they overlap by less than ``AUDIO_CHECK_SECONDS`` only an alignment elsewhere refuses it;
+  (``zamio.recognition.naming.recording_alignment`` agrees within ``TOLERANCE_SECONDS``); where an
+  airing's titles say one item and they overlap by less than ``AUDIO_CHECK_SECONDS``, only an
+  alignment elsewhere refuses it;
 * no capture contradicts it: a capture of a station next to one of theirs, falling within the
   song so placed, heard as a catalog track or as a third recording.
 
