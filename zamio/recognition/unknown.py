@@ -228,8 +228,9 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     open_ids = _open_recordings(conn, {g.group for g in groups[:2]}) if groups else set()
     pair = bridge(groups, open_ids) if groups else None
     beside = candidate_beside(groups, open_ids) if groups and pair is None else None
-    if beside is not None and same_hearing(_unknown_capture(conn, -beside[1].group), row):
-        beside = None
+    candidate = _unknown_capture(conn, -beside[1].group) if beside is not None else None
+    if candidate is not None and same_hearing(candidate, row):
+        beside = candidate = None
     vote = (pair[0].vote if pair is not None else beside[0].vote if beside is not None
             else best_vote(hashes, frames, stored, recording_of))
     if vote is None:
@@ -252,8 +253,8 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
         recording_id, other_offset = other.unknown_id, float(other.offset_seconds)
     offset = round(other_offset + vote.offset_frames * FRAME_SECONDS, 3)
     filed.append(_join(conn, row, recording_id, offset, vote, now))
-    if beside is not None:  # the candidate heard the same seconds: it joins too, placed through this capture
-        filed.append(_join(conn, _unknown_capture(conn, -beside[1].group), recording_id,
+    if beside is not None and candidate is not None:  # it heard the same seconds: it joins too, placed through row
+        filed.append(_join(conn, candidate, recording_id,
                            round(offset - beside[1].vote.offset_frames * FRAME_SECONDS, 3), beside[1].vote, now))
     return filed, _bridged(conn, row, pair) if pair is not None else None
 
