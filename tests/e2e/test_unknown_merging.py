@@ -27,8 +27,10 @@ from tests.e2e.test_catalog_naming import KOFI, KOJO, register_confession
 from tests.e2e.test_disputes import owed, reconciles
 from tests.scan_helpers import CATALOG_SEEDS, UNKNOWN_SEEDS, scan_audio  # noqa: F401
 from tests.support import Project
+from tests.unit.test_unknown import notes
 from tests.world import World, run
 from zamio.demo import synth
+from zamio.recognition import audio
 
 RATE = synth.SYNTH_RATE
 FIRST, SECOND = ("suspense", "unidentified:U-000001"), ("suspense", "unidentified:U-000002")
@@ -97,6 +99,15 @@ def two_stations(project: Project) -> World:
     world = World(project)
     world.station("JOY", name="Joy FM")
     world.station("PEACE", name="Peace FM")
+    return world
+
+
+def five_stations(project: Project) -> World:
+    """Joy FM, Peace FM and three more, each to hear a capture of its own: a station whose capture before carried
+    the same title, however long before, is read as keeping that title on (``zamio.recognition.titles.run_of``)."""
+    world = two_stations(project)
+    for ref, name in (("CITI", "Citi FM"), ("LUV", "Luv FM"), ("SKYY", "Skyy FM")):
+        world.station(ref, name=name)
     return world
 
 
@@ -295,6 +306,106 @@ def test_a_capture_filling_a_hole_in_what_a_recording_heard_keeps_its_prints_for
     assert [round(float(r.offset_seconds)) for r in offsets] == [24, 12]
     assert project.scalar("SELECT count(*) FROM unknown_captures WHERE status = 'single'") == 0
     assert [station for station, _ in held_plays(project, "U-000001")][-1] == "JOY"
+
+
+@pytest.fixture(scope="module")
+def melody_parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Parts of a 40 s song: two synthetic songs one after the other (``UNKNOWN_SEEDS``' first two) under a melody
+    of random notes, so that no stretch of it repeats (each synthetic song loops its chords every 8 s, and a
+    capture holding 10 s of one aligns with another part of it as well as with its own seconds)."""
+    folder = tmp_path_factory.mktemp("unknown-melody-song")
+    beds = np.concatenate([np.asarray(synth.song(seed, seconds=20.0)) for seed in UNKNOWN_SEEDS[:2]])
+    bed = audio.resample(beds.astype(np.float32), RATE, audio.ANALYSIS_RATE)
+    whole = 0.7 * bed + 0.3 * notes(61, 40.0)[: bed.size]
+    paths = {}
+    for a, b in ((0, 20), (20, 40), (10, 30)):
+        paths[f"{a}-{b}"] = folder / f"melody-{a}-{b}.wav"
+        synth.write_wav(paths[f"{a}-{b}"], whole[a * audio.ANALYSIS_RATE : b * audio.ANALYSIS_RATE],
+                        audio.ANALYSIS_RATE)
+    return paths
+
+
+def test_a_capture_under_one_title_holding_two_recordings_at_different_seconds_merges_them(
+    project: Project, melody_parts: dict[str, Path]
+) -> None:
+    """Seconds 0–20 on 2 and 3 March are U-000001, seconds 20–40 on 4 and 5 March U-000002, every capture under
+    the RadioText "Ama Ghana - Sunrise" (6,000 held each).  Seconds 10–30 on Joy FM on 6 March, under it too, hold
+    the end of the one and the start of the other, no second in common: without titles that is a capture across a
+    change of song (the test above), but here the stations say one item throughout.  The capture joins U-000001,
+    10 s into it: its play runs from the song's start as U-000001 places it, 30 s (4,500).  U-000002 is merged
+    20 s into U-000001 and its two plays move with their money: 16,500 held under U-000001."""
+    world = five_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "0-20"), ("CITI", "04", "20-40"),
+                               ("LUV", "05", "20-40")):
+        world.snippet(station, f"2026-03-{day} 12:00", melody_parts[part], title=SUNRISE[0])
+    world.scan_snippets()
+    world.convert("2026-03-06 00:00")
+    world.price()
+    assert merges(project) == [] and owed(project) == {FIRST: 6_000, SECOND: 6_000}
+
+    world.snippet("SKYY", "2026-03-06 12:00", melody_parts["10-30"], title=SUNRISE[0])
+    world.scan_snippets()
+    world.convert("2026-03-07 00:00")
+    world.price()
+    reconciles(project)
+    [(merged, survivor, after)] = merges(project)
+    assert (merged, survivor) == ("U-000002", "U-000001")
+    assert after["evidence"]["kind"] == "titled" and abs(after["offset_seconds"] - 20.0) < 0.1
+    assert set(members(project)) == {"U-000001"} and held_plays(project, "U-000002") == []
+    offsets = project.query("SELECT offset_seconds FROM unknown_captures ORDER BY started_at")
+    assert [round(float(r.offset_seconds)) for r in offsets] == [0, 0, 20, 20, 10]
+    plays = held_plays(project, "U-000001")
+    assert [round(seconds) for _, seconds in plays] == [20, 20, 20, 20, 30]
+    assert owed(project) == {FIRST: sum(units(seconds) for _, seconds in plays)}
+    assert abs(owed(project)[FIRST] - 16_500) <= 15  # the offsets are aligned to 64 ms
+
+
+def test_a_capture_across_a_change_of_song_under_the_next_songs_title_merges_nothing(
+    project: Project, melody_parts: dict[str, Path]
+) -> None:
+    """As above, but the stations named the two songs apart: seconds 0–20 under "Kofi Kinaata - Confession",
+    20–40 under "Ama Ghana - Sunrise".  Seconds 10–30 carry the title sent last, the next song's, as a capture
+    across the end of a song does: its title and U-000001's disagree, so nothing is merged."""
+    world = five_stations(project)
+    confession = "Kofi Kinaata - Confession"
+    for station, day, part, title in (("JOY", "02", "0-20", confession), ("PEACE", "03", "0-20", confession),
+                                      ("CITI", "04", "20-40", SUNRISE[0]), ("LUV", "05", "20-40", SUNRISE[0]),
+                                      ("SKYY", "06", "10-30", SUNRISE[0])):
+        world.snippet(station, f"2026-03-{day} 12:00", melody_parts[part], title=title)
+    world.scan_snippets()
+    assert merges(project) == []
+    found = members(project)
+    assert found["U-000001"][:2] == [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00")]
+    assert found["U-000002"][:2] == [("CITI", "04 12:00:00"), ("LUV", "05 12:00:00")]
+
+
+@pytest.mark.parametrize("title", [SUNRISE[0], None])
+def test_captures_heard_once_are_chained_into_one_recording_by_a_capture_under_their_title(
+    project: Project, melody_parts: dict[str, Path], title: str | None
+) -> None:
+    """Seconds 0–20 on Joy FM on 2 March and 20–40 on Peace FM on 3 March share no audio: each is heard once.
+    Seconds 10–30 on Joy FM on 4 March hold the end of the one and the start of the other.  Under one title on
+    all three, they are one song: U-000001, from the first, the others 20 s and 10 s into it; each play runs from
+    the song's start as U-000001 places it: 20, 40 and 30 s (3,000 + 6,000 + 4,500).  Without titles the capture
+    may be a change of song, and it chains nothing."""
+    world = five_stations(project)
+    for station, day, part in (("JOY", "02", "0-20"), ("PEACE", "03", "20-40"), ("CITI", "04", "10-30")):
+        world.snippet(station, f"2026-03-{day} 12:00", melody_parts[part], title=title)
+    world.scan_snippets()
+    world.convert("2026-03-05 00:00")
+    world.price()
+    reconciles(project)
+    if title is None:
+        assert members(project) == {} and owed(project) == {}
+        return
+    assert members(project) == {"U-000001": [("JOY", "02 12:00:00"), ("PEACE", "03 12:00:00"),
+                                             ("CITI", "04 12:00:00")]}
+    offsets = project.query("SELECT offset_seconds FROM unknown_captures ORDER BY started_at")
+    assert [round(float(r.offset_seconds)) for r in offsets] == [0, 20, 10]
+    plays = held_plays(project, "U-000001")
+    assert [round(seconds) for _, seconds in plays] == [20, 40, 30]
+    assert owed(project) == {FIRST: sum(units(seconds) for _, seconds in plays)}
+    assert abs(owed(project)[FIRST] - 13_500) <= 15
 
 
 @pytest.fixture(scope="module")

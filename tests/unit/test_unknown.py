@@ -6,12 +6,14 @@ The recordings are random note sequences that never repeat a phrase: a generated
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zamio.recognition import audio, unknown
+from zamio.recognition import audio, stretches, unknown, votes
 from zamio.recognition.fingerprint import FRAME_SECONDS
 
 RATE = audio.ANALYSIS_RATE
@@ -58,18 +60,18 @@ def query(samples: np.ndarray, start: float, end: float) -> tuple[np.ndarray, np
 @pytest.mark.parametrize("start", [2.0, 3.0, 5.0, 7.5])
 def test_an_overlapping_excerpt_is_placed_at_its_distance_from_the_one_it_matches(songs, start: float) -> None:
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
-    vote = unknown.best_vote(*query(songs[51], start, start + 12.0), index, {})
+    vote = votes.best_vote(*query(songs[51], start, start + 12.0), index, {})
     assert vote is not None and vote.capture_id == 1
     # A sound at second s of the song is frame s/F of capture 1 and (s − start)/F of the new one: capture 1's
     # frame of the new capture's start is start/F, within the two-frame bin and the decoder's rounding.
     assert abs(vote.offset_frames * FRAME_SECONDS - start) <= 2 * FRAME_SECONDS
-    assert vote.aligned >= unknown.MIN_ALIGNED
+    assert vote.aligned >= votes.MIN_ALIGNED
 
 
 def test_another_song_and_an_excerpt_without_overlap_find_nothing(songs) -> None:
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
-    assert unknown.best_vote(*query(songs[53], 0.0, 12.0), index, {}) is None
-    assert unknown.best_vote(np.array([], np.int64), np.array([], np.int64), index, {}) is None
+    assert votes.best_vote(*query(songs[53], 0.0, 12.0), index, {}) is None
+    assert votes.best_vote(np.array([], np.int64), np.array([], np.int64), index, {}) is None
 
 
 def test_the_best_of_the_same_recording_is_not_its_own_runner_up(songs) -> None:
@@ -77,8 +79,8 @@ def test_the_best_of_the_same_recording_is_not_its_own_runner_up(songs) -> None:
     vote stands; counted as rivals, two equal bins would cancel each other out."""
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[51], 0.0, 12.0)})
     hashes, frames = query(songs[51], 4.0, 16.0)
-    assert unknown.best_vote(hashes, frames, index, {1: 7, 2: 7}) is not None
-    assert unknown.best_vote(hashes, frames, index, {}) is None
+    assert votes.best_vote(hashes, frames, index, {1: 7, 2: 7}) is not None
+    assert votes.best_vote(hashes, frames, index, {}) is None
 
 
 def test_a_capture_whose_same_seconds_align_with_two_recordings_bridges_them(songs) -> None:
@@ -88,13 +90,13 @@ def test_a_capture_whose_same_seconds_align_with_two_recordings_bridges_them(son
     little at both ends (the 5–95 % quantiles of the aligned hashes, the prints' edges): 6 s in common, more
     than the 2 s asked."""
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[51], 6.0, 18.0)})
-    groups = unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7, 2: 8})
-    pair = unknown.bridge(groups, {7, 8})
+    groups = votes.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7, 2: 8})
+    pair = votes.bridge(groups, {7, 8})
     assert pair is not None and [g.group for g in pair] == [7, 8]
     (a_from, a_to), (b_from, b_to) = pair[0].stretch, pair[1].stretch
     assert 0.0 <= a_from < 1.5 and 6.5 < a_to <= 9.0 and 3.0 <= b_from < 4.5 and 9.0 < b_to <= 12.0
-    assert min(a_to, b_to) - max(a_from, b_from) >= unknown.BRIDGE_OVERLAP_SECONDS
-    assert unknown.bridge(groups, {7}) is None  # recording 8 named or merged: nothing to merge
+    assert min(a_to, b_to) - max(a_from, b_from) >= votes.BRIDGE_OVERLAP_SECONDS
+    assert votes.bridge(groups, {7}) is None  # recording 8 named or merged: nothing to merge
 
 
 def test_a_capture_across_the_end_of_one_recording_and_the_start_of_another_bridges_nothing(songs) -> None:
@@ -102,10 +104,10 @@ def test_a_capture_across_the_end_of_one_recording_and_the_start_of_another_brid
     last 6 s followed by the other's first 6 s aligns with both, over different seconds of the capture."""
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
     joined = np.concatenate([songs[51][int(6.0 * RATE):int(12.0 * RATE)], songs[52][: int(6.0 * RATE)]])
-    groups = unknown.group_votes(*query(joined, 0.0, 12.0), index, {1: 7, 2: 8})
+    groups = votes.group_votes(*query(joined, 0.0, 12.0), index, {1: 7, 2: 8})
     assert {g.group for g in groups[:2]} == {7, 8}
-    assert all(g.vote.aligned >= unknown.MIN_ALIGNED for g in groups[:2])
-    assert unknown.bridge(groups, {7, 8}) is None
+    assert all(g.vote.aligned >= votes.MIN_ALIGNED for g in groups[:2])
+    assert votes.bridge(groups, {7, 8}) is None
 
 
 def test_a_capture_whose_same_seconds_align_with_a_recording_and_a_candidate_brings_the_candidate_in(songs) -> None:
@@ -114,23 +116,73 @@ def test_a_capture_whose_same_seconds_align_with_a_recording_and_a_candidate_bri
     candidate (minus its capture id), whatever their order of votes; with two candidates, or the recording
     named or merged, nothing is said."""
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[51], 6.0, 18.0)})
-    groups = unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7})
-    found = unknown.candidate_beside(groups, {7})
+    groups = votes.group_votes(*query(songs[51], 3.0, 15.0), index, {1: 7})
+    found = votes.candidate_beside(groups, {7})
     assert found is not None and [g.group for g in found] == [7, -2]
     # Capture 2 starts 3 s after the new capture: its frame of the new capture's start is about -3 s.
     assert abs(found[1].vote.offset_frames * FRAME_SECONDS + 3.0) <= 2 * FRAME_SECONDS
-    assert unknown.candidate_beside(groups, set()) is None
-    assert unknown.candidate_beside(unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {}), set()) is None
-    swapped = unknown.candidate_beside(unknown.group_votes(*query(songs[51], 3.0, 15.0), index, {2: 7}), {7})
+    assert votes.candidate_beside(groups, set()) is None
+    assert votes.candidate_beside(votes.group_votes(*query(songs[51], 3.0, 15.0), index, {}), set()) is None
+    swapped = votes.candidate_beside(votes.group_votes(*query(songs[51], 3.0, 15.0), index, {2: 7}), {7})
     assert swapped is not None and [g.group for g in swapped] == [7, -1]
 
 
 def test_a_capture_across_the_end_of_a_recording_and_the_start_of_a_candidate_brings_nothing_in(songs) -> None:
     index = stored({1: (songs[51], 0.0, 12.0), 2: (songs[52], 0.0, 12.0)})
     joined = np.concatenate([songs[51][int(6.0 * RATE):int(12.0 * RATE)], songs[52][: int(6.0 * RATE)]])
-    groups = unknown.group_votes(*query(joined, 0.0, 12.0), index, {1: 7})
+    groups = votes.group_votes(*query(joined, 0.0, 12.0), index, {1: 7})
     assert {g.group for g in groups[:2]} == {7, -2}
-    assert unknown.candidate_beside(groups, {7}) is None
+    assert votes.candidate_beside(groups, {7}) is None
+
+
+def test_a_capture_holding_two_groups_at_different_seconds_chains_them_for_its_title_to_confirm(songs) -> None:
+    """Capture 1 holds seconds 0–8 of a song, capture 2 seconds 12–20; a capture of seconds 4–16 holds both, over
+    its seconds 0–4 and 8–12: no seconds in common, as a capture across a change of song.  ``chain`` returns the
+    two whatever they are (two candidates, the better aligned first; a recording before a candidate; the older of
+    two recordings first), for filing to ask whether the capture holds one song; nothing when one is a recording
+    named or merged, or when a third aligns as well."""
+    index = stored({1: (songs[51], 0.0, 8.0), 2: (songs[51], 12.0, 20.0)})
+    hashes, frames = query(songs[51], 4.0, 16.0)
+    candidates = votes.chain(votes.group_votes(hashes, frames, index, {}), set())
+    assert candidates is not None and {g.group for g in candidates} == {-1, -2}
+    assert candidates[0].vote.aligned >= candidates[1].vote.aligned >= votes.MIN_ALIGNED
+    assert not votes.overlapping(*candidates)
+    # Capture 2 starts 8 s after the new capture: its frame of the new capture's start is about -8 s.
+    second = next(g for g in candidates if g.group == -2)
+    assert abs(second.vote.offset_frames * FRAME_SECONDS + 8.0) <= 2 * FRAME_SECONDS
+    found = votes.chain(votes.group_votes(hashes, frames, index, {2: 7}), {7})
+    assert found is not None and [g.group for g in found] == [7, -1]
+    found = votes.chain(votes.group_votes(hashes, frames, index, {1: 9, 2: 8}), {8, 9})
+    assert found is not None and [g.group for g in found] == [8, 9]
+    assert votes.chain(votes.group_votes(hashes, frames, index, {1: 9, 2: 8}), {9}) is None
+    crowded = stored({1: (songs[51], 0.0, 8.0), 2: (songs[51], 12.0, 20.0), 3: (songs[51], 4.0, 16.0)})
+    assert votes.chain(votes.group_votes(hashes, frames, crowded, {}), set()) is None
+
+
+AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return AT + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(("parts", "aired"), [
+    # Station 1 heard the song at 12:00:00 (placed at 10 s) and 12:02:00: 120 s later in time, so at 130 s.
+    ([[(1, at(0), 10.0)], [(1, at(120), 130.0)]], True),
+    ([[(1, at(0), 10.0)], [(1, at(120), 130.8)]], True),  # within the 1 s tolerance
+    # Placed at a repeat of the song 60 s after its own seconds: not as aired.
+    ([[(1, at(0), 10.0)], [(1, at(120), 70.0)]], False),
+    # Another station, or the same station 20 minutes later (another airing): time says nothing.
+    ([[(1, at(0), 10.0)], [(2, at(120), 70.0)]], True),
+    ([[(1, at(0), 10.0)], [(1, at(1200), 70.0)]], True),
+    # Two captures of one part are not compared with each other (they were placed before).
+    ([[(1, at(0), 10.0), (1, at(120), 70.0)], [(2, at(0), 0.0)]], True),
+    # The third part against the first: 240 s apart in time, 240 s in the song.
+    ([[(1, at(0), 0.0)], [(2, at(0), 5.0)], [(1, at(240), 240.0)]], True),
+    ([[(1, at(0), 0.0)], [(2, at(0), 5.0)], [(1, at(240), 180.0)]], False),
+])
+def test_captures_chained_into_one_time_lie_as_their_stations_aired_them(parts, aired) -> None:
+    assert unknown.lie_as_aired(parts, 900.0, 1.0) is aired
 
 
 @pytest.mark.parametrize(("stretch", "heard", "unheard"), [
@@ -142,7 +194,7 @@ def test_a_capture_across_the_end_of_a_recording_and_the_start_of_a_candidate_br
     ((10.0, 30.0), [(35.0, 40.0), (0.0, 5.0)], 20.0),  # heard elsewhere only, listed out of order
 ])
 def test_the_longest_unheard_part_counts_holes_inside_the_span_heard(stretch, heard, unheard) -> None:
-    assert unknown.longest_unheard(stretch, heard) == pytest.approx(unheard)
+    assert stretches.longest_unheard(stretch, heard) == pytest.approx(unheard)
 
 
 @settings(max_examples=300, deadline=None)
@@ -151,13 +203,13 @@ def test_the_longest_unheard_part_counts_holes_inside_the_span_heard(stretch, he
 def test_the_longest_unheard_part_is_the_longest_run_of_seconds_no_stretch_covers(start, length, heard) -> None:
     """Counted second by second over whole seconds: the longest run of seconds of the stretch outside every one
     heard."""
-    stretches = [(float(a), float(a + n)) for a, n in heard]
+    spans = [(float(a), float(a + n)) for a, n in heard]
     longest = run = 0
     for second in range(start, start + length):
         covered = any(a <= second < a + n for a, n in heard)
         run = 0 if covered else run + 1
         longest = max(longest, run)
-    assert unknown.longest_unheard((float(start), float(start + length)), stretches) == longest
+    assert stretches.longest_unheard((float(start), float(start + length)), spans) == longest
 
 
 @pytest.mark.parametrize(("first", "second", "shared"), [
@@ -168,4 +220,4 @@ def test_the_longest_unheard_part_is_the_longest_run_of_seconds_no_stretch_cover
     ([], [(0.0, 10.0)], 0.0),
 ])
 def test_the_seconds_two_sets_of_stretches_share(first, second, shared) -> None:
-    assert unknown.shared_seconds(first, second) == pytest.approx(shared)
+    assert stretches.shared_seconds(first, second) == pytest.approx(shared)

@@ -33,13 +33,14 @@ from sqlalchemy import Connection, delete, select, update
 from zamio.db.engine import StoredRow
 from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint
-from zamio.recognition.unknown import best_vote, next_ref, unknown_ref
+from zamio.recognition.unknown import next_ref, unknown_ref
+from zamio.recognition.votes import best_vote
 from zamio.runtime.errors import DataError
 
 _REF = re.compile(r"^\s*[Uu]-?0*(\d{1,9})\s*$")
 #: The stored rows of a track's prints are voted as one capture of this id (no capture has it).
 TRACK_AS_CAPTURE = 0
-#: A capture joins a recording on at least ``unknown.MIN_ALIGNED`` hashes, about 2 s of shared audio: placed in
+#: A capture joins a recording on at least ``votes.MIN_ALIGNED`` hashes, about 2 s of shared audio: placed in
 #: the track the recording is named as, a capture of that track overlaps it by that much.  One overlapping it by
 #: less lies outside the track: other audio that filing joined to the recording (two songs aired back to back
 #: with the same gap on every airing are one song to sequence evidence, ``zamio.recognition.sequence``).
@@ -169,7 +170,7 @@ def alignment(
     """Given a recording's prints by capture (``prints_by_capture``), the stored rows (hash, capture,
     frame) of what it is compared with and the start of each of those captures in their own
     time (seconds; a track's prints: one capture at 0), return where the recording's time 0 lies
-    in that time, or None when no capture of the recording aligns (``unknown.best_vote``)."""
+    in that time, or None when no capture of the recording aligns (``votes.best_vote``)."""
     found: list[float] = []
     for hashes, frames, offset in recording.values():
         vote = best_vote(hashes, frames, stored, {})

@@ -49,8 +49,9 @@ from sqlalchemy import Connection, select
 
 from zamio.db.engine import StoredRow
 from zamio.db.tables import captures, unknown_captures, unknown_recordings
+from zamio.recognition.stretches import shared_seconds
 from zamio.recognition.titles import heard_as_track, run_of, title_key
-from zamio.recognition.unknown import SameSong, kept_stretches, shared_seconds
+from zamio.recognition.unknown import SameSong, kept_stretches
 
 #: Placements agreeing this closely are one: capture start times (the stream's first byte, its
 #: buffered burst taken off) and offsets (aligned to 64 ms) are each good to a few hundred ms.

@@ -19,6 +19,7 @@ those carrying a naming title agree on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
@@ -107,6 +108,22 @@ class Runs:
     def naming(self, conn: Connection, station_id: int, capture_id: int, started_at: datetime, title: str) -> bool:
         """Whether the capture's title names the item it holds (:meth:`naming_run`)."""
         return self.naming_run(conn, station_id, capture_id, started_at, title) is not None
+
+
+def one_item(conn: Connection, capture_ids: Collection[int]) -> bool:
+    """Whether these captures all carry one stream title, and it names the item each holds on its station
+    (:meth:`Runs.naming`): their stations say they aired one song.  A capture across the end of one song carries
+    the next song's title, so it and a capture of each of the two songs agree only where the next song is the
+    same on every airing (a segue aired again and again: the residual risk of sequence evidence too)."""
+    wanted = set(capture_ids)
+    rows = conn.execute(select(captures.c.id, captures.c.station_id, captures.c.started_at, captures.c.icy_title)
+                        .where(captures.c.id.in_(sorted(wanted)))).all()
+    keys = {title_key(row.icy_title) for row in rows}
+    if len(rows) != len(wanted) or len(keys) != 1 or None in keys:
+        return False
+    key, runs = keys.pop(), Runs()
+    assert key is not None
+    return all(runs.naming(conn, int(row.station_id), int(row.id), row.started_at, key) for row in rows)
 
 
 def _changed_within(conn: Connection, row: StoredRow, key: str, members: set[int]) -> bool:

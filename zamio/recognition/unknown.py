@@ -24,10 +24,17 @@ heard, under a lock, so two runs never file the same audio into two recordings:
   member's prints stay in the index while they cover a part of the song that no kept member
   covers (beyond the span heard so far, or in a hole inside it, where airings heard at other
   moments of the song left it unheard), and are dropped when they add nothing;
-* its same seconds match a recording and a candidate (:func:`candidate_beside`): the candidate
+* its same seconds match a recording and a candidate (``votes.candidate_beside``): the candidate
   is the recording's song heard once more, a capture that missed it when it was filed (a
   quiet passage, or heard before the recording existed).  The capture joins the recording, and
-  the candidate joins it too, placed through the capture.
+  the candidate joins it too, placed through the capture;
+* it holds two of them at different seconds of itself (``votes.chain``: two candidates, a
+  recording and a candidate, or two recordings, each accepted against any third), and something
+  says it holds one song: the same seconds aligned in both (two candidates heard over one
+  stretch), or its stream title, on the captures it aligned with too, naming an item on each
+  station (``zamio.recognition.titles.one_item``).  They are the song at two points that no
+  capture heard together before: the capture chains them as above, or, two recordings, merges
+  them (``titled``).  Otherwise it may hold the end of one song and the start of the next.
 
 Each capture filed into a recording is returned (:class:`Filed`), for the scan to record
 its detection; the recording keeps its first and last time heard, the first stream title
@@ -39,8 +46,10 @@ merged into the older, plays, held money and prints following, an audit entry na
 
 * *a bridge*: the capture's same seconds align confidently with both (each accepted against
   the best of any third recording, the two aligned stretches of the capture overlapping by at
-  least ``BRIDGE_OVERLAP_SECONDS``).  A capture holding the end of one song and the start of
-  the next aligns with both too, but with stretches that do not overlap: never merged;
+  least ``votes.BRIDGE_OVERLAP_SECONDS``).  A capture holding the end of one song and the start of
+  the next aligns with both too, but with stretches that do not overlap: never merged by that;
+* *titled*: the capture holds both at different seconds of itself, and its stream title is on the
+  captures it aligned with too and names an item on each station (above);
 * *a sequence* (``zamio.recognition.sequence``): the two heard on consecutive captures of one
   station with the same gap in the song's time on at least two airings, or on one airing whose
   two captures carry the same stream title.
@@ -51,24 +60,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import product
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, text, update
 
 from zamio.db.engine import StoredRow, insert_ignore, is_sqlite, utcnow
 from zamio.db.tables import captures, unknown_captures, unknown_prints, unknown_recordings
+from zamio.recognition import titles
 from zamio.recognition.fingerprint import FRAME_SECONDS, Fingerprint, IndexProfile, fingerprint
-from zamio.recognition.match import accept, chance_probability
+from zamio.recognition.match import chance_probability
+from zamio.recognition.stretches import longest_unheard
+from zamio.recognition.votes import (
+    MIN_ALIGNED,
+    GroupVote,
+    Vote,
+    best_vote,
+    bridge,
+    candidate_beside,
+    chain,
+    count_votes,
+    group_votes,
+    overlapping,
+)
 
 #: Denser than the catalog's index: both sides of a lookup here are stored prints of a
 #: few seconds of overlap, not a query of every peak against a whole song.  12 peaks a
 #: second align about 90 hashes over 6 s of one song, against at most 14 by chance.
 UNKNOWN_PROFILE = IndexProfile(peaks_per_second=12.0)
-#: Never join on fewer aligned hashes (about 2 s of shared audio), whatever the odds say: the
-#: catalog's minimum (``match.MIN_ALIGNED``) is for a dense query against a whole song, and two
-#: different songs of one style share up to a dozen aligned hashes (bench/unknown_bench.py).
-MIN_ALIGNED = 24
-OFFSET_BIN_FRAMES = 2  # time differences within 64 ms vote together (decoder jitter)
 #: A joining capture keeps its prints when it covers this much of the song that no kept member covers.
 NEW_PART_SECONDS = 2.0
 LOOKUP_BATCH = 5000  # hashes per statement (under SQLite's parameter limit)
@@ -76,15 +95,6 @@ FILE_BATCH = 200  # pending captures filed per call
 #: PostgreSQL advisory lock key of filing ("zamio" "U"): SQLite's one writer already serialises it.
 FILING_LOCK = 0x7A616D55
 REF_DIGITS = 6
-#: The stretches of a capture aligned with two recordings must overlap this much for the two to be
-#: one song.  Measured (tests/unit/test_unknown.py): 6 s of audio shared by both make stretches
-#: overlapping by 3.5 to 4.6 s (the quantiles and the prints' edges trim each end), a change of song
-#: in the capture makes them 1 to 6 s apart.
-BRIDGE_OVERLAP_SECONDS = 2.0
-#: The stretch of a capture an alignment covers: these quantiles of its aligned hashes' frames.
-STRETCH_QUANTILES = (5.0, 95.0)
-
-
 @dataclass(frozen=True)
 class Filed:
     """A capture filed into an unknown recording (a detection of it)."""
@@ -100,33 +110,13 @@ class Filed:
 
 
 @dataclass(frozen=True)
-class Vote:
-    """The best alignment of a new capture with an earlier one."""
-
-    capture_id: int
-    offset_frames: int  # the new capture's start in the earlier capture's frames
-    aligned: int
-    runner_up: int
-
-
-@dataclass(frozen=True)
-class GroupVote:
-    """A capture's best alignment with one recording (or one candidate), and the stretch of the
-    capture it covers (seconds from the capture's start)."""
-
-    group: int  # the recording's id, or minus the candidate capture's id
-    vote: Vote
-    stretch: tuple[float, float]
-
-
-@dataclass(frozen=True)
 class SameSong:
     """Evidence found while filing that two open unknown recordings are one song."""
 
     younger_id: int
     older_id: int
     shift_seconds: float  # the younger's time 0 in the older's time
-    kind: str  # "bridge" or "sequence"
+    kind: str  # "bridge", "titled" or "sequence"
     details: dict[str, object] = field(default_factory=dict)  # JSON-able, for the audit entry
 
 
@@ -228,6 +218,9 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     open_ids = _open_recordings(conn, {g.group for g in groups[:2]}) if groups else set()
     pair = bridge(groups, open_ids) if groups else None
     beside = candidate_beside(groups, open_ids) if groups and pair is None else None
+    kind = "bridge"
+    if groups and pair is None and beside is None:
+        pair, beside, kind = _chained(conn, row, groups, open_ids)
     candidate = _unknown_capture(conn, -beside[1].group) if beside is not None else None
     if candidate is not None and same_hearing(candidate, row):
         beside = candidate = None
@@ -256,7 +249,7 @@ def _file(conn: Connection, row: StoredRow, bridges: bool) -> tuple[list[Filed],
     if beside is not None and candidate is not None:  # it heard the same seconds: it joins too, placed through row
         filed.append(_join(conn, candidate, recording_id,
                            round(offset - beside[1].vote.offset_frames * FRAME_SECONDS, 3), beside[1].vote, now))
-    return filed, _bridged(conn, row, pair) if pair is not None else None
+    return filed, _bridged(conn, row, pair, kind) if pair is not None else None
 
 
 def _join(conn: Connection, row: StoredRow, recording_id: int, offset: float, vote: Vote, now: datetime) -> Filed:
@@ -274,13 +267,71 @@ def _unknown_capture(conn: Connection, capture_id: int) -> StoredRow:
     return conn.execute(select(unknown_captures).where(unknown_captures.c.capture_id == capture_id)).one()
 
 
-def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote]) -> SameSong:
-    """The evidence of a capture aligned with two recordings over the same seconds: the capture
-    joined the older (``pair[0]``); the younger's time 0 in the older's time follows from where
-    the capture starts in each."""
+def _chained(conn: Connection, row: StoredRow, groups: list[GroupVote],
+             open_ids: set[int]) -> tuple[tuple[GroupVote, GroupVote] | None, tuple[GroupVote, GroupVote] | None, str]:
+    """The two groups a capture chains (:func:`chain`) when they are one song: aligned over the same seconds of
+    it (two candidates: ``"bridge"``), or the capture's title and theirs say one item (``"titled"``).  Returned as
+    filing reads them: two recordings as a pair to merge, else as a group to join and a candidate to pull in."""
+    found = chain(groups, open_ids)
+    if found is None:
+        return None, None, ""
+    if overlapping(*found):
+        kind = "bridge"
+    elif titles.one_item(conn, [int(row.capture_id), *(g.vote.capture_id for g in found)]):
+        kind = "titled"
+    else:
+        return None, None, ""
+    if not _as_aired(conn, row, found):
+        return None, None, ""
+    return (found, None, kind) if found[1].group > 0 else (None, found, kind)
+
+
+def _as_aired(conn: Connection, row: StoredRow, found: tuple[GroupVote, GroupVote]) -> bool:
+    """Whether the capture and the two groups it chains, placed in one time through it, lie as their stations
+    aired them: two captures of one station within one airing (``sequence.SAME_AIRING_SECONDS``) as far apart in
+    the song as in time, within ``sequence.TOLERANCE_SECONDS``.  A song that repeats itself aligns a capture at
+    each repeat, and only the airing tells which is its place; a chain placed at another repeat would put the
+    recording's members at the wrong seconds of the song, where no later airing finds them."""
+    from zamio.recognition import sequence
+
+    start = _start_in(conn, found[0].vote)
+    parts = [_placed_members(conn, found[0].group, 0.0), [(int(row.station_id), row.started_at, start)],
+             _placed_members(conn, found[1].group, start - _start_in(conn, found[1].vote))]
+    return lie_as_aired(parts, sequence.SAME_AIRING_SECONDS, sequence.TOLERANCE_SECONDS)
+
+
+Placed = tuple[int, datetime, float]  # a capture placed in a recording's time: station, heard at, offset (seconds)
+
+
+def lie_as_aired(parts: Sequence[Sequence[Placed]], airing_seconds: float, tolerance_seconds: float) -> bool:
+    """Whether captures placed in one time lie as aired: any two of different ``parts`` heard on one station less
+    than ``airing_seconds`` apart lie as far apart in the song as in time, within ``tolerance_seconds``."""
+    for k, part in enumerate(parts):
+        for other in parts[k + 1:]:
+            for (station, at, offset), (other_station, other_at, other_offset) in product(part, other):
+                gap = (other_at - at).total_seconds()
+                if (station == other_station and abs(gap) < airing_seconds
+                        and abs(other_offset - offset - gap) > tolerance_seconds):
+                    return False
+    return True
+
+
+def _placed_members(conn: Connection, group: int, shift: float) -> list[Placed]:
+    """The captures of a recording (or the one candidate: minus its capture id) as (station, heard at, offset in
+    the recording's time moved ``shift`` seconds)."""
+    c = unknown_captures.c
+    which = c.unknown_id == group if group > 0 else c.capture_id == -group
+    rows = conn.execute(select(c.station_id, c.started_at, c.offset_seconds).where(which)).all()
+    return [(int(r.station_id), r.started_at, float(r.offset_seconds or 0.0) + shift) for r in rows]
+
+
+def _bridged(conn: Connection, row: StoredRow, pair: tuple[GroupVote, GroupVote], kind: str) -> SameSong:
+    """The evidence of a capture aligned with two recordings (over the same seconds, or under one title): the
+    capture joined the older (``pair[0]``); the younger's time 0 in the older's time follows from where the
+    capture starts in each."""
     older, younger = pair
     starts = [_start_in(conn, g.vote) for g in pair]
-    return SameSong(younger.group, older.group, round(starts[0] - starts[1], 3), "bridge", {
+    return SameSong(younger.group, older.group, round(starts[0] - starts[1], 3), kind, {
         "capture_id": int(row.capture_id), "station_id": int(row.station_id), "started_at": row.started_at.isoformat(),
         "aligned": [older.vote.aligned, younger.vote.aligned],
         "stretches": [list(older.stretch), list(younger.stretch)]})
@@ -291,65 +342,6 @@ def _start_in(conn: Connection, vote: Vote) -> float:
     offset = conn.execute(select(unknown_captures.c.offset_seconds)
                           .where(unknown_captures.c.capture_id == vote.capture_id)).scalar()
     return float(offset or 0.0) + vote.offset_frames * FRAME_SECONDS
-
-
-def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
-                recording_of: dict[int, int]) -> list[GroupVote]:
-    """Given what ``best_vote`` is given, return the capture's best alignment with each recording (and each
-    candidate capture) it shares hashes with, best first; ``runner_up`` of each is the best of any other."""
-    votes = _tally(hashes, frames, stored)
-    if votes is None:
-        return []
-    keys, tally = votes.keys, votes.tally
-    best: dict[int, int] = {}  # group -> the column of its best (capture, bin)
-    for column in np.argsort(-tally, kind="stable").tolist():
-        best.setdefault(recording_of.get(int(keys[0, column]), -int(keys[0, column])), column)
-    ranked = sorted(best.items(), key=lambda item: -int(tally[item[1]]))
-    found = []
-    for rank, (group, column) in enumerate(ranked):
-        runner_up = int(tally[ranked[1 if rank == 0 else 0][1]]) if len(ranked) > 1 else 0
-        in_bin = votes.in_bin(column)
-        lo_q, hi_q = np.percentile(votes.query_frame[in_bin], STRETCH_QUANTILES) * FRAME_SECONDS
-        vote = Vote(int(keys[0, column]), int(np.median(votes.diff[in_bin])), int(tally[column]), runner_up)
-        found.append(GroupVote(group, vote, (round(float(lo_q), 3), round(float(hi_q), 3))))
-    return found
-
-
-def bridge(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
-    """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return
-    the two best, the older first, when both are open recordings, each accepted against the best of any
-    third and the stretches of the capture they cover overlap by ``BRIDGE_OVERLAP_SECONDS``; else None."""
-    if len(groups) < 2 or not {groups[0].group, groups[1].group} <= open_ids:
-        return None
-    third = groups[2].vote.aligned if len(groups) > 2 else 0
-    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in groups[:2]):
-        return None
-    (a_from, a_to), (b_from, b_to) = groups[0].stretch, groups[1].stretch
-    if min(a_to, b_to) - max(a_from, b_from) < BRIDGE_OVERLAP_SECONDS:
-        return None
-    first, second = sorted((replace(g, vote=replace(g.vote, runner_up=third)) for g in groups[:2]),
-                           key=lambda g: g.group)
-    return first, second
-
-
-def candidate_beside(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
-    """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return the
-    open recording and the candidate (a capture heard once) of the two best, in that order, when each is accepted
-    against the best of any third and the stretches of the capture they cover overlap by
-    ``BRIDGE_OVERLAP_SECONDS``: the candidate is the song the recording is, heard once more, and the capture
-    joins the recording rather than making a second recording of the song with the candidate.  Else None."""
-    if len(groups) < 2:
-        return None
-    recording, candidate = sorted(groups[:2], key=lambda g: g.group < 0)
-    if recording.group not in open_ids or candidate.group >= 0:
-        return None
-    third = groups[2].vote.aligned if len(groups) > 2 else 0
-    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in (recording, candidate)):
-        return None
-    (a_from, a_to), (b_from, b_to) = recording.stretch, candidate.stretch
-    if min(a_to, b_to) - max(a_from, b_from) < BRIDGE_OVERLAP_SECONDS:
-        return None
-    return replace(recording, vote=replace(recording.vote, runner_up=third)), candidate
 
 
 def _open_recordings(conn: Connection, ids: set[int]) -> set[int]:
@@ -368,65 +360,6 @@ def same_hearing(first: StoredRow, second: StoredRow) -> bool:
     start, end = first.started_at, first.started_at + timedelta(seconds=float(first.seconds))
     return (first.station_id == second.station_id and second.started_at < end
             and start < second.started_at + timedelta(seconds=float(second.seconds)))
-
-
-@dataclass(frozen=True)
-class _Tally:
-    """A capture's hashes against the stored rows sharing them: per hit, the stored capture, the
-    capture's own frame and the time difference (frames) with its offset bin; and the votes of each
-    (stored capture, offset bin), as ``keys`` columns and their ``tally``."""
-
-    capture: np.ndarray
-    query_frame: np.ndarray
-    diff: np.ndarray
-    bins: np.ndarray
-    keys: np.ndarray
-    tally: np.ndarray
-
-    def in_bin(self, column: int) -> np.ndarray:
-        """Booleans over the hits: those voting for column ``column`` of ``keys``."""
-        return (self.capture == self.keys[0, column]) & (self.bins == self.keys[1, column])
-
-
-def _tally(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Tally | None:
-    """Join a capture's (hashes, frames) with the stored rows (hash, capture, frame) sharing its hashes and
-    count the votes of (stored capture, offset bin); None when no hash is shared."""
-    s_hash, s_capture, s_frame = stored
-    if not hashes.size or not s_hash.size:
-        return None
-    order = np.argsort(hashes, kind="stable")
-    q_hash, q_frame = hashes[order], frames[order]
-    lo = np.searchsorted(q_hash, s_hash, "left")
-    hi = np.searchsorted(q_hash, s_hash, "right")
-    counts = hi - lo
-    if not counts.sum():
-        return None
-    stored_at = np.repeat(np.arange(s_hash.size), counts)
-    query_at = np.concatenate([np.arange(a, b) for a, b in zip(lo[counts > 0], hi[counts > 0], strict=True)])
-    diff = s_frame[stored_at] - q_frame[query_at]
-    bins = np.floor_divide(diff, OFFSET_BIN_FRAMES)
-    keys, tally = np.unique(np.stack([s_capture[stored_at], bins]), axis=1, return_counts=True)
-    return _Tally(s_capture[stored_at], q_frame[query_at], diff, bins, keys, tally)
-
-
-def best_vote(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray, np.ndarray, np.ndarray],
-              recording_of: dict[int, int]) -> Vote | None:
-    """Given a capture's hashes and frames, the stored rows (hash, capture, frame) sharing
-    its hashes and the recording of each filed capture, return the best alignment when
-    ``match.accept`` takes it over the best alignment with any other recording and it has at
-    least ``MIN_ALIGNED`` hashes, else None."""
-    votes = _tally(hashes, frames, stored)
-    if votes is None:
-        return None
-    keys, tally = votes.keys, votes.tally
-    best = int(np.argmax(tally))
-    capture_id, aligned = int(keys[0, best]), int(tally[best])
-    group = recording_of.get(capture_id, -capture_id)
-    others = [int(n) for c, n in zip(keys[0], tally, strict=True) if recording_of.get(int(c), -int(c)) != group]
-    runner_up = max(others, default=0)
-    if aligned < MIN_ALIGNED or not accept(aligned, runner_up):
-        return None
-    return Vote(capture_id, int(np.median(votes.diff[votes.in_bin(best)])), aligned, runner_up)
 
 
 def _stored_rows(conn: Connection, capture_id: int, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -458,7 +391,7 @@ def singles_sharing_audio(conn: Connection, fp: Fingerprint, heard_before: datet
     hashes, frames = np.asarray(fp.hashes, np.int64), np.asarray(fp.offsets, np.int64)
     single = (unknown_captures.c.status == "single") & unknown_captures.c.unknown_id.is_(None) & (
         unknown_captures.c.started_at < heard_before)
-    votes = _tally(hashes, frames, _rows_sharing(conn, hashes, single))
+    votes = count_votes(hashes, frames, _rows_sharing(conn, hashes, single))
     if votes is None:
         return []
     best: dict[int, int] = {}
@@ -541,40 +474,6 @@ def kept_stretches(conn: Connection, recording_id: int, leaving_out: int | None 
     which = [c.unknown_id == recording_id, kept] + ([c.capture_id != leaving_out] if leaving_out is not None else [])
     rows = conn.execute(select(c.offset_seconds, c.seconds).where(*which)).all()
     return [(float(r.offset_seconds or 0.0), float(r.offset_seconds or 0.0) + float(r.seconds)) for r in rows]
-
-
-def longest_unheard(stretch: tuple[float, float], heard: Sequence[tuple[float, float]]) -> float:
-    """The longest part of ``stretch`` (from, to) that none of the ``heard`` stretches covers, in seconds.
-
-    Not the span from the first to the last second heard: airings captured at other moments of the song leave
-    holes inside that span, and a capture filling one must keep its prints, or the next airing heard there
-    finds nothing to join and starts a second recording of the song."""
-    start, end = stretch
-    longest, reached = 0.0, start
-    for lo, hi in sorted(heard):
-        if hi <= reached:
-            continue
-        if lo >= end:
-            break
-        longest = max(longest, lo - reached)
-        reached = max(reached, hi)
-    return max(longest, end - reached, 0.0)
-
-
-def shared_seconds(first: Sequence[tuple[float, float]], second: Sequence[tuple[float, float]]) -> float:
-    """The seconds that both sets of stretches (from, to) cover."""
-    return sum(max(0.0, min(a_to, b_to) - max(a_from, b_from))
-               for a_from, a_to in _union(first) for b_from, b_to in _union(second))
-
-
-def _union(stretches: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[tuple[float, float]] = []
-    for lo, hi in sorted(stretches):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def _heard(conn: Connection, capture_id: int) -> StoredRow:
