@@ -15,7 +15,7 @@ Each capture is recorded through the scanner's writer (``record_capture``: its u
 filing (``file_unknown`` with the merge filing makes: ``merge_same_song``), exactly as a scan tick files
 them; only the hearing (decoding, the catalog's matcher, the content judge) is left out, its verdict
 known.  The truth of every capture (the song it holds most of) is kept beside the database
-(``truth.json``) and reported:
+(``truth.json``), with the recording filing put it in (``filed.json``), and reported:
 
 * songs aired three times or more in exactly one recording (the target: 95 %), split over several, or
   in none; and in exactly one once a person merges the groups of recordings carrying one stream title that the
@@ -233,6 +233,8 @@ def run(capture: float, lines: list[list[Item]], audio_of: list[np.ndarray], fil
         began = time.perf_counter()
         titled_as = title_groups(conn)
         grouping = time.perf_counter() - began
+    # What filing made, before naming moves anything: capture id -> its recording (U-...).
+    (folder / "filed.json").write_text(json.dumps({int(c): r for c, r in filed}))
     registration = registered(engine, files, truth, holds, filed)
     engine.dispose()
     # The truth beside the scratch database, for looking into a result: capture id -> song, station, airing.
