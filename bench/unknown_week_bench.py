@@ -16,7 +16,9 @@ stream, whatever the scan's start-up took; ``--tick-seconds 120`` runs the progr
 so the captures of a station are two minutes apart as on air (what the filing's sequence evidence reads).
 
 Songs are real recorded music (the wesnoth pieces of the Debian package ``wesnoth-1.16-music``,
-orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``).
+orchestral and folk, 80 s to 9 min) and generated songs (``zamio.demo.synth``, ``--generated``);
+``--music FOLDER --songs N`` draws N recorded songs of 80 s or more from another folder instead (the second
+real-music catalog, ``bench/get-second-corpus.sh``: the music of free games, some of it loops).
 A third of them are left out of the catalog; each of those is aired a set number of times
 (``AIRINGS``: 1 to 12), on whichever stations the seeded draw gives; the presenter talks over the
 intro of a third of the airings, half of them fade out.  Talk is espeak-ng (presenters, news,
@@ -234,15 +236,28 @@ class Week:
 # -- the programme ----------------------------------------------------------------------------------
 
 
-def songs(generated: int, rng: np.random.Generator) -> dict[str, Song]:
-    pieces = sorted(p for p in MUSIC.glob("*.ogg") if not p.stem.startswith(SONG_SKIP))
-    found = [Song(f"W-{p.stem}", p.stem.replace("_", " ").title(), str(p), probe_seconds(p), True) for p in pieces]
+def songs(generated: int, rng: np.random.Generator, music: Path | None = None, count: int = 0) -> dict[str, Song]:
+    """The week's songs: wesnoth's pieces (or ``count`` drawn from the folder ``music``, those of 80 s or more)
+    and ``generated`` stand-ins; a third of them, drawn, left out of the catalog."""
+    found = recorded_songs(music, count, rng) if music is not None else [
+        Song(f"W-{p.stem}", p.stem.replace("_", " ").title(), str(p), probe_seconds(p), True)
+        for p in sorted(p for p in MUSIC.glob("*.ogg") if not p.stem.startswith(SONG_SKIP))]
     found += [
         Song(f"G-{seed}", f"Generated {seed}", f"synth:{seed}", GENERATED_SECONDS, True)
         for seed in range(7000, 7000 + generated)
     ]
     unregistered = set(rng.permutation(len(found))[: len(found) // 3].tolist())
     return {s.ref: replace(s, registered=k not in unregistered) for k, s in enumerate(found)}
+
+
+def recorded_songs(music: Path, count: int, rng: np.random.Generator) -> list[Song]:
+    """``count`` songs (0: all) drawn from the audio files of ``music`` lasting 80 s or more, as wesnoth's
+    shortest piece: a shorter file is a sting or a loop of a game, not a song a station airs."""
+    files = sorted(p for p in music.iterdir() if p.suffix.lower() in (".ogg", ".mp3", ".flac", ".wav"))
+    long_enough = [(p, seconds) for p in files if (seconds := probe_seconds(p)) >= 80.0]
+    chosen = sorted(rng.permutation(len(long_enough))[:count].tolist()) if count else range(len(long_enough))
+    return [Song(f"M-{k + 1:03d}", long_enough[k][0].stem.replace("_", " ").title(), str(long_enough[k][0]),
+                 long_enough[k][1], True) for k in chosen]
 
 
 def probe_seconds(path: Path) -> float:
@@ -1415,6 +1430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stations", type=int, default=5)
     parser.add_argument("--hours", type=float, default=3.0, help="programme hours per station, standing for its week")
     parser.add_argument("--generated", type=int, default=12, help="generated songs beside the recorded ones")
+    parser.add_argument("--music", type=Path, help="a folder of audio files to draw the recorded songs from "
+                        "(default: wesnoth's pieces)")
+    parser.add_argument("--songs", type=int, default=0, help="songs drawn from --music (0: every one of 80 s or more)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and folder (named on stderr)")
     parser.add_argument("--jobs", type=int, default=2, help="processes rendering the audio")
@@ -1443,7 +1461,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    catalogue = songs(args.generated, rng)
+    catalogue = songs(args.generated, rng, args.music, args.songs)
     timelines = programme(catalogue, args.stations, args.hours, rng)
     phases = [float(rng.uniform(0, SCAN_EVERY_SECONDS)) for _ in range(args.stations)]
     global LISTEN_SECONDS
@@ -1494,6 +1512,7 @@ def report(args: argparse.Namespace, week: Week, figures: dict, spent: dict) -> 
         "programme_hours_per_station": args.hours,
         "captures_per_station": ticks,
         "songs": len(catalogue),
+        "music": str(args.music or MUSIC),
         "unregistered": sum(not s.registered for s in catalogue.values()),
         "capture_seconds": CAPTURE_SECONDS,
         "listen_seconds": LISTEN_SECONDS,
