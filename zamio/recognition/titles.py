@@ -5,9 +5,10 @@ as ``captures.icy_title``).  A title names the item aired only where it changes 
 one kept on a station's consecutive captures for longer than ``TITLE_RUN_SECONDS`` (the station's
 name, a programme's) names none, and one also on a capture heard as a catalog track was left on
 over another song.  :func:`run_of` finds a title's run of captures; filing's sequence evidence
-(``zamio.recognition.sequence``) reads pairs of captures with it, and :func:`recording_title` gives
-the title an unknown recording's captures carry, by which the unidentified report groups the
-recordings a person should listen to as possibly one song (``zamio.reports.unidentified``).
+(``zamio.recognition.sequence``) reads pairs of captures with it; filing itself asks :func:`one_item` whether
+a capture and the captures it aligned with carry one item's title (``zamio.recognition.unknown``); and
+:func:`recording_title` gives the title an unknown recording's captures carry, by which the unidentified report
+groups the recordings a person should listen to as possibly one song (``zamio.reports.unidentified``).
 
 A capture keeps the last title it heard, so one across a change of song carries the next song's
 title.  A recording's title is therefore read from its captures whose title did not change since

@@ -95,6 +95,8 @@ FILE_BATCH = 200  # pending captures filed per call
 #: PostgreSQL advisory lock key of filing ("zamio" "U"): SQLite's one writer already serialises it.
 FILING_LOCK = 0x7A616D55
 REF_DIGITS = 6
+
+
 @dataclass(frozen=True)
 class Filed:
     """A capture filed into an unknown recording (a detection of it)."""

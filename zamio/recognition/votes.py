@@ -23,8 +23,6 @@ from zamio.recognition.match import accept
 #: different songs of one style share up to a dozen aligned hashes (bench/unknown_bench.py).
 MIN_ALIGNED = 24
 OFFSET_BIN_FRAMES = 2  # time differences within 64 ms vote together (decoder jitter)
-
-
 #: The stretches of a capture aligned with two recordings must overlap this much for the two to be
 #: one song.  Measured (tests/unit/test_unknown.py): 6 s of audio shared by both make stretches
 #: overlapping by 3.5 to 4.6 s (the quantiles and the prints' edges trim each end), a change of song
