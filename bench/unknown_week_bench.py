@@ -824,7 +824,7 @@ FACTS = {
     "WHERE d.source = 'local'",
     "filed": "SELECT c.capture_id, c.status, u.unknown_ref FROM unknown_captures c "
     "LEFT JOIN unknown_recordings u ON u.id = c.unknown_id",
-    "plays": "SELECT p.id, p.recording_key, d.capture_id FROM play_logs p "
+    "plays": "SELECT p.id, p.recording_key, d.capture_id, p.duration_seconds FROM play_logs p "
     "JOIN play_detections pd ON pd.play_id = p.id JOIN detections d ON d.id = pd.detection_id "
     "WHERE p.status = 'final' AND p.recording_key LIKE 'U-%'",
     "held": "SELECT recipient_ref, sum(amount) AS amount FROM royalty_ledger WHERE kind = 'suspense' "
@@ -986,23 +986,31 @@ def heard_at(capture: int, at: float, seconds: float, slot: Slot, found: dict[st
 def airings_as_plays(
     week: Week, slot_of: dict[int, Slot], found: dict[str, list], truth_of: dict[str, tuple[str, str]]
 ) -> dict[str, int]:
-    """Airings of unregistered songs with a capture in a play of that song's own U- recording."""
-    right = {
-        (slot_of[capture].station, slot_of[capture].start)
-        for _, recording_key, capture in found["plays"]
-        if truth_of.get(recording_key, ("", ""))[1] == label(slot_of[capture])
-    }
+    """Airings of unregistered songs with a capture in a play of that song's own U- recording; of those, the airings
+    held as more than one play (the billing makes one play per airing), and the seconds their plays hold against the
+    seconds they were on air (over 100 %: held for more than was aired; under: for less)."""
+    plays_of: dict[tuple[int, float], dict[int, float]] = {}  # airing -> its plays' seconds, by play
+    for play_id, recording_key, capture, seconds in found["plays"]:
+        if truth_of.get(recording_key, ("", ""))[1] == label(slot_of[capture]):
+            airing = (slot_of[capture].station, slot_of[capture].start)
+            plays_of.setdefault(airing, {})[play_id] = float(seconds)
     heard = {(slot.station, slot.start) for slot in slot_of.values()}
-    counted = {"airings": 0, "heard": 0, "as_plays": 0, "airings_of_songs_aired_3_or_more": 0, "of_those_as_plays": 0}
+    counted: dict[str, float] = {"airings": 0, "heard": 0, "as_plays": 0, "airings_of_songs_aired_3_or_more": 0,
+                                 "of_those_as_plays": 0, "as_several_plays": 0, "held_seconds": 0.0,
+                                 "aired_seconds": 0.0}
     for slots in unregistered_airings(week).values():
         for slot in slots:
             key = (slot.station, slot.start)
             counted["airings"] += 1
             counted["heard"] += key in heard
-            counted["as_plays"] += key in right
+            counted["as_plays"] += key in plays_of
+            counted["as_several_plays"] += len(plays_of.get(key, {})) > 1
+            if key in plays_of:
+                counted["held_seconds"] += round(sum(plays_of[key].values()), 3)
+                counted["aired_seconds"] += slot.item.seconds
             if len(slots) >= 3:
                 counted["airings_of_songs_aired_3_or_more"] += 1
-                counted["of_those_as_plays"] += key in right
+                counted["of_those_as_plays"] += key in plays_of
     return counted
 
 
@@ -1320,6 +1328,15 @@ def table(name: str, figures: dict, spent: dict) -> str:
             "… of the songs aired 3 times or more",
             f"{plays['of_those_as_plays']} / {plays['airings_of_songs_aired_3_or_more']} = "
             f"{pct(plays['of_those_as_plays'], plays['airings_of_songs_aired_3_or_more'])}",
+        ),
+        (
+            "… held as more than one play (one airing, one play)",
+            f"{plays.get('as_several_plays', 0)} of {plays['as_plays']}",
+        ),
+        (
+            "… seconds their plays hold, against the seconds they were on air",
+            f"{plays.get('held_seconds', 0):.0f} / {plays.get('aired_seconds', 0):.0f} s = "
+            f"{pct(plays.get('held_seconds', 0), plays.get('aired_seconds', 0))}",
         ),
         ("held in suspense for U- recordings", f"GHS {figures['held_ten_thousandths'] / 10000:.4f}"),
         ("scan CPU per capture (whole bin/scan-station-streams, all ticks)", f"{spent['scan_cpu_per_capture']:.3f} s"),
