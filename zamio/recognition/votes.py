@@ -76,37 +76,22 @@ def group_votes(hashes: np.ndarray, frames: np.ndarray, stored: tuple[np.ndarray
 
 def bridge(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
     """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return
-    the two best, the older first, when both are open recordings, each accepted against the best of any
-    third and the stretches of the capture they cover overlap by ``BRIDGE_OVERLAP_SECONDS``; else None."""
-    if len(groups) < 2 or not {groups[0].group, groups[1].group} <= open_ids:
-        return None
-    third = groups[2].vote.aligned if len(groups) > 2 else 0
-    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in groups[:2]):
-        return None
-    if not overlapping(groups[0], groups[1]):
-        return None
-    first, second = sorted((replace(g, vote=replace(g.vote, runner_up=third)) for g in groups[:2]),
-                           key=lambda g: g.group)
-    return first, second
+    the two best, the older first (:func:`chain`), when both are open recordings and the stretches of the capture
+    they cover overlap by ``BRIDGE_OVERLAP_SECONDS``; else None."""
+    found = chain(groups, open_ids)
+    return found if found is not None and found[1].group > 0 and overlapping(*found) else None
 
 
 def candidate_beside(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
     """Given a capture's alignments by recording (``group_votes``) and which recordings are open, return the
-    open recording and the candidate (a capture heard once) of the two best, in that order, when each is accepted
-    against the best of any third and the stretches of the capture they cover overlap by
-    ``BRIDGE_OVERLAP_SECONDS``: the candidate is the song the recording is, heard once more, and the capture
-    joins the recording rather than making a second recording of the song with the candidate.  Else None."""
-    if len(groups) < 2:
+    open recording and the candidate (a capture heard once) of the two best (:func:`chain`), in that order, when the
+    stretches of the capture they cover overlap by ``BRIDGE_OVERLAP_SECONDS``: the candidate is the song the
+    recording is, heard once more, and the capture joins the recording rather than making a second recording of the
+    song with the candidate.  The candidate's vote is its own, as aligned.  Else None."""
+    found = chain(groups, open_ids)
+    if found is None or found[0].group < 0 or found[1].group > 0 or not overlapping(*found):
         return None
-    recording, candidate = sorted(groups[:2], key=lambda g: g.group < 0)
-    if recording.group not in open_ids or candidate.group >= 0:
-        return None
-    third = groups[2].vote.aligned if len(groups) > 2 else 0
-    if any(g.vote.aligned < MIN_ALIGNED or not accept(g.vote.aligned, third) for g in (recording, candidate)):
-        return None
-    if not overlapping(recording, candidate):
-        return None
-    return replace(recording, vote=replace(recording.vote, runner_up=third)), candidate
+    return found[0], next(g for g in groups[:2] if g.group == found[1].group)
 
 
 def chain(groups: list[GroupVote], open_ids: set[int]) -> tuple[GroupVote, GroupVote] | None:
